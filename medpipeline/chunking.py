@@ -1,0 +1,157 @@
+"""Section-aware, token-sized, overlapping chunks of a document's text.
+
+The document text is the pages' text joined by a blank line; every offset in the pipeline
+(chunks, grounding evidence, FHIR derivation extensions) is an offset into that one string.
+A chunk is a contiguous span `text[start:end]`, so its own offsets map back without bookkeeping.
+"""
+
+import re
+from functools import cache
+
+from bpe_openai import Encoding, get_encoding
+from pydantic import BaseModel, Field
+
+from medpipeline.pdf import PageText
+
+PAGE_SEPARATOR = "\n\n"
+TOKENIZER = "o200k_base"
+_HEADING = re.compile(
+    r"^\s*(?:[A-Z][A-Z0-9 /&,()'-]{2,60}:?|[A-Z][A-Za-z /&()'-]{2,40}:)\s*(?:$|(?<=:))"
+)
+
+
+class ChunkingConfig(BaseModel):
+    max_tokens: int = Field(default=800, gt=50, description="Upper bound of tokens per chunk.")
+    overlap_tokens: int = Field(default=80, ge=0, description="Tokens repeated from the previous.")
+
+
+class Chunk(BaseModel):
+    chunk_id: str
+    index: int
+    start: int = Field(description="Character offset in the document text (inclusive).")
+    end: int = Field(description="Character offset in the document text (exclusive).")
+    pages: list[int]
+    tokens: int
+    starts_section: bool = Field(description="The chunk begins at a section heading.")
+    text: str
+
+
+@cache
+def _encoding() -> Encoding:
+    return get_encoding(TOKENIZER)
+
+
+def count_tokens(text: str) -> int:
+    return len(_encoding().encode(text))
+
+
+def join_pages(pages: list[PageText]) -> tuple[str, list[int]]:
+    """The document text and the offset at which each page starts."""
+    offsets, parts, position = [], [], 0
+    for page in pages:
+        offsets.append(position)
+        parts.append(page.text)
+        position += len(page.text) + len(PAGE_SEPARATOR)
+    return PAGE_SEPARATOR.join(parts), offsets
+
+
+def page_at(offset: int, page_offsets: list[int]) -> int:
+    """1-based page number containing a document-text offset."""
+    page = 1
+    for number, start in enumerate(page_offsets, start=1):
+        if start <= offset:
+            page = number
+    return page
+
+
+def is_heading(line: str) -> bool:
+    return bool(line.strip()) and bool(_HEADING.match(line))
+
+
+class _Line(BaseModel):
+    start: int
+    end: int
+    tokens: int
+    heading: bool
+
+
+def _lines(text: str, max_tokens: int) -> list[_Line]:
+    """Lines with offsets; a line longer than `max_tokens` is cut at whitespace."""
+    lines: list[_Line] = []
+    for match in re.finditer(r"[^\n]*\n?", text):
+        if match.start() == match.end():
+            continue
+        lines.extend(_split_long(text, match.start(), match.end(), max_tokens))
+    return lines
+
+
+def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[_Line]:
+    tokens = count_tokens(text[start:end])
+    if tokens <= max_tokens:
+        return [_Line(start=start, end=end, tokens=tokens, heading=is_heading(text[start:end]))]
+    cut = start + (end - start) * max_tokens // (tokens + 1)
+    space = text.rfind(" ", start + 1, cut)
+    cut = space + 1 if space > start else max(cut, start + 1)
+    return _split_long(text, start, cut, max_tokens) + _split_long(text, cut, end, max_tokens)
+
+
+def chunk_document(
+    doc_id: str, text: str, page_offsets: list[int], config: ChunkingConfig
+) -> list[Chunk]:
+    """Greedy packing of whole lines; a new section starts a new chunk once the current chunk
+    is at least half full, so sections stay together when they fit."""
+    lines = _lines(text, config.max_tokens)
+    groups: list[list[int]] = []
+    current: list[int] = []
+    current_tokens = 0
+    for index, line in enumerate(lines):
+        full = current_tokens + line.tokens > config.max_tokens
+        section_break = line.heading and current_tokens >= config.max_tokens // 2
+        if current and (full or section_break):
+            groups.append(current)
+            current = _overlap(
+                lines, current, config.overlap_tokens, config.max_tokens - line.tokens
+            )
+            current_tokens = sum(lines[i].tokens for i in current)
+        current.append(index)
+        current_tokens += line.tokens
+    if current and any(text[lines[i].start : lines[i].end].strip() for i in current):
+        groups.append(current)
+    return [
+        _make_chunk(doc_id, number, text, page_offsets, lines, group)
+        for number, group in enumerate(groups)
+    ]
+
+
+def _overlap(lines: list[_Line], group: list[int], overlap: int, room: int) -> list[int]:
+    """The trailing lines of `group` worth at most `overlap` tokens (and fitting in `room`)."""
+    kept: list[int] = []
+    tokens = 0
+    for index in reversed(group):
+        if tokens + lines[index].tokens > min(overlap, room):
+            break
+        kept.insert(0, index)
+        tokens += lines[index].tokens
+    return kept
+
+
+def _make_chunk(
+    doc_id: str,
+    number: int,
+    text: str,
+    page_offsets: list[int],
+    lines: list[_Line],
+    group: list[int],
+) -> Chunk:
+    start, end = lines[group[0]].start, lines[group[-1]].end
+    first_page, last_page = page_at(start, page_offsets), page_at(max(start, end - 1), page_offsets)
+    return Chunk(
+        chunk_id=f"{doc_id}-c{number:03d}",
+        index=number,
+        start=start,
+        end=end,
+        pages=list(range(first_page, last_page + 1)),
+        tokens=count_tokens(text[start:end]),
+        starts_section=lines[group[0]].heading,
+        text=text[start:end],
+    )

@@ -1,0 +1,54 @@
+"""The one entry point: every asset, check, job, sensor and resource of MedPipeline."""
+
+import os
+
+import dagster as dg
+
+from medpipeline.defs.analytics.assets import warehouse_tables
+from medpipeline.defs.extraction.assets import clinical_extractions
+from medpipeline.defs.fhir.assets import fhir_bundle
+from medpipeline.defs.intake.assets import raw_document
+from medpipeline.defs.intake.sensors import DOCUMENT_JOB, inbox_sensor
+from medpipeline.defs.partitions import documents_partitions
+from medpipeline.defs.resources import DocumentStoreResource, LLMResource, env_or_none
+from medpipeline.defs.text.assets import document_chunks, document_text
+from medpipeline.storage import DATA_DIR_ENV
+
+document_assets = [raw_document, document_text, document_chunks, clinical_extractions, fhir_bundle]
+
+document_pipeline = dg.define_asset_job(
+    DOCUMENT_JOB,
+    selection=dg.AssetSelection.assets(*document_assets),
+    partitions_def=documents_partitions,
+    description="One document from stored PDF to validated FHIR bundle (and its usage ledger).",
+)
+
+warehouse_automation = dg.AutomationConditionSensorDefinition(
+    "warehouse_automation",
+    target=dg.AssetSelection.groups("analytics"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Rebuilds the DuckDB cost tables once documents' usage ledgers have changed.",
+)
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    return {
+        "document_store": DocumentStoreResource(data_dir=os.environ.get(DATA_DIR_ENV, "data")),
+        "llm": LLMResource(
+            anthropic_api_key=env_or_none("ANTHROPIC_API_KEY"),
+            anthropic_base_url=env_or_none("ANTHROPIC_BASE_URL"),
+            openai_api_key=env_or_none("OPENAI_API_KEY"),
+            openai_base_url=env_or_none("OPENAI_BASE_URL"),
+        ),
+    }
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*document_assets, warehouse_tables],
+        jobs=[document_pipeline],
+        sensors=[inbox_sensor, warehouse_automation],
+        resources=build_resources(),
+    )

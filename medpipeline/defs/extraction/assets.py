@@ -1,0 +1,114 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import dagster as dg
+
+from medpipeline.costs import OFFLINE_PROVIDER
+from medpipeline.defs.partitions import documents_partitions
+from medpipeline.defs.resources import DocumentStoreResource, LLMResource
+from medpipeline.defs.text.assets import load_chunks, load_text
+from medpipeline.extraction.grounding import merge_extractions
+from medpipeline.extraction.providers import PROMPT_VERSION, ChunkResult
+from medpipeline.extraction.schema import ChunkOutcome, DocumentExtraction
+from medpipeline.storage import DataLayout, read_json, write_json
+from medpipeline.warehouse import write_ledger
+
+CLINICAL_EXTRACTIONS = "clinical_extractions"
+LLM_POOL = "llm"
+
+
+def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
+    return DocumentExtraction.model_validate(
+        read_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS))
+    )
+
+
+@dg.asset(
+    partitions_def=documents_partitions,
+    group_name="extraction",
+    kinds={"anthropic", "openai", "python"},
+    deps=["document_chunks"],
+    pool=LLM_POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "all_chunks_extracted",
+            asset=CLINICAL_EXTRACTIONS,
+            description="Every chunk was extracted by some provider (failed chunks need review).",
+        )
+    ],
+    description="Per document: one provider call per chunk through the fallback chain "
+    "(Anthropic, OpenAI, offline clinical rules), facts grounded to their quote in the text and "
+    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet.",
+)
+def clinical_extractions(
+    context: dg.AssetExecutionContext,
+    document_store: DocumentStoreResource,
+    llm: LLMResource,
+) -> dg.MaterializeResult:
+    layout, doc_id = document_store.layout, context.partition_key
+    chunks = load_chunks(layout, doc_id).chunks
+    page_offsets = load_text(layout, doc_id).page_offsets
+    chain = llm.chain()
+    networked = any(provider.name != OFFLINE_PROVIDER for provider in chain.providers)
+    workers = llm.chunk_concurrency if networked else 1  # spaCy pipelines are not thread-safe
+    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        results: list[ChunkResult] = list(
+            pool.map(
+                lambda chunk: chain.extract_chunk(
+                    doc_id, chunk.chunk_id, chunk.text, context.run_id
+                ),
+                chunks,
+            )
+        )
+    extraction = merge_extractions(
+        doc_id,
+        PROMPT_VERSION,
+        page_offsets,
+        (
+            (chunk, result.report, result.extraction)
+            for chunk, result in zip(chunks, results, strict=True)
+        ),
+    )
+    records = [record for result in results for record in result.records]
+    write_ledger(layout, doc_id, records)
+    write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
+
+    outcomes = {outcome.value: 0 for outcome in ChunkOutcome}
+    for result in results:
+        outcomes[result.report.outcome.value] += 1
+    providers = extraction.providers
+    offline_only = providers == [OFFLINE_PROVIDER]
+    return dg.MaterializeResult(
+        metadata={
+            "chunks": len(chunks),
+            "chunks_ok": outcomes["ok"],
+            "chunks_fallback": outcomes["fallback"],
+            "chunks_failed": outcomes["failed"],
+            "facts": extraction.fact_count(),
+            "conditions": len(extraction.conditions),
+            "medications": len(extraction.medications),
+            "allergies": len(extraction.allergies),
+            "observations": len(extraction.observations),
+            "ungrounded_facts": extraction.ungrounded_facts,
+            "providers": ", ".join(providers) or "none",
+            "models": ", ".join(extraction.models) or "none",
+            "offline_only": offline_only,
+            "provider_note": (
+                "offline clinical-rules provider only (no LLM API key set)"
+                if offline_only
+                else "LLM providers used"
+            ),
+            "prompt_version": PROMPT_VERSION,
+            "calls": len(records),
+            "input_tokens": sum(record.input_tokens for record in records),
+            "output_tokens": sum(record.output_tokens for record in records),
+            "cost_usd": round(sum(record.cost_usd for record in records), 6),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="all_chunks_extracted",
+                passed=outcomes["failed"] == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"failed_chunks": outcomes["failed"]},
+            )
+        ],
+    )

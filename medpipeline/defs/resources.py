@@ -1,0 +1,113 @@
+"""Dagster resources: thin configurable wrappers around the plain-Python domain code."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from medpipeline.chunking import ChunkingConfig
+from medpipeline.costs import OFFLINE_PROVIDER
+from medpipeline.extraction.clients import AnthropicProvider, OfflineProvider, OpenAIProvider
+from medpipeline.extraction.providers import ExtractionChain, ExtractionProvider
+from medpipeline.pdf import PdfLimits
+from medpipeline.storage import DATA_DIR_ENV, DataLayout
+
+ANTHROPIC = "anthropic"
+OPENAI = "openai"
+
+
+class DocumentStoreResource(dg.ConfigurableResource):
+    """The data folder (inbox, quarantine, documents, ledger, warehouse) and input limits."""
+
+    data_dir: str = Field(
+        default="data", description=f"Root of the data folder (env {DATA_DIR_ENV})."
+    )
+    max_pdf_bytes: int = Field(default=100 * 1024 * 1024, description="Larger files: too_large.")
+    max_pdf_pages: int = Field(default=500, description="Longer documents: too_large.")
+    parse_timeout_seconds: float = Field(default=120.0, description="Per PDF parse, incl. OCR.")
+    parse_memory_mb: int = Field(default=2048, description="Address-space limit of the parser.")
+    chunk_max_tokens: int = Field(default=800, description="Upper bound of tokens per chunk.")
+    chunk_overlap_tokens: int = Field(default=80, description="Tokens shared by adjacent chunks.")
+
+    @property
+    def layout(self) -> DataLayout:
+        return DataLayout(Path(self.data_dir).resolve()).ensure()
+
+    @property
+    def pdf_limits(self) -> PdfLimits:
+        return PdfLimits(
+            max_bytes=self.max_pdf_bytes,
+            max_pages=self.max_pdf_pages,
+            timeout_seconds=self.parse_timeout_seconds,
+            memory_mb=self.parse_memory_mb,
+        )
+
+    @property
+    def chunking(self) -> ChunkingConfig:
+        return ChunkingConfig(
+            max_tokens=self.chunk_max_tokens, overlap_tokens=self.chunk_overlap_tokens
+        )
+
+
+class LLMResource(dg.ConfigurableResource):
+    """The extraction providers in fallback order. A provider without a key is left out; the
+    offline clinical-rules provider needs none, so with no key set it is what runs."""
+
+    anthropic_api_key: str | None = Field(default=None, description="From ANTHROPIC_API_KEY.")
+    anthropic_model: str = Field(default="claude-sonnet-5-5", description="Claude model.")
+    anthropic_base_url: str | None = Field(default=None, description="ANTHROPIC_BASE_URL.")
+    openai_api_key: str | None = Field(default=None, description="From OPENAI_API_KEY.")
+    openai_model: str = Field(default="gpt-5.4-mini", description="OpenAI or compatible model.")
+    openai_base_url: str | None = Field(
+        default=None, description="OPENAI_BASE_URL; any OpenAI-compatible server (local models)."
+    )
+    fallback_order: list[str] = Field(
+        default=[ANTHROPIC, OPENAI, OFFLINE_PROVIDER],
+        description="Providers tried in this order for every chunk.",
+    )
+    timeout_seconds: float = Field(default=60.0, description="Per API request.")
+    max_output_tokens: int = Field(default=4096, description="Per API request.")
+    max_attempts: int = Field(default=3, description="Attempts per provider for retryable errors.")
+    chunk_concurrency: int = Field(default=4, description="Chunks of one document in flight.")
+
+    def providers(self) -> list[ExtractionProvider]:
+        built: list[ExtractionProvider] = []
+        for name in self.fallback_order:
+            if name == ANTHROPIC and self.anthropic_api_key:
+                built.append(
+                    AnthropicProvider(
+                        api_key=self.anthropic_api_key,
+                        model=self.anthropic_model,
+                        base_url=self.anthropic_base_url,
+                        timeout=self.timeout_seconds,
+                        max_output_tokens=self.max_output_tokens,
+                    )
+                )
+            elif name == OPENAI and self.openai_api_key:
+                built.append(
+                    OpenAIProvider(
+                        api_key=self.openai_api_key,
+                        model=self.openai_model,
+                        base_url=self.openai_base_url,
+                        timeout=self.timeout_seconds,
+                        max_output_tokens=self.max_output_tokens,
+                    )
+                )
+            elif name == OFFLINE_PROVIDER:
+                built.append(OfflineProvider())
+        if not built:
+            raise dg.Failure(
+                "no extraction provider is usable: set an API key or add 'offline' to "
+                "fallback_order",
+                allow_retries=False,
+            )
+        return built
+
+    def chain(self) -> ExtractionChain:
+        return ExtractionChain(self.providers(), max_attempts=self.max_attempts)
+
+
+def env_or_none(name: str) -> dg.EnvVar | None:
+    """An `EnvVar` for a set variable (secrets stay out of the run config), else None."""
+    return dg.EnvVar(name) if os.environ.get(name) else None

@@ -1,0 +1,310 @@
+"""Checking and reading PDFs: reason-coded rejection, per-page text, OCR for pages without text.
+
+Parsing runs in a child process with a wall-clock and memory limit (`run_limited`), so a hostile
+file can neither hang nor exhaust the run. Errors carry a reason code and a detail free of PHI.
+"""
+
+import logging
+import multiprocessing
+import re
+import resource
+import shutil
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+import pypdf
+from pydantic import BaseModel, Field
+from pypdf._encryption import AlgV4, AlgV5
+
+
+class RejectReason(StrEnum):
+    NOT_A_PDF = "not_a_pdf"
+    EMPTY = "empty"
+    ENCRYPTED = "encrypted"
+    CORRUPT = "corrupt"
+    NO_PAGES = "no_pages"
+    TOO_LARGE = "too_large"
+    TIMEOUT = "timeout"
+    RESOURCE_LIMIT = "resource_limit"
+    DUPLICATE = "duplicate"
+
+
+class PdfRejected(Exception):
+    """A permanent, non-retryable problem with an input file. `detail` never holds PHI."""
+
+    def __init__(self, reason: RejectReason, detail: str):
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class PdfLimits(BaseModel):
+    max_bytes: int = 100 * 1024 * 1024
+    max_pages: int = 500
+    timeout_seconds: float = 60.0
+    memory_mb: int = 2048
+
+
+class PdfProperties(BaseModel):
+    pages: int
+    pdf_version: str | None
+    producer: str | None
+
+
+class PageText(BaseModel):
+    page: int = Field(description="1-based page number.")
+    text: str
+    method: str = Field(description="text_layer, ocr, or none (unreadable page).")
+    quality: float = Field(description="0..1 share of word-like characters in the page text.")
+    ocr_confidence: float | None = None
+    tables: list[list[list[str | None]]] = Field(default_factory=list)
+    error: str | None = Field(default=None, description="Why the page could not be read.")
+
+
+PDF_MAGIC = b"%PDF-"
+_MAGIC_WINDOW = 1024
+MIN_TEXT_CHARS = 20
+MIN_TEXT_QUALITY = 0.5
+_WORDLIKE = re.compile(r"[A-Za-z]{2,}")
+
+
+def check_file_header(path: Path, limits: PdfLimits) -> None:
+    """Cheap checks before any parsing: size and PDF magic bytes."""
+    size = path.stat().st_size
+    if size == 0:
+        raise PdfRejected(RejectReason.EMPTY, "file has 0 bytes")
+    if size > limits.max_bytes:
+        raise PdfRejected(RejectReason.TOO_LARGE, f"{size} bytes > limit {limits.max_bytes}")
+    with path.open("rb") as handle:
+        head = handle.read(_MAGIC_WINDOW)
+    if PDF_MAGIC not in head:
+        raise PdfRejected(RejectReason.NOT_A_PDF, "no %PDF- header in the first 1024 bytes")
+
+
+def _needs_user_password(reader: pypdf.PdfReader) -> bool:
+    """True when the empty string is not the user password.
+
+    pypdf's and pdfminer's `decrypt("")` also accept an empty *owner* password, which would open a
+    file its author protected with a user password; we honour the author's intent instead.
+    """
+    enc = reader._encryption
+    if enc is None:
+        return False
+    if enc.V >= 5:
+        key = AlgV5.verify_user_password(enc.R, b"", enc.values.U, enc.values.UE)
+    else:
+        key = AlgV4.verify_user_password(
+            b"",
+            enc.R,
+            enc.Length,
+            enc.values.O,
+            enc.values.U,
+            enc.P,
+            enc.id1_entry,
+            enc.EncryptMetadata,
+        )
+    return not key
+
+
+def _pdf_version(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(_MAGIC_WINDOW)
+    found = re.search(rb"%PDF-(\d\.\d)", head)
+    return found.group(1).decode() if found else None
+
+
+def _open_error(error: Exception) -> PdfRejected:
+    """Map a parser exception to a reason code.
+
+    pdfminer raises an exception with an empty message for a wrong or missing password.
+    """
+    if isinstance(error, RecursionError):
+        return PdfRejected(RejectReason.CORRUPT, "object structure nests too deeply")
+    if isinstance(error, MemoryError):
+        return PdfRejected(RejectReason.RESOURCE_LIMIT, "memory limit reached while parsing")
+    cause = error.__cause__ or error.__context__
+    names = {type(error).__name__, type(cause).__name__ if cause else ""}
+    if "PDFPasswordIncorrect" in names or (names & {"PdfminerException"} and not str(error)):
+        return PdfRejected(RejectReason.ENCRYPTED, "cannot be opened without a password")
+    return PdfRejected(RejectReason.CORRUPT, f"unreadable PDF structure ({type(error).__name__})")
+
+
+def inspect_pdf(path: Path, limits: PdfLimits) -> PdfProperties:
+    """Validate a stored file as a readable PDF; raise `PdfRejected` with a reason code if not."""
+    check_file_header(path, limits)
+    return run_limited(_inspect_in_child, (str(path), limits.max_pages), limits)
+
+
+def _inspect_in_child(path_name: str, max_pages: int) -> PdfProperties:
+    path = Path(path_name)
+    try:
+        reader = pypdf.PdfReader(path)
+        protected = reader.is_encrypted and _needs_user_password(reader)
+    except NotImplementedError:  # an encryption algorithm pypdf does not implement
+        protected = True
+    except Exception:  # pypdf is stricter than pdfminer on damaged files; pdfplumber decides
+        protected = False
+    if protected:
+        raise PdfRejected(RejectReason.ENCRYPTED, "a user password is required to open it")
+    try:
+        with pdfplumber.open(path) as pdf:
+            pages = len(pdf.pages)
+            producer = pdf.metadata.get("Producer")
+    except Exception as error:
+        raise _open_error(error) from None
+    if pages == 0:
+        raise PdfRejected(RejectReason.NO_PAGES, "the document opens with 0 pages")
+    if pages > max_pages:
+        raise PdfRejected(RejectReason.TOO_LARGE, f"{pages} pages > limit {max_pages}")
+    return PdfProperties(
+        pages=pages,
+        pdf_version=_pdf_version(path),
+        producer=producer[:200] if isinstance(producer, str) else None,
+    )
+
+
+def text_quality(text: str) -> float:
+    """Share of non-space characters that sit in word-like runs of letters (0 for empty text)."""
+    visible = sum(1 for char in text if not char.isspace())
+    if visible == 0:
+        return 0.0
+    wordlike = sum(len(match.group()) for match in _WORDLIKE.finditer(text))
+    return round(min(1.0, wordlike / visible), 3)
+
+
+def ocr_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def extract_pages(path: Path, limits: PdfLimits, *, ocr: bool = True) -> list[PageText]:
+    """Per-page text (and tables) with pdfplumber; pages without usable text go through OCR."""
+    return run_limited(_extract_in_child, (str(path), ocr and ocr_available()), limits)
+
+
+def _extract_in_child(path_name: str, use_ocr: bool) -> list[PageText]:
+    try:
+        with pdfplumber.open(path_name) as pdf:
+            pages = [_read_page(page, number) for number, page in enumerate(pdf.pages, start=1)]
+    except Exception as error:
+        raise _open_error(error) from None
+    return [_ocr_page(path_name, page, use_ocr) if _needs_ocr(page) else page for page in pages]
+
+
+def _read_page(page: Any, number: int) -> PageText:
+    try:
+        text = page.extract_text() or ""
+        tables = page.extract_tables()
+    except Exception as error:
+        return PageText(
+            page=number,
+            text="",
+            method="none",
+            quality=0.0,
+            error=f"text layer unreadable ({type(error).__name__})",
+        )
+    return PageText(
+        page=number, text=text, method="text_layer", quality=text_quality(text), tables=tables
+    )
+
+
+def _needs_ocr(page: PageText) -> bool:
+    visible = len(page.text.strip())
+    return page.method != "ocr" and (visible < MIN_TEXT_CHARS or page.quality < MIN_TEXT_QUALITY)
+
+
+OCR_DPI = 300
+
+
+def _ocr_page(path_name: str, page: PageText, use_ocr: bool) -> PageText:
+    """OCR one page with Tesseract; keep the text layer if OCR does not do better."""
+    if not use_ocr:
+        return page.model_copy(
+            update={
+                "error": "no usable text layer and OCR is not available (install tesseract-ocr)"
+            }
+        )
+    import pypdfium2
+    import pytesseract
+
+    document = pypdfium2.PdfDocument(path_name)
+    try:
+        image = document[page.page - 1].render(scale=OCR_DPI / 72, grayscale=True).to_pil()
+    finally:
+        document.close()
+    data = pytesseract.image_to_data(image, output_type=pytesseract.Output.DICT)
+    text, confidence = _ocr_lines(data)
+    quality = text_quality(text)
+    if len(text.strip()) < MIN_TEXT_CHARS and quality <= page.quality:
+        return page.model_copy(update={"error": "no usable text found by text layer or OCR"})
+    return PageText(
+        page=page.page, text=text, method="ocr", quality=quality, ocr_confidence=confidence
+    )
+
+
+def _ocr_lines(data: dict[str, list[Any]]) -> tuple[str, float]:
+    """Rebuild lines from Tesseract's word boxes; mean word confidence in 0..1."""
+    lines: dict[tuple[int, int, int], list[str]] = {}
+    confidences: list[float] = []
+    for index, word in enumerate(data["text"]):
+        if not str(word).strip():
+            continue
+        key = (data["block_num"][index], data["par_num"][index], data["line_num"][index])
+        lines.setdefault(key, []).append(str(word))
+        confidences.append(float(data["conf"][index]))
+    text = "\n".join(" ".join(words) for _, words in sorted(lines.items()))
+    mean = sum(confidences) / len(confidences) / 100 if confidences else 0.0
+    return text, round(mean, 3)
+
+
+def run_limited(function: Callable[..., Any], args: tuple[Any, ...], limits: PdfLimits) -> Any:
+    """Run `function(*args)` in a child process with a wall-clock and address-space limit.
+
+    The child reports ("ok", value) or ("rejected", reason, detail); a child that overruns is
+    killed (`timeout`), one that dies or runs out of memory is `resource_limit`.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_child_main, args=(sender, function, args, limits.memory_mb), daemon=True
+    )
+    child.start()
+    sender.close()
+    try:
+        if not receiver.poll(limits.timeout_seconds):
+            raise PdfRejected(
+                RejectReason.TIMEOUT, f"parsing took longer than {limits.timeout_seconds:g} s"
+            )
+        try:
+            outcome = receiver.recv()
+        except EOFError:
+            raise PdfRejected(
+                RejectReason.RESOURCE_LIMIT, "the parser process died (memory or crash)"
+            ) from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receiver.close()
+    if outcome[0] == "ok":
+        return outcome[1]
+    raise PdfRejected(RejectReason(outcome[1]), outcome[2])
+
+
+def _child_main(sender: Any, function: Callable[..., Any], args: tuple[Any, ...], memory_mb: int):
+    limit = memory_mb * 1024 * 1024
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings are noise for damaged files
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        sender.send(("ok", function(*args)))
+    except PdfRejected as rejected:
+        sender.send(("rejected", rejected.reason.value, rejected.detail))
+    except MemoryError:
+        sender.send(("rejected", RejectReason.RESOURCE_LIMIT.value, "memory limit reached"))
+    except Exception as error:
+        rejected = _open_error(error)
+        sender.send(("rejected", rejected.reason.value, rejected.detail))
+    finally:
+        sender.close()

@@ -1,0 +1,472 @@
+"""Contract: `build_bundle` maps a grounded extraction to a deterministic FHIR R4 transaction Bundle
+that `validate_bundle` accepts with zero issues, where negated and family facts never become the
+patient's resources; the validators accept HL7's official R4 examples, reject broken resources and
+bundles, and never quote a resource value in their messages."""
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+from medpipeline.extraction.schema import (
+    AllergyFact,
+    Assertion,
+    ChunkOutcome,
+    ChunkReport,
+    ConditionFact,
+    DocumentExtraction,
+    Evidence,
+    Identifier,
+    MedicationFact,
+    MedicationStatus,
+    ObservationFact,
+    PatientFact,
+)
+from medpipeline.fhir.bundle import (
+    DERIVATION_REFERENCE,
+    DOCUMENT_PATIENT_SYSTEM,
+    ICD10_CM,
+    PAGE_EXTENSION,
+    SNOMED,
+    UCUM,
+    build_bundle,
+)
+from medpipeline.fhir.validation import IssueSource, validate_bundle, validate_resource
+
+CREATED_AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
+PDF_BYTES = b"%PDF-1.7\n% not a real PDF, only bytes to hash\n%%EOF\n"
+DOC_ID = doc_id_from_sha256(hashlib.sha256(PDF_BYTES).hexdigest())
+CANARY = "Canary Zzyzx"
+EXTRACTED_TYPES = {"Condition", "MedicationStatement", "AllergyIntolerance", "Observation"}
+OFFICIAL_EXAMPLE_COUNT = 45
+
+
+def _evidence(offset: int, page: int = 1) -> Evidence:
+    return Evidence(offset=offset, length=12, page=page, chunk_id="c0", match="exact")
+
+
+def _extraction(**facts: Any) -> DocumentExtraction:
+    chunk = ChunkReport(
+        chunk_id="c0", outcome=ChunkOutcome.OK, provider="rules", model="offline", facts=1
+    )
+    return DocumentExtraction(doc_id=DOC_ID, prompt_version="p7", chunks=[chunk], **facts)
+
+
+def _full_extraction() -> DocumentExtraction:
+    return _extraction(
+        patient=PatientFact(
+            quote="Jane Roe, DOB 1970-02-03, MRN 000123",
+            name="Jane Roe",
+            birth_date="1970-02-03",
+            gender="Female",
+            identifiers=[Identifier(kind="MRN", value="000123")],
+            evidence=_evidence(0),
+        ),
+        conditions=[
+            ConditionFact(quote="hypertension", text="Hypertension", icd10_code="I10"),
+            ConditionFact(quote="no diabetes", text="Diabetes", assertion=Assertion.NEGATED),
+            ConditionFact(quote="? pneumonia", text="Pneumonia", assertion=Assertion.POSSIBLE),
+            ConditionFact(quote="h/o MI", text="Myocardial infarction", assertion="historical"),
+            ConditionFact(quote="mother: breast ca", text="Breast cancer", assertion="family"),
+        ],
+        medications=[
+            MedicationFact(
+                quote="Glucophage 500 mg PO BID",
+                text="Glucophage",
+                generic_name="metformin",
+                dose_value=500,
+                dose_unit="mg",
+                route="oral",
+                frequency="twice daily",
+                evidence=_evidence(120, page=2),
+            ),
+            MedicationFact(quote="lisinopril stopped", text="lisinopril", status="stopped"),
+            MedicationFact(quote="not on warfarin", text="warfarin", assertion="negated"),
+        ],
+        allergies=[
+            AllergyFact(quote="NKDA", no_known_allergies=True),
+            AllergyFact(quote="penicillin - rash", substance="penicillin", reaction="rash"),
+        ],
+        observations=[
+            ObservationFact(
+                quote="Hemoglobin 10.1 g/dL (12-16) L",
+                name="Hemoglobin",
+                loinc_code="718-7",
+                value=10.1,
+                unit="g/dL",
+                reference_low=12,
+                reference_high=16,
+                interpretation="L",
+                evidence=_evidence(300, page=2),
+            ),
+            ObservationFact(
+                quote="BP 138/84",
+                name="Blood pressure",
+                category="vital-signs",
+                value_text="138/84",
+            ),
+        ],
+    )
+
+
+def _odd_extraction() -> DocumentExtraction:
+    """Provider output the mapping must tolerate: odd whitespace, unknown codes, bad dates."""
+    return _extraction(
+        patient=PatientFact(quote="pt", name="\u00a0Jane\u00a0 Roe ", birth_date="03/02/1970"),
+        conditions=[ConditionFact(quote="x", text="Asthma\u00a0", icd10_code=" J45.909 ")],
+        medications=[MedicationFact(quote=" ", text="aspirin", dose_value=81)],
+        allergies=[AllergyFact(quote="allergies: see chart")],
+        observations=[
+            ObservationFact(quote="q", name=" ", category="Vital Signs", interpretation="high"),
+            ObservationFact(quote="q", name="Mood", category="social", value_text="good"),
+        ],
+    )
+
+
+@pytest.fixture
+def source_document(tmp_path: Path) -> SourceDocument:
+    """A SourceDocument whose digests come from a real file on disk."""
+    path = tmp_path / "source.pdf"
+    path.write_bytes(PDF_BYTES)
+    sha256, sha1 = file_digests(path)
+    return SourceDocument(
+        doc_id=doc_id_from_sha256(sha256),
+        sha256=sha256,
+        sha1=sha1,
+        size_bytes=len(PDF_BYTES),
+        pages=2,
+        stored_at=CREATED_AT,
+    )
+
+
+def _resources(bundle: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    return [
+        entry["resource"]
+        for entry in bundle["entry"]
+        if entry["resource"]["resourceType"] == resource_type
+    ]
+
+
+def _codes(concept: dict[str, Any]) -> list[str]:
+    return [coding["code"] for coding in concept["coding"]]
+
+
+# --- build_bundle -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extraction_factory",
+    [_full_extraction, _odd_extraction, _extraction],
+    ids=["full", "odd-provider-output", "empty"],
+)
+def test_bundle_validates_with_zero_issues(
+    source_document: SourceDocument, extraction_factory: Callable[[], DocumentExtraction]
+) -> None:
+    built = build_bundle(source_document, extraction_factory(), created_at=CREATED_AT)
+    assert validate_bundle(built.bundle) == []
+    assert built.bundle["type"] == "transaction"
+    for entry in built.bundle["entry"]:
+        assert entry["fullUrl"].startswith("urn:uuid:")
+        assert entry["request"] == {"method": "POST", "url": entry["resource"]["resourceType"]}
+
+
+def test_empty_extraction_gives_patient_document_device_and_provenance(
+    source_document: SourceDocument,
+) -> None:
+    built = build_bundle(source_document, _extraction(), created_at=CREATED_AT)
+    assert built.resource_counts == {
+        "Patient": 1,
+        "DocumentReference": 1,
+        "Device": 1,
+        "Provenance": 1,
+    }
+    [patient] = _resources(built.bundle, "Patient")
+    assert patient["identifier"] == [{"system": DOCUMENT_PATIENT_SYSTEM, "value": DOC_ID}]
+
+
+@pytest.mark.parametrize(
+    ("assertion", "expected_statuses"),
+    [
+        (Assertion.PRESENT, ("active", "confirmed", "encounter-diagnosis")),
+        (Assertion.POSSIBLE, ("active", "provisional", "encounter-diagnosis")),
+        (Assertion.HISTORICAL, ("inactive", "confirmed", "problem-list-item")),
+        (Assertion.NEGATED, None),
+        (Assertion.FAMILY, None),
+    ],
+)
+def test_condition_status_follows_assertion(
+    source_document: SourceDocument,
+    assertion: Assertion,
+    expected_statuses: tuple[str, str, str] | None,
+) -> None:
+    condition = ConditionFact(quote="asthma", text="Asthma", icd10_code="J45", assertion=assertion)
+    built = build_bundle(
+        source_document, _extraction(conditions=[condition]), created_at=CREATED_AT
+    )
+    conditions = _resources(built.bundle, "Condition")
+    if expected_statuses is None:
+        assert conditions == []
+        assert (built.skipped_negated, built.skipped_family) == (
+            int(assertion == Assertion.NEGATED),
+            int(assertion == Assertion.FAMILY),
+        )
+        return
+    [resource] = conditions
+    statuses = (
+        _codes(resource["clinicalStatus"]),
+        _codes(resource["verificationStatus"]),
+        _codes(resource["category"][0]),
+    )
+    assert statuses == tuple([code] for code in expected_statuses)
+    assert resource["code"] == {"coding": [{"system": ICD10_CM, "code": "J45"}], "text": "Asthma"}
+
+
+def test_negated_and_family_facts_never_become_patient_resources(
+    source_document: SourceDocument,
+) -> None:
+    built = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
+    condition_texts = {r["code"]["text"] for r in _resources(built.bundle, "Condition")}
+    medication_texts = {
+        r["medicationCodeableConcept"]["text"]
+        for r in _resources(built.bundle, "MedicationStatement")
+    }
+    assert condition_texts == {"Hypertension", "Pneumonia", "Myocardial infarction"}
+    assert medication_texts == {"metformin", "lisinopril"}
+    assert (built.skipped_negated, built.skipped_family) == (2, 1)
+    assert built.resource_counts["Condition"] == 3
+
+
+def test_no_known_allergies_is_snomed_716186003(source_document: SourceDocument) -> None:
+    allergy = AllergyFact(quote="NKDA", no_known_allergies=True)
+    built = build_bundle(source_document, _extraction(allergies=[allergy]), created_at=CREATED_AT)
+    [resource] = _resources(built.bundle, "AllergyIntolerance")
+    assert resource["code"]["coding"] == [
+        {"system": SNOMED, "code": "716186003", "display": "No known allergy"}
+    ]
+    assert _codes(resource["clinicalStatus"]) == ["active"]
+    assert _codes(resource["verificationStatus"]) == ["confirmed"]
+    assert resource["patient"]["reference"] == built.bundle["entry"][0]["fullUrl"]
+
+
+def test_medication_and_observation_values_use_ucum(source_document: SourceDocument) -> None:
+    built = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
+    metformin = _resources(built.bundle, "MedicationStatement")[0]
+    hemoglobin, blood_pressure = _resources(built.bundle, "Observation")
+    assert metformin["status"] == MedicationStatus.ACTIVE
+    assert metformin["dosage"][0]["doseAndRate"][0]["doseQuantity"] == {
+        "value": 500,
+        "unit": "mg",
+        "system": UCUM,
+        "code": "mg",
+    }
+    assert metformin["dosage"][0]["timing"]["code"]["text"] == "twice daily"
+    assert hemoglobin["valueQuantity"]["system"] == UCUM
+    assert hemoglobin["referenceRange"][0]["low"]["value"] == 12
+    assert _codes(hemoglobin["interpretation"][0]) == ["L"]
+    assert _codes(blood_pressure["category"][0]) == ["vital-signs"]
+    assert blood_pressure["valueString"] == "138/84"
+
+
+def test_document_reference_hash_is_base64_of_the_files_sha1(
+    source_document: SourceDocument,
+) -> None:
+    built = build_bundle(source_document, _extraction(), created_at=CREATED_AT)
+    [reference] = _resources(built.bundle, "DocumentReference")
+    attachment = reference["content"][0]["attachment"]
+    assert attachment["hash"] == base64.b64encode(hashlib.sha1(PDF_BYTES).digest()).decode()
+    assert attachment["size"] == len(PDF_BYTES)
+    assert attachment["url"] == f"documents/{source_document.doc_id}/source.pdf"
+
+
+def test_same_input_gives_identical_bundle(source_document: SourceDocument) -> None:
+    first = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
+    second = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
+    assert json.dumps(first.bundle) == json.dumps(second.bundle)
+
+
+def test_every_extracted_resource_and_the_patient_are_provenance_targets(
+    source_document: SourceDocument,
+) -> None:
+    built = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
+    [provenance] = _resources(built.bundle, "Provenance")
+    expected = {
+        entry["fullUrl"]
+        for entry in built.bundle["entry"]
+        if entry["resource"]["resourceType"] in EXTRACTED_TYPES | {"Patient"}
+    }
+    assert {target["reference"] for target in provenance["target"]} == expected
+    [device] = _resources(built.bundle, "Device")
+    assert device["deviceName"][0]["name"] == "medpipeline extraction rules offline"
+    assert device["version"] == [{"value": "p7"}]
+
+
+def test_evidence_extension_points_at_the_document_with_offset_length_and_page(
+    source_document: SourceDocument,
+) -> None:
+    built = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
+    document_url = built.bundle["entry"][1]["fullUrl"]
+    [metformin, _] = _resources(built.bundle, "MedicationStatement")
+    derivation, page = metformin["extension"]
+    assert derivation == {
+        "url": DERIVATION_REFERENCE,
+        "extension": [
+            {"url": "reference", "valueReference": {"reference": document_url}},
+            {"url": "offset", "valueInteger": 120},
+            {"url": "length", "valueInteger": 12},
+        ],
+    }
+    assert page == {"url": PAGE_EXTENSION, "valueInteger": 2}
+
+
+def test_naive_created_at_is_refused(source_document: SourceDocument) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        build_bundle(source_document, _extraction(), created_at=datetime(2025, 1, 1))
+
+
+def test_extraction_of_another_document_is_refused(source_document: SourceDocument) -> None:
+    other = _extraction().model_copy(update={"doc_id": "ffffffffffffffff"})
+    with pytest.raises(ValueError, match="different doc_ids"):
+        build_bundle(source_document, other, created_at=CREATED_AT)
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def _plant_canary(bundle: dict[str, Any]) -> None:
+    """Put a would-be patient name where the validators must reject it."""
+    patient, document_reference = bundle["entry"][0]["resource"], bundle["entry"][1]["resource"]
+    patient["gender"] = CANARY
+    patient["birthDate"] = CANARY
+    patient["name"] = [{"family": [CANARY]}]
+    patient[CANARY] = CANARY
+    document_reference["status"] = CANARY
+    bundle["entry"][2]["resource"]["resourceType"] = CANARY
+    bundle["entry"][3]["fullUrl"] = CANARY
+
+
+def test_broken_bundle_is_caught_without_quoting_values(source_document: SourceDocument) -> None:
+    bundle = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT).bundle
+    _plant_canary(bundle)
+    issues = validate_bundle(bundle)
+    paths = {issue.path for issue in issues}
+    assert {"Patient.gender", "Patient.birthDate", "DocumentReference.status"} <= paths
+    for issue in issues:
+        assert "Canary" not in issue.model_dump_json()
+
+
+def _load_example(corpus: Path, name: str) -> dict[str, Any]:
+    return json.loads((corpus / "fhir" / "r4-examples" / name).read_text(encoding="utf-8"))
+
+
+def _validate(resource: dict[str, Any]) -> list:
+    if resource["resourceType"] == "Bundle":
+        return validate_bundle(resource)
+    return validate_resource(resource)
+
+
+def test_official_r4_examples_validate(corpus: Path) -> None:
+    examples = sorted((corpus / "fhir" / "r4-examples").glob("*.json"))
+    assert len(examples) == OFFICIAL_EXAMPLE_COUNT
+    failures = {
+        path.name: issues
+        for path in examples
+        if (issues := _validate(_load_example(corpus, path.name)))
+    }
+    assert failures == {}
+
+
+def _wrong_status_code(resource: dict[str, Any]) -> None:
+    resource["status"] = "finalised"
+
+
+def _unknown_field(resource: dict[str, Any]) -> None:
+    resource["favouriteColour"] = "blue"
+
+
+def _missing_required_field(resource: dict[str, Any]) -> None:
+    del resource["code"]
+
+
+def _dangling_reference(bundle: dict[str, Any]) -> None:
+    organization = {"reference": "urn:uuid:00000000-0000-0000-0000-000000000000"}
+    bundle["entry"][0]["resource"]["managingOrganization"] = organization
+
+
+def _duplicate_full_url(bundle: dict[str, Any]) -> None:
+    bundle["entry"][1]["fullUrl"] = bundle["entry"][0]["fullUrl"]
+
+
+def _wrong_code_in_bundle_entry(bundle: dict[str, Any]) -> None:
+    bundle["entry"][1]["resource"]["gender"] = "mail"
+
+
+@pytest.mark.parametrize(
+    ("example", "mutate", "source", "path"),
+    [
+        (
+            "observation-example.json",
+            _wrong_status_code,
+            IssueSource.JSON_SCHEMA,
+            "Observation.status",
+        ),
+        ("patient-example.json", _unknown_field, IssueSource.JSON_SCHEMA, "Patient"),
+        (
+            "patient-example.json",
+            _unknown_field,
+            IssueSource.FHIR_RESOURCES,
+            "Patient.favouriteColour",
+        ),
+        (
+            "observation-example.json",
+            _missing_required_field,
+            IssueSource.JSON_SCHEMA,
+            "Observation",
+        ),
+        (
+            "observation-example.json",
+            _missing_required_field,
+            IssueSource.FHIR_RESOURCES,
+            "Observation.code",
+        ),
+        (
+            "bundle-transaction.json",
+            _dangling_reference,
+            IssueSource.INVARIANT,
+            "Patient.managingOrganization.reference",
+        ),
+        ("bundle-transaction.json", _duplicate_full_url, IssueSource.INVARIANT, "Patient"),
+        (
+            "bundle-transaction.json",
+            _wrong_code_in_bundle_entry,
+            IssueSource.JSON_SCHEMA,
+            "Patient.gender",
+        ),
+    ],
+    ids=[
+        "wrong-status-code",
+        "unknown-field-schema",
+        "unknown-field-model",
+        "missing-required-field-schema",
+        "missing-required-field-model",
+        "dangling-urn-uuid-reference",
+        "duplicate-full-url",
+        "wrong-code-in-bundle-entry",
+    ],
+)
+def test_mutated_example_fails(
+    corpus: Path,
+    example: str,
+    mutate: Callable[[dict[str, Any]], None],
+    source: IssueSource,
+    path: str,
+) -> None:
+    resource = _load_example(corpus, example)
+    mutate(resource)
+    issues = _validate(resource)
+    assert (source, path) in {(issue.source, issue.path) for issue in issues}
