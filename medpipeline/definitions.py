@@ -20,6 +20,9 @@ document_pipeline = dg.define_asset_job(
     DOCUMENT_JOB,
     selection=dg.AssetSelection.assets(*document_assets),
     partitions_def=documents_partitions,
+    # One process per document run: the steps are sequential, and a process per step would pay
+    # the import of spaCy and the PDF stack five times.
+    executor_def=dg.in_process_executor,
     description="One document from stored PDF to validated FHIR bundle (and its usage ledger).",
 )
 

@@ -108,12 +108,14 @@ def rebuild_warehouse(layout: DataLayout) -> dict[str, int]:
     handle, temp_name = tempfile.mkstemp(dir=layout.warehouse, prefix=".build-", suffix=".duckdb")
     os.close(handle)
     os.unlink(temp_name)  # DuckDB must create the file itself
+    staged_ledger = Path(temp_name).with_suffix(".parquet")
     counts: dict[str, int] = {}
     try:
+        calls.write_parquet(staged_ledger)  # one file, schema kept even with no rows
         with duckdb.connect(temp_name) as connection:
-            connection.register("ledger_frame", calls)
-            connection.execute("CREATE TABLE llm_calls AS SELECT * FROM ledger_frame")
-            connection.unregister("ledger_frame")
+            connection.execute(
+                "CREATE TABLE llm_calls AS SELECT * FROM read_parquet(?)", [str(staged_ledger)]
+            )
             for table, query in ROLLUPS.items():
                 connection.execute(f"CREATE TABLE {table} AS {query}")
             for table, comment in TABLE_COMMENTS.items():
@@ -124,4 +126,5 @@ def rebuild_warehouse(layout: DataLayout) -> dict[str, int]:
     finally:
         Path(temp_name).unlink(missing_ok=True)
         Path(temp_name + ".wal").unlink(missing_ok=True)
+        staged_ledger.unlink(missing_ok=True)
     return counts

@@ -1,0 +1,45 @@
+"""Running documents through the real Dagster graph on a test instance."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+
+from medpipeline.definitions import document_assets
+from medpipeline.defs.partitions import documents_partitions
+from medpipeline.defs.resources import DocumentStoreResource, LLMResource
+from medpipeline.documents import doc_id_from_sha256, file_digests
+from medpipeline.intake import store_source
+from medpipeline.storage import DataLayout
+
+
+def resources_for(layout: DataLayout, llm: LLMResource | None = None) -> dict:
+    return {
+        "document_store": DocumentStoreResource(data_dir=str(layout.root)),
+        "llm": llm or LLMResource(),
+    }
+
+
+def store_copy(layout: DataLayout, pdf: Path) -> str:
+    """Put a copy of `pdf` into the document store as intake would; returns its doc_id."""
+    copy = layout.root / "incoming" / pdf.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pdf, copy)
+    sha256, _ = file_digests(copy)
+    doc_id = doc_id_from_sha256(sha256)
+    store_source(layout, copy, doc_id, sha256)
+    return doc_id
+
+
+def materialize_document(
+    instance: dg.DagsterInstance, layout: DataLayout, doc_id: str, llm: LLMResource | None = None
+) -> dg.ExecuteInProcessResult:
+    """Materialize every per-document asset of one partition; failures are returned, not raised."""
+    instance.add_dynamic_partitions(documents_partitions.name, [doc_id])
+    return dg.materialize(
+        document_assets,
+        partition_key=doc_id,
+        instance=instance,
+        resources=resources_for(layout, llm),
+        raise_on_error=False,
+    )

@@ -1,0 +1,101 @@
+"""PDF checks end in a readable result or a specific reason code; page text and OCR are per page."""
+
+from pathlib import Path
+
+import pytest
+
+from medpipeline.pdf import (
+    PdfLimits,
+    PdfRejected,
+    RejectReason,
+    extract_pages,
+    inspect_pdf,
+    ocr_available,
+    text_quality,
+)
+from medpipeline.samples import render_text_pdf
+
+LIMITS = PdfLimits(timeout_seconds=60)
+
+
+@pytest.mark.parametrize(
+    ("relative_path", "reason"),
+    [
+        ("malformed/pdfplumber/empty.pdf", RejectReason.EMPTY),
+        ("malformed/pdfplumber/issue-948.zip", RejectReason.NOT_A_PDF),
+        ("malformed/pdfplumber/issue-297-example.pdf", RejectReason.NO_PAGES),
+        ("malformed/pdfplumber/password-example.pdf", RejectReason.ENCRYPTED),
+        ("malformed/pypdf/r6-user-password.pdf", RejectReason.ENCRYPTED),
+        ("malformed/pypdf/crazyones-encrypted-256.pdf", RejectReason.ENCRYPTED),
+        ("malformed/pdfminer/aes-256-r6.pdf", RejectReason.ENCRYPTED),
+    ],
+)
+def test_rejected_files_get_their_specific_reason(
+    corpus: Path, relative_path: str, reason: RejectReason
+):
+    with pytest.raises(PdfRejected) as rejected:
+        inspect_pdf(corpus / relative_path, LIMITS)
+    assert rejected.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "relative_path", ["malformed/pypdf/r6-empty-password.pdf", "malformed/pypdf/unencrypted.pdf"]
+)
+def test_pdf_with_empty_user_password_opens(corpus: Path, relative_path: str):
+    properties = inspect_pdf(corpus / relative_path, LIMITS)
+    assert properties.pages == 1
+    assert "pdfencryptiontest" in extract_pages(corpus / relative_path, LIMITS)[0].text
+
+
+def test_every_medical_corpus_pdf_opens_with_its_pages(corpus: Path):
+    for pdf in sorted((corpus / "medical").glob("*.pdf")):
+        properties = inspect_pdf(pdf, LIMITS)
+        assert properties.pages >= 1, pdf.name
+
+
+def test_size_and_page_limits_are_enforced(tmp_path: Path):
+    pdf = render_text_pdf(tmp_path / "three.pdf", ["one", "two", "three"])
+    with pytest.raises(PdfRejected) as by_pages:
+        inspect_pdf(pdf, PdfLimits(max_pages=2))
+    assert by_pages.value.reason == RejectReason.TOO_LARGE
+    with pytest.raises(PdfRejected) as by_bytes:
+        inspect_pdf(pdf, PdfLimits(max_bytes=100))
+    assert by_bytes.value.reason == RejectReason.TOO_LARGE
+
+
+def test_parse_timeout_kills_the_parser(corpus: Path):
+    with pytest.raises(PdfRejected) as rejected:
+        extract_pages(
+            corpus / "medical" / "health_plan_benefits.pdf", PdfLimits(timeout_seconds=0.01)
+        )
+    assert rejected.value.reason == RejectReason.TIMEOUT
+
+
+def test_text_layer_pages_are_read_page_by_page(tmp_path: Path):
+    pdf = render_text_pdf(tmp_path / "two.pdf", ["Alpha page about asthma.", "Beta page on gout."])
+    pages = extract_pages(pdf, LIMITS, ocr=False)
+    assert [page.page for page in pages] == [1, 2]
+    assert "asthma" in pages[0].text and "gout" in pages[1].text
+    assert all(page.method == "text_layer" for page in pages)
+
+
+def test_image_only_page_without_ocr_is_flagged_not_silently_empty(samples_dir: Path):
+    pages = extract_pages(samples_dir / "scanned_clinic_note.pdf", LIMITS, ocr=False)
+    assert pages[0].method == "text_layer" and pages[0].text == ""
+    assert "OCR is not available" in pages[0].error
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract-ocr is not installed")
+def test_image_only_pages_are_ocrd(corpus: Path, samples_dir: Path):
+    sample = extract_pages(samples_dir / "scanned_clinic_note.pdf", LIMITS)[0]
+    assert sample.method == "ocr" and sample.ocr_confidence > 0.5
+    assert "asthma" in sample.text.lower()
+    scanned = extract_pages(corpus / "medical" / "discharge_summary_scanned.pdf", LIMITS)[0]
+    assert scanned.method == "ocr"
+    assert "discharge" in scanned.text.lower()
+
+
+def test_text_quality_separates_words_from_noise():
+    assert text_quality("Patient denies chest pain and fever.") > 0.8
+    assert text_quality("|| ;; 1. 2 // -- ..") < 0.2
+    assert text_quality("") == 0.0
