@@ -90,7 +90,6 @@ class AnthropicProvider:
             response = self._client.messages.create(
                 model=self.model,
                 max_tokens=self.max_output_tokens,
-                temperature=0,
                 system=[
                     {"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}
                 ],

@@ -1,0 +1,900 @@
+"""The offline provider's brain: a rule-based clinical extractor (medspaCy), no network, no API key.
+
+`OfflineExtractor().extract(text)` returns a `ChunkExtraction` for one chunk of document text:
+- conditions and medications: lexicon matches (medspaCy TargetMatcher), asserted by ConText and
+  placed in sections by the medspaCy sectionizer (allergy sections hold allergies, not conditions
+  or medications; a medication list holds no conditions);
+- allergies, observations (labs and vitals) and patient demographics: line-oriented regexes.
+Every fact's `quote` is an exact substring of `text`: the line (or sentence, or a window of it)
+holding the mention. All word lists live in CSV files under `lexicon/` (see its README).
+
+PHI: PyRuSH logs every token through loguru at DEBUG; this module disables those loggers and
+itself never logs nor puts document text into exception messages.
+"""
+
+import csv
+import functools
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import medspacy
+from loguru import logger
+from medspacy.context import ConTextRule
+from medspacy.section_detection import SectionRule
+from medspacy.target_matcher import TargetRule
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from medpipeline.extraction.schema import (
+    AllergyFact,
+    Assertion,
+    ChunkExtraction,
+    ConditionFact,
+    Identifier,
+    MedicationFact,
+    MedicationStatus,
+    ObservationFact,
+    PatientFact,
+)
+
+LEXICON_DIR = Path(__file__).with_name("lexicon")
+LOGURU_MODULES_TO_SILENCE = ("PyRuSH", "medspacy")
+MAX_QUOTE_CHARS = 200
+SIG_WINDOW_CHARS = 80
+CONDITION = "CONDITION"
+DRUG = "DRUG"
+
+Region = tuple[int, int]
+
+
+def silence_loguru() -> None:
+    """PyRuSH logs every token (document text) at DEBUG through loguru: switch that off."""
+    for module in LOGURU_MODULES_TO_SILENCE:
+        logger.disable(module)
+
+
+silence_loguru()
+
+
+# ---------------------------------------------------------------------------------------------
+# Lexicons (CSV data files)
+# ---------------------------------------------------------------------------------------------
+
+
+def read_lexicon(file_name: str) -> list[dict[str, str]]:
+    with (LEXICON_DIR / file_name).open(newline="", encoding="utf-8") as handle:
+        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def split_names(cell: str) -> list[str]:
+    return [name.strip() for name in cell.split("|") if name.strip()]
+
+
+def condition_names() -> list[tuple[str, dict[str, str]]]:
+    """(name as matched, metadata) for every condition term and synonym."""
+    names = []
+    for row in read_lexicon("conditions.csv"):
+        metadata = {"icd10_code": row["icd10_code"], "term": row["term"]}
+        for name in [row["term"], *split_names(row["synonyms"])]:
+            names.append((name, metadata))
+    return names
+
+
+def drug_names() -> list[tuple[str, dict[str, str]]]:
+    """(name as matched, metadata) for every generic, brand and synonym drug name."""
+    names = []
+    for row in read_lexicon("drugs.csv"):
+        metadata = {"generic_name": row["generic_name"]}
+        all_names = [row["generic_name"], *split_names(row["brand_names"])]
+        for name in all_names + split_names(row.get("synonyms", "")):
+            names.append((name, metadata))
+    return names
+
+
+@dataclass(frozen=True)
+class SigTerm:
+    pattern: re.Pattern[str]
+    value: str
+
+
+@functools.cache
+def sig_terms(kind: str) -> list[SigTerm]:
+    """Medication sig vocabulary of one kind: dose_unit, route or frequency."""
+    return [
+        SigTerm(re.compile(bounded(row["pattern"]), re.IGNORECASE), row["value"])
+        for row in read_lexicon("medication_sig.csv")
+        if row["kind"] == kind
+    ]
+
+
+@dataclass(frozen=True)
+class ObservationKind:
+    name: str
+    loinc_code: str | None
+    category: str
+    default_unit: str | None
+
+
+@functools.cache
+def observation_kinds() -> dict[str, ObservationKind]:
+    """Lower-cased alias -> the common lab or vital sign it names (lexicon/loinc_common.csv)."""
+    kinds = {}
+    for row in read_lexicon("loinc_common.csv"):
+        kind = ObservationKind(
+            name=row["name"],
+            loinc_code=row["loinc_code"] or None,
+            category=row["category"],
+            default_unit=row["default_unit"] or None,
+        )
+        for alias in split_names(row["aliases"]):
+            kinds[alias.lower()] = kind
+    return kinds
+
+
+@functools.cache
+def lab_units() -> list[tuple[re.Pattern[str], str, str]]:
+    """(written form, UCUM code, lab|vital) for result units (lexicon/lab_units.csv)."""
+    return [
+        (re.compile(row["pattern"], re.IGNORECASE), row["ucum"], row["kind"])
+        for row in read_lexicon("lab_units.csv")
+    ]
+
+
+def bounded(pattern: str) -> str:
+    """Wrap a regex so it matches whole words only (periods in 'p.o.' or 'b.i.d.' allowed)."""
+    return rf"(?<![\w.])(?:{pattern})(?!\w|\.\w)"
+
+
+# ---------------------------------------------------------------------------------------------
+# The medspaCy pipeline (built once)
+# ---------------------------------------------------------------------------------------------
+
+
+def phrase_pattern(nlp: Language, phrase: str) -> list[dict]:
+    """Token pattern for a phrase: case-insensitive, a line break allowed between words."""
+    pattern: list[dict] = []
+    for token in nlp.tokenizer(phrase):
+        if pattern:
+            pattern.append({"IS_SPACE": True, "OP": "?"})
+        lower = token.lower_
+        if "'" in lower:
+            pattern.append({"LOWER": {"IN": [lower, lower.replace("'", "\u2019")]}})
+        else:
+            pattern.append({"LOWER": lower})
+    return pattern
+
+
+def target_rules(nlp: Language) -> list[TargetRule]:
+    rules = []
+    for category, names in ((CONDITION, condition_names()), (DRUG, drug_names())):
+        for name, metadata in names:
+            pattern = phrase_pattern(nlp, name)
+            rules.append(TargetRule(name, category, pattern=pattern, metadata=metadata))
+    return rules
+
+
+def context_rules() -> list[ConTextRule]:
+    rules = []
+    for row in read_lexicon("context_rules.csv"):
+        rules.append(
+            ConTextRule(
+                row["literal"],
+                row["category"],
+                direction=row["direction"],
+                max_scope=int(row["max_scope"]) if row["max_scope"] else None,
+                allowed_types={row["allowed_types"]} if row["allowed_types"] else None,
+                terminated_by={row["terminated_by"]} if row["terminated_by"] else None,
+            )
+        )
+    return rules
+
+
+def section_rules(nlp: Language, default_rules_path: str) -> list[SectionRule]:
+    """medspaCy's default headers that end with a colon, plus ours (lexicon/section_rules.csv)."""
+    rules = [
+        rule for rule in SectionRule.from_json(default_rules_path) if rule.literal.endswith(":")
+    ]
+    for row in read_lexicon("section_rules.csv"):
+        pattern = None
+        if row["case_sensitive"] == "yes":
+            pattern = [{"TEXT": token.text} for token in nlp.tokenizer(row["header"])]
+        max_scope = int(row["max_scope"]) if row["max_scope"] else None
+        rules.append(SectionRule(row["header"], row["category"], pattern, max_scope=max_scope))
+    return rules
+
+
+# A line starting with a bullet ("•", its MacRoman mojibake "‚Ä¢", "-", "*") or "1." / "2)".
+LIST_ITEM_LINE = re.compile(
+    r"^[ \t]*(?:\u2022|\u201a\u00c4\u00a2|[-*\u00b7\u25aa\u25cf]|\d{1,2}[.)])[ \t]", re.M
+)
+
+
+@Language.component("medpipeline_list_item_sentences")
+def list_item_sentences(doc: Doc) -> Doc:
+    """Start a sentence at every list item so ConText scopes stop there (PyRuSH joins them)."""
+    item_starts = {
+        match.start() + len(match.group()) - len(match.group().lstrip())
+        for match in LIST_ITEM_LINE.finditer(doc.text)
+    }
+    for token in doc[1:]:
+        if token.idx in item_starts:
+            token.is_sent_start = True
+    return doc
+
+
+@functools.cache
+def build_pipeline() -> Language:
+    """medspaCy (PyRuSH sentences, target matcher, ConText) plus the sectionizer, with our rules.
+
+    The sectionizer runs before ConText so that section headers end sentences.
+    """
+    silence_loguru()
+    nlp = medspacy.load()
+    nlp.add_pipe("medpipeline_list_item_sentences", after="medspacy_pyrush")
+    nlp.get_pipe("medspacy_target_matcher").add(target_rules(nlp))
+    nlp.get_pipe("medspacy_context").add(context_rules())
+    sectionizer = nlp.add_pipe(
+        "medspacy_sectionizer",
+        before="medspacy_context",
+        config={"rules": None, "require_start_line": True, "apply_sentence_boundary": True},
+    )
+    sectionizer.add(section_rules(nlp, sectionizer.DEFAULT_RULES_FILEPATH))
+    return nlp
+
+
+# ---------------------------------------------------------------------------------------------
+# Text helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def normalize_space(value: str) -> str:
+    return " ".join(value.split())
+
+
+def line_bounds(text: str, start: int, end: int) -> Region:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return line_start, len(text) if line_end == -1 else line_end
+
+
+def quote_for(text: str, start: int, end: int, sentence: Region | None = None) -> str:
+    """Context for text[start:end]: its sentence if short, else its line, else a window of it."""
+    if sentence is not None and sentence[1] - sentence[0] <= MAX_QUOTE_CHARS:
+        low, high = min(sentence[0], start), max(sentence[1], end)
+    else:
+        low, high = line_bounds(text, start, end)
+    if high - low > MAX_QUOTE_CHARS:
+        margin = max(0, (MAX_QUOTE_CHARS - (end - start)) // 2)
+        low, high = max(low, start - margin), min(high, end + margin)
+        low = word_start(text, low, start)
+        high = word_end(text, high, end)
+    return text[low:high].strip()
+
+
+def word_start(text: str, position: int, limit: int) -> int:
+    """Move position forward to the start of a word, never past limit."""
+    while 0 < position < limit and not text[position - 1].isspace():
+        position += 1
+    return position
+
+
+def word_end(text: str, position: int, limit: int) -> int:
+    """Move position back to the end of a word, never before limit."""
+    while limit < position < len(text) and not text[position].isspace():
+        position -= 1
+    return position
+
+
+def in_regions(position: int, regions: list[Region]) -> bool:
+    return any(start <= position < end for start, end in regions)
+
+
+def sentence_region(span: Span) -> Region:
+    sentence = span.sent
+    return sentence.start_char, sentence.end_char
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------------------------
+
+ALLERGY_CATEGORIES = {"allergy", "allergies"}
+MEDICATION_CATEGORIES = {"medications"}
+INLINE_ALLERGY_LABEL = re.compile(r"\b(?:drug\s+)?allerg(?:y|ies)\s*:", re.IGNORECASE)
+ALLERGIC_TO = re.compile(r"\ballergic\s+to\b", re.IGNORECASE)
+NEXT_LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&]{1,40}:", re.MULTILINE)
+END_OF_SENTENCE = re.compile(r"\.(?:\s|$)|\n")
+
+
+def section_regions(doc: Doc, categories: set[str]) -> list[Region]:
+    """Character regions (title and body) of the sections of the given categories."""
+    regions = []
+    for section in doc._.sections:
+        if section.category in categories and section.body_end > section.title_start:
+            start = doc[section.title_start].idx
+            last = doc[section.body_end - 1]
+            regions.append((start, last.idx + len(last.text)))
+    return regions
+
+
+def until_next_label_line(text: str, region: Region) -> Region:
+    """Cut a region at the first later line that starts with a 'Label:' (an unknown header)."""
+    first_line_end = line_bounds(text, region[0], region[0])[1]
+    label = NEXT_LABEL_LINE.search(text, first_line_end, region[1])
+    return (region[0], label.start()) if label else region
+
+
+def allergy_regions(doc: Doc) -> list[Region]:
+    """Where allergies are listed: allergy sections, 'Allergies:' lines and 'allergic to ...'."""
+    text = doc.text
+    regions = [
+        until_next_label_line(text, region) for region in section_regions(doc, ALLERGY_CATEGORIES)
+    ]
+    for match in INLINE_ALLERGY_LABEL.finditer(text):
+        regions.append((match.start(), line_bounds(text, match.end(), match.end())[1]))
+    for match in ALLERGIC_TO.finditer(text):
+        stop = END_OF_SENTENCE.search(text, match.end())
+        regions.append((match.start(), stop.start() if stop else len(text)))
+    return regions
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions and medications (medspaCy entities)
+# ---------------------------------------------------------------------------------------------
+
+
+def has_modifier(ent: Span, category: str) -> bool:
+    return any(modifier.category == category for modifier in ent._.modifiers)
+
+
+def assertion_of(ent: Span) -> Assertion:
+    if ent._.is_negated:
+        return Assertion.NEGATED
+    if ent._.is_family:
+        return Assertion.FAMILY
+    if ent._.is_uncertain or ent._.is_hypothetical:
+        return Assertion.POSSIBLE
+    if ent._.is_historical:
+        return Assertion.HISTORICAL
+    return Assertion.PRESENT
+
+
+def condition_facts(doc: Doc, skip_regions: list[Region]) -> list[ConditionFact]:
+    facts = []
+    for ent in doc.ents:
+        if ent.label_ != CONDITION or in_regions(ent.start_char, skip_regions):
+            continue
+        if has_modifier(ent, "NOT_A_CONDITION"):
+            continue
+        facts.append(
+            ConditionFact(
+                quote=quote_for(doc.text, ent.start_char, ent.end_char, sentence_region(ent)),
+                text=normalize_space(ent.text),
+                icd10_code=ent._.target_rule.metadata["icd10_code"],
+                assertion=assertion_of(ent),
+            )
+        )
+    return facts
+
+
+SIG_STOP = re.compile(r";|\.\s+(?=[A-Z][a-z])|\n\s*\n|\n\s*(?:\d+[.)]|[-\u2022*])\s")
+
+
+def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
+    """Text after a drug mention that may hold its dose, route and frequency."""
+    limit = min(next_drug_start, ent.end_char + SIG_WINDOW_CHARS, len(text))
+    window = text[ent.end_char : limit]
+    stop = SIG_STOP.search(window)
+    return window[: stop.start()] if stop else window
+
+
+@functools.cache
+def dose_pattern() -> re.Pattern[str]:
+    units = "|".join(f"(?:{term.pattern.pattern})" for term in sig_terms("dose_unit"))
+    return re.compile(
+        rf"(?<![\w.])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
+        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat|hr|h|kg)(?![A-Za-z]))?",
+        re.IGNORECASE,
+    )
+
+
+PER_UNIT = {"ml": "/mL", "actuat": "/{actuat}", "hr": "/h", "h": "/h", "kg": "/kg"}
+
+
+def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] | None:
+    """First 'value unit' in the window (or the one ending it), as (value, UCUM unit)."""
+    matches = list(dose_pattern().finditer(window))
+    if anchored_at_end:
+        matches = [m for m in matches if not window[m.end() :].strip()]
+    if not matches:
+        return None
+    match = matches[0]
+    unit = next(t.value for t in sig_terms("dose_unit") if t.pattern.fullmatch(match["unit"]))
+    if match["per"]:
+        unit += PER_UNIT[match["per"].lower()]
+    return float(match["value"].replace(",", "")), unit
+
+
+def parse_route(window: str) -> str | None:
+    found = [
+        (m.start(), term.value)
+        for term in sig_terms("route")
+        for m in term.pattern.finditer(window)
+    ]
+    return min(found)[1] if found else None
+
+
+def parse_frequency(window: str) -> str | None:
+    """Frequency as written; adjacent phrases are joined ('twice daily as needed')."""
+    spans = sorted(
+        (m.start(), m.end())
+        for term in sig_terms("frequency")
+        for m in term.pattern.finditer(window)
+    )
+    if not spans:
+        return None
+    start, end = spans[0]
+    for next_start, next_end in spans[1:]:
+        if next_start < end or not window[end:next_start].strip(" \t\n,"):
+            end = max(end, next_end)
+        else:
+            break
+    return normalize_space(window[start:end])
+
+
+def dose_before(text: str, ent: Span) -> tuple[float, str] | None:
+    """A dose written just before the drug name ('81 mg aspirin')."""
+    line_start = line_bounds(text, ent.start_char, ent.start_char)[0]
+    before = text[max(line_start, ent.start_char - 16) : ent.start_char]
+    return parse_dose(before, anchored_at_end=True)
+
+
+def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
+    """'acetaminophen 325 mg oral tablet [Tylenol]': the bracketed brand repeats the product."""
+    bracketed = text[ent.start_char - 1 : ent.start_char] == "[" and text[
+        ent.end_char :
+    ].startswith("]")
+    if not bracketed or not earlier_drugs:
+        return False
+    segment_start = max(text.rfind(";", 0, ent.start_char), text.rfind("\n", 0, ent.start_char))
+    return earlier_drugs[-1].start_char > segment_start
+
+
+def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
+    text = doc.text
+    drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
+    facts = []
+    for index, ent in enumerate(drugs):
+        if in_regions(ent.start_char, skip_regions) or is_bracketed_brand(text, ent, drugs[:index]):
+            continue
+        next_start = drugs[index + 1].start_char if index + 1 < len(drugs) else len(text)
+        window = sig_window(text, ent, next_start)
+        dose = parse_dose(window) or dose_before(text, ent)
+        stopped = has_modifier(ent, "MED_STOPPED")
+        facts.append(
+            MedicationFact(
+                quote=quote_for(text, ent.start_char, ent.end_char, sentence_region(ent)),
+                text=normalize_space(ent.text),
+                generic_name=ent._.target_rule.metadata["generic_name"],
+                dose_value=dose[0] if dose else None,
+                dose_unit=dose[1] if dose else None,
+                route=parse_route(window),
+                frequency=parse_frequency(window),
+                status=MedicationStatus.STOPPED if stopped else MedicationStatus.ACTIVE,
+                assertion=assertion_of(ent),
+            )
+        )
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Allergies
+# ---------------------------------------------------------------------------------------------
+
+NO_KNOWN_ALLERGIES = re.compile(
+    r"\b(?:NKDA|NKA|no\s+known\s+(?:drug\s+)?allerg(?:y|ies)|no\s+allergies)\b", re.IGNORECASE
+)
+NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
+ALLERGY_HEADER = re.compile(
+    r"^\s*(?:#+\s*)?(?:(?:drug|known)\s+)?(?:allerg(?:y|ies)\s*:?|allergic\s+to)", re.IGNORECASE
+)
+ALLERGY_ITEM_SEPARATOR = re.compile(r"[,;\n]|\band\b|\bor\b", re.IGNORECASE)
+ALLERGY_ITEM = re.compile(
+    r"^(?:[-\u2022*]|\d+[.)])?\s*(?P<substance>[^():\-\u2013]+?)\s*"
+    r"(?:\((?P<paren>[^)]*)\)|[-\u2013:]\s*(?P<after>.+?))?\s*\.?\s*$"
+)
+# Parenthesized words that classify the substance (SNOMED CT semantic tags), not a reaction.
+NOT_REACTIONS = {"substance", "organism", "product", "medicinal product", "food", "finding"}
+SUBSTANCE_WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*")
+MAX_SUBSTANCE_WORDS = 4
+
+
+def mask_parentheses(value: str) -> str:
+    """Replace separators inside parentheses so '(hives, rash)' stays one item."""
+    depth, chars = 0, []
+    for char in value:
+        depth += char == "("
+        chars.append("\x00" if depth and char in ",;\n" else char)
+        depth -= char == ")" and depth > 0
+    return "".join(chars)
+
+
+def allergy_items(text: str, region: Region) -> list[Region]:
+    """Character regions of the comma/semicolon/line separated items of an allergy list."""
+    start, end = region
+    header = ALLERGY_HEADER.match(text, start, end)
+    if header:
+        start = header.end()
+    masked = mask_parentheses(text[start:end])
+    items, item_start = [], 0
+    for separator in ALLERGY_ITEM_SEPARATOR.finditer(masked):
+        items.append((start + item_start, start + separator.start()))
+        item_start = separator.end()
+    items.append((start + item_start, end))
+    return [(a, b) for a, b in items if text[a:b].strip()]
+
+
+def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact | None:
+    raw = text[item[0] : item[1]]
+    if NO_KNOWN_ALLERGIES.search(raw) or NONE_ITEM.fullmatch(raw.strip()):
+        return AllergyFact(quote=quote_for(text, *item), no_known_allergies=True)
+    match = ALLERGY_ITEM.match(raw.strip())
+    if not match:
+        return None
+    drug = next((d for d in drugs if item[0] <= d.start_char < item[1]), None)
+    substance = normalize_space(drug.text) if drug else normalize_space(match["substance"])
+    if not drug and not plausible_substance(substance):
+        return None
+    reaction = match["paren"] or match["after"]
+    if reaction and reaction.strip().lower() in NOT_REACTIONS:
+        reaction = None
+    return AllergyFact(
+        quote=quote_for(text, *item),
+        substance=substance,
+        reaction=normalize_space(reaction) if reaction else None,
+    )
+
+
+def plausible_substance(value: str) -> bool:
+    words = value.split()
+    return bool(SUBSTANCE_WORDS.fullmatch(value)) and 0 < len(words) <= MAX_SUBSTANCE_WORDS
+
+
+def allergy_facts(doc: Doc, regions: list[Region]) -> list[AllergyFact]:
+    text = doc.text
+    drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
+    facts = [
+        AllergyFact(quote=quote_for(text, m.start(), m.end()), no_known_allergies=True)
+        for m in NO_KNOWN_ALLERGIES.finditer(text)
+    ]
+    for region in regions:
+        for item in allergy_items(text, region):
+            fact = allergy_from_item(text, item, drugs)
+            if fact is not None:
+                facts.append(fact)
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Observations (labs and vitals)
+# ---------------------------------------------------------------------------------------------
+
+NUMBER = r"\d+(?:\.\d+)?"
+SEPARATOR = r"[ \t]*\|?[ \t]*"
+FLAG = r"HH|LL|H|L|A|N|High|Low|Abnormal|Normal|Critical"
+FLAG_CODES = {"hh": "H", "ll": "L", "high": "H", "low": "L", "abnormal": "A", "normal": "N"}
+FLAG_CODES |= {"critical": "A"}
+RANGE = rf"\(?[ \t]*(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})[ \t]*\)?"
+QUALITATIVE_RESULTS = r"Negative|Positive|Not Detected|Detected|Non-?reactive|Reactive|[<>]?1:\d+"
+RESULT_WORDS = {"negative", "positive", "borderline", "detected", "reactive", "nonreactive"}
+NAME_STOP_WORDS = {"was", "were", "is", "are", "be", "been", "not", "no", "of", "the", "and"}
+
+
+def alias_regex(alias: str) -> str:
+    """Short aliases (Na, K, HR, BP) match as written or upper-case only; others ignore case."""
+    words = r"[ \t]+".join(re.escape(word) for word in alias.split())
+    if len(alias) <= 3:
+        variants = sorted({re.escape(alias), re.escape(alias.upper())})
+        return "(?-i:" + "|".join(variants) + ")"
+    return words
+
+
+@functools.cache
+def unit_regex(kinds: tuple[str, ...]) -> str:
+    patterns = [pattern.pattern for pattern, _, kind in lab_units() if kind in kinds]
+    return "|".join(f"(?:{p})" for p in sorted(patterns, key=len, reverse=True))
+
+
+@functools.cache
+def known_observation_pattern() -> re.Pattern[str]:
+    aliases = sorted(observation_kinds(), key=len, reverse=True)
+    names = "|".join(alias_regex(alias) for alias in aliases)
+    units = unit_regex(("lab", "vital"))
+    return re.compile(
+        rf"(?<![\w/])(?P<name>{names})(?![\w/])"
+        r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
+        rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
+        rf"|[<>]?{NUMBER})(?![+\d])"
+        rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
+        rf"(?:{SEPARATOR}{RANGE})?"
+        rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?",
+        re.IGNORECASE,
+    )
+
+
+@functools.cache
+def table_row_pattern() -> re.Pattern[str]:
+    """A whole line 'Name value unit [range] [flag]' (pdfplumber renders tables like that)."""
+    return re.compile(
+        r"^[ \t]*\|?[ \t]*(?P<name>[A-Z][A-Za-z0-9 ,()'/+.-]{1,40}?)[ \t]*[:|]?[ \t]*"
+        rf"(?P<value>[<>]?{NUMBER}){SEPARATOR}(?P<unit>{unit_regex(('lab',))})(?![A-Za-z0-9])"
+        rf"(?:{SEPARATOR}{RANGE})?(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?[ \t]*\|?[ \t]*$",
+        re.MULTILINE,
+    )
+
+
+QUALITATIVE_ROW = re.compile(
+    r"^[ \t]*(?P<name>[A-Z][A-Za-z0-9 ,()'/+-]{1,40}?)[ \t]+(?P<result>"
+    + QUALITATIVE_RESULTS
+    + r")(?:[ \t]+(?P<flag>High|Low|Abnormal|H|L|A))?(?:[ \t]+\d{1,2})?[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def ucum_unit(written: str | None) -> str | None:
+    if not written:
+        return None
+    for pattern, ucum, _ in lab_units():
+        if pattern.fullmatch(written.strip()):
+            return ucum
+    return None
+
+
+def interpretation(flag: str | None) -> str | None:
+    if not flag:
+        return None
+    return FLAG_CODES.get(flag.lower(), flag.upper())
+
+
+def plausible_test_name(name: str) -> bool:
+    words = name.lower().replace(",", " ").split()
+    return 0 < len(words) <= 6 and not set(words) & NAME_STOP_WORDS and words[0] not in RESULT_WORDS
+
+
+def float_or_none(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
+def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
+    kind = observation_kinds()[normalize_space(match["name"]).lower()]
+    unit = ucum_unit(match["unit"]) or kind.default_unit
+    is_pair = match["systolic"] is not None
+    value = match["value"].lstrip("<>")
+    return ObservationFact(
+        quote=quote_for(text, match.start(), match.end()),
+        name=normalize_space(match["name"]),
+        category=kind.category,
+        loinc_code=kind.loinc_code,
+        value=None if is_pair else float(value),
+        value_text=normalize_space(match["value"]) if is_pair or value != match["value"] else None,
+        unit=unit,
+        reference_low=float_or_none(match["low"]),
+        reference_high=float_or_none(match["high"]),
+        interpretation=interpretation(match["flag"]),
+    )
+
+
+def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
+    value = match["value"].lstrip("<>")
+    return ObservationFact(
+        quote=quote_for(text, match.start("name"), match.end()),
+        name=normalize_space(match["name"]),
+        value=float(value),
+        value_text=match["value"] if value != match["value"] else None,
+        unit=ucum_unit(match["unit"]),
+        reference_low=float_or_none(match["low"]),
+        reference_high=float_or_none(match["high"]),
+        interpretation=interpretation(match["flag"]),
+    )
+
+
+def qualitative_observation(text: str, match: re.Match[str]) -> ObservationFact:
+    name = normalize_space(match["name"])
+    kind = observation_kinds().get(name.lower())
+    return ObservationFact(
+        quote=quote_for(text, match.start("name"), match.end()),
+        name=name,
+        loinc_code=kind.loinc_code if kind else None,
+        value_text=match["result"],
+        interpretation=interpretation(match["flag"]),
+    )
+
+
+def lab_row_regions(text: str) -> list[Region]:
+    """Lines read as lab table rows: a drug name there ('Vitamin B12 350 pg/mL') is a test."""
+    return [
+        (match.start(), match.end())
+        for match in table_row_pattern().finditer(text)
+        if plausible_test_name(match["name"])
+    ]
+
+
+def observation_facts(doc: Doc) -> list[ObservationFact]:
+    text = doc.text
+    drug_regions = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
+    taken: list[Region] = []
+    facts = []
+    for match in known_observation_pattern().finditer(text):
+        if match["systolic"] and normalize_space(match["name"]).lower() not in BLOOD_PRESSURE:
+            continue
+        if in_regions(match.start(), drug_regions):
+            continue
+        facts.append(known_observation(text, match))
+        taken.append((match.start(), match.end()))
+    for match in table_row_pattern().finditer(text):
+        if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
+            facts.append(table_row_observation(text, match))
+    for match in QUALITATIVE_ROW.finditer(text):
+        if plausible_test_name(match["name"]):
+            facts.append(qualitative_observation(text, match))
+    return facts
+
+
+BLOOD_PRESSURE = {"blood pressure", "bp", "b/p"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Patient demographics
+# ---------------------------------------------------------------------------------------------
+
+NAME_LABEL = re.compile(
+    r"(?:^[ \t]*(?:patient\s+)?name|\bpatient(?:\s+name)?)[ \t]*:[ \t]*"
+    r"(?P<name>[A-Z][A-Za-z'\-]*\.?(?:,?[ \t]+[A-Z][A-Za-z'\-]*\.?){1,4})",
+    re.MULTILINE | re.IGNORECASE,
+)
+DATE = (
+    r"\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})|\d{4}-\d{2}-\d{2}"
+    r"|[A-Za-z]{3,9}\.?[ \t]+\d{1,2},?[ \t]+\d{4}|\d{1,2}[ \t]+[A-Za-z]{3,9}\.?[ \t]+\d{4}"
+)
+BIRTH_DATE_LABEL = re.compile(
+    rf"\b(?:DOB|D\.O\.B\.?|date[ \t]+of[ \t]+birth|birth[ \t]*date|born(?:[ \t]+on)?)"
+    rf"[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
+    re.IGNORECASE,
+)
+DATE_FORMATS = (
+    "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%Y-%m-%d",
+    "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y",
+)  # fmt: skip
+SEX_LABEL = re.compile(r"\b(?:sex|gender)[ \t]*:?[ \t]*(?P<sex>male|female|M|F)\b", re.IGNORECASE)
+AGE_SEX_PHRASE = re.compile(
+    r"\b\d{1,3}[- ](?:year|yr)s?[- ]old\b(?:[ \t]+[a-z]+){0,3}?[ \t]+"
+    r"(?P<sex>male|female|man|woman|boy|girl|gentleman|lady)\b",
+    re.IGNORECASE,
+)
+GENDER_WORDS = {"m": "male", "man": "male", "boy": "male", "gentleman": "male"}
+GENDER_WORDS |= {"f": "female", "woman": "female", "girl": "female", "lady": "female"}
+IDENTIFIER_LABEL = re.compile(
+    r"\b(?P<label>MRN|MR#|medical[ \t]+record[ \t]+(?:number|no\.?|#)|patient[ \t]+id)"
+    r"[ \t]*[:#]?[ \t]*(?P<value>[A-Za-z0-9][A-Za-z0-9-]{1,24})\b",
+    re.IGNORECASE,
+)
+NON_NAME_WORDS = {"the", "patient", "was", "is", "has", "with", "and", "of", "id", "name"}
+
+
+def parse_date(written: str) -> str | None:
+    """ISO date for a written birth date; two-digit years never land in the future."""
+    cleaned = normalize_space(written.replace(",", " ").replace(".", ""))
+    for date_format in DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(cleaned, date_format).date()
+        except ValueError:
+            continue
+        if parsed > date.today():
+            parsed = parsed.replace(year=parsed.year - 100)
+        return parsed.isoformat()
+    return None
+
+
+def plausible_person_name(name: str) -> bool:
+    words = {word.strip(",.").lower() for word in name.split()}
+    return len(name) >= 3 and not words & NON_NAME_WORDS
+
+
+def identifier_kind(label: str) -> str:
+    return "patient-id" if label.lower().startswith("patient") else "MRN"
+
+
+def patient_fact(text: str) -> PatientFact | None:
+    name_match = next(
+        (m for m in NAME_LABEL.finditer(text) if plausible_person_name(m["name"])), None
+    )
+    birth_match = next((m for m in BIRTH_DATE_LABEL.finditer(text) if parse_date(m["date"])), None)
+    sex_match = SEX_LABEL.search(text) or AGE_SEX_PHRASE.search(text)
+    identifiers = [
+        Identifier(kind=identifier_kind(m["label"]), value=m["value"])
+        for m in IDENTIFIER_LABEL.finditer(text)
+        if any(char.isdigit() for char in m["value"])
+    ]
+    quoted = name_match or birth_match or sex_match
+    if quoted is None:
+        quoted = next(IDENTIFIER_LABEL.finditer(text), None) if identifiers else None
+    if quoted is None:
+        return None
+    return PatientFact(
+        quote=quote_for(text, quoted.start(), quoted.end()),
+        name=normalize_space(name_match["name"]) if name_match else None,
+        birth_date=parse_date(birth_match["date"]) if birth_match else None,
+        gender=GENDER_WORDS.get(sex_match["sex"].lower(), sex_match["sex"].lower())
+        if sex_match
+        else None,
+        identifiers=unique(identifiers, key=lambda i: (i.kind, i.value)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Deduplication and the extractor
+# ---------------------------------------------------------------------------------------------
+
+
+def unique(items: list, key) -> list:
+    """Items in order, dropping later ones whose key was already seen."""
+    seen, kept = set(), []
+    for item in items:
+        if key(item) not in seen:
+            seen.add(key(item))
+            kept.append(item)
+    return kept
+
+
+def most_informative(items: list, key) -> list:
+    """One item per key, in first-seen order: the one with most fields filled (first on ties)."""
+    best: dict = {}
+    for item in items:
+        filled = sum(value is not None for value in item.model_dump().values())
+        if key(item) not in best or filled > best[key(item)][0]:
+            best[key(item)] = (filled, item)
+    return [item for _, item in best.values()]
+
+
+def condition_key(fact: ConditionFact) -> tuple:
+    return fact.text.lower(), fact.assertion
+
+
+def medication_key(fact: MedicationFact) -> tuple:
+    return fact.text.lower(), fact.assertion
+
+
+def allergy_key(fact: AllergyFact) -> tuple:
+    return fact.no_known_allergies, (fact.substance or "").lower()
+
+
+def observation_key(fact: ObservationFact) -> tuple:
+    return fact.loinc_code or fact.name.lower(), fact.value, fact.value_text, fact.unit
+
+
+class OfflineExtractor:
+    """Rule-based extraction with medspaCy; the pipeline is built once per process, on first use."""
+
+    @property
+    def nlp(self) -> Language:
+        return build_pipeline()
+
+    def extract(self, text: str) -> ChunkExtraction:
+        if not text.strip():
+            return ChunkExtraction()
+        doc = self.nlp(text)
+        allergy_areas = allergy_regions(doc)
+        medication_lists = section_regions(doc, MEDICATION_CATEGORIES)
+        return ChunkExtraction(
+            patient=patient_fact(text),
+            conditions=unique(
+                condition_facts(doc, allergy_areas + medication_lists), condition_key
+            ),
+            medications=most_informative(
+                medication_facts(doc, allergy_areas + lab_row_regions(text)), medication_key
+            ),
+            allergies=unique(allergy_facts(doc, allergy_areas), allergy_key),
+            observations=unique(observation_facts(doc), observation_key),
+        )

@@ -1,0 +1,492 @@
+"""Contract: OfflineExtractor().extract(text) returns a ChunkExtraction whose every quote is exact text.
+
+Rule-based (medspaCy) extraction, offline: lexicon conditions with ICD-10-CM codes and ConText
+assertions, lexicon medications with dose/route/frequency/status, allergies (NKDA or substances with
+reactions), labs and vitals with UCUM units, LOINC codes, ranges and flags, and patient demographics.
+No log record ever carries document text.
+"""
+
+import json
+import logging
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from loguru import logger
+
+from medpipeline.extraction.offline import LEXICON_DIR, OfflineExtractor, read_lexicon
+from medpipeline.extraction.schema import Assertion, ChunkExtraction, MedicationStatus
+
+
+@pytest.fixture(scope="module")
+def extractor() -> OfflineExtractor:
+    return OfflineExtractor()
+
+
+def all_facts(result: ChunkExtraction) -> list:
+    facts = [*result.conditions, *result.medications, *result.allergies, *result.observations]
+    return facts + ([result.patient] if result.patient else [])
+
+
+def assert_quotes_are_exact(result: ChunkExtraction, text: str) -> None:
+    for fact in all_facts(result):
+        assert fact.quote, fact
+        assert fact.quote in text, fact
+        assert len(fact.quote) <= 250, fact
+
+
+def condition(result: ChunkExtraction, text: str):
+    matches = [c for c in result.conditions if c.text.lower() == text.lower()]
+    assert matches, f"{text!r} not in {[c.text for c in result.conditions]}"
+    return matches[0]
+
+
+def medication(result: ChunkExtraction, generic_name: str):
+    matches = [m for m in result.medications if m.generic_name == generic_name]
+    assert matches, f"{generic_name!r} not in {[m.generic_name for m in result.medications]}"
+    return matches[0]
+
+
+def observation(result: ChunkExtraction, name: str):
+    matches = [o for o in result.observations if o.name.lower() == name.lower()]
+    assert matches, f"{name!r} not in {[o.name for o in result.observations]}"
+    return matches[0]
+
+
+# --- conditions ---------------------------------------------------------------------------------
+
+
+def test_negated_condition(extractor):
+    result = extractor.extract("Denies chest pain. Reports shortness of breath.")
+    assert condition(result, "chest pain").assertion == Assertion.NEGATED
+    assert condition(result, "shortness of breath").assertion == Assertion.PRESENT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Family history: mother with type 2 diabetes mellitus.",
+        "FAMILY HISTORY:\nType 2 diabetes mellitus in her father.",
+        "Her mother has type 2 diabetes mellitus.",
+    ],
+)
+def test_family_history(extractor, text):
+    result = extractor.extract(text)
+    assert condition(result, "type 2 diabetes mellitus").assertion == Assertion.FAMILY
+
+
+def test_possible_and_historical(extractor):
+    result = extractor.extract(
+        "Possible pneumonia on chest x-ray.\nHistory of atrial fibrillation."
+    )
+    assert condition(result, "pneumonia").assertion == Assertion.POSSIBLE
+    assert condition(result, "atrial fibrillation").assertion == Assertion.HISTORICAL
+
+
+@pytest.mark.parametrize(
+    ("text", "mention", "code"),
+    [
+        ("Assessment: UTI, started antibiotics.", "UTI", "N39.0"),
+        ("Admitted with acute CVA.", "CVA", "I63.9"),
+        ("Diagnoses: Hypercholesterolemia.", "Hypercholesterolemia", "E78.00"),
+        ("Known CHF, stable.", "CHF", "I50.9"),
+        ("Problem list: Alzheimer's disease", "Alzheimer's disease", "G30.9"),
+        ("A urinary tract\ninfection was treated.", "urinary tract infection", "N39.0"),
+    ],
+)
+def test_condition_codes_from_lexicon(extractor, text, mention, code):
+    result = extractor.extract(text)
+    assert condition(result, mention).icd10_code == code
+
+
+def test_longest_match_wins(extractor):
+    result = extractor.extract("Chronic kidney disease stage 3 and type 2 diabetes mellitus.")
+    assert [c.text for c in result.conditions] == [
+        "Chronic kidney disease stage 3",
+        "type 2 diabetes mellitus",
+    ]
+
+
+def test_vaccines_and_screening_are_not_conditions(extractor):
+    result = extractor.extract("She got her COVID-19 vaccine.\n- depression screening (procedure)")
+    assert result.conditions == []
+
+
+def test_conditions_deduplicated_by_text_and_assertion(extractor):
+    result = extractor.extract("Hypertension.\nHypertension, stable.\nNo hypertension in sister.")
+    keys = [(c.text.lower(), c.assertion) for c in result.conditions]
+    assert keys.count(("hypertension", Assertion.PRESENT)) == 1
+
+
+# --- medications --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "generic", "dose", "unit", "route", "frequency"),
+    [
+        ("Metoprolol 25 mg PO BID", "metoprolol", 25.0, "mg", "oral", "BID"),
+        ("aspirin 81 mg by mouth daily", "aspirin", 81.0, "mg", "oral", "daily"),
+        ("Zocor 20 mg p.o. at bedtime.", "simvastatin", 20.0, "mg", "oral", "at bedtime"),
+        ("Cipro 250 mg p.o. b.i.d. for 7 days", "ciprofloxacin", 250.0, "mg", "oral", "b.i.d."),
+        ("levothyroxine 50 mcg orally once daily", "levothyroxine", 50.0, "ug", "oral", "once daily"),
+        ("Lantus 20 units SC at bedtime", "insulin glargine", 20.0, "[iU]", "subcutaneous", "at bedtime"),
+        ("heparin 5,000 units subcutaneous every 12 hours", "heparin", 5000.0, "[iU]", "subcutaneous", "every 12 hours"),
+        ("vancomycin 1 g IV q12h", "vancomycin", 1.0, "g", "intravenous", "q12h"),
+        ("albuterol 2 puffs inhaled q6h as needed", "albuterol", 2.0, "{puff}", "inhaled", "q6h as needed"),
+        ("Tylenol 650 mg PO q6h PRN pain", "acetaminophen", 650.0, "mg", "oral", "q6h PRN"),
+        ("lactulose 30 mL PO TID", "lactulose", 30.0, "mL", "oral", "TID"),
+        ("Augmentin 875 mg twice daily", "amoxicillin-clavulanate", 875.0, "mg", None, "twice daily"),
+        ("Lasix 40 mg IV once", "furosemide", 40.0, "mg", "intravenous", None),
+        ("hydrocortisone cream topical twice a day", "hydrocortisone", None, None, "topical", "twice a day"),
+        ("81 mg aspirin daily", "aspirin", 81.0, "mg", None, "daily"),
+        ("budesonide 0.25 mg/ml inhalation suspension", "budesonide", 0.25, "mg/mL", "inhaled", None),
+    ],
+)  # fmt: skip
+def test_dose_route_frequency(extractor, text, generic, dose, unit, route, frequency):
+    med = medication(extractor.extract(text), generic)
+    assert (med.dose_value, med.dose_unit, med.route, med.frequency) == (
+        dose,
+        unit,
+        route,
+        frequency,
+    )
+    assert med.status == MedicationStatus.ACTIVE
+    assert med.assertion == Assertion.PRESENT
+
+
+def test_brand_name_keeps_text_and_fills_generic(extractor):
+    med = medication(extractor.extract("Continue ZOCOR 40 mg daily."), "simvastatin")
+    assert med.text == "ZOCOR"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Aspirin was discontinued.", "Stop aspirin before surgery.", "Aspirin held for bleeding."],
+)
+def test_stopped_medication(extractor, text):
+    assert medication(extractor.extract(text), "aspirin").status == MedicationStatus.STOPPED
+
+
+def test_negated_medication(extractor):
+    med = medication(extractor.extract("The patient is not on aspirin."), "aspirin")
+    assert med.assertion == Assertion.NEGATED
+
+
+def test_most_informative_mention_is_kept(extractor):
+    result = extractor.extract("He was given aspirin in the ER. Aspirin 325 mg daily.")
+    assert len(result.medications) == 1
+    assert result.medications[0].dose_value == 325.0
+
+
+def test_bracketed_brand_is_not_a_second_medication(extractor):
+    result = extractor.extract("acetaminophen 325 mg oral tablet [tylenol]; lisinopril 10 mg")
+    assert [m.generic_name for m in result.medications] == ["acetaminophen", "lisinopril"]
+
+
+# --- allergies ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ALLERGIES: NKDA",
+        "Allergies: No known drug allergies.",
+        "# Allergies\nNo Known Allergies.\n\n# Medications\nlisinopril 10 mg oral tablet",
+        "Allergies: None",
+    ],
+)
+def test_no_known_allergies(extractor, text):
+    result = extractor.extract(text)
+    assert len(result.allergies) == 1
+    assert result.allergies[0].no_known_allergies is True
+    assert result.allergies[0].substance is None
+
+
+def test_allergy_substances_and_reactions(extractor):
+    text = "ALLERGIES: Penicillin (hives, rash); sulfa - anaphylaxis\nMEDICATIONS: aspirin 81 mg"
+    result = extractor.extract(text)
+    found = {(a.substance, a.reaction) for a in result.allergies}
+    assert found == {("Penicillin", "hives, rash"), ("sulfa", "anaphylaxis")}
+    assert [m.generic_name for m in result.medications] == ["aspirin"]
+
+
+def test_allergic_to_is_an_allergy_not_a_medication(extractor):
+    result = extractor.extract("She is allergic to penicillin. Takes lisinopril 10 mg daily.")
+    assert [a.substance for a in result.allergies] == ["penicillin"]
+    assert [m.generic_name for m in result.medications] == ["lisinopril"]
+
+
+def test_allergy_section_holds_no_conditions(extractor):
+    result = extractor.extract("Allergies:\nCodeine (nausea)\nAssessment: pneumonia.")
+    assert [c.text for c in result.conditions] == ["pneumonia"]
+    assert [(a.substance, a.reaction) for a in result.allergies] == [("Codeine", "nausea")]
+
+
+# --- observations -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "loinc", "value", "unit", "low", "high", "flag"),
+    [
+        ("Sodium 138 mmol/L", "Sodium", "2951-2", 138.0, "mmol/L", None, None, None),
+        ("Glucose: 182 mg/dL (70-99) H", "Glucose", "2345-7", 182.0, "mg/dL", 70.0, 99.0, "H"),
+        ("Hemoglobin | 11.2 | g/dL | 13.5-17.5 | L", "Hemoglobin", "718-7", 11.2, "g/dL", 13.5, 17.5, "L"),
+        ("Hemoglobin 11.2 g/dL 13.5-17.5 L", "Hemoglobin", "718-7", 11.2, "g/dL", 13.5, 17.5, "L"),
+        ("HbA1c 7.8 % 4.0-5.6 H", "HbA1c", "4548-4", 7.8, "%", 4.0, 5.6, "H"),
+        ("Creatinine 1.4 mg/dL 0.7-1.3 High", "Creatinine", "2160-0", 1.4, "mg/dL", 0.7, 1.3, "H"),
+        ("WBC 6.1 x10^3/uL 4.0-11.0", "WBC", "6690-2", 6.1, "10*3/uL", 4.0, 11.0, None),
+        ("TSH 2.1 uIU/mL", "TSH", "3016-3", 2.1, "m[IU]/L", None, None, None),
+        ("Vitamin B12 350 pg/mL 200-900", "Vitamin B12", None, 350.0, "pg/mL", 200.0, 900.0, None),
+        ("Potassium: 3.1 mmol/L L", "Potassium", "2823-3", 3.1, "mmol/L", None, None, "L"),
+    ],
+)  # fmt: skip
+def test_lab_rows(extractor, text, name, loinc, value, unit, low, high, flag):
+    obs = observation(extractor.extract(text), name)
+    assert obs.category == "laboratory"
+    assert (obs.loinc_code, obs.value, obs.unit) == (loinc, value, unit)
+    assert (obs.reference_low, obs.reference_high, obs.interpretation) == (low, high, flag)
+
+
+def test_vitals(extractor):
+    text = "Vitals: BP 138/84 mmHg, HR 88 bpm, Temp 37.9 C, SpO2 95%, RR 18, Weight 82 kg, Height 178 cm"
+    result = extractor.extract(text)
+    assert {o.category for o in result.observations} == {"vital-signs"}
+    bp = observation(result, "BP")
+    assert (bp.value_text, bp.unit, bp.loinc_code) == ("138/84", "mm[Hg]", "85354-9")
+    expected = {
+        "HR": (88.0, "/min", "8867-4"),
+        "Temp": (37.9, "Cel", "8310-5"),
+        "SpO2": (95.0, "%", "59408-5"),
+        "RR": (18.0, "/min", "9279-1"),
+        "Weight": (82.0, "kg", "29463-7"),
+        "Height": (178.0, "cm", "8302-2"),
+    }
+    for name, (value, unit, loinc) in expected.items():
+        obs = observation(result, name)
+        assert (obs.value, obs.unit, obs.loinc_code) == (value, unit, loinc), name
+
+
+def test_prose_numbers_are_not_observations(extractor):
+    text = "Plan Number Assigned By The Plan 511\nBody mass index 30+ - obesity (finding)"
+    assert extractor.extract(text).observations == []
+
+
+def test_qualitative_lab_row(extractor):
+    obs = observation(
+        extractor.extract("Antinuclear Antibodies, IFA Positive Abnormal 01"),
+        "Antinuclear Antibodies, IFA",
+    )
+    assert (obs.value, obs.value_text, obs.interpretation) == (None, "Positive", "A")
+
+
+def test_lexicon_loinc_check_digits():
+    for row in read_lexicon("loinc_common.csv"):
+        if row["loinc_code"]:
+            number, check = row["loinc_code"].split("-")
+            assert loinc_check_digit(number) == int(check), row
+
+
+def loinc_check_digit(number: str) -> int:
+    """LOINC's mod 10 check digit (loinc.org, 'Calculating the check digit')."""
+    reversed_digits = number[::-1]
+    doubled = str(int(reversed_digits[0::2][::-1]) * 2)
+    others = reversed_digits[1::2][::-1]
+    total = sum(int(digit) for digit in others + doubled)
+    return (10 - total % 10) % 10
+
+
+# --- patient ------------------------------------------------------------------------------------
+
+
+def test_patient_demographics(extractor):
+    text = "Patient Name: Doe, Jane A.\nDOB: 03/14/1962    Sex: F\nMRN: 00123456\nVisit note."
+    patient = extractor.extract(text).patient
+    assert patient is not None
+    assert patient.name == "Doe, Jane A."
+    assert patient.birth_date == "1962-03-14"
+    assert patient.gender == "female"
+    assert [(i.kind, i.value) for i in patient.identifiers] == [("MRN", "00123456")]
+    assert patient.quote == "Patient Name: Doe, Jane A."
+
+
+@pytest.mark.parametrize(
+    ("line", "iso"),
+    [
+        ("Date of Birth: 1950-01-05", "1950-01-05"),
+        ("DOB: January 5, 1950", "1950-01-05"),
+        ("DOB: 5 Jan 1950", "1950-01-05"),
+        ("DOB: 01/05/50", "1950-01-05"),
+        ("DOB: 01-05-1950", "1950-01-05"),
+    ],
+)
+def test_birth_date_formats(extractor, line, iso):
+    patient = extractor.extract(f"PATIENT: Smith, John\n{line}").patient
+    assert patient is not None
+    assert (patient.name, patient.birth_date) == ("Smith, John", iso)
+
+
+def test_gender_from_age_phrase(extractor):
+    patient = extractor.extract("This is a 56-year-old white male with hypertension.").patient
+    assert patient is not None
+    assert (patient.gender, patient.name, patient.birth_date) == ("male", None, None)
+
+
+def test_no_patient_when_nothing_is_stated(extractor):
+    assert extractor.extract("The patient was seen today for hypertension.").patient is None
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+SAMPLES = [
+    "Denies chest pain.\nALLERGIES: Penicillin (hives)\nMEDICATIONS:\n1. Aspirin 81 mg PO daily\n",
+    "Patient: Roe, Richard\nDOB: 02/03/1944\nHemoglobin 11.2 g/dL 13.5-17.5 L\nBP 120/80 mmHg",
+    "HPI: 70 year old female with a very long history " + "of many things, " * 30 + "and CHF.",
+    "",
+    "   \n\n",
+]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_every_quote_is_a_substring(extractor, text):
+    assert_quotes_are_exact(extractor.extract(text), text)
+
+
+def test_icd10_codes_are_valid():
+    icd = pytest.importorskip("simple_icd_10_cm")
+    rows = read_lexicon("conditions.csv")
+    assert len(rows) >= 150
+    invalid = [row["icd10_code"] for row in rows if not icd.is_valid_item(row["icd10_code"])]
+    assert invalid == []
+
+
+def test_lexicon_names_are_unique():
+    names: dict[str, str] = {}
+    for file_name, columns in (
+        ("conditions.csv", ("term", "synonyms")),
+        ("drugs.csv", ("generic_name", "brand_names", "synonyms")),
+    ):
+        for row in read_lexicon(file_name):
+            for column in columns:
+                for name in filter(None, row[column].split("|")):
+                    assert name.lower() not in names, (name, file_name, names.get(name.lower()))
+                    names[name.lower()] = file_name
+    assert len(read_lexicon("drugs.csv")) >= 250
+    assert (LEXICON_DIR / "README.md").is_file()
+
+
+def test_no_document_text_in_logs(extractor, caplog):
+    text = "Patient Name: Quentin Zyxwarble\nZyxwarble denies chest pain. Aspirin 81 mg daily."
+    records: list[str] = []
+    sink = logger.add(lambda message: records.append(str(message)), level="DEBUG")
+    try:
+        with caplog.at_level(logging.DEBUG):
+            extractor.extract(text)
+    finally:
+        logger.remove(sink)
+    logged = records + [r.getMessage() for r in caplog.records]
+    assert not [line for line in logged if "Zyxwarble" in line or "chest" in line]
+
+
+# --- real corpus --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def medical_texts(corpus: Path) -> dict[str, str]:
+    texts = {}
+    for path in sorted((corpus / "medical").glob("*.pdf")):
+        with pdfplumber.open(path) as pdf:
+            texts[path.name] = "\n".join((page.extract_text() or "") for page in pdf.pages)
+    return texts
+
+
+@pytest.fixture(scope="module")
+def medical_results(extractor, medical_texts) -> dict[str, ChunkExtraction]:
+    return {name: extractor.extract(text) for name, text in medical_texts.items()}
+
+
+def test_corpus_quotes_are_exact(medical_texts, medical_results):
+    for name, result in medical_results.items():
+        assert_quotes_are_exact(result, medical_texts[name])
+
+
+def test_hl7_discharge_summary(medical_results):
+    result = medical_results["discharge_summary_hl7.pdf"]
+    for text, code in (
+        ("hypertension", "I10"),
+        ("urinary tract infection", "N39.0"),
+        ("hypercholesterolemia", "E78.00"),
+    ):
+        found = [c for c in result.conditions if c.text.lower() == text]
+        assert any(c.assertion == Assertion.PRESENT and c.icd10_code == code for c in found), text
+    aspirin = medication(result, "aspirin")
+    assert (aspirin.dose_value, aspirin.dose_unit) == (325.0, "mg")
+    zocor = medication(result, "simvastatin")
+    assert (zocor.text, zocor.dose_value, zocor.dose_unit) == ("Zocor", 20.0, "mg")
+    assert result.patient is not None and result.patient.name == "Levin, Henry L."
+
+
+def test_aci_bench_visit_note(medical_results):
+    result = medical_results["visit_note_aci_bench_D2N001.pdf"]
+    for text in ("congestive heart failure", "depression", "hypertension"):
+        found = [c for c in result.conditions if c.text.lower() == text]
+        assert any(c.assertion == Assertion.PRESENT for c in found), text
+    assert condition(result, "chest pain").assertion == Assertion.NEGATED
+    lisinopril = medication(result, "lisinopril")
+    assert (lisinopril.dose_value, lisinopril.frequency) == (40.0, "daily")
+    assert medication(result, "furosemide").text == "Lasix"
+
+
+def test_mtsamples_discharge_summary(medical_results):
+    result = medical_results["discharge_summary_mtsamples.pdf"]
+    codes = {
+        c.icd10_code
+        for c in result.conditions
+        if c.assertion not in (Assertion.NEGATED, Assertion.FAMILY)
+    }
+    assert {"S72.009A", "G30.9", "E03.9"} <= codes
+
+
+def test_labcorp_report(medical_results):
+    result = medical_results["lab_report_labcorp_sample.pdf"]
+    ana = [o for o in result.observations if o.name == "Antinuclear Antibodies, IFA"]
+    assert {(o.value_text, o.interpretation) for o in ana} == {
+        ("Negative", None),
+        ("Positive", "A"),
+    }
+    titer = observation(result, "Midbody Pattern")
+    assert (titer.value_text, titer.interpretation) == ("1:160", "H")
+    assert result.medications == []
+
+
+def test_health_plan_is_not_clinical(medical_results):
+    result = medical_results["health_plan_benefits.pdf"]
+    assert len(result.conditions) <= 2
+    assert result.medications == [] and result.observations == []
+
+
+def test_synthea_notes_match_ground_truth(extractor, corpus: Path):
+    notes = corpus / "notes" / "synthea"
+    lexicon_names = {
+        name.lower()
+        for row in read_lexicon("conditions.csv")
+        for name in [row["term"], *row["synonyms"].split("|")]
+        if name
+    }
+    for entry in json.loads((notes / "ground_truth_same_encounter.json").read_text()):
+        text = (notes / entry["note_file"]).read_text()
+        result = extractor.extract(text)
+        assert_quotes_are_exact(result, text)
+        resources = entry["same_encounter_resources"] or {}
+        generics = {m.generic_name for m in result.medications}
+        for request in resources.get("medication_requests") or []:
+            display = request["code"]["display"].lower()
+            assert any(g and g in display for g in generics), (entry["note_file"], display)
+        asserted = {
+            c.text.lower()
+            for c in result.conditions
+            if c.assertion not in (Assertion.NEGATED, Assertion.FAMILY)
+        }
+        for found in resources.get("conditions") or []:
+            name = found["code"]["display"].split(" (")[0].lower()
+            if name in lexicon_names:
+                assert name in asserted, (entry["note_file"], name)

@@ -1,0 +1,168 @@
+"""Anthropic and OpenAI providers through the official SDKs over real HTTP (a local fake server):
+structured replies parsed, errors classified, retries and fallback, one usage record per attempt
+with the tokens the API reported and genai-prices' cost, provider error texts never passed on."""
+
+from datetime import datetime
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from medpipeline.extraction.clients import AnthropicProvider, OpenAIProvider
+from medpipeline.extraction.providers import ExtractionChain
+from medpipeline.extraction.schema import ChunkOutcome
+from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, FakeLLMServer, Reply
+
+CHUNK = "DISCHARGE DIAGNOSES:\nCommunity-acquired pneumonia.\nHypertension."
+
+
+@pytest.fixture(scope="module")
+def server():
+    running = FakeLLMServer().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_script(server):
+    server.reset()
+
+
+def anthropic(server, timeout: float = 5.0) -> AnthropicProvider:
+    return AnthropicProvider(
+        api_key="test-key",
+        model="claude-sonnet-5-5",
+        base_url=server.base_url,
+        timeout=timeout,
+        max_output_tokens=1024,
+    )
+
+
+def openai(server) -> OpenAIProvider:
+    return OpenAIProvider(
+        api_key="test-key",
+        model="gpt-5.4-mini",
+        base_url=server.base_url + "/v1",
+        timeout=5.0,
+        max_output_tokens=1024,
+    )
+
+
+class RecordingSleep:
+    def __init__(self):
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def chain(*providers, sleep=None) -> ExtractionChain:
+    return ExtractionChain(
+        providers, max_attempts=3, backoff_seconds=0.01, sleep=sleep or RecordingSleep()
+    )
+
+
+def test_anthropic_tool_use_reply_is_parsed_and_usage_recorded_as_reported(server):
+    result = chain(anthropic(server)).extract_chunk("doc", "doc-c000", CHUNK, "run")
+    assert result.report.outcome == ChunkOutcome.OK
+    assert result.extraction.conditions[0].quote == "DISCHARGE DIAGNOSES:"
+    (record,) = result.records
+    (served,) = server.served
+    assert record.request_id == served.request_id
+    assert record.input_tokens == served.usage["input"] - served.usage["cache_read"]
+    assert record.cache_read_tokens == served.usage["cache_read"]
+    assert record.output_tokens == served.usage["output"]
+    expected = calc_price(
+        Usage(
+            input_tokens=served.usage["input"],
+            output_tokens=served.usage["output"],
+            cache_read_tokens=served.usage["cache_read"],
+        ),
+        model_ref="claude-sonnet-5-5",
+        provider_id="anthropic",
+        genai_request_timestamp=record.started_at,
+    )
+    assert record.cost_usd == pytest.approx(float(expected.total_price))
+    assert record.cost_usd > 0
+
+
+def test_openai_json_schema_reply_is_parsed_and_cached_tokens_recorded(server):
+    result = chain(openai(server)).extract_chunk("doc", "doc-c000", CHUNK, "run")
+    assert result.report.outcome == ChunkOutcome.OK
+    (record,) = result.records
+    (served,) = server.served
+    assert (record.input_tokens, record.cache_read_tokens) == (
+        served.usage["input"],
+        served.usage["cache_read"],
+    )
+    assert record.request_id == served.request_id
+
+
+def test_rate_limit_honours_retry_after_then_succeeds(server):
+    server.script(ANTHROPIC, Reply(status=429, retry_after=2.5))
+    sleep = RecordingSleep()
+    result = chain(anthropic(server), sleep=sleep).extract_chunk("doc", "c", CHUNK, "run")
+    assert result.report.outcome == ChunkOutcome.OK
+    assert [r.error_class for r in result.records] == ["rate_limit", None]
+    assert [r.attempt for r in result.records] == [1, 2]
+    assert sleep.delays and sleep.delays[0] >= 2.5
+
+
+@pytest.mark.parametrize("status", [500, 529])
+def test_server_errors_are_retried_then_the_next_provider_answers(server, status):
+    server.script(ANTHROPIC, *[Reply(status=status)] * 3)
+    result = chain(anthropic(server), openai(server)).extract_chunk("doc", "c", CHUNK, "run")
+    assert result.report.outcome == ChunkOutcome.FALLBACK
+    assert result.report.provider == "openai"
+    assert [(r.provider, r.outcome, r.error_class) for r in result.records] == [
+        ("anthropic", "error", "transient")
+    ] * 3 + [("openai", "ok", None)]
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"), [(401, "auth"), (403, "auth"), (400, "bad_request")]
+)
+def test_auth_and_bad_requests_are_not_retried(server, status, error_class):
+    server.script(ANTHROPIC, Reply(status=status))
+    result = chain(anthropic(server), openai(server)).extract_chunk("doc", "c", CHUNK, "run")
+    assert [(r.provider, r.error_class) for r in result.records] == [
+        ("anthropic", error_class),
+        ("openai", None),
+    ]
+
+
+def test_malformed_reply_is_retried(server):
+    server.script(OPENAI, Reply(raw_text="Sure! Here are the facts: {oops"))
+    result = chain(openai(server)).extract_chunk("doc", "c", CHUNK, "run")
+    assert [r.error_class for r in result.records] == ["malformed", None]
+    assert result.records[0].input_tokens > 0, "a malformed reply still cost tokens"
+
+
+def test_timeout_is_transient(server):
+    server.script(ANTHROPIC, Reply(delay=1.5))
+    result = chain(anthropic(server, timeout=0.5), openai(server)).extract_chunk(
+        "doc", "c", CHUNK, "run"
+    )
+    assert [(r.provider, r.error_class) for r in result.records] == [
+        ("anthropic", "transient"),
+        ("anthropic", None),
+    ], "a timeout is retried on the same provider"
+    assert result.report.outcome == ChunkOutcome.OK
+
+
+def test_a_chunk_every_provider_fails_is_failed_with_every_attempt_recorded(server):
+    server.script(ANTHROPIC, *[Reply(status=500)] * 3)
+    server.script(OPENAI, Reply(status=401))
+    result = chain(anthropic(server), openai(server)).extract_chunk("doc", "c", CHUNK, "run")
+    assert result.report.outcome == ChunkOutcome.FAILED and result.extraction is None
+    assert len(result.records) == 4
+
+
+def test_provider_error_texts_echoing_the_request_are_never_passed_on(server, caplog):
+    canary = "Canary Zzyzx MRN 99-1234"
+    server.script(ANTHROPIC, Reply(status=400, error_message=f"bad input near '{canary}'"))
+    server.script(OPENAI, *[Reply(status=500, error_message=f"failed on {canary}")] * 3)
+    result = chain(anthropic(server), openai(server)).extract_chunk("doc", "c", canary, "run")
+    assert result.report.outcome == ChunkOutcome.FAILED
+    written = " ".join(r.model_dump_json() for r in result.records) + caplog.text
+    assert "Zzyzx" not in written
+    assert isinstance(result.records[0].started_at, datetime)
