@@ -1,9 +1,9 @@
-"""Contract: OfflineExtractor().extract(text) returns a ChunkExtraction whose every quote is exact text.
+"""Contract: OfflineExtractor().extract(text) -> ChunkExtraction; every quote is exact input text.
 
 Rule-based (medspaCy) extraction, offline: lexicon conditions with ICD-10-CM codes and ConText
-assertions, lexicon medications with dose/route/frequency/status, allergies (NKDA or substances with
-reactions), labs and vitals with UCUM units, LOINC codes, ranges and flags, and patient demographics.
-No log record ever carries document text.
+assertions, lexicon medications with dose/route/frequency/status, allergies (NKDA or substances
+with reactions), labs and vitals with UCUM units, LOINC codes, ranges and flags, and patient
+demographics. No log record ever carries document text.
 """
 
 import json
@@ -128,20 +128,35 @@ def test_conditions_deduplicated_by_text_and_assertion(extractor):
         ("aspirin 81 mg by mouth daily", "aspirin", 81.0, "mg", "oral", "daily"),
         ("Zocor 20 mg p.o. at bedtime.", "simvastatin", 20.0, "mg", "oral", "at bedtime"),
         ("Cipro 250 mg p.o. b.i.d. for 7 days", "ciprofloxacin", 250.0, "mg", "oral", "b.i.d."),
-        ("levothyroxine 50 mcg orally once daily", "levothyroxine", 50.0, "ug", "oral", "once daily"),
-        ("Lantus 20 units SC at bedtime", "insulin glargine", 20.0, "[iU]", "subcutaneous", "at bedtime"),
-        ("heparin 5,000 units subcutaneous every 12 hours", "heparin", 5000.0, "[iU]", "subcutaneous", "every 12 hours"),
+        (
+            "levothyroxine 50 mcg orally once daily",
+            "levothyroxine",
+            50.0,
+            "ug",
+            "oral",
+            "once daily",
+        ),
+        ("Lantus 20 units SC qhs", "insulin glargine", 20.0, "[iU]", "subcutaneous", "qhs"),
+        ("heparin 5,000 units subq q8h", "heparin", 5000.0, "[iU]", "subcutaneous", "q8h"),
+        ("enoxaparin 40 mg every 12 hours", "enoxaparin", 40.0, "mg", None, "every 12 hours"),
         ("vancomycin 1 g IV q12h", "vancomycin", 1.0, "g", "intravenous", "q12h"),
-        ("albuterol 2 puffs inhaled q6h as needed", "albuterol", 2.0, "{puff}", "inhaled", "q6h as needed"),
+        ("albuterol 2 puffs inhaled as needed", "albuterol", 2.0, "{puff}", "inhaled", "as needed"),
         ("Tylenol 650 mg PO q6h PRN pain", "acetaminophen", 650.0, "mg", "oral", "q6h PRN"),
         ("lactulose 30 mL PO TID", "lactulose", 30.0, "mL", "oral", "TID"),
-        ("Augmentin 875 mg twice daily", "amoxicillin-clavulanate", 875.0, "mg", None, "twice daily"),
+        ("Augmentin 875 mg BID", "amoxicillin-clavulanate", 875.0, "mg", None, "BID"),
         ("Lasix 40 mg IV once", "furosemide", 40.0, "mg", "intravenous", None),
-        ("hydrocortisone cream topical twice a day", "hydrocortisone", None, None, "topical", "twice a day"),
+        (
+            "hydrocortisone topical twice a day",
+            "hydrocortisone",
+            None,
+            None,
+            "topical",
+            "twice a day",
+        ),
         ("81 mg aspirin daily", "aspirin", 81.0, "mg", None, "daily"),
-        ("budesonide 0.25 mg/ml inhalation suspension", "budesonide", 0.25, "mg/mL", "inhaled", None),
+        ("budesonide 0.25 mg/ml inhalation", "budesonide", 0.25, "mg/mL", "inhaled", None),
     ],
-)  # fmt: skip
+)
 def test_dose_route_frequency(extractor, text, generic, dose, unit, route, frequency):
     med = medication(extractor.extract(text), generic)
     assert (med.dose_value, med.dose_unit, med.route, med.frequency) == (
@@ -222,6 +237,13 @@ def test_allergy_section_holds_no_conditions(extractor):
     assert [(a.substance, a.reaction) for a in result.allergies] == [("Codeine", "nausea")]
 
 
+def test_allergy_section_ends_before_prose(extractor):
+    text = "ALLERGIES:\nNKDA.\nThe patient lives with his wife and dog.\nHe has hypertension."
+    result = extractor.extract(text)
+    assert [a.no_known_allergies for a in result.allergies] == [True]
+    assert [c.text for c in result.conditions] == ["hypertension"]
+
+
 # --- observations -------------------------------------------------------------------------------
 
 
@@ -230,7 +252,16 @@ def test_allergy_section_holds_no_conditions(extractor):
     [
         ("Sodium 138 mmol/L", "Sodium", "2951-2", 138.0, "mmol/L", None, None, None),
         ("Glucose: 182 mg/dL (70-99) H", "Glucose", "2345-7", 182.0, "mg/dL", 70.0, 99.0, "H"),
-        ("Hemoglobin | 11.2 | g/dL | 13.5-17.5 | L", "Hemoglobin", "718-7", 11.2, "g/dL", 13.5, 17.5, "L"),
+        (
+            "Hemoglobin | 11.2 | g/dL | 13.5-17.5 | L",
+            "Hemoglobin",
+            "718-7",
+            11.2,
+            "g/dL",
+            13.5,
+            17.5,
+            "L",
+        ),
         ("Hemoglobin 11.2 g/dL 13.5-17.5 L", "Hemoglobin", "718-7", 11.2, "g/dL", 13.5, 17.5, "L"),
         ("HbA1c 7.8 % 4.0-5.6 H", "HbA1c", "4548-4", 7.8, "%", 4.0, 5.6, "H"),
         ("Creatinine 1.4 mg/dL 0.7-1.3 High", "Creatinine", "2160-0", 1.4, "mg/dL", 0.7, 1.3, "H"),
@@ -239,7 +270,7 @@ def test_allergy_section_holds_no_conditions(extractor):
         ("Vitamin B12 350 pg/mL 200-900", "Vitamin B12", None, 350.0, "pg/mL", 200.0, 900.0, None),
         ("Potassium: 3.1 mmol/L L", "Potassium", "2823-3", 3.1, "mmol/L", None, None, "L"),
     ],
-)  # fmt: skip
+)
 def test_lab_rows(extractor, text, name, loinc, value, unit, low, high, flag):
     obs = observation(extractor.extract(text), name)
     assert obs.category == "laboratory"
@@ -248,7 +279,10 @@ def test_lab_rows(extractor, text, name, loinc, value, unit, low, high, flag):
 
 
 def test_vitals(extractor):
-    text = "Vitals: BP 138/84 mmHg, HR 88 bpm, Temp 37.9 C, SpO2 95%, RR 18, Weight 82 kg, Height 178 cm"
+    text = (
+        "Vitals: BP 138/84 mmHg, HR 88 bpm, Temp 37.9 C, SpO2 95%, RR 18\n"
+        "Weight 82 kg, Height 178 cm"
+    )
     result = extractor.extract(text)
     assert {o.category for o in result.observations} == {"vital-signs"}
     bp = observation(result, "BP")

@@ -112,7 +112,8 @@ def test_negated_findings_never_become_active_conditions(instance, layout, sampl
     assert result.success
     bundle = read_json(layout.artifact(doc_id, "fhir_bundle"))
     names = " ".join(c["code"]["text"].lower() for c in resources_of(bundle, "Condition"))
-    assert "chest pain" not in names  # the note says "Denies chest pain."
+    # "Denies chest pain." and "return ... for confusion or chest pain" (hypothetical)
+    assert "chest pain" not in names
     assert "pneumonia" in names
 
 
@@ -139,10 +140,7 @@ def test_no_patient_name_or_file_name_reaches_dagster_records(instance, layout, 
     canary_file.write_bytes((samples_dir / samples.DISCHARGE_FILE).read_bytes())
     _, result = run_pdf(instance, layout, canary_file)
     assert result.success
-    records = instance.get_event_records(
-        dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_MATERIALIZATION), limit=1000
-    )
-    logs = instance.all_logs(result.run_id)
-    written = " ".join(str(entry) for entry in [*records, *logs]).lower()
+    written = " ".join(str(entry) for entry in instance.all_logs(result.run_id)).lower()
+    assert "asset_materialization" in written and "doc_id" in written
     for secret in ("testperson", samples.DISCHARGE_PATIENT.mrn, "discharge.pdf"):
         assert secret.lower() not in written

@@ -12,6 +12,7 @@ PHI: PyRuSH logs every token through loguru at DEBUG; this module disables those
 itself never logs nor puts document text into exception messages.
 """
 
+import bisect
 import csv
 import functools
 import re
@@ -95,7 +96,8 @@ def drug_names() -> list[tuple[str, dict[str, str]]]:
 
 @dataclass(frozen=True)
 class SigTerm:
-    pattern: re.Pattern[str]
+    written: str  # the regex from the CSV
+    pattern: re.Pattern[str]  # the same, as a whole word, case-insensitive
     value: str
 
 
@@ -103,7 +105,7 @@ class SigTerm:
 def sig_terms(kind: str) -> list[SigTerm]:
     """Medication sig vocabulary of one kind: dose_unit, route or frequency."""
     return [
-        SigTerm(re.compile(bounded(row["pattern"]), re.IGNORECASE), row["value"])
+        SigTerm(row["pattern"], re.compile(bounded(row["pattern"]), re.IGNORECASE), row["value"])
         for row in read_lexicon("medication_sig.csv")
         if row["kind"] == kind
     ]
@@ -292,8 +294,14 @@ def in_regions(position: int, regions: list[Region]) -> bool:
 
 
 def sentence_region(span: Span) -> Region:
-    sentence = span.sent
-    return sentence.start_char, sentence.end_char
+    """Character region of the span's sentence (sentence starts are cached on the doc)."""
+    doc = span.doc
+    if "sentence_starts" not in doc.user_data:
+        doc.user_data["sentence_starts"] = [sentence.start_char for sentence in doc.sents]
+    starts = doc.user_data["sentence_starts"]
+    index = bisect.bisect_right(starts, span.start_char) - 1
+    end = starts[index + 1] if index + 1 < len(starts) else len(doc.text)
+    return starts[index], end
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,6 +313,8 @@ MEDICATION_CATEGORIES = {"medications"}
 INLINE_ALLERGY_LABEL = re.compile(r"\b(?:drug\s+)?allerg(?:y|ies)\s*:", re.IGNORECASE)
 ALLERGIC_TO = re.compile(r"\ballergic\s+to\b", re.IGNORECASE)
 NEXT_LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&]{1,40}:", re.MULTILINE)
+MAX_ALLERGY_LINES = 6
+MAX_ALLERGY_ITEM_WORDS = 6
 END_OF_SENTENCE = re.compile(r"\.(?:\s|$)|\n")
 
 
@@ -319,18 +329,31 @@ def section_regions(doc: Doc, categories: set[str]) -> list[Region]:
     return regions
 
 
-def until_next_label_line(text: str, region: Region) -> Region:
-    """Cut a region at the first later line that starts with a 'Label:' (an unknown header)."""
-    first_line_end = line_bounds(text, region[0], region[0])[1]
-    label = NEXT_LABEL_LINE.search(text, first_line_end, region[1])
-    return (region[0], label.start()) if label else region
+def allergy_list_extent(text: str, region: Region) -> Region:
+    """An allergy section ends at a blank, 'Label:' or prose line, or after a few lines."""
+    end = line_bounds(text, region[0], region[0])[1]
+    for _ in range(MAX_ALLERGY_LINES):
+        if end >= region[1]:
+            break
+        line = text[end + 1 : line_bounds(text, end + 1, end + 1)[1]]
+        if not is_allergy_list_line(line):
+            break
+        end += 1 + len(line)
+    return region[0], min(end, region[1])
+
+
+def is_allergy_list_line(line: str) -> bool:
+    if not line.strip() or NEXT_LABEL_LINE.match(line):
+        return False
+    longest_item = max(len(item.split()) for item in re.split("[,;]", line))
+    return bool(LIST_ITEM_LINE.match(line)) or longest_item <= MAX_ALLERGY_ITEM_WORDS
 
 
 def allergy_regions(doc: Doc) -> list[Region]:
     """Where allergies are listed: allergy sections, 'Allergies:' lines and 'allergic to ...'."""
     text = doc.text
     regions = [
-        until_next_label_line(text, region) for region in section_regions(doc, ALLERGY_CATEGORIES)
+        allergy_list_extent(text, region) for region in section_regions(doc, ALLERGY_CATEGORIES)
     ]
     for match in INLINE_ALLERGY_LABEL.finditer(text):
         regions.append((match.start(), line_bounds(text, match.end(), match.end())[1]))
@@ -392,10 +415,10 @@ def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
 
 @functools.cache
 def dose_pattern() -> re.Pattern[str]:
-    units = "|".join(f"(?:{term.pattern.pattern})" for term in sig_terms("dose_unit"))
+    units = "|".join(f"(?:{term.written})" for term in sig_terms("dose_unit"))
     return re.compile(
         rf"(?<![\w.])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
-        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat|hr|h|kg)(?![A-Za-z]))?",
+        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat|hr|h|kg))?(?![A-Za-z])",
         re.IGNORECASE,
     )
 
@@ -411,7 +434,11 @@ def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] 
     if not matches:
         return None
     match = matches[0]
-    unit = next(t.value for t in sig_terms("dose_unit") if t.pattern.fullmatch(match["unit"]))
+    unit = next(
+        term.value
+        for term in sig_terms("dose_unit")
+        if re.fullmatch(term.written, match["unit"], re.IGNORECASE)
+    )
     if match["per"]:
         unit += PER_UNIT[match["per"].lower()]
     return float(match["value"].replace(",", "")), unit
@@ -453,10 +480,9 @@ def dose_before(text: str, ent: Span) -> tuple[float, str] | None:
 
 def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
     """'acetaminophen 325 mg oral tablet [Tylenol]': the bracketed brand repeats the product."""
-    bracketed = text[ent.start_char - 1 : ent.start_char] == "[" and text[
-        ent.end_char :
-    ].startswith("]")
-    if not bracketed or not earlier_drugs:
+    opens_bracket = text[ent.start_char - 1 : ent.start_char] == "["
+    closes_bracket = text[ent.end_char : ent.end_char + 1] == "]"
+    if not (opens_bracket and closes_bracket and earlier_drugs):
         return False
     segment_start = max(text.rfind(";", 0, ent.start_char), text.rfind("\n", 0, ent.start_char))
     return earlier_drugs[-1].start_char > segment_start
@@ -509,6 +535,8 @@ ALLERGY_ITEM = re.compile(
 NOT_REACTIONS = {"substance", "organism", "product", "medicinal product", "food", "finding"}
 SUBSTANCE_WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*")
 MAX_SUBSTANCE_WORDS = 4
+NOT_SUBSTANCE_WORDS = {"the", "a", "is", "was", "has", "with", "patient", "he", "she", "his", "her"}
+NOT_SUBSTANCE_WORDS |= {"no", "not", "of", "to", "for", "in", "on", "reviewed", "see", "unknown"}
 
 
 def mask_parentheses(value: str) -> str:
@@ -558,8 +586,12 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
 
 
 def plausible_substance(value: str) -> bool:
-    words = value.split()
-    return bool(SUBSTANCE_WORDS.fullmatch(value)) and 0 < len(words) <= MAX_SUBSTANCE_WORDS
+    words = value.lower().split()
+    return (
+        bool(SUBSTANCE_WORDS.fullmatch(value))
+        and 0 < len(words) <= MAX_SUBSTANCE_WORDS
+        and not set(words) & NOT_SUBSTANCE_WORDS
+    )
 
 
 def allergy_facts(doc: Doc, regions: list[Region]) -> list[AllergyFact]:
@@ -629,7 +661,7 @@ def table_row_pattern() -> re.Pattern[str]:
     """A whole line 'Name value unit [range] [flag]' (pdfplumber renders tables like that)."""
     return re.compile(
         r"^[ \t]*\|?[ \t]*(?P<name>[A-Z][A-Za-z0-9 ,()'/+.-]{1,40}?)[ \t]*[:|]?[ \t]*"
-        rf"(?P<value>[<>]?{NUMBER}){SEPARATOR}(?P<unit>{unit_regex(('lab',))})(?![A-Za-z0-9])"
+        rf"(?P<value>[<>]?{NUMBER}){SEPARATOR}(?P<unit>(?i:{unit_regex(('lab',))}))(?![A-Za-z0-9])"
         rf"(?:{SEPARATOR}{RANGE})?(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?[ \t]*\|?[ \t]*$",
         re.MULTILINE,
     )
@@ -792,7 +824,10 @@ def parse_date(written: str) -> str | None:
         except ValueError:
             continue
         if parsed > date.today():
-            parsed = parsed.replace(year=parsed.year - 100)
+            try:
+                parsed = parsed.replace(year=parsed.year - 100)
+            except ValueError:  # 29 February of a year whose century year is not a leap year
+                return None
         return parsed.isoformat()
     return None
 

@@ -26,7 +26,8 @@ SYSTEM_PROMPT = """You extract clinical facts from a chunk of a medical document
 FHIR R4. Record only what the text states about the patient. For every fact, `quote` must be the \
 exact words of the text it came from (copy them verbatim, one line or sentence). Mark negated \
 findings ("denies chest pain", "no fever") as negated, family history as family, uncertain ones \
-as possible and past ones as historical. Give ICD-10-CM and LOINC codes only when you are sure; \
+as possible, past ones as historical, and conditional ones ("return if chest pain") as \
+hypothetical. Give ICD-10-CM and LOINC codes only when you are sure; \
 units in UCUM. "NKDA" or "no known allergies" is one allergy entry with no_known_allergies true. \
 Return nothing that is not in the text."""
 

@@ -19,6 +19,7 @@ class Assertion(StrEnum):
     POSSIBLE = "possible"
     HISTORICAL = "historical"
     FAMILY = "family"
+    HYPOTHETICAL = "hypothetical"  # "return if chest pain": an instruction, not a finding
 
 
 class MedicationStatus(StrEnum):

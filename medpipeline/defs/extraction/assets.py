@@ -54,7 +54,7 @@ def clinical_extractions(
         results: list[ChunkResult] = list(
             pool.map(
                 lambda chunk: chain.extract_chunk(
-                    doc_id, chunk.chunk_id, chunk.text, context.run_id
+                    doc_id, chunk.chunk_id, chunk.text, context.run.run_id
                 ),
                 chunks,
             )
