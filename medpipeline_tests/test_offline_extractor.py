@@ -68,6 +68,7 @@ def test_negated_condition(extractor):
         "Family history: mother with type 2 diabetes mellitus.",
         "FAMILY HISTORY:\nType 2 diabetes mellitus in her father.",
         "Her mother has type 2 diabetes mellitus.",
+        "Family History:\nType 2 diabetes mellitus.\nSocial History: lives alone.",
     ],
 )
 def test_family_history(extractor, text):

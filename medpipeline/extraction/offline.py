@@ -226,6 +226,17 @@ def list_item_sentences(doc: Doc) -> Doc:
     return doc
 
 
+# What a section says about its mentions: medspaCy's defaults but the allergy section (handled
+# here: an allergy is neither a condition nor a medication).
+SECTION_ASSERTIONS = {
+    "past_medical_history": {"is_historical": True},
+    "sexual_and_social_history": {"is_historical": True},
+    "family_history": {"is_family": True},
+    "patient_instructions": {"is_hypothetical": True},
+    "education": {"is_hypothetical": True},
+}
+
+
 @functools.cache
 def build_pipeline() -> Language:
     """medspaCy (PyRuSH sentences, target matcher, ConText) plus the sectionizer, with our rules.
@@ -240,7 +251,12 @@ def build_pipeline() -> Language:
     sectionizer = nlp.add_pipe(
         "medspacy_sectionizer",
         before="medspacy_context",
-        config={"rules": None, "require_start_line": True, "apply_sentence_boundary": True},
+        config={
+            "rules": None,
+            "require_start_line": True,
+            "apply_sentence_boundary": True,
+            "span_attrs": SECTION_ASSERTIONS,
+        },
     )
     sectionizer.add(section_rules(nlp, sectionizer.DEFAULT_RULES_FILEPATH))
     return nlp
@@ -372,13 +388,16 @@ def has_modifier(ent: Span, category: str) -> bool:
     return any(modifier.category == category for modifier in ent._.modifiers)
 
 
-def assertion_of(ent: Span) -> Assertion:
+def assertion_of(ent: Span, hypothetical_allowed: bool = True) -> Assertion:
+    """ConText (and section) attributes as one assertion, the strongest first."""
     if ent._.is_negated:
         return Assertion.NEGATED
     if ent._.is_family:
         return Assertion.FAMILY
-    if ent._.is_uncertain or ent._.is_hypothetical:
+    if ent._.is_uncertain:
         return Assertion.POSSIBLE
+    if ent._.is_hypothetical and hypothetical_allowed:
+        return Assertion.HYPOTHETICAL
     if ent._.is_historical:
         return Assertion.HISTORICAL
     return Assertion.PRESENT
@@ -509,7 +528,8 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 route=parse_route(window),
                 frequency=parse_frequency(window),
                 status=MedicationStatus.STOPPED if stopped else MedicationStatus.ACTIVE,
-                assertion=assertion_of(ent),
+                # 'as needed' or an instructions section does not make a prescribed drug unreal
+                assertion=assertion_of(ent, hypothetical_allowed=False),
             )
         )
     return facts
