@@ -84,6 +84,14 @@ def test_possible_and_historical(extractor):
     assert condition(result, "atrial fibrillation").assertion == Assertion.HISTORICAL
 
 
+def test_hypothetical_condition_but_prn_drug_is_real(extractor):
+    text = "Acetaminophen 650 mg PO as needed for fever.\nReturn to the ED for chest pain."
+    result = extractor.extract(text)
+    assert condition(result, "chest pain").assertion == Assertion.HYPOTHETICAL
+    assert condition(result, "fever").assertion == Assertion.HYPOTHETICAL
+    assert medication(result, "acetaminophen").assertion == Assertion.PRESENT
+
+
 @pytest.mark.parametrize(
     ("text", "mention", "code"),
     [
@@ -93,6 +101,7 @@ def test_possible_and_historical(extractor):
         ("Known CHF, stable.", "CHF", "I50.9"),
         ("Problem list: Alzheimer's disease", "Alzheimer's disease", "G30.9"),
         ("A urinary tract\ninfection was treated.", "urinary tract infection", "N39.0"),
+        ("AKI on chronic kidney disease stage 3a.", "chronic kidney disease stage 3a", "N18.31"),
     ],
 )
 def test_condition_codes_from_lexicon(extractor, text, mention, code):
@@ -177,7 +186,12 @@ def test_brand_name_keeps_text_and_fills_generic(extractor):
 
 @pytest.mark.parametrize(
     "text",
-    ["Aspirin was discontinued.", "Stop aspirin before surgery.", "Aspirin held for bleeding."],
+    [
+        "Aspirin was discontinued.",
+        "Stop aspirin before surgery.",
+        "Aspirin held for bleeding.",
+        "Home aspirin stays on hold.",
+    ],
 )
 def test_stopped_medication(extractor, text):
     assert medication(extractor.extract(text), "aspirin").status == MedicationStatus.STOPPED
@@ -236,6 +250,15 @@ def test_allergy_section_holds_no_conditions(extractor):
     result = extractor.extract("Allergies:\nCodeine (nausea)\nAssessment: pneumonia.")
     assert [c.text for c in result.conditions] == ["pneumonia"]
     assert [(a.substance, a.reaction) for a in result.allergies] == [("Codeine", "nausea")]
+
+
+def test_allergy_line_after_a_bare_header(extractor):
+    text = (
+        "ALLERGIES:\nPenicillin (rash) - tolerated amoxicillin-clavulanate during this admission."
+    )
+    result = extractor.extract(text)
+    assert [(a.substance, a.reaction) for a in result.allergies] == [("Penicillin", "rash")]
+    assert result.medications == []
 
 
 def test_allergy_section_ends_before_prose(extractor):
@@ -301,6 +324,16 @@ def test_vitals(extractor):
         assert (obs.value, obs.unit, obs.loinc_code) == (value, unit, loinc), name
 
 
+def test_specimen_other_than_blood_drops_the_loinc_code(extractor):
+    obs = observation(extractor.extract("Urine sodium 42 mmol/L."), "Urine sodium")
+    assert (obs.loinc_code, obs.value, obs.unit) == (None, 42.0, "mmol/L")
+
+
+def test_a_range_is_not_a_value(extractor):
+    result = extractor.extract("Point-of-care glucose 142-188 mg/dL.")
+    assert result.observations == []
+
+
 def test_prose_numbers_are_not_observations(extractor):
     text = "Plan Number Assigned By The Plan 511\nBody mass index 30+ - obesity (finding)"
     assert extractor.extract(text).observations == []
@@ -342,6 +375,13 @@ def test_patient_demographics(extractor):
     assert patient.gender == "female"
     assert [(i.kind, i.value) for i in patient.identifiers] == [("MRN", "00123456")]
     assert patient.quote == "Patient Name: Doe, Jane A."
+
+
+def test_name_stops_before_next_label(extractor):
+    patient = extractor.extract("PATIENT: Gloria Example DOB: 05/30/1944 MRN: 6603-1187").patient
+    assert patient is not None
+    assert (patient.name, patient.birth_date) == ("Gloria Example", "1944-05-30")
+    assert [(i.kind, i.value) for i in patient.identifiers] == [("MRN", "6603-1187")]
 
 
 @pytest.mark.parametrize(
@@ -387,7 +427,8 @@ def test_every_quote_is_a_substring(extractor, text):
 
 
 def test_icd10_codes_are_valid():
-    icd = pytest.importorskip("simple_icd_10_cm")
+    import simple_icd_10_cm as icd
+
     rows = read_lexicon("conditions.csv")
     assert len(rows) >= 150
     invalid = [row["icd10_code"] for row in rows if not icd.is_valid_item(row["icd10_code"])]

@@ -348,11 +348,13 @@ def section_regions(doc: Doc, categories: set[str]) -> list[Region]:
 def allergy_list_extent(text: str, region: Region) -> Region:
     """An allergy section ends at a blank, 'Label:' or prose line, or after a few lines."""
     end = line_bounds(text, region[0], region[0])[1]
-    for _ in range(MAX_ALLERGY_LINES):
+    header_only = ALLERGY_HEADER.fullmatch(text, region[0], end) is not None
+    for index in range(MAX_ALLERGY_LINES):
         if end >= region[1]:
             break
         line = text[end + 1 : line_bounds(text, end + 1, end + 1)[1]]
-        if not is_allergy_list_line(line):
+        first_line_of_list = index == 0 and header_only and line.strip()
+        if not first_line_of_list and not is_allergy_list_line(line):
             break
         end += 1 + len(line)
     return region[0], min(end, region[1])
@@ -436,7 +438,7 @@ def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
 def dose_pattern() -> re.Pattern[str]:
     units = "|".join(f"(?:{term.written})" for term in sig_terms("dose_unit"))
     return re.compile(
-        rf"(?<![\w.])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
+        rf"(?<![\w./])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
         r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat|hr|h|kg))?(?![A-Za-z])",
         re.IGNORECASE,
     )
@@ -544,13 +546,13 @@ NO_KNOWN_ALLERGIES = re.compile(
 )
 NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
 ALLERGY_HEADER = re.compile(
-    r"^\s*(?:#+\s*)?(?:(?:drug|known)\s+)?(?:allerg(?:y|ies)\s*:?|allergic\s+to)", re.IGNORECASE
+    r"\s*(?:#+\s*)?(?:(?:drug|known)\s+)?(?:allerg(?:y|ies)\s*:?|allergic\s+to)\s*",
+    re.IGNORECASE,
 )
 ALLERGY_ITEM_SEPARATOR = re.compile(r"[,;\n]|\band\b|\bor\b", re.IGNORECASE)
-ALLERGY_ITEM = re.compile(
-    r"^(?:[-\u2022*]|\d+[.)])?\s*(?P<substance>[^():\-\u2013]+?)\s*"
-    r"(?:\((?P<paren>[^)]*)\)|[-\u2013:]\s*(?P<after>.+?))?\s*\.?\s*$"
-)
+LIST_MARKER = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
+REACTION_DELIMITER = re.compile(r"\s*\(|\s+[-\u2013]\s+|\s*:\s*")
+MAX_REACTION_WORDS = 4
 # Parenthesized words that classify the substance (SNOMED CT semantic tags), not a reaction.
 NOT_REACTIONS = {"substance", "organism", "product", "medicinal product", "food", "finding"}
 SUBSTANCE_WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*")
@@ -588,21 +590,27 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     raw = text[item[0] : item[1]]
     if NO_KNOWN_ALLERGIES.search(raw) or NONE_ITEM.fullmatch(raw.strip()):
         return AllergyFact(quote=quote_for(text, *item), no_known_allergies=True)
-    match = ALLERGY_ITEM.match(raw.strip())
-    if not match:
-        return None
+    written, reaction = split_substance_and_reaction(LIST_MARKER.sub("", raw, count=1))
     drug = next((d for d in drugs if item[0] <= d.start_char < item[1]), None)
-    substance = normalize_space(drug.text) if drug else normalize_space(match["substance"])
+    substance = normalize_space(drug.text) if drug else written
     if not drug and not plausible_substance(substance):
         return None
-    reaction = match["paren"] or match["after"]
-    if reaction and reaction.strip().lower() in NOT_REACTIONS:
-        reaction = None
-    return AllergyFact(
-        quote=quote_for(text, *item),
-        substance=substance,
-        reaction=normalize_space(reaction) if reaction else None,
-    )
+    return AllergyFact(quote=quote_for(text, *item), substance=substance, reaction=reaction)
+
+
+def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
+    """'Penicillin (hives)', 'sulfa - rash', 'codeine: nausea' -> (substance, reaction)."""
+    parts = REACTION_DELIMITER.split(item, maxsplit=1)
+    substance = normalize_space(parts[0])
+    if len(parts) == 1:
+        return substance, None
+    rest = parts[1]
+    reaction = rest.split(")")[0] if item[len(parts[0]) :].lstrip().startswith("(") else rest
+    reaction = normalize_space(reaction).rstrip(".")
+    too_long = len(reaction.split()) > MAX_REACTION_WORDS
+    if not reaction or too_long or reaction.lower() in NOT_REACTIONS:
+        return substance, None
+    return substance, reaction
 
 
 def plausible_substance(value: str) -> bool:
@@ -668,7 +676,7 @@ def known_observation_pattern() -> re.Pattern[str]:
         rf"(?<![\w/])(?P<name>{names})(?![\w/])"
         r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
-        rf"|[<>]?{NUMBER})(?![+\d])"
+        rf"|[<>]?{NUMBER})(?![+\d]|[ \t]*[-\u2013][ \t]*\d)"
         rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
         rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?",
@@ -724,11 +732,13 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
     unit = ucum_unit(match["unit"]) or kind.default_unit
     is_pair = match["systolic"] is not None
     value = match["value"].lstrip("<>")
+    specimen = SPECIMEN_BEFORE.search(text, max(0, match.start() - 24), match.start())
+    name = normalize_space(match["name"])
     return ObservationFact(
         quote=quote_for(text, match.start(), match.end()),
-        name=normalize_space(match["name"]),
+        name=f"{specimen['specimen']} {name}" if specimen else name,
         category=kind.category,
-        loinc_code=kind.loinc_code,
+        loinc_code=None if specimen else kind.loinc_code,  # the code is for serum or blood
         value=None if is_pair else float(value),
         value_text=normalize_space(match["value"]) if is_pair or value != match["value"] else None,
         unit=unit,
@@ -795,6 +805,10 @@ def observation_facts(doc: Doc) -> list[ObservationFact]:
 
 
 BLOOD_PRESSURE = {"blood pressure", "bp", "b/p"}
+SPECIMEN_BEFORE = re.compile(
+    r"\b(?P<specimen>urine|urinary|CSF|stool|pleural fluid|peritoneal fluid|synovial fluid)[ \t]+$",
+    re.IGNORECASE,
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -803,7 +817,8 @@ BLOOD_PRESSURE = {"blood pressure", "bp", "b/p"}
 
 NAME_LABEL = re.compile(
     r"(?:^[ \t]*(?:patient\s+)?name|\bpatient(?:\s+name)?)[ \t]*:[ \t]*"
-    r"(?P<name>[A-Z][A-Za-z'\-]*\.?(?:,?[ \t]+[A-Z][A-Za-z'\-]*\.?){1,4})",
+    r"(?P<name>[A-Z][A-Za-z'\-]*\.?(?:,?[ \t]+(?!(?:DOB|MRN|Sex|Gender|Age|Date|ID)\b)"
+    r"[A-Z][A-Za-z'\-]*\.?){1,4})",
     re.MULTILINE | re.IGNORECASE,
 )
 DATE = (
