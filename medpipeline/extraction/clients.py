@@ -16,7 +16,7 @@ from medpipeline.extraction.providers import (
     ErrorClass,
     ProviderError,
     ProviderReply,
-    parse_extraction,
+    build_reply,
 )
 from medpipeline.extraction.schema import ChunkExtraction
 
@@ -114,14 +114,7 @@ class AnthropicProvider:
                 usage=usage,
                 request_id=request_id,
             )
-        try:
-            extraction = parse_extraction(tool_inputs[0])
-        except ProviderError as error:
-            error.usage, error.request_id = usage, request_id
-            raise
-        return ProviderReply(
-            extraction=extraction, usage=usage, model=response.model, request_id=request_id
-        )
+        return build_reply(tool_inputs[0], usage=usage, model=response.model, request_id=request_id)
 
 
 class OpenAIProvider:
@@ -179,13 +172,8 @@ class OpenAIProvider:
             raise ProviderError(
                 ErrorClass.REFUSAL, "the model refused", usage=usage, request_id=request_id
             )
-        try:
-            extraction = parse_extraction(message.content or "")
-        except ProviderError as error:
-            error.usage, error.request_id = usage, request_id
-            raise
-        return ProviderReply(
-            extraction=extraction, usage=usage, model=response.model, request_id=request_id
+        return build_reply(
+            message.content or "", usage=usage, model=response.model, request_id=request_id
         )
 
 

@@ -107,13 +107,22 @@ class ChunkResult(BaseModel):
     records: list[UsageRecord]
 
 
-def parse_extraction(payload: str | dict) -> ChunkExtraction:
-    """Validate a provider's structured reply; a reply that is not the schema is `malformed`."""
+def build_reply(
+    payload: str | dict, *, usage: TokenUsage, model: str, request_id: str | None
+) -> ProviderReply:
+    """Validate a provider's structured reply; one that is not the schema is `malformed` (and
+    still carries the tokens it cost)."""
     try:
         data = json.loads(payload) if isinstance(payload, str) else payload
-        return ChunkExtraction.model_validate(data)
+        extraction = ChunkExtraction.model_validate(data)
     except (json.JSONDecodeError, ValidationError, TypeError):
-        raise ProviderError(ErrorClass.MALFORMED, "reply is not a valid extraction") from None
+        raise ProviderError(
+            ErrorClass.MALFORMED,
+            "reply is not a valid extraction",
+            usage=usage,
+            request_id=request_id,
+        ) from None
+    return ProviderReply(extraction=extraction, usage=usage, model=model, request_id=request_id)
 
 
 class ExtractionChain:
@@ -139,41 +148,21 @@ class ExtractionChain:
         for position, provider in enumerate(self.providers):
             for attempt in range(1, self.max_attempts + 1):
                 started, clock = datetime.now(UTC), time.perf_counter()
+                reply, error = None, None
                 try:
                     reply = provider.extract(text)
-                except ProviderError as error:
-                    records.append(
-                        _record(
-                            doc_id,
-                            chunk_id,
-                            run_id,
-                            provider,
-                            attempt,
-                            started,
-                            clock,
-                            usage=error.usage,
-                            error=error,
-                            request_id=error.request_id,
-                        )
+                except ProviderError as caught:
+                    error = caught
+                records.append(
+                    _record(
+                        doc_id, chunk_id, run_id, provider, attempt, started, clock, reply, error
                     )
+                )
+                if error is not None:
                     if error.error_class not in RETRYABLE or attempt == self.max_attempts:
                         break
                     self.sleep(self._delay(attempt, error.retry_after))
                     continue
-                records.append(
-                    _record(
-                        doc_id,
-                        chunk_id,
-                        run_id,
-                        provider,
-                        attempt,
-                        started,
-                        clock,
-                        usage=reply.usage,
-                        model=reply.model,
-                        request_id=reply.request_id,
-                    )
-                )
                 outcome = ChunkOutcome.OK if position == 0 else ChunkOutcome.FALLBACK
                 report = ChunkReport(
                     chunk_id=chunk_id,
@@ -200,14 +189,11 @@ def _record(
     attempt: int,
     started: datetime,
     clock: float,
-    *,
-    usage: TokenUsage | None,
-    model: str | None = None,
-    error: ProviderError | None = None,
-    request_id: str | None = None,
+    reply: ProviderReply | None,
+    error: ProviderError | None,
 ) -> UsageRecord:
-    usage = usage or TokenUsage()
-    model = model or provider.model
+    usage = (reply.usage if reply else error.usage if error else None) or TokenUsage()
+    model = reply.model if reply else provider.model
     return UsageRecord(
         call_id=uuid.uuid4().hex,
         doc_id=doc_id,
@@ -225,6 +211,6 @@ def _record(
         cache_write_tokens=usage.cache_write_tokens,
         cost_usd=price_usd(provider.name, model, usage, at=started),
         latency_ms=round((time.perf_counter() - clock) * 1000, 3),
-        request_id=request_id,
+        request_id=reply.request_id if reply else error.request_id if error else None,
         started_at=started,
     )
