@@ -27,8 +27,10 @@ class Reply:
     retry_after: float | None = None
     delay: float = 0.0
     content: Any = None  # the extraction (tool input / JSON text); None = default
-    raw_text: str | None = None  # OpenAI message content as given (malformed replies)
+    raw_text: str | None = None  # reply text as given: OpenAI content / Anthropic text block
     error_message: str = "scripted failure"
+    stop_reason: str | None = None  # Anthropic stop_reason / OpenAI finish_reason override
+    refusal: str | None = None  # OpenAI message.refusal
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Served:
     request_id: str
     model: str
     user_text: str
+    system_text: str
     usage: dict[str, int] = field(default_factory=dict)
 
 
@@ -56,6 +59,8 @@ class FakeLLMServer:
         self.scripts: dict[str, deque[Reply]] = {ANTHROPIC: deque(), OPENAI: deque()}
         self.served: list[Served] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -77,7 +82,9 @@ class FakeLLMServer:
             self.scripts[api].extend(replies)
 
     def reset(self) -> None:
-        with self._lock:
+        """Forget scripts and the log, once slow replies of an earlier test have finished."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=10)
             for queue in self.scripts.values():
                 queue.clear()
             self.served.clear()
@@ -109,13 +116,26 @@ class FakeLLMServer:
         return Handler
 
     def _answer(self, handler: BaseHTTPRequestHandler, api: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            self._in_flight += 1
+        try:
+            self._reply(handler, api, body)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _reply(self, handler: BaseHTTPRequestHandler, api: str, body: dict[str, Any]) -> None:
         reply = self._next(api)
         request_id = f"req_{uuid.uuid4().hex[:20]}"
         user_text = _user_text(api, body)
+        system_text = _system_text(api, body)
         if reply.delay:
             time.sleep(reply.delay)
         if reply.status != 200:
-            self._record(Served(api, reply.status, request_id, body["model"], user_text))
+            self._record(
+                Served(api, reply.status, request_id, body["model"], user_text, system_text)
+            )
             payload = _error_body(api, reply)
             headers = {"retry-after": str(reply.retry_after)} if reply.retry_after else {}
             _send(handler, reply.status, payload, request_id, api, headers)
@@ -123,11 +143,13 @@ class FakeLLMServer:
         usage = usage_for(user_text)
         extraction = reply.content if reply.content is not None else default_extraction(user_text)
         payload = (
-            _anthropic_message(body["model"], extraction, usage)
+            _anthropic_message(body["model"], extraction, usage, reply)
             if api == ANTHROPIC
-            else _openai_completion(body["model"], reply.raw_text or json.dumps(extraction), usage)
+            else _openai_completion(
+                body["model"], reply.raw_text or json.dumps(extraction), usage, reply
+            )
         )
-        self._record(Served(api, 200, request_id, body["model"], user_text, usage))
+        self._record(Served(api, 200, request_id, body["model"], user_text, system_text, usage))
         _send(handler, 200, payload, request_id, api, {})
 
 
@@ -137,6 +159,13 @@ def _user_text(api: str, body: dict[str, Any]) -> str:
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content)
     return content
+
+
+def _system_text(api: str, body: dict[str, Any]) -> str:
+    if api == ANTHROPIC:
+        system = body.get("system") or []
+        return system if isinstance(system, str) else "".join(p["text"] for p in system)
+    return "".join(m["content"] for m in body["messages"] if m["role"] == "system")
 
 
 def _error_body(api: str, reply: Reply) -> dict[str, Any]:
@@ -149,21 +178,30 @@ def _error_body(api: str, reply: Reply) -> dict[str, Any]:
     return {"error": {"message": reply.error_message, "type": "error", "code": None}}
 
 
-def _anthropic_message(model: str, extraction: Any, usage: dict[str, int]) -> dict[str, Any]:
+def _anthropic_message(
+    model: str, extraction: Any, usage: dict[str, int], reply: Reply
+) -> dict[str, Any]:
+    if reply.stop_reason == "refusal":
+        content: list[dict[str, Any]] = []
+    elif reply.raw_text is not None:
+        content = [{"type": "text", "text": reply.raw_text}]
+    else:
+        tool_id = f"toolu_{uuid.uuid4().hex[:20]}"
+        content = [
+            {
+                "type": "tool_use",
+                "id": tool_id,
+                "name": "record_clinical_facts",
+                "input": extraction,
+            }
+        ]
     return {
         "id": f"msg_{uuid.uuid4().hex[:24]}",
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [
-            {
-                "type": "tool_use",
-                "id": f"toolu_{uuid.uuid4().hex[:20]}",
-                "name": "record_clinical_facts",
-                "input": extraction,
-            }
-        ],
-        "stop_reason": "tool_use",
+        "content": content,
+        "stop_reason": reply.stop_reason or ("end_turn" if reply.raw_text else "tool_use"),
         "stop_sequence": None,
         "usage": {
             "input_tokens": usage["input"] - usage["cache_read"],
@@ -174,7 +212,9 @@ def _anthropic_message(model: str, extraction: Any, usage: dict[str, int]) -> di
     }
 
 
-def _openai_completion(model: str, text: str, usage: dict[str, int]) -> dict[str, Any]:
+def _openai_completion(
+    model: str, text: str, usage: dict[str, int], reply: Reply
+) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
@@ -183,8 +223,12 @@ def _openai_completion(model: str, text: str, usage: dict[str, int]) -> dict[str
         "choices": [
             {
                 "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": text, "refusal": None},
+                "finish_reason": reply.stop_reason or "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": None if reply.refusal else text,
+                    "refusal": reply.refusal,
+                },
             }
         ],
         "usage": {

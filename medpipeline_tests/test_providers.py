@@ -2,29 +2,24 @@
 structured replies parsed, errors classified, retries and fallback, one usage record per attempt
 with the tokens the API reported and genai-prices' cost, provider error texts never passed on."""
 
+import json
 from datetime import datetime
 
 import pytest
 from genai_prices import Usage, calc_price
 
 from medpipeline.extraction.clients import AnthropicProvider, OpenAIProvider
-from medpipeline.extraction.providers import ExtractionChain
+from medpipeline.extraction.prompts import DocumentType, detect_document_type
+from medpipeline.extraction.providers import ExtractionChain, ResponseCache
 from medpipeline.extraction.schema import ChunkOutcome
-from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, FakeLLMServer, Reply
+from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
 
 CHUNK = "DISCHARGE DIAGNOSES:\nCommunity-acquired pneumonia.\nHypertension."
 
 
-@pytest.fixture(scope="module")
-def server():
-    running = FakeLLMServer().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_script(server):
-    server.reset()
+@pytest.fixture
+def server(llm_server):
+    return llm_server
 
 
 def anthropic(server, timeout: float = 5.0) -> AnthropicProvider:
@@ -166,3 +161,90 @@ def test_provider_error_texts_echoing_the_request_are_never_passed_on(server, ca
     written = " ".join(r.model_dump_json() for r in result.records) + caplog.text
     assert "Zzyzx" not in written
     assert isinstance(result.records[0].started_at, datetime)
+
+
+def test_context_too_long_splits_the_chunk_and_keeps_both_halves(server):
+    server.script(ANTHROPIC, Reply(status=400, error_message="prompt is too long: 210000 tokens"))
+    result = chain(anthropic(server)).extract_chunk("doc", "c", CHUNK, "run")
+    assert result.report.outcome == ChunkOutcome.OK
+    assert [r.error_class for r in result.records] == ["context_too_long", None, None]
+    first_half, second_half = (served.user_text for served in server.served[1:])
+    assert first_half + second_half == CHUNK
+    quotes = [c.quote for c in result.extraction.conditions]
+    assert quotes == [first_half.splitlines()[0], second_half.splitlines()[0]]
+
+
+def test_circuit_breaker_skips_a_provider_that_keeps_failing(server):
+    server.script(ANTHROPIC, *[Reply(status=401)] * 10)
+    extraction_chain = chain(anthropic(server), openai(server))
+    for index in range(5):
+        result = extraction_chain.extract_chunk("doc", f"c{index}", f"{CHUNK} {index}", "run")
+        assert result.report.outcome == ChunkOutcome.FALLBACK
+    anthropic_requests = [s for s in server.served if s.api == ANTHROPIC]
+    assert len(anthropic_requests) == extraction_chain.breaker_threshold == 3
+    assert extraction_chain.skipped_providers() == ["anthropic"]
+
+
+def test_response_cache_serves_a_repeat_without_a_call(server, tmp_path):
+    cache = ResponseCache(tmp_path / "cache")
+    first = ExtractionChain([anthropic(server)], cache=cache).extract_chunk(
+        "doc", "c", CHUNK, "run-1"
+    )
+    requests_after_first = len(server.served)
+    again = ExtractionChain([anthropic(server)], cache=cache).extract_chunk(
+        "doc", "c", CHUNK, "run-2"
+    )
+    assert len(server.served) == requests_after_first == 1
+    assert again.extraction == first.extraction
+    (record,) = again.records
+    assert (record.outcome, record.response_cache_hit, record.input_tokens, record.cost_usd) == (
+        "cached",
+        True,
+        0,
+        0.0,
+    )
+    assert again.report.cached
+    # another prompt version, document type or text is another key: a real call
+    ExtractionChain([anthropic(server)], cache=cache).extract_chunk(
+        "doc", "c", CHUNK, "run-3", DocumentType.LAB_REPORT
+    )
+    assert len(server.served) == 2
+
+
+@pytest.mark.parametrize("api", [ANTHROPIC, OPENAI])
+def test_refusal_moves_on_without_retry(server, api):
+    refusal = Reply(stop_reason="refusal") if api == ANTHROPIC else Reply(refusal="I can't.")
+    server.script(api, refusal)
+    first, second = (anthropic(server), openai(server))
+    providers = (first, second) if api == ANTHROPIC else (second, first)
+    result = chain(*providers).extract_chunk("doc", "c", CHUNK, "run")
+    assert [r.error_class for r in result.records] == ["refusal", None]
+    assert result.report.outcome == ChunkOutcome.FALLBACK
+
+
+@pytest.mark.parametrize("api", [ANTHROPIC, OPENAI])
+def test_a_truncated_reply_keeps_what_was_complete(server, api):
+    whole = json.dumps(
+        {
+            "conditions": [
+                {"text": "Pneumonia", "quote": "Community-acquired pneumonia."},
+                {"text": "Hypertension", "quote": "Hypertension."},
+            ]
+        }
+    )
+    stop = "max_tokens" if api == ANTHROPIC else "length"
+    server.script(api, Reply(raw_text=whole[:-30], stop_reason=stop))
+    provider = anthropic(server) if api == ANTHROPIC else openai(server)
+    result = chain(provider).extract_chunk("doc", "c", CHUNK, "run")
+    assert result.report.truncated
+    assert result.extraction.conditions[0].text == "Pneumonia"
+    assert result.records[0].parse_strategy == "repaired"
+
+
+def test_prompts_fit_the_detected_document_type(server):
+    discharge = "DISCHARGE SUMMARY\nHospital course: uneventful.\nDischarge diagnoses: pneumonia."
+    assert detect_document_type(discharge) == DocumentType.DISCHARGE_SUMMARY
+    chain(openai(server)).extract_chunk(
+        "doc", "c", discharge, "run", DocumentType.DISCHARGE_SUMMARY
+    )
+    assert "discharge summary" in server.served[0].system_text.lower()

@@ -9,7 +9,7 @@ from pydantic import Field
 from medpipeline.chunking import ChunkingConfig
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.extraction.clients import AnthropicProvider, OfflineProvider, OpenAIProvider
-from medpipeline.extraction.providers import ExtractionChain, ExtractionProvider
+from medpipeline.extraction.providers import ExtractionChain, ExtractionProvider, ResponseCache
 from medpipeline.pdf import PdfLimits
 from medpipeline.storage import DATA_DIR_ENV, DataLayout
 
@@ -70,6 +70,9 @@ class LLMResource(dg.ConfigurableResource):
     max_output_tokens: int = Field(default=4096, description="Per API request.")
     max_attempts: int = Field(default=3, description="Attempts per provider for retryable errors.")
     chunk_concurrency: int = Field(default=4, description="Chunks of one document in flight.")
+    breaker_threshold: int = Field(
+        default=3, description="Consecutive failed chunks after which a provider is skipped."
+    )
 
     def providers(self) -> list[ExtractionProvider]:
         built: list[ExtractionProvider] = []
@@ -104,8 +107,13 @@ class LLMResource(dg.ConfigurableResource):
             )
         return built
 
-    def chain(self) -> ExtractionChain:
-        return ExtractionChain(self.providers(), max_attempts=self.max_attempts)
+    def chain(self, cache: ResponseCache | None = None) -> ExtractionChain:
+        return ExtractionChain(
+            self.providers(),
+            max_attempts=self.max_attempts,
+            breaker_threshold=self.breaker_threshold,
+            cache=cache,
+        )
 
 
 def env_or_none(name: str) -> dg.EnvVar | None:

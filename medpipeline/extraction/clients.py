@@ -2,6 +2,7 @@
 response format), and the offline clinical-rules provider that needs no key and no network."""
 
 import json
+import threading
 from typing import Any
 
 import anthropic
@@ -11,9 +12,10 @@ from openai.lib._pydantic import to_strict_json_schema
 from medpipeline.chunking import count_tokens
 from medpipeline.costs import OFFLINE_PROVIDER, TokenUsage
 from medpipeline.extraction.offline import OfflineExtractor
+from medpipeline.extraction.prompts import system_prompt
 from medpipeline.extraction.providers import (
-    SYSTEM_PROMPT,
     ErrorClass,
+    ExtractionRequest,
     ProviderError,
     ProviderReply,
     build_reply,
@@ -60,9 +62,11 @@ def _retry_after(headers: Any) -> float | None:
 
 
 class AnthropicProvider:
-    """Claude through the Messages API, structured output by a forced tool call."""
+    """Claude through the Messages API, structured output by a forced tool call. The fixed
+    system prompt and the tool schema are marked for prompt caching."""
 
     name = "anthropic"
+    cacheable = True
 
     def __init__(
         self,
@@ -85,17 +89,16 @@ class AnthropicProvider:
             "cache_control": {"type": "ephemeral"},
         }
 
-    def extract(self, text: str) -> ProviderReply:
+    def extract(self, request: ExtractionRequest) -> ProviderReply:
+        system = system_prompt(request.document_type)
         try:
             response = self._client.messages.create(
                 model=self.model,
                 max_tokens=self.max_output_tokens,
-                system=[
-                    {"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}
-                ],
+                system=[{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
                 tools=[self._tool],
                 tool_choice={"type": "tool", "name": EXTRACTION_TOOL},
-                messages=[{"role": "user", "content": text}],
+                messages=[{"role": "user", "content": request.text}],
             )
         except anthropic.APIError as error:
             raise classify_api_error(error) from None
@@ -106,21 +109,26 @@ class AnthropicProvider:
             cache_write_tokens=response.usage.cache_creation_input_tokens or 0,
         )
         request_id = response._request_id
-        tool_inputs = [block.input for block in response.content if block.type == "tool_use"]
-        if not tool_inputs:
+        if response.stop_reason == "refusal":
             raise ProviderError(
-                ErrorClass.REFUSAL if response.stop_reason == "refusal" else ErrorClass.MALFORMED,
-                f"no tool call in reply (stop_reason={response.stop_reason})",
-                usage=usage,
-                request_id=request_id,
+                ErrorClass.REFUSAL, "the model refused", usage=usage, request_id=request_id
             )
-        return build_reply(tool_inputs[0], usage=usage, model=response.model, request_id=request_id)
+        tool_inputs = [block.input for block in response.content if block.type == "tool_use"]
+        text = "".join(block.text for block in response.content if block.type == "text")
+        return build_reply(
+            tool_inputs[0] if tool_inputs else text,
+            usage=usage,
+            model=response.model,
+            request_id=request_id,
+            truncated=response.stop_reason == "max_tokens",
+        )
 
 
 class OpenAIProvider:
     """OpenAI Chat Completions (or any compatible server by base URL) with a strict JSON schema."""
 
     name = "openai"
+    cacheable = True
 
     def __init__(
         self,
@@ -147,15 +155,15 @@ class OpenAIProvider:
             },
         }
 
-    def extract(self, text: str) -> ProviderReply:
+    def extract(self, request: ExtractionRequest) -> ProviderReply:
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
                 max_completion_tokens=self.max_output_tokens,
                 response_format=self._response_format,
                 messages=[
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": text},
+                    {"role": "system", "content": system_prompt(request.document_type)},
+                    {"role": "user", "content": request.text},
                 ],
             )
         except openai.APIError as error:
@@ -167,13 +175,18 @@ class OpenAIProvider:
             cache_read_tokens=(details.cached_tokens or 0) if details else 0,
         )
         request_id = response._request_id
-        message = response.choices[0].message
+        choice = response.choices[0]
+        message = choice.message
         if message.refusal:
             raise ProviderError(
                 ErrorClass.REFUSAL, "the model refused", usage=usage, request_id=request_id
             )
         return build_reply(
-            message.content or "", usage=usage, model=response.model, request_id=request_id
+            message.content or "",
+            usage=usage,
+            model=response.model,
+            request_id=request_id,
+            truncated=choice.finish_reason == "length",
         )
 
 
@@ -186,12 +199,16 @@ class OfflineProvider:
 
     name = OFFLINE_PROVIDER
     model = OFFLINE_MODEL
+    cacheable = False  # cheaper to recompute than to cache; lexicon changes apply at once
 
     def __init__(self) -> None:
         self._extractor = OfflineExtractor()
+        self._lock = threading.Lock()  # one spaCy pipeline; not documented as thread-safe
 
-    def extract(self, text: str) -> ProviderReply:
-        extraction = self._extractor.extract(text)
+    def extract(self, request: ExtractionRequest) -> ProviderReply:
+        text = request.text
+        with self._lock:
+            extraction = self._extractor.extract(text)
         output_tokens = count_tokens(json.dumps(extraction.model_dump(mode="json")))
         usage = TokenUsage(input_tokens=count_tokens(text), output_tokens=output_tokens)
         return ProviderReply(extraction=extraction, usage=usage, model=self.model)

@@ -1,35 +1,33 @@
 """Extraction providers and the fallback chain that tries them in order, one chunk at a time.
 
 A provider turns one chunk of text into a `ChunkExtraction` and reports the tokens the API said it
-used. The chain classifies failures, retries what is worth retrying, falls back to the next
-provider, and writes one `UsageRecord` per attempt — success or failure — for the cost ledger.
-Error messages are never taken from the provider (they may echo the request, i.e. PHI).
+used. The chain serves repeats from the response cache, classifies failures, retries what is worth
+retrying, splits a chunk that is too long for the context, skips a provider that keeps failing
+(circuit breaker), falls back to the next provider, and writes one `UsageRecord` per attempt —
+success, failure or cache hit — for the cost ledger. Error messages are never taken from the
+provider (they may echo the request, i.e. PHI).
 """
 
-import json
+import hashlib
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from medpipeline.costs import TokenUsage, price_usd
+from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType
+from medpipeline.extraction.replies import UnparseableReply, parse_reply
 from medpipeline.extraction.schema import ChunkExtraction, ChunkOutcome, ChunkReport
-
-PROMPT_VERSION = "extract-v1"
-
-SYSTEM_PROMPT = """You extract clinical facts from a chunk of a medical document for conversion to \
-FHIR R4. Record only what the text states about the patient. For every fact, `quote` must be the \
-exact words of the text it came from (copy them verbatim, one line or sentence). Mark negated \
-findings ("denies chest pain", "no fever") as negated, family history as family, uncertain ones \
-as possible, past ones as historical, and conditional ones ("return if chest pain") as \
-hypothetical. Give ICD-10-CM and LOINC codes only when you are sure; \
-units in UCUM. "NKDA" or "no known allergies" is one allergy entry with no_known_allergies true. \
-Return nothing that is not in the text."""
+from medpipeline.storage import read_json, write_json
 
 
 class ErrorClass(StrEnum):
@@ -64,22 +62,33 @@ class ProviderError(Exception):
         self.request_id = request_id
 
 
+class ExtractionRequest(BaseModel):
+    text: str
+    document_type: DocumentType = DocumentType.OTHER
+
+
 class ProviderReply(BaseModel):
     extraction: ChunkExtraction
     usage: TokenUsage
     model: str
     request_id: str | None = None
+    parse_strategy: str | None = None
+    dropped_items: int = 0
+    truncated: bool = False
 
 
 class ExtractionProvider(Protocol):
     name: str
     model: str
+    cacheable: bool  # worth a response-cache entry (an API call costs money and time)
 
-    def extract(self, text: str) -> ProviderReply: ...
+    def extract(self, request: ExtractionRequest) -> ProviderReply: ...
 
 
 class UsageRecord(BaseModel):
-    """One provider attempt: a row of the per-document ledger and of `llm_calls`. No PHI."""
+    """One provider attempt or cache hit: a row of the per-document ledger and of `llm_calls`.
+
+    Token counts are exactly what the API reported (0 for a cache hit). No PHI."""
 
     call_id: str
     doc_id: str
@@ -88,9 +97,12 @@ class UsageRecord(BaseModel):
     provider: str
     model: str
     prompt_version: str
+    document_type: str
     attempt: int
-    outcome: str  # ok | error
+    outcome: str  # ok | error | cached
     error_class: str | None
+    response_cache_hit: bool
+    parse_strategy: str | None
     input_tokens: int
     output_tokens: int
     cache_read_tokens: int
@@ -108,25 +120,66 @@ class ChunkResult(BaseModel):
 
 
 def build_reply(
-    payload: str | dict, *, usage: TokenUsage, model: str, request_id: str | None
+    payload: str | dict,
+    *,
+    usage: TokenUsage,
+    model: str,
+    request_id: str | None,
+    truncated: bool = False,
 ) -> ProviderReply:
-    """Validate a provider's structured reply; one that is not the schema is `malformed` (and
-    still carries the tokens it cost)."""
+    """Recover the extraction from a reply (see `replies`); a reply with no JSON object at all
+    is `malformed` and still carries the tokens it cost."""
     try:
-        data = json.loads(payload) if isinstance(payload, str) else payload
-        extraction = ChunkExtraction.model_validate(data)
-    except (json.JSONDecodeError, ValidationError, TypeError):
+        parsed = parse_reply(payload)
+    except UnparseableReply:
         raise ProviderError(
-            ErrorClass.MALFORMED,
-            "reply is not a valid extraction",
-            usage=usage,
-            request_id=request_id,
+            ErrorClass.MALFORMED, "no extraction in the reply", usage=usage, request_id=request_id
         ) from None
-    return ProviderReply(extraction=extraction, usage=usage, model=model, request_id=request_id)
+    return ProviderReply(
+        extraction=parsed.extraction,
+        usage=usage,
+        model=model,
+        request_id=request_id,
+        parse_strategy=parsed.strategy.value,
+        dropped_items=parsed.dropped_items,
+        truncated=truncated,
+    )
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """Who a usage record belongs to."""
+
+    doc_id: str
+    chunk_id: str
+    run_id: str
+    document_type: DocumentType
+
+
+class ResponseCache:
+    """Replies kept per (prompt version, document type, provider, model, chunk-text hash), so
+    re-materializing a document whose text has not changed makes no LLM call. Entries hold
+    extracted facts (PHI): the folder must be inside a PHI store (the document's folder)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @staticmethod
+    def key(request: ExtractionRequest, provider: ExtractionProvider) -> str:
+        text_hash = hashlib.sha256(request.text.encode()).hexdigest()
+        parts = (PROMPT_VERSION, request.document_type, provider.name, provider.model, text_hash)
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+    def get(self, key: str) -> ProviderReply | None:
+        path = self.folder / f"{key}.json"
+        return ProviderReply.model_validate(read_json(path)) if path.exists() else None
+
+    def put(self, key: str, reply: ProviderReply) -> None:
+        write_json(self.folder / f"{key}.json", reply)
 
 
 class ExtractionChain:
-    """Tries providers in order for each chunk; bounded retries with jittered backoff."""
+    """Tries providers in order for each chunk; safe to call from several threads at once."""
 
     def __init__(
         self,
@@ -134,6 +187,9 @@ class ExtractionChain:
         *,
         max_attempts: int = 3,
         backoff_seconds: float = 1.0,
+        breaker_threshold: int = 3,
+        max_splits: int = 2,
+        cache: ResponseCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         if not providers:
@@ -141,39 +197,146 @@ class ExtractionChain:
         self.providers = list(providers)
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.breaker_threshold = breaker_threshold
+        self.max_splits = max_splits
+        self.cache = cache
         self.sleep = sleep
+        self._consecutive_failures = {provider.name: 0 for provider in self.providers}
+        self._lock = threading.Lock()
 
-    def extract_chunk(self, doc_id: str, chunk_id: str, text: str, run_id: str) -> ChunkResult:
+    def skipped_providers(self) -> list[str]:
+        """Providers whose circuit breaker is open (skipped for the rest of this run)."""
+        with self._lock:
+            return [
+                name
+                for name, failures in self._consecutive_failures.items()
+                if failures >= self.breaker_threshold
+            ]
+
+    def extract_chunk(
+        self,
+        doc_id: str,
+        chunk_id: str,
+        text: str,
+        run_id: str,
+        document_type: DocumentType = DocumentType.OTHER,
+    ) -> ChunkResult:
+        request = ExtractionRequest(text=text, document_type=document_type)
+        ids = _Ids(doc_id, chunk_id, run_id, document_type)
+        cached = self._from_cache(request, ids)
+        if cached is not None:
+            return cached
         records: list[UsageRecord] = []
+        skipped = set(self.skipped_providers())
         for position, provider in enumerate(self.providers):
-            for attempt in range(1, self.max_attempts + 1):
-                started, clock = datetime.now(UTC), time.perf_counter()
-                reply, error = None, None
-                try:
-                    reply = provider.extract(text)
-                except ProviderError as caught:
-                    error = caught
-                records.append(
-                    _record(
-                        doc_id, chunk_id, run_id, provider, attempt, started, clock, reply, error
-                    )
-                )
-                if error is not None:
-                    if error.error_class not in RETRYABLE or attempt == self.max_attempts:
-                        break
-                    self.sleep(self._delay(attempt, error.retry_after))
-                    continue
-                outcome = ChunkOutcome.OK if position == 0 else ChunkOutcome.FALLBACK
-                report = ChunkReport(
-                    chunk_id=chunk_id,
-                    outcome=outcome,
-                    provider=provider.name,
-                    model=reply.model,
-                    facts=reply.extraction.fact_count(),
-                )
-                return ChunkResult(report=report, extraction=reply.extraction, records=records)
+            if provider.name in skipped:
+                continue
+            reply = self._try_provider(provider, request, ids, records, depth=0)
+            self._count(provider, failed=reply is None)
+            if reply is None:
+                continue
+            if self.cache is not None and provider.cacheable:
+                self.cache.put(ResponseCache.key(request, provider), reply)
+            outcome = ChunkOutcome.OK if position == 0 else ChunkOutcome.FALLBACK
+            return _result(chunk_id, outcome, provider, reply, records)
         report = ChunkReport(chunk_id=chunk_id, outcome=ChunkOutcome.FAILED)
         return ChunkResult(report=report, extraction=None, records=records)
+
+    def extract_chunks(
+        self,
+        doc_id: str,
+        chunks: Sequence[tuple[str, str]],
+        run_id: str,
+        document_type: DocumentType,
+        concurrency: int,
+    ) -> list[ChunkResult]:
+        """(chunk_id, text) pairs, up to `concurrency` in flight; results in input order."""
+        with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
+            return list(
+                pool.map(
+                    lambda chunk: self.extract_chunk(doc_id, *chunk, run_id, document_type),
+                    chunks,
+                )
+            )
+
+    def _from_cache(self, request: ExtractionRequest, ids: _Ids) -> ChunkResult | None:
+        if self.cache is None:
+            return None
+        for position, provider in enumerate(self.providers):
+            if not provider.cacheable:
+                continue
+            started, clock = datetime.now(UTC), time.perf_counter()
+            reply = self.cache.get(ResponseCache.key(request, provider))
+            if reply is None:
+                continue
+            record = _record(ids, provider, 1, started, clock, reply, None, cached=True)
+            outcome = ChunkOutcome.OK if position == 0 else ChunkOutcome.FALLBACK
+            return _result(ids.chunk_id, outcome, provider, reply, [record], cached=True)
+        return None
+
+    def _try_provider(
+        self,
+        provider: ExtractionProvider,
+        request: ExtractionRequest,
+        ids: _Ids,
+        records: list[UsageRecord],
+        depth: int,
+    ) -> ProviderReply | None:
+        """Attempts on one provider; a context-too-long error splits the text in two."""
+        for attempt in range(1, self.max_attempts + 1):
+            started, clock = datetime.now(UTC), time.perf_counter()
+            try:
+                reply = provider.extract(request)
+            except ProviderError as error:
+                records.append(_record(ids, provider, attempt, started, clock, None, error))
+                if error.error_class is ErrorClass.CONTEXT_TOO_LONG:
+                    return self._split(provider, request, ids, records, depth)
+                if error.error_class not in RETRYABLE or attempt == self.max_attempts:
+                    return None
+                self.sleep(self._delay(attempt, error.retry_after))
+                continue
+            records.append(_record(ids, provider, attempt, started, clock, reply, None))
+            return reply
+        return None
+
+    def _split(
+        self,
+        provider: ExtractionProvider,
+        request: ExtractionRequest,
+        ids: _Ids,
+        records: list[UsageRecord],
+        depth: int,
+    ) -> ProviderReply | None:
+        halves = split_in_two(request.text)
+        if depth >= self.max_splits or halves is None:
+            return None
+        replies = [
+            self._try_provider(
+                provider, request.model_copy(update={"text": half}), ids, records, depth + 1
+            )
+            for half in halves
+        ]
+        if any(reply is None for reply in replies):
+            return None
+        first, second = replies
+        return first.model_copy(
+            update={
+                "extraction": merge_two(first.extraction, second.extraction),
+                "usage": TokenUsage(
+                    **{
+                        field: getattr(first.usage, field) + getattr(second.usage, field)
+                        for field in TokenUsage.model_fields
+                    }
+                ),
+                "dropped_items": first.dropped_items + second.dropped_items,
+            }
+        )
+
+    def _count(self, provider: ExtractionProvider, failed: bool) -> None:
+        with self._lock:
+            self._consecutive_failures[provider.name] = (
+                self._consecutive_failures[provider.name] + 1 if failed else 0
+            )
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -181,36 +344,81 @@ class ExtractionChain:
         return self.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
 
 
-def _record(
-    doc_id: str,
+def split_in_two(text: str) -> tuple[str, str] | None:
+    """Cut at the line break nearest the middle (else a space); None if it cannot be cut."""
+    middle = len(text) // 2
+    for separator in ("\n", " "):
+        before, after = text.rfind(separator, 0, middle), text.find(separator, middle)
+        candidates = [cut for cut in (before, after) if 0 < cut < len(text) - 1]
+        if candidates:
+            cut = min(candidates, key=lambda position: abs(position - middle)) + 1
+            return text[:cut], text[cut:]
+    return None
+
+
+def merge_two(first: ChunkExtraction, second: ChunkExtraction) -> ChunkExtraction:
+    return ChunkExtraction(
+        patient=first.patient or second.patient,
+        conditions=first.conditions + second.conditions,
+        medications=first.medications + second.medications,
+        allergies=first.allergies + second.allergies,
+        observations=first.observations + second.observations,
+    )
+
+
+def _result(
     chunk_id: str,
-    run_id: str,
+    outcome: ChunkOutcome,
+    provider: ExtractionProvider,
+    reply: ProviderReply,
+    records: list[UsageRecord],
+    cached: bool = False,
+) -> ChunkResult:
+    report = ChunkReport(
+        chunk_id=chunk_id,
+        outcome=outcome,
+        provider=provider.name,
+        model=reply.model,
+        facts=reply.extraction.fact_count(),
+        cached=cached,
+        dropped_items=reply.dropped_items,
+        truncated=reply.truncated,
+    )
+    return ChunkResult(report=report, extraction=reply.extraction, records=records)
+
+
+def _record(
+    ids: _Ids,
     provider: ExtractionProvider,
     attempt: int,
     started: datetime,
     clock: float,
     reply: ProviderReply | None,
     error: ProviderError | None,
+    cached: bool = False,
 ) -> UsageRecord:
-    usage = (reply.usage if reply else error.usage if error else None) or TokenUsage()
+    usage = TokenUsage() if cached else (reply.usage if reply else error.usage) or TokenUsage()
     model = reply.model if reply else provider.model
     return UsageRecord(
         call_id=uuid.uuid4().hex,
-        doc_id=doc_id,
-        chunk_id=chunk_id,
-        run_id=run_id,
+        doc_id=ids.doc_id,
+        chunk_id=ids.chunk_id,
+        run_id=ids.run_id,
         provider=provider.name,
         model=model,
         prompt_version=PROMPT_VERSION,
+        document_type=ids.document_type.value,
         attempt=attempt,
-        outcome="error" if error else "ok",
+        outcome="cached" if cached else "error" if error else "ok",
         error_class=error.error_class.value if error else None,
+        response_cache_hit=cached,
+        parse_strategy=reply.parse_strategy if reply else None,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cache_read_tokens=usage.cache_read_tokens,
         cache_write_tokens=usage.cache_write_tokens,
         cost_usd=price_usd(provider.name, model, usage, at=started),
         latency_ms=round((time.perf_counter() - clock) * 1000, 3),
-        request_id=reply.request_id if reply else error.request_id if error else None,
+        request_id=None if cached else reply.request_id if reply else error.request_id,
         started_at=started,
     )

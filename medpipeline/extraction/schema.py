@@ -37,6 +37,7 @@ class Evidence(BaseModel):
     page: int = Field(description="1-based page number.")
     chunk_id: str
     match: str = Field(description="exact, normalized or fuzzy.")
+    score: float = Field(default=100.0, description="Similarity 0-100 (100 unless fuzzy).")
 
 
 class Fact(BaseModel):
@@ -62,6 +63,7 @@ class ConditionFact(Fact):
     text: str = Field(description="The condition as named in the document.")
     icd10_code: str | None = Field(default=None, description="ICD-10-CM code if known.")
     assertion: Assertion = Assertion.PRESENT
+    onset_date: str | None = Field(default=None, description="ISO date of onset if stated.")
 
 
 class MedicationFact(Fact):
@@ -73,12 +75,16 @@ class MedicationFact(Fact):
     frequency: str | None = Field(default=None, description="As written, e.g. 'twice daily'.")
     status: MedicationStatus = MedicationStatus.ACTIVE
     assertion: Assertion = Assertion.PRESENT
+    prescribed: bool = Field(
+        default=False, description="True when this document orders or prescribes it now."
+    )
 
 
 class AllergyFact(Fact):
     substance: str | None = Field(default=None, description="None when no known allergies.")
     reaction: str | None = None
     no_known_allergies: bool = False
+    severity: str | None = Field(default=None, description="mild, moderate or severe.")
 
 
 class ObservationFact(Fact):
@@ -92,6 +98,22 @@ class ObservationFact(Fact):
     reference_high: float | None = None
     reference_text: str | None = None
     interpretation: str | None = Field(default=None, description="H, L, N, A as flagged.")
+    effective_date: str | None = Field(default=None, description="ISO date of the result.")
+
+
+class EncounterFact(Fact):
+    encounter_class: str = Field(
+        default="ambulatory", description="ambulatory, inpatient, emergency or virtual."
+    )
+    type_text: str | None = Field(default=None, description="e.g. 'discharge', 'office visit'.")
+    start_date: str | None = Field(default=None, description="ISO date the encounter began.")
+    end_date: str | None = Field(default=None, description="ISO date it ended (discharge).")
+
+
+class ProcedureFact(Fact):
+    text: str = Field(description="The procedure as named in the document.")
+    performed_date: str | None = Field(default=None, description="ISO date if stated.")
+    assertion: Assertion = Assertion.PRESENT
 
 
 class ChunkExtraction(BaseModel):
@@ -104,6 +126,8 @@ class ChunkExtraction(BaseModel):
     medications: list[MedicationFact] = Field(default_factory=list)
     allergies: list[AllergyFact] = Field(default_factory=list)
     observations: list[ObservationFact] = Field(default_factory=list)
+    encounters: list[EncounterFact] = Field(default_factory=list)
+    procedures: list[ProcedureFact] = Field(default_factory=list)
 
     def fact_count(self) -> int:
         return (
@@ -112,6 +136,8 @@ class ChunkExtraction(BaseModel):
             + len(self.medications)
             + len(self.allergies)
             + len(self.observations)
+            + len(self.encounters)
+            + len(self.procedures)
         )
 
 
@@ -127,6 +153,9 @@ class ChunkReport(BaseModel):
     provider: str | None = None
     model: str | None = None
     facts: int = 0
+    cached: bool = Field(default=False, description="Served by the response cache (no call).")
+    dropped_items: int = Field(default=0, description="Reply items that failed validation.")
+    truncated: bool = Field(default=False, description="The reply hit max_tokens.")
 
 
 class DocumentExtraction(ChunkExtraction):
@@ -135,6 +164,10 @@ class DocumentExtraction(ChunkExtraction):
     doc_id: str
     chunks: list[ChunkReport] = Field(default_factory=list)
     ungrounded_facts: int = 0
+    grounded_facts: int = Field(default=0, description="Facts whose quote was found.")
+    ungrounded_kept: bool = Field(
+        default=False, description="Ungrounded facts were kept (without evidence), not dropped."
+    )
     prompt_version: str
 
     @property

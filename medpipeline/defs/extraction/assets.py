@@ -1,5 +1,3 @@
-from concurrent.futures import ThreadPoolExecutor
-
 import dagster as dg
 
 from medpipeline.costs import OFFLINE_PROVIDER
@@ -7,7 +5,8 @@ from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.defs.text.assets import load_chunks, load_text
 from medpipeline.extraction.grounding import merge_extractions
-from medpipeline.extraction.providers import PROMPT_VERSION, ChunkResult
+from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
+from medpipeline.extraction.providers import ResponseCache
 from medpipeline.extraction.schema import ChunkOutcome, DocumentExtraction
 from medpipeline.storage import DataLayout, read_json, write_json
 from medpipeline.warehouse import write_ledger
@@ -46,23 +45,20 @@ def clinical_extractions(
 ) -> dg.MaterializeResult:
     layout, doc_id = document_store.layout, context.partition_key
     chunks = load_chunks(layout, doc_id).chunks
-    page_offsets = load_text(layout, doc_id).page_offsets
-    chain = llm.chain()
-    networked = any(provider.name != OFFLINE_PROVIDER for provider in chain.providers)
-    workers = llm.chunk_concurrency if networked else 1  # spaCy pipelines are not thread-safe
-    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-        results: list[ChunkResult] = list(
-            pool.map(
-                lambda chunk: chain.extract_chunk(
-                    doc_id, chunk.chunk_id, chunk.text, context.run.run_id
-                ),
-                chunks,
-            )
-        )
+    text = load_text(layout, doc_id)
+    document_type = detect_document_type(text.text)
+    chain = llm.chain(cache=ResponseCache(layout.document_dir(doc_id) / "response_cache"))
+    results = chain.extract_chunks(
+        doc_id,
+        [(chunk.chunk_id, chunk.text) for chunk in chunks],
+        context.run.run_id,
+        document_type,
+        llm.chunk_concurrency,
+    )
     extraction = merge_extractions(
         doc_id,
         PROMPT_VERSION,
-        page_offsets,
+        text.page_offsets,
         (
             (chunk, result.report, result.extraction)
             for chunk, result in zip(chunks, results, strict=True)
@@ -98,7 +94,13 @@ def clinical_extractions(
                 else "LLM providers used"
             ),
             "prompt_version": PROMPT_VERSION,
-            "calls": len(records),
+            "document_type": document_type.value,
+            "llm_calls": sum(1 for record in records if not record.response_cache_hit),
+            "response_cache_hits": sum(1 for record in records if record.response_cache_hit),
+            "failed_calls": sum(1 for record in records if record.outcome == "error"),
+            "skipped_providers": ", ".join(chain.skipped_providers()) or "none",
+            "dropped_reply_items": sum(result.report.dropped_items for result in results),
+            "truncated_replies": sum(1 for result in results if result.report.truncated),
             "input_tokens": sum(record.input_tokens for record in records),
             "output_tokens": sum(record.output_tokens for record in records),
             "cost_usd": round(sum(record.cost_usd for record in records), 6),

@@ -1,0 +1,96 @@
+"""Versioned extraction prompts, with instructions fitted to the document type.
+
+The document type is detected cheaply from the text (keyword scores, no model call). Changing any
+text here changes what the model is asked: bump PROMPT_VERSION, which is in every usage record and
+in the response-cache key, so old cached replies are not served for the new prompt.
+"""
+
+import re
+from enum import StrEnum
+
+PROMPT_VERSION = "extract-v2"
+
+BASE_PROMPT = """You extract clinical facts from a chunk of a medical document for conversion to \
+FHIR R4. Record only what the text states about the patient. For every fact, `quote` must be the \
+exact words of the text it came from (copy them verbatim, one line or sentence). Mark negated \
+findings ("denies chest pain", "no fever") as negated, family history as family, uncertain ones \
+as possible, past ones as historical, and conditional ones ("return if chest pain") as \
+hypothetical. Give ICD-10-CM and LOINC codes only when you are sure; units in UCUM. "NKDA" or \
+"no known allergies" is one allergy entry with no_known_allergies true. Return nothing that is \
+not in the text."""
+
+
+class DocumentType(StrEnum):
+    DISCHARGE_SUMMARY = "discharge_summary"
+    LAB_REPORT = "lab_report"
+    REFERRAL = "referral"
+    PROGRESS_NOTE = "progress_note"
+    OTHER = "other"
+
+
+TYPE_INSTRUCTIONS = {
+    DocumentType.DISCHARGE_SUMMARY: "This is a discharge summary: discharge diagnoses are current "
+    "conditions; the discharge medication list is active; medications stopped in hospital are "
+    "stopped; past medical history is historical.",
+    DocumentType.LAB_REPORT: "This is a laboratory report: record each result row as an "
+    "observation with its value, unit, reference range and flag; a patient header gives the "
+    "identifiers. Interpretation charts and method notes are not results.",
+    DocumentType.REFERRAL: "This is a referral or consult letter: the reason for referral is a "
+    "current condition; suspected diagnoses are possible; the current medication list is active.",
+    DocumentType.PROGRESS_NOTE: "This is a progress, visit or emergency note: the assessment "
+    "gives current conditions; review-of-systems negatives are negated findings; vitals are "
+    "vital-signs observations.",
+    DocumentType.OTHER: "The document type is unknown: it may hold no clinical facts at all.",
+}
+
+_SIGNALS: dict[DocumentType, tuple[str, ...]] = {
+    DocumentType.DISCHARGE_SUMMARY: (
+        r"discharge summary",
+        r"discharge diagnos",
+        r"hospital course",
+        r"discharge medication",
+        r"date of discharge",
+        r"admission date",
+    ),
+    DocumentType.LAB_REPORT: (
+        r"reference range",
+        r"reference interval",
+        r"specimen",
+        r"collected",
+        r"laboratory",
+        r"\bflag\b",
+        r"\bresult\b",
+    ),
+    DocumentType.REFERRAL: (
+        r"referral",
+        r"reason for referral",
+        r"dear dr",
+        r"thank you for (?:seeing|referring)",
+        r"consult",
+    ),
+    DocumentType.PROGRESS_NOTE: (
+        r"progress note",
+        r"subjective",
+        r"objective",
+        r"assessment and plan",
+        r"chief complaint",
+        r"history of present illness",
+        r"emergency department",
+    ),
+}
+_HEAD_CHARS = 4000
+
+
+def detect_document_type(text: str) -> DocumentType:
+    """The type whose signals occur most often in the first pages (ties: the order above)."""
+    head = text[:_HEAD_CHARS].lower()
+    scores = {
+        kind: sum(len(re.findall(signal, head)) for signal in signals)
+        for kind, signals in _SIGNALS.items()
+    }
+    best = max(scores, key=lambda kind: scores[kind])
+    return best if scores[best] >= 2 else DocumentType.OTHER
+
+
+def system_prompt(document_type: DocumentType) -> str:
+    return f"{BASE_PROMPT}\n\n{TYPE_INSTRUCTIONS[document_type]}"
