@@ -21,8 +21,8 @@ _HEADING = re.compile(
 
 
 class ChunkingConfig(BaseModel):
-    max_tokens: int = Field(default=800, gt=50, description="Upper bound of tokens per chunk.")
-    overlap_tokens: int = Field(default=80, ge=0, description="Tokens repeated from the previous.")
+    max_tokens: int = Field(default=1500, gt=50, description="Upper bound of tokens per chunk.")
+    overlap_tokens: int = Field(default=100, ge=0, description="Tokens repeated from the previous.")
 
 
 class Chunk(BaseModel):

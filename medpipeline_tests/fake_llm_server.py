@@ -55,7 +55,9 @@ def usage_for(text: str) -> dict[str, int]:
 
 
 class FakeLLMServer:
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency  # seconds added to every reply that sets no delay of its own
+        self.max_in_flight = 0
         self.scripts: dict[str, deque[Reply]] = {ANTHROPIC: deque(), OPENAI: deque()}
         self.served: list[Served] = []
         self._lock = threading.Lock()
@@ -118,6 +120,7 @@ class FakeLLMServer:
     def _answer(self, handler: BaseHTTPRequestHandler, api: str, body: dict[str, Any]) -> None:
         with self._lock:
             self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             self._reply(handler, api, body)
         finally:
@@ -130,8 +133,8 @@ class FakeLLMServer:
         request_id = f"req_{uuid.uuid4().hex[:20]}"
         user_text = _user_text(api, body)
         system_text = _system_text(api, body)
-        if reply.delay:
-            time.sleep(reply.delay)
+        if reply.delay or self.latency:
+            time.sleep(reply.delay or self.latency)
         if reply.status != 200:
             self._record(
                 Served(api, reply.status, request_id, body["model"], user_text, system_text)

@@ -27,8 +27,8 @@ class DocumentStoreResource(dg.ConfigurableResource):
     max_pdf_pages: int = Field(default=500, description="Longer documents: too_large.")
     parse_timeout_seconds: float = Field(default=120.0, description="Per PDF parse, incl. OCR.")
     parse_memory_mb: int = Field(default=2048, description="Address-space limit of the parser.")
-    chunk_max_tokens: int = Field(default=800, description="Upper bound of tokens per chunk.")
-    chunk_overlap_tokens: int = Field(default=80, description="Tokens shared by adjacent chunks.")
+    chunk_max_tokens: int = Field(default=1500, description="Upper bound of tokens per chunk.")
+    chunk_overlap_tokens: int = Field(default=100, description="Tokens shared by adjacent chunks.")
 
     @property
     def layout(self) -> DataLayout:
