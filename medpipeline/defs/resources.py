@@ -69,6 +69,9 @@ class LLMResource(dg.ConfigurableResource):
     timeout_seconds: float = Field(default=60.0, description="Per API request.")
     max_output_tokens: int = Field(default=4096, description="Per API request.")
     max_attempts: int = Field(default=3, description="Attempts per provider for retryable errors.")
+    backoff_seconds: float = Field(
+        default=1.0, description="First retry delay; doubles per attempt, with jitter."
+    )
     chunk_concurrency: int = Field(default=4, description="Chunks of one document in flight.")
     breaker_threshold: int = Field(
         default=3, description="Consecutive failed chunks after which a provider is skipped."
@@ -111,6 +114,7 @@ class LLMResource(dg.ConfigurableResource):
         return ExtractionChain(
             self.providers(),
             max_attempts=self.max_attempts,
+            backoff_seconds=self.backoff_seconds,
             breaker_threshold=self.breaker_threshold,
             cache=cache,
         )

@@ -2,6 +2,7 @@
 response format), and the offline clinical-rules provider that needs no key and no network."""
 
 import json
+import logging
 import threading
 from typing import Any
 
@@ -23,7 +24,15 @@ from medpipeline.extraction.providers import (
 from medpipeline.extraction.schema import ChunkExtraction
 
 EXTRACTION_TOOL = "record_clinical_facts"
+# The SDKs and their HTTP stack log whole requests (document text) at DEBUG, and ANTHROPIC_LOG /
+# OPENAI_LOG turn that on: whatever the logging setup, these loggers stay at WARNING.
+SDK_LOGGERS = ("anthropic", "openai", "httpx", "httpcore")
 OFFLINE_MODEL = "medspacy-rules-v1"
+
+
+def quiet_sdk_loggers() -> None:
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def classify_api_error(error: Exception) -> ProviderError:
@@ -77,6 +86,7 @@ class AnthropicProvider:
         timeout: float,
         max_output_tokens: int,
     ):
+        quiet_sdk_loggers()
         self.model = model
         self.max_output_tokens = max_output_tokens
         self._client = anthropic.Anthropic(
@@ -140,6 +150,7 @@ class OpenAIProvider:
         max_output_tokens: int,
         name: str = "openai",
     ):
+        quiet_sdk_loggers()
         self.name = name
         self.model = model
         self.max_output_tokens = max_output_tokens

@@ -1,0 +1,99 @@
+"""PHI canary: a document whose patient name, MRN and file name are canaries goes through the inbox
+sensor and the whole graph — with the offline provider, and with LLM providers whose errors echo
+the request — and no canary appears anywhere written outside the PHI stores (documents/, fhir/):
+Dagster's instance storage (event log, run tags, compute logs), Python logs, the ledger, the
+warehouse, quarantine reason files."""
+
+import logging
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from medpipeline.definitions import warehouse_tables
+from medpipeline.defs.resources import LLMResource
+from medpipeline.samples import render_text_pdf
+from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
+from medpipeline_tests.helpers import materialize_document, resources_for
+from medpipeline_tests.test_intake_sensor import tick
+
+NAME, MRN = "Zzyzx Quuxington", "ZQ-99887766"
+CANARIES = ("Zzyzx", "Quuxington", MRN)
+PHI_STORES = ("documents", "fhir")
+
+
+def canary_pdf(folder: Path) -> Path:
+    text = (
+        f"DISCHARGE SUMMARY\nPATIENT: {NAME}\nMRN: {MRN}\nDOB: 01/02/1960\n\n"
+        "DISCHARGE DIAGNOSES:\nHypertension.\nType 2 diabetes mellitus.\n\n"
+        "DISCHARGE MEDICATIONS:\nLisinopril 10 mg PO daily.\nMetformin 500 mg PO twice daily.\n"
+    )
+    return render_text_pdf(folder / f"{NAME} MRN {MRN}.pdf", [text])
+
+
+def files_outside_phi_stores(root: Path) -> list[Path]:
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file() and path.relative_to(root).parts[0] not in PHI_STORES
+    ]
+
+
+def leaks(paths: list[Path], data_root: Path) -> list[str]:
+    """Canaries in file contents and names. A quarantined input keeps its name and content by
+    contract (nothing is lost); its `.reason.json` is checked."""
+    found = []
+    for path in paths:
+        quarantined = path.is_relative_to(data_root / "quarantine")
+        if quarantined and not path.name.endswith(".reason.json"):
+            continue
+        name = "" if quarantined else str(path)
+        content = path.read_bytes()
+        found += [f"{path.name}: {c}" for c in CANARIES if c.encode() in content or c in name]
+    return found
+
+
+@pytest.mark.parametrize("providers", ["offline", "failing_llms_then_offline"])
+def test_no_canary_outside_the_phi_stores(providers, tmp_path, layout, llm_server, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    llm = None
+    if providers == "failing_llms_then_offline":
+        echo = f"invalid request: patient {NAME} MRN {MRN}"
+        llm_server.script(ANTHROPIC, *[Reply(status=400, error_message=echo)] * 20)
+        llm_server.script(OPENAI, *[Reply(status=500, error_message=echo)] * 60)
+        llm = LLMResource(
+            anthropic_api_key="k",
+            anthropic_base_url=llm_server.base_url,
+            openai_api_key="k",
+            openai_base_url=llm_server.base_url + "/v1",
+            max_attempts=2,
+            backoff_seconds=0.01,
+        )
+    instance_dir = tmp_path / "dagster_home"
+    instance_dir.mkdir()
+    with dg.instance_for_test(temp_dir=str(instance_dir)) as instance:
+        shutil.copy(canary_pdf(tmp_path), layout.inbox)
+        (layout.inbox / f"{NAME} notes.txt").write_text(f"{NAME} {MRN}")
+        result = tick(instance, layout, tick(instance, layout, None).cursor)
+        (request,) = result.run_requests
+        run = materialize_document(instance, layout, request.partition_key, llm)
+        assert run.success
+        assert dg.materialize(
+            [warehouse_tables], instance=instance, resources=resources_for(layout)
+        ).success
+        tags = [run_record.dagster_run.tags for run_record in instance.get_run_records()]
+        partitions = instance.get_dynamic_partitions("documents")
+
+    bundle = (layout.artifact(request.partition_key, "fhir_bundle")).read_text()
+    assert NAME.split()[1] in bundle, "the canary did reach the PHI store (the test is live)"
+    if providers != "offline":
+        assert any(s.status == 400 for s in llm_server.served), "the LLM errors did happen"
+    written = files_outside_phi_stores(layout.root) + list(instance_dir.rglob("*.*"))
+    assert any(path.suffix == ".duckdb" for path in written)
+    quarantined = [p.name for p in layout.quarantine.iterdir()]
+    assert any("notes.txt" in name for name in quarantined), "the non-PDF was quarantined"
+    assert leaks([p for p in written if p.is_file()], layout.root) == []
+    captured = capfd.readouterr()
+    logged = caplog.text + captured.out + captured.err + str(tags) + str(partitions)
+    assert [c for c in CANARIES if c in logged] == []
