@@ -93,6 +93,14 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def remove_temp_files(folder: Path) -> int:
+    """Delete temp files a killed writer left behind (`write_atomic` never renamed them)."""
+    stale = [path for path in folder.rglob(".*.tmp") if path.is_file()] if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
 def write_json(path: Path, payload: BaseModel | dict[str, Any] | list[Any]) -> None:
     if isinstance(payload, BaseModel):
         text = payload.model_dump_json(indent=2)

@@ -2,12 +2,19 @@
 tokens equal to what the API reported, genai-prices costs, and a re-run served by the response
 cache with zero LLM calls."""
 
+import json
+import signal
+import subprocess
+import sys
+import time
+
 import dagster as dg
 import pytest
 from genai_prices import Usage, calc_price
 
 from medpipeline import samples
 from medpipeline.defs.resources import LLMResource
+from medpipeline.extraction.usage_journal import journals_of, read_journal
 from medpipeline.warehouse import read_ledger
 from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
 from medpipeline_tests.helpers import materialize_document, store_copy
@@ -76,3 +83,69 @@ def test_fallback_chain_ledger_and_response_cache_through_materialize(
     assert len(llm_server.served) == requests_before, "no LLM call on an unchanged document"
     assert (again["llm_calls"], again["response_cache_hits"]) == (0, chunks)
     assert again["facts"] == meta["facts"]
+    rerun_ledger = read_ledger(layout)
+    assert rerun_ledger["cost_usd"].sum() == pytest.approx(ledger["cost_usd"].sum())
+    assert rerun_ledger["input_tokens"].sum() == ledger["input_tokens"].sum()
+    assert rerun_ledger["response_cache_hit"].sum() == chunks
+
+
+KILLED_RUN = """
+import sys
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import dagster as dg
+from medpipeline.defs.resources import LLMResource
+from medpipeline.extraction.usage_journal import journals_of, read_journal
+from medpipeline.storage import DataLayout
+from medpipeline_tests.helpers import materialize_document
+
+data_dir, doc_id, base_url = sys.argv[1:4]
+llm = LLMResource(anthropic_api_key="k", anthropic_base_url=base_url, chunk_concurrency=1)
+with dg.instance_for_test() as instance:
+    materialize_document(instance, DataLayout(data_dir), doc_id, llm)
+"""
+
+
+def test_a_run_killed_mid_extraction_leaves_no_half_artifact_and_the_rerun_counts_right(
+    instance, layout, samples_dir, llm_server
+):
+    doc_id = store_copy(layout, samples_dir / samples.PROGRESS_FILE)
+    llm_server.latency = 1.0
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(layout.root), doc_id, llm_server.base_url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not journals_of(layout, doc_id) and time.monotonic() < deadline:
+            assert child.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        llm_server.latency = 0.0
+        if child.poll() is None:
+            child.kill()
+    assert not layout.artifact(doc_id, "clinical_extractions").exists()
+    assert not layout.ledger_file(doc_id).exists()
+    for path in layout.document_dir(doc_id).rglob("*.json"):
+        json.loads(path.read_text())  # whatever was renamed into place is whole
+    (journal,) = journals_of(layout, doc_id)
+    paid_before_kill = read_journal(journal)
+    assert paid_before_kill and all(r.outcome == "ok" for r in paid_before_kill)
+
+    rerun = materialize_document(instance, layout, doc_id, llm_for(llm_server))
+    assert rerun.success
+    assert journals_of(layout, doc_id) == []
+    assert list(layout.document_dir(doc_id).rglob("*.tmp")) == [], "killed writers' temp files"
+    ledger = read_ledger(layout)
+    assert ledger["call_id"].n_unique() == ledger.height, "no call counted twice"
+    assert set(r.call_id for r in paid_before_kill) <= set(ledger["call_id"])
+    served_ok = {s.request_id for s in llm_server.served if s.status == 200}
+    assert set(ledger["request_id"].drop_nulls()) <= served_ok
+    assert ledger.height == len(paid_before_kill) + metadata(rerun)["chunks"]

@@ -1,6 +1,7 @@
 """Dagster resources: thin configurable wrappers around the plain-Python domain code."""
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -9,7 +10,12 @@ from pydantic import Field
 from medpipeline.chunking import ChunkingConfig
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.extraction.clients import AnthropicProvider, OfflineProvider, OpenAIProvider
-from medpipeline.extraction.providers import ExtractionChain, ExtractionProvider, ResponseCache
+from medpipeline.extraction.providers import (
+    ExtractionChain,
+    ExtractionProvider,
+    ResponseCache,
+    UsageRecord,
+)
 from medpipeline.pdf import PdfLimits
 from medpipeline.storage import DATA_DIR_ENV, DataLayout
 
@@ -110,9 +116,14 @@ class LLMResource(dg.ConfigurableResource):
             )
         return built
 
-    def chain(self, cache: ResponseCache | None = None) -> ExtractionChain:
+    def chain(
+        self,
+        cache: ResponseCache | None = None,
+        on_record: Callable[[UsageRecord], None] | None = None,
+    ) -> ExtractionChain:
         return ExtractionChain(
             self.providers(),
+            on_record=on_record,
             max_attempts=self.max_attempts,
             backoff_seconds=self.backoff_seconds,
             breaker_threshold=self.breaker_threshold,

@@ -190,8 +190,10 @@ class ExtractionChain:
         breaker_threshold: int = 3,
         max_splits: int = 2,
         cache: ResponseCache | None = None,
+        on_record: Callable[[UsageRecord], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
+        """`on_record` sees every usage record the moment it exists (the run's journal)."""
         if not providers:
             raise ValueError("the extraction chain needs at least one provider")
         self.providers = list(providers)
@@ -200,6 +202,7 @@ class ExtractionChain:
         self.breaker_threshold = breaker_threshold
         self.max_splits = max_splits
         self.cache = cache
+        self.on_record = on_record
         self.sleep = sleep
         self._consecutive_failures = {provider.name: 0 for provider in self.providers}
         self._lock = threading.Lock()
@@ -271,6 +274,7 @@ class ExtractionChain:
                 continue
             record = _record(ids, provider, 1, started, clock, reply, None, cached=True)
             outcome = ChunkOutcome.OK if position == 0 else ChunkOutcome.FALLBACK
+            self._keep([], record)
             return _result(ids.chunk_id, outcome, provider, reply, [record], cached=True)
         return None
 
@@ -288,14 +292,14 @@ class ExtractionChain:
             try:
                 reply = provider.extract(request)
             except ProviderError as error:
-                records.append(_record(ids, provider, attempt, started, clock, None, error))
+                self._keep(records, _record(ids, provider, attempt, started, clock, None, error))
                 if error.error_class is ErrorClass.CONTEXT_TOO_LONG:
                     return self._split(provider, request, ids, records, depth)
                 if error.error_class not in RETRYABLE or attempt == self.max_attempts:
                     return None
                 self.sleep(self._delay(attempt, error.retry_after))
                 continue
-            records.append(_record(ids, provider, attempt, started, clock, reply, None))
+            self._keep(records, _record(ids, provider, attempt, started, clock, reply, None))
             return reply
         return None
 
@@ -331,6 +335,11 @@ class ExtractionChain:
                 "dropped_items": first.dropped_items + second.dropped_items,
             }
         )
+
+    def _keep(self, records: list[UsageRecord], record: UsageRecord) -> None:
+        records.append(record)
+        if self.on_record is not None:
+            self.on_record(record)
 
     def _count(self, provider: ExtractionProvider, failed: bool) -> None:
         with self._lock:

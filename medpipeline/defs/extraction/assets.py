@@ -8,7 +8,13 @@ from medpipeline.extraction.grounding import merge_extractions
 from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
 from medpipeline.extraction.providers import ResponseCache
 from medpipeline.extraction.schema import ChunkOutcome, DocumentExtraction
-from medpipeline.storage import DataLayout, read_json, write_json
+from medpipeline.extraction.usage_journal import (
+    UsageJournal,
+    clear_journals,
+    compose_ledger,
+    earlier_records,
+)
+from medpipeline.storage import DataLayout, read_json, remove_temp_files, write_json
 from medpipeline.warehouse import write_ledger
 
 CLINICAL_EXTRACTIONS = "clinical_extractions"
@@ -47,11 +53,17 @@ def clinical_extractions(
     chunks = load_chunks(layout, doc_id).chunks
     text = load_text(layout, doc_id)
     document_type = detect_document_type(text.text)
-    chain = llm.chain(cache=ResponseCache(layout.document_dir(doc_id) / "response_cache"))
+    run_id = context.run.run_id
+    remove_temp_files(layout.document_dir(doc_id))  # left by a run that was killed
+    journal = UsageJournal(layout, doc_id, run_id)
+    chain = llm.chain(
+        cache=ResponseCache(layout.document_dir(doc_id) / "response_cache"),
+        on_record=journal.append,
+    )
     results = chain.extract_chunks(
         doc_id,
         [(chunk.chunk_id, chunk.text) for chunk in chunks],
-        context.run.run_id,
+        run_id,
         document_type,
         llm.chunk_concurrency,
     )
@@ -65,8 +77,10 @@ def clinical_extractions(
         ),
     )
     records = [record for result in results for record in result.records]
-    write_ledger(layout, doc_id, records)
+    ledger = compose_ledger(earlier_records(layout, doc_id, run_id), records)
     write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
+    write_ledger(layout, doc_id, ledger)
+    clear_journals(layout, doc_id)
 
     outcomes = {outcome.value: 0 for outcome in ChunkOutcome}
     for result in results:
