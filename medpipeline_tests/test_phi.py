@@ -97,3 +97,36 @@ def test_no_canary_outside_the_phi_stores(providers, tmp_path, layout, llm_serve
     captured = capfd.readouterr()
     logged = caplog.text + captured.out + captured.err + str(tags) + str(partitions)
     assert [c for c in CANARIES if c in logged] == []
+
+
+def test_an_unexpected_error_quoting_the_document_never_reaches_the_event_log(
+    instance, layout, samples_dir
+):
+    from medpipeline.definitions import document_assets
+    from medpipeline.storage import write_json
+    from medpipeline_tests.helpers import store_copy
+
+    doc_id = store_copy(layout, samples_dir / "referral_letter.pdf")
+    assert materialize_document(instance, layout, doc_id).success
+    # a damaged artifact whose validation error would quote the document's words
+    write_json(
+        layout.artifact(doc_id, "document_chunks"),
+        {"doc_id": doc_id, "chunks": [{"text": f"Patient {NAME}, MRN {MRN}"}]},
+    )
+    result = dg.materialize(
+        document_assets,
+        selection="clinical_extractions",
+        partition_key=doc_id,
+        instance=instance,
+        resources=resources_for(layout),
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    written = str(failure) + " ".join(str(e) for e in instance.all_logs(result.run_id))
+    assert "ValidationError" in written
+    assert [c for c in CANARIES if c in written] == []
+    (report,) = (layout.document_dir(doc_id) / "errors").iterdir()
+    assert NAME in report.read_text(), (
+        "the engineer still gets the full traceback, in the PHI store"
+    )

@@ -1,6 +1,7 @@
 import dagster as dg
 
 from medpipeline.costs import OFFLINE_PROVIDER
+from medpipeline.defs.errors import phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.defs.text.assets import load_chunks, load_text
@@ -44,6 +45,7 @@ def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
     "(Anthropic, OpenAI, offline clinical rules), facts grounded to their quote in the text and "
     "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet.",
 )
+@phi_safe_step
 def clinical_extractions(
     context: dg.AssetExecutionContext,
     document_store: DocumentStoreResource,

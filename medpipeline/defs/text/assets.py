@@ -2,6 +2,7 @@ import dagster as dg
 from pydantic import BaseModel
 
 from medpipeline.chunking import Chunk, chunk_document, join_pages
+from medpipeline.defs.errors import phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.pdf import PageText, PdfRejected, extract_pages
@@ -41,6 +42,7 @@ def load_chunks(layout: DataLayout, doc_id: str) -> DocumentChunks:
     description="Per document: page-by-page text (pdfplumber, tables included); pages without a "
     "usable text layer are OCR'd with Tesseract. Each page has a quality score and method.",
 )
+@phi_safe_step
 def document_text(
     context: dg.AssetExecutionContext, document_store: DocumentStoreResource
 ) -> dg.MaterializeResult:
@@ -84,6 +86,7 @@ def document_text(
     description="Per document: section-aware chunks sized in tokens (o200k) with overlap; each "
     "chunk records its pages and character offsets in the document text.",
 )
+@phi_safe_step
 def document_chunks(
     context: dg.AssetExecutionContext, document_store: DocumentStoreResource
 ) -> dg.MaterializeResult:

@@ -1,0 +1,47 @@
+"""Errors that leave a per-document step carry no PHI.
+
+An unexpected exception's message can quote document text (a pydantic error shows the input
+value, a parser echoes a line). Dagster stores step errors in the event log and shows them in the
+UI, so the step raises a `dg.Failure` naming only the exception type; the full traceback goes to
+`documents/<doc_id>/errors/` (a PHI store) for the engineer who debugs it.
+"""
+
+import functools
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from medpipeline.storage import DataLayout, write_atomic
+
+
+@contextmanager
+def phi_safe_errors(layout: DataLayout, doc_id: str, step: str) -> Iterator[None]:
+    try:
+        yield
+    except dg.Failure:
+        raise  # ours: reason codes, ids and counts only
+    except Exception as error:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        report = layout.document_dir(doc_id) / "errors" / f"{step}-{stamp}.txt"
+        write_atomic(report, traceback.format_exc().encode())
+        raise dg.Failure(
+            description=f"{step} failed for document {doc_id} with {type(error).__name__} "
+            f"(message withheld, it may hold PHI; traceback in documents/{doc_id}/errors/)",
+            metadata={"doc_id": doc_id, "error_type": type(error).__name__, "reason": "error"},
+        ) from None
+
+
+def phi_safe_step(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for per-document asset functions (which take `document_store`)."""
+
+    @functools.wraps(function)
+    def step(context: dg.AssetExecutionContext, **resources: Any) -> Any:
+        layout = resources["document_store"].layout
+        with phi_safe_errors(layout, context.partition_key, function.__name__):
+            return function(context, **resources)
+
+    return step
