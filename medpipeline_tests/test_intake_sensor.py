@@ -3,15 +3,18 @@ quarantines duplicates, non-PDFs and rejected files with a specific reason, and 
 files of the same drop go on."""
 
 import hashlib
+import http.server
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import dagster as dg
 
-from medpipeline.defs.intake.sensors import inbox_sensor
+from medpipeline.defs.intake.sensors import document_failure_sensor, inbox_sensor
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.documents import doc_id_from_sha256, file_digests
+from medpipeline.failures import read_failures
 from medpipeline.storage import DataLayout, read_json
 from medpipeline_tests.helpers import materialize_document
 
@@ -135,3 +138,49 @@ def test_mixed_drop_with_an_encrypted_pdf_quarantines_it_and_the_rest_go_on(
     assert (layout.quarantine / "secret.pdf").read_bytes() == encrypted.read_bytes()
     reason = read_json(layout.quarantine / "secret.pdf.reason.json")
     assert "secret" not in reason["detail"]
+
+
+class WebhookReceiver(http.server.BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        WebhookReceiver.received.append(
+            json.loads(self.rfile.read(int(self.headers["content-length"])))
+        )
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_failed_document_runs_are_recorded_and_posted_to_the_webhook(instance, layout, corpus):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), WebhookReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store = DocumentStoreResource(
+            data_dir=str(layout.root),
+            failure_webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook",
+        )
+        secret = layout.inbox / "secret.pdf"
+        shutil.copyfile(corpus / "malformed" / "pypdf" / "r6-user-password.pdf", secret)
+        doc_id = doc_id_of(secret)
+        (request,) = tick(instance, layout, tick(instance, layout, None).cursor).run_requests
+        run = materialize_document(instance, layout, request.partition_key)
+        assert not run.success
+        dagster_run = instance.get_run_by_id(run.run_id)
+        assert dagster_run.tags["dagster/partition"] == doc_id
+        context = dg.build_run_status_sensor_context(
+            sensor_name="document_failure_sensor",
+            dagster_instance=instance,
+            dagster_run=dagster_run,
+            dagster_event=run.get_run_failure_event(),
+            resources={"document_store": store},
+        ).for_run_failure()
+        document_failure_sensor(context)
+    finally:
+        server.shutdown()
+        server.server_close()
+    (failure,) = read_failures(layout)
+    assert (failure.doc_id, failure.step, failure.reason) == (doc_id, "raw_document", "encrypted")
+    assert WebhookReceiver.received == [failure.model_dump(mode="json")]

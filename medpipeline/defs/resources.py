@@ -34,6 +34,9 @@ class DocumentStoreResource(dg.ConfigurableResource):
     parse_timeout_seconds: float = Field(default=120.0, description="Per PDF parse, incl. OCR.")
     parse_memory_mb: int = Field(default=2048, description="Address-space limit of the parser.")
     chunk_max_tokens: int = Field(default=1500, description="Upper bound of tokens per chunk.")
+    failure_webhook_url: str | None = Field(
+        default=None, description="POSTed a JSON record per failed document (ids and reason only)."
+    )
     chunk_overlap_tokens: int = Field(default=100, description="Tokens shared by adjacent chunks.")
 
     @property

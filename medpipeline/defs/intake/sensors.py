@@ -1,12 +1,15 @@
 import json
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
+from medpipeline.failures import FailedDocument, notify_webhook, record_failure
 from medpipeline.intake import take_stable_files
 
 DOCUMENT_JOB = "document_pipeline"
+PARTITION_TAG = "dagster/partition"
 
 
 @dg.sensor(
@@ -42,3 +45,36 @@ def inbox_sensor(
         ),
         cursor=json.dumps(result.waiting, sort_keys=True),
     )
+
+
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records every failed run of a document partition (doc_id, step, reason code) "
+    "under failures/ "
+    "for the warehouse's failed_documents table, and posts it to the failure webhook if set.",
+)
+def document_failure_sensor(
+    context: dg.RunFailureSensorContext, document_store: DocumentStoreResource
+) -> None:
+    doc_id = context.dagster_run.tags.get(PARTITION_TAG)
+    if not doc_id:
+        return
+    for event in context.get_step_failure_events() or [None]:
+        failure = FailedDocument(
+            doc_id=doc_id,
+            run_id=context.dagster_run.run_id,
+            step=event.step_key if event else "run",
+            reason=_reason(event),
+            failed_at=datetime.now(UTC),
+        )
+        record_failure(document_store.layout, failure)
+        context.log.info(f"document {doc_id} failed in {failure.step}: {failure.reason}")
+        if document_store.failure_webhook_url:
+            notify_webhook(document_store.failure_webhook_url, failure)
+
+
+def _reason(event: dg.DagsterEvent | None) -> str:
+    """The reason code a `dg.Failure` of ours carries in its metadata, else "error"."""
+    data = event.step_failure_data.user_failure_data if event else None
+    reason = data.metadata.get("reason") if data else None
+    return str(reason.value) if reason is not None else "error"
