@@ -4,6 +4,7 @@ Parsing runs in a child process with a wall-clock and memory limit (`run_limited
 file can neither hang nor exhaust the run. Errors carry a reason code and a detail free of PHI.
 """
 
+import json
 import logging
 import multiprocessing
 import re
@@ -132,25 +133,30 @@ def _open_error(error: Exception) -> PdfRejected:
     return PdfRejected(RejectReason.CORRUPT, f"unreadable PDF structure ({type(error).__name__})")
 
 
-def inspect_pdf(path: Path, limits: PdfLimits) -> PdfProperties:
-    """Validate a stored file as a readable PDF; raise `PdfRejected` with a reason code if not."""
+def inspect_pdf(path: Path, limits: PdfLimits, password: str | None = None) -> PdfProperties:
+    """Validate a stored file as a readable PDF; raise `PdfRejected` with a reason code if not.
+
+    `password` is a site-supplied user password for this document (see `PasswordMap`)."""
     check_file_header(path, limits)
-    return run_limited(_inspect_in_child, (str(path), limits.max_pages), limits)
+    return run_limited(_inspect_in_child, (str(path), limits.max_pages, password), limits)
 
 
-def _inspect_in_child(path_name: str, max_pages: int) -> PdfProperties:
+def _inspect_in_child(path_name: str, max_pages: int, password: str | None) -> PdfProperties:
     path = Path(path_name)
     try:
         reader = pypdf.PdfReader(path)
         protected = reader.is_encrypted and _needs_user_password(reader)
+        if protected and password is not None:
+            protected = not reader.decrypt(password)
     except NotImplementedError:  # an encryption algorithm pypdf does not implement
         protected = True
     except Exception:  # pypdf is stricter than pdfminer on damaged files; pdfplumber decides
         protected = False
     if protected:
-        raise PdfRejected(RejectReason.ENCRYPTED, "a user password is required to open it")
+        detail = "the supplied password does not open it" if password else "a password is required"
+        raise PdfRejected(RejectReason.ENCRYPTED, detail)
     try:
-        with pdfplumber.open(path) as pdf:
+        with pdfplumber.open(path, password=password or "") as pdf:
             pages = len(pdf.pages)
             producer = pdf.metadata.get("Producer")
     except Exception as error:
@@ -179,18 +185,24 @@ def ocr_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def extract_pages(path: Path, limits: PdfLimits, *, ocr: bool = True) -> list[PageText]:
+def extract_pages(
+    path: Path, limits: PdfLimits, *, ocr: bool = True, password: str | None = None
+) -> list[PageText]:
     """Per-page text (and tables) with pdfplumber; pages without usable text go through OCR."""
-    return run_limited(_extract_in_child, (str(path), ocr and ocr_available()), limits)
+    arguments = (str(path), ocr and ocr_available(), password or "")
+    return run_limited(_extract_in_child, arguments, limits)
 
 
-def _extract_in_child(path_name: str, use_ocr: bool) -> list[PageText]:
+def _extract_in_child(path_name: str, use_ocr: bool, password: str) -> list[PageText]:
     try:
-        with pdfplumber.open(path_name) as pdf:
+        with pdfplumber.open(path_name, password=password) as pdf:
             pages = [_read_page(page, number) for number, page in enumerate(pdf.pages, start=1)]
     except Exception as error:
         raise _open_error(error) from None
-    return [_ocr_page(path_name, page, use_ocr) if _needs_ocr(page) else page for page in pages]
+    return [
+        _ocr_page(path_name, page, use_ocr, password) if _needs_ocr(page) else page
+        for page in pages
+    ]
 
 
 def _read_page(page: Any, number: int) -> PageText:
@@ -218,7 +230,7 @@ def _needs_ocr(page: PageText) -> bool:
 OCR_DPI = 300
 
 
-def _ocr_page(path_name: str, page: PageText, use_ocr: bool) -> PageText:
+def _ocr_page(path_name: str, page: PageText, use_ocr: bool, password: str) -> PageText:
     """OCR one page with Tesseract; keep the text layer if OCR does not do better."""
     if not use_ocr:
         return page.model_copy(
@@ -229,7 +241,7 @@ def _ocr_page(path_name: str, page: PageText, use_ocr: bool) -> PageText:
     import pypdfium2
     import pytesseract
 
-    document = pypdfium2.PdfDocument(path_name)
+    document = pypdfium2.PdfDocument(path_name, password=password or None)
     try:
         image = document[page.page - 1].render(scale=OCR_DPI / 72, grayscale=True).to_pil()
     finally:
@@ -308,3 +320,21 @@ def _child_main(sender: Any, function: Callable[..., Any], args: tuple[Any, ...]
         sender.send(("rejected", rejected.reason.value, rejected.detail))
     finally:
         sender.close()
+
+
+class PasswordMap(BaseModel):
+    """Site-supplied passwords for encrypted PDFs, keyed by doc_id or full sha256.
+
+    Read from a JSON object file kept outside the repository (e.g. a mounted secret); its path is
+    configured, never the passwords themselves."""
+
+    passwords: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, path: str | None) -> "PasswordMap":
+        if not path:
+            return cls()
+        return cls(passwords=json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def password_for(self, doc_id: str, sha256: str) -> str | None:
+        return self.passwords.get(sha256) or self.passwords.get(doc_id)

@@ -1,10 +1,13 @@
 """PDF checks end in a readable result or a specific reason code; page text and OCR are per page."""
 
+import json
 from pathlib import Path
 
 import pytest
 
+from medpipeline.documents import file_digests
 from medpipeline.pdf import (
+    PasswordMap,
     PdfLimits,
     PdfRejected,
     RejectReason,
@@ -99,3 +102,17 @@ def test_text_quality_separates_words_from_noise():
     assert text_quality("Patient denies chest pain and fever.") > 0.8
     assert text_quality("|| ;; 1. 2 // -- ..") < 0.2
     assert text_quality("") == 0.0
+
+
+def test_a_site_supplied_password_opens_an_encrypted_pdf(corpus: Path, tmp_path: Path):
+    encrypted = corpus / "malformed" / "pypdf" / "r6-user-password.pdf"
+    sha256, _ = file_digests(encrypted)
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps({sha256: "asdfzxcv"}))
+    password = PasswordMap.from_file(str(passwords)).password_for(sha256[:16], sha256)
+    assert inspect_pdf(encrypted, LIMITS, password).pages == 1
+    assert "pdfencryptiontest" in extract_pages(encrypted, LIMITS, password=password)[0].text
+    with pytest.raises(PdfRejected) as wrong:
+        inspect_pdf(encrypted, LIMITS, "not-the-password")
+    assert wrong.value.reason == RejectReason.ENCRYPTED
+    assert "not-the-password" not in wrong.value.detail

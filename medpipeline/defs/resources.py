@@ -16,7 +16,7 @@ from medpipeline.extraction.providers import (
     ResponseCache,
     UsageRecord,
 )
-from medpipeline.pdf import PdfLimits
+from medpipeline.pdf import PasswordMap, PdfLimits
 from medpipeline.storage import DATA_DIR_ENV, DataLayout
 
 ANTHROPIC = "anthropic"
@@ -34,6 +34,11 @@ class DocumentStoreResource(dg.ConfigurableResource):
     parse_timeout_seconds: float = Field(default=120.0, description="Per PDF parse, incl. OCR.")
     parse_memory_mb: int = Field(default=2048, description="Address-space limit of the parser.")
     chunk_max_tokens: int = Field(default=1500, description="Upper bound of tokens per chunk.")
+    pdf_password_file: str | None = Field(
+        default=None,
+        description="JSON file {doc_id or sha256: password} for encrypted PDFs a site can open "
+        "(env MEDPIPELINE_PDF_PASSWORDS); keep it out of the repository.",
+    )
     failure_webhook_url: str | None = Field(
         default=None, description="POSTed a JSON record per failed document (ids and reason only)."
     )
@@ -51,6 +56,9 @@ class DocumentStoreResource(dg.ConfigurableResource):
             timeout_seconds=self.parse_timeout_seconds,
             memory_mb=self.parse_memory_mb,
         )
+
+    def password_for(self, doc_id: str, sha256: str) -> str | None:
+        return PasswordMap.from_file(self.pdf_password_file).password_for(doc_id, sha256)
 
     @property
     def chunking(self) -> ChunkingConfig:

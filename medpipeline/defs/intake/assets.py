@@ -39,7 +39,8 @@ def raw_document(
             allow_retries=False,
         )
     try:
-        properties = inspect_pdf(source, document_store.pdf_limits)
+        password = document_store.password_for(doc_id, sha256)
+        properties = inspect_pdf(source, document_store.pdf_limits, password)
     except PdfRejected as rejected:
         _quarantine_document(layout, doc_id, rejected)
         raise dg.Failure(

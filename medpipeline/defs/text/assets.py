@@ -3,6 +3,7 @@ from pydantic import BaseModel
 
 from medpipeline.chunking import Chunk, chunk_document, join_pages
 from medpipeline.defs.errors import phi_safe_step
+from medpipeline.defs.intake.assets import load_source_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.pdf import PageText, PdfRejected, extract_pages
@@ -48,7 +49,12 @@ def document_text(
 ) -> dg.MaterializeResult:
     layout, doc_id = document_store.layout, context.partition_key
     try:
-        pages = extract_pages(layout.source_pdf(doc_id), document_store.pdf_limits)
+        source = load_source_document(layout, doc_id)
+        pages = extract_pages(
+            layout.source_pdf(doc_id),
+            document_store.pdf_limits,
+            password=document_store.password_for(doc_id, source.sha256),
+        )
     except PdfRejected as rejected:
         raise dg.Failure(
             description=f"text of document {doc_id} unreadable: {rejected.reason.value}",
