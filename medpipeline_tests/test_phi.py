@@ -127,6 +127,4 @@ def test_an_unexpected_error_quoting_the_document_never_reaches_the_event_log(
     assert "ValidationError" in written
     assert [c for c in CANARIES if c in written] == []
     (report,) = (layout.document_dir(doc_id) / "errors").iterdir()
-    assert MRN in report.read_text(), (
-        "the engineer still gets the full traceback, in the PHI store"
-    )
+    assert MRN in report.read_text(), "the engineer still gets the full traceback, in the PHI store"
