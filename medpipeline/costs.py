@@ -10,7 +10,7 @@ OFFLINE_PROVIDER = "offline"
 # Anthropic reports `input_tokens` without cache reads/writes; OpenAI's `prompt_tokens` include
 # cached tokens. genai-prices wants the total, so providers whose count excludes the cache are
 # normalised here and the ledger keeps the figures exactly as reported.
-_INPUT_EXCLUDES_CACHE = {"anthropic"}
+INPUT_EXCLUDES_CACHE = {"anthropic"}
 
 
 class TokenUsage(BaseModel):
@@ -27,7 +27,7 @@ def price_usd(provider: str, model: str, usage: TokenUsage, *, at: datetime) -> 
     if provider == OFFLINE_PROVIDER or (usage.input_tokens == 0 and usage.output_tokens == 0):
         return 0.0
     total_input = usage.input_tokens
-    if provider in _INPUT_EXCLUDES_CACHE:
+    if provider in INPUT_EXCLUDES_CACHE:
         total_input += usage.cache_read_tokens + usage.cache_write_tokens
     price = calc_price(
         Usage(

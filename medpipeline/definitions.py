@@ -4,11 +4,11 @@ import os
 
 import dagster as dg
 
-from medpipeline.defs.analytics.assets import warehouse_tables
+from medpipeline.defs.analytics.assets import cost_forecast, cost_report, warehouse_tables
 from medpipeline.defs.extraction.assets import clinical_extractions
-from medpipeline.defs.fhir.assets import fhir_bundle
+from medpipeline.defs.fhir.assets import fhir_bundle, patient_records
 from medpipeline.defs.intake.assets import raw_document
-from medpipeline.defs.intake.sensors import DOCUMENT_JOB, inbox_sensor
+from medpipeline.defs.intake.sensors import DOCUMENT_JOB, document_failure_sensor, inbox_sensor
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource, env_or_none
 from medpipeline.defs.text.assets import document_chunks, document_text
@@ -37,7 +37,11 @@ warehouse_automation = dg.AutomationConditionSensorDefinition(
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
-        "document_store": DocumentStoreResource(data_dir=os.environ.get(DATA_DIR_ENV, "data")),
+        "document_store": DocumentStoreResource(
+            data_dir=os.environ.get(DATA_DIR_ENV, "data"),
+            pdf_password_file=os.environ.get("MEDPIPELINE_PDF_PASSWORDS"),
+            failure_webhook_url=os.environ.get("MEDPIPELINE_FAILURE_WEBHOOK"),
+        ),
         "llm": LLMResource(
             anthropic_api_key=env_or_none("ANTHROPIC_API_KEY"),
             anthropic_base_url=env_or_none("ANTHROPIC_BASE_URL"),
@@ -50,8 +54,8 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*document_assets, warehouse_tables],
+        assets=[*document_assets, warehouse_tables, cost_report, cost_forecast, patient_records],
         jobs=[document_pipeline],
-        sensors=[inbox_sensor, warehouse_automation],
+        sensors=[inbox_sensor, document_failure_sensor, warehouse_automation],
         resources=build_resources(),
     )

@@ -8,9 +8,10 @@ import sys
 import duckdb
 
 from medpipeline import samples
+from medpipeline.analytics.ledger import read_ledger
+from medpipeline.analytics.warehouse import rebuild_warehouse
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.storage import read_json
-from medpipeline.warehouse import read_ledger, rebuild_warehouse
 from medpipeline_tests.helpers import store_copy
 
 RUN = """

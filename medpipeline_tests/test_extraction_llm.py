@@ -13,9 +13,9 @@ import pytest
 from genai_prices import Usage, calc_price
 
 from medpipeline import samples
+from medpipeline.analytics.ledger import read_ledger
 from medpipeline.defs.resources import LLMResource
 from medpipeline.extraction.usage_journal import journals_of, read_journal
-from medpipeline.warehouse import read_ledger
 from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
 from medpipeline_tests.helpers import materialize_document, store_copy
 

@@ -21,16 +21,20 @@ from medpipeline.extraction.schema import (
     ChunkReport,
     ConditionFact,
     DocumentExtraction,
+    EncounterFact,
     Evidence,
     Identifier,
     MedicationFact,
     MedicationStatus,
     ObservationFact,
     PatientFact,
+    ProcedureFact,
 )
 from medpipeline.fhir.bundle import (
     DERIVATION_REFERENCE,
     DOCUMENT_PATIENT_SYSTEM,
+    FLAG_CODE_DROPPED,
+    FLAG_SYSTEM,
     ICD10_CM,
     PAGE_EXTENSION,
     SNOMED,
@@ -43,7 +47,16 @@ CREATED_AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 PDF_BYTES = b"%PDF-1.7\n% not a real PDF, only bytes to hash\n%%EOF\n"
 DOC_ID = doc_id_from_sha256(hashlib.sha256(PDF_BYTES).hexdigest())
 CANARY = "Canary Zzyzx"
-EXTRACTED_TYPES = {"Condition", "MedicationStatement", "AllergyIntolerance", "Observation"}
+EXTRACTED_TYPES = {
+    "Condition",
+    "MedicationStatement",
+    "MedicationRequest",
+    "AllergyIntolerance",
+    "Observation",
+    "Procedure",
+    "Encounter",
+    "DiagnosticReport",
+}
 OFFICIAL_EXAMPLE_COUNT = 45
 
 
@@ -303,7 +316,7 @@ def test_every_extracted_resource_and_the_patient_are_provenance_targets(
     assert {target["reference"] for target in provenance["target"]} == expected
     [device] = _resources(built.bundle, "Device")
     assert device["deviceName"][0]["name"] == "medpipeline extraction rules offline"
-    assert device["version"] == [{"value": "p7"}]
+    assert device["version"] == [{"type": {"text": "prompt version"}, "value": "p7"}]
 
 
 def test_evidence_extension_points_at_the_document_with_offset_length_and_page(
@@ -470,3 +483,165 @@ def test_mutated_example_fails(
     mutate(resource)
     issues = _validate(resource)
     assert (source, path) in {(issue.source, issue.path) for issue in issues}
+
+
+def _value_beside_data_absent_reason(observation: dict[str, Any]) -> None:
+    observation["dataAbsentReason"] = {"text": "not measured"}
+
+
+def _component_code_equals_observation_code(observation: dict[str, Any]) -> None:
+    observation["valueQuantity"] = {"value": 120, "unit": "mm[Hg]"}
+    observation["component"][0]["code"] = observation["code"]
+
+
+def _unreferenced_contained(resource: dict[str, Any]) -> None:
+    resource["contained"][0]["id"] = "nobody-points-here"
+
+
+def _nested_contained(resource: dict[str, Any]) -> None:
+    resource["contained"][0]["contained"] = [{"resourceType": "Patient", "id": "p"}]
+
+
+def _empty_narrative(resource: dict[str, Any]) -> None:
+    div = '<div xmlns="http://www.w3.org/1999/xhtml">  <p> </p></div>'
+    resource["text"] = {"status": "generated", "div": div}
+
+
+def _transaction_entry_without_request(bundle: dict[str, Any]) -> None:
+    del bundle["entry"][0]["request"]
+
+
+@pytest.mark.parametrize(
+    ("example", "mutate", "path"),
+    [
+        (
+            "observation-example-f001-glucose.json",
+            _value_beside_data_absent_reason,
+            "Observation.dataAbsentReason",
+        ),
+        (
+            "observation-example-bloodpressure.json",
+            _component_code_equals_observation_code,
+            "Observation.component[0].code",
+        ),
+        ("medicationrequest0301.json", _unreferenced_contained, "MedicationRequest.contained[0]"),
+        (
+            "medicationrequest0301.json",
+            _nested_contained,
+            "MedicationRequest.contained[0].contained",
+        ),
+        ("patient-example.json", _empty_narrative, "Patient.text.div"),
+        ("bundle-transaction.json", _transaction_entry_without_request, "Patient"),
+    ],
+    ids=["obs-6", "obs-7", "dom-3", "dom-2", "txt-2", "bdl-3"],
+)
+def test_mutated_example_breaks_an_invariant(
+    corpus: Path, example: str, mutate: Callable[[dict[str, Any]], None], path: str
+) -> None:
+    resource = _load_example(corpus, example)
+    assert _validate(resource) == []
+    mutate(resource)
+    issues = _validate(resource)
+    assert (IssueSource.INVARIANT, path) in {(issue.source, issue.path) for issue in issues}
+
+
+# --- assertions, terminology, new resource types ------------------------------------------------
+
+
+def test_hypothetical_finding_is_never_a_condition(source_document: SourceDocument) -> None:
+    condition = ConditionFact(quote="if chest pain", text="Chest pain", assertion="hypothetical")
+    built = build_bundle(
+        source_document, _extraction(conditions=[condition]), created_at=CREATED_AT
+    )
+    assert _resources(built.bundle, "Condition") == []
+    assert built.skipped_hypothetical == 1
+
+
+@pytest.mark.parametrize(
+    ("fact", "resource_type", "status"),
+    [
+        (MedicationFact(quote="q", text="aspirin"), "MedicationStatement", "active"),
+        (
+            MedicationFact(quote="q", text="aspirin", assertion="historical"),
+            "MedicationStatement",
+            "completed",
+        ),
+        (
+            MedicationFact(quote="q", text="aspirin", status="stopped"),
+            "MedicationStatement",
+            "stopped",
+        ),
+        (
+            MedicationFact(quote="q", text="aspirin", assertion="hypothetical"),
+            "MedicationStatement",
+            "intended",
+        ),
+        (MedicationFact(quote="q", text="aspirin", prescribed=True), "MedicationRequest", "active"),
+    ],
+    ids=["current", "historical", "stopped", "hypothetical", "prescribed"],
+)
+def test_medication_status_follows_assertion(
+    source_document: SourceDocument, fact: MedicationFact, resource_type: str, status: str
+) -> None:
+    built = build_bundle(source_document, _extraction(medications=[fact]), created_at=CREATED_AT)
+    assert validate_bundle(built.bundle) == []
+    [resource] = _resources(built.bundle, resource_type)
+    assert resource["status"] == status
+
+
+def test_unknown_codes_are_dropped_to_text_flagged_and_counted(
+    source_document: SourceDocument,
+) -> None:
+    extraction = _extraction(
+        conditions=[ConditionFact(quote="q", text="Made-up disease", icd10_code="E78.999")],
+        observations=[
+            ObservationFact(quote="q", name="Sodium", loinc_code="2951-3", value=140, unit="mEq/l")
+        ],
+    )
+    built = build_bundle(source_document, extraction, created_at=CREATED_AT)
+    assert validate_bundle(built.bundle) == []
+    [condition] = _resources(built.bundle, "Condition")
+    [sodium] = _resources(built.bundle, "Observation")
+    assert condition["code"] == {"text": "Made-up disease"}
+    assert sodium["code"] == {"text": "Sodium"}
+    assert sodium["valueQuantity"] == {"value": 140, "unit": "mEq/l"}
+    for resource in (condition, sodium):
+        assert {"system": FLAG_SYSTEM, "code": FLAG_CODE_DROPPED} in resource["meta"]["tag"]
+    assert built.dropped_codes == {"icd10cm": 1, "loinc": 1, "ucum": 1}
+
+
+def test_encounter_procedure_report_and_blood_pressure_components(
+    source_document: SourceDocument,
+) -> None:
+    extraction = _full_extraction().model_copy(
+        update={
+            "encounters": [
+                EncounterFact(quote="q", encounter_class="inpatient", start_date="2024-03-01")
+            ],
+            "procedures": [
+                ProcedureFact(quote="q", text="Appendectomy"),
+                ProcedureFact(quote="q", text="Colonoscopy", assertion="negated"),
+            ],
+        }
+    )
+    extraction.observations[1].loinc_code = "85354-9"
+    built = build_bundle(source_document, extraction, created_at=CREATED_AT)
+    assert validate_bundle(built.bundle) == []
+    [encounter] = _resources(built.bundle, "Encounter")
+    assert encounter["class"]["code"] == "IMP" and encounter["period"] == {"start": "2024-03-01"}
+    procedures = {p["code"]["text"]: p["status"] for p in _resources(built.bundle, "Procedure")}
+    assert procedures == {"Appendectomy": "completed", "Colonoscopy": "not-done"}
+    [report] = _resources(built.bundle, "DiagnosticReport")
+    lab_urls = {
+        e["fullUrl"]
+        for e in built.bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["category"][0]["coding"][0]["code"] == "laboratory"
+    }
+    assert {r["reference"] for r in report["result"]} == lab_urls
+    blood_pressure = _resources(built.bundle, "Observation")[1]
+    assert "valueString" not in blood_pressure
+    assert [c["valueQuantity"]["value"] for c in blood_pressure["component"]] == [138, 84]
+    assert blood_pressure["effectiveDateTime"] == "2024-03-01"
+    [patient] = _resources(built.bundle, "Patient")
+    assert patient["name"] == [{"text": "Jane Roe", "family": "Roe", "given": ["Jane"]}]

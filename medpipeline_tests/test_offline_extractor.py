@@ -431,8 +431,10 @@ def test_icd10_codes_are_valid():
 
     rows = read_lexicon("conditions.csv")
     assert len(rows) >= 150
-    invalid = [row["icd10_code"] for row in rows if not icd.is_valid_item(row["icd10_code"])]
+    coded = [row["icd10_code"] for row in rows if row["icd10_code"]]
+    invalid = [code for code in coded if not icd.is_valid_item(code)]
     assert invalid == []
+    assert len(coded) >= 150  # social findings ('full-time employment') have no ICD-10-CM code
 
 
 def test_lexicon_names_are_unique():
@@ -566,3 +568,44 @@ def test_synthea_notes_match_ground_truth(extractor, corpus: Path):
             name = found["code"]["display"].split(" (")[0].lower()
             if name in lexicon_names:
                 assert name in asserted, (entry["note_file"], name)
+
+
+# --- encounter, procedures, prescriptions -------------------------------------------------------
+
+
+def test_encounter_dates_and_class(extractor):
+    text = "Admission Date: 03/01/2024\nDischarge Date: 03/05/2024\nDOB: 01/02/1950\n"
+    [encounter] = extractor.extract(text).encounters
+    assert (encounter.encounter_class, encounter.start_date, encounter.end_date) == (
+        "inpatient",
+        "2024-03-01",
+        "2024-03-05",
+    )
+    assert_quotes_are_exact(extractor.extract(text), text)
+
+
+def test_note_date_line_is_an_ambulatory_encounter(extractor):
+    [encounter] = extractor.extract("\n2021-04-05\n\n# Chief Complaint\nNone.").encounters
+    assert (encounter.encounter_class, encounter.start_date) == ("ambulatory", "2021-04-05")
+
+
+def test_listed_procedures_and_prescriptions(extractor):
+    text = (
+        "# Medications\nlisinopril 10 mg oral tablet; amoxicillin 250 mg oral tablet\n\n"
+        "## Plan\nThe following procedures were conducted:\n"
+        "- assessment of anxiety (procedure)\n- depression screening (procedure)\n"
+        "The patient was prescribed the following medications:\n- lisinopril 10 mg oral tablet\n"
+    )
+    result = extractor.extract(text)
+    assert [p.text for p in result.procedures] == ["assessment of anxiety", "depression screening"]
+    prescribed = {(m.generic_name, m.prescribed) for m in result.medications}
+    assert prescribed == {("lisinopril", False), ("amoxicillin", False), ("lisinopril", True)}
+    assert_quotes_are_exact(result, text)
+
+
+def test_qualitative_result_keeps_its_reference_lines(extractor):
+    text = (
+        "Antinuclear Antibodies, IFA Negative 01\nNegative <1:80\nBorderline 1:80\nPositive >1:80"
+    )
+    obs = observation(extractor.extract(text), "Antinuclear Antibodies, IFA")
+    assert obs.reference_text == "Negative <1:80; Borderline 1:80; Positive >1:80"

@@ -1,42 +1,69 @@
 """The ledger is rewritten per document (never double-counted); the DuckDB warehouse is rebuilt
-into a new file and swapped in, its tables add up to the ledger, and analysts never block it."""
+into a new file and swapped in, every table and column is documented, its tables add up to the
+ledger, unchanged documents are reused from the previous build, and analysts never block it."""
 
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import polars as pl
 import pytest
 
+from medpipeline.analytics.ledger import LEDGER_SCHEMA, read_ledger, write_ledger
+from medpipeline.analytics.tables import ROLLUPS, TABLES
+from medpipeline.analytics.warehouse import rebuild_warehouse, reconcile
 from medpipeline.costs import TokenUsage, price_usd
 from medpipeline.extraction.providers import UsageRecord
 from medpipeline.storage import DataLayout
-from medpipeline.warehouse import ROLLUPS, read_ledger, rebuild_warehouse, write_ledger
 
 START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
-def record(doc_id: str, index: int, provider: str, model: str, day: int = 0) -> UsageRecord:
-    usage = TokenUsage(input_tokens=900 + index, output_tokens=150 + index, cache_read_tokens=index)
-    started = START + timedelta(days=day, minutes=index)
-    return UsageRecord(
-        call_id=f"{doc_id}-{index}",
-        doc_id=doc_id,
-        chunk_id=f"{doc_id}-c{index:03d}",
-        run_id="run-1",
-        provider=provider,
-        model=model,
-        prompt_version="extract-v1",
-        attempt=1,
-        outcome="ok",
-        error_class=None,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-        cache_write_tokens=0,
-        cost_usd=price_usd(provider, model, usage, at=started),
-        latency_ms=100.0 + index,
-        request_id=f"req_{index}",
-        started_at=started,
+def record(
+    doc_id: str,
+    index: int,
+    provider: str,
+    model: str,
+    day: int = 0,
+    *,
+    outcome: str = "ok",
+    attempt: int = 1,
+    chunk: int | None = None,
+    cached: bool = False,
+    latency_ms: float | None = None,
+) -> UsageRecord:
+    usage = (
+        TokenUsage()
+        if cached
+        else TokenUsage(
+            input_tokens=900 + index, output_tokens=150 + index, cache_read_tokens=index
+        )
     )
+    started = START + timedelta(days=day, minutes=index)
+    fields = {
+        "call_id": f"{doc_id}-{index}-{provider}-{attempt}",
+        "doc_id": doc_id,
+        "chunk_id": f"{doc_id}-c{(index if chunk is None else chunk):03d}",
+        "run_id": "run-1",
+        "provider": provider,
+        "model": model,
+        "prompt_version": "extract-v1",
+        "attempt": attempt,
+        "outcome": "cached" if cached else outcome,
+        "error_class": "transient" if outcome == "error" else None,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": 0,
+        "cost_usd": price_usd(provider, model, usage, at=started),
+        "latency_ms": latency_ms if latency_ms is not None else 100.0 + index,
+        "request_id": f"req_{index}",
+        "started_at": started,
+        # fields the usage record gained later (issue 3); older records lack them
+        "document_type": "discharge_summary",
+        "response_cache_hit": cached,
+        "parse_strategy": None,
+    }
+    return UsageRecord(**{k: v for k, v in fields.items() if k in UsageRecord.model_fields})
 
 
 def fill(layout: DataLayout) -> None:
@@ -63,19 +90,23 @@ def test_rewriting_a_documents_ledger_replaces_its_rows(layout):
 
 def test_warehouse_tables_add_up_to_the_ledger(layout):
     fill(layout)
-    counts = rebuild_warehouse(layout)
+    report = rebuild_warehouse(layout)
     ledger = read_ledger(layout)
-    assert counts["llm_calls"] == ledger.height == 6
+    assert report.rows["llm_calls"] == ledger.height == 6
     with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
         total_cost = analyst.execute("SELECT sum(cost_usd) FROM llm_calls").fetchone()[0]
         assert total_cost == pytest.approx(ledger["cost_usd"].sum())
         assert total_cost > 0
         for table in ROLLUPS:
+            if table == "patient_costs":
+                continue  # no per-kind metrics there; its cost is checked below
             cost, tokens = analyst.execute(
                 f"SELECT sum(cost_usd), sum(input_tokens) FROM {table}"
             ).fetchone()
             assert cost == pytest.approx(total_cost), table
             assert tokens == ledger["input_tokens"].sum(), table
+        patients = analyst.execute("SELECT sum(cost_usd) FROM patient_costs").fetchone()[0]
+        assert patients == pytest.approx(total_cost)
         per_doc = dict(analyst.execute("SELECT doc_id, calls FROM document_costs").fetchall())
         assert per_doc == {"a" * 16: 3, "b" * 16: 2, "c" * 16: 1}
         offline_cost = analyst.execute(
@@ -84,12 +115,136 @@ def test_warehouse_tables_add_up_to_the_ledger(layout):
         assert offline_cost == 0
         days = analyst.execute("SELECT count(DISTINCT day) FROM daily_costs").fetchone()[0]
         assert days == 2
+        providers = analyst.execute("SELECT count(*) FROM provider_costs").fetchone()[0]
+        assert providers == 3
+    assert reconcile(layout).passed
+
+
+def test_cost_by_kind_adds_up_and_follows_genai_prices(layout):
+    fill(layout)
+    rebuild_warehouse(layout)
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        rows = analyst.execute(
+            "SELECT provider, prompt_tokens, input_tokens, cache_read_tokens, input_cost_usd, "
+            "output_cost_usd, cache_read_cost_usd, cache_write_cost_usd, cost_usd, output_tokens "
+            "FROM llm_calls WHERE doc_id = ? AND cache_read_tokens > 0",
+            ["a" * 16],
+        ).fetchall()
+    assert rows
+    for provider, prompt, input_, read, c_in, c_out, c_read, c_write, cost, output in rows:
+        assert provider == "anthropic"
+        assert prompt == input_ + read, "Anthropic input excludes cache tokens"
+        assert c_in + c_out + c_read + c_write == pytest.approx(cost)
+        # claude-sonnet-5-5 (genai-prices): $2 input, $10 output, $0.1 cache read per MTok
+        assert c_in == pytest.approx(input_ * 2 / 1e6)
+        assert c_out == pytest.approx(output * 10 / 1e6)
+        assert c_read == pytest.approx(read * 0.1 / 1e6)
 
 
 def test_costs_are_genai_prices_figures(layout):
     one = record("e" * 16, 0, "anthropic", "claude-sonnet-5-5")
     # claude-sonnet-5-5: $2 / MTok input, $10 / MTok output (genai-prices)
     assert one.cost_usd == pytest.approx((900 * 2 + 150 * 10) / 1_000_000)
+
+
+def test_every_table_and_column_has_a_comment(layout):
+    fill(layout)
+    rebuild_warehouse(layout)
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        tables = dict(
+            analyst.execute(
+                "SELECT table_name, comment FROM duckdb_tables() WHERE NOT internal"
+            ).fetchall()
+        )
+        assert set(tables) == {table.name for table in TABLES}
+        assert all(comment for comment in tables.values()), tables
+        undocumented = analyst.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE NOT internal AND (comment IS NULL OR comment = '')"
+        ).fetchall()
+        assert undocumented == []
+
+
+def test_metrics_rates_and_latency_percentiles(layout):
+    doc = "f" * 16
+    calls = [
+        # chunk 0: anthropic fails, falls back to openai
+        record(doc, 0, "anthropic", "claude-sonnet-5-5", outcome="error", chunk=0, latency_ms=10),
+        record(doc, 1, "openai", "gpt-5.4-mini", chunk=0, latency_ms=20),
+        # chunks 1-3: anthropic first time; chunk 4 from the response cache
+        *(
+            record(doc, i, "anthropic", "claude-sonnet-5-5", chunk=i, latency_ms=30)
+            for i in (2, 3, 4)
+        ),
+        record(doc, 5, "anthropic", "claude-sonnet-5-5", chunk=5, cached=True, latency_ms=0.1),
+    ]
+    write_ledger(layout, doc, calls)
+    rebuild_warehouse(layout)
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        error_rate, fallback_rate, cache_rate, p50 = analyst.execute(
+            "SELECT error_rate, fallback_rate, response_cache_hit_rate, p50_latency_ms "
+            "FROM document_costs"
+        ).fetchone()
+        assert error_rate == pytest.approx(1 / 6)
+        assert fallback_rate == pytest.approx(1 / 5)  # 5 chunks, one needed a fallback
+        assert cache_rate == pytest.approx(1 / 6)
+        assert p50 == pytest.approx(30.0), "the cache hit's latency is not a provider's"
+        fallbacks = analyst.execute("SELECT provider FROM llm_calls WHERE is_fallback").fetchall()
+        assert fallbacks == [("openai",)]
+
+
+def test_ledger_files_without_newer_columns_still_load(layout):
+    """A ledger written before the usage record had response_cache_hit/document_type."""
+    old_columns = [
+        c
+        for c in LEDGER_SCHEMA
+        if c not in ("response_cache_hit", "document_type", "parse_strategy")
+    ]
+    frame = (
+        pl.DataFrame([record("1" * 16, 0, "anthropic", "claude-sonnet-5-5").model_dump()])
+        .select(old_columns)
+        .cast({c: LEDGER_SCHEMA[c] for c in old_columns})
+    )
+    layout.ledger.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(layout.ledger_file("1" * 16))
+    write_ledger(layout, "2" * 16, [record("2" * 16, 0, "openai", "gpt-5.4-mini")])
+    assert read_ledger(layout)["response_cache_hit"].to_list() == [False, False]
+    rebuild_warehouse(layout)
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        hits = analyst.execute(
+            "SELECT count(*) FILTER (WHERE NOT response_cache_hit) FROM llm_calls"
+        ).fetchone()[0]
+    assert hits == 2
+    assert reconcile(layout).passed
+
+
+def test_unchanged_documents_are_reused_and_changed_ones_reread(layout):
+    fill(layout)
+    first = rebuild_warehouse(layout)
+    assert (first.ledger_files_read, first.ledger_files_reused) == (3, 0)
+    write_ledger(
+        layout, "a" * 16, [record("a" * 16, i, "anthropic", "claude-sonnet-5-5") for i in range(5)]
+    )
+    layout.ledger_file("c" * 16).unlink()  # a deleted document
+    second = rebuild_warehouse(layout)
+    assert (second.ledger_files_read, second.ledger_files_reused) == (1, 1)
+    assert second.rows["llm_calls"] == 5 + 2
+    assert reconcile(layout).passed
+    full = rebuild_warehouse(layout, reuse_previous=False)
+    assert full.ledger_files_reused == 0 and full.rows == second.rows
+
+
+def test_reconciliation_catches_a_warehouse_that_double_counts(layout):
+    fill(layout)
+    rebuild_warehouse(layout)
+    # a stale copy of a document's rows under another file: counted twice in the warehouse
+    write_ledger(
+        layout, "9" * 16, [record("a" * 16, i, "anthropic", "claude-sonnet-5-5") for i in range(3)]
+    )
+    rebuild_warehouse(layout)
+    result = reconcile(layout)
+    assert not result.passed
+    assert result.misfiled_rows == 3
 
 
 def test_an_analyst_holding_the_file_open_does_not_block_a_rebuild(layout):
@@ -108,6 +263,31 @@ def test_an_analyst_holding_the_file_open_does_not_block_a_rebuild(layout):
     assert sorted(path.name for path in layout.warehouse.iterdir()) == ["medpipeline.duckdb"]
 
 
+def test_budget_breaches_are_listed(layout):
+    fill(layout)
+    from medpipeline.analytics.warehouse import Budgets
+
+    report = rebuild_warehouse(
+        layout, budgets=Budgets(daily_budget_usd=0.001, document_budget_usd=0.003, severity="ERROR")
+    )
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        alerts = analyst.execute(
+            "SELECT budget, scope, severity, excess_usd > 0 FROM budget_alerts"
+        ).fetchall()
+        daily = analyst.execute(
+            "SELECT CAST(day AS VARCHAR), sum(cost_usd) FROM daily_costs GROUP BY day"
+        ).fetchall()
+        docs = analyst.execute("SELECT doc_id, cost_usd FROM document_costs").fetchall()
+    expected = {("daily", day, "ERROR", True) for day, cost in daily if cost > 0.001} | {
+        ("document", doc, "ERROR", True) for doc, cost in docs if cost > 0.003
+    }
+    assert set(alerts) == expected
+    assert ("document", "a" * 16, "ERROR", True) in expected
+    assert report.rows["budget_alerts"] == len(expected)
+
+
 def test_empty_ledger_gives_empty_tables(layout):
-    counts = rebuild_warehouse(layout)
-    assert counts == {"llm_calls": 0, "document_costs": 0, "model_costs": 0, "daily_costs": 0}
+    report = rebuild_warehouse(layout)
+    assert report.rows["llm_calls"] == 0
+    assert all(report.rows[table] == 0 for table in ROLLUPS if table != "cost_metrics")
+    assert reconcile(layout).passed

@@ -4,7 +4,10 @@
 - conditions and medications: lexicon matches (medspaCy TargetMatcher), asserted by ConText and
   placed in sections by the medspaCy sectionizer (allergy sections hold allergies, not conditions
   or medications; a medication list holds no conditions);
-- allergies, observations (labs and vitals) and patient demographics: line-oriented regexes.
+- allergies, observations (labs and vitals) and patient demographics: line-oriented regexes;
+- the encounter (visit, admission and discharge dates) and procedures listed under a procedures
+  header; medications listed under "prescribed the following medications" (or in a sentence saying
+  they were prescribed) are marked `prescribed`.
 Every fact's `quote` is an exact substring of `text`: the line (or sentence, or a window of it)
 holding the mention. All word lists live in CSV files under `lexicon/` (see its README).
 
@@ -33,11 +36,13 @@ from medpipeline.extraction.schema import (
     Assertion,
     ChunkExtraction,
     ConditionFact,
+    EncounterFact,
     Identifier,
     MedicationFact,
     MedicationStatus,
     ObservationFact,
     PatientFact,
+    ProcedureFact,
 )
 
 LEXICON_DIR = Path(__file__).with_name("lexicon")
@@ -416,7 +421,7 @@ def condition_facts(doc: Doc, skip_regions: list[Region]) -> list[ConditionFact]
             ConditionFact(
                 quote=quote_for(doc.text, ent.start_char, ent.end_char, sentence_region(ent)),
                 text=normalize_space(ent.text),
-                icd10_code=ent._.target_rule.metadata["icd10_code"],
+                icd10_code=ent._.target_rule.metadata["icd10_code"] or None,
                 assertion=assertion_of(ent),
             )
         )
@@ -509,8 +514,44 @@ def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
     return earlier_drugs[-1].start_char > segment_start
 
 
+PRESCRIBED_HEADER = re.compile(
+    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?|new medications|"
+    r"(?:new )?prescriptions|medications prescribed|rx)[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+PRESCRIBED_IN_SENTENCE = re.compile(r"\b(?:prescribed|prescribe|prescribing)\b", re.IGNORECASE)
+PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.IGNORECASE)
+
+
+def listed_regions(text: str, header: re.Pattern[str]) -> list[Region]:
+    """The list items (bulleted or numbered lines) right after each header line."""
+    regions = []
+    for match in header.finditer(text):
+        end = match.end()
+        start = end
+        while end < len(text):
+            line_end = text.find("\n", end + 1)
+            line_end = len(text) if line_end == -1 else line_end
+            line = text[end + 1 : line_end]
+            if not LIST_ITEM_LINE.match(line + " "):
+                break
+            end = line_end
+        if end > start:
+            regions.append((start, end))
+    return regions
+
+
+def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
+    if in_regions(ent.start_char, prescribed_lists):
+        return True
+    sentence_start, _ = sentence_region(ent)
+    before = text[sentence_start : ent.start_char]
+    return bool(PRESCRIBED_IN_SENTENCE.search(before)) and not PREVIOUSLY.search(before)
+
+
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
+    prescribed_lists = listed_regions(text, PRESCRIBED_HEADER)
     drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
     facts = []
     for index, ent in enumerate(drugs):
@@ -532,6 +573,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 status=MedicationStatus.STOPPED if stopped else MedicationStatus.ACTIVE,
                 # 'as needed' or an instructions section does not make a prescribed drug unreal
                 assertion=assertion_of(ent, hypothetical_allowed=False),
+                prescribed=is_prescribed(text, ent, prescribed_lists),
             )
         )
     return facts
@@ -762,6 +804,22 @@ def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
     )
 
 
+QUALITATIVE_RANGE_LINE = re.compile(
+    r"\n[ \t]*(?P<range>(?:Negative|Borderline|Positive|Equivocal|Non-?reactive|Reactive)"
+    r"[ \t]+[<>]?1:\d+)[ \t]*(?=\n|$)",
+    re.IGNORECASE,
+)
+
+
+def qualitative_reference(text: str, end: int) -> str | None:
+    """Range lines under a qualitative result ('Negative <1:80' / 'Positive >1:80'), joined."""
+    ranges = []
+    while found := QUALITATIVE_RANGE_LINE.match(text, end):
+        ranges.append(normalize_space(found["range"]))
+        end = found.end()
+    return "; ".join(ranges) or None
+
+
 def qualitative_observation(text: str, match: re.Match[str]) -> ObservationFact:
     name = normalize_space(match["name"])
     kind = observation_kinds().get(name.lower())
@@ -771,6 +829,7 @@ def qualitative_observation(text: str, match: re.Match[str]) -> ObservationFact:
         loinc_code=kind.loinc_code if kind else None,
         value_text=match["result"],
         interpretation=interpretation(match["flag"]),
+        reference_text=qualitative_reference(text, match.end()),
     )
 
 
@@ -904,6 +963,90 @@ def patient_fact(text: str) -> PatientFact | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Encounter and procedures
+# ---------------------------------------------------------------------------------------------
+
+ENCOUNTER_DATE_LABEL = re.compile(
+    rf"\b(?P<label>admission date|date of admission|admitted(?: on)?|discharge date|"
+    rf"date of discharge|discharged(?: on)?|date of service|service date|visit date|"
+    rf"date of visit|encounter date|date)[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
+    re.IGNORECASE,
+)
+LONE_DATE_LINE = re.compile(rf"\A\s*(?P<date>{DATE})[ \t]*$", re.MULTILINE)
+EMERGENCY_WORDS = re.compile(r"\b(?:emergency department|emergency room|ED visit)\b", re.I)
+PROCEDURE_HEADER = re.compile(
+    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bthe following procedures were (?:conducted|performed)|"
+    r"procedures?(?: performed)?|operations?(?: performed)?)[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+SEMANTIC_TAG = re.compile(r"\s*\((?:procedure|regime/therapy)\)\s*$", re.IGNORECASE)
+
+
+def encounter_facts(text: str) -> list[EncounterFact]:
+    """The encounter the document records: its dates (admission/discharge make it inpatient)."""
+    start = end = None
+    quoted: re.Match[str] | None = None
+    inpatient = False
+    for match in ENCOUNTER_DATE_LABEL.finditer(text):
+        label, parsed = match["label"].lower(), parse_encounter_date(match["date"])
+        if parsed is None or "birth" in text[max(0, match.start() - 12) : match.start()].lower():
+            continue
+        if "discharg" in label:
+            end, inpatient = end or parsed, True
+        elif "admi" in label:
+            start, inpatient = start or parsed, True
+        else:
+            start = start or parsed
+        quoted = quoted or match
+    lone = LONE_DATE_LINE.search(text)
+    if start is None and end is None and lone and parse_encounter_date(lone["date"]):
+        start, quoted = parse_encounter_date(lone["date"]), lone
+    if quoted is None:
+        return []
+    encounter_class = "inpatient" if inpatient else "ambulatory"
+    if EMERGENCY_WORDS.search(text):
+        encounter_class = "emergency"
+    return [
+        EncounterFact(
+            quote=quote_for(text, quoted.start("date"), quoted.end("date")),
+            encounter_class=encounter_class,
+            type_text="hospital stay" if inpatient else None,
+            start_date=start,
+            end_date=end,
+        )
+    ]
+
+
+def parse_encounter_date(written: str) -> str | None:
+    """ISO date of a written date; unlike birth dates, two-digit years stay in this century."""
+    cleaned = normalize_space(written.replace(",", " ").replace(".", ""))
+    for date_format in DATE_FORMATS:
+        try:
+            return datetime.strptime(cleaned, date_format).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def procedure_facts(text: str) -> list[ProcedureFact]:
+    facts = []
+    for start, end in listed_regions(text, PROCEDURE_HEADER):
+        for line_match in re.finditer(r"[^\n]+", text[start:end]):
+            line_start = start + line_match.start()
+            item = LIST_MARKER.sub("", line_match.group(), count=1)
+            name = SEMANTIC_TAG.sub("", item).strip(" .;")
+            if not name or len(name.split()) > 12:
+                continue
+            facts.append(
+                ProcedureFact(
+                    quote=quote_for(text, line_start, start + line_match.end()),
+                    text=normalize_space(name),
+                )
+            )
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
 # Deduplication and the extractor
 # ---------------------------------------------------------------------------------------------
 
@@ -933,7 +1076,7 @@ def condition_key(fact: ConditionFact) -> tuple:
 
 
 def medication_key(fact: MedicationFact) -> tuple:
-    return fact.text.lower(), fact.assertion
+    return fact.text.lower(), fact.assertion, fact.prescribed
 
 
 def allergy_key(fact: AllergyFact) -> tuple:
@@ -967,4 +1110,6 @@ class OfflineExtractor:
             ),
             allergies=unique(allergy_facts(doc, allergy_areas), allergy_key),
             observations=unique(observation_facts(doc), observation_key),
+            encounters=encounter_facts(text),
+            procedures=unique(procedure_facts(text), lambda fact: fact.text.lower()),
         )

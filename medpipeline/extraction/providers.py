@@ -97,7 +97,7 @@ class UsageRecord(BaseModel):
     provider: str
     model: str
     prompt_version: str
-    document_type: str
+    document_type: str | None  # None in rows written before document types were detected
     attempt: int
     outcome: str  # ok | error | cached
     error_class: str | None

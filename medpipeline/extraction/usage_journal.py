@@ -11,8 +11,7 @@ Re-running a document must never count a call twice, and must never forget money
 import threading
 from pathlib import Path
 
-import polars as pl
-
+from medpipeline.analytics.ledger import read_ledger_files
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.extraction.providers import UsageRecord
 from medpipeline.storage import DataLayout
@@ -54,11 +53,7 @@ def read_journal(path: Path) -> list[UsageRecord]:
 def read_ledger_file(path: Path) -> list[UsageRecord]:
     if not path.exists():
         return []
-    fields = UsageRecord.model_fields
-    return [
-        UsageRecord.model_validate({k: v for k, v in row.items() if k in fields})
-        for row in pl.read_parquet(path).to_dicts()
-    ]
+    return [UsageRecord.model_validate(row) for row in read_ledger_files([path]).to_dicts()]
 
 
 def is_billable(record: UsageRecord) -> bool:

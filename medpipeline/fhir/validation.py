@@ -5,7 +5,11 @@ Two validators look at every resource, because each catches what the other misse
   it does not check code values against their required value sets.
 - HL7's R4 JSON Schema (`fhir.r4.schema.json`, Draft 6): required codes (enums), unknown fields,
   required fields; it does not check integers are whole numbers.
-Bundle invariants are checked here: unique fullUrls, every `urn:uuid:` reference resolves.
+Invariants neither checks are checked here: in a Bundle, unique fullUrls (bdl-7), every
+`urn:uuid:` reference resolves, transaction and batch entries carry a request (bdl-3); in every
+resource, obs-6 (no dataAbsentReason beside a value), obs-7 (no component code equal to the
+Observation's code when it has a value), dom-2/3/4/5 (contained resources: not nested, referenced,
+no versionId/lastUpdated/security) and txt-2 (narrative has non-whitespace content).
 
 Messages name the JSON path and the validator keyword or error type only: values can be PHI.
 """
@@ -113,7 +117,7 @@ def validate_resource(resource: dict[str, Any]) -> list[ValidationIssue]:
     if location.resource_type == _UNKNOWN_TYPE:
         return [_unknown_type_issue(location)]
     model_issues = _model_issues(resource, location, entry_locations={})
-    return model_issues + _schema_issues(resource, location)
+    return model_issues + _schema_issues(resource, location) + _invariant_issues(resource, location)
 
 
 def validate_bundle(bundle: dict[str, Any]) -> list[ValidationIssue]:
@@ -129,6 +133,7 @@ def validate_bundle(bundle: dict[str, Any]) -> list[ValidationIssue]:
         issues += _entry_resource_issues(entry, entry_locations[index])
     issues += _duplicate_full_url_issues(entries, entry_locations)
     issues += _dangling_reference_issues(entries, entry_locations)
+    issues += _request_issues(bundle, entries, entry_locations)
     return issues
 
 
@@ -152,7 +157,8 @@ def _entry_resource_issues(entry: dict[str, Any], location: _Location) -> list[V
         return []
     if location.resource_type == _UNKNOWN_TYPE:
         return [_unknown_type_issue(location)]
-    return _schema_issues(entry["resource"], location)
+    resource = entry["resource"]
+    return _schema_issues(resource, location) + _invariant_issues(resource, location)
 
 
 def _bundle_shell(bundle: dict[str, Any]) -> dict[str, Any]:
@@ -299,6 +305,119 @@ def _references(node: Any, segments: list[Any]) -> Iterator[tuple[list[Any], str
     elif isinstance(node, list):
         for index, item in enumerate(node):
             yield from _references(item, [*segments, index])
+
+
+def _request_issues(
+    bundle: dict[str, Any],
+    entries: list[tuple[int, dict[str, Any]]],
+    entry_locations: dict[int, _Location],
+) -> list[ValidationIssue]:
+    """bdl-3: every entry of a transaction or batch has a request."""
+    if bundle.get("type") not in ("transaction", "batch"):
+        return []
+    message = "entry of a transaction or batch has no request (bdl-3)"
+    return [
+        entry_locations[index].issue(IssueSource.INVARIANT, [], message)
+        for index, entry in entries
+        if not isinstance(entry.get("request"), dict)
+    ]
+
+
+# --- resource invariants ----------------------------------------------------------------------
+
+_VALUE_PREFIX = "value"
+
+
+def _invariant_issues(resource: Any, location: _Location) -> list[ValidationIssue]:
+    """FHIR invariants of one resource (and its contained resources) that neither validator runs."""
+    if not isinstance(resource, dict):
+        return []
+    issues = _narrative_issues(resource, location, [])
+    if resource.get("resourceType") == "Observation":
+        issues += _observation_issues(resource, location)
+    issues += _contained_issues(resource, location)
+    return issues
+
+
+def _has_value(node: dict[str, Any]) -> bool:
+    return any(
+        key.startswith(_VALUE_PREFIX) and key[len(_VALUE_PREFIX) :][:1].isupper() for key in node
+    )
+
+
+def _codings(concept: Any) -> set[tuple[Any, Any]]:
+    if not isinstance(concept, dict) or not isinstance(concept.get("coding"), list):
+        return set()
+    return {
+        (coding.get("system"), coding.get("code"))
+        for coding in concept["coding"]
+        if isinstance(coding, dict)
+    }
+
+
+def _observation_issues(resource: dict[str, Any], location: _Location) -> list[ValidationIssue]:
+    issues = []
+    if "dataAbsentReason" in resource and _has_value(resource):
+        message = "dataAbsentReason present beside a value (obs-6)"
+        issues.append(location.issue(IssueSource.INVARIANT, ["dataAbsentReason"], message))
+    components = resource.get("component")
+    if _has_value(resource) and isinstance(components, list):
+        own = _codings(resource.get("code"))
+        for index, component in enumerate(components):
+            if isinstance(component, dict) and own & _codings(component.get("code")):
+                message = "component code equals the Observation code beside a value (obs-7)"
+                segments = ["component", index, "code"]
+                issues.append(location.issue(IssueSource.INVARIANT, segments, message))
+    return issues
+
+
+def _narrative_issues(
+    resource: dict[str, Any], location: _Location, segments: list[Any]
+) -> list[ValidationIssue]:
+    """txt-2: a narrative div has some non-whitespace content (text or an image)."""
+    text = resource.get("text")
+    if not isinstance(text, dict) or not isinstance(text.get("div"), str):
+        return []
+    div = text["div"]
+    content = re.sub(r"<[^>]*>", "", div)
+    if content.strip() or "<img" in div:
+        return []
+    message = "narrative div has no content (txt-2)"
+    return [location.issue(IssueSource.INVARIANT, [*segments, "text", "div"], message)]
+
+
+def _contained_issues(resource: dict[str, Any], location: _Location) -> list[ValidationIssue]:
+    """dom-2 (no nesting), dom-3 (each is referenced, or refers to its container), dom-4/dom-5."""
+    contained = resource.get("contained")
+    if not isinstance(contained, list):
+        return []
+    outside = {
+        ref for _, ref in _references({k: v for k, v in resource.items() if k != "contained"}, [])
+    }
+    inside = [{ref for _, ref in _references(item, [])} for item in contained]
+    issues = []
+    for index, item in enumerate(contained):
+        if not isinstance(item, dict):
+            continue
+        segments = ["contained", index]
+        if "contained" in item:
+            message = "contained resource contains resources (dom-2)"
+            issues.append(location.issue(IssueSource.INVARIANT, [*segments, "contained"], message))
+        meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+        if "versionId" in meta or "lastUpdated" in meta:
+            message = "contained resource has meta.versionId or meta.lastUpdated (dom-4)"
+            issues.append(location.issue(IssueSource.INVARIANT, [*segments, "meta"], message))
+        if "security" in meta:
+            message = "contained resource has a security label (dom-5)"
+            issues.append(location.issue(IssueSource.INVARIANT, [*segments, "meta"], message))
+        local = f"#{item.get('id')}"
+        others = set().union(*(refs for other, refs in enumerate(inside) if other != index))
+        referenced = local in outside or local in others
+        if not referenced and "#" not in inside[index]:
+            message = "contained resource is not referenced from its container (dom-3)"
+            issues.append(location.issue(IssueSource.INVARIANT, segments, message))
+        issues += _narrative_issues(item, location, segments)
+    return issues
 
 
 # --- PHI-safe naming --------------------------------------------------------------------------

@@ -1,7 +1,31 @@
-import dagster as dg
+"""Analytics wiring: the DuckDB warehouse (one writer, every table an asset), its reconciliation
+and budget checks, the HTML cost report and the cost forecast. The logic is plain Python in
+medpipeline.analytics."""
 
+import os
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+import polars as pl
+from pydantic import Field
+
+from medpipeline.analytics import tables
+from medpipeline.analytics.documents import PATIENT_KEY_SECRET_ENV, UNKEYED
+from medpipeline.analytics.forecast import (
+    Candidate,
+    calibrate,
+    forecast,
+    inbox_chunk_tokens,
+    partition_documents,
+)
+from medpipeline.analytics.report import markdown_table, report_path, write_report
+from medpipeline.analytics.warehouse import Budgets, rebuild_warehouse, reconcile
 from medpipeline.defs.resources import DocumentStoreResource
-from medpipeline.warehouse import TABLE_COMMENTS, rebuild_warehouse
+
+DAILY_BUDGET_ENV = "MEDPIPELINE_DAILY_BUDGET_USD"
+DOCUMENT_BUDGET_ENV = "MEDPIPELINE_DOCUMENT_BUDGET_USD"
+BUDGET_SEVERITY_ENV = "MEDPIPELINE_BUDGET_SEVERITY"
 
 # Rebuild after any document's usage changed; missing upstream partitions (a quarantined
 # document never gets extractions) must not block the warehouse forever.
@@ -11,31 +35,266 @@ REBUILD_WHEN_USAGE_CHANGES = (
     .with_label("eager_allow_missing")
 )
 
+WAREHOUSE_TABLES = (
+    tables.LLM_CALLS,
+    tables.DOCUMENTS,
+    *tables.ROLLUP_TABLES,
+    tables.BUDGET_ALERTS,
+)
+_DEPS = {
+    "llm_calls": ["clinical_extractions"],
+    "documents": ["fhir_bundle"],
+    "budget_alerts": ["daily_costs", "document_costs"],
+    "patient_costs": ["document_costs", "documents"],
+    "cost_metrics": ["llm_calls", "document_costs"],
+}
+RECONCILES = "reconciles_with_ledger"
+DAILY_BUDGET = "within_daily_budget"
+DOCUMENT_BUDGET = "within_document_budget"
+
+
+class WarehouseConfig(dg.Config):
+    """Budgets (unset: from the environment, else the defaults) and rebuild mode."""
+
+    daily_budget_usd: float | None = Field(
+        default=None, description=f"USD per UTC day; unset: ${DAILY_BUDGET_ENV} or 50."
+    )
+    document_budget_usd: float | None = Field(
+        default=None, description=f"USD per document; unset: ${DOCUMENT_BUDGET_ENV} or 1."
+    )
+    budget_severity: str | None = Field(
+        default=None,
+        description=f"WARN or ERROR for budget checks; unset: ${BUDGET_SEVERITY_ENV} or WARN.",
+    )
+    full_rebuild: bool = Field(
+        default=False, description="Re-read every ledger file and folder (no reuse)."
+    )
+
+    def budgets(self) -> Budgets:
+        defaults = Budgets()
+        env = os.environ
+        return Budgets(
+            daily_budget_usd=self.daily_budget_usd
+            if self.daily_budget_usd is not None
+            else float(env.get(DAILY_BUDGET_ENV, defaults.daily_budget_usd)),
+            document_budget_usd=self.document_budget_usd
+            if self.document_budget_usd is not None
+            else float(env.get(DOCUMENT_BUDGET_ENV, defaults.document_budget_usd)),
+            severity=(self.budget_severity or env.get(BUDGET_SEVERITY_ENV, "WARN")).upper(),
+        )
+
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            table,
+            table.name,
             group_name="analytics",
             kinds={"duckdb", "polars"},
-            description=f"{comment} Unpartitioned; in data/warehouse/medpipeline.duckdb.",
-            deps=["clinical_extractions"] if table == "llm_calls" else ["llm_calls"],
+            description=f"{table.comment} Unpartitioned; in data/warehouse/medpipeline.duckdb.",
+            deps=_DEPS.get(table.name, ["llm_calls", "documents"]),
             automation_condition=REBUILD_WHEN_USAGE_CHANGES,
         )
-        for table, comment in TABLE_COMMENTS.items()
+        for table in WAREHOUSE_TABLES
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            RECONCILES,
+            asset="llm_calls",
+            description="Re-reads every per-document Parquet ledger file: rows and cost of "
+            "llm_calls, of each rollup and of each document equal the files' (no double "
+            "counting after re-materializations or deleted documents).",
+        ),
+        dg.AssetCheckSpec(
+            DAILY_BUDGET, asset="daily_costs", description="No UTC day over the daily budget."
+        ),
+        dg.AssetCheckSpec(
+            DOCUMENT_BUDGET,
+            asset="document_costs",
+            description="No document over the per-document budget.",
+        ),
     ],
     can_subset=False,
 )
-def warehouse_tables(document_store: DocumentStoreResource):
-    """One writer rebuilds every table from the Parquet ledger into a new DuckDB file, then
-    swaps it in atomically, so analysts never block a run nor see half a rebuild."""
+def warehouse_tables(
+    context: dg.AssetExecutionContext,
+    config: WarehouseConfig,
+    document_store: DocumentStoreResource,
+):
+    """One writer rebuilds every table from the Parquet ledger and the document folders into a
+    new DuckDB file, then swaps it in atomically; analysts never block a run nor see half a
+    rebuild."""
     layout = document_store.layout
-    counts = rebuild_warehouse(layout)
-    for table in TABLE_COMMENTS:
-        yield dg.MaterializeResult(
-            asset_key=table,
-            metadata={
-                "rows": counts[table],
-                "path": dg.MetadataValue.path(str(layout.warehouse_db)),
-            },
+    budgets = config.budgets()
+    secret = os.environ.get(PATIENT_KEY_SECRET_ENV) or None
+    if not secret:
+        context.log.warning(
+            f"{PATIENT_KEY_SECRET_ENV} is not set: every patient_key is '{UNKEYED}' and "
+            "patient_costs has one row for all patients"
         )
+    report = rebuild_warehouse(
+        layout,
+        budgets=budgets,
+        patient_key_secret=secret,
+        reuse_previous=not config.full_rebuild,
+    )
+    reconciliation = reconcile(layout)
+    path = dg.MetadataValue.path(str(layout.warehouse_db))
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as connection:
+        alerts = dict(
+            connection.execute(
+                "SELECT budget, count(*) FROM budget_alerts GROUP BY budget"
+            ).fetchall()
+        )
+        for table in WAREHOUSE_TABLES:
+            metadata = {
+                "rows": report.rows[table.name],
+                "path": path,
+                "build_seconds": round(report.table_seconds.get(table.name, 0.0), 4),
+            }
+            if table.name == "llm_calls":
+                metadata |= {
+                    "ledger_files_read": report.ledger_files_read,
+                    "ledger_files_reused": report.ledger_files_reused,
+                    "rebuild_seconds": round(report.seconds, 3),
+                    "cost_usd": round(reconciliation.warehouse_cost_usd, 6),
+                }
+            elif table.name == "documents":
+                metadata |= {
+                    "documents_read": report.documents_read,
+                    "documents_reused": report.documents_reused,
+                    "patient_keys": report.patient_keys
+                    if secret
+                    else f"unkeyed ({PATIENT_KEY_SECRET_ENV} not set)",
+                }
+            else:
+                order = "excess_usd DESC" if table.name == "budget_alerts" else "cost_usd DESC"
+                metadata["preview"] = dg.MetadataValue.md(
+                    markdown_table(
+                        connection, f"SELECT * FROM {table.name} ORDER BY {order}", limit=15
+                    )
+                )
+            yield dg.MaterializeResult(asset_key=table.name, metadata=metadata)
+    severity = dg.AssetCheckSeverity[budgets.severity]
+    yield dg.AssetCheckResult(
+        check_name=RECONCILES,
+        asset_key="llm_calls",
+        passed=reconciliation.passed,
+        metadata=reconciliation.model_dump(mode="json")
+        | {"mismatched_tables": ", ".join(reconciliation.mismatched_tables) or "none"},
+    )
+    yield dg.AssetCheckResult(
+        check_name=DAILY_BUDGET,
+        asset_key="daily_costs",
+        passed=not alerts.get("daily"),
+        severity=severity,
+        metadata={
+            "days_over_budget": alerts.get("daily", 0),
+            "budget_usd": budgets.daily_budget_usd,
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name=DOCUMENT_BUDGET,
+        asset_key="document_costs",
+        passed=not alerts.get("document"),
+        severity=severity,
+        metadata={
+            "documents_over_budget": alerts.get("document", 0),
+            "budget_usd": budgets.document_budget_usd,
+        },
+    )
+
+
+@dg.asset(
+    group_name="analytics",
+    kinds={"duckdb", "html"},
+    deps=[table.name for table in WAREHOUSE_TABLES],
+    automation_condition=REBUILD_WHEN_USAGE_CHANGES,
+    description="All documents: a self-contained HTML cost report (daily spend by model, "
+    "cost-per-document distribution, cache hit rates, most expensive documents by doc_id, "
+    "failures by error class, budget alerts) at data/reports/cost_report.html.",
+)
+def cost_report(document_store: DocumentStoreResource) -> dg.MaterializeResult:
+    layout = document_store.layout
+    target = write_report(layout)
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.url(target.as_uri()),
+            "path": dg.MetadataValue.path(str(target)),
+            "bytes": target.stat().st_size,
+        }
+    )
+
+
+class ForecastConfig(dg.Config):
+    doc_ids: list[str] = Field(
+        default_factory=list,
+        description="Chunked documents (partition keys) to price; empty: none beyond the inbox.",
+    )
+    include_inbox: bool = Field(default=True, description="Price the PDFs waiting in inbox/.")
+    candidates: list[str] = Field(
+        default=[
+            "anthropic/claude-sonnet-5-5",
+            "anthropic/claude-haiku-5-5",
+            "openai/gpt-5.4-mini",
+        ],
+        description="provider/model pairs to price, each at standard and batch rates.",
+    )
+
+
+@dg.asset(
+    group_name="analytics",
+    kinds={"polars", "python"},
+    description="Documents waiting in the inbox (or a chosen partition set): the forecast LLM "
+    "cost of extracting them with each candidate model, standard and batch, from their chunks' "
+    "token counts, before any call. Writes data/reports/cost_forecast.parquet.",
+)
+def cost_forecast(
+    config: ForecastConfig, document_store: DocumentStoreResource
+) -> dg.MaterializeResult:
+    layout = document_store.layout
+    documents = partition_documents(layout, config.doc_ids)
+    unreadable = 0
+    if config.include_inbox and layout.inbox.is_dir():
+        for pdf in sorted(p for p in layout.inbox.iterdir() if p.is_file()):
+            found = inbox_chunk_tokens(pdf, document_store.pdf_limits, document_store.chunking)
+            if found is None:
+                unreadable += 1
+            else:
+                documents.setdefault(found[0], ("inbox", found[1]))
+    candidates = [Candidate.parse(text) for text in config.candidates]
+    models = {candidate: calibrate(layout, candidate) for candidate in candidates}
+    frame = forecast(documents, candidates, models, day=datetime.now(UTC).date())
+    target = report_path(layout).with_name("cost_forecast.parquet")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp")
+    frame.write_parquet(temp)
+    os.replace(temp, target)
+    summary = (
+        frame.group_by("provider", "model")
+        .agg(
+            pl.len().alias("documents"),
+            pl.col("chunks").sum(),
+            pl.col("prompt_tokens").sum(),
+            pl.col("output_tokens").sum(),
+            pl.col("standard_usd").sum().round(6),
+            pl.col("batch_usd").sum().round(6),
+            pl.col("calibrated").all(),
+        )
+        .sort("standard_usd")
+    )
+    lines = ["| " + " | ".join(summary.columns) + " |", "|" + "---|" * len(summary.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in summary.iter_rows()]
+    cheapest = summary.row(0, named=True) if summary.height else None
+    return dg.MaterializeResult(
+        metadata={
+            "documents": len(documents),
+            "inbox_documents": sum(1 for source, _ in documents.values() if source == "inbox"),
+            "unreadable_inbox_files": unreadable,
+            "chunks": sum(len(tokens) for _, tokens in documents.values()),
+            "forecast": dg.MetadataValue.md(
+                "\n".join(lines) if summary.height else "_nothing to price_"
+            ),
+            "cheapest": f"{cheapest['provider']}/{cheapest['model']}" if cheapest else "none",
+            "path": dg.MetadataValue.path(str(target)),
+        }
+    )

@@ -1,5 +1,6 @@
 import dagster as dg
 
+from medpipeline.analytics.ledger import write_ledger
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.defs.errors import phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
@@ -16,7 +17,6 @@ from medpipeline.extraction.usage_journal import (
     earlier_records,
 )
 from medpipeline.storage import DataLayout, read_json, remove_temp_files, write_json
-from medpipeline.warehouse import write_ledger
 
 CLINICAL_EXTRACTIONS = "clinical_extractions"
 LLM_POOL = "llm"

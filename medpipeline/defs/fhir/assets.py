@@ -1,3 +1,5 @@
+"""FHIR stage wiring: the per-document bundle with its quality checks, and the patient records."""
+
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -7,11 +9,15 @@ from medpipeline.defs.extraction.assets import load_extraction
 from medpipeline.defs.intake.assets import load_source_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
+from medpipeline.extraction.grounding import grounding_rate
 from medpipeline.fhir.bundle import build_bundle
+from medpipeline.fhir.records import update_records
 from medpipeline.fhir.validation import validate_bundle
-from medpipeline.storage import write_json
+from medpipeline.storage import read_json, write_json
 
 FHIR_BUNDLE = "fhir_bundle"
+PATIENT_RECORDS = "patient_records"
+MIN_GROUNDING_RATE = 0.9
 
 
 @dg.asset(
@@ -25,22 +31,37 @@ FHIR_BUNDLE = "fhir_bundle"
             asset=FHIR_BUNDLE,
             blocking=True,
             description="The Bundle validates with fhir.resources (R4B) and every resource "
-            "against HL7's R4 JSON Schema; references resolve inside the bundle.",
-        )
+            "against HL7's R4 JSON Schema; references resolve inside the bundle; FHIR "
+            "invariants (obs-6, obs-7, dom-2..5, txt-2, bdl-3) hold.",
+        ),
+        dg.AssetCheckSpec(
+            "grounding_rate",
+            asset=FHIR_BUNDLE,
+            description=f"At least {MIN_GROUNDING_RATE:.0%} of the facts providers returned were "
+            "found in the document text (ungrounded facts are left out of the bundle).",
+        ),
+        dg.AssetCheckSpec(
+            "codes_known",
+            asset=FHIR_BUNDLE,
+            description="Every ICD-10-CM and LOINC code and UCUM unit a provider proposed is in "
+            "its code system; unknown ones were dropped to text and flagged `code-dropped`.",
+        ),
     ],
     description="Per document: a FHIR R4 transaction Bundle — Patient, DocumentReference for the "
-    "PDF, Condition / MedicationStatement / AllergyIntolerance / Observation with evidence "
-    "offsets, Provenance. Negated and family-history findings never become Conditions.",
+    "PDF, Encounter, Condition / MedicationStatement / MedicationRequest / AllergyIntolerance / "
+    "Observation / Procedure with evidence offsets, a DiagnosticReport grouping the labs, Device "
+    "and Provenance. Negated, family-history and hypothetical findings never become Conditions.",
 )
 def fhir_bundle(
     context: dg.AssetExecutionContext, document_store: DocumentStoreResource
 ) -> dg.MaterializeResult:
     layout, doc_id = document_store.layout, context.partition_key
+    extraction = load_extraction(layout, doc_id)
     built = build_bundle(
-        load_source_document(layout, doc_id),
-        load_extraction(layout, doc_id),
-        created_at=datetime.now(UTC),
+        load_source_document(layout, doc_id), extraction, created_at=datetime.now(UTC)
     )
+    rate = grounding_rate(extraction)
+    dropped = sum(built.dropped_codes.values())
     issues = validate_bundle(built.bundle)
     write_json(layout.artifact(doc_id, FHIR_BUNDLE), built.bundle)
     issue_sources = Counter(issue.source for issue in issues)
@@ -50,6 +71,9 @@ def fhir_bundle(
             **{f"resources_{kind}": count for kind, count in sorted(built.resource_counts.items())},
             "skipped_negated": built.skipped_negated,
             "skipped_family": built.skipped_family,
+            "skipped_hypothetical": built.skipped_hypothetical,
+            "codes_dropped": dropped,
+            "ungrounded_resources": built.ungrounded_resources,
             "validation_issues": len(issues),
         },
         check_results=[
@@ -64,6 +88,56 @@ def fhir_bundle(
                         "\n".join(f"- `{i.path}`: {i.message}" for i in issues[:10]) or "none"
                     ),
                 },
-            )
+            ),
+            dg.AssetCheckResult(
+                check_name="grounding_rate",
+                passed=rate is None or rate >= MIN_GROUNDING_RATE,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    **({"grounding_rate": round(rate, 4)} if rate is not None else {}),
+                    "grounded_facts": extraction.grounded_facts,
+                    "ungrounded_facts": extraction.ungrounded_facts,
+                    "ungrounded_kept": extraction.ungrounded_kept,
+                },
+            ),
+            dg.AssetCheckResult(
+                check_name="codes_known",
+                passed=dropped == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "codes_dropped": dropped,
+                    **{f"dropped_{kind}": n for kind, n in sorted(built.dropped_codes.items())},
+                },
+            ),
         ],
+    )
+
+
+@dg.asset(
+    group_name="fhir",
+    kinds={"fhir"},
+    deps=[FHIR_BUNDLE],
+    description="All documents: every fhir_bundle accumulated per patient (identifier, else name "
+    "+ birth date), append-only; the same fact from several documents is one resource with each "
+    "document's Provenance; contradictions flagged. Writes data/fhir/patients/<id>.json and the "
+    "Bulk Data export data/fhir/export/<ResourceType>.ndjson.",
+)
+def patient_records(document_store: DocumentStoreResource) -> dg.MaterializeResult:
+    layout = document_store.layout
+    bundle_paths = sorted(layout.documents.glob(f"*/{FHIR_BUNDLE}.json"))
+    written = update_records(
+        layout.fhir, ((path.parent.name, read_json(path)) for path in bundle_paths)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "patients": written.patients,
+            "documents": written.documents,
+            "documents_added": written.report.new_documents,
+            "documents_unchanged": written.report.unchanged_documents,
+            "resources": written.resources,
+            "resources_added": written.report.new_resources,
+            "duplicates_merged": written.report.merged_duplicates,
+            "contradictions": written.contradictions,
+            **{f"ndjson_{kind}": n for kind, n in written.ndjson_files.items()},
+        }
     )

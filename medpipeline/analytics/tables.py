@@ -1,0 +1,354 @@
+"""Every table of the analysts' warehouse: its SQL (the one definition of each rollup), its
+comment and a comment for each column. `COMMENT ON` is generated from these at every build."""
+
+from dataclasses import dataclass, field
+
+# Shared by every rollup over calls: the metrics analysts ask for, defined once.
+CALL_METRICS_SQL = """
+    count(*) AS calls,
+    count(*) FILTER (WHERE outcome = 'error') AS failed_calls,
+    count(*) FILTER (WHERE response_cache_hit) AS response_cache_hits,
+    CAST(coalesce(sum(input_tokens), 0) AS BIGINT) AS input_tokens,
+    CAST(coalesce(sum(output_tokens), 0) AS BIGINT) AS output_tokens,
+    CAST(coalesce(sum(cache_read_tokens), 0) AS BIGINT) AS cache_read_tokens,
+    CAST(coalesce(sum(cache_write_tokens), 0) AS BIGINT) AS cache_write_tokens,
+    CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT) AS prompt_tokens,
+    sum(input_cost_usd) AS input_cost_usd,
+    sum(output_cost_usd) AS output_cost_usd,
+    sum(cache_read_cost_usd) AS cache_read_cost_usd,
+    sum(cache_write_cost_usd) AS cache_write_cost_usd,
+    coalesce(sum(cost_usd), 0) AS cost_usd,
+    avg(CASE WHEN outcome = 'error' THEN 1.0 ELSE 0.0 END) AS error_rate,
+    count(*) FILTER (WHERE first_call_of_chunk AND chunk_fell_back)
+        / nullif(count(*) FILTER (WHERE first_call_of_chunk), 0) AS fallback_rate,
+    avg(CASE WHEN response_cache_hit THEN 1.0 ELSE 0.0 END) AS response_cache_hit_rate,
+    sum(cache_read_tokens) / nullif(sum(prompt_tokens), 0) AS prompt_cache_hit_rate,
+    quantile_cont(latency_ms, 0.5) FILTER (WHERE NOT response_cache_hit) AS p50_latency_ms,
+    quantile_cont(latency_ms, 0.95) FILTER (WHERE NOT response_cache_hit) AS p95_latency_ms"""
+
+CALL_METRICS = {
+    "calls": "Provider attempts and response-cache hits (rows of llm_calls).",
+    "failed_calls": "Calls with outcome 'error'.",
+    "response_cache_hits": "Calls answered by the response cache (no provider request, no cost).",
+    "input_tokens": "Sum of input_tokens as the APIs reported them (see llm_calls).",
+    "output_tokens": "Sum of output tokens.",
+    "cache_read_tokens": "Sum of prompt-cache read tokens.",
+    "cache_write_tokens": "Sum of prompt-cache write tokens.",
+    "prompt_tokens": "Sum of all prompt tokens, cached or not (normalised across providers).",
+    "input_cost_usd": "USD for uncached input tokens.",
+    "output_cost_usd": "USD for output tokens.",
+    "cache_read_cost_usd": "USD for prompt-cache reads.",
+    "cache_write_cost_usd": "USD for prompt-cache writes.",
+    "cost_usd": "Total USD (genai-prices at each call's time; offline provider 0).",
+    "error_rate": "failed_calls / calls.",
+    "fallback_rate": "Share of chunk extractions (run, document, chunk) starting in this group "
+    "that needed a provider other than the first one tried.",
+    "response_cache_hit_rate": "response_cache_hits / calls.",
+    "prompt_cache_hit_rate": "cache_read_tokens / prompt_tokens (token-weighted).",
+    "p50_latency_ms": "Median latency of calls that reached a provider (cache hits excluded).",
+    "p95_latency_ms": "95th percentile latency of calls that reached a provider.",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    comment: str
+    columns: dict[str, str]
+    sql: str | None = None  # None: loaded by the build itself (see warehouse.py)
+    metrics: bool = field(default=False)  # the shared call metrics are among the columns
+
+    @property
+    def all_columns(self) -> dict[str, str]:
+        return {**self.columns, **(CALL_METRICS if self.metrics else {})}
+
+
+LLM_CALLS = Table(
+    "llm_calls",
+    "One row per provider attempt (success or failure) or response-cache hit, from the "
+    "per-document Parquet ledger (data/ledger/<doc_id>.parquet).",
+    {
+        "call_id": "Unique id of the attempt.",
+        "doc_id": "Document id: first 16 hex characters of the PDF's sha256.",
+        "run_id": "Dagster run that made the call.",
+        "chunk_id": "Chunk of the document the call extracted.",
+        "provider": "anthropic, openai (or an OpenAI-compatible server) or offline.",
+        "model": "Model name as the API reported it.",
+        "prompt_version": "Version of the extraction prompt.",
+        "document_type": "Detected document type the prompt was fitted to (null in old rows).",
+        "attempt": "1-based attempt number of this provider for this chunk.",
+        "outcome": "ok, error or cached.",
+        "error_class": "rate_limit, transient, auth, bad_request, context_too_long, "
+        "malformed or refusal; null when the call succeeded.",
+        "response_cache_hit": "The response cache served the reply: no request, no cost.",
+        "parse_strategy": "How the reply's JSON was recovered (null when not recorded).",
+        "input_tokens": "Input tokens exactly as the API reported them (Anthropic: excluding "
+        "cache reads/writes; OpenAI: including cached tokens).",
+        "output_tokens": "Output tokens as reported.",
+        "cache_read_tokens": "Prompt-cache read tokens as reported.",
+        "cache_write_tokens": "Prompt-cache write (creation) tokens as reported.",
+        "prompt_tokens": "All prompt tokens, cached or not, normalised across providers.",
+        "uncached_input_tokens": "prompt_tokens minus cache reads and writes.",
+        "input_cost_usd": "USD for uncached input tokens (cost_usd split by genai-prices unit "
+        "prices; null if genai-prices does not know the model).",
+        "output_cost_usd": "USD for output tokens (split as input_cost_usd).",
+        "cache_read_cost_usd": "USD for prompt-cache reads (split as input_cost_usd).",
+        "cache_write_cost_usd": "USD for prompt-cache writes (split as input_cost_usd).",
+        "cost_usd": "Total USD of the call, from genai-prices at the call's time; 0 offline.",
+        "is_fallback": "The call went to a provider other than the first one tried for this "
+        "chunk in this run.",
+        "first_call_of_chunk": "The first call of this chunk's extraction in this run.",
+        "chunk_fell_back": "This chunk's extraction in this run needed more than one provider.",
+        "latency_ms": "Wall time of the call in milliseconds.",
+        "request_id": "Provider's request id (for support tickets); null offline.",
+        "started_at": "When the call started (UTC).",
+        "finished_at": "started_at + latency_ms.",
+        "day": "UTC day of started_at.",
+    },
+)
+
+DOCUMENTS = Table(
+    "documents",
+    "One row per document known to the pipeline: counts derived from its artifacts, never text. "
+    "patient_key is pseudonymous.",
+    {
+        "doc_id": "Document id: first 16 hex characters of the PDF's sha256.",
+        "status": "Last stage reached: received, stored, text_extracted, chunked, extracted, "
+        "bundled; ledger_only when only usage remains.",
+        "pages": "Pages of the PDF.",
+        "size_bytes": "Size of the PDF in bytes.",
+        "characters": "Characters of the extracted document text.",
+        "chunks": "Chunks sent to extraction.",
+        "chunk_tokens": "Sum of the chunks' tokens (o200k tokenizer).",
+        "chunks_failed": "Chunks no provider could extract (need review).",
+        "facts": "Facts extracted (patient, conditions, medications, allergies, observations).",
+        "fhir_resources": "Entries of the document's FHIR bundle.",
+        "patient_key": "Pseudonymous patient key: pk_ + HMAC-SHA256 of the patient identifier "
+        "with the site secret; 'unkeyed' without a secret, 'unidentified' without an identifier.",
+        "ingested_at": "When the PDF was stored (UTC).",
+        "source_signature": "Signature of the document folder the row was derived from "
+        "(lets the next build reuse the row when nothing changed).",
+    },
+)
+
+DOCUMENT_COSTS = Table(
+    "document_costs",
+    "Cost, tokens and quality metrics per document, with cost per page and per FHIR resource.",
+    {
+        "doc_id": "Document id.",
+        "pages": "Pages of the PDF (from documents).",
+        "fhir_resources": "Entries of the FHIR bundle (from documents).",
+        "cost_per_page": "cost_usd / pages.",
+        "cost_per_fhir_resource": "cost_usd / fhir_resources.",
+        "providers": "Providers called, comma-separated.",
+        "first_call_at": "First call (UTC).",
+        "last_call_at": "Last call (UTC).",
+    },
+    """
+    WITH per_doc AS (
+        SELECT doc_id, {metrics},
+               string_agg(DISTINCT provider, ',' ORDER BY provider) AS providers,
+               min(started_at) AS first_call_at, max(started_at) AS last_call_at
+        FROM llm_calls GROUP BY doc_id
+    )
+    SELECT doc_id, d.pages, d.fhir_resources,
+           c.cost_usd / nullif(d.pages, 0) AS cost_per_page,
+           c.cost_usd / nullif(d.fhir_resources, 0) AS cost_per_fhir_resource,
+           c.* EXCLUDE (doc_id)
+    FROM per_doc c LEFT JOIN documents d USING (doc_id)""",
+    metrics=True,
+)
+
+PATIENT_COSTS = Table(
+    "patient_costs",
+    "Cost per pseudonymous patient key (never a name or MRN); 'unkeyed' groups every patient "
+    "when no site secret is set, 'unidentified' the documents with no patient identifier.",
+    {
+        "patient_key": "Pseudonymous key (see documents.patient_key).",
+        "documents": "Documents of this patient with usage.",
+        "pages": "Sum of pages.",
+        "calls": "Calls.",
+        "failed_calls": "Calls with outcome 'error'.",
+        "input_tokens": "Input tokens as reported.",
+        "output_tokens": "Output tokens.",
+        "cache_read_tokens": "Prompt-cache read tokens.",
+        "cache_write_tokens": "Prompt-cache write tokens.",
+        "cost_usd": "Total USD.",
+        "cost_per_document": "cost_usd / documents.",
+        "cost_per_page": "cost_usd / pages.",
+    },
+    """
+    SELECT coalesce(d.patient_key, 'unidentified') AS patient_key,
+           count(*) AS documents,
+           CAST(sum(c.pages) AS BIGINT) AS pages,
+           CAST(sum(c.calls) AS BIGINT) AS calls,
+           CAST(sum(c.failed_calls) AS BIGINT) AS failed_calls,
+           CAST(sum(c.input_tokens) AS BIGINT) AS input_tokens,
+           CAST(sum(c.output_tokens) AS BIGINT) AS output_tokens,
+           CAST(sum(c.cache_read_tokens) AS BIGINT) AS cache_read_tokens,
+           CAST(sum(c.cache_write_tokens) AS BIGINT) AS cache_write_tokens,
+           sum(c.cost_usd) AS cost_usd,
+           sum(c.cost_usd) / count(*) AS cost_per_document,
+           sum(c.cost_usd) / nullif(sum(c.pages), 0) AS cost_per_page
+    FROM document_costs c LEFT JOIN documents d USING (doc_id)
+    GROUP BY ALL""",
+)
+
+MODEL_COSTS = Table(
+    "model_costs",
+    "Cost, tokens, cache hit rates, latency percentiles, error and fallback rates per provider "
+    "and model.",
+    {
+        "provider": "Provider.",
+        "model": "Model.",
+        "documents": "Documents with calls to this model.",
+        "mean_latency_ms": "Mean latency of calls that reached the provider.",
+    },
+    """
+    SELECT provider, model, count(DISTINCT doc_id) AS documents, {metrics},
+           avg(latency_ms) FILTER (WHERE NOT response_cache_hit) AS mean_latency_ms
+    FROM llm_calls GROUP BY provider, model""",
+    metrics=True,
+)
+
+PROVIDER_COSTS = Table(
+    "provider_costs",
+    "Cost, tokens, cache hit rates, latency percentiles, error and fallback rates per provider.",
+    {
+        "provider": "Provider.",
+        "models": "Models used, comma-separated.",
+        "documents": "Documents with calls to this provider.",
+    },
+    """
+    SELECT provider, string_agg(DISTINCT model, ',' ORDER BY model) AS models,
+           count(DISTINCT doc_id) AS documents, {metrics}
+    FROM llm_calls GROUP BY provider""",
+    metrics=True,
+)
+
+DAILY_COSTS = Table(
+    "daily_costs",
+    "Cost, tokens and metrics per UTC day, provider and model.",
+    {
+        "day": "UTC day.",
+        "provider": "Provider.",
+        "model": "Model.",
+        "documents": "Documents with calls that day.",
+    },
+    """
+    SELECT day, provider, model, count(DISTINCT doc_id) AS documents, {metrics}
+    FROM llm_calls GROUP BY day, provider, model""",
+    metrics=True,
+)
+
+COST_METRICS = Table(
+    "cost_metrics",
+    "One row: the headline figures over all calls and documents.",
+    {
+        "documents": "Documents with usage.",
+        "pages": "Pages of those documents.",
+        "fhir_resources": "FHIR resources of those documents.",
+        "cost_per_document": "cost_usd / documents.",
+        "cost_per_page": "cost_usd / pages.",
+        "cost_per_fhir_resource": "cost_usd / fhir_resources.",
+    },
+    """
+    WITH calls AS (SELECT {metrics} FROM llm_calls),
+         docs AS (
+            SELECT count(*) AS documents, CAST(sum(pages) AS BIGINT) AS pages,
+                   CAST(sum(fhir_resources) AS BIGINT) AS fhir_resources
+            FROM document_costs)
+    SELECT docs.*, calls.cost_usd / nullif(docs.documents, 0) AS cost_per_document,
+           calls.cost_usd / nullif(docs.pages, 0) AS cost_per_page,
+           calls.cost_usd / nullif(docs.fhir_resources, 0) AS cost_per_fhir_resource,
+           calls.*
+    FROM calls, docs""",
+    metrics=True,
+)
+
+BUDGET_ALERTS = Table(
+    "budget_alerts",
+    "Every budget breach at build time: a UTC day over the daily budget, a document over the "
+    "per-document budget.",
+    {
+        "budget": "daily or document.",
+        "scope": "The day (YYYY-MM-DD) or the doc_id that exceeded its budget.",
+        "cost_usd": "What it cost.",
+        "budget_usd": "The budget in force at build time.",
+        "excess_usd": "cost_usd - budget_usd.",
+        "severity": "WARN or ERROR (from the budget configuration).",
+        "detected_at": "Build time (UTC).",
+    },
+    """
+    SELECT 'daily' AS budget, CAST(day AS VARCHAR) AS scope, sum(cost_usd) AS cost_usd,
+           $daily_budget_usd AS budget_usd, sum(cost_usd) - $daily_budget_usd AS excess_usd,
+           $severity AS severity, $detected_at AS detected_at
+    FROM daily_costs GROUP BY day HAVING sum(cost_usd) > $daily_budget_usd
+    UNION ALL
+    SELECT 'document', doc_id, cost_usd, $document_budget_usd,
+           cost_usd - $document_budget_usd, $severity, $detected_at
+    FROM document_costs WHERE cost_usd > $document_budget_usd
+    ORDER BY budget, excess_usd DESC""",
+)
+
+MODEL_PRICES = Table(
+    "model_prices",
+    "genai-prices unit prices (standard tier) per provider, model and UTC day with calls; used "
+    "to split each call's cost by token kind.",
+    {
+        "provider": "Provider.",
+        "model": "Model.",
+        "day": "UTC day.",
+        "input_usd_per_mtok": "USD per million uncached input tokens (null: unknown model).",
+        "output_usd_per_mtok": "USD per million output tokens.",
+        "cache_read_usd_per_mtok": "USD per million prompt-cache read tokens.",
+        "cache_write_usd_per_mtok": "USD per million prompt-cache write tokens.",
+    },
+)
+
+FAILED_DOCUMENTS = Table(
+    "failed_documents",
+    "One row per failed run of a document (from failures/, written by document_failure_sensor). "
+    "No PHI: ids, step and reason code only.",
+    {
+        "doc_id": "Document id.",
+        "run_id": "The failed Dagster run; re-execute it from the UI to retry.",
+        "step": "The step (asset) that failed.",
+        "reason": "Reject reason code (encrypted, corrupt, no_pages, ...) or error.",
+        "failed_at": "When the failure was recorded (UTC).",
+    },
+)
+
+SOURCE_FILES = Table(
+    "source_files",
+    "What this build read: one row per ledger file and per document folder, with the signature "
+    "that lets the next build reuse unchanged documents instead of re-reading them.",
+    {
+        "source": "ledger or documents.",
+        "doc_id": "Document id.",
+        "signature": "inode, modification time (ns) and size (ledger) or secret fingerprint.",
+        "reused": "The rows came from the previous build (the file was unchanged).",
+    },
+)
+
+# Build order: each rollup reads only tables built before it.
+ROLLUP_TABLES = (
+    DOCUMENT_COSTS,
+    PATIENT_COSTS,
+    MODEL_COSTS,
+    PROVIDER_COSTS,
+    DAILY_COSTS,
+    COST_METRICS,
+)
+TABLES = (
+    LLM_CALLS,
+    DOCUMENTS,
+    *ROLLUP_TABLES,
+    BUDGET_ALERTS,
+    FAILED_DOCUMENTS,
+    MODEL_PRICES,
+    SOURCE_FILES,
+)
+ROLLUPS: dict[str, str] = {
+    table.name: table.sql.format(metrics=CALL_METRICS_SQL) for table in ROLLUP_TABLES
+}

@@ -1,0 +1,103 @@
+"""Code checks against shipped code systems: a code nobody can look up never reaches FHIR.
+
+- ICD-10-CM: the CDC/NCHS code set shipped by the `simple-icd-10-cm` package (billable codes and
+  categories; "E7800" and "E78.00" are the same code, returned in the dotted form).
+- UCUM: the grammar and unit atoms of `ucumvert` (a UCUM parser); case-sensitive as UCUM is.
+- LOINC: this project's table of common labs and vital signs, `extraction/lexicon/loinc_common.csv`
+  (codes as published by Regenstrief, see that folder's README), each code also checked for its
+  mod-10 check digit.
+Every check returns the canonical code, or None for an unknown one: callers keep the text and count
+the drop. No function here logs or raises with the value it was given (it can be PHI).
+"""
+
+import csv
+import functools
+import re
+import warnings
+from importlib.resources import files
+
+__all__ = [
+    "icd10cm_code",
+    "loinc_check_digit",
+    "loinc_code",
+    "loinc_table",
+    "ucum_unit",
+]
+
+_LOINC = re.compile(r"(\d{1,7})-(\d)")
+_ICD10 = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?")
+
+
+@functools.cache
+def _icd() -> object:
+    with warnings.catch_warnings():  # the package reads its data with deprecated importlib calls
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm
+
+    return simple_icd_10_cm
+
+
+def icd10cm_code(code: str | None) -> str | None:
+    """The code in dotted form if ICD-10-CM has it (category, subcategory or billable code)."""
+    if not code:
+        return None
+    cleaned = code.strip().upper()
+    if not _ICD10.fullmatch(cleaned):
+        return None
+    icd = _icd()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if not icd.is_valid_item(cleaned):
+            return None
+        return icd.add_dot(cleaned) if "." not in cleaned else cleaned
+
+
+@functools.cache
+def _ucum_parser():
+    from ucumvert import get_ucum_parser
+
+    return get_ucum_parser()
+
+
+@functools.lru_cache(maxsize=4096)
+def ucum_unit(unit: str | None) -> str | None:
+    """The unit if it is a valid UCUM expression (as written: UCUM codes are case-sensitive)."""
+    if not unit or not unit.strip() or len(unit) > 64:
+        return None
+    cleaned = unit.strip()
+    try:
+        _ucum_parser().parse(cleaned)
+    except Exception:  # lark raises several error types; any of them means "not UCUM"
+        return None
+    return cleaned
+
+
+def loinc_check_digit(number: str) -> int:
+    """LOINC's mod-10 check digit of the part before the hyphen (loinc.org)."""
+    reversed_digits = number[::-1]
+    doubled = str(int(reversed_digits[0::2][::-1]) * 2)
+    others = reversed_digits[1::2][::-1]
+    return (10 - sum(int(digit) for digit in others + doubled) % 10) % 10
+
+
+@functools.cache
+def loinc_table() -> dict[str, str]:
+    """LOINC code -> long common name, from the project's table of common labs and vitals."""
+    path = files("medpipeline.extraction").joinpath("lexicon", "loinc_common.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {
+            row["loinc_code"].strip(): row["loinc_long_common_name"].strip()
+            for row in csv.DictReader(handle)
+            if row["loinc_code"].strip()
+        }
+
+
+def loinc_code(code: str | None) -> str | None:
+    """The code if it is well formed, its check digit is right and the project's table has it."""
+    if not code:
+        return None
+    cleaned = code.strip()
+    match = _LOINC.fullmatch(cleaned)
+    if not match or loinc_check_digit(match[1]) != int(match[2]):
+        return None
+    return cleaned if cleaned in loinc_table() else None

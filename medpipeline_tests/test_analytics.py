@@ -1,0 +1,152 @@
+"""Real documents through the real graph, then the analytics assets on a real instance: the
+warehouse knows each document's pages, facts and FHIR resources, keys patients by a keyed hash
+(never the MRN or name), reconciles with the ledger, checks budgets at the configured severity,
+renders the HTML report and forecasts the inbox before any LLM call."""
+
+import shutil
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from medpipeline import samples
+from medpipeline.analytics.documents import PATIENT_KEY_SECRET_ENV, UNKEYED, patient_key
+from medpipeline.analytics.forecast import Candidate, TokenModel, price_document
+from medpipeline.analytics.prices import Processing, unit_prices
+from medpipeline.defs.analytics.assets import cost_forecast, cost_report, warehouse_tables
+from medpipeline.storage import read_json
+from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
+
+SECRET = "site-secret-for-tests-only"
+
+
+@pytest.fixture
+def documents(instance, layout, samples_dir):
+    """One real document through the real graph (offline provider)."""
+    doc_id = store_copy(layout, samples_dir / samples.DISCHARGE_FILE)
+    assert materialize_document(instance, layout, doc_id).success
+    return [doc_id]
+
+
+def run_analytics(instance, layout, run_config=None):
+    return dg.materialize(
+        [warehouse_tables, cost_report],
+        instance=instance,
+        resources=resources_for(layout),
+        run_config=run_config,
+    )
+
+
+def test_documents_patients_checks_and_report(instance, layout, documents, monkeypatch):
+    monkeypatch.setenv(PATIENT_KEY_SECRET_ENV, SECRET)
+    result = run_analytics(instance, layout)
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["reconciles_with_ledger"].passed
+    assert checks["within_daily_budget"].passed  # the offline provider costs nothing
+
+    extractions = [read_json(layout.artifact(d, "clinical_extractions")) for d in documents]
+    bundles = [read_json(layout.artifact(d, "fhir_bundle")) for d in documents]
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        rows = analyst.execute(
+            "SELECT doc_id, status, pages, fhir_resources, patient_key FROM documents "
+            "ORDER BY doc_id"
+        ).fetchall()
+        patients = analyst.execute("SELECT patient_key, documents FROM patient_costs").fetchall()
+    expected = sorted(
+        (d, "bundled", read_json(layout.artifact(d, "raw_document"))["pages"], len(b["entry"]),
+         patient_key(e["patient"], SECRET))
+        for d, b, e in zip(documents, bundles, extractions, strict=True)
+    )  # fmt: skip
+    assert rows == expected
+    assert all(key.startswith("pk_") for *_, key in rows)
+    assert sum(n for _, n in patients) == len(documents)
+
+    # the raw identifiers and names are nowhere outside the PHI stores
+    identifiers = [
+        value
+        for e in extractions
+        for value in [e["patient"].get("name"), *(i["value"] for i in e["patient"]["identifiers"])]
+        if value
+    ]
+    assert identifiers, "the samples carry a patient name or MRN"
+    report = layout.root / "reports" / "cost_report.html"
+    outside = [layout.warehouse_db, report]
+    for path in outside:
+        content = path.read_bytes()
+        for value in identifiers:
+            assert value.encode() not in content, path.name
+    html = report.read_text()
+    assert "Daily spend by model" in html and "<svg" in html and "http" not in html.lower()
+    report_meta = result.asset_materializations_for_node("cost_report")[0].metadata
+    assert report_meta["report"].value == report.as_uri()
+
+
+def test_without_a_secret_patients_are_unkeyed_and_budgets_fail_as_configured(
+    instance, layout, documents, monkeypatch
+):
+    monkeypatch.delenv(PATIENT_KEY_SECRET_ENV, raising=False)
+    config = {"document_budget_usd": 0.0, "daily_budget_usd": 0.0, "budget_severity": "ERROR"}
+    result = run_analytics(instance, layout, {"ops": {"warehouse_tables": {"config": config}}})
+    assert result.success
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        keys = analyst.execute("SELECT DISTINCT patient_key FROM documents").fetchall()
+        over = dict(
+            analyst.execute("SELECT budget, count(*) FROM budget_alerts GROUP BY ALL").fetchall()
+        )
+    assert keys == [(UNKEYED,)]
+    documents_meta = next(
+        m.metadata
+        for m in result.asset_materializations_for_node("warehouse_tables")
+        if m.asset_key == dg.AssetKey("documents")
+    )
+    assert "unkeyed" in documents_meta["patient_keys"].value
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    for name, budget in (("within_document_budget", "document"), ("within_daily_budget", "daily")):
+        # offline calls cost 0, which a budget of 0 allows: the rollup decides, not the test
+        assert checks[name].passed == (over.get(budget, 0) == 0)
+        assert checks[name].severity == dg.AssetCheckSeverity.ERROR
+
+
+def test_forecast_prices_the_inbox_before_any_call(instance, layout, samples_dir):
+    shutil.copyfile(samples_dir / samples.DISCHARGE_FILE, layout.inbox / "waiting.pdf")
+    result = dg.materialize([cost_forecast], instance=instance, resources=resources_for(layout))
+    assert result.success
+    frame = pl.read_parquet(layout.root / "reports" / "cost_forecast.parquet")
+    assert set(frame["model"]) == {"claude-sonnet-5-5", "claude-haiku-5-5", "gpt-5.4-mini"}
+    assert frame["source"].unique().to_list() == ["inbox"]
+    assert (frame["batch_usd"] < frame["standard_usd"]).all()
+    assert (frame["standard_usd"] > 0).all()
+    assert not list(layout.ledger.glob("*.parquet")), "no LLM call was made"
+    assert "waiting" not in frame.write_csv()
+
+
+def test_forecast_arithmetic_follows_genai_prices():
+    candidate = Candidate(provider="openai", model="gpt-5.4-mini")
+    tokens = TokenModel(overhead_tokens=100, output_ratio=0.5, calibrated=False)
+    from datetime import date
+
+    day = date(2026, 11, 20)
+    priced = price_document([1000, 400], candidate, tokens, day)
+    prices = unit_prices("openai", "gpt-5.4-mini", day, Processing.STANDARD)
+    # overhead below the cacheable minimum: everything is uncached input
+    assert priced["prompt_tokens"] == 1600 and priced["output_tokens"] == 700
+    assert priced["standard_usd"] == pytest.approx(1600 * prices.input + 700 * prices.output)
+    assert priced["batch_usd"] == pytest.approx(priced["standard_usd"] / 2)
+
+
+def test_patient_key_is_keyed_and_prefers_the_mrn():
+    patient = {
+        "name": "Maria Testperson",
+        "birth_date": "1950-01-02",
+        "identifiers": [{"kind": "SSN", "value": "123"}, {"kind": "MRN", "value": "A 77"}],
+    }
+    key = patient_key(patient, SECRET)
+    assert key.startswith("pk_") and "77" not in key[3:7]
+    assert key == patient_key({"identifiers": [{"kind": "mrn", "value": "a77"}]}, SECRET)
+    assert key != patient_key(patient, SECRET + "x")
+    assert patient_key(patient, None) == UNKEYED
+    by_name = patient_key({"name": "Maria  Testperson", "birth_date": "1950-01-02"}, SECRET)
+    assert by_name == patient_key({"name": "maria testperson", "birth_date": "1950-01-02"}, SECRET)
+    assert patient_key({"name": "Maria Testperson"}, SECRET) == "unidentified"
