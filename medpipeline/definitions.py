@@ -28,10 +28,11 @@ document_pipeline = dg.define_asset_job(
 
 warehouse_automation = dg.AutomationConditionSensorDefinition(
     "warehouse_automation",
-    target=dg.AssetSelection.groups("analytics"),
+    target=dg.AssetSelection.groups("analytics") | dg.AssetSelection.assets(patient_records),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="Rebuilds the DuckDB cost tables once documents' usage ledgers have changed.",
+    description="Rebuilds the DuckDB cost tables and the per-patient FHIR records once "
+    "documents' ledgers and bundles have changed.",
 )
 
 

@@ -10,7 +10,9 @@ import threading
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
+from medpipeline.analytics.warehouse import rebuild_warehouse
 from medpipeline.defs.intake.sensors import document_failure_sensor, inbox_sensor
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.documents import doc_id_from_sha256, file_digests
@@ -184,3 +186,7 @@ def test_failed_document_runs_are_recorded_and_posted_to_the_webhook(instance, l
     (failure,) = read_failures(layout)
     assert (failure.doc_id, failure.step, failure.reason) == (doc_id, "raw_document", "encrypted")
     assert WebhookReceiver.received == [failure.model_dump(mode="json")]
+    rebuild_warehouse(layout)
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        rows = analyst.execute("SELECT doc_id, step, reason FROM failed_documents").fetchall()
+    assert rows == [(doc_id, "raw_document", "encrypted")]

@@ -21,33 +21,30 @@ from medpipeline.analytics.forecast import (
 )
 from medpipeline.analytics.report import markdown_table, report_path, write_report
 from medpipeline.analytics.warehouse import Budgets, rebuild_warehouse, reconcile
+from medpipeline.defs.automation import EAGER_ALLOW_MISSING
 from medpipeline.defs.resources import DocumentStoreResource
 
 DAILY_BUDGET_ENV = "MEDPIPELINE_DAILY_BUDGET_USD"
 DOCUMENT_BUDGET_ENV = "MEDPIPELINE_DOCUMENT_BUDGET_USD"
 BUDGET_SEVERITY_ENV = "MEDPIPELINE_BUDGET_SEVERITY"
 
-# Rebuild after any document's usage changed; missing upstream partitions (a quarantined
-# document never gets extractions) must not block the warehouse forever.
-REBUILD_WHEN_USAGE_CHANGES = (
-    dg.AutomationCondition.eager()
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .with_label("eager_allow_missing")
-)
 
 WAREHOUSE_TABLES = (
     tables.LLM_CALLS,
     tables.DOCUMENTS,
     *tables.ROLLUP_TABLES,
     tables.BUDGET_ALERTS,
+    tables.FAILED_DOCUMENTS,
 )
 _DEPS = {
+    "failed_documents": ["raw_document"],
     "llm_calls": ["clinical_extractions"],
     "documents": ["fhir_bundle"],
     "budget_alerts": ["daily_costs", "document_costs"],
     "patient_costs": ["document_costs", "documents"],
     "cost_metrics": ["llm_calls", "document_costs"],
 }
+PREVIEW_ORDER = {"budget_alerts": "excess_usd DESC", "failed_documents": "failed_at DESC"}
 RECONCILES = "reconciles_with_ledger"
 DAILY_BUDGET = "within_daily_budget"
 DOCUMENT_BUDGET = "within_document_budget"
@@ -92,7 +89,7 @@ class WarehouseConfig(dg.Config):
             kinds={"duckdb", "polars"},
             description=f"{table.comment} Unpartitioned; in data/warehouse/medpipeline.duckdb.",
             deps=_DEPS.get(table.name, ["llm_calls", "documents"]),
-            automation_condition=REBUILD_WHEN_USAGE_CHANGES,
+            automation_condition=EAGER_ALLOW_MISSING,
         )
         for table in WAREHOUSE_TABLES
     ],
@@ -167,7 +164,7 @@ def warehouse_tables(
                     else f"unkeyed ({PATIENT_KEY_SECRET_ENV} not set)",
                 }
             else:
-                order = "excess_usd DESC" if table.name == "budget_alerts" else "cost_usd DESC"
+                order = PREVIEW_ORDER.get(table.name, "cost_usd DESC")
                 metadata["preview"] = dg.MetadataValue.md(
                     markdown_table(
                         connection, f"SELECT * FROM {table.name} ORDER BY {order}", limit=15
@@ -208,7 +205,7 @@ def warehouse_tables(
     group_name="analytics",
     kinds={"duckdb", "html"},
     deps=[table.name for table in WAREHOUSE_TABLES],
-    automation_condition=REBUILD_WHEN_USAGE_CHANGES,
+    automation_condition=EAGER_ALLOW_MISSING,
     description="All documents: a self-contained HTML cost report (daily spend by model, "
     "cost-per-document distribution, cache hit rates, most expensive documents by doc_id, "
     "failures by error class, budget alerts) at data/reports/cost_report.html.",

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from medpipeline.defs.automation import EAGER_ALLOW_MISSING
 from medpipeline.defs.extraction.assets import load_extraction
 from medpipeline.defs.intake.assets import load_source_document
 from medpipeline.defs.partitions import documents_partitions
@@ -117,6 +118,7 @@ def fhir_bundle(
     group_name="fhir",
     kinds={"fhir"},
     deps=[FHIR_BUNDLE],
+    automation_condition=EAGER_ALLOW_MISSING,
     description="All documents: every fhir_bundle accumulated per patient (identifier, else name "
     "+ birth date), append-only; the same fact from several documents is one resource with each "
     "document's Provenance; contradictions flagged. Writes data/fhir/patients/<id>.json and the "
