@@ -12,12 +12,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from medpipeline import samples
 from medpipeline.analytics.warehouse import rebuild_warehouse
 from medpipeline.defs.intake.sensors import document_failure_sensor, inbox_sensor
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
-from medpipeline.storage import DataLayout, read_json
+from medpipeline.storage import DataLayout, read_json, safe_file_name
 from medpipeline_tests.helpers import materialize_document
 
 
@@ -190,3 +191,18 @@ def test_failed_document_runs_are_recorded_and_posted_to_the_webhook(instance, l
     with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
         rows = analyst.execute("SELECT doc_id, step, reason FROM failed_documents").fetchall()
     assert rows == [(doc_id, "raw_document", "encrypted")]
+
+
+def test_hostile_names_stay_inside_the_data_folder(instance, layout, samples_dir):
+    assert safe_file_name("../../etc/passwd") == "passwd"
+    assert safe_file_name("..\\..\\boot.ini") == "boot.ini"
+    assert safe_file_name("..") == "unnamed"
+    names = ["Überweisung Müller ✓.pdf", "report..final.pdf", "a..b.txt"]
+    shutil.copyfile(samples_dir / samples.REFERRAL_FILE, layout.inbox / names[0])
+    (layout.inbox / names[1]).write_bytes(b"not a pdf at all")
+    (layout.inbox / names[2]).write_text("notes")
+    result = tick(instance, layout, tick(instance, layout, None).cursor)
+    assert len(result.run_requests) == 1
+    assert quarantine_reasons(layout) == {names[1]: "not_a_pdf", names[2]: "not_a_pdf"}
+    inside = [p.resolve() for p in layout.root.rglob("*")]
+    assert all(p.is_relative_to(layout.root.resolve()) for p in inside)
