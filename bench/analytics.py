@@ -5,7 +5,7 @@ re-materialized (unchanged documents reused), the reconciliation check's time, t
 rollup's query inside the build, and of an analyst's query on each rollup table.
 Targets on a 2-core machine: rebuild < 10 s, each rollup < 0.5 s.
 
-    /work/venv/bin/python bench/analytics.py [--rows 1000000] [--documents 50000]
+    .venv/bin/python bench/analytics.py [--rows 1000000] [--documents 50000]
 """
 
 import argparse

@@ -7,7 +7,7 @@ is compared with what the ledger recorded. Printed: per document and in total, t
 actual USD and the error, with the uncalibrated token model and with one calibrated from the
 other documents' ledger (leave-one-out).
 
-    /work/venv/bin/python bench/cost_forecast.py
+    .venv/bin/python bench/cost_forecast.py
 """
 
 import shutil
