@@ -48,6 +48,7 @@ class PdfLimits(BaseModel):
     max_bytes: int = 100 * 1024 * 1024
     max_pages: int = 500
     timeout_seconds: float = 60.0
+    ocr_seconds_per_page: float = 20.0  # added to the text-extraction budget when OCR may run
     memory_mb: int = 2048
 
 
@@ -196,11 +197,23 @@ def ocr_available() -> bool:
 
 
 def extract_pages(
-    path: Path, limits: PdfLimits, *, ocr: bool = True, password: str | None = None
+    path: Path,
+    limits: PdfLimits,
+    *,
+    ocr: bool = True,
+    password: str | None = None,
+    pages: int = 0,
 ) -> list[PageText]:
-    """Per-page text (and tables) with pdfplumber; pages without usable text go through OCR."""
-    arguments = (str(path), ocr and ocr_available(), password or "")
-    return run_limited(_extract_in_child, arguments, limits)
+    """Per-page text (and tables) with pdfplumber; pages without usable text go through OCR.
+
+    The wall-clock budget is `timeout_seconds`, plus `ocr_seconds_per_page` for each of the
+    document's `pages` when OCR may run (a long scan legitimately takes minutes)."""
+    use_ocr = ocr and ocr_available()
+    budget = limits.timeout_seconds + (limits.ocr_seconds_per_page * pages if use_ocr else 0)
+    arguments = (str(path), use_ocr, password or "")
+    return run_limited(
+        _extract_in_child, arguments, limits.model_copy(update={"timeout_seconds": budget})
+    )
 
 
 def _extract_in_child(path_name: str, use_ocr: bool, password: str) -> list[PageText]:

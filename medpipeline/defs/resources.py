@@ -31,7 +31,12 @@ class DocumentStoreResource(dg.ConfigurableResource):
     )
     max_pdf_bytes: int = Field(default=100 * 1024 * 1024, description="Larger files: too_large.")
     max_pdf_pages: int = Field(default=500, description="Longer documents: too_large.")
-    parse_timeout_seconds: float = Field(default=120.0, description="Per PDF parse, incl. OCR.")
+    parse_timeout_seconds: float = Field(
+        default=60.0, description="Wall-clock limit per PDF parse."
+    )
+    ocr_seconds_per_page: float = Field(
+        default=20.0, description="Added to the text-extraction limit per page when OCR may run."
+    )
     parse_memory_mb: int = Field(default=2048, description="Address-space limit of the parser.")
     chunk_max_tokens: int = Field(default=1500, description="Upper bound of tokens per chunk.")
     pdf_password_file: str | None = Field(
@@ -54,6 +59,7 @@ class DocumentStoreResource(dg.ConfigurableResource):
             max_bytes=self.max_pdf_bytes,
             max_pages=self.max_pdf_pages,
             timeout_seconds=self.parse_timeout_seconds,
+            ocr_seconds_per_page=self.ocr_seconds_per_page,
             memory_mb=self.parse_memory_mb,
         )
 

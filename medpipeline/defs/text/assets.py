@@ -54,6 +54,7 @@ def document_text(
             layout.source_pdf(doc_id),
             document_store.pdf_limits,
             password=document_store.password_for(doc_id, source.sha256),
+            pages=source.pages,
         )
     except PdfRejected as rejected:
         raise dg.Failure(
