@@ -5,7 +5,9 @@ import json
 
 import pytest
 
+from medpipeline.extraction.providers import merge_two
 from medpipeline.extraction.replies import ParseStrategy, UnparseableReply, parse_reply
+from medpipeline.extraction.schema import FACT_LISTS
 
 FACTS = {
     "conditions": [{"text": "Hypertension", "quote": "Hypertension.", "assertion": "present"}],
@@ -70,3 +72,17 @@ def test_a_reply_without_any_object_is_unparseable(reply: str):
     with pytest.raises(UnparseableReply) as raised:
         parse_reply(reply)
     assert reply not in str(raised.value) or not reply
+
+
+def test_every_fact_list_of_the_schema_survives_parsing_and_chunk_splitting():
+    data = {
+        "encounters": [{"quote": "Admitted 03/01/2024", "encounter_class": "inpatient"}],
+        "procedures": [{"text": "Colonoscopy", "quote": "Colonoscopy in 2019"}],
+        **FACTS,
+    }
+    parsed = parse_reply(json.dumps(data))
+    assert {name: len(getattr(parsed.extraction, name)) for name in FACT_LISTS} == {
+        name: len(data.get(name, [])) for name in FACT_LISTS
+    }
+    merged = merge_two(parsed.extraction, parsed.extraction)
+    assert all(len(getattr(merged, n)) == 2 * len(data.get(n, [])) for n in FACT_LISTS)

@@ -15,6 +15,7 @@ from rapidfuzz import fuzz
 
 from medpipeline.chunking import Chunk, page_at
 from medpipeline.extraction.schema import (
+    FACT_LISTS,
     ChunkExtraction,
     ChunkReport,
     DocumentExtraction,
@@ -23,14 +24,6 @@ from medpipeline.extraction.schema import (
 )
 
 _SPACE = re.compile(r"\s+")
-FACT_LISTS = (
-    "conditions",
-    "medications",
-    "allergies",
-    "observations",
-    "encounters",
-    "procedures",
-)
 EXACT, NORMALIZED, FUZZY = "exact", "normalized", "fuzzy"
 MIN_FUZZY_QUOTE_CHARS = 8  # a short quote that is not found as written is not found
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from medpipeline.costs import TokenUsage, price_usd
 from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType
 from medpipeline.extraction.replies import UnparseableReply, parse_reply
-from medpipeline.extraction.schema import ChunkExtraction, ChunkOutcome, ChunkReport
+from medpipeline.extraction.schema import FACT_LISTS, ChunkExtraction, ChunkOutcome, ChunkReport
 from medpipeline.storage import read_json, write_json
 
 
@@ -366,13 +366,8 @@ def split_in_two(text: str) -> tuple[str, str] | None:
 
 
 def merge_two(first: ChunkExtraction, second: ChunkExtraction) -> ChunkExtraction:
-    return ChunkExtraction(
-        patient=first.patient or second.patient,
-        conditions=first.conditions + second.conditions,
-        medications=first.medications + second.medications,
-        allergies=first.allergies + second.allergies,
-        observations=first.observations + second.observations,
-    )
+    lists = {name: getattr(first, name) + getattr(second, name) for name in FACT_LISTS}
+    return ChunkExtraction(patient=first.patient or second.patient, **lists)
 
 
 def _result(

@@ -14,22 +14,9 @@ from typing import Any
 import json_repair
 from pydantic import BaseModel, ValidationError
 
-from medpipeline.extraction.schema import (
-    AllergyFact,
-    ChunkExtraction,
-    ConditionFact,
-    MedicationFact,
-    ObservationFact,
-    PatientFact,
-)
+from medpipeline.extraction.schema import FACT_MODELS, ChunkExtraction, PatientFact
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)(?:```|$)", re.DOTALL | re.IGNORECASE)
-FACT_MODELS: dict[str, type[BaseModel]] = {
-    "conditions": ConditionFact,
-    "medications": MedicationFact,
-    "allergies": AllergyFact,
-    "observations": ObservationFact,
-}
 
 
 class ParseStrategy(StrEnum):

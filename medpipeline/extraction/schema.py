@@ -6,6 +6,7 @@ Every fact carries `quote`: the exact words of the document it was read from.
 """
 
 from enum import StrEnum
+from typing import get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -139,6 +140,15 @@ class ChunkExtraction(BaseModel):
             + len(self.encounters)
             + len(self.procedures)
         )
+
+
+# Every list of facts in an extraction, with its item model: the one place that knows them.
+FACT_MODELS: dict[str, type[Fact]] = {
+    name: get_args(field.annotation)[0]
+    for name, field in ChunkExtraction.model_fields.items()
+    if get_origin(field.annotation) is list
+}
+FACT_LISTS = tuple(FACT_MODELS)
 
 
 class ChunkOutcome(StrEnum):
