@@ -430,24 +430,37 @@ class Reconciliation(BaseModel):
     mismatched_documents: int
 
 
+def _ledger_totals(files: list[Path]) -> pl.DataFrame:
+    """doc_id, call_id and cost of every row, with the document its file is named after. Only
+    these three columns are read (every ledger file has them): half the time of a full read."""
+    schema = {"doc_id": pl.String(), "call_id": pl.String(), "cost_usd": pl.Float64()}
+    if not files:
+        return pl.DataFrame(schema=schema | {"file_doc_id": pl.String()})
+    return (
+        pl.scan_parquet(files, schema=schema, extra_columns="ignore", include_file_paths="path")
+        .with_columns(
+            pl.col("path")
+            .str.split("/")
+            .list.last()
+            .str.strip_suffix(".parquet")
+            .alias("file_doc_id")
+        )
+        .drop("path")
+        .collect()
+    )
+
+
 def reconcile(layout: DataLayout, tolerance_usd: float = 1e-6) -> Reconciliation:
     """Re-read every ledger file (independently of the build) and compare with the warehouse:
     row counts and cost of llm_calls, of each rollup, and per document."""
-    files = [str(path) for path in ledger_files(layout)]
+    files = ledger_files(layout)
+    staging = Path(tempfile.mkdtemp(dir=layout.warehouse, prefix=".reconcile-"))
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        if files:
-            connection.execute(
-                "CREATE TABLE files AS SELECT doc_id, call_id, cost_usd, "
-                "parse_filename(filename, true) AS file_doc_id "
-                "FROM read_parquet(?, union_by_name = true, filename = true)",
-                [files],
-            )
-        else:
-            connection.execute(
-                "CREATE TABLE files (doc_id VARCHAR, call_id VARCHAR, cost_usd DOUBLE, "
-                "file_doc_id VARCHAR)"
-            )
+        try:
+            _stage(connection, "files", _ledger_totals(files), staging)
+        finally:
+            staging.rmdir()
         connection.execute(f"ATTACH '{layout.warehouse_db}' AS wh (READ_ONLY)")
         ledger_rows, ledger_cost, misfiled, distinct_ids = connection.execute(
             "SELECT count(*), coalesce(sum(cost_usd), 0), "
