@@ -147,7 +147,7 @@ DOCUMENT_COSTS = Table(
     """
     WITH per_doc AS (
         SELECT doc_id, {metrics},
-               string_agg(DISTINCT provider, ',' ORDER BY provider) AS providers,
+               array_to_string(list_sort(list_distinct(list(provider))), ',') AS providers,
                min(started_at) AS first_call_at, max(started_at) AS last_call_at
         FROM llm_calls GROUP BY doc_id
     )
