@@ -18,6 +18,8 @@ from medpipeline.defs.intake.sensors import document_failure_sensor, inbox_senso
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
+from medpipeline.intake import observe_inbox, take_stable_files
+from medpipeline.pdf import PdfLimits
 from medpipeline.storage import DataLayout, read_json, safe_file_name
 from medpipeline_tests.helpers import materialize_document
 
@@ -206,3 +208,21 @@ def test_hostile_names_stay_inside_the_data_folder(instance, layout, samples_dir
     assert quarantine_reasons(layout) == {names[1]: "not_a_pdf", names[2]: "not_a_pdf"}
     inside = [p.resolve() for p in layout.root.rglob("*")]
     assert all(p.is_relative_to(layout.root.resolve()) for p in inside)
+
+
+def test_a_file_removed_between_listing_and_hashing_is_skipped(layout, samples_dir):
+    """Someone else takes `b.pdf` from the inbox while the intake is storing `a.pdf`: `b.pdf` is
+    neither stored, quarantined nor kept waiting, and `a.pdf` is stored as usual."""
+    shutil.copyfile(samples_dir / "discharge_summary.pdf", layout.inbox / "a.pdf")
+    shutil.copyfile(samples_dir / "referral_letter.pdf", layout.inbox / "b.pdf")
+    looked = observe_inbox(layout.inbox)
+
+    def remove_b_while_taking_a(doc_id: str) -> bool:
+        (layout.inbox / "b.pdf").unlink(missing_ok=True)
+        return False
+
+    result = take_stable_files(layout, looked, remove_b_while_taking_a, PdfLimits())
+    assert result.accepted == [doc_id_of(samples_dir / "discharge_summary.pdf")]
+    assert result.quarantined == [] and result.waiting == {}
+    assert list(layout.quarantine.iterdir()) == []
+    assert list(layout.inbox.iterdir()) == []
