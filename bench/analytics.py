@@ -66,7 +66,7 @@ def generate(rows: int, documents: int, seed: int = 7) -> pl.DataFrame:
             "run_id": [f"run-{d % 997}" for d in doc_index],
             "provider": providers.tolist(),
             "model": models.tolist(),
-            "prompt_version": "extract-v2",
+            "prompt_version": "extract-v3",
             "document_type": rng.choice(["discharge_summary", "lab_report", "referral"], rows),
             "attempt": np.where(error, 1, rng.choice([1, 1, 1, 2], rows)).astype(np.int32),
             "outcome": np.where(cached, "cached", np.where(error, "error", "ok")),

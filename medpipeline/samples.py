@@ -12,6 +12,7 @@ import random
 import re
 import sys
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -716,9 +717,9 @@ Communication: {day.communication}
 PROGRESS_PAGES = [_progress_day_page(day) for day in _DAYS]
 
 
-def _new_pdf(title: str) -> FPDF:
+def _new_pdf(title: str, orientation: str = "portrait") -> FPDF:
     """An FPDF with fixed metadata, so output bytes depend only on content."""
-    pdf = FPDF(orientation="portrait", unit="mm", format="letter")
+    pdf = FPDF(orientation=orientation, unit="mm", format="letter")
     pdf.set_creation_date(FIXED_CREATION_DATE)
     pdf.set_producer(PRODUCER)
     pdf.set_creator(PRODUCER)
@@ -775,26 +776,34 @@ def render_text_pdf(path: Path, pages: list[str], title: str = "") -> Path:
 def render_lab_report_pdf(
     path: Path,
     header: str = LAB_HEADER,
-    results: tuple[LabResult, ...] = LAB_RESULTS,
+    results: Sequence[LabResult | tuple[str, ...]] = LAB_RESULTS,
     footer: str = LAB_FOOTER,
     title: str = "LABORATORY REPORT",
+    columns: tuple[str, ...] = LAB_COLUMNS,
+    col_widths: tuple[float, ...] = (34, 14, 16, 24, 10),
+    text_align: tuple[str, ...] = ("LEFT", "RIGHT", "LEFT", "LEFT", "CENTER"),
+    orientation: str = "portrait",
 ) -> Path:
-    """Write a one-page lab report whose results are a ruled table (Test | Result | ... | Flag)."""
-    pdf = _new_pdf(title)
+    """Write a lab report whose results are a ruled table (Test | Result | ... | Flag).
+
+    A result is a `LabResult` or a row of cells already written (one per column; a panel's
+    name alone is a row with empty cells). The table flows onto further pages, its heading
+    row repeated."""
+    pdf = _new_pdf(title, orientation)
     pdf.add_page()
     _write_title(pdf, title)
     _write_lines(pdf, header)
     pdf.ln(4)
     pdf.set_font(_FONT, size=_FONT_SIZE)
     with pdf.table(
-        col_widths=(34, 14, 16, 24, 10),
-        text_align=("LEFT", "RIGHT", "LEFT", "LEFT", "CENTER"),
+        col_widths=col_widths,
+        text_align=text_align,
         line_height=6.5,
         first_row_as_headings=True,
     ) as table:
-        table.row(LAB_COLUMNS)
+        table.row(columns)
         for result in results:
-            table.row(result.row())
+            table.row(result.row() if isinstance(result, LabResult) else result)
     pdf.ln(5)
     _write_lines(pdf, footer)
     path.parent.mkdir(parents=True, exist_ok=True)

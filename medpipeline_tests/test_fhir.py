@@ -286,6 +286,23 @@ def test_medication_and_observation_values_use_ucum(source_document: SourceDocum
     assert blood_pressure["valueString"] == "138/84"
 
 
+def test_a_result_written_with_a_comparator_keeps_it(source_document: SourceDocument) -> None:
+    """'<1 /uL' is not 1 /uL: the written comparator becomes Quantity.comparator (R4 codes)."""
+    written = {"<1": "<", ">= 60": ">=", "\u2264 0.5": "<=", "7.4": None}
+    observations = [
+        ObservationFact(quote=text, name="Result", value=float(text.lstrip("<>=\u2264 ")),
+                        value_text=None if text[0].isdigit() else text, unit="mmol/L")
+        for text in written
+    ]  # fmt: skip
+    built = build_bundle(
+        source_document, _extraction(observations=observations), created_at=CREATED_AT
+    )
+    quantities = [resource["valueQuantity"] for resource in _resources(built.bundle, "Observation")]
+    assert [quantity.get("comparator") for quantity in quantities] == list(written.values())
+    assert [quantity["value"] for quantity in quantities] == [1, 60, 0.5, 7.4]
+    assert validate_bundle(built.bundle) == []
+
+
 def test_document_reference_hash_is_base64_of_the_files_sha1(
     source_document: SourceDocument,
 ) -> None:

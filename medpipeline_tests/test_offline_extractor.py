@@ -347,6 +347,106 @@ def test_qualitative_lab_row(extractor):
     assert (obs.value, obs.value_text, obs.interpretation) == (None, "Positive", "A")
 
 
+# A results table as pdfplumber writes one: a heading row, then a row per test, cells separated by
+# spaces, in the column order of the heading (here TEST RESULT FLAG UNITS REFERENCE INTERVAL).
+RESULTS_TABLE = """\
+Collected: 02/03/2025 08:10
+TEST RESULT FLAG UNITS REFERENCE INTERVAL
+Basic Panel
+Sodium 131 L mmol/L 136-145
+Ferritin 8 L ng/mL 15-150
+Urine Specific Gravity 1.015 1.005-1.030
+Urine Nitrite Negative Negative
+Urine Ketones Trace
+Troponin I <0.01 ng/mL <0.04
+HDL cholesterol 38 mg/dL >39
+Microalbumin/Creatinine Ratio 45 H mg/g <30
+Imaginary Analyte 7 zorbs/kL 1-9
+Comments: specimen received at room temperature.
+Page 1 of 2
+"""
+
+
+def test_results_table_rows(extractor):
+    result = extractor.extract(RESULTS_TABLE)
+    assert_quotes_are_exact(result, RESULTS_TABLE)
+    sodium = observation(result, "Sodium")
+    assert (sodium.value, sodium.unit, sodium.loinc_code) == (131.0, "mmol/L", "2951-2")
+    assert (sodium.reference_low, sodium.reference_high, sodium.interpretation) == (136, 145, "L")
+    ferritin = observation(result, "Ferritin")
+    assert (ferritin.value, ferritin.unit, ferritin.interpretation) == (8.0, "ng/mL", "L")
+    gravity = observation(result, "Urine Specific Gravity")  # no unit: read under the heading
+    assert (gravity.value, gravity.unit) == (1.015, None)
+    assert (gravity.reference_low, gravity.reference_high) == (1.005, 1.030)
+    nitrite = observation(result, "Urine Nitrite")
+    assert (nitrite.value, nitrite.value_text, nitrite.reference_text) == (
+        None,
+        "Negative",
+        "Negative",
+    )
+    assert observation(result, "Urine Ketones").value_text == "Trace"
+    troponin = observation(result, "Troponin I")  # '<0.04': an upper limit only
+    assert (troponin.value, troponin.value_text, troponin.unit) == (0.01, "<0.01", "ng/mL")
+    assert (troponin.reference_low, troponin.reference_high) == (None, 0.04)
+    hdl = observation(result, "HDL cholesterol")  # '>39': a lower limit only
+    assert (hdl.value, hdl.reference_low, hdl.reference_high) == (38.0, 39.0, None)
+    ratio = observation(result, "Microalbumin/Creatinine Ratio")
+    assert (ratio.value, ratio.unit, ratio.reference_high, ratio.interpretation) == (
+        45.0,
+        "mg/g",
+        30.0,
+        "H",
+    )
+    unknown = observation(result, "Imaginary Analyte")  # a unit the lexicon lacks stays as written
+    assert (unknown.value, unknown.unit, unknown.loinc_code) == (7.0, "zorbs/kL", None)
+    names = {o.name for o in result.observations}
+    assert not names & {"Basic Panel", "Collected", "Comments", "Page 1 of"}
+    assert len(result.observations) == 9  # one per test row
+
+
+def test_results_table_ends_at_a_blank_line(extractor):
+    text = "Test Result Units Reference Range\nSodium 140 mmol/L 135-145\n\nVisit count 3\n"
+    result = extractor.extract(text)
+    assert [o.name for o in result.observations] == ["Sodium"]
+
+
+def test_results_table_with_rules_and_late_flag(extractor):
+    text = (
+        "Test | Result | Units | Reference Range | Flag\n"
+        "Platelet Count | 98 | x10^9/L | 150-400 | L\n"
+        "Specific gravity | 1.020 | | |\n"
+    )
+    result = extractor.extract(text)
+    assert_quotes_are_exact(result, text)
+    platelets = observation(result, "Platelet Count")
+    assert (platelets.value, platelets.unit, platelets.loinc_code) == (98.0, "10*9/L", "777-3")
+    assert (platelets.reference_low, platelets.reference_high) == (150.0, 400.0)
+    assert platelets.interpretation == "L"
+    gravity = observation(result, "Specific gravity")  # empty cells between the rules
+    assert (gravity.value, gravity.unit, gravity.reference_low) == (1.02, None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "loinc"),
+    [
+        ("Glucose 5.5 mmol/L 3.9-5.5", "Glucose", "14749-6"),  # molar: the moles code
+        ("Glucose 99 mg/dL 70-99", "Glucose", "2345-7"),  # mass: the mass code
+        ("Total cholesterol 5.2 mmol/L", "Total cholesterol", None),  # only a mass code known
+        ("Sodium [Moles/volume] in Serum or Plasma 140 mmol/L", None, "2951-2"),  # LOINC name
+    ],
+)
+def test_loinc_code_fits_the_unit(extractor, text, name, loinc):
+    obs = observation(extractor.extract(text), name or text.split(" 140")[0])
+    assert obs.loinc_code == loinc
+
+
+def test_a_word_result_takes_a_presence_code_only(extractor):
+    text = "Test Result Units Reference Range\nUrine glucose Negative Negative\nGlucose Negative\n"
+    result = extractor.extract(text)
+    assert observation(result, "Urine glucose").loinc_code == "2349-9"  # Glucose [Presence]
+    assert observation(result, "Glucose").loinc_code is None  # not a serum glucose quantity
+
+
 def test_lexicon_loinc_check_digits():
     for row in read_lexicon("loinc_common.csv"):
         if row["loinc_code"]:

@@ -5,6 +5,10 @@
   placed in sections by the medspaCy sectionizer (allergy sections hold allergies, not conditions
   or medications; a medication list holds no conditions);
 - allergies, observations (labs and vitals) and patient demographics: line-oriented regexes;
+  under a results table's heading row ('TEST RESULT FLAG UNITS REFERENCE INTERVAL') each row
+  (name, numeric or word result, flag, unit, interval such as '3.5-5.0', '<4.5' or '>1.5') is an
+  observation, unit in UCUM (`lab_units.csv`), LOINC code from `loinc_common.csv` by alias or
+  LOINC long common name, fitting the unit (mmol/L glucose is not the mg/dL code);
 - the encounter (visit, admission and discharge dates) and procedures listed under a procedures
   header; medications listed under "prescribed the following medications" (or in a sentence saying
   they were prescribed) are marked `prescribed`.
@@ -17,6 +21,7 @@ itself never logs nor puts document text into exception messages.
 
 import bisect
 import csv
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -122,21 +127,36 @@ class ObservationKind:
     loinc_code: str | None
     category: str
     default_unit: str | None
+    long_name: str = ""
 
 
 @functools.cache
-def observation_kinds() -> dict[str, ObservationKind]:
-    """Lower-cased alias -> the common lab or vital sign it names (lexicon/loinc_common.csv)."""
-    kinds = {}
+def observation_kind_candidates() -> dict[str, list[ObservationKind]]:
+    """Lower-cased alias or LOINC long common name -> the common labs or vital signs it names,
+    in file order (lexicon/loinc_common.csv; 'glucose' names the mass and the molar test)."""
+    kinds: dict[str, list[ObservationKind]] = {}
     for row in read_lexicon("loinc_common.csv"):
         kind = ObservationKind(
             name=row["name"],
             loinc_code=row["loinc_code"] or None,
             category=row["category"],
             default_unit=row["default_unit"] or None,
+            long_name=row["loinc_long_common_name"],
         )
         for alias in split_names(row["aliases"]):
-            kinds[alias.lower()] = kind
+            kinds.setdefault(alias.lower(), []).append(kind)
+        if kind.long_name:
+            kinds.setdefault(normalize_space(kind.long_name).lower(), []).append(kind)
+    return kinds
+
+
+@functools.cache
+def observation_kinds() -> dict[str, ObservationKind]:
+    """Lower-cased alias -> the (first) common lab or vital sign it names."""
+    kinds = {}
+    for row in read_lexicon("loinc_common.csv"):
+        for alias in split_names(row["aliases"]):
+            kinds.setdefault(alias.lower(), observation_kind_candidates()[alias.lower()][0])
     return kinds
 
 
@@ -685,13 +705,49 @@ def allergy_facts(doc: Doc, regions: list[Region]) -> list[AllergyFact]:
 
 NUMBER = r"\d+(?:\.\d+)?"
 SEPARATOR = r"[ \t]*\|?[ \t]*"
+CELL_GAP = r"(?:(?:[ \t]*\|)+[ \t]*|[ \t]+)"  # between two cells: spaces or rules (| |)
 FLAG = r"HH|LL|H|L|A|N|High|Low|Abnormal|Normal|Critical"
 FLAG_CODES = {"hh": "H", "ll": "L", "high": "H", "low": "L", "abnormal": "A", "normal": "N"}
 FLAG_CODES |= {"critical": "A"}
 RANGE = rf"\(?[ \t]*(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})[ \t]*\)?"
+COMPARATOR = r"<=|>=|[<>\u2264\u2265]"
+# A reference interval cell: '135-180', '(3.5 - 5.0)', '<4.5' (high only) or '>1.5' (low only).
+RANGE_CELL = (
+    rf"\(?[ \t]*(?:(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})"
+    rf"|(?P<bound_op>{COMPARATOR})[ \t]*(?P<bound>{NUMBER}))[ \t]*\)?"
+)
 QUALITATIVE_RESULTS = r"Negative|Positive|Not Detected|Detected|Non-?reactive|Reactive|[<>]?1:\d+"
+TABLE_RESULTS = (
+    r"Negative|Positive|Not[ \t]+Detected|Detected|Non-?reactive|Reactive|Trace|Equivocal"
+    r"|Indeterminate|Borderline|Present|Absent|[<>]?1:\d+"
+)
+REFERENCE_WORDS = r"Negative|Not[ \t]+Detected|Non-?reactive|Absent"
+# A unit the lexicon does not know, as a table writes it: a token with a slash and a letter.
+UNKNOWN_UNIT = r"(?=[^\s|]*[A-Za-z%])[^\s|/]*/[^\s|]+"
 RESULT_WORDS = {"negative", "positive", "borderline", "detected", "reactive", "nonreactive"}
+RESULT_WORDS |= {"trace", "equivocal", "indeterminate", "present", "absent", "non-reactive"}
 NAME_STOP_WORDS = {"was", "were", "is", "are", "be", "been", "not", "no", "of", "the", "and"}
+# In a results table a name may hold 'of', 'in', 'and' ('pH of Urine'), but no verb, and a name
+# never ends with a joining word ('Page 1 of' 2 is not a result).
+TABLE_NAME_VERBS = {"was", "were", "is", "are", "be", "been", "may", "can", "will", "should"}
+TABLE_NAME_VERBS |= {"has", "have", "had", "see", "please", "call", "contact", "reported"}
+JOINING_WORDS = {"of", "in", "and", "or", "the", "to", "at", "by", "for", "with", "a", "an", "-"}
+MAX_TABLE_NAME_WORDS = 12
+MAX_TABLE_LINES = 200
+# The heading row of a results table: a test column, a result column and a units, flag or
+# reference column ('TESTS RESULT FLAG UNITS REFERENCE INTERVAL LAB', 'Test | Result | Units').
+TABLE_HEADER = re.compile(
+    r"^[ \t]*\|?[ \t]*(?:tests?|test[ \t]+names?|analytes?|components?|parameters?"
+    r"|investigations?|examinations?|determinations?)\b"
+    r"(?=[^\n]*\b(?:results?|values?)\b)"
+    r"(?=[^\n]*\b(?:units?|flags?|reference|ranges?|intervals?|normal)\b)[^\n\d:]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+REFERENCE_LINE = re.compile(
+    r"[ \t]*(?:Negative|Borderline|Positive|Equivocal|Non-?reactive|Reactive|Indeterminate)"
+    rf"[ \t]*(?:{COMPARATOR})?[ \t]*(?:1:\d+|{NUMBER})?[ \t]*$",
+    re.IGNORECASE,
+)
 
 
 def alias_regex(alias: str) -> str:
@@ -727,14 +783,38 @@ def known_observation_pattern() -> re.Pattern[str]:
 
 
 @functools.cache
-def table_row_pattern() -> re.Pattern[str]:
-    """A whole line 'Name value unit [range] [flag]' (pdfplumber renders tables like that)."""
+def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
+    """One line of a results table, as pdfplumber writes a row: its cells separated by spaces
+    (or '|'): name, result, [flag], unit, [reference interval], [flag], [performing-lab code].
+
+    Anywhere (`in_table` False) the result must be a number and the unit one the lexicon knows
+    as a lab unit. Under a table's heading row (`in_table`) the unit may be missing or unknown,
+    the result may be a word ('Negative', 'Trace', '1:160') and a word may be the interval."""
+    known = unit_regex(("lab",))
+    if in_table:
+        name = r"(?P<name>[A-Za-z][^\n|:]{0,119}?)[ \t]*\|?[ \t]*"
+        result = rf"(?P<value>(?:(?:{COMPARATOR})[ \t]?)?{NUMBER}|(?P<word>(?i:{TABLE_RESULTS})))"
+        unit = rf"(?:{CELL_GAP}(?P<unit>(?i:{known})|{UNKNOWN_UNIT})(?!\S))?"
+        interval = rf"(?:{CELL_GAP}(?:{RANGE_CELL}|(?P<ref_word>(?i:{REFERENCE_WORDS}))))?"
+    else:
+        name = r"(?P<name>[A-Z][A-Za-z0-9 ,()'/+.#\[\]-]{1,80}?)[ \t]*[:|]?[ \t]*"
+        result = rf"(?P<value>[<>]?{NUMBER})"
+        unit = rf"{SEPARATOR}(?P<unit>(?i:{known}))(?![A-Za-z0-9])"
+        interval = rf"(?:{SEPARATOR}{RANGE_CELL})?"
+    flag = rf"(?:{CELL_GAP}(?P<flag>{FLAG})(?!\S))?"
+    late_flag = rf"(?:{CELL_GAP}(?P<late_flag>{FLAG})(?!\S))?"
+    lab_code = rf"(?:{CELL_GAP}(?P<lab_code>\d{{2}}))?" if in_table else ""
+    result_end = r"(?!\S)" if in_table else ""
     return re.compile(
-        r"^[ \t]*\|?[ \t]*(?P<name>[A-Z][A-Za-z0-9 ,()'/+.-]{1,40}?)[ \t]*[:|]?[ \t]*"
-        rf"(?P<value>[<>]?{NUMBER}){SEPARATOR}(?P<unit>(?i:{unit_regex(('lab',))}))(?![A-Za-z0-9])"
-        rf"(?:{SEPARATOR}{RANGE})?(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?[ \t]*\|?[ \t]*$",
+        rf"^[ \t]*\|?[ \t]*{name}{result}{result_end}{flag}{unit}"
+        rf"{interval}(?!\S){late_flag}{lab_code}(?:[ \t]*\|)*[ \t]*$",
         re.MULTILINE,
     )
+
+
+def table_row_pattern() -> re.Pattern[str]:
+    """A whole line 'Name value unit [range] [flag]' anywhere (no table heading needed)."""
+    return lab_row_pattern(in_table=False)
 
 
 QUALITATIVE_ROW = re.compile(
@@ -765,13 +845,75 @@ def plausible_test_name(name: str) -> bool:
     return 0 < len(words) <= 6 and not set(words) & NAME_STOP_WORDS and words[0] not in RESULT_WORDS
 
 
+def plausible_table_name(name: str) -> bool:
+    """A test name in a results table: a few words, no verb, not a result word, not cut off."""
+    words = name.lower().replace(",", " ").split()
+    return (
+        0 < len(words) <= MAX_TABLE_NAME_WORDS
+        and not set(words) & TABLE_NAME_VERBS
+        and words[0] not in RESULT_WORDS
+        and words[-1] not in JOINING_WORDS
+    )
+
+
 def float_or_none(value: str | None) -> float | None:
     return float(value) if value else None
 
 
+UNIT_DIMENSIONS = {"mol": "moles", "eq": "moles", "g": "mass"}
+VOLUMES = {"L", "dL", "mL"}
+
+
+def unit_dimension(ucum: str | None) -> str | None:
+    """'moles' for mmol/L or meq/L, 'mass' for mg/dL or g/L, else None (counts, ratios ...)."""
+    numerator, _, denominator = (ucum or "").partition("/")
+    if denominator not in VOLUMES:
+        return None
+    for base, dimension in UNIT_DIMENSIONS.items():
+        if numerator.endswith(base) and len(numerator) <= len(base) + 1:
+            return dimension
+    return None
+
+
+KIND_PROPERTIES = {"[moles/volume]": "moles", "[mass/volume]": "mass", "[presence]": "presence"}
+
+
+def kind_dimension(kind: ObservationKind) -> str | None:
+    """What the LOINC code measures, from its long name: moles, mass, presence, or None."""
+    long_name = kind.long_name.lower()
+    return next((dimension for key, dimension in KIND_PROPERTIES.items() if key in long_name), None)
+
+
+def observation_kind(
+    name: str, unit: str | None, qualitative: bool = False
+) -> ObservationKind | None:
+    """The lab or vital sign a name (alias or LOINC long name) denotes, fitting the result.
+
+    'Glucose' in mmol/L is the molar glucose code, in mg/dL the mass one; a word result
+    ('Negative') takes a [Presence] code, a number never does. A name whose codes all measure
+    something else keeps its name and category but loses the code."""
+    key = normalize_space(name.replace("\u200b", "")).lower()
+    candidates = observation_kind_candidates().get(key)
+    if not candidates:
+        return None
+    if qualitative:
+        fitting = [kind for kind in candidates if kind_dimension(kind) in ("presence", None)]
+    else:
+        wanted = unit_dimension(unit)
+        fitting = [
+            kind
+            for kind in candidates
+            if kind_dimension(kind) != "presence"
+            and (wanted is None or kind_dimension(kind) in (wanted, None))
+        ]
+    return fitting[0] if fitting else dataclasses.replace(candidates[0], loinc_code=None)
+
+
 def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
-    kind = observation_kinds()[normalize_space(match["name"]).lower()]
-    unit = ucum_unit(match["unit"]) or kind.default_unit
+    written_unit = ucum_unit(match["unit"])
+    kind = observation_kind(match["name"], written_unit)
+    kind = kind or observation_kinds()[normalize_space(match["name"]).lower()]
+    unit = written_unit or kind.default_unit
     is_pair = match["systolic"] is not None
     value = match["value"].lstrip("<>")
     specimen = SPECIMEN_BEFORE.search(text, max(0, match.start() - 24), match.start())
@@ -790,17 +932,41 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
     )
 
 
+def reference_bounds(match: re.Match[str]) -> tuple[float | None, float | None]:
+    """(low, high) of a reference interval cell: '3.5-5.0', '<4.5' (high), '>1.5' (low)."""
+    if match["bound"] is None:
+        return float_or_none(match["low"]), float_or_none(match["high"])
+    bound = float(match["bound"])
+    return (None, bound) if match["bound_op"] in ("<", "<=", "\u2264") else (bound, None)
+
+
 def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
-    value = match["value"].lstrip("<>")
+    """An observation from a results-table row (lab_row_pattern)."""
+    groups = match.groupdict()
+    name = normalize_space(match["name"])
+    written_unit = groups.get("unit")
+    unit = ucum_unit(written_unit) or (written_unit or None)  # an unknown unit stays as written
+    word = groups.get("word")
+    kind = observation_kind(name, unit, qualitative=word is not None)
+    written = normalize_space(match["value"])
+    number = None if word else float(written.lstrip("<>=\u2264\u2265 \t"))
+    value_text = written if word or not written[0].isdigit() else None  # '<1' keeps '<'
+    low, high = reference_bounds(match)
+    reference_text = groups.get("ref_word") or (
+        qualitative_reference(text, match.end()) if word else None
+    )
     return ObservationFact(
         quote=quote_for(text, match.start("name"), match.end()),
-        name=normalize_space(match["name"]),
-        value=float(value),
-        value_text=match["value"] if value != match["value"] else None,
-        unit=ucum_unit(match["unit"]),
-        reference_low=float_or_none(match["low"]),
-        reference_high=float_or_none(match["high"]),
-        interpretation=interpretation(match["flag"]),
+        name=name,
+        category=kind.category if kind else "laboratory",
+        loinc_code=kind.loinc_code if kind else None,
+        value=number,
+        value_text=value_text,
+        unit=unit or (kind.default_unit if kind and number is not None else None),
+        reference_low=low,
+        reference_high=high,
+        reference_text=normalize_space(reference_text) if reference_text else None,
+        interpretation=interpretation(match["flag"] or groups.get("late_flag")),
     )
 
 
@@ -822,7 +988,7 @@ def qualitative_reference(text: str, end: int) -> str | None:
 
 def qualitative_observation(text: str, match: re.Match[str]) -> ObservationFact:
     name = normalize_space(match["name"])
-    kind = observation_kinds().get(name.lower())
+    kind = observation_kind(name, None, qualitative=True)
     return ObservationFact(
         quote=quote_for(text, match.start("name"), match.end()),
         name=name,
@@ -833,9 +999,40 @@ def qualitative_observation(text: str, match: re.Match[str]) -> ObservationFact:
     )
 
 
+def is_name_line(line: str) -> bool:
+    """A line of a results table holding a name only: a panel ('Lipid Panel') or a test whose
+    results follow on the next lines."""
+    stripped = line.strip(" \t|")
+    return bool(stripped[:1].isalpha()) and ":" not in stripped and plausible_table_name(stripped)
+
+
+def table_rows(text: str) -> list[re.Match[str]]:
+    """Rows of the results tables: the lines under a table heading row (TABLE_HEADER) read by
+    the table grammar, up to a blank line or a line that is neither a row, a name, nor a
+    reference line ('Negative <1:80') - a 'Note:' or a footer ends the table."""
+    pattern = lab_row_pattern(in_table=True)
+    rows: dict[int, re.Match[str]] = {}
+    for header in TABLE_HEADER.finditer(text):
+        position = header.end() + 1
+        for _ in range(MAX_TABLE_LINES):
+            if position >= len(text):
+                break
+            line_end = text.find("\n", position)
+            line_end = len(text) if line_end == -1 else line_end
+            line = text[position:line_end]
+            match = pattern.match(text, position, line_end)
+            if match and plausible_table_name(match["name"]):
+                rows[match.start()] = match
+            elif not line.strip() or not (REFERENCE_LINE.fullmatch(line) or is_name_line(line)):
+                break
+            position = line_end + 1
+    return [rows[start] for start in sorted(rows)]
+
+
 def lab_row_regions(text: str) -> list[Region]:
     """Lines read as lab table rows: a drug name there ('Vitamin B12 350 pg/mL') is a test."""
-    return [
+    regions = [(match.start(), match.end()) for match in table_rows(text)]
+    return regions + [
         (match.start(), match.end())
         for match in table_row_pattern().finditer(text)
         if plausible_test_name(match["name"])
@@ -845,12 +1042,16 @@ def lab_row_regions(text: str) -> list[Region]:
 def observation_facts(doc: Doc) -> list[ObservationFact]:
     text = doc.text
     drug_regions = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
-    taken: list[Region] = []
     facts = []
+    taken: list[Region] = []
+    for match in table_rows(text):
+        facts.append(table_row_observation(text, match))
+        taken.append((match.start(), match.end()))
+    rows = list(taken)
     for match in known_observation_pattern().finditer(text):
         if match["systolic"] and normalize_space(match["name"]).lower() not in BLOOD_PRESSURE:
             continue
-        if in_regions(match.start(), drug_regions):
+        if in_regions(match.start(), drug_regions) or in_regions(match.start(), rows):
             continue
         facts.append(known_observation(text, match))
         taken.append((match.start(), match.end()))
@@ -858,7 +1059,7 @@ def observation_facts(doc: Doc) -> list[ObservationFact]:
         if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
             facts.append(table_row_observation(text, match))
     for match in QUALITATIVE_ROW.finditer(text):
-        if plausible_test_name(match["name"]):
+        if plausible_test_name(match["name"]) and not in_regions(match.start("name"), rows):
             facts.append(qualitative_observation(text, match))
     return facts
 

@@ -1,14 +1,15 @@
 """Versioned extraction prompts, with instructions fitted to the document type.
 
 The document type is detected cheaply from the text (keyword scores, no model call). Changing any
-text here changes what the model is asked: bump PROMPT_VERSION, which is in every usage record and
+text here, or a field description of `schema.ChunkExtraction` (sent as the tool or JSON schema),
+changes what the model is asked: bump PROMPT_VERSION, which is in every usage record and
 in the response-cache key, so old cached replies are not served for the new prompt.
 """
 
 import re
 from enum import StrEnum
 
-PROMPT_VERSION = "extract-v2"
+PROMPT_VERSION = "extract-v3"
 
 BASE_PROMPT = """You extract clinical facts from a chunk of a medical document for conversion to \
 FHIR R4. Record only what the text states about the patient. For every fact, `quote` must be the \

@@ -93,7 +93,10 @@ class ObservationFact(Fact):
     category: str = Field(default="laboratory", description="laboratory or vital-signs.")
     loinc_code: str | None = None
     value: float | None = None
-    value_text: str | None = Field(default=None, description="Non-numeric result as written.")
+    value_text: str | None = Field(
+        default=None,
+        description="The result as written when not a plain number: 'Negative', '<1', '>= 60'.",
+    )
     unit: str | None = Field(default=None, description="UCUM unit.")
     reference_low: float | None = None
     reference_high: float | None = None

@@ -144,6 +144,9 @@ _FREQUENCIES: list[tuple[re.Pattern[str], JsonDict]] = [
 _EVERY_HOURS = re.compile(r"\b(?:q|every)\s*(\d{1,2})\s*(?:h|hr|hrs|hours?)\b", re.IGNORECASE)
 _AS_NEEDED = re.compile(r"\b(?:prn|p\.r\.n\.|as needed)", re.IGNORECASE)
 _PRESSURE_PAIR = re.compile(r"\s*(\d{2,3})\s*/\s*(\d{2,3})\s*")
+# A result written with a comparator ('<1', '>= 60'): Quantity.comparator, so '<1' is not 1.
+_COMPARATOR = re.compile(r"\s*(<=|>=|[<>\u2264\u2265])")
+_COMPARATORS = {"\u2264": "<=", "\u2265": ">="}
 
 
 class BuiltBundle(BaseModel):
@@ -576,6 +579,9 @@ def _observation(fact: ObservationFact, context: _Context) -> JsonDict:
     interpretation = (fact.interpretation or "").strip().upper()
     value_text = _text(fact.value_text)
     value, unit_dropped = _quantity_checked(fact.value, fact.unit, context)
+    comparator = _COMPARATOR.match(value_text or "")
+    if value and comparator:
+        value["comparator"] = _COMPARATORS.get(comparator[1], comparator[1])
     components = _blood_pressure_components(loinc, value_text, fact.unit)
     reference_range = _reference_range(fact, context)
     return _without_none(
