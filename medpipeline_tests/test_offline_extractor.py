@@ -15,6 +15,7 @@ import pytest
 from loguru import logger
 
 from medpipeline.extraction.offline import LEXICON_DIR, OfflineExtractor, read_lexicon
+from medpipeline.extraction.prompts import DocumentType
 from medpipeline.extraction.schema import Assertion, ChunkExtraction, MedicationStatus
 
 
@@ -60,6 +61,23 @@ def test_negated_condition(extractor):
     result = extractor.extract("Denies chest pain. Reports shortness of breath.")
     assert condition(result, "chest pain").assertion == Assertion.NEGATED
     assert condition(result, "shortness of breath").assertion == Assertion.PRESENT
+
+
+def test_a_lab_reports_interpretation_chart_names_no_condition_of_the_patient(extractor):
+    text = (
+        "Clinical information: type 2 diabetes mellitus\n"
+        "TEST RESULT FLAG UNITS REFERENCE INTERVAL\n"
+        "Hemoglobin A1c 8.1 H % 4.8-5.6\n"
+        "Note: results above 6.4 % may be associated with diabetes; see the chart:\n"
+        "Pattern Suggested disease association\n"
+        "Nucleolar Scleroderma\n"
+        "Nuclear Dot Primary biliary cirrhosis\n"
+    )
+    as_lab_report = extractor.extract(text, DocumentType.LAB_REPORT)
+    assert [fact.text.lower() for fact in as_lab_report.conditions] == ["type 2 diabetes mellitus"]
+    assert len(as_lab_report.observations) == 1
+    as_unknown_type = extractor.extract(text)  # any other document: every mention is read
+    assert len(as_unknown_type.conditions) > 1
 
 
 @pytest.mark.parametrize(

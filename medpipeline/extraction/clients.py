@@ -219,7 +219,7 @@ class OfflineProvider:
     def extract(self, request: ExtractionRequest) -> ProviderReply:
         text = request.text
         with self._lock:
-            extraction = self._extractor.extract(text)
+            extraction = self._extractor.extract(text, request.document_type)
         output_tokens = count_tokens(json.dumps(extraction.model_dump(mode="json")))
         usage = TokenUsage(input_tokens=count_tokens(text), output_tokens=output_tokens)
         return ProviderReply(extraction=extraction, usage=usage, model=self.model)

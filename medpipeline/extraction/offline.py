@@ -3,7 +3,9 @@
 `OfflineExtractor().extract(text)` returns a `ChunkExtraction` for one chunk of document text:
 - conditions and medications: lexicon matches (medspaCy TargetMatcher), asserted by ConText and
   placed in sections by the medspaCy sectionizer (allergy sections hold allergies, not conditions
-  or medications; a medication list holds no conditions);
+  or medications; a medication list holds no conditions); in a lab report (`DocumentType`) only
+  a labelled field ('Diagnosis:', 'Clinical information:') names the patient's conditions, since
+  its other disease names are interpretation ('may be associated with', reference charts);
 - allergies, observations (labs and vitals) and patient demographics: line-oriented regexes;
   under a results table's heading row ('TEST RESULT FLAG UNITS REFERENCE INTERVAL') each row
   (name, numeric or word result, flag, unit, interval such as '3.5-5.0', '<4.5' or '>1.5') is an
@@ -36,6 +38,7 @@ from medspacy.target_matcher import TargetRule
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from medpipeline.extraction.prompts import DocumentType
 from medpipeline.extraction.schema import (
     AllergyFact,
     Assertion,
@@ -430,10 +433,29 @@ def assertion_of(ent: Span, hypothetical_allowed: bool = True) -> Assertion:
     return Assertion.PRESENT
 
 
-def condition_facts(doc: Doc, skip_regions: list[Region]) -> list[ConditionFact]:
+# In a lab report a disease name is interpretation (a reference chart, 'may be associated with'),
+# not the patient's diagnosis, unless a labelled field of the request gives it.
+DIAGNOSIS_FIELD = re.compile(
+    r"^[ \t]*(?:(?:clinical|working|provisional)[ \t]+)?(?:diagnos[ie]s|indications?"
+    r"|clinical[ \t]+(?:information|history|details)|reason[ \t]+for[ \t]+(?:test|testing))"
+    r"[ \t]*:[^\n]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def diagnosis_field_regions(text: str) -> list[Region]:
+    return [(match.start(), match.end()) for match in DIAGNOSIS_FIELD.finditer(text)]
+
+
+def condition_facts(
+    doc: Doc, skip_regions: list[Region], only_regions: list[Region] | None = None
+) -> list[ConditionFact]:
+    """Conditions named in the text, outside `skip_regions` (and inside `only_regions` if set)."""
     facts = []
     for ent in doc.ents:
         if ent.label_ != CONDITION or in_regions(ent.start_char, skip_regions):
+            continue
+        if only_regions is not None and not in_regions(ent.start_char, only_regions):
             continue
         if has_modifier(ent, "NOT_A_CONDITION"):
             continue
@@ -1295,16 +1317,22 @@ class OfflineExtractor:
     def nlp(self) -> Language:
         return build_pipeline()
 
-    def extract(self, text: str) -> ChunkExtraction:
+    def extract(self, text: str, document_type: DocumentType | None = None) -> ChunkExtraction:
+        """Facts of one chunk; in a lab report (`document_type`) conditions only from a labelled
+        diagnosis or clinical-information field."""
         if not text.strip():
             return ChunkExtraction()
         doc = self.nlp(text)
         allergy_areas = allergy_regions(doc)
         medication_lists = section_regions(doc, MEDICATION_CATEGORIES)
+        diagnosis_fields = (
+            diagnosis_field_regions(text) if document_type == DocumentType.LAB_REPORT else None
+        )
         return ChunkExtraction(
             patient=patient_fact(text),
             conditions=unique(
-                condition_facts(doc, allergy_areas + medication_lists), condition_key
+                condition_facts(doc, allergy_areas + medication_lists, diagnosis_fields),
+                condition_key,
             ),
             medications=most_informative(
                 medication_facts(doc, allergy_areas + lab_row_regions(text)), medication_key
