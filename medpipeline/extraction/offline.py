@@ -154,13 +154,13 @@ def observation_kind_candidates() -> dict[str, list[ObservationKind]]:
 
 
 @functools.cache
-def observation_kinds() -> dict[str, ObservationKind]:
-    """Lower-cased alias -> the (first) common lab or vital sign it names."""
-    kinds = {}
-    for row in read_lexicon("loinc_common.csv"):
-        for alias in split_names(row["aliases"]):
-            kinds.setdefault(alias.lower(), observation_kind_candidates()[alias.lower()][0])
-    return kinds
+def observation_aliases() -> frozenset[str]:
+    """Lower-cased aliases of the common labs and vital signs (not their LOINC long names)."""
+    return frozenset(
+        alias.lower()
+        for row in read_lexicon("loinc_common.csv")
+        for alias in split_names(row["aliases"])
+    )
 
 
 @functools.cache
@@ -789,7 +789,7 @@ def unit_regex(kinds: tuple[str, ...]) -> str:
 
 @functools.cache
 def known_observation_pattern() -> re.Pattern[str]:
-    aliases = sorted(observation_kinds(), key=len, reverse=True)
+    aliases = sorted(observation_aliases(), key=len, reverse=True)
     names = "|".join(alias_regex(alias) for alias in aliases)
     units = unit_regex(("lab", "vital"))
     return re.compile(
@@ -832,11 +832,6 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
         rf"{interval}(?!\S){late_flag}{lab_code}(?:[ \t]*\|)*[ \t]*$",
         re.MULTILINE,
     )
-
-
-def table_row_pattern() -> re.Pattern[str]:
-    """A whole line 'Name value unit [range] [flag]' anywhere (no table heading needed)."""
-    return lab_row_pattern(in_table=False)
 
 
 QUALITATIVE_ROW = re.compile(
@@ -934,7 +929,7 @@ def observation_kind(
 def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
     written_unit = ucum_unit(match["unit"])
     kind = observation_kind(match["name"], written_unit)
-    kind = kind or observation_kinds()[normalize_space(match["name"]).lower()]
+    assert kind is not None  # the pattern matched one of its aliases
     unit = written_unit or kind.default_unit
     is_pair = match["systolic"] is not None
     value = match["value"].lstrip("<>")
@@ -1056,7 +1051,7 @@ def lab_row_regions(text: str) -> list[Region]:
     regions = [(match.start(), match.end()) for match in table_rows(text)]
     return regions + [
         (match.start(), match.end())
-        for match in table_row_pattern().finditer(text)
+        for match in lab_row_pattern(in_table=False).finditer(text)
         if plausible_test_name(match["name"])
     ]
 
@@ -1077,7 +1072,7 @@ def observation_facts(doc: Doc) -> list[ObservationFact]:
             continue
         facts.append(known_observation(text, match))
         taken.append((match.start(), match.end()))
-    for match in table_row_pattern().finditer(text):
+    for match in lab_row_pattern(in_table=False).finditer(text):
         if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
             facts.append(table_row_observation(text, match))
     for match in QUALITATIVE_ROW.finditer(text):
