@@ -19,10 +19,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from medpipeline.analytics.ledger import LEDGER_SCHEMA
 from medpipeline.analytics.prices import unit_prices
 from medpipeline.analytics.tables import ROLLUP_TABLES
 from medpipeline.analytics.warehouse import rebuild_warehouse, reconcile
+from medpipeline.ledger import LEDGER_SCHEMA
 from medpipeline.storage import DataLayout
 
 MODELS = [  # provider, model, share of chunks that start there

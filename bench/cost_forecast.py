@@ -19,12 +19,12 @@ import polars as pl
 
 from medpipeline import samples
 from medpipeline.analytics.forecast import Candidate, calibrate, forecast, partition_documents
-from medpipeline.analytics.ledger import read_ledger
 from medpipeline.defs.extraction.assets import clinical_extractions
 from medpipeline.defs.intake.assets import raw_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import LLMResource
 from medpipeline.defs.text.assets import document_chunks, document_text
+from medpipeline.ledger import read_ledger
 from medpipeline.storage import DataLayout
 from medpipeline_tests.fake_llm_server import FakeLLMServer
 from medpipeline_tests.helpers import resources_for, store_copy

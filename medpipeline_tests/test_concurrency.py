@@ -8,9 +8,9 @@ import sys
 import duckdb
 
 from medpipeline import samples
-from medpipeline.analytics.ledger import read_ledger
 from medpipeline.analytics.warehouse import rebuild_warehouse
 from medpipeline.fhir.validation import validate_bundle
+from medpipeline.ledger import read_ledger
 from medpipeline.storage import read_json
 from medpipeline_tests.helpers import store_copy
 

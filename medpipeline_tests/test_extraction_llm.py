@@ -13,9 +13,8 @@ import pytest
 from genai_prices import Usage, calc_price
 
 from medpipeline import samples
-from medpipeline.analytics.ledger import read_ledger
 from medpipeline.defs.resources import LLMResource
-from medpipeline.extraction.usage_journal import journals_of, read_journal
+from medpipeline.ledger import journals_of, read_journal, read_ledger
 from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
 from medpipeline_tests.helpers import materialize_document, store_copy
 
@@ -91,15 +90,9 @@ def test_fallback_chain_ledger_and_response_cache_through_materialize(
 
 KILLED_RUN = """
 import sys
-import json
-import signal
-import subprocess
-import sys
-import time
 
 import dagster as dg
 from medpipeline.defs.resources import LLMResource
-from medpipeline.extraction.usage_journal import journals_of, read_journal
 from medpipeline.storage import DataLayout
 from medpipeline_tests.helpers import materialize_document
 
@@ -122,7 +115,9 @@ def test_a_run_killed_mid_extraction_leaves_no_half_artifact_and_the_rerun_count
     )
     try:
         deadline = time.monotonic() + 120
-        while not journals_of(layout, doc_id) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not any(
+            read_journal(path) for path in journals_of(layout, doc_id)
+        ):  # the journal exists from the run's start; wait for its first paid call
             assert child.poll() is None, "the run ended before it could be killed"
             time.sleep(0.05)
         child.send_signal(signal.SIGKILL)

@@ -8,10 +8,10 @@ import dagster as dg
 import duckdb
 
 from medpipeline import samples
-from medpipeline.analytics.ledger import read_ledger
 from medpipeline.definitions import warehouse_tables
 from medpipeline.fhir.bundle import DERIVATION_REFERENCE
 from medpipeline.fhir.validation import validate_bundle
+from medpipeline.ledger import read_ledger
 from medpipeline.storage import DataLayout, read_json
 from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
 

@@ -8,11 +8,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from medpipeline.analytics.ledger import LEDGER_SCHEMA, read_ledger, write_ledger
 from medpipeline.analytics.tables import ROLLUPS, TABLES
 from medpipeline.analytics.warehouse import rebuild_warehouse, reconcile
 from medpipeline.costs import TokenUsage, price_usd
-from medpipeline.extraction.providers import UsageRecord
+from medpipeline.ledger import LEDGER_SCHEMA, UsageRecord, read_ledger, write_ledger
 from medpipeline.storage import DataLayout
 
 START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)

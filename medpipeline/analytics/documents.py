@@ -8,31 +8,37 @@ from the environment; without the secret every document's key is `unkeyed`.
 
 import hashlib
 import hmac
-import json
 import os
 import unicodedata
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any, TypeVar
 
 import polars as pl
+from pydantic import ValidationError
 
+from medpipeline.artifacts import (
+    STAGES,
+    load_bundle,
+    load_chunks,
+    load_extraction,
+    load_source_document,
+    load_text,
+)
+from medpipeline.extraction.schema import ChunkOutcome
 from medpipeline.storage import DataLayout
+
+T = TypeVar("T")
 
 PATIENT_KEY_SECRET_ENV = "MEDPIPELINE_PATIENT_KEY_SECRET"
 UNKEYED = "unkeyed"  # no site secret configured: patients cannot be told apart
 UNIDENTIFIED = "unidentified"  # no identifier, and no name + birth date, was extracted
 _KEY_HEX_CHARS = 20
 
-# The stages of the per-document graph, in order; a document's status is the last one it reached.
-STAGES = ("raw_document", "document_text", "document_chunks", "clinical_extractions", "fhir_bundle")
-STATUS_OF_STAGE = {
-    "raw_document": "stored",
-    "document_text": "text_extracted",
-    "document_chunks": "chunked",
-    "clinical_extractions": "extracted",
-    "fhir_bundle": "bundled",
-}
+# A document's status is the last stage it reached.
+STATUS_OF_STAGE = dict(
+    zip(STAGES, ("stored", "text_extracted", "chunked", "extracted", "bundled"), strict=True)
+)
 
 DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
     "doc_id": pl.String(),
@@ -92,48 +98,49 @@ def patient_key(patient: dict[str, Any] | None, secret: str | None) -> str:
     return f"pk_{digest[:_KEY_HEX_CHARS]}"
 
 
-def _load(folder: Path, stage: str) -> dict[str, Any] | None:
-    path = folder / f"{stage}.json"
+def _artifact(load: Callable[[DataLayout, str], T], layout: DataLayout, doc_id: str) -> T | None:
+    """A stage's artifact, or None when the stage has not written it (or it cannot be read)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        return load(layout, doc_id)
+    except (FileNotFoundError, ValidationError):
         return None
 
 
-def _fact_count(extraction: dict[str, Any]) -> int:
-    lists = ("conditions", "medications", "allergies", "observations")
-    return (1 if extraction.get("patient") else 0) + sum(
-        len(extraction.get(name) or []) for name in lists
-    )
-
-
-def document_row(folder: Path, secret: str | None, signature: str) -> dict[str, Any]:
+def document_row(
+    layout: DataLayout, doc_id: str, secret: str | None, signature: str
+) -> dict[str, Any]:
     """Counts of one document folder; None where the stage has not produced its artifact."""
-    artifacts = {stage: _load(folder, stage) for stage in STAGES}
-    reached = [stage for stage in STAGES if artifacts[stage] is not None]
-    raw, text, chunks = (artifacts[s] for s in ("raw_document", "document_text", "document_chunks"))
-    extraction, bundle = artifacts["clinical_extractions"], artifacts["fhir_bundle"]
-    ingested_at = None
-    if raw and raw.get("stored_at"):
-        ingested_at = datetime.fromisoformat(raw["stored_at"]).astimezone(UTC)
-    chunk_list = (chunks or {}).get("chunks") or []
+    raw = _artifact(load_source_document, layout, doc_id)
+    text = _artifact(load_text, layout, doc_id)
+    chunks = _artifact(load_chunks, layout, doc_id)
+    extraction = _artifact(load_extraction, layout, doc_id)
+    bundle = _artifact(load_bundle, layout, doc_id)
+    reached = [
+        stage
+        for stage, artifact in zip(STAGES, (raw, text, chunks, extraction, bundle), strict=True)
+        if artifact is not None
+    ]
     return {
-        "doc_id": folder.name,
+        "doc_id": doc_id,
         "status": STATUS_OF_STAGE[reached[-1]] if reached else "received",
-        "pages": raw.get("pages") if raw else None,
-        "size_bytes": raw.get("size_bytes") if raw else None,
-        "characters": len(text.get("text") or "") if text else None,
-        "chunks": len(chunk_list) if chunks else None,
-        "chunk_tokens": sum(int(c.get("tokens") or 0) for c in chunk_list) if chunks else None,
+        "pages": raw.pages if raw else None,
+        "size_bytes": raw.size_bytes if raw else None,
+        "characters": len(text.text) if text else None,
+        "chunks": len(chunks.chunks) if chunks else None,
+        "chunk_tokens": sum(chunk.tokens for chunk in chunks.chunks) if chunks else None,
         "chunks_failed": (
-            sum(1 for c in extraction.get("chunks") or [] if c.get("outcome") == "failed")
+            sum(1 for c in extraction.chunks if c.outcome == ChunkOutcome.FAILED)
             if extraction
             else None
         ),
-        "facts": _fact_count(extraction) if extraction else None,
+        "facts": extraction.fact_count() if extraction else None,
         "fhir_resources": len(bundle.get("entry") or []) if bundle else None,
-        "patient_key": patient_key(extraction.get("patient"), secret) if extraction else None,
-        "ingested_at": ingested_at,
+        "patient_key": (
+            patient_key(extraction.patient.model_dump() if extraction.patient else None, secret)
+            if extraction
+            else None
+        ),
+        "ingested_at": raw.stored_at.astimezone(UTC) if raw else None,
         "source_signature": signature,
     }
 
@@ -155,5 +162,5 @@ def document_signatures(layout: DataLayout, secret: str | None) -> dict[str, str
 def documents_frame(
     layout: DataLayout, doc_ids: list[str], signatures: dict[str, str], secret: str | None
 ) -> pl.DataFrame:
-    rows = [document_row(layout.document_dir(d), secret, signatures[d]) for d in sorted(doc_ids)]
+    rows = [document_row(layout, d, secret, signatures[d]) for d in sorted(doc_ids)]
     return pl.DataFrame(rows, schema=DOCUMENT_SCHEMA)

@@ -15,12 +15,13 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from medpipeline.analytics.ledger import read_ledger
 from medpipeline.analytics.prices import Processing, unit_prices
+from medpipeline.artifacts import load_chunks
 from medpipeline.chunking import ChunkingConfig, chunk_document, count_tokens, join_pages
 from medpipeline.documents import doc_id_from_sha256, file_digests
+from medpipeline.ledger import read_ledger
 from medpipeline.pdf import PdfLimits, PdfRejected, extract_pages
-from medpipeline.storage import DataLayout, read_json
+from medpipeline.storage import DataLayout
 
 DEFAULT_OUTPUT_RATIO = 0.35
 MIN_CACHEABLE_TOKENS = 1024
@@ -130,10 +131,11 @@ def calibrate(layout: DataLayout, candidate: Candidate) -> TokenModel:
 
 
 def _chunk_tokens_of(layout: DataLayout, doc_id: str) -> dict[str, int]:
-    path = layout.artifact(doc_id, "document_chunks")
-    if not path.exists():
+    try:
+        chunks = load_chunks(layout, doc_id).chunks
+    except FileNotFoundError:
         return {}
-    return {chunk["chunk_id"]: int(chunk["tokens"]) for chunk in read_json(path)["chunks"]}
+    return {chunk.chunk_id: chunk.tokens for chunk in chunks}
 
 
 def inbox_chunk_tokens(

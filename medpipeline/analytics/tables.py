@@ -121,7 +121,8 @@ DOCUMENTS = Table(
         "chunks": "Chunks sent to extraction.",
         "chunk_tokens": "Sum of the chunks' tokens (o200k tokenizer).",
         "chunks_failed": "Chunks no provider could extract (need review).",
-        "facts": "Facts extracted (patient, conditions, medications, allergies, observations).",
+        "facts": "Facts extracted (patient and every fact list: conditions, medications, "
+        "allergies, observations, encounters, procedures).",
         "fhir_resources": "Entries of the document's FHIR bundle.",
         "patient_key": "Pseudonymous patient key: pk_ + HMAC-SHA256 of the patient identifier "
         "with the site secret; 'unkeyed' without a secret, 'unidentified' without an identifier.",

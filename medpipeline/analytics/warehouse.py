@@ -23,7 +23,6 @@ from medpipeline.analytics.documents import (
     document_signatures,
     documents_frame,
 )
-from medpipeline.analytics.ledger import LEDGER_SCHEMA, ledger_files
 from medpipeline.analytics.prices import unit_prices
 from medpipeline.analytics.tables import (
     BUDGET_ALERTS,
@@ -37,6 +36,7 @@ from medpipeline.analytics.tables import (
 )
 from medpipeline.costs import INPUT_EXCLUDES_CACHE
 from medpipeline.failures import read_failures
+from medpipeline.ledger import LEDGER_SCHEMA, ledger_files
 from medpipeline.storage import DataLayout
 
 _SQL_TYPES = {

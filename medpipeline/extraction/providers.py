@@ -27,6 +27,7 @@ from medpipeline.costs import TokenUsage, price_usd
 from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType
 from medpipeline.extraction.replies import UnparseableReply, parse_reply
 from medpipeline.extraction.schema import FACT_LISTS, ChunkExtraction, ChunkOutcome, ChunkReport
+from medpipeline.ledger import UsageRecord
 from medpipeline.storage import read_json, write_json
 
 
@@ -83,34 +84,6 @@ class ExtractionProvider(Protocol):
     cacheable: bool  # worth a response-cache entry (an API call costs money and time)
 
     def extract(self, request: ExtractionRequest) -> ProviderReply: ...
-
-
-class UsageRecord(BaseModel):
-    """One provider attempt or cache hit: a row of the per-document ledger and of `llm_calls`.
-
-    Token counts are exactly what the API reported (0 for a cache hit). No PHI."""
-
-    call_id: str
-    doc_id: str
-    chunk_id: str
-    run_id: str
-    provider: str
-    model: str
-    prompt_version: str
-    document_type: str | None  # None in rows written before document types were detected
-    attempt: int
-    outcome: str  # ok | error | cached
-    error_class: str | None
-    response_cache_hit: bool
-    parse_strategy: str | None
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_usd: float
-    latency_ms: float
-    request_id: str | None
-    started_at: datetime
 
 
 class ChunkResult(BaseModel):

@@ -1,31 +1,18 @@
 import dagster as dg
 
-from medpipeline.analytics.ledger import write_ledger
+from medpipeline.artifacts import CLINICAL_EXTRACTIONS, load_chunks, load_text
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.defs.errors import phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
-from medpipeline.defs.text.assets import load_chunks, load_text
 from medpipeline.extraction.grounding import merge_extractions
 from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
 from medpipeline.extraction.providers import ResponseCache
-from medpipeline.extraction.schema import ChunkOutcome, DocumentExtraction
-from medpipeline.extraction.usage_journal import (
-    UsageJournal,
-    clear_journals,
-    compose_ledger,
-    earlier_records,
-)
-from medpipeline.storage import DataLayout, read_json, remove_temp_files, write_json
+from medpipeline.extraction.schema import ChunkOutcome
+from medpipeline.ledger import UsageJournal, commit_run
+from medpipeline.storage import remove_temp_files, write_json
 
-CLINICAL_EXTRACTIONS = "clinical_extractions"
 LLM_POOL = "llm"
-
-
-def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
-    return DocumentExtraction.model_validate(
-        read_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS))
-    )
 
 
 @dg.asset(
@@ -57,18 +44,18 @@ def clinical_extractions(
     document_type = detect_document_type(text.text)
     run_id = context.run.run_id
     remove_temp_files(layout.document_dir(doc_id))  # left by a run that was killed
-    journal = UsageJournal(layout, doc_id, run_id)
-    chain = llm.chain(
-        cache=ResponseCache(layout.document_dir(doc_id) / "response_cache"),
-        on_record=journal.append,
-    )
-    results = chain.extract_chunks(
-        doc_id,
-        [(chunk.chunk_id, chunk.text) for chunk in chunks],
-        run_id,
-        document_type,
-        llm.chunk_concurrency,
-    )
+    with UsageJournal(layout, doc_id, run_id) as journal:
+        chain = llm.chain(
+            cache=ResponseCache(layout.document_dir(doc_id) / "response_cache"),
+            on_record=journal.append,
+        )
+        results = chain.extract_chunks(
+            doc_id,
+            [(chunk.chunk_id, chunk.text) for chunk in chunks],
+            run_id,
+            document_type,
+            llm.chunk_concurrency,
+        )
     extraction = merge_extractions(
         doc_id,
         PROMPT_VERSION,
@@ -79,10 +66,8 @@ def clinical_extractions(
         ),
     )
     records = [record for result in results for record in result.records]
-    ledger = compose_ledger(earlier_records(layout, doc_id, run_id), records)
     write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
-    write_ledger(layout, doc_id, ledger)
-    clear_journals(layout, doc_id)
+    commit_run(layout, doc_id, run_id, records)
 
     outcomes = {outcome.value: 0 for outcome in ChunkOutcome}
     for result in results:

@@ -5,9 +5,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from medpipeline.artifacts import FHIR_BUNDLE, load_extraction, load_source_document
 from medpipeline.defs.automation import EAGER_ALLOW_MISSING
-from medpipeline.defs.extraction.assets import load_extraction
-from medpipeline.defs.intake.assets import load_source_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.extraction.grounding import grounding_rate
@@ -16,7 +15,6 @@ from medpipeline.fhir.records import update_records
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.storage import read_json, write_json
 
-FHIR_BUNDLE = "fhir_bundle"
 PATIENT_RECORDS = "patient_records"
 MIN_GROUNDING_RATE = 0.9
 

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from medpipeline.artifacts import RAW_DOCUMENT
 from medpipeline.defs.errors import phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
@@ -10,8 +11,6 @@ from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_diges
 from medpipeline.intake import IntakeRecord
 from medpipeline.pdf import PdfRejected, inspect_pdf
 from medpipeline.storage import INTAKE_RECORD, DataLayout, quarantine_file, read_json, write_json
-
-RAW_DOCUMENT = "raw_document"
 
 
 @dg.asset(
@@ -83,7 +82,3 @@ def _quarantine_document(layout: DataLayout, doc_id: str, rejected: PdfRejected)
         layout, layout.source_pdf(doc_id), rejected.reason.value, rejected.detail, original_name
     )
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def load_source_document(layout: DataLayout, doc_id: str) -> SourceDocument:
-    return SourceDocument.model_validate(read_json(layout.artifact(doc_id, RAW_DOCUMENT)))

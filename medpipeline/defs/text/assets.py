@@ -1,38 +1,19 @@
 import dagster as dg
-from pydantic import BaseModel
 
-from medpipeline.chunking import Chunk, chunk_document, join_pages
+from medpipeline.artifacts import (
+    DOCUMENT_CHUNKS,
+    DOCUMENT_TEXT,
+    DocumentChunks,
+    DocumentText,
+    load_source_document,
+    load_text,
+)
+from medpipeline.chunking import chunk_document, join_pages
 from medpipeline.defs.errors import phi_safe_step
-from medpipeline.defs.intake.assets import load_source_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
-from medpipeline.pdf import PageText, PdfRejected, extract_pages
-from medpipeline.storage import DataLayout, read_json, write_json
-
-DOCUMENT_TEXT = "document_text"
-DOCUMENT_CHUNKS = "document_chunks"
-
-
-class DocumentText(BaseModel):
-    doc_id: str
-    pages: list[PageText]
-    page_offsets: list[int]
-    text: str
-
-
-class DocumentChunks(BaseModel):
-    doc_id: str
-    max_tokens: int
-    overlap_tokens: int
-    chunks: list[Chunk]
-
-
-def load_text(layout: DataLayout, doc_id: str) -> DocumentText:
-    return DocumentText.model_validate(read_json(layout.artifact(doc_id, DOCUMENT_TEXT)))
-
-
-def load_chunks(layout: DataLayout, doc_id: str) -> DocumentChunks:
-    return DocumentChunks.model_validate(read_json(layout.artifact(doc_id, DOCUMENT_CHUNKS)))
+from medpipeline.pdf import PdfRejected, extract_pages
+from medpipeline.storage import write_json
 
 
 @dg.asset(

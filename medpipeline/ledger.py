@@ -1,0 +1,274 @@
+"""The usage ledger: what every LLM call cost, below extraction (which writes it) and analytics
+(which reads it).
+
+- `UsageRecord` is one provider attempt or cache hit, the row of the ledger and of `llm_calls`.
+- `ledger/<doc_id>.parquet` holds a document's records. It is replaced whole (atomic rename) when a
+  run of the document commits, so re-running a document never counts a call twice.
+- While a run extracts, each record is appended at once to the run's own journal
+  (`ledger/.<doc_id>.<run_id>.journal.jsonl`), so a run killed mid-extraction still leaves a trace
+  of the calls it paid for. The journal's open file holds an exclusive `flock` for the run's life:
+  the kernel drops it when the process dies, which is how another run knows a journal is orphaned.
+- A run commits under the document's lock: new file = billable calls of earlier runs (old file,
+  journals of runs still going or dead) + every record of this run, one row per call_id. Offline
+  rows and cache hits of earlier runs are dropped: they cost nothing and this run re-did them. The
+  run then deletes its own journal and the journals of dead runs whose records it just folded in;
+  a journal of a run still going is never deleted by another run.
+
+Columns added to the record later (e.g. `response_cache_hit`) may be missing from older files:
+readers fill them with their default.
+"""
+
+import fcntl
+import os
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+from filelock import FileLock
+from pydantic import BaseModel
+
+from medpipeline.costs import OFFLINE_PROVIDER
+from medpipeline.storage import DataLayout
+
+JOURNAL_SUFFIX = ".journal.jsonl"
+BILLABLE_OUTCOMES = {"ok", "error"}
+
+
+class UsageRecord(BaseModel):
+    """One provider attempt or cache hit: a row of the per-document ledger and of `llm_calls`.
+
+    Token counts are exactly what the API reported (0 for a cache hit). No PHI."""
+
+    call_id: str
+    doc_id: str
+    chunk_id: str
+    run_id: str
+    provider: str
+    model: str
+    prompt_version: str
+    document_type: str | None  # None in rows written before document types were detected
+    attempt: int
+    outcome: str  # ok | error | cached
+    error_class: str | None
+    response_cache_hit: bool
+    parse_strategy: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    latency_ms: float
+    request_id: str | None
+    started_at: datetime
+
+
+LEDGER_SCHEMA: dict[str, pl.DataType] = {
+    "call_id": pl.String(),
+    "doc_id": pl.String(),
+    "chunk_id": pl.String(),
+    "run_id": pl.String(),
+    "provider": pl.String(),
+    "model": pl.String(),
+    "prompt_version": pl.String(),
+    "document_type": pl.String(),
+    "attempt": pl.Int32(),
+    "outcome": pl.String(),
+    "error_class": pl.String(),
+    "response_cache_hit": pl.Boolean(),
+    "parse_strategy": pl.String(),
+    "input_tokens": pl.Int64(),
+    "output_tokens": pl.Int64(),
+    "cache_read_tokens": pl.Int64(),
+    "cache_write_tokens": pl.Int64(),
+    "cost_usd": pl.Float64(),
+    "latency_ms": pl.Float64(),
+    "request_id": pl.String(),
+    "started_at": pl.Datetime("us", "UTC"),
+}
+
+# Columns that older ledger files may lack, and what they mean then.
+OPTIONAL_DEFAULTS: dict[str, object] = {
+    "document_type": None,
+    "response_cache_hit": False,
+    "parse_strategy": None,
+}
+
+
+# --- Parquet files ---------------------------------------------------------------------------
+
+
+def records_frame(records: list[UsageRecord]) -> pl.DataFrame:
+    """Usage records as a ledger frame."""
+    return pl.DataFrame(
+        [record.model_dump(include=set(LEDGER_SCHEMA)) for record in records], schema=LEDGER_SCHEMA
+    )
+
+
+def conform(frame: pl.DataFrame) -> pl.DataFrame:
+    """A ledger file's frame in LEDGER_SCHEMA: missing optional columns filled, order fixed."""
+    missing = [
+        pl.lit(OPTIONAL_DEFAULTS.get(column), dtype=dtype).alias(column)
+        for column, dtype in LEDGER_SCHEMA.items()
+        if column not in frame.columns
+    ]
+    if missing:
+        frame = frame.with_columns(missing)
+    return frame.select(
+        pl.col(column).cast(dtype) for column, dtype in LEDGER_SCHEMA.items()
+    ).with_columns(pl.col("response_cache_hit").fill_null(False))
+
+
+def write_ledger(layout: DataLayout, doc_id: str, records: list[UsageRecord]) -> Path:
+    """Replace the document's ledger file with exactly these records (atomic rename)."""
+    target = layout.ledger_file(doc_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    records_frame(records).write_parquet(temp)
+    os.replace(temp, target)
+    return target
+
+
+def ledger_files(layout: DataLayout) -> list[Path]:
+    """Every document's ledger file (journals, locks and temp files start with a dot)."""
+    if not layout.ledger.is_dir():
+        return []
+    return sorted(
+        Path(entry.path)
+        for entry in os.scandir(layout.ledger)
+        if entry.name.endswith(".parquet") and not entry.name.startswith(".")
+    )
+
+
+def read_ledger_files(files: list[Path]) -> pl.DataFrame:
+    if not files:
+        return pl.DataFrame(schema=LEDGER_SCHEMA)
+    return pl.concat([conform(pl.read_parquet(file)) for file in files], how="vertical")
+
+
+def read_ledger(layout: DataLayout) -> pl.DataFrame:
+    """All ledger rows of all documents, in LEDGER_SCHEMA."""
+    return read_ledger_files(ledger_files(layout))
+
+
+def read_document_ledger(layout: DataLayout, doc_id: str) -> list[UsageRecord]:
+    path = layout.ledger_file(doc_id)
+    if not path.exists():
+        return []
+    return [UsageRecord.model_validate(row) for row in read_ledger_files([path]).to_dicts()]
+
+
+# --- Journals of runs in progress ------------------------------------------------------------
+
+
+def journal_path(layout: DataLayout, doc_id: str, run_id: str) -> Path:
+    return layout.ledger / f".{doc_id}.{run_id}{JOURNAL_SUFFIX}"
+
+
+class UsageJournal:
+    """Append-only record log of one run of one document; thread-safe, flushed per record.
+
+    Open from construction to `close()`, holding an exclusive flock that marks the run alive."""
+
+    def __init__(self, layout: DataLayout, doc_id: str, run_id: str):
+        layout.ledger.mkdir(parents=True, exist_ok=True)
+        self.path = journal_path(layout, doc_id, run_id)
+        self._lock = threading.Lock()
+        with document_lock(layout, doc_id):  # no commit sees it between open and flock
+            self._handle: IO[str] | None = self.path.open("a", encoding="utf-8")
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX)
+
+    def append(self, record: UsageRecord) -> None:
+        line = record.model_dump_json() + "\n"
+        with self._lock:
+            if self._handle is None:
+                raise ValueError("journal is closed")
+            self._handle.write(line)
+            self._handle.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()  # releases the flock
+                self._handle = None
+
+    def __enter__(self) -> "UsageJournal":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def journals_of(layout: DataLayout, doc_id: str) -> list[Path]:
+    return sorted(layout.ledger.glob(f".{doc_id}.*{JOURNAL_SUFFIX}"))
+
+
+def read_journal(path: Path) -> list[UsageRecord]:
+    """Records of a journal; a last line cut by a kill (or still being written) is ignored."""
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:  # its run committed meanwhile
+        return []
+    for line in lines:
+        try:
+            records.append(UsageRecord.model_validate_json(line))
+        except ValueError:
+            continue
+    return records
+
+
+def journal_is_orphaned(path: Path) -> bool:
+    """True when no live process holds the journal open (its run died or committed)."""
+    try:
+        with path.open("rb") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return True
+    except FileNotFoundError:
+        return False
+
+
+# --- Committing a run ------------------------------------------------------------------------
+
+
+def is_billable(record: UsageRecord) -> bool:
+    return record.provider != OFFLINE_PROVIDER and record.outcome in BILLABLE_OUTCOMES
+
+
+def compose_ledger(earlier: list[UsageRecord], current: list[UsageRecord]) -> list[UsageRecord]:
+    """Billable records of earlier runs, then this run's; one row per call_id."""
+    current_ids = {record.call_id for record in current}
+    kept: dict[str, UsageRecord] = {}
+    for record in earlier:
+        if is_billable(record) and record.call_id not in current_ids:
+            kept.setdefault(record.call_id, record)
+    return [*kept.values(), *current]
+
+
+def document_lock(layout: DataLayout, doc_id: str) -> FileLock:
+    """Serializes the read-compose-replace of one document's ledger file across processes."""
+    layout.ledger.mkdir(parents=True, exist_ok=True)
+    return FileLock(layout.ledger / f".{doc_id}.lock")
+
+
+def commit_run(
+    layout: DataLayout, doc_id: str, run_id: str, records: list[UsageRecord]
+) -> list[UsageRecord]:
+    """Write the document's ledger file after a run (see the module doc); returns its records."""
+    own = journal_path(layout, doc_id, run_id)
+    with document_lock(layout, doc_id):
+        earlier = read_document_ledger(layout, doc_id)
+        journals = journals_of(layout, doc_id)
+        orphaned = [path for path in journals if path != own and journal_is_orphaned(path)]
+        for path in journals:  # this run's own journal too: attempts before a step retry
+            earlier += read_journal(path)
+        ledger = compose_ledger(earlier, records)
+        write_ledger(layout, doc_id, ledger)
+        for path in [own, *orphaned]:
+            path.unlink(missing_ok=True)
+    return ledger
