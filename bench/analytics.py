@@ -20,8 +20,9 @@ import numpy as np
 import polars as pl
 
 from medpipeline.analytics.prices import unit_prices
+from medpipeline.analytics.reconciliation import reconcile
 from medpipeline.analytics.tables import ROLLUP_TABLES
-from medpipeline.analytics.warehouse import rebuild_warehouse, reconcile
+from medpipeline.analytics.warehouse import rebuild_warehouse
 from medpipeline.ledger import LEDGER_SCHEMA
 from medpipeline.storage import DataLayout
 

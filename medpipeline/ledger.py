@@ -19,6 +19,7 @@ readers fill them with their default.
 """
 
 import fcntl
+import io
 import os
 import threading
 from datetime import datetime
@@ -150,6 +151,82 @@ def read_ledger_files(files: list[Path]) -> pl.DataFrame:
 def read_ledger(layout: DataLayout) -> pl.DataFrame:
     """All ledger rows of all documents, in LEDGER_SCHEMA."""
     return read_ledger_files(ledger_files(layout))
+
+
+def _signature(stat: os.stat_result) -> str:
+    return f"{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}"
+
+
+def ledger_signatures(layout: DataLayout) -> dict[str, tuple[Path, str]]:
+    """doc_id -> (ledger file, signature: inode, mtime and size; a new version is a new inode)."""
+    signatures = {}
+    for path in ledger_files(layout):
+        try:
+            signatures[path.stem] = (path, _signature(path.stat()))
+        except FileNotFoundError:  # deleted since listed
+            continue
+    return signatures
+
+
+def _scan_ledger(paths: list[str]) -> pl.DataFrame:
+    """Rows of these ledger files in LEDGER_SCHEMA, with the file each row came from."""
+    return (
+        pl.scan_parquet(
+            paths,
+            schema=LEDGER_SCHEMA,
+            missing_columns="insert",
+            extra_columns="ignore",
+            cast_options=pl.ScanCastOptions(integer_cast="upcast"),
+            include_file_paths="file_path",
+        )
+        .with_columns(pl.col("response_cache_hit").fill_null(False))
+        .collect()
+    )
+
+
+def read_ledger_snapshot(
+    signatures: dict[str, tuple[Path, str]], doc_ids: list[str]
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Rows of these documents' ledger files and the signature of exactly what was read.
+
+    A file is replaced by rename, never changed in place: when its inode, mtime and size are the
+    same after the read as before, the rows are that version's. A file replaced in between is
+    read again through one open descriptor, whose fstat then names the version read."""
+    if not doc_ids:
+        return pl.DataFrame(schema=LEDGER_SCHEMA | {"file_path": pl.String()}), {}
+    read_as = {doc_id: signatures[doc_id][1] for doc_id in doc_ids}
+    try:
+        frame = _scan_ledger([str(signatures[doc_id][0]) for doc_id in doc_ids])
+    except (FileNotFoundError, pl.exceptions.PolarsError):  # one was deleted since listed
+        frame = pl.DataFrame(schema=LEDGER_SCHEMA | {"file_path": pl.String()})
+        read_as = {doc_id: "" for doc_id in doc_ids}
+    replaced = []
+    for doc_id in doc_ids:
+        try:
+            unchanged = _signature(signatures[doc_id][0].stat()) == read_as[doc_id]
+        except FileNotFoundError:
+            unchanged = False
+        if not unchanged:
+            replaced.append(doc_id)
+    if replaced:
+        paths = {str(signatures[doc_id][0]) for doc_id in replaced}
+        frames = [frame.filter(~pl.col("file_path").is_in(paths))]
+        for doc_id in replaced:
+            path = signatures[doc_id][0]
+            try:
+                with path.open("rb") as handle:
+                    read_as[doc_id] = _signature(os.fstat(handle.fileno()))
+                    data = handle.read()
+            except FileNotFoundError:  # the document was deleted meanwhile
+                del read_as[doc_id]
+                continue
+            frames.append(
+                conform(pl.read_parquet(io.BytesIO(data))).with_columns(
+                    pl.lit(str(path)).alias("file_path")
+                )
+            )
+        frame = pl.concat(frames, how="vertical")
+    return frame, read_as
 
 
 def read_document_ledger(layout: DataLayout, doc_id: str) -> list[UsageRecord]:

@@ -8,8 +8,9 @@ import duckdb
 import polars as pl
 import pytest
 
+from medpipeline.analytics.reconciliation import reconcile
 from medpipeline.analytics.tables import ROLLUPS, TABLES
-from medpipeline.analytics.warehouse import rebuild_warehouse, reconcile
+from medpipeline.analytics.warehouse import BUILD_LOCK, rebuild_warehouse
 from medpipeline.costs import TokenUsage, price_usd
 from medpipeline.ledger import LEDGER_SCHEMA, UsageRecord, read_ledger, write_ledger
 from medpipeline.storage import DataLayout
@@ -259,7 +260,8 @@ def test_an_analyst_holding_the_file_open_does_not_block_a_rebuild(layout):
         analyst.close()
     with duckdb.connect(str(layout.warehouse_db), read_only=True) as fresh:
         assert fresh.execute("SELECT count(*) FROM llm_calls").fetchone()[0] == before + 1
-    assert sorted(path.name for path in layout.warehouse.iterdir()) == ["medpipeline.duckdb"]
+    leftovers = sorted(path.name for path in layout.warehouse.iterdir())
+    assert leftovers == [BUILD_LOCK, "medpipeline.duckdb"], "no temp files, only the build lock"
 
 
 def test_budget_breaches_are_listed(layout):
@@ -290,3 +292,14 @@ def test_empty_ledger_gives_empty_tables(layout):
     assert report.rows["llm_calls"] == 0
     assert all(report.rows[table] == 0 for table in ROLLUPS if table != "cost_metrics")
     assert reconcile(layout).passed
+
+
+def test_a_document_finishing_after_the_build_does_not_fail_its_reconciliation(layout):
+    fill(layout)
+    rebuild_warehouse(layout)
+    # a run commits after the build read the ledger: the build's snapshot still adds up
+    write_ledger(layout, "f" * 16, [record("f" * 16, 0, "anthropic", "claude-sonnet-5-5")])
+    write_ledger(layout, "a" * 16, [record("a" * 16, 7, "anthropic", "claude-sonnet-5-5")])
+    result = reconcile(layout)
+    assert result.passed
+    assert (result.ledger_files, result.ledger_rows) == (3, 6)

@@ -323,12 +323,16 @@ FAILED_DOCUMENTS = Table(
 SOURCE_FILES = Table(
     "source_files",
     "What this build read: one row per ledger file and per document folder, with the signature "
-    "that lets the next build reuse unchanged documents instead of re-reading them.",
+    "that lets the next build reuse unchanged documents instead of re-reading them, and the "
+    "ledger file's totals as read (the snapshot the reconciliation check compares with).",
     {
         "source": "ledger or documents.",
-        "doc_id": "Document id.",
+        "doc_id": "Document id (of a ledger file: the document the file is named after).",
         "signature": "inode, modification time (ns) and size (ledger) or secret fingerprint.",
         "reused": "The rows came from the previous build (the file was unchanged).",
+        "rows": "Rows the ledger file held when read (null for document folders).",
+        "cost_usd": "Sum of cost_usd of those rows (null for document folders).",
+        "misfiled_rows": "Rows whose doc_id is not the file's document (null for folders).",
     },
 )
 

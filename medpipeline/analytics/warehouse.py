@@ -4,7 +4,7 @@ An analyst holding the old file open keeps a consistent snapshot and never block
 Each build reads the Parquet ledger and the document folders; a document whose ledger file and
 folder are unchanged since the previous build (same inode, mtime and size) is copied from the
 previous file instead of re-read, so a rebuild after a few documents costs little at any scale.
-`reconcile` re-reads every ledger file independently and proves the totals agree.
+The build also records each ledger file's totals as read, the snapshot `reconciliation` checks.
 """
 
 import os
@@ -16,6 +16,7 @@ from typing import Literal
 
 import duckdb
 import polars as pl
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field
 
 from medpipeline.analytics.documents import (
@@ -36,8 +37,10 @@ from medpipeline.analytics.tables import (
 )
 from medpipeline.costs import INPUT_EXCLUDES_CACHE
 from medpipeline.failures import read_failures
-from medpipeline.ledger import LEDGER_SCHEMA, ledger_files
+from medpipeline.ledger import LEDGER_SCHEMA, ledger_signatures, read_ledger_snapshot
 from medpipeline.storage import DataLayout
+
+BUILD_LOCK = ".build.lock"
 
 _SQL_TYPES = {
     pl.String(): "VARCHAR",
@@ -78,14 +81,6 @@ def _stage(connection: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame
     path.unlink()
 
 
-def _ledger_signatures(layout: DataLayout) -> dict[str, tuple[Path, str]]:
-    signatures = {}
-    for path in ledger_files(layout):
-        stat = path.stat()
-        signatures[path.stem] = (path, f"{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}")
-    return signatures
-
-
 def _columns(connection: duckdb.DuckDBPyConnection, database: str, table: str) -> list[str]:
     return [
         row[0]
@@ -112,7 +107,20 @@ def _attach_previous(connection: duckdb.DuckDBPyConnection, previous: Path) -> b
     return True
 
 
+_SOURCE_SCHEMA = {
+    "source": pl.String(),
+    "doc_id": pl.String(),
+    "signature": pl.String(),
+    "reused": pl.Boolean(),
+    "rows": pl.Int64(),
+    "cost_usd": pl.Float64(),
+    "misfiled_rows": pl.Int64(),
+}
+
+
 def _load_ledger(connection, signatures, reuse: bool, folder: Path) -> tuple[int, int]:
+    """Unchanged documents' rows come from the previous build; the others are read, and each
+    file's totals as read are kept in `source_rows` (the snapshot `reconcile` checks against)."""
     columns = ", ".join(f"{c} {_sql_type(t)}" for c, t in LEDGER_SCHEMA.items())
     connection.execute(f"CREATE TEMP TABLE ledger ({columns})")
     _stage(
@@ -124,39 +132,52 @@ def _load_ledger(connection, signatures, reuse: bool, folder: Path) -> tuple[int
         ),
         folder,
     )
+    source_columns = ", ".join(f"{c} {_sql_type(t)}" for c, t in _SOURCE_SCHEMA.items())
+    connection.execute(f"CREATE TEMP TABLE source_rows ({source_columns})")
     reused: set[str] = set()
     if reuse:
-        reused = {
-            row[0]
-            for row in connection.execute(
-                "SELECT s.doc_id FROM ledger_sources s JOIN prev.source_files p "
-                "ON p.source = 'ledger' AND p.doc_id = s.doc_id AND p.signature = s.signature"
-            ).fetchall()
-        }
-    changed = [str(path) for doc_id, (path, _) in signatures.items() if doc_id not in reused]
-    if changed:
-        fresh = (
-            pl.scan_parquet(
-                changed,
-                schema=LEDGER_SCHEMA,
-                missing_columns="insert",
-                extra_columns="ignore",
-                cast_options=pl.ScanCastOptions(integer_cast="upcast"),
-            )
-            .with_columns(pl.col("response_cache_hit").fill_null(False))
-            .collect()
+        connection.execute(
+            "INSERT INTO source_rows SELECT p.* REPLACE (true AS reused) FROM ledger_sources s "
+            "JOIN prev.source_files p "
+            "ON p.source = 'ledger' AND p.doc_id = s.doc_id AND p.signature = s.signature"
         )
-        _stage(connection, "fresh", fresh, folder)
+        reused = {row[0] for row in connection.execute("SELECT doc_id FROM source_rows").fetchall()}
+    fresh, read_as = read_ledger_snapshot(signatures, [d for d in signatures if d not in reused])
+    file_doc_id = pl.col("file_path").str.split("/").list.last().str.strip_suffix(".parquet")
+    totals = {
+        row["file_doc_id"]: row
+        for row in fresh.with_columns(file_doc_id.alias("file_doc_id"))
+        .group_by("file_doc_id")
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("cost_usd").sum(),
+            (pl.col("doc_id") != pl.col("file_doc_id")).sum().alias("misfiled_rows"),
+        )
+        .iter_rows(named=True)
+    }
+    if fresh.height:
+        _stage(connection, "fresh", fresh.drop("file_path"), folder)
         connection.execute("INSERT INTO ledger SELECT * FROM fresh")
         connection.execute("DROP TABLE fresh")
+    empty = {"rows": 0, "cost_usd": 0.0, "misfiled_rows": 0}  # a file with no rows
+    _stage(
+        connection,
+        "fresh_sources",
+        pl.DataFrame(
+            [
+                {"source": "ledger", "doc_id": doc_id, "signature": signature, "reused": False}
+                | {key: totals.get(doc_id, empty)[key] for key in empty}
+                for doc_id, signature in read_as.items()
+            ],
+            schema=_SOURCE_SCHEMA,
+        ),
+        folder,
+    )
+    connection.execute("INSERT INTO source_rows SELECT * FROM fresh_sources")
     connection.execute(
         "CREATE TEMP TABLE reused_docs AS SELECT unnest(?::VARCHAR[]) AS doc_id", [sorted(reused)]
     )
-    connection.execute(
-        "CREATE TEMP TABLE source_rows AS SELECT 'ledger' AS source, doc_id, signature, "
-        "doc_id IN (SELECT doc_id FROM reused_docs) AS reused FROM ledger_sources"
-    )
-    return len(changed), len(reused)
+    return len(read_as), len(reused)
 
 
 def _load_documents(connection, layout, secret, reuse: bool, folder: Path) -> tuple[int, int]:
@@ -194,13 +215,11 @@ def _load_documents(connection, layout, secret, reuse: bool, folder: Path) -> tu
                 "doc_id": list(signatures),
                 "signature": list(signatures.values()),
                 "reused": [d in reused for d in signatures],
+                "rows": [None] * len(signatures),
+                "cost_usd": [None] * len(signatures),
+                "misfiled_rows": [None] * len(signatures),
             },
-            schema={
-                "source": pl.String(),
-                "doc_id": pl.String(),
-                "signature": pl.String(),
-                "reused": pl.Boolean(),
-            },
+            schema=_SOURCE_SCHEMA,
         ),
         folder,
     )
@@ -333,24 +352,45 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+class WarehouseBusy(Exception):
+    """Another process held the warehouse's build lock for longer than the caller would wait."""
+
+
+def build_lock(layout: DataLayout) -> FileLock:
+    layout.warehouse.mkdir(parents=True, exist_ok=True)
+    return FileLock(layout.warehouse / BUILD_LOCK)
+
+
 def rebuild_warehouse(
     layout: DataLayout,
     *,
     budgets: Budgets | None = None,
     patient_key_secret: str | None = None,
     reuse_previous: bool = True,
+    lock_timeout_seconds: float = -1,
 ) -> BuildReport:
-    """Build every table into a fresh DuckDB file and swap it in; returns counts and timings."""
+    """Build every table into a fresh DuckDB file and swap it in; returns counts and timings.
+
+    One writer at a time, across processes (a file lock; -1 waits as long as it takes): two
+    builds at once could swap in an older snapshot after a newer one."""
+    try:
+        with build_lock(layout).acquire(timeout=lock_timeout_seconds):
+            return _build(layout, budgets or Budgets(), patient_key_secret, reuse_previous)
+    except Timeout:
+        raise WarehouseBusy(f"warehouse build lock held > {lock_timeout_seconds} s") from None
+
+
+def _build(
+    layout: DataLayout, budgets: Budgets, patient_key_secret: str | None, reuse_previous: bool
+) -> BuildReport:
     clock = time.perf_counter()
-    budgets = budgets or Budgets()
-    layout.warehouse.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=layout.warehouse, prefix=".build-", suffix=".duckdb")
     os.close(handle)
     os.unlink(temp_name)  # DuckDB must create the file itself
     staging = Path(tempfile.mkdtemp(dir=layout.warehouse, prefix=".staging-"))
     timings: dict[str, float] = {}
     try:
-        signatures = _ledger_signatures(layout)
+        signatures = ledger_signatures(layout)
         with duckdb.connect() as connection:  # staging stays in memory, tables go to `build`
             connection.execute("SET TimeZone = 'UTC'")
             connection.execute(f"ATTACH '{temp_name}' AS build")
@@ -414,100 +454,4 @@ def rebuild_warehouse(
         documents_read=docs_read,
         documents_reused=docs_reused,
         patient_keys="keyed" if patient_key_secret else "unkeyed",
-    )
-
-
-class Reconciliation(BaseModel):
-    passed: bool
-    ledger_files: int
-    ledger_rows: int
-    ledger_cost_usd: float
-    warehouse_rows: int
-    warehouse_cost_usd: float
-    misfiled_rows: int = Field(description="Rows whose doc_id is not their file's document.")
-    duplicate_call_ids: int
-    mismatched_tables: list[str]
-    mismatched_documents: int
-
-
-def _ledger_totals(files: list[Path]) -> pl.DataFrame:
-    """doc_id, call_id and cost of every row, with the document its file is named after. Only
-    these three columns are read (every ledger file has them): half the time of a full read."""
-    schema = {"doc_id": pl.String(), "call_id": pl.String(), "cost_usd": pl.Float64()}
-    if not files:
-        return pl.DataFrame(schema=schema | {"file_doc_id": pl.String()})
-    return (
-        pl.scan_parquet(files, schema=schema, extra_columns="ignore", include_file_paths="path")
-        .with_columns(
-            pl.col("path")
-            .str.split("/")
-            .list.last()
-            .str.strip_suffix(".parquet")
-            .alias("file_doc_id")
-        )
-        .drop("path")
-        .collect()
-    )
-
-
-def reconcile(layout: DataLayout, tolerance_usd: float = 1e-6) -> Reconciliation:
-    """Re-read every ledger file (independently of the build) and compare with the warehouse:
-    row counts and cost of llm_calls, of each rollup, and per document."""
-    files = ledger_files(layout)
-    staging = Path(tempfile.mkdtemp(dir=layout.warehouse, prefix=".reconcile-"))
-    with duckdb.connect() as connection:
-        connection.execute("SET TimeZone = 'UTC'")
-        try:
-            _stage(connection, "files", _ledger_totals(files), staging)
-        finally:
-            staging.rmdir()
-        connection.execute(f"ATTACH '{layout.warehouse_db}' AS wh (READ_ONLY)")
-        ledger_rows, ledger_cost, misfiled, distinct_ids = connection.execute(
-            "SELECT count(*), coalesce(sum(cost_usd), 0), "
-            "count(*) FILTER (WHERE doc_id <> file_doc_id), count(DISTINCT call_id) FROM files"
-        ).fetchone()
-        rows, cost = connection.execute(
-            "SELECT count(*), coalesce(sum(cost_usd), 0) FROM wh.llm_calls"
-        ).fetchone()
-        mismatched = []
-        for table in (
-            "document_costs",
-            "patient_costs",
-            "model_costs",
-            "provider_costs",
-            "daily_costs",
-            "cost_metrics",
-        ):
-            calls, table_cost = connection.execute(
-                f"SELECT coalesce(sum(calls), 0), coalesce(sum(cost_usd), 0) FROM wh.{table}"
-            ).fetchone()
-            if calls != ledger_rows or abs(table_cost - ledger_cost) > tolerance_usd:
-                mismatched.append(table)
-        mismatched_documents = connection.execute(
-            "SELECT count(*) FROM (SELECT file_doc_id AS doc_id, count(*) AS calls, "
-            "sum(cost_usd) AS cost FROM files GROUP BY ALL) f "
-            "FULL JOIN wh.document_costs d USING (doc_id) "
-            "WHERE f.calls IS DISTINCT FROM d.calls OR abs(f.cost - d.cost_usd) > ?",
-            [tolerance_usd],
-        ).fetchone()[0]
-        connection.execute("DETACH wh")
-    duplicates = ledger_rows - distinct_ids
-    return Reconciliation(
-        passed=(
-            rows == ledger_rows
-            and abs(cost - ledger_cost) <= tolerance_usd
-            and not misfiled
-            and not duplicates
-            and not mismatched
-            and not mismatched_documents
-        ),
-        ledger_files=len(files),
-        ledger_rows=ledger_rows,
-        ledger_cost_usd=ledger_cost,
-        warehouse_rows=rows,
-        warehouse_cost_usd=cost,
-        misfiled_rows=misfiled,
-        duplicate_call_ids=duplicates,
-        mismatched_tables=mismatched,
-        mismatched_documents=mismatched_documents,
     )

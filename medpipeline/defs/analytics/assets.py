@@ -19,8 +19,9 @@ from medpipeline.analytics.forecast import (
     inbox_chunk_tokens,
     partition_documents,
 )
+from medpipeline.analytics.reconciliation import reconcile
 from medpipeline.analytics.report import markdown_table, report_path, write_report
-from medpipeline.analytics.warehouse import Budgets, rebuild_warehouse, reconcile
+from medpipeline.analytics.warehouse import Budgets, rebuild_warehouse
 from medpipeline.defs.automation import EAGER_ALLOW_MISSING
 from medpipeline.defs.resources import DocumentStoreResource
 
@@ -97,9 +98,10 @@ class WarehouseConfig(dg.Config):
         dg.AssetCheckSpec(
             RECONCILES,
             asset="llm_calls",
-            description="Re-reads every per-document Parquet ledger file: rows and cost of "
-            "llm_calls, of each rollup and of each document equal the files' (no double "
-            "counting after re-materializations or deleted documents).",
+            description="Rows and cost of llm_calls, of each rollup and of each document equal "
+            "the totals of the Parquet ledger files as this build read them (no double counting "
+            "after re-materializations or deleted documents; a document finishing after the "
+            "build cannot fail it).",
         ),
         dg.AssetCheckSpec(
             DAILY_BUDGET, asset="daily_costs", description="No UTC day over the daily budget."
@@ -117,9 +119,9 @@ def warehouse_tables(
     config: WarehouseConfig,
     document_store: DocumentStoreResource,
 ):
-    """One writer rebuilds every table from the Parquet ledger and the document folders into a
-    new DuckDB file, then swaps it in atomically; analysts never block a run nor see half a
-    rebuild."""
+    """One writer at a time (a file lock across processes) rebuilds every table from the Parquet
+    ledger and the document folders into a new DuckDB file, then swaps it in atomically; analysts
+    never block a run nor see half a rebuild."""
     layout = document_store.layout
     budgets = config.budgets()
     secret = os.environ.get(PATIENT_KEY_SECRET_ENV) or None
