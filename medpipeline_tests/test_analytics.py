@@ -9,12 +9,14 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
+from genai_prices import Usage, calc_price
 
 from medpipeline import samples
 from medpipeline.analytics.documents import PATIENT_KEY_SECRET_ENV, UNKEYED, patient_key
 from medpipeline.analytics.forecast import Candidate, TokenModel, price_document
 from medpipeline.analytics.prices import Processing, unit_prices
 from medpipeline.defs.analytics.assets import cost_forecast, cost_report, warehouse_tables
+from medpipeline.defs.resources import LLMResource
 from medpipeline.storage import read_json
 from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
 
@@ -83,18 +85,12 @@ def test_documents_patients_checks_and_report(instance, layout, documents, monke
     assert report_meta["report"].value == report.as_uri()
 
 
-def test_without_a_secret_patients_are_unkeyed_and_budgets_fail_as_configured(
-    instance, layout, documents, monkeypatch
-):
+def test_without_a_secret_patients_are_unkeyed(instance, layout, documents, monkeypatch):
     monkeypatch.delenv(PATIENT_KEY_SECRET_ENV, raising=False)
-    config = {"document_budget_usd": 0.0, "daily_budget_usd": 0.0, "budget_severity": "ERROR"}
-    result = run_analytics(instance, layout, {"ops": {"warehouse_tables": {"config": config}}})
+    result = run_analytics(instance, layout)
     assert result.success
     with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
         keys = analyst.execute("SELECT DISTINCT patient_key FROM documents").fetchall()
-        over = dict(
-            analyst.execute("SELECT budget, count(*) FROM budget_alerts GROUP BY ALL").fetchall()
-        )
     assert keys == [(UNKEYED,)]
     documents_meta = next(
         m.metadata
@@ -102,11 +98,50 @@ def test_without_a_secret_patients_are_unkeyed_and_budgets_fail_as_configured(
         if m.asset_key == dg.AssetKey("documents")
     )
     assert "unkeyed" in documents_meta["patient_keys"].value
+
+
+def test_a_priced_document_over_its_budget_fails_the_check_at_the_configured_severity(
+    instance, layout, samples_dir, llm_server
+):
+    """Real LLM calls (the fake server through the OpenAI SDK) priced by genai-prices' own
+    calc_price from the usage the server reported: a document budget of half that cost must be
+    breached, a daily budget of twice that cost must hold."""
+    llm = LLMResource(openai_api_key="test-key", openai_base_url=llm_server.base_url + "/v1")
+    doc_id = store_copy(layout, samples_dir / samples.DISCHARGE_FILE)
+    assert materialize_document(instance, layout, doc_id, llm).success
+    spent = sum(
+        float(
+            calc_price(
+                Usage(
+                    input_tokens=served.usage["input"],
+                    output_tokens=served.usage["output"],
+                    cache_read_tokens=served.usage["cache_read"],
+                ),
+                model_ref="gpt-5.4-mini",
+                provider_id="openai",
+            ).total_price
+        )
+        for served in llm_server.served
+    )
+    assert spent > 0
+    config = {
+        "document_budget_usd": spent / 2,
+        "daily_budget_usd": spent * 2,
+        "budget_severity": "ERROR",
+    }
+    result = run_analytics(instance, layout, {"ops": {"warehouse_tables": {"config": config}}})
+    assert result.success  # a breach fails the check, not the run
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    for name, budget in (("within_document_budget", "document"), ("within_daily_budget", "daily")):
-        # offline calls cost 0, which a budget of 0 allows: the rollup decides, not the test
-        assert checks[name].passed == (over.get(budget, 0) == 0)
-        assert checks[name].severity == dg.AssetCheckSeverity.ERROR
+    assert not checks["within_document_budget"].passed
+    assert checks["within_document_budget"].severity == dg.AssetCheckSeverity.ERROR
+    assert checks["within_daily_budget"].passed
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        alerts = analyst.execute(
+            "SELECT budget, scope, cost_usd, excess_usd FROM budget_alerts"
+        ).fetchall()
+    assert alerts == [
+        ("document", doc_id, pytest.approx(spent), pytest.approx(spent / 2)),
+    ]
 
 
 def test_forecast_prices_the_inbox_before_any_call(instance, layout, samples_dir):
