@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from medpipeline.documents import doc_id_from_sha256, file_digests
+from medpipeline.events import IntakeOutcome, record_intake
 from medpipeline.pdf import PdfLimits, PdfRejected, RejectReason, check_file_header
 from medpipeline.storage import INTAKE_RECORD, DataLayout, quarantine_file, write_json
 
@@ -85,10 +86,16 @@ def take_stable_files(
             taken.add(name)
             continue
         taken.add(name)
+        size = current[name][0]
         if isinstance(outcome, Quarantined):
             result.quarantined.append(outcome)
+            reason, doc_id = outcome.reason.value, outcome.doc_id
+            record_intake(
+                layout, IntakeOutcome.QUARANTINED, doc_id=doc_id, reason=reason, size_bytes=size
+            )
         else:
             result.accepted.append(outcome)
+            record_intake(layout, IntakeOutcome.ACCEPTED, doc_id=outcome, size_bytes=size)
     result.waiting = {name: seen for name, seen in current.items() if name not in taken}
     return result
 

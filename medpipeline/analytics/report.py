@@ -1,5 +1,6 @@
-"""The self-contained HTML cost report and markdown previews of the rollups (no PHI: doc_ids,
-pseudonymous patient keys, models and figures only)."""
+"""The self-contained HTML cost report (spend, caches, failures, budgets, and intake and
+processing: counts, daily success rate, p95 duration per stage) and markdown previews of the
+rollups. No PHI: doc_ids, pseudonymous patient keys, models, codes and figures only."""
 
 import html
 from datetime import UTC, datetime
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from medpipeline.analytics.tables import PROCESSING_QUERIES
 from medpipeline.storage import DataLayout, write_atomic
 
 REPORT_FILE = "cost_report.html"
@@ -183,6 +185,7 @@ def render_report(warehouse_db: Path, *, generated_at: datetime | None = None) -
                     "severity FROM budget_alerts LIMIT 50",
                 ),
             ),
+            *((title, _html_table(connection, sql)) for title, sql in PROCESSING_QUERIES.items()),
         ]
     body = "".join(f"<section><h2>{title}</h2>{content}</section>" for title, content in sections)
     return f"""<!DOCTYPE html>

@@ -3,6 +3,8 @@ comment and a comment for each column. `COMMENT ON` is generated from these at e
 
 from dataclasses import dataclass, field
 
+from medpipeline.artifacts import STAGES
+
 # Shared by every rollup over calls: the metrics analysts ask for, defined once.
 CALL_METRICS_SQL = """
     count(*) AS calls,
@@ -320,6 +322,72 @@ FAILED_DOCUMENTS = Table(
     },
 )
 
+INTAKE_EVENTS = Table(
+    "intake_events",
+    "One row per file taken from the inbox (from events/intake/, written by intake): what became "
+    "of it. No file names.",
+    {
+        "occurred_at": "When intake decided (UTC).",
+        "day": "UTC day of occurred_at.",
+        "doc_id": "Document id when known (a stored document, or the one a duplicate repeats).",
+        "outcome": "accepted (stored as a new document) or quarantined.",
+        "reason": "Reason code of a quarantined file (duplicate, not_a_pdf, empty, ...).",
+        "size_bytes": "Size of the file in bytes.",
+    },
+    """
+    SELECT occurred_at, CAST(occurred_at AS DATE) AS day, doc_id, outcome, reason, size_bytes
+    FROM intake_rows ORDER BY occurred_at""",
+)
+
+DOCUMENT_RUNS = Table(
+    "document_runs",
+    "One row per run of a document's steps (from events/stages/, written by each step as it "
+    "ends): outcome and the duration of each stage. The last attempt of a retried step counts.",
+    {
+        "doc_id": "Document id.",
+        "run_id": "Dagster run id.",
+        "outcome": "failed when a step's last attempt failed, else succeeded.",
+        "failed_stage": "The first stage whose last attempt failed.",
+        "reason": "Its reason code (encrypted, corrupt, ..., or error).",
+        "started_at": "When the run's first step started (UTC).",
+        "finished_at": "When its last step ended (UTC).",
+        "day": "UTC day of started_at.",
+        "seconds": "Sum of the steps' durations.",
+        **{f"{stage}_seconds": f"Duration of {stage} (null: not run)." for stage in STAGES},
+    },
+    f"""
+    WITH last AS (
+        SELECT * FROM stage_events
+        QUALIFY row_number() OVER (PARTITION BY doc_id, run_id, stage ORDER BY started_at DESC) = 1
+    )
+    SELECT doc_id, run_id,
+           CASE WHEN bool_or(outcome = 'failed') THEN 'failed' ELSE 'succeeded' END AS outcome,
+           arg_min(stage, started_at) FILTER (WHERE outcome = 'failed') AS failed_stage,
+           arg_min(reason, started_at) FILTER (WHERE outcome = 'failed') AS reason,
+           min(started_at) AS started_at,
+           max(started_at + to_microseconds(CAST(seconds * 1e6 AS BIGINT))) AS finished_at,
+           CAST(min(started_at) AS DATE) AS day,
+           sum(seconds) AS seconds,
+           {", ".join(f"max(seconds) FILTER (WHERE stage = '{s}') AS {s}_seconds" for s in STAGES)}
+    FROM last GROUP BY doc_id, run_id ORDER BY started_at""",
+)
+
+# What the cost report shows of intake and processing (and what analysts can copy).
+PROCESSING_QUERIES: dict[str, str] = {
+    "Intake by outcome": "SELECT outcome, coalesce(reason, '') AS reason, count(*) AS files, "
+    "sum(size_bytes) AS bytes FROM intake_events GROUP BY ALL ORDER BY files DESC",
+    "Document runs per day (success rate)": "SELECT day, count(*) AS runs, "
+    "count(*) FILTER (WHERE outcome = 'succeeded') AS succeeded, "
+    "round(count(*) FILTER (WHERE outcome = 'succeeded') / count(*), 4) AS success_rate "
+    "FROM document_runs GROUP BY day ORDER BY day DESC LIMIT 60",
+    "Stage durations (seconds)": "SELECT stage, count(*) AS steps, "
+    "round(quantile_cont(seconds, 0.5), 3) AS p50_seconds, "
+    "round(quantile_cont(seconds, 0.95), 3) AS p95_seconds, round(max(seconds), 3) AS max_seconds "
+    "FROM (UNPIVOT document_runs ON "
+    + ", ".join(f"{stage}_seconds AS '{stage}'" for stage in STAGES)
+    + " INTO NAME stage VALUE seconds) GROUP BY stage ORDER BY p95_seconds DESC",
+}
+
 SOURCE_FILES = Table(
     "source_files",
     "What this build read: one row per ledger file and per document folder, with the signature "
@@ -351,6 +419,8 @@ TABLES = (
     *ROLLUP_TABLES,
     BUDGET_ALERTS,
     FAILED_DOCUMENTS,
+    INTAKE_EVENTS,
+    DOCUMENT_RUNS,
     MODEL_PRICES,
     SOURCE_FILES,
 )

@@ -27,7 +27,9 @@ from medpipeline.analytics.documents import (
 from medpipeline.analytics.prices import unit_prices
 from medpipeline.analytics.tables import (
     BUDGET_ALERTS,
+    DOCUMENT_RUNS,
     DOCUMENTS,
+    INTAKE_EVENTS,
     LLM_CALLS,
     MODEL_PRICES,
     ROLLUP_TABLES,
@@ -36,6 +38,7 @@ from medpipeline.analytics.tables import (
     TABLES,
 )
 from medpipeline.costs import INPUT_EXCLUDES_CACHE
+from medpipeline.events import read_intake_events, read_stage_events
 from medpipeline.failures import read_failures
 from medpipeline.ledger import LEDGER_SCHEMA, ledger_signatures, read_ledger_snapshot
 from medpipeline.storage import DataLayout
@@ -424,6 +427,10 @@ def _build(
                 },
             )
             _load_failures(connection, layout, staging)
+            _stage(connection, "intake_rows", read_intake_events(layout), staging)
+            _stage(connection, "stage_events", read_stage_events(layout), staging)
+            for table in (INTAKE_EVENTS, DOCUMENT_RUNS):
+                connection.execute(f"CREATE TABLE {table.name} AS {table.sql}")
             connection.execute(
                 "CREATE TABLE source_files AS SELECT * FROM source_rows "
                 "UNION ALL SELECT * FROM document_sources"

@@ -1,4 +1,4 @@
-"""Errors that leave a per-document step carry no PHI.
+"""Errors that leave a per-document step carry no PHI; every step leaves a stage event.
 
 An unexpected exception's message can quote document text (a pydantic error shows the input
 value, a parser echoes a line). Dagster stores step errors in the event log and shows them in the
@@ -7,6 +7,7 @@ UI, so the step raises a `dg.Failure` naming only the exception type; the full t
 """
 
 import functools
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 
+from medpipeline.events import StageEvent, StageOutcome, record_stage
 from medpipeline.storage import DataLayout, write_atomic
 
 
@@ -35,13 +37,40 @@ def phi_safe_errors(layout: DataLayout, doc_id: str, step: str) -> Iterator[None
         ) from None
 
 
+def _reason(failure: dg.Failure) -> str:
+    reason = (failure.metadata or {}).get("reason")
+    return str(reason.value) if isinstance(reason, dg.MetadataValue) else "error"
+
+
 def phi_safe_step(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for per-document asset functions (which take `document_store`)."""
+    """Decorator for per-document asset functions (which take `document_store`): PHI-safe
+    errors, and a stage event (outcome, reason code, duration) for `document_runs`."""
 
     @functools.wraps(function)
     def step(context: dg.AssetExecutionContext, **resources: Any) -> Any:
-        layout = resources["document_store"].layout
-        with phi_safe_errors(layout, context.partition_key, function.__name__):
-            return function(context, **resources)
+        layout, doc_id = resources["document_store"].layout, context.partition_key
+        started, clock = datetime.now(UTC), time.perf_counter()
+        outcome, reason = StageOutcome.FAILED, "error"
+        try:
+            with phi_safe_errors(layout, doc_id, function.__name__):
+                result = function(context, **resources)
+            outcome, reason = StageOutcome.SUCCEEDED, None
+            return result
+        except dg.Failure as failure:
+            reason = _reason(failure)
+            raise
+        finally:
+            record_stage(
+                layout,
+                StageEvent(
+                    doc_id=doc_id,
+                    run_id=context.run.run_id,
+                    stage=function.__name__,
+                    outcome=outcome,
+                    reason=reason,
+                    started_at=started,
+                    seconds=time.perf_counter() - clock,
+                ),
+            )
 
     return step

@@ -36,16 +36,25 @@ WAREHOUSE_TABLES = (
     *tables.ROLLUP_TABLES,
     tables.BUDGET_ALERTS,
     tables.FAILED_DOCUMENTS,
+    tables.INTAKE_EVENTS,
+    tables.DOCUMENT_RUNS,
 )
 _DEPS = {
     "failed_documents": ["raw_document"],
+    "intake_events": ["raw_document"],
+    "document_runs": ["fhir_bundle"],
     "llm_calls": ["clinical_extractions"],
     "documents": ["fhir_bundle"],
     "budget_alerts": ["daily_costs", "document_costs"],
     "patient_costs": ["document_costs", "documents"],
     "cost_metrics": ["llm_calls", "document_costs"],
 }
-PREVIEW_ORDER = {"budget_alerts": "excess_usd DESC", "failed_documents": "failed_at DESC"}
+PREVIEW_ORDER = {
+    "budget_alerts": "excess_usd DESC",
+    "failed_documents": "failed_at DESC",
+    "intake_events": "occurred_at DESC",
+    "document_runs": "started_at DESC",
+}
 RECONCILES = "reconciles_with_ledger"
 DAILY_BUDGET = "within_daily_budget"
 DOCUMENT_BUDGET = "within_document_budget"

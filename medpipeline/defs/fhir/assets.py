@@ -7,6 +7,7 @@ import dagster as dg
 
 from medpipeline.artifacts import FHIR_BUNDLE, load_extraction, load_source_document
 from medpipeline.defs.automation import EAGER_ALLOW_MISSING
+from medpipeline.defs.errors import phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.extraction.grounding import grounding_rate
@@ -51,6 +52,7 @@ MIN_GROUNDING_RATE = 0.9
     "Observation / Procedure with evidence offsets, a DiagnosticReport grouping the labs, Device "
     "and Provenance. Negated, family-history and hypothetical findings never become Conditions.",
 )
+@phi_safe_step
 def fhir_bundle(
     context: dg.AssetExecutionContext, document_store: DocumentStoreResource
 ) -> dg.MaterializeResult:
