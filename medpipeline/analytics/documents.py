@@ -52,6 +52,7 @@ DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
     "facts": pl.Int64(),
     "fhir_resources": pl.Int64(),
     "patient_key": pl.String(),
+    "near_duplicate_of": pl.String(),
     "ingested_at": pl.Datetime("us", "UTC"),
     "source_signature": pl.String(),
 }
@@ -140,6 +141,7 @@ def document_row(
             if extraction
             else None
         ),
+        "near_duplicate_of": extraction.near_duplicate_of if extraction else None,
         "ingested_at": raw.stored_at.astimezone(UTC) if raw else None,
         "source_signature": signature,
     }

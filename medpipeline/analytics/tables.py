@@ -128,6 +128,8 @@ DOCUMENTS = Table(
         "fhir_resources": "Entries of the document's FHIR bundle.",
         "patient_key": "Pseudonymous patient key: pk_ + HMAC-SHA256 of the patient identifier "
         "with the site secret; 'unkeyed' without a secret, 'unidentified' without an identifier.",
+        "near_duplicate_of": "doc_id of the earlier document with the same text (re-scan, "
+        "re-export) whose facts this one reuses at no LLM cost; null when extracted on its own.",
         "ingested_at": "When the PDF was stored (UTC).",
         "source_signature": "Signature of the document folder the row was derived from "
         "(lets the next build reuse the row when nothing changed).",

@@ -182,6 +182,14 @@ class DocumentExtraction(ChunkExtraction):
         default=False, description="Ungrounded facts were kept (without evidence), not dropped."
     )
     prompt_version: str
+    near_duplicate_of: str | None = Field(
+        default=None,
+        description="doc_id of the earlier document with the same text whose facts these are "
+        "(no provider was called; see medpipeline.near_duplicates).",
+    )
+    near_duplicate_similarity: float | None = Field(
+        default=None, description="Estimated Jaccard similarity of the two texts' word shingles."
+    )
 
     @property
     def providers(self) -> list[str]:

@@ -1,6 +1,13 @@
 import dagster as dg
+from pydantic import Field
 
-from medpipeline.artifacts import CLINICAL_EXTRACTIONS, load_chunks, load_text
+from medpipeline.artifacts import (
+    CLINICAL_EXTRACTIONS,
+    DocumentText,
+    load_chunks,
+    load_extraction,
+    load_text,
+)
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.defs.errors import phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
@@ -10,9 +17,24 @@ from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
 from medpipeline.extraction.providers import ResponseCache
 from medpipeline.extraction.schema import ChunkOutcome
 from medpipeline.ledger import UsageJournal, commit_run
-from medpipeline.storage import remove_temp_files, write_json
+from medpipeline.near_duplicates import (
+    NearDuplicate,
+    find_near_duplicate,
+    remember,
+    reuse_extraction,
+    text_signature,
+)
+from medpipeline.storage import DataLayout, remove_temp_files, write_json
 
 LLM_POOL = "llm"
+
+
+class ExtractionConfig(dg.Config):
+    extract_near_duplicates: bool = Field(
+        default=False,
+        description="Call the providers even when the document's text repeats an earlier "
+        "document's (near-duplicates otherwise reuse its facts at no LLM cost).",
+    )
 
 
 @dg.asset(
@@ -30,20 +52,30 @@ LLM_POOL = "llm"
     ],
     description="Per document: one provider call per chunk through the fallback chain "
     "(Anthropic, OpenAI, offline clinical rules), facts grounded to their quote in the text and "
-    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet.",
+    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet. A document "
+    "whose text repeats an earlier one (MinHash, Jaccard >= 0.9) reuses its facts at no LLM "
+    "cost, linked by near_duplicate_of.",
 )
 @phi_safe_step
 def clinical_extractions(
     context: dg.AssetExecutionContext,
+    config: ExtractionConfig,
     document_store: DocumentStoreResource,
     llm: LLMResource,
 ) -> dg.MaterializeResult:
     layout, doc_id = document_store.layout, context.partition_key
     chunks = load_chunks(layout, doc_id).chunks
     text = load_text(layout, doc_id)
-    document_type = detect_document_type(text.text)
     run_id = context.run.run_id
     remove_temp_files(layout.document_dir(doc_id))  # left by a run that was killed
+    signature = text_signature(text.text)
+    if signature is not None and not config.extract_near_duplicates:
+        link = find_near_duplicate(
+            layout, doc_id, signature, lambda d: layout.artifact(d, CLINICAL_EXTRACTIONS).exists()
+        )
+        if link is not None:
+            return _near_duplicate(layout, doc_id, run_id, text, link)
+    document_type = detect_document_type(text.text)
     with UsageJournal(layout, doc_id, run_id) as journal:
         chain = llm.chain(
             cache=ResponseCache(layout.document_dir(doc_id) / "response_cache"),
@@ -68,6 +100,8 @@ def clinical_extractions(
     records = [record for result in results for record in result.records]
     write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
     commit_run(layout, doc_id, run_id, records)
+    if signature is not None:
+        remember(layout, doc_id, signature)
 
     outcomes = {outcome.value: 0 for outcome in ChunkOutcome}
     for result in results:
@@ -96,6 +130,7 @@ def clinical_extractions(
             ),
             "prompt_version": PROMPT_VERSION,
             "document_type": document_type.value,
+            "near_duplicate_of": "none",
             "llm_calls": sum(1 for record in records if not record.response_cache_hit),
             "response_cache_hits": sum(1 for record in records if record.response_cache_hit),
             "failed_calls": sum(1 for record in records if record.outcome == "error"),
@@ -112,6 +147,34 @@ def clinical_extractions(
                 passed=outcomes["failed"] == 0,
                 severity=dg.AssetCheckSeverity.WARN,
                 metadata={"failed_chunks": outcomes["failed"]},
+            )
+        ],
+    )
+
+
+def _near_duplicate(
+    layout: DataLayout, doc_id: str, run_id: str, text: DocumentText, link: NearDuplicate
+) -> dg.MaterializeResult:
+    """The earlier document's facts, grounded in this text; no provider call, no spend."""
+    extraction = reuse_extraction(load_extraction(layout, link.doc_id), doc_id, text, link)
+    write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
+    commit_run(layout, doc_id, run_id, [])  # keeps calls earlier runs of it paid for
+    return dg.MaterializeResult(
+        metadata={
+            "near_duplicate_of": link.doc_id,
+            "near_duplicate_similarity": link.similarity,
+            "facts": extraction.fact_count(),
+            "ungrounded_facts": extraction.ungrounded_facts,
+            "providers": "none (near-duplicate)",
+            "llm_calls": 0,
+            "cost_usd": 0.0,
+            "prompt_version": extraction.prompt_version,
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="all_chunks_extracted",
+                passed=True,
+                metadata={"failed_chunks": 0, "near_duplicate_of": link.doc_id},
             )
         ],
     )
