@@ -22,6 +22,8 @@ import fcntl
 import io
 import os
 import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -148,32 +150,83 @@ def read_ledger_files(files: list[Path]) -> pl.DataFrame:
     return pl.concat([conform(pl.read_parquet(file)) for file in files], how="vertical")
 
 
-def read_ledger(layout: DataLayout) -> pl.DataFrame:
-    """All ledger rows of all documents, in LEDGER_SCHEMA."""
-    return read_ledger_files(ledger_files(layout))
-
-
 def _signature(stat: os.stat_result) -> str:
     return f"{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}"
 
 
-def ledger_signatures(layout: DataLayout) -> dict[str, tuple[Path, str]]:
-    """doc_id -> (ledger file, signature: inode, mtime and size; a new version is a new inode)."""
-    signatures = {}
+# --- Segments: many documents' rows in one file ------------------------------------------------
+# Opening a small Parquet file costs ~0.4 ms of CPU, so a first build over 50,000 documents'
+# files is bound by opening them. `compact_ledger` folds documents' own files into one segment
+# file (`ledger/segments/<time>-<pid>.parquet`, immutable), each row with the document its file
+# was named after (`file_doc_id`) and the signature of the file version it came from. A
+# document's own file wins over a segment unless it is that very version (a compactor killed
+# between writing the segment and deleting the files leaves such copies: they are ignored).
+
+SEGMENT_COLUMNS = {"file_doc_id": pl.String(), "source_signature": pl.String()}
+
+
+@dataclass(frozen=True)
+class LedgerSource:
+    """Where a document's rows are; `signature` changes whenever they may have."""
+
+    path: Path
+    file_signature: str
+    segment: bool
+    compacted: str | None = None  # of a segment: the signature of the file version folded in
+
+    @property
+    def signature(self) -> str:
+        return (
+            f"segment:{self.path.name}:{self.file_signature}"
+            if self.segment
+            else (self.file_signature)
+        )
+
+
+def _segments(layout: DataLayout) -> list[Path]:
+    folder = layout.ledger / "segments"
+    return sorted(folder.glob("[!.]*.parquet")) if folder.is_dir() else []  # oldest first
+
+
+def _segment_index(layout: DataLayout, doc_id: str | None = None) -> dict[str, tuple[Path, str]]:
+    """file_doc_id -> (newest segment holding its rows, signature of the version compacted)."""
+    segments = _segments(layout)
+    if not segments:
+        return {}
+    scan = pl.scan_parquet([str(p) for p in segments], include_file_paths="segment")
+    if doc_id is not None:
+        scan = scan.filter(pl.col("file_doc_id") == doc_id)  # row-group statistics skip the rest
+    frame = scan.select("file_doc_id", "source_signature", "segment").unique().collect()
+    return {
+        key: (Path(segment), source)
+        for key, source, segment in frame.sort("segment").iter_rows()  # newest last, so it wins
+    }
+
+
+def ledger_sources(layout: DataLayout) -> dict[str, LedgerSource]:
+    """doc_id -> where its rows are: its own file, or the segment its compacted version is in."""
+    index = _segment_index(layout)
+    segment_signatures = {path: _signature(path.stat()) for path, _ in index.values()}
+    sources = {
+        doc_id: LedgerSource(path, segment_signatures[path], True, compacted)
+        for doc_id, (path, compacted) in index.items()
+    }
     for path in ledger_files(layout):
         try:
-            signatures[path.stem] = (path, _signature(path.stat()))
+            signature = _signature(path.stat())
         except FileNotFoundError:  # deleted since listed
             continue
-    return signatures
+        if index.get(path.stem, (None, None))[1] != signature:
+            sources[path.stem] = LedgerSource(path, signature, False)
+    return sources
 
 
-def _scan_ledger(paths: list[str]) -> pl.DataFrame:
-    """Rows of these ledger files in LEDGER_SCHEMA, with the file each row came from."""
+def _scan_ledger(paths: list[str], extra: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows of these ledger files in LEDGER_SCHEMA (+ `extra`), with the file each came from."""
     return (
         pl.scan_parquet(
             paths,
-            schema=LEDGER_SCHEMA,
+            schema=LEDGER_SCHEMA | extra,
             missing_columns="insert",
             extra_columns="ignore",
             cast_options=pl.ScanCastOptions(integer_cast="upcast"),
@@ -184,56 +237,143 @@ def _scan_ledger(paths: list[str]) -> pl.DataFrame:
     )
 
 
-def read_ledger_snapshot(
-    signatures: dict[str, tuple[Path, str]], doc_ids: list[str]
-) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Rows of these documents' ledger files and the signature of exactly what was read.
+_SNAPSHOT = LEDGER_SCHEMA | {"file_doc_id": pl.String()}
 
-    A file is replaced by rename, never changed in place: when its inode, mtime and size are the
-    same after the read as before, the rows are that version's. A file replaced in between is
-    read again through one open descriptor, whose fstat then names the version read."""
-    if not doc_ids:
-        return pl.DataFrame(schema=LEDGER_SCHEMA | {"file_path": pl.String()}), {}
-    read_as = {doc_id: signatures[doc_id][1] for doc_id in doc_ids}
+
+def _read_own_files(
+    sources: dict[str, LedgerSource], doc_ids: list[str]
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """See `read_ledger_snapshot`: documents' own files, each checked to be the version read."""
+    read_as = {doc_id: sources[doc_id].file_signature for doc_id in doc_ids}
     try:
-        frame = _scan_ledger([str(signatures[doc_id][0]) for doc_id in doc_ids])
+        frame = _scan_ledger([str(sources[doc_id].path) for doc_id in doc_ids], {})
     except (FileNotFoundError, pl.exceptions.PolarsError):  # one was deleted since listed
         frame = pl.DataFrame(schema=LEDGER_SCHEMA | {"file_path": pl.String()})
         read_as = {doc_id: "" for doc_id in doc_ids}
     replaced = []
     for doc_id in doc_ids:
         try:
-            unchanged = _signature(signatures[doc_id][0].stat()) == read_as[doc_id]
+            if _signature(sources[doc_id].path.stat()) != read_as[doc_id]:
+                replaced.append(doc_id)
         except FileNotFoundError:
-            unchanged = False
-        if not unchanged:
             replaced.append(doc_id)
-    if replaced:
-        paths = {str(signatures[doc_id][0]) for doc_id in replaced}
-        frames = [frame.filter(~pl.col("file_path").is_in(paths))]
-        for doc_id in replaced:
-            path = signatures[doc_id][0]
-            try:
-                with path.open("rb") as handle:
-                    read_as[doc_id] = _signature(os.fstat(handle.fileno()))
-                    data = handle.read()
-            except FileNotFoundError:  # the document was deleted meanwhile
-                del read_as[doc_id]
-                continue
-            frames.append(
-                conform(pl.read_parquet(io.BytesIO(data))).with_columns(
-                    pl.lit(str(path)).alias("file_path")
-                )
+    frames = [frame.filter(~pl.col("file_path").is_in([str(sources[d].path) for d in replaced]))]
+    for doc_id in replaced:
+        path = sources[doc_id].path
+        try:
+            with path.open("rb") as handle:
+                read_as[doc_id] = _signature(os.fstat(handle.fileno()))
+                data = handle.read()
+        except FileNotFoundError:  # the document was deleted meanwhile
+            del read_as[doc_id]
+            continue
+        frames.append(
+            conform(pl.read_parquet(io.BytesIO(data))).with_columns(
+                pl.lit(str(path)).alias("file_path")
             )
-        frame = pl.concat(frames, how="vertical")
-    return frame, read_as
+        )
+    rows = pl.concat(frames, how="vertical").with_columns(
+        pl.col("file_path").str.split("/").list.last().str.strip_suffix(".parquet")
+    )
+    return rows.rename({"file_path": "file_doc_id"}).select(list(_SNAPSHOT)), read_as
+
+
+def read_ledger_snapshot(
+    sources: dict[str, LedgerSource], doc_ids: list[str]
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Rows of these documents, each with `file_doc_id` (the document its file is named after),
+    and per document the signature of exactly what was read.
+
+    Files are replaced by rename, never changed in place: when a document's own file has the same
+    inode, mtime and size after the read as before, the rows are that version's; one replaced in
+    between is read again through one descriptor, whose fstat names the version read. Segments
+    are immutable."""
+    own = [doc_id for doc_id in doc_ids if not sources[doc_id].segment]
+    packed = [doc_id for doc_id in doc_ids if sources[doc_id].segment]
+    frames, read_as = [pl.DataFrame(schema=_SNAPSHOT)], {}
+    if own:
+        rows, read_as = _read_own_files(sources, own)
+        frames.append(rows)
+    if packed:
+        wanted = pl.DataFrame(
+            {"file_path": [str(sources[d].path) for d in packed], "file_doc_id": packed}
+        )
+        paths = sorted(set(wanted["file_path"]))
+        rows = _scan_ledger(paths, {"file_doc_id": pl.String()})
+        frames.append(
+            rows.join(wanted, on=["file_path", "file_doc_id"], how="semi").select(list(_SNAPSHOT))
+        )
+        read_as |= {doc_id: sources[doc_id].signature for doc_id in packed}
+    return pl.concat(frames, how="vertical"), read_as
+
+
+def read_ledger(layout: DataLayout) -> pl.DataFrame:
+    """All ledger rows of all documents, in LEDGER_SCHEMA."""
+    sources = ledger_sources(layout)
+    return read_ledger_snapshot(sources, list(sources))[0].select(list(LEDGER_SCHEMA))
+
+
+def compact_ledger(layout: DataLayout, min_files: int) -> int:
+    """Fold documents' own files into one new segment once there are `min_files` of them; returns
+    how many were folded. One compactor at a time, and no warehouse build meanwhile (the
+    warehouse compacts under its build lock); runs may commit meanwhile."""
+    sources = ledger_sources(layout)
+    for path in ledger_files(layout):  # left by a compactor killed before it deleted them
+        source = sources.get(path.stem)
+        if source is not None and source.segment:
+            _unlink_version(layout, path.stem, source.compacted)
+    own = [doc_id for doc_id, source in sources.items() if not source.segment]
+    if not own or len(own) < min_files:
+        return 0
+    rows, read_as = read_ledger_snapshot(sources, own)
+    segment = rows.with_columns(
+        pl.col("file_doc_id")
+        .replace_strict(read_as, return_dtype=pl.String())
+        .alias("source_signature")
+    ).sort("file_doc_id")
+    folder = layout.ledger / "segments"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns():020d}-{os.getpid()}.parquet"
+    temp = folder / f".{name}.tmp"
+    segment.write_parquet(temp, row_group_size=20_000)
+    os.replace(temp, folder / name)
+    for doc_id, signature in read_as.items():  # the segment now holds these versions
+        _unlink_version(layout, doc_id, signature)
+    return len(read_as)
+
+
+def _unlink_version(layout: DataLayout, doc_id: str, signature: str | None) -> None:
+    """Delete the document's own file if it is still this version (a commit may have replaced
+    it since: then it is the newer rows and stays)."""
+    with document_lock(layout, doc_id):
+        path = layout.ledger_file(doc_id)
+        try:
+            if _signature(path.stat()) == signature:
+                path.unlink()
+        except FileNotFoundError:
+            return
 
 
 def read_document_ledger(layout: DataLayout, doc_id: str) -> list[UsageRecord]:
+    """The document's rows: its own file, or the segment holding its compacted version."""
     path = layout.ledger_file(doc_id)
-    if not path.exists():
+    compacted = _segment_index(layout, doc_id).get(doc_id)
+    try:
+        signature = _signature(path.stat())
+    except FileNotFoundError:
+        signature = None
+    if signature is not None and (compacted is None or compacted[1] != signature):
+        frame = read_ledger_files([path])
+    elif compacted is not None:
+        frame = (
+            pl.scan_parquet(compacted[0])
+            .filter(pl.col("file_doc_id") == doc_id)
+            .collect()
+            .pipe(conform)
+        )
+    else:
         return []
-    return [UsageRecord.model_validate(row) for row in read_ledger_files([path]).to_dicts()]
+    return [UsageRecord.model_validate(row) for row in frame.to_dicts()]
 
 
 # --- Journals of runs in progress ------------------------------------------------------------

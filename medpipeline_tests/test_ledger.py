@@ -1,16 +1,19 @@
 """The usage ledger under concurrency, with real processes: runs of one document committing at
-the same time never lose each other's records (one row per call_id), a journal of a run that is
-still going is never deleted by another run, and the paid calls of a run that was killed are
-folded into the ledger by the next commit."""
+the same time never lose each other's records (one row per call_id), also while the ledger is
+being compacted into segments; a journal of a run that is still going is never deleted by another
+run, and the paid calls of a run that was killed are folded into the ledger by the next commit."""
 
 import subprocess
 import sys
 from datetime import UTC, datetime
 
+import pytest
+
 from medpipeline.ledger import (
     UsageJournal,
     UsageRecord,
     commit_run,
+    compact_ledger,
     journal_path,
     journals_of,
     read_document_ledger,
@@ -85,7 +88,9 @@ time.sleep(600)  # killed by the test while "extracting"
 """
 
 
-def test_runs_of_one_document_committing_at_once_lose_no_record(layout, tmp_path):
+@pytest.mark.parametrize("compacting", [False, True])
+def test_runs_of_one_document_committing_at_once_lose_no_record(layout, tmp_path, compacting):
+    """With `compacting`, the ledger is folded into segments again and again meanwhile."""
     workers, runs, calls = 4, 25, 2
     go = tmp_path / "go"
     processes = [
@@ -96,7 +101,11 @@ def test_runs_of_one_document_committing_at_once_lose_no_record(layout, tmp_path
         for worker in range(workers)
     ]
     go.touch()
+    compactions = 0
+    while compacting and any(process.poll() is None for process in processes):
+        compactions += compact_ledger(layout, min_files=1)
     assert [process.wait(timeout=300) for process in processes] == [0] * workers
+    assert compactions > 0 or not compacting
     ledger = read_document_ledger(layout, DOC_ID)
     expected = {
         f"w{worker}-r{run}-call-{index}"

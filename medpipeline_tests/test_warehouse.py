@@ -1,7 +1,10 @@
-"""The ledger is rewritten per document (never double-counted); the DuckDB warehouse is rebuilt
-into a new file and swapped in, every table and column is documented, its tables add up to the
-ledger, unchanged documents are reused from the previous build, and analysts never block it."""
+"""The ledger is rewritten per document (never double-counted) and compacted into segments
+without losing or doubling a row; the DuckDB warehouse is rebuilt into a new file and swapped in,
+every table and column is documented, its tables add up to the ledger snapshot it read, unchanged
+documents are reused from the previous build, and analysts never block it. Expected costs come
+from frozen prices, never from the code under test."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -13,7 +16,14 @@ from medpipeline.analytics.reconciliation import reconcile
 from medpipeline.analytics.tables import ROLLUPS, TABLES
 from medpipeline.analytics.warehouse import BUILD_LOCK, Budgets, rebuild_warehouse
 from medpipeline.costs import TokenUsage, price_usd
-from medpipeline.ledger import LEDGER_SCHEMA, UsageRecord, read_ledger, write_ledger
+from medpipeline.ledger import (
+    LEDGER_SCHEMA,
+    UsageRecord,
+    ledger_files,
+    read_document_ledger,
+    read_ledger,
+    write_ledger,
+)
 from medpipeline.storage import DataLayout
 
 START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
@@ -333,3 +343,41 @@ def test_a_document_finishing_after_the_build_does_not_fail_its_reconciliation(l
     result = reconcile(layout)
     assert result.passed
     assert (result.ledger_files, result.ledger_rows) == (3, 6)
+
+
+def test_compacted_ledger_keeps_every_row_and_a_later_run_of_a_document_wins(layout):
+    fill(layout)
+    backup = layout.root / "b-before-compaction.parquet"
+    os.link(layout.ledger_file("b" * 16), backup)  # the same inode, to play a killed compactor
+    first = rebuild_warehouse(layout, compact_min_files=1)
+    assert first.ledger_files_compacted == 3
+    assert ledger_files(layout) == [], "documents' own files were folded into a segment"
+    assert first.rows["llm_calls"] == 6 and reconcile(layout).passed
+    assert [r.call_id for r in read_document_ledger(layout, "a" * 16)] == [
+        record("a" * 16, i, "anthropic", "claude-sonnet-5-5").call_id for i in range(3)
+    ]
+
+    # a compactor killed after writing its segment, before deleting the file it folded
+    os.link(backup, layout.ledger_file("b" * 16))
+    # a document re-materialized after compaction: its new file replaces its segment rows
+    write_ledger(
+        layout, "a" * 16, [record("a" * 16, i, "anthropic", "claude-sonnet-5-5") for i in range(5)]
+    )
+    assert read_ledger(layout).height == 5 + 2 + 1
+    second = rebuild_warehouse(layout)
+    assert second.ledger_files_compacted == 0 and second.rows["llm_calls"] == 8
+    assert reconcile(layout).passed
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        calls = dict(analyst.execute("SELECT doc_id, calls FROM document_costs").fetchall())
+    assert calls == {"a" * 16: 5, "b" * 16: 2, "c" * 16: 1}
+
+    # rows filed under another document's name stay visible after compaction
+    write_ledger(
+        layout, "9" * 16, [record("a" * 16, i, "openai", "gpt-5.4-mini") for i in range(2)]
+    )
+    third = rebuild_warehouse(layout, compact_min_files=1)
+    assert third.ledger_files_compacted == 2  # a's new file and 9's
+    assert ledger_files(layout) == [], "b's leftover copy was removed, not folded again"
+    assert reconcile(layout).misfiled_rows == 2
+    full = rebuild_warehouse(layout, reuse_previous=False)
+    assert full.rows["llm_calls"] == 10 and full.ledger_files_reused == 0

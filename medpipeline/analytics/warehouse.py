@@ -40,10 +40,11 @@ from medpipeline.analytics.tables import (
 from medpipeline.costs import INPUT_EXCLUDES_CACHE
 from medpipeline.events import read_intake_events, read_stage_events
 from medpipeline.failures import read_failures
-from medpipeline.ledger import LEDGER_SCHEMA, ledger_signatures, read_ledger_snapshot
+from medpipeline.ledger import LEDGER_SCHEMA, compact_ledger, ledger_sources, read_ledger_snapshot
 from medpipeline.storage import DataLayout
 
 BUILD_LOCK = ".build.lock"
+COMPACT_MIN_FILES = 1000  # documents' own ledger files gathered before they are folded
 
 _SQL_TYPES = {
     pl.String(): "VARCHAR",
@@ -67,6 +68,7 @@ class BuildReport(BaseModel):
     table_seconds: dict[str, float]
     ledger_files_read: int
     ledger_files_reused: int
+    ledger_files_compacted: int = Field(default=0, description="Folded into a segment first.")
     documents_read: int
     documents_reused: int
     patient_keys: Literal["keyed", "unkeyed"]
@@ -121,7 +123,7 @@ _SOURCE_SCHEMA = {
 }
 
 
-def _load_ledger(connection, signatures, reuse: bool, folder: Path) -> tuple[int, int]:
+def _load_ledger(connection, sources, reuse: bool, folder: Path) -> tuple[int, int]:
     """Unchanged documents' rows come from the previous build; the others are read, and each
     file's totals as read are kept in `source_rows` (the snapshot `reconcile` checks against)."""
     columns = ", ".join(f"{c} {_sql_type(t)}" for c, t in LEDGER_SCHEMA.items())
@@ -130,7 +132,7 @@ def _load_ledger(connection, signatures, reuse: bool, folder: Path) -> tuple[int
         connection,
         "ledger_sources",
         pl.DataFrame(
-            {"doc_id": list(signatures), "signature": [s for _, s in signatures.values()]},
+            {"doc_id": list(sources), "signature": [s.signature for s in sources.values()]},
             schema={"doc_id": pl.String(), "signature": pl.String()},
         ),
         folder,
@@ -145,12 +147,10 @@ def _load_ledger(connection, signatures, reuse: bool, folder: Path) -> tuple[int
             "ON p.source = 'ledger' AND p.doc_id = s.doc_id AND p.signature = s.signature"
         )
         reused = {row[0] for row in connection.execute("SELECT doc_id FROM source_rows").fetchall()}
-    fresh, read_as = read_ledger_snapshot(signatures, [d for d in signatures if d not in reused])
-    file_doc_id = pl.col("file_path").str.split("/").list.last().str.strip_suffix(".parquet")
+    fresh, read_as = read_ledger_snapshot(sources, [d for d in sources if d not in reused])
     totals = {
         row["file_doc_id"]: row
-        for row in fresh.with_columns(file_doc_id.alias("file_doc_id"))
-        .group_by("file_doc_id")
+        for row in fresh.group_by("file_doc_id")
         .agg(
             pl.len().alias("rows"),
             pl.col("cost_usd").sum(),
@@ -159,7 +159,7 @@ def _load_ledger(connection, signatures, reuse: bool, folder: Path) -> tuple[int
         .iter_rows(named=True)
     }
     if fresh.height:
-        _stage(connection, "fresh", fresh.drop("file_path"), folder)
+        _stage(connection, "fresh", fresh.drop("file_doc_id"), folder)
         connection.execute("INSERT INTO ledger SELECT * FROM fresh")
         connection.execute("DROP TABLE fresh")
     empty = {"rows": 0, "cost_usd": 0.0, "misfiled_rows": 0}  # a file with no rows
@@ -371,14 +371,19 @@ def rebuild_warehouse(
     patient_key_secret: str | None = None,
     reuse_previous: bool = True,
     lock_timeout_seconds: float = -1,
+    compact_min_files: int = COMPACT_MIN_FILES,
 ) -> BuildReport:
     """Build every table into a fresh DuckDB file and swap it in; returns counts and timings.
 
     One writer at a time, across processes (a file lock; -1 waits as long as it takes): two
-    builds at once could swap in an older snapshot after a newer one."""
+    builds at once could swap in an older snapshot after a newer one. The writer first folds
+    documents' own ledger files into a segment once `compact_min_files` of them have gathered
+    (see `medpipeline.ledger`), so no build ever opens tens of thousands of small files."""
     try:
         with build_lock(layout).acquire(timeout=lock_timeout_seconds):
-            return _build(layout, budgets or Budgets(), patient_key_secret, reuse_previous)
+            compacted = compact_ledger(layout, compact_min_files)
+            report = _build(layout, budgets or Budgets(), patient_key_secret, reuse_previous)
+            return report.model_copy(update={"ledger_files_compacted": compacted})
     except Timeout:
         raise WarehouseBusy(f"warehouse build lock held > {lock_timeout_seconds} s") from None
 
@@ -393,14 +398,14 @@ def _build(
     staging = Path(tempfile.mkdtemp(dir=layout.warehouse, prefix=".staging-"))
     timings: dict[str, float] = {}
     try:
-        signatures = ledger_signatures(layout)
+        sources = ledger_sources(layout)
         with duckdb.connect() as connection:  # staging stays in memory, tables go to `build`
             connection.execute("SET TimeZone = 'UTC'")
             connection.execute(f"ATTACH '{temp_name}' AS build")
             connection.execute("USE build")
             reuse = reuse_previous and _attach_previous(connection, layout.warehouse_db)
             started = time.perf_counter()
-            read, reused = _load_ledger(connection, signatures, reuse, staging)
+            read, reused = _load_ledger(connection, sources, reuse, staging)
             docs_read, docs_reused = _load_documents(
                 connection, layout, patient_key_secret, reuse, staging
             )
