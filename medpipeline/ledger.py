@@ -162,8 +162,6 @@ def _signature(stat: os.stat_result) -> str:
 # document's own file wins over a segment unless it is that very version (a compactor killed
 # between writing the segment and deleting the files leaves such copies: they are ignored).
 
-SEGMENT_COLUMNS = {"file_doc_id": pl.String(), "source_signature": pl.String()}
-
 
 @dataclass(frozen=True)
 class LedgerSource:
@@ -176,11 +174,9 @@ class LedgerSource:
 
     @property
     def signature(self) -> str:
-        return (
-            f"segment:{self.path.name}:{self.file_signature}"
-            if self.segment
-            else (self.file_signature)
-        )
+        if self.segment:
+            return f"segment:{self.path.name}:{self.file_signature}"
+        return self.file_signature
 
 
 def _segments(layout: DataLayout) -> list[Path]:

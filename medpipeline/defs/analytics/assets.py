@@ -163,6 +163,7 @@ def warehouse_tables(
                 metadata |= {
                     "ledger_files_read": report.ledger_files_read,
                     "ledger_files_reused": report.ledger_files_reused,
+                    "ledger_files_compacted": report.ledger_files_compacted,
                     "rebuild_seconds": round(report.seconds, 3),
                     "cost_usd": round(reconciliation.warehouse_cost_usd, 6),
                 }
