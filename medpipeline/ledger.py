@@ -23,13 +23,14 @@ import io
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 import polars as pl
-from filelock import FileLock
 from pydantic import BaseModel
 
 from medpipeline.costs import OFFLINE_PROVIDER
@@ -322,11 +323,11 @@ def compact_ledger(layout: DataLayout, min_files: int) -> int:
     if not own or len(own) < min_files:
         return 0
     rows, read_as = read_ledger_snapshot(sources, own)
-    segment = rows.with_columns(
-        pl.col("file_doc_id")
-        .replace_strict(read_as, return_dtype=pl.String())
-        .alias("source_signature")
-    ).sort("file_doc_id")
+    versions = pl.DataFrame(
+        {"file_doc_id": list(read_as), "source_signature": list(read_as.values())},
+        schema={"file_doc_id": pl.String(), "source_signature": pl.String()},
+    )
+    segment = rows.join(versions, on="file_doc_id").sort("file_doc_id")
     folder = layout.ledger / "segments"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns():020d}-{os.getpid()}.parquet"
@@ -463,10 +464,19 @@ def compose_ledger(earlier: list[UsageRecord], current: list[UsageRecord]) -> li
     return [*kept.values(), *current]
 
 
-def document_lock(layout: DataLayout, doc_id: str) -> FileLock:
-    """Serializes the read-compose-replace of one document's ledger file across processes."""
-    layout.ledger.mkdir(parents=True, exist_ok=True)
-    return FileLock(layout.ledger / f".{doc_id}.lock")
+@contextmanager
+def document_lock(layout: DataLayout, doc_id: str) -> Iterator[None]:
+    """Serializes the read-compose-replace of one document's ledger file across processes and
+    threads: an flock on its own descriptor (the kernel drops it if the holder dies) of one of
+    256 lock files, chosen by the doc_id's first two hex digits (no lock file per document)."""
+    folder = layout.ledger / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder / f"{doc_id[:2]}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def commit_run(
