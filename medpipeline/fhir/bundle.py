@@ -8,11 +8,19 @@ Shapes follow US Core where it applies (Patient name parts and identifier system
 category, Observation category and effective time, blood pressure as systolic/diastolic components).
 fullUrls are uuid5 of doc_id, resource kind and fact index, so the same input gives the same bundle.
 
+One resource per clinical fact (`fhir.grouping`): mentions of one condition, drug, allergen,
+result, procedure or stay are merged, the resource carrying every mention's evidence; the most
+current assertion decides (a condition both current and historical is current) and mentions that
+contradict each other are tagged `in-document-contradiction`.
 Assertions: negated, family-history and hypothetical findings are never the patient's Conditions
-(skipped and counted); uncertain ones are `provisional`; historical ones are inactive problem-list
-items; historical medications are `completed`, hypothetical ones `intended`.
+or AllergyIntolerances (skipped and counted); uncertain ones are `provisional` / `unconfirmed`;
+historical conditions are active problem-list items unless the text says resolved. Medications
+the document orders are MedicationRequests (intent `order`), a hypothetical or uncertain one a
+`draft` `proposal` tagged `uncertain-order`; listed ones are MedicationStatements (historical
+`completed`, hypothetical `intended`, uncertain `unknown`); both keep their R4 status codes.
 Codes are checked (`medpipeline.terminology`): an unknown ICD-10-CM or LOINC code or a non-UCUM unit
-is dropped to text, the resource is tagged `code-dropped` and the drop counted.
+is dropped to text, the resource is tagged `code-dropped` and the drop counted; a condition with no
+code given gets the one the curated synonym lexicon gives its exact name ("UTI": N39.0).
 A fact's evidence (offset and length in the document text) is kept in the derivation-reference
 extension (R5 backport) pointing at the DocumentReference, its page in `urn:medpipeline:page`; a
 fact without evidence (kept ungrounded on purpose) is tagged `ungrounded`.
@@ -48,6 +56,7 @@ from medpipeline.fhir.grouping import (
     condition_identity,
     group_facts,
     group_medications,
+    lexicon_icd10,
     observation_identity,
     procedure_identity,
 )
@@ -595,7 +604,9 @@ def _condition(facts: list[ConditionFact], context: _Context) -> _Carrying | Non
         clinical = ("resolved", "Resolved")
     checked = (_checked(member.icd10_code, icd10cm_code, "icd10cm", context) for member in own)
     codes = [code for code in checked if code is not None]
-    icd10 = next((code for code in codes if code), None)
+    icd10 = next((code for code in codes if code), None) or next(
+        (code for member in own if (code := lexicon_icd10(member.text))), None
+    )
     contradicted = any(member.assertion == Assertion.NEGATED for member in facts)
     is_encounter_diagnosis = category[0] == "encounter-diagnosis"
     resource = _without_none(

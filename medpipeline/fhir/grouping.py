@@ -76,6 +76,11 @@ def _drug_generics() -> dict[str, str]:
     return generics
 
 
+def lexicon_icd10(name: str | None) -> str | None:
+    """The ICD-10-CM code the curated lexicon gives this exact name or synonym ("UTI": N39.0)."""
+    return _condition_terms().get(normalized(name), (None, None))[1]
+
+
 def condition_identity(fact: ConditionFact) -> str:
     term, lexicon_code = _condition_terms().get(normalized(fact.text), (None, None))
     code = icd10cm_code(fact.icd10_code) or lexicon_code
