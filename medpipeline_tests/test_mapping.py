@@ -7,7 +7,6 @@ resource carrying every mention's evidence (the most current status winning); `d
 the drug's sig; results keep units and ranges; an ICU stay is an inpatient Encounter with its
 period. Each row is a short note of our own, with the facts a provider would return for it."""
 
-import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,7 +77,8 @@ def _bundle(document: SourceDocument, note: str, **facts: list[Any]) -> dict[str
 
 
 def _of_type(bundle: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
-    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type]
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    return [resource for resource in resources if resource["resourceType"] == resource_type]
 
 
 def _code(concept: dict[str, Any]) -> str:
@@ -97,7 +97,8 @@ def _offsets(resource: dict[str, Any]) -> list[int]:
 
 
 def _flags(resource: dict[str, Any]) -> set[str]:
-    return {t["code"] for t in resource.get("meta", {}).get("tag", []) if t["system"] == FLAG_SYSTEM}
+    tags = resource.get("meta", {}).get("tag", [])
+    return {tag["code"] for tag in tags if tag["system"] == FLAG_SYSTEM}
 
 
 # --- allergies ----------------------------------------------------------------------------------
@@ -165,7 +166,8 @@ HOME MEDICATIONS: aspirin 81 mg daily (completed course of prednisone)."""
                         prescribed=True, assertion=Assertion.POSSIBLE),
          "MedicationRequest", "draft", "proposal"),
         (MedicationFact(quote="lisinopril 10 mg daily", text="lisinopril", prescribed=True,
-                        status=MedicationStatus.COMPLETED), "MedicationRequest", "completed", "order"),
+                        status=MedicationStatus.COMPLETED),
+         "MedicationRequest", "completed", "order"),
         (MedicationFact(quote="lisinopril 10 mg daily", text="lisinopril", prescribed=True,
                         status=MedicationStatus.UNKNOWN), "MedicationRequest", "unknown", "order"),
         (MedicationFact(quote="lisinopril 10 mg daily", text="lisinopril", prescribed=True,
@@ -173,7 +175,8 @@ HOME MEDICATIONS: aspirin 81 mg daily (completed course of prednisone)."""
         (MedicationFact(quote="aspirin 81 mg daily", text="aspirin"),
          "MedicationStatement", "active", None),
         (MedicationFact(quote="completed course of prednisone", text="prednisone",
-                        status=MedicationStatus.COMPLETED), "MedicationStatement", "completed", None),
+                        status=MedicationStatus.COMPLETED),
+         "MedicationStatement", "completed", None),
         (MedicationFact(quote="aspirin 81 mg daily", text="aspirin",
                         status=MedicationStatus.UNKNOWN), "MedicationStatement", "unknown", None),
         (MedicationFact(quote="aspirin 81 mg daily", text="aspirin",
@@ -224,7 +227,7 @@ def test_dosage_text_is_the_drugs_own_sig(document: SourceDocument) -> None:
 # --- conditions ---------------------------------------------------------------------------------
 
 CONDITION_NOTE = """PAST MEDICAL HISTORY: HTN, type 2 diabetes mellitus, appendicitis (resolved).
-ASSESSMENT: Urinary tract infection. Hypertension, poorly controlled. UTI treated with nitrofurantoin.
+ASSESSMENT: Urinary tract infection. Hypertension, poorly controlled. UTI on nitrofurantoin.
 Denies diabetes insipidus. No diabetes-related complications; diabetes well controlled."""
 
 
@@ -293,7 +296,7 @@ def test_different_conditions_stay_apart_and_negation_beside_assertion_is_flagge
     assert _offsets(diabetes) == [CONDITION_NOTE.index("type 2 diabetes mellitus")]
 
 
-# --- medications, results, procedures merging ------------------------------------------------------
+# --- medications, results, procedures merging -------------------------------------------------
 
 MERGE_NOTE = """Home: Lasix 40 mg daily. Continue furosemide 40 mg PO daily.
 Metoprolol 25 mg twice daily, increased to metoprolol 50 mg twice daily.
