@@ -82,7 +82,7 @@ def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None
             ChunkReport(chunk_id="c1", outcome=ChunkOutcome.FAILED),
         ],
         conditions=[
-            ConditionFact(quote=text[:6], text="Asthma", icd10_code="J99.999", evidence=evidence[0]),
+            ConditionFact(quote="Asthma", text="Asthma", icd10_code="J99.999", evidence=evidence[0]),
             ConditionFact(
                 quote="Denies fever",
                 text="fever",
