@@ -67,7 +67,7 @@ def _items(review: DocumentReview) -> set[tuple]:
 
 
 def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None:
-    text = "Asthma. Denies fever. Metformin 500 mg. If wheezing, albuterol."
+    # the text: "Asthma. Denies fever. Metformin 500 mg. If wheezing, albuterol."
     evidence = [
         Evidence(offset=0, length=6, page=1, chunk_id="c0", match="exact"),
         Evidence(offset=8, length=12, page=1, chunk_id="c0", match="fuzzy", score=91.5),
@@ -82,7 +82,9 @@ def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None
             ChunkReport(chunk_id="c1", outcome=ChunkOutcome.FAILED),
         ],
         conditions=[
-            ConditionFact(quote="Asthma", text="Asthma", icd10_code="J99.999", evidence=evidence[0]),
+            ConditionFact(
+                quote="Asthma", text="Asthma", icd10_code="J99.999", evidence=evidence[0]
+            ),
             ConditionFact(
                 quote="Denies fever",
                 text="fever",
