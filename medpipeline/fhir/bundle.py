@@ -31,7 +31,7 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -54,11 +54,16 @@ from medpipeline.fhir.grouping import (
     FactGroup,
     allergy_identity,
     condition_identity,
+    encounter_class_code,
+    group_encounters,
     group_facts,
     group_medications,
     lexicon_icd10,
     observation_identity,
     procedure_identity,
+)
+from medpipeline.fhir.grouping import (
+    iso_date as _iso_date,
 )
 from medpipeline.terminology import icd10cm_code, loinc_code, ucum_unit
 
@@ -155,18 +160,6 @@ _ENCOUNTER_CLASSES = {  # v3 ActCode -> display
     "VR": "virtual",
     "HH": "home health",
 }
-# Words for the stay in the encounter's class or type, the first that matches deciding.
-_ENCOUNTER_WORDS = [
-    (code, re.compile(pattern))
-    for code, pattern in (
-        ("IMP", r"\b(?:inpatient|icu|micu|sicu|ccu|intensive care|critical care|admission|"
-                r"admitted|hospital stay|hospitali[sz]ation|ward|acute care)\b"),
-        ("EMER", r"\b(?:emergency|ed|er|a&e)\b"),
-        ("VR", r"\b(?:virtual|telehealth|telemedicine|video|telephone)\b"),
-        ("HH", r"\bhome\b"),
-        ("AMB", r"\b(?:ambulatory|outpatient|clinic|office|visit|consult(?:ation)?|follow-up)\b"),
-    )
-]  # fmt: skip
 _ROUTES = {  # route as extracted -> SNOMED CT route of administration
     "oral": ("26643006", "Oral route"),
     "intravenous": ("47625008", "Intravenous route"),
@@ -323,7 +316,7 @@ def _encounter_entries(
     """One Encounter per stay: facts of the same stay (dates that agree, e.g. each chunk's view of
     one admission, or an emergency visit that led to it) are merged."""
     entries = []
-    for group in _encounter_groups(encounters):
+    for group in group_encounters(encounters):
         url = _full_url(doc_id, "encounter", group.indices[0])
         resource, _ = _encounter(group.facts, context)
         if context.encounter is None:
@@ -497,45 +490,8 @@ def _provenance(
     }
 
 
-def _encounter_class(fact: EncounterFact) -> str:
-    """v3 ActCode of the stay, from the words the document uses for it: an ICU or ward stay or
-    an admission is inpatient even when it began in the emergency department."""
-    words = " ".join(_text(part) or "" for part in (fact.encounter_class, fact.type_text)).lower()
-    for code, pattern in _ENCOUNTER_WORDS:
-        if pattern.search(words):
-            return code
-    start, end = _iso_date(fact.start_date), _iso_date(fact.end_date)
-    return "IMP" if start and end and end > start else "AMB"
-
-
-def _encounter_groups(encounters: list[EncounterFact]) -> list[FactGroup[EncounterFact]]:
-    """Encounter facts whose dates agree (equal or one unstated) and whose classes agree (or are
-    emergency and inpatient: the visit that led to the admission) are one stay."""
-    groups: list[FactGroup[EncounterFact]] = []
-    for index, fact in enumerate(encounters):
-        for group in groups:
-            if all(_same_stay(fact, other) for other in group.facts):
-                group.indices.append(index)
-                group.facts.append(fact)
-                break
-        else:
-            groups.append(FactGroup([index], [fact]))
-    return groups
-
-
-def _same_stay(one: EncounterFact, other: EncounterFact) -> bool:
-    classes = {_encounter_class(one), _encounter_class(other)}
-    if len(classes) > 1 and classes != {"IMP", "EMER"}:
-        return False
-    for attribute in ("start_date", "end_date"):
-        first, second = _iso_date(getattr(one, attribute)), _iso_date(getattr(other, attribute))
-        if first and second and first != second:
-            return False
-    return True
-
-
 def _encounter(facts: list[EncounterFact], context: _Context) -> _Carrying:
-    classes = {_encounter_class(fact) for fact in facts}
+    classes = {encounter_class_code(fact) for fact in facts}
     code = "IMP" if "IMP" in classes else classes.pop()
     type_text = next((t for fact in facts if (t := _text(fact.type_text))), None)
     start = next((d for fact in facts if (d := _iso_date(fact.start_date))), None)
@@ -982,13 +938,6 @@ def _text(value: str | None) -> str | None:
     """Whitespace collapsed to single spaces (FHIR strings allow no other), None when empty."""
     collapsed = " ".join(value.split()) if value else ""
     return collapsed or None
-
-
-def _iso_date(value: str | None) -> str | None:
-    try:
-        return date.fromisoformat(value.strip()).isoformat() if value else None
-    except ValueError:
-        return None
 
 
 def _without_none(**fields: Any) -> JsonDict:

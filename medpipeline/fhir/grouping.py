@@ -5,7 +5,10 @@ drug by brand and by generic name, and overlapping chunks return a result twice.
 same fact when they share an ICD-10-CM code (the code the provider gave, else the one the curated
 synonym lexicon `extraction/lexicon/conditions.csv` gives the name), the same generic drug
 (`drugs.csv`: brands and synonyms map to the generic; a different dose is a different fact), the
-same allergen, the same result (test, value, unit, date) or the same procedure on the same date.
+same allergen, the same result (test, value, unit, date) or the same procedure on the same date;
+encounter facts are one stay when their dates agree (each chunk's view of one admission, or the
+emergency visit that led to it). The class of a stay comes from the words the document uses
+(ICU, ward, admission: inpatient; emergency department: emergency; clinic, office: ambulatory).
 Groups keep the extraction's order and every member's index, so each resource can carry every
 member's evidence and each review item can name its fact.
 """
@@ -15,12 +18,14 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from importlib.resources import files
 from typing import Generic, TypeVar
 
 from medpipeline.extraction.schema import (
     AllergyFact,
     ConditionFact,
+    EncounterFact,
     Fact,
     MedicationFact,
     ObservationFact,
@@ -30,6 +35,18 @@ from medpipeline.terminology import icd10cm_code
 
 F = TypeVar("F", bound=Fact)
 _NOT_A_WORD = re.compile(r"[^\w]+")
+# Words for the stay in the encounter's class or type, the first that matches deciding.
+_ENCOUNTER_WORDS = [
+    (code, re.compile(pattern))
+    for code, pattern in (
+        ("IMP", r"\b(?:inpatient|icu|micu|sicu|ccu|intensive care|critical care|admission|"
+                r"admitted|hospital stay|hospitali[sz]ation|ward|acute care)\b"),
+        ("EMER", r"\b(?:emergency|ed|er|a&e)\b"),
+        ("VR", r"\b(?:virtual|telehealth|telemedicine|video|telephone)\b"),
+        ("HH", r"\bhome\b"),
+        ("AMB", r"\b(?:ambulatory|outpatient|clinic|office|visit|consult(?:ation)?|follow-up)\b"),
+    )
+]  # fmt: skip
 
 
 @dataclass
@@ -143,3 +160,48 @@ def group_medications(
         doses[0] = sorted(doses[0] + undosed)
         split.extend(FactGroup([i for i, _ in pairs], [f for _, f in pairs]) for pairs in doses)
     return sorted(split, key=lambda group: group.indices[0])
+
+
+def encounter_class_code(fact: EncounterFact) -> str:
+    """v3 ActCode of the stay, from the words the document uses for it: an ICU or ward stay or
+    an admission is inpatient even when it began in the emergency department."""
+    words = " ".join((part or "") for part in (fact.encounter_class, fact.type_text)).lower()
+    for code, pattern in _ENCOUNTER_WORDS:
+        if pattern.search(words):
+            return code
+    start, end = iso_date(fact.start_date), iso_date(fact.end_date)
+    return "IMP" if start and end and end > start else "AMB"
+
+
+def group_encounters(encounters: list[EncounterFact]) -> list[FactGroup[EncounterFact]]:
+    """Encounter facts whose dates agree (equal or one unstated) and whose classes agree (or are
+    emergency and inpatient: the visit that led to the admission) are one stay."""
+    groups: list[FactGroup[EncounterFact]] = []
+    for index, fact in enumerate(encounters):
+        for group in groups:
+            if all(_same_stay(fact, other) for other in group.facts):
+                group.indices.append(index)
+                group.facts.append(fact)
+                break
+        else:
+            groups.append(FactGroup([index], [fact]))
+    return groups
+
+
+def _same_stay(one: EncounterFact, other: EncounterFact) -> bool:
+    classes = {encounter_class_code(one), encounter_class_code(other)}
+    if len(classes) > 1 and classes != {"IMP", "EMER"}:
+        return False
+    for attribute in ("start_date", "end_date"):
+        first, second = iso_date(getattr(one, attribute)), iso_date(getattr(other, attribute))
+        if first and second and first != second:
+            return False
+    return True
+
+
+def iso_date(value: str | None) -> str | None:
+    """The ISO date written, None when it is not one."""
+    try:
+        return date.fromisoformat(value.strip()).isoformat() if value else None
+    except ValueError:
+        return None
