@@ -169,7 +169,7 @@ def test_an_llm_negation_is_never_made_present_but_the_disagreement_shows() -> N
     assert disagrees(result)
 
 
-def test_offline_facts_and_no_known_allergies_are_not_re_read() -> None:
+def test_offline_conditions_and_no_known_allergies_are_not_re_read() -> None:
     offline = _document(
         "offline", conditions=[ConditionFact(quote="He denies chest pain", text="chest pain")]
     )
@@ -187,3 +187,22 @@ def test_the_input_extraction_is_not_changed() -> None:
     recheck_assertions(merged, NOTE)
     assert merged.conditions[0].assertion == Assertion.PRESENT
     assert merged.conditions[0].context_assertion is None
+
+
+@pytest.mark.parametrize(
+    ("quote", "substance", "expected"),
+    [
+        ("No allergy to penicillin", "penicillin", Assertion.NEGATED),
+        ("Mother is allergic to latex", "latex", Assertion.FAMILY),
+        ("Sulfa drugs cause hives", "Sulfa drugs", Assertion.PRESENT),
+    ],
+    ids=["negated", "family", "named"],
+)
+def test_offline_allergies_get_contexts_assertion_without_a_disagreement(
+    quote: str, substance: str, expected: Assertion
+) -> None:
+    """The offline allergy rules read lists, not ConText: the re-read gives them an assertion."""
+    fact = AllergyFact(quote=quote, substance=substance)
+    [allergy] = recheck_assertions(_document("offline", allergies=[fact]), NOTE).allergies
+    assert (allergy.assertion, allergy.provider_assertion) == (expected, None)
+    assert not disagrees(allergy)

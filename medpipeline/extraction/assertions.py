@@ -8,6 +8,8 @@ finds the text negates it, gives it to a relative, makes it hypothetical or unce
 said otherwise, ConText wins (the fact is not asserted as the patient's active finding) and the
 provider's word is kept in `provider_assertion`; every disagreement is a review item.
 
+The offline provider's allergies are read the same way (its allergy rules read lists and tables,
+not ConText), without a disagreement: ConText is that provider's own reading.
 One document is one spaCy Doc; the targets go in a span group, so overlapping facts are fine.
 Nothing here logs or raises with document text.
 """
@@ -142,23 +144,23 @@ def _assertion(span: Span) -> Assertion:
     return Assertion.HYPOTHETICAL if asserted == Assertion.PRESENT and cued else asserted
 
 
-def _llm_facts(extraction: DocumentExtraction) -> Iterator[AssertedFact]:
-    llm_chunks = {
-        report.chunk_id
-        for report in extraction.chunks
-        if report.provider and report.provider != OFFLINE_PROVIDER
-    }
+def _facts_to_read(extraction: DocumentExtraction) -> Iterator[tuple[AssertedFact, bool]]:
+    """(fact, from an LLM) for every grounded fact to re-read: all of an LLM's, and the offline
+    provider's allergies (its allergy rules read lists and tables, not ConText)."""
+    providers = {report.chunk_id: report.provider for report in extraction.chunks}
     for fact in [
         *extraction.conditions,
         *extraction.medications,
         *extraction.allergies,
         *extraction.procedures,
     ]:
-        if fact.evidence is None or fact.evidence.chunk_id not in llm_chunks:
+        if fact.evidence is None or not providers.get(fact.evidence.chunk_id):
             continue
         if isinstance(fact, AllergyFact) and fact.no_known_allergies:
             continue  # "no known allergies" is negated by its nature
-        yield fact
+        from_llm = providers[fact.evidence.chunk_id] != OFFLINE_PROVIDER
+        if from_llm or isinstance(fact, AllergyFact):
+            yield fact, from_llm
 
 
 def disagrees(fact: AssertedFact) -> bool:
@@ -171,21 +173,24 @@ def disagrees(fact: AssertedFact) -> bool:
 
 
 def recheck_assertions(extraction: DocumentExtraction, text: str) -> DocumentExtraction:
-    """A copy whose LLM facts carry ConText's reading; where ConText finds the text denies,
-    relativises or conditions what the provider asserted, ConText's assertion is the fact's."""
+    """A copy whose LLM facts (and offline allergies) carry ConText's reading; where ConText
+    finds the text denies, relativises or conditions what the provider asserted, ConText's
+    assertion is the fact's."""
     checked = extraction.model_copy(deep=True)
-    facts = list(_llm_facts(checked))
+    facts = list(_facts_to_read(checked))
     spans = []
-    for fact in facts:
+    for fact, _ in facts:
         span = target_span(fact, text)
-        assert span is not None  # _llm_facts keeps grounded facts only
+        assert span is not None  # only grounded facts are read
         spans.append((*span, _target_label(fact)))
     changed = 0
-    for fact, read in zip(facts, contextual_assertions(text, spans), strict=True):
+    for (fact, from_llm), read in zip(facts, contextual_assertions(text, spans), strict=True):
         fact.provider_assertion = None
         fact.context_assertion = read
         if read is not None and _RANK[read] > _RANK[fact.assertion]:
-            fact.provider_assertion, fact.assertion = fact.assertion, read
+            if from_llm:  # the offline provider's own reading is ConText: no disagreement
+                fact.provider_assertion = fact.assertion
+            fact.assertion = read
             changed += 1
     checked.assertions_rechecked = len(facts)
     checked.assertions_changed = changed
