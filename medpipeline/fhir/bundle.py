@@ -338,7 +338,8 @@ def _fact_entries(
         if built is not None:
             resource, facts = built
             url = _full_url(doc_id, kind, group.indices[0])
-            carried = [i for i, f in zip(group.indices, group.facts, strict=True) if f in facts]
+            members = zip(group.indices, group.facts, strict=True)
+            carried = [i for i, fact in members if any(fact is c for c in facts)]
             context.carried(fact_list, carried, resource, url)
             entries.append((url, resource))
 
