@@ -9,7 +9,7 @@ in the response-cache key, so old cached replies are not served for the new prom
 import re
 from enum import StrEnum
 
-PROMPT_VERSION = "extract-v4"
+PROMPT_VERSION = "extract-v5"
 
 BASE_PROMPT = """You extract clinical facts from a chunk of a medical document for conversion to \
 FHIR R4. Record only what the text states about the patient. For every fact, `quote` must be the \
