@@ -43,6 +43,13 @@ MIN_GROUNDING_RATE = 0.9
             "found in the document text (ungrounded facts are left out of the bundle).",
         ),
         dg.AssetCheckSpec(
+            "needs_no_review",
+            asset=FHIR_BUNDLE,
+            description="The document's review queue (documents/<doc_id>/review.json) is empty: "
+            "no ungrounded fact, assertion disagreement, low-confidence grounding, dropped code, "
+            "contradiction, uncertain order or failed chunk. Counts per reason in the metadata.",
+        ),
+        dg.AssetCheckSpec(
             "codes_known",
             asset=FHIR_BUNDLE,
             description="Every ICD-10-CM and LOINC code and UCUM unit a provider proposed is in "
@@ -108,6 +115,12 @@ def fhir_bundle(
                     "ungrounded_facts": extraction.ungrounded_facts,
                     "ungrounded_kept": extraction.ungrounded_kept,
                 },
+            ),
+            dg.AssetCheckResult(
+                check_name="needs_no_review",
+                passed=not review.items,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"review_items": len(review.items), **review.counts()},
             ),
             dg.AssetCheckResult(
                 check_name="codes_known",
