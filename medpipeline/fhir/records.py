@@ -127,14 +127,15 @@ def fact_key(resource: JsonDict, doc_id: str) -> str:
         names = resource.get("deviceName", [{}])
         version = resource.get("version", [{}])
         return f"{kind}|{names[0].get('name')}|{version[0].get('value')}"
-    if kind in ("Organization", "Practitioner"):
-        identifiers = sorted(
+    if kind == "Organization":  # identified by its slug (`medpipeline.identity`)
+        identifiers = [
             f"{i.get('system')}|{i.get('value')}" for i in resource.get("identifier", [])
-        )
-        names = [_norm(n.get("text")) for n in resource.get("name", [])] or [
-            _norm(resource.get("name"))
         ]
-        return f"{kind}|{identifiers[0] if identifiers else names[0]}"
+        return f"{kind}|{min(identifiers, default=_norm(resource.get('name')))}"
+    if kind == "Practitioner":  # by NPI, else by name
+        npis = [i.get("value") for i in resource.get("identifier", [])]
+        names = [_norm(name.get("text")) for name in resource.get("name", [])]
+        return f"{kind}|{min(npis, default=None) or min(names, default='')}"
     return f"{kind}|{doc_id}"  # DocumentReference, DiagnosticReport: one per document
 
 
