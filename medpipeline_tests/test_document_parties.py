@@ -7,13 +7,16 @@ bundle with those references validates."""
 
 import pytest
 
+from medpipeline.defs.resources import LLMResource
 from medpipeline.extraction.document_parties import (
     identifier_mentions,
     organization_facts,
     practitioner_facts,
 )
 from medpipeline.fhir.validation import validate_bundle
+from medpipeline.samples import render_text_pdf
 from medpipeline.storage import read_json
+from medpipeline_tests.fake_llm_server import ANTHROPIC, Reply
 from medpipeline_tests.helpers import materialize_document, store_copy
 
 ORGANIZATIONS = [
@@ -134,3 +137,51 @@ def test_bundle_links_the_document_to_its_facility_and_clinicians(
     [mrn] = patient["identifier"]
     assert mrn["system"] == "urn:medpipeline:issuer:fictional-general-hospital:mr"
     assert mrn["assigner"]["reference"] == organization["fullUrl"]
+
+
+LLM_NOTE = """Riverbend General Hospital
+OFFICE VISIT NOTE
+PATIENT: Ann Alpha
+DOB: 01/02/1960 Medical Record Number: 555-01
+Assessment: hypertension.
+Dictated by: Dr. Rhea Tester, MD
+"""
+
+
+def test_llm_parties_reach_the_bundle(instance, layout, tmp_path, llm_server) -> None:
+    """An LLM's organizations and practitioners (the tool schema carries them) become the
+    document's Organization, the issuer of its MRN, and a Practitioner authoring it."""
+    reply = {
+        "patient": {
+            "quote": "PATIENT: Ann Alpha",
+            "name": "Ann Alpha",
+            "identifiers": [{"kind": "Medical Record Number", "value": "555-01"}],
+        },
+        "organizations": [
+            {"quote": "Riverbend General Hospital", "name": "Riverbend General Hospital"}
+        ],
+        "practitioners": [
+            {"quote": "Dictated by: Dr. Rhea Tester, MD", "name": "Rhea Tester",
+             "qualification": "MD", "role": "author", "npi": "1234567893"}
+        ],
+    }  # fmt: skip
+    llm_server.script(ANTHROPIC, Reply(content=reply))
+    llm = LLMResource(anthropic_api_key="test-key", anthropic_base_url=llm_server.base_url)
+    pdf = render_text_pdf(tmp_path / "note.pdf", [LLM_NOTE])
+    doc_id = store_copy(layout, pdf)
+    assert materialize_document(instance, layout, doc_id, llm).success
+    extraction = read_json(layout.artifact(doc_id, "clinical_extractions"))
+    assert {chunk["provider"] for chunk in extraction["chunks"]} == {"anthropic"}
+    bundle = read_json(layout.artifact(doc_id, "fhir_bundle"))
+    assert validate_bundle(bundle) == []
+    [organization] = _of_type(bundle, "Organization")
+    [practitioner] = _of_type(bundle, "Practitioner")
+    assert practitioner["request"]["ifNoneExist"] == (
+        "identifier=http://hl7.org/fhir/sid/us-npi|1234567893"
+    )
+    [patient] = [e["resource"] for e in _of_type(bundle, "Patient")]
+    [mrn] = patient["identifier"]
+    assert mrn["system"] == "urn:medpipeline:issuer:riverbend-general-hospital:mr"
+    assert mrn["assigner"]["reference"] == organization["fullUrl"]
+    [document] = [e["resource"] for e in _of_type(bundle, "DocumentReference")]
+    assert document["author"] == [{"reference": practitioner["fullUrl"]}]
