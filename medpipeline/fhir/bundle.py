@@ -7,6 +7,9 @@ DiagnosticReport grouping the lab Observations, and a Provenance targeting every
 Shapes follow US Core where it applies (Patient name parts and identifier systems, Condition
 category, Observation category and effective time, blood pressure as systolic/diastolic components).
 fullUrls are uuid5 of doc_id, resource kind and fact index, so the same input gives the same bundle.
+Who and where (`fhir.parties`): the facility as an Organization, the clinicians as Practitioners;
+the Patient's identifiers carry their issuer (`medpipeline.identity`). The Patient, the
+Organization and a Practitioner with an NPI are created conditionally (`request.ifNoneExist`).
 
 Assertions: negated, family-history and hypothetical findings are never the patient's Conditions
 (skipped and counted); uncertain ones are `provisional`; historical ones are inactive problem-list

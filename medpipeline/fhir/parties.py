@@ -44,9 +44,8 @@ _NAME_NOISE = re.compile(r"^(?:dr\.?\s+)|(?:,?\s+dr\.?)$", re.IGNORECASE)
 class Parties:
     """The parties of one document as bundle entries, and what other resources reference."""
 
-    entries: list[tuple[str, JsonDict, str | None]] = field(
-        default_factory=list
-    )  # url, res, ifNoneExist
+    # (fullUrl, resource, ifNoneExist query or None)
+    entries: list[tuple[str, JsonDict, str | None]] = field(default_factory=list)
     organization: str | None = None  # fullUrl of the document's facility
     authors: list[str] = field(default_factory=list)
     participants: list[JsonDict] = field(default_factory=list)  # Encounter.participant items
