@@ -30,6 +30,8 @@ ORGANIZATIONS = [
     ("Author RODRIGUEZ Martin Dr, Organization: Local Community\nHospital, Authored On: 2012\n",
      "Local Community Hospital"),
     ("Custodian Partners HealthCare Contact Details 800 Boylston Street\n", "Partners HealthCare"),
+    ("LabCorp LabCorp Raritan\n69 First Avenue\nLaboratory Corporation of America\n",
+     "Laboratory Corporation of America"),
     ("To: Cardiology Clinic, Fictional General Hospital\nDear Colleague,\n", None),
     ("DISCHARGE INSTRUCTIONS:\nPT to evaluate and treat at Siskin Rehab Hospital.\n", None),
 ]  # fmt: skip
@@ -83,6 +85,8 @@ IDENTIFIERS = [
     ("SSN: 123-45-6789\n", [("SSN", "123-45-6789", None)]),
     ("Patient-IDs 123-45-6789 (SSN)\n", [("SSN", "123-45-6789", None)]),
     ("Medical Record #: A1234\n", [("Medical Record #", "A1234", None)]),
+    ("Patient Legal: JONES Isabella Patient-ID: 2.100 Date of Birth: May 1, 1947\n",
+     [("Patient ID", "2.100", None)]),
     ("Patient ID Control Number Account Number\n", []),
 ]  # fmt: skip
 

@@ -27,10 +27,14 @@ LETTERHEAD_LINES = 6  # a letterhead is in the first lines of a page
 _ORG_WORDS = (
     r"(?:Hospital|Medical[ \t]+Cent(?:er|re)|Health[ \t]+Cent(?:er|re)|Clinic|Health[ \t]+System"
     r"|Healthcare|Health[ \t]+Care|Medical[ \t]+Group|Practice|Infirmary|Laborator(?:y|ies)"
-    r"|Associates|Surgery[ \t]+Cent(?:er|re)|Medical[ \t]+Associates)s?"
+    r"|Associates|Surgery[ \t]+Cent(?:er|re)|Medical[ \t]+Associates|Corporation)s?"
 )
 _WORD = r"[A-Z0-9][\w&'’.-]*"
-LETTERHEAD = re.compile(rf"^[ \t]*(?P<name>(?:{_WORD}[ \t]+){{1,6}}?{_ORG_WORDS})\b", re.MULTILINE)
+LETTERHEAD = re.compile(  # 'Community Health Hospital', 'Laboratory Corporation of America'
+    rf"^[ \t]*(?P<name>(?:{_WORD}[ \t]+){{1,6}}?{_ORG_WORDS}"
+    rf"(?:[ \t]+of(?:[ \t]+{_WORD}){{1,3}})?)\b",
+    re.MULTILINE,
+)
 ORGANIZATION_LABEL = re.compile(
     r"(?:^[ \t]*(?i:hospital|clinic|practice|institution|custodian)"
     r"|\b(?i:facility|organi[sz]ation|performing[ \t]+(?:lab|laboratory|site)))"
@@ -92,7 +96,7 @@ _NAME_END = {"contact", "details", "authored", "signed", "tel", "phone", "date",
 IDENTIFIER_LABEL = re.compile(
     r"\b(?P<label>MRN|MR#|medical[ \t]+record[ \t]+(?:number|no\.?|#)|patient[ \t]*-?[ \t]*ids?"
     r"|SSN|SS#|social[ \t]+security[ \t]+(?:number|no\.?|#))"
-    r"[ \t]*[:#]?[ \t]*(?P<value>[A-Za-z0-9*][A-Za-z0-9*-]{1,47}[A-Za-z0-9])\b"
+    r"[ \t]*[:#]?[ \t]*(?P<value>[A-Za-z0-9*][A-Za-z0-9*.-]{1,47}[A-Za-z0-9])\b"
     r"(?:[ \t]*\((?P<issuer>[^()\n]{2,80})\))?",
     re.IGNORECASE,
 )
