@@ -1,21 +1,20 @@
 """Per-document facts for the `documents` table, derived from the per-document artifacts.
 
 Only counts, statuses and a pseudonymous patient key leave `data/documents/`: never text, names,
-identifiers or file names. The patient key is an HMAC-SHA256 of the extracted patient identifier
-(the MRN when there is one, else another identifier, else name + birth date) with a site secret
-from the environment; without the secret every document's key is `unkeyed`.
+identifiers or file names. The patient key is an HMAC-SHA256, with a site secret from the
+environment, of the patient's primary identity key under the one identity rule of
+`medpipeline.identity` (an identifier with the system of its issuer, the medical record number
+first; else name + birth date); without the secret every document's key is `unkeyed`.
 """
 
 import hashlib
 import hmac
 import os
-import unicodedata
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any, TypeVar
 
 import polars as pl
-from pydantic import ValidationError
 
 from medpipeline.artifacts import (
     STAGES,
@@ -25,7 +24,8 @@ from medpipeline.artifacts import (
     load_source_document,
     load_text,
 )
-from medpipeline.extraction.schema import ChunkOutcome
+from medpipeline.extraction.schema import ChunkOutcome, DocumentExtraction
+from medpipeline.identity import RULE_VERSION, extraction_identity
 from medpipeline.storage import DataLayout
 
 T = TypeVar("T")
@@ -65,32 +65,14 @@ def secret_fingerprint(secret: str | None) -> str:
     return hmac.new(secret.encode(), b"medpipeline-fingerprint", hashlib.sha256).hexdigest()[:12]
 
 
-def _normalise(value: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
-
-
-def patient_identity(patient: dict[str, Any] | None) -> str | None:
-    """The string the key is derived from (PHI: used only inside `patient_key`, never stored)."""
-    if not patient:
-        return None
-    identifiers = [
-        (_normalise(str(item.get("kind") or "")), _normalise(str(item.get("value") or "")))
-        for item in patient.get("identifiers") or []
-        if item.get("value")
-    ]
-    if identifiers:
-        mrns = [pair for pair in identifiers if pair[0] in ("mrn", "medical record number")]
-        kind, value = sorted(mrns or identifiers)[0]
-        return f"id:{'mrn' if mrns else kind}:{value.replace(' ', '')}"
-    name, birth_date = patient.get("name"), patient.get("birth_date")
-    if name and birth_date:
-        return f"name-dob:{_normalise(name)}|{birth_date.strip()}"
-    return None
-
-
-def patient_key(patient: dict[str, Any] | None, secret: str | None) -> str:
-    """Pseudonymous key: `pk_` + 20 hex characters of HMAC-SHA256(secret, identity)."""
-    identity = patient_identity(patient)
+def patient_key(extraction: DocumentExtraction | dict[str, Any] | None, secret: str | None) -> str:
+    """Pseudonymous key of a document's patient (its extraction, or `clinical_extractions.json`
+    as read): `pk_` + 20 hex characters of HMAC-SHA256(secret, its primary identity key)."""
+    if not extraction:
+        return UNIDENTIFIED
+    if isinstance(extraction, dict):
+        extraction = DocumentExtraction.model_validate(extraction)
+    identity = extraction_identity(extraction).primary
     if identity is None:
         return UNIDENTIFIED
     if not secret:
@@ -103,7 +85,7 @@ def _artifact(load: Callable[[DataLayout, str], T], layout: DataLayout, doc_id: 
     """A stage's artifact, or None when the stage has not written it (or it cannot be read)."""
     try:
         return load(layout, doc_id)
-    except (FileNotFoundError, ValidationError):
+    except (FileNotFoundError, ValueError):  # ValueError: invalid JSON or model
         return None
 
 
@@ -136,11 +118,7 @@ def document_row(
         ),
         "facts": extraction.fact_count() if extraction else None,
         "fhir_resources": len(bundle.get("entry") or []) if bundle else None,
-        "patient_key": (
-            patient_key(extraction.patient.model_dump() if extraction.patient else None, secret)
-            if extraction
-            else None
-        ),
+        "patient_key": patient_key(extraction, secret) if extraction else None,
         "near_duplicate_of": extraction.near_duplicate_of if extraction else None,
         "ingested_at": raw.stored_at.astimezone(UTC) if raw else None,
         "source_signature": signature,
@@ -149,7 +127,8 @@ def document_row(
 
 def document_signatures(layout: DataLayout, secret: str | None) -> dict[str, str]:
     """doc_id -> signature of its folder. Artifacts are written by atomic rename into the folder,
-    which changes the folder's mtime, so an unchanged signature means unchanged artifacts."""
+    which changes the folder's mtime, so an unchanged signature means unchanged artifacts (and the
+    same secret and identity rule: keys change with either)."""
     if not layout.documents.is_dir():
         return {}
     fingerprint = secret_fingerprint(secret)
@@ -157,7 +136,8 @@ def document_signatures(layout: DataLayout, secret: str | None) -> dict[str, str
     for entry in os.scandir(layout.documents):
         if entry.is_dir() and not entry.name.startswith("."):
             stat = entry.stat()
-            signatures[entry.name] = f"{stat.st_ino}:{stat.st_mtime_ns}:{fingerprint}"
+            signature = f"{stat.st_ino}:{stat.st_mtime_ns}:{fingerprint}:{RULE_VERSION}"
+            signatures[entry.name] = signature
     return signatures
 
 

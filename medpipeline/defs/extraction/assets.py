@@ -12,6 +12,7 @@ from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.defs.errors import phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
+from medpipeline.extraction.assertions import recheck_assertions
 from medpipeline.extraction.grounding import merge_extractions
 from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
 from medpipeline.extraction.providers import ResponseCache
@@ -88,7 +89,7 @@ def clinical_extractions(
             document_type,
             llm.chunk_concurrency,
         )
-    extraction = merge_extractions(
+    merged = merge_extractions(
         doc_id,
         PROMPT_VERSION,
         text.page_offsets,
@@ -97,6 +98,7 @@ def clinical_extractions(
             for chunk, result in zip(chunks, results, strict=True)
         ),
     )
+    extraction = recheck_assertions(merged, text.text)
     records = [record for result in results for record in result.records]
     write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
     commit_run(layout, doc_id, run_id, records)
@@ -120,6 +122,8 @@ def clinical_extractions(
             "allergies": len(extraction.allergies),
             "observations": len(extraction.observations),
             "ungrounded_facts": extraction.ungrounded_facts,
+            "assertions_rechecked": extraction.assertions_rechecked,
+            "assertions_changed": extraction.assertions_changed,
             "providers": ", ".join(providers) or "none",
             "models": ", ".join(extraction.models) or "none",
             "offline_only": offline_only,
@@ -156,7 +160,8 @@ def _near_duplicate(
     layout: DataLayout, doc_id: str, run_id: str, text: DocumentText, link: NearDuplicate
 ) -> dg.MaterializeResult:
     """The earlier document's facts, grounded in this text; no provider call, no spend."""
-    extraction = reuse_extraction(load_extraction(layout, link.doc_id), doc_id, text, link)
+    reused = reuse_extraction(load_extraction(layout, link.doc_id), doc_id, text, link)
+    extraction = recheck_assertions(reused, text.text)
     write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
     commit_run(layout, doc_id, run_id, [])  # keeps calls earlier runs of it paid for
     return dg.MaterializeResult(
