@@ -43,7 +43,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             pdf_password_file=os.environ.get("MEDPIPELINE_PDF_PASSWORDS"),
             failure_webhook_url=os.environ.get("MEDPIPELINE_FAILURE_WEBHOOK"),
         ),
-        "llm": LLMResource(
+        "llm": LLMResource.from_env(
             anthropic_api_key=env_or_none("ANTHROPIC_API_KEY"),
             anthropic_base_url=env_or_none("ANTHROPIC_BASE_URL"),
             openai_api_key=env_or_none("OPENAI_API_KEY"),

@@ -61,6 +61,10 @@ def clinical_extractions(
     chain = llm.chain(
         cache=ResponseCache(layout.document_dir(doc_id) / "response_cache"),
         on_record=journal.append,
+        on_unpriced=lambda provider, model: context.log.warning(
+            f"genai-prices has no price for {provider} model {model}: its calls are recorded "
+            "with cost NULL (price_known = false)"
+        ),
     )
     results = chain.extract_chunks(
         doc_id,
@@ -119,7 +123,8 @@ def clinical_extractions(
             "truncated_replies": sum(1 for result in results if result.report.truncated),
             "input_tokens": sum(record.input_tokens for record in records),
             "output_tokens": sum(record.output_tokens for record in records),
-            "cost_usd": round(sum(record.cost_usd for record in records), 6),
+            "cost_usd": round(sum(record.cost_usd or 0.0 for record in records), 6),
+            "unpriced_calls": sum(1 for record in records if not record.price_known),
         },
         check_results=[
             dg.AssetCheckResult(
