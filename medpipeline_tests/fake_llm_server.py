@@ -12,7 +12,6 @@ ones read it — and nothing without `cache_control`; OpenAI caches prompts of 1
 automatically, reporting reads in 128-token steps.
 """
 
-import hashlib
 import json
 import threading
 import time
