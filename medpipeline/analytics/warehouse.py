@@ -143,7 +143,10 @@ def _load_ledger(connection, signatures, reuse: bool, folder: Path) -> tuple[int
                 extra_columns="ignore",
                 cast_options=pl.ScanCastOptions(integer_cast="upcast"),
             )
-            .with_columns(pl.col("response_cache_hit").fill_null(False))
+            .with_columns(
+                pl.col("response_cache_hit").fill_null(False),
+                pl.col("price_known").fill_null(True),  # files from before unpriced models
+            )
             .collect()
         )
         _stage(connection, "fresh", fresh, folder)
