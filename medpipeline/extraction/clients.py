@@ -20,15 +20,10 @@ from openai.lib import type_to_response_format_param
 
 from medpipeline.chunking import count_tokens
 from medpipeline.costs import OFFLINE_PROVIDER, SitePrice, TokenUsage
+from medpipeline.extraction.errors import ErrorClass, ProviderError
 from medpipeline.extraction.offline import OfflineExtractor
 from medpipeline.extraction.prompts import system_prompt
-from medpipeline.extraction.providers import (
-    ErrorClass,
-    ExtractionRequest,
-    ProviderError,
-    ProviderReply,
-    build_reply,
-)
+from medpipeline.extraction.providers import ExtractionRequest, ProviderReply, build_reply
 from medpipeline.extraction.schema import ChunkExtraction
 
 EXTRACTION_TOOL = "record_clinical_facts"

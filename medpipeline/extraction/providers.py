@@ -24,57 +24,22 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel
 
 from medpipeline.costs import SitePrice, TokenUsage, first_unpriced, price_usd
+from medpipeline.extraction.errors import PERMANENT, RETRYABLE, ErrorClass, ProviderError
 from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType, system_prompt
 from medpipeline.extraction.replies import ParseStrategy, UnparseableReply, parse_reply
-from medpipeline.extraction.schema import FACT_LISTS, ChunkExtraction, ChunkOutcome, ChunkReport
+from medpipeline.extraction.schema import ChunkExtraction, ChunkOutcome, ChunkReport
+from medpipeline.extraction.splitting import merge_two, split_in_two
 from medpipeline.storage import read_json, write_json
 
-
-class ErrorClass(StrEnum):
-    RATE_LIMIT = "rate_limit"
-    TRANSIENT = "transient"
-    AUTH = "auth"
-    BAD_REQUEST = "bad_request"
-    CONTEXT_TOO_LONG = "context_too_long"
-    MALFORMED = "malformed"
-    REFUSAL = "refusal"
-    TRUNCATED = "truncated"  # cut by max_tokens: the chunk is split and asked again
-    NOT_FOUND = "not_found"  # HTTP 404: no such model or endpoint at this provider
-    UNPROCESSABLE = "unprocessable"  # HTTP 422: the provider cannot serve this request shape
-
-
-RETRYABLE = {ErrorClass.RATE_LIMIT, ErrorClass.TRANSIENT, ErrorClass.MALFORMED}
-# Every later chunk would fail the same way: the provider is skipped for the rest of the run.
-PERMANENT = {ErrorClass.NOT_FOUND, ErrorClass.UNPROCESSABLE}
 CLEAN_STRATEGIES = {ParseStrategy.DIRECT, ParseStrategy.FENCED, ParseStrategy.EMBEDDED}
 DEFAULT_MAX_RETRY_AFTER_SECONDS = 60.0
 logger = logging.getLogger(__name__)
-
-
-class ProviderError(Exception):
-    """A classified provider failure. The message is ours, never the provider's text."""
-
-    def __init__(
-        self,
-        error_class: ErrorClass,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        usage: TokenUsage | None = None,
-        request_id: str | None = None,
-    ):
-        super().__init__(f"{error_class.value}: {message}")
-        self.error_class = error_class
-        self.retry_after = retry_after
-        self.usage = usage
-        self.request_id = request_id
 
 
 class ExtractionRequest(BaseModel):
@@ -458,23 +423,6 @@ def _least_clean(first: str | None, second: str | None) -> str | None:
     """The parse strategy of a merged reply: a repaired half makes the whole repaired."""
     strategies = {first, second}
     return ParseStrategy.REPAIRED.value if ParseStrategy.REPAIRED.value in strategies else first
-
-
-def split_in_two(text: str) -> tuple[str, str] | None:
-    """Cut at the line break nearest the middle (else a space); None if it cannot be cut."""
-    middle = len(text) // 2
-    for separator in ("\n", " "):
-        before, after = text.rfind(separator, 0, middle), text.find(separator, middle)
-        candidates = [cut for cut in (before, after) if 0 < cut < len(text) - 1]
-        if candidates:
-            cut = min(candidates, key=lambda position: abs(position - middle)) + 1
-            return text[:cut], text[cut:]
-    return None
-
-
-def merge_two(first: ChunkExtraction, second: ChunkExtraction) -> ChunkExtraction:
-    lists = {name: getattr(first, name) + getattr(second, name) for name in FACT_LISTS}
-    return ChunkExtraction(patient=first.patient or second.patient, **lists)
 
 
 def _result(
