@@ -133,26 +133,34 @@ class AnthropicProvider:
         }
         self.schema_fingerprint = fingerprint(self._tool)
 
-    def extract(self, request: ExtractionRequest) -> ProviderReply:
+    def request_params(self, request: ExtractionRequest) -> dict[str, Any]:
+        """The Messages API parameters for one chunk (live call or batch item alike)."""
         system = system_prompt(request.document_type)
+        return {
+            "model": self.model,
+            "max_tokens": self.max_output_tokens,
+            "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
+            "tools": [self._tool],
+            "tool_choice": {"type": "tool", "name": EXTRACTION_TOOL},
+            "messages": [{"role": "user", "content": request.text}],
+        }
+
+    def extract(self, request: ExtractionRequest) -> ProviderReply:
         try:
-            response = self._client.messages.create(
-                model=self.model,
-                max_tokens=self.max_output_tokens,
-                system=[{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
-                tools=[self._tool],
-                tool_choice={"type": "tool", "name": EXTRACTION_TOOL},
-                messages=[{"role": "user", "content": request.text}],
-            )
+            response = self._client.messages.create(**self.request_params(request))
         except anthropic.APIError as error:
             raise classify_api_error(error) from None
+        return self.reply_from(response, response._request_id)
+
+    @staticmethod
+    def reply_from(response: anthropic.types.Message, request_id: str | None) -> ProviderReply:
+        """The extraction and usage of a Messages API reply; a refusal raises `ProviderError`."""
         usage = TokenUsage(
             input_tokens=response.usage.input_tokens,
             output_tokens=response.usage.output_tokens,
             cache_read_tokens=response.usage.cache_read_input_tokens or 0,
             cache_write_tokens=response.usage.cache_creation_input_tokens or 0,
         )
-        request_id = response._request_id
         if response.stop_reason == "refusal":
             raise ProviderError(
                 ErrorClass.REFUSAL, "the model refused", usage=usage, request_id=request_id
@@ -199,26 +207,37 @@ class OpenAIProvider:
         self._response_format = EXTRACTION_FORMAT
         self.schema_fingerprint = fingerprint(self._response_format)
 
+    def request_params(self, request: ExtractionRequest) -> dict[str, Any]:
+        """The Chat Completions body for one chunk (live call or batch item alike)."""
+        return {
+            "model": self.model,
+            "max_completion_tokens": self.max_output_tokens,
+            "response_format": self._response_format,
+            "messages": [
+                {"role": "system", "content": system_prompt(request.document_type)},
+                {"role": "user", "content": request.text},
+            ],
+        }
+
     def extract(self, request: ExtractionRequest) -> ProviderReply:
         try:
-            response = self._client.chat.completions.create(
-                model=self.model,
-                max_completion_tokens=self.max_output_tokens,
-                response_format=self._response_format,
-                messages=[
-                    {"role": "system", "content": system_prompt(request.document_type)},
-                    {"role": "user", "content": request.text},
-                ],
-            )
+            response = self._client.chat.completions.create(**self.request_params(request))
         except openai.APIError as error:
             raise classify_api_error(error) from None
+        return self.reply_from(response, response._request_id)
+
+    @staticmethod
+    def reply_from(
+        response: openai.types.chat.ChatCompletion, request_id: str | None
+    ) -> ProviderReply:
+        """The extraction and usage of a Chat Completions reply; a refusal raises."""
         details = response.usage.prompt_tokens_details if response.usage else None
         usage = TokenUsage(
             input_tokens=response.usage.prompt_tokens if response.usage else 0,
             output_tokens=response.usage.completion_tokens if response.usage else 0,
             cache_read_tokens=(details.cached_tokens or 0) if details else 0,
+            cache_write_tokens=(details.cache_write_tokens or 0) if details else 0,
         )
-        request_id = response._request_id
         choice = response.choices[0]
         message = choice.message
         if message.refusal:
