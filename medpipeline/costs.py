@@ -66,11 +66,12 @@ def price_usd(
     *,
     at: datetime,
     site_price: SitePrice | None = None,
+    batch: bool = False,
 ) -> float | None:
     """Cost of one call in USD; None when the price is unknown (a model genai-prices lacks).
 
     0 for the offline provider and for calls with no tokens; `site_price` (default 0) for every
-    provider genai-prices does not price."""
+    provider genai-prices does not price; `batch`: genai-prices' batch-processing rate."""
     if provider == OFFLINE_PROVIDER or (usage.input_tokens == 0 and usage.output_tokens == 0):
         return 0.0
     if provider not in GENAI_PRICED:
@@ -90,6 +91,7 @@ def price_usd(
         model_ref=model,
         provider_id=provider,
         genai_request_timestamp=at,
+        price_context={"processing": "batch"} if batch else None,
     )
     return float(price.total_price)
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from medpipeline_tests.fake_batch_api import FakeBatches
+
 ANTHROPIC = "anthropic"
 OPENAI = "openai"
 
@@ -87,6 +89,7 @@ class FakeLLMServer:
         self.served: list[Served] = []
         self._cached_prefixes: set[str] = set()
         self._lock = threading.Lock()
+        self.batches = FakeBatches(self)
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -117,6 +120,7 @@ class FakeLLMServer:
                 queue.clear()
             self.served.clear()
             self._cached_prefixes.clear()
+            self.batches.clear()
 
     def _next(self, api: str) -> Reply:
         with self._lock:
@@ -160,11 +164,19 @@ class FakeLLMServer:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                if self.path.endswith("/v1/messages"):
-                    server._answer(self, ANTHROPIC, body)
+                data = self.rfile.read(int(self.headers["content-length"]))
+                if server.batches.handles(self.path):
+                    server.batches.post(self, self.path, data)
+                elif self.path.endswith("/v1/messages"):
+                    server._answer(self, ANTHROPIC, json.loads(data))
                 elif self.path.endswith("/chat/completions"):
-                    server._answer(self, OPENAI, body)
+                    server._answer(self, OPENAI, json.loads(data))
+                else:
+                    self.send_error(404)
+
+            def do_GET(self) -> None:  # noqa: N802
+                if server.batches.handles(self.path):
+                    server.batches.get(self, self.path)
                 else:
                     self.send_error(404)
 
@@ -183,21 +195,30 @@ class FakeLLMServer:
 
     def _reply(self, handler: BaseHTTPRequestHandler, api: str, body: dict[str, Any]) -> None:
         reply = self._next(api)
+        if reply.delay or self.latency:
+            time.sleep(reply.delay or self.latency)
+        status, payload, request_id = self.respond(api, body, reply)
+        headers = {"retry-after": str(reply.retry_after)} if reply.retry_after else {}
+        if status != 200:
+            headers |= reply.headers
+        _send(handler, status, payload, request_id, api, headers)
+
+    def respond(
+        self, api: str, body: dict[str, Any], reply: Reply | None = None
+    ) -> tuple[int, dict[str, Any], str]:
+        """(status, response body, request id) of one request, logged in `served`; a batch item
+        is answered exactly like a live call (the next scripted reply by default)."""
+        reply = reply or self._next(api)
         request_id = f"req_{uuid.uuid4().hex[:20]}"
         user_text = _user_text(api, body)
         system_text = _system_text(api, body)
-        if reply.delay or self.latency:
-            time.sleep(reply.delay or self.latency)
         if reply.status != 200:
             self._record(
                 Served(
                     api, reply.status, request_id, body["model"], user_text, system_text, body=body
                 )
             )
-            payload = _error_body(api, reply)
-            headers = {"retry-after": str(reply.retry_after)} if reply.retry_after else {}
-            _send(handler, reply.status, payload, request_id, api, headers | reply.headers)
-            return
+            return reply.status, _error_body(api, reply), request_id
         usage = self._usage(api, body, user_text)
         extraction = reply.content if reply.content is not None else default_extraction(user_text)
         payload = (
@@ -210,7 +231,7 @@ class FakeLLMServer:
         self._record(
             Served(api, 200, request_id, body["model"], user_text, system_text, usage, body)
         )
-        _send(handler, 200, payload, request_id, api, {})
+        return 200, payload, request_id
 
 
 def _user_text(api: str, body: dict[str, Any]) -> str:

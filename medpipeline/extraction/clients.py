@@ -121,7 +121,7 @@ class AnthropicProvider:
         quiet_sdk_loggers()
         self.model = model
         self.max_output_tokens = max_output_tokens
-        self._client = anthropic.Anthropic(
+        self.client = anthropic.Anthropic(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
         self._tool = {
@@ -147,7 +147,7 @@ class AnthropicProvider:
 
     def extract(self, request: ExtractionRequest) -> ProviderReply:
         try:
-            response = self._client.messages.create(**self.request_params(request))
+            response = self.client.messages.create(**self.request_params(request))
         except anthropic.APIError as error:
             raise classify_api_error(error) from None
         return self.reply_from(response, response._request_id)
@@ -201,7 +201,7 @@ class OpenAIProvider:
         self.site_price = site_price
         self.model = model
         self.max_output_tokens = max_output_tokens
-        self._client = openai.OpenAI(
+        self.client = openai.OpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
         self._response_format = EXTRACTION_FORMAT
@@ -221,7 +221,7 @@ class OpenAIProvider:
 
     def extract(self, request: ExtractionRequest) -> ProviderReply:
         try:
-            response = self._client.chat.completions.create(**self.request_params(request))
+            response = self.client.chat.completions.create(**self.request_params(request))
         except openai.APIError as error:
             raise classify_api_error(error) from None
         return self.reply_from(response, response._request_id)
