@@ -2,17 +2,36 @@
 server's Anthropic Message Batches and OpenAI Batch/Files wire formats: chunks go out as one
 batch, the batch is polled without waiting, and each item's answer comes back through the same
 reply parsing as a live call with the tokens the API reported; errored and expired items come
-back as errors (for a live call), and batch calls are priced at genai-prices' batch rate."""
+back as errors (for a live call), and batch calls are priced at genai-prices' batch rate. A
+collected batch fills the response cache and the usage journal, so the document's next run
+(materialize) makes live calls only for the failed items and its ledger carries the batch rows."""
 
 from datetime import UTC, datetime
 
+import dagster as dg
+import polars as pl
 import pytest
+from genai_prices import Usage, calc_price
 
+from medpipeline import samples
+from medpipeline.analytics.ledger import read_ledger
 from medpipeline.costs import TokenUsage, price_usd
-from medpipeline.extraction.batches import BatchItem, batches_for
+from medpipeline.defs.intake.assets import raw_document
+from medpipeline.defs.partitions import documents_partitions
+from medpipeline.defs.resources import LLMResource
+from medpipeline.defs.text.assets import document_chunks, document_text, load_chunks, load_text
+from medpipeline.extraction.batches import (
+    BatchItem,
+    batches_for,
+    collect,
+    pending_batches,
+    submit_document,
+)
 from medpipeline.extraction.clients import AnthropicProvider, OpenAIProvider
+from medpipeline.extraction.prompts import detect_document_type
 from medpipeline.extraction.providers import ExtractionRequest
 from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
+from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
 
 TEXTS = {
     "doc-c000": "DISCHARGE DIAGNOSES:\nCommunity-acquired pneumonia.",
@@ -77,3 +96,76 @@ def test_batch_calls_are_priced_at_half_the_live_rate(provider, model):
     batch = price_usd(provider, model, usage, at=at, batch=True)
     assert live > 0
     assert batch == pytest.approx(live / 2)
+
+
+def test_a_collected_batch_serves_the_next_run_and_its_failed_item_goes_live(
+    instance, layout, samples_dir, llm_server
+):
+    doc_id = store_copy(layout, samples_dir / samples.PROGRESS_FILE)
+    instance.add_dynamic_partitions(documents_partitions.name, [doc_id])
+    text_assets = [raw_document, document_text, document_chunks]
+    dg.materialize(
+        text_assets, partition_key=doc_id, instance=instance, resources=resources_for(layout)
+    )
+    chunks = load_chunks(layout, doc_id).chunks
+    assert len(chunks) >= 3
+    document_type = detect_document_type(load_text(layout, doc_id).text)
+    llm = LLMResource(
+        anthropic_api_key="k", anthropic_base_url=llm_server.base_url, fallback_order=["anthropic"]
+    )
+    (provider,) = llm.providers()
+
+    llm_server.script(ANTHROPIC, Reply(status=500))  # the batch's first item errors
+    pending = submit_document(
+        layout,
+        doc_id,
+        "backfill-run",
+        [(c.chunk_id, c.text) for c in chunks],
+        document_type,
+        provider,
+    )
+    assert [p.batch_id for p in pending_batches(layout)] == [pending.batch_id]
+    batches = batches_for(provider)
+    polls = [batches.ended(pending.batch_id) for _ in range(2)]
+    assert polls == [False, True], "in progress at the first poll, ended at the second"
+    records = collect(layout, pending, provider)
+    assert pending_batches(layout) == []
+    assert [r.outcome for r in records] == ["error"] + ["ok"] * (len(chunks) - 1)
+    batch_served = list(llm_server.served)
+
+    result = materialize_document(instance, layout, doc_id, llm)
+    assert result.success
+    live = llm_server.served[len(batch_served) :]
+    assert [s.user_text for s in live] == [chunks[0].text], "only the failed item is asked live"
+    (materialization,) = result.asset_materializations_for_node("clinical_extractions")
+    meta = {key: value.value for key, value in materialization.metadata.items()}
+    assert (meta["llm_calls"], meta["response_cache_hits"]) == (1, len(chunks) - 1)
+    assert meta["chunks_failed"] == 0
+
+    ledger = read_ledger(layout)
+    batch_rows = ledger.filter(pl.col("batch_id") == pending.batch_id)
+    assert batch_rows.height == len(chunks)
+    answered = [s for s in batch_served if s.status == 200]
+    expected = sum(
+        float(
+            calc_price(
+                Usage(
+                    input_tokens=s.usage["input"],
+                    output_tokens=s.usage["output"],
+                    cache_read_tokens=s.usage["cache_read"] or None,
+                    cache_write_tokens=s.usage["cache_write"] or None,
+                ),
+                model_ref="claude-sonnet-5-5",
+                provider_id="anthropic",
+                genai_request_timestamp=pending.submitted_at,
+                price_context={"processing": "batch"},
+            ).total_price
+        )
+        for s in answered
+    )
+    assert batch_rows["cost_usd"].sum() == pytest.approx(expected)
+    assert sorted(batch_rows["output_tokens"]) == sorted(
+        [0] + [s.usage["output"] for s in answered]
+    )
+    live_rows = ledger.filter(pl.col("batch_id").is_null() & (pl.col("outcome") == "ok"))
+    assert live_rows.height == 1

@@ -33,6 +33,7 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "cache_write_tokens": pl.Int64(),
     "cost_usd": pl.Float64(),  # null: genai-prices does not know the model
     "price_known": pl.Boolean(),
+    "batch_id": pl.String(),
     "latency_ms": pl.Float64(),
     "request_id": pl.String(),
     "started_at": pl.Datetime("us", "UTC"),
@@ -44,6 +45,7 @@ OPTIONAL_DEFAULTS: dict[str, object] = {
     "response_cache_hit": False,
     "parse_strategy": None,
     "price_known": True,  # rows written before unknown models could be recorded were all priced
+    "batch_id": None,
 }
 
 

@@ -106,6 +106,8 @@ LLM_CALLS = Table(
         "the site's price (default 0) for an OpenAI-compatible server; null when genai-prices "
         "does not know the model.",
         "price_known": "False when genai-prices does not know the model (cost_usd is null).",
+        "batch_id": "The provider's batch (Message Batches / Batch API) that answered the call, "
+        "priced at the batch rate; null for a live call.",
         "is_fallback": "The call went to a provider other than the first one tried for this "
         "chunk in this run.",
         "first_call_of_chunk": "The first call of this chunk's extraction in this run.",

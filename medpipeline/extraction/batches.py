@@ -7,18 +7,32 @@ An item that errored or expired comes back as a `ProviderError` (its chunk goes 
 """
 
 import json
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from io import BytesIO
+from pathlib import Path
 
 import openai
 from pydantic import BaseModel, ConfigDict
 
+from medpipeline.costs import TokenUsage, price_usd
 from medpipeline.extraction.clients import AnthropicProvider, OpenAIProvider
 from medpipeline.extraction.errors import ErrorClass, ProviderError
-from medpipeline.extraction.providers import ExtractionRequest, ProviderReply
+from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType
+from medpipeline.extraction.providers import (
+    ExtractionRequest,
+    ProviderReply,
+    ResponseCache,
+    UsageRecord,
+)
+from medpipeline.extraction.usage_journal import UsageJournal
+from medpipeline.storage import DataLayout, read_json, write_json
 
 OPENAI_ENDPOINT = "/v1/chat/completions"
 COMPLETION_WINDOW = "24h"
+PENDING_FOLDER = "llm_batches"
+BatchProvider = AnthropicProvider | OpenAIProvider
 
 
 class BatchItem(BaseModel):
@@ -137,7 +151,149 @@ class OpenAIBatches:
         return BatchResult(custom_id=custom_id, reply=reply)
 
 
-def batches_for(provider: AnthropicProvider | OpenAIProvider) -> AnthropicBatches | OpenAIBatches:
+def batches_for(provider: BatchProvider) -> AnthropicBatches | OpenAIBatches:
     if isinstance(provider, AnthropicProvider):
         return AnthropicBatches(provider)
     return OpenAIBatches(provider)
+
+
+class PendingItem(BaseModel):
+    custom_id: str
+    chunk_id: str
+    text: str
+
+
+class PendingBatch(BaseModel):
+    """A submitted batch until its results are collected. Kept in the document's folder (a PHI
+    store: it holds the chunk texts the answers are cached under)."""
+
+    batch_id: str
+    doc_id: str
+    run_id: str  # the run that submitted it; its usage records carry this run id
+    provider: str
+    model: str
+    document_type: DocumentType
+    submitted_at: datetime
+    items: list[PendingItem]
+
+
+def pending_path(layout: DataLayout, doc_id: str, batch_id: str) -> Path:
+    return layout.document_dir(doc_id) / PENDING_FOLDER / f"{batch_id}.json"
+
+
+def pending_batches(layout: DataLayout) -> list[PendingBatch]:
+    """Every batch submitted and not yet collected, oldest first."""
+    found = [
+        PendingBatch.model_validate(read_json(path))
+        for path in layout.documents.glob(f"*/{PENDING_FOLDER}/*.json")
+    ]
+    return sorted(found, key=lambda pending: pending.submitted_at)
+
+
+def submit_document(
+    layout: DataLayout,
+    doc_id: str,
+    run_id: str,
+    chunks: Sequence[tuple[str, str]],
+    document_type: DocumentType,
+    provider: BatchProvider,
+) -> PendingBatch | None:
+    """Submit the (chunk_id, text) chunks the response cache cannot answer as one batch; None
+    when there is nothing to ask."""
+    cache = ResponseCache.of_document(layout, doc_id)
+    items = [
+        PendingItem(custom_id=chunk_id, chunk_id=chunk_id, text=text)
+        for chunk_id, text in chunks
+        if cache.get(ResponseCache.key(_request(text, document_type), provider)) is None
+    ]
+    if not items:
+        return None
+    submitted_at = datetime.now(UTC)
+    batch_id = batches_for(provider).submit(
+        [BatchItem(custom_id=i.custom_id, request=_request(i.text, document_type)) for i in items]
+    )
+    pending = PendingBatch(
+        batch_id=batch_id,
+        doc_id=doc_id,
+        run_id=run_id,
+        provider=provider.name,
+        model=provider.model,
+        document_type=document_type,
+        submitted_at=submitted_at,
+        items=items,
+    )
+    write_json(pending_path(layout, doc_id, batch_id), pending)
+    return pending
+
+
+def collect(
+    layout: DataLayout, pending: PendingBatch, provider: BatchProvider
+) -> list[UsageRecord]:
+    """An ended batch's answers into the document's response cache (clean replies only) and its
+    usage records, at the batch rate, into the document's usage journal — the next run of the
+    document is then served by the cache and re-asks live only the items that failed. The
+    pending file is removed last, so a collection cut short is repeated, not lost."""
+    collected_at = datetime.now(UTC)
+    cache = ResponseCache.of_document(layout, pending.doc_id)
+    journal = UsageJournal(layout, pending.doc_id, pending.run_id)
+    items = {item.custom_id: item for item in pending.items}
+    records = []
+    for result in batches_for(provider).results(pending.batch_id):
+        item = items[result.custom_id]
+        if result.reply is not None and result.reply.clean:
+            request = _request(item.text, pending.document_type)
+            cache.put(ResponseCache.key(request, provider), result.reply)
+        record = _batch_record(pending, item, result, provider, collected_at)
+        journal.append(record)
+        records.append(record)
+    pending_path(layout, pending.doc_id, pending.batch_id).unlink(missing_ok=True)
+    return records
+
+
+def _request(text: str, document_type: DocumentType) -> ExtractionRequest:
+    return ExtractionRequest(text=text, document_type=document_type)
+
+
+def _batch_record(
+    pending: PendingBatch,
+    item: PendingItem,
+    result: BatchResult,
+    provider: BatchProvider,
+    collected_at: datetime,
+) -> UsageRecord:
+    reply, error = result.reply, result.error
+    usage = reply.usage if reply else (error.usage if error else None) or TokenUsage()
+    model = reply.model if reply else pending.model
+    cost = price_usd(
+        pending.provider,
+        model,
+        usage,
+        at=pending.submitted_at,
+        site_price=provider.site_price,
+        batch=True,
+    )
+    return UsageRecord(
+        call_id=uuid.uuid4().hex,
+        doc_id=pending.doc_id,
+        chunk_id=item.chunk_id,
+        run_id=pending.run_id,
+        provider=pending.provider,
+        model=model,
+        prompt_version=PROMPT_VERSION,
+        document_type=pending.document_type.value,
+        attempt=1,
+        outcome="ok" if reply else "error",
+        error_class=error.error_class.value if error else None,
+        response_cache_hit=False,
+        parse_strategy=reply.parse_strategy if reply else None,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        cost_usd=cost,
+        price_known=cost is not None,
+        batch_id=pending.batch_id,
+        latency_ms=(collected_at - pending.submitted_at).total_seconds() * 1000,
+        request_id=reply.request_id if reply else None,
+        started_at=pending.submitted_at,
+    )

@@ -35,7 +35,7 @@ from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType, system_
 from medpipeline.extraction.replies import ParseStrategy, UnparseableReply, parse_reply
 from medpipeline.extraction.schema import ChunkExtraction, ChunkOutcome, ChunkReport
 from medpipeline.extraction.splitting import merge_two, split_in_two
-from medpipeline.storage import read_json, write_json
+from medpipeline.storage import DataLayout, read_json, write_json
 
 CLEAN_STRATEGIES = {ParseStrategy.DIRECT, ParseStrategy.FENCED, ParseStrategy.EMBEDDED}
 DEFAULT_MAX_RETRY_AFTER_SECONDS = 60.0
@@ -100,6 +100,7 @@ class UsageRecord(BaseModel):
     cache_write_tokens: int
     cost_usd: float | None  # None: genai-prices does not know the model
     price_known: bool = True
+    batch_id: str | None = None  # answered through a provider's batch API (batch rate)
     latency_ms: float
     request_id: str | None
     started_at: datetime
@@ -156,6 +157,10 @@ class ResponseCache:
 
     def __init__(self, folder: Path):
         self.folder = folder
+
+    @classmethod
+    def of_document(cls, layout: DataLayout, doc_id: str) -> "ResponseCache":
+        return cls(layout.document_dir(doc_id) / "response_cache")
 
     @staticmethod
     def key(request: ExtractionRequest, provider: ExtractionProvider) -> str:

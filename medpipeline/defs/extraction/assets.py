@@ -59,7 +59,7 @@ def clinical_extractions(
     remove_temp_files(layout.document_dir(doc_id))  # left by a run that was killed
     journal = UsageJournal(layout, doc_id, run_id)
     chain = llm.chain(
-        cache=ResponseCache(layout.document_dir(doc_id) / "response_cache"),
+        cache=ResponseCache.of_document(layout, doc_id),
         on_record=journal.append,
         on_unpriced=lambda provider, model: context.log.warning(
             f"genai-prices has no price for {provider} model {model}: its calls are recorded "
