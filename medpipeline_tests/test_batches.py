@@ -4,7 +4,9 @@ batch, the batch is polled without waiting, and each item's answer comes back th
 reply parsing as a live call with the tokens the API reported; errored and expired items come
 back as errors (for a live call), and batch calls are priced at genai-prices' batch rate. A
 collected batch fills the response cache and the usage journal, so the document's next run
-(materialize) makes live calls only for the failed items and its ledger carries the batch rows."""
+(materialize) makes live calls only for the failed items and its ledger carries the batch rows.
+Through Dagster: a run tagged for batch submits and ends without waiting (extraction and bundle
+not materialized), `llm_batch_sensor` polls, collects and requests the rest, which completes."""
 
 from datetime import UTC, datetime
 
@@ -16,6 +18,9 @@ from genai_prices import Usage, calc_price
 from medpipeline import samples
 from medpipeline.analytics.ledger import read_ledger
 from medpipeline.costs import TokenUsage, price_usd
+from medpipeline.definitions import document_assets
+from medpipeline.defs.extraction.assets import BATCH_MODE, LLM_MODE_TAG
+from medpipeline.defs.extraction.sensors import llm_batch_sensor
 from medpipeline.defs.intake.assets import raw_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import LLMResource
@@ -169,3 +174,56 @@ def test_a_collected_batch_serves_the_next_run_and_its_failed_item_goes_live(
     )
     live_rows = ledger.filter(pl.col("batch_id").is_null() & (pl.col("outcome") == "ok"))
     assert live_rows.height == 1
+
+
+def test_a_batch_tagged_run_ends_at_once_and_the_sensor_completes_the_document(
+    instance, layout, samples_dir, llm_server
+):
+    doc_id = store_copy(layout, samples_dir / samples.PROGRESS_FILE)
+    instance.add_dynamic_partitions(documents_partitions.name, [doc_id])
+    llm = LLMResource(
+        anthropic_api_key="k",
+        anthropic_base_url=llm_server.base_url,
+        fallback_order=["anthropic", "offline"],
+    )
+    resources = resources_for(layout, llm)
+    llm_server.script(ANTHROPIC, Reply(status=500))  # the batch's first item errors
+
+    submitted = dg.materialize(
+        document_assets,
+        partition_key=doc_id,
+        instance=instance,
+        resources=resources,
+        tags={LLM_MODE_TAG: BATCH_MODE},
+    )
+    assert submitted.success
+    assert submitted.asset_materializations_for_node("clinical_extractions") == []
+    assert submitted.asset_materializations_for_node("fhir_bundle") == []
+    (check,) = submitted.get_asset_check_evaluations()
+    chunks = load_chunks(layout, doc_id).chunks
+    assert check.metadata["batch_chunks"].value == len(chunks)
+    batch_id = check.metadata["batch_id"].value
+    assert len(llm_server.served) == len(chunks), "only the batch's items, no live call"
+
+    waiting = llm_batch_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    assert waiting.run_requests == [], "the batch is still in progress"
+    ended = llm_batch_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    (request,) = ended.run_requests
+    assert (request.partition_key, request.run_key) == (doc_id, batch_id)
+
+    completed = dg.materialize(
+        document_assets,
+        selection=request.asset_selection,
+        partition_key=doc_id,
+        instance=instance,
+        resources=resources,
+        tags=request.tags,
+    )
+    assert completed.success
+    assert completed.asset_materializations_for_node("fhir_bundle")
+    live = llm_server.served[len(chunks) :]
+    assert [s.user_text for s in live] == [chunks[0].text], "the errored item, live"
+    ledger = read_ledger(layout)
+    assert ledger.filter(pl.col("batch_id") == batch_id).height == len(chunks)
+    again = llm_batch_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+    assert again.run_requests == [], "collected once"

@@ -202,6 +202,15 @@ class LLMResource(dg.ConfigurableResource):
             )
         return built
 
+    def batch_provider(self, name: str | None = None) -> AnthropicProvider | OpenAIProvider | None:
+        """The first provider of the chain with a batch API (Anthropic, OpenAI itself; not a
+        compatible server) — or the one called `name`; None when there is none."""
+        for provider in self.providers():
+            batchable = isinstance(provider, AnthropicProvider) or provider.name == OPENAI
+            if batchable and name in (None, provider.name):
+                return provider
+        return None
+
     def chain(
         self,
         cache: ResponseCache | None = None,

@@ -190,6 +190,12 @@ def pending_batches(layout: DataLayout) -> list[PendingBatch]:
     return sorted(found, key=lambda pending: pending.submitted_at)
 
 
+def pending_for(layout: DataLayout, doc_id: str) -> PendingBatch | None:
+    """The document's batch still waiting to be collected, if any."""
+    paths = sorted((layout.document_dir(doc_id) / PENDING_FOLDER).glob("*.json"))
+    return PendingBatch.model_validate(read_json(paths[0])) if paths else None
+
+
 def submit_document(
     layout: DataLayout,
     doc_id: str,
