@@ -103,7 +103,7 @@ def test_batch_calls_are_priced_at_half_the_live_rate(provider, model):
     assert batch == pytest.approx(live / 2)
 
 
-def test_a_collected_batch_serves_the_next_run_and_its_failed_item_goes_live(
+def test_a_collected_batch_serves_the_next_run_and_its_failed_items_go_live(
     instance, layout, samples_dir, llm_server
 ):
     doc_id = store_copy(layout, samples_dir / samples.PROGRESS_FILE)
@@ -121,6 +121,7 @@ def test_a_collected_batch_serves_the_next_run_and_its_failed_item_goes_live(
     (provider,) = llm.providers()
 
     llm_server.script(ANTHROPIC, Reply(status=500))  # the batch's first item errors
+    llm_server.batches.expired_custom_ids.add(chunks[1].chunk_id)  # the second expires
     pending = submit_document(
         layout,
         doc_id,
@@ -135,16 +136,18 @@ def test_a_collected_batch_serves_the_next_run_and_its_failed_item_goes_live(
     assert polls == [False, True], "in progress at the first poll, ended at the second"
     records = collect(layout, pending, provider)
     assert pending_batches(layout) == []
-    assert [r.outcome for r in records] == ["error"] + ["ok"] * (len(chunks) - 1)
+    assert [r.outcome for r in records] == ["error", "error"] + ["ok"] * (len(chunks) - 2)
     batch_served = list(llm_server.served)
 
     result = materialize_document(instance, layout, doc_id, llm)
     assert result.success
     live = llm_server.served[len(batch_served) :]
-    assert [s.user_text for s in live] == [chunks[0].text], "only the failed item is asked live"
+    assert sorted(s.user_text for s in live) == sorted([chunks[0].text, chunks[1].text]), (
+        "only the errored and the expired item are asked live"
+    )
     (materialization,) = result.asset_materializations_for_node("clinical_extractions")
     meta = {key: value.value for key, value in materialization.metadata.items()}
-    assert (meta["llm_calls"], meta["response_cache_hits"]) == (1, len(chunks) - 1)
+    assert (meta["llm_calls"], meta["response_cache_hits"]) == (2, len(chunks) - 2)
     assert meta["chunks_failed"] == 0
 
     ledger = read_ledger(layout)
@@ -170,10 +173,10 @@ def test_a_collected_batch_serves_the_next_run_and_its_failed_item_goes_live(
     )
     assert batch_rows["cost_usd"].sum() == pytest.approx(expected)
     assert sorted(batch_rows["output_tokens"]) == sorted(
-        [0] + [s.usage["output"] for s in answered]
+        [0, 0] + [s.usage["output"] for s in answered]
     )
     live_rows = ledger.filter(pl.col("batch_id").is_null() & (pl.col("outcome") == "ok"))
-    assert live_rows.height == 1
+    assert live_rows.height == 2
 
 
 def test_a_batch_tagged_run_ends_at_once_and_the_sensor_completes_the_document(
