@@ -244,9 +244,11 @@ def collect(
     journal = UsageJournal(layout, pending.doc_id, pending.run_id)
     items = {item.custom_id: item for item in pending.items}
     records = []
+    # answers of a model no longer configured are paid for but not served to the new model
+    same_model = provider.model == pending.model
     for result in batches_for(provider).results(pending.batch_id):
         item = items[result.custom_id]
-        if result.reply is not None and result.reply.clean:
+        if same_model and result.reply is not None and result.reply.clean:
             request = _request(item.text, pending.document_type)
             cache.put(ResponseCache.key(request, provider), result.reply)
         record = _batch_record(pending, item, result, provider, collected_at)
