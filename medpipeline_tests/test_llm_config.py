@@ -43,7 +43,9 @@ def test_models_fallback_order_and_limits_come_from_the_environment(monkeypatch)
     monkeypatch.setenv("MEDPIPELINE_FALLBACK_ORDER", " openai , offline ")
     monkeypatch.setenv("MEDPIPELINE_MAX_RETRY_AFTER_SECONDS", "15")
     monkeypatch.setenv("MEDPIPELINE_MAX_OUTPUT_TOKENS", "2048")
+    monkeypatch.setenv("MEDPIPELINE_ANTHROPIC_STRICT", "false")
     llm = build_resources()["llm"]
+    assert llm.anthropic_strict is False
     assert (llm.anthropic_model, llm.openai_model) == ("claude-haiku-5-1", UNKNOWN_MODEL)
     assert llm.fallback_order == ["openai", "offline"]
     assert (llm.max_retry_after_seconds, llm.max_output_tokens) == (15.0, 2048)
@@ -53,11 +55,13 @@ def test_models_fallback_order_and_limits_come_from_the_environment(monkeypatch)
         "MEDPIPELINE_FALLBACK_ORDER",
         "MEDPIPELINE_MAX_RETRY_AFTER_SECONDS",
         "MEDPIPELINE_MAX_OUTPUT_TOKENS",
+        "MEDPIPELINE_ANTHROPIC_STRICT",
     ):
         monkeypatch.delenv(name)
     defaults = build_resources()["llm"]
     assert defaults.fallback_order == ["anthropic", "openai", "offline"]
     assert defaults.openai_model == LLMResource().openai_model
+    assert defaults.anthropic_strict is True
 
 
 def test_an_unknown_fallback_order_entry_is_a_clear_error(monkeypatch):

@@ -27,6 +27,7 @@ OPENAI_HOST = "api.openai.com"
 # Settings a site changes without editing code: environment variable -> LLMResource field.
 LLM_SETTINGS_ENV = {
     "MEDPIPELINE_ANTHROPIC_MODEL": "anthropic_model",
+    "MEDPIPELINE_ANTHROPIC_STRICT": "anthropic_strict",
     "MEDPIPELINE_OPENAI_MODEL": "openai_model",
     "MEDPIPELINE_OPENAI_PROVIDER": "openai_provider",
     "MEDPIPELINE_FALLBACK_ORDER": "fallback_order",
@@ -96,6 +97,11 @@ class LLMResource(dg.ConfigurableResource):
     anthropic_api_key: str | None = Field(default=None, description="From ANTHROPIC_API_KEY.")
     anthropic_model: str = Field(default="claude-sonnet-5-5", description="Claude model.")
     anthropic_base_url: str | None = Field(default=None, description="ANTHROPIC_BASE_URL.")
+    anthropic_strict: bool = Field(
+        default=True,
+        description="Strict tool use: the API constrains the tool input to the schema "
+        "(MEDPIPELINE_ANTHROPIC_STRICT=false if an API version rejects the schema).",
+    )
     openai_api_key: str | None = Field(default=None, description="From OPENAI_API_KEY.")
     openai_model: str = Field(default="gpt-5.4-mini", description="OpenAI or compatible model.")
     openai_base_url: str | None = Field(
@@ -169,6 +175,7 @@ class LLMResource(dg.ConfigurableResource):
                         base_url=self.anthropic_base_url,
                         timeout=self.timeout_seconds,
                         max_output_tokens=self.max_output_tokens,
+                        strict=self.anthropic_strict,
                     )
                 )
             elif name in (OPENAI, self.openai_provider_name) and self.openai_api_key:

@@ -117,7 +117,10 @@ class AnthropicProvider:
         base_url: str | None,
         timeout: float,
         max_output_tokens: int,
+        strict: bool = True,
     ):
+        """`strict=False` lets the model's tool input deviate from the schema (the reply parser
+        still checks it): a way out if the API ever rejects the strict schema."""
         quiet_sdk_loggers()
         self.model = model
         self.max_output_tokens = max_output_tokens
@@ -128,7 +131,7 @@ class AnthropicProvider:
             "name": EXTRACTION_TOOL,
             "description": "Record the clinical facts found in the text.",
             "input_schema": EXTRACTION_SCHEMA,
-            "strict": True,
+            "strict": strict,
             "cache_control": {"type": "ephemeral"},
         }
         self.schema_fingerprint = fingerprint(self._tool)
