@@ -62,7 +62,9 @@ class UsageRecord(BaseModel):
     output_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: genai-prices does not know the model
+    price_known: bool = True
+    batch_id: str | None = None  # answered through a provider's batch API (batch rate)
     latency_ms: float
     request_id: str | None
     started_at: datetime
@@ -86,7 +88,9 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "output_tokens": pl.Int64(),
     "cache_read_tokens": pl.Int64(),
     "cache_write_tokens": pl.Int64(),
-    "cost_usd": pl.Float64(),
+    "cost_usd": pl.Float64(),  # null: genai-prices does not know the model
+    "price_known": pl.Boolean(),
+    "batch_id": pl.String(),
     "latency_ms": pl.Float64(),
     "request_id": pl.String(),
     "started_at": pl.Datetime("us", "UTC"),
@@ -97,6 +101,8 @@ OPTIONAL_DEFAULTS: dict[str, object] = {
     "document_type": None,
     "response_cache_hit": False,
     "parse_strategy": None,
+    "price_known": True,  # rows written before unknown models could be recorded were all priced
+    "batch_id": None,
 }
 
 
@@ -121,7 +127,9 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
         frame = frame.with_columns(missing)
     return frame.select(
         pl.col(column).cast(dtype) for column, dtype in LEDGER_SCHEMA.items()
-    ).with_columns(pl.col("response_cache_hit").fill_null(False))
+    ).with_columns(
+        pl.col("response_cache_hit").fill_null(False), pl.col("price_known").fill_null(True)
+    )
 
 
 def write_ledger(layout: DataLayout, doc_id: str, records: list[UsageRecord]) -> Path:
@@ -229,7 +237,9 @@ def _scan_ledger(paths: list[str], extra: dict[str, pl.DataType]) -> pl.DataFram
             cast_options=pl.ScanCastOptions(integer_cast="upcast"),
             include_file_paths="file_path",
         )
-        .with_columns(pl.col("response_cache_hit").fill_null(False))
+        .with_columns(
+            pl.col("response_cache_hit").fill_null(False), pl.col("price_known").fill_null(True)
+        )
         .collect()
     )
 

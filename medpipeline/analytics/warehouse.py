@@ -343,7 +343,7 @@ def _build_llm_calls(connection, reuse: bool) -> None:
                prompt_tokens, uncached_input_tokens,
                raw_input * factor AS input_cost_usd, raw_output * factor AS output_cost_usd,
                raw_read * factor AS cache_read_cost_usd, raw_write * factor AS cache_write_cost_usd,
-               cost_usd,
+               cost_usd, price_known, batch_id,
                provider <> k.first_provider AS is_fallback,
                call_id = k.first_call_id AS first_call_of_chunk,
                k.fell_back AS chunk_fell_back,
