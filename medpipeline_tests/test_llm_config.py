@@ -12,8 +12,9 @@ import duckdb
 import pytest
 
 from medpipeline import samples
+from medpipeline.analytics.reconciliation import reconcile
 from medpipeline.analytics.report import render_report
-from medpipeline.analytics.warehouse import rebuild_warehouse, reconcile
+from medpipeline.analytics.warehouse import rebuild_warehouse
 from medpipeline.definitions import build_resources
 from medpipeline.defs.resources import LLMResource
 from medpipeline.extraction.providers import ExtractionChain
