@@ -106,7 +106,11 @@ def test_a_priced_document_over_its_budget_fails_the_check_at_the_configured_sev
     """Real LLM calls (the fake server through the OpenAI SDK) priced by genai-prices' own
     calc_price from the usage the server reported: a document budget of half that cost must be
     breached, a daily budget of twice that cost must hold."""
-    llm = LLMResource(openai_api_key="test-key", openai_base_url=llm_server.base_url + "/v1")
+    llm = LLMResource(
+        openai_api_key="test-key",
+        openai_base_url=llm_server.base_url + "/v1",
+        openai_provider="openai",  # the fake server stands in for OpenAI itself (priced)
+    )
     doc_id = store_copy(layout, samples_dir / samples.DISCHARGE_FILE)
     assert materialize_document(instance, layout, doc_id, llm).success
     spent = sum(
