@@ -5,6 +5,7 @@ schema handed to LLMs for structured output is generated from `ChunkExtraction`.
 Every fact carries `quote`: the exact words of the document it was read from.
 """
 
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import get_args, get_origin
 
@@ -181,6 +182,10 @@ class DocumentExtraction(ChunkExtraction):
     ungrounded_kept: bool = Field(
         default=False, description="Ungrounded facts were kept (without evidence), not dropped."
     )
+    ungrounded: ChunkExtraction = Field(
+        default_factory=ChunkExtraction,
+        description="Facts whose quote was not found, left out of the lists above (for review).",
+    )
     prompt_version: str
 
     @property
@@ -190,3 +195,20 @@ class DocumentExtraction(ChunkExtraction):
     @property
     def models(self) -> list[str]:
         return sorted({c.model for c in self.chunks if c.model})
+
+
+PATIENT_FACT_ID = "patient"
+
+
+def fact_id(kind: str, index: int) -> str:
+    """A fact's id within its document: its list and position ('conditions-3')."""
+    return f"{kind}-{index}"
+
+
+def iter_facts(extraction: ChunkExtraction) -> Iterator[tuple[str, str, Fact]]:
+    """(fact id, kind, fact) of every fact: the patient first, then each list in order."""
+    if extraction.patient is not None:
+        yield PATIENT_FACT_ID, "patient", extraction.patient
+    for kind in FACT_LISTS:
+        for index, fact in enumerate(getattr(extraction, kind)):
+            yield fact_id(kind, index), kind, fact

@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from medpipeline.documents import SourceDocument
 from medpipeline.extraction.schema import (
+    PATIENT_FACT_ID,
     AllergyFact,
     Assertion,
     ConditionFact,
@@ -42,6 +43,7 @@ from medpipeline.extraction.schema import (
     ObservationFact,
     PatientFact,
     ProcedureFact,
+    fact_id,
 )
 from medpipeline.terminology import icd10cm_code, loinc_code, ucum_unit
 
@@ -157,6 +159,7 @@ class BuiltBundle(BaseModel):
     skipped_hypothetical: int = 0
     dropped_codes: dict[str, int] = {}
     ungrounded_resources: int = 0
+    fact_resources: dict[str, str] = {}  # fact id (schema.fact_id) -> fullUrl of its resource
 
 
 @dataclass
@@ -169,6 +172,12 @@ class _Context:
     encounter_date: str | None = None
     dropped: Counter = field(default_factory=Counter)
     ungrounded: int = 0
+    fact_urls: dict[str, str] = field(default_factory=dict)
+
+    def became(self, kind: str, index: int, url: str) -> str:
+        """Record that fact `index` of list `kind` is the resource at `url`."""
+        self.fact_urls[fact_id(kind, index)] = url
+        return url
 
 
 def build_bundle(
@@ -216,6 +225,8 @@ def build_bundle(
         ),
         dropped_codes=dict(context.dropped),
         ungrounded_resources=context.ungrounded,
+        fact_resources=({PATIENT_FACT_ID: context.patient} if extraction.patient else {})
+        | context.fact_urls,
     )
 
 
@@ -224,7 +235,7 @@ def _encounter_entries(
 ) -> list[tuple[str, JsonDict]]:
     entries = []
     for index, fact in enumerate(encounters):
-        url = _full_url(doc_id, "encounter", index)
+        url = context.became("encounters", index, _full_url(doc_id, "encounter", index))
         resource = _encounter(fact, context)
         if context.encounter is None:
             context.encounter = url
@@ -240,25 +251,28 @@ def _fact_entries(
     entries = []
     for index, condition in enumerate(extraction.conditions):
         if condition.assertion in _CONDITION_STATUS:
-            entries.append((_full_url(doc_id, "condition", index), _condition(condition, context)))
+            url = context.became("conditions", index, _full_url(doc_id, "condition", index))
+            entries.append((url, _condition(condition, context)))
     for index, medication in enumerate(extraction.medications):
         if medication.assertion in (Assertion.NEGATED, Assertion.FAMILY):
             continue
         if medication.prescribed and medication.assertion != Assertion.HISTORICAL:
             url = _full_url(doc_id, "medication-request", index)
+            context.became("medications", index, url)
             entries.append((url, _medication_request(medication, context)))
         else:
-            url = _full_url(doc_id, "medication", index)
+            url = context.became("medications", index, _full_url(doc_id, "medication", index))
             entries.append((url, _medication_statement(medication, context)))
     for index, allergy in enumerate(extraction.allergies):
-        entries.append((_full_url(doc_id, "allergy", index), _allergy(allergy, context)))
+        url = context.became("allergies", index, _full_url(doc_id, "allergy", index))
+        entries.append((url, _allergy(allergy, context)))
     for index, observation in enumerate(extraction.observations):
-        url = _full_url(doc_id, "observation", index)
+        url = context.became("observations", index, _full_url(doc_id, "observation", index))
         entries.append((url, _observation(observation, context)))
     for index, procedure in enumerate(extraction.procedures):
         if procedure.assertion in (Assertion.FAMILY, Assertion.HYPOTHETICAL):
             continue
-        url = _full_url(doc_id, "procedure", index)
+        url = context.became("procedures", index, _full_url(doc_id, "procedure", index))
         entries.append((url, _procedure(procedure, context)))
     return entries
 

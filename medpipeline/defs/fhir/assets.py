@@ -10,11 +10,14 @@ from medpipeline.defs.extraction.assets import load_extraction
 from medpipeline.defs.intake.assets import load_source_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
+from medpipeline.defs.text.assets import load_text
+from medpipeline.evidence import EVIDENCE_FILE, render_evidence
 from medpipeline.extraction.grounding import grounding_rate
+from medpipeline.extraction.prompts import detect_document_type
 from medpipeline.fhir.bundle import build_bundle
 from medpipeline.fhir.records import update_records
 from medpipeline.fhir.validation import validate_bundle
-from medpipeline.storage import read_json, write_json
+from medpipeline.storage import read_json, write_atomic, write_json
 
 FHIR_BUNDLE = "fhir_bundle"
 PATIENT_RECORDS = "patient_records"
@@ -51,7 +54,10 @@ MIN_GROUNDING_RATE = 0.9
     description="Per document: a FHIR R4 transaction Bundle — Patient, DocumentReference for the "
     "PDF, Encounter, Condition / MedicationStatement / MedicationRequest / AllergyIntolerance / "
     "Observation / Procedure with evidence offsets, a DiagnosticReport grouping the labs, Device "
-    "and Provenance. Negated, family-history and hypothetical findings never become Conditions.",
+    "and Provenance. Negated, family-history and hypothetical findings never become Conditions. "
+    "Also writes the evidence viewer documents/<doc_id>/evidence.html (the text with every fact "
+    "highlighted beside the resource it became). PHI: both files (names, identifiers, the "
+    "document's text) stay in documents/; the metadata carries ids and counts only.",
 )
 def fhir_bundle(
     context: dg.AssetExecutionContext, document_store: DocumentStoreResource
@@ -65,9 +71,25 @@ def fhir_bundle(
     dropped = sum(built.dropped_codes.values())
     issues = validate_bundle(built.bundle)
     write_json(layout.artifact(doc_id, FHIR_BUNDLE), built.bundle)
+    text = load_text(layout, doc_id)
+    document_type = detect_document_type(text.text).value
+    viewer = layout.document_dir(doc_id) / EVIDENCE_FILE
+    page = render_evidence(
+        doc_id=doc_id,
+        text=text.text,
+        page_offsets=text.page_offsets,
+        extraction=extraction,
+        bundle=built.bundle,
+        fact_resources=built.fact_resources,
+        document_type=document_type,
+    )
+    write_atomic(viewer, page.encode("utf-8"))
     issue_sources = Counter(issue.source for issue in issues)
     return dg.MaterializeResult(
         metadata={
+            "document_type": document_type,
+            "pages": len(text.pages),
+            "evidence_viewer": dg.MetadataValue.path(str(viewer)),
             "resources": sum(built.resource_counts.values()),
             **{f"resources_{kind}": count for kind, count in sorted(built.resource_counts.items())},
             "skipped_negated": built.skipped_negated,
