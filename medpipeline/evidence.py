@@ -359,7 +359,7 @@ header h1 {{ font-size: 1.2em; margin: 0 0 .2em; }}
 main {{ display: flex; gap: 1em; padding: 1em; align-items: flex-start; }}
 #text {{ flex: 1 1 55%; position: relative; min-width: 0; }}
 pre.layer {{ font: 13px/1.9 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap;
-  overflow-wrap: anywhere; margin: 0; padding: 0; }}
+  overflow-wrap: anywhere; margin: 0; padding: 0; display: flow-root; }}
 pre.overlay {{ position: absolute; inset: 0; color: transparent; pointer-events: none; }}
 pre.overlay mark {{ pointer-events: auto; color: transparent; }}
 .page-start::before {{ content: "Page " attr(data-page); display: block; margin: .8em 0 .3em;
