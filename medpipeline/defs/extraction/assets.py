@@ -31,7 +31,7 @@ def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
 @dg.asset(
     partitions_def=documents_partitions,
     group_name="extraction",
-    kinds={"anthropic", "openai", "python"},
+    kinds={"python"},  # plus the configured providers' kinds (definitions.extraction_kinds)
     deps=["document_chunks"],
     pool=LLM_POOL,
     check_specs=[
@@ -43,7 +43,9 @@ def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
     ],
     description="Per document: one provider call per chunk through the fallback chain "
     "(Anthropic, OpenAI, offline clinical rules), facts grounded to their quote in the text and "
-    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet.",
+    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet (no PHI: ids, "
+    "tokens, costs). PHI: documents/<doc_id>/clinical_extractions.json (facts with their quotes) "
+    "and response_cache/ (the providers' replies).",
 )
 @phi_safe_step
 def clinical_extractions(
@@ -111,6 +113,7 @@ def clinical_extractions(
             ),
             "prompt_version": PROMPT_VERSION,
             "document_type": document_type.value,
+            "pages": len(text.pages),
             "llm_calls": sum(1 for record in records if not record.response_cache_hit),
             "response_cache_hits": sum(1 for record in records if record.response_cache_hit),
             "failed_calls": sum(1 for record in records if record.outcome == "error"),

@@ -144,7 +144,7 @@ def fhir_bundle(
     description="All documents: every fhir_bundle accumulated per patient (identifier, else name "
     "+ birth date), append-only; the same fact from several documents is one resource with each "
     "document's Provenance; contradictions flagged. Writes data/fhir/patients/<id>.json and the "
-    "Bulk Data export data/fhir/export/<ResourceType>.ndjson.",
+    "Bulk Data export data/fhir/export/<ResourceType>.ndjson. PHI: everything under data/fhir/.",
 )
 def patient_records(document_store: DocumentStoreResource) -> dg.MaterializeResult:
     layout = document_store.layout
