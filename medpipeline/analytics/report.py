@@ -135,7 +135,9 @@ def forecast_path(layout: DataLayout) -> Path:
 
 def _offline_story(connection, spend: float) -> str:
     """Why the spend is zero, when it is zero because only the offline provider ran."""
-    providers = [row[0] for row in connection.execute("SELECT DISTINCT provider FROM llm_calls")]
+    providers = [
+        row[0] for row in connection.execute("SELECT DISTINCT provider FROM llm_calls").fetchall()
+    ]
     if spend or providers != [OFFLINE_PROVIDER]:
         return ""
     return (
