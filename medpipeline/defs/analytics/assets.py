@@ -249,7 +249,7 @@ class ForecastConfig(dg.Config):
 @dg.asset(
     group_name="analytics",
     kinds={"polars", "python"},
-    deps=["document_chunks", "llm_calls"],
+    deps=["document_chunks", "clinical_extractions"],  # chunk tokens; the ledger calibrates
     automation_condition=EAGER_ALLOW_MISSING,
     description="All documents: the LLM cost of extracting the chunked documents and the PDFs "
     "waiting in the inbox with each candidate model, standard and batch, from their chunks' token "
