@@ -23,14 +23,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from medpipeline.extraction.schema import (
+    PATIENT_LIST,
     Assertion,
     DocumentExtraction,
     Fact,
+    fact_id,
     iter_facts,
 )
+from medpipeline.fhir.bundle import MappedFact
+from medpipeline.review import DocumentReview, ReviewReason
 
 EVIDENCE_FILE = "evidence.html"
-FLAG_SYSTEM = "urn:medpipeline:flag"
 NOT_THE_PATIENTS = {
     Assertion.NEGATED: "negated in the text",
     Assertion.FAMILY: "a family member's, not the patient's",
@@ -90,7 +93,6 @@ class ResourceSummary:
     codes: tuple[str, ...]
     status: str
     value: str | None
-    flags: tuple[str, ...]
 
 
 def fact_label(kind: str, fact: Fact) -> str:
@@ -141,18 +143,12 @@ def summarize_resource(full_url: str, resource: dict[str, Any]) -> ResourceSumma
         if quantity
         else resource.get("valueString")
     )
-    flags = tuple(
-        tag["code"]
-        for tag in (resource.get("meta") or {}).get("tag", [])
-        if tag.get("system") == FLAG_SYSTEM
-    )
     return ResourceSummary(
         resource_type=resource["resourceType"],
         resource_id=full_url.removeprefix("urn:uuid:"),
         codes=tuple(codes),
         status=", ".join(status) or "—",
         value=value,
-        flags=flags,
     )
 
 
@@ -223,28 +219,51 @@ def _cell(value: object) -> str:
     return f"<td>{html.escape(str(value))}</td>"
 
 
-def _resource_card(fact_id: str, label: str, kind: str, summary: ResourceSummary | None,
-                   left_out: str | None) -> str:  # fmt: skip
+def _resource_card(
+    fid: str,
+    label: str,
+    kind: str,
+    summary: ResourceSummary | None,
+    left_out: str | None,
+    flags: list[str],
+) -> str:
+    """What the panel shows when the fact is clicked: its resource, or why there is none."""
     head = f"<h3>{html.escape(label)} <small>({html.escape(kind)})</small></h3>"
     if summary is None:
         body = f'<p class="left-out">Not in the bundle: {html.escape(left_out or "")}</p>'
     else:
         codes = "".join(f"<li>{html.escape(code)}</li>" for code in summary.codes) or "<li>—</li>"
         value = f"<dt>value</dt><dd>{html.escape(summary.value)}</dd>" if summary.value else ""
-        flags = (
-            f"<dt>review</dt><dd>{html.escape(', '.join(summary.flags))}</dd>"
-            if summary.flags
-            else ""
-        )
+        review = f"<dt>review</dt><dd>{html.escape(', '.join(flags))}</dd>" if flags else ""
         body = (
             f'<dl><dt>resource</dt><dd class="resource-type">'
             f"{html.escape(summary.resource_type)}</dd>"
             f'<dt>id</dt><dd class="resource-id">{html.escape(summary.resource_id)}</dd>'
             f"<dt>codes</dt><dd><ul>{codes}</ul></dd>"
             f'<dt>status</dt><dd class="resource-status">{html.escape(summary.status)}</dd>'
-            f"{value}{flags}</dl>"
+            f"{value}{review}</dl>"
         )
-    return f'<div class="card" data-card-for="{html.escape(fact_id)}" hidden>{head}{body}</div>'
+    return f'<div class="card" data-card-for="{html.escape(fid)}" hidden>{head}{body}</div>'
+
+
+def _review_flags(review: DocumentReview) -> dict[str, list[str]]:
+    """Review reasons (with their code detail) per fact id, from the document's review queue."""
+    flags: dict[str, list[str]] = {}
+    for item in review.items:
+        if item.fact_list is None or item.fact_index is None or item.set_aside:
+            continue
+        flag = f"{item.reason.value}:{item.detail}" if item.detail else item.reason.value
+        flags.setdefault(fact_id(item.fact_list, item.fact_index), []).append(flag)
+    return flags
+
+
+def _resource_urls(bundle: dict[str, Any], mapped_facts: list[MappedFact]) -> dict[str, str]:
+    """fullUrl of the resource carrying each fact (the patient: the bundle's Patient)."""
+    urls = {fact_id(m.fact_list, m.fact_index): m.full_url for m in mapped_facts if m.full_url}
+    for entry in bundle.get("entry", []):
+        if entry["resource"]["resourceType"] == "Patient":
+            urls[fact_id(PATIENT_LIST, 0)] = entry["fullUrl"]
+    return urls
 
 
 def render_evidence(
@@ -254,29 +273,30 @@ def render_evidence(
     page_offsets: list[int],
     extraction: DocumentExtraction,
     bundle: dict[str, Any],
-    fact_resources: dict[str, str],
+    mapped_facts: list[MappedFact],
+    review: DocumentReview,
     document_type: str | None = None,
 ) -> str:
     """The evidence page of one document (a complete HTML document)."""
     resources = {entry["fullUrl"]: entry["resource"] for entry in bundle.get("entry", [])}
+    resource_urls = _resource_urls(bundle, mapped_facts)
+    review_flags = _review_flags(review)
     highlights, rows, cards, left_out_rows = [], [], [], []
-    for fact_id, kind, fact in iter_facts(extraction):
-        label = fact_label(kind, fact)
-        url = fact_resources.get(fact_id)
+    for kind, index, fact in iter_facts(extraction):
+        fid, label = fact_id(kind, index), fact_label(kind, fact)
+        url = resource_urls.get(fid)
         summary = summarize_resource(url, resources[url]) if url in resources else None
         assertion = getattr(fact, "assertion", None)
-        flags = list(summary.flags if summary else ())
+        flags = review_flags.get(fid, [])
         evidence = fact.evidence
-        if evidence is not None and evidence.match == "fuzzy":
-            flags.append(f"fuzzy-match-{evidence.score:g}")
         left_out = None
         if summary is None:
             left_out = NOT_THE_PATIENTS.get(assertion, "not mapped to a resource")
-            left_out_rows.append((fact_id, label, kind, left_out))
+            left_out_rows.append((fid, label, kind, left_out))
         if evidence is not None:
             highlights.append(
                 Highlight(
-                    fact_id=fact_id,
+                    fact_id=fid,
                     kind=kind,
                     offset=evidence.offset,
                     length=evidence.length,
@@ -286,17 +306,17 @@ def render_evidence(
                     flags=tuple(flags),
                 )
             )
-        if summary and "code-dropped" in summary.flags:
+        if any(flag.startswith(ReviewReason.CODE_DROPPED.value) for flag in flags):
             proposed = ", ".join(
                 f"{name} '{getattr(fact, name)}'"
                 for name in _PROPOSED_CODES.get(kind, ())
                 if getattr(fact, name, None)
             )
             reason = f"a proposed code is not in its code system, kept as text: {proposed}"
-            left_out_rows.append((fact_id, label, kind, reason))
+            left_out_rows.append((fid, label, kind, reason))
         rows.append(
             '<tr data-for="{}">{}{}{}{}{}{}{}</tr>'.format(
-                html.escape(fact_id),
+                html.escape(fid),
                 _cell(label),
                 _cell(kind),
                 _cell(assertion.value if assertion else ""),
@@ -306,8 +326,8 @@ def render_evidence(
                 _cell(", ".join(flags)),
             )
         )
-        cards.append(_resource_card(fact_id, label, kind, summary, left_out))
-    for _, kind, fact in iter_facts(extraction.ungrounded):
+        cards.append(_resource_card(fid, label, kind, summary, left_out, flags))
+    for kind, _, fact in iter_facts(extraction.ungrounded):
         reason = "quote not found in the text (ungrounded)"
         left_out_rows.append(("", fact_label(kind, fact), kind, reason))
 
@@ -329,7 +349,7 @@ def render_evidence(
         f"mark.k-{k}, .key.k-{k} {{ background: {c}; }}" for k, c in KIND_COLOURS.items()
     )
     summary_line = (
-        f"{len(highlights)} grounded facts, {len(fact_resources)} became resources, "
+        f"{len(highlights)} grounded facts, {len(resource_urls)} in resources, "
         f"{len(left_out_rows)} left out; {len(page_offsets)} pages"
         + (f"; {document_type}" if document_type else "")
         + f"; providers: {', '.join(extraction.providers) or 'none'}"

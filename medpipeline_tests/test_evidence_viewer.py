@@ -24,6 +24,7 @@ from medpipeline.extraction.schema import (
 )
 from medpipeline.fhir.bundle import DERIVATION_REFERENCE, build_bundle
 from medpipeline.pdf import PageText
+from medpipeline.review import document_review
 from medpipeline.samples import render_text_pdf
 from medpipeline_tests.helpers import materialize_document, store_copy
 
@@ -241,7 +242,8 @@ def test_crossing_and_page_spanning_highlights_are_exact(browser, tmp_path):
             page_offsets=page_offsets,
             extraction=extraction,
             bundle=built.bundle,
-            fact_resources=built.fact_resources,
+            mapped_facts=built.mapped_facts,
+            review=document_review(extraction, built),
         ),
         encoding="utf-8",
     )
@@ -264,7 +266,8 @@ def test_crossing_and_page_spanning_highlights_are_exact(browser, tmp_path):
     click_mark(page, "conditions-1")
     card = page.locator('#selected .card[data-card-for="conditions-1"]')
     assert card.is_visible()
-    expected_id = built.fact_resources["conditions-1"].removeprefix("urn:uuid:")
+    (mapped,) = [m for m in built.mapped_facts if (m.fact_list, m.fact_index) == ("conditions", 1)]
+    expected_id = mapped.full_url.removeprefix("urn:uuid:")
     assert card.locator(".resource-id").text_content() == expected_id
     # The medication's quote is not in the text (kept ungrounded): no highlight, a review flag.
     assert page.locator('mark[data-fact-id="medications-0"]').count() == 0
