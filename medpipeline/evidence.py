@@ -223,8 +223,10 @@ def _cell(value: object) -> str:
     return f"<td>{html.escape(str(value))}</td>"
 
 
-def _resource_card(fact_id: str, label: str, kind: str, summary: ResourceSummary | None,
-                   left_out: str | None) -> str:  # fmt: skip
+def _resource_card(
+    fact_id: str, label: str, kind: str, summary: ResourceSummary | None, left_out: str | None
+) -> str:
+    """What the panel shows when the fact is clicked: its resource, or why there is none."""
     head = f"<h3>{html.escape(label)} <small>({html.escape(kind)})</small></h3>"
     if summary is None:
         body = f'<p class="left-out">Not in the bundle: {html.escape(left_out or "")}</p>'
