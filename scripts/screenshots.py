@@ -10,6 +10,7 @@ The PNGs are reduced to 256 colours to stay small. The samples are fictional pat
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -36,10 +37,26 @@ def save(page: Page, name: str) -> Path:
     return target
 
 
-def ui(page: Page, url: str, name: str) -> None:
+def ui(page: Page, url: str, then: Callable[[Page], None] | None = None) -> None:
+    """Open a UI page, dismiss the first-visit community dialog, let it draw, then act."""
     page.goto(url)
     page.wait_for_timeout(SETTLE_MS)
-    save(page, name)
+    skip = page.get_by_role("button", name="Skip")
+    if skip.count():
+        skip.first.click()
+        page.wait_for_timeout(500)
+    if then:
+        then(page)
+        page.wait_for_timeout(1500)
+
+
+def expand_groups(page: Page) -> None:
+    """The lineage graph's settings menu: "Expand all groups" (shortcut Alt+E)."""
+    page.keyboard.press("Alt+e")
+
+
+def show_type_and_pages(page: Page) -> None:
+    page.get_by_text("document_type", exact=True).first.scroll_into_view_if_needed()
 
 
 def main() -> int:
@@ -56,10 +73,15 @@ def main() -> int:
             run.wait_until(run.reports_ready, 1200, "bundles and reports")
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium)
-                page = browser.new_page(viewport=VIEWPORT)
-                ui(page, f"{run.url}/asset-groups", "asset_graph")
-                ui(page, f"{run.url}/assets/fhir_bundle?view=partitions", "partitions")
-                ui(page, f"{run.url}/assets/clinical_extractions?view=events", "metadata")
+                page = browser.new_page(viewport=VIEWPORT, timezone_id="UTC")
+                ui(page, f"{run.url}/asset-groups", expand_groups)
+                save(page, "asset_graph")
+                ui(page, f"{run.url}/assets/fhir_bundle?view=partitions")
+                page.get_by_text(discharge, exact=True).first.click()
+                page.wait_for_timeout(3000)
+                save(page, "partitions")
+                ui(page, f"{run.url}/assets/clinical_extractions?view=events", show_type_and_pages)
+                save(page, "metadata")
                 viewer = run.data_dir / "documents" / discharge / "evidence.html"
                 page.goto(viewer.as_uri())
                 page.locator('mark[data-kind="conditions"]').first.click()
