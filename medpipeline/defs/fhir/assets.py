@@ -5,12 +5,11 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from medpipeline.artifacts import FHIR_BUNDLE, load_extraction, load_source_document
+from medpipeline.artifacts import FHIR_BUNDLE, load_extraction, load_source_document, load_text
 from medpipeline.defs.automation import EAGER_ALLOW_MISSING
 from medpipeline.defs.errors import phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
-from medpipeline.defs.text.assets import load_text
 from medpipeline.evidence import EVIDENCE_FILE, render_evidence
 from medpipeline.extraction.grounding import grounding_rate
 from medpipeline.extraction.prompts import detect_document_type
