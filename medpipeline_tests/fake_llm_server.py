@@ -42,6 +42,7 @@ class Served:
     user_text: str
     system_text: str
     usage: dict[str, int] = field(default_factory=dict)
+    received_at: float = 0.0  # time.monotonic() when the request arrived
 
 
 def default_extraction(text: str) -> dict[str, Any]:
@@ -129,6 +130,7 @@ class FakeLLMServer:
                 self._idle.notify_all()
 
     def _reply(self, handler: BaseHTTPRequestHandler, api: str, body: dict[str, Any]) -> None:
+        received_at = time.monotonic()
         reply = self._next(api)
         request_id = f"req_{uuid.uuid4().hex[:20]}"
         user_text = _user_text(api, body)
@@ -137,7 +139,15 @@ class FakeLLMServer:
             time.sleep(reply.delay or self.latency)
         if reply.status != 200:
             self._record(
-                Served(api, reply.status, request_id, body["model"], user_text, system_text)
+                Served(
+                    api,
+                    reply.status,
+                    request_id,
+                    body["model"],
+                    user_text,
+                    system_text,
+                    received_at=received_at,
+                )
             )
             payload = _error_body(api, reply)
             headers = {"retry-after": str(reply.retry_after)} if reply.retry_after else {}
@@ -152,7 +162,9 @@ class FakeLLMServer:
                 body["model"], reply.raw_text or json.dumps(extraction), usage, reply
             )
         )
-        self._record(Served(api, 200, request_id, body["model"], user_text, system_text, usage))
+        self._record(
+            Served(api, 200, request_id, body["model"], user_text, system_text, usage, received_at)
+        )
         _send(handler, 200, payload, request_id, api, {})
 
 

@@ -39,7 +39,12 @@ def _instance_home(folder: Path, queue: str) -> Path:
 def _start(command: list[str], env: dict[str, str], output: Path) -> subprocess.Popen:
     with output.open("wb") as sink:
         return subprocess.Popen(
-            command, env=env, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env=env,
+            cwd=REPO,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 

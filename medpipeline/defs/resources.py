@@ -16,6 +16,11 @@ from medpipeline.extraction.providers import (
     ResponseCache,
     UsageRecord,
 )
+from medpipeline.extraction.rate_limits import (
+    ProviderRateLimit,
+    RateLimitedProvider,
+    SharedRateLimiter,
+)
 from medpipeline.pdf import PasswordMap, PdfLimits
 from medpipeline.storage import DATA_DIR_ENV, DataLayout
 
@@ -99,6 +104,17 @@ class LLMResource(dg.ConfigurableResource):
     breaker_threshold: int = Field(
         default=3, description="Consecutive failed chunks after which a provider is skipped."
     )
+    rate_limits: dict[str, dict[str, float]] = Field(
+        default={},
+        description="Per provider: requests_per_minute, input_tokens_per_minute (and "
+        "window_seconds, default 60), e.g. {'anthropic': {'requests_per_minute': 50}}; held "
+        "across every run and worker through rate_limit_redis_url.",
+    )
+    rate_limit_redis_url: str | None = Field(
+        default=None,
+        description="MEDPIPELINE_RATE_LIMIT_REDIS_URL: the Redis every run and worker counts "
+        "provider calls in; rate_limits apply only when it is set.",
+    )
 
     def providers(self) -> list[ExtractionProvider]:
         built: list[ExtractionProvider] = []
@@ -139,13 +155,22 @@ class LLMResource(dg.ConfigurableResource):
         on_record: Callable[[UsageRecord], None] | None = None,
     ) -> ExtractionChain:
         return ExtractionChain(
-            self.providers(),
+            [self._rate_limited(provider) for provider in self.providers()],
             on_record=on_record,
             max_attempts=self.max_attempts,
             backoff_seconds=self.backoff_seconds,
             breaker_threshold=self.breaker_threshold,
             cache=cache,
         )
+
+    def _rate_limited(self, provider: ExtractionProvider) -> ExtractionProvider:
+        limit = self.rate_limits.get(provider.name)
+        if not limit or not self.rate_limit_redis_url:
+            return provider
+        limiter = SharedRateLimiter(
+            self.rate_limit_redis_url, provider.name, ProviderRateLimit.model_validate(limit)
+        )
+        return RateLimitedProvider(provider, limiter)
 
 
 def env_or_none(name: str) -> dg.EnvVar | None:
