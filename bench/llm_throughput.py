@@ -88,11 +88,11 @@ def main() -> None:
         timeout=60,
         max_output_tokens=2048,
     )
-    limit = ProviderRateLimit(requests_per_minute=args.requests_per_minute)
+    rate_limit = ProviderRateLimit(requests_per_minute=args.requests_per_minute)
     if args.requests_per_minute:
         namespace = f"bench-{uuid.uuid4().hex[:8]}"
         provider = RateLimitedProvider(
-            provider, SharedRateLimiter(args.redis, provider.name, limit, namespace)
+            provider, SharedRateLimiter(args.redis, provider.name, rate_limit, namespace)
         )
     chain = ExtractionChain([provider])
 
@@ -127,10 +127,11 @@ def main() -> None:
         f" (min {min(chunk_tokens)}, max {max(chunk_tokens)})"
     )
     if args.requests_per_minute:
-        most, mean = requests_per_window(server.served, limit.window_seconds)
+        window = rate_limit.window_seconds
+        most, mean = requests_per_window(server.served, window)
         print(
-            f"rate limit: {args.requests_per_minute} requests per {limit.window_seconds:g} s "
-            f"(admission counted over {limit.window_seconds + limit.delivery_margin_seconds:g} s)"
+            f"rate limit: {args.requests_per_minute} requests per {window:g} s (admission counted"
+            f" over {window + rate_limit.delivery_margin_seconds:g} s)"
             f"; requests received per window: max {most}, steady-state mean {mean:.1f} "
             f"= {mean / args.requests_per_minute:.0%} of the limit"
         )

@@ -9,7 +9,6 @@ from pydantic import Field
 
 from medpipeline.chunking import ChunkingConfig
 from medpipeline.costs import OFFLINE_PROVIDER
-from medpipeline.extraction.clients import AnthropicProvider, OfflineProvider, OpenAIProvider
 from medpipeline.extraction.providers import (
     ExtractionChain,
     ExtractionProvider,
@@ -117,6 +116,14 @@ class LLMResource(dg.ConfigurableResource):
     )
 
     def providers(self) -> list[ExtractionProvider]:
+        # Imported here, not at the top: the SDKs and spaCy take seconds to import, and the code
+        # location is loaded by every run process and code server, most of which never extract.
+        from medpipeline.extraction.clients import (
+            AnthropicProvider,
+            OfflineProvider,
+            OpenAIProvider,
+        )
+
         built: list[ExtractionProvider] = []
         for name in self.fallback_order:
             if name == ANTHROPIC and self.anthropic_api_key:
