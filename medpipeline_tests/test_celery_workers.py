@@ -176,3 +176,10 @@ def test_two_celery_workers_share_the_documents_and_each_reaches_its_bundle_once
             _stop(daemon)
         for worker in workers:
             _stop(worker)
+
+
+def test_the_celery_instance_is_the_production_instance_plus_its_run_launcher():
+    production = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    celery = yaml.safe_load((REPO / "deploy" / "celery" / "dagster.yaml").read_text())
+    assert celery.pop("run_launcher")["class"] == "CeleryRunLauncher"
+    assert celery == production

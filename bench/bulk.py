@@ -1,0 +1,234 @@
+"""Bulk ingestion as a user runs it, against the bare domain pipeline on the same documents.
+
+    .venv/bin/python bench/bulk.py --documents 20
+
+1. Generates N distinct clinical PDFs (discharge summaries, referral letters, progress notes, each
+   with its own document number) in this process.
+2. Bare: runs the project's domain functions on them in this one process (inspect, text, chunks,
+   offline extraction, FHIR bundle and validation), no Dagster.
+3. Pipeline: starts `dagster dev` on the local configuration (deploy/local/dagster.yaml, SQLite,
+   daemon and inbox sensor) in a fresh DAGSTER_HOME and data folder, drops every PDF into the
+   inbox at once and waits until every document has its bundle and its run has finished.
+
+Prints documents/min, runs created, peak memory of the `dagster dev` process tree (sampled every
+0.5 s), per-document overhead, and as its last line `bare_s=<x> pipeline_s=<y> ratio=<y/x>`.
+No API key is used: extraction is the offline provider.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import psutil
+
+from medpipeline import samples
+from medpipeline.chunking import ChunkingConfig, chunk_document, join_pages
+from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+from medpipeline.extraction.clients import OfflineProvider
+from medpipeline.extraction.grounding import merge_extractions
+from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
+from medpipeline.extraction.providers import ExtractionChain
+from medpipeline.fhir.bundle import build_bundle
+from medpipeline.fhir.validation import validate_bundle
+from medpipeline.pdf import PdfLimits, extract_pages, inspect_pdf
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TEMPLATES = [
+    ("DISCHARGE SUMMARY", samples.DISCHARGE_PAGES),
+    ("REFERRAL LETTER", samples.REFERRAL_PAGES),
+    ("PROGRESS NOTES", samples.PROGRESS_PAGES),
+]
+
+
+def make_pdfs(count: int, folder: Path) -> list[Path]:
+    """`count` distinct PDFs (each has its own document number, so its own doc_id)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pdfs = []
+    for index in range(count):
+        title, pages = TEMPLATES[index % len(TEMPLATES)]
+        numbered = [f"Document number: BULK-{index:06d}\n{pages[0]}", *pages[1:]]
+        pdfs.append(samples.render_text_pdf(folder / f"bulk-{index:06d}.pdf", numbered, title))
+    return pdfs
+
+
+def run_bare(pdfs: list[Path]) -> float:
+    """Seconds to take every PDF through the domain functions in this process."""
+    limits, chunking = PdfLimits(), ChunkingConfig()
+    chain = ExtractionChain([OfflineProvider()])
+    started = time.perf_counter()
+    for pdf in pdfs:
+        sha256, sha1 = file_digests(pdf)
+        doc_id = doc_id_from_sha256(sha256)
+        properties = inspect_pdf(pdf, limits)
+        pages = extract_pages(pdf, limits, pages=properties.pages)
+        text, offsets = join_pages(pages)
+        chunks = chunk_document(doc_id, text, offsets, chunking)
+        results = chain.extract_chunks(
+            doc_id,
+            [(chunk.chunk_id, chunk.text) for chunk in chunks],
+            "bare",
+            detect_document_type(text),
+            4,
+        )
+        extraction = merge_extractions(
+            doc_id,
+            PROMPT_VERSION,
+            offsets,
+            (
+                (chunk, result.report, result.extraction)
+                for chunk, result in zip(chunks, results, strict=True)
+            ),
+        )
+        source = SourceDocument(
+            doc_id=doc_id,
+            sha256=sha256,
+            sha1=sha1,
+            size_bytes=pdf.stat().st_size,
+            pages=properties.pages,
+            stored_at=datetime.now(UTC),
+        )
+        built = build_bundle(source, extraction, created_at=datetime.now(UTC))
+        validate_bundle(built.bundle)
+    return time.perf_counter() - started
+
+
+class TreeMemory:
+    """Peak resident memory of a process and all its descendants, sampled in a thread."""
+
+    def __init__(self, pid: int):
+        self.root = psutil.Process(pid)
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            total = 0
+            try:
+                for process in [self.root, *self.root.children(recursive=True)]:
+                    try:
+                        total += process.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        continue
+            except psutil.NoSuchProcess:
+                return
+            self.peak_bytes = max(self.peak_bytes, total)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_pipeline(pdfs: list[Path], work: Path, timeout: float) -> dict:
+    """Drop the PDFs into the inbox of `dagster dev` and wait for every bundle."""
+    home, data = work / "dagster_home", work / "data"
+    home.mkdir()
+    (data / "inbox").mkdir(parents=True)
+    shutil.copyfile(REPO / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "MEDPIPELINE_DATA_DIR": str(data)}
+    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
+        env.pop(key, None)
+    log = (work / "dagster_dev.log").open("wb")
+    command = [
+        str(BIN / "dagster"),
+        "dev",
+        "-w",
+        str(REPO / "workspace.yaml"),
+        "-p",
+        str(_free_port()),
+    ]
+    server = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    doc_ids = {doc_id_from_sha256(file_digests(pdf)[0]) for pdf in pdfs}
+    try:
+        with (
+            TreeMemory(server.pid) as memory,
+            dg.DagsterInstance.from_config(str(home)) as instance,
+        ):
+            time.sleep(15)  # the daemon and the code server start; the sensor is RUNNING by default
+            started = time.perf_counter()
+            for pdf in pdfs:
+                shutil.copyfile(pdf, data / "inbox" / pdf.name)
+            while True:
+                runs = instance.get_runs(filters=dg.RunsFilter(job_name="document_pipeline"))
+                bundled = {
+                    doc_id
+                    for doc_id in doc_ids
+                    if (data / "documents" / doc_id / "fhir_bundle.json").exists()
+                }
+                if bundled == doc_ids and runs and all(run.is_finished for run in runs):
+                    break
+                if time.perf_counter() - started > timeout:
+                    raise TimeoutError(
+                        f"{len(bundled)} of {len(doc_ids)} bundles after {timeout:g} s"
+                    )
+                time.sleep(0.5)
+            elapsed = time.perf_counter() - started
+            failed = sum(1 for run in runs if run.status != dg.DagsterRunStatus.SUCCESS)
+        return {
+            "seconds": elapsed,
+            "runs": len(runs),
+            "failed_runs": failed,
+            "peak_bytes": memory.peak_bytes,
+        }
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=20)
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for bundles")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="medpipeline-bulk-") as folder:
+        work = Path(folder)
+        started = time.perf_counter()
+        pdfs = make_pdfs(args.documents, work / "pdfs")
+        print(f"generated {len(pdfs)} distinct PDFs in {time.perf_counter() - started:.1f} s")
+        bare_s = run_bare(pdfs)
+        print(
+            f"bare domain pipeline, one process: {bare_s:.1f} s "
+            f"({bare_s / len(pdfs):.2f} s/document)"
+        )
+        result = run_pipeline(pdfs, work, args.timeout)
+    pipeline_s = result["seconds"]
+    print(
+        f"pipeline (dagster dev, inbox sensor): {pipeline_s:.1f} s, "
+        f"{len(pdfs) / pipeline_s * 60:.1f} documents/min"
+    )
+    print(f"runs created: {result['runs']} ({result['failed_runs']} not successful)")
+    print(f"peak memory of the dagster dev process tree: {result['peak_bytes'] / 2**20:.0f} MiB")
+    print(f"per-document overhead: {(pipeline_s - bare_s) / len(pdfs):.2f} s")
+    print(f"bare_s={bare_s:.1f} pipeline_s={pipeline_s:.1f} ratio={pipeline_s / bare_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
