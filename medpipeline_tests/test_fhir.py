@@ -208,7 +208,7 @@ def test_empty_extraction_gives_patient_document_device_and_provenance(
     [
         (Assertion.PRESENT, ("active", "confirmed", "encounter-diagnosis")),
         (Assertion.POSSIBLE, ("active", "provisional", "encounter-diagnosis")),
-        (Assertion.HISTORICAL, ("inactive", "confirmed", "problem-list-item")),
+        (Assertion.HISTORICAL, ("active", "confirmed", "problem-list-item")),
         (Assertion.NEGATED, None),
         (Assertion.FAMILY, None),
     ],

@@ -14,6 +14,7 @@ from medpipeline.extraction.grounding import grounding_rate
 from medpipeline.fhir.bundle import build_bundle
 from medpipeline.fhir.records import update_records
 from medpipeline.fhir.validation import validate_bundle
+from medpipeline.review import REVIEW_FILE, document_review
 from medpipeline.storage import read_json, write_json
 
 FHIR_BUNDLE = "fhir_bundle"
@@ -42,6 +43,13 @@ MIN_GROUNDING_RATE = 0.9
             "found in the document text (ungrounded facts are left out of the bundle).",
         ),
         dg.AssetCheckSpec(
+            "needs_no_review",
+            asset=FHIR_BUNDLE,
+            description="The document's review queue (documents/<doc_id>/review.json) is empty: "
+            "no ungrounded fact, assertion disagreement, low-confidence grounding, dropped code, "
+            "contradiction, uncertain order or failed chunk. Counts per reason in the metadata.",
+        ),
+        dg.AssetCheckSpec(
             "codes_known",
             asset=FHIR_BUNDLE,
             description="Every ICD-10-CM and LOINC code and UCUM unit a provider proposed is in "
@@ -50,8 +58,10 @@ MIN_GROUNDING_RATE = 0.9
     ],
     description="Per document: a FHIR R4 transaction Bundle — Patient, DocumentReference for the "
     "PDF, Encounter, Condition / MedicationStatement / MedicationRequest / AllergyIntolerance / "
-    "Observation / Procedure with evidence offsets, a DiagnosticReport grouping the labs, Device "
-    "and Provenance. Negated, family-history and hypothetical findings never become Conditions.",
+    "Observation / Procedure with evidence offsets (one resource per clinical fact), a "
+    "DiagnosticReport grouping the labs, Device and Provenance. Negated, family-history and "
+    "hypothetical findings never become the patient's active facts. Writes the document's review "
+    "queue to documents/<doc_id>/review.json (reason codes and fact indices, counted here).",
 )
 def fhir_bundle(
     context: dg.AssetExecutionContext, document_store: DocumentStoreResource
@@ -64,6 +74,8 @@ def fhir_bundle(
     rate = grounding_rate(extraction)
     dropped = sum(built.dropped_codes.values())
     issues = validate_bundle(built.bundle)
+    review = document_review(extraction, built)
+    write_json(layout.document_dir(doc_id) / REVIEW_FILE, review)
     write_json(layout.artifact(doc_id, FHIR_BUNDLE), built.bundle)
     issue_sources = Counter(issue.source for issue in issues)
     return dg.MaterializeResult(
@@ -75,7 +87,10 @@ def fhir_bundle(
             "skipped_hypothetical": built.skipped_hypothetical,
             "codes_dropped": dropped,
             "ungrounded_resources": built.ungrounded_resources,
+            "merged_facts": built.merged_facts,
             "validation_issues": len(issues),
+            "review_items": len(review.items),
+            **{f"review_{reason}": n for reason, n in review.counts().items()},
         },
         check_results=[
             dg.AssetCheckResult(
@@ -100,6 +115,12 @@ def fhir_bundle(
                     "ungrounded_facts": extraction.ungrounded_facts,
                     "ungrounded_kept": extraction.ungrounded_kept,
                 },
+            ),
+            dg.AssetCheckResult(
+                check_name="needs_no_review",
+                passed=not review.items,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"review_items": len(review.items), **review.counts()},
             ),
             dg.AssetCheckResult(
                 check_name="codes_known",
