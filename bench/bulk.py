@@ -5,7 +5,8 @@
 1. Generates N distinct clinical PDFs (discharge summaries, referral letters, progress notes, each
    with its own document number) in this process.
 2. Bare: runs the project's domain functions on them in this one process (inspect, text, chunks,
-   offline extraction, FHIR bundle and validation), no Dagster.
+   offline extraction, ConText re-check, FHIR bundle, validation, review queue), no Dagster and
+   no artifact files.
 3. Pipeline: starts `dagster dev` on the local configuration (deploy/local/dagster.yaml, SQLite,
    daemon and inbox sensor) in a fresh DAGSTER_HOME and data folder, drops every PDF into the
    inbox at once and waits until every document has its bundle and its run has finished.
@@ -28,35 +29,27 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import psutil
 
-from medpipeline import samples
-from medpipeline.chunking import ChunkingConfig, chunk_document, join_pages
-from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
-from medpipeline.extraction.clients import OfflineProvider
-from medpipeline.extraction.grounding import merge_extractions
-from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
-from medpipeline.extraction.providers import ExtractionChain
-from medpipeline.fhir.bundle import build_bundle
-from medpipeline.fhir.validation import validate_bundle
-from medpipeline.pdf import PdfLimits, extract_pages, inspect_pdf
+# Only light imports at the top: the PDF parser's child processes import this module again.
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-TEMPLATES = [
-    ("DISCHARGE SUMMARY", samples.DISCHARGE_PAGES),
-    ("REFERRAL LETTER", samples.REFERRAL_PAGES),
-    ("PROGRESS NOTES", samples.PROGRESS_PAGES),
-]
 
 
 def make_pdfs(count: int, folder: Path) -> list[Path]:
     """`count` distinct PDFs (each has its own document number, so its own doc_id)."""
+    from medpipeline import samples
+
+    templates = [
+        ("DISCHARGE SUMMARY", samples.DISCHARGE_PAGES),
+        ("REFERRAL LETTER", samples.REFERRAL_PAGES),
+        ("PROGRESS NOTES", samples.PROGRESS_PAGES),
+    ]
     folder.mkdir(parents=True, exist_ok=True)
     pdfs = []
     for index in range(count):
-        title, pages = TEMPLATES[index % len(TEMPLATES)]
+        title, pages = templates[index % len(templates)]
         numbered = [f"Document number: BULK-{index:06d}\n{pages[0]}", *pages[1:]]
         pdfs.append(samples.render_text_pdf(folder / f"bulk-{index:06d}.pdf", numbered, title))
     return pdfs
@@ -64,6 +57,18 @@ def make_pdfs(count: int, folder: Path) -> list[Path]:
 
 def run_bare(pdfs: list[Path]) -> float:
     """Seconds to take every PDF through the domain functions in this process."""
+    from medpipeline.chunking import ChunkingConfig, chunk_document, join_pages
+    from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+    from medpipeline.extraction.assertions import recheck_assertions
+    from medpipeline.extraction.clients import OfflineProvider
+    from medpipeline.extraction.grounding import merge_extractions
+    from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
+    from medpipeline.extraction.providers import ExtractionChain
+    from medpipeline.fhir.bundle import build_bundle
+    from medpipeline.fhir.validation import validate_bundle
+    from medpipeline.pdf import PdfLimits, extract_pages, inspect_pdf
+    from medpipeline.review import document_review
+
     limits, chunking = PdfLimits(), ChunkingConfig()
     chain = ExtractionChain([OfflineProvider()])
     started = time.perf_counter()
@@ -81,7 +86,7 @@ def run_bare(pdfs: list[Path]) -> float:
             detect_document_type(text),
             4,
         )
-        extraction = merge_extractions(
+        merged = merge_extractions(
             doc_id,
             PROMPT_VERSION,
             offsets,
@@ -90,6 +95,7 @@ def run_bare(pdfs: list[Path]) -> float:
                 for chunk, result in zip(chunks, results, strict=True)
             ),
         )
+        extraction = recheck_assertions(merged, text)
         source = SourceDocument(
             doc_id=doc_id,
             sha256=sha256,
@@ -100,6 +106,7 @@ def run_bare(pdfs: list[Path]) -> float:
         )
         built = build_bundle(source, extraction, created_at=datetime.now(UTC))
         validate_bundle(built.bundle)
+        document_review(extraction, built)
     return time.perf_counter() - started
 
 
@@ -142,6 +149,10 @@ def _free_port() -> int:
 
 def run_pipeline(pdfs: list[Path], work: Path, timeout: float) -> dict:
     """Drop the PDFs into the inbox of `dagster dev` and wait for every bundle."""
+    import dagster as dg
+
+    from medpipeline.documents import doc_id_from_sha256, file_digests
+
     home, data = work / "dagster_home", work / "data"
     home.mkdir()
     (data / "inbox").mkdir(parents=True)

@@ -305,11 +305,12 @@ def _ocr_lines(data: dict[str, list[Any]]) -> tuple[str, float]:
     return text, round(mean, 3)
 
 
-# Parser children are forked from a server process that imported this module (and the main module)
-# once, instead of each starting an interpreter that re-imports the PDF stack: 0.15 s a child
-# instead of 0.6 s on a busy 2-core machine.
+# Parser children are forked from a server process that imported this module once, instead of
+# each starting an interpreter that re-imports the PDF stack: 0.15 s a child instead of 0.6 s on a
+# busy 2-core machine. (A child still imports the parent's main module, as with "spawn": keep the
+# top level of scripts that parse PDFs light.)
 _CHILDREN = multiprocessing.get_context("forkserver")
-_CHILDREN.set_forkserver_preload(["__main__", __name__])
+_CHILDREN.set_forkserver_preload([__name__])
 
 
 def run_limited(function: Callable[..., Any], args: tuple[Any, ...], limits: PdfLimits) -> Any:
