@@ -65,6 +65,11 @@ class AssertedFact(Fact):
 class Identifier(BaseModel):
     kind: str = Field(description="Identifier type, e.g. MRN, SSN, account.")
     value: str
+    issuer: str | None = Field(
+        default=None,
+        description="Who issued it when the document says so next to it: a facility name or an "
+        "assigning-authority OID. Leave empty when only the document's facility is known.",
+    )
 
 
 class PatientFact(Fact):
@@ -138,6 +143,33 @@ class ProcedureFact(AssertedFact):
     performed_date: str | None = Field(default=None, description="ISO date if stated.")
 
 
+class OrganizationFact(Fact):
+    name: str = Field(
+        description="The facility or practice the document comes from, as named in its letterhead, "
+        "'Facility:' line or custodian (a hospital, clinic, practice or laboratory)."
+    )
+
+
+class PractitionerRole(StrEnum):
+    AUTHOR = "author"  # wrote, dictated or signed the document
+    ATTENDING = "attending"
+    ADMITTING = "admitting"
+    DISCHARGING = "discharging"
+    CONSULTING = "consulting"
+    REFERRING = "referring"
+    PERFORMER = "performer"  # performed the service or procedure documented
+    OTHER = "other"
+
+
+class PractitionerFact(Fact):
+    name: str = Field(description="The clinician's name as written, without 'Dr.' or credentials.")
+    qualification: str | None = Field(default=None, description="Credentials, e.g. MD, DO, NP.")
+    role: PractitionerRole = Field(
+        default=PractitionerRole.OTHER, description="What the document says they did."
+    )
+    npi: str | None = Field(default=None, description="10-digit NPI when printed next to them.")
+
+
 class ChunkExtraction(BaseModel):
     """Everything found in one chunk of text."""
 
@@ -150,6 +182,8 @@ class ChunkExtraction(BaseModel):
     observations: list[ObservationFact] = Field(default_factory=list)
     encounters: list[EncounterFact] = Field(default_factory=list)
     procedures: list[ProcedureFact] = Field(default_factory=list)
+    organizations: list[OrganizationFact] = Field(default_factory=list)
+    practitioners: list[PractitionerFact] = Field(default_factory=list)
 
     def fact_count(self) -> int:
         return (
@@ -160,6 +194,8 @@ class ChunkExtraction(BaseModel):
             + len(self.observations)
             + len(self.encounters)
             + len(self.procedures)
+            + len(self.organizations)
+            + len(self.practitioners)
         )
 
 

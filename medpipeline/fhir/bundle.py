@@ -7,6 +7,9 @@ DiagnosticReport grouping the lab Observations, and a Provenance targeting every
 Shapes follow US Core where it applies (Patient name parts and identifier systems, Condition
 category, Observation category and effective time, blood pressure as systolic/diastolic components).
 fullUrls are uuid5 of doc_id, resource kind and fact index, so the same input gives the same bundle.
+Who and where (`fhir.parties`): the facility as an Organization, the clinicians as Practitioners;
+the Patient's identifiers carry their issuer (`medpipeline.identity`). The Patient, the
+Organization and a Practitioner with an NPI are created conditionally (`request.ifNoneExist`).
 
 One resource per clinical fact (`fhir.grouping`): mentions of one condition, drug, allergen,
 result, procedure or stay are merged, the resource carrying every mention's evidence; the most
@@ -65,6 +68,14 @@ from medpipeline.fhir.grouping import (
 from medpipeline.fhir.grouping import (
     iso_date as _iso_date,
 )
+from medpipeline.fhir.parties import (
+    Parties,
+    document_parties,
+    entry_request,
+    identifier_json,
+    search,
+)
+from medpipeline.identity import patient_identifiers
 from medpipeline.terminology import icd10cm_code, loinc_code, ucum_unit
 
 JsonDict = dict[str, Any]
@@ -90,7 +101,6 @@ BLOOD_PRESSURE_PANEL = "85354-9"
 SYSTOLIC = ("8480-6", "Systolic blood pressure")
 DIASTOLIC = ("8462-4", "Diastolic blood pressure")
 
-_IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 _CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
@@ -104,11 +114,6 @@ _DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
 _DOCUMENT_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
 _PROVENANCE_ACTIVITY = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 
-_IDENTIFIER_TYPES = {  # extracted kind -> v2-0203 code and display
-    "mrn": ("MR", "Medical record number"),
-    "ssn": ("SS", "Social Security number"),
-    "account": ("AN", "Account number"),
-}
 _GENDERS = {"male", "female", "other", "unknown"}
 # assertion -> (clinicalStatus, verificationStatus, category) as (code, display) pairs
 _CONDITION_STATUS = {
@@ -259,21 +264,27 @@ def build_bundle(
         patient=_full_url(doc_id, "patient", 0), document=_full_url(doc_id, "document", 0)
     )
     device_url = _full_url(doc_id, "device", 0)
+    parties = document_parties(extraction, lambda kind, index: _full_url(doc_id, kind, index))
     encounter_entries = _encounter_entries(doc_id, extraction.encounters, context)
+    _add_encounter_parties(encounter_entries, parties)
     fact_entries = _fact_entries(doc_id, extraction, context)
     report = _diagnostic_report(fact_entries, context, created_at)
     if report:
         fact_entries.append((_full_url(doc_id, "diagnostic-report", 0), report))
-    extracted = [*encounter_entries, *fact_entries]
+    extracted = [*((url, resource) for url, resource, _ in parties.entries)]
+    extracted += [*encounter_entries, *fact_entries]
+    patient, patient_search = _patient(extraction, parties)
     entries = [
-        (context.patient, _patient(extraction.patient, doc_id)),
-        (context.document, _document_reference(document, context, created_at)),
+        (context.patient, patient),
+        (context.document, _document_reference(document, context, parties, created_at)),
         (device_url, _device(extraction)),
         *extracted,
     ]
     targets = [context.patient, *(url for url, _ in extracted)]
     provenance = _provenance(targets, context.document, device_url, created_at)
     entries.append((_full_url(doc_id, "provenance", 0), provenance))
+    conditional = {url: query for url, _, query in parties.entries if query}
+    conditional[context.patient] = patient_search
     facts = [
         *extraction.conditions,
         *extraction.medications,
@@ -286,7 +297,7 @@ def build_bundle(
         bundle={
             "resourceType": "Bundle",
             "type": "transaction",
-            "entry": [_entry(url, resource) for url, resource in entries],
+            "entry": [_entry(url, resource, conditional.get(url)) for url, resource in entries],
         },
         resource_counts=dict(Counter(resource["resourceType"] for _, resource in entries)),
         skipped_negated=skipped[Assertion.NEGATED],
@@ -375,31 +386,42 @@ def _full_url(doc_id: str, kind: str, index: int) -> str:
     return f"urn:uuid:{uuid.uuid5(_UUID_NAMESPACE, f'{doc_id}/{kind}/{index}')}"
 
 
-def _entry(full_url: str, resource: JsonDict) -> JsonDict:
-    request = {"method": "POST", "url": resource["resourceType"]}
+def _entry(full_url: str, resource: JsonDict, if_none_exist: str | None = None) -> JsonDict:
+    request = entry_request(resource["resourceType"], if_none_exist)
     return {"fullUrl": full_url, "resource": resource, "request": request}
+
+
+def _add_encounter_parties(encounters: list[tuple[str, JsonDict]], parties: Parties) -> None:
+    """The document's clinicians take part in its (first) encounter, at its facility."""
+    if not encounters:
+        return
+    encounter = encounters[0][1]
+    if parties.participants:
+        encounter["participant"] = parties.participants
+    if parties.organization:
+        encounter["serviceProvider"] = {"reference": parties.organization}
 
 
 # --- Patient, DocumentReference, Device, Provenance, Encounter, DiagnosticReport --------------
 
 
-def _patient(fact: PatientFact | None, doc_id: str) -> JsonDict:
-    """The subject; without an extracted identifier it is identified by the document."""
-    fact = fact or PatientFact(quote="")
-    identifiers = [
-        identifier
-        for extracted in fact.identifiers
-        if (identifier := _identifier(extracted.kind, extracted.value))
-    ]
+def _patient(extraction: DocumentExtraction, parties: Parties) -> tuple[JsonDict, str]:
+    """The subject and its conditional-create query. Identifiers carry their issuer's system
+    (`medpipeline.identity`); without one the patient is identified by the document."""
+    fact = extraction.patient or PatientFact(quote="")
+    identifiers = [identifier_json(i, parties) for i in patient_identifiers(extraction)]
+    identifiers = identifiers or [{"system": DOCUMENT_PATIENT_SYSTEM, "value": extraction.doc_id}]
     name = _human_name(fact.name)
     gender = (fact.gender or "").strip().lower()
-    return _without_none(
+    patient = _without_none(
         resourceType="Patient",
-        identifier=identifiers or [{"system": DOCUMENT_PATIENT_SYSTEM, "value": doc_id}],
+        identifier=identifiers,
         name=[name] if name else None,
         gender=gender if gender in _GENDERS else "unknown",
         birthDate=_iso_date(fact.birth_date),
+        managingOrganization={"reference": parties.organization} if parties.organization else None,
     )
+    return patient, search(identifiers[0]["system"], identifiers[0]["value"])
 
 
 def _human_name(written: str | None) -> JsonDict | None:
@@ -415,21 +437,8 @@ def _human_name(written: str | None) -> JsonDict | None:
     return _without_none(text=text, family=family or None, given=given_names or None)
 
 
-def _identifier(kind: str, value: str) -> JsonDict | None:
-    clean_kind, clean_value = _text(kind), _text(value)
-    if not clean_kind or not clean_value:
-        return None
-    slug = "-".join(clean_kind.lower().split())
-    known_type = _IDENTIFIER_TYPES.get(slug)
-    if known_type:
-        identifier_type = _codeable(_IDENTIFIER_TYPE, *known_type)
-    else:
-        identifier_type = {"text": clean_kind}
-    return {"type": identifier_type, "system": f"urn:medpipeline:{slug}", "value": clean_value}
-
-
 def _document_reference(
-    document: SourceDocument, context: _Context, created_at: datetime
+    document: SourceDocument, context: _Context, parties: Parties, created_at: datetime
 ) -> JsonDict:
     attachment = {
         "contentType": "application/pdf",
@@ -451,6 +460,8 @@ def _document_reference(
         category=[_codeable(_DOCUMENT_CATEGORY, "clinical-note", "Clinical Note")],
         subject={"reference": context.patient},
         date=created_at.isoformat(),
+        author=[{"reference": url} for url in parties.authors] or None,
+        custodian={"reference": parties.organization} if parties.organization else None,
         description=f"{document.pages} page PDF",
         content=[{"attachment": _without_none(**attachment)}],
         context=encounter_context or None,

@@ -140,10 +140,12 @@ def fhir_bundle(
     kinds={"fhir"},
     deps=[FHIR_BUNDLE],
     automation_condition=EAGER_ALLOW_MISSING,
-    description="All documents: every fhir_bundle accumulated per patient (identifier, else name "
-    "+ birth date), append-only; the same fact from several documents is one resource with each "
-    "document's Provenance; contradictions flagged. Writes data/fhir/patients/<id>.json and the "
-    "Bulk Data export data/fhir/export/<ResourceType>.ndjson.",
+    description="All documents: every document's current, valid fhir_bundle accumulated per "
+    "patient (identifiers of the same issuer, else name + birth date); a re-extracted document's "
+    "contribution is replaced, an invalid bundle never accumulated; the same fact from several "
+    "documents is one resource with each document's Provenance; contradictions flagged. Writes "
+    "data/fhir/patients/<id>.json and the Bulk Data export data/fhir/export/<ResourceType>.ndjson "
+    "(one writer at a time: a file lock).",
 )
 def patient_records(document_store: DocumentStoreResource) -> dg.MaterializeResult:
     layout = document_store.layout
@@ -151,15 +153,18 @@ def patient_records(document_store: DocumentStoreResource) -> dg.MaterializeResu
     written = update_records(
         layout.fhir, ((path.parent.name, read_json(path)) for path in bundle_paths)
     )
+    report = written.report
     return dg.MaterializeResult(
         metadata={
             "patients": written.patients,
             "documents": written.documents,
-            "documents_added": written.report.new_documents,
-            "documents_unchanged": written.report.unchanged_documents,
+            "documents_added": report.added_documents,
+            "documents_replaced": report.replaced_documents,
+            "documents_unchanged": report.unchanged_documents,
+            "documents_removed": report.removed_documents,
+            "documents_invalid": report.invalid_documents,
             "resources": written.resources,
-            "resources_added": written.report.new_resources,
-            "duplicates_merged": written.report.merged_duplicates,
+            "duplicates_merged": report.merged_duplicates,
             "contradictions": written.contradictions,
             **{f"ndjson_{kind}": n for kind, n in written.ndjson_files.items()},
         }
