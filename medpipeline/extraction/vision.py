@@ -92,6 +92,7 @@ def _render_in_child(
             width, height = page.get_size()  # points
             scale = min(config.max_side_px / max(width, height), MAX_RENDER_DPI / 72)
             picture = page.render(scale=scale).to_pil().convert("RGB")
+            picture.thumbnail((config.max_side_px, config.max_side_px))  # pdfium rounds up
             if picture.convert("L").point(lambda level: 255 if level < _DARK else 0).getbbox():
                 images.append(_encoded(number, picture, config))
         return images
