@@ -289,9 +289,7 @@ class FakeLLMServer:
             )
         )
         self._record(
-            Served(
-                api, 200, request_id, body["model"], user_text, system_text, usage, body, images
-            )
+            Served(api, 200, request_id, body["model"], user_text, system_text, usage, body, images)
         )
         return 200, payload, request_id
 
