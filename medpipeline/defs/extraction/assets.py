@@ -23,6 +23,7 @@ from medpipeline.extraction.usage_journal import (
     earlier_records,
 )
 from medpipeline.extraction.vision import pages_to_read, read_pages, render_pages
+from medpipeline.pdf import PdfRejected
 from medpipeline.storage import DataLayout, read_json, remove_temp_files, write_json
 
 CLINICAL_EXTRACTIONS = "clinical_extractions"
@@ -106,7 +107,7 @@ def clinical_extractions(
     )
     unreadable = pages_to_read(text.pages, llm.vision_config)
     page_results = _read_by_vision(
-        document_store, llm, doc_id, unreadable, run_id, document_type, chain_settings
+        context.log, document_store, llm, doc_id, unreadable, run_id, document_type, chain_settings
     )
     merged = add_page_extractions(
         merged, ((page, result.report, result.extraction) for page, result in page_results)
@@ -180,6 +181,7 @@ def clinical_extractions(
 
 
 def _read_by_vision(
+    log: dg.DagsterLogManager,
     document_store: DocumentStoreResource,
     llm: LLMResource,
     doc_id: str,
@@ -196,9 +198,13 @@ def _read_by_vision(
         return []
     layout = document_store.layout
     password = document_store.password_for(doc_id, load_source_document(layout, doc_id).sha256)
-    images = render_pages(
-        layout.source_pdf(doc_id), pages, llm.vision_config, document_store.pdf_limits, password
-    )
+    try:
+        images = render_pages(
+            layout.source_pdf(doc_id), pages, llm.vision_config, document_store.pdf_limits, password
+        )
+    except PdfRejected as rejected:  # the pages stay flagged in document_text
+        log.warning(f"page images of document {doc_id} not rendered: {rejected.reason.value}")
+        return []
     return read_pages(chain, doc_id, images, run_id, document_type)
 
 
