@@ -99,6 +99,8 @@ def test_the_daemon_polls_the_batch_and_launches_the_run_that_completes_the_docu
     assert run.tags["dagster/partition"] == doc_id
     assert not any(samples.DISCHARGE_FILE in value for value in run.tags.values())
     assert pending_batches(layout) == [], "collected"
+    polls = llm_server.batches.batches[pending.batch_id]["polls"]
+    assert polls == 3, "two ticks found it in progress, the third collected it, none after"
     assert layout.artifact(doc_id, "fhir_bundle").exists()
     live = [s for s in llm_server.served[batch_requests:] if s.api == ANTHROPIC]
     assert live == [], "the answers came from the batch: no live call"
