@@ -100,7 +100,9 @@ def test_the_daemon_polls_the_batch_and_launches_the_run_that_completes_the_docu
     assert not any(samples.DISCHARGE_FILE in value for value in run.tags.values())
     assert pending_batches(layout) == [], "collected"
     polls = llm_server.batches.batches[pending.batch_id]["polls"]
-    assert polls == 3, "two ticks found it in progress, the third collected it, none after"
+    # two ticks found it in progress; the third saw it ended and collected it (the SDK's
+    # results() retrieves the batch once more for its results URL); no poll after that
+    assert polls == 4
     assert layout.artifact(doc_id, "fhir_bundle").exists()
     live = [s for s in llm_server.served[batch_requests:] if s.api == ANTHROPIC]
     assert live == [], "the answers came from the batch: no live call"
