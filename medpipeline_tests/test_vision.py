@@ -147,6 +147,8 @@ def test_an_unreadable_page_goes_to_openai_as_an_image_and_its_facts_are_page_gr
     ]
     assert "type 2 diabetes mellitus" in conditions and "chest pain" not in conditions
     assert node_metadata(result, "fhir_bundle")["skipped_negated"] == 1
+    viewer = (layout.document_dir(doc_id) / "evidence.html").read_text()
+    assert viewer.count("2 (page image)") == 3, "listed with their page, nothing to highlight"
 
     ledger = read_ledger(layout)
     (row,) = ledger.filter(ledger["chunk_id"] == f"{doc_id}-p002").to_dicts()
