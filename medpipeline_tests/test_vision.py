@@ -239,7 +239,8 @@ def test_a_compatible_server_gets_images_only_when_the_site_says_it_reads_them(
     assert (row["provider"], row["cost_usd"]) == ("openai_compatible", 0.0)
 
 
-def test_page_images_stay_under_the_byte_cap_and_blank_pages_are_not_sent(tmp_path):
+@pytest.mark.parametrize("image_format", ["jpeg", "png"])
+def test_page_images_stay_under_the_byte_cap_and_blank_pages_are_not_sent(tmp_path, image_format):
     pdf = FPDF(unit="pt", format="letter")
     pdf.add_page()  # blank
     pdf.add_page()
@@ -249,10 +250,11 @@ def test_page_images_stay_under_the_byte_cap_and_blank_pages_are_not_sent(tmp_pa
     pdf.image(buffer, x=0, y=0, w=pdf.w, h=pdf.h)
     path = tmp_path / "noise.pdf"
     pdf.output(str(path))
-    config = VisionConfig(max_image_bytes=60_000, max_side_px=1200)
+    config = VisionConfig(max_image_bytes=60_000, max_side_px=1200, image_format=image_format)
     (image,) = render_pages(path, [1, 2], config, PdfLimits())
     data = base64.b64decode(image.data_base64)
     assert image.page == 2 and len(data) <= 60_000
     decoded = Image.open(io.BytesIO(data))
-    assert decoded.format == "JPEG" and max(decoded.size) <= 1200
+    assert decoded.format == image_format.upper() and max(decoded.size) <= 1200
+    assert image.media_type == f"image/{image_format}"
     assert decoded.size == (image.width, image.height)
