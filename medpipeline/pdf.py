@@ -246,9 +246,13 @@ def _read_page(page: Any, number: int) -> PageText:
     )
 
 
+def text_unusable(page: PageText) -> bool:
+    """Too little text, or mostly not words: OCR is tried; after OCR, a vision model may be."""
+    return len(page.text.strip()) < MIN_TEXT_CHARS or page.quality < MIN_TEXT_QUALITY
+
+
 def _needs_ocr(page: PageText) -> bool:
-    visible = len(page.text.strip())
-    return page.method != "ocr" and (visible < MIN_TEXT_CHARS or page.quality < MIN_TEXT_QUALITY)
+    return page.method != "ocr" and text_unusable(page)
 
 
 OCR_DPI = 300
