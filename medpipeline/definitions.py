@@ -56,6 +56,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             anthropic_base_url=env_or_none("ANTHROPIC_BASE_URL"),
             openai_api_key=env_or_none("OPENAI_API_KEY"),
             openai_base_url=env_or_none("OPENAI_BASE_URL"),
+            rate_limit_redis_url=os.environ.get("MEDPIPELINE_RATE_LIMIT_REDIS_URL"),
         ),
     }
 

@@ -26,6 +26,7 @@ from medpipeline.extraction.schema import (
     PATIENT_LIST,
     Assertion,
     DocumentExtraction,
+    Evidence,
     Fact,
     fact_id,
     iter_facts,
@@ -266,6 +267,13 @@ def _resource_urls(bundle: dict[str, Any], mapped_facts: list[MappedFact]) -> di
     return urls
 
 
+def _where(evidence: Evidence | None) -> str:
+    """The page of a fact; a fact read from a page image has no span in the text to highlight."""
+    if evidence is None:
+        return "ungrounded"
+    return f"{evidence.page} (page image)" if evidence.offset is None else str(evidence.page)
+
+
 def render_evidence(
     *,
     doc_id: str,
@@ -293,7 +301,7 @@ def render_evidence(
         if summary is None:
             left_out = NOT_THE_PATIENTS.get(assertion, "not mapped to a resource")
             left_out_rows.append((fid, label, kind, left_out))
-        if evidence is not None:
+        if evidence is not None and evidence.offset is not None:  # not read from a page image
             highlights.append(
                 Highlight(
                     fact_id=fid,
@@ -320,7 +328,7 @@ def render_evidence(
                 _cell(label),
                 _cell(kind),
                 _cell(assertion.value if assertion else ""),
-                _cell(evidence.page if evidence else "ungrounded"),
+                _cell(_where(evidence)),
                 _cell(summary.resource_type if summary else "left out"),
                 _cell(summary.status if summary else left_out),
                 _cell(", ".join(flags)),

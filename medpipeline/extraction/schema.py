@@ -32,13 +32,16 @@ class MedicationStatus(StrEnum):
 
 
 class Evidence(BaseModel):
-    """Where a fact's quote sits in the document text (filled by grounding, never by a provider)."""
+    """Where a fact's quote sits in the document text (filled by grounding, never by a provider).
 
-    offset: int = Field(description="Character offset in the whole document text.")
-    length: int
+    A fact a vision model read from a page image is grounded to its page only (`match` "page",
+    no offset or length): the document text of that page is what OCR could not read."""
+
+    offset: int | None = Field(description="Character offset in the whole document text.")
+    length: int | None
     page: int = Field(description="1-based page number.")
     chunk_id: str
-    match: str = Field(description="exact, normalized or fuzzy.")
+    match: str = Field(description="exact, normalized, fuzzy, or page (read from its image).")
     score: float = Field(default=100.0, description="Similarity 0-100 (100 unless fuzzy).")
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 import dagster as dg
 from pydantic import Field
 
@@ -6,6 +8,7 @@ from medpipeline.artifacts import (
     DocumentText,
     load_chunks,
     load_extraction,
+    load_source_document,
     load_text,
 )
 from medpipeline.chunking import Chunk
@@ -15,10 +18,11 @@ from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.extraction.assertions import recheck_assertions
 from medpipeline.extraction.batches import pending_for, submit_document
-from medpipeline.extraction.grounding import merge_extractions
+from medpipeline.extraction.grounding import add_page_extractions, merge_extractions
 from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType, detect_document_type
-from medpipeline.extraction.providers import ResponseCache
+from medpipeline.extraction.providers import ChunkResult, ResponseCache
 from medpipeline.extraction.schema import ChunkOutcome
+from medpipeline.extraction.vision import pages_to_read, read_pages, render_pages
 from medpipeline.ledger import UsageJournal, commit_run
 from medpipeline.near_duplicates import (
     NearDuplicate,
@@ -27,6 +31,7 @@ from medpipeline.near_duplicates import (
     reuse_extraction,
     text_signature,
 )
+from medpipeline.pdf import PdfRejected
 from medpipeline.storage import DataLayout, remove_temp_files, write_json
 
 LLM_POOL = "llm"
@@ -61,11 +66,13 @@ class ExtractionConfig(dg.Config):
     ],
     description="Per document: one provider call per chunk through the fallback chain "
     "(Anthropic, OpenAI, offline clinical rules), facts grounded to their quote in the text and "
-    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet (no PHI: ids, "
-    f"tokens, costs). In a run tagged {LLM_MODE_TAG}={BATCH_MODE}, the chunks go to the first "
-    "provider's batch API (half price) and the asset materializes when llm_batch_sensor has "
-    "collected the answers. A document whose text repeats an earlier one (MinHash, Jaccard >= "
-    "0.9) reuses its facts at no LLM cost, linked by near_duplicate_of. PHI: "
+    "merged across chunks. A page OCR could not read goes as an image to a vision-capable "
+    "provider (its facts grounded to the page and flagged for review). Writes every call's usage "
+    "to ledger/<doc_id>.parquet (no PHI: ids, tokens, costs). In a run tagged "
+    f"{LLM_MODE_TAG}={BATCH_MODE}, the chunks go to the first provider's batch API (half price) "
+    "and the asset materializes when llm_batch_sensor has collected the answers. A document "
+    "whose text repeats an earlier one (MinHash, Jaccard >= 0.9) reuses its facts at no LLM "
+    "cost, linked by near_duplicate_of. PHI: "
     "documents/<doc_id>/clinical_extractions.json (facts with their quotes) and response_cache/ "
     "(the providers' replies).",
 )
@@ -93,22 +100,23 @@ def clinical_extractions(
         if waiting is not None:
             return waiting
     remove_temp_files(layout.document_dir(doc_id))  # left by a run that was killed
-    with UsageJournal(layout, doc_id, run_id) as journal:
-        chain = llm.chain(
-            cache=ResponseCache.of_document(layout, doc_id),
-            on_record=journal.append,
-            on_unpriced=lambda provider, model: context.log.warning(
-                f"genai-prices has no price for {provider} model {model}: its calls are "
-                "recorded with cost NULL (price_known = false)"
-            ),
-        )
-        results = chain.extract_chunks(
-            doc_id,
-            [(chunk.chunk_id, chunk.text) for chunk in chunks],
-            run_id,
-            document_type,
-            llm.chunk_concurrency,
-        )
+    journal = UsageJournal(layout, doc_id, run_id)
+    chain_settings = {
+        "cache": ResponseCache.of_document(layout, doc_id),
+        "on_record": journal.append,
+        "on_unpriced": lambda provider, model: context.log.warning(
+            f"genai-prices has no price for {provider} model {model}: its calls are recorded "
+            "with cost NULL (price_known = false)"
+        ),
+    }
+    chain = llm.chain(**chain_settings)
+    results = chain.extract_chunks(
+        doc_id,
+        [(chunk.chunk_id, chunk.text) for chunk in chunks],
+        run_id,
+        document_type,
+        llm.chunk_concurrency,
+    )
     merged = merge_extractions(
         doc_id,
         PROMPT_VERSION,
@@ -118,8 +126,20 @@ def clinical_extractions(
             for chunk, result in zip(chunks, results, strict=True)
         ),
     )
+    unreadable = pages_to_read(text.pages, llm.vision_config)
+    page_results = _read_by_vision(
+        context.log, document_store, llm, doc_id, unreadable, run_id, document_type, chain_settings
+    )
+    merged = add_page_extractions(
+        merged, ((page, result.report, result.extraction) for page, result in page_results)
+    )
     extraction = recheck_assertions(merged, text.text)
-    records = [record for result in results for record in result.records]
+    records = [
+        record
+        for result in [*results, *(result for _, result in page_results)]
+        for record in result.records
+    ]
+    journal.close()  # the run is no longer extracting: its records go into the ledger file
     write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
     commit_run(layout, doc_id, run_id, records)
     if signature is not None:
@@ -162,6 +182,12 @@ def clinical_extractions(
             "skipped_providers": ", ".join(chain.skipped_providers()) or "none",
             "dropped_reply_items": sum(result.report.dropped_items for result in results),
             "truncated_replies": sum(1 for result in results if result.report.truncated),
+            "unreadable_pages": len(unreadable),
+            "vision_pages": len(page_results),
+            "vision_pages_failed": sum(
+                1 for _, result in page_results if result.report.outcome == ChunkOutcome.FAILED
+            ),
+            "vision_facts": sum(result.report.facts for _, result in page_results),
             "input_tokens": sum(record.input_tokens for record in records),
             "output_tokens": sum(record.output_tokens for record in records),
             "cost_usd": round(sum(record.cost_usd or 0.0 for record in records), 6),
@@ -176,6 +202,34 @@ def clinical_extractions(
             )
         ],
     )
+
+
+def _read_by_vision(
+    log: dg.DagsterLogManager,
+    document_store: DocumentStoreResource,
+    llm: LLMResource,
+    doc_id: str,
+    pages: list[int],
+    run_id: str,
+    document_type: DocumentType,
+    chain_settings: dict[str, Any],
+) -> list[tuple[int, ChunkResult]]:
+    """The unreadable pages rendered (blank ones left out) and read by the chain of
+    vision-capable providers; none when no such provider is configured (offline: the pages
+    stay flagged in document_text)."""
+    chain = llm.vision_chain(**chain_settings) if pages else None
+    if chain is None:
+        return []
+    layout = document_store.layout
+    password = document_store.password_for(doc_id, load_source_document(layout, doc_id).sha256)
+    try:
+        images = render_pages(
+            layout.source_pdf(doc_id), pages, llm.vision_config, document_store.pdf_limits, password
+        )
+    except PdfRejected as rejected:  # the pages stay flagged in document_text
+        log.warning(f"page images of document {doc_id} not rendered: {rejected.reason.value}")
+        return []
+    return read_pages(chain, doc_id, images, run_id, document_type)
 
 
 def _submit_batch(

@@ -47,8 +47,9 @@ MIN_GROUNDING_RATE = 0.9
             "needs_no_review",
             asset=FHIR_BUNDLE,
             description="The document's review queue (documents/<doc_id>/review.json) is empty: "
-            "no ungrounded fact, assertion disagreement, low-confidence grounding, dropped code, "
-            "contradiction, uncertain order or failed chunk. Counts per reason in the metadata.",
+            "no ungrounded fact, assertion disagreement, low-confidence grounding, fact read "
+            "from a page image, dropped code, contradiction, uncertain order or failed chunk. "
+            "Counts per reason in the metadata.",
         ),
         dg.AssetCheckSpec(
             "codes_known",
