@@ -220,8 +220,8 @@ def score_type(found: list[Predicted], truth: list[GoldEntry]) -> TypeScore:
 
 
 def header_word_facts(found: dict[str, list[Predicted]], gold: dict) -> list[str]:
-    titles = {normalize(item["section"]) for kind in ("conditions", "medications", "allergies",
-              "observations", "procedures") for item in gold[kind] if item.get("section")}  # fmt: skip
+    sources = ("conditions", "medications", "allergies", "observations", "procedures")
+    titles = {normalize(e["section"]) for kind in sources for e in gold[kind] if e.get("section")}
     headers = []
     for kind in TYPES:
         for prediction in found[kind]:
