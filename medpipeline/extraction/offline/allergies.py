@@ -7,11 +7,20 @@ import re
 from spacy.tokens import Doc, Span
 
 from medpipeline.extraction.offline.pipeline import DRUG
-from medpipeline.extraction.offline.sections_tables import ALLERGY_CATEGORIES, section_regions
+from medpipeline.extraction.offline.sections_tables import (
+    ALLERGY_CATEGORIES,
+    Table,
+    TableRow,
+    section_regions,
+)
 from medpipeline.extraction.offline.text import (
     LIST_ITEM_LINE,
     LIST_MARKER,
     Region,
+    clean_name,
+    in_regions,
+    is_absence,
+    labelled,
     line_bounds,
     normalize_space,
     quote_for,
@@ -174,16 +183,60 @@ def plausible_substance(value: str) -> bool:
     )
 
 
-def allergy_facts(doc: Doc, regions: list[Region]) -> list[AllergyFact]:
+def allergy_facts(doc: Doc, regions: list[Region], tables: list[Region]) -> list[AllergyFact]:
+    """Allergies of the narrative: NKDA anywhere, items of allergy lists; table rows are read by
+    `table_allergies`."""
     text = doc.text
     drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
     facts = [
         AllergyFact(quote=quote_for(text, m.start(), m.end()), no_known_allergies=True)
         for m in NO_KNOWN_ALLERGIES.finditer(text)
+        if not in_regions(m.start(), tables)
     ]
     for region in regions:
         for item in allergy_items(text, region):
+            if in_regions(item[0], tables):
+                continue
             fact = allergy_from_item(text, item, drugs)
             if fact is not None:
                 facts.append(fact)
+    return facts
+
+
+SEVERITIES = re.compile(r"\b(?P<severity>mild|moderate|severe)", re.IGNORECASE)
+
+
+def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | None:
+    """An allergy-table row: the substance from its name column, the reaction and severity from
+    their columns or 'Reaction: ...' / 'Severity: ...' in a details cell. 'No known allergies'
+    is that fact; 'not documented' or 'unknown' rows are no fact."""
+    cell = table.name_cell(row)
+    if cell is None:
+        return None
+    quote = quote_for(text, cell.start, cell.end)
+    if NO_KNOWN_ALLERGIES.search(cell.text):
+        return AllergyFact(quote=quote, no_known_allergies=True)
+    if is_absence(cell.text):
+        return None
+    substance = clean_name(cell.text)
+    if not re.search(r"[A-Za-z]{3}", substance):
+        return None
+    details = table.row_text(row)
+    reaction = table.cell(row, "reaction")
+    severity = table.cell(row, "severity")
+    severity_text = severity.text if severity else labelled(details, "severity") or ""
+    written_severity = SEVERITIES.search(severity_text)
+    return AllergyFact(
+        quote=quote,
+        substance=substance,
+        reaction=reaction.text if reaction else labelled(details, "reactions?"),
+        severity=written_severity["severity"].lower() if written_severity else None,
+    )
+
+
+def table_allergies(tables: list[Table], text: str) -> list[AllergyFact]:
+    facts = []
+    for table in tables:
+        if table.kind in ALLERGY_CATEGORIES:
+            facts += [f for row in table.rows if (f := allergy_from_row(table, row, text))]
     return facts

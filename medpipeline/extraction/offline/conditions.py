@@ -5,16 +5,21 @@ import re
 from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.pipeline import CONDITION, assertion_of, has_modifier
+from medpipeline.extraction.offline.sections_tables import PAST_HISTORY, PROBLEMS, Table, TableRow
 from medpipeline.extraction.offline.text import (
+    CODE_IN_PARENTHESES,
     Region,
+    clean_name,
     in_regions,
+    is_absence,
+    labelled,
     normalize_space,
     quote_for,
     sentence_region,
 )
-from medpipeline.extraction.schema import (
-    ConditionFact,
-)
+from medpipeline.extraction.offline.vocabularies import icd10_code
+from medpipeline.extraction.schema import Assertion, ConditionFact
+from medpipeline.terminology import icd10cm_code
 
 # In a lab report a disease name is interpretation (a reference chart, 'may be associated with'),
 # not the patient's diagnosis, unless a labelled field of the request gives it.
@@ -50,4 +55,39 @@ def condition_facts(
                 assertion=assertion_of(ent),
             )
         )
+    return facts
+
+
+INACTIVE_STATUS = re.compile(r"\b(?:resolved|inactive|historical|past|remission)\b", re.I)
+
+
+def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact | None:
+    """A problem-list row: its name cell is the condition (codes after it dropped, an ICD-10-CM
+    code printed there kept, else looked up in the ICD-10-CM index); a resolved or inactive status
+    makes it historical."""
+    cell = table.name_cell(row)
+    if cell is None or is_absence(cell.text):
+        return None
+    name = clean_name(cell.text)
+    if not name or not re.search(r"[A-Za-z]{3}", name):
+        return None
+    printed = [
+        valid for code in CODE_IN_PARENTHESES.findall(cell.text) if (valid := icd10cm_code(code))
+    ]
+    status = table.cell(row, "status")
+    status_text = status.text if status else labelled(table.row_text(row), "status") or ""
+    inactive = INACTIVE_STATUS.search(status_text)
+    return ConditionFact(
+        quote=quote_for(text, cell.start, cell.end),
+        text=name,
+        icd10_code=printed[0] if printed else icd10_code(name),
+        assertion=Assertion.HISTORICAL if inactive else Assertion.PRESENT,
+    )
+
+
+def table_conditions(tables: list[Table], text: str) -> list[ConditionFact]:
+    facts = []
+    for table in tables:
+        if table.kind in (PROBLEMS, PAST_HISTORY):
+            facts += [f for row in table.rows if (f := condition_from_row(table, row, text))]
     return facts

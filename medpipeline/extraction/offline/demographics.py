@@ -176,3 +176,9 @@ def parse_encounter_date(written: str) -> str | None:
         except ValueError:
             continue
     return None
+
+
+def first_date(written: str) -> str | None:
+    """ISO date of the first date written in a cell ('1/21/2013 12:00 AM', 'Onset: May 2, 2012')."""
+    found = re.search(DATE, written)
+    return parse_encounter_date(found.group()) if found else None

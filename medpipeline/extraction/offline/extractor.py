@@ -2,14 +2,38 @@
 
 from spacy.language import Language
 
-from medpipeline.extraction.offline.allergies import allergy_facts, allergy_regions
-from medpipeline.extraction.offline.conditions import condition_facts, diagnosis_field_regions
+from medpipeline.extraction.offline.allergies import (
+    allergy_facts,
+    allergy_regions,
+    table_allergies,
+)
+from medpipeline.extraction.offline.conditions import (
+    condition_facts,
+    diagnosis_field_regions,
+    table_conditions,
+)
 from medpipeline.extraction.offline.demographics import encounter_facts, patient_fact
-from medpipeline.extraction.offline.medications import medication_facts
+from medpipeline.extraction.offline.medications import medication_facts, table_medications
 from medpipeline.extraction.offline.pipeline import build_pipeline
-from medpipeline.extraction.offline.procedures import procedure_facts
-from medpipeline.extraction.offline.results import lab_row_regions, observation_facts
-from medpipeline.extraction.offline.sections_tables import MEDICATION_CATEGORIES, section_regions
+from medpipeline.extraction.offline.procedures import (
+    narrative_procedures,
+    procedure_facts,
+    table_procedures,
+)
+from medpipeline.extraction.offline.results import (
+    lab_row_regions,
+    observation_facts,
+    table_observations,
+    vital_kind,
+)
+from medpipeline.extraction.offline.sections_tables import (
+    MEDICATION_CATEGORIES,
+    NO_FACT_SECTIONS,
+    find_tables,
+    section_regions,
+    table_regions,
+    title_regions,
+)
 from medpipeline.extraction.offline.text import most_informative, unique
 from medpipeline.extraction.prompts import DocumentType
 from medpipeline.extraction.schema import (
@@ -45,27 +69,44 @@ class OfflineExtractor:
         return build_pipeline()
 
     def extract(self, text: str, document_type: DocumentType | None = None) -> ChunkExtraction:
-        """Facts of one chunk; in a lab report (`document_type`) conditions only from a labelled
-        diagnosis or clinical-information field."""
+        """Facts of one chunk. Tables are read row by row by their kind and columns; the
+        narrative outside them by lexicon, ConText and sections. Section titles and table header
+        rows are never facts; sections that list no patient facts of these kinds (immunizations,
+        plan of care, social and family history ...) give none. In a lab report
+        (`document_type`) conditions come only from a labelled diagnosis field."""
         if not text.strip():
             return ChunkExtraction()
         doc = self.nlp(text)
+        tables = find_tables(doc, vital_kind)
+        in_tables = table_regions(tables)
+        read_tables = [table.region for table in tables if table.kind is not None]
+        not_narrative = in_tables + title_regions(doc) + section_regions(doc, NO_FACT_SECTIONS)
         allergy_areas = allergy_regions(doc)
         medication_lists = section_regions(doc, MEDICATION_CATEGORIES)
         diagnosis_fields = (
             diagnosis_field_regions(text) if document_type == DocumentType.LAB_REPORT else None
         )
+        conditions = condition_facts(
+            doc, allergy_areas + medication_lists + not_narrative, diagnosis_fields
+        )
+        medications = medication_facts(doc, allergy_areas + lab_row_regions(text) + not_narrative)
+        procedures = procedure_facts(text, in_tables) + narrative_procedures(text, not_narrative)
         return ChunkExtraction(
             patient=patient_fact(text),
-            conditions=unique(
-                condition_facts(doc, allergy_areas + medication_lists, diagnosis_fields),
-                condition_key,
-            ),
+            conditions=unique(table_conditions(tables, text) + conditions, condition_key),
             medications=most_informative(
-                medication_facts(doc, allergy_areas + lab_row_regions(text)), medication_key
+                table_medications(tables, text) + medications, medication_key
             ),
-            allergies=unique(allergy_facts(doc, allergy_areas), allergy_key),
-            observations=unique(observation_facts(doc), observation_key),
+            allergies=unique(
+                table_allergies(tables, text) + allergy_facts(doc, allergy_areas, in_tables),
+                allergy_key,
+            ),
+            observations=unique(
+                table_observations(tables, text) + observation_facts(doc, read_tables),
+                observation_key,
+            ),
             encounters=encounter_facts(text),
-            procedures=unique(procedure_facts(text), lambda fact: fact.text.lower()),
+            procedures=unique(
+                table_procedures(tables, text) + procedures, lambda fact: fact.text.lower()
+            ),
         )

@@ -7,21 +7,23 @@ import re
 
 from spacy.tokens import Doc, Span
 
-from medpipeline.extraction.offline.lexicons import sig_terms
+from medpipeline.extraction.offline.lexicons import drug_names, sig_terms
 from medpipeline.extraction.offline.pipeline import DRUG, assertion_of, has_modifier
+from medpipeline.extraction.offline.sections_tables import MEDICATION_CATEGORIES, Table, TableRow
 from medpipeline.extraction.offline.text import (
     Region,
+    clean_name,
     in_regions,
+    is_absence,
+    labelled,
     line_bounds,
     listed_regions,
     normalize_space,
     quote_for,
     sentence_region,
 )
-from medpipeline.extraction.schema import (
-    MedicationFact,
-    MedicationStatus,
-)
+from medpipeline.extraction.offline.vocabularies import find_drug
+from medpipeline.extraction.schema import MedicationFact, MedicationStatus
 
 SIG_WINDOW_CHARS = 80
 
@@ -160,4 +162,80 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 prescribed=is_prescribed(text, ent, prescribed_lists),
             )
         )
+    return facts
+
+
+# Where a medication cell's product name ends and its instructions begin.
+SIG_START = re.compile(
+    r"\b(?:take|takes|taking|inhale|inject|apply|instill|use|place|chew|dissolve|give"
+    r"|administer|insert|spray|dispense|quantity|qty|refills?|sig|directions)\b",
+    re.IGNORECASE,
+)
+ENDED_STATUS = re.compile(r"\b(?:completed|expired|inactive|finished|ended)\b", re.IGNORECASE)
+STOPPED_STATUS = re.compile(r"\b(?:discontinued|stopped|cancel+ed|held|suspended)\b", re.I)
+
+
+@functools.cache
+def curated_drugs() -> dict[str, str]:
+    """Lower-cased name -> generic name from `lexicon/drugs.csv` (names and spellings the
+    package's dictionary lacks, e.g. 'APAP')."""
+    return {name.lower(): metadata["generic_name"] for name, metadata in drug_names()}
+
+
+def generic_of(product: str) -> str | None:
+    """The generic name of the first drug named in a product name, from the drug dictionary or
+    the curated lexicon."""
+    found = find_drug(product)
+    if found:
+        return found[2]
+    words = product.lower().split()
+    return next((curated_drugs()[w] for w in words if w in curated_drugs()), None)
+
+
+def medication_status(written: str) -> MedicationStatus:
+    if STOPPED_STATUS.search(written):
+        return MedicationStatus.STOPPED
+    if ENDED_STATUS.search(written):
+        return MedicationStatus.COMPLETED
+    return MedicationStatus.ACTIVE
+
+
+def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFact | None:
+    """A medication-table row: the product name is its name cell up to the instructions; the
+    dose, route and frequency come from the row (its sig column first); a row naming no known
+    drug and no dose is not a medication ('Medication Administration not documented')."""
+    cell = table.name_cell(row)
+    if cell is None or is_absence(cell.text):
+        return None
+    sig_start = SIG_START.search(cell.text)
+    product = clean_name(cell.text[: sig_start.start()] if sig_start else cell.text)
+    if not re.search(r"[A-Za-z]{3}", product):
+        return None
+    sig_cell = table.cell(row, "sig")
+    sig = " ".join(
+        part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part
+    )
+    generic = generic_of(product)
+    dose = parse_dose(product) or parse_dose(sig)
+    if generic is None and dose is None:
+        return None
+    status = table.cell(row, "status")
+    status_text = status.text if status else labelled(table.row_text(row), "status") or ""
+    return MedicationFact(
+        quote=quote_for(text, cell.start, cell.end),
+        text=product,
+        generic_name=generic,
+        dose_value=dose[0] if dose else None,
+        dose_unit=dose[1] if dose else None,
+        route=parse_route(sig),
+        frequency=parse_frequency(sig),
+        status=medication_status(status_text),
+    )
+
+
+def table_medications(tables: list[Table], text: str) -> list[MedicationFact]:
+    facts = []
+    for table in tables:
+        if table.kind in MEDICATION_CATEGORIES:
+            facts += [f for row in table.rows if (f := medication_from_row(table, row, text))]
     return facts

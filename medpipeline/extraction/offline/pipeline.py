@@ -5,6 +5,7 @@ PHI: PyRuSH logs every token (document text) through loguru at DEBUG; those logg
 """
 
 import functools
+import re
 
 import medspacy
 from loguru import logger
@@ -14,7 +15,12 @@ from medspacy.target_matcher import TargetRule
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from medpipeline.extraction.offline.lexicons import condition_names, drug_names, read_lexicon
+from medpipeline.extraction.offline.lexicons import (
+    condition_names,
+    drug_names,
+    read_lexicon,
+    split_names,
+)
 from medpipeline.extraction.offline.text import LIST_ITEM_LINE
 from medpipeline.extraction.schema import (
     Assertion,
@@ -88,7 +94,19 @@ def section_rules(nlp: Language, default_rules_path: str) -> list[SectionRule]:
             pattern = [{"TEXT": token.text} for token in nlp.tokenizer(row["header"])]
         max_scope = int(row["max_scope"]) if row["max_scope"] else None
         rules.append(SectionRule(row["header"], row["category"], pattern, max_scope=max_scope))
+    for row in read_lexicon("section_titles.csv"):
+        rules.append(SectionRule(row["title"], row["category"], pattern=whole_line_title(row)))
     return rules
+
+
+def whole_line_title(row: dict[str, str]) -> str:
+    """A regex (medspaCy's RegexMatcher) matching one of the row's titles as a whole line, any
+    case, with an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:'."""
+    titles = "|".join(
+        r"[ \t]+".join(re.escape(word) for word in title.split())
+        for title in sorted(split_names(row["title"]), key=len, reverse=True)
+    )
+    return rf"(?im)^[ \t]*(?:{titles})[ \t]*:?[ \t]*(?=\n|\Z)"
 
 
 @Language.component("medpipeline_list_item_sentences")
@@ -112,6 +130,7 @@ SECTION_ASSERTIONS = {
     "family_history": {"is_family": True},
     "patient_instructions": {"is_hypothetical": True},
     "education": {"is_hypothetical": True},
+    "plan_of_care": {"is_hypothetical": True},
 }
 
 

@@ -109,3 +109,31 @@ def most_informative(items: list, key) -> list:
         if key(item) not in best or filled > best[key(item)][0]:
             best[key(item)] = (filled, item)
     return [item for _, item in best.values()]
+
+
+# A row that records the absence of a fact, not a fact: 'No Known Medications', 'Procedures not
+# documented', 'Medication excluded/not available', 'No information about allergies', 'None'.
+NOT_A_FACT = re.compile(
+    r"^(?:no|none|nil|denies|negative)\b|\bnot\s+(?:documented|available|applicable|recorded"
+    r"|known|reported|on file|given|taken)\b|\bexcluded\b|\bunknown\b|\bno\s+(?:known|information"
+    r"|data|active)\b|^n/?a$",
+    re.IGNORECASE,
+)
+TRAILING_CODES = re.compile(r"\s*[\[(](?=[^\])]*\d)[A-Z0-9., ;:-]{2,60}[\])]\s*$")
+CODE_IN_PARENTHESES = re.compile(r"\b[A-Z]\d{2}(?:\.[0-9A-Z]{1,4})?\b")
+LABELLED_VALUE = r"(?:^|\s){label}\s*:\s*(?P<value>.+?)(?=\s+[A-Z][A-Za-z ]{{1,20}}:|$)"
+
+
+def is_absence(name: str) -> bool:
+    return bool(NOT_A_FACT.search(name.strip()))
+
+
+def clean_name(name: str) -> str:
+    """A table cell's name without the codes printed after it ('Asthma (493.90, J45.909)')."""
+    return normalize_space(TRAILING_CODES.sub("", name)).strip(" ,;:-")
+
+
+def labelled(cells: str, label: str) -> str | None:
+    """The value after 'Label:' in a cell ('Reaction: Hives Status: Active' -> 'Hives')."""
+    found = re.search(LABELLED_VALUE.format(label=label), cells, re.IGNORECASE)
+    return normalize_space(found["value"]) if found else None
