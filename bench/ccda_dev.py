@@ -15,7 +15,7 @@ is scored against `<stem>.gold.json` (format in the corpus README), per type:
   against precision.
 - A prediction matches a gold entry when both carry a code in the same system (LOINC on
   observations; the gold's translations count) and the codes are equal - codes decide then, names
-  do not. Otherwise names decide: after normalisation (lower case, SNOMED semantic tags and
+  do not (C-CDA's weight code 3141-9 counts as the FHIR profile's 29463-7, SAME_MEASUREMENT). Otherwise names decide: after normalisation (lower case, SNOMED semantic tags and
   punctuation dropped) the prediction's name equals one of the entry's `names`, or the content
   words of one are all among the words of the other ("Proventil HFA" and "Proventil HFA
   Inhalation HFA Aerosol Inhaler 90 mcg/actuation"; "aspirin" and "Aspirin 81 MG Oral Tablet").
@@ -47,6 +47,10 @@ from medpipeline.pdf import PdfLimits, extract_pages
 TYPES = ("conditions", "medications", "allergies", "results", "vitals", "procedures")
 LOINC = "http://loinc.org"
 NO_KNOWN_ALLERGY = "716186003"
+# C-CDA's vital-sign codes that name the same measurement as the FHIR vital-signs profile's code
+# the bundle carries (body weight 29463-7 / C-CDA 3141-9 "Body weight Measured"; head
+# circumference 9843-4 / 8287-5 "by tape measure"): compared as that profile code.
+SAME_MEASUREMENT = {"3141-9": "29463-7", "8287-5": "9843-4"}
 SEMANTIC_TAG = re.compile(r"\((?:finding|disorder|situation|procedure|substance|product)\)")
 STOP_WORDS = {"of", "the", "and", "or", "in", "on", "with", "to", "for", "a", "an", "by", "per"}
 # Words of column headers and section titles that vendors print; a fact named only with such
@@ -187,7 +191,11 @@ def gold_entries(gold: dict) -> dict[str, list[GoldEntry]]:
             entries[kind].append(
                 GoldEntry(
                     names=[name for name in item.get("names", []) if name],
-                    loinc={code for code, system in codes if code and system == "LOINC"},
+                    loinc={
+                        SAME_MEASUREMENT.get(code, code)
+                        for code, system in codes
+                        if code and system == "LOINC"
+                    },
                     findable=not item.get("not_in_narrative"),
                     negative=bool(item.get("negated") or item.get("no_known")),
                 )

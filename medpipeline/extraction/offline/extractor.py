@@ -98,7 +98,7 @@ class OfflineExtractor:
                 table_medications(tables, text) + medications, medication_key
             ),
             allergies=unique(
-                table_allergies(tables, text) + allergy_facts(doc, allergy_areas, in_tables),
+                table_allergies(tables, text) + allergy_facts(doc, allergy_areas, not_narrative),
                 allergy_key,
             ),
             observations=unique(

@@ -44,12 +44,19 @@ def dose_pattern() -> re.Pattern[str]:
     units = "|".join(f"(?:{term.written})" for term in sig_terms("dose_unit"))
     return re.compile(
         rf"(?<![\w./])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
-        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat|hr|h|kg))?(?![A-Za-z])",
+        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat(?:ion)?|hr|h|kg))?(?![A-Za-z])",
         re.IGNORECASE,
     )
 
 
-PER_UNIT = {"ml": "/mL", "actuat": "/{actuat}", "hr": "/h", "h": "/h", "kg": "/kg"}
+PER_UNIT = {
+    "ml": "/mL",
+    "actuat": "/{actuat}",
+    "actuation": "/{actuat}",
+    "hr": "/h",
+    "h": "/h",
+    "kg": "/kg",
+}
 
 
 def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] | None:
@@ -219,8 +226,8 @@ def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFac
     dose = parse_dose(product) or parse_dose(sig)
     if generic is None and dose is None:
         return None
-    status = table.cell(row, "status")
-    status_text = status.text if status else labelled(table.row_text(row), "status") or ""
+    status = table.cell(row, "status") or table.cell(row, "details")
+    status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
     return MedicationFact(
         quote=quote_for(text, cell.start, cell.end),
         text=product,

@@ -61,7 +61,7 @@ PROCEDURE_SUFFIXES = (
 # 'underwent laparoscopic appendectomy', 's/p total knee replacement', 'had a colonoscopy'.
 NARRATIVE_PROCEDURE = re.compile(
     r"\b(?:underwent|undergone|s/p|status[ \t]+post|had[ \t]+(?:an?[ \t]+)?|performed[ \t]+"
-    r"(?:an?[ \t]+)?|history[ \t]+of[ \t]+(?:an?[ \t]+)?)"
+    r"(?:an?[ \t]+)?|history[ \t]+of[ \t]+(?:an?[ \t]+)?)[ \t]*"
     r"(?:an?[ \t]+|the[ \t]+)?(?P<name>(?:[A-Za-z][A-Za-z'-]*[ \t]+){0,4}?[A-Za-z-]*"
     rf"(?:{PROCEDURE_SUFFIXES}))\b",
     re.IGNORECASE,

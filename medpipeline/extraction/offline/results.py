@@ -524,8 +524,10 @@ def observation_from_cells(
         if pair and parsed["op"] is None:
             value_text = f"{parsed['number']}/{parsed['second']}"
             kind = kinds_by_code().get("85354-9") if vital else kind
-        written_unit = parsed["unit"] or (unit_cell.text if unit_cell else None)
-        flag = parsed["flag"]
+        written_unit, flag = parsed["unit"], parsed["flag"]
+        if written_unit and re.fullmatch(FLAG, written_unit, re.IGNORECASE):
+            written_unit, flag = None, written_unit  # '11.2 L': a low flag, not litres
+        written_unit = written_unit or (unit_cell.text if unit_cell else None)
     unit = ucum_unit(written_unit) or written_unit
     if not vital:
         kind = observation_kind(clean_name(name.text), unit, qualitative=number is None)

@@ -16,6 +16,7 @@ import warnings
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from medpipeline.extraction.offline.lexicons import observation_aliases
+from medpipeline.terminology import icd10cm_code
 
 MAX_DRUG_WORDS = 4
 MIN_DRUG_CHARS = 4
@@ -70,8 +71,8 @@ def normalize_condition(name: str) -> str:
 
 @functools.cache
 def icd10_index() -> dict[str, str]:
-    """Normalised ICD-10-CM description or inclusion term -> code (the shortest code when a term
-    names several)."""
+    """Normalised ICD-10-CM description or inclusion term -> code (the most specific code when a
+    term names several: 'Acute pharyngitis' is J02.9, not the category J02)."""
     with warnings.catch_warnings():  # the package reads its data with deprecated importlib calls
         warnings.simplefilter("ignore", DeprecationWarning)
         import simple_icd_10_cm as icd
@@ -82,11 +83,12 @@ def icd10_index() -> dict[str, str]:
             continue
         for term in [icd.get_description(code), *icd.get_inclusion_term(code)]:
             key = normalize_condition(term)
-            if key and (key not in index or len(code) < len(index[key])):
+            if key and (key not in index or len(code) > len(index[key])):
                 index[key] = code
     return index
 
 
 def icd10_code(name: str) -> str | None:
     """The ICD-10-CM code whose description or inclusion term is this name, if one is."""
-    return icd10_index().get(normalize_condition(name))
+    code = icd10_index().get(normalize_condition(name))
+    return icd10cm_code(code) if code else None
