@@ -15,8 +15,9 @@ is scored against `<stem>.gold.json` (format in the corpus README), per type:
   against precision.
 - A prediction matches a gold entry when both carry a code in the same system (LOINC on
   observations; the gold's translations count) and the codes are equal - codes decide then, names
-  do not (C-CDA's weight code 3141-9 counts as the FHIR profile's 29463-7, SAME_MEASUREMENT). Otherwise names decide: after normalisation (lower case, SNOMED semantic tags and
-  punctuation dropped) the prediction's name equals one of the entry's `names`, or the content
+  do not (C-CDA's weight code 3141-9 counts as the FHIR profile's 29463-7, SAME_MEASUREMENT).
+  Otherwise names decide: after normalisation (lower case, SNOMED semantic tags and punctuation
+  dropped) the prediction's name equals one of the entry's `names`, or the content
   words of one are all among the words of the other ("Proventil HFA" and "Proventil HFA
   Inhalation HFA Aerosol Inhaler 90 mcg/actuation"; "aspirin" and "Aspirin 81 MG Oral Tablet").
 - Header words: a fact named only with words of section titles or column headers (the document's

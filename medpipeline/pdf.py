@@ -250,8 +250,8 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
     which words share a row and a column; text outside tables reads as pdfplumber writes it.
 
     A cell wrapped over lines is joined with spaces; a cell covered by a spanning neighbour is
-    written empty, so every row of a table has its columns in the same places. A table inside another is part of the outer one. Pages without tables keep
-    `extract_text()` as it is."""
+    written empty, so every row of a table has its columns in the same places. A table inside
+    another is part of the outer one. Pages without tables keep `extract_text()` as it is."""
     found = [table for table in page.find_tables() if table.bbox]
     tables = [t for t in found if not any(o is not t and _inside(t.bbox, o.bbox) for o in found)]
     if not tables:
@@ -267,7 +267,9 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
         for line in page.filter(outside_tables).extract_text_lines()
         if line["text"].strip()
     ]
-    pieces += [(table.bbox[1], _table_lines(cells)) for table, cells in zip(tables, rows)]
+    pieces += [
+        (table.bbox[1], _table_lines(cells)) for table, cells in zip(tables, rows, strict=True)
+    ]
     pieces.sort(key=lambda piece: piece[0])
     return "\n".join(text for _, text in pieces if text), rows
 

@@ -29,12 +29,16 @@ ALLERGIES = "allergy"
 RESULTS = "labs_and_studies"
 VITALS = "vital_signs"
 PROCEDURES = "procedures"
-# Sections whose items are not the patient's current facts of any extracted kind: no condition
-# or medication is read from their narrative either.
+# Sections whose items are none of the extracted kinds (a vaccine is not a medication statement,
+# a planned activity not a condition): no condition or medication is read from their narrative.
+# Family and social history are read: ConText and the section mark them family or historical.
 NO_FACT_SECTIONS = {
-    "immunizations", "plan_of_care", "functional_status", "sexual_and_social_history",
-    "social_history", "family_history", "other", "encounters",
-}  # fmt: skip
+    "immunizations",
+    "plan_of_care",
+    "functional_status",
+    "administrative",
+    "encounters",
+}
 
 TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*$", re.MULTILINE)
 CELL = re.compile(r"(?<=\|)([^|\n]*)(?=\|)")
@@ -272,7 +276,7 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         if header is None and previous is not None and len(previous.roles) == width:
             roles = previous.roles  # a table continued after a page break
         kind = category_at(spans, block[0].start)
-        if kind in (None, "other") or header_kind(header, vital_name) == VITALS:
+        if kind in (None, "other", "administrative") or header_kind(header, vital_name) == VITALS:
             kind = header_kind(header, vital_name) or kind
         if kind is None and header is None and previous is not None and roles is previous.roles:
             kind = previous.kind
