@@ -238,5 +238,6 @@ def table_allergies(tables: list[Table], text: str) -> list[AllergyFact]:
     facts = []
     for table in tables:
         if table.kind in ALLERGY_CATEGORIES:
-            facts += [f for row in table.rows if (f := allergy_from_row(table, row, text))]
+            rows = [row for row in table.rows if not row.continues]
+            facts += [f for row in rows if (f := allergy_from_row(table, row, text))]
     return facts

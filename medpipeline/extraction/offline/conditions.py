@@ -85,9 +85,26 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     )
 
 
+def printed_icd10(row: TableRow) -> str | None:
+    """An ICD-10-CM code a row prints next to its system ('| | ICD-10-CM | I21.3 | ... |')."""
+    cells = [cell.text for cell in row.cells]
+    for index, cell in enumerate(cells[:-1]):
+        if re.fullmatch(r"ICD-?10(?:-CM)?", cell, re.IGNORECASE):
+            return icd10cm_code(cells[index + 1])
+    return None
+
+
 def table_conditions(tables: list[Table], text: str) -> list[ConditionFact]:
-    facts = []
+    """Problem-list rows; a continuation row printing the ICD-10-CM code codes the row above."""
+    facts: list[ConditionFact] = []
     for table in tables:
-        if table.kind in (PROBLEMS, PAST_HISTORY):
-            facts += [f for row in table.rows if (f := condition_from_row(table, row, text))]
+        if table.kind not in (PROBLEMS, PAST_HISTORY):
+            continue
+        last: ConditionFact | None = None
+        for row in table.rows:
+            if not row.continues:
+                last = condition_from_row(table, row, text)
+                facts += [last] if last else []
+            elif last and (code := printed_icd10(row)):
+                last.icd10_code = code
     return facts

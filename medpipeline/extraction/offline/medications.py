@@ -244,5 +244,6 @@ def table_medications(tables: list[Table], text: str) -> list[MedicationFact]:
     facts = []
     for table in tables:
         if table.kind in MEDICATION_CATEGORIES:
-            facts += [f for row in table.rows if (f := medication_from_row(table, row, text))]
+            rows = [row for row in table.rows if not row.continues]
+            facts += [f for row in rows if (f := medication_from_row(table, row, text))]
     return facts

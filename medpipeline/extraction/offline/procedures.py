@@ -93,7 +93,8 @@ def table_procedures(tables: list[Table], text: str) -> list[ProcedureFact]:
     facts = []
     for table in tables:
         if table.kind == PROCEDURES:
-            facts += [f for row in table.rows if (f := procedure_from_row(table, row, text))]
+            rows = [row for row in table.rows if not row.continues]
+            facts += [f for row in rows if (f := procedure_from_row(table, row, text))]
     return facts
 
 

@@ -587,7 +587,7 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
         if vital and header_vitals and header_vitals >= 2:
             facts += vitals_by_column(table, text)
             continue
-        for row in table.rows:
+        for row in (row for row in table.rows if not row.continues):
             name = table.name_cell(row)
             value = value_cell(table, row, name) if name else None
             if name is None or value is None or is_absence(name.text):

@@ -49,6 +49,8 @@ MAX_HEADER_CELL_WORDS = 5
 COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (role, re.compile(pattern, re.IGNORECASE))
     for role, pattern in (
+        ("name", r"\bcode[ \t]+(?:description|display|name|text)\b|\bdisplay[ \t]+name\b"),
+        ("details", r"\b(?:group|category|class|classification)\b"),
         ("severity", r"\b(?:severity|criticality)\b"),
         ("status", r"\bstatus\b"),
         ("reaction", r"\b(?:reactions?|manifestations?)\b"),
@@ -112,6 +114,7 @@ class TableRow:
     cells: list[Cell]
     start: int
     end: int
+    continues: bool = False  # more of the row above ('|  | ICD-10-CM | I10 | ... |'), no new fact
 
     def filled(self) -> list[Cell]:
         return [cell for cell in self.cells if cell.text]
@@ -281,6 +284,9 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         if kind is None and header is None and previous is not None and roles is previous.roles:
             kind = previous.kind
         data = [row for row in rows if row.filled() and not is_caption_row(row, width)]
+        if roles and roles[0] in ("name", "details"):
+            for row in data[1:]:
+                row.continues = not row.cells[0].text
         table = Table(kind, roles, header, data, (block[0].start, block[-1].end))
         tables.append(table)
         previous = table
