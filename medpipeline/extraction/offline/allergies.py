@@ -151,7 +151,8 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     raw = text[item[0] : item[1]]
     if NO_KNOWN_ALLERGIES.search(raw) or NONE_ITEM.fullmatch(raw.strip()):
         return AllergyFact(quote=quote_for(text, *item), no_known_allergies=True)
-    written, reaction = split_substance_and_reaction(LIST_MARKER.sub("", raw, count=1))
+    item_text = ALLERGY_TO.sub("", LIST_MARKER.sub("", raw, count=1), count=1)
+    written, reaction = split_substance_and_reaction(item_text)
     drug = next((d for d in drugs if item[0] <= d.start_char < item[1]), None)
     substance = normalize_space(drug.text) if drug else written
     if not drug and not plausible_substance(substance):
@@ -203,6 +204,8 @@ def allergy_facts(doc: Doc, regions: list[Region], tables: list[Region]) -> list
     return facts
 
 
+# A list item written 'Allergy to Bee Pollen': the substance follows.
+ALLERGY_TO = re.compile(r"^\s*(?:allerg(?:y|ies|ic)|intolerance)\s+to\s+", re.IGNORECASE)
 SEVERITIES = re.compile(r"\b(?P<severity>mild|moderate|severe)", re.IGNORECASE)
 
 

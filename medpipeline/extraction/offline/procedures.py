@@ -38,7 +38,7 @@ def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact
         for line_match in re.finditer(r"[^\n]+", text[start:end]):
             line_start = start + line_match.start()
             item = LIST_MARKER.sub("", line_match.group(), count=1)
-            name = SEMANTIC_TAG.sub("", item).strip(" .;")
+            name = SEMANTIC_TAG.sub("", clean_name(item)).strip(" .;")
             if not name or len(name.split()) > 12:
                 continue
             facts.append(

@@ -283,7 +283,14 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             kind = header_kind(header, vital_name) or kind
         if kind is None and header is None and previous is not None and roles is previous.roles:
             kind = previous.kind
-        data = [row for row in rows if row.filled() and not is_caption_row(row, width)]
+        repeated = [cell.text for cell in header.cells] if header else None
+        data = [
+            row
+            for row in rows
+            if row.filled()
+            and not is_caption_row(row, width)
+            and [cell.text for cell in row.cells] != repeated  # header again after a page break
+        ]
         if roles and roles[0] in ("name", "details"):
             for row in data[1:]:
                 row.continues = not row.cells[0].text

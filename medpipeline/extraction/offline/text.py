@@ -119,7 +119,7 @@ NOT_A_FACT = re.compile(
     r"|data|active)\b|^n/?a$",
     re.IGNORECASE,
 )
-TRAILING_CODES = re.compile(r"\s*[\[(](?=[^\])]*\d)[A-Z0-9., ;:-]{2,60}[\])]\s*$")
+TRAILING_CODES = re.compile(r"\s*[\[(](?=[^\])]*\d)[A-Z0-9., ;:/-]{2,60}[\])]\s*$")
 CODE_IN_PARENTHESES = re.compile(r"\b[A-Z]\d{2}(?:\.[0-9A-Z]{1,4})?\b")
 LABELLED_VALUE = r"(?:^|\s){label}\s*:\s*(?P<value>.+?)(?=\s+[A-Z][A-Za-z ]{{1,20}}:|$)"
 
@@ -129,7 +129,8 @@ def is_absence(name: str) -> bool:
 
 
 def clean_name(name: str) -> str:
-    """A table cell's name without the codes printed after it ('Asthma (493.90, J45.909)')."""
+    """A name without the codes or date printed after it ('Asthma (493.90, J45.909)',
+    'Cholecystectomy (2006/06/01)')."""
     return normalize_space(TRAILING_CODES.sub("", name)).strip(" ,;:-")
 
 
