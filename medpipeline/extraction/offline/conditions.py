@@ -5,7 +5,13 @@ import re
 from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.pipeline import CONDITION, assertion_of, has_modifier
-from medpipeline.extraction.offline.sections_tables import PAST_HISTORY, PROBLEMS, Table, TableRow
+from medpipeline.extraction.offline.sections_tables import (
+    PAST_HISTORY,
+    PROBLEMS,
+    Table,
+    TableRow,
+    printed_code,
+)
 from medpipeline.extraction.offline.text import (
     CODE_IN_PARENTHESES,
     Region,
@@ -58,6 +64,7 @@ def condition_facts(
     return facts
 
 
+ICD10_SYSTEM = r"ICD-?10(?:-CM)?"
 INACTIVE_STATUS = re.compile(r"\b(?:resolved|inactive|historical|past|remission)\b", re.I)
 
 
@@ -77,21 +84,13 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     status = table.cell(row, "status")
     status_text = status.text if status else labelled(table.row_text(row), "status") or ""
     inactive = INACTIVE_STATUS.search(status_text)
+    printed = [icd10cm_code(printed_code(row, ICD10_SYSTEM))] + printed
     return ConditionFact(
         quote=quote_for(text, cell.start, cell.end),
         text=name,
-        icd10_code=printed[0] if printed else icd10_code(name),
+        icd10_code=next((code for code in printed if code), None) or icd10_code(name),
         assertion=Assertion.HISTORICAL if inactive else Assertion.PRESENT,
     )
-
-
-def printed_icd10(row: TableRow) -> str | None:
-    """An ICD-10-CM code a row prints next to its system ('| | ICD-10-CM | I21.3 | ... |')."""
-    cells = [cell.text for cell in row.cells]
-    for index, cell in enumerate(cells[:-1]):
-        if re.fullmatch(r"ICD-?10(?:-CM)?", cell, re.IGNORECASE):
-            return icd10cm_code(cells[index + 1])
-    return None
 
 
 def table_conditions(tables: list[Table], text: str) -> list[ConditionFact]:
@@ -105,6 +104,6 @@ def table_conditions(tables: list[Table], text: str) -> list[ConditionFact]:
             if not row.continues:
                 last = condition_from_row(table, row, text)
                 facts += [last] if last else []
-            elif last and (code := printed_icd10(row)):
+            elif last and (code := icd10cm_code(printed_code(row, ICD10_SYSTEM))):
                 last.icd10_code = code
     return facts

@@ -19,7 +19,14 @@ from medpipeline.extraction.offline.lexicons import (
     observation_kind_candidates,
 )
 from medpipeline.extraction.offline.pipeline import DRUG
-from medpipeline.extraction.offline.sections_tables import RESULTS, VITALS, Cell, Table, TableRow
+from medpipeline.extraction.offline.sections_tables import (
+    RESULTS,
+    VITALS,
+    Cell,
+    Table,
+    TableRow,
+    printed_code,
+)
 from medpipeline.extraction.offline.text import (
     Region,
     clean_name,
@@ -31,6 +38,7 @@ from medpipeline.extraction.offline.text import (
 from medpipeline.extraction.schema import (
     ObservationFact,
 )
+from medpipeline.terminology import loinc_check_digit
 
 NUMBER = r"\d+(?:\.\d+)?"
 
@@ -531,6 +539,9 @@ def observation_from_cells(
     unit = ucum_unit(written_unit) or written_unit
     if not vital:
         kind = observation_kind(clean_name(name.text), unit, qualitative=number is None)
+    if printed := printed_loinc(row):  # a code the document prints wins
+        category = "vital-signs" if vital else "laboratory"
+        kind = ObservationKind(name.text, printed, category, None)
     low = high = None
     if range_cell and (bounds := RANGE_ONLY.match(range_cell.text)):
         low, high = reference_bounds(bounds)
@@ -547,6 +558,12 @@ def observation_from_cells(
         reference_text=range_cell.text if range_cell and low is None and high is None else None,
         interpretation=interpretation(flag or (flag_cell.text if flag_cell else None)),
     )
+
+
+def printed_loinc(row: TableRow) -> str | None:
+    """A LOINC code the row prints after 'LOINC', if its check digit is right."""
+    found = re.fullmatch(r"(\d{1,7})-(\d)", printed_code(row, "LOINC") or "")
+    return found.group() if found and loinc_check_digit(found[1]) == int(found[2]) else None
 
 
 def value_cell(table: Table, row: TableRow, after: Cell) -> Cell | None:

@@ -237,13 +237,23 @@ def is_caption_row(row: TableRow, width: int) -> bool:
     return width > 1 and len(filled) == 1 and len(filled[0].text.split()) <= 3
 
 
+def printed_code(row: TableRow, system: str) -> str | None:
+    """The code a row prints after its system ('| LOINC | 14646-4 |', '| ICD-10-CM | I10 |')."""
+    cells = [cell.text for cell in row.cells]
+    for index, cell in enumerate(cells[:-1]):
+        if re.fullmatch(system, cell, re.IGNORECASE) and cells[index + 1]:
+            return cells[index + 1]
+    return None
+
+
 def table_blocks(text: str) -> list[list[TableRow]]:
-    """Runs of consecutive table lines."""
+    """Runs of consecutive table lines; a blank line (a page break) starts a new run, since the
+    table finder may see the rest of a table with other edge columns on the next page."""
     blocks: list[list[TableRow]] = []
     last_end = -2
     for match in TABLE_ROW.finditer(text):
         row = parse_row(text, match.start(), match.end())
-        if blocks and text[last_end : match.start()].strip() == "":
+        if blocks and text[last_end : match.start()].strip(" \t") == "\n":
             blocks[-1].append(row)
         else:
             blocks.append([row])
