@@ -247,3 +247,49 @@ def test_pdf_table_rows_reach_the_text_with_their_cells(tmp_path: Path):
     result = OfflineExtractor().extract(page.text)
     assert [a.substance for a in result.allergies] == ["Penicillin"]
     assert result.medications == []
+
+
+def test_table_continued_after_a_page_break_with_other_edge_columns(extractor):
+    text = """Results
+| Date | Test | Value | Reference Range |
+| 02/11/2014 13:54 | SODIUM | 141 mmol/L | 136-145 mmol/L |
+
+|  | Date | Test | Value | Reference Range |  |
+|  | 02/11/2014 13:54 | CALCIUM | 8.8 mg/dL | 8.8-10.7 mg/dL |  |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert {(o.name, o.value, o.unit) for o in result.observations} == {
+        ("SODIUM", 141, "mmol/L"),
+        ("CALCIUM", 8.8, "mg/dL"),
+    }
+
+
+def test_codes_the_table_prints_and_code_description_columns(extractor):
+    text = """Problems
+| Group Description | Code System | Code | Code Description | Status |
+| Coronary Artery Disease | SNOMED-CT | 57054005 | Acute myocardial infarction | Active |
+|  | ICD-10-CM | I21.3 | ST elevation myocardial infarction of unspecified site |  |
+Results
+| Group Description | Code System | Code | Code Description | Value | Unit |
+| High Density Lipoprotein (HDL) | LOINC | 14646-4 | HDLc SerPl-sCnc | 58 | mg/dL |
+|  | CPT | 83701 | Lipoprotein bld, hr fraction |  |  |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(c.text, c.icd10_code) for c in result.conditions] == [
+        ("Acute myocardial infarction", "I21.3")
+    ]
+    assert [(o.name, o.loinc_code, o.value) for o in result.observations] == [
+        ("HDLc SerPl-sCnc", "14646-4", 58)
+    ]
+
+
+def test_numbered_allergy_list_items(extractor):
+    text = (
+        "ALLERGIES\n1. Allergy to Penicillin\n2. Allergy to Bee Pollen\nREASON FOR VISIT\nFalls\n"
+    )
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [a.substance for a in result.allergies] == ["Penicillin", "Bee Pollen"]
+    assert result.medications == []
