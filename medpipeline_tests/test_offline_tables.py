@@ -293,3 +293,17 @@ def test_numbered_allergy_list_items(extractor):
     assert_clean(result, text)
     assert [a.substance for a in result.allergies] == ["Penicillin", "Bee Pollen"]
     assert result.medications == []
+
+
+def test_medication_list_lines_use_the_drug_dictionary(extractor):
+    """Xifaxan and Vesicare are not in the curated lexicon: only the drug dictionary knows them."""
+    text = (
+        "MEDICATIONS\n1. Xifaxan - 550 mg by mouth twice daily\n2. Vesicare 5 mg daily\n"
+        "3. Not documented\nPROCEDURES\n"
+    )
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(m.text, m.generic_name, m.dose_value, m.route) for m in result.medications] == [
+        ("Xifaxan", "rifaximin", 550, "oral"),
+        ("Vesicare", "solifenacin", 5, None),
+    ]

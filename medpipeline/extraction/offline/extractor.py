@@ -13,7 +13,11 @@ from medpipeline.extraction.offline.conditions import (
     table_conditions,
 )
 from medpipeline.extraction.offline.demographics import encounter_facts, patient_fact
-from medpipeline.extraction.offline.medications import medication_facts, table_medications
+from medpipeline.extraction.offline.medications import (
+    listed_medications,
+    medication_facts,
+    table_medications,
+)
 from medpipeline.extraction.offline.pipeline import build_pipeline
 from medpipeline.extraction.offline.procedures import (
     narrative_procedures,
@@ -90,6 +94,7 @@ class OfflineExtractor:
             doc, allergy_areas + medication_lists + not_narrative, diagnosis_fields
         )
         medications = medication_facts(doc, allergy_areas + lab_row_regions(text) + not_narrative)
+        medications += listed_medications(doc, allergy_areas + not_narrative)
         procedures = procedure_facts(text, in_tables) + narrative_procedures(text, not_narrative)
         return ChunkExtraction(
             patient=patient_fact(text),

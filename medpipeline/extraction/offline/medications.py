@@ -9,8 +9,14 @@ from spacy.tokens import Doc, Span
 
 from medpipeline.extraction.offline.lexicons import drug_names, sig_terms
 from medpipeline.extraction.offline.pipeline import DRUG, assertion_of, has_modifier
-from medpipeline.extraction.offline.sections_tables import MEDICATION_CATEGORIES, Table, TableRow
+from medpipeline.extraction.offline.sections_tables import (
+    MEDICATION_CATEGORIES,
+    Table,
+    TableRow,
+    section_regions,
+)
 from medpipeline.extraction.offline.text import (
+    LIST_MARKER,
     Region,
     clean_name,
     in_regions,
@@ -246,4 +252,38 @@ def table_medications(tables: list[Table], text: str) -> list[MedicationFact]:
         if table.kind in MEDICATION_CATEGORIES:
             rows = [row for row in table.rows if not row.continues]
             facts += [f for row in rows if (f := medication_from_row(table, row, text))]
+    return facts
+
+
+def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
+    """The lines of a medication section outside tables ('1. Lasix - 40mg by mouth once daily')
+    that name a drug of the dictionary the lexicon matcher missed: one medication per line."""
+    text = doc.text
+    matched = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
+    facts = []
+    for start, end in section_regions(doc, MEDICATION_CATEGORIES):
+        for line in re.finditer(r"[^\n]+", text[start:end]):
+            line_start = start + line.start()
+            if in_regions(line_start, skip_regions) or any(
+                line_start <= a < start + line.end() for a, _ in matched
+            ):
+                continue
+            item = LIST_MARKER.sub("", line.group(), count=1)
+            drug = find_drug(item)
+            if drug is None or is_absence(item):
+                continue
+            offset = line_start + (len(line.group()) - len(item))
+            window = item[drug[1] :]
+            dose = parse_dose(window)
+            facts.append(
+                MedicationFact(
+                    quote=quote_for(text, offset + drug[0], offset + drug[1]),
+                    text=normalize_space(item[drug[0] : drug[1]]),
+                    generic_name=drug[2],
+                    dose_value=dose[0] if dose else None,
+                    dose_unit=dose[1] if dose else None,
+                    route=parse_route(window),
+                    frequency=parse_frequency(window),
+                )
+            )
     return facts
