@@ -266,7 +266,7 @@ class DocumentResult:
 
 
 def run_document(pdf: Path, gold: dict) -> DocumentResult:
-    pages = extract_pages(pdf, PdfLimits(), ocr=False)
+    pages = extract_pages(pdf, PdfLimits(timeout_seconds=600), ocr=False)  # a busy machine
     text, offsets = join_pages(pages)
     sha256, sha1 = file_digests(pdf)
     doc_id = doc_id_from_sha256(sha256)
