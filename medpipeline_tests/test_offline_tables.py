@@ -14,7 +14,7 @@ from fpdf import FPDF
 
 from medpipeline.extraction.offline import OfflineExtractor
 from medpipeline.extraction.offline.pipeline import build_pipeline
-from medpipeline.extraction.offline.results import vital_kind
+from medpipeline.extraction.offline.result_tables import vital_kind
 from medpipeline.extraction.offline.sections_tables import find_tables
 from medpipeline.extraction.offline.vocabularies import find_drug, icd10_code
 from medpipeline.extraction.schema import Assertion, ChunkExtraction, MedicationStatus

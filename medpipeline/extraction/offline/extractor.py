@@ -24,12 +24,8 @@ from medpipeline.extraction.offline.procedures import (
     procedure_facts,
     table_procedures,
 )
-from medpipeline.extraction.offline.results import (
-    lab_row_regions,
-    observation_facts,
-    table_observations,
-    vital_kind,
-)
+from medpipeline.extraction.offline.result_tables import table_observations, vital_kind
+from medpipeline.extraction.offline.results import lab_row_regions, observation_facts
 from medpipeline.extraction.offline.sections_tables import (
     MEDICATION_CATEGORIES,
     NO_FACT_SECTIONS,
