@@ -71,7 +71,7 @@ INACTIVE_STATUS = re.compile(r"\b(?:resolved|inactive|historical|past|remission)
 def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact | None:
     """A problem-list row: its name cell is the condition (codes after it dropped, an ICD-10-CM
     code printed there kept, else looked up in the ICD-10-CM index); a resolved or inactive status
-    makes it historical."""
+    makes it historical and resolved (a problem merely listed stays active)."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
@@ -90,6 +90,7 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
         text=name,
         icd10_code=next((code for code in printed if code), None) or icd10_code(name),
         assertion=Assertion.HISTORICAL if inactive else Assertion.PRESENT,
+        resolved=bool(inactive),
     )
 
 

@@ -2,6 +2,7 @@
 
 from spacy.language import Language
 
+from medpipeline.extraction.document_parties import organization_facts, practitioner_facts
 from medpipeline.extraction.offline.allergies import (
     allergy_facts,
     allergy_regions,
@@ -110,4 +111,6 @@ class OfflineExtractor:
             procedures=unique(
                 table_procedures(tables, text) + procedures, lambda fact: fact.text.lower()
             ),
+            organizations=organization_facts(text),
+            practitioners=practitioner_facts(text),
         )
