@@ -5,6 +5,7 @@ schema handed to LLMs for structured output is generated from `ChunkExtraction`.
 Every fact carries `quote`: the exact words of the document it was read from.
 """
 
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import get_args, get_origin
 
@@ -254,3 +255,20 @@ class DocumentExtraction(ChunkExtraction):
     @property
     def models(self) -> list[str]:
         return sorted({c.model for c in self.chunks if c.model})
+
+
+PATIENT_LIST = "patient"  # the patient, as if a list of one (index 0)
+
+
+def fact_id(kind: str, index: int) -> str:
+    """A fact's id within its document: its list and position ('conditions-3', 'patient-0')."""
+    return f"{kind}-{index}"
+
+
+def iter_facts(extraction: ChunkExtraction) -> Iterator[tuple[str, int, Fact]]:
+    """(list, index, fact) of every fact: the patient first, then each list in order."""
+    if extraction.patient is not None:
+        yield PATIENT_LIST, 0, extraction.patient
+    for kind in FACT_LISTS:
+        for index, fact in enumerate(getattr(extraction, kind)):
+            yield kind, index, fact

@@ -39,7 +39,7 @@ def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
 @dg.asset(
     partitions_def=documents_partitions,
     group_name="extraction",
-    kinds={"anthropic", "openai", "python"},
+    kinds={"python"},  # plus the configured providers' kinds (definitions.extraction_kinds)
     deps=["document_chunks"],
     pool=LLM_POOL,
     output_required=False,  # not materialized while its chunks wait in a batch
@@ -52,9 +52,11 @@ def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
     ],
     description="Per document: one provider call per chunk through the fallback chain "
     "(Anthropic, OpenAI, offline clinical rules), facts grounded to their quote in the text and "
-    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet. In a run "
-    f"tagged {LLM_MODE_TAG}={BATCH_MODE}, the chunks go to the first provider's batch API "
-    "(half price) and the asset materializes when llm_batch_sensor has collected the answers.",
+    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet (no PHI: ids, "
+    f"tokens, costs). In a run tagged {LLM_MODE_TAG}={BATCH_MODE}, the chunks go to the first "
+    "provider's batch API (half price) and the asset materializes when llm_batch_sensor has "
+    "collected the answers. PHI: documents/<doc_id>/clinical_extractions.json (facts with their "
+    "quotes) and response_cache/ (the providers' replies).",
 )
 @phi_safe_step
 def clinical_extractions(
@@ -133,6 +135,7 @@ def clinical_extractions(
             ),
             "prompt_version": PROMPT_VERSION,
             "document_type": document_type.value,
+            "pages": len(text.pages),
             "llm_calls": sum(1 for record in records if not record.response_cache_hit),
             "response_cache_hits": sum(1 for record in records if record.response_cache_hit),
             "failed_calls": sum(1 for record in records if record.outcome == "error"),
