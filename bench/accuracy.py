@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/accuracy.py [--corpus ../shared/corpus] [--provider offline ...]
         [--labs-only] [--show-misses]
+    .venv/bin/python bench/accuracy.py --ccda-dev [--half tuning|held-out|both] [--show-misses]
 
 - Synthea (35 notes, `notes/synthea/`): each note is rendered to a PDF
   (`medpipeline.samples.render_text_pdf`) and materialized through every per-document asset on a
@@ -38,6 +39,9 @@
     as numbers with their comparator (or the first word of a word result), units as UCUM codes
     (the example's valueQuantity.code, else its unit; 'pH' without a code is UCUM '[pH]'), ranges
     as (low, high). Units and ranges count only where the truth or the prediction has one.
+- ccda_dev (`--ccda-dev`, offline provider, in-process): 21 vendor C-CDA documents rendered to
+  PDF, scored per type and overall on the tuning and the held-out half (`bench/ccda_dev.py`
+  says how; the held-out half is fixed in `bench/ccda_split.py`).
 Prints precision / recall / F1 per fact type, source and provider; `--show-misses` lists the FHIR
 example keys that were missed or wrong.
 """
@@ -54,6 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from ccda_dev import score_ccda_dev
 
 from medpipeline.definitions import document_assets
 from medpipeline.defs.partitions import documents_partitions
@@ -562,7 +567,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--show-misses", action="store_true", help="list the FHIR example lab keys not matched"
     )
+    parser.add_argument(
+        "--ccda-dev", action="store_true", help="score ccda_dev (offline, in-process) and stop"
+    )
+    parser.add_argument(
+        "--half",
+        choices=["tuning", "held-out", "both"],
+        default="tuning",
+        help="which ccda_dev half to score (the held-out half only to report)",
+    )
     args = parser.parse_args(argv)
+    if args.ccda_dev:
+        print(f"command: .venv/bin/python bench/accuracy.py --ccda-dev --half {args.half}")
+        return score_ccda_dev(args.corpus, args.half, args.show_misses)
     if not (args.corpus / "notes" / "synthea").is_dir():
         print(f"corpus not found at {args.corpus}", file=sys.stderr)
         return 2

@@ -231,8 +231,7 @@ def _extract_in_child(path_name: str, use_ocr: bool, password: str) -> list[Page
 
 def _read_page(page: Any, number: int) -> PageText:
     try:
-        text = page.extract_text() or ""
-        tables = page.extract_tables()
+        text, tables = _text_with_tables(page)
     except Exception as error:
         return PageText(
             page=number,
@@ -249,6 +248,54 @@ def _read_page(page: Any, number: int) -> PageText:
 def text_unusable(page: PageText) -> bool:
     """Too little text, or mostly not words: OCR is tried; after OCR, a vision model may be."""
     return len(page.text.strip()) < MIN_TEXT_CHARS or page.quality < MIN_TEXT_QUALITY
+
+
+def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
+    """The page's text with each table the table finder sees written one row per line, cells
+    between bars ('| Penicillin | Hives | Active |'), so that rules and LLMs downstream know
+    which words share a row and a column; text outside tables reads as pdfplumber writes it.
+
+    A cell wrapped over lines is joined with spaces; a cell covered by a spanning neighbour is
+    written empty, so every row of a table has its columns in the same places. A table inside
+    another is part of the outer one. Pages without tables keep `extract_text()` as it is."""
+    found = [table for table in page.find_tables() if table.bbox]
+    tables = [t for t in found if not any(o is not t and _inside(t.bbox, o.bbox) for o in found)]
+    if not tables:
+        return page.extract_text() or "", []
+    rows = [table.extract() for table in tables]
+
+    def outside_tables(obj: dict) -> bool:
+        box = (obj.get("x0", 0), obj.get("top", 0), obj.get("x1", 0), obj.get("bottom", 0))
+        return not any(_inside(box, table.bbox) for table in tables)
+
+    pieces = [
+        (line["top"], line["text"])
+        for line in page.filter(outside_tables).extract_text_lines()
+        if line["text"].strip()
+    ]
+    pieces += [
+        (table.bbox[1], _table_lines(cells)) for table, cells in zip(tables, rows, strict=True)
+    ]
+    pieces.sort(key=lambda piece: piece[0])
+    return "\n".join(text for _, text in pieces if text), rows
+
+
+def _inside(box: tuple, outer: tuple, slack: float = 1.0) -> bool:
+    return (
+        box[0] >= outer[0] - slack
+        and box[1] >= outer[1] - slack
+        and box[2] <= outer[2] + slack
+        and box[3] <= outer[3] + slack
+    )
+
+
+def _table_lines(rows: list[list[str | None]]) -> str:
+    lines = []
+    for row in rows:
+        cells = [" ".join((cell or "").split()) for cell in row]
+        if any(cells):
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _needs_ocr(page: PageText) -> bool:

@@ -26,7 +26,7 @@ from spacy.tokens import Doc, Span
 
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.extraction.grounding import locate_quote
-from medpipeline.extraction.offline import (
+from medpipeline.extraction.offline.pipeline import (
     SECTION_ASSERTIONS,
     assertion_of,
     context_rules,

@@ -1,0 +1,24 @@
+"""The offline provider's brain: a rule-based clinical extractor (medspaCy), no network, no API key.
+
+`OfflineExtractor().extract(text)` returns a `ChunkExtraction` for one chunk of document text.
+One module per concern, each usable alone:
+- `sections_tables`: the document's sections (medspaCy sectionizer, the titles EHRs print) and
+  its tables (rows written `| cell | cell |` by `medpipeline.pdf`), each table's header row
+  telling what each column holds;
+- `conditions`, `medications`, `allergies`, `results` and `result_tables` (labs and vital
+  signs in text and in tables), `procedures`,
+  `demographics` (patient and encounter): the facts of one kind, from tables and from narrative;
+- `pipeline`: the medspaCy pipeline (sentences, target matcher, ConText), built once per process;
+- `lexicons`, `vocabularies`: the word lists (shipped CSVs, the drug dictionary of
+  `drug-named-entity-recognition`, the ICD-10-CM index of `simple-icd-10-cm`);
+- `text`: quoting and region helpers; `extractor`: the `OfflineExtractor` assembling them.
+Every fact's `quote` is an exact substring of the chunk text.
+
+PHI: PyRuSH logs every token through loguru at DEBUG; `pipeline` disables those loggers, and this
+package never logs nor puts document text into exception messages.
+"""
+
+from medpipeline.extraction.offline.extractor import OfflineExtractor
+from medpipeline.extraction.offline.lexicons import LEXICON_DIR, read_lexicon
+
+__all__ = ["LEXICON_DIR", "OfflineExtractor", "read_lexicon"]

@@ -1,0 +1,246 @@
+"""Allergies: allergy sections, 'Allergies:' lines and 'allergic to ...' (an allergen is never a
+medication), and rows of allergy tables.
+"""
+
+import re
+
+from spacy.tokens import Doc, Span
+
+from medpipeline.extraction.offline.pipeline import DRUG
+from medpipeline.extraction.offline.sections_tables import (
+    ALLERGY_CATEGORIES,
+    Table,
+    TableRow,
+    section_regions,
+)
+from medpipeline.extraction.offline.text import (
+    LIST_ITEM_LINE,
+    LIST_MARKER,
+    Region,
+    clean_name,
+    in_regions,
+    is_absence,
+    labelled,
+    line_bounds,
+    normalize_space,
+    quote_for,
+)
+from medpipeline.extraction.schema import (
+    AllergyFact,
+)
+
+INLINE_ALLERGY_LABEL = re.compile(r"\b(?:drug\s+)?allerg(?:y|ies)\s*:", re.IGNORECASE)
+
+
+ALLERGIC_TO = re.compile(r"\ballergic\s+to\b", re.IGNORECASE)
+
+
+NEXT_LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&]{1,40}:", re.MULTILINE)
+
+
+MAX_ALLERGY_LINES = 6
+
+
+MAX_ALLERGY_ITEM_WORDS = 6
+
+
+END_OF_SENTENCE = re.compile(r"\.(?:\s|$)|\n")
+
+
+def allergy_list_extent(text: str, region: Region) -> Region:
+    """An allergy section ends at a blank, 'Label:' or prose line, or after a few lines."""
+    end = line_bounds(text, region[0], region[0])[1]
+    header_only = ALLERGY_HEADER.fullmatch(text, region[0], end) is not None
+    for index in range(MAX_ALLERGY_LINES):
+        if end >= region[1]:
+            break
+        line = text[end + 1 : line_bounds(text, end + 1, end + 1)[1]]
+        first_line_of_list = index == 0 and header_only and line.strip()
+        if not first_line_of_list and not is_allergy_list_line(line):
+            break
+        end += 1 + len(line)
+    return region[0], min(end, region[1])
+
+
+def is_allergy_list_line(line: str) -> bool:
+    if not line.strip() or NEXT_LABEL_LINE.match(line):
+        return False
+    longest_item = max(len(item.split()) for item in re.split("[,;]", line))
+    return bool(LIST_ITEM_LINE.match(line)) or longest_item <= MAX_ALLERGY_ITEM_WORDS
+
+
+def allergy_regions(doc: Doc) -> list[Region]:
+    """Where allergies are listed: allergy sections, 'Allergies:' lines and 'allergic to ...'."""
+    text = doc.text
+    regions = [
+        allergy_list_extent(text, region) for region in section_regions(doc, ALLERGY_CATEGORIES)
+    ]
+    for match in INLINE_ALLERGY_LABEL.finditer(text):
+        regions.append((match.start(), line_bounds(text, match.end(), match.end())[1]))
+    for match in ALLERGIC_TO.finditer(text):
+        stop = END_OF_SENTENCE.search(text, match.end())
+        regions.append((match.start(), stop.start() if stop else len(text)))
+    return regions
+
+
+NO_KNOWN_ALLERGIES = re.compile(
+    r"\b(?:NKDA|NKA|no\s+known\s+(?:drug\s+)?allerg(?:y|ies)|no\s+allergies)\b", re.IGNORECASE
+)
+
+
+NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
+
+
+ALLERGY_HEADER = re.compile(
+    r"\s*(?:#+\s*)?(?:(?:drug|known)\s+)?(?:allerg(?:y|ies)\s*:?|allergic\s+to)\s*",
+    re.IGNORECASE,
+)
+
+
+ALLERGY_ITEM_SEPARATOR = re.compile(r"[,;\n]|\band\b|\bor\b", re.IGNORECASE)
+
+
+REACTION_DELIMITER = re.compile(r"\s*\(|\s+[-\u2013]\s+|\s*:\s*")
+
+
+MAX_REACTION_WORDS = 4
+
+
+# Parenthesized words that classify the substance (SNOMED CT semantic tags), not a reaction.
+NOT_REACTIONS = {"substance", "organism", "product", "medicinal product", "food", "finding"}
+
+
+SUBSTANCE_WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*")
+
+
+MAX_SUBSTANCE_WORDS = 4
+
+
+NOT_SUBSTANCE_WORDS = {"the", "a", "is", "was", "has", "with", "patient", "he", "she", "his", "her"}
+
+
+NOT_SUBSTANCE_WORDS |= {"no", "not", "of", "to", "for", "in", "on", "reviewed", "see", "unknown"}
+
+
+def mask_parentheses(value: str) -> str:
+    """Replace separators inside parentheses so '(hives, rash)' stays one item."""
+    depth, chars = 0, []
+    for char in value:
+        depth += char == "("
+        chars.append("\x00" if depth and char in ",;\n" else char)
+        depth -= char == ")" and depth > 0
+    return "".join(chars)
+
+
+def allergy_items(text: str, region: Region) -> list[Region]:
+    """Character regions of the comma/semicolon/line separated items of an allergy list."""
+    start, end = region
+    header = ALLERGY_HEADER.match(text, start, end)
+    if header:
+        start = header.end()
+    masked = mask_parentheses(text[start:end])
+    items, item_start = [], 0
+    for separator in ALLERGY_ITEM_SEPARATOR.finditer(masked):
+        items.append((start + item_start, start + separator.start()))
+        item_start = separator.end()
+    items.append((start + item_start, end))
+    return [(a, b) for a, b in items if text[a:b].strip()]
+
+
+def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact | None:
+    raw = text[item[0] : item[1]]
+    if NO_KNOWN_ALLERGIES.search(raw) or NONE_ITEM.fullmatch(raw.strip()):
+        return AllergyFact(quote=quote_for(text, *item), no_known_allergies=True)
+    item_text = ALLERGY_TO.sub("", LIST_MARKER.sub("", raw, count=1), count=1)
+    written, reaction = split_substance_and_reaction(item_text)
+    drug = next((d for d in drugs if item[0] <= d.start_char < item[1]), None)
+    substance = normalize_space(drug.text) if drug else written
+    if not drug and not plausible_substance(substance):
+        return None
+    return AllergyFact(quote=quote_for(text, *item), substance=substance, reaction=reaction)
+
+
+def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
+    """'Penicillin (hives)', 'sulfa - rash', 'codeine: nausea' -> (substance, reaction)."""
+    parts = REACTION_DELIMITER.split(item, maxsplit=1)
+    substance = normalize_space(parts[0])
+    if len(parts) == 1:
+        return substance, None
+    rest = parts[1]
+    reaction = rest.split(")")[0] if item[len(parts[0]) :].lstrip().startswith("(") else rest
+    reaction = normalize_space(reaction).rstrip(".")
+    too_long = len(reaction.split()) > MAX_REACTION_WORDS
+    if not reaction or too_long or reaction.lower() in NOT_REACTIONS:
+        return substance, None
+    return substance, reaction
+
+
+def plausible_substance(value: str) -> bool:
+    words = value.lower().split()
+    return (
+        bool(SUBSTANCE_WORDS.fullmatch(value))
+        and 0 < len(words) <= MAX_SUBSTANCE_WORDS
+        and not set(words) & NOT_SUBSTANCE_WORDS
+    )
+
+
+def allergy_facts(doc: Doc, regions: list[Region], tables: list[Region]) -> list[AllergyFact]:
+    """Allergies of the narrative: NKDA anywhere, items of allergy lists; table rows are read by
+    `table_allergies`."""
+    text = doc.text
+    drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
+    facts = [
+        AllergyFact(quote=quote_for(text, m.start(), m.end()), no_known_allergies=True)
+        for m in NO_KNOWN_ALLERGIES.finditer(text)
+        if not in_regions(m.start(), tables)
+    ]
+    for region in regions:
+        for item in allergy_items(text, region):
+            if in_regions(item[0], tables):
+                continue
+            fact = allergy_from_item(text, item, drugs)
+            if fact is not None:
+                facts.append(fact)
+    return facts
+
+
+# A list item written 'Allergy to Bee Pollen': the substance follows.
+ALLERGY_TO = re.compile(r"^\s*(?:allerg(?:y|ies|ic)|intolerance)\s+to\s+", re.IGNORECASE)
+SEVERITIES = re.compile(r"\b(?P<severity>mild|moderate|severe)", re.IGNORECASE)
+
+
+def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | None:
+    """An allergy-table row: the substance from its name column, the reaction and severity from
+    their columns or 'Reaction: ...' / 'Severity: ...' in a details cell. 'No known allergies'
+    is that fact; 'not documented' or 'unknown' rows are no fact."""
+    cell = table.name_cell(row)
+    if cell is None:
+        return None
+    quote = quote_for(text, cell.start, cell.end)
+    if NO_KNOWN_ALLERGIES.search(cell.text):
+        return AllergyFact(quote=quote, no_known_allergies=True)
+    if is_absence(cell.text):
+        return None
+    substance = clean_name(cell.text)
+    if not re.search(r"[A-Za-z]{3}", substance):
+        return None
+    details = table.row_text(row)
+    reaction = table.cell(row, "reaction")
+    severity = table.cell(row, "severity")
+    severity_text = severity.text if severity else labelled(details, "severity") or ""
+    written_severity = SEVERITIES.search(severity_text)
+    return AllergyFact(
+        quote=quote,
+        substance=substance,
+        reaction=reaction.text if reaction else labelled(details, "reactions?"),
+        severity=written_severity["severity"].lower() if written_severity else None,
+    )
+
+
+def table_allergies(tables: list[Table], text: str) -> list[AllergyFact]:
+    facts = []
+    for table in tables:
+        if table.kind in ALLERGY_CATEGORIES:
+            rows = [row for row in table.rows if not row.continues]
+            facts += [f for row in rows if (f := allergy_from_row(table, row, text))]
+    return facts

@@ -1,0 +1,110 @@
+"""Conditions: lexicon and ICD-10-CM matches, asserted by ConText and sections; problem tables."""
+
+import re
+
+from spacy.tokens import Doc
+
+from medpipeline.extraction.offline.pipeline import CONDITION, assertion_of, has_modifier
+from medpipeline.extraction.offline.sections_tables import (
+    PAST_HISTORY,
+    PROBLEMS,
+    Table,
+    TableRow,
+    printed_code,
+)
+from medpipeline.extraction.offline.text import (
+    CODE_IN_PARENTHESES,
+    Region,
+    clean_name,
+    in_regions,
+    is_absence,
+    labelled,
+    normalize_space,
+    quote_for,
+    sentence_region,
+)
+from medpipeline.extraction.offline.vocabularies import icd10_code
+from medpipeline.extraction.schema import Assertion, ConditionFact
+from medpipeline.terminology import icd10cm_code
+
+# In a lab report a disease name is interpretation (a reference chart, 'may be associated with'),
+# not the patient's diagnosis, unless a labelled field of the request gives it.
+DIAGNOSIS_FIELD = re.compile(
+    r"^[ \t]*(?:(?:clinical|working|provisional)[ \t]+)?(?:diagnos[ie]s|indications?"
+    r"|clinical[ \t]+(?:information|history|details)|reason[ \t]+for[ \t]+(?:test|testing))"
+    r"[ \t]*:[^\n]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def diagnosis_field_regions(text: str) -> list[Region]:
+    return [(match.start(), match.end()) for match in DIAGNOSIS_FIELD.finditer(text)]
+
+
+def condition_facts(
+    doc: Doc, skip_regions: list[Region], only_regions: list[Region] | None = None
+) -> list[ConditionFact]:
+    """Conditions named in the text, outside `skip_regions` (and inside `only_regions` if set)."""
+    facts = []
+    for ent in doc.ents:
+        if ent.label_ != CONDITION or in_regions(ent.start_char, skip_regions):
+            continue
+        if only_regions is not None and not in_regions(ent.start_char, only_regions):
+            continue
+        if has_modifier(ent, "NOT_A_CONDITION"):
+            continue
+        facts.append(
+            ConditionFact(
+                quote=quote_for(doc.text, ent.start_char, ent.end_char, sentence_region(ent)),
+                text=normalize_space(ent.text),
+                icd10_code=ent._.target_rule.metadata["icd10_code"] or None,
+                assertion=assertion_of(ent),
+            )
+        )
+    return facts
+
+
+ICD10_SYSTEM = r"ICD-?10(?:-CM)?"
+INACTIVE_STATUS = re.compile(r"\b(?:resolved|inactive|historical|past|remission)\b", re.I)
+
+
+def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact | None:
+    """A problem-list row: its name cell is the condition (codes after it dropped, an ICD-10-CM
+    code printed there kept, else looked up in the ICD-10-CM index); a resolved or inactive status
+    makes it historical and resolved (a problem merely listed stays active)."""
+    cell = table.name_cell(row)
+    if cell is None or is_absence(cell.text):
+        return None
+    name = clean_name(cell.text)
+    if not name or not re.search(r"[A-Za-z]{3}", name):
+        return None
+    printed = [
+        valid for code in CODE_IN_PARENTHESES.findall(cell.text) if (valid := icd10cm_code(code))
+    ]
+    status = table.cell(row, "status")
+    status_text = status.text if status else labelled(table.row_text(row), "status") or ""
+    inactive = INACTIVE_STATUS.search(status_text)
+    printed = [icd10cm_code(printed_code(row, ICD10_SYSTEM))] + printed
+    return ConditionFact(
+        quote=quote_for(text, cell.start, cell.end),
+        text=name,
+        icd10_code=next((code for code in printed if code), None) or icd10_code(name),
+        assertion=Assertion.HISTORICAL if inactive else Assertion.PRESENT,
+        resolved=bool(inactive),
+    )
+
+
+def table_conditions(tables: list[Table], text: str) -> list[ConditionFact]:
+    """Problem-list rows; a continuation row printing the ICD-10-CM code codes the row above."""
+    facts: list[ConditionFact] = []
+    for table in tables:
+        if table.kind not in (PROBLEMS, PAST_HISTORY):
+            continue
+        last: ConditionFact | None = None
+        for row in table.rows:
+            if not row.continues:
+                last = condition_from_row(table, row, text)
+                facts += [last] if last else []
+            elif last and (code := icd10cm_code(printed_code(row, ICD10_SYSTEM))):
+                last.icd10_code = code
+    return facts

@@ -1,0 +1,168 @@
+"""The document header's facts: the patient (name, birth date, sex, identifiers) and the encounter
+(visit, admission and discharge dates).
+"""
+
+import re
+from datetime import date, datetime
+
+from medpipeline.extraction.document_parties import identifier_mentions
+from medpipeline.extraction.offline.text import normalize_space, quote_for, unique
+from medpipeline.extraction.schema import (
+    EncounterFact,
+    PatientFact,
+)
+
+NAME_LABEL = re.compile(
+    r"(?:^[ \t]*(?:patient\s+)?name|\bpatient(?:\s+name)?)[ \t]*:[ \t]*"
+    r"(?P<name>[A-Z][A-Za-z'\-]*\.?(?:,?[ \t]+(?!(?:DOB|MRN|Sex|Gender|Age|Date|ID)\b)"
+    r"[A-Z][A-Za-z'\-]*\.?){1,4})",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+DATE = (
+    r"\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})|\d{4}-\d{2}-\d{2}"
+    r"|[A-Za-z]{3,9}\.?[ \t]+\d{1,2},?[ \t]+\d{4}|\d{1,2}[ \t]+[A-Za-z]{3,9}\.?[ \t]+\d{4}"
+)
+
+
+BIRTH_DATE_LABEL = re.compile(
+    rf"\b(?:DOB|D\.O\.B\.?|date[ \t]+of[ \t]+birth|birth[ \t]*date|born(?:[ \t]+on)?)"
+    rf"[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
+    re.IGNORECASE,
+)
+
+
+DATE_FORMATS = (
+    "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%Y-%m-%d",
+    "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y",
+)  # fmt: skip
+
+
+SEX_LABEL = re.compile(r"\b(?:sex|gender)[ \t]*:?[ \t]*(?P<sex>male|female|M|F)\b", re.IGNORECASE)
+
+
+AGE_SEX_PHRASE = re.compile(
+    r"\b\d{1,3}[- ](?:year|yr)s?[- ]old\b(?:[ \t]+[a-z]+){0,3}?[ \t]+"
+    r"(?P<sex>male|female|man|woman|boy|girl|gentleman|lady)\b",
+    re.IGNORECASE,
+)
+
+
+GENDER_WORDS = {"m": "male", "man": "male", "boy": "male", "gentleman": "male"}
+
+
+GENDER_WORDS |= {"f": "female", "woman": "female", "girl": "female", "lady": "female"}
+
+
+NON_NAME_WORDS = {"the", "patient", "was", "is", "has", "with", "and", "of", "id", "name"}
+
+
+def parse_date(written: str) -> str | None:
+    """ISO date for a written birth date; two-digit years never land in the future."""
+    cleaned = normalize_space(written.replace(",", " ").replace(".", ""))
+    for date_format in DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(cleaned, date_format).date()
+        except ValueError:
+            continue
+        if parsed > date.today():
+            try:
+                parsed = parsed.replace(year=parsed.year - 100)
+            except ValueError:  # 29 February of a year whose century year is not a leap year
+                return None
+        return parsed.isoformat()
+    return None
+
+
+def plausible_person_name(name: str) -> bool:
+    words = {word.strip(",.").lower() for word in name.split()}
+    return len(name) >= 3 and not words & NON_NAME_WORDS
+
+
+def patient_fact(text: str) -> PatientFact | None:
+    name_match = next(
+        (m for m in NAME_LABEL.finditer(text) if plausible_person_name(m["name"])), None
+    )
+    birth_match = next((m for m in BIRTH_DATE_LABEL.finditer(text) if parse_date(m["date"])), None)
+    sex_match = SEX_LABEL.search(text) or AGE_SEX_PHRASE.search(text)
+    mentions = identifier_mentions(text)
+    identifiers = [identifier for identifier, _ in mentions]
+    quoted = name_match or birth_match or sex_match or (mentions[0][1] if mentions else None)
+    if quoted is None:
+        return None
+    return PatientFact(
+        quote=quote_for(text, quoted.start(), quoted.end()),
+        name=normalize_space(name_match["name"]) if name_match else None,
+        birth_date=parse_date(birth_match["date"]) if birth_match else None,
+        gender=GENDER_WORDS.get(sex_match["sex"].lower(), sex_match["sex"].lower())
+        if sex_match
+        else None,
+        identifiers=unique(identifiers, key=lambda i: (i.kind, i.value)),
+    )
+
+
+ENCOUNTER_DATE_LABEL = re.compile(
+    rf"\b(?P<label>admission date|date of admission|admitted(?: on)?|discharge date|"
+    rf"date of discharge|discharged(?: on)?|date of service|service date|visit date|"
+    rf"date of visit|encounter date|date)[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
+    re.IGNORECASE,
+)
+
+
+LONE_DATE_LINE = re.compile(rf"\A\s*(?P<date>{DATE})[ \t]*$", re.MULTILINE)
+
+
+EMERGENCY_WORDS = re.compile(r"\b(?:emergency department|emergency room|ED visit)\b", re.I)
+
+
+def encounter_facts(text: str) -> list[EncounterFact]:
+    """The encounter the document records: its dates (admission/discharge make it inpatient)."""
+    start = end = None
+    quoted: re.Match[str] | None = None
+    inpatient = False
+    for match in ENCOUNTER_DATE_LABEL.finditer(text):
+        label, parsed = match["label"].lower(), parse_encounter_date(match["date"])
+        if parsed is None or "birth" in text[max(0, match.start() - 12) : match.start()].lower():
+            continue
+        if "discharg" in label:
+            end, inpatient = end or parsed, True
+        elif "admi" in label:
+            start, inpatient = start or parsed, True
+        else:
+            start = start or parsed
+        quoted = quoted or match
+    lone = LONE_DATE_LINE.search(text)
+    if start is None and end is None and lone and parse_encounter_date(lone["date"]):
+        start, quoted = parse_encounter_date(lone["date"]), lone
+    if quoted is None:
+        return []
+    encounter_class = "inpatient" if inpatient else "ambulatory"
+    if EMERGENCY_WORDS.search(text):
+        encounter_class = "emergency"
+    return [
+        EncounterFact(
+            quote=quote_for(text, quoted.start("date"), quoted.end("date")),
+            encounter_class=encounter_class,
+            type_text="hospital stay" if inpatient else None,
+            start_date=start,
+            end_date=end,
+        )
+    ]
+
+
+def parse_encounter_date(written: str) -> str | None:
+    """ISO date of a written date; unlike birth dates, two-digit years stay in this century."""
+    cleaned = normalize_space(written.replace(",", " ").replace(".", ""))
+    for date_format in DATE_FORMATS:
+        try:
+            return datetime.strptime(cleaned, date_format).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def first_date(written: str) -> str | None:
+    """ISO date of the first date written in a cell ('1/21/2013 12:00 AM', 'Onset: May 2, 2012')."""
+    found = re.search(DATE, written)
+    return parse_encounter_date(found.group()) if found else None

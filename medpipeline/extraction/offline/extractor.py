@@ -1,0 +1,116 @@
+"""`OfflineExtractor`: every concern's facts for one chunk, deduplicated."""
+
+from spacy.language import Language
+
+from medpipeline.extraction.document_parties import organization_facts, practitioner_facts
+from medpipeline.extraction.offline.allergies import (
+    allergy_facts,
+    allergy_regions,
+    table_allergies,
+)
+from medpipeline.extraction.offline.conditions import (
+    condition_facts,
+    diagnosis_field_regions,
+    table_conditions,
+)
+from medpipeline.extraction.offline.demographics import encounter_facts, patient_fact
+from medpipeline.extraction.offline.medications import (
+    listed_medications,
+    medication_facts,
+    table_medications,
+)
+from medpipeline.extraction.offline.pipeline import build_pipeline
+from medpipeline.extraction.offline.procedures import (
+    narrative_procedures,
+    procedure_facts,
+    table_procedures,
+)
+from medpipeline.extraction.offline.result_tables import table_observations, vital_kind
+from medpipeline.extraction.offline.results import lab_row_regions, observation_facts
+from medpipeline.extraction.offline.sections_tables import (
+    MEDICATION_CATEGORIES,
+    NO_FACT_SECTIONS,
+    find_tables,
+    section_regions,
+    table_regions,
+    title_regions,
+)
+from medpipeline.extraction.offline.text import most_informative, unique
+from medpipeline.extraction.prompts import DocumentType
+from medpipeline.extraction.schema import (
+    AllergyFact,
+    ChunkExtraction,
+    ConditionFact,
+    MedicationFact,
+    ObservationFact,
+)
+
+
+def condition_key(fact: ConditionFact) -> tuple:
+    return fact.text.lower(), fact.assertion
+
+
+def medication_key(fact: MedicationFact) -> tuple:
+    return fact.text.lower(), fact.assertion, fact.prescribed
+
+
+def allergy_key(fact: AllergyFact) -> tuple:
+    return fact.no_known_allergies, (fact.substance or "").lower()
+
+
+def observation_key(fact: ObservationFact) -> tuple:
+    return fact.loinc_code or fact.name.lower(), fact.value, fact.value_text, fact.unit
+
+
+class OfflineExtractor:
+    """Rule-based extraction with medspaCy; the pipeline is built once per process, on first use."""
+
+    @property
+    def nlp(self) -> Language:
+        return build_pipeline()
+
+    def extract(self, text: str, document_type: DocumentType | None = None) -> ChunkExtraction:
+        """Facts of one chunk. Tables are read row by row by their kind and columns; the
+        narrative outside them by lexicon, ConText and sections. Section titles and table header
+        rows are never facts; sections that list no patient facts of these kinds (immunizations,
+        plan of care, social and family history ...) give none. In a lab report
+        (`document_type`) conditions come only from a labelled diagnosis field."""
+        if not text.strip():
+            return ChunkExtraction()
+        doc = self.nlp(text)
+        tables = find_tables(doc, vital_kind)
+        in_tables = table_regions(tables)
+        read_tables = [table.region for table in tables if table.kind is not None]
+        not_narrative = in_tables + title_regions(doc) + section_regions(doc, NO_FACT_SECTIONS)
+        allergy_areas = allergy_regions(doc)
+        medication_lists = section_regions(doc, MEDICATION_CATEGORIES)
+        diagnosis_fields = (
+            diagnosis_field_regions(text) if document_type == DocumentType.LAB_REPORT else None
+        )
+        conditions = condition_facts(
+            doc, allergy_areas + medication_lists + not_narrative, diagnosis_fields
+        )
+        medications = medication_facts(doc, allergy_areas + lab_row_regions(text) + not_narrative)
+        medications += listed_medications(doc, allergy_areas + not_narrative)
+        procedures = procedure_facts(text, in_tables) + narrative_procedures(text, not_narrative)
+        return ChunkExtraction(
+            patient=patient_fact(text),
+            conditions=unique(table_conditions(tables, text) + conditions, condition_key),
+            medications=most_informative(
+                table_medications(tables, text) + medications, medication_key
+            ),
+            allergies=unique(
+                table_allergies(tables, text) + allergy_facts(doc, allergy_areas, not_narrative),
+                allergy_key,
+            ),
+            observations=unique(
+                table_observations(tables, text) + observation_facts(doc, read_tables),
+                observation_key,
+            ),
+            encounters=encounter_facts(text),
+            procedures=unique(
+                table_procedures(tables, text) + procedures, lambda fact: fact.text.lower()
+            ),
+            organizations=organization_facts(text),
+            practitioners=practitioner_facts(text),
+        )

@@ -1,0 +1,289 @@
+"""Medications: drug names (shipped lexicon and the drug dictionary) with their sig (dose, route,
+frequency), status and whether the document prescribes them; medication-table rows.
+"""
+
+import functools
+import re
+
+from spacy.tokens import Doc, Span
+
+from medpipeline.extraction.offline.lexicons import drug_names, sig_terms
+from medpipeline.extraction.offline.pipeline import DRUG, assertion_of, has_modifier
+from medpipeline.extraction.offline.sections_tables import (
+    MEDICATION_CATEGORIES,
+    Table,
+    TableRow,
+    section_regions,
+)
+from medpipeline.extraction.offline.text import (
+    LIST_MARKER,
+    Region,
+    clean_name,
+    in_regions,
+    is_absence,
+    labelled,
+    line_bounds,
+    listed_regions,
+    normalize_space,
+    quote_for,
+    sentence_region,
+)
+from medpipeline.extraction.offline.vocabularies import find_drug
+from medpipeline.extraction.schema import MedicationFact, MedicationStatus
+
+SIG_WINDOW_CHARS = 80
+
+
+SIG_STOP = re.compile(r";|\.\s+(?=[A-Z][a-z])|\n\s*\n|\n\s*(?:\d+[.)]|[-\u2022*])\s")
+
+
+def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
+    """Text after a drug mention that may hold its dose, route and frequency."""
+    limit = min(next_drug_start, ent.end_char + SIG_WINDOW_CHARS, len(text))
+    window = text[ent.end_char : limit]
+    stop = SIG_STOP.search(window)
+    return window[: stop.start()] if stop else window
+
+
+@functools.cache
+def dose_pattern() -> re.Pattern[str]:
+    units = "|".join(f"(?:{term.written})" for term in sig_terms("dose_unit"))
+    return re.compile(
+        rf"(?<![\w./])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
+        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat(?:ion)?|hr|h|kg))?(?![A-Za-z])",
+        re.IGNORECASE,
+    )
+
+
+PER_UNIT = {
+    "ml": "/mL",
+    "actuat": "/{actuat}",
+    "actuation": "/{actuat}",
+    "hr": "/h",
+    "h": "/h",
+    "kg": "/kg",
+}
+
+
+def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] | None:
+    """First 'value unit' in the window (or the one ending it), as (value, UCUM unit)."""
+    matches = list(dose_pattern().finditer(window))
+    if anchored_at_end:
+        matches = [m for m in matches if not window[m.end() :].strip()]
+    if not matches:
+        return None
+    match = matches[0]
+    unit = next(
+        term.value
+        for term in sig_terms("dose_unit")
+        if re.fullmatch(term.written, match["unit"], re.IGNORECASE)
+    )
+    if match["per"]:
+        unit += PER_UNIT[match["per"].lower()]
+    return float(match["value"].replace(",", "")), unit
+
+
+def parse_route(window: str) -> str | None:
+    found = [
+        (m.start(), term.value)
+        for term in sig_terms("route")
+        for m in term.pattern.finditer(window)
+    ]
+    return min(found)[1] if found else None
+
+
+def parse_frequency(window: str) -> str | None:
+    """Frequency as written; adjacent phrases are joined ('twice daily as needed')."""
+    spans = sorted(
+        (m.start(), m.end())
+        for term in sig_terms("frequency")
+        for m in term.pattern.finditer(window)
+    )
+    if not spans:
+        return None
+    start, end = spans[0]
+    for next_start, next_end in spans[1:]:
+        if next_start < end or not window[end:next_start].strip(" \t\n,"):
+            end = max(end, next_end)
+        else:
+            break
+    return normalize_space(window[start:end])
+
+
+def dose_before(text: str, ent: Span) -> tuple[float, str] | None:
+    """A dose written just before the drug name ('81 mg aspirin')."""
+    line_start = line_bounds(text, ent.start_char, ent.start_char)[0]
+    before = text[max(line_start, ent.start_char - 16) : ent.start_char]
+    return parse_dose(before, anchored_at_end=True)
+
+
+def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
+    """'acetaminophen 325 mg oral tablet [Tylenol]': the bracketed brand repeats the product."""
+    opens_bracket = text[ent.start_char - 1 : ent.start_char] == "["
+    closes_bracket = text[ent.end_char : ent.end_char + 1] == "]"
+    if not (opens_bracket and closes_bracket and earlier_drugs):
+        return False
+    segment_start = max(text.rfind(";", 0, ent.start_char), text.rfind("\n", 0, ent.start_char))
+    return earlier_drugs[-1].start_char > segment_start
+
+
+PRESCRIBED_HEADER = re.compile(
+    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?|new medications|"
+    r"(?:new )?prescriptions|medications prescribed|rx)[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+PRESCRIBED_IN_SENTENCE = re.compile(r"\b(?:prescribed|prescribe|prescribing)\b", re.IGNORECASE)
+
+
+PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.IGNORECASE)
+
+
+def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
+    if in_regions(ent.start_char, prescribed_lists):
+        return True
+    sentence_start, _ = sentence_region(ent)
+    before = text[sentence_start : ent.start_char]
+    return bool(PRESCRIBED_IN_SENTENCE.search(before)) and not PREVIOUSLY.search(before)
+
+
+def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
+    text = doc.text
+    prescribed_lists = listed_regions(text, PRESCRIBED_HEADER)
+    drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
+    facts = []
+    for index, ent in enumerate(drugs):
+        if in_regions(ent.start_char, skip_regions) or is_bracketed_brand(text, ent, drugs[:index]):
+            continue
+        next_start = drugs[index + 1].start_char if index + 1 < len(drugs) else len(text)
+        window = sig_window(text, ent, next_start)
+        dose = parse_dose(window) or dose_before(text, ent)
+        stopped = has_modifier(ent, "MED_STOPPED")
+        facts.append(
+            MedicationFact(
+                quote=quote_for(text, ent.start_char, ent.end_char, sentence_region(ent)),
+                text=normalize_space(ent.text),
+                generic_name=ent._.target_rule.metadata["generic_name"],
+                dose_value=dose[0] if dose else None,
+                dose_unit=dose[1] if dose else None,
+                route=parse_route(window),
+                frequency=parse_frequency(window),
+                status=MedicationStatus.STOPPED if stopped else MedicationStatus.ACTIVE,
+                # 'as needed' or an instructions section does not make a prescribed drug unreal
+                assertion=assertion_of(ent, hypothetical_allowed=False),
+                prescribed=is_prescribed(text, ent, prescribed_lists),
+            )
+        )
+    return facts
+
+
+# Where a medication cell's product name ends and its instructions begin.
+SIG_START = re.compile(
+    r"\b(?:take|takes|taking|inhale|inject|apply|instill|use|place|chew|dissolve|give"
+    r"|administer|insert|spray|dispense|quantity|qty|refills?|sig|directions)\b",
+    re.IGNORECASE,
+)
+ENDED_STATUS = re.compile(r"\b(?:completed|expired|inactive|finished|ended)\b", re.IGNORECASE)
+STOPPED_STATUS = re.compile(r"\b(?:discontinued|stopped|cancel+ed|held|suspended)\b", re.I)
+
+
+@functools.cache
+def curated_drugs() -> dict[str, str]:
+    """Lower-cased name -> generic name from `lexicon/drugs.csv` (names and spellings the
+    package's dictionary lacks, e.g. 'APAP')."""
+    return {name.lower(): metadata["generic_name"] for name, metadata in drug_names()}
+
+
+def generic_of(product: str) -> str | None:
+    """The generic name of the first drug named in a product name, from the drug dictionary or
+    the curated lexicon."""
+    found = find_drug(product)
+    if found:
+        return found[2]
+    words = product.lower().split()
+    return next((curated_drugs()[w] for w in words if w in curated_drugs()), None)
+
+
+def medication_status(written: str) -> MedicationStatus:
+    if STOPPED_STATUS.search(written):
+        return MedicationStatus.STOPPED
+    if ENDED_STATUS.search(written):
+        return MedicationStatus.COMPLETED
+    return MedicationStatus.ACTIVE
+
+
+def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFact | None:
+    """A medication-table row: the product name is its name cell up to the instructions; the
+    dose, route and frequency come from the row (its sig column first); a row naming no known
+    drug and no dose is not a medication ('Medication Administration not documented')."""
+    cell = table.name_cell(row)
+    if cell is None or is_absence(cell.text):
+        return None
+    sig_start = SIG_START.search(cell.text)
+    product = clean_name(cell.text[: sig_start.start()] if sig_start else cell.text)
+    if not re.search(r"[A-Za-z]{3}", product):
+        return None
+    sig_cell = table.cell(row, "sig")
+    sig = " ".join(
+        part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part
+    )
+    generic = generic_of(product)
+    dose = parse_dose(product) or parse_dose(sig)
+    if generic is None and dose is None:
+        return None
+    status = table.cell(row, "status") or table.cell(row, "details")
+    status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
+    return MedicationFact(
+        quote=quote_for(text, cell.start, cell.end),
+        text=product,
+        generic_name=generic,
+        dose_value=dose[0] if dose else None,
+        dose_unit=dose[1] if dose else None,
+        route=parse_route(sig),
+        frequency=parse_frequency(sig),
+        status=medication_status(status_text),
+    )
+
+
+def table_medications(tables: list[Table], text: str) -> list[MedicationFact]:
+    facts = []
+    for table in tables:
+        if table.kind in MEDICATION_CATEGORIES:
+            rows = [row for row in table.rows if not row.continues]
+            facts += [f for row in rows if (f := medication_from_row(table, row, text))]
+    return facts
+
+
+def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
+    """The lines of a medication section outside tables ('1. Lasix - 40mg by mouth once daily')
+    that name a drug of the dictionary the lexicon matcher missed: one medication per line."""
+    text = doc.text
+    matched = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
+    facts = []
+    for start, end in section_regions(doc, MEDICATION_CATEGORIES):
+        for line in re.finditer(r"[^\n]+", text[start:end]):
+            line_start = start + line.start()
+            if in_regions(line_start, skip_regions) or any(
+                line_start <= a < start + line.end() for a, _ in matched
+            ):
+                continue
+            item = LIST_MARKER.sub("", line.group(), count=1)
+            drug = find_drug(item)
+            if drug is None or is_absence(item):
+                continue
+            offset = line_start + (len(line.group()) - len(item))
+            window = item[drug[1] :]
+            dose = parse_dose(window)
+            facts.append(
+                MedicationFact(
+                    quote=quote_for(text, offset + drug[0], offset + drug[1]),
+                    text=normalize_space(item[drug[0] : drug[1]]),
+                    generic_name=drug[2],
+                    dose_value=dose[0] if dose else None,
+                    dose_unit=dose[1] if dose else None,
+                    route=parse_route(window),
+                    frequency=parse_frequency(window),
+                )
+            )
+    return facts

@@ -1,0 +1,178 @@
+"""The medspaCy pipeline (PyRuSH sentences, target matcher, sectionizer, ConText), built once per
+process, and how ConText's attributes become one `Assertion`.
+
+PHI: PyRuSH logs every token (document text) through loguru at DEBUG; those loggers are disabled.
+"""
+
+import functools
+import re
+
+import medspacy
+from loguru import logger
+from medspacy.context import ConTextRule
+from medspacy.section_detection import SectionRule
+from medspacy.target_matcher import TargetRule
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from medpipeline.extraction.offline.lexicons import (
+    condition_names,
+    drug_names,
+    read_lexicon,
+    split_names,
+)
+from medpipeline.extraction.offline.text import LIST_ITEM_LINE
+from medpipeline.extraction.schema import (
+    Assertion,
+)
+
+LOGURU_MODULES_TO_SILENCE = ("PyRuSH", "medspacy")
+
+
+CONDITION = "CONDITION"
+
+
+DRUG = "DRUG"
+
+
+def silence_loguru() -> None:
+    """PyRuSH logs every token (document text) at DEBUG through loguru: switch that off."""
+    for module in LOGURU_MODULES_TO_SILENCE:
+        logger.disable(module)
+
+
+silence_loguru()
+
+
+def phrase_pattern(nlp: Language, phrase: str) -> list[dict]:
+    """Token pattern for a phrase: case-insensitive, a line break allowed between words."""
+    pattern: list[dict] = []
+    for token in nlp.tokenizer(phrase):
+        if pattern:
+            pattern.append({"IS_SPACE": True, "OP": "?"})
+        lower = token.lower_
+        if "'" in lower:
+            pattern.append({"LOWER": {"IN": [lower, lower.replace("'", "\u2019")]}})
+        else:
+            pattern.append({"LOWER": lower})
+    return pattern
+
+
+def target_rules(nlp: Language) -> list[TargetRule]:
+    rules = []
+    for category, names in ((CONDITION, condition_names()), (DRUG, drug_names())):
+        for name, metadata in names:
+            pattern = phrase_pattern(nlp, name)
+            rules.append(TargetRule(name, category, pattern=pattern, metadata=metadata))
+    return rules
+
+
+def context_rules() -> list[ConTextRule]:
+    rules = []
+    for row in read_lexicon("context_rules.csv"):
+        rules.append(
+            ConTextRule(
+                row["literal"],
+                row["category"],
+                direction=row["direction"],
+                max_scope=int(row["max_scope"]) if row["max_scope"] else None,
+                allowed_types={row["allowed_types"]} if row["allowed_types"] else None,
+                terminated_by={row["terminated_by"]} if row["terminated_by"] else None,
+            )
+        )
+    return rules
+
+
+def section_rules(nlp: Language, default_rules_path: str) -> list[SectionRule]:
+    """medspaCy's default headers that end with a colon, plus ours (lexicon/section_rules.csv)."""
+    rules = [
+        rule for rule in SectionRule.from_json(default_rules_path) if rule.literal.endswith(":")
+    ]
+    for row in read_lexicon("section_rules.csv"):
+        pattern = None
+        if row["case_sensitive"] == "yes":
+            pattern = [{"TEXT": token.text} for token in nlp.tokenizer(row["header"])]
+        max_scope = int(row["max_scope"]) if row["max_scope"] else None
+        rules.append(SectionRule(row["header"], row["category"], pattern, max_scope=max_scope))
+    for row in read_lexicon("section_titles.csv"):
+        rules.append(SectionRule(row["title"], row["category"], pattern=whole_line_title(row)))
+    return rules
+
+
+def whole_line_title(row: dict[str, str]) -> str:
+    """A regex (medspaCy's RegexMatcher) matching one of the row's titles as a whole line, any
+    case, with an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:'."""
+    titles = "|".join(
+        r"[ \t]+".join(re.escape(word) for word in title.split())
+        for title in sorted(split_names(row["title"]), key=len, reverse=True)
+    )
+    return rf"(?im)^[ \t]*(?:{titles})[ \t]*:?[ \t]*(?=\n|\Z)"
+
+
+@Language.component("medpipeline_list_item_sentences")
+def list_item_sentences(doc: Doc) -> Doc:
+    """Start a sentence at every list item so ConText scopes stop there (PyRuSH joins them)."""
+    item_starts = {
+        match.start() + len(match.group()) - len(match.group().lstrip())
+        for match in LIST_ITEM_LINE.finditer(doc.text)
+    }
+    for token in doc[1:]:
+        if token.idx in item_starts:
+            token.is_sent_start = True
+    return doc
+
+
+# What a section says about its mentions: medspaCy's defaults but the allergy section (handled
+# here: an allergy is neither a condition nor a medication).
+SECTION_ASSERTIONS = {
+    "past_medical_history": {"is_historical": True},
+    "sexual_and_social_history": {"is_historical": True},
+    "family_history": {"is_family": True},
+    "patient_instructions": {"is_hypothetical": True},
+    "education": {"is_hypothetical": True},
+    "plan_of_care": {"is_hypothetical": True},
+}
+
+
+@functools.cache
+def build_pipeline() -> Language:
+    """medspaCy (PyRuSH sentences, target matcher, ConText) plus the sectionizer, with our rules.
+
+    The sectionizer runs before ConText so that section headers end sentences.
+    """
+    silence_loguru()
+    nlp = medspacy.load()
+    nlp.add_pipe("medpipeline_list_item_sentences", after="medspacy_pyrush")
+    nlp.get_pipe("medspacy_target_matcher").add(target_rules(nlp))
+    nlp.get_pipe("medspacy_context").add(context_rules())
+    sectionizer = nlp.add_pipe(
+        "medspacy_sectionizer",
+        before="medspacy_context",
+        config={
+            "rules": None,
+            "require_start_line": True,
+            "apply_sentence_boundary": True,
+            "span_attrs": SECTION_ASSERTIONS,
+        },
+    )
+    sectionizer.add(section_rules(nlp, sectionizer.DEFAULT_RULES_FILEPATH))
+    return nlp
+
+
+def has_modifier(ent: Span, category: str) -> bool:
+    return any(modifier.category == category for modifier in ent._.modifiers)
+
+
+def assertion_of(ent: Span, hypothetical_allowed: bool = True) -> Assertion:
+    """ConText (and section) attributes as one assertion, the strongest first."""
+    if ent._.is_negated:
+        return Assertion.NEGATED
+    if ent._.is_family:
+        return Assertion.FAMILY
+    if ent._.is_uncertain:
+        return Assertion.POSSIBLE
+    if ent._.is_hypothetical and hypothetical_allowed:
+        return Assertion.HYPOTHETICAL
+    if ent._.is_historical:
+        return Assertion.HISTORICAL
+    return Assertion.PRESENT

@@ -1,0 +1,185 @@
+"""Results and vital-signs tables read by their columns: a name and a value cell per row (with
+the row's unit, range and flag columns), or one column per vital sign; codes the table prints."""
+
+import functools
+import re
+
+from medpipeline.extraction.offline.lexicons import ObservationKind, observation_kind_candidates
+from medpipeline.extraction.offline.results import (
+    FLAG,
+    RANGE_CELL,
+    TABLE_RESULTS,
+    interpretation,
+    observation_kind,
+    reference_bounds,
+    ucum_unit,
+)
+from medpipeline.extraction.offline.sections_tables import (
+    RESULTS,
+    VITALS,
+    Cell,
+    Table,
+    TableRow,
+    printed_code,
+)
+from medpipeline.extraction.offline.text import clean_name, is_absence, quote_for
+from medpipeline.extraction.schema import ObservationFact
+from medpipeline.terminology import loinc_check_digit
+
+# A vital sign's name as EHRs print it in a table, to its LOINC code (the FHIR vital-signs
+# profile's codes), the first that fits wins: 'BP Systolic', 'BP-Sys(mm[Hg])', 'Intravascular
+# Systolic', 'HR(bpm)', 'RR(rpm)', 'O2 Sat(%)', 'Body Mass Index Calculated', 'WT', 'HT'.
+VITAL_NAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), code)
+    for pattern, code in (
+        (r"percentile|\bz-?score", ""),
+        (r"systolic|\bsys\b|\bsbp\b", "8480-6"),
+        (r"diastolic|\bdia\b|\bdbp\b", "8462-4"),
+        (r"blood pressure|^\s*b/?p\b", "85354-9"),
+        (r"o2|oxygen|spo2|sao2|pulse ox", "59408-5"),
+        (r"heart rate|pulse|^\s*hr\b", "8867-4"),
+        (r"resp|^\s*rr\b", "9279-1"),
+        (r"temp", "8310-5"),
+        (r"body mass index|\bbmi\b", "39156-5"),
+        (r"body surface area|\bbsa\b", "3140-1"),
+        (r"head circ|\bhc\b|occipital", "9843-4"),
+        (r"weight|^\s*wt\b", "29463-7"),
+        (r"height|length|^\s*ht\b", "8302-2"),
+    )
+)
+EXTRA_VITALS = {
+    "3140-1": ObservationKind("body surface area", "3140-1", "vital-signs", "m2"),
+    "9843-4": ObservationKind("head circumference", "9843-4", "vital-signs", "cm"),
+}
+MAX_VITAL_NAME_WORDS = 5
+VALUE_CELL = re.compile(
+    r"^(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?\d+(?:\.\d+)?)"
+    r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?[ \t]*(?P<unit>[^\s\d][^\s]*)?"
+    r"(?:[ \t]+(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal))?$",
+    re.IGNORECASE,
+)
+RANGE_ONLY = re.compile(rf"^{RANGE_CELL}$")
+WORD_RESULT = re.compile(rf"^(?:{TABLE_RESULTS})\b", re.IGNORECASE)
+
+
+@functools.cache
+def kinds_by_code() -> dict[str, ObservationKind]:
+    kinds = dict(EXTRA_VITALS)
+    for candidates in observation_kind_candidates().values():
+        for kind in candidates:
+            if kind.loinc_code:
+                kinds.setdefault(kind.loinc_code, kind)
+    return kinds
+
+
+def vital_kind(name: str) -> ObservationKind | None:
+    """The vital sign a table header or row names, if it names one."""
+    if not name or len(name.split()) > MAX_VITAL_NAME_WORDS:
+        return None
+    for pattern, code in VITAL_NAMES:
+        if pattern.search(name):
+            return kinds_by_code().get(code) if code else None
+    return None
+
+
+def observation_from_cells(
+    text: str, name: Cell, value: Cell, table: Table, row: TableRow, vital: bool
+) -> ObservationFact | None:
+    """One observation from a name and a value cell ('25.2 mmol/L', '120/80 mmHg', 'Negative'),
+    with the row's unit, range and flag columns when it has them."""
+    written = value.text
+    parsed = VALUE_CELL.match(written)
+    unit_cell, range_cell, flag_cell = (table.cell(row, role) for role in ("unit", "range", "flag"))
+    kind = vital_kind(name.text) if vital else None
+    if parsed is None:
+        if vital or not WORD_RESULT.match(written):
+            return None
+        number, value_text, written_unit, flag = None, written, None, None
+    else:
+        pair = parsed["second"] is not None
+        number = None if pair else float(parsed["number"])
+        value_text = written.split()[0] if pair or parsed["op"] else None
+        if pair and parsed["op"] is None:
+            value_text = f"{parsed['number']}/{parsed['second']}"
+            kind = kinds_by_code().get("85354-9") if vital else kind
+        written_unit, flag = parsed["unit"], parsed["flag"]
+        if written_unit and re.fullmatch(FLAG, written_unit, re.IGNORECASE):
+            written_unit, flag = None, written_unit  # '11.2 L': a low flag, not litres
+        written_unit = written_unit or (unit_cell.text if unit_cell else None)
+    unit = ucum_unit(written_unit) or written_unit
+    if not vital:
+        kind = observation_kind(clean_name(name.text), unit, qualitative=number is None)
+    if printed := printed_loinc(row):  # a code the document prints wins
+        category = "vital-signs" if vital else "laboratory"
+        kind = ObservationKind(name.text, printed, category, None)
+    low = high = None
+    if range_cell and (bounds := RANGE_ONLY.match(range_cell.text)):
+        low, high = reference_bounds(bounds)
+    return ObservationFact(
+        quote=quote_for(text, name.start, value.end),
+        name=clean_name(name.text),
+        category="vital-signs" if vital else (kind.category if kind else "laboratory"),
+        loinc_code=kind.loinc_code if kind else None,
+        value=number,
+        value_text=value_text,
+        unit=unit or (kind.default_unit if kind and number is not None else None),
+        reference_low=low,
+        reference_high=high,
+        reference_text=range_cell.text if range_cell and low is None and high is None else None,
+        interpretation=interpretation(flag or (flag_cell.text if flag_cell else None)),
+    )
+
+
+def printed_loinc(row: TableRow) -> str | None:
+    """A LOINC code the row prints after 'LOINC', if its check digit is right."""
+    found = re.fullmatch(r"(\d{1,7})-(\d)", printed_code(row, "LOINC") or "")
+    return found.group() if found and loinc_check_digit(found[1]) == int(found[2]) else None
+
+
+def value_cell(table: Table, row: TableRow, after: Cell) -> Cell | None:
+    """The row's value: its value column, else the first filled cell after the name."""
+    found = table.cell(row, "value")
+    if found or "value" in table.roles:
+        return found
+    return next((cell for cell in row.cells if cell.start > after.start and cell.text), None)
+
+
+def vitals_by_column(table: Table, text: str) -> list[ObservationFact]:
+    """A vital-signs table with one column per vital sign ('Date | BP-Sys | HR | Temp ...')."""
+    assert table.header is not None
+    facts = []
+    for row in table.rows:
+        for index, header in enumerate(table.header.cells):
+            if index < len(row.cells) and row.cells[index].text and vital_kind(header.text):
+                cell = row.cells[index]
+                fact = observation_from_cells(text, header, cell, table, row, vital=True)
+                if fact:
+                    facts.append(fact.model_copy(update={"quote": quote_for(text, *row_span(row))}))
+    return facts
+
+
+def row_span(row: TableRow) -> tuple[int, int]:
+    filled = row.filled()
+    return filled[0].start, filled[-1].end
+
+
+def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
+    """Results and vital-signs tables, row by row (or column by column)."""
+    facts = []
+    for table in tables:
+        if table.kind not in (RESULTS, VITALS):
+            continue
+        vital = table.kind == VITALS
+        header_vitals = table.header and sum(1 for c in table.header.cells if vital_kind(c.text))
+        if vital and header_vitals and header_vitals >= 2:
+            facts += vitals_by_column(table, text)
+            continue
+        for row in (row for row in table.rows if not row.continues):
+            name = table.name_cell(row)
+            value = value_cell(table, row, name) if name else None
+            if name is None or value is None or is_absence(name.text):
+                continue
+            fact = observation_from_cells(text, name, value, table, row, vital)
+            if fact:
+                facts.append(fact)
+    return facts

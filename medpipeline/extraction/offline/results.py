@@ -1,0 +1,445 @@
+"""Observations: labs and vital signs from results tables, labelled values and table rows.
+
+Under a results table's heading row each row (name, numeric or word result, flag, unit,
+interval such as '3.5-5.0', '<4.5' or '>1.5') is an observation, unit in UCUM (`lab_units.csv`),
+LOINC code from `loinc_common.csv` by alias or LOINC long common name, fitting the unit
+(mmol/L glucose is not the mg/dL code).
+"""
+
+import dataclasses
+import functools
+import re
+
+from spacy.tokens import Doc
+
+from medpipeline.extraction.offline.lexicons import (
+    ObservationKind,
+    lab_units,
+    observation_aliases,
+    observation_kind_candidates,
+)
+from medpipeline.extraction.offline.pipeline import DRUG
+from medpipeline.extraction.offline.text import (
+    Region,
+    in_regions,
+    normalize_space,
+    quote_for,
+)
+from medpipeline.extraction.schema import (
+    ObservationFact,
+)
+
+NUMBER = r"\d+(?:\.\d+)?"
+
+
+SEPARATOR = r"[ \t]*\|?[ \t]*"
+
+
+CELL_GAP = r"(?:(?:[ \t]*\|)+[ \t]*|[ \t]+)"  # between two cells: spaces or rules (| |)
+
+
+FLAG = r"HH|LL|H|L|A|N|High|Low|Abnormal|Normal|Critical"
+
+
+FLAG_CODES = {"hh": "H", "ll": "L", "high": "H", "low": "L", "abnormal": "A", "normal": "N"}
+
+
+FLAG_CODES |= {"critical": "A"}
+
+
+RANGE = rf"\(?[ \t]*(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})[ \t]*\)?"
+
+
+COMPARATOR = r"<=|>=|[<>\u2264\u2265]"
+
+
+# A reference interval cell: '135-180', '(3.5 - 5.0)', '<4.5' (high only) or '>1.5' (low only).
+RANGE_CELL = (
+    rf"\(?[ \t]*(?:(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})"
+    rf"|(?P<bound_op>{COMPARATOR})[ \t]*(?P<bound>{NUMBER}))[ \t]*\)?"
+)
+
+
+QUALITATIVE_RESULTS = r"Negative|Positive|Not Detected|Detected|Non-?reactive|Reactive|[<>]?1:\d+"
+
+
+TABLE_RESULTS = (
+    r"Negative|Positive|Not[ \t]+Detected|Detected|Non-?reactive|Reactive|Trace|Equivocal"
+    r"|Indeterminate|Borderline|Present|Absent|[<>]?1:\d+"
+)
+
+
+REFERENCE_WORDS = r"Negative|Not[ \t]+Detected|Non-?reactive|Absent"
+
+
+# A unit the lexicon does not know, as a table writes it: a token with a slash and a letter.
+UNKNOWN_UNIT = r"(?=[^\s|]*[A-Za-z%])[^\s|/]*/[^\s|]+"
+
+
+RESULT_WORDS = {"negative", "positive", "borderline", "detected", "reactive", "nonreactive"}
+
+
+RESULT_WORDS |= {"trace", "equivocal", "indeterminate", "present", "absent", "non-reactive"}
+
+
+NAME_STOP_WORDS = {"was", "were", "is", "are", "be", "been", "not", "no", "of", "the", "and"}
+
+
+# In a results table a name may hold 'of', 'in', 'and' ('pH of Urine'), but no verb, and a name
+# never ends with a joining word ('Page 1 of' 2 is not a result).
+TABLE_NAME_VERBS = {"was", "were", "is", "are", "be", "been", "may", "can", "will", "should"}
+
+
+TABLE_NAME_VERBS |= {"has", "have", "had", "see", "please", "call", "contact", "reported"}
+
+
+JOINING_WORDS = {"of", "in", "and", "or", "the", "to", "at", "by", "for", "with", "a", "an", "-"}
+
+
+MAX_TABLE_NAME_WORDS = 12
+
+
+MAX_TABLE_LINES = 200
+
+
+# The heading row of a results table: a test column, a result column and a units, flag or
+# reference column ('TESTS RESULT FLAG UNITS REFERENCE INTERVAL LAB', 'Test | Result | Units').
+TABLE_HEADER = re.compile(
+    r"^[ \t]*\|?[ \t]*(?:tests?|test[ \t]+names?|analytes?|components?|parameters?"
+    r"|investigations?|examinations?|determinations?)\b"
+    r"(?=[^\n]*\b(?:results?|values?)\b)"
+    r"(?=[^\n]*\b(?:units?|flags?|reference|ranges?|intervals?|normal)\b)[^\n\d:]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+REFERENCE_LINE = re.compile(
+    r"[ \t]*(?:Negative|Borderline|Positive|Equivocal|Non-?reactive|Reactive|Indeterminate)"
+    rf"[ \t]*(?:{COMPARATOR})?[ \t]*(?:1:\d+|{NUMBER})?[ \t]*$",
+    re.IGNORECASE,
+)
+
+
+def alias_regex(alias: str) -> str:
+    """Short aliases (Na, K, HR, BP) match as written or upper-case only; others ignore case."""
+    words = r"[ \t]+".join(re.escape(word) for word in alias.split())
+    if len(alias) <= 3:
+        variants = sorted({re.escape(alias), re.escape(alias.upper())})
+        return "(?-i:" + "|".join(variants) + ")"
+    return words
+
+
+@functools.cache
+def unit_regex(kinds: tuple[str, ...]) -> str:
+    patterns = [pattern.pattern for pattern, _, kind in lab_units() if kind in kinds]
+    return "|".join(f"(?:{p})" for p in sorted(patterns, key=len, reverse=True))
+
+
+@functools.cache
+def known_observation_pattern() -> re.Pattern[str]:
+    aliases = sorted(observation_aliases(), key=len, reverse=True)
+    names = "|".join(alias_regex(alias) for alias in aliases)
+    units = unit_regex(("lab", "vital"))
+    return re.compile(
+        rf"(?<![\w/])(?P<name>{names})(?![\w/])"
+        r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
+        rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
+        rf"|[<>]?{NUMBER})(?![+\d]|[ \t]*[-\u2013][ \t]*\d)"
+        rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
+        rf"(?:{SEPARATOR}{RANGE})?"
+        rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?",
+        re.IGNORECASE,
+    )
+
+
+@functools.cache
+def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
+    """One line of a results table, as pdfplumber writes a row: its cells separated by spaces
+    (or '|'): name, result, [flag], unit, [reference interval], [flag], [performing-lab code].
+
+    Anywhere (`in_table` False) the result must be a number and the unit one the lexicon knows
+    as a lab unit. Under a table's heading row (`in_table`) the unit may be missing or unknown,
+    the result may be a word ('Negative', 'Trace', '1:160') and a word may be the interval."""
+    known = unit_regex(("lab",))
+    if in_table:
+        name = r"(?P<name>[A-Za-z][^\n|:]{0,119}?)[ \t]*\|?[ \t]*"
+        result = rf"(?P<value>(?:(?:{COMPARATOR})[ \t]?)?{NUMBER}|(?P<word>(?i:{TABLE_RESULTS})))"
+        unit = rf"(?:{CELL_GAP}(?P<unit>(?i:{known})|{UNKNOWN_UNIT})(?!\S))?"
+        interval = rf"(?:{CELL_GAP}(?:{RANGE_CELL}|(?P<ref_word>(?i:{REFERENCE_WORDS}))))?"
+    else:
+        name = r"(?P<name>[A-Z][A-Za-z0-9 ,()'/+.#\[\]-]{1,80}?)[ \t]*[:|]?[ \t]*"
+        result = rf"(?P<value>[<>]?{NUMBER})"
+        unit = rf"{SEPARATOR}(?P<unit>(?i:{known}))(?![A-Za-z0-9])"
+        interval = rf"(?:{SEPARATOR}{RANGE_CELL})?"
+    flag = rf"(?:{CELL_GAP}(?P<flag>{FLAG})(?!\S))?"
+    late_flag = rf"(?:{CELL_GAP}(?P<late_flag>{FLAG})(?!\S))?"
+    lab_code = rf"(?:{CELL_GAP}(?P<lab_code>\d{{2}}))?" if in_table else ""
+    result_end = r"(?!\S)" if in_table else ""
+    return re.compile(
+        rf"^[ \t]*\|?[ \t]*{name}{result}{result_end}{flag}{unit}"
+        rf"{interval}(?!\S){late_flag}{lab_code}(?:[ \t]*\|)*[ \t]*$",
+        re.MULTILINE,
+    )
+
+
+QUALITATIVE_ROW = re.compile(
+    r"^[ \t]*(?P<name>[A-Z][A-Za-z0-9 ,()'/+-]{1,40}?)[ \t]+(?P<result>"
+    + QUALITATIVE_RESULTS
+    + r")(?:[ \t]+(?P<flag>High|Low|Abnormal|H|L|A))?(?:[ \t]+\d{1,2})?[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def ucum_unit(written: str | None) -> str | None:
+    if not written:
+        return None
+    for pattern, ucum, _ in lab_units():
+        if pattern.fullmatch(written.strip()):
+            return ucum
+    return None
+
+
+def interpretation(flag: str | None) -> str | None:
+    if not flag:
+        return None
+    return FLAG_CODES.get(flag.lower(), flag.upper())
+
+
+def plausible_test_name(name: str) -> bool:
+    words = name.lower().replace(",", " ").split()
+    return 0 < len(words) <= 6 and not set(words) & NAME_STOP_WORDS and words[0] not in RESULT_WORDS
+
+
+def plausible_table_name(name: str) -> bool:
+    """A test name in a results table: a few words, no verb, not a result word, not cut off."""
+    words = name.lower().replace(",", " ").split()
+    return (
+        0 < len(words) <= MAX_TABLE_NAME_WORDS
+        and not set(words) & TABLE_NAME_VERBS
+        and words[0] not in RESULT_WORDS
+        and words[-1] not in JOINING_WORDS
+    )
+
+
+def float_or_none(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
+UNIT_DIMENSIONS = {"mol": "moles", "eq": "moles", "g": "mass"}
+
+
+VOLUMES = {"L", "dL", "mL"}
+
+
+def unit_dimension(ucum: str | None) -> str | None:
+    """'moles' for mmol/L or meq/L, 'mass' for mg/dL or g/L, else None (counts, ratios ...)."""
+    numerator, _, denominator = (ucum or "").partition("/")
+    if denominator not in VOLUMES:
+        return None
+    for base, dimension in UNIT_DIMENSIONS.items():
+        if numerator.endswith(base) and len(numerator) <= len(base) + 1:
+            return dimension
+    return None
+
+
+KIND_PROPERTIES = {"[moles/volume]": "moles", "[mass/volume]": "mass", "[presence]": "presence"}
+
+
+def kind_dimension(kind: ObservationKind) -> str | None:
+    """What the LOINC code measures, from its long name: moles, mass, presence, or None."""
+    long_name = kind.long_name.lower()
+    return next((dimension for key, dimension in KIND_PROPERTIES.items() if key in long_name), None)
+
+
+def observation_kind(
+    name: str, unit: str | None, qualitative: bool = False
+) -> ObservationKind | None:
+    """The lab or vital sign a name (alias or LOINC long name) denotes, fitting the result.
+
+    'Glucose' in mmol/L is the molar glucose code, in mg/dL the mass one; a word result
+    ('Negative') takes a [Presence] code, a number never does. A name whose codes all measure
+    something else keeps its name and category but loses the code."""
+    key = normalize_space(name.replace("\u200b", "")).lower()
+    candidates = observation_kind_candidates().get(key)
+    if not candidates:
+        return None
+    if qualitative:
+        fitting = [kind for kind in candidates if kind_dimension(kind) in ("presence", None)]
+    else:
+        wanted = unit_dimension(unit)
+        fitting = [
+            kind
+            for kind in candidates
+            if kind_dimension(kind) != "presence"
+            and (wanted is None or kind_dimension(kind) in (wanted, None))
+        ]
+    return fitting[0] if fitting else dataclasses.replace(candidates[0], loinc_code=None)
+
+
+def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
+    written_unit = ucum_unit(match["unit"])
+    kind = observation_kind(match["name"], written_unit)
+    assert kind is not None  # the pattern matched one of its aliases
+    unit = written_unit or kind.default_unit
+    is_pair = match["systolic"] is not None
+    value = match["value"].lstrip("<>")
+    specimen = SPECIMEN_BEFORE.search(text, max(0, match.start() - 24), match.start())
+    name = normalize_space(match["name"])
+    return ObservationFact(
+        quote=quote_for(text, match.start(), match.end()),
+        name=f"{specimen['specimen']} {name}" if specimen else name,
+        category=kind.category,
+        loinc_code=None if specimen else kind.loinc_code,  # the code is for serum or blood
+        value=None if is_pair else float(value),
+        value_text=normalize_space(match["value"]) if is_pair or value != match["value"] else None,
+        unit=unit,
+        reference_low=float_or_none(match["low"]),
+        reference_high=float_or_none(match["high"]),
+        interpretation=interpretation(match["flag"]),
+    )
+
+
+def reference_bounds(match: re.Match[str]) -> tuple[float | None, float | None]:
+    """(low, high) of a reference interval cell: '3.5-5.0', '<4.5' (high), '>1.5' (low)."""
+    if match["bound"] is None:
+        return float_or_none(match["low"]), float_or_none(match["high"])
+    bound = float(match["bound"])
+    return (None, bound) if match["bound_op"] in ("<", "<=", "\u2264") else (bound, None)
+
+
+def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
+    """An observation from a results-table row (lab_row_pattern)."""
+    groups = match.groupdict()
+    name = normalize_space(match["name"])
+    written_unit = groups.get("unit")
+    unit = ucum_unit(written_unit) or (written_unit or None)  # an unknown unit stays as written
+    word = groups.get("word")
+    kind = observation_kind(name, unit, qualitative=word is not None)
+    written = normalize_space(match["value"])
+    number = None if word else float(written.lstrip("<>=\u2264\u2265 \t"))
+    value_text = written if word or not written[0].isdigit() else None  # '<1' keeps '<'
+    low, high = reference_bounds(match)
+    reference_text = groups.get("ref_word") or (
+        qualitative_reference(text, match.end()) if word else None
+    )
+    return ObservationFact(
+        quote=quote_for(text, match.start("name"), match.end()),
+        name=name,
+        category=kind.category if kind else "laboratory",
+        loinc_code=kind.loinc_code if kind else None,
+        value=number,
+        value_text=value_text,
+        unit=unit or (kind.default_unit if kind and number is not None else None),
+        reference_low=low,
+        reference_high=high,
+        reference_text=normalize_space(reference_text) if reference_text else None,
+        interpretation=interpretation(match["flag"] or groups.get("late_flag")),
+    )
+
+
+QUALITATIVE_RANGE_LINE = re.compile(
+    r"\n[ \t]*(?P<range>(?:Negative|Borderline|Positive|Equivocal|Non-?reactive|Reactive)"
+    r"[ \t]+[<>]?1:\d+)[ \t]*(?=\n|$)",
+    re.IGNORECASE,
+)
+
+
+def qualitative_reference(text: str, end: int) -> str | None:
+    """Range lines under a qualitative result ('Negative <1:80' / 'Positive >1:80'), joined."""
+    ranges = []
+    while found := QUALITATIVE_RANGE_LINE.match(text, end):
+        ranges.append(normalize_space(found["range"]))
+        end = found.end()
+    return "; ".join(ranges) or None
+
+
+def qualitative_observation(text: str, match: re.Match[str]) -> ObservationFact:
+    name = normalize_space(match["name"])
+    kind = observation_kind(name, None, qualitative=True)
+    return ObservationFact(
+        quote=quote_for(text, match.start("name"), match.end()),
+        name=name,
+        loinc_code=kind.loinc_code if kind else None,
+        value_text=match["result"],
+        interpretation=interpretation(match["flag"]),
+        reference_text=qualitative_reference(text, match.end()),
+    )
+
+
+def is_name_line(line: str) -> bool:
+    """A line of a results table holding a name only: a panel ('Lipid Panel') or a test whose
+    results follow on the next lines."""
+    stripped = line.strip(" \t|")
+    return bool(stripped[:1].isalpha()) and ":" not in stripped and plausible_table_name(stripped)
+
+
+def table_rows(text: str) -> list[re.Match[str]]:
+    """Rows of the results tables: the lines under a table heading row (TABLE_HEADER) read by
+    the table grammar, up to a blank line or a line that is neither a row, a name, nor a
+    reference line ('Negative <1:80') - a 'Note:' or a footer ends the table."""
+    pattern = lab_row_pattern(in_table=True)
+    rows: dict[int, re.Match[str]] = {}
+    for header in TABLE_HEADER.finditer(text):
+        position = header.end() + 1
+        for _ in range(MAX_TABLE_LINES):
+            if position >= len(text):
+                break
+            line_end = text.find("\n", position)
+            line_end = len(text) if line_end == -1 else line_end
+            line = text[position:line_end]
+            match = pattern.match(text, position, line_end)
+            if match and plausible_table_name(match["name"]):
+                rows[match.start()] = match
+            elif not line.strip() or not (REFERENCE_LINE.fullmatch(line) or is_name_line(line)):
+                break
+            position = line_end + 1
+    return [rows[start] for start in sorted(rows)]
+
+
+def lab_row_regions(text: str) -> list[Region]:
+    """Lines read as lab table rows: a drug name there ('Vitamin B12 350 pg/mL') is a test."""
+    regions = [(match.start(), match.end()) for match in table_rows(text)]
+    return regions + [
+        (match.start(), match.end())
+        for match in lab_row_pattern(in_table=False).finditer(text)
+        if plausible_test_name(match["name"])
+    ]
+
+
+def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationFact]:
+    """Observations outside the tables read by `table_observations`: results tables under a
+    heading row the table finder did not see, labelled values ('BP 120/80', 'Sodium 140 mmol/L')."""
+    text = doc.text
+    drug_regions = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
+    drug_regions += skip_regions
+    facts = []
+    taken: list[Region] = list(skip_regions)
+    for match in table_rows(text):
+        if in_regions(match.start(), skip_regions):
+            continue
+        facts.append(table_row_observation(text, match))
+        taken.append((match.start(), match.end()))
+    rows = list(taken)
+    for match in known_observation_pattern().finditer(text):
+        if match["systolic"] and normalize_space(match["name"]).lower() not in BLOOD_PRESSURE:
+            continue
+        if in_regions(match.start(), drug_regions) or in_regions(match.start(), rows):
+            continue
+        facts.append(known_observation(text, match))
+        taken.append((match.start(), match.end()))
+    for match in lab_row_pattern(in_table=False).finditer(text):
+        if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
+            facts.append(table_row_observation(text, match))
+    for match in QUALITATIVE_ROW.finditer(text):
+        if plausible_test_name(match["name"]) and not in_regions(match.start("name"), rows):
+            facts.append(qualitative_observation(text, match))
+    return facts
+
+
+BLOOD_PRESSURE = {"blood pressure", "bp", "b/p"}
+
+
+SPECIMEN_BEFORE = re.compile(
+    r"\b(?P<specimen>urine|urinary|CSF|stool|pleural fluid|peritoneal fluid|synovial fluid)[ \t]+$",
+    re.IGNORECASE,
+)

@@ -1,0 +1,314 @@
+"""Sections and tables: where in the text a kind of fact is listed, and what each column holds.
+
+Sections come from the medspaCy sectionizer (`pipeline`), with the titles EHRs print as a line of
+their own (`lexicon/section_titles.csv`: Problems, Medications, Allergies and Adverse Reactions,
+Results, Vital Signs, Procedures, Immunizations, Plan of Care, Encounters, Social and Family
+History ...) besides the 'Title:' headers of notes (`lexicon/section_rules.csv`).
+
+Tables are the rows `medpipeline.pdf` writes one per line with cells between bars
+('| Penicillin | Hives | Active |'). A table's header row ('| Substance | Reaction | Status |') is
+recognised by its words and never read as a fact; it names each column's role (name, value, unit,
+range, reaction, severity, status, date, ...). The table's kind is its section's; a table outside
+any known section takes the kind its header row implies (Substance + Reaction -> allergies, Test +
+Result + Unit -> results, vital-sign names as columns -> vital signs).
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc
+
+from medpipeline.extraction.offline.text import Region, normalize_space
+
+ALLERGY_CATEGORIES = {"allergy", "allergies"}
+MEDICATION_CATEGORIES = {"medications"}
+PROBLEMS = "problem_list"
+PAST_HISTORY = "past_medical_history"
+MEDICATIONS = "medications"
+ALLERGIES = "allergy"
+RESULTS = "labs_and_studies"
+VITALS = "vital_signs"
+PROCEDURES = "procedures"
+# Sections whose items are none of the extracted kinds (a vaccine is not a medication statement,
+# a planned activity not a condition): no condition or medication is read from their narrative.
+# Family and social history are read: ConText and the section mark them family or historical.
+NO_FACT_SECTIONS = {
+    "immunizations",
+    "plan_of_care",
+    "functional_status",
+    "administrative",
+    "encounters",
+}
+
+TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*$", re.MULTILINE)
+CELL = re.compile(r"(?<=\|)([^|\n]*)(?=\|)")
+MAX_HEADER_CELL_WORDS = 5
+
+# Column roles by the words of a header cell, the first that fits wins (order matters: 'Reaction
+# Severity' is severity, 'Date Ordered' a date, 'Result Status' a status).
+COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (role, re.compile(pattern, re.IGNORECASE))
+    for role, pattern in (
+        ("name", r"\bcode[ \t]+(?:description|display|name|text)\b|\bdisplay[ \t]+name\b"),
+        ("details", r"\b(?:group|category|class|classification)\b"),
+        ("severity", r"\b(?:severity|criticality)\b"),
+        ("status", r"\bstatus\b"),
+        ("reaction", r"\b(?:reactions?|manifestations?)\b"),
+        ("range", r"\b(?:range|interval|reference|normal)\b"),
+        ("unit", r"^units?$"),
+        ("flag", r"\b(?:flags?|interpretation|abnormal)\b"),
+        ("code", r"\b(?:code|cvx|lot|ndc|rxnorm|snomed|icd|id)\b|#"),
+        ("sig", r"\b(?:sig|instructions?|directions|dose|dosage|frequency|route|quantity)\b"),
+        (
+            "date",
+            r"\b(?:dates?|onset|time|period|when|resolved|start|stop|end|effective"
+            r"|administered|ordered|expiration|performed|given)\b",
+        ),
+        ("value", r"^(?:results?|values?|result values?|findings?|measurement|reading)$"),
+        (
+            "details",
+            r"\b(?:details|comments?|notes?|provider|source|author|location|type"
+            r"|manufacturer|mfg)\b",
+        ),
+        (
+            "name",
+            r"\b(?:name|problems?|diagnos[ie]s|conditions?|medications?|drugs?|substance"
+            r"|allergens?|agent|allerg(?:y|ies)|tests?|components?|procedures?|observations?"
+            r"|items?|vaccines?|immunizations?|analytes?|descriptions?|products?|activity"
+            r"|issues?|surgery|operation|concern)\b",
+        ),
+    )
+)
+
+# What a table's header implies about its kind when no section title says it.
+HEADER_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        (
+            ALLERGIES,
+            r"\b(?:substance|allergen|allerg(?:y|ies))\b.*\breactions?\b"
+            r"|\breactions?\b.*\b(?:substance|allergen)\b",
+        ),
+        (
+            MEDICATIONS,
+            r"\b(?:medications?|drugs?)\b.*\b(?:sig|dose|directions|instructions"
+            r"|route|frequency)\b",
+        ),
+        (RESULTS, r"\b(?:tests?|components?|analytes?)\b.*\b(?:results?|values?)\b"),
+        (PROBLEMS, r"\b(?:problems?|diagnos[ie]s)\b"),
+        (PROCEDURES, r"\bprocedures?\b"),
+        ("immunizations", r"\b(?:vaccines?|immunizations?|cvx)\b"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    start: int  # offsets of the stripped cell text in the chunk text
+    end: int
+
+
+@dataclass
+class TableRow:
+    cells: list[Cell]
+    start: int
+    end: int
+    continues: bool = False  # more of the row above ('|  | ICD-10-CM | I10 | ... |'), no new fact
+
+    def filled(self) -> list[Cell]:
+        return [cell for cell in self.cells if cell.text]
+
+
+@dataclass
+class Table:
+    kind: str | None
+    roles: list[str | None] = field(default_factory=list)  # per column, from the header row
+    header: TableRow | None = None
+    rows: list[TableRow] = field(default_factory=list)  # data rows: no header, no caption
+    region: Region = (0, 0)
+
+    def cell(self, row: TableRow, role: str) -> Cell | None:
+        """The row's first non-empty cell in a column of that role."""
+        for index, column_role in enumerate(self.roles):
+            if column_role == role and index < len(row.cells) and row.cells[index].text:
+                return row.cells[index]
+        return None
+
+    def name_cell(self, row: TableRow) -> Cell | None:
+        """The cell naming the row's fact: the 'name' column, else the first filled cell that is
+        not a date, code, status or value."""
+        named = self.cell(row, "name")
+        if named or "name" in self.roles:
+            return named
+        skip = {"date", "code", "status", "value", "unit", "range", "flag", "severity"}
+        for index, cell in enumerate(row.cells):
+            role = self.roles[index] if index < len(self.roles) else None
+            if cell.text and role not in skip:
+                return cell
+        return None
+
+    def row_text(self, row: TableRow) -> str:
+        return " ".join(cell.text for cell in row.cells if cell.text)
+
+
+def section_regions(doc: Doc, categories: set[str]) -> list[Region]:
+    """Character regions (title and body) of the sections of the given categories."""
+    regions = []
+    for section in doc._.sections:
+        if section.category in categories and section.body_end > section.title_start:
+            start = doc[section.title_start].idx
+            last = doc[section.body_end - 1]
+            regions.append((start, last.idx + len(last.text)))
+    return regions
+
+
+def section_spans(doc: Doc) -> list[tuple[int, int, str | None]]:
+    """(start, end, category) of every section, title included, in text order."""
+    spans = []
+    for section in doc._.sections:
+        if section.body_end <= section.title_start:
+            continue
+        start = doc[section.title_start].idx if section.title_end > section.title_start else 0
+        last = doc[section.body_end - 1]
+        spans.append((start, last.idx + len(last.text), section.category))
+    return spans
+
+
+def title_regions(doc: Doc) -> list[Region]:
+    """The section titles themselves: never a fact."""
+    regions = []
+    for section in doc._.sections:
+        if section.title_end > section.title_start:
+            first, last = doc[section.title_start], doc[section.title_end - 1]
+            regions.append((first.idx, last.idx + len(last.text)))
+    return regions
+
+
+def category_at(spans: list[tuple[int, int, str | None]], position: int) -> str | None:
+    found = None
+    for start, end, category in spans:
+        if start <= position < end or (start <= position and end == position):
+            found = category
+    return found
+
+
+def parse_row(text: str, start: int, end: int) -> TableRow:
+    cells = []
+    for match in CELL.finditer(text, start, end):
+        raw = match.group(1)
+        stripped = raw.strip()
+        offset = match.start(1) + (len(raw) - len(raw.lstrip()))
+        cells.append(Cell(normalize_space(stripped), offset, offset + len(stripped)))
+    return TableRow(cells=cells, start=start, end=end)
+
+
+def column_role(header: str) -> str | None:
+    words = header.strip(" :").lower()
+    for role, pattern in COLUMN_ROLES:
+        if pattern.search(words):
+            return role
+    return None
+
+
+def is_header_row(row: TableRow, vital_name) -> bool:
+    """Every filled cell a short label without digits, and at least one a known column word or
+    vital-sign name ('Name | Dates | Details', 'Date | BP-Sys(mm[Hg]) | HR(bpm)')."""
+    filled = row.filled()
+    if not filled:
+        return False
+    known = 0
+    for cell in filled:
+        words = cell.text.split()
+        if len(words) > MAX_HEADER_CELL_WORDS:
+            return False
+        if vital_name(cell.text):
+            known += 1
+        elif re.search(r"\d", cell.text):
+            return False
+        elif column_role(cell.text):
+            known += 1
+    return known >= max(1, (len(filled) + 1) // 2)
+
+
+def is_caption_row(row: TableRow, width: int) -> bool:
+    """One filled cell in a wide table ('Expired', 'Active'): a caption, not a fact."""
+    filled = row.filled()
+    return width > 1 and len(filled) == 1 and len(filled[0].text.split()) <= 3
+
+
+def printed_code(row: TableRow, system: str) -> str | None:
+    """The code a row prints after its system ('| LOINC | 14646-4 |', '| ICD-10-CM | I10 |')."""
+    cells = [cell.text for cell in row.cells]
+    for index, cell in enumerate(cells[:-1]):
+        if re.fullmatch(system, cell, re.IGNORECASE) and cells[index + 1]:
+            return cells[index + 1]
+    return None
+
+
+def table_blocks(text: str) -> list[list[TableRow]]:
+    """Runs of consecutive table lines; a blank line (a page break) starts a new run, since the
+    table finder may see the rest of a table with other edge columns on the next page."""
+    blocks: list[list[TableRow]] = []
+    last_end = -2
+    for match in TABLE_ROW.finditer(text):
+        row = parse_row(text, match.start(), match.end())
+        if blocks and text[last_end : match.start()].strip(" \t") == "\n":
+            blocks[-1].append(row)
+        else:
+            blocks.append([row])
+        last_end = match.end()
+    return blocks
+
+
+def header_kind(header: TableRow | None, vital_name) -> str | None:
+    if header is None:
+        return None
+    words = " ".join(cell.text for cell in header.filled())
+    if sum(1 for cell in header.filled() if vital_name(cell.text)) >= 2:
+        return VITALS
+    return next((kind for kind, pattern in HEADER_KINDS if pattern.search(words)), None)
+
+
+def find_tables(doc: Doc, vital_name) -> list[Table]:
+    """The chunk's tables with their kind and column roles; `vital_name(text)` tells whether a
+    header cell names a vital sign (results.vital_kind)."""
+    text = doc.text
+    spans = section_spans(doc)
+    tables: list[Table] = []
+    previous: Table | None = None
+    for block in table_blocks(text):
+        width = max(len(row.cells) for row in block)
+        rows = list(block)
+        header = None
+        while rows and is_caption_row(rows[0], width):
+            rows.pop(0)
+        if rows and is_header_row(rows[0], vital_name):
+            header = rows.pop(0)
+        roles = [column_role(cell.text) for cell in header.cells] if header else []
+        if header is None and previous is not None and len(previous.roles) == width:
+            roles = previous.roles  # a table continued after a page break
+        kind = category_at(spans, block[0].start)
+        if kind in (None, "other", "administrative") or header_kind(header, vital_name) == VITALS:
+            kind = header_kind(header, vital_name) or kind
+        if kind is None and header is None and previous is not None and roles is previous.roles:
+            kind = previous.kind
+        repeated = [cell.text for cell in header.cells] if header else None
+        data = [
+            row
+            for row in rows
+            if row.filled()
+            and not is_caption_row(row, width)
+            and [cell.text for cell in row.cells] != repeated  # header again after a page break
+        ]
+        if roles and roles[0] in ("name", "details"):
+            for row in data[1:]:
+                row.continues = not row.cells[0].text
+        table = Table(kind, roles, header, data, (block[0].start, block[-1].end))
+        tables.append(table)
+        previous = table
+    return tables
+
+
+def table_regions(tables: list[Table]) -> list[Region]:
+    return [table.region for table in tables]

@@ -1,0 +1,140 @@
+"""Text helpers of the offline rules: quotes (exact substrings of the chunk), regions, lists."""
+
+import bisect
+import re
+
+from spacy.tokens import Span
+
+MAX_QUOTE_CHARS = 200
+
+
+Region = tuple[int, int]
+
+
+# A line starting with a bullet ("•", its MacRoman mojibake "‚Ä¢", "-", "*") or "1." / "2)".
+LIST_ITEM_LINE = re.compile(
+    r"^[ \t]*(?:\u2022|\u201a\u00c4\u00a2|[-*\u00b7\u25aa\u25cf]|\d{1,2}[.)])[ \t]", re.M
+)
+
+
+def normalize_space(value: str) -> str:
+    return " ".join(value.split())
+
+
+def line_bounds(text: str, start: int, end: int) -> Region:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return line_start, len(text) if line_end == -1 else line_end
+
+
+def quote_for(text: str, start: int, end: int, sentence: Region | None = None) -> str:
+    """Context for text[start:end]: its sentence if short, else its line, else a window of it."""
+    if sentence is not None and sentence[1] - sentence[0] <= MAX_QUOTE_CHARS:
+        low, high = min(sentence[0], start), max(sentence[1], end)
+    else:
+        low, high = line_bounds(text, start, end)
+    if high - low > MAX_QUOTE_CHARS:
+        margin = max(0, (MAX_QUOTE_CHARS - (end - start)) // 2)
+        low, high = max(low, start - margin), min(high, end + margin)
+        low = word_start(text, low, start)
+        high = word_end(text, high, end)
+    return text[low:high].strip()
+
+
+def word_start(text: str, position: int, limit: int) -> int:
+    """Move position forward to the start of a word, never past limit."""
+    while 0 < position < limit and not text[position - 1].isspace():
+        position += 1
+    return position
+
+
+def word_end(text: str, position: int, limit: int) -> int:
+    """Move position back to the end of a word, never before limit."""
+    while limit < position < len(text) and not text[position].isspace():
+        position -= 1
+    return position
+
+
+def in_regions(position: int, regions: list[Region]) -> bool:
+    return any(start <= position < end for start, end in regions)
+
+
+def sentence_region(span: Span) -> Region:
+    """Character region of the span's sentence (sentence starts are cached on the doc)."""
+    doc = span.doc
+    if "sentence_starts" not in doc.user_data:
+        doc.user_data["sentence_starts"] = [sentence.start_char for sentence in doc.sents]
+    starts = doc.user_data["sentence_starts"]
+    index = bisect.bisect_right(starts, span.start_char) - 1
+    end = starts[index + 1] if index + 1 < len(starts) else len(doc.text)
+    return starts[index], end
+
+
+def listed_regions(text: str, header: re.Pattern[str]) -> list[Region]:
+    """The list items (bulleted or numbered lines) right after each header line."""
+    regions = []
+    for match in header.finditer(text):
+        end = match.end()
+        start = end
+        while end < len(text):
+            line_end = text.find("\n", end + 1)
+            line_end = len(text) if line_end == -1 else line_end
+            line = text[end + 1 : line_end]
+            if not LIST_ITEM_LINE.match(line + " "):
+                break
+            end = line_end
+        if end > start:
+            regions.append((start, end))
+    return regions
+
+
+LIST_MARKER = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
+
+
+def unique(items: list, key) -> list:
+    """Items in order, dropping later ones whose key was already seen."""
+    seen, kept = set(), []
+    for item in items:
+        if key(item) not in seen:
+            seen.add(key(item))
+            kept.append(item)
+    return kept
+
+
+def most_informative(items: list, key) -> list:
+    """One item per key, in first-seen order: the one with most fields filled (first on ties)."""
+    best: dict = {}
+    for item in items:
+        filled = sum(value is not None for value in item.model_dump().values())
+        if key(item) not in best or filled > best[key(item)][0]:
+            best[key(item)] = (filled, item)
+    return [item for _, item in best.values()]
+
+
+# A row that records the absence of a fact, not a fact: 'No Known Medications', 'Procedures not
+# documented', 'Medication excluded/not available', 'No information about allergies', 'None'.
+NOT_A_FACT = re.compile(
+    r"^(?:no|none|nil|denies|negative)\b|\bnot\s+(?:documented|available|applicable|recorded"
+    r"|known|reported|on file|given|taken)\b|\bexcluded\b|\bunknown\b|\bno\s+(?:known|information"
+    r"|data|active)\b|^n/?a$",
+    re.IGNORECASE,
+)
+TRAILING_CODES = re.compile(r"\s*[\[(](?=[^\])]*\d)[A-Z0-9., ;:/-]{2,60}[\])]\s*$")
+CODE_IN_PARENTHESES = re.compile(r"\b[A-Z]\d{2}(?:\.[0-9A-Z]{1,4})?\b")
+LABELLED_VALUE = r"(?:^|\s){label}\s*:\s*(?P<value>.+?)(?=\s+[A-Z][A-Za-z ]{{1,20}}:|$)"
+
+
+def is_absence(name: str) -> bool:
+    return bool(NOT_A_FACT.search(name.strip()))
+
+
+def clean_name(name: str) -> str:
+    """A name without the codes or date printed after it ('Asthma (493.90, J45.909)',
+    'Cholecystectomy (2006/06/01)')."""
+    return normalize_space(TRAILING_CODES.sub("", name)).strip(" ,;:-")
+
+
+def labelled(cells: str, label: str) -> str | None:
+    """The value after 'Label:' in a cell ('Reaction: Hives Status: Active' -> 'Hives')."""
+    found = re.search(LABELLED_VALUE.format(label=label), cells, re.IGNORECASE)
+    return normalize_space(found["value"]) if found else None

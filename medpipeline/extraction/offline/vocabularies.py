@@ -1,0 +1,94 @@
+"""Maintained vocabularies, loaded once per process on first use.
+
+- Drug names: the dictionary that `drug-named-entity-recognition` ships in its wheel (about 107,000
+  generic and brand names and spellings from MeSH, DrugBank, Wikipedia, NHS and MedlinePlus, each
+  mapped to its canonical generic name; MIT licence; nothing is downloaded at run time: only its
+  data is read, never its optional OMOP / PubChem / structure look-ups). No maintained package
+  ships RxNorm codes offline, so medications keep their names (and generic name) uncoded.
+- Conditions: the whole ICD-10-CM tabular list of `simple-icd-10-cm` (descriptions and inclusion
+  terms of every code), besides the curated synonyms of `lexicon/conditions.csv`.
+"""
+
+import functools
+import re
+import warnings
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from medpipeline.extraction.offline.lexicons import observation_aliases
+from medpipeline.terminology import icd10cm_code
+
+MAX_DRUG_WORDS = 4
+MIN_DRUG_CHARS = 4
+# Dictionary entries that are also everyday or clinical words in a medication table's name cell.
+NOT_DRUG_NAMES = {
+    "tablet", "tablets", "capsule", "solution", "oral", "inhalation", "aerosol", "injection",
+    "cream", "ointment", "patch", "spray", "suspension", "powder", "syrup", "drops", "gel",
+    "unknown", "none", "active", "completed", "medication", "medications", "drug", "dose",
+    "daily", "water", "air", "food", "diet", "home", "release", "extended", "delayed", "kit",
+    "base", "plain", "regular", "standard", "test", "pain", "sodium", "chloride", "hcl",
+    "hydrochloride", "sulfate", "potassium", "calcium", "acetate", "citrate", "phosphate",
+}  # fmt: skip
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*")
+ICD_UNSPECIFIED = re.compile(r",?\s*\b(?:unspecified|not elsewhere classified|NEC|NOS)\b", re.I)
+
+
+@functools.cache
+def drug_dictionary() -> dict[str, str]:
+    """Lower-cased drug name or spelling -> canonical generic name (lower case)."""
+    from drug_named_entity_recognition import drugs_finder  # reads its shipped pickle, ~3 s
+
+    skip = set(STOP_WORDS) | NOT_DRUG_NAMES | set(observation_aliases())
+    names: dict[str, str] = {}
+    for variant, canonicals in drugs_finder.drug_variant_to_canonical.items():
+        if len(variant) < MIN_DRUG_CHARS or variant in skip or not canonicals:
+            continue
+        if len(variant.split()) > MAX_DRUG_WORDS:
+            continue
+        data = drugs_finder.drug_canonical_to_data.get(canonicals[0], {})
+        names[variant] = (data.get("name") or canonicals[0]).lower()
+    return names
+
+
+def find_drug(text: str) -> tuple[int, int, str] | None:
+    """The first (longest at its start) dictionary drug name in text: (start, end, generic)."""
+    dictionary = drug_dictionary()
+    words = list(WORD.finditer(text))
+    for index in range(len(words)):
+        for size in range(min(MAX_DRUG_WORDS, len(words) - index), 0, -1):
+            first, last = words[index], words[index + size - 1]
+            phrase = " ".join(word.group() for word in words[index : index + size]).lower()
+            generic = dictionary.get(phrase)
+            if generic:
+                return first.start(), last.end(), generic
+    return None
+
+
+def normalize_condition(name: str) -> str:
+    name = ICD_UNSPECIFIED.sub("", name.lower())
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", name).split())
+
+
+@functools.cache
+def icd10_index() -> dict[str, str]:
+    """Normalised ICD-10-CM description or inclusion term -> code (the most specific code when a
+    term names several: 'Acute pharyngitis' is J02.9, not the category J02)."""
+    with warnings.catch_warnings():  # the package reads its data with deprecated importlib calls
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as icd
+
+    index: dict[str, str] = {}
+    for code in icd.get_all_codes(False):
+        if icd.is_chapter_or_block(code):
+            continue
+        for term in [icd.get_description(code), *icd.get_inclusion_term(code)]:
+            key = normalize_condition(term)
+            if key and (key not in index or len(code) > len(index[key])):
+                index[key] = code
+    return index
+
+
+def icd10_code(name: str) -> str | None:
+    """The ICD-10-CM code whose description or inclusion term is this name, if one is."""
+    code = icd10_index().get(normalize_condition(name))
+    return icd10cm_code(code) if code else None

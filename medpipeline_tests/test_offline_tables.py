@@ -1,0 +1,309 @@
+"""Contract: the offline extractor reads EHR structure - section titles and table rows by their
+header row - so a title or column header is never a fact, an allergy row is an allergy and never a
+medication, a family-history row is not the patient's, and procedures come from procedure tables
+and narrative; drug names and ICD-10-CM codes come from the maintained vocabularies.
+
+Texts are short, realistic EHR printouts of our own, tables written as `medpipeline.pdf` writes
+them (one row per line, cells between bars); one test renders a real PDF table with fpdf2.
+"""
+
+from pathlib import Path
+
+import pytest
+from fpdf import FPDF
+
+from medpipeline.extraction.offline import OfflineExtractor
+from medpipeline.extraction.offline.pipeline import build_pipeline
+from medpipeline.extraction.offline.result_tables import vital_kind
+from medpipeline.extraction.offline.sections_tables import find_tables
+from medpipeline.extraction.offline.vocabularies import find_drug, icd10_code
+from medpipeline.extraction.schema import Assertion, ChunkExtraction, MedicationStatus
+from medpipeline.pdf import PdfLimits, extract_pages
+
+HEADER_WORDS = {"substance", "reaction", "severity", "status", "name", "dates", "details"}
+HEADER_WORDS |= {"adverse reactions", "allergies and adverse reactions", "medications", "problems"}
+HEADER_WORDS |= {"test", "value", "unit", "range", "procedure", "date", "vital signs", "results"}
+
+
+@pytest.fixture(scope="module")
+def extractor() -> OfflineExtractor:
+    return OfflineExtractor()
+
+
+def names(result: ChunkExtraction) -> list[str]:
+    return (
+        [c.text for c in result.conditions]
+        + [m.text for m in result.medications]
+        + [a.substance or "" for a in result.allergies]
+        + [o.name for o in result.observations]
+        + [p.text for p in result.procedures]
+    )
+
+
+def assert_clean(result: ChunkExtraction, text: str) -> None:
+    """Every quote is document text; no fact is named by a title or a column header."""
+    for fact in [*result.conditions, *result.medications, *result.allergies]:
+        assert fact.quote in text
+    for fact in [*result.observations, *result.procedures]:
+        assert fact.quote in text
+    assert not {name.lower() for name in names(result)} & HEADER_WORDS, names(result)
+
+
+ALLERGY_TABLE = """Allergies and Adverse Reactions
+| Substance | Reaction | Severity | Status |
+| Penicillin G benzathine | Hives | Moderate | Active |
+| Codeine | Nausea | Mild | Active |
+Medications
+| Medication | Sig | Status |
+| Lisinopril 10 mg oral tablet | take 1 tablet by mouth daily | Active |
+"""
+
+
+def test_allergy_rows_are_allergies_not_medications(extractor):
+    result = extractor.extract(ALLERGY_TABLE)
+    assert_clean(result, ALLERGY_TABLE)
+    allergies = {a.substance: a for a in result.allergies}
+    assert set(allergies) == {"Penicillin G benzathine", "Codeine"}
+    assert allergies["Penicillin G benzathine"].reaction == "Hives"
+    assert allergies["Penicillin G benzathine"].severity == "moderate"
+    assert [m.generic_name for m in result.medications] == ["lisinopril"]
+
+
+def test_medication_row_reads_product_sig_and_status(extractor):
+    text = """Medications
+| Name | Dates | Details |
+| Proventil HFA 90 mcg/actuation Inhalation Aerosol INHALE 2 PUFFS every 6 hours as needed | \
+01/02/2013 | Expired |
+| Medication Administration not documented |  |  |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    [medication] = result.medications
+    assert medication.text == "Proventil HFA 90 mcg/actuation Inhalation Aerosol"
+    assert medication.generic_name == "albuterol"  # brand -> generic by the drug dictionary
+    assert (medication.dose_value, medication.dose_unit) == (90, "ug/{actuat}")
+    assert medication.status == MedicationStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Problems\n| Name | Dates | Details |\n"
+            "| Asthma (493.90, J45.909) | Onset: 25-Sep-2011 | Status: Active |\n",
+            [("Asthma", "J45.909", Assertion.PRESENT)],
+        ),
+        (
+            "Problem List\n| Description | Status | Onset |\n"
+            "| Atrial fibrillation | Resolved | 08/12/1998 |\n",
+            [("Atrial fibrillation", "I48.91", Assertion.HISTORICAL)],
+        ),
+        ("Problems\n| Problem | Status |\n| No known problems | Active |\n", []),
+    ],
+    ids=["printed-icd10", "icd10-index-and-resolved", "absence-row"],
+)
+def test_problem_rows(extractor, text, expected):
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    got = [(c.text, c.icd10_code, c.assertion) for c in result.conditions]
+    assert got == expected
+
+
+def test_family_history_rows_are_not_the_patients(extractor):
+    text = """Family History
+| Relation | Problem | Onset |
+| Mother | Diabetes mellitus type 2 | 1990 |
+Family history: father had hypertension.
+"""
+    result = extractor.extract(text)
+    assert all(c.assertion != Assertion.PRESENT for c in result.conditions), result.conditions
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Procedures\n| Procedure | Date | Status |\n"
+            "| Total knee arthroplasty (27447) | 03/01/2015 | Completed |\n"
+            "| Colonoscopy | 04/02/2024 | Scheduled |\n",
+            [
+                ("Total knee arthroplasty", "2015-03-01", Assertion.PRESENT),
+                ("Colonoscopy", "2024-04-02", Assertion.HYPOTHETICAL),
+            ],
+        ),
+        (
+            "In 2010 she underwent laparoscopic appendectomy without complication.",
+            [("laparoscopic appendectomy", None, Assertion.PRESENT)],
+        ),
+        ("He has never had a colonoscopy.", [("colonoscopy", None, Assertion.NEGATED)]),
+    ],
+    ids=["table", "narrative", "negated-narrative"],
+)
+def test_procedures(extractor, text, expected):
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(p.text, p.performed_date, p.assertion) for p in result.procedures] == expected
+
+
+def test_results_table_by_column_roles(extractor):
+    text = """Results
+| Date | Test | Value | Unit | Reference Range |
+| 07/11/2013 | Sodium | 140 | mmol/L | 135-145 |
+| | Hemoglobin | 11.2 L | g/dL | 12.0-16.0 |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    rows = {
+        (o.name, o.value, o.unit, o.reference_low, o.reference_high) for o in result.observations
+    }
+    assert rows == {("Sodium", 140, "mmol/L", 135, 145), ("Hemoglobin", 11.2, "g/dL", 12, 16)}
+    assert {o.interpretation for o in result.observations if o.name == "Hemoglobin"} == {"L"}
+
+
+def test_vital_signs_with_one_column_per_vital(extractor):
+    text = """Vital Signs
+| Date | BP-Sys(mm[Hg]) | BP-Dia(mm[Hg]) | HR(bpm) | WT | BMI Percentile |
+| 01/21/2013 | 120 mmHg | 80 mmHg | 72 | 149.9 lbs | 40 |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    codes = {o.loinc_code: (o.value, o.unit) for o in result.observations}
+    assert codes == {
+        "8480-6": (120, "mm[Hg]"),
+        "8462-4": (80, "mm[Hg]"),
+        "8867-4": (72, "/min"),
+        "29463-7": (149.9, "[lb_av]"),
+    }
+    assert {o.category for o in result.observations} == {"vital-signs"}
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("BP Systolic", "8480-6"), ("Intravascular Diastolic", "8462-4"), ("O2 Sat(%)", "59408-5"),
+     ("Body Mass Index Calculated", "39156-5"), ("RR(rpm)", "9279-1"), ("Height", "8302-2"),
+     ("BMI Percentile", None), ("Substance", None)],
+)  # fmt: skip
+def test_vital_sign_names(name, code):
+    kind = vital_kind(name)
+    assert (kind.loinc_code if kind else None) == code
+
+
+def test_no_known_allergies_row_and_header_only_table(extractor):
+    text = """Allergies
+| Substance | Reaction | Status |
+| No Known Drug Allergies |  |  |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(a.no_known_allergies, a.substance) for a in result.allergies] == [(True, None)]
+
+
+def test_table_kind_from_header_without_a_section_title():
+    doc = build_pipeline()("| Substance | Reaction | Status |\n| Latex | Rash | Active |\n")
+    [table] = find_tables(doc, vital_kind)
+    assert table.kind == "allergy"
+    assert table.roles == ["name", "reaction", "status"]
+    assert [cell.text for cell in table.rows[0].cells] == ["Latex", "Rash", "Active"]
+
+
+@pytest.mark.parametrize(
+    ("text", "generic"),
+    [("Proventil HFA", "albuterol"), ("Tylenol Extra Strength", "acetaminophen"),
+     ("metformin 500 mg", "metformin"), ("Pulmonary function test", None)],
+)  # fmt: skip
+def test_drug_dictionary(text, generic):
+    found = find_drug(text)
+    assert (found[2] if found else None) == generic
+
+
+def test_icd10_index_reads_descriptions_and_inclusion_terms():
+    assert icd10_code("Acute pharyngitis, unspecified") == "J02.9"
+    assert icd10_code("Acute pharyngitis") == "J02.9"  # 'unspecified' dropped
+    assert icd10_code("Essential (primary) hypertension") == "I10"
+    assert icd10_code("Zebra fever of the moon") is None
+
+
+def test_pdf_table_rows_reach_the_text_with_their_cells(tmp_path: Path):
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.cell(0, 8, "Allergies and Adverse Reactions", new_x="LMARGIN", new_y="NEXT")
+    with pdf.table() as table:
+        for cells in (("Substance", "Reaction", "Status"), ("Penicillin", "Hives", "Active")):
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.cell(0, 8, "End of document", new_x="LMARGIN", new_y="NEXT")
+    path = tmp_path / "table.pdf"
+    pdf.output(str(path))
+    [page] = extract_pages(path, PdfLimits(), ocr=False)
+    lines = page.text.splitlines()
+    assert lines == [
+        "Allergies and Adverse Reactions",
+        "| Substance | Reaction | Status |",
+        "| Penicillin | Hives | Active |",
+        "End of document",
+    ]
+    result = OfflineExtractor().extract(page.text)
+    assert [a.substance for a in result.allergies] == ["Penicillin"]
+    assert result.medications == []
+
+
+def test_table_continued_after_a_page_break_with_other_edge_columns(extractor):
+    text = """Results
+| Date | Test | Value | Reference Range |
+| 02/11/2014 13:54 | SODIUM | 141 mmol/L | 136-145 mmol/L |
+
+|  | Date | Test | Value | Reference Range |  |
+|  | 02/11/2014 13:54 | CALCIUM | 8.8 mg/dL | 8.8-10.7 mg/dL |  |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert {(o.name, o.value, o.unit) for o in result.observations} == {
+        ("SODIUM", 141, "mmol/L"),
+        ("CALCIUM", 8.8, "mg/dL"),
+    }
+
+
+def test_codes_the_table_prints_and_code_description_columns(extractor):
+    text = """Problems
+| Group Description | Code System | Code | Code Description | Status |
+| Coronary Artery Disease | SNOMED-CT | 57054005 | Acute myocardial infarction | Active |
+|  | ICD-10-CM | I21.3 | ST elevation myocardial infarction of unspecified site |  |
+Results
+| Group Description | Code System | Code | Code Description | Value | Unit |
+| High Density Lipoprotein (HDL) | LOINC | 14646-4 | HDLc SerPl-sCnc | 58 | mg/dL |
+|  | CPT | 83701 | Lipoprotein bld, hr fraction |  |  |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(c.text, c.icd10_code) for c in result.conditions] == [
+        ("Acute myocardial infarction", "I21.3")
+    ]
+    assert [(o.name, o.loinc_code, o.value) for o in result.observations] == [
+        ("HDLc SerPl-sCnc", "14646-4", 58)
+    ]
+
+
+def test_numbered_allergy_list_items(extractor):
+    text = (
+        "ALLERGIES\n1. Allergy to Penicillin\n2. Allergy to Bee Pollen\nREASON FOR VISIT\nFalls\n"
+    )
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [a.substance for a in result.allergies] == ["Penicillin", "Bee Pollen"]
+    assert result.medications == []
+
+
+def test_medication_list_lines_use_the_drug_dictionary(extractor):
+    """Xifaxan and Vesicare are not in the curated lexicon: only the drug dictionary knows them."""
+    text = (
+        "MEDICATIONS\n1. Xifaxan - 550 mg by mouth twice daily\n2. Vesicare 5 mg daily\n"
+        "3. Not documented\nPROCEDURES\n"
+    )
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(m.text, m.generic_name, m.dose_value, m.route) for m in result.medications] == [
+        ("Xifaxan", "rifaximin", 550, "oral"),
+        ("Vesicare", "solifenacin", 5, None),
+    ]
