@@ -21,8 +21,7 @@ import pytest
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageStat
 
-from medpipeline.artifacts import load_text
-from medpipeline.defs.extraction.assets import load_extraction
+from medpipeline.artifacts import load_extraction, load_text
 from medpipeline.defs.resources import LLMResource
 from medpipeline.extraction.vision import VisionConfig, render_pages
 from medpipeline.ledger import read_ledger
