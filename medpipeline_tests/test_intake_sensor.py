@@ -1,6 +1,8 @@
-"""The inbox sensor takes only stable files, registers partitions and requests runs in one result,
-quarantines duplicates, non-PDFs and rejected files with a specific reason, and lets the good
-files of the same drop go on."""
+"""The inbox sensor takes only stable files, registers partitions and requests runs (run key =
+doc_id) in one result, quarantines duplicates, non-PDFs and rejected files with a specific reason,
+lets the good files of the same drop go on, keeps no file name in its cursor (persisted through the
+instance, as the daemon does), requests the run a crash left missing, and runs urgent documents
+first. (The same behaviour under the real daemon, with crashes: test_daemon.py.)"""
 
 import hashlib
 import http.server
@@ -11,6 +13,19 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteInstigatorOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorStatus,
+    InstigatorType,
+    SensorInstigatorData,
+)
+from dagster._core.storage.dagster_run import DagsterRun, make_new_run_id
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from medpipeline import samples
 from medpipeline.analytics.warehouse import rebuild_warehouse
@@ -18,14 +33,35 @@ from medpipeline.defs.intake.sensors import document_failure_sensor, inbox_senso
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
-from medpipeline.intake import observe_inbox, take_stable_files
+from medpipeline.intake import intake_key, observe_inbox, seen_digest, take_stable_files
 from medpipeline.pdf import PdfLimits
 from medpipeline.storage import DataLayout, read_json, safe_file_name
 from medpipeline_tests.helpers import materialize_document
 
+SENSOR_ORIGIN = RemoteInstigatorOrigin(
+    RemoteRepositoryOrigin(
+        InProcessCodeLocationOrigin(LoadableTargetOrigin(module_name="medpipeline.definitions")),
+        "__repository__",
+    ),
+    "inbox_sensor",
+)
 
-def tick(instance: dg.DagsterInstance, layout: DataLayout, cursor: str | None):
-    """Evaluate the sensor once and apply its partition requests as the daemon would."""
+
+SENSOR_SELECTOR_ID = InstigatorState(
+    SENSOR_ORIGIN, InstigatorType.SENSOR, InstigatorStatus.RUNNING
+).selector_id
+
+
+def stored_cursor(instance: dg.DagsterInstance) -> str | None:
+    state = instance.get_instigator_state(SENSOR_ORIGIN.get_id(), SENSOR_SELECTOR_ID)
+    return state.instigator_data.cursor if state else None
+
+
+def tick(instance: dg.DagsterInstance, layout: DataLayout) -> dg.SensorResult:
+    """Evaluate the sensor once as the daemon does: the cursor is read from and saved to the
+    instance's schedule storage, partitions are added and each requested run is recorded with its
+    run key (queued, not executed)."""
+    cursor = stored_cursor(instance)
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
@@ -34,7 +70,24 @@ def tick(instance: dg.DagsterInstance, layout: DataLayout, cursor: str | None):
     result = inbox_sensor(context)
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    for request in result.run_requests:
+        tags = {**request.tags, "dagster/partition": request.partition_key}
+        tags["dagster/run_key"] = request.run_key
+        instance.add_run(DagsterRun("document_pipeline", make_new_run_id(), tags=tags))
+    data = SensorInstigatorData(cursor=result.cursor)
+    state = instance.get_instigator_state(SENSOR_ORIGIN.get_id(), SENSOR_SELECTOR_ID)
+    if state:
+        instance.update_instigator_state(state.with_data(data))
+    else:
+        instance.add_instigator_state(
+            InstigatorState(SENSOR_ORIGIN, InstigatorType.SENSOR, InstigatorStatus.RUNNING, data)
+        )
     return result
+
+
+def two_looks(instance: dg.DagsterInstance, layout: DataLayout) -> dg.SensorResult:
+    tick(instance, layout)
+    return tick(instance, layout)
 
 
 def quarantine_reasons(layout: DataLayout) -> dict[str, str]:
@@ -52,38 +105,46 @@ def doc_id_of_bytes(content: bytes) -> str:
     return doc_id_from_sha256(hashlib.sha256(content).hexdigest())
 
 
+def instance_bytes(instance: dg.DagsterInstance) -> bytes:
+    """Every byte the instance stored (its SQLite databases, logs) as one blob."""
+    files = sorted(Path(instance.root_directory).rglob("*"))
+    return b"".join(path.read_bytes() for path in files if path.is_file())
+
+
 def test_a_file_is_taken_only_after_two_identical_looks(instance, layout, samples_dir):
-    dropped = layout.inbox / "Discharge Summary.PDF"
+    dropped = layout.inbox / "Discharge Summary Zzyzx.PDF"
     shutil.copyfile(samples_dir / "discharge_summary.pdf", dropped)
     doc_id = doc_id_of(dropped)
 
-    first = tick(instance, layout, None)
+    first = tick(instance, layout)
     assert first.run_requests == [] and first.dynamic_partitions_requests == []
     assert dropped.exists()
-    assert list(json.loads(first.cursor)) == [dropped.name], "seen once: waiting in the cursor"
+    (seen,) = json.loads(stored_cursor(instance))["seen"]  # seen once: waiting in the cursor
+    assert "Zzyzx" not in stored_cursor(instance) and b"Zzyzx" not in instance_bytes(instance)
 
-    second = tick(instance, layout, first.cursor)
+    second = tick(instance, layout)
     assert [request.partition_key for request in second.run_requests] == [doc_id]
+    assert [request.run_key for request in second.run_requests] == [doc_id]
     assert list(second.dynamic_partitions_requests[0].partition_keys) == [doc_id]
     assert not dropped.exists(), "taken files leave the inbox"
     assert (
         layout.source_pdf(doc_id).read_bytes()
         == (samples_dir / "discharge_summary.pdf").read_bytes()
     )
-    assert json.loads(second.cursor) == {}
-    for request in second.run_requests:
-        assert all(dropped.stem not in value for value in request.tags.values())
+    assert json.loads(stored_cursor(instance)) == {"seen": []}
+    assert b"Zzyzx" not in instance_bytes(instance)
+    assert tick(instance, layout).run_requests == [], "its run exists: not requested again"
 
 
 def test_a_file_still_being_written_waits(instance, layout, samples_dir):
     growing = layout.inbox / "upload.pdf"
     content = (samples_dir / "referral_letter.pdf").read_bytes()
     growing.write_bytes(content[: len(content) // 2])
-    first = tick(instance, layout, None)
+    tick(instance, layout)
     growing.write_bytes(content)  # the copy finished between the two looks
-    second = tick(instance, layout, first.cursor)
+    second = tick(instance, layout)
     assert second.run_requests == [] and growing.exists()
-    third = tick(instance, layout, second.cursor)
+    third = tick(instance, layout)
     assert [request.partition_key for request in third.run_requests] == [doc_id_of_bytes(content)]
 
 
@@ -97,7 +158,7 @@ def test_duplicates_non_pdfs_and_empty_files_are_quarantined(instance, layout, s
     (layout.inbox / ".hidden.pdf").write_bytes(b"%PDF-1.4 partial")
     (layout.inbox / "in-progress.pdf.part").write_bytes(b"%PDF-1.4 partial")
 
-    result = tick(instance, layout, tick(instance, layout, None).cursor)
+    result = two_looks(instance, layout)
 
     assert [request.partition_key for request in result.run_requests] == [doc_id_of(lab)]
     assert quarantine_reasons(layout) == {
@@ -112,7 +173,7 @@ def test_duplicates_non_pdfs_and_empty_files_are_quarantined(instance, layout, s
     ]
     # The same content dropped again later is a duplicate too, and costs nothing.
     shutil.copyfile(lab, layout.inbox / "labs again.pdf")
-    again = tick(instance, layout, tick(instance, layout, None).cursor)
+    again = two_looks(instance, layout)
     assert again.run_requests == []
     assert quarantine_reasons(layout)["labs again.pdf"] == "duplicate"
 
@@ -126,7 +187,7 @@ def test_mixed_drop_with_an_encrypted_pdf_quarantines_it_and_the_rest_go_on(
     shutil.copyfile(samples_dir / "referral_letter.pdf", layout.inbox / "b.pdf")
     (layout.inbox / "zero.pdf").write_bytes(b"")
 
-    result = tick(instance, layout, tick(instance, layout, None).cursor)
+    result = two_looks(instance, layout)
     requested = [request.partition_key for request in result.run_requests]
     assert len(requested) == 3
     outcomes = {
@@ -170,7 +231,7 @@ def test_failed_document_runs_are_recorded_and_posted_to_the_webhook(instance, l
         secret = layout.inbox / "secret.pdf"
         shutil.copyfile(corpus / "malformed" / "pypdf" / "r6-user-password.pdf", secret)
         doc_id = doc_id_of(secret)
-        (request,) = tick(instance, layout, tick(instance, layout, None).cursor).run_requests
+        (request,) = two_looks(instance, layout).run_requests
         run = materialize_document(instance, layout, request.partition_key)
         assert not run.success
         dagster_run = instance.get_run_by_id(run.run_id)
@@ -203,7 +264,7 @@ def test_hostile_names_stay_inside_the_data_folder(instance, layout, samples_dir
     shutil.copyfile(samples_dir / samples.REFERRAL_FILE, layout.inbox / names[0])
     (layout.inbox / names[1]).write_bytes(b"not a pdf at all")
     (layout.inbox / names[2]).write_text("notes")
-    result = tick(instance, layout, tick(instance, layout, None).cursor)
+    result = two_looks(instance, layout)
     assert len(result.run_requests) == 1
     assert quarantine_reasons(layout) == {names[1]: "not_a_pdf", names[2]: "not_a_pdf"}
     inside = [p.resolve() for p in layout.root.rglob("*")]
@@ -215,14 +276,17 @@ def test_a_file_removed_between_listing_and_hashing_is_skipped(layout, samples_d
     neither stored, quarantined nor kept waiting, and `a.pdf` is stored as usual."""
     shutil.copyfile(samples_dir / "discharge_summary.pdf", layout.inbox / "a.pdf")
     shutil.copyfile(samples_dir / "referral_letter.pdf", layout.inbox / "b.pdf")
-    looked = observe_inbox(layout.inbox)
+    key = intake_key(layout)
+    looked = [seen_digest(key, name, seen) for name, seen in observe_inbox(layout.inbox).items()]
 
     def remove_b_while_taking_a(doc_id: str) -> bool:
         (layout.inbox / "b.pdf").unlink(missing_ok=True)
         return False
 
     result = take_stable_files(layout, looked, remove_b_while_taking_a, PdfLimits())
-    assert result.accepted == [doc_id_of(samples_dir / "discharge_summary.pdf")]
-    assert result.quarantined == [] and result.waiting == {}
+    assert [document.doc_id for document in result.accepted] == [
+        doc_id_of(samples_dir / "discharge_summary.pdf")
+    ]
+    assert result.quarantined == [] and result.waiting == []
     assert list(layout.quarantine.iterdir()) == []
     assert list(layout.inbox.iterdir()) == []

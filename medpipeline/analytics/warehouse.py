@@ -36,7 +36,7 @@ from medpipeline.analytics.tables import (
     TABLES,
 )
 from medpipeline.costs import INPUT_EXCLUDES_CACHE
-from medpipeline.failures import read_failures
+from medpipeline.failures import open_failures
 from medpipeline.storage import DataLayout
 
 _SQL_TYPES = {
@@ -253,7 +253,7 @@ def _load_failures(connection, layout: DataLayout, folder: Path) -> None:
         "reason": pl.String(),
         "failed_at": pl.Datetime("us", "UTC"),
     }
-    rows = [failure.model_dump() for failure in read_failures(layout)]
+    rows = [failure.model_dump() for failure in open_failures(layout)]
     _stage(connection, "failures", pl.DataFrame(rows, schema=schema), folder)
     connection.execute("CREATE TABLE failed_documents AS SELECT * FROM failures ORDER BY failed_at")
 

@@ -2,7 +2,7 @@ import dagster as dg
 
 from medpipeline.analytics.ledger import write_ledger
 from medpipeline.costs import OFFLINE_PROVIDER
-from medpipeline.defs.errors import phi_safe_step
+from medpipeline.defs.errors import TRANSIENT_RETRY, phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.defs.text.assets import load_chunks, load_text
@@ -30,6 +30,7 @@ def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
 
 @dg.asset(
     partitions_def=documents_partitions,
+    retry_policy=TRANSIENT_RETRY,
     group_name="extraction",
     kinds={"anthropic", "openai", "python"},
     deps=["document_chunks"],

@@ -2,7 +2,7 @@ import dagster as dg
 from pydantic import BaseModel
 
 from medpipeline.chunking import Chunk, chunk_document, join_pages
-from medpipeline.defs.errors import phi_safe_step
+from medpipeline.defs.errors import TRANSIENT_RETRY, phi_safe_step
 from medpipeline.defs.intake.assets import load_source_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
@@ -37,6 +37,7 @@ def load_chunks(layout: DataLayout, doc_id: str) -> DocumentChunks:
 
 @dg.asset(
     partitions_def=documents_partitions,
+    retry_policy=TRANSIENT_RETRY,
     group_name="text",
     kinds={"pdf", "python"},
     deps=["raw_document"],
@@ -87,6 +88,7 @@ def document_text(
 
 @dg.asset(
     partitions_def=documents_partitions,
+    retry_policy=TRANSIENT_RETRY,
     group_name="text",
     kinds={"python"},
     deps=[document_text],
