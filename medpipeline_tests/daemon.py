@@ -54,6 +54,8 @@ class DaemonSession:
             **env,
         }
         self.process: subprocess.Popen | None = None
+        with self.instance():  # create the SQLite databases before two processes race to
+            pass
 
     def start(self) -> "DaemonSession":
         with self.log_path.open("ab") as log:

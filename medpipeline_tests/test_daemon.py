@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import pypdf
 import pytest
 
 from medpipeline.documents import doc_id_from_sha256, file_digests
@@ -28,6 +27,7 @@ from medpipeline.samples import render_text_pdf
 from medpipeline.storage import read_json
 from medpipeline_tests.daemon import DaemonSession, wait_for
 from medpipeline_tests.fake_llm_server import FakeLLMServer
+from medpipeline_tests.helpers import encrypted_pdf
 from medpipeline_tests.phi_search import canary_hits
 
 BUNDLE_WAIT = 900  # seconds; a loaded 2-core machine runs ~2 documents a minute
@@ -112,7 +112,10 @@ def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session,
     urgent_run, queued_bulk = wait_for(
         "the urgent document's run", urgent_run_and_queued_bulk, timeout=300, every=0.5
     )
-    assert urgent_run.tags["dagster/priority"] == "10" and urgent_run.run_key == urgent_id
+    assert (
+        urgent_run.tags["dagster/priority"] == "10"
+        and urgent_run.tags["dagster/run_key"] == urgent_id
+    )
     assert queued_bulk, "bulk documents were still queued when the urgent one arrived"
     wait_for("every bundle", lambda: session.bundled([urgent_id, *bulk_ids]), BUNDLE_WAIT)
 
@@ -129,20 +132,12 @@ def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session,
     } == {"0"}
 
 
-def encrypted_pdf(folder: Path, password: str) -> Path:
-    plain, _ = make_pdf(folder, "plain.pdf", "encrypted referral")
-    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(plain))
-    writer.encrypt(user_password=password, owner_password="owner-" + password, algorithm="AES-256")
-    path = folder / "referral (locked).pdf"
-    with path.open("wb") as handle:
-        writer.write(handle)
-    return path
-
-
 def test_a_rejected_document_is_processed_again_after_the_fix_and_a_copy_stays_a_duplicate(
     session, tmp_path, llm
 ):
-    locked = encrypted_pdf(tmp_path, "s3cret")
+    locked = encrypted_pdf(
+        tmp_path, "referral (locked).pdf", clinical_note("encrypted referral"), "s3cret"
+    )
     doc_id = doc_id_of(locked)
     drop(session, locked)
     reason_file = session.layout.quarantine / f"{locked.name}.reason.json"
@@ -177,7 +172,7 @@ def test_a_rejected_document_is_processed_again_after_the_fix_and_a_copy_stays_a
     assert sorted(run.status for run in document_runs) == sorted(
         [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS]
     ), "one rejected run, one successful run: the rejection was not retried"
-    keys = {run.run_key for run in document_runs}
+    keys = {run.tags["dagster/run_key"] for run in document_runs}
     assert doc_id in keys and len(keys) == 2, "the re-drop has a run key of its own"
     assert not any("dagster/retry_number" in run.tags for run in document_runs)
     (failure,) = [f for f in read_failures(session.layout) if f.doc_id == doc_id]
@@ -239,7 +234,7 @@ def test_sigkill_right_after_the_sensor_took_the_files_loses_nothing(session, tm
 
     for doc_id, marker in zip(doc_ids, (f"crash batch {n}" for n in range(6)), strict=True):
         runs = [run for run in session.runs() if run.tags.get("dagster/partition") == doc_id]
-        assert [(run.run_key, run.status) for run in runs] == [
+        assert [(run.tags["dagster/run_key"], run.status) for run in runs] == [
             (doc_id, dg.DagsterRunStatus.SUCCESS)
         ]
         requests = [s for s in llm.served if marker in s.user_text]

@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import json
 import shutil
+import stat
 import threading
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from medpipeline.failures import read_failures
 from medpipeline.intake import intake_key, observe_inbox, seen_digest, take_stable_files
 from medpipeline.pdf import PdfLimits
 from medpipeline.storage import DataLayout, read_json, safe_file_name
-from medpipeline_tests.helpers import materialize_document
+from medpipeline_tests.helpers import encrypted_pdf, materialize_document, store_copy
 
 SENSOR_ORIGIN = RemoteInstigatorOrigin(
     RemoteRepositoryOrigin(
@@ -220,40 +221,123 @@ class WebhookReceiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_failed_document_runs_are_recorded_and_posted_to_the_webhook(instance, layout, corpus):
+def report_failure(instance, store: DocumentStoreResource, run: dg.ExecuteInProcessResult):
+    """Evaluate the failure sensor on a failed run, as the daemon does."""
+    context = dg.build_run_status_sensor_context(
+        sensor_name="document_failure_sensor",
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(run.run_id),
+        dagster_event=run.get_run_failure_event(),
+        resources={"document_store": store},
+    ).for_run_failure()
+    document_failure_sensor(context)
+
+
+def failed_documents(layout: DataLayout) -> list[tuple]:
+    rebuild_warehouse(layout)
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        return analyst.execute("SELECT doc_id, step, reason FROM failed_documents").fetchall()
+
+
+def test_a_rejected_document_is_recorded_once_and_processed_again_after_the_fix(
+    instance, layout, tmp_path
+):
+    """Encrypted: quarantined, one failure record and one webhook call per failed run (even if
+    the sensor sees the run twice). The site adds the password and drops the file again: it is
+    stored again under a run key of its own, reaches its bundle, and leaves failed_documents.
+    A copy of it after that is a duplicate, with no run."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), WebhookReceiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    WebhookReceiver.received.clear()
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text("{}")
     try:
         store = DocumentStoreResource(
             data_dir=str(layout.root),
+            pdf_password_file=str(passwords),
             failure_webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook",
         )
-        secret = layout.inbox / "secret.pdf"
-        shutil.copyfile(corpus / "malformed" / "pypdf" / "r6-user-password.pdf", secret)
-        doc_id = doc_id_of(secret)
+        locked = encrypted_pdf(tmp_path, "secret.pdf", "REFERRAL\nHypertension.", "pw-123")
+        doc_id = doc_id_of(locked)
+        shutil.copyfile(locked, layout.inbox / "secret.pdf")
         (request,) = two_looks(instance, layout).run_requests
-        run = materialize_document(instance, layout, request.partition_key)
+        assert (request.partition_key, request.run_key) == (doc_id, doc_id)
+        run = materialize_document(instance, layout, doc_id, passwords=passwords)
         assert not run.success
-        dagster_run = instance.get_run_by_id(run.run_id)
-        assert dagster_run.tags["dagster/partition"] == doc_id
-        context = dg.build_run_status_sensor_context(
-            sensor_name="document_failure_sensor",
-            dagster_instance=instance,
-            dagster_run=dagster_run,
-            dagster_event=run.get_run_failure_event(),
-            resources={"document_store": store},
-        ).for_run_failure()
-        document_failure_sensor(context)
+        report_failure(instance, store, run)
+        report_failure(instance, store, run)  # a re-evaluated tick: no second record or call
     finally:
         server.shutdown()
         server.server_close()
     (failure,) = read_failures(layout)
     assert (failure.doc_id, failure.step, failure.reason) == (doc_id, "raw_document", "encrypted")
     assert WebhookReceiver.received == [failure.model_dump(mode="json")]
-    rebuild_warehouse(layout)
-    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
-        rows = analyst.execute("SELECT doc_id, step, reason FROM failed_documents").fetchall()
-    assert rows == [(doc_id, "raw_document", "encrypted")]
+    assert failed_documents(layout) == [(doc_id, "raw_document", "encrypted")]
+    assert quarantine_reasons(layout) == {"secret.pdf": "encrypted"}
+
+    passwords.write_text(json.dumps({doc_id: "pw-123"}))
+    (layout.quarantine / "secret.pdf").rename(layout.inbox / "secret.pdf")
+    (layout.quarantine / "secret.pdf.reason.json").unlink()
+    (again,) = two_looks(instance, layout).run_requests
+    assert again.partition_key == doc_id and again.run_key.startswith(f"{doc_id}:")
+    assert materialize_document(instance, layout, doc_id, passwords=passwords).success
+    assert layout.artifact(doc_id, "fhir_bundle").exists()
+    assert failed_documents(layout) == [], "a document that later succeeded is not failed"
+    assert len(read_failures(layout)) == 1, "the history keeps the failed run"
+
+    shutil.copyfile(locked, layout.inbox / "copy.pdf")
+    assert two_looks(instance, layout).run_requests == []
+    assert quarantine_reasons(layout) == {"copy.pdf": "duplicate"}
+
+
+def test_a_stored_document_left_without_a_run_gets_one(instance, layout, samples_dir):
+    """A crash between moving a file into documents/ and Dagster saving the tick leaves a stored
+    document with no partition and no run: the next tick registers and requests it, once."""
+    doc_id = store_copy(layout, samples_dir / "referral_letter.pdf")
+    (request,) = tick(instance, layout).run_requests
+    assert (request.partition_key, request.run_key) == (doc_id, doc_id)
+    assert doc_id in instance.get_dynamic_partitions("documents")
+    assert tick(instance, layout).run_requests == [], "its run exists now"
+
+
+def test_urgent_documents_are_taken_first_and_carry_a_higher_priority(
+    instance, layout, samples_dir
+):
+    (layout.inbox / "urgent").mkdir()
+    shutil.copyfile(samples_dir / "discharge_summary.pdf", layout.inbox / "a.pdf")
+    shutil.copyfile(samples_dir / "referral_letter.pdf", layout.inbox / "urgent" / "z.pdf")
+    requests = two_looks(instance, layout).run_requests
+    priorities = {
+        r.partition_key: (r.tags["dagster/priority"], r.tags["medpipeline/lane"]) for r in requests
+    }
+    assert priorities == {
+        doc_id_of(samples_dir / "referral_letter.pdf"): ("10", "urgent"),
+        doc_id_of(samples_dir / "discharge_summary.pdf"): ("0", "bulk"),
+    }
+    assert [r.partition_key for r in requests][0] == doc_id_of(samples_dir / "referral_letter.pdf")
+
+
+def test_phi_stores_are_owner_only(instance, layout, samples_dir):
+    shutil.copyfile(samples_dir / "discharge_summary.pdf", layout.inbox / "a.pdf")
+    (layout.inbox / "a.pdf").chmod(0o644)
+    (layout.inbox / "notes.txt").write_text("not a pdf")
+    two_looks(instance, layout)
+    modes = {
+        str(path.relative_to(layout.root)): stat.S_IMODE(path.stat().st_mode)
+        for store in layout.phi_stores
+        for path in [store, *store.rglob("*")]
+    }
+    assert {name for name in modes if name.startswith("quarantine/")} == {
+        "quarantine/notes.txt",
+        "quarantine/notes.txt.reason.json",
+    }
+    assert any(name.endswith("source.pdf") for name in modes)
+    wrong = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (layout.root / name).is_dir() else 0o600)
+    }
+    assert wrong == {}
 
 
 def test_hostile_names_stay_inside_the_data_folder(instance, layout, samples_dir):

@@ -1,8 +1,9 @@
 """PHI canary: a document whose patient name, MRN and file name are canaries goes through the inbox
-sensor and the whole graph — with the offline provider, and with LLM providers whose errors echo
-the request — and no canary appears anywhere written outside the PHI stores (documents/, fhir/):
-Dagster's instance storage (event log, run tags, compute logs), Python logs, the ledger, the
-warehouse, quarantine reason files."""
+sensor (cursor saved in the instance, as the daemon does) and the whole graph — with the offline
+provider, and with LLM providers whose errors echo the request — and no canary appears anywhere
+written outside the PHI stores (documents/, fhir/, quarantine/): Dagster's instance storage
+(sensor state, event log, run tags, compute logs), Python logs, the ledger, the warehouse,
+quarantine reason files. The same under the real daemon: test_daemon.py."""
 
 import logging
 import shutil
@@ -16,7 +17,8 @@ from medpipeline.defs.resources import LLMResource
 from medpipeline.samples import render_text_pdf
 from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
 from medpipeline_tests.helpers import materialize_document, resources_for
-from medpipeline_tests.test_intake_sensor import tick
+from medpipeline_tests.phi_search import canary_hits
+from medpipeline_tests.test_intake_sensor import two_looks
 
 NAME, MRN = "Zzyzx Quuxington", "ZQ-99887766"
 CANARIES = ("Zzyzx", "Quuxington", MRN)
@@ -41,17 +43,14 @@ def files_outside_phi_stores(root: Path) -> list[Path]:
 
 
 def leaks(paths: list[Path], data_root: Path) -> list[str]:
-    """Canaries in file contents and names. A quarantined input keeps its name and content by
-    contract (nothing is lost); its `.reason.json` is checked."""
-    found = []
-    for path in paths:
-        quarantined = path.is_relative_to(data_root / "quarantine")
-        if quarantined and not path.name.endswith(".reason.json"):
-            continue
-        name = "" if quarantined else str(path)
-        content = path.read_bytes()
-        found += [f"{path.name}: {c}" for c in CANARIES if c.encode() in content or c in name]
-    return found
+    """Canaries in file names and contents (raw, UTF-16, compressed, database values). A
+    quarantined input keeps its name and content by contract (quarantine/ is a PHI store); the
+    content of its `.reason.json` is checked."""
+    quarantine = data_root / "quarantine"
+    outside = [path for path in paths if not path.is_relative_to(quarantine)]
+    reasons = [path for path in paths if path.name.endswith(".reason.json")]
+    in_reasons = [hit for hit in canary_hits(reasons, CANARIES) if not hit.endswith("(file name)")]
+    return canary_hits(outside, CANARIES) + in_reasons
 
 
 @pytest.mark.parametrize("providers", ["offline", "failing_llms_then_offline"])
@@ -75,7 +74,7 @@ def test_no_canary_outside_the_phi_stores(providers, tmp_path, layout, llm_serve
     with dg.instance_for_test(temp_dir=str(instance_dir)) as instance:
         shutil.copy(canary_pdf(tmp_path), layout.inbox)
         (layout.inbox / f"{NAME} notes.txt").write_text(f"{NAME} {MRN}")
-        result = tick(instance, layout, tick(instance, layout, None).cursor)
+        result = two_looks(instance, layout)
         (request,) = result.run_requests
         run = materialize_document(instance, layout, request.partition_key, llm)
         assert run.success
