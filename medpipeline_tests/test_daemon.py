@@ -169,9 +169,10 @@ def test_a_rejected_document_is_processed_again_after_the_fix_and_a_copy_stays_a
     assert (len(llm.served), len(session.runs())) == (served, runs)
 
     document_runs = [r for r in session.runs() if r.tags.get("dagster/partition") == doc_id]
-    assert sorted(run.status for run in document_runs) == sorted(
-        [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS]
-    ), "one rejected run, one successful run: the rejection was not retried"
+    assert sorted(run.status.value for run in document_runs) == [
+        "FAILURE",
+        "SUCCESS",
+    ], "one rejected run, one successful run: the rejection was not retried"
     keys = {run.tags["dagster/run_key"] for run in document_runs}
     assert doc_id in keys and len(keys) == 2, "the re-drop has a run key of its own"
     assert not any("dagster/retry_number" in run.tags for run in document_runs)
