@@ -56,7 +56,9 @@ class PendingDocument(BaseModel):
     """A stored document that has no bundle yet, and the run that must exist for it."""
 
     doc_id: str
-    run_key: str
+    run_key: str | None = Field(
+        description="None: stored by a version before run keys; any run of its partition counts."
+    )
     urgent: bool = False
 
 
@@ -77,7 +79,7 @@ class IntakeRecord(BaseModel):
     original_name: str
     received_at: datetime
     sha256: str
-    run_key: str | None = Field(default=None, description="None: the doc_id (first intake).")
+    run_key: str | None = Field(default=None, description="None: written before run keys.")
     urgent: bool = False
 
 
@@ -200,7 +202,7 @@ def store_source(
         original_name=path.name,
         received_at=at or datetime.now(UTC),
         sha256=sha256,
-        run_key=run_key,
+        run_key=run_key or doc_id,
         urgent=urgent,
     )
     write_json(layout.document_dir(doc_id) / INTAKE_RECORD, record)
@@ -228,7 +230,7 @@ def pending_documents(layout: DataLayout) -> list[PendingDocument]:
             pending.append(
                 PendingDocument(
                     doc_id=doc_id,
-                    run_key=(record.run_key if record else None) or doc_id,
+                    run_key=record.run_key if record else None,
                     urgent=record.urgent if record else False,
                 )
             )

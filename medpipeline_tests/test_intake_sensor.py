@@ -36,7 +36,7 @@ from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
 from medpipeline.intake import intake_key, observe_inbox, seen_digest, take_stable_files
 from medpipeline.pdf import PdfLimits
-from medpipeline.storage import DataLayout, read_json, safe_file_name
+from medpipeline.storage import DataLayout, read_json, safe_file_name, write_json
 from medpipeline_tests.helpers import encrypted_pdf, materialize_document, store_copy
 
 SENSOR_ORIGIN = RemoteInstigatorOrigin(
@@ -294,10 +294,23 @@ def test_a_stored_document_left_without_a_run_gets_one(instance, layout, samples
     """A crash between moving a file into documents/ and Dagster saving the tick leaves a stored
     document with no partition and no run: the next tick registers and requests it, once."""
     doc_id = store_copy(layout, samples_dir / "referral_letter.pdf")
+    # stored by the version before run keys, its run queued then: it must not run twice
+    legacy_id = store_copy(layout, samples_dir / "discharge_summary.pdf")
+    record_path = layout.document_dir(legacy_id) / "intake.json"
+    write_json(record_path, {k: v for k, v in read_json(record_path).items() if k != "run_key"})
+    legacy_run = DagsterRun(
+        "document_pipeline", make_new_run_id(), tags={"dagster/partition": legacy_id}
+    )
+    instance.add_run(legacy_run)
+
     (request,) = tick(instance, layout).run_requests
     assert (request.partition_key, request.run_key) == (doc_id, doc_id)
     assert doc_id in instance.get_dynamic_partitions("documents")
     assert tick(instance, layout).run_requests == [], "its run exists now"
+
+    instance.delete_run(legacy_run.run_id)  # a legacy document without any run gets one too
+    (request,) = tick(instance, layout).run_requests
+    assert (request.partition_key, request.run_key) == (legacy_id, legacy_id)
 
 
 def test_urgent_documents_are_taken_first_and_carry_a_higher_priority(

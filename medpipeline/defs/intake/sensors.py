@@ -19,7 +19,7 @@ PARTITION_TAG = "dagster/partition"
 RUN_KEY_TAG = "dagster/run_key"
 PRIORITY_TAG = "dagster/priority"
 URGENT_PRIORITY = 10  # the queued run coordinator starts higher values first; bulk work is 0
-_RUN_KEY_QUERY_BATCH = 500
+_RUN_QUERY_BATCH = 500
 
 
 @dg.sensor(
@@ -46,8 +46,8 @@ def inbox_sensor(
             + (f" (document {quarantined.doc_id})" if quarantined.doc_id else "")
         )
     pending = pending_documents(layout)
-    requested = _run_keys_with_runs(context.instance, [document.run_key for document in pending])
-    to_run = [document for document in pending if document.run_key not in requested]
+    runs = _RunsOfPending(context.instance, pending)
+    to_run = [document for document in pending if not runs.has_run(document)]
     new = {document.doc_id for document in result.accepted}
     orphaned = [document.doc_id for document in to_run if document.doc_id not in new]
     if new:
@@ -73,7 +73,7 @@ def document_run_request(document: PendingDocument) -> dg.RunRequest:
     """The one place a document's run is requested (batching would change only this)."""
     return dg.RunRequest(
         partition_key=document.doc_id,
-        run_key=document.run_key,
+        run_key=document.run_key or document.doc_id,
         tags={
             "medpipeline/trigger": "inbox",
             "medpipeline/lane": "urgent" if document.urgent else "bulk",
@@ -89,13 +89,30 @@ def _seen_files(cursor: str | None) -> list[str]:
     return seen if isinstance(seen, list) else []
 
 
-def _run_keys_with_runs(instance: dg.DagsterInstance, run_keys: list[str]) -> set[str]:
-    """Which of these run keys already have a run (any status), in a few batched queries."""
+class _RunsOfPending:
+    """Which pending documents already have a run, found in a few batched queries: by run key,
+    or (documents stored before run keys existed) by partition."""
+
+    def __init__(self, instance: dg.DagsterInstance, pending: list[PendingDocument]) -> None:
+        self.run_keys = _tag_values_with_runs(
+            instance, RUN_KEY_TAG, [d.run_key for d in pending if d.run_key]
+        )
+        self.partitions = _tag_values_with_runs(
+            instance, PARTITION_TAG, [d.doc_id for d in pending if not d.run_key]
+        )
+
+    def has_run(self, document: PendingDocument) -> bool:
+        if document.run_key:
+            return document.run_key in self.run_keys
+        return document.doc_id in self.partitions
+
+
+def _tag_values_with_runs(instance: dg.DagsterInstance, tag: str, values: list[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(run_keys), _RUN_KEY_QUERY_BATCH):
-        batch = run_keys[start : start + _RUN_KEY_QUERY_BATCH]
-        records = instance.get_run_records(filters=dg.RunsFilter(tags={RUN_KEY_TAG: batch}))
-        found |= {record.dagster_run.tags[RUN_KEY_TAG] for record in records}
+    for start in range(0, len(values), _RUN_QUERY_BATCH):
+        batch = values[start : start + _RUN_QUERY_BATCH]
+        records = instance.get_run_records(filters=dg.RunsFilter(tags={tag: batch}))
+        found |= {record.dagster_run.tags[tag] for record in records}
     return found
 
 
