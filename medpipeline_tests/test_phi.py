@@ -5,11 +5,17 @@ written outside the PHI stores (documents/, fhir/, quarantine/): Dagster's insta
 (sensor state, event log, run tags, compute logs), Python logs, the ledger, the warehouse,
 quarantine reason files. The same under the real daemon: test_daemon.py."""
 
+import base64
+import gzip
+import json
 import logging
 import shutil
+import sqlite3
+import zlib
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from medpipeline.definitions import warehouse_tables
@@ -127,3 +133,21 @@ def test_an_unexpected_error_quoting_the_document_never_reaches_the_event_log(
     assert [c for c in CANARIES if c in written] == []
     (report,) = (layout.document_dir(doc_id) / "errors").iterdir()
     assert MRN in report.read_text(), "the engineer still gets the full traceback, in the PHI store"
+
+
+def test_the_canary_search_sees_through_encodings_compression_and_databases(tmp_path):
+    """The daemon test's zero hits mean something: each way a name could be stored is found."""
+    secret = f"{NAME} {MRN}"
+    (tmp_path / "utf16.log").write_bytes(secret.upper().encode("utf-16-le"))
+    (tmp_path / "blob.gz").write_bytes(b"header" + gzip.compress(secret.encode()))
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("CREATE TABLE t (packed BLOB, text TEXT)")
+        packed = zlib.compress(json.dumps({"cursor": secret}).encode())
+        db.execute("INSERT INTO t VALUES (?, ?)", (packed, base64.b64encode(packed).decode()))
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as db:
+        db.execute(f"CREATE TABLE t AS SELECT '{secret}' || range AS v FROM range(5000)")
+        db.execute(f"COPY t TO '{tmp_path / 'rows.parquet'}' (COMPRESSION zstd)")
+    hits = canary_hits([tmp_path], [MRN])
+    where = {hit.split(": ", 1)[0].rsplit("/", 1)[-1]: hit for hit in hits}
+    assert set(where) == {"utf16.log", "blob.gz", "state.db", "w.duckdb", "rows.parquet"}
+    assert any("sqlite value" in hit for hit in hits) and any("compressed" in hit for hit in hits)
