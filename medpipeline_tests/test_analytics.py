@@ -56,7 +56,7 @@ def test_documents_patients_checks_and_report(instance, layout, documents, monke
         patients = analyst.execute("SELECT patient_key, documents FROM patient_costs").fetchall()
     expected = sorted(
         (d, "bundled", read_json(layout.artifact(d, "raw_document"))["pages"], len(b["entry"]),
-         patient_key(e["patient"], SECRET))
+         patient_key(e, SECRET))
         for d, b, e in zip(documents, bundles, extractions, strict=True)
     )  # fmt: skip
     assert rows == expected
@@ -136,17 +136,36 @@ def test_forecast_arithmetic_follows_genai_prices():
     assert priced["batch_usd"] == pytest.approx(priced["standard_usd"] / 2)
 
 
-def test_patient_key_is_keyed_and_prefers_the_mrn():
+def _extraction(patient: dict, facility: str | None = None) -> dict:
+    """A clinical_extractions.json as the pipeline writes it, with a patient and a facility."""
+    organizations = [{"quote": facility, "name": facility}] if facility else []
+    return {
+        "doc_id": "d" * 16,
+        "prompt_version": "v",
+        "patient": {"quote": "x", **patient},
+        "organizations": organizations,
+    }
+
+
+def test_patient_key_is_keyed_and_follows_the_identity_rule():
     patient = {
         "name": "Maria Testperson",
         "birth_date": "1950-01-02",
-        "identifiers": [{"kind": "SSN", "value": "123"}, {"kind": "MRN", "value": "A 77"}],
+        "identifiers": [{"kind": "SSN", "value": "123-45-6789"}, {"kind": "MRN", "value": "A 77"}],
     }
-    key = patient_key(patient, SECRET)
+    key = patient_key(_extraction(patient, "Get Well Clinic"), SECRET)
     assert key.startswith("pk_") and "77" not in key[3:7]
-    assert key == patient_key({"identifiers": [{"kind": "mrn", "value": "a77"}]}, SECRET)
-    assert key != patient_key(patient, SECRET + "x")
-    assert patient_key(patient, None) == UNKEYED
-    by_name = patient_key({"name": "Maria  Testperson", "birth_date": "1950-01-02"}, SECRET)
-    assert by_name == patient_key({"name": "maria testperson", "birth_date": "1950-01-02"}, SECRET)
-    assert patient_key({"name": "Maria Testperson"}, SECRET) == "unidentified"
+    same_mrn_same_facility = {"identifiers": [{"kind": "Medical Record Number", "value": "a77"}]}
+    assert key == patient_key(_extraction(same_mrn_same_facility, "GET WELL CLINIC"), SECRET)
+    same_mrn_elsewhere = {"identifiers": [{"kind": "MRN", "value": "A77"}]}
+    assert key != patient_key(_extraction(same_mrn_elsewhere, "Community Hospital"), SECRET)
+    assert key != patient_key(_extraction(patient, "Get Well Clinic"), SECRET + "x")
+    assert patient_key(_extraction(patient, "Get Well Clinic"), None) == UNKEYED
+    by_name = {"name": "Maria  Testperson", "birth_date": "1950-01-02"}
+    by_name_reordered = {"name": "Testperson, maria", "birth_date": "1950-01-02"}
+    assert patient_key(_extraction(by_name), SECRET) == patient_key(
+        _extraction(by_name_reordered), SECRET
+    )
+    assert patient_key(_extraction({"name": "Maria Testperson"}), SECRET) == "unidentified"
+    # an MRN no facility is named for identifies the patient inside its document only
+    assert patient_key(_extraction(same_mrn_elsewhere), SECRET) == "unidentified"

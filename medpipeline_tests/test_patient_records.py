@@ -1,15 +1,21 @@
-"""Contract: patient_records accumulates document bundles per patient (identifier, else name and
-birth date), append-only; the same fact from several documents is one resource targeted by each
-document's Provenance; contradictions are flagged; the per-patient bundles validate and the Bulk
-Data export has one NDJSON file per resource type with `Type/id` references."""
+"""Contract: patient_records accumulates every document's current bundle per patient (identifier
+of the same issuer, else name and birth date); a re-extracted document's contribution replaces its
+old one (a fact no other document supports disappears from the patient bundle and the export); an
+invalid bundle is never accumulated; the same fact from several documents is one resource targeted
+by each document's Provenance; contradictions (allergy vs "no known allergy", a medication active
+in one document and stopped in another) are flagged; writes are serialized by a file lock; the
+per-patient bundles validate and the Bulk Data export has one NDJSON file per resource type with
+`Type/id` references."""
 
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+from filelock import FileLock
 
-from medpipeline.defs.fhir.assets import patient_records
+from medpipeline.defs.fhir.assets import fhir_bundle, patient_records
 from medpipeline.documents import SourceDocument
 from medpipeline.extraction.schema import (
     AllergyFact,
@@ -19,13 +25,15 @@ from medpipeline.extraction.schema import (
     DocumentExtraction,
     Evidence,
     Identifier,
+    MedicationFact,
+    MedicationStatus,
     PatientFact,
 )
 from medpipeline.fhir.bundle import FLAG_SYSTEM, build_bundle
-from medpipeline.fhir.records import FLAG_CONTRADICTION, update_records
+from medpipeline.fhir.records import FLAG_CONTRADICTION, LOCK_FILE, update_records
 from medpipeline.fhir.validation import validate_bundle
-from medpipeline.storage import write_json
-from medpipeline_tests.helpers import resources_for
+from medpipeline.storage import read_json, write_json
+from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
 
 CREATED_AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 EVIDENCE = Evidence(offset=0, length=4, page=1, chunk_id="c0", match="exact")
@@ -108,13 +116,106 @@ def test_same_fact_from_two_documents_is_one_resource_with_both_provenances(
     assert len(flagged) == 2  # penicillin and "no known allergy"
 
 
-def test_records_are_append_only(tmp_path: Path) -> None:
+def _ndjson(fhir: Path, resource_type: str) -> list[dict]:
+    path = fhir / "export" / f"{resource_type}.ndjson"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+PENICILLIN = AllergyFact(quote="pcn", substance="penicillin", evidence=EVIDENCE)
+
+
+def test_re_extraction_replaces_the_documents_contribution(tmp_path: Path) -> None:
     update_records(tmp_path, [FIRST, SECOND])
-    before = update_records(tmp_path, [FIRST])
-    assert before.report.unchanged_documents == 1 and before.report.new_resources == 0
-    assert before.documents == 2
+    assert len(_ndjson(tmp_path, "AllergyIntolerance")) == 2  # penicillin and "no known allergy"
+    # the first document re-extracted: no penicillin allergy and no hypertension any more
+    asthma = ConditionFact(quote="asthma", text="asthma", icd10_code="J45.909", evidence=EVIDENCE)
+    first_again = ("a" * 16, _bundle("a" * 16, _patient("123"), conditions=[asthma]))
+    written = update_records(tmp_path, [first_again, SECOND])
+    assert (written.report.replaced_documents, written.report.unchanged_documents) == (1, 1)
     [ann] = _patient_bundles(tmp_path)
-    assert len(_resources(ann, "AllergyIntolerance")) == 2
+    allergies = [a["code"].get("text") for a in _resources(ann, "AllergyIntolerance")]
+    assert allergies == [None]  # only SECOND's "no known allergy" (SNOMED-coded, no text)
+    assert len(_ndjson(tmp_path, "AllergyIntolerance")) == 1
+    assert written.contradictions == 0  # the allergy that contradicted it is gone
+    conditions = sorted(c["code"]["text"] for c in _resources(ann, "Condition"))
+    assert conditions == ["Hypertension", "asthma"]  # SECOND still supports hypertension
+    [hypertension] = [c for c in _resources(ann, "Condition") if c["code"]["text"] != "asthma"]
+    targeting = [
+        p for p in _resources(ann, "Provenance")
+        if f"urn:uuid:{hypertension['id']}" in {t["reference"] for t in p["target"]}
+    ]  # fmt: skip
+    assert len(targeting) == 1  # only SECOND states it now
+
+
+def test_a_document_whose_bundle_is_gone_takes_its_patient_with_it(tmp_path: Path) -> None:
+    update_records(tmp_path, [FIRST, SECOND, OTHER])
+    written = update_records(tmp_path, [FIRST, SECOND])
+    assert (written.patients, written.report.removed_documents) == (1, 1)
+    assert len(list((tmp_path / "patients").glob("*.json"))) == 1
+    assert len(_ndjson(tmp_path, "Patient")) == 1
+
+
+def test_invalid_bundle_is_never_accumulated(tmp_path: Path) -> None:
+    doc_id, bundle = FIRST
+    broken = json.loads(json.dumps(bundle))
+    next(e for e in broken["entry"] if e["resource"]["resourceType"] == "Patient")["resource"][
+        "gender"
+    ] = "robot"  # not in the AdministrativeGender codes
+    assert validate_bundle(broken) != []
+    written = update_records(tmp_path, [(doc_id, broken), SECOND])
+    assert (written.documents, written.report.invalid_documents) == (1, 1)
+    [ann] = _patient_bundles(tmp_path)
+    assert len(_resources(ann, "DocumentReference")) == 1
+    assert [a["code"].get("text") for a in _resources(ann, "AllergyIntolerance")] == [None]
+    # once a valid bundle replaces it, the document counts again
+    written = update_records(tmp_path, [FIRST, SECOND])
+    assert (written.documents, written.report.invalid_documents) == (2, 0)
+    # and a valid document whose new bundle is invalid drops out
+    written = update_records(tmp_path, [(doc_id, broken), SECOND])
+    assert (written.documents, written.report.invalid_documents) == (1, 1)
+    [ann] = _patient_bundles(tmp_path)
+    assert "penicillin" not in json.dumps(ann)
+
+
+def _lisinopril(status: MedicationStatus) -> MedicationFact:
+    return MedicationFact(quote="lisinopril", text="lisinopril", status=status, evidence=EVIDENCE)
+
+
+def test_medication_active_in_one_document_and_stopped_in_another_is_a_contradiction(
+    tmp_path: Path,
+) -> None:
+    active = ("d" * 16, _bundle("d" * 16, _patient(), medications=[_lisinopril("active")]))
+    stopped = ("e" * 16, _bundle("e" * 16, _patient(), medications=[_lisinopril("stopped")]))
+    active_again = ("f" * 16, _bundle("f" * 16, _patient(), medications=[_lisinopril("active")]))
+    agreeing = update_records(tmp_path / "agree", [active, active_again])
+    assert agreeing.contradictions == 0
+    written = update_records(tmp_path / "disagree", [active, stopped])
+    assert written.contradictions == 1
+    [contradiction] = json.loads((tmp_path / "disagree" / "contradictions.json").read_text())
+    assert contradiction["kind"] == "medication-status"
+    [bundle] = _patient_bundles(tmp_path / "disagree")
+    statements = _resources(bundle, "MedicationStatement")
+    assert sorted(s["status"] for s in statements) == ["active", "stopped"]
+    flag = {"system": FLAG_SYSTEM, "code": FLAG_CONTRADICTION}
+    assert all(flag in s["meta"]["tag"] for s in statements)
+
+
+def test_updates_are_serialized_by_a_file_lock(tmp_path: Path) -> None:
+    """While another writer holds the lock, an update waits; it runs once the lock is free."""
+    tmp_path.mkdir(exist_ok=True)
+    finished = threading.Event()
+
+    def update() -> None:
+        update_records(tmp_path, [FIRST])
+        finished.set()
+
+    with FileLock(tmp_path / LOCK_FILE):
+        writer = threading.Thread(target=update)
+        writer.start()
+        assert not finished.wait(timeout=2)
+        assert not (tmp_path / "state.json").exists()
+    writer.join(timeout=60)
+    assert finished.is_set() and (tmp_path / "state.json").exists()
 
 
 def test_bulk_export_has_one_ndjson_file_per_type_with_relative_references(
@@ -142,3 +243,39 @@ def test_asset_writes_records_and_metadata_without_phi(layout, instance) -> None
     assert metadata["patients"].value == 1 and metadata["contradictions"].value == 1
     assert "Ann" not in json.dumps({k: str(v) for k, v in metadata.items()})
     assert (layout.fhir / "export" / "Patient.ndjson").exists()
+
+
+def test_re_extracted_document_is_replaced_through_the_real_graph(
+    layout, instance, samples_dir
+) -> None:
+    """The sample discharge summary through the graph, then re-extracted without one condition:
+    re-materializing fhir_bundle and patient_records removes it from the records and the export;
+    a second document whose bundle does not validate is counted invalid and not accumulated."""
+    doc_id = store_copy(layout, samples_dir / "discharge_summary.pdf")
+    assert materialize_document(instance, layout, doc_id).success
+    resources = resources_for(layout)
+    assert dg.materialize([patient_records], instance=instance, resources=resources).success
+    conditions = {c["code"]["text"] for c in _ndjson(layout.fhir, "Condition")}
+    extraction = read_json(layout.artifact(doc_id, "clinical_extractions"))
+    removed = extraction["conditions"].pop(0)["text"]
+    assert removed in conditions
+    write_json(layout.artifact(doc_id, "clinical_extractions"), extraction)
+
+    broken_id = "0" * 16
+    broken = read_json(layout.artifact(doc_id, "fhir_bundle"))
+    broken["entry"][0]["resource"]["gender"] = "robot"
+    write_json(layout.artifact(broken_id, "fhir_bundle"), broken)
+
+    rebuilt = dg.materialize(
+        [fhir_bundle], partition_key=doc_id, instance=instance, resources=resources
+    )
+    assert rebuilt.success
+    result = dg.materialize([patient_records], instance=instance, resources=resources)
+    metadata = result.asset_materializations_for_node("patient_records")[0].metadata
+    assert metadata["documents_replaced"].value == 1
+    assert (metadata["documents_invalid"].value, metadata["documents"].value) == (1, 1)
+    after = {c["code"]["text"] for c in _ndjson(layout.fhir, "Condition")}
+    assert after == conditions - {removed}
+    [bundle] = _patient_bundles(layout.fhir)
+    assert removed not in {c["code"]["text"] for c in _resources(bundle, "Condition")}
+    assert validate_bundle(bundle) == []

@@ -1,22 +1,24 @@
 """Per-document facts for the `documents` table, derived from the per-document artifacts.
 
 Only counts, statuses and a pseudonymous patient key leave `data/documents/`: never text, names,
-identifiers or file names. The patient key is an HMAC-SHA256 of the extracted patient identifier
-(the MRN when there is one, else another identifier, else name + birth date) with a site secret
-from the environment; without the secret every document's key is `unkeyed`.
+identifiers or file names. The patient key is an HMAC-SHA256, with a site secret from the
+environment, of the patient's primary identity key under the one identity rule of
+`medpipeline.identity` (an identifier with the system of its issuer, the medical record number
+first; else name + birth date); without the secret every document's key is `unkeyed`.
 """
 
 import hashlib
 import hmac
 import json
 import os
-import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from medpipeline.extraction.schema import DocumentExtraction
+from medpipeline.identity import RULE_VERSION, extraction_identity
 from medpipeline.storage import DataLayout
 
 PATIENT_KEY_SECRET_ENV = "MEDPIPELINE_PATIENT_KEY_SECRET"
@@ -58,32 +60,12 @@ def secret_fingerprint(secret: str | None) -> str:
     return hmac.new(secret.encode(), b"medpipeline-fingerprint", hashlib.sha256).hexdigest()[:12]
 
 
-def _normalise(value: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
-
-
-def patient_identity(patient: dict[str, Any] | None) -> str | None:
-    """The string the key is derived from (PHI: used only inside `patient_key`, never stored)."""
-    if not patient:
-        return None
-    identifiers = [
-        (_normalise(str(item.get("kind") or "")), _normalise(str(item.get("value") or "")))
-        for item in patient.get("identifiers") or []
-        if item.get("value")
-    ]
-    if identifiers:
-        mrns = [pair for pair in identifiers if pair[0] in ("mrn", "medical record number")]
-        kind, value = sorted(mrns or identifiers)[0]
-        return f"id:{'mrn' if mrns else kind}:{value.replace(' ', '')}"
-    name, birth_date = patient.get("name"), patient.get("birth_date")
-    if name and birth_date:
-        return f"name-dob:{_normalise(name)}|{birth_date.strip()}"
-    return None
-
-
-def patient_key(patient: dict[str, Any] | None, secret: str | None) -> str:
-    """Pseudonymous key: `pk_` + 20 hex characters of HMAC-SHA256(secret, identity)."""
-    identity = patient_identity(patient)
+def patient_key(extraction: dict[str, Any] | None, secret: str | None) -> str:
+    """Pseudonymous key of a document's patient (`clinical_extractions.json` as read):
+    `pk_` + 20 hex characters of HMAC-SHA256(secret, its primary identity key)."""
+    if not extraction:
+        return UNIDENTIFIED
+    identity = extraction_identity(DocumentExtraction.model_validate(extraction)).primary
     if identity is None:
         return UNIDENTIFIED
     if not secret:
@@ -132,7 +114,7 @@ def document_row(folder: Path, secret: str | None, signature: str) -> dict[str, 
         ),
         "facts": _fact_count(extraction) if extraction else None,
         "fhir_resources": len(bundle.get("entry") or []) if bundle else None,
-        "patient_key": patient_key(extraction.get("patient"), secret) if extraction else None,
+        "patient_key": patient_key(extraction, secret) if extraction else None,
         "ingested_at": ingested_at,
         "source_signature": signature,
     }
@@ -140,7 +122,8 @@ def document_row(folder: Path, secret: str | None, signature: str) -> dict[str, 
 
 def document_signatures(layout: DataLayout, secret: str | None) -> dict[str, str]:
     """doc_id -> signature of its folder. Artifacts are written by atomic rename into the folder,
-    which changes the folder's mtime, so an unchanged signature means unchanged artifacts."""
+    which changes the folder's mtime, so an unchanged signature means unchanged artifacts (and the
+    same secret and identity rule: keys change with either)."""
     if not layout.documents.is_dir():
         return {}
     fingerprint = secret_fingerprint(secret)
@@ -148,7 +131,8 @@ def document_signatures(layout: DataLayout, secret: str | None) -> dict[str, str
     for entry in os.scandir(layout.documents):
         if entry.is_dir() and not entry.name.startswith("."):
             stat = entry.stat()
-            signatures[entry.name] = f"{stat.st_ino}:{stat.st_mtime_ns}:{fingerprint}"
+            signature = f"{stat.st_ino}:{stat.st_mtime_ns}:{fingerprint}:{RULE_VERSION}"
+            signatures[entry.name] = signature
     return signatures
 
 

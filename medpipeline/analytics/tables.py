@@ -320,6 +320,28 @@ FAILED_DOCUMENTS = Table(
     },
 )
 
+REVIEW_ITEMS = Table(
+    "review_items",
+    "The review queue: one row per item of a document's review.json (what a human should look "
+    "at, and why). Codes and indices only, never text; open the document's "
+    "clinical_extractions.json at fact_list/fact_index to see the fact.",
+    {
+        "doc_id": "Document id.",
+        "item": "Position of the item in the document's review.json.",
+        "reason": "ungrounded, assertion_disagreement, low_confidence, code_dropped, "
+        "contradiction, uncertain_order or chunk_failed.",
+        "resource_type": "FHIR resource type carrying the fact (null: not in the bundle).",
+        "fact_list": "conditions, medications, allergies, observations, encounters, "
+        "procedures or patient (null for a failed chunk).",
+        "fact_index": "Index of the fact in that list of clinical_extractions.json.",
+        "set_aside": "The fact is in the extraction's `ungrounded` lists (its quote was not "
+        "found), not in the main ones.",
+        "chunk_id": "Chunk the fact came from, or the chunk that failed.",
+        "detail": "A code, never text: 'present->negated' (the LLM's assertion and ConText's), "
+        "'fuzzy:91.2' (grounding score).",
+    },
+)
+
 SOURCE_FILES = Table(
     "source_files",
     "What this build read: one row per ledger file and per document folder, with the signature "
@@ -347,6 +369,7 @@ TABLES = (
     *ROLLUP_TABLES,
     BUDGET_ALERTS,
     FAILED_DOCUMENTS,
+    REVIEW_ITEMS,
     MODEL_PRICES,
     SOURCE_FILES,
 )

@@ -25,11 +25,13 @@ from medpipeline.analytics.documents import (
 )
 from medpipeline.analytics.ledger import LEDGER_SCHEMA, ledger_files
 from medpipeline.analytics.prices import unit_prices
+from medpipeline.analytics.review_items import REVIEW_ITEM_SCHEMA, review_items_frame
 from medpipeline.analytics.tables import (
     BUDGET_ALERTS,
     DOCUMENTS,
     LLM_CALLS,
     MODEL_PRICES,
+    REVIEW_ITEMS,
     ROLLUP_TABLES,
     ROLLUPS,
     SOURCE_FILES,
@@ -105,7 +107,7 @@ def _attach_previous(connection: duckdb.DuckDBPyConnection, previous: Path) -> b
         connection.execute(f"ATTACH '{previous}' AS prev (READ_ONLY)")
     except duckdb.Error:
         return False
-    for table in (LLM_CALLS, DOCUMENTS, SOURCE_FILES):
+    for table in (LLM_CALLS, DOCUMENTS, REVIEW_ITEMS, SOURCE_FILES):
         if _columns(connection, "prev", table.name) != list(table.columns):
             connection.execute("DETACH prev")
             return False
@@ -205,6 +207,26 @@ def _load_documents(connection, layout, secret, reuse: bool, folder: Path) -> tu
         folder,
     )
     return len(changed), len(reused)
+
+
+def _load_review_items(connection, layout: DataLayout, reuse: bool, folder: Path) -> None:
+    """Review items of the documents `_load_documents` re-read; reused documents' are copied."""
+    columns = ", ".join(f"{c} {_sql_type(t)}" for c, t in REVIEW_ITEM_SCHEMA.items())
+    connection.execute(f"CREATE TABLE review_items ({columns})")
+    if reuse:
+        connection.execute(
+            "INSERT INTO review_items SELECT * FROM prev.review_items "
+            "WHERE doc_id IN (SELECT doc_id FROM document_sources WHERE reused)"
+        )
+    changed = [
+        row[0]
+        for row in connection.execute(
+            "SELECT doc_id FROM document_sources WHERE NOT reused"
+        ).fetchall()
+    ]
+    if changed:
+        _stage(connection, "fresh_review_items", review_items_frame(layout, changed), folder)
+        connection.execute("INSERT INTO review_items SELECT * FROM fresh_review_items")
 
 
 # UTC day by integer arithmetic (a time-zone cast per row is much slower at a million rows)
@@ -361,6 +383,7 @@ def rebuild_warehouse(
             docs_read, docs_reused = _load_documents(
                 connection, layout, patient_key_secret, reuse, staging
             )
+            _load_review_items(connection, layout, reuse, staging)
             timings["load"] = time.perf_counter() - started
             started = time.perf_counter()
             _load_prices(connection, reuse, staging)

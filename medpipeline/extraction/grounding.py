@@ -3,8 +3,9 @@
 A quote is looked for in its chunk three ways, the strictest first: exact, then with whitespace and
 case normalised, then fuzzy (rapidfuzz's best partial alignment, accepted at or above
 `GroundingConfig.fuzzy_threshold`, 0-100). A fact whose quote cannot be found is not evidence of
-anything: it is counted as ungrounded and, by default, left out (`keep_ungrounded=True` keeps it,
-without evidence, for review). Chunks overlap, so the same fact found twice is kept once.
+anything: it is counted as ungrounded and, by default, left out of the fact lists and kept apart in
+`DocumentExtraction.ungrounded` for review (`keep_ungrounded=True` keeps it in the lists, without
+evidence). Chunks overlap, so the same fact found twice is kept once.
 """
 
 import re
@@ -125,6 +126,7 @@ def merge_extractions(
         doc_id=doc_id, prompt_version=prompt_version, ungrounded_kept=config.keep_ungrounded
     )
     seen: set[tuple] = set()
+    set_aside: set[tuple] = set()
     for chunk, report, extraction in results:
         merged.chunks.append(report)
         if extraction is None:
@@ -137,6 +139,8 @@ def merge_extractions(
                 merged.ungrounded_facts += 1
                 if config.keep_ungrounded:
                     merged.patient = extraction.patient
+                elif merged.ungrounded.patient is None:
+                    merged.ungrounded.patient = extraction.patient
         for kind in FACT_LISTS:
             for fact in getattr(extraction, kind):
                 identity = _identity(kind, fact)
@@ -146,7 +150,10 @@ def merge_extractions(
                     merged.grounded_facts += 1
                 else:
                     merged.ungrounded_facts += 1
-                    if not config.keep_ungrounded:
+                    if not config.keep_ungrounded:  # an overlapping chunk may still ground it
+                        if identity not in set_aside:
+                            set_aside.add(identity)
+                            getattr(merged.ungrounded, kind).append(fact)
                         continue
                 seen.add(identity)
                 getattr(merged, kind).append(fact)

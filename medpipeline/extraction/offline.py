@@ -38,6 +38,11 @@ from medspacy.target_matcher import TargetRule
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from medpipeline.extraction.document_parties import (
+    identifier_mentions,
+    organization_facts,
+    practitioner_facts,
+)
 from medpipeline.extraction.prompts import DocumentType
 from medpipeline.extraction.schema import (
     AllergyFact,
@@ -45,7 +50,6 @@ from medpipeline.extraction.schema import (
     ChunkExtraction,
     ConditionFact,
     EncounterFact,
-    Identifier,
     MedicationFact,
     MedicationStatus,
     ObservationFact,
@@ -1119,11 +1123,6 @@ AGE_SEX_PHRASE = re.compile(
 )
 GENDER_WORDS = {"m": "male", "man": "male", "boy": "male", "gentleman": "male"}
 GENDER_WORDS |= {"f": "female", "woman": "female", "girl": "female", "lady": "female"}
-IDENTIFIER_LABEL = re.compile(
-    r"\b(?P<label>MRN|MR#|medical[ \t]+record[ \t]+(?:number|no\.?|#)|patient[ \t]+id)"
-    r"[ \t]*[:#]?[ \t]*(?P<value>[A-Za-z0-9][A-Za-z0-9-]{1,24})\b",
-    re.IGNORECASE,
-)
 NON_NAME_WORDS = {"the", "patient", "was", "is", "has", "with", "and", "of", "id", "name"}
 
 
@@ -1149,24 +1148,15 @@ def plausible_person_name(name: str) -> bool:
     return len(name) >= 3 and not words & NON_NAME_WORDS
 
 
-def identifier_kind(label: str) -> str:
-    return "patient-id" if label.lower().startswith("patient") else "MRN"
-
-
 def patient_fact(text: str) -> PatientFact | None:
     name_match = next(
         (m for m in NAME_LABEL.finditer(text) if plausible_person_name(m["name"])), None
     )
     birth_match = next((m for m in BIRTH_DATE_LABEL.finditer(text) if parse_date(m["date"])), None)
     sex_match = SEX_LABEL.search(text) or AGE_SEX_PHRASE.search(text)
-    identifiers = [
-        Identifier(kind=identifier_kind(m["label"]), value=m["value"])
-        for m in IDENTIFIER_LABEL.finditer(text)
-        if any(char.isdigit() for char in m["value"])
-    ]
-    quoted = name_match or birth_match or sex_match
-    if quoted is None:
-        quoted = next(IDENTIFIER_LABEL.finditer(text), None) if identifiers else None
+    mentions = identifier_mentions(text)
+    identifiers = [identifier for identifier, _ in mentions]
+    quoted = name_match or birth_match or sex_match or (mentions[0][1] if mentions else None)
     if quoted is None:
         return None
     return PatientFact(
@@ -1336,4 +1326,6 @@ class OfflineExtractor:
             observations=unique(observation_facts(doc), observation_key),
             encounters=encounter_facts(text),
             procedures=unique(procedure_facts(text), lambda fact: fact.text.lower()),
+            organizations=organization_facts(text),
+            practitioners=practitioner_facts(text),
         )

@@ -9,15 +9,23 @@ in the response-cache key, so old cached replies are not served for the new prom
 import re
 from enum import StrEnum
 
-PROMPT_VERSION = "extract-v3"
+PROMPT_VERSION = "extract-v6"
 
 BASE_PROMPT = """You extract clinical facts from a chunk of a medical document for conversion to \
 FHIR R4. Record only what the text states about the patient. For every fact, `quote` must be the \
 exact words of the text it came from (copy them verbatim, one line or sentence). Mark negated \
 findings ("denies chest pain", "no fever") as negated, family history as family, uncertain ones \
 as possible, past ones as historical, and conditional ones ("return if chest pain") as \
-hypothetical. Give ICD-10-CM and LOINC codes only when you are sure; units in UCUM. "NKDA" or \
-"no known allergies" is one allergy entry with no_known_allergies true. Return nothing that is \
+hypothetical; the same holds for allergies ("no allergy to penicillin" is negated, "mother \
+allergic to latex" is family) and medications ("if pain persists, take ibuprofen" is \
+hypothetical). A chronic condition in the past medical history is historical, resolved only when \
+the text says it resolved. Mark prescribed only what this document orders now (discharge or new \
+prescriptions), not a list of what the patient takes. Give ICD-10-CM and LOINC codes only when \
+you are sure; units in UCUM. "NKDA" or "no known allergies" is one allergy entry with \
+no_known_allergies true. Record the facility the \
+document comes from (letterhead, "Facility:", custodian) as an organization and the clinicians \
+who wrote, signed or attended (author, attending, consulting ...) as practitioners; give an \
+identifier's issuer only when the text names it next to the identifier. Return nothing that is \
 not in the text."""
 
 

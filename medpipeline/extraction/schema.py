@@ -48,9 +48,28 @@ class Fact(BaseModel):
     evidence: SkipJsonSchema[Evidence | None] = None
 
 
+class AssertedFact(Fact):
+    """A finding the text can assert, deny, give to a relative or make hypothetical.
+
+    `assertion` is what the pipeline acts on. An LLM fact is re-read with ConText at its grounded
+    span (`extraction.assertions`): `context_assertion` is what ConText read there, and when it
+    overrode the provider (the text denies, attributes elsewhere or makes hypothetical or
+    uncertain what the provider called present) `provider_assertion` keeps the provider's word.
+    """
+
+    assertion: Assertion = Assertion.PRESENT
+    context_assertion: SkipJsonSchema[Assertion | None] = None
+    provider_assertion: SkipJsonSchema[Assertion | None] = None
+
+
 class Identifier(BaseModel):
     kind: str = Field(description="Identifier type, e.g. MRN, SSN, account.")
     value: str
+    issuer: str | None = Field(
+        default=None,
+        description="Who issued it when the document says so next to it: a facility name or an "
+        "assigning-authority OID. Leave empty when only the document's facility is known.",
+    )
 
 
 class PatientFact(Fact):
@@ -60,14 +79,18 @@ class PatientFact(Fact):
     identifiers: list[Identifier] = Field(default_factory=list)
 
 
-class ConditionFact(Fact):
+class ConditionFact(AssertedFact):
     text: str = Field(description="The condition as named in the document.")
     icd10_code: str | None = Field(default=None, description="ICD-10-CM code if known.")
-    assertion: Assertion = Assertion.PRESENT
     onset_date: str | None = Field(default=None, description="ISO date of onset if stated.")
+    resolved: bool = Field(
+        default=False,
+        description="True only when the text says the condition has resolved or is gone; a "
+        "chronic condition in the past medical history is not resolved.",
+    )
 
 
-class MedicationFact(Fact):
+class MedicationFact(AssertedFact):
     text: str = Field(description="The medication as named in the document.")
     generic_name: str | None = Field(default=None, description="Generic (INN) name if known.")
     dose_value: float | None = None
@@ -75,13 +98,14 @@ class MedicationFact(Fact):
     route: str | None = Field(default=None, description="e.g. oral, intravenous.")
     frequency: str | None = Field(default=None, description="As written, e.g. 'twice daily'.")
     status: MedicationStatus = MedicationStatus.ACTIVE
-    assertion: Assertion = Assertion.PRESENT
     prescribed: bool = Field(
-        default=False, description="True when this document orders or prescribes it now."
+        default=False,
+        description="True when this document orders or prescribes it now (a discharge or new "
+        "prescription); False for a list of what the patient takes.",
     )
 
 
-class AllergyFact(Fact):
+class AllergyFact(AssertedFact):
     substance: str | None = Field(default=None, description="None when no known allergies.")
     reaction: str | None = None
     no_known_allergies: bool = False
@@ -114,10 +138,36 @@ class EncounterFact(Fact):
     end_date: str | None = Field(default=None, description="ISO date it ended (discharge).")
 
 
-class ProcedureFact(Fact):
+class ProcedureFact(AssertedFact):
     text: str = Field(description="The procedure as named in the document.")
     performed_date: str | None = Field(default=None, description="ISO date if stated.")
-    assertion: Assertion = Assertion.PRESENT
+
+
+class OrganizationFact(Fact):
+    name: str = Field(
+        description="The facility or practice the document comes from, as named in its letterhead, "
+        "'Facility:' line or custodian (a hospital, clinic, practice or laboratory)."
+    )
+
+
+class PractitionerRole(StrEnum):
+    AUTHOR = "author"  # wrote, dictated or signed the document
+    ATTENDING = "attending"
+    ADMITTING = "admitting"
+    DISCHARGING = "discharging"
+    CONSULTING = "consulting"
+    REFERRING = "referring"
+    PERFORMER = "performer"  # performed the service or procedure documented
+    OTHER = "other"
+
+
+class PractitionerFact(Fact):
+    name: str = Field(description="The clinician's name as written, without 'Dr.' or credentials.")
+    qualification: str | None = Field(default=None, description="Credentials, e.g. MD, DO, NP.")
+    role: PractitionerRole = Field(
+        default=PractitionerRole.OTHER, description="What the document says they did."
+    )
+    npi: str | None = Field(default=None, description="10-digit NPI when printed next to them.")
 
 
 class ChunkExtraction(BaseModel):
@@ -132,6 +182,8 @@ class ChunkExtraction(BaseModel):
     observations: list[ObservationFact] = Field(default_factory=list)
     encounters: list[EncounterFact] = Field(default_factory=list)
     procedures: list[ProcedureFact] = Field(default_factory=list)
+    organizations: list[OrganizationFact] = Field(default_factory=list)
+    practitioners: list[PractitionerFact] = Field(default_factory=list)
 
     def fact_count(self) -> int:
         return (
@@ -142,6 +194,8 @@ class ChunkExtraction(BaseModel):
             + len(self.observations)
             + len(self.encounters)
             + len(self.procedures)
+            + len(self.organizations)
+            + len(self.practitioners)
         )
 
 
@@ -180,6 +234,16 @@ class DocumentExtraction(ChunkExtraction):
     grounded_facts: int = Field(default=0, description="Facts whose quote was found.")
     ungrounded_kept: bool = Field(
         default=False, description="Ungrounded facts were kept (without evidence), not dropped."
+    )
+    ungrounded: ChunkExtraction = Field(
+        default_factory=ChunkExtraction,
+        description="Facts whose quote was not found, left out of the lists above (for review).",
+    )
+    assertions_rechecked: int = Field(
+        default=0, description="LLM facts whose grounded span ConText re-read."
+    )
+    assertions_changed: int = Field(
+        default=0, description="Re-read facts ConText made not the patient's active finding."
     )
     prompt_version: str
 

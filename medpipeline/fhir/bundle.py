@@ -7,12 +7,23 @@ DiagnosticReport grouping the lab Observations, and a Provenance targeting every
 Shapes follow US Core where it applies (Patient name parts and identifier systems, Condition
 category, Observation category and effective time, blood pressure as systolic/diastolic components).
 fullUrls are uuid5 of doc_id, resource kind and fact index, so the same input gives the same bundle.
+Who and where (`fhir.parties`): the facility as an Organization, the clinicians as Practitioners;
+the Patient's identifiers carry their issuer (`medpipeline.identity`). The Patient, the
+Organization and a Practitioner with an NPI are created conditionally (`request.ifNoneExist`).
 
+One resource per clinical fact (`fhir.grouping`): mentions of one condition, drug, allergen,
+result, procedure or stay are merged, the resource carrying every mention's evidence; the most
+current assertion decides (a condition both current and historical is current) and mentions that
+contradict each other are tagged `in-document-contradiction`.
 Assertions: negated, family-history and hypothetical findings are never the patient's Conditions
-(skipped and counted); uncertain ones are `provisional`; historical ones are inactive problem-list
-items; historical medications are `completed`, hypothetical ones `intended`.
+or AllergyIntolerances (skipped and counted); uncertain ones are `provisional` / `unconfirmed`;
+historical conditions are active problem-list items unless the text says resolved. Medications
+the document orders are MedicationRequests (intent `order`), a hypothetical or uncertain one a
+`draft` `proposal` tagged `uncertain-order`; listed ones are MedicationStatements (historical
+`completed`, hypothetical `intended`, uncertain `unknown`); both keep their R4 status codes.
 Codes are checked (`medpipeline.terminology`): an unknown ICD-10-CM or LOINC code or a non-UCUM unit
-is dropped to text, the resource is tagged `code-dropped` and the drop counted.
+is dropped to text, the resource is tagged `code-dropped` and the drop counted; a condition with no
+code given gets the one the curated synonym lexicon gives its exact name ("UTI": N39.0).
 A fact's evidence (offset and length in the document text) is kept in the derivation-reference
 extension (R5 backport) pointing at the DocumentReference, its page in `urn:medpipeline:page`; a
 fact without evidence (kept ungrounded on purpose) is tagged `ungrounded`.
@@ -23,26 +34,48 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from medpipeline.documents import SourceDocument
 from medpipeline.extraction.schema import (
+    FACT_LISTS,
     AllergyFact,
     Assertion,
     ConditionFact,
     DocumentExtraction,
     EncounterFact,
-    Evidence,
-    Fact,
     MedicationFact,
     MedicationStatus,
     ObservationFact,
     PatientFact,
     ProcedureFact,
 )
+from medpipeline.fhir.grouping import (
+    FactGroup,
+    allergy_identity,
+    condition_identity,
+    encounter_class_code,
+    group_encounters,
+    group_facts,
+    group_medications,
+    lexicon_icd10,
+    observation_identity,
+    procedure_identity,
+)
+from medpipeline.fhir.grouping import (
+    iso_date as _iso_date,
+)
+from medpipeline.fhir.parties import (
+    Parties,
+    document_parties,
+    entry_request,
+    identifier_json,
+    search,
+)
+from medpipeline.identity import patient_identifiers
 from medpipeline.terminology import icd10cm_code, loinc_code, ucum_unit
 
 JsonDict = dict[str, Any]
@@ -59,6 +92,8 @@ DOCUMENT_ID_SYSTEM = "urn:medpipeline:doc-id"
 FLAG_SYSTEM = "urn:medpipeline:flag"
 FLAG_UNGROUNDED = "ungrounded"
 FLAG_CODE_DROPPED = "code-dropped"
+FLAG_CONTRADICTION = "in-document-contradiction"  # mentions of one fact disagree
+FLAG_UNCERTAIN_ORDER = "uncertain-order"  # a hypothetical or uncertain prescription: no order
 NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
 UNNAMED = "not named in the document"  # text of a required code whose fact has no name
 LAB_REPORT = ("11502-2", "Laboratory report")
@@ -66,7 +101,6 @@ BLOOD_PRESSURE_PANEL = "85354-9"
 SYSTOLIC = ("8480-6", "Systolic blood pressure")
 DIASTOLIC = ("8462-4", "Diastolic blood pressure")
 
-_IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 _CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
@@ -80,11 +114,6 @@ _DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
 _DOCUMENT_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
 _PROVENANCE_ACTIVITY = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 
-_IDENTIFIER_TYPES = {  # extracted kind -> v2-0203 code and display
-    "mrn": ("MR", "Medical record number"),
-    "ssn": ("SS", "Social Security number"),
-    "account": ("AN", "Account number"),
-}
 _GENDERS = {"male", "female", "other", "unknown"}
 # assertion -> (clinicalStatus, verificationStatus, category) as (code, display) pairs
 _CONDITION_STATUS = {
@@ -98,22 +127,43 @@ _CONDITION_STATUS = {
         ("provisional", "Provisional"),
         ("encounter-diagnosis", "Encounter Diagnosis"),
     ),
-    Assertion.HISTORICAL: (
-        ("inactive", "Inactive"),
+    Assertion.HISTORICAL: (  # past medical history: a chronic condition stays active
+        ("active", "Active"),
         ("confirmed", "Confirmed"),
         ("problem-list-item", "Problem List Item"),
     ),
 }
+# Of several mentions of one condition or drug, the first assertion listed here decides.
+_CONDITION_PRECEDENCE = (Assertion.PRESENT, Assertion.POSSIBLE, Assertion.HISTORICAL)
+_MEDICATION_PRECEDENCE = (
+    Assertion.PRESENT,
+    Assertion.POSSIBLE,
+    Assertion.HYPOTHETICAL,
+    Assertion.HISTORICAL,
+)
 NOT_THE_PATIENTS = (Assertion.NEGATED, Assertion.FAMILY, Assertion.HYPOTHETICAL)
+# MedicationStatement.status of an active-status fact by its assertion (R4 value set)
+_STATEMENT_STATUS_OF_ASSERTION = {
+    Assertion.HISTORICAL: "completed",
+    Assertion.HYPOTHETICAL: "intended",
+    Assertion.POSSIBLE: "unknown",
+}
+# MedicationRequest.status (R4: active | on-hold | cancelled | completed | entered-in-error |
+# stopped | draft | unknown)
+_REQUEST_STATUS = {
+    MedicationStatus.ACTIVE: "active",
+    MedicationStatus.COMPLETED: "completed",
+    MedicationStatus.STOPPED: "stopped",
+    MedicationStatus.UNKNOWN: "unknown",
+}
 _OBSERVATION_CATEGORIES = {"laboratory": "Laboratory", "vital-signs": "Vital Signs"}
 _INTERPRETATIONS = {"H": "High", "L": "Low", "N": "Normal", "A": "Abnormal"}
-_ENCOUNTER_CLASSES = {
-    "ambulatory": ("AMB", "ambulatory"),
-    "outpatient": ("AMB", "ambulatory"),
-    "inpatient": ("IMP", "inpatient encounter"),
-    "emergency": ("EMER", "emergency"),
-    "virtual": ("VR", "virtual"),
-    "home": ("HH", "home health"),
+_ENCOUNTER_CLASSES = {  # v3 ActCode -> display
+    "AMB": "ambulatory",
+    "IMP": "inpatient encounter",
+    "EMER": "emergency",
+    "VR": "virtual",
+    "HH": "home health",
 }
 _ROUTES = {  # route as extracted -> SNOMED CT route of administration
     "oral": ("26643006", "Oral route"),
@@ -147,6 +197,22 @@ _PRESSURE_PAIR = re.compile(r"\s*(\d{2,3})\s*/\s*(\d{2,3})\s*")
 # A result written with a comparator ('<1', '>= 60'): Quantity.comparator, so '<1' is not 1.
 _COMPARATOR = re.compile(r"\s*(<=|>=|[<>\u2264\u2265])")
 _COMPARATORS = {"\u2264": "<=", "\u2265": ">="}
+# A result or range written as text: '6.7', '< 1', '3.5-5.0', '<200', '>= 60'
+_NUMBER_WRITTEN = re.compile(r"(<=|>=|[<>\u2264\u2265])?\s*(\d+(?:\.\d+)?)")
+_RANGE_WRITTEN = re.compile(
+    r"(?:(?P<low>\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(?P<high>\d+(?:\.\d+)?))"
+    r"|(?:(?P<comparator><=|>=|[<>\u2264\u2265])\s*(?P<bound>\d+(?:\.\d+)?))"
+)
+_Carrying = tuple[JsonDict, list]  # a resource and the facts it carries
+
+
+class MappedFact(BaseModel):
+    """Where one fact of the extraction went: the resource carrying it, or none (skipped)."""
+
+    fact_list: str
+    fact_index: int
+    resource_type: str | None = None
+    full_url: str | None = None
 
 
 class BuiltBundle(BaseModel):
@@ -157,6 +223,8 @@ class BuiltBundle(BaseModel):
     skipped_hypothetical: int = 0
     dropped_codes: dict[str, int] = {}
     ungrounded_resources: int = 0
+    merged_facts: int = Field(default=0, description="Facts carried by another fact's resource.")
+    mapped_facts: list[MappedFact] = []
 
 
 @dataclass
@@ -169,6 +237,18 @@ class _Context:
     encounter_date: str | None = None
     dropped: Counter = field(default_factory=Counter)
     ungrounded: int = 0
+    mapped: list[MappedFact] = field(default_factory=list)
+
+    def carried(self, fact_list: str, indices: list[int], resource: JsonDict, url: str) -> None:
+        for index in indices:
+            self.mapped.append(
+                MappedFact(
+                    fact_list=fact_list,
+                    fact_index=index,
+                    resource_type=resource["resourceType"],
+                    full_url=url,
+                )
+            )
 
 
 def build_bundle(
@@ -184,52 +264,77 @@ def build_bundle(
         patient=_full_url(doc_id, "patient", 0), document=_full_url(doc_id, "document", 0)
     )
     device_url = _full_url(doc_id, "device", 0)
+    parties = document_parties(extraction, lambda kind, index: _full_url(doc_id, kind, index))
     encounter_entries = _encounter_entries(doc_id, extraction.encounters, context)
+    _add_encounter_parties(encounter_entries, parties)
     fact_entries = _fact_entries(doc_id, extraction, context)
     report = _diagnostic_report(fact_entries, context, created_at)
     if report:
         fact_entries.append((_full_url(doc_id, "diagnostic-report", 0), report))
-    extracted = [*encounter_entries, *fact_entries]
+    extracted = [*((url, resource) for url, resource, _ in parties.entries)]
+    extracted += [*encounter_entries, *fact_entries]
+    patient, patient_search = _patient(extraction, parties)
     entries = [
-        (context.patient, _patient(extraction.patient, doc_id)),
-        (context.document, _document_reference(document, context, created_at)),
+        (context.patient, patient),
+        (context.document, _document_reference(document, context, parties, created_at)),
         (device_url, _device(extraction)),
         *extracted,
     ]
     targets = [context.patient, *(url for url, _ in extracted)]
     provenance = _provenance(targets, context.document, device_url, created_at)
     entries.append((_full_url(doc_id, "provenance", 0), provenance))
-    facts = [*extraction.conditions, *extraction.medications, *extraction.procedures]
+    conditional = {url: query for url, _, query in parties.entries if query}
+    conditional[context.patient] = patient_search
+    facts = [
+        *extraction.conditions,
+        *extraction.medications,
+        *extraction.allergies,
+        *extraction.procedures,
+    ]
     skipped = Counter(fact.assertion for fact in facts)
+    carried = {(m.fact_list, m.fact_index) for m in context.mapped}
     return BuiltBundle(
         bundle={
             "resourceType": "Bundle",
             "type": "transaction",
-            "entry": [_entry(url, resource) for url, resource in entries],
+            "entry": [_entry(url, resource, conditional.get(url)) for url, resource in entries],
         },
         resource_counts=dict(Counter(resource["resourceType"] for _, resource in entries)),
         skipped_negated=skipped[Assertion.NEGATED],
         skipped_family=skipped[Assertion.FAMILY],
         skipped_hypothetical=sum(
             c.assertion == Assertion.HYPOTHETICAL
-            for c in [*extraction.conditions, *extraction.procedures]
+            for c in [*extraction.conditions, *extraction.allergies, *extraction.procedures]
         ),
         dropped_codes=dict(context.dropped),
         ungrounded_resources=context.ungrounded,
+        merged_facts=len(context.mapped) - len({m.full_url for m in context.mapped}),
+        mapped_facts=[
+            *context.mapped,
+            *(
+                MappedFact(fact_list=kind, fact_index=index)
+                for kind in FACT_LISTS
+                for index in range(len(getattr(extraction, kind)))
+                if (kind, index) not in carried
+            ),
+        ],
     )
 
 
 def _encounter_entries(
     doc_id: str, encounters: list[EncounterFact], context: _Context
 ) -> list[tuple[str, JsonDict]]:
+    """One Encounter per stay: facts of the same stay (dates that agree, e.g. each chunk's view of
+    one admission, or an emergency visit that led to it) are merged."""
     entries = []
-    for index, fact in enumerate(encounters):
-        url = _full_url(doc_id, "encounter", index)
-        resource = _encounter(fact, context)
+    for group in group_encounters(encounters):
+        url = _full_url(doc_id, "encounter", group.indices[0])
+        resource, _ = _encounter(group.facts, context)
         if context.encounter is None:
             context.encounter = url
             period = resource.get("period", {})
             context.encounter_date = period.get("start") or period.get("end")
+        context.carried("encounters", group.indices, resource, url)
         entries.append((url, resource))
     return entries
 
@@ -237,29 +342,43 @@ def _encounter_entries(
 def _fact_entries(
     doc_id: str, extraction: DocumentExtraction, context: _Context
 ) -> list[tuple[str, JsonDict]]:
-    entries = []
-    for index, condition in enumerate(extraction.conditions):
-        if condition.assertion in _CONDITION_STATUS:
-            entries.append((_full_url(doc_id, "condition", index), _condition(condition, context)))
+    """One resource per clinical fact (`grouping`): a group's resource carries all its evidence."""
+    entries: list[tuple[str, JsonDict]] = []
+
+    def add(kind: str, fact_list: str, group: FactGroup, built: _Carrying | None) -> None:
+        if built is not None:
+            resource, facts = built
+            url = _full_url(doc_id, kind, group.indices[0])
+            members = zip(group.indices, group.facts, strict=True)
+            carried = [i for i, fact in members if any(fact is c for c in facts)]
+            context.carried(fact_list, carried, resource, url)
+            entries.append((url, resource))
+
+    conditions = enumerate(extraction.conditions)
+    for group in group_facts(conditions, condition_identity):
+        add("condition", "conditions", group, _condition(group.facts, context))
+    requests, statements = [], []
     for index, medication in enumerate(extraction.medications):
         if medication.assertion in (Assertion.NEGATED, Assertion.FAMILY):
             continue
-        if medication.prescribed and medication.assertion != Assertion.HISTORICAL:
-            url = _full_url(doc_id, "medication-request", index)
-            entries.append((url, _medication_request(medication, context)))
-        else:
-            url = _full_url(doc_id, "medication", index)
-            entries.append((url, _medication_statement(medication, context)))
-    for index, allergy in enumerate(extraction.allergies):
-        entries.append((_full_url(doc_id, "allergy", index), _allergy(allergy, context)))
-    for index, observation in enumerate(extraction.observations):
-        url = _full_url(doc_id, "observation", index)
-        entries.append((url, _observation(observation, context)))
-    for index, procedure in enumerate(extraction.procedures):
-        if procedure.assertion in (Assertion.FAMILY, Assertion.HYPOTHETICAL):
-            continue
-        url = _full_url(doc_id, "procedure", index)
-        entries.append((url, _procedure(procedure, context)))
+        ordered = medication.prescribed and medication.assertion != Assertion.HISTORICAL
+        (requests if ordered else statements).append((index, medication))
+    for group in group_medications(requests):
+        add("medication-request", "medications", group, _medication_request(group.facts, context))
+    for group in group_medications(statements):
+        add("medication", "medications", group, _medication_statement(group.facts, context))
+    allergy_groups = group_facts(enumerate(extraction.allergies), allergy_identity)
+    named = any(
+        not fact.no_known_allergies and fact.assertion not in NOT_THE_PATIENTS
+        for fact in extraction.allergies
+    )
+    for group in allergy_groups:
+        add("allergy", "allergies", group, _allergy(group.facts, context, named))
+    observations = enumerate(extraction.observations)
+    for group in group_facts(observations, observation_identity):
+        add("observation", "observations", group, _observation(group.facts, context))
+    for group in group_facts(enumerate(extraction.procedures), procedure_identity):
+        add("procedure", "procedures", group, _procedure(group.facts, context))
     return entries
 
 
@@ -267,31 +386,42 @@ def _full_url(doc_id: str, kind: str, index: int) -> str:
     return f"urn:uuid:{uuid.uuid5(_UUID_NAMESPACE, f'{doc_id}/{kind}/{index}')}"
 
 
-def _entry(full_url: str, resource: JsonDict) -> JsonDict:
-    request = {"method": "POST", "url": resource["resourceType"]}
+def _entry(full_url: str, resource: JsonDict, if_none_exist: str | None = None) -> JsonDict:
+    request = entry_request(resource["resourceType"], if_none_exist)
     return {"fullUrl": full_url, "resource": resource, "request": request}
+
+
+def _add_encounter_parties(encounters: list[tuple[str, JsonDict]], parties: Parties) -> None:
+    """The document's clinicians take part in its (first) encounter, at its facility."""
+    if not encounters:
+        return
+    encounter = encounters[0][1]
+    if parties.participants:
+        encounter["participant"] = parties.participants
+    if parties.organization:
+        encounter["serviceProvider"] = {"reference": parties.organization}
 
 
 # --- Patient, DocumentReference, Device, Provenance, Encounter, DiagnosticReport --------------
 
 
-def _patient(fact: PatientFact | None, doc_id: str) -> JsonDict:
-    """The subject; without an extracted identifier it is identified by the document."""
-    fact = fact or PatientFact(quote="")
-    identifiers = [
-        identifier
-        for extracted in fact.identifiers
-        if (identifier := _identifier(extracted.kind, extracted.value))
-    ]
+def _patient(extraction: DocumentExtraction, parties: Parties) -> tuple[JsonDict, str]:
+    """The subject and its conditional-create query. Identifiers carry their issuer's system
+    (`medpipeline.identity`); without one the patient is identified by the document."""
+    fact = extraction.patient or PatientFact(quote="")
+    identifiers = [identifier_json(i, parties) for i in patient_identifiers(extraction)]
+    identifiers = identifiers or [{"system": DOCUMENT_PATIENT_SYSTEM, "value": extraction.doc_id}]
     name = _human_name(fact.name)
     gender = (fact.gender or "").strip().lower()
-    return _without_none(
+    patient = _without_none(
         resourceType="Patient",
-        identifier=identifiers or [{"system": DOCUMENT_PATIENT_SYSTEM, "value": doc_id}],
+        identifier=identifiers,
         name=[name] if name else None,
         gender=gender if gender in _GENDERS else "unknown",
         birthDate=_iso_date(fact.birth_date),
+        managingOrganization={"reference": parties.organization} if parties.organization else None,
     )
+    return patient, search(identifiers[0]["system"], identifiers[0]["value"])
 
 
 def _human_name(written: str | None) -> JsonDict | None:
@@ -307,21 +437,8 @@ def _human_name(written: str | None) -> JsonDict | None:
     return _without_none(text=text, family=family or None, given=given_names or None)
 
 
-def _identifier(kind: str, value: str) -> JsonDict | None:
-    clean_kind, clean_value = _text(kind), _text(value)
-    if not clean_kind or not clean_value:
-        return None
-    slug = "-".join(clean_kind.lower().split())
-    known_type = _IDENTIFIER_TYPES.get(slug)
-    if known_type:
-        identifier_type = _codeable(_IDENTIFIER_TYPE, *known_type)
-    else:
-        identifier_type = {"text": clean_kind}
-    return {"type": identifier_type, "system": f"urn:medpipeline:{slug}", "value": clean_value}
-
-
 def _document_reference(
-    document: SourceDocument, context: _Context, created_at: datetime
+    document: SourceDocument, context: _Context, parties: Parties, created_at: datetime
 ) -> JsonDict:
     attachment = {
         "contentType": "application/pdf",
@@ -343,6 +460,8 @@ def _document_reference(
         category=[_codeable(_DOCUMENT_CATEGORY, "clinical-note", "Clinical Note")],
         subject={"reference": context.patient},
         date=created_at.isoformat(),
+        author=[{"reference": url} for url in parties.authors] or None,
+        custodian={"reference": parties.organization} if parties.organization else None,
         description=f"{document.pages} page PDF",
         content=[{"attachment": _without_none(**attachment)}],
         context=encounter_context or None,
@@ -383,30 +502,26 @@ def _provenance(
     }
 
 
-def _encounter(fact: EncounterFact, context: _Context) -> JsonDict:
-    encounter_class = _ENCOUNTER_CLASSES.get(
-        (fact.encounter_class or "").strip().lower(), _ENCOUNTER_CLASSES["ambulatory"]
-    )
-    type_text = _text(fact.type_text)
-    period = _without_none(start=_iso_date(fact.start_date), end=_iso_date(fact.end_date))
+def _encounter(facts: list[EncounterFact], context: _Context) -> _Carrying:
+    classes = {encounter_class_code(fact) for fact in facts}
+    code = "IMP" if "IMP" in classes else classes.pop()
+    type_text = next((t for fact in facts if (t := _text(fact.type_text))), None)
+    start = next((d for fact in facts if (d := _iso_date(fact.start_date))), None)
+    end = next((d for fact in facts if (d := _iso_date(fact.end_date))), None)
+    period = _without_none(start=start, end=end)
     if "start" in period and "end" in period and period["end"] < period["start"]:
         period.pop("end")
-    return _without_none(
+    resource = _without_none(
         resourceType="Encounter",
-        meta=_flags(fact, context),
-        extension=_evidence_extensions(fact.evidence, context.document),
+        meta=_flags(facts, context),
+        extension=_evidence_extensions(facts, context.document),
         status="finished",
-        **{
-            "class": {
-                "system": _ACT_CODE,
-                "code": encounter_class[0],
-                "display": encounter_class[1],
-            }
-        },
+        **{"class": {"system": _ACT_CODE, "code": code, "display": _ENCOUNTER_CLASSES[code]}},
         type=[{"text": type_text}] if type_text else None,
         subject={"reference": context.patient},
         period=period or None,
     )
+    return resource, facts
 
 
 def _diagnostic_report(
@@ -441,14 +556,31 @@ def _diagnostic_report(
 # --- fact resources ---------------------------------------------------------------------------
 
 
-def _condition(fact: ConditionFact, context: _Context) -> JsonDict:
+def _condition(facts: list[ConditionFact], context: _Context) -> _Carrying | None:
+    """The patient's condition, however often the document names it: the most current assertion
+    decides (a condition both current and in the history is current). Negated mentions beside
+    asserted ones are an in-document contradiction; alone they are no Condition."""
+    own = sorted(
+        (fact for fact in facts if fact.assertion in _CONDITION_STATUS),
+        key=lambda fact: _CONDITION_PRECEDENCE.index(fact.assertion),
+    )
+    if not own:
+        return None
+    fact = own[0]
     clinical, verification, category = _CONDITION_STATUS[fact.assertion]
-    icd10 = _checked(fact.icd10_code, icd10cm_code, "icd10cm", context)
+    if all(member.resolved for member in own):
+        clinical = ("resolved", "Resolved")
+    checked = (_checked(member.icd10_code, icd10cm_code, "icd10cm", context) for member in own)
+    codes = [code for code in checked if code is not None]
+    icd10 = next((code for code in codes if code), None) or next(
+        (code for member in own if (code := lexicon_icd10(member.text))), None
+    )
+    contradicted = any(member.assertion == Assertion.NEGATED for member in facts)
     is_encounter_diagnosis = category[0] == "encounter-diagnosis"
-    return _without_none(
+    resource = _without_none(
         resourceType="Condition",
-        meta=_flags(fact, context, dropped=icd10 is False),
-        extension=_evidence_extensions(fact.evidence, context.document),
+        meta=_flags(own, context, dropped=False in codes, contradiction=contradicted),
+        extension=_evidence_extensions(own, context.document),
         clinicalStatus=_codeable(_CONDITION_CLINICAL, *clinical),
         verificationStatus=_codeable(_CONDITION_VERIFICATION, *verification),
         category=[_codeable(_CONDITION_CATEGORY, *category)],
@@ -459,66 +591,103 @@ def _condition(fact: ConditionFact, context: _Context) -> JsonDict:
             if context.encounter and is_encounter_diagnosis
             else None
         ),
-        onsetDateTime=_iso_date(fact.onset_date),
+        onsetDateTime=next((d for m in own if (d := _iso_date(m.onset_date))), None),
     )
+    return resource, own
+
+
+def _most_current(facts: list[MedicationFact]) -> MedicationFact:
+    """The member whose assertion is most current; of those, the last mentioned (a later
+    sentence of the document, e.g. the hospital course after the home list, is later news)."""
+    best = min(_MEDICATION_PRECEDENCE.index(fact.assertion) for fact in facts)
+    current = [fact for fact in facts if _MEDICATION_PRECEDENCE.index(fact.assertion) == best]
+    return max(current, key=lambda fact: fact.evidence.offset if fact.evidence else -1)
 
 
 def _medication_status(fact: MedicationFact) -> str:
+    """MedicationStatement.status (R4: active | completed | entered-in-error | intended | stopped
+    | on-hold | unknown | not-taken)."""
     if fact.status != MedicationStatus.ACTIVE:
         return fact.status.value
-    if fact.assertion == Assertion.HISTORICAL:
-        return "completed"
-    if fact.assertion == Assertion.HYPOTHETICAL:
-        return "intended"
-    return fact.status.value
+    return _STATEMENT_STATUS_OF_ASSERTION.get(fact.assertion, fact.status.value)
 
 
-def _medication_statement(fact: MedicationFact, context: _Context) -> JsonDict:
-    dosage = _dosage(fact, context)
-    return _without_none(
+def _medication_statement(facts: list[MedicationFact], context: _Context) -> _Carrying:
+    fact = _most_current(facts)
+    status = _medication_status(fact)
+    dosage, dropped = _dosage(_best_sig(facts), context)
+    resource = _without_none(
         resourceType="MedicationStatement",
-        meta=_flags(fact, context, dropped=dosage.pop("_dropped", False)),
-        extension=_evidence_extensions(fact.evidence, context.document),
-        status=_medication_status(fact),
+        meta=_flags(
+            facts,
+            context,
+            dropped=dropped,
+            contradiction=len({_medication_status(member) for member in facts}) > 1,
+        ),
+        extension=_evidence_extensions(facts, context.document),
+        status=status,
         medicationCodeableConcept={"text": _medication_text(fact)},
         subject={"reference": context.patient},
         context={"reference": context.encounter} if context.encounter else None,
         dosage=[dosage] if dosage else None,
     )
+    return resource, facts
 
 
-def _medication_request(fact: MedicationFact, context: _Context) -> JsonDict:
-    """What the document prescribes now: an order (US Core MedicationRequest shape)."""
-    dosage = _dosage(fact, context)
-    return _without_none(
+def _medication_request(facts: list[MedicationFact], context: _Context) -> _Carrying:
+    """What the document prescribes now: an order (US Core MedicationRequest shape). A
+    hypothetical or uncertain prescription ("if pain persists, take ibuprofen") is no order: a
+    draft proposal, flagged for review."""
+    fact = _most_current(facts)
+    uncertain = fact.assertion in (Assertion.POSSIBLE, Assertion.HYPOTHETICAL)
+    dosage, dropped = _dosage(_best_sig(facts), context)
+    statuses = {_REQUEST_STATUS[member.status] for member in facts}
+    resource = _without_none(
         resourceType="MedicationRequest",
-        meta=_flags(fact, context, dropped=dosage.pop("_dropped", False)),
-        extension=_evidence_extensions(fact.evidence, context.document),
-        status="active" if fact.status == MedicationStatus.ACTIVE else "stopped",
-        intent="order",
+        meta=_flags(
+            facts,
+            context,
+            dropped=dropped,
+            contradiction=len(statuses) > 1,
+            uncertain_order=uncertain,
+        ),
+        extension=_evidence_extensions(facts, context.document),
+        status="draft" if uncertain else _REQUEST_STATUS[fact.status],
+        intent="proposal" if uncertain else "order",
         medicationCodeableConcept={"text": _medication_text(fact)},
         subject={"reference": context.patient},
         encounter={"reference": context.encounter} if context.encounter else None,
         authoredOn=context.encounter_date,
         dosageInstruction=[dosage] if dosage else None,
     )
+    return resource, facts
 
 
 def _medication_text(fact: MedicationFact) -> str:
     return _text(fact.generic_name) or _text(fact.text) or UNNAMED
 
 
-def _dosage(fact: MedicationFact, context: _Context) -> JsonDict:
+def _best_sig(facts: list[MedicationFact]) -> MedicationFact:
+    """The member that says most about how the drug is taken."""
+    return max(
+        facts,
+        key=lambda f: sum(v is not None for v in (f.dose_value, f.dose_unit, f.route, f.frequency)),
+    )
+
+
+def _dosage(fact: MedicationFact, context: _Context) -> tuple[JsonDict, bool]:
+    """This drug's sig only, composed from its dose, route and frequency (the quote may be a
+    whole paragraph or list line of several drugs; it stays in the evidence)."""
     route, frequency = _text(fact.route), _text(fact.frequency)
-    parts = (fact.dose_value, fact.dose_unit, route, frequency)
-    composed = " ".join(str(part) for part in parts if part is not None)
+    dose_value = f"{fact.dose_value:g}" if fact.dose_value is not None else None
+    sig = " ".join(part for part in (dose_value, _text(fact.dose_unit), route, frequency) if part)
     dose, dropped = _quantity_checked(fact.dose_value, fact.dose_unit, context)
     route_code = _ROUTES.get((route or "").lower())
     timing = _without_none(
         repeat=_timing_repeat(frequency), code={"text": frequency} if frequency else None
     )
-    return _without_none(
-        text=_text(fact.quote) or _text(composed),
+    dosage = _without_none(
+        text=sig or None,
         timing=timing or None,
         asNeededBoolean=True if frequency and _AS_NEEDED.search(frequency) else None,
         route=(
@@ -527,8 +696,8 @@ def _dosage(fact: MedicationFact, context: _Context) -> JsonDict:
             else ({"text": route} if route else None)
         ),
         doseAndRate=[{"doseQuantity": dose}] if dose else None,
-        _dropped=dropped or None,
     )
+    return dosage, dropped
 
 
 def _timing_repeat(frequency: str | None) -> JsonDict | None:
@@ -543,51 +712,70 @@ def _timing_repeat(frequency: str | None) -> JsonDict | None:
     return None
 
 
-def _allergy(fact: AllergyFact, context: _Context) -> JsonDict:
-    """A documented allergy is active; "no known allergy" is SNOMED 716186003, confirmed."""
+def _allergy(facts: list[AllergyFact], context: _Context, named: bool) -> _Carrying | None:
+    """A documented allergy is active and confirmed, an uncertain one unconfirmed; a negated
+    ("no allergy to penicillin"), family or hypothetical one is not the patient's allergy (no
+    resource). "No known allergy" is SNOMED 716186003, confirmed, flagged as a contradiction
+    when the same document names an allergy."""
+    own = [fact for fact in facts if fact.assertion not in NOT_THE_PATIENTS]
+    if not own:
+        return None
+    fact = min(own, key=lambda member: member.assertion == Assertion.POSSIBLE)
     if fact.no_known_allergies:
         code = _codeable(SNOMED, *NO_KNOWN_ALLERGY)
-        verification = _codeable(_ALLERGY_VERIFICATION, "confirmed", "Confirmed")
+        contradicted = named
     else:
         code = _concept(fact.substance, []) or {"text": UNNAMED}
-        verification = _codeable(_ALLERGY_VERIFICATION, "unconfirmed", "Unconfirmed")
-    reaction = _text(fact.reaction)
-    severity = (fact.severity or "").strip().lower()
+        contradicted = any(member.assertion == Assertion.NEGATED for member in facts)
+    verification = (
+        ("unconfirmed", "Unconfirmed")
+        if fact.assertion == Assertion.POSSIBLE
+        else ("confirmed", "Confirmed")
+    )
+    described = next((m for m in own if _text(m.reaction) or _text(m.severity)), fact)
+    reaction = _text(described.reaction)
+    severity = (described.severity or "").strip().lower()
     reaction_entry = _without_none(
         manifestation=[{"text": reaction}] if reaction else None,
         severity=severity if severity in _SEVERITIES else None,
     )
     if reaction_entry and "manifestation" not in reaction_entry:
         reaction_entry["manifestation"] = [{"text": "not stated"}]
-    return _without_none(
+    resource = _without_none(
         resourceType="AllergyIntolerance",
-        meta=_flags(fact, context),
-        extension=_evidence_extensions(fact.evidence, context.document),
+        meta=_flags(own, context, contradiction=contradicted),
+        extension=_evidence_extensions(own, context.document),
         clinicalStatus=_codeable(_ALLERGY_CLINICAL, "active", "Active"),
-        verificationStatus=verification,
+        verificationStatus=_codeable(_ALLERGY_VERIFICATION, *verification),
         code=code,
         patient={"reference": context.patient},
         encounter={"reference": context.encounter} if context.encounter else None,
         reaction=[reaction_entry] if reaction_entry else None,
     )
+    return resource, own
 
 
-def _observation(fact: ObservationFact, context: _Context) -> JsonDict:
+def _observation(facts: list[ObservationFact], context: _Context) -> _Carrying:
+    """A result keeps its unit and reference range: a number written as text ('6.7', '<1') is a
+    Quantity in the fact's unit, a written range ('3.5-5.0', '<200') its low and high."""
+    fact = facts[0]
     category = "-".join(fact.category.strip().lower().replace("_", " ").split())
     category_display = _OBSERVATION_CATEGORIES.get(category)
     loinc = _checked(fact.loinc_code, loinc_code, "loinc", context)
     interpretation = (fact.interpretation or "").strip().upper()
     value_text = _text(fact.value_text)
-    value, unit_dropped = _quantity_checked(fact.value, fact.unit, context)
+    number = _NUMBER_WRITTEN.fullmatch(value_text or "")
+    value_number = fact.value if fact.value is not None else (float(number[2]) if number else None)
+    value, unit_dropped = _quantity_checked(value_number, fact.unit, context)
     comparator = _COMPARATOR.match(value_text or "")
     if value and comparator:
         value["comparator"] = _COMPARATORS.get(comparator[1], comparator[1])
     components = _blood_pressure_components(loinc, value_text, fact.unit)
     reference_range = _reference_range(fact, context)
-    return _without_none(
+    resource = _without_none(
         resourceType="Observation",
-        meta=_flags(fact, context, dropped=loinc is False or unit_dropped),
-        extension=_evidence_extensions(fact.evidence, context.document),
+        meta=_flags(facts, context, dropped=loinc is False or unit_dropped),
+        extension=_evidence_extensions(facts, context.document),
         status="final",
         category=(
             [_codeable(_OBSERVATION_CATEGORY, category, category_display)]
@@ -601,7 +789,7 @@ def _observation(fact: ObservationFact, context: _Context) -> JsonDict:
         encounter={"reference": context.encounter} if context.encounter else None,
         effectiveDateTime=_iso_date(fact.effective_date) or context.encounter_date,
         valueQuantity=value,
-        valueString=value_text if fact.value is None and not components else None,
+        valueString=value_text if value is None and not components else None,
         interpretation=(
             [_codeable(_INTERPRETATION, interpretation, _INTERPRETATIONS[interpretation])]
             if interpretation in _INTERPRETATIONS
@@ -610,6 +798,7 @@ def _observation(fact: ObservationFact, context: _Context) -> JsonDict:
         referenceRange=reference_range,
         component=components,
     )
+    return resource, facts
 
 
 def _blood_pressure_components(
@@ -629,52 +818,87 @@ def _blood_pressure_components(
     ]
 
 
-def _procedure(fact: ProcedureFact, context: _Context) -> JsonDict:
-    status = "not-done" if fact.assertion == Assertion.NEGATED else "completed"
+def _procedure(facts: list[ProcedureFact], context: _Context) -> _Carrying | None:
+    """Done when the text says it was; `not-done` when it is only ever negated."""
+    done = [fact for fact in facts if fact.assertion not in NOT_THE_PATIENTS]
+    negated = [fact for fact in facts if fact.assertion == Assertion.NEGATED]
+    own = done or negated
+    if not own:
+        return None
+    fact = own[0]
+    status = "completed" if done else "not-done"
     performed = _iso_date(fact.performed_date) or (
         context.encounter_date if status == "completed" else None
     )
-    return _without_none(
+    resource = _without_none(
         resourceType="Procedure",
-        meta=_flags(fact, context),
-        extension=_evidence_extensions(fact.evidence, context.document),
+        meta=_flags(own, context, contradiction=bool(done and negated)),
+        extension=_evidence_extensions(own, context.document),
         status=status,
         code=_concept(fact.text, []) or {"text": UNNAMED},
         subject={"reference": context.patient},
         encounter={"reference": context.encounter} if context.encounter else None,
         performedDateTime=performed,
     )
+    return resource, own
 
 
 def _reference_range(fact: ObservationFact, context: _Context) -> list[JsonDict] | None:
-    low, _ = _quantity_checked(fact.reference_low, fact.unit, context, count=False)
-    high, _ = _quantity_checked(fact.reference_high, fact.unit, context, count=False)
+    low_value, high_value = fact.reference_low, fact.reference_high
+    written = _RANGE_WRITTEN.fullmatch(_text(fact.reference_text) or "")
+    if written and low_value is None and high_value is None:
+        if written["low"]:
+            low_value, high_value = float(written["low"]), float(written["high"])
+        elif written["comparator"] in ("<", "<=", "\u2264"):
+            high_value = float(written["bound"])
+        else:
+            low_value = float(written["bound"])
+    low, _ = _quantity_checked(low_value, fact.unit, context, count=False)
+    high, _ = _quantity_checked(high_value, fact.unit, context, count=False)
     reference_range = _without_none(low=low, high=high, text=_text(fact.reference_text))
     return [reference_range] if reference_range else None
 
 
-def _evidence_extensions(evidence: Evidence | None, document_url: str) -> list[JsonDict] | None:
-    if evidence is None:
-        return None
-    derivation = {
-        "url": DERIVATION_REFERENCE,
-        "extension": [
-            {"url": "reference", "valueReference": {"reference": document_url}},
-            {"url": "offset", "valueInteger": evidence.offset},
-            {"url": "length", "valueInteger": evidence.length},
-        ],
-    }
-    return [derivation, {"url": PAGE_EXTENSION, "valueInteger": evidence.page}]
+def _evidence_extensions(facts: list, document_url: str) -> list[JsonDict] | None:
+    """Every member's evidence: a derivation-reference (offset, length) and its page each."""
+    extensions = []
+    for evidence in sorted(
+        {f.evidence.offset: f.evidence for f in facts if f.evidence}.values(),
+        key=lambda e: e.offset,
+    ):
+        derivation = {
+            "url": DERIVATION_REFERENCE,
+            "extension": [
+                {"url": "reference", "valueReference": {"reference": document_url}},
+                {"url": "offset", "valueInteger": evidence.offset},
+                {"url": "length", "valueInteger": evidence.length},
+            ],
+        }
+        extensions += [derivation, {"url": PAGE_EXTENSION, "valueInteger": evidence.page}]
+    return extensions or None
 
 
-def _flags(fact: Fact, context: _Context, dropped: bool = False) -> JsonDict | None:
-    """meta.tag flags for review: no evidence in the text, or a code that was dropped."""
+def _flags(
+    facts: list,
+    context: _Context,
+    *,
+    dropped: bool = False,
+    contradiction: bool = False,
+    uncertain_order: bool = False,
+) -> JsonDict | None:
+    """meta.tag flags for review: no evidence in the text, a code that was dropped, mentions
+    that contradict each other, a prescription that is no order."""
     tags = []
-    if fact.evidence is None:
+    if all(fact.evidence is None for fact in facts):
         context.ungrounded += 1
         tags.append({"system": FLAG_SYSTEM, "code": FLAG_UNGROUNDED})
-    if dropped:
-        tags.append({"system": FLAG_SYSTEM, "code": FLAG_CODE_DROPPED})
+    for flag, raised in (
+        (FLAG_CODE_DROPPED, dropped),
+        (FLAG_CONTRADICTION, contradiction),
+        (FLAG_UNCERTAIN_ORDER, uncertain_order),
+    ):
+        if raised:
+            tags.append({"system": FLAG_SYSTEM, "code": flag})
     return {"tag": tags} if tags else None
 
 
@@ -726,13 +950,6 @@ def _text(value: str | None) -> str | None:
     """Whitespace collapsed to single spaces (FHIR strings allow no other), None when empty."""
     collapsed = " ".join(value.split()) if value else ""
     return collapsed or None
-
-
-def _iso_date(value: str | None) -> str | None:
-    try:
-        return date.fromisoformat(value.strip()).isoformat() if value else None
-    except ValueError:
-        return None
 
 
 def _without_none(**fields: Any) -> JsonDict:

@@ -1,14 +1,24 @@
-"""Patient records: every document's bundle accumulated per patient, append-only, deduplicated.
+"""Patient records: the current bundle of every document, accumulated per patient.
 
-A patient is known by an identifier with a system (other than the per-document placeholder), else
-by name and birth date, else only by the document. The same fact from several documents (the same
-condition code, medication, allergy, result value at the same time ...) is one resource, and each
-source document's Provenance targets it: nothing is lost, nothing is counted twice. Resources are
-never removed: a document seen again adds what is new. Contradictions are flagged, not resolved:
-"no known allergy" next to a recorded allergy, a medication active in one document and stopped in
-another. They are tagged `contradiction` on the resources and listed in `contradictions.json`.
+Records follow the documents. Each update rebuilds them from the bundles now in `documents/`, so
+when a document is re-extracted its new bundle replaces its old contribution: a fact no other
+document supports disappears from the patient's bundle and from the export, and a document whose
+bundle is gone takes its facts with it. A bundle that fails validation (`fhir.validation`) is
+never accumulated; its document contributes nothing until a valid bundle replaces it (results are
+kept by bundle hash in `state.json`, so an unchanged bundle is validated once).
 
-Output (under `data/fhir/`, a PHI store): `state.json` (the accumulated records),
+Patients are found with the one identity rule (`medpipeline.identity`): documents sharing an
+identifier of the same issuer are one patient; a document without one joins by name and birth
+date. The same fact from several documents (the same condition code, medication with its status,
+allergy, result value at the same time ...) is one resource, and each source document's
+Provenance targets it: nothing is counted twice. Organizations, Practitioners and the extraction
+Device are shared: one id wherever they appear, one line in the export.
+Contradictions are flagged, not resolved: "no known allergy" next to a recorded allergy, a
+medication active in one document and stopped in another. They are tagged `contradiction` on the
+resources and listed in `contradictions.json`.
+
+Writes are serialized by a file lock (`.records.lock`): two updates never interleave.
+Output (under `data/fhir/`, a PHI store): `state.json` (documents seen: bundle hash, valid),
 `patients/<patient id>.json` (a collection Bundle per patient, `urn:uuid` references) and
 `export/<ResourceType>.ndjson` (FHIR Bulk Data: one resource per line, `Type/id` references).
 """
@@ -21,14 +31,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from pydantic import BaseModel, Field
 
 from medpipeline.fhir.bundle import (
     DOCUMENT_ID_SYSTEM,
-    DOCUMENT_PATIENT_SYSTEM,
     FLAG_SYSTEM,
     NO_KNOWN_ALLERGY,
 )
+from medpipeline.fhir.validation import validate_bundle
+from medpipeline.identity import group_by_identity, patient_resource_identity
 from medpipeline.storage import write_atomic, write_json
 
 JsonDict = dict[str, Any]
@@ -36,6 +48,10 @@ _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:medpipeline:patient-records")
 FLAG_CONTRADICTION = "contradiction"
 STATE_FILE = "state.json"
 CONTRADICTIONS_FILE = "contradictions.json"
+LOCK_FILE = ".records.lock"
+SHARED_TYPES = ("Organization", "Practitioner", "Device")  # not any one patient's resources
+ACTIVE_MEDICATION = {"active"}
+STOPPED_MEDICATION = {"stopped", "cancelled"}
 
 
 class PatientRecord(BaseModel):
@@ -45,10 +61,14 @@ class PatientRecord(BaseModel):
     documents: list[str] = Field(default_factory=list)
 
 
+class DocumentState(BaseModel):
+    digest: str  # sha256 of the bundle last seen
+    valid: bool
+
+
 class RecordsState(BaseModel):
-    documents: dict[str, str] = Field(default_factory=dict)  # doc_id -> bundle sha256
-    patients: dict[str, PatientRecord] = Field(default_factory=dict)
-    patient_of_key: dict[str, str] = Field(default_factory=dict)  # identity key -> patient id
+    documents: dict[str, DocumentState] = Field(default_factory=dict)
+    patients: list[str] = Field(default_factory=list)  # patient ids written last time
 
 
 class Contradiction(BaseModel):
@@ -57,11 +77,13 @@ class Contradiction(BaseModel):
     resource_ids: list[str]
 
 
-class AccumulateReport(BaseModel):
-    new_documents: int = 0
+class RecordsReport(BaseModel):
+    added_documents: int = 0
+    replaced_documents: int = 0  # seen before with another bundle: its contribution replaced
     unchanged_documents: int = 0
-    new_resources: int = 0
-    merged_duplicates: int = 0
+    removed_documents: int = 0  # bundle gone since the last update
+    invalid_documents: int = 0  # bundles failing validation: not accumulated
+    merged_duplicates: int = 0  # resources stated by more than one document
 
 
 def _uuid(*parts: str) -> str:
@@ -74,24 +96,6 @@ def _norm(value: Any) -> str:
 
 def bundle_sha256(bundle: JsonDict) -> str:
     return hashlib.sha256(json.dumps(bundle, sort_keys=True).encode()).hexdigest()
-
-
-# --- identity ---------------------------------------------------------------------------------
-
-
-def patient_keys(patient: JsonDict, doc_id: str) -> list[str]:
-    """Identity keys of a Patient, strongest first: identifiers, then name + birth date."""
-    keys = [
-        f"id|{identifier['system']}|{_norm(identifier['value'])}"
-        for identifier in patient.get("identifier", [])
-        if identifier.get("system")
-        and identifier.get("value")
-        and identifier["system"] != DOCUMENT_PATIENT_SYSTEM
-    ]
-    names = [_norm(name.get("text")) for name in patient.get("name", []) if name.get("text")]
-    if names and patient.get("birthDate"):
-        keys.append(f"name|{names[0]}|{patient['birthDate']}")
-    return keys or [f"doc|{doc_id}"]
 
 
 def _codes(concept: JsonDict | None) -> str:
@@ -107,8 +111,8 @@ def fact_key(resource: JsonDict, doc_id: str) -> str:
     if kind == "Condition":
         return f"{kind}|{_codes(resource.get('code'))}"
     if kind in ("MedicationStatement", "MedicationRequest"):
-        name = _norm(resource.get("medicationCodeableConcept", {}).get("text"))
-        return f"{kind}|{name}|{resource.get('authoredOn', '')}"
+        medication = _codes(resource.get("medicationCodeableConcept"))
+        return f"{kind}|{medication}|{resource.get('status')}|{resource.get('authoredOn', '')}"
     if kind == "AllergyIntolerance":
         return f"{kind}|{_codes(resource.get('code'))}"
     if kind == "Observation":
@@ -123,68 +127,73 @@ def fact_key(resource: JsonDict, doc_id: str) -> str:
         names = resource.get("deviceName", [{}])
         version = resource.get("version", [{}])
         return f"{kind}|{names[0].get('name')}|{version[0].get('value')}"
+    if kind == "Organization":  # identified by its slug (`medpipeline.identity`)
+        identifiers = [
+            f"{i.get('system')}|{i.get('value')}" for i in resource.get("identifier", [])
+        ]
+        return f"{kind}|{min(identifiers, default=_norm(resource.get('name')))}"
+    if kind == "Practitioner":  # by NPI, else by name
+        npis = [i.get("value") for i in resource.get("identifier", [])]
+        names = [_norm(name.get("text")) for name in resource.get("name", [])]
+        return f"{kind}|{min(npis, default=None) or min(names, default='')}"
     return f"{kind}|{doc_id}"  # DocumentReference, DiagnosticReport: one per document
 
 
-# --- accumulation -----------------------------------------------------------------------------
+# --- building the records ---------------------------------------------------------------------
 
 
-def accumulate(
-    state: RecordsState, bundles: Iterable[tuple[str, JsonDict]]
-) -> tuple[RecordsState, AccumulateReport]:
-    """Add each (doc_id, transaction bundle) not yet seen as it is; returns state and counts."""
-    report = AccumulateReport()
-    for doc_id, bundle in bundles:
-        digest = bundle_sha256(bundle)
-        if state.documents.get(doc_id) == digest:
-            report.unchanged_documents += 1
-            continue
-        _add_bundle(state, doc_id, bundle, report)
-        state.documents[doc_id] = digest
-        report.new_documents += 1
-    return state, report
+def build_records(bundles: dict[str, JsonDict]) -> tuple[list[PatientRecord], int]:
+    """Patient records from (valid) document bundles; returns them and the merged duplicates."""
+    patients = {doc_id: _patient_entry(bundle) for doc_id, bundle in bundles.items()}
+    identities = {
+        doc_id: patient_resource_identity(entry["resource"])
+        for doc_id, entry in patients.items()
+        if entry
+    }
+    records, merged = [], 0
+    for group in group_by_identity(identities):
+        keys = sorted(
+            {k for d in group for k in identities[d].identifiers}
+            | {identities[d].name_birth for d in group if identities[d].name_birth}
+        )
+        record = PatientRecord(patient_id=_uuid("patient", keys[0] if keys else f"doc|{group[0]}"))
+        for doc_id in group:
+            merged += _add_bundle(record, doc_id, bundles[doc_id])
+        records.append(record)
+    return records, merged
 
 
-def _add_bundle(state: RecordsState, doc_id: str, bundle: JsonDict, report: AccumulateReport):
+def _patient_entry(bundle: JsonDict) -> JsonDict | None:
+    entries = (e for e in bundle.get("entry", []) if "resource" in e)
+    return next((e for e in entries if e["resource"]["resourceType"] == "Patient"), None)
+
+
+def _add_bundle(record: PatientRecord, doc_id: str, bundle: JsonDict) -> int:
+    """Add one document's resources to its patient's record; returns how many were already there."""
     entries = [entry for entry in bundle.get("entry", []) if "resource" in entry]
-    patients = [e for e in entries if e["resource"]["resourceType"] == "Patient"]
-    if not patients:
-        return
-    patient_entry = patients[0]
-    record = _record_for(state, patient_entry["resource"], doc_id)
-    if doc_id not in record.documents:
-        record.documents.append(doc_id)
+    patient_entry = _patient_entry(bundle)
+    record.documents.append(doc_id)
     new_urls: dict[str, str] = {patient_entry["fullUrl"]: f"urn:uuid:{record.patient_id}"}
-    _merge_patient(record, patient_entry["resource"], doc_id)
-    for entry in entries:
+    facts = [e for e in entries if e["resource"]["resourceType"] not in ("Patient", "Provenance")]
+    for entry in facts:
         resource = entry["resource"]
-        if resource["resourceType"] in ("Patient", "Provenance"):
-            continue
-        resource_id = _uuid(record.patient_id, fact_key(resource, doc_id))
-        new_urls[entry["fullUrl"]] = f"urn:uuid:{resource_id}"
-    for entry in entries:
-        resource = entry["resource"]
-        if resource["resourceType"] in ("Patient", "Provenance"):
-            continue
+        scope = "shared" if resource["resourceType"] in SHARED_TYPES else record.patient_id
+        new_urls[entry["fullUrl"]] = f"urn:uuid:{_uuid(scope, fact_key(resource, doc_id))}"
+    _merge_patient(record, _rewrite(patient_entry["resource"], new_urls), doc_id)
+    merged = 0
+    for entry in facts:
         resource_id = new_urls[entry["fullUrl"]].removeprefix("urn:uuid:")
         sources = record.sources.setdefault(resource_id, [])
         if resource_id in record.resources:
-            if doc_id not in sources:
-                report.merged_duplicates += 1
+            merged += doc_id not in sources
         else:
-            record.resources[resource_id] = {**_rewrite(resource, new_urls), "id": resource_id}
-            report.new_resources += 1
+            record.resources[resource_id] = {
+                **_rewrite(entry["resource"], new_urls),
+                "id": resource_id,
+            }
         if doc_id not in sources:
             sources.append(doc_id)
-
-
-def _record_for(state: RecordsState, patient: JsonDict, doc_id: str) -> PatientRecord:
-    keys = patient_keys(patient, doc_id)
-    known = next((state.patient_of_key[key] for key in keys if key in state.patient_of_key), None)
-    patient_id = known or _uuid("patient", keys[0])
-    for key in keys:
-        state.patient_of_key.setdefault(key, patient_id)
-    return state.patients.setdefault(patient_id, PatientRecord(patient_id=patient_id))
+    return merged
 
 
 def _merge_patient(record: PatientRecord, patient: JsonDict, doc_id: str) -> None:
@@ -194,10 +203,11 @@ def _merge_patient(record: PatientRecord, patient: JsonDict, doc_id: str) -> Non
         record.resources[record.patient_id] = {**patient, "id": record.patient_id}
     else:
         identifiers = current.setdefault("identifier", [])
+        known = {(i.get("system"), i.get("value")) for i in identifiers}
         for identifier in patient.get("identifier", []):
-            if identifier not in identifiers and identifier["system"] != DOCUMENT_PATIENT_SYSTEM:
+            if (identifier.get("system"), identifier.get("value")) not in known:
                 identifiers.append(identifier)
-        for field in ("name", "birthDate"):
+        for field in ("name", "birthDate", "managingOrganization"):
             if field not in current and field in patient:
                 current[field] = patient[field]
         if current.get("gender") in (None, "unknown") and patient.get("gender"):
@@ -233,16 +243,19 @@ def find_contradictions(record: PatientRecord) -> list[Contradiction]:
         found.append(
             Contradiction(patient_id=record.patient_id, kind="allergy-vs-nka", resource_ids=ids)
         )
-    statuses: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    by_medication: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for resource in record.resources.values():
-        if resource["resourceType"] == "MedicationStatement":
-            name = _norm(resource.get("medicationCodeableConcept", {}).get("text"))
-            statuses[name][resource.get("status", "")].append(resource["id"])
-    for by_status in statuses.values():
-        if "active" in by_status and {"stopped", "completed"} & set(by_status):
-            ids = [i for status in ("active", "stopped", "completed") for i in by_status[status]]
+        if resource["resourceType"] in ("MedicationStatement", "MedicationRequest"):
+            medication = _codes(resource.get("medicationCodeableConcept"))
+            by_medication[medication][resource.get("status", "")].append(resource["id"])
+    for by_status in by_medication.values():
+        active = [i for status in ACTIVE_MEDICATION for i in by_status.get(status, [])]
+        stopped = [i for status in STOPPED_MEDICATION for i in by_status.get(status, [])]
+        if active and stopped:
             contradiction = Contradiction(
-                patient_id=record.patient_id, kind="medication-status", resource_ids=sorted(ids)
+                patient_id=record.patient_id,
+                kind="medication-status",
+                resource_ids=sorted(active + stopped),
             )
             found.append(contradiction)
     return found
@@ -331,12 +344,17 @@ def _provenances(record: PatientRecord) -> list[JsonDict]:
 
 
 def ndjson_lines(bundles: Iterable[JsonDict]) -> dict[str, list[str]]:
-    """Bulk Data export: per resource type, one JSON line per resource, `Type/id` references."""
-    resources = [entry["resource"] for bundle in bundles for entry in bundle["entry"]]
-    types = {f"urn:uuid:{r['id']}": f"{r['resourceType']}/{r['id']}" for r in resources}
+    """Bulk Data export: per resource type, one JSON line per resource (a resource shared by
+    several patients' bundles once), `Type/id` references."""
+    resources = {
+        (entry["resource"]["resourceType"], entry["resource"]["id"]): entry["resource"]
+        for bundle in bundles
+        for entry in bundle["entry"]
+    }
+    types = {f"urn:uuid:{rid}": f"{kind}/{rid}" for kind, rid in resources}
     lines: dict[str, list[str]] = defaultdict(list)
-    for resource in resources:
-        lines[resource["resourceType"]].append(
+    for (kind, _), resource in sorted(resources.items()):
+        lines[kind].append(
             json.dumps(_rewrite(resource, types), separators=(",", ":"), sort_keys=True)
         )
     return dict(lines)
@@ -344,39 +362,51 @@ def ndjson_lines(bundles: Iterable[JsonDict]) -> dict[str, list[str]]:
 
 class WrittenRecords(BaseModel):
     patients: int
-    documents: int
+    documents: int  # documents whose (valid) bundle is in the records
     resources: int
     contradictions: int
     ndjson_files: dict[str, int]
-    report: AccumulateReport
+    report: RecordsReport
 
 
 def load_state(fhir_dir: Path) -> RecordsState:
     path = fhir_dir / STATE_FILE
     if not path.exists():
         return RecordsState()
-    return RecordsState.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        return RecordsState.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError:  # a state file of an older layout: every bundle is validated again
+        return RecordsState()
 
 
 def update_records(fhir_dir: Path, bundles: Iterable[tuple[str, JsonDict]]) -> WrittenRecords:
-    """Accumulate bundles into `fhir_dir` and rewrite the per-patient bundles and the export."""
-    state, report = accumulate(load_state(fhir_dir), bundles)
-    contradictions = [c for record in state.patients.values() for c in find_contradictions(record)]
-    contradicted = {rid for c in contradictions for rid in c.resource_ids}
-    patient_bundles = {
-        pid: patient_bundle(record, contradicted) for pid, record in state.patients.items()
-    }
-    for pid, bundle in patient_bundles.items():
-        write_json(fhir_dir / "patients" / f"{pid}.json", bundle)
-    lines = ndjson_lines(patient_bundles.values())
-    for resource_type, type_lines in lines.items():
-        data = ("\n".join(type_lines) + "\n").encode("utf-8")
-        write_atomic(fhir_dir / "export" / f"{resource_type}.ndjson", data)
-    write_json(fhir_dir / CONTRADICTIONS_FILE, [c.model_dump() for c in contradictions])
-    write_json(fhir_dir / STATE_FILE, state)
+    """Rebuild the records in `fhir_dir` from every document's current bundle (doc_id, bundle):
+    the per-patient bundles, the export, the contradictions. One update at a time (file lock)."""
+    fhir_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(fhir_dir / LOCK_FILE):
+        previous = load_state(fhir_dir)
+        state, valid, report = _screen(previous, bundles)
+        records, report.merged_duplicates = build_records(valid)
+        contradictions = [c for record in records for c in find_contradictions(record)]
+        contradicted = {rid for c in contradictions for rid in c.resource_ids}
+        patient_bundles = {r.patient_id: patient_bundle(r, contradicted) for r in records}
+        for pid, bundle in patient_bundles.items():
+            write_json(fhir_dir / "patients" / f"{pid}.json", bundle)
+        for stale in set(previous.patients) - set(patient_bundles):
+            (fhir_dir / "patients" / f"{stale}.json").unlink(missing_ok=True)
+        lines = ndjson_lines(patient_bundles.values())
+        for resource_type, type_lines in lines.items():
+            data = ("\n".join(type_lines) + "\n").encode("utf-8")
+            write_atomic(fhir_dir / "export" / f"{resource_type}.ndjson", data)
+        for path in (fhir_dir / "export").glob("*.ndjson"):
+            if path.stem not in lines:
+                path.unlink()
+        write_json(fhir_dir / CONTRADICTIONS_FILE, [c.model_dump() for c in contradictions])
+        state.patients = sorted(patient_bundles)
+        write_json(fhir_dir / STATE_FILE, state)
     return WrittenRecords(
-        patients=len(state.patients),
-        documents=len(state.documents),
+        patients=len(records),
+        documents=len(valid),
         resources=sum(len(b["entry"]) for b in patient_bundles.values()),
         contradictions=len(contradictions),
         ndjson_files={t: len(v) for t, v in sorted(lines.items())},
@@ -384,13 +414,38 @@ def update_records(fhir_dir: Path, bundles: Iterable[tuple[str, JsonDict]]) -> W
     )
 
 
+def _screen(
+    previous: RecordsState, bundles: Iterable[tuple[str, JsonDict]]
+) -> tuple[RecordsState, dict[str, JsonDict], RecordsReport]:
+    """The bundles that may be accumulated (valid ones), the new state and what changed."""
+    state, valid, report = RecordsState(), {}, RecordsReport()
+    for doc_id, bundle in bundles:
+        digest = bundle_sha256(bundle)
+        before = previous.documents.get(doc_id)
+        if before is not None and before.digest == digest:
+            report.unchanged_documents += 1
+            is_valid = before.valid
+        else:
+            if before is None:
+                report.added_documents += 1
+            else:
+                report.replaced_documents += 1
+            is_valid = _patient_entry(bundle) is not None and not validate_bundle(bundle)
+        state.documents[doc_id] = DocumentState(digest=digest, valid=is_valid)
+        if is_valid:
+            valid[doc_id] = bundle
+        else:
+            report.invalid_documents += 1
+    report.removed_documents = len(set(previous.documents) - set(state.documents))
+    return state, valid, report
+
+
 __all__ = [
     "DOCUMENT_ID_SYSTEM",
-    "accumulate",
+    "build_records",
     "fact_key",
     "find_contradictions",
     "ndjson_lines",
     "patient_bundle",
-    "patient_keys",
     "update_records",
 ]

@@ -6,6 +6,7 @@ from medpipeline.defs.errors import TRANSIENT_RETRY, phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.defs.text.assets import load_chunks, load_text
+from medpipeline.extraction.assertions import recheck_assertions
 from medpipeline.extraction.grounding import merge_extractions
 from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
 from medpipeline.extraction.providers import ResponseCache
@@ -70,7 +71,7 @@ def clinical_extractions(
         document_type,
         llm.chunk_concurrency,
     )
-    extraction = merge_extractions(
+    merged = merge_extractions(
         doc_id,
         PROMPT_VERSION,
         text.page_offsets,
@@ -79,6 +80,7 @@ def clinical_extractions(
             for chunk, result in zip(chunks, results, strict=True)
         ),
     )
+    extraction = recheck_assertions(merged, text.text)
     records = [record for result in results for record in result.records]
     ledger = compose_ledger(earlier_records(layout, doc_id, run_id), records)
     write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
@@ -102,6 +104,8 @@ def clinical_extractions(
             "allergies": len(extraction.allergies),
             "observations": len(extraction.observations),
             "ungrounded_facts": extraction.ungrounded_facts,
+            "assertions_rechecked": extraction.assertions_rechecked,
+            "assertions_changed": extraction.assertions_changed,
             "providers": ", ".join(providers) or "none",
             "models": ", ".join(extraction.models) or "none",
             "offline_only": offline_only,

@@ -14,6 +14,7 @@ from medpipeline.extraction.grounding import grounding_rate
 from medpipeline.fhir.bundle import build_bundle
 from medpipeline.fhir.records import update_records
 from medpipeline.fhir.validation import validate_bundle
+from medpipeline.review import REVIEW_FILE, document_review
 from medpipeline.storage import read_json, write_json
 
 FHIR_BUNDLE = "fhir_bundle"
@@ -42,6 +43,13 @@ MIN_GROUNDING_RATE = 0.9
             "found in the document text (ungrounded facts are left out of the bundle).",
         ),
         dg.AssetCheckSpec(
+            "needs_no_review",
+            asset=FHIR_BUNDLE,
+            description="The document's review queue (documents/<doc_id>/review.json) is empty: "
+            "no ungrounded fact, assertion disagreement, low-confidence grounding, dropped code, "
+            "contradiction, uncertain order or failed chunk. Counts per reason in the metadata.",
+        ),
+        dg.AssetCheckSpec(
             "codes_known",
             asset=FHIR_BUNDLE,
             description="Every ICD-10-CM and LOINC code and UCUM unit a provider proposed is in "
@@ -50,8 +58,10 @@ MIN_GROUNDING_RATE = 0.9
     ],
     description="Per document: a FHIR R4 transaction Bundle — Patient, DocumentReference for the "
     "PDF, Encounter, Condition / MedicationStatement / MedicationRequest / AllergyIntolerance / "
-    "Observation / Procedure with evidence offsets, a DiagnosticReport grouping the labs, Device "
-    "and Provenance. Negated, family-history and hypothetical findings never become Conditions.",
+    "Observation / Procedure with evidence offsets (one resource per clinical fact), a "
+    "DiagnosticReport grouping the labs, Device and Provenance. Negated, family-history and "
+    "hypothetical findings never become the patient's active facts. Writes the document's review "
+    "queue to documents/<doc_id>/review.json (reason codes and fact indices, counted here).",
 )
 def fhir_bundle(
     context: dg.AssetExecutionContext, document_store: DocumentStoreResource
@@ -64,6 +74,8 @@ def fhir_bundle(
     rate = grounding_rate(extraction)
     dropped = sum(built.dropped_codes.values())
     issues = validate_bundle(built.bundle)
+    review = document_review(extraction, built)
+    write_json(layout.document_dir(doc_id) / REVIEW_FILE, review)
     write_json(layout.artifact(doc_id, FHIR_BUNDLE), built.bundle)
     issue_sources = Counter(issue.source for issue in issues)
     return dg.MaterializeResult(
@@ -75,7 +87,10 @@ def fhir_bundle(
             "skipped_hypothetical": built.skipped_hypothetical,
             "codes_dropped": dropped,
             "ungrounded_resources": built.ungrounded_resources,
+            "merged_facts": built.merged_facts,
             "validation_issues": len(issues),
+            "review_items": len(review.items),
+            **{f"review_{reason}": n for reason, n in review.counts().items()},
         },
         check_results=[
             dg.AssetCheckResult(
@@ -102,6 +117,12 @@ def fhir_bundle(
                 },
             ),
             dg.AssetCheckResult(
+                check_name="needs_no_review",
+                passed=not review.items,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"review_items": len(review.items), **review.counts()},
+            ),
+            dg.AssetCheckResult(
                 check_name="codes_known",
                 passed=dropped == 0,
                 severity=dg.AssetCheckSeverity.WARN,
@@ -119,10 +140,12 @@ def fhir_bundle(
     kinds={"fhir"},
     deps=[FHIR_BUNDLE],
     automation_condition=EAGER_ALLOW_MISSING,
-    description="All documents: every fhir_bundle accumulated per patient (identifier, else name "
-    "+ birth date), append-only; the same fact from several documents is one resource with each "
-    "document's Provenance; contradictions flagged. Writes data/fhir/patients/<id>.json and the "
-    "Bulk Data export data/fhir/export/<ResourceType>.ndjson.",
+    description="All documents: every document's current, valid fhir_bundle accumulated per "
+    "patient (identifiers of the same issuer, else name + birth date); a re-extracted document's "
+    "contribution is replaced, an invalid bundle never accumulated; the same fact from several "
+    "documents is one resource with each document's Provenance; contradictions flagged. Writes "
+    "data/fhir/patients/<id>.json and the Bulk Data export data/fhir/export/<ResourceType>.ndjson "
+    "(one writer at a time: a file lock).",
 )
 def patient_records(document_store: DocumentStoreResource) -> dg.MaterializeResult:
     layout = document_store.layout
@@ -130,15 +153,18 @@ def patient_records(document_store: DocumentStoreResource) -> dg.MaterializeResu
     written = update_records(
         layout.fhir, ((path.parent.name, read_json(path)) for path in bundle_paths)
     )
+    report = written.report
     return dg.MaterializeResult(
         metadata={
             "patients": written.patients,
             "documents": written.documents,
-            "documents_added": written.report.new_documents,
-            "documents_unchanged": written.report.unchanged_documents,
+            "documents_added": report.added_documents,
+            "documents_replaced": report.replaced_documents,
+            "documents_unchanged": report.unchanged_documents,
+            "documents_removed": report.removed_documents,
+            "documents_invalid": report.invalid_documents,
             "resources": written.resources,
-            "resources_added": written.report.new_resources,
-            "duplicates_merged": written.report.merged_duplicates,
+            "duplicates_merged": report.merged_duplicates,
             "contradictions": written.contradictions,
             **{f"ndjson_{kind}": n for kind, n in written.ndjson_files.items()},
         }

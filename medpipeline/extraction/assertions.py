@@ -1,0 +1,197 @@
+"""Re-reading an LLM fact's grounded span with ConText: the text, not the model, decides assertions.
+
+An LLM may call "chest pain" present when its quote sits in "denies chest pain". Every grounded
+fact of an LLM provider that can be asserted (condition, medication, allergy, procedure) is read
+again with the offline provider's medspaCy ConText rules and sectionizer (`extraction/lexicon/`)
+at its evidence span, the fact's name inside that span being the ConText target. When ConText
+finds the text negates it, gives it to a relative, makes it hypothetical or uncertain, and the LLM
+said otherwise, ConText wins (the fact is not asserted as the patient's active finding) and the
+provider's word is kept in `provider_assertion`; every disagreement is a review item.
+
+The offline provider's allergies are read the same way (its allergy rules read lists and tables,
+not ConText), without a disagreement: ConText is that provider's own reading.
+One document is one spaCy Doc; the targets go in a span group, so overlapping facts are fine.
+Nothing here logs or raises with document text.
+"""
+
+import functools
+from collections.abc import Iterator
+
+import medspacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from medpipeline.costs import OFFLINE_PROVIDER
+from medpipeline.extraction.grounding import locate_quote
+from medpipeline.extraction.offline import (
+    SECTION_ASSERTIONS,
+    assertion_of,
+    context_rules,
+    section_rules,
+    silence_loguru,
+)
+from medpipeline.extraction.schema import (
+    AllergyFact,
+    AssertedFact,
+    Assertion,
+    ConditionFact,
+    DocumentExtraction,
+    MedicationFact,
+    ProcedureFact,
+)
+
+TARGETS = "medpipeline_recheck"
+CONDITION, DRUG, ALLERGY, PROCEDURE = "CONDITION", "DRUG", "ALLERGY", "PROCEDURE"
+# How far an assertion is from "the patient has it": ConText overrides only towards a higher rank.
+_RANK = {
+    Assertion.PRESENT: 0,
+    Assertion.HISTORICAL: 0,
+    Assertion.POSSIBLE: 1,
+    Assertion.NEGATED: 2,
+    Assertion.FAMILY: 2,
+    Assertion.HYPOTHETICAL: 2,
+}
+
+
+@functools.cache
+def recheck_pipeline() -> Language:
+    """Sentences (PyRuSH, list items), the sectionizer and ConText with the offline rules, all
+    reading the span group `TARGETS` instead of entities found by a matcher."""
+    silence_loguru()
+    nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
+    nlp.add_pipe("medpipeline_list_item_sentences", after="medspacy_pyrush")
+    sectionizer = nlp.add_pipe(
+        "medspacy_sectionizer",
+        config={
+            "rules": None,
+            "require_start_line": True,
+            "apply_sentence_boundary": True,
+            "span_attrs": SECTION_ASSERTIONS,
+            "input_span_type": "group",
+            "span_group_name": TARGETS,
+        },
+    )
+    sectionizer.add(section_rules(nlp, sectionizer.DEFAULT_RULES_FILEPATH))
+    context = nlp.add_pipe(
+        "medspacy_context", config={"input_span_type": "group", "span_group_name": TARGETS}
+    )
+    context.add(context_rules())
+    return nlp
+
+
+def _target_label(fact: AssertedFact) -> str:
+    if isinstance(fact, ConditionFact):
+        return CONDITION
+    if isinstance(fact, MedicationFact):
+        return DRUG
+    if isinstance(fact, AllergyFact):
+        return ALLERGY
+    return PROCEDURE
+
+
+def _name(fact: AssertedFact) -> str | None:
+    if isinstance(fact, AllergyFact):
+        return fact.substance
+    if isinstance(fact, MedicationFact):
+        return fact.text or fact.generic_name
+    if isinstance(fact, ConditionFact | ProcedureFact):
+        return fact.text
+    return None
+
+
+def target_span(fact: AssertedFact, text: str) -> tuple[int, int] | None:
+    """Characters of the fact's name inside its evidence span (the whole span if not found)."""
+    evidence = fact.evidence
+    if evidence is None:
+        return None
+    start, end = evidence.offset, evidence.offset + evidence.length
+    name = _name(fact)
+    located = locate_quote(name, text[start:end]) if name else None
+    if located:
+        return start + located[0], start + located[0] + located[1]
+    return start, end
+
+
+def contextual_assertions(text: str, spans: list[tuple[int, int, str]]) -> list[Assertion | None]:
+    """ConText's assertion of each (start, end, label) character span of `text` (None when the
+    span does not cover a token)."""
+    if not spans:
+        return []
+    nlp = recheck_pipeline()
+    doc: Doc = nlp.make_doc(text)
+    targets: list[Span | None] = [
+        doc.char_span(start, end, label=label, alignment_mode="expand")
+        for start, end, label in spans
+    ]
+    for name, component in nlp.pipeline:
+        if name == "medspacy_sectionizer":
+            doc.spans[TARGETS] = [span for span in targets if span is not None]
+        doc = component(doc)
+    group = {(span.start, span.end, span.label_): span for span in doc.spans[TARGETS]}
+    return [
+        _assertion(group[(span.start, span.end, span.label_)]) if span is not None else None
+        for span in targets
+    ]
+
+
+def _assertion(span: Span) -> Assertion:
+    """As the offline provider asserts: a drug is hypothetical only by a ConText cue ("if pain
+    persists, take ..."), not by sitting in a patient-instructions section."""
+    if span.label_ != DRUG:
+        return assertion_of(span)
+    asserted = assertion_of(span, hypothetical_allowed=False)
+    cued = any(modifier.category == "HYPOTHETICAL" for modifier in span._.modifiers)
+    return Assertion.HYPOTHETICAL if asserted == Assertion.PRESENT and cued else asserted
+
+
+def _facts_to_read(extraction: DocumentExtraction) -> Iterator[tuple[AssertedFact, bool]]:
+    """(fact, from an LLM) for every grounded fact to re-read: all of an LLM's, and the offline
+    provider's allergies (its allergy rules read lists and tables, not ConText)."""
+    providers = {report.chunk_id: report.provider for report in extraction.chunks}
+    for fact in [
+        *extraction.conditions,
+        *extraction.medications,
+        *extraction.allergies,
+        *extraction.procedures,
+    ]:
+        if fact.evidence is None or not providers.get(fact.evidence.chunk_id):
+            continue
+        if isinstance(fact, AllergyFact) and fact.no_known_allergies:
+            continue  # "no known allergies" is negated by its nature
+        from_llm = providers[fact.evidence.chunk_id] != OFFLINE_PROVIDER
+        if from_llm or isinstance(fact, AllergyFact):
+            yield fact, from_llm
+
+
+def disagrees(fact: AssertedFact) -> bool:
+    """ConText and the provider differ on whether the fact is the patient's active finding."""
+    said = fact.provider_assertion or fact.assertion
+    read = fact.context_assertion
+    if read is None or read == said:
+        return False
+    return _RANK[read] != _RANK[said] or _RANK[read] == 2
+
+
+def recheck_assertions(extraction: DocumentExtraction, text: str) -> DocumentExtraction:
+    """A copy whose LLM facts (and offline allergies) carry ConText's reading; where ConText
+    finds the text denies, relativises or conditions what the provider asserted, ConText's
+    assertion is the fact's."""
+    checked = extraction.model_copy(deep=True)
+    facts = list(_facts_to_read(checked))
+    spans = []
+    for fact, _ in facts:
+        span = target_span(fact, text)
+        assert span is not None  # only grounded facts are read
+        spans.append((*span, _target_label(fact)))
+    changed = 0
+    for (fact, from_llm), read in zip(facts, contextual_assertions(text, spans), strict=True):
+        fact.provider_assertion = None
+        fact.context_assertion = read
+        if read is not None and _RANK[read] > _RANK[fact.assertion]:
+            if from_llm:  # the offline provider's own reading is ConText: no disagreement
+                fact.provider_assertion = fact.assertion
+            fact.assertion = read
+            changed += 1
+    checked.assertions_rechecked = len(facts)
+    checked.assertions_changed = changed
+    return checked

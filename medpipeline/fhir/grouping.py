@@ -1,0 +1,207 @@
+"""Which of one document's facts are the same clinical fact (one FHIR resource each).
+
+A document names a condition several ways ("UTI", "urinary tract infection", "N39.0"), lists a
+drug by brand and by generic name, and overlapping chunks return a result twice. Facts are the
+same fact when they share an ICD-10-CM code (the code the provider gave, else the one the curated
+synonym lexicon `extraction/lexicon/conditions.csv` gives the name), the same generic drug
+(`drugs.csv`: brands and synonyms map to the generic; a different dose is a different fact), the
+same allergen, the same result (test, value, unit, date) or the same procedure on the same date;
+encounter facts are one stay when their dates agree (each chunk's view of one admission, or the
+emergency visit that led to it). The class of a stay comes from the words the document uses
+(ICU, ward, admission: inpatient; emergency department: emergency; clinic, office: ambulatory).
+Groups keep the extraction's order and every member's index, so each resource can carry every
+member's evidence and each review item can name its fact.
+"""
+
+import csv
+import functools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from importlib.resources import files
+from typing import Generic, TypeVar
+
+from medpipeline.extraction.schema import (
+    AllergyFact,
+    ConditionFact,
+    EncounterFact,
+    Fact,
+    MedicationFact,
+    ObservationFact,
+    ProcedureFact,
+)
+from medpipeline.terminology import icd10cm_code
+
+F = TypeVar("F", bound=Fact)
+_NOT_A_WORD = re.compile(r"[^\w]+")
+# Words for the stay in the encounter's class or type, the first that matches deciding.
+_ENCOUNTER_WORDS = [
+    (code, re.compile(pattern))
+    for code, pattern in (
+        ("IMP", r"\b(?:inpatient|icu|micu|sicu|ccu|intensive care|critical care|admission|"
+                r"admitted|hospital stay|hospitali[sz]ation|ward|acute care)\b"),
+        ("EMER", r"\b(?:emergency|ed|er|a&e)\b"),
+        ("VR", r"\b(?:virtual|telehealth|telemedicine|video|telephone)\b"),
+        ("HH", r"\bhome\b"),
+        ("AMB", r"\b(?:ambulatory|outpatient|clinic|office|visit|consult(?:ation)?|follow-up)\b"),
+    )
+]  # fmt: skip
+
+
+@dataclass
+class FactGroup(Generic[F]):
+    """Facts of one list that are one clinical fact, with their indices in that list."""
+
+    indices: list[int]
+    facts: list[F]
+
+
+def normalized(name: str | None) -> str:
+    """Case, punctuation and spacing ignored: 'Type 2 Diabetes,' == 'type 2 diabetes'."""
+    return " ".join(_NOT_A_WORD.sub(" ", name or "").casefold().split())
+
+
+def _lexicon(file_name: str) -> list[dict[str, str]]:
+    path = files("medpipeline.extraction").joinpath("lexicon", file_name)
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _names(row: dict[str, str], *columns: str) -> list[str]:
+    return [name for column in columns for name in row.get(column, "").split("|") if name.strip()]
+
+
+@functools.cache
+def _condition_terms() -> dict[str, tuple[str, str | None]]:
+    """Every condition name and synonym -> (preferred term, ICD-10-CM code or None)."""
+    terms: dict[str, tuple[str, str | None]] = {}
+    for row in _lexicon("conditions.csv"):
+        concept = (normalized(row["term"]), icd10cm_code(row["icd10_code"]))
+        for name in _names(row, "term", "synonyms"):
+            terms.setdefault(normalized(name), concept)
+    return terms
+
+
+@functools.cache
+def _drug_generics() -> dict[str, str]:
+    """Every generic, brand and synonym drug name -> its generic name."""
+    generics: dict[str, str] = {}
+    for row in _lexicon("drugs.csv"):
+        for name in _names(row, "generic_name", "brand_names", "synonyms"):
+            generics.setdefault(normalized(name), normalized(row["generic_name"]))
+    return generics
+
+
+def lexicon_icd10(name: str | None) -> str | None:
+    """The ICD-10-CM code the curated lexicon gives this exact name or synonym ("UTI": N39.0)."""
+    return _condition_terms().get(normalized(name), (None, None))[1]
+
+
+def condition_identity(fact: ConditionFact) -> str:
+    term, lexicon_code = _condition_terms().get(normalized(fact.text), (None, None))
+    code = icd10cm_code(fact.icd10_code) or lexicon_code
+    return f"icd10:{code}" if code else f"name:{term or normalized(fact.text)}"
+
+
+def drug_identity(name: str | None) -> str:
+    key = normalized(name)
+    return _drug_generics().get(key, key)
+
+
+def medication_identity(fact: MedicationFact) -> str:
+    names = (fact.generic_name, fact.text)
+    known = [_drug_generics()[normalized(n)] for n in names if normalized(n) in _drug_generics()]
+    return known[0] if known else drug_identity(fact.generic_name or fact.text)
+
+
+def allergy_identity(fact: AllergyFact) -> str:
+    return "no-known-allergy" if fact.no_known_allergies else drug_identity(fact.substance)
+
+
+def observation_identity(fact: ObservationFact) -> str:
+    name = fact.loinc_code or normalized(fact.name)
+    return "|".join(
+        str(part)
+        for part in (name, fact.value, normalized(fact.value_text), fact.unit, fact.effective_date)
+    )
+
+
+def procedure_identity(fact: ProcedureFact) -> str:
+    return f"{normalized(fact.text)}|{fact.performed_date}"
+
+
+def group_facts(facts: Iterable[tuple[int, F]], identity: Callable[[F], str]) -> list[FactGroup[F]]:
+    """(index, fact) pairs with the same identity, in order of first appearance."""
+    groups: dict[str, FactGroup[F]] = {}
+    for index, fact in facts:
+        group = groups.setdefault(identity(fact), FactGroup([], []))
+        group.indices.append(index)
+        group.facts.append(fact)
+    return list(groups.values())
+
+
+def group_medications(
+    facts: Iterable[tuple[int, MedicationFact]],
+) -> list[FactGroup[MedicationFact]]:
+    """The same drug is one fact per dose: a mention without a dose joins the first dose."""
+    split: list[FactGroup[MedicationFact]] = []
+    for group in group_facts(facts, medication_identity):
+        by_dose: dict[tuple, list[tuple[int, MedicationFact]]] = {}
+        undosed = []
+        for pair in zip(group.indices, group.facts, strict=True):
+            if pair[1].dose_value is None:
+                undosed.append(pair)
+            else:
+                by_dose.setdefault((pair[1].dose_value, normalized(pair[1].dose_unit)), []).append(
+                    pair
+                )
+        doses = list(by_dose.values()) or [[]]
+        doses[0] = sorted(doses[0] + undosed)
+        split.extend(FactGroup([i for i, _ in pairs], [f for _, f in pairs]) for pairs in doses)
+    return sorted(split, key=lambda group: group.indices[0])
+
+
+def encounter_class_code(fact: EncounterFact) -> str:
+    """v3 ActCode of the stay, from the words the document uses for it: an ICU or ward stay or
+    an admission is inpatient even when it began in the emergency department."""
+    words = " ".join((part or "") for part in (fact.encounter_class, fact.type_text)).lower()
+    for code, pattern in _ENCOUNTER_WORDS:
+        if pattern.search(words):
+            return code
+    start, end = iso_date(fact.start_date), iso_date(fact.end_date)
+    return "IMP" if start and end and end > start else "AMB"
+
+
+def group_encounters(encounters: list[EncounterFact]) -> list[FactGroup[EncounterFact]]:
+    """Encounter facts whose dates agree (equal or one unstated) and whose classes agree (or are
+    emergency and inpatient: the visit that led to the admission) are one stay."""
+    groups: list[FactGroup[EncounterFact]] = []
+    for index, fact in enumerate(encounters):
+        for group in groups:
+            if all(_same_stay(fact, other) for other in group.facts):
+                group.indices.append(index)
+                group.facts.append(fact)
+                break
+        else:
+            groups.append(FactGroup([index], [fact]))
+    return groups
+
+
+def _same_stay(one: EncounterFact, other: EncounterFact) -> bool:
+    classes = {encounter_class_code(one), encounter_class_code(other)}
+    if len(classes) > 1 and classes != {"IMP", "EMER"}:
+        return False
+    for attribute in ("start_date", "end_date"):
+        first, second = iso_date(getattr(one, attribute)), iso_date(getattr(other, attribute))
+        if first and second and first != second:
+            return False
+    return True
+
+
+def iso_date(value: str | None) -> str | None:
+    """The ISO date written, None when it is not one."""
+    try:
+        return date.fromisoformat(value.strip()).isoformat() if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,208 @@
+"""Contract: every grounded fact of an LLM provider is re-read with ConText at its span; when the
+text negates, gives to a relative, makes hypothetical or uncertain what the LLM called present,
+ConText's assertion becomes the fact's (the LLM's word kept in `provider_assertion`) and the
+disagreement is visible; a fact the LLM already called not the patient's is never made present;
+offline-provider facts and "no known allergies" are not re-read."""
+
+from typing import Any
+
+import pytest
+
+from medpipeline.chunking import Chunk
+from medpipeline.extraction.assertions import disagrees, recheck_assertions
+from medpipeline.extraction.grounding import merge_extractions
+from medpipeline.extraction.schema import (
+    AllergyFact,
+    Assertion,
+    ChunkExtraction,
+    ChunkOutcome,
+    ChunkReport,
+    ConditionFact,
+    DocumentExtraction,
+    MedicationFact,
+    ProcedureFact,
+)
+
+NOTE = """HISTORY OF PRESENT ILLNESS:
+Patient presents with productive cough for five days. He denies chest pain or hemoptysis.
+Possible pneumonia on chest x-ray; no pleural effusion.
+
+PAST MEDICAL HISTORY:
+Hypertension and type 2 diabetes mellitus.
+
+FAMILY HISTORY:
+Father had colon cancer at 60.
+
+ALLERGIES:
+No allergy to penicillin. Mother is allergic to latex. Sulfa drugs cause hives.
+
+PLAN:
+Start azithromycin 250 mg daily for five days.
+If pain persists, take ibuprofen 400 mg every 6 hours.
+He has not had a colonoscopy.
+"""
+
+
+def _document(provider: str, **facts: list[Any]) -> DocumentExtraction:
+    """The facts grounded in NOTE as the pipeline grounds them (one chunk, one provider)."""
+    chunk = Chunk(
+        chunk_id="d-c000",
+        index=0,
+        start=0,
+        end=len(NOTE),
+        pages=[1],
+        tokens=0,
+        starts_section=True,
+        text=NOTE,
+    )
+    report = ChunkReport(chunk_id=chunk.chunk_id, outcome=ChunkOutcome.OK, provider=provider)
+    extraction = ChunkExtraction(**facts)
+    merged = merge_extractions("d", "test", [0], [(chunk, report, extraction)])
+    assert merged.ungrounded_facts == 0, "every quote of these rows is in NOTE"
+    return merged
+
+
+@pytest.mark.parametrize(
+    ("fact_list", "fact", "expected"),
+    [
+        (
+            "conditions",
+            ConditionFact(quote="He denies chest pain", text="chest pain"),
+            Assertion.NEGATED,
+        ),
+        (
+            "conditions",
+            ConditionFact(quote="Possible pneumonia on chest x-ray", text="pneumonia"),
+            Assertion.POSSIBLE,
+        ),
+        (
+            "conditions",
+            ConditionFact(quote="Father had colon cancer at 60", text="colon cancer"),
+            Assertion.FAMILY,
+        ),
+        (
+            "conditions",
+            ConditionFact(quote="no pleural effusion", text="pleural effusion"),
+            Assertion.NEGATED,
+        ),
+        (
+            "allergies",
+            AllergyFact(quote="No allergy to penicillin", substance="penicillin"),
+            Assertion.NEGATED,
+        ),
+        (
+            "allergies",
+            AllergyFact(quote="Mother is allergic to latex", substance="latex"),
+            Assertion.FAMILY,
+        ),
+        (
+            "medications",
+            MedicationFact(
+                quote="If pain persists, take ibuprofen 400 mg every 6 hours",
+                text="ibuprofen",
+                prescribed=True,
+            ),
+            Assertion.HYPOTHETICAL,
+        ),
+        (
+            "procedures",
+            ProcedureFact(quote="He has not had a colonoscopy", text="colonoscopy"),
+            Assertion.NEGATED,
+        ),
+    ],
+    ids=[
+        "denied-symptom",
+        "uncertain-diagnosis",
+        "family-history",
+        "negated-finding",
+        "negated-allergy",
+        "family-allergy",
+        "conditional-prescription",
+        "negated-procedure",
+    ],
+)
+def test_context_overrides_an_llm_present_the_text_does_not_assert(
+    fact_list: str, fact: Any, expected: Assertion
+) -> None:
+    checked = recheck_assertions(_document("anthropic", **{fact_list: [fact]}), NOTE)
+    [result] = getattr(checked, fact_list)
+    assert (result.assertion, result.provider_assertion, result.context_assertion) == (
+        expected,
+        Assertion.PRESENT,
+        expected,
+    )
+    assert disagrees(result)
+    assert (checked.assertions_rechecked, checked.assertions_changed) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("fact_list", "fact"),
+    [
+        (
+            "conditions",
+            ConditionFact(quote="Hypertension and type 2 diabetes mellitus", text="Hypertension"),
+        ),
+        (
+            "medications",
+            MedicationFact(quote="Start azithromycin 250 mg daily", text="azithromycin"),
+        ),
+        ("allergies", AllergyFact(quote="Sulfa drugs cause hives", substance="Sulfa drugs")),
+        ("conditions", ConditionFact(quote="productive cough", text="cough")),
+    ],
+    ids=["pmh-condition", "new-prescription", "named-allergy", "symptom"],
+)
+def test_an_asserted_fact_stays_as_the_llm_said(fact_list: str, fact: Any) -> None:
+    checked = recheck_assertions(_document("openai", **{fact_list: [fact]}), NOTE)
+    [result] = getattr(checked, fact_list)
+    assert result.assertion == Assertion.PRESENT
+    assert result.provider_assertion is None
+    assert not disagrees(result)
+    assert checked.assertions_changed == 0
+
+
+def test_an_llm_negation_is_never_made_present_but_the_disagreement_shows() -> None:
+    fact = ConditionFact(quote="productive cough", text="cough", assertion=Assertion.NEGATED)
+    checked = recheck_assertions(_document("anthropic", conditions=[fact]), NOTE)
+    [result] = checked.conditions
+    assert (result.assertion, result.context_assertion) == (Assertion.NEGATED, Assertion.PRESENT)
+    assert result.provider_assertion is None
+    assert disagrees(result)
+
+
+def test_offline_conditions_and_no_known_allergies_are_not_re_read() -> None:
+    offline = _document(
+        "offline", conditions=[ConditionFact(quote="He denies chest pain", text="chest pain")]
+    )
+    assert recheck_assertions(offline, NOTE).conditions[0].assertion == Assertion.PRESENT
+    nka = AllergyFact(quote="No allergy to penicillin", no_known_allergies=True)
+    checked = recheck_assertions(_document("anthropic", allergies=[nka]), NOTE)
+    assert checked.assertions_rechecked == 0
+    assert checked.allergies[0].context_assertion is None
+
+
+def test_the_input_extraction_is_not_changed() -> None:
+    merged = _document(
+        "anthropic", conditions=[ConditionFact(quote="He denies chest pain", text="chest pain")]
+    )
+    recheck_assertions(merged, NOTE)
+    assert merged.conditions[0].assertion == Assertion.PRESENT
+    assert merged.conditions[0].context_assertion is None
+
+
+@pytest.mark.parametrize(
+    ("quote", "substance", "expected"),
+    [
+        ("No allergy to penicillin", "penicillin", Assertion.NEGATED),
+        ("Mother is allergic to latex", "latex", Assertion.FAMILY),
+        ("Sulfa drugs cause hives", "Sulfa drugs", Assertion.PRESENT),
+    ],
+    ids=["negated", "family", "named"],
+)
+def test_offline_allergies_get_contexts_assertion_without_a_disagreement(
+    quote: str, substance: str, expected: Assertion
+) -> None:
+    """The offline allergy rules read lists, not ConText: the re-read gives them an assertion."""
+    fact = AllergyFact(quote=quote, substance=substance)
+    [allergy] = recheck_assertions(_document("offline", allergies=[fact]), NOTE).allergies
+    assert (allergy.assertion, allergy.provider_assertion) == (expected, None)
+    assert not disagrees(allergy)

@@ -1,0 +1,425 @@
+"""Contract: the FHIR mapping asserts a fact only as the text does and gives one resource per
+clinical fact of a document, whatever provider found it: negated, family and hypothetical
+allergies are no AllergyIntolerance; a hypothetical or uncertain prescription is never an active
+order; past-history chronic conditions stay active unless resolved; statuses are R4 codes of each
+resource's own value set; synonyms, abbreviations, brand names and shared codes merge into one
+resource carrying every mention's evidence (the most current status winning); `dosage.text` is
+the drug's sig; results keep units and ranges; an ICU stay is an inpatient Encounter with its
+period. Each row is a short note of our own, with the facts a provider would return for it."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+from medpipeline.extraction.schema import (
+    AllergyFact,
+    Assertion,
+    ChunkOutcome,
+    ChunkReport,
+    ConditionFact,
+    DocumentExtraction,
+    EncounterFact,
+    Evidence,
+    MedicationFact,
+    MedicationStatus,
+    ObservationFact,
+    ProcedureFact,
+)
+from medpipeline.fhir.bundle import (
+    DERIVATION_REFERENCE,
+    FLAG_CONTRADICTION,
+    FLAG_SYSTEM,
+    FLAG_UNCERTAIN_ORDER,
+    ICD10_CM,
+    UCUM,
+    build_bundle,
+)
+from medpipeline.fhir.validation import validate_bundle
+
+CREATED_AT = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+PDF_BYTES = b"%PDF-1.7\n% mapping test document\n%%EOF\n"
+
+
+@pytest.fixture
+def document(tmp_path: Path) -> SourceDocument:
+    path = tmp_path / "source.pdf"
+    path.write_bytes(PDF_BYTES)
+    sha256, sha1 = file_digests(path)
+    return SourceDocument(
+        doc_id=doc_id_from_sha256(sha256),
+        sha256=sha256,
+        sha1=sha1,
+        size_bytes=len(PDF_BYTES),
+        pages=1,
+        stored_at=CREATED_AT,
+    )
+
+
+def _grounded(note: str, fact: Any) -> Any:
+    """The fact with evidence where its quote sits in the note (as grounding would set it)."""
+    offset = note.index(fact.quote)
+    evidence = Evidence(offset=offset, length=len(fact.quote), page=1, chunk_id="c", match="exact")
+    return fact.model_copy(update={"evidence": evidence})
+
+
+def _bundle(document: SourceDocument, note: str, **facts: list[Any]) -> dict[str, Any]:
+    report = ChunkReport(chunk_id="c", outcome=ChunkOutcome.OK, provider="anthropic")
+    grounded = {kind: [_grounded(note, fact) for fact in items] for kind, items in facts.items()}
+    extraction = DocumentExtraction(
+        doc_id=document.doc_id, prompt_version="t", chunks=[report], **grounded
+    )
+    built = build_bundle(document, extraction, created_at=CREATED_AT)
+    assert validate_bundle(built.bundle) == []
+    return built.bundle
+
+
+def _of_type(bundle: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    return [resource for resource in resources if resource["resourceType"] == resource_type]
+
+
+def _code(concept: dict[str, Any]) -> str:
+    [coding] = concept["coding"]
+    return coding["code"]
+
+
+def _offsets(resource: dict[str, Any]) -> list[int]:
+    return [
+        sub["valueInteger"]
+        for extension in resource.get("extension", [])
+        if extension["url"] == DERIVATION_REFERENCE
+        for sub in extension["extension"]
+        if sub["url"] == "offset"
+    ]
+
+
+def _flags(resource: dict[str, Any]) -> set[str]:
+    tags = resource.get("meta", {}).get("tag", [])
+    return {tag["code"] for tag in tags if tag["system"] == FLAG_SYSTEM}
+
+
+# --- allergies ----------------------------------------------------------------------------------
+
+ALLERGY_NOTE = "ALLERGIES: No allergy to penicillin. Mother is allergic to latex. Codeine (nausea)."
+
+
+@pytest.mark.parametrize(
+    ("fact", "expected"),
+    [
+        (AllergyFact(quote="No allergy to penicillin", substance="penicillin",
+                     assertion=Assertion.NEGATED), None),
+        (AllergyFact(quote="Mother is allergic to latex", substance="latex",
+                     assertion=Assertion.FAMILY), None),
+        (AllergyFact(quote="Codeine (nausea)", substance="Codeine", reaction="nausea"),
+         ("active", "confirmed")),
+        (AllergyFact(quote="Codeine (nausea)", substance="Codeine", assertion=Assertion.POSSIBLE),
+         ("active", "unconfirmed")),
+        (AllergyFact(quote="Codeine (nausea)", substance="Codeine",
+                     assertion=Assertion.HISTORICAL), ("active", "confirmed")),
+    ],
+    ids=["negated-allergy", "family-allergy", "named-allergy", "possible-allergy", "history"],
+)  # fmt: skip
+def test_allergy_assertion(
+    document: SourceDocument, fact: AllergyFact, expected: tuple[str, str] | None
+) -> None:
+    allergies = _of_type(_bundle(document, ALLERGY_NOTE, allergies=[fact]), "AllergyIntolerance")
+    if expected is None:
+        assert allergies == [], "not the patient's allergy"
+        return
+    [allergy] = allergies
+    assert (_code(allergy["clinicalStatus"]), _code(allergy["verificationStatus"])) == expected
+
+
+def test_no_known_allergies_beside_a_named_allergy_is_flagged(document: SourceDocument) -> None:
+    note = "Allergies: NKDA. Later in the note: allergic to codeine."
+    bundle = _bundle(
+        document,
+        note,
+        allergies=[
+            AllergyFact(quote="NKDA", no_known_allergies=True),
+            AllergyFact(quote="allergic to codeine", substance="codeine"),
+        ],
+    )
+    nka, codeine = _of_type(bundle, "AllergyIntolerance")
+    assert FLAG_CONTRADICTION in _flags(nka) and not _flags(codeine)
+
+
+# --- medications: orders, statements, statuses ----------------------------------------------------
+
+MED_NOTE = """DISCHARGE MEDICATIONS: Metformin 500 mg PO twice daily; lisinopril 10 mg daily.
+If pain persists, take ibuprofen 400 mg every 6 hours. May need amoxicillin if fever returns.
+HOME MEDICATIONS: aspirin 81 mg daily (completed course of prednisone)."""
+
+
+@pytest.mark.parametrize(
+    ("fact", "resource_type", "status", "intent"),
+    [
+        (MedicationFact(quote="Metformin 500 mg PO twice daily", text="Metformin",
+                        prescribed=True), "MedicationRequest", "active", "order"),
+        (MedicationFact(quote="If pain persists, take ibuprofen 400 mg every 6 hours",
+                        text="ibuprofen", prescribed=True, assertion=Assertion.HYPOTHETICAL),
+         "MedicationRequest", "draft", "proposal"),
+        (MedicationFact(quote="May need amoxicillin if fever returns", text="amoxicillin",
+                        prescribed=True, assertion=Assertion.POSSIBLE),
+         "MedicationRequest", "draft", "proposal"),
+        (MedicationFact(quote="lisinopril 10 mg daily", text="lisinopril", prescribed=True,
+                        status=MedicationStatus.COMPLETED),
+         "MedicationRequest", "completed", "order"),
+        (MedicationFact(quote="lisinopril 10 mg daily", text="lisinopril", prescribed=True,
+                        status=MedicationStatus.UNKNOWN), "MedicationRequest", "unknown", "order"),
+        (MedicationFact(quote="lisinopril 10 mg daily", text="lisinopril", prescribed=True,
+                        status=MedicationStatus.STOPPED), "MedicationRequest", "stopped", "order"),
+        (MedicationFact(quote="aspirin 81 mg daily", text="aspirin"),
+         "MedicationStatement", "active", None),
+        (MedicationFact(quote="completed course of prednisone", text="prednisone",
+                        status=MedicationStatus.COMPLETED),
+         "MedicationStatement", "completed", None),
+        (MedicationFact(quote="aspirin 81 mg daily", text="aspirin",
+                        status=MedicationStatus.UNKNOWN), "MedicationStatement", "unknown", None),
+        (MedicationFact(quote="aspirin 81 mg daily", text="aspirin",
+                        assertion=Assertion.POSSIBLE), "MedicationStatement", "unknown", None),
+        (MedicationFact(quote="aspirin 81 mg daily", text="aspirin",
+                        assertion=Assertion.HYPOTHETICAL), "MedicationStatement", "intended", None),
+        (MedicationFact(quote="aspirin 81 mg daily", text="aspirin", prescribed=True,
+                        assertion=Assertion.HISTORICAL), "MedicationStatement", "completed", None),
+    ],
+    ids=[
+        "discharge-prescription", "hypothetical-prescription", "uncertain-prescription",
+        "request-completed", "request-unknown", "request-stopped", "medication-list",
+        "statement-completed", "statement-unknown", "statement-possible",
+        "statement-hypothetical", "historical-prescription",
+    ],
+)  # fmt: skip
+def test_medication_resource_and_r4_status(
+    document: SourceDocument,
+    fact: MedicationFact,
+    resource_type: str,
+    status: str,
+    intent: str | None,
+) -> None:
+    bundle = _bundle(document, MED_NOTE, medications=[fact])
+    [resource] = _of_type(bundle, resource_type)
+    assert resource["status"] == status
+    assert resource.get("intent") == intent
+    uncertain = FLAG_UNCERTAIN_ORDER in _flags(resource)
+    assert uncertain == (intent == "proposal"), "a draft proposal is flagged for review"
+
+
+def test_dosage_text_is_the_drugs_own_sig(document: SourceDocument) -> None:
+    """Regression: the quote (here a list line of two drugs) was the dosage text."""
+    fact = MedicationFact(
+        quote="Metformin 500 mg PO twice daily; lisinopril 10 mg daily",
+        text="Metformin",
+        dose_value=500,
+        dose_unit="mg",
+        route="oral",
+        frequency="twice daily",
+        prescribed=True,
+    )
+    [request] = _of_type(_bundle(document, MED_NOTE, medications=[fact]), "MedicationRequest")
+    [dosage] = request["dosageInstruction"]
+    assert dosage["text"] == "500 mg oral twice daily"
+
+
+# --- conditions ---------------------------------------------------------------------------------
+
+CONDITION_NOTE = """PAST MEDICAL HISTORY: HTN, type 2 diabetes mellitus, appendicitis (resolved).
+ASSESSMENT: Urinary tract infection. Hypertension, poorly controlled. UTI on nitrofurantoin.
+Denies diabetes insipidus. No diabetes-related complications; diabetes well controlled."""
+
+
+@pytest.mark.parametrize(
+    ("fact", "expected"),
+    [
+        (ConditionFact(quote="type 2 diabetes mellitus", text="type 2 diabetes mellitus",
+                       icd10_code="E11.9", assertion=Assertion.HISTORICAL),
+         ("active", "confirmed", "problem-list-item")),
+        (ConditionFact(quote="appendicitis (resolved)", text="appendicitis",
+                       assertion=Assertion.HISTORICAL, resolved=True),
+         ("resolved", "confirmed", "problem-list-item")),
+        (ConditionFact(quote="Urinary tract infection", text="Urinary tract infection"),
+         ("active", "confirmed", "encounter-diagnosis")),
+    ],
+    ids=["pmh-chronic-stays-active", "pmh-resolved", "current"],
+)  # fmt: skip
+def test_condition_status(
+    document: SourceDocument, fact: ConditionFact, expected: tuple[str, str, str]
+) -> None:
+    [condition] = _of_type(_bundle(document, CONDITION_NOTE, conditions=[fact]), "Condition")
+    statuses = (
+        _code(condition["clinicalStatus"]),
+        _code(condition["verificationStatus"]),
+        _code(condition["category"][0]),
+    )
+    assert statuses == expected
+
+
+@pytest.mark.parametrize(
+    ("facts", "code", "statuses"),
+    [
+        ([ConditionFact(quote="Urinary tract infection", text="Urinary tract infection"),
+          ConditionFact(quote="UTI", text="UTI")], "N39.0", ("active", "encounter-diagnosis")),
+        ([ConditionFact(quote="HTN", text="HTN", assertion=Assertion.HISTORICAL),
+          ConditionFact(quote="Hypertension, poorly controlled", text="Hypertension",
+                        icd10_code="I10")], "I10", ("active", "encounter-diagnosis")),
+        ([ConditionFact(quote="UTI", text="urinary infection", icd10_code="N39.0"),
+          ConditionFact(quote="Urinary tract infection", text="cystitis, site unspecified",
+                        icd10_code="N39.0")], "N39.0", ("active", "encounter-diagnosis")),
+    ],
+    ids=["abbreviation-and-name", "history-and-current-keeps-current", "shared-code"],
+)  # fmt: skip
+def test_duplicate_pair_is_one_condition_with_both_evidence_offsets(
+    document: SourceDocument, facts: list[ConditionFact], code: str, statuses: tuple[str, str]
+) -> None:
+    [condition] = _of_type(_bundle(document, CONDITION_NOTE, conditions=facts), "Condition")
+    assert condition["code"]["coding"] == [{"system": ICD10_CM, "code": code}]
+    assert sorted(_offsets(condition)) == sorted(CONDITION_NOTE.index(f.quote) for f in facts)
+    assert (_code(condition["clinicalStatus"]), _code(condition["category"][0])) == statuses
+
+
+def test_different_conditions_stay_apart_and_negation_beside_assertion_is_flagged(
+    document: SourceDocument,
+) -> None:
+    facts = [
+        ConditionFact(quote="type 2 diabetes mellitus", text="type 2 diabetes mellitus"),
+        ConditionFact(quote="Denies diabetes insipidus", text="diabetes insipidus",
+                      assertion=Assertion.NEGATED),
+        ConditionFact(quote="No diabetes-related complications", text="type 2 diabetes mellitus",
+                      assertion=Assertion.NEGATED),
+    ]  # fmt: skip
+    [diabetes] = _of_type(_bundle(document, CONDITION_NOTE, conditions=facts), "Condition")
+    assert diabetes["code"]["text"] == "type 2 diabetes mellitus"
+    assert FLAG_CONTRADICTION in _flags(diabetes)
+    assert _offsets(diabetes) == [CONDITION_NOTE.index("type 2 diabetes mellitus")]
+
+
+# --- medications, results, procedures merging -------------------------------------------------
+
+MERGE_NOTE = """Home: Lasix 40 mg daily. Continue furosemide 40 mg PO daily.
+Metoprolol 25 mg twice daily, increased to metoprolol 50 mg twice daily.
+Potassium 3.1 mmol/L (3.5-5.0) L. Repeat potassium 3.1 mmol/L.
+Underwent colonoscopy on 2024-05-02. The colonoscopy showed diverticulosis."""
+
+
+def test_brand_and_generic_merge_and_a_different_dose_does_not(document: SourceDocument) -> None:
+    facts = [
+        MedicationFact(quote="Lasix 40 mg daily", text="Lasix", dose_value=40, dose_unit="mg"),
+        MedicationFact(quote="Continue furosemide 40 mg PO daily", text="furosemide",
+                       dose_value=40, dose_unit="mg", route="oral", frequency="daily"),
+        MedicationFact(quote="Metoprolol 25 mg twice daily", text="Metoprolol", dose_value=25,
+                       dose_unit="mg"),
+        MedicationFact(quote="metoprolol 50 mg twice daily", text="metoprolol", dose_value=50,
+                       dose_unit="mg"),
+    ]  # fmt: skip
+    statements = _of_type(_bundle(document, MERGE_NOTE, medications=facts), "MedicationStatement")
+    assert len(statements) == 3
+    furosemide = statements[0]
+    assert _offsets(furosemide) == [MERGE_NOTE.index("Lasix"), MERGE_NOTE.index("Continue")]
+    assert furosemide["dosage"][0]["text"] == "40 mg oral daily", "the fullest sig of the two"
+
+
+def test_the_same_result_twice_is_one_observation_keeping_unit_and_range(
+    document: SourceDocument,
+) -> None:
+    facts = [
+        ObservationFact(quote="Potassium 3.1 mmol/L (3.5-5.0) L", name="Potassium", value=3.1,
+                        unit="mmol/L", reference_text="3.5-5.0", interpretation="L"),
+        ObservationFact(quote="Repeat potassium 3.1 mmol/L", name="potassium", value=3.1,
+                        unit="mmol/L"),
+    ]  # fmt: skip
+    [potassium] = _of_type(_bundle(document, MERGE_NOTE, observations=facts), "Observation")
+    assert len(_offsets(potassium)) == 2
+    assert potassium["valueQuantity"] == {
+        "value": 3.1,
+        "unit": "mmol/L",
+        "system": UCUM,
+        "code": "mmol/L",
+    }
+    low, high = potassium["referenceRange"][0]["low"], potassium["referenceRange"][0]["high"]
+    assert (low["value"], low["unit"], high["value"], high["unit"]) == (3.5, "mmol/L", 5, "mmol/L")
+
+
+@pytest.mark.parametrize(
+    ("value_text", "reference_text", "quantity", "bounds"),
+    [
+        ("6.7", "4.0-11.0", {"value": 6.7}, (4.0, 11.0)),
+        ("< 1", "<5", {"value": 1, "comparator": "<"}, (None, 5)),
+        ("245", "<200", {"value": 245}, (None, 200)),
+        ("65", ">= 60", {"value": 65}, (60, None)),
+    ],
+    ids=["number-as-text", "comparator", "upper-limit", "lower-limit"],
+)
+def test_a_result_written_as_text_keeps_its_unit_and_written_range(
+    document: SourceDocument,
+    value_text: str,
+    reference_text: str,
+    quantity: dict[str, Any],
+    bounds: tuple[float | None, float | None],
+) -> None:
+    """Regression: a value given only as text lost its unit (valueString), a written range its
+    bounds."""
+    note = f"Leukocytes {value_text} 10*9/L ({reference_text})"
+    fact = ObservationFact(quote=note, name="Leukocytes", value_text=value_text, unit="10*9/L",
+                           reference_text=reference_text)  # fmt: skip
+    [result] = _of_type(_bundle(document, note, observations=[fact]), "Observation")
+    assert "valueString" not in result
+    assert result["valueQuantity"] == {**quantity, "unit": "10*9/L", "system": UCUM,
+                                       "code": "10*9/L"}  # fmt: skip
+    [written] = result["referenceRange"]
+    assert (written.get("low", {}).get("value"), written.get("high", {}).get("value")) == bounds
+    assert written["text"] == reference_text
+
+
+def test_one_procedure_mentioned_twice_is_one_procedure(document: SourceDocument) -> None:
+    facts = [
+        ProcedureFact(quote="Underwent colonoscopy on 2024-05-02", text="colonoscopy",
+                      performed_date="2024-05-02"),
+        ProcedureFact(quote="Underwent colonoscopy on 2024-05-02", text="Colonoscopy",
+                      performed_date="2024-05-02"),
+    ]  # fmt: skip
+    [procedure] = _of_type(_bundle(document, MERGE_NOTE, procedures=facts), "Procedure")
+    assert procedure["performedDateTime"] == "2024-05-02"
+
+
+# --- encounters ---------------------------------------------------------------------------------
+
+STAY_NOTE = """Presented to the emergency department on 2024-03-01 and was admitted to the ICU.
+Admission date: 2024-03-01. Discharge date: 2024-03-06. Seen in clinic 2024-04-02."""
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        ([EncounterFact(quote="admitted to the ICU", encounter_class="ICU",
+                        start_date="2024-03-01", end_date="2024-03-06")],
+         [("IMP", {"start": "2024-03-01", "end": "2024-03-06"})]),
+        ([EncounterFact(quote="Presented to the emergency department on 2024-03-01",
+                        encounter_class="emergency", type_text="hospital stay",
+                        start_date="2024-03-01")],
+         [("IMP", {"start": "2024-03-01"})]),
+        ([EncounterFact(quote="Admission date: 2024-03-01", encounter_class="inpatient",
+                        start_date="2024-03-01"),
+          EncounterFact(quote="Discharge date: 2024-03-06", encounter_class="inpatient",
+                        end_date="2024-03-06")],
+         [("IMP", {"start": "2024-03-01", "end": "2024-03-06"})]),
+        ([EncounterFact(quote="Presented to the emergency department on 2024-03-01",
+                        encounter_class="ED visit", start_date="2024-03-01")],
+         [("EMER", {"start": "2024-03-01"})]),
+        ([EncounterFact(quote="Seen in clinic 2024-04-02", encounter_class="clinic",
+                        start_date="2024-04-02")],
+         [("AMB", {"start": "2024-04-02"})]),
+        ([EncounterFact(quote="Admission date: 2024-03-01", encounter_class="",
+                        start_date="2024-03-01", end_date="2024-03-06")],
+         [("IMP", {"start": "2024-03-01", "end": "2024-03-06"})]),
+    ],
+    ids=["icu", "emergency-then-admitted", "admission-and-discharge-in-two-chunks", "emergency",
+         "clinic", "dated-stay"],
+)  # fmt: skip
+def test_encounter_class_and_period_come_from_the_document(
+    document: SourceDocument, facts: list[EncounterFact], expected: list[tuple[str, dict]]
+) -> None:
+    encounters = _of_type(_bundle(document, STAY_NOTE, encounters=facts), "Encounter")
+    assert [(e["class"]["code"], e["period"]) for e in encounters] == expected

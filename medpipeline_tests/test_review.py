@@ -1,0 +1,216 @@
+"""Contract: each document's review queue is data. `review.json` lists every fact (or failed
+chunk) a human should look at with a reason code, the fact's list and index and the resource
+carrying it; the `fhir_bundle` metadata counts them (no text); the warehouse table
+`review_items` holds them (doc_id, resource type, reason, fact index — no text) and survives an
+incremental rebuild. Through the real graph, an LLM fact whose grounded span the text negates,
+gives to a relative or makes hypothetical is not asserted active and is queued for review."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from medpipeline.analytics.warehouse import rebuild_warehouse
+from medpipeline.documents import SourceDocument
+from medpipeline.extraction.schema import (
+    Assertion,
+    ChunkExtraction,
+    ChunkOutcome,
+    ChunkReport,
+    ConditionFact,
+    DocumentExtraction,
+    Evidence,
+    MedicationFact,
+)
+from medpipeline.fhir.bundle import build_bundle
+from medpipeline.review import REVIEW_FILE, DocumentReview, ReviewReason, document_review
+from medpipeline.samples import render_text_pdf
+from medpipeline_tests.fake_llm_server import ANTHROPIC, Reply
+from medpipeline_tests.helpers import materialize_document, store_copy
+from medpipeline_tests.test_extraction_llm import llm_for
+
+NOTE_LINES = [
+    "CLINIC NOTE",
+    "Chief complaint: cough for five days.",
+    "He denies chest pain.",
+    "Allergies: Mother is allergic to latex.",
+    "Plan: If pain persists, take ibuprofen 400 mg.",
+    "Start azithromycin 250 mg daily.",
+]
+LLM_REPLY = {
+    "conditions": [
+        {"text": "chest pain", "quote": "He denies chest pain.", "assertion": "present"},
+        {"text": "cough", "quote": "cough for five days", "assertion": "present"},
+        {"text": "gout", "quote": "history of gout", "assertion": "present"},  # not in the text
+    ],
+    "allergies": [{"substance": "latex", "quote": "Mother is allergic to latex."}],
+    "medications": [
+        {
+            "text": "ibuprofen",
+            "quote": "If pain persists, take ibuprofen 400 mg.",
+            "prescribed": True,
+            "dose_value": 400,
+            "dose_unit": "mg",
+        },
+        {"text": "azithromycin", "quote": "Start azithromycin 250 mg daily.", "prescribed": True},
+    ],
+}
+
+
+def _items(review: DocumentReview) -> set[tuple]:
+    return {
+        (item.reason, item.fact_list, item.fact_index, item.set_aside, item.resource_type)
+        for item in review.items
+    }
+
+
+def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None:
+    # the text: "Asthma. Denies fever. Metformin 500 mg. If wheezing, albuterol."
+    evidence = [
+        Evidence(offset=0, length=6, page=1, chunk_id="c0", match="exact"),
+        Evidence(offset=8, length=12, page=1, chunk_id="c0", match="fuzzy", score=91.5),
+        Evidence(offset=22, length=16, page=1, chunk_id="c0", match="exact"),
+        Evidence(offset=40, length=24, page=1, chunk_id="c0", match="exact"),
+    ]
+    extraction = DocumentExtraction(
+        doc_id="0123456789abcdef",
+        prompt_version="t",
+        chunks=[
+            ChunkReport(chunk_id="c0", outcome=ChunkOutcome.OK, provider="anthropic"),
+            ChunkReport(chunk_id="c1", outcome=ChunkOutcome.FAILED),
+        ],
+        conditions=[
+            ConditionFact(
+                quote="Asthma", text="Asthma", icd10_code="J99.999", evidence=evidence[0]
+            ),
+            ConditionFact(
+                quote="Denies fever",
+                text="fever",
+                assertion=Assertion.NEGATED,
+                provider_assertion=Assertion.PRESENT,
+                context_assertion=Assertion.NEGATED,
+                evidence=evidence[1],
+            ),
+        ],
+        medications=[
+            MedicationFact(quote="Metformin 500 mg", text="metformin", evidence=evidence[2]),
+            MedicationFact(
+                quote="If wheezing, albuterol",
+                text="albuterol",
+                prescribed=True,
+                assertion=Assertion.HYPOTHETICAL,
+                evidence=evidence[3],
+            ),
+        ],
+        ungrounded=ChunkExtraction(conditions=[ConditionFact(quote="gout", text="gout")]),
+    )
+    document = SourceDocument(
+        doc_id="0123456789abcdef",
+        sha256="0" * 64,
+        sha1="0" * 40,
+        size_bytes=1,
+        pages=1,
+        stored_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    built = build_bundle(document, extraction, created_at=datetime(2025, 1, 2, tzinfo=UTC))
+    review = document_review(extraction, built)
+    assert _items(review) == {
+        (ReviewReason.CHUNK_FAILED, None, None, False, None),
+        (ReviewReason.UNGROUNDED, "conditions", 0, True, None),
+        (ReviewReason.CODE_DROPPED, "conditions", 0, False, "Condition"),
+        (ReviewReason.LOW_CONFIDENCE, "conditions", 1, False, None),
+        (ReviewReason.ASSERTION_DISAGREEMENT, "conditions", 1, False, None),
+        (ReviewReason.UNCERTAIN_ORDER, "medications", 1, False, "MedicationRequest"),
+    }
+    by_reason = {item.reason: item for item in review.items}
+    assert by_reason[ReviewReason.ASSERTION_DISAGREEMENT].detail == "present->negated"
+    assert by_reason[ReviewReason.UNGROUNDED].fact_path == "/ungrounded/conditions/0"
+    assert by_reason[ReviewReason.CHUNK_FAILED].chunk_id == "c1"
+    assert review.counts()["assertion_disagreement"] == 1
+
+
+def _fhir_metadata(result: dg.ExecuteInProcessResult) -> dict:
+    (materialization,) = result.asset_materializations_for_node("fhir_bundle")
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def _resources(bundle: dict, resource_type: str) -> list[dict]:
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    return [resource for resource in resources if resource["resourceType"] == resource_type]
+
+
+def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
+    instance, layout, llm_server, tmp_path
+) -> None:
+    pdf = render_text_pdf(tmp_path / "note.pdf", ["\n".join(NOTE_LINES)])
+    doc_id = store_copy(layout, pdf)
+    llm_server.script(ANTHROPIC, Reply(content=LLM_REPLY))
+    result = materialize_document(instance, layout, doc_id, llm_for(llm_server))
+    assert result.success
+    assert len(llm_server.served) == 1, "one chunk, one call"
+
+    folder = layout.document_dir(doc_id)
+    extraction = json.loads((folder / "clinical_extractions.json").read_text())
+    chest_pain, cough = extraction["conditions"]
+    assert (chest_pain["assertion"], chest_pain["provider_assertion"]) == ("negated", "present")
+    assert (cough["assertion"], cough["provider_assertion"]) == ("present", None)
+    assert extraction["allergies"][0]["assertion"] == "family"
+    assert extraction["medications"][0]["assertion"] == "hypothetical"
+    assert extraction["ungrounded"]["conditions"][0]["text"] == "gout"
+
+    bundle = json.loads((folder / "fhir_bundle.json").read_text())
+    assert [c["code"]["text"] for c in _resources(bundle, "Condition")] == ["cough"]
+    assert _resources(bundle, "AllergyIntolerance") == [], "the mother's allergy"
+    orders = {
+        r["medicationCodeableConcept"]["text"]: (r["status"], r["intent"])
+        for r in _resources(bundle, "MedicationRequest")
+    }
+    assert orders == {"ibuprofen": ("draft", "proposal"), "azithromycin": ("active", "order")}
+
+    review_text = (folder / REVIEW_FILE).read_text()
+    for word in ("chest", "latex", "ibuprofen", "gout", "cough"):
+        assert word not in review_text.lower(), "review.json holds codes and positions, no text"
+    review = DocumentReview.model_validate_json(review_text)
+    assert _items(review) == {
+        (ReviewReason.ASSERTION_DISAGREEMENT, "conditions", 0, False, None),
+        (ReviewReason.ASSERTION_DISAGREEMENT, "allergies", 0, False, None),
+        (ReviewReason.ASSERTION_DISAGREEMENT, "medications", 0, False, "MedicationRequest"),
+        (ReviewReason.UNCERTAIN_ORDER, "medications", 0, False, "MedicationRequest"),
+        (ReviewReason.UNGROUNDED, "conditions", 0, True, None),
+    }
+    metadata = _fhir_metadata(result)
+    assert metadata["review_items"] == 5
+    assert metadata["review_assertion_disagreement"] == 3
+    assert metadata["review_uncertain_order"] == 1
+    assert metadata["review_ungrounded"] == 1
+    for value in metadata.values():
+        assert "chest" not in str(value).lower() and "latex" not in str(value).lower()
+    [needs_review] = [
+        check for check in result.get_asset_check_evaluations()
+        if check.check_name == "needs_no_review"
+    ]  # fmt: skip
+    assert not needs_review.passed
+
+    rebuild_warehouse(layout)
+    query = (
+        "SELECT doc_id, resource_type, reason, fact_list, fact_index FROM review_items "
+        "ORDER BY reason, fact_list"
+    )
+    expected = [
+        (doc_id, None, "assertion_disagreement", "allergies", 0),
+        (doc_id, None, "assertion_disagreement", "conditions", 0),
+        (doc_id, "MedicationRequest", "assertion_disagreement", "medications", 0),
+        (doc_id, "MedicationRequest", "uncertain_order", "medications", 0),
+        (doc_id, None, "ungrounded", "conditions", 0),
+    ]
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as connection:
+        assert connection.execute(query).fetchall() == expected
+        text_columns = connection.execute("SELECT detail, chunk_id FROM review_items").fetchall()
+    assert all("chest" not in str(row).lower() for row in text_columns)
+
+    again = rebuild_warehouse(layout)  # the document is unchanged: its rows are copied
+    assert again.documents_reused == 1
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as connection:
+        assert connection.execute(query).fetchall() == expected
