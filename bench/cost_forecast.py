@@ -51,6 +51,7 @@ def run(provider: str, server: FakeLLMServer) -> None:
         anthropic_base_url=server.base_url,
         openai_api_key="bench",
         openai_base_url=f"{server.base_url}/v1",
+        openai_provider="openai",  # the fake server stands in for OpenAI itself
         anthropic_model=CANDIDATES["anthropic"].model,
         openai_model=CANDIDATES["openai"].model,
     )

@@ -6,6 +6,7 @@ import dagster as dg
 
 from medpipeline.defs.analytics.assets import cost_forecast, cost_report, warehouse_tables
 from medpipeline.defs.extraction.assets import clinical_extractions
+from medpipeline.defs.extraction.sensors import llm_batch_sensor
 from medpipeline.defs.fhir.assets import fhir_bundle, patient_records
 from medpipeline.defs.intake.assets import raw_document
 from medpipeline.defs.intake.sensors import DOCUMENT_JOB, document_failure_sensor, inbox_sensor
@@ -43,7 +44,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             pdf_password_file=os.environ.get("MEDPIPELINE_PDF_PASSWORDS"),
             failure_webhook_url=os.environ.get("MEDPIPELINE_FAILURE_WEBHOOK"),
         ),
-        "llm": LLMResource(
+        "llm": LLMResource.from_env(
             anthropic_api_key=env_or_none("ANTHROPIC_API_KEY"),
             anthropic_base_url=env_or_none("ANTHROPIC_BASE_URL"),
             openai_api_key=env_or_none("OPENAI_API_KEY"),
@@ -57,6 +58,6 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*document_assets, warehouse_tables, cost_report, cost_forecast, patient_records],
         jobs=[document_pipeline],
-        sensors=[inbox_sensor, document_failure_sensor, warehouse_automation],
+        sensors=[inbox_sensor, document_failure_sensor, llm_batch_sensor, warehouse_automation],
         resources=build_resources(),
     )

@@ -2,8 +2,14 @@
 
 Tests drive the official SDKs against it through `base_url`. Each request is answered by the next
 scripted `Reply` for its API (or the default: a valid extraction quoting the request's first
-line). Every answered request is logged with the usage the server reported, so tests compare the
-ledger with what "the API" said.
+line). Every answered request is logged with its body and the usage the server reported, so tests
+compare the ledger with what "the API" said.
+
+Usage has each API's current shape (the SDKs' `anthropic.types.Usage`, `openai.types.
+CompletionUsage`) and prompt caching behaves like the APIs': Anthropic caches the prefix up to a
+`cache_control` breakpoint — the first request writes it (`cache_creation_input_tokens`), later
+ones read it — and nothing without `cache_control`; OpenAI caches prompts of 1024+ tokens
+automatically, reporting reads in 128-token steps.
 """
 
 import json
@@ -15,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from medpipeline_tests.fake_batch_api import FakeBatches
+
 ANTHROPIC = "anthropic"
 OPENAI = "openai"
 
@@ -25,6 +33,7 @@ class Reply:
 
     status: int = 200
     retry_after: float | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers
     delay: float = 0.0
     content: Any = None  # the extraction (tool input / JSON text); None = default
     raw_text: str | None = None  # reply text as given: OpenAI content / Anthropic text block
@@ -41,7 +50,9 @@ class Served:
     model: str
     user_text: str
     system_text: str
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)  # input (whole prompt), output,
+    # cache_read, cache_write
+    body: dict[str, Any] = field(default_factory=dict)
 
 
 def default_extraction(text: str) -> dict[str, Any]:
@@ -49,9 +60,25 @@ def default_extraction(text: str) -> dict[str, Any]:
     return {"conditions": [{"text": "finding", "quote": first_line, "assertion": "present"}]}
 
 
-def usage_for(text: str) -> dict[str, int]:
-    """Deterministic token counts derived from the request, as an API would report them."""
-    return {"input": 1200 + len(text) // 4, "output": 90 + len(text) // 50, "cache_read": 1100}
+def tokens(text: str) -> int:
+    """The server's deterministic token count: one token per four characters."""
+    return len(text) // 4
+
+
+OPENAI_MIN_CACHED = 1024
+
+
+def has_cache_control(body: dict[str, Any]) -> bool:
+    blocks = [*body.get("tools", []), *(body.get("system") or [])]
+    return any(isinstance(block, dict) and "cache_control" in block for block in blocks)
+
+
+def _prefix(api: str, body: dict[str, Any]) -> str:
+    """The request's fixed part (tools/schema and system prompt), which prompt caching covers."""
+    if api == ANTHROPIC:
+        return json.dumps([body["model"], body.get("tools"), body.get("system")], sort_keys=True)
+    system = [m for m in body["messages"] if m["role"] == "system"]
+    return json.dumps([body["model"], body.get("response_format"), system], sort_keys=True)
 
 
 class FakeLLMServer:
@@ -60,7 +87,9 @@ class FakeLLMServer:
         self.max_in_flight = 0
         self.scripts: dict[str, deque[Reply]] = {ANTHROPIC: deque(), OPENAI: deque()}
         self.served: list[Served] = []
+        self._cached_prefixes: set[str] = set()
         self._lock = threading.Lock()
+        self.batches = FakeBatches(self)
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -90,6 +119,8 @@ class FakeLLMServer:
             for queue in self.scripts.values():
                 queue.clear()
             self.served.clear()
+            self._cached_prefixes.clear()
+            self.batches.clear()
 
     def _next(self, api: str) -> Reply:
         with self._lock:
@@ -99,6 +130,32 @@ class FakeLLMServer:
         with self._lock:
             self.served.append(served)
 
+    def _usage(self, api: str, body: dict[str, Any], user_text: str) -> dict[str, int]:
+        """Token counts of a request, with the prompt cache as the API would apply it."""
+        prefix = _prefix(api, body)
+        prefix_tokens, user_tokens = tokens(prefix), 20 + tokens(user_text)
+        with self._lock:
+            seen = prefix in self._cached_prefixes
+            cacheable = (
+                has_cache_control(body)
+                if api == ANTHROPIC
+                else (prefix_tokens + user_tokens >= OPENAI_MIN_CACHED)
+            )
+            if cacheable:
+                self._cached_prefixes.add(prefix)
+        if api == OPENAI:
+            read = prefix_tokens // 128 * 128 if cacheable and seen else 0
+            write = 0
+        else:
+            read = prefix_tokens if cacheable and seen else 0
+            write = prefix_tokens if cacheable and not seen else 0
+        return {
+            "input": prefix_tokens + user_tokens,
+            "output": 90 + len(user_text) // 50,
+            "cache_read": read,
+            "cache_write": write,
+        }
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -107,11 +164,19 @@ class FakeLLMServer:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                if self.path.endswith("/v1/messages"):
-                    server._answer(self, ANTHROPIC, body)
+                data = self.rfile.read(int(self.headers["content-length"]))
+                if server.batches.handles(self.path):
+                    server.batches.post(self, self.path, data)
+                elif self.path.endswith("/v1/messages"):
+                    server._answer(self, ANTHROPIC, json.loads(data))
                 elif self.path.endswith("/chat/completions"):
-                    server._answer(self, OPENAI, body)
+                    server._answer(self, OPENAI, json.loads(data))
+                else:
+                    self.send_error(404)
+
+            def do_GET(self) -> None:  # noqa: N802
+                if server.batches.handles(self.path):
+                    server.batches.get(self, self.path)
                 else:
                     self.send_error(404)
 
@@ -130,20 +195,31 @@ class FakeLLMServer:
 
     def _reply(self, handler: BaseHTTPRequestHandler, api: str, body: dict[str, Any]) -> None:
         reply = self._next(api)
+        if reply.delay or self.latency:
+            time.sleep(reply.delay or self.latency)
+        status, payload, request_id = self.respond(api, body, reply)
+        headers = {"retry-after": str(reply.retry_after)} if reply.retry_after else {}
+        if status != 200:
+            headers |= reply.headers
+        _send(handler, status, payload, request_id, api, headers)
+
+    def respond(
+        self, api: str, body: dict[str, Any], reply: Reply | None = None
+    ) -> tuple[int, dict[str, Any], str]:
+        """(status, response body, request id) of one request, logged in `served`; a batch item
+        is answered exactly like a live call (the next scripted reply by default)."""
+        reply = reply or self._next(api)
         request_id = f"req_{uuid.uuid4().hex[:20]}"
         user_text = _user_text(api, body)
         system_text = _system_text(api, body)
-        if reply.delay or self.latency:
-            time.sleep(reply.delay or self.latency)
         if reply.status != 200:
             self._record(
-                Served(api, reply.status, request_id, body["model"], user_text, system_text)
+                Served(
+                    api, reply.status, request_id, body["model"], user_text, system_text, body=body
+                )
             )
-            payload = _error_body(api, reply)
-            headers = {"retry-after": str(reply.retry_after)} if reply.retry_after else {}
-            _send(handler, reply.status, payload, request_id, api, headers)
-            return
-        usage = usage_for(user_text)
+            return reply.status, _error_body(api, reply), request_id
+        usage = self._usage(api, body, user_text)
         extraction = reply.content if reply.content is not None else default_extraction(user_text)
         payload = (
             _anthropic_message(body["model"], extraction, usage, reply)
@@ -152,8 +228,10 @@ class FakeLLMServer:
                 body["model"], reply.raw_text or json.dumps(extraction), usage, reply
             )
         )
-        self._record(Served(api, 200, request_id, body["model"], user_text, system_text, usage))
-        _send(handler, 200, payload, request_id, api, {})
+        self._record(
+            Served(api, 200, request_id, body["model"], user_text, system_text, usage, body)
+        )
+        return 200, payload, request_id
 
 
 def _user_text(api: str, body: dict[str, Any]) -> str:
@@ -207,10 +285,15 @@ def _anthropic_message(
         "stop_reason": reply.stop_reason or ("end_turn" if reply.raw_text else "tool_use"),
         "stop_sequence": None,
         "usage": {
-            "input_tokens": usage["input"] - usage["cache_read"],
-            "output_tokens": usage["output"],
+            "input_tokens": usage["input"] - usage["cache_read"] - usage["cache_write"],
+            "cache_creation_input_tokens": usage["cache_write"],
             "cache_read_input_tokens": usage["cache_read"],
-            "cache_creation_input_tokens": 0,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": usage["cache_write"],
+                "ephemeral_1h_input_tokens": 0,
+            },
+            "output_tokens": usage["output"],
+            "service_tier": "standard",
         },
     }
 
@@ -238,8 +321,16 @@ def _openai_completion(
             "prompt_tokens": usage["input"],
             "completion_tokens": usage["output"],
             "total_tokens": usage["input"] + usage["output"],
-            "prompt_tokens_details": {"cached_tokens": usage["cache_read"]},
+            "prompt_tokens_details": {"cached_tokens": usage["cache_read"], "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         },
+        "service_tier": "default",
+        "system_fingerprint": None,
     }
 
 

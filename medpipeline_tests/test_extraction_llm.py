@@ -26,6 +26,7 @@ def llm_for(server) -> LLMResource:
         anthropic_base_url=server.base_url,
         openai_api_key="test-key",
         openai_base_url=server.base_url + "/v1",
+        openai_provider="openai",  # the fake server stands in for OpenAI itself
         chunk_concurrency=3,
     )
 

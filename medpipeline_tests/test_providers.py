@@ -1,6 +1,8 @@
 """Anthropic and OpenAI providers through the official SDKs over real HTTP (a local fake server):
-structured replies parsed, errors classified, retries and fallback, one usage record per attempt
-with the tokens the API reported and genai-prices' cost, provider error texts never passed on."""
+structured replies parsed (a wrong-shaped reply is malformed), cut replies split and asked again,
+only clean replies cached under a key that follows the prompt and schema, errors classified,
+retries and fallback, one usage record per attempt with the tokens the API reported and
+genai-prices' cost, provider error texts never passed on."""
 
 import json
 from datetime import datetime
@@ -8,6 +10,7 @@ from datetime import datetime
 import pytest
 from genai_prices import Usage, calc_price
 
+from medpipeline.extraction import prompts
 from medpipeline.extraction.clients import AnthropicProvider, OpenAIProvider
 from medpipeline.extraction.prompts import DocumentType, detect_document_type
 from medpipeline.extraction.providers import ExtractionChain, ResponseCache
@@ -63,14 +66,18 @@ def test_anthropic_tool_use_reply_is_parsed_and_usage_recorded_as_reported(serve
     (record,) = result.records
     (served,) = server.served
     assert record.request_id == served.request_id
-    assert record.input_tokens == served.usage["input"] - served.usage["cache_read"]
+    assert record.input_tokens == (
+        served.usage["input"] - served.usage["cache_read"] - served.usage["cache_write"]
+    )
     assert record.cache_read_tokens == served.usage["cache_read"]
+    assert record.cache_write_tokens == served.usage["cache_write"]
     assert record.output_tokens == served.usage["output"]
     expected = calc_price(
         Usage(
             input_tokens=served.usage["input"],
             output_tokens=served.usage["output"],
-            cache_read_tokens=served.usage["cache_read"],
+            cache_read_tokens=served.usage["cache_read"] or None,
+            cache_write_tokens=served.usage["cache_write"] or None,
         ),
         model_ref="claude-sonnet-5-5",
         provider_id="anthropic",
@@ -125,11 +132,16 @@ def test_auth_and_bad_requests_are_not_retried(server, status, error_class):
     ]
 
 
-def test_malformed_reply_is_retried(server):
-    server.script(OPENAI, Reply(raw_text="Sure! Here are the facts: {oops"))
+@pytest.mark.parametrize(
+    "raw", ["Sure! Here are the facts: {oops", '{"answer": "the patient has pneumonia"}']
+)
+def test_malformed_reply_is_retried(server, raw):
+    """No JSON at all, or valid JSON without any of the schema's keys: not an empty success."""
+    server.script(OPENAI, Reply(raw_text=raw))
     result = chain(openai(server)).extract_chunk("doc", "c", CHUNK, "run")
     assert [r.error_class for r in result.records] == ["malformed", None]
     assert result.records[0].input_tokens > 0, "a malformed reply still cost tokens"
+    assert result.extraction.conditions, "the retry's facts, not an empty extraction"
 
 
 def test_timeout_is_transient(server):
@@ -204,11 +216,28 @@ def test_response_cache_serves_a_repeat_without_a_call(server, tmp_path):
         0.0,
     )
     assert again.report.cached
-    # another prompt version, document type or text is another key: a real call
+    # another document type (so another system prompt) or text is another key: a real call
     ExtractionChain([anthropic(server)], cache=cache).extract_chunk(
         "doc", "c", CHUNK, "run-3", DocumentType.LAB_REPORT
     )
     assert len(server.served) == 2
+
+
+def test_response_cache_key_changes_with_the_prompt_text_or_schema_without_a_version_bump(
+    server, tmp_path, monkeypatch
+):
+    cache = ResponseCache(tmp_path / "cache")
+    ExtractionChain([anthropic(server)], cache=cache).extract_chunk("doc", "c", CHUNK, "run-1")
+    monkeypatch.setattr(prompts, "BASE_PROMPT", prompts.BASE_PROMPT + " Be brief.")
+    edited = ExtractionChain([anthropic(server)], cache=cache).extract_chunk(
+        "doc", "c", CHUNK, "run-2"
+    )
+    assert len(server.served) == 2 and not edited.report.cached
+    assert "Be brief." in server.served[1].system_text
+    other_schema = anthropic(server)
+    other_schema.schema_fingerprint = "another schema"
+    ExtractionChain([other_schema], cache=cache).extract_chunk("doc", "c", CHUNK, "run-3")
+    assert len(server.served) == 3
 
 
 @pytest.mark.parametrize("api", [ANTHROPIC, OPENAI])
@@ -222,23 +251,78 @@ def test_refusal_moves_on_without_retry(server, api):
     assert result.report.outcome == ChunkOutcome.FALLBACK
 
 
+TRUNCATED = json.dumps(
+    {
+        "conditions": [
+            {"text": "Pneumonia", "quote": "Community-acquired pneumonia."},
+            {"text": "Hypertension", "quote": "Hypertension."},
+        ]
+    }
+)[:-30]
+
+
+def cut_reply(api: str) -> Reply:
+    return Reply(raw_text=TRUNCATED, stop_reason="max_tokens" if api == ANTHROPIC else "length")
+
+
 @pytest.mark.parametrize("api", [ANTHROPIC, OPENAI])
-def test_a_truncated_reply_keeps_what_was_complete(server, api):
-    whole = json.dumps(
-        {
-            "conditions": [
-                {"text": "Pneumonia", "quote": "Community-acquired pneumonia."},
-                {"text": "Hypertension", "quote": "Hypertension."},
-            ]
-        }
-    )
-    stop = "max_tokens" if api == ANTHROPIC else "length"
-    server.script(api, Reply(raw_text=whole[:-30], stop_reason=stop))
+def test_a_reply_cut_by_max_tokens_splits_the_chunk_and_asks_again(server, api, tmp_path):
+    server.script(api, cut_reply(api))
     provider = anthropic(server) if api == ANTHROPIC else openai(server)
-    result = chain(provider).extract_chunk("doc", "c", CHUNK, "run")
+    cache = ResponseCache(tmp_path / "cache")
+    result = ExtractionChain([provider], cache=cache).extract_chunk("doc", "c", CHUNK, "run")
+    assert [(r.outcome, r.error_class) for r in result.records] == [
+        ("error", "truncated"),
+        ("ok", None),
+        ("ok", None),
+    ]
+    assert result.records[0].output_tokens > 0, "the cut reply's tokens were paid for"
+    first_half, second_half = (served.user_text for served in server.served[1:])
+    assert first_half + second_half == CHUNK
+    assert not result.report.truncated
+    assert [c.quote for c in result.extraction.conditions] == [
+        first_half.splitlines()[0],
+        second_half.splitlines()[0],
+    ]
+
+
+@pytest.mark.parametrize("api", [ANTHROPIC, OPENAI])
+def test_a_cut_reply_of_text_that_cannot_be_split_keeps_what_was_complete_uncached(
+    server, api, tmp_path
+):
+    unsplittable = "Community-acquired-pneumonia."
+    server.script(api, cut_reply(api))
+    provider = anthropic(server) if api == ANTHROPIC else openai(server)
+    cache = ResponseCache(tmp_path / "cache")
+    result = ExtractionChain([provider], cache=cache).extract_chunk(
+        "doc", "c", unsplittable, "run-1"
+    )
     assert result.report.truncated
     assert result.extraction.conditions[0].text == "Pneumonia"
     assert result.records[0].parse_strategy == "repaired"
+    assert list(cache.folder.glob("*.json")) == [], "a truncated reply is never cached"
+    again = ExtractionChain([provider], cache=cache).extract_chunk(
+        "doc", "c", unsplittable, "run-2"
+    )
+    assert len(server.served) == 2 and not again.report.cached
+
+
+def test_a_salvaged_reply_is_used_once_and_never_cached(server, tmp_path):
+    one_bad_item = {
+        "conditions": [
+            {"text": "Pneumonia", "quote": "Community-acquired pneumonia."},
+            {"quote": "Hypertension."},  # no text: dropped
+        ]
+    }
+    server.script(ANTHROPIC, Reply(content=one_bad_item))
+    cache = ResponseCache(tmp_path / "cache")
+    first = ExtractionChain([anthropic(server)], cache=cache).extract_chunk("d", "c", CHUNK, "r1")
+    assert first.report.dropped_items == 1
+    assert list(cache.folder.glob("*.json")) == []
+    second = ExtractionChain([anthropic(server)], cache=cache).extract_chunk("d", "c", CHUNK, "r2")
+    assert len(server.served) == 2 and not second.report.cached
+    third = ExtractionChain([anthropic(server)], cache=cache).extract_chunk("d", "c", CHUNK, "r3")
+    assert len(server.served) == 2 and third.report.cached, "the clean reply was cached"
 
 
 def test_prompts_fit_the_detected_document_type(server):

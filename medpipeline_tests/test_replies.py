@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from medpipeline.extraction.providers import merge_two
 from medpipeline.extraction.replies import ParseStrategy, UnparseableReply, parse_reply
 from medpipeline.extraction.schema import FACT_LISTS
+from medpipeline.extraction.splitting import merge_two
 
 FACTS = {
     "conditions": [{"text": "Hypertension", "quote": "Hypertension.", "assertion": "present"}],

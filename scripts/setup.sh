@@ -23,9 +23,11 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv with $PYTHON"
   "$PYTHON" -m venv .venv
 fi
-if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
-  echo "setup: installing medpipeline and its dependencies into .venv"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
-  touch .venv/.installed
+# Exactly the versions of constraints.txt (every dependency, transitive too; regenerate it with
+# scripts/lock.sh). Reinstalled whenever pyproject.toml or constraints.txt change.
+wanted="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat .venv/.installed 2>/dev/null)" != "$wanted" ]; then
+  echo "setup: installing medpipeline and its pinned dependencies into .venv"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+  echo "$wanted" > .venv/.installed
 fi

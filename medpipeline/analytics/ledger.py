@@ -31,7 +31,9 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "output_tokens": pl.Int64(),
     "cache_read_tokens": pl.Int64(),
     "cache_write_tokens": pl.Int64(),
-    "cost_usd": pl.Float64(),
+    "cost_usd": pl.Float64(),  # null: genai-prices does not know the model
+    "price_known": pl.Boolean(),
+    "batch_id": pl.String(),
     "latency_ms": pl.Float64(),
     "request_id": pl.String(),
     "started_at": pl.Datetime("us", "UTC"),
@@ -42,6 +44,8 @@ OPTIONAL_DEFAULTS: dict[str, object] = {
     "document_type": None,
     "response_cache_hit": False,
     "parse_strategy": None,
+    "price_known": True,  # rows written before unknown models could be recorded were all priced
+    "batch_id": None,
 }
 
 
@@ -67,7 +71,9 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
         frame = frame.with_columns(missing)
     return frame.select(
         pl.col(column).cast(dtype) for column, dtype in LEDGER_SCHEMA.items()
-    ).with_columns(pl.col("response_cache_hit").fill_null(False))
+    ).with_columns(
+        pl.col("response_cache_hit").fill_null(False), pl.col("price_known").fill_null(True)
+    )
 
 
 def write_ledger(layout: DataLayout, doc_id: str, records: list[BaseModel]) -> Path:

@@ -14,7 +14,7 @@ from genai_prices import Usage, calc_price
 from genai_prices.types import TieredPrices
 from pydantic import BaseModel
 
-from medpipeline.costs import OFFLINE_PROVIDER
+from medpipeline.costs import GENAI_PRICED, OFFLINE_PROVIDER
 
 _PER_MTOK = Decimal(1_000_000)
 
@@ -47,9 +47,13 @@ def _per_token(price: Decimal | TieredPrices | None, fallback: float) -> float:
 def unit_prices(
     provider: str, model: str, day: date, processing: Processing = Processing.STANDARD
 ) -> UnitPrices | None:
-    """Base-tier unit prices of `model` on `day` (noon UTC); ZERO for the offline provider."""
+    """Base-tier unit prices of `model` on `day` (noon UTC); ZERO for the offline provider; None
+    for a provider genai-prices does not price (e.g. `openai_compatible`: its name would otherwise
+    match OpenAI's) and for a model it does not know."""
     if provider == OFFLINE_PROVIDER:
         return ZERO
+    if provider not in GENAI_PRICED:
+        return None
     context = {"processing": "batch"} if processing is Processing.BATCH else None
     try:
         calculation = calc_price(

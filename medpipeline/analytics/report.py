@@ -176,6 +176,14 @@ def render_report(warehouse_db: Path, *, generated_at: datetime | None = None) -
                 ),
             ),
             (
+                "Unpriced calls (models genai-prices does not know: cost unknown, not in spend)",
+                _html_table(
+                    connection,
+                    "SELECT provider, model, unpriced_calls, unpriced_tokens FROM model_costs "
+                    "WHERE unpriced_calls > 0 ORDER BY unpriced_tokens DESC",
+                ),
+            ),
+            (
                 "Budget alerts",
                 _html_table(
                     connection,

@@ -18,6 +18,9 @@ CALL_METRICS_SQL = """
     sum(cache_read_cost_usd) AS cache_read_cost_usd,
     sum(cache_write_cost_usd) AS cache_write_cost_usd,
     coalesce(sum(cost_usd), 0) AS cost_usd,
+    count(*) FILTER (WHERE NOT price_known) AS unpriced_calls,
+    CAST(coalesce(sum(input_tokens + output_tokens) FILTER (WHERE NOT price_known), 0)
+        AS BIGINT) AS unpriced_tokens,
     avg(CASE WHEN outcome = 'error' THEN 1.0 ELSE 0.0 END) AS error_rate,
     count(*) FILTER (WHERE first_call_of_chunk AND chunk_fell_back)
         / nullif(count(*) FILTER (WHERE first_call_of_chunk), 0) AS fallback_rate,
@@ -39,7 +42,11 @@ CALL_METRICS = {
     "output_cost_usd": "USD for output tokens.",
     "cache_read_cost_usd": "USD for prompt-cache reads.",
     "cache_write_cost_usd": "USD for prompt-cache writes.",
-    "cost_usd": "Total USD (genai-prices at each call's time; offline provider 0).",
+    "cost_usd": "Total USD of the priced calls (genai-prices at each call's time; offline "
+    "provider 0; OpenAI-compatible servers at the site's price, 0 by default).",
+    "unpriced_calls": "Calls of a model genai-prices does not know: their cost is unknown and "
+    "not in cost_usd.",
+    "unpriced_tokens": "Input plus output tokens of the unpriced calls.",
     "error_rate": "failed_calls / calls.",
     "fallback_rate": "Share of chunk extractions (run, document, chunk) starting in this group "
     "that needed a provider other than the first one tried.",
@@ -72,7 +79,8 @@ LLM_CALLS = Table(
         "doc_id": "Document id: first 16 hex characters of the PDF's sha256.",
         "run_id": "Dagster run that made the call.",
         "chunk_id": "Chunk of the document the call extracted.",
-        "provider": "anthropic, openai (or an OpenAI-compatible server) or offline.",
+        "provider": "anthropic, openai, openai_compatible (an OpenAI-compatible server set by "
+        "base URL, or the name the site gave it) or offline.",
         "model": "Model name as the API reported it.",
         "prompt_version": "Version of the extraction prompt.",
         "document_type": "Detected document type the prompt was fitted to (null in old rows).",
@@ -94,7 +102,12 @@ LLM_CALLS = Table(
         "output_cost_usd": "USD for output tokens (split as input_cost_usd).",
         "cache_read_cost_usd": "USD for prompt-cache reads (split as input_cost_usd).",
         "cache_write_cost_usd": "USD for prompt-cache writes (split as input_cost_usd).",
-        "cost_usd": "Total USD of the call, from genai-prices at the call's time; 0 offline.",
+        "cost_usd": "Total USD of the call, from genai-prices at the call's time; 0 offline; "
+        "the site's price (default 0) for an OpenAI-compatible server; null when genai-prices "
+        "does not know the model.",
+        "price_known": "False when genai-prices does not know the model (cost_usd is null).",
+        "batch_id": "The provider's batch (Message Batches / Batch API) that answered the call, "
+        "priced at the batch rate; null for a live call.",
         "is_fallback": "The call went to a provider other than the first one tried for this "
         "chunk in this run.",
         "first_call_of_chunk": "The first call of this chunk's extraction in this run.",

@@ -145,7 +145,10 @@ def _load_ledger(connection, signatures, reuse: bool, folder: Path) -> tuple[int
                 extra_columns="ignore",
                 cast_options=pl.ScanCastOptions(integer_cast="upcast"),
             )
-            .with_columns(pl.col("response_cache_hit").fill_null(False))
+            .with_columns(
+                pl.col("response_cache_hit").fill_null(False),
+                pl.col("price_known").fill_null(True),  # files from before unpriced models
+            )
             .collect()
         )
         _stage(connection, "fresh", fresh, folder)
@@ -321,7 +324,7 @@ def _build_llm_calls(connection, reuse: bool) -> None:
                prompt_tokens, uncached_input_tokens,
                raw_input * factor AS input_cost_usd, raw_output * factor AS output_cost_usd,
                raw_read * factor AS cache_read_cost_usd, raw_write * factor AS cache_write_cost_usd,
-               cost_usd,
+               cost_usd, price_known, batch_id,
                provider <> k.first_provider AS is_fallback,
                call_id = k.first_call_id AS first_call_of_chunk,
                k.fell_back AS chunk_fell_back,

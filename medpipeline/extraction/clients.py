@@ -1,26 +1,29 @@
-"""The concrete providers: Anthropic (tool use), OpenAI and compatible servers (JSON schema
-response format), and the offline clinical-rules provider that needs no key and no network."""
+"""The concrete providers: Anthropic (strict tool use), OpenAI and compatible servers (strict JSON
+schema response format), and the offline clinical-rules provider that needs no key and no network.
 
+Both APIs get the same strict schema of `ChunkExtraction` (every property required, no extra
+properties), built by the OpenAI SDK's public `type_to_response_format_param`; the APIs then
+constrain the model's output to it.
+"""
+
+import hashlib
 import json
 import logging
 import threading
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import anthropic
 import openai
-from openai.lib._pydantic import to_strict_json_schema
+from openai.lib import type_to_response_format_param
 
 from medpipeline.chunking import count_tokens
-from medpipeline.costs import OFFLINE_PROVIDER, TokenUsage
+from medpipeline.costs import OFFLINE_PROVIDER, SitePrice, TokenUsage
+from medpipeline.extraction.errors import ErrorClass, ProviderError
 from medpipeline.extraction.offline import OfflineExtractor
 from medpipeline.extraction.prompts import system_prompt
-from medpipeline.extraction.providers import (
-    ErrorClass,
-    ExtractionRequest,
-    ProviderError,
-    ProviderReply,
-    build_reply,
-)
+from medpipeline.extraction.providers import ExtractionRequest, ProviderReply, build_reply
 from medpipeline.extraction.schema import ChunkExtraction
 
 EXTRACTION_TOOL = "record_clinical_facts"
@@ -28,6 +31,13 @@ EXTRACTION_TOOL = "record_clinical_facts"
 # OPENAI_LOG turn that on: whatever the logging setup, these loggers stay at WARNING.
 SDK_LOGGERS = ("anthropic", "openai", "httpx", "httpcore")
 OFFLINE_MODEL = "medspacy-rules-v1"
+EXTRACTION_FORMAT = type_to_response_format_param(ChunkExtraction)
+EXTRACTION_SCHEMA: dict[str, Any] = EXTRACTION_FORMAT["json_schema"]["schema"]
+
+
+def fingerprint(payload: Any) -> str:
+    """Hash of what is sent to the API as the output schema (part of the response-cache key)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def quiet_sdk_loggers() -> None:
@@ -46,36 +56,58 @@ def classify_api_error(error: Exception) -> ProviderError:
     if status is None:
         return ProviderError(ErrorClass.TRANSIENT, type(error).__name__, request_id=request_id)
     headers = error.response.headers if hasattr(error, "response") else {}
-    if status == 429:
-        return ProviderError(
-            ErrorClass.RATE_LIMIT,
-            "HTTP 429",
-            retry_after=_retry_after(headers),
-            request_id=request_id,
-        )
     if status in (401, 403):
         return ProviderError(ErrorClass.AUTH, f"HTTP {status}", request_id=request_id)
+    if status == 404:
+        return ProviderError(ErrorClass.NOT_FOUND, "HTTP 404", request_id=request_id)
     if status in (400, 413, 422):
         body = str(getattr(error, "body", "") or "").lower()
         too_long = any(hint in body for hint in ("too long", "context_length", "maximum context"))
-        error_class = ErrorClass.CONTEXT_TOO_LONG if too_long else ErrorClass.BAD_REQUEST
+        if too_long:
+            error_class = ErrorClass.CONTEXT_TOO_LONG
+        else:
+            error_class = ErrorClass.UNPROCESSABLE if status == 422 else ErrorClass.BAD_REQUEST
         return ProviderError(error_class, f"HTTP {status}", request_id=request_id)
-    return ProviderError(ErrorClass.TRANSIENT, f"HTTP {status}", request_id=request_id)
+    error_class = ErrorClass.RATE_LIMIT if status == 429 else ErrorClass.TRANSIENT
+    return ProviderError(
+        error_class,
+        f"HTTP {status}",
+        retry_after=retry_after_seconds(headers),
+        request_id=request_id,
+    )
 
 
-def _retry_after(headers: Any) -> float | None:
+def retry_after_seconds(headers: Any, now: datetime | None = None) -> float | None:
+    """The wait a provider asked for: `retry-after-ms` (OpenAI), else `retry-after` in seconds
+    or as an HTTP date; None when absent or unreadable."""
     try:
-        return float(headers.get("retry-after"))
+        return max(float(headers.get("retry-after-ms")) / 1000, 0.0)
+    except (TypeError, ValueError):
+        pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # an HTTP date is GMT by definition
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 class AnthropicProvider:
-    """Claude through the Messages API, structured output by a forced tool call. The fixed
-    system prompt and the tool schema are marked for prompt caching."""
+    """Claude through the Messages API, structured output by a forced strict tool call (the API
+    constrains the tool input to the schema). The fixed system prompt and the tool schema are
+    marked for prompt caching."""
 
     name = "anthropic"
     cacheable = True
+    site_price = None  # genai-prices prices Anthropic
 
     def __init__(
         self,
@@ -85,40 +117,53 @@ class AnthropicProvider:
         base_url: str | None,
         timeout: float,
         max_output_tokens: int,
+        strict: bool = True,
     ):
+        """`strict=False` lets the model's tool input deviate from the schema (the reply parser
+        still checks it): a way out if the API ever rejects the strict schema."""
         quiet_sdk_loggers()
         self.model = model
         self.max_output_tokens = max_output_tokens
-        self._client = anthropic.Anthropic(
+        self.client = anthropic.Anthropic(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
         self._tool = {
             "name": EXTRACTION_TOOL,
             "description": "Record the clinical facts found in the text.",
-            "input_schema": ChunkExtraction.model_json_schema(),
+            "input_schema": EXTRACTION_SCHEMA,
+            "strict": strict,
             "cache_control": {"type": "ephemeral"},
+        }
+        self.schema_fingerprint = fingerprint(self._tool)
+
+    def request_params(self, request: ExtractionRequest) -> dict[str, Any]:
+        """The Messages API parameters for one chunk (live call or batch item alike)."""
+        system = system_prompt(request.document_type)
+        return {
+            "model": self.model,
+            "max_tokens": self.max_output_tokens,
+            "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
+            "tools": [self._tool],
+            "tool_choice": {"type": "tool", "name": EXTRACTION_TOOL},
+            "messages": [{"role": "user", "content": request.text}],
         }
 
     def extract(self, request: ExtractionRequest) -> ProviderReply:
-        system = system_prompt(request.document_type)
         try:
-            response = self._client.messages.create(
-                model=self.model,
-                max_tokens=self.max_output_tokens,
-                system=[{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
-                tools=[self._tool],
-                tool_choice={"type": "tool", "name": EXTRACTION_TOOL},
-                messages=[{"role": "user", "content": request.text}],
-            )
+            response = self.client.messages.create(**self.request_params(request))
         except anthropic.APIError as error:
             raise classify_api_error(error) from None
+        return self.reply_from(response, response._request_id)
+
+    @staticmethod
+    def reply_from(response: anthropic.types.Message, request_id: str | None) -> ProviderReply:
+        """The extraction and usage of a Messages API reply; a refusal raises `ProviderError`."""
         usage = TokenUsage(
             input_tokens=response.usage.input_tokens,
             output_tokens=response.usage.output_tokens,
             cache_read_tokens=response.usage.cache_read_input_tokens or 0,
             cache_write_tokens=response.usage.cache_creation_input_tokens or 0,
         )
-        request_id = response._request_id
         if response.stop_reason == "refusal":
             raise ProviderError(
                 ErrorClass.REFUSAL, "the model refused", usage=usage, request_id=request_id
@@ -135,9 +180,12 @@ class AnthropicProvider:
 
 
 class OpenAIProvider:
-    """OpenAI Chat Completions (or any compatible server by base URL) with a strict JSON schema."""
+    """OpenAI Chat Completions (or any compatible server by base URL) with a strict JSON schema.
 
-    name = "openai"
+    `name` is the provider recorded in the ledger: "openai" for OpenAI itself; a compatible
+    server is its own provider (`openai_compatible` or the site's name), priced at `site_price`
+    (0 by default), never at OpenAI's price."""
+
     cacheable = True
 
     def __init__(
@@ -149,43 +197,50 @@ class OpenAIProvider:
         timeout: float,
         max_output_tokens: int,
         name: str = "openai",
+        site_price: SitePrice | None = None,
     ):
         quiet_sdk_loggers()
         self.name = name
+        self.site_price = site_price
         self.model = model
         self.max_output_tokens = max_output_tokens
-        self._client = openai.OpenAI(
+        self.client = openai.OpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
-        self._response_format = {
-            "type": "json_schema",
-            "json_schema": {
-                "name": "chunk_extraction",
-                "schema": to_strict_json_schema(ChunkExtraction),
-                "strict": True,
-            },
+        self._response_format = EXTRACTION_FORMAT
+        self.schema_fingerprint = fingerprint(self._response_format)
+
+    def request_params(self, request: ExtractionRequest) -> dict[str, Any]:
+        """The Chat Completions body for one chunk (live call or batch item alike)."""
+        return {
+            "model": self.model,
+            "max_completion_tokens": self.max_output_tokens,
+            "response_format": self._response_format,
+            "messages": [
+                {"role": "system", "content": system_prompt(request.document_type)},
+                {"role": "user", "content": request.text},
+            ],
         }
 
     def extract(self, request: ExtractionRequest) -> ProviderReply:
         try:
-            response = self._client.chat.completions.create(
-                model=self.model,
-                max_completion_tokens=self.max_output_tokens,
-                response_format=self._response_format,
-                messages=[
-                    {"role": "system", "content": system_prompt(request.document_type)},
-                    {"role": "user", "content": request.text},
-                ],
-            )
+            response = self.client.chat.completions.create(**self.request_params(request))
         except openai.APIError as error:
             raise classify_api_error(error) from None
+        return self.reply_from(response, response._request_id)
+
+    @staticmethod
+    def reply_from(
+        response: openai.types.chat.ChatCompletion, request_id: str | None
+    ) -> ProviderReply:
+        """The extraction and usage of a Chat Completions reply; a refusal raises."""
         details = response.usage.prompt_tokens_details if response.usage else None
         usage = TokenUsage(
             input_tokens=response.usage.prompt_tokens if response.usage else 0,
             output_tokens=response.usage.completion_tokens if response.usage else 0,
             cache_read_tokens=(details.cached_tokens or 0) if details else 0,
+            cache_write_tokens=(details.cache_write_tokens or 0) if details else 0,
         )
-        request_id = response._request_id
         choice = response.choices[0]
         message = choice.message
         if message.refusal:
@@ -211,6 +266,8 @@ class OfflineProvider:
     name = OFFLINE_PROVIDER
     model = OFFLINE_MODEL
     cacheable = False  # cheaper to recompute than to cache; lexicon changes apply at once
+    schema_fingerprint = ""
+    site_price = None
 
     def __init__(self) -> None:
         self._extractor = OfflineExtractor()

@@ -1,9 +1,10 @@
 """Versioned extraction prompts, with instructions fitted to the document type.
 
-The document type is detected cheaply from the text (keyword scores, no model call). Changing any
-text here, or a field description of `schema.ChunkExtraction` (sent as the tool or JSON schema),
-changes what the model is asked: bump PROMPT_VERSION, which is in every usage record and
-in the response-cache key, so old cached replies are not served for the new prompt.
+The document type is detected cheaply from the text (keyword scores, no model call). The
+response cache keys replies by the hash of the system prompt and of the schema as sent, so any
+change here or to a field description of `schema.ChunkExtraction` stops old replies being served
+on its own. PROMPT_VERSION is the label analysts see in every usage record and extraction: bump it
+when the change matters for comparing runs.
 """
 
 import re

@@ -6,9 +6,16 @@ retrying, splits a chunk that is too long for the context, skips a provider that
 (circuit breaker), falls back to the next provider, and writes one `UsageRecord` per attempt —
 success, failure or cache hit — for the cost ledger. Error messages are never taken from the
 provider (they may echo the request, i.e. PHI).
+
+A reply cut by the output-token limit is split and retried like a context overflow. Only clean
+replies are cached (parsed as sent, nothing dropped, not truncated): a salvaged reply is used once
+and asked again next time. A provider that answers "wait longer than `max_retry_after`", or that
+does not know the model or the request (404, 422), is left out: of the chunk for a long wait, of
+the run for the others.
 """
 
 import hashlib
+import logging
 import random
 import threading
 import time
@@ -17,49 +24,22 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel
 
-from medpipeline.costs import TokenUsage, price_usd
-from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType
-from medpipeline.extraction.replies import UnparseableReply, parse_reply
-from medpipeline.extraction.schema import FACT_LISTS, ChunkExtraction, ChunkOutcome, ChunkReport
-from medpipeline.storage import read_json, write_json
+from medpipeline.costs import SitePrice, TokenUsage, first_unpriced, price_usd
+from medpipeline.extraction.errors import PERMANENT, RETRYABLE, ErrorClass, ProviderError
+from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType, system_prompt
+from medpipeline.extraction.replies import ParseStrategy, UnparseableReply, parse_reply
+from medpipeline.extraction.schema import ChunkExtraction, ChunkOutcome, ChunkReport
+from medpipeline.extraction.splitting import merge_two, split_in_two
+from medpipeline.storage import DataLayout, read_json, write_json
 
-
-class ErrorClass(StrEnum):
-    RATE_LIMIT = "rate_limit"
-    TRANSIENT = "transient"
-    AUTH = "auth"
-    BAD_REQUEST = "bad_request"
-    CONTEXT_TOO_LONG = "context_too_long"
-    MALFORMED = "malformed"
-    REFUSAL = "refusal"
-
-
-RETRYABLE = {ErrorClass.RATE_LIMIT, ErrorClass.TRANSIENT, ErrorClass.MALFORMED}
-
-
-class ProviderError(Exception):
-    """A classified provider failure. The message is ours, never the provider's text."""
-
-    def __init__(
-        self,
-        error_class: ErrorClass,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        usage: TokenUsage | None = None,
-        request_id: str | None = None,
-    ):
-        super().__init__(f"{error_class.value}: {message}")
-        self.error_class = error_class
-        self.retry_after = retry_after
-        self.usage = usage
-        self.request_id = request_id
+CLEAN_STRATEGIES = {ParseStrategy.DIRECT, ParseStrategy.FENCED, ParseStrategy.EMBEDDED}
+DEFAULT_MAX_RETRY_AFTER_SECONDS = 60.0
+logger = logging.getLogger(__name__)
 
 
 class ExtractionRequest(BaseModel):
@@ -76,11 +56,22 @@ class ProviderReply(BaseModel):
     dropped_items: int = 0
     truncated: bool = False
 
+    @property
+    def clean(self) -> bool:
+        """Parsed as sent with nothing dropped and not cut short: fit for the response cache."""
+        return (
+            not self.truncated
+            and self.dropped_items == 0
+            and (self.parse_strategy is None or self.parse_strategy in CLEAN_STRATEGIES)
+        )
+
 
 class ExtractionProvider(Protocol):
     name: str
     model: str
     cacheable: bool  # worth a response-cache entry (an API call costs money and time)
+    schema_fingerprint: str  # hash of the output schema sent to the API (in the cache key)
+    site_price: SitePrice | None  # price of a provider genai-prices does not cover
 
     def extract(self, request: ExtractionRequest) -> ProviderReply: ...
 
@@ -107,7 +98,9 @@ class UsageRecord(BaseModel):
     output_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
-    cost_usd: float
+    cost_usd: float | None  # None: genai-prices does not know the model
+    price_known: bool = True
+    batch_id: str | None = None  # answered through a provider's batch API (batch rate)
     latency_ms: float
     request_id: str | None
     started_at: datetime
@@ -127,8 +120,8 @@ def build_reply(
     request_id: str | None,
     truncated: bool = False,
 ) -> ProviderReply:
-    """Recover the extraction from a reply (see `replies`); a reply with no JSON object at all
-    is `malformed` and still carries the tokens it cost."""
+    """Recover the extraction from a reply (see `replies`); a reply with no JSON object of the
+    schema's shape is `malformed` and still carries the tokens it cost."""
     try:
         parsed = parse_reply(payload)
     except UnparseableReply:
@@ -157,18 +150,28 @@ class _Ids:
 
 
 class ResponseCache:
-    """Replies kept per (prompt version, document type, provider, model, chunk-text hash), so
-    re-materializing a document whose text has not changed makes no LLM call. Entries hold
+    """Replies kept per (system prompt, output schema, provider, model, chunk text) — each by
+    its hash — so re-materializing a document whose text has not changed makes no LLM call, and
+    any change of what the model is asked is a new key without a version bump. Entries hold
     extracted facts (PHI): the folder must be inside a PHI store (the document's folder)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
 
+    @classmethod
+    def of_document(cls, layout: DataLayout, doc_id: str) -> "ResponseCache":
+        return cls(layout.document_dir(doc_id) / "response_cache")
+
     @staticmethod
     def key(request: ExtractionRequest, provider: ExtractionProvider) -> str:
-        text_hash = hashlib.sha256(request.text.encode()).hexdigest()
-        parts = (PROMPT_VERSION, request.document_type, provider.name, provider.model, text_hash)
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+        parts = (
+            _sha256(system_prompt(request.document_type)),
+            provider.schema_fingerprint,
+            provider.name,
+            provider.model,
+            _sha256(request.text),
+        )
+        return _sha256("|".join(parts))[:32]
 
     def get(self, key: str) -> ProviderReply | None:
         path = self.folder / f"{key}.json"
@@ -176,6 +179,10 @@ class ResponseCache:
 
     def put(self, key: str, reply: ProviderReply) -> None:
         write_json(self.folder / f"{key}.json", reply)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class ExtractionChain:
@@ -189,11 +196,14 @@ class ExtractionChain:
         backoff_seconds: float = 1.0,
         breaker_threshold: int = 3,
         max_splits: int = 2,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER_SECONDS,
         cache: ResponseCache | None = None,
         on_record: Callable[[UsageRecord], None] | None = None,
+        on_unpriced: Callable[[str, str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        """`on_record` sees every usage record the moment it exists (the run's journal)."""
+        """`on_record` sees every usage record the moment it exists (the run's journal);
+        `on_unpriced(provider, model)` is told once per run of a model without a price."""
         if not providers:
             raise ValueError("the extraction chain needs at least one provider")
         self.providers = list(providers)
@@ -201,19 +211,25 @@ class ExtractionChain:
         self.backoff_seconds = backoff_seconds
         self.breaker_threshold = breaker_threshold
         self.max_splits = max_splits
+        self.max_retry_after = max_retry_after
         self.cache = cache
         self.on_record = on_record
+        self.on_unpriced = on_unpriced or _warn_unpriced
         self.sleep = sleep
         self._consecutive_failures = {provider.name: 0 for provider in self.providers}
+        self._unavailable_until: dict[str, float] = {}  # monotonic deadline of a long wait
         self._lock = threading.Lock()
 
     def skipped_providers(self) -> list[str]:
-        """Providers whose circuit breaker is open (skipped for the rest of this run)."""
+        """Providers whose circuit breaker is open (skipped for the rest of this run), or that
+        asked for a wait beyond `max_retry_after` that has not ended yet."""
+        now = time.monotonic()
         with self._lock:
             return [
                 name
                 for name, failures in self._consecutive_failures.items()
                 if failures >= self.breaker_threshold
+                or self._unavailable_until.get(name, 0.0) > now
             ]
 
     def extract_chunk(
@@ -238,7 +254,7 @@ class ExtractionChain:
             self._count(provider, failed=reply is None)
             if reply is None:
                 continue
-            if self.cache is not None and provider.cacheable:
+            if self.cache is not None and provider.cacheable and reply.clean:
                 self.cache.put(ResponseCache.key(request, provider), reply)
             outcome = ChunkOutcome.OK if position == 0 else ChunkOutcome.FALLBACK
             return _result(chunk_id, outcome, provider, reply, records)
@@ -272,7 +288,7 @@ class ExtractionChain:
             reply = self.cache.get(ResponseCache.key(request, provider))
             if reply is None:
                 continue
-            record = _record(ids, provider, 1, started, clock, reply, None, cached=True)
+            record = self._record(ids, provider, 1, started, clock, reply, None, cached=True)
             outcome = ChunkOutcome.OK if position == 0 else ChunkOutcome.FALLBACK
             self._keep([], record)
             return _result(ids.chunk_id, outcome, provider, reply, [record], cached=True)
@@ -286,22 +302,42 @@ class ExtractionChain:
         records: list[UsageRecord],
         depth: int,
     ) -> ProviderReply | None:
-        """Attempts on one provider; a context-too-long error splits the text in two."""
+        """Attempts on one provider; a context-too-long error or a reply cut by the output
+        limit splits the text in two (a cut reply is kept when the text cannot be split)."""
         for attempt in range(1, self.max_attempts + 1):
             started, clock = datetime.now(UTC), time.perf_counter()
             try:
                 reply = provider.extract(request)
             except ProviderError as error:
-                self._keep(records, _record(ids, provider, attempt, started, clock, None, error))
+                record = self._record(ids, provider, attempt, started, clock, None, error)
+                self._keep(records, record)
                 if error.error_class is ErrorClass.CONTEXT_TOO_LONG:
                     return self._split(provider, request, ids, records, depth)
+                if error.error_class in PERMANENT:
+                    self._disable(provider)
+                    return None
                 if error.error_class not in RETRYABLE or attempt == self.max_attempts:
+                    return None
+                if error.retry_after is not None and error.retry_after > self.max_retry_after:
+                    self._unavailable_for(provider, error.retry_after)
                     return None
                 self.sleep(self._delay(attempt, error.retry_after))
                 continue
-            self._keep(records, _record(ids, provider, attempt, started, clock, reply, None))
+            if reply.truncated and self._can_split(request, depth):
+                cut = ProviderError(
+                    ErrorClass.TRUNCATED,
+                    "reply cut by max_tokens",
+                    usage=reply.usage,
+                    request_id=reply.request_id,
+                )
+                self._keep(records, self._record(ids, provider, attempt, started, clock, None, cut))
+                return self._split(provider, request, ids, records, depth)
+            self._keep(records, self._record(ids, provider, attempt, started, clock, reply, None))
             return reply
         return None
+
+    def _can_split(self, request: ExtractionRequest, depth: int) -> bool:
+        return depth < self.max_splits and split_in_two(request.text) is not None
 
     def _split(
         self,
@@ -311,9 +347,9 @@ class ExtractionChain:
         records: list[UsageRecord],
         depth: int,
     ) -> ProviderReply | None:
-        halves = split_in_two(request.text)
-        if depth >= self.max_splits or halves is None:
+        if not self._can_split(request, depth):
             return None
+        halves = split_in_two(request.text)
         replies = [
             self._try_provider(
                 provider, request.model_copy(update={"text": half}), ids, records, depth + 1
@@ -333,6 +369,8 @@ class ExtractionChain:
                     }
                 ),
                 "dropped_items": first.dropped_items + second.dropped_items,
+                "truncated": first.truncated or second.truncated,
+                "parse_strategy": _least_clean(first.parse_strategy, second.parse_strategy),
             }
         )
 
@@ -340,6 +378,30 @@ class ExtractionChain:
         records.append(record)
         if self.on_record is not None:
             self.on_record(record)
+
+    def _disable(self, provider: ExtractionProvider) -> None:
+        with self._lock:
+            self._consecutive_failures[provider.name] = self.breaker_threshold
+
+    def _unavailable_for(self, provider: ExtractionProvider, seconds: float) -> None:
+        with self._lock:
+            self._unavailable_until[provider.name] = time.monotonic() + seconds
+
+    def _record(
+        self,
+        ids: _Ids,
+        provider: ExtractionProvider,
+        attempt: int,
+        started: datetime,
+        clock: float,
+        reply: ProviderReply | None,
+        error: ProviderError | None,
+        cached: bool = False,
+    ) -> UsageRecord:
+        record = _record(ids, provider, attempt, started, clock, reply, error, cached)
+        if not record.price_known and first_unpriced(ids.run_id, record.provider, record.model):
+            self.on_unpriced(record.provider, record.model)
+        return record
 
     def _count(self, provider: ExtractionProvider, failed: bool) -> None:
         with self._lock:
@@ -353,21 +415,19 @@ class ExtractionChain:
         return self.backoff_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
 
 
-def split_in_two(text: str) -> tuple[str, str] | None:
-    """Cut at the line break nearest the middle (else a space); None if it cannot be cut."""
-    middle = len(text) // 2
-    for separator in ("\n", " "):
-        before, after = text.rfind(separator, 0, middle), text.find(separator, middle)
-        candidates = [cut for cut in (before, after) if 0 < cut < len(text) - 1]
-        if candidates:
-            cut = min(candidates, key=lambda position: abs(position - middle)) + 1
-            return text[:cut], text[cut:]
-    return None
+def _warn_unpriced(provider: str, model: str) -> None:
+    logger.warning(
+        "genai-prices has no price for %s model %s: its calls are recorded with cost NULL "
+        "(price_known = false)",
+        provider,
+        model,
+    )
 
 
-def merge_two(first: ChunkExtraction, second: ChunkExtraction) -> ChunkExtraction:
-    lists = {name: getattr(first, name) + getattr(second, name) for name in FACT_LISTS}
-    return ChunkExtraction(patient=first.patient or second.patient, **lists)
+def _least_clean(first: str | None, second: str | None) -> str | None:
+    """The parse strategy of a merged reply: a repaired half makes the whole repaired."""
+    strategies = {first, second}
+    return ParseStrategy.REPAIRED.value if ParseStrategy.REPAIRED.value in strategies else first
 
 
 def _result(
@@ -403,6 +463,7 @@ def _record(
 ) -> UsageRecord:
     usage = TokenUsage() if cached else (reply.usage if reply else error.usage) or TokenUsage()
     model = reply.model if reply else provider.model
+    cost = price_usd(provider.name, model, usage, at=started, site_price=provider.site_price)
     return UsageRecord(
         call_id=uuid.uuid4().hex,
         doc_id=ids.doc_id,
@@ -421,7 +482,8 @@ def _record(
         output_tokens=usage.output_tokens,
         cache_read_tokens=usage.cache_read_tokens,
         cache_write_tokens=usage.cache_write_tokens,
-        cost_usd=price_usd(provider.name, model, usage, at=started),
+        cost_usd=cost,
+        price_known=cost is not None,
         latency_ms=round((time.perf_counter() - clock) * 1000, 3),
         request_id=None if cached else reply.request_id if reply else error.request_id,
         started_at=started,

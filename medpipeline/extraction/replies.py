@@ -2,8 +2,9 @@
 
 Layers, first that works wins: the reply as JSON → JSON in a code fence → the outermost JSON
 object inside prose → the reply repaired by `json_repair` (trailing commas, single quotes, a reply
-cut off by max_tokens). Then validation with per-item salvage: one bad item is dropped and counted,
-the rest of the chunk is kept.
+cut off by max_tokens). An object with none of the schema's keys is not an extraction (a model
+answering another question must not pass as "no facts"). Then validation with per-item salvage:
+one bad item is dropped and counted, the rest of the chunk is kept.
 """
 
 import json
@@ -27,7 +28,10 @@ class ParseStrategy(StrEnum):
 
 
 class UnparseableReply(ValueError):
-    """No layer found a JSON object in the reply (the message never quotes the reply)."""
+    """No layer found a JSON object of the schema's shape (the message never quotes the reply)."""
+
+
+SCHEMA_KEYS = {*FACT_MODELS, "patient"}
 
 
 class ParsedReply(BaseModel):
@@ -40,6 +44,8 @@ def parse_reply(payload: str | dict[str, Any]) -> ParsedReply:
     data, strategy = (
         (payload, ParseStrategy.DIRECT) if isinstance(payload, dict) else _load_json(payload)
     )
+    if not SCHEMA_KEYS & data.keys():
+        raise UnparseableReply("the reply's JSON object has none of the extraction's keys")
     extraction, dropped = salvage(data)
     return ParsedReply(extraction=extraction, strategy=strategy, dropped_items=dropped)
 

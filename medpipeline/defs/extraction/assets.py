@@ -1,14 +1,16 @@
 import dagster as dg
 
 from medpipeline.analytics.ledger import write_ledger
+from medpipeline.chunking import Chunk
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.defs.errors import TRANSIENT_RETRY, phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.defs.text.assets import load_chunks, load_text
 from medpipeline.extraction.assertions import recheck_assertions
+from medpipeline.extraction.batches import pending_for, submit_document
 from medpipeline.extraction.grounding import merge_extractions
-from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
+from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType, detect_document_type
 from medpipeline.extraction.providers import ResponseCache
 from medpipeline.extraction.schema import ChunkOutcome, DocumentExtraction
 from medpipeline.extraction.usage_journal import (
@@ -21,6 +23,11 @@ from medpipeline.storage import DataLayout, read_json, remove_temp_files, write_
 
 CLINICAL_EXTRACTIONS = "clinical_extractions"
 LLM_POOL = "llm"
+# A run (or backfill) tagged `medpipeline/llm_mode=batch` submits its chunks to a batch API
+# instead of calling live; `llm_batch_sensor` collects the answers and requests the rest.
+LLM_MODE_TAG = "medpipeline/llm_mode"
+BATCH_MODE = "batch"
+ALL_CHUNKS_EXTRACTED = "all_chunks_extracted"
 
 
 def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
@@ -36,33 +43,44 @@ def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
     kinds={"anthropic", "openai", "python"},
     deps=["document_chunks"],
     pool=LLM_POOL,
+    output_required=False,  # not materialized while its chunks wait in a batch
     check_specs=[
         dg.AssetCheckSpec(
-            "all_chunks_extracted",
+            ALL_CHUNKS_EXTRACTED,
             asset=CLINICAL_EXTRACTIONS,
             description="Every chunk was extracted by some provider (failed chunks need review).",
         )
     ],
     description="Per document: one provider call per chunk through the fallback chain "
     "(Anthropic, OpenAI, offline clinical rules), facts grounded to their quote in the text and "
-    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet.",
+    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet. In a run "
+    f"tagged {LLM_MODE_TAG}={BATCH_MODE}, the chunks go to the first provider's batch API "
+    "(half price) and the asset materializes when llm_batch_sensor has collected the answers.",
 )
 @phi_safe_step
 def clinical_extractions(
     context: dg.AssetExecutionContext,
     document_store: DocumentStoreResource,
     llm: LLMResource,
-) -> dg.MaterializeResult:
+):  # a MaterializeResult, or only the check result while chunks wait in a batch
     layout, doc_id = document_store.layout, context.partition_key
     chunks = load_chunks(layout, doc_id).chunks
     text = load_text(layout, doc_id)
     document_type = detect_document_type(text.text)
     run_id = context.run.run_id
+    if context.run.tags.get(LLM_MODE_TAG) == BATCH_MODE:
+        waiting = _submit_batch(context, layout, llm, chunks, document_type)
+        if waiting is not None:
+            return waiting
     remove_temp_files(layout.document_dir(doc_id))  # left by a run that was killed
     journal = UsageJournal(layout, doc_id, run_id)
     chain = llm.chain(
-        cache=ResponseCache(layout.document_dir(doc_id) / "response_cache"),
+        cache=ResponseCache.of_document(layout, doc_id),
         on_record=journal.append,
+        on_unpriced=lambda provider, model: context.log.warning(
+            f"genai-prices has no price for {provider} model {model}: its calls are recorded "
+            "with cost NULL (price_known = false)"
+        ),
     )
     results = chain.extract_chunks(
         doc_id,
@@ -124,14 +142,55 @@ def clinical_extractions(
             "truncated_replies": sum(1 for result in results if result.report.truncated),
             "input_tokens": sum(record.input_tokens for record in records),
             "output_tokens": sum(record.output_tokens for record in records),
-            "cost_usd": round(sum(record.cost_usd for record in records), 6),
+            "cost_usd": round(sum(record.cost_usd or 0.0 for record in records), 6),
+            "unpriced_calls": sum(1 for record in records if not record.price_known),
         },
         check_results=[
             dg.AssetCheckResult(
-                check_name="all_chunks_extracted",
+                check_name=ALL_CHUNKS_EXTRACTED,
                 passed=outcomes["failed"] == 0,
                 severity=dg.AssetCheckSeverity.WARN,
                 metadata={"failed_chunks": outcomes["failed"]},
             )
         ],
+    )
+
+
+def _submit_batch(
+    context: dg.AssetExecutionContext,
+    layout: DataLayout,
+    llm: LLMResource,
+    chunks: list[Chunk],
+    document_type: DocumentType,
+) -> dg.AssetCheckResult | None:
+    """Send the chunks the response cache cannot answer to the batch API; the check result to
+    return while they wait, or None to extract live (no batch provider, nothing to ask)."""
+    doc_id = context.partition_key
+    pending = pending_for(layout, doc_id)
+    if pending is None:
+        provider = llm.batch_provider()
+        if provider is None:
+            context.log.info("no provider with a batch API is configured: extracting live")
+            return None
+        pending = submit_document(
+            layout,
+            doc_id,
+            context.run.run_id,
+            [(chunk.chunk_id, chunk.text) for chunk in chunks],
+            document_type,
+            provider,
+        )
+        if pending is None:
+            return None
+    return dg.AssetCheckResult(
+        check_name=ALL_CHUNKS_EXTRACTED,
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="chunks wait in a provider batch; llm_batch_sensor collects them",
+        metadata={
+            "batch_id": pending.batch_id,
+            "batch_provider": pending.provider,
+            "batch_chunks": len(pending.items),
+            "failed_chunks": 0,
+        },
     )
