@@ -78,6 +78,7 @@ def session(tmp_path_factory, llm):
         {
             "OPENAI_API_KEY": "test-key",
             "OPENAI_BASE_URL": llm.base_url + "/v1",
+            "MEDPIPELINE_OPENAI_PROVIDER": "openai",  # the fake server stands in for OpenAI
             "MEDPIPELINE_PDF_PASSWORDS": str(passwords),
             "MEDPIPELINE_PATIENT_KEY_SECRET": "test-site-secret",
         },
