@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from medpipeline.extraction.assertions import disagrees
-from medpipeline.extraction.grounding import FUZZY
+from medpipeline.extraction.grounding import FUZZY, PAGE
 from medpipeline.extraction.schema import (
     FACT_LISTS,
     AssertedFact,
@@ -43,6 +43,7 @@ class ReviewReason(StrEnum):
     CONTRADICTION = "contradiction"  # mentions of one fact in the document disagree
     UNCERTAIN_ORDER = "uncertain_order"  # a hypothetical/uncertain prescription, kept as draft
     CHUNK_FAILED = "chunk_failed"  # no provider extracted this chunk: its facts are missing
+    VISION_EXTRACTED = "vision_extracted"  # read from a page image OCR could not read
 
 
 _FLAG_REASONS = {
@@ -66,7 +67,8 @@ class ReviewItem(BaseModel):
     full_url: str | None = None
     chunk_id: str | None = None
     detail: str | None = Field(
-        default=None, description="A code, never text: e.g. 'present->negated', 'fuzzy:91.2'."
+        default=None,
+        description="A code, never text: e.g. 'present->negated', 'fuzzy:91.2', 'page:2'.",
     )
 
     @property
@@ -127,6 +129,9 @@ def document_review(extraction: DocumentExtraction, built: BuiltBundle) -> Docum
         elif fact.evidence.match == FUZZY:
             detail = f"fuzzy:{fact.evidence.score}"
             items.append(ReviewItem(reason=ReviewReason.LOW_CONFIDENCE, detail=detail, **where))
+        elif fact.evidence.match == PAGE:
+            detail = f"page:{fact.evidence.page}"
+            items.append(ReviewItem(reason=ReviewReason.VISION_EXTRACTED, detail=detail, **where))
         if isinstance(fact, AssertedFact) and disagrees(fact):
             said = fact.provider_assertion or fact.assertion
             detail = f"{said.value}->{fact.context_assertion.value}"

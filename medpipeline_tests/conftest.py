@@ -1,6 +1,7 @@
 """Shared fixtures: the real corpus (skipped clearly when absent) and isolated data folders."""
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,20 @@ def llm_server(_llm_server_process):
     """The local Anthropic/OpenAI wire-format server, with an empty script and log."""
     _llm_server_process.reset()
     return _llm_server_process
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> str:
+    """A fresh database on the local PostgreSQL server (started if it is down) for a test module."""
+    import psycopg2
+
+    from medpipeline_tests.services import ensure_postgres
+
+    server = ensure_postgres()
+    name = f"medpipeline_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()

@@ -9,10 +9,16 @@ Usage has each API's current shape (the SDKs' `anthropic.types.Usage`, `openai.t
 CompletionUsage`) and prompt caching behaves like the APIs': Anthropic caches the prefix up to a
 `cache_control` breakpoint — the first request writes it (`cache_creation_input_tokens`), later
 ones read it — and nothing without `cache_control`; OpenAI caches prompts of 1024+ tokens
-automatically, reporting reads in 128-token steps.
+automatically, reporting reads in 128-token steps. Page images (Anthropic base64 `image` blocks,
+OpenAI `image_url` data URLs) are decoded with Pillow, logged, and counted in the input tokens as
+each API documents it (Anthropic: width x height / 750; OpenAI high detail: 85 + 170 per
+512-px tile of the image scaled into 2048 px, then 768 px on its short side).
 """
 
+import base64
+import io
 import json
+import math
 import threading
 import time
 import uuid
@@ -20,6 +26,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from PIL import Image
 
 from medpipeline_tests.fake_batch_api import FakeBatches
 
@@ -53,6 +61,51 @@ class Served:
     usage: dict[str, int] = field(default_factory=dict)  # input (whole prompt), output,
     # cache_read, cache_write
     body: dict[str, Any] = field(default_factory=dict)
+    received_at: float = 0.0  # time.monotonic() when the request arrived
+    images: list["SentImage"] = field(default_factory=list)
+
+
+@dataclass
+class SentImage:
+    """An image a request carried, decoded."""
+
+    media_type: str
+    data: bytes
+    image: Image.Image
+
+
+def sent_images(api: str, body: dict[str, Any]) -> list[SentImage]:
+    """The images of the request's user messages (a malformed one raises: a 400)."""
+    found = []
+    for message in body["messages"]:
+        if message["role"] != "user" or not isinstance(message["content"], list):
+            continue
+        for part in message["content"]:
+            if api == ANTHROPIC and part.get("type") == "image":
+                assert part["source"]["type"] == "base64"
+                media_type, data = part["source"]["media_type"], part["source"]["data"]
+            elif api == OPENAI and part.get("type") == "image_url":
+                header, data = part["image_url"]["url"].split(",", 1)
+                assert header.startswith("data:") and header.endswith(";base64")
+                media_type = header.removeprefix("data:").removesuffix(";base64")
+            else:
+                continue
+            raw = base64.b64decode(data, validate=True)
+            image = Image.open(io.BytesIO(raw))
+            image.load()
+            found.append(SentImage(media_type, raw, image))
+    return found
+
+
+def image_tokens(api: str, image: Image.Image) -> int:
+    width, height = image.size
+    if api == ANTHROPIC:
+        return math.ceil(width * height / 750)
+    fit = min(1.0, 2048 / max(width, height))
+    width, height = width * fit, height * fit
+    short = min(1.0, 768 / min(width, height))
+    width, height = width * short, height * short
+    return 85 + 170 * math.ceil(width / 512) * math.ceil(height / 512)
 
 
 def default_extraction(text: str) -> dict[str, Any]:
@@ -130,10 +183,13 @@ class FakeLLMServer:
         with self._lock:
             self.served.append(served)
 
-    def _usage(self, api: str, body: dict[str, Any], user_text: str) -> dict[str, int]:
+    def _usage(
+        self, api: str, body: dict[str, Any], user_text: str, images: list[SentImage]
+    ) -> dict[str, int]:
         """Token counts of a request, with the prompt cache as the API would apply it."""
         prefix = _prefix(api, body)
-        prefix_tokens, user_tokens = tokens(prefix), 20 + tokens(user_text)
+        prefix_tokens = tokens(prefix)
+        user_tokens = 20 + tokens(user_text) + sum(image_tokens(api, i.image) for i in images)
         with self._lock:
             seen = prefix in self._cached_prefixes
             cacheable = (
@@ -194,32 +250,50 @@ class FakeLLMServer:
                 self._idle.notify_all()
 
     def _reply(self, handler: BaseHTTPRequestHandler, api: str, body: dict[str, Any]) -> None:
+        received_at = time.monotonic()
         reply = self._next(api)
         if reply.delay or self.latency:
             time.sleep(reply.delay or self.latency)
-        status, payload, request_id = self.respond(api, body, reply)
+        status, payload, request_id = self.respond(api, body, reply, received_at)
         headers = {"retry-after": str(reply.retry_after)} if reply.retry_after else {}
         if status != 200:
             headers |= reply.headers
         _send(handler, status, payload, request_id, api, headers)
 
     def respond(
-        self, api: str, body: dict[str, Any], reply: Reply | None = None
+        self,
+        api: str,
+        body: dict[str, Any],
+        reply: Reply | None = None,
+        received_at: float | None = None,
     ) -> tuple[int, dict[str, Any], str]:
         """(status, response body, request id) of one request, logged in `served`; a batch item
         is answered exactly like a live call (the next scripted reply by default)."""
+        received_at = time.monotonic() if received_at is None else received_at
         reply = reply or self._next(api)
         request_id = f"req_{uuid.uuid4().hex[:20]}"
         user_text = _user_text(api, body)
         system_text = _system_text(api, body)
+        try:
+            images = sent_images(api, body)
+        except Exception:  # what the API answers for an image it cannot decode
+            reply = Reply(status=400, error_message="invalid image")
+            images = []
         if reply.status != 200:
             self._record(
                 Served(
-                    api, reply.status, request_id, body["model"], user_text, system_text, body=body
+                    api,
+                    reply.status,
+                    request_id,
+                    body["model"],
+                    user_text,
+                    system_text,
+                    body=body,
+                    received_at=received_at,
                 )
             )
             return reply.status, _error_body(api, reply), request_id
-        usage = self._usage(api, body, user_text)
+        usage = self._usage(api, body, user_text, images)
         extraction = reply.content if reply.content is not None else default_extraction(user_text)
         payload = (
             _anthropic_message(body["model"], extraction, usage, reply)
@@ -229,7 +303,18 @@ class FakeLLMServer:
             )
         )
         self._record(
-            Served(api, 200, request_id, body["model"], user_text, system_text, usage, body)
+            Served(
+                api,
+                200,
+                request_id,
+                body["model"],
+                user_text,
+                system_text,
+                usage,
+                body,
+                received_at=received_at,
+                images=images,
+            )
         )
         return 200, payload, request_id
 

@@ -211,6 +211,13 @@ def forecast(
     return pl.DataFrame(rows, schema=FORECAST_SCHEMA)
 
 
+def chunked_doc_ids(layout: DataLayout) -> list[str]:
+    """Every document whose chunks are stored (what has been processed so far)."""
+    if not layout.documents.is_dir():
+        return []
+    return sorted(path.parent.name for path in layout.documents.glob("*/document_chunks.json"))
+
+
 def partition_documents(layout: DataLayout, doc_ids: list[str]) -> dict[str, tuple[str, list[int]]]:
     """Chunk token counts of already-chunked documents (the chosen partition set)."""
     found = {}

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import duckdb
 
+from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.storage import DataLayout, write_atomic
 
 REPORT_FILE = "cost_report.html"
+FORECAST_FILE = "cost_forecast.parquet"
+_DOCUMENT_ROWS = 25
 _COLOURS = ("#3b6fb6", "#e07b39", "#4f9d69", "#b8474a", "#8064a2", "#5aa9b8", "#9c8a4f")
 
 
@@ -125,7 +128,70 @@ def _histogram(connection) -> str:
     )
 
 
-def render_report(warehouse_db: Path, *, generated_at: datetime | None = None) -> str:
+def forecast_path(layout: DataLayout) -> Path:
+    """Where the cost_forecast asset writes its rows (read here; priced in analytics.forecast)."""
+    return report_path(layout).with_name(FORECAST_FILE)
+
+
+def _offline_story(connection, spend: float) -> str:
+    """Why the spend is zero, when it is zero because only the offline provider ran."""
+    providers = [
+        row[0] for row in connection.execute("SELECT DISTINCT provider FROM llm_calls").fetchall()
+    ]
+    if spend or providers != [OFFLINE_PROVIDER]:
+        return ""
+    return (
+        '<p class="story"><b>Spend is $0 by design:</b> every extraction ran on the offline '
+        "clinical-rules provider (no LLM API key is set), which makes no API call. The section "
+        "below shows what the same documents would have cost on each candidate model.</p>"
+    )
+
+
+def _would_cost(connection, forecast: Path | None) -> str:
+    """Per model and per document: the forecast price of the processed documents, live and
+    batch (the rows of cost_forecast; no second pricing path)."""
+    if forecast is None or not forecast.exists():
+        return "<p>cost_forecast has not been materialized yet.</p>"
+    quoted = str(forecast).replace("'", "''")
+    rows = f"read_parquet('{quoted}') WHERE source <> 'inbox'"
+    totals = _html_table(
+        connection,
+        "SELECT provider || '/' || model AS model, count(*) AS documents, "
+        "sum(chunks) AS chunks, sum(prompt_tokens) AS prompt_tokens, "
+        "sum(output_tokens) AS output_tokens, round(sum(standard_usd), 4) AS live_usd, "
+        "round(sum(batch_usd), 4) AS batch_usd, bool_and(calibrated) AS calibrated "
+        f"FROM {rows} GROUP BY ALL ORDER BY live_usd",
+    )
+    per_document = connection.execute(
+        "SELECT doc_id, any_value(chunks), any_value(chunk_tokens), "
+        "list(provider || '/' || model ORDER BY provider, model), "
+        "list(standard_usd ORDER BY provider, model), list(batch_usd ORDER BY provider, model) "
+        f"FROM {rows} GROUP BY doc_id ORDER BY max(standard_usd) DESC LIMIT {_DOCUMENT_ROWS}"
+    ).fetchall()
+    if not per_document:
+        return "<p>no processed documents to price</p>"
+    models = per_document[0][3]
+    head = "".join(f"<th>{html.escape(m)}<br>live / batch USD</th>" for m in models)
+    body = "".join(
+        f"<tr><td>{html.escape(doc_id)}</td><td>{chunks}</td><td>{tokens}</td>"
+        + "".join(
+            f"<td>{live:.4f} / {batch:.4f}</td>" for live, batch in zip(lives, batches, strict=True)
+        )
+        + "</tr>"
+        for doc_id, chunks, tokens, _, lives, batches in per_document
+    )
+    return (
+        f"{totals}<h3>Per document (the {_DOCUMENT_ROWS} most expensive)</h3>"
+        f"<table><tr><th>doc_id</th><th>chunks</th><th>chunk tokens</th>{head}</tr>{body}</table>"
+        "<p>Tokens: the documents' chunks (o200k) plus the prompt overhead of every call; output "
+        "tokens estimated per chunk token unless calibrated from the model's history in the "
+        "ledger. Prices: genai-prices, live and batch.</p>"
+    )
+
+
+def render_report(
+    warehouse_db: Path, forecast: Path | None = None, *, generated_at: datetime | None = None
+) -> str:
     generated_at = generated_at or datetime.now(UTC)
     with duckdb.connect(str(warehouse_db), read_only=True) as connection:
         headline = connection.execute(
@@ -146,7 +212,12 @@ def render_report(warehouse_db: Path, *, generated_at: datetime | None = None) -
             "SELECT provider || '/' || model, coalesce(prompt_cache_hit_rate, 0), "
             "response_cache_hit_rate FROM model_costs ORDER BY 1"
         ).fetchall()
+        story = _offline_story(connection, headline[0] or 0.0)
         sections = [
+            (
+                "What these documents would cost on each candidate model",
+                _would_cost(connection, forecast),
+            ),
             ("Daily spend by model (USD, last 60 days)", _stacked_days(connection)),
             ("Cost per document (distribution)", _histogram(connection)),
             (
@@ -200,6 +271,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width:
 .tile {{ display: inline-block; margin: .3em; padding: .6em 1em; background: #f1f4f9;
         border-radius: 6px; min-width: 9em; }}
 .tile b {{ font-size: 1.3em; }}
+.story {{ background: #fff8e1; border-left: 4px solid #f9a825; padding: .6em 1em; }}
 table {{ border-collapse: collapse; }} td, th {{ padding: .2em .7em; border-bottom: 1px solid #ddd;
         text-align: left; font-variant-numeric: tabular-nums; }}
 svg text {{ font-size: 11px; }} .key {{ display: inline-block; width: 1em; height: 1em;
@@ -208,12 +280,12 @@ svg text {{ font-size: 11px; }} .key {{ display: inline-block; width: 1em; heigh
 <h1>MedPipeline LLM cost report</h1>
 <p>Generated {generated_at:%Y-%m-%d %H:%M} UTC from data/warehouse/medpipeline.duckdb.
 Documents are named by doc_id only.</p>
-<div>{tiles}</div>{body}
+<div>{tiles}</div>{story}{body}
 </body></html>
 """
 
 
 def write_report(layout: DataLayout) -> Path:
     target = report_path(layout)
-    write_atomic(target, render_report(layout.warehouse_db).encode("utf-8"))
+    write_atomic(target, render_report(layout.warehouse_db, forecast_path(layout)).encode("utf-8"))
     return target

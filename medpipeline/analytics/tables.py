@@ -78,7 +78,8 @@ LLM_CALLS = Table(
         "call_id": "Unique id of the attempt.",
         "doc_id": "Document id: first 16 hex characters of the PDF's sha256.",
         "run_id": "Dagster run that made the call.",
-        "chunk_id": "Chunk of the document the call extracted.",
+        "chunk_id": "Chunk of the document the call extracted (<doc_id>-c001...), or the page "
+        "sent as an image because OCR could not read it (<doc_id>-p002 for page 2).",
         "provider": "anthropic, openai, openai_compatible (an OpenAI-compatible server set by "
         "base URL, or the name the site gave it) or offline.",
         "model": "Model name as the API reported it.",

@@ -18,6 +18,12 @@ from medpipeline.extraction.providers import (
     ResponseCache,
     UsageRecord,
 )
+from medpipeline.extraction.rate_limits import (
+    ProviderRateLimit,
+    RateLimitedProvider,
+    SharedRateLimiter,
+)
+from medpipeline.extraction.vision import ImageFormat, VisionConfig
 from medpipeline.pdf import PasswordMap, PdfLimits
 from medpipeline.storage import DATA_DIR_ENV, DataLayout
 
@@ -37,6 +43,12 @@ LLM_SETTINGS_ENV = {
     "MEDPIPELINE_MAX_OUTPUT_TOKENS": "max_output_tokens",
     "MEDPIPELINE_MAX_RETRY_AFTER_SECONDS": "max_retry_after_seconds",
     "MEDPIPELINE_CHUNK_CONCURRENCY": "chunk_concurrency",
+    "MEDPIPELINE_VISION": "vision",
+    "MEDPIPELINE_OPENAI_COMPATIBLE_VISION": "openai_compatible_vision",
+    "MEDPIPELINE_VISION_MAX_SIDE_PX": "vision_max_side_px",
+    "MEDPIPELINE_VISION_MAX_IMAGE_BYTES": "vision_max_image_bytes",
+    "MEDPIPELINE_VISION_IMAGE_FORMAT": "vision_image_format",
+    "MEDPIPELINE_VISION_MAX_PAGES": "vision_max_pages",
 }
 
 
@@ -136,11 +148,39 @@ class LLMResource(dg.ConfigurableResource):
     breaker_threshold: int = Field(
         default=3, description="Consecutive failed chunks after which a provider is skipped."
     )
+    rate_limits: dict[str, dict[str, float]] = Field(
+        default={},
+        description="Per provider: requests_per_minute, input_tokens_per_minute (and "
+        "window_seconds, default 60), e.g. {'anthropic': {'requests_per_minute': 50}}; held "
+        "across every run and worker through rate_limit_redis_url.",
+    )
+    rate_limit_redis_url: str | None = Field(
+        default=None,
+        description="MEDPIPELINE_RATE_LIMIT_REDIS_URL: the Redis every run and worker counts "
+        "provider calls in; rate_limits apply only when it is set.",
+    )
     max_retry_after_seconds: float = Field(
         default=DEFAULT_MAX_RETRY_AFTER_SECONDS,
         description="Longest retry-after wait honoured; a provider asking for more is treated "
         "as unavailable for that long and the chain moves on.",
     )
+    vision: bool = Field(
+        default=True,
+        description="Send the image of a page OCR could not read to a vision-capable provider "
+        "(Anthropic, OpenAI; never the offline one). MEDPIPELINE_VISION=false keeps such pages "
+        "flagged only.",
+    )
+    openai_compatible_vision: bool = Field(
+        default=False,
+        description="The OpenAI-compatible server's model reads images "
+        "(MEDPIPELINE_OPENAI_COMPATIBLE_VISION); off by default.",
+    )
+    vision_max_side_px: int = Field(default=1568, description="Longest side of a page image.")
+    vision_max_image_bytes: int = Field(
+        default=1_000_000, description="Encoded page image size cap (quality, then size drops)."
+    )
+    vision_image_format: ImageFormat = Field(default=ImageFormat.JPEG, description="jpeg or png.")
+    vision_max_pages: int = Field(default=20, description="Page images sent per document.")
 
     @classmethod
     def from_env(cls, **config: object) -> "LLMResource":
@@ -164,9 +204,22 @@ class LLMResource(dg.ConfigurableResource):
             return OPENAI
         return OPENAI_COMPATIBLE_PROVIDER
 
-    def providers(self) -> list[ExtractionProvider]:
+    @property
+    def vision_config(self) -> VisionConfig:
+        return VisionConfig(
+            max_side_px=self.vision_max_side_px,
+            max_image_bytes=self.vision_max_image_bytes,
+            image_format=self.vision_image_format,
+            max_pages=self.vision_max_pages,
+        )
+
+    def providers(self, vision_only: bool = False) -> list[ExtractionProvider]:
+        """The chain's providers in fallback order; `vision_only`: those that read page images
+        (none when vision is off)."""
         built: list[ExtractionProvider] = []
         for name in self.fallback_order:
+            if vision_only and (not self.vision or name == OFFLINE_PROVIDER):
+                continue
             if name == ANTHROPIC and self.anthropic_api_key:
                 built.append(
                     AnthropicProvider(
@@ -191,6 +244,8 @@ class LLMResource(dg.ConfigurableResource):
                             input_usd_per_mtok=self.site_input_usd_per_mtok,
                             output_usd_per_mtok=self.site_output_usd_per_mtok,
                         ),
+                        supports_vision=self.openai_provider_name == OPENAI
+                        or self.openai_compatible_vision,
                     )
                 )
             elif name == OFFLINE_PROVIDER:
@@ -201,6 +256,8 @@ class LLMResource(dg.ConfigurableResource):
                     f"{self.openai_provider_name} or {OFFLINE_PROVIDER})",
                     allow_retries=False,
                 )
+        if vision_only:
+            return [provider for provider in built if provider.supports_vision]
         if not built:
             raise dg.Failure(
                 "no extraction provider is usable: set an API key or add 'offline' to "
@@ -224,8 +281,28 @@ class LLMResource(dg.ConfigurableResource):
         on_record: Callable[[UsageRecord], None] | None = None,
         on_unpriced: Callable[[str, str], None] | None = None,
     ) -> ExtractionChain:
+        return self._chain(self.providers(), cache, on_record, on_unpriced)
+
+    def vision_chain(
+        self,
+        cache: ResponseCache | None = None,
+        on_record: Callable[[UsageRecord], None] | None = None,
+        on_unpriced: Callable[[str, str], None] | None = None,
+    ) -> ExtractionChain | None:
+        """The chain of the providers that read page images; None when there is none (offline,
+        vision off, a compatible server without vision)."""
+        providers = self.providers(vision_only=True)
+        return self._chain(providers, cache, on_record, on_unpriced) if providers else None
+
+    def _chain(
+        self,
+        providers: list[ExtractionProvider],
+        cache: ResponseCache | None,
+        on_record: Callable[[UsageRecord], None] | None,
+        on_unpriced: Callable[[str, str], None] | None,
+    ) -> ExtractionChain:
         return ExtractionChain(
-            self.providers(),
+            [self._rate_limited(provider) for provider in providers],
             on_record=on_record,
             on_unpriced=on_unpriced,
             max_retry_after=self.max_retry_after_seconds,
@@ -234,6 +311,15 @@ class LLMResource(dg.ConfigurableResource):
             breaker_threshold=self.breaker_threshold,
             cache=cache,
         )
+
+    def _rate_limited(self, provider: ExtractionProvider) -> ExtractionProvider:
+        limit = self.rate_limits.get(provider.name)
+        if not limit or not self.rate_limit_redis_url:
+            return provider
+        limiter = SharedRateLimiter(
+            self.rate_limit_redis_url, provider.name, ProviderRateLimit.model_validate(limit)
+        )
+        return RateLimitedProvider(provider, limiter)
 
 
 def env_or_none(name: str) -> dg.EnvVar | None:

@@ -8,6 +8,9 @@ finds the text negates it, gives it to a relative, makes it hypothetical or unce
 said otherwise, ConText wins (the fact is not asserted as the patient's active finding) and the
 provider's word is kept in `provider_assertion`; every disagreement is a review item.
 
+A fact read from a page image (grounded to the page, no span in the text) is read in its own
+quote — the model's transcription of the page — the same way.
+
 The offline provider's allergies are read the same way (its allergy rules read lists and tables,
 not ConText), without a disagreement: ConText is that provider's own reading.
 One document is one spaCy Doc; the targets go in a span group, so overlapping facts are fine.
@@ -100,11 +103,15 @@ def _name(fact: AssertedFact) -> str | None:
 
 
 def target_span(fact: AssertedFact, text: str) -> tuple[int, int] | None:
-    """Characters of the fact's name inside its evidence span (the whole span if not found)."""
+    """Characters of the fact's name inside its evidence span (the whole span if not found);
+    None for a fact without a span in the text."""
     evidence = fact.evidence
-    if evidence is None:
+    if evidence is None or evidence.offset is None or evidence.length is None:
         return None
-    start, end = evidence.offset, evidence.offset + evidence.length
+    return _name_within(fact, text, evidence.offset, evidence.offset + evidence.length)
+
+
+def _name_within(fact: AssertedFact, text: str, start: int, end: int) -> tuple[int, int]:
     name = _name(fact)
     located = locate_quote(name, text[start:end]) if name else None
     if located:
@@ -163,6 +170,12 @@ def _facts_to_read(extraction: DocumentExtraction) -> Iterator[tuple[AssertedFac
             yield fact, from_llm
 
 
+def _read_quote(fact: AssertedFact) -> Assertion | None:
+    """ConText's assertion of the fact's name in its own quote (a page image's transcription)."""
+    start, end = _name_within(fact, fact.quote, 0, len(fact.quote))
+    return contextual_assertions(fact.quote, [(start, end, _target_label(fact))])[0]
+
+
 def disagrees(fact: AssertedFact) -> bool:
     """ConText and the provider differ on whether the fact is the patient's active finding."""
     said = fact.provider_assertion or fact.assertion
@@ -177,14 +190,18 @@ def recheck_assertions(extraction: DocumentExtraction, text: str) -> DocumentExt
     finds the text denies, relativises or conditions what the provider asserted, ConText's
     assertion is the fact's."""
     checked = extraction.model_copy(deep=True)
-    facts = list(_facts_to_read(checked))
-    spans = []
-    for fact, _ in facts:
+    in_text, on_page, spans = [], [], []
+    for fact, from_llm in _facts_to_read(checked):
         span = target_span(fact, text)
-        assert span is not None  # only grounded facts are read
-        spans.append((*span, _target_label(fact)))
+        if span is None:  # read from a page image: no span in the text
+            on_page.append((fact, from_llm))
+        else:
+            in_text.append((fact, from_llm))
+            spans.append((*span, _target_label(fact)))
+    facts = in_text + on_page
+    reads = contextual_assertions(text, spans) + [_read_quote(fact) for fact, _ in on_page]
     changed = 0
-    for (fact, from_llm), read in zip(facts, contextual_assertions(text, spans), strict=True):
+    for (fact, from_llm), read in zip(facts, reads, strict=True):
         fact.provider_assertion = None
         fact.context_assertion = read
         if read is not None and _RANK[read] > _RANK[fact.assertion]:

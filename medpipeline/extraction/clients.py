@@ -108,6 +108,7 @@ class AnthropicProvider:
     name = "anthropic"
     cacheable = True
     site_price = None  # genai-prices prices Anthropic
+    supports_vision = True  # every current Claude model reads images
 
     def __init__(
         self,
@@ -145,8 +146,20 @@ class AnthropicProvider:
             "system": [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}],
             "tools": [self._tool],
             "tool_choice": {"type": "tool", "name": EXTRACTION_TOOL},
-            "messages": [{"role": "user", "content": request.text}],
+            "messages": [{"role": "user", "content": self._content(request)}],
         }
+
+    @staticmethod
+    def _content(request: ExtractionRequest) -> str | list[dict[str, Any]]:
+        """The text, or a page image (a base64 `image` block) followed by the instruction."""
+        if request.image is None:
+            return request.text
+        source = {
+            "type": "base64",
+            "media_type": request.image.media_type,
+            "data": request.image.data_base64,
+        }
+        return [{"type": "image", "source": source}, {"type": "text", "text": request.text}]
 
     def extract(self, request: ExtractionRequest) -> ProviderReply:
         try:
@@ -184,7 +197,8 @@ class OpenAIProvider:
 
     `name` is the provider recorded in the ledger: "openai" for OpenAI itself; a compatible
     server is its own provider (`openai_compatible` or the site's name), priced at `site_price`
-    (0 by default), never at OpenAI's price."""
+    (0 by default), never at OpenAI's price. `supports_vision`: the model reads page images
+    (OpenAI's do; a compatible server's only when the site says so)."""
 
     cacheable = True
 
@@ -198,10 +212,12 @@ class OpenAIProvider:
         max_output_tokens: int,
         name: str = "openai",
         site_price: SitePrice | None = None,
+        supports_vision: bool = True,
     ):
         quiet_sdk_loggers()
         self.name = name
         self.site_price = site_price
+        self.supports_vision = supports_vision
         self.model = model
         self.max_output_tokens = max_output_tokens
         self.client = openai.OpenAI(
@@ -218,9 +234,20 @@ class OpenAIProvider:
             "response_format": self._response_format,
             "messages": [
                 {"role": "system", "content": system_prompt(request.document_type)},
-                {"role": "user", "content": request.text},
+                {"role": "user", "content": self._content(request)},
             ],
         }
+
+    @staticmethod
+    def _content(request: ExtractionRequest) -> str | list[dict[str, Any]]:
+        """The text, or the instruction followed by the page image as a `data:` URL."""
+        if request.image is None:
+            return request.text
+        url = f"data:{request.image.media_type};base64,{request.image.data_base64}"
+        return [
+            {"type": "text", "text": request.text},
+            {"type": "image_url", "image_url": {"url": url, "detail": "high"}},
+        ]
 
     def extract(self, request: ExtractionRequest) -> ProviderReply:
         try:
@@ -268,6 +295,7 @@ class OfflineProvider:
     cacheable = False  # cheaper to recompute than to cache; lexicon changes apply at once
     schema_fingerprint = ""
     site_price = None
+    supports_vision = False
 
     def __init__(self) -> None:
         self._extractor = OfflineExtractor()

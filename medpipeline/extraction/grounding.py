@@ -6,6 +6,10 @@ case normalised, then fuzzy (rapidfuzz's best partial alignment, accepted at or 
 anything: it is counted as ungrounded and, by default, left out of the fact lists and kept apart in
 `DocumentExtraction.ungrounded` for review (`keep_ungrounded=True` keeps it in the lists, without
 evidence). Chunks overlap, so the same fact found twice is kept once.
+
+A page OCR could not read may be read from its image by a vision model (`extraction.vision`):
+its facts cannot be located in the text, so they are grounded to the page (`PAGE`): page number,
+no offsets, each a review item.
 """
 
 import re
@@ -25,7 +29,7 @@ from medpipeline.extraction.schema import (
 )
 
 _SPACE = re.compile(r"\s+")
-EXACT, NORMALIZED, FUZZY = "exact", "normalized", "fuzzy"
+EXACT, NORMALIZED, FUZZY, PAGE = "exact", "normalized", "fuzzy", "page"
 MIN_FUZZY_QUOTE_CHARS = 8  # a short quote that is not found as written is not found
 
 
@@ -158,6 +162,35 @@ def merge_extractions(
                 seen.add(identity)
                 getattr(merged, kind).append(fact)
     return merged
+
+
+def add_page_extractions(
+    merged: DocumentExtraction,
+    results: Iterable[tuple[int, ChunkReport, ChunkExtraction | None]],
+) -> DocumentExtraction:
+    """A copy of `merged` with the facts read from page images, (page, report, extraction)
+    each: every fact grounded to its page (`PAGE`), a fact already found in the text kept once."""
+    combined = merged.model_copy(deep=True)
+    seen = {_identity(kind, fact) for kind in FACT_LISTS for fact in getattr(combined, kind)}
+    for page, report, extraction in results:
+        combined.chunks.append(report)
+        if extraction is None:
+            continue
+        evidence = Evidence(
+            offset=None, length=None, page=page, chunk_id=report.chunk_id, match=PAGE
+        )
+        if extraction.patient and combined.patient is None:
+            combined.patient = extraction.patient.model_copy(update={"evidence": evidence})
+            combined.grounded_facts += 1
+        for kind in FACT_LISTS:
+            for fact in getattr(extraction, kind):
+                identity = _identity(kind, fact)
+                if identity in seen:
+                    continue
+                seen.add(identity)
+                getattr(combined, kind).append(fact.model_copy(update={"evidence": evidence}))
+                combined.grounded_facts += 1
+    return combined
 
 
 def grounding_rate(extraction: DocumentExtraction) -> float | None:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from medpipeline.costs import SitePrice, TokenUsage, first_unpriced, price_usd
 from medpipeline.extraction.errors import PERMANENT, RETRYABLE, ErrorClass, ProviderError
@@ -42,9 +42,24 @@ DEFAULT_MAX_RETRY_AFTER_SECONDS = 60.0
 logger = logging.getLogger(__name__)
 
 
+class PageImage(BaseModel):
+    """A rendered page sent to a vision-capable model (held in memory only: it is PHI)."""
+
+    page: int = Field(description="1-based page number.")
+    media_type: str = Field(description="image/jpeg or image/png.")
+    data_base64: str
+    width: int
+    height: int
+
+    @property
+    def digest(self) -> str:
+        return _sha256(self.data_base64)
+
+
 class ExtractionRequest(BaseModel):
     text: str
     document_type: DocumentType = DocumentType.OTHER
+    image: PageImage | None = None  # a page OCR could not read: `text` is the instruction
 
 
 class ProviderReply(BaseModel):
@@ -72,6 +87,7 @@ class ExtractionProvider(Protocol):
     cacheable: bool  # worth a response-cache entry (an API call costs money and time)
     schema_fingerprint: str  # hash of the output schema sent to the API (in the cache key)
     site_price: SitePrice | None  # price of a provider genai-prices does not cover
+    supports_vision: bool  # reads page images (`ExtractionRequest.image`)
 
     def extract(self, request: ExtractionRequest) -> ProviderReply: ...
 
@@ -150,10 +166,11 @@ class _Ids:
 
 
 class ResponseCache:
-    """Replies kept per (system prompt, output schema, provider, model, chunk text) — each by
-    its hash — so re-materializing a document whose text has not changed makes no LLM call, and
-    any change of what the model is asked is a new key without a version bump. Entries hold
-    extracted facts (PHI): the folder must be inside a PHI store (the document's folder)."""
+    """Replies kept per (system prompt, output schema, provider, model, chunk text, page image
+    if any) — each by its hash — so re-materializing a document whose text has not changed makes
+    no LLM call, and any change of what the model is asked is a new key without a version bump.
+    Entries hold extracted facts (PHI): the folder must be inside a PHI store (the document's
+    folder)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -170,6 +187,7 @@ class ResponseCache:
             provider.name,
             provider.model,
             _sha256(request.text),
+            *([request.image.digest] if request.image else []),
         )
         return _sha256("|".join(parts))[:32]
 
@@ -239,8 +257,9 @@ class ExtractionChain:
         text: str,
         run_id: str,
         document_type: DocumentType = DocumentType.OTHER,
+        image: PageImage | None = None,
     ) -> ChunkResult:
-        request = ExtractionRequest(text=text, document_type=document_type)
+        request = ExtractionRequest(text=text, document_type=document_type, image=image)
         ids = _Ids(doc_id, chunk_id, run_id, document_type)
         cached = self._from_cache(request, ids)
         if cached is not None:
@@ -337,6 +356,9 @@ class ExtractionChain:
         return None
 
     def _can_split(self, request: ExtractionRequest, depth: int) -> bool:
+        """A page image cannot be cut in two: its cut reply is kept (and flagged truncated)."""
+        if request.image is not None:
+            return False
         return depth < self.max_splits and split_in_two(request.text) is not None
 
     def _split(

@@ -5,6 +5,7 @@ schema handed to LLMs for structured output is generated from `ChunkExtraction`.
 Every fact carries `quote`: the exact words of the document it was read from.
 """
 
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import get_args, get_origin
 
@@ -31,13 +32,16 @@ class MedicationStatus(StrEnum):
 
 
 class Evidence(BaseModel):
-    """Where a fact's quote sits in the document text (filled by grounding, never by a provider)."""
+    """Where a fact's quote sits in the document text (filled by grounding, never by a provider).
 
-    offset: int = Field(description="Character offset in the whole document text.")
-    length: int
+    A fact a vision model read from a page image is grounded to its page only (`match` "page",
+    no offset or length): the document text of that page is what OCR could not read."""
+
+    offset: int | None = Field(description="Character offset in the whole document text.")
+    length: int | None
     page: int = Field(description="1-based page number.")
     chunk_id: str
-    match: str = Field(description="exact, normalized or fuzzy.")
+    match: str = Field(description="exact, normalized, fuzzy, or page (read from its image).")
     score: float = Field(default=100.0, description="Similarity 0-100 (100 unless fuzzy).")
 
 
@@ -254,3 +258,20 @@ class DocumentExtraction(ChunkExtraction):
     @property
     def models(self) -> list[str]:
         return sorted({c.model for c in self.chunks if c.model})
+
+
+PATIENT_LIST = "patient"  # the patient, as if a list of one (index 0)
+
+
+def fact_id(kind: str, index: int) -> str:
+    """A fact's id within its document: its list and position ('conditions-3', 'patient-0')."""
+    return f"{kind}-{index}"
+
+
+def iter_facts(extraction: ChunkExtraction) -> Iterator[tuple[str, int, Fact]]:
+    """(list, index, fact) of every fact: the patient first, then each list in order."""
+    if extraction.patient is not None:
+        yield PATIENT_LIST, 0, extraction.patient
+    for kind in FACT_LISTS:
+        for index, fact in enumerate(getattr(extraction, kind)):
+            yield kind, index, fact

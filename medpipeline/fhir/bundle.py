@@ -94,6 +94,7 @@ FLAG_UNGROUNDED = "ungrounded"
 FLAG_CODE_DROPPED = "code-dropped"
 FLAG_CONTRADICTION = "in-document-contradiction"  # mentions of one fact disagree
 FLAG_UNCERTAIN_ORDER = "uncertain-order"  # a hypothetical or uncertain prescription: no order
+FLAG_VISION = "vision-extracted"  # read from a page image, grounded to the page only
 NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
 UNNAMED = "not named in the document"  # text of a required code whose fact has no name
 LAB_REPORT = ("11502-2", "Laboratory report")
@@ -601,7 +602,12 @@ def _most_current(facts: list[MedicationFact]) -> MedicationFact:
     sentence of the document, e.g. the hospital course after the home list, is later news)."""
     best = min(_MEDICATION_PRECEDENCE.index(fact.assertion) for fact in facts)
     current = [fact for fact in facts if _MEDICATION_PRECEDENCE.index(fact.assertion) == best]
-    return max(current, key=lambda fact: fact.evidence.offset if fact.evidence else -1)
+    return max(
+        current,
+        key=lambda fact: (
+            fact.evidence.offset if fact.evidence and fact.evidence.offset is not None else -1
+        ),
+    )
 
 
 def _medication_status(fact: MedicationFact) -> str:
@@ -860,20 +866,18 @@ def _reference_range(fact: ObservationFact, context: _Context) -> list[JsonDict]
 
 
 def _evidence_extensions(facts: list, document_url: str) -> list[JsonDict] | None:
-    """Every member's evidence: a derivation-reference (offset, length) and its page each."""
+    """Every member's evidence: a derivation-reference (offset and length; only the document for
+    a fact read from a page image) and its page each."""
     extensions = []
-    for evidence in sorted(
-        {f.evidence.offset: f.evidence for f in facts if f.evidence}.values(),
-        key=lambda e: e.offset,
-    ):
-        derivation = {
-            "url": DERIVATION_REFERENCE,
-            "extension": [
-                {"url": "reference", "valueReference": {"reference": document_url}},
+    distinct = {(f.evidence.offset, f.evidence.page): f.evidence for f in facts if f.evidence}
+    for evidence in sorted(distinct.values(), key=lambda e: (e.page, e.offset or 0)):
+        located = [{"url": "reference", "valueReference": {"reference": document_url}}]
+        if evidence.offset is not None:
+            located += [
                 {"url": "offset", "valueInteger": evidence.offset},
                 {"url": "length", "valueInteger": evidence.length},
-            ],
-        }
+            ]
+        derivation = {"url": DERIVATION_REFERENCE, "extension": located}
         extensions += [derivation, {"url": PAGE_EXTENSION, "valueInteger": evidence.page}]
     return extensions or None
 
@@ -886,12 +890,14 @@ def _flags(
     contradiction: bool = False,
     uncertain_order: bool = False,
 ) -> JsonDict | None:
-    """meta.tag flags for review: no evidence in the text, a code that was dropped, mentions
-    that contradict each other, a prescription that is no order."""
+    """meta.tag flags for review: no evidence in the text, read from a page image, a code that
+    was dropped, mentions that contradict each other, a prescription that is no order."""
     tags = []
     if all(fact.evidence is None for fact in facts):
         context.ungrounded += 1
         tags.append({"system": FLAG_SYSTEM, "code": FLAG_UNGROUNDED})
+    if any(fact.evidence and fact.evidence.offset is None for fact in facts):
+        tags.append({"system": FLAG_SYSTEM, "code": FLAG_VISION})
     for flag, raised in (
         (FLAG_CODE_DROPPED, dropped),
         (FLAG_CONTRADICTION, contradiction),

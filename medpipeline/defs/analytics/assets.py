@@ -15,11 +15,12 @@ from medpipeline.analytics.documents import PATIENT_KEY_SECRET_ENV, UNKEYED
 from medpipeline.analytics.forecast import (
     Candidate,
     calibrate,
+    chunked_doc_ids,
     forecast,
     inbox_chunk_tokens,
     partition_documents,
 )
-from medpipeline.analytics.report import markdown_table, report_path, write_report
+from medpipeline.analytics.report import forecast_path, markdown_table, write_report
 from medpipeline.analytics.warehouse import Budgets, rebuild_warehouse, reconcile
 from medpipeline.defs.automation import EAGER_ALLOW_MISSING
 from medpipeline.defs.resources import DocumentStoreResource
@@ -126,7 +127,8 @@ def warehouse_tables(
     if not secret:
         context.log.warning(
             f"{PATIENT_KEY_SECRET_ENV} is not set: every patient_key is '{UNKEYED}' and "
-            "patient_costs has one row for all patients"
+            "patient_costs has one row for all patients. Production must set it to the site's "
+            "secret (scripts/dev.sh generates a development one in the instance folder)."
         )
     report = rebuild_warehouse(
         layout,
@@ -204,11 +206,12 @@ def warehouse_tables(
 @dg.asset(
     group_name="analytics",
     kinds={"duckdb", "html"},
-    deps=[table.name for table in WAREHOUSE_TABLES],
+    deps=[*(table.name for table in WAREHOUSE_TABLES), "cost_forecast"],
     automation_condition=EAGER_ALLOW_MISSING,
     description="All documents: a self-contained HTML cost report (daily spend by model, "
     "cost-per-document distribution, cache hit rates, most expensive documents by doc_id, "
-    "failures by error class, budget alerts) at data/reports/cost_report.html.",
+    "failures by error class, budget alerts, and what the documents would cost on each "
+    "candidate model from cost_forecast) at data/reports/cost_report.html. No PHI.",
 )
 def cost_report(document_store: DocumentStoreResource) -> dg.MaterializeResult:
     layout = document_store.layout
@@ -225,7 +228,12 @@ def cost_report(document_store: DocumentStoreResource) -> dg.MaterializeResult:
 class ForecastConfig(dg.Config):
     doc_ids: list[str] = Field(
         default_factory=list,
-        description="Chunked documents (partition keys) to price; empty: none beyond the inbox.",
+        description="Chunked documents (partition keys) to price besides the ones below.",
+    )
+    processed_documents: bool = Field(
+        default=True,
+        description="Price every document already chunked: what it would cost on each "
+        "candidate (with the offline provider, what the free run would have cost).",
     )
     include_inbox: bool = Field(default=True, description="Price the PDFs waiting in inbox/.")
     candidates: list[str] = Field(
@@ -241,15 +249,19 @@ class ForecastConfig(dg.Config):
 @dg.asset(
     group_name="analytics",
     kinds={"polars", "python"},
-    description="Documents waiting in the inbox (or a chosen partition set): the forecast LLM "
-    "cost of extracting them with each candidate model, standard and batch, from their chunks' "
-    "token counts, before any call. Writes data/reports/cost_forecast.parquet.",
+    deps=["document_chunks", "clinical_extractions"],  # chunk tokens; the ledger calibrates
+    automation_condition=EAGER_ALLOW_MISSING,
+    description="All documents: the LLM cost of extracting the chunked documents and the PDFs "
+    "waiting in the inbox with each candidate model, standard and batch, from their chunks' token "
+    "counts (calibrated from the ledger when the model has history). Rebuilt with the warehouse; "
+    "writes data/reports/cost_forecast.parquet (doc_ids and figures, no PHI).",
 )
 def cost_forecast(
     config: ForecastConfig, document_store: DocumentStoreResource
 ) -> dg.MaterializeResult:
     layout = document_store.layout
-    documents = partition_documents(layout, config.doc_ids)
+    doc_ids = [*config.doc_ids, *(chunked_doc_ids(layout) if config.processed_documents else [])]
+    documents = partition_documents(layout, list(dict.fromkeys(doc_ids)))
     unreadable = 0
     if config.include_inbox and layout.inbox.is_dir():
         for pdf in sorted(p for p in layout.inbox.iterdir() if p.is_file()):
@@ -261,7 +273,7 @@ def cost_forecast(
     candidates = [Candidate.parse(text) for text in config.candidates]
     models = {candidate: calibrate(layout, candidate) for candidate in candidates}
     frame = forecast(documents, candidates, models, day=datetime.now(UTC).date())
-    target = report_path(layout).with_name("cost_forecast.parquet")
+    target = forecast_path(layout)
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.tmp")
     frame.write_parquet(temp)

@@ -1,17 +1,20 @@
+from typing import Any
+
 import dagster as dg
 
 from medpipeline.analytics.ledger import write_ledger
 from medpipeline.chunking import Chunk
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.defs.errors import TRANSIENT_RETRY, phi_safe_step
+from medpipeline.defs.intake.assets import load_source_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.defs.text.assets import load_chunks, load_text
 from medpipeline.extraction.assertions import recheck_assertions
 from medpipeline.extraction.batches import pending_for, submit_document
-from medpipeline.extraction.grounding import merge_extractions
+from medpipeline.extraction.grounding import add_page_extractions, merge_extractions
 from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType, detect_document_type
-from medpipeline.extraction.providers import ResponseCache
+from medpipeline.extraction.providers import ChunkResult, ResponseCache
 from medpipeline.extraction.schema import ChunkOutcome, DocumentExtraction
 from medpipeline.extraction.usage_journal import (
     UsageJournal,
@@ -19,6 +22,8 @@ from medpipeline.extraction.usage_journal import (
     compose_ledger,
     earlier_records,
 )
+from medpipeline.extraction.vision import pages_to_read, read_pages, render_pages
+from medpipeline.pdf import PdfRejected
 from medpipeline.storage import DataLayout, read_json, remove_temp_files, write_json
 
 CLINICAL_EXTRACTIONS = "clinical_extractions"
@@ -40,7 +45,7 @@ def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
     partitions_def=documents_partitions,
     retry_policy=TRANSIENT_RETRY,
     group_name="extraction",
-    kinds={"anthropic", "openai", "python"},
+    kinds={"python"},  # plus the configured providers' kinds (definitions.extraction_kinds)
     deps=["document_chunks"],
     pool=LLM_POOL,
     output_required=False,  # not materialized while its chunks wait in a batch
@@ -53,9 +58,13 @@ def load_extraction(layout: DataLayout, doc_id: str) -> DocumentExtraction:
     ],
     description="Per document: one provider call per chunk through the fallback chain "
     "(Anthropic, OpenAI, offline clinical rules), facts grounded to their quote in the text and "
-    "merged across chunks. Writes every call's usage to ledger/<doc_id>.parquet. In a run "
-    f"tagged {LLM_MODE_TAG}={BATCH_MODE}, the chunks go to the first provider's batch API "
-    "(half price) and the asset materializes when llm_batch_sensor has collected the answers.",
+    "merged across chunks. A page OCR could not read goes as an image to a vision-capable "
+    "provider (its facts grounded to the page and flagged for review). Writes every call's usage "
+    "to ledger/<doc_id>.parquet (no PHI: ids, tokens, costs). In a run tagged "
+    f"{LLM_MODE_TAG}={BATCH_MODE}, the chunks go to the first provider's batch API (half price) "
+    "and the asset materializes when llm_batch_sensor has collected the answers. PHI: "
+    "documents/<doc_id>/clinical_extractions.json (facts with their quotes) and response_cache/ "
+    "(the providers' replies).",
 )
 @phi_safe_step
 def clinical_extractions(
@@ -74,14 +83,15 @@ def clinical_extractions(
             return waiting
     remove_temp_files(layout.document_dir(doc_id))  # left by a run that was killed
     journal = UsageJournal(layout, doc_id, run_id)
-    chain = llm.chain(
-        cache=ResponseCache.of_document(layout, doc_id),
-        on_record=journal.append,
-        on_unpriced=lambda provider, model: context.log.warning(
+    chain_settings = {
+        "cache": ResponseCache.of_document(layout, doc_id),
+        "on_record": journal.append,
+        "on_unpriced": lambda provider, model: context.log.warning(
             f"genai-prices has no price for {provider} model {model}: its calls are recorded "
             "with cost NULL (price_known = false)"
         ),
-    )
+    }
+    chain = llm.chain(**chain_settings)
     results = chain.extract_chunks(
         doc_id,
         [(chunk.chunk_id, chunk.text) for chunk in chunks],
@@ -98,8 +108,19 @@ def clinical_extractions(
             for chunk, result in zip(chunks, results, strict=True)
         ),
     )
+    unreadable = pages_to_read(text.pages, llm.vision_config)
+    page_results = _read_by_vision(
+        context.log, document_store, llm, doc_id, unreadable, run_id, document_type, chain_settings
+    )
+    merged = add_page_extractions(
+        merged, ((page, result.report, result.extraction) for page, result in page_results)
+    )
     extraction = recheck_assertions(merged, text.text)
-    records = [record for result in results for record in result.records]
+    records = [
+        record
+        for result in [*results, *(result for _, result in page_results)]
+        for record in result.records
+    ]
     ledger = compose_ledger(earlier_records(layout, doc_id, run_id), records)
     write_json(layout.artifact(doc_id, CLINICAL_EXTRACTIONS), extraction)
     write_ledger(layout, doc_id, ledger)
@@ -134,12 +155,19 @@ def clinical_extractions(
             ),
             "prompt_version": PROMPT_VERSION,
             "document_type": document_type.value,
+            "pages": len(text.pages),
             "llm_calls": sum(1 for record in records if not record.response_cache_hit),
             "response_cache_hits": sum(1 for record in records if record.response_cache_hit),
             "failed_calls": sum(1 for record in records if record.outcome == "error"),
             "skipped_providers": ", ".join(chain.skipped_providers()) or "none",
             "dropped_reply_items": sum(result.report.dropped_items for result in results),
             "truncated_replies": sum(1 for result in results if result.report.truncated),
+            "unreadable_pages": len(unreadable),
+            "vision_pages": len(page_results),
+            "vision_pages_failed": sum(
+                1 for _, result in page_results if result.report.outcome == ChunkOutcome.FAILED
+            ),
+            "vision_facts": sum(result.report.facts for _, result in page_results),
             "input_tokens": sum(record.input_tokens for record in records),
             "output_tokens": sum(record.output_tokens for record in records),
             "cost_usd": round(sum(record.cost_usd or 0.0 for record in records), 6),
@@ -154,6 +182,34 @@ def clinical_extractions(
             )
         ],
     )
+
+
+def _read_by_vision(
+    log: dg.DagsterLogManager,
+    document_store: DocumentStoreResource,
+    llm: LLMResource,
+    doc_id: str,
+    pages: list[int],
+    run_id: str,
+    document_type: DocumentType,
+    chain_settings: dict[str, Any],
+) -> list[tuple[int, ChunkResult]]:
+    """The unreadable pages rendered (blank ones left out) and read by the chain of
+    vision-capable providers; none when no such provider is configured (offline: the pages
+    stay flagged in document_text)."""
+    chain = llm.vision_chain(**chain_settings) if pages else None
+    if chain is None:
+        return []
+    layout = document_store.layout
+    password = document_store.password_for(doc_id, load_source_document(layout, doc_id).sha256)
+    try:
+        images = render_pages(
+            layout.source_pdf(doc_id), pages, llm.vision_config, document_store.pdf_limits, password
+        )
+    except PdfRejected as rejected:  # the pages stay flagged in document_text
+        log.warning(f"page images of document {doc_id} not rendered: {rejected.reason.value}")
+        return []
+    return read_pages(chain, doc_id, images, run_id, document_type)
 
 
 def _submit_batch(

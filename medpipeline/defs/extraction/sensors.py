@@ -1,3 +1,5 @@
+import os
+
 import dagster as dg
 
 from medpipeline.defs.extraction.assets import CLINICAL_EXTRACTIONS
@@ -7,16 +9,20 @@ from medpipeline.extraction.batches import batches_for, collect, pending_batches
 
 BATCH_ID_TAG = "medpipeline/batch_id"
 AFTER_EXTRACTION = [dg.AssetKey(CLINICAL_EXTRACTIONS), dg.AssetKey("fhir_bundle")]
+# Batches end within minutes to 24 h: polling every 5 minutes costs nothing and waits little.
+BATCH_POLL_SECONDS_ENV = "MEDPIPELINE_BATCH_POLL_SECONDS"
+BATCH_POLL_SECONDS = int(os.environ.get(BATCH_POLL_SECONDS_ENV, "300"))
 
 
 @dg.sensor(
     job_name=DOCUMENT_JOB,
-    minimum_interval_seconds=300,
+    minimum_interval_seconds=BATCH_POLL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Polls the provider batches that documents' chunks wait in (runs tagged "
     "medpipeline/llm_mode=batch). When one has ended, its answers go into the document's "
     "response cache and usage journal (batch rate) and the document's extraction and bundle "
-    "are requested: served from the cache, live calls only for items that errored or expired.",
+    "are requested: served from the cache, live calls only for items that errored or expired. "
+    f"Interval: {BATCH_POLL_SECONDS_ENV} seconds (default 300).",
 )
 def llm_batch_sensor(
     context: dg.SensorEvaluationContext,

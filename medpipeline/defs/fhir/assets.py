@@ -10,12 +10,15 @@ from medpipeline.defs.extraction.assets import load_extraction
 from medpipeline.defs.intake.assets import load_source_document
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
+from medpipeline.defs.text.assets import load_text
+from medpipeline.evidence import EVIDENCE_FILE, render_evidence
 from medpipeline.extraction.grounding import grounding_rate
+from medpipeline.extraction.prompts import detect_document_type
 from medpipeline.fhir.bundle import build_bundle
 from medpipeline.fhir.records import update_records
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.review import REVIEW_FILE, document_review
-from medpipeline.storage import read_json, write_json
+from medpipeline.storage import read_json, write_atomic, write_json
 
 FHIR_BUNDLE = "fhir_bundle"
 PATIENT_RECORDS = "patient_records"
@@ -46,8 +49,9 @@ MIN_GROUNDING_RATE = 0.9
             "needs_no_review",
             asset=FHIR_BUNDLE,
             description="The document's review queue (documents/<doc_id>/review.json) is empty: "
-            "no ungrounded fact, assertion disagreement, low-confidence grounding, dropped code, "
-            "contradiction, uncertain order or failed chunk. Counts per reason in the metadata.",
+            "no ungrounded fact, assertion disagreement, low-confidence grounding, fact read "
+            "from a page image, dropped code, contradiction, uncertain order or failed chunk. "
+            "Counts per reason in the metadata.",
         ),
         dg.AssetCheckSpec(
             "codes_known",
@@ -61,7 +65,10 @@ MIN_GROUNDING_RATE = 0.9
     "Observation / Procedure with evidence offsets (one resource per clinical fact), a "
     "DiagnosticReport grouping the labs, Device and Provenance. Negated, family-history and "
     "hypothetical findings never become the patient's active facts. Writes the document's review "
-    "queue to documents/<doc_id>/review.json (reason codes and fact indices, counted here).",
+    "queue to documents/<doc_id>/review.json (reason codes and fact indices, counted here) and "
+    "the evidence viewer documents/<doc_id>/evidence.html (the text with every fact highlighted "
+    "beside the resource it became). PHI: the bundle and the viewer (names, identifiers, the "
+    "document's text) stay in documents/; the metadata carries ids, codes and counts only.",
 )
 def fhir_bundle(
     context: dg.AssetExecutionContext, document_store: DocumentStoreResource
@@ -77,9 +84,26 @@ def fhir_bundle(
     review = document_review(extraction, built)
     write_json(layout.document_dir(doc_id) / REVIEW_FILE, review)
     write_json(layout.artifact(doc_id, FHIR_BUNDLE), built.bundle)
+    text = load_text(layout, doc_id)
+    document_type = detect_document_type(text.text).value
+    viewer = layout.document_dir(doc_id) / EVIDENCE_FILE
+    page = render_evidence(
+        doc_id=doc_id,
+        text=text.text,
+        page_offsets=text.page_offsets,
+        extraction=extraction,
+        bundle=built.bundle,
+        mapped_facts=built.mapped_facts,
+        review=review,
+        document_type=document_type,
+    )
+    write_atomic(viewer, page.encode("utf-8"))
     issue_sources = Counter(issue.source for issue in issues)
     return dg.MaterializeResult(
         metadata={
+            "document_type": document_type,
+            "pages": len(text.pages),
+            "evidence_viewer": dg.MetadataValue.path(str(viewer)),
             "resources": sum(built.resource_counts.values()),
             **{f"resources_{kind}": count for kind, count in sorted(built.resource_counts.items())},
             "skipped_negated": built.skipped_negated,
@@ -145,7 +169,7 @@ def fhir_bundle(
     "contribution is replaced, an invalid bundle never accumulated; the same fact from several "
     "documents is one resource with each document's Provenance; contradictions flagged. Writes "
     "data/fhir/patients/<id>.json and the Bulk Data export data/fhir/export/<ResourceType>.ndjson "
-    "(one writer at a time: a file lock).",
+    "(one writer at a time: a file lock). PHI: everything under data/fhir/.",
 )
 def patient_records(document_store: DocumentStoreResource) -> dg.MaterializeResult:
     layout = document_store.layout

@@ -20,7 +20,9 @@ RAW_DOCUMENT = "raw_document"
     kinds={"pdf"},
     retry_policy=TRANSIENT_RETRY,
     description="Per document: the stored PDF, checked to be a readable PDF within limits "
-    "(magic bytes, size, pages, encryption). Rejected files move to quarantine/ with a reason.",
+    "(magic bytes, size, pages, encryption). Rejected files move to quarantine/ with a reason. "
+    "PHI: documents/<doc_id>/source.pdf and intake.json (the original file name); the metadata "
+    "carries ids, sizes and page counts only.",
 )
 @phi_safe_step
 def raw_document(

@@ -42,7 +42,8 @@ def load_chunks(layout: DataLayout, doc_id: str) -> DocumentChunks:
     kinds={"pdf", "python"},
     deps=["raw_document"],
     description="Per document: page-by-page text (pdfplumber, tables included); pages without a "
-    "usable text layer are OCR'd with Tesseract. Each page has a quality score and method.",
+    "usable text layer are OCR'd with Tesseract. Each page has a quality score and method. "
+    "PHI: documents/<doc_id>/document_text.json holds the document's text.",
 )
 @phi_safe_step
 def document_text(
@@ -93,7 +94,8 @@ def document_text(
     kinds={"python"},
     deps=[document_text],
     description="Per document: section-aware chunks sized in tokens (o200k) with overlap; each "
-    "chunk records its pages and character offsets in the document text.",
+    "chunk records its pages and character offsets in the document text. PHI: "
+    "documents/<doc_id>/document_chunks.json holds the chunks' text.",
 )
 @phi_safe_step
 def document_chunks(

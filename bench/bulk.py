@@ -1,0 +1,345 @@
+"""Bulk ingestion as a user runs it, against the bare domain pipeline on the same documents.
+
+    .venv/bin/python bench/bulk.py --documents 20
+
+1. Generates N distinct clinical PDFs (discharge summaries, referral letters, progress notes, each
+   with its own document number) in this process.
+2. Bare: runs the project's domain functions on them in this one process (inspect, text, chunks,
+   offline extraction, ConText re-check, FHIR bundle, validation, review queue), no Dagster and
+   no artifact files.
+3. Pipeline: starts `dagster dev` on the local configuration (deploy/local/dagster.yaml, SQLite,
+   daemon and inbox sensor) in a fresh DAGSTER_HOME and data folder, drops every PDF into the
+   inbox at once and waits until every document has its bundle and its run has finished.
+   With `--celery-workers K`: `dagster-daemon` on deploy/celery/dagster.yaml (PostgreSQL, runs
+   as Celery tasks) and K warm `dagster-celery` workers instead.
+
+Prints documents/min, runs created, peak memory of the `dagster dev` process tree (sampled every
+0.5 s), per-document overhead, and as its last line `bare_s=<x> pipeline_s=<y> ratio=<y/x>`.
+No API key is used: extraction is the offline provider.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+# Only light imports at the top: the PDF parser's child processes import this module again.
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def make_pdfs(count: int, folder: Path) -> list[Path]:
+    """`count` distinct PDFs (each has its own document number, so its own doc_id)."""
+    from medpipeline import samples
+
+    templates = [
+        ("DISCHARGE SUMMARY", samples.DISCHARGE_PAGES),
+        ("REFERRAL LETTER", samples.REFERRAL_PAGES),
+        ("PROGRESS NOTES", samples.PROGRESS_PAGES),
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    pdfs = []
+    for index in range(count):
+        title, pages = templates[index % len(templates)]
+        numbered = [f"Document number: BULK-{index:06d}\n{pages[0]}", *pages[1:]]
+        pdfs.append(samples.render_text_pdf(folder / f"bulk-{index:06d}.pdf", numbered, title))
+    return pdfs
+
+
+def run_bare(pdfs: list[Path]) -> float:
+    """Seconds to take every PDF through the domain functions in this process."""
+    from medpipeline.chunking import ChunkingConfig, chunk_document, join_pages
+    from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+    from medpipeline.extraction.assertions import recheck_assertions
+    from medpipeline.extraction.clients import OfflineProvider
+    from medpipeline.extraction.grounding import merge_extractions
+    from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
+    from medpipeline.extraction.providers import ExtractionChain
+    from medpipeline.fhir.bundle import build_bundle
+    from medpipeline.fhir.validation import validate_bundle
+    from medpipeline.pdf import PdfLimits, extract_pages, inspect_pdf
+    from medpipeline.review import document_review
+
+    limits, chunking = PdfLimits(), ChunkingConfig()
+    chain = ExtractionChain([OfflineProvider()])
+    started = time.perf_counter()
+    for pdf in pdfs:
+        sha256, sha1 = file_digests(pdf)
+        doc_id = doc_id_from_sha256(sha256)
+        properties = inspect_pdf(pdf, limits)
+        pages = extract_pages(pdf, limits, pages=properties.pages)
+        text, offsets = join_pages(pages)
+        chunks = chunk_document(doc_id, text, offsets, chunking)
+        results = chain.extract_chunks(
+            doc_id,
+            [(chunk.chunk_id, chunk.text) for chunk in chunks],
+            "bare",
+            detect_document_type(text),
+            4,
+        )
+        merged = merge_extractions(
+            doc_id,
+            PROMPT_VERSION,
+            offsets,
+            (
+                (chunk, result.report, result.extraction)
+                for chunk, result in zip(chunks, results, strict=True)
+            ),
+        )
+        extraction = recheck_assertions(merged, text)
+        source = SourceDocument(
+            doc_id=doc_id,
+            sha256=sha256,
+            sha1=sha1,
+            size_bytes=pdf.stat().st_size,
+            pages=properties.pages,
+            stored_at=datetime.now(UTC),
+        )
+        built = build_bundle(source, extraction, created_at=datetime.now(UTC))
+        validate_bundle(built.bundle)
+        document_review(extraction, built)
+    return time.perf_counter() - started
+
+
+class TreeMemory:
+    """Peak resident memory of some processes and all their descendants, sampled in a thread."""
+
+    def __init__(self, pids: list[int]):
+        self.roots = [psutil.Process(pid) for pid in pids]
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            total = 0
+            for root in self.roots:
+                try:
+                    tree = [root, *root.children(recursive=True)]
+                except psutil.NoSuchProcess:
+                    continue
+                for process in tree:
+                    try:
+                        total += process.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        continue
+            self.peak_bytes = max(self.peak_bytes, total)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _local_instance(home: Path, env: dict[str, str]) -> list[list[str]]:
+    """`dagster dev` on deploy/local/dagster.yaml (SQLite, a process per run)."""
+    shutil.copyfile(REPO / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")
+    port = str(_free_port())
+    return [[str(BIN / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-p", port]]
+
+
+def _celery_instance(
+    home: Path, env: dict[str, str], workers: int, database: str
+) -> list[list[str]]:
+    """The daemon and `workers` Celery workers on deploy/celery/dagster.yaml, over the local
+    PostgreSQL (a fresh database), RabbitMQ and Redis, on a queue of this bench's own."""
+    import yaml
+
+    queue = f"medpipeline-bulk-{home.parent.name[-8:]}"
+    config = yaml.safe_load((REPO / "deploy" / "celery" / "dagster.yaml").read_text())
+    config["run_launcher"]["config"]["default_queue"] = queue
+    config["concurrency"]["runs"]["max_concurrent_runs"] = workers
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    env.update(
+        DAGSTER_PG_URL=database,
+        DAGSTER_CELERY_BROKER_URL=env.get(
+            "DAGSTER_CELERY_BROKER_URL", "pyamqp://guest:guest@127.0.0.1:5672//"
+        ),
+        DAGSTER_CELERY_BACKEND_URL=env.get(
+            "DAGSTER_CELERY_BACKEND_URL", "redis://127.0.0.1:6379/0"
+        ),
+        PATH=f"{BIN}{os.pathsep}{env['PATH']}",
+    )
+    worker_yaml = str(REPO / "deploy" / "celery" / "worker.yaml")
+    return [[str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")]] + [
+        [
+            str(BIN / "dagster-celery"),
+            "worker",
+            "start",
+            "-A",
+            "dagster_celery.app",
+            "-y",
+            worker_yaml,
+            "-q",
+            queue,
+            "-n",
+            f"bulk{index}",
+            "-i",
+            "medpipeline.definitions",
+            "--",
+            "--pool=solo",
+        ]
+        for index in range(workers)
+    ]
+
+
+def run_pipeline(
+    pdfs: list[Path], work: Path, timeout: float, workers: int, database: str | None
+) -> dict:
+    """Drop the PDFs into the inbox of a running instance and wait for every bundle."""
+    import dagster as dg
+
+    from medpipeline.documents import doc_id_from_sha256, file_digests
+
+    home, data = work / "dagster_home", work / "data"
+    home.mkdir()
+    (data / "inbox").mkdir(parents=True)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "MEDPIPELINE_DATA_DIR": str(data)}
+    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
+        env.pop(key, None)
+    commands = (
+        _celery_instance(home, env, workers, database) if workers else _local_instance(home, env)
+    )
+    os.environ.update({key: env[key] for key in ("DAGSTER_PG_URL",) if key in env})
+    processes = [
+        _start(command, env, work / f"process{index}.log") for index, command in enumerate(commands)
+    ]
+    doc_ids = {doc_id_from_sha256(file_digests(pdf)[0]) for pdf in pdfs}
+    try:
+        with (
+            TreeMemory([process.pid for process in processes]) as memory,
+            dg.DagsterInstance.from_config(str(home)) as instance,
+        ):
+            time.sleep(20)  # daemon, code server and workers start; the sensor is RUNNING
+            started = time.perf_counter()
+            for pdf in pdfs:
+                shutil.copyfile(pdf, data / "inbox" / pdf.name)
+            while True:
+                runs = instance.get_runs(filters=dg.RunsFilter(job_name="document_pipeline"))
+                bundled = {
+                    doc_id
+                    for doc_id in doc_ids
+                    if (data / "documents" / doc_id / "fhir_bundle.json").exists()
+                }
+                if bundled == doc_ids and runs and all(run.is_finished for run in runs):
+                    break
+                if time.perf_counter() - started > timeout:
+                    raise TimeoutError(
+                        f"{len(bundled)} of {len(doc_ids)} bundles after {timeout:g} s"
+                    )
+                time.sleep(0.5)
+            elapsed = time.perf_counter() - started
+            failed = sum(1 for run in runs if run.status != dg.DagsterRunStatus.SUCCESS)
+        return {
+            "seconds": elapsed,
+            "runs": len(runs),
+            "failed_runs": failed,
+            "peak_bytes": memory.peak_bytes,
+        }
+    finally:
+        for process in processes:
+            _stop(process)
+
+
+@contextmanager
+def fresh_database(server: str):
+    """A new database on the PostgreSQL server at `server`, dropped afterwards."""
+    import psycopg2
+
+    name = f"medpipeline_bulk_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=20)
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for bundles")
+    parser.add_argument(
+        "--celery-workers",
+        type=int,
+        default=0,
+        help="run on deploy/celery/dagster.yaml with this many warm Celery workers instead of "
+        "`dagster dev` (needs the local PostgreSQL, RabbitMQ and Redis)",
+    )
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="medpipeline-bulk-") as folder:
+        work = Path(folder)
+        started = time.perf_counter()
+        pdfs = make_pdfs(args.documents, work / "pdfs")
+        print(f"generated {len(pdfs)} distinct PDFs in {time.perf_counter() - started:.1f} s")
+        bare_s = run_bare(pdfs)
+        print(
+            f"bare domain pipeline, one process: {bare_s:.1f} s "
+            f"({bare_s / len(pdfs):.2f} s/document)"
+        )
+        if args.celery_workers:
+            with fresh_database(args.postgres) as database:
+                result = run_pipeline(pdfs, work, args.timeout, args.celery_workers, database)
+        else:
+            result = run_pipeline(pdfs, work, args.timeout, 0, None)
+    pipeline_s = result["seconds"]
+    how = f"{args.celery_workers} Celery workers" if args.celery_workers else "dagster dev"
+    print(
+        f"pipeline ({how}, inbox sensor): {pipeline_s:.1f} s, "
+        f"{len(pdfs) / pipeline_s * 60:.1f} documents/min"
+    )
+    print(f"runs created: {result['runs']} ({result['failed_runs']} not successful)")
+    print(f"peak memory of the process tree ({how}): {result['peak_bytes'] / 2**20:.0f} MiB")
+    print(f"per-document overhead: {(pipeline_s - bare_s) / len(pdfs):.2f} s")
+    print(f"bare_s={bare_s:.1f} pipeline_s={pipeline_s:.1f} ratio={pipeline_s / bare_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
