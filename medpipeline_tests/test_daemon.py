@@ -30,6 +30,7 @@ from medpipeline_tests.fake_llm_server import FakeLLMServer
 from medpipeline_tests.helpers import encrypted_pdf
 from medpipeline_tests.phi_search import canary_hits
 
+MAX_CONCURRENT_RUNS = 2  # deploy/local/dagster.yaml
 BUNDLE_WAIT = 900  # seconds; a loaded 2-core machine runs ~2 documents a minute
 NAME, MRN = "Zzyzx Quuxington", "ZQ-99887766"
 CANARIES = ("Zzyzx", "Quuxington", MRN)
@@ -125,7 +126,12 @@ def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session,
         for record in session.run_records()
     }
     passed = [doc_id for doc_id in queued_bulk if started[urgent_id] < started[doc_id]]
-    assert sorted(passed) == sorted(queued_bulk), "urgent started before all queued bulk work"
+    # Two slots can free at once: the coordinator then launches the urgent run and the next bulk
+    # run in the same pass, and either worker process may start first. Any other queued bulk run
+    # starting before it would be a priority violation.
+    assert passed and len(passed) >= len(queued_bulk) - (MAX_CONCURRENT_RUNS - 1), (
+        f"urgent started before {len(passed)} of {len(queued_bulk)} earlier-queued bulk runs"
+    )
     assert {
         run.tags["dagster/priority"]
         for run in session.runs()
