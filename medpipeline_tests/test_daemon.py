@@ -6,9 +6,9 @@ moved files out of the inbox loses nothing (every document reaches its bundle on
 counted once); and after all of it no file name, patient name or identifier is anywhere in
 Dagster's storage or in the data folder outside the PHI stores, whose files are owner-only.
 
-One daemon session is shared by the module (tests run in file order; the SIGKILL test restarts it,
-the PHI test stops it). LLM calls go over HTTP to the local fake OpenAI server, so spend is real
-ledger rows with a price.
+One daemon session is shared by the module (tests run in file order; the PHI test stops it to
+search its storage; the SIGKILL test, last, starts it, kills it and starts it again). LLM calls go
+over HTTP to the local fake OpenAI server, so spend is real ledger rows with a price.
 """
 
 import json
@@ -19,13 +19,14 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
 from medpipeline.samples import render_text_pdf
 from medpipeline.storage import read_json
-from medpipeline_tests.daemon import DaemonSession, wait_for
+from medpipeline_tests.daemon import IN_PROGRESS, DaemonSession, wait_for
 from medpipeline_tests.fake_llm_server import FakeLLMServer
 from medpipeline_tests.helpers import encrypted_pdf
 from medpipeline_tests.phi_search import canary_hits
@@ -199,59 +200,6 @@ def test_a_rejected_document_is_processed_again_after_the_fix_and_a_copy_stays_a
     )
 
 
-def test_sigkill_right_after_the_sensor_took_the_files_loses_nothing(session, tmp_path, llm):
-    wait_for("no run in progress before the crash", session.quiet, timeout=BUNDLE_WAIT)
-    documents = [make_pdf(tmp_path, f"scan {n}.pdf", f"crash batch {n}") for n in range(6)]
-    for pdf, _ in documents:
-        drop(session, pdf)
-    doc_ids = [doc_id for _, doc_id in documents]
-    inbox_names = {pdf.name for pdf, _ in documents}
-    wait_for(
-        "the sensor to move the files out of the inbox",
-        lambda: not inbox_names & {path.name for path in session.layout.inbox.iterdir()},
-        timeout=120,
-        every=0.01,
-    )
-    session.kill()
-
-    stored = [d for d in doc_ids if session.layout.source_pdf(d).exists()]
-    with session.instance() as instance:
-        partitions = set(instance.get_dynamic_partitions("documents"))
-        with_runs = {run.tags.get("dagster/partition") for run in session.runs()}
-    logging.getLogger(__name__).warning(
-        f"at the kill: {len(stored)} stored, {len(partitions & set(doc_ids))} with a partition, "
-        f"{len(with_runs & set(doc_ids))} with a run"
-    )
-    assert stored == doc_ids, "the sensor had stored every file"
-
-    session.start()
-    wait_for("every bundle after the restart", lambda: session.bundled(doc_ids), BUNDLE_WAIT)
-    in_warehouse = ", ".join(f"'{doc_id}'" for doc_id in doc_ids)
-    wait_for(
-        "the documents in the warehouse",
-        lambda: (
-            session.warehouse_rows(
-                f"SELECT count(*) FROM documents WHERE doc_id IN ({in_warehouse})"
-            )
-            == [(len(doc_ids),)]
-        ),
-        timeout=300,
-        every=3,
-    )
-    wait_for("quiet", session.quiet, timeout=300)
-
-    for doc_id, marker in zip(doc_ids, (f"crash batch {n}" for n in range(6)), strict=True):
-        runs = [run for run in session.runs() if run.tags.get("dagster/partition") == doc_id]
-        assert [(run.tags["dagster/run_key"], run.status) for run in runs] == [
-            (doc_id, dg.DagsterRunStatus.SUCCESS)
-        ]
-        requests = [s for s in llm.served if marker in s.user_text]
-        calls = [row for row in session.llm_calls(doc_id) if row["outcome"] == "ok"]
-        assert len(requests) >= 1 and len(calls) == len(requests), "each call once, counted once"
-        assert len({row["chunk_id"] for row in calls}) == len(calls)
-        assert sum(row["cost_usd"] for row in calls) > 0
-
-
 def test_no_phi_in_dagster_storage_or_outside_the_phi_stores(session, tmp_path, llm):
     named = render_text_pdf(
         tmp_path / f"{NAME} MRN {MRN}.pdf", [clinical_note("canary", NAME, MRN)]
@@ -291,3 +239,59 @@ def test_no_phi_in_dagster_storage_or_outside_the_phi_stores(session, tmp_path, 
             mode = stat.S_IMODE(path.stat().st_mode)
             expected = 0o700 if path.is_dir() else 0o600
             assert mode == expected, f"{path.relative_to(layout.root)} is {oct(mode)}"
+
+
+def test_sigkill_right_after_the_sensor_took_the_files_loses_nothing(session, tmp_path, llm):
+    if session.process is None:  # the PHI test stopped it to search its storage
+        session.start()
+    wait_for("no run in progress before the crash", session.quiet, timeout=BUNDLE_WAIT)
+    documents = [make_pdf(tmp_path, f"scan {n}.pdf", f"crash batch {n}") for n in range(6)]
+    for pdf, _ in documents:
+        drop(session, pdf)
+    doc_ids = [doc_id for _, doc_id in documents]
+    inbox_names = {pdf.name for pdf, _ in documents}
+    wait_for(
+        "the sensor to move the files out of the inbox",
+        lambda: not inbox_names & {path.name for path in session.layout.inbox.iterdir()},
+        timeout=120,
+        every=0.01,
+    )
+    session.kill()
+
+    stored = [d for d in doc_ids if session.layout.source_pdf(d).exists()]
+    with session.instance() as instance:
+        partitions = set(instance.get_dynamic_partitions("documents"))
+        with_runs = {run.tags.get("dagster/partition") for run in session.runs()}
+    logging.getLogger(__name__).warning(
+        f"at the kill: {len(stored)} stored, {len(partitions & set(doc_ids))} with a partition, "
+        f"{len(with_runs & set(doc_ids))} with a run"
+    )
+    assert stored == doc_ids, "the sensor had stored every file"
+
+    session.start()
+    wait_for("every bundle after the restart", lambda: session.bundled(doc_ids), BUNDLE_WAIT)
+    # Runs of documents settle; a warehouse run the kill caught mid-flight stays STARTED (the local
+    # run launcher cannot check a dead worker: README, "Nothing is orphaned"), so the spend is
+    # counted from each document's ledger file, the warehouse's only source.
+    wait_for(
+        "the documents' runs to settle",
+        lambda: (
+            not any(
+                run.status in IN_PROGRESS and run.tags.get("dagster/partition") in doc_ids
+                for run in session.runs()
+            )
+        ),
+        timeout=300,
+    )
+
+    for doc_id, marker in zip(doc_ids, (f"crash batch {n}" for n in range(6)), strict=True):
+        runs = [run for run in session.runs() if run.tags.get("dagster/partition") == doc_id]
+        assert [(run.tags["dagster/run_key"], run.status) for run in runs] == [
+            (doc_id, dg.DagsterRunStatus.SUCCESS)
+        ]
+        requests = [s for s in llm.served if marker in s.user_text]
+        ledger = pl.read_parquet(session.layout.ledger_file(doc_id))
+        calls = ledger.filter(pl.col("outcome") == "ok").to_dicts()
+        assert len(requests) >= 1 and len(calls) == len(requests), "each call once, counted once"
+        assert len({row["chunk_id"] for row in calls}) == len(calls)
+        assert sum(row["cost_usd"] for row in calls) > 0
