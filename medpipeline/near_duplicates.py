@@ -16,6 +16,7 @@ documents. A near-duplicate's extraction is the earlier document's facts grounde
 text, so evidence offsets point into this document.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from medpipeline.extraction.schema import (
     ChunkReport,
     DocumentExtraction,
 )
-from medpipeline.storage import DataLayout
+from medpipeline.storage import PRIVATE_FILE_MODE, DataLayout
 
 THRESHOLD = 0.9
 NUM_PERM = 128
@@ -69,15 +70,17 @@ def _index(layout: DataLayout) -> Path:
 
 def _lock(layout: DataLayout) -> FileLock:
     layout.documents.mkdir(parents=True, exist_ok=True)
-    return FileLock(layout.documents / ".near_duplicates.lock")
+    return FileLock(layout.documents / ".near_duplicates.lock", mode=PRIVATE_FILE_MODE)
 
 
 def remember(layout: DataLayout, doc_id: str, signature: np.ndarray) -> None:
     """Add a document extracted on its own to the index (a later record replaces an earlier)."""
     record = np.zeros(1, dtype=_RECORD)
     record["doc_id"], record["hashes"] = doc_id.encode(), signature
-    with _lock(layout), _index(layout).open("ab") as handle:
-        handle.write(record.tobytes())
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT  # owner-only, like every file in documents/
+    with _lock(layout):
+        with os.fdopen(os.open(_index(layout), flags, PRIVATE_FILE_MODE), "ab") as handle:
+            handle.write(record.tobytes())
 
 
 def find_near_duplicate(
