@@ -43,3 +43,21 @@ def materialize_document(
         resources=resources_for(layout, llm),
         raise_on_error=False,
     )
+
+
+def llm_for(server) -> LLMResource:
+    """Both SDKs pointed at the local fake LLM server (`fake_llm_server`)."""
+    return LLMResource(
+        anthropic_api_key="test-key",
+        anthropic_base_url=server.base_url,
+        openai_api_key="test-key",
+        openai_base_url=server.base_url + "/v1",
+        openai_provider="openai",  # the fake server stands in for OpenAI itself
+        chunk_concurrency=3,
+    )
+
+
+def node_metadata(result: dg.ExecuteInProcessResult, node: str) -> dict:
+    """The metadata values of the one materialization of `node` in the run."""
+    (materialization,) = result.asset_materializations_for_node(node)
+    return {key: value.value for key, value in materialization.metadata.items()}
