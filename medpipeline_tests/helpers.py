@@ -1,6 +1,7 @@
 """Running documents through the real Dagster graph on a test instance."""
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -8,7 +9,7 @@ import dagster as dg
 from medpipeline.definitions import document_assets
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
-from medpipeline.documents import doc_id_from_sha256, file_digests
+from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
 from medpipeline.intake import store_source
 from medpipeline.storage import DataLayout
 
@@ -61,3 +62,29 @@ def node_metadata(result: dg.ExecuteInProcessResult, node: str) -> dict:
     """The metadata values of the one materialization of `node` in the run."""
     (materialization,) = result.asset_materializations_for_node(node)
     return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def document_on_disk(
+    folder: Path, pdf_bytes: bytes, pages: int, stored_at: datetime
+) -> SourceDocument:
+    """A SourceDocument whose digests come from a real file written into `folder`."""
+    path = folder / "source.pdf"
+    path.write_bytes(pdf_bytes)
+    sha256, sha1 = file_digests(path)
+    return SourceDocument(
+        doc_id=doc_id_from_sha256(sha256),
+        sha256=sha256,
+        sha1=sha1,
+        size_bytes=len(pdf_bytes),
+        pages=pages,
+        stored_at=stored_at,
+    )
+
+
+def resources_of(bundle: dict, resource_type: str) -> list[dict]:
+    """The resources of one type in a Bundle, in entry order."""
+    return [
+        entry["resource"]
+        for entry in bundle["entry"]
+        if entry["resource"]["resourceType"] == resource_type
+    ]

@@ -27,7 +27,13 @@ from medpipeline.fhir.bundle import build_bundle
 from medpipeline.review import REVIEW_FILE, DocumentReview, ReviewReason, document_review
 from medpipeline.samples import render_text_pdf
 from medpipeline_tests.fake_llm_server import ANTHROPIC, Reply
-from medpipeline_tests.helpers import llm_for, materialize_document, node_metadata, store_copy
+from medpipeline_tests.helpers import (
+    llm_for,
+    materialize_document,
+    node_metadata,
+    resources_of,
+    store_copy,
+)
 
 NOTE_LINES = [
     "CLINIC NOTE",
@@ -129,11 +135,6 @@ def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None
     assert review.counts()["assertion_disagreement"] == 1
 
 
-def _resources(bundle: dict, resource_type: str) -> list[dict]:
-    resources = [entry["resource"] for entry in bundle["entry"]]
-    return [resource for resource in resources if resource["resourceType"] == resource_type]
-
-
 def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
     instance, layout, llm_server, tmp_path
 ) -> None:
@@ -154,11 +155,11 @@ def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
     assert extraction["ungrounded"]["conditions"][0]["text"] == "gout"
 
     bundle = json.loads((folder / "fhir_bundle.json").read_text())
-    assert [c["code"]["text"] for c in _resources(bundle, "Condition")] == ["cough"]
-    assert _resources(bundle, "AllergyIntolerance") == [], "the mother's allergy"
+    assert [c["code"]["text"] for c in resources_of(bundle, "Condition")] == ["cough"]
+    assert resources_of(bundle, "AllergyIntolerance") == [], "the mother's allergy"
     orders = {
         r["medicationCodeableConcept"]["text"]: (r["status"], r["intent"])
-        for r in _resources(bundle, "MedicationRequest")
+        for r in resources_of(bundle, "MedicationRequest")
     }
     assert orders == {"ibuprofen": ("draft", "proposal"), "azithromycin": ("active", "order")}
 
