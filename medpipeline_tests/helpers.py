@@ -10,6 +10,8 @@ from medpipeline.definitions import document_assets
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+from medpipeline.extraction.schema import DocumentExtraction
+from medpipeline.fhir.bundle import build_bundle
 from medpipeline.intake import store_source
 from medpipeline.storage import DataLayout
 
@@ -88,3 +90,16 @@ def resources_of(bundle: dict, resource_type: str) -> list[dict]:
         for entry in bundle["entry"]
         if entry["resource"]["resourceType"] == resource_type
     ]
+
+
+def bundle_of(extraction: DocumentExtraction, created_at: datetime) -> dict:
+    """The Bundle of an extraction of a stand-in document (digests made up from its doc_id)."""
+    document = SourceDocument(
+        doc_id=extraction.doc_id,
+        sha256=extraction.doc_id * 4,
+        sha1="ab" * 20,
+        size_bytes=10,
+        pages=1,
+        stored_at=created_at,
+    )
+    return build_bundle(document, extraction, created_at=created_at).bundle

@@ -16,7 +16,6 @@ import dagster as dg
 from filelock import FileLock
 
 from medpipeline.defs.fhir.assets import fhir_bundle, patient_records
-from medpipeline.documents import SourceDocument
 from medpipeline.extraction.schema import (
     AllergyFact,
     ChunkOutcome,
@@ -29,26 +28,28 @@ from medpipeline.extraction.schema import (
     MedicationStatus,
     PatientFact,
 )
-from medpipeline.fhir.bundle import FLAG_SYSTEM, build_bundle
+from medpipeline.fhir.bundle import FLAG_SYSTEM
 from medpipeline.fhir.records import FLAG_CONTRADICTION, LOCK_FILE, update_records
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.storage import read_json, write_json
-from medpipeline_tests.helpers import materialize_document, resources_for, resources_of, store_copy
+from medpipeline_tests.helpers import (
+    bundle_of,
+    materialize_document,
+    resources_for,
+    resources_of,
+    store_copy,
+)
 
 CREATED_AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 EVIDENCE = Evidence(offset=0, length=4, page=1, chunk_id="c0", match="exact")
 
 
 def _bundle(doc_id: str, patient: PatientFact, **facts) -> dict:
-    document = SourceDocument(
-        doc_id=doc_id, sha256=doc_id * 4, sha1="ab" * 20, size_bytes=10, pages=1,
-        stored_at=CREATED_AT,
-    )  # fmt: skip
     report = ChunkReport(chunk_id="c0", outcome=ChunkOutcome.OK, provider="offline", model="rules")
     extraction = DocumentExtraction(
         doc_id=doc_id, prompt_version="v1", chunks=[report], patient=patient, **facts
     )
-    return build_bundle(document, extraction, created_at=CREATED_AT).bundle
+    return bundle_of(extraction, CREATED_AT)
 
 
 def _patient(mrn: str | None = None, name: str = "Ann Example") -> PatientFact:
