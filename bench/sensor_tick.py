@@ -3,7 +3,9 @@
     .venv/bin/python bench/sensor_tick.py --files 10000
 
 Each file is a distinct small PDF (a sample with a unique trailer comment). The first tick only
-observes (stat, no reads); later ticks take up to `--per-tick` stable files each (hash, move).
+observes (stat, no reads); later ticks take up to 200 stable files each (hash, move) and check
+every stored document without a bundle for its run, as on a site with a backlog. Each requested
+run is recorded in the instance (not executed), as the daemon would.
 """
 
 import argparse
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRun, make_new_run_id
 
 from medpipeline.defs.intake.sensors import inbox_sensor
 from medpipeline.defs.resources import DocumentStoreResource
@@ -47,6 +50,9 @@ def main() -> None:
                     instance.add_dynamic_partitions(
                         request.partitions_def_name, list(request.partition_keys)
                     )
+                for request in result.run_requests:
+                    tags = {**request.tags, "dagster/run_key": request.run_key}
+                    instance.add_run(DagsterRun("document_pipeline", make_new_run_id(), tags=tags))
                 cursor = result.cursor
                 print(
                     f"tick {number}: {elapsed:.3f} s, runs requested {len(result.run_requests)}, "

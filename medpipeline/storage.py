@@ -1,9 +1,10 @@
 """The data folder contract (see README): where every artifact of the pipeline lives.
 
-Root is `$MEDPIPELINE_DATA_DIR` (default `./data`). Everything under `documents/` and `fhir/` may
-hold PHI; everything else (ledger, warehouse, quarantine reason files) must not.
+Root is `$MEDPIPELINE_DATA_DIR` (default `./data`). Everything under `documents/`, `fhir/` and
+`quarantine/` may hold PHI (the PHI stores); everything else (ledger, warehouse, reports,
+failures) must not. The PHI stores are owner-only: folders 0700, files 0600.
 Writes are atomic (write to a temp file in the same folder, then rename), so a killed process
-never leaves a half-written artifact.
+never leaves a half-written artifact; the files they create are 0600 and the folders 0700.
 """
 
 import json
@@ -19,6 +20,9 @@ from pydantic import BaseModel
 DATA_DIR_ENV = "MEDPIPELINE_DATA_DIR"
 SOURCE_PDF = "source.pdf"
 INTAKE_RECORD = "intake.json"
+FHIR_BUNDLE_ARTIFACT = "fhir_bundle"  # a document with this artifact has reached its bundle
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -73,14 +77,40 @@ class DataLayout:
     def ledger_file(self, doc_id: str) -> Path:
         return self.ledger / f"{doc_id}.parquet"
 
+    @property
+    def phi_stores(self) -> tuple[Path, ...]:
+        return (self.documents, self.fhir, self.quarantine)
+
     def ensure(self) -> "DataLayout":
-        for folder in (self.inbox, self.quarantine, self.documents, self.ledger, self.warehouse):
+        for folder in (self.inbox, self.ledger, self.warehouse):
             folder.mkdir(parents=True, exist_ok=True)
+        for store in self.phi_stores:
+            make_private_dirs(store)
+            store.chmod(PRIVATE_DIR_MODE)  # also a store an older version created 0755
         return self
 
 
+def make_private_dirs(folder: Path) -> None:
+    """`mkdir -p` whose every created folder is 0700 (`Path.mkdir` gives parents the default)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        created.chmod(PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+
+
+def move_private(source: Path, target: Path) -> None:
+    """Move a file into a PHI store as an owner-only file (a rename keeps the inbox's mode)."""
+    make_private_dirs(target.parent)
+    shutil.move(source, target)
+    target.chmod(PRIVATE_FILE_MODE)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write `data` to `path` atomically; the file is 0600 (mkstemp), new folders 0700."""
+    make_private_dirs(path.parent)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as temp:
@@ -124,9 +154,10 @@ def quarantine_file(
 ) -> Path:
     """Move `source` into quarantine/ with a `<file>.reason.json` beside it; never overwrite.
 
-    `detail` must not contain PHI (no file names, no document text): callers pass codes and counts.
+    quarantine/ is a PHI store (originals keep their names). `detail` must still hold no PHI (no
+    file names, no document text), since reasons are also logged: callers pass codes and counts.
     """
-    layout.quarantine.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(layout.quarantine)
     name = safe_file_name(original_name or source.name)
     target = layout.quarantine / name
     counter = 1
@@ -134,5 +165,5 @@ def quarantine_file(
         counter += 1
         target = layout.quarantine / f"{Path(name).stem} ({counter}){Path(name).suffix}"
     write_json(target.with_name(target.name + ".reason.json"), {"reason": reason, "detail": detail})
-    shutil.move(source, target)
+    move_private(source, target)
     return target

@@ -1,14 +1,21 @@
 """PHI canary: a document whose patient name, MRN and file name are canaries goes through the inbox
-sensor and the whole graph — with the offline provider, and with LLM providers whose errors echo
-the request — and no canary appears anywhere written outside the PHI stores (documents/, fhir/):
-Dagster's instance storage (event log, run tags, compute logs), Python logs, the ledger, the
-warehouse, quarantine reason files."""
+sensor (cursor saved in the instance, as the daemon does) and the whole graph — with the offline
+provider, and with LLM providers whose errors echo the request — and no canary appears anywhere
+written outside the PHI stores (documents/, fhir/, quarantine/): Dagster's instance storage
+(sensor state, event log, run tags, compute logs), Python logs, the ledger, the warehouse,
+quarantine reason files. The same under the real daemon: test_daemon.py."""
 
+import base64
+import gzip
+import json
 import logging
 import shutil
+import sqlite3
+import zlib
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from medpipeline.definitions import warehouse_tables
@@ -16,7 +23,8 @@ from medpipeline.defs.resources import LLMResource
 from medpipeline.samples import render_text_pdf
 from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
 from medpipeline_tests.helpers import materialize_document, resources_for
-from medpipeline_tests.test_intake_sensor import tick
+from medpipeline_tests.phi_search import canary_hits
+from medpipeline_tests.test_intake_sensor import two_looks
 
 NAME, MRN = "Zzyzx Quuxington", "ZQ-99887766"
 CANARIES = ("Zzyzx", "Quuxington", MRN)
@@ -41,17 +49,14 @@ def files_outside_phi_stores(root: Path) -> list[Path]:
 
 
 def leaks(paths: list[Path], data_root: Path) -> list[str]:
-    """Canaries in file contents and names. A quarantined input keeps its name and content by
-    contract (nothing is lost); its `.reason.json` is checked."""
-    found = []
-    for path in paths:
-        quarantined = path.is_relative_to(data_root / "quarantine")
-        if quarantined and not path.name.endswith(".reason.json"):
-            continue
-        name = "" if quarantined else str(path)
-        content = path.read_bytes()
-        found += [f"{path.name}: {c}" for c in CANARIES if c.encode() in content or c in name]
-    return found
+    """Canaries in file names and contents (raw, UTF-16, compressed, database values). A
+    quarantined input keeps its name and content by contract (quarantine/ is a PHI store); the
+    content of its `.reason.json` is checked."""
+    quarantine = data_root / "quarantine"
+    outside = [path for path in paths if not path.is_relative_to(quarantine)]
+    reasons = [path for path in paths if path.name.endswith(".reason.json")]
+    in_reasons = [hit for hit in canary_hits(reasons, CANARIES) if not hit.endswith("(file name)")]
+    return canary_hits(outside, CANARIES) + in_reasons
 
 
 @pytest.mark.parametrize("providers", ["offline", "failing_llms_then_offline"])
@@ -75,7 +80,7 @@ def test_no_canary_outside_the_phi_stores(providers, tmp_path, layout, llm_serve
     with dg.instance_for_test(temp_dir=str(instance_dir)) as instance:
         shutil.copy(canary_pdf(tmp_path), layout.inbox)
         (layout.inbox / f"{NAME} notes.txt").write_text(f"{NAME} {MRN}")
-        result = tick(instance, layout, tick(instance, layout, None).cursor)
+        result = two_looks(instance, layout)
         (request,) = result.run_requests
         run = materialize_document(instance, layout, request.partition_key, llm)
         assert run.success
@@ -128,3 +133,21 @@ def test_an_unexpected_error_quoting_the_document_never_reaches_the_event_log(
     assert [c for c in CANARIES if c in written] == []
     (report,) = (layout.document_dir(doc_id) / "errors").iterdir()
     assert MRN in report.read_text(), "the engineer still gets the full traceback, in the PHI store"
+
+
+def test_the_canary_search_sees_through_encodings_compression_and_databases(tmp_path):
+    """The daemon test's zero hits mean something: each way a name could be stored is found."""
+    secret = f"{NAME} {MRN}"
+    (tmp_path / "utf16.log").write_bytes(secret.upper().encode("utf-16-le"))
+    (tmp_path / "blob.gz").write_bytes(b"header" + gzip.compress(secret.encode()))
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("CREATE TABLE t (packed BLOB, text TEXT)")
+        packed = zlib.compress(json.dumps({"cursor": secret}).encode())
+        db.execute("INSERT INTO t VALUES (?, ?)", (packed, base64.b64encode(packed).decode()))
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as db:
+        db.execute(f"CREATE TABLE t AS SELECT '{secret}' || range AS v FROM range(5000)")
+        db.execute(f"COPY t TO '{tmp_path / 'rows.parquet'}' (COMPRESSION zstd)")
+    hits = canary_hits([tmp_path], [MRN])
+    where = {hit.split(": ", 1)[0].rsplit("/", 1)[-1]: hit for hit in hits}
+    assert set(where) == {"utf16.log", "blob.gz", "state.db", "w.duckdb", "rows.parquet"}
+    assert any("sqlite value" in hit for hit in hits) and any("compressed" in hit for hit in hits)

@@ -38,7 +38,7 @@ def test_intake_and_runs_become_tables_and_report_sections(instance, layout, sam
     limits = PdfLimits()
     seen = take_stable_files(layout, {}, lambda _: False, limits).waiting
     taken = take_stable_files(layout, seen, lambda _: False, limits)
-    assert sorted(taken.accepted) == sorted([good_id, locked_id])
+    assert sorted(p.doc_id for p in taken.accepted) == sorted([good_id, locked_id])
     shutil.copyfile(samples_dir / samples.DISCHARGE_FILE, layout.inbox / "copy.pdf")
     seen = take_stable_files(layout, {}, lambda d: d == good_id, limits).waiting
     take_stable_files(layout, seen, lambda d: d == good_id, limits)  # a duplicate

@@ -327,14 +327,15 @@ MODEL_PRICES = Table(
 
 FAILED_DOCUMENTS = Table(
     "failed_documents",
-    "One row per failed run of a document (from failures/, written by document_failure_sensor). "
+    "One row per failed run of a document that has not succeeded since (from failures/, "
+    "written by document_failure_sensor; a later bundle closes them). "
     "No PHI: ids, step and reason code only.",
     {
         "doc_id": "Document id.",
         "run_id": "The failed Dagster run; re-execute it from the UI to retry.",
         "step": "The step (asset) that failed.",
         "reason": "Reject reason code (encrypted, corrupt, no_pages, ...) or error.",
-        "failed_at": "When the failure was recorded (UTC).",
+        "failed_at": "When the failed run ended (UTC).",
     },
 )
 

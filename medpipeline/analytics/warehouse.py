@@ -41,7 +41,7 @@ from medpipeline.analytics.tables import (
 )
 from medpipeline.costs import INPUT_EXCLUDES_CACHE
 from medpipeline.events import read_intake_events, read_stage_events
-from medpipeline.failures import read_failures
+from medpipeline.failures import open_failures
 from medpipeline.ledger import LEDGER_SCHEMA, compact_ledger, ledger_sources, read_ledger_snapshot
 from medpipeline.storage import DataLayout
 
@@ -297,7 +297,7 @@ def _load_failures(connection, layout: DataLayout, folder: Path) -> None:
         "reason": pl.String(),
         "failed_at": pl.Datetime("us", "UTC"),
     }
-    rows = [failure.model_dump() for failure in read_failures(layout)]
+    rows = [failure.model_dump() for failure in open_failures(layout)]
     _stage(connection, "failures", pl.DataFrame(rows, schema=schema), folder)
     connection.execute("CREATE TABLE failed_documents AS SELECT * FROM failures ORDER BY failed_at")
 

@@ -4,6 +4,12 @@ An unexpected exception's message can quote document text (a pydantic error show
 value, a parser echoes a line). Dagster stores step errors in the event log and shows them in the
 UI, so the step raises a `dg.Failure` naming only the exception type; the full traceback goes to
 `documents/<doc_id>/errors/` (a PHI store) for the engineer who debugs it.
+
+Retries: a rejected input (`dg.Failure(allow_retries=False)`) fails at once. An unexpected error
+is retried by `TRANSIENT_RETRY` only when it can pass by itself (an OS or I/O error: a full disk,
+a file server hiccup); any other exception is a bug or a bad artifact that a retry would only
+repeat. Instance-level run retries never re-run a failed step (`retry_on_asset_or_op_failure:
+false` in the instance configs): they are for runs whose process died.
 """
 
 import functools
@@ -18,6 +24,12 @@ import dagster as dg
 
 from medpipeline.events import StageEvent, StageOutcome, record_stage
 from medpipeline.storage import DataLayout, write_atomic
+
+TRANSIENT_ERRORS = (OSError,)
+# 3 more attempts after 10 s, 20 s, 40 s (each ±50%): about a minute for a passing problem.
+TRANSIENT_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 
 @contextmanager
@@ -34,6 +46,7 @@ def phi_safe_errors(layout: DataLayout, doc_id: str, step: str) -> Iterator[None
             description=f"{step} failed for document {doc_id} with {type(error).__name__} "
             f"(message withheld, it may hold PHI; traceback in documents/{doc_id}/errors/)",
             metadata={"doc_id": doc_id, "error_type": type(error).__name__, "reason": "error"},
+            allow_retries=isinstance(error, TRANSIENT_ERRORS),
         ) from None
 
 

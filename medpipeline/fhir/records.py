@@ -41,7 +41,7 @@ from medpipeline.fhir.bundle import (
 )
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.identity import group_by_identity, patient_resource_identity
-from medpipeline.storage import write_atomic, write_json
+from medpipeline.storage import PRIVATE_FILE_MODE, write_atomic, write_json
 
 JsonDict = dict[str, Any]
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:medpipeline:patient-records")
@@ -383,7 +383,7 @@ def update_records(fhir_dir: Path, bundles: Iterable[tuple[str, JsonDict]]) -> W
     """Rebuild the records in `fhir_dir` from every document's current bundle (doc_id, bundle):
     the per-patient bundles, the export, the contradictions. One update at a time (file lock)."""
     fhir_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(fhir_dir / LOCK_FILE):
+    with FileLock(fhir_dir / LOCK_FILE, mode=PRIVATE_FILE_MODE):  # fhir/ is a PHI store
         previous = load_state(fhir_dir)
         state, valid, report = _screen(previous, bundles)
         records, report.merged_duplicates = build_records(valid)

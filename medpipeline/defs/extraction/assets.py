@@ -13,7 +13,7 @@ from medpipeline.artifacts import (
 )
 from medpipeline.chunking import Chunk
 from medpipeline.costs import OFFLINE_PROVIDER
-from medpipeline.defs.errors import phi_safe_step
+from medpipeline.defs.errors import TRANSIENT_RETRY, phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.extraction.assertions import recheck_assertions
@@ -52,6 +52,7 @@ class ExtractionConfig(dg.Config):
 
 @dg.asset(
     partitions_def=documents_partitions,
+    retry_policy=TRANSIENT_RETRY,
     group_name="extraction",
     kinds={"python"},  # plus the configured providers' kinds (definitions.extraction_kinds)
     deps=["document_chunks"],

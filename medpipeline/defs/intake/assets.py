@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from medpipeline.artifacts import RAW_DOCUMENT
-from medpipeline.defs.errors import phi_safe_step
+from medpipeline.defs.errors import TRANSIENT_RETRY, phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
@@ -17,6 +17,7 @@ from medpipeline.storage import INTAKE_RECORD, DataLayout, quarantine_file, read
     partitions_def=documents_partitions,
     group_name="intake",
     kinds={"pdf"},
+    retry_policy=TRANSIENT_RETRY,
     description="Per document: the stored PDF, checked to be a readable PDF within limits "
     "(magic bytes, size, pages, encryption). Rejected files move to quarantine/ with a reason. "
     "PHI: documents/<doc_id>/source.pdf and intake.json (the original file name); the metadata "

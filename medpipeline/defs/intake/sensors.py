@@ -1,3 +1,9 @@
+"""The inbox sensor (intake, reconciliation, priority lanes) and the document failure sensor.
+
+Nothing these sensors hand to Dagster names a file: the cursor holds keyed hashes, logs and tags
+hold doc_ids, run keys and counts.
+"""
+
 import json
 from datetime import UTC, datetime
 
@@ -6,52 +12,115 @@ import dagster as dg
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.failures import FailedDocument, notify_webhook, record_failure
-from medpipeline.intake import take_stable_files
+from medpipeline.intake import PendingDocument, pending_documents, take_stable_files
 
 DOCUMENT_JOB = "document_pipeline"
 PARTITION_TAG = "dagster/partition"
+RUN_KEY_TAG = "dagster/run_key"
+PRIORITY_TAG = "dagster/priority"
+URGENT_PRIORITY = 10  # the queued run coordinator starts higher values first; bulk work is 0
+_RUN_QUERY_BATCH = 500
 
 
 @dg.sensor(
     job_name=DOCUMENT_JOB,
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Takes stable PDFs from the inbox folder: registers one `documents` partition "
-    "per new document and requests its run in the same tick; duplicates, non-PDFs and "
-    "unreadable files go to quarantine/ with a reason. The cursor holds files seen once.",
+    description="Takes stable PDFs from inbox/ and inbox/urgent/ into documents/ (duplicates, "
+    "non-PDFs and unreadable files go to quarantine/ with a reason), then makes sure every "
+    "stored document without a bundle has a partition and a run (run key = doc_id): new ones, "
+    "and any a crash left behind. Urgent runs carry a higher dagster/priority. The cursor holds "
+    "keyed hashes of the files seen once, no names.",
 )
 def inbox_sensor(
     context: dg.SensorEvaluationContext, document_store: DocumentStoreResource
 ) -> dg.SensorResult:
-    previous = {name: tuple(seen) for name, seen in json.loads(context.cursor or "{}").items()}
-    known = set(context.instance.get_dynamic_partitions(documents_partitions.name))
+    layout = document_store.layout
+    partitions = set(context.instance.get_dynamic_partitions(documents_partitions.name))
     result = take_stable_files(
-        document_store.layout, previous, known.__contains__, document_store.pdf_limits
+        layout, _seen_files(context.cursor), partitions.__contains__, document_store.pdf_limits
     )
     for quarantined in result.quarantined:
         context.log.info(
             f"quarantined a file: {quarantined.reason.value}"
             + (f" (document {quarantined.doc_id})" if quarantined.doc_id else "")
         )
-    if result.accepted:
-        context.log.info(f"ingesting {len(result.accepted)} new document(s)")
+    pending = pending_documents(layout)
+    runs = _RunsOfPending(context.instance, pending)
+    to_run = [document for document in pending if not runs.has_run(document)]
+    new = {document.doc_id for document in result.accepted}
+    orphaned = [document.doc_id for document in to_run if document.doc_id not in new]
+    if new:
+        context.log.info(f"ingesting {len(new)} new document(s)")
+    if orphaned:
+        context.log.warning(
+            f"requesting runs for {len(orphaned)} stored document(s) that had none "
+            f"(interrupted tick): {', '.join(orphaned[:20])}"
+        )
+    missing_partitions = sorted({document.doc_id for document in to_run} - partitions)
     return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(partition_key=doc_id, tags={"medpipeline/trigger": "inbox"})
-            for doc_id in result.accepted
-        ],
+        run_requests=[document_run_request(document) for document in to_run],
         dynamic_partitions_requests=(
-            [documents_partitions.build_add_request(result.accepted)] if result.accepted else []
+            [documents_partitions.build_add_request(missing_partitions)]
+            if missing_partitions
+            else []
         ),
-        cursor=json.dumps(result.waiting, sort_keys=True),
+        cursor=json.dumps({"seen": result.waiting}),
     )
+
+
+def document_run_request(document: PendingDocument) -> dg.RunRequest:
+    """The one place a document's run is requested (batching would change only this)."""
+    return dg.RunRequest(
+        partition_key=document.doc_id,
+        run_key=document.run_key or document.doc_id,
+        tags={
+            "medpipeline/trigger": "inbox",
+            "medpipeline/lane": "urgent" if document.urgent else "bulk",
+            PRIORITY_TAG: str(URGENT_PRIORITY if document.urgent else 0),
+        },
+    )
+
+
+def _seen_files(cursor: str | None) -> list[str]:
+    """The keyed hashes of the previous look (a cursor of an older version: none)."""
+    stored = json.loads(cursor) if cursor else {}
+    seen = stored.get("seen") if isinstance(stored, dict) else None
+    return seen if isinstance(seen, list) else []
+
+
+class _RunsOfPending:
+    """Which pending documents already have a run, found in a few batched queries: by run key,
+    or (documents stored before run keys existed) by partition."""
+
+    def __init__(self, instance: dg.DagsterInstance, pending: list[PendingDocument]) -> None:
+        self.run_keys = _tag_values_with_runs(
+            instance, RUN_KEY_TAG, [d.run_key for d in pending if d.run_key]
+        )
+        self.partitions = _tag_values_with_runs(
+            instance, PARTITION_TAG, [d.doc_id for d in pending if not d.run_key]
+        )
+
+    def has_run(self, document: PendingDocument) -> bool:
+        if document.run_key:
+            return document.run_key in self.run_keys
+        return document.doc_id in self.partitions
+
+
+def _tag_values_with_runs(instance: dg.DagsterInstance, tag: str, values: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(values), _RUN_QUERY_BATCH):
+        batch = values[start : start + _RUN_QUERY_BATCH]
+        records = instance.get_run_records(filters=dg.RunsFilter(tags={tag: batch}))
+        found |= {record.dagster_run.tags[tag] for record in records}
+    return found
 
 
 @dg.run_failure_sensor(
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Records every failed run of a document partition (doc_id, step, reason code) "
-    "under failures/ "
-    "for the warehouse's failed_documents table, and posts it to the failure webhook if set.",
+    description="Records each failed run of a document partition once (doc_id, run, failed step, "
+    "reason code) under failures/ for the warehouse's failed_documents table, and posts it to "
+    "the failure webhook if set.",
 )
 def document_failure_sensor(
     context: dg.RunFailureSensorContext, document_store: DocumentStoreResource
@@ -59,18 +128,27 @@ def document_failure_sensor(
     doc_id = context.dagster_run.tags.get(PARTITION_TAG)
     if not doc_id:
         return
-    for event in context.get_step_failure_events() or [None]:
-        failure = FailedDocument(
-            doc_id=doc_id,
-            run_id=context.dagster_run.run_id,
-            step=event.step_key if event else "run",
-            reason=_reason(event),
-            failed_at=datetime.now(UTC),
-        )
-        record_failure(document_store.layout, failure)
-        context.log.info(f"document {doc_id} failed in {failure.step}: {failure.reason}")
-        if document_store.failure_webhook_url:
-            notify_webhook(document_store.failure_webhook_url, failure)
+    # in-process runs stop at the first failed step; its failure is the run's reason
+    step_failures = context.get_step_failure_events()
+    event = step_failures[0] if step_failures else None
+    failure = FailedDocument(
+        doc_id=doc_id,
+        run_id=context.dagster_run.run_id,
+        step=event.step_key if event else "run",
+        reason=_reason(event),
+        failed_at=_ended_at(context.instance, context.dagster_run.run_id),
+    )
+    if not record_failure(document_store.layout, failure):
+        return  # recorded before (a re-evaluated tick): no second record, no second call
+    context.log.info(f"document {doc_id} failed in {failure.step}: {failure.reason}")
+    if document_store.failure_webhook_url:
+        notify_webhook(document_store.failure_webhook_url, failure)
+
+
+def _ended_at(instance: dg.DagsterInstance, run_id: str) -> datetime:
+    record = instance.get_run_record_by_id(run_id)
+    ended = record.end_time if record else None
+    return datetime.fromtimestamp(ended, UTC) if ended else datetime.now(UTC)
 
 
 def _reason(event: dg.DagsterEvent | None) -> str:

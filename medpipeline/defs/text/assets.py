@@ -9,7 +9,7 @@ from medpipeline.artifacts import (
     load_text,
 )
 from medpipeline.chunking import chunk_document, join_pages
-from medpipeline.defs.errors import phi_safe_step
+from medpipeline.defs.errors import TRANSIENT_RETRY, phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.pdf import PdfRejected, extract_pages
@@ -18,6 +18,7 @@ from medpipeline.storage import write_json
 
 @dg.asset(
     partitions_def=documents_partitions,
+    retry_policy=TRANSIENT_RETRY,
     group_name="text",
     kinds={"pdf", "python"},
     deps=["raw_document"],
@@ -69,6 +70,7 @@ def document_text(
 
 @dg.asset(
     partitions_def=documents_partitions,
+    retry_policy=TRANSIENT_RETRY,
     group_name="text",
     kinds={"python"},
     deps=[document_text],

@@ -1,0 +1,139 @@
+"""A real Dagster daemon for tests: `dagster-daemon run` on this repository's workspace, against a
+temporary instance (deploy/local/dagster.yaml, SQLite) and a temporary data folder, as its own
+process group so a test can SIGKILL all of it (daemon, code server, run workers) at once."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import dagster as dg
+import duckdb
+
+from medpipeline.storage import DataLayout
+
+REPO = Path(__file__).resolve().parents[1]
+DAEMON = REPO / ".venv" / "bin" / "dagster-daemon"
+IN_PROGRESS = {
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+}
+T = TypeVar("T")
+
+
+def wait_for(what: str, probe: Callable[[], T], timeout: float, every: float = 1.0) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := probe():
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class DaemonSession:
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.home = root / "dagster_home"
+        self.layout = DataLayout(root / "data").ensure()
+        self.log_path = root / "daemon.log"  # what an operator's console would show
+        self.home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / "deploy" / "local" / "dagster.yaml", self.home / "dagster.yaml")
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", str(root)),
+            "DAGSTER_HOME": str(self.home),
+            "MEDPIPELINE_DATA_DIR": str(self.layout.root),
+            "OMP_THREAD_LIMIT": "1",
+            **env,
+        }
+        self.process: subprocess.Popen | None = None
+        with self.instance():  # create the SQLite databases before two processes race to
+            pass
+
+    def start(self) -> "DaemonSession":
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(DAEMON), "run", "-w", str(REPO / "workspace.yaml")],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: the children die with it
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group, as a power cut or an OOM kill of the host would."""
+        self._signal_group(signal.SIGKILL, wait=30)
+
+    def stop(self) -> None:
+        """Stop as an operator does (SIGTERM, then SIGKILL for stragglers)."""
+        self._signal_group(signal.SIGTERM, wait=60)
+        self._signal_group(signal.SIGKILL, wait=10)
+
+    def _signal_group(self, sig: signal.Signals, wait: float) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return
+        deadline = time.monotonic() + wait  # the group outlives its leader briefly
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        if sig == signal.SIGKILL:
+            self.process = None
+
+    def instance(self) -> dg.DagsterInstance:
+        """A second handle on the daemon's instance (SQLite allows concurrent readers)."""
+        return dg.DagsterInstance.from_config(str(self.home))
+
+    def runs(self) -> list[dg.DagsterRun]:
+        with self.instance() as instance:
+            return [record.dagster_run for record in instance.get_run_records()]
+
+    def run_records(self) -> list:
+        with self.instance() as instance:
+            return list(instance.get_run_records())
+
+    def quiet(self) -> bool:
+        """No run queued or in progress."""
+        return not any(run.status in IN_PROGRESS for run in self.runs())
+
+    def bundled(self, doc_ids: list[str]) -> bool:
+        return all(self.layout.artifact(doc_id, "fhir_bundle").exists() for doc_id in doc_ids)
+
+    def llm_calls(self, doc_id: str) -> list[dict]:
+        """The warehouse's `llm_calls` rows of one document (empty until it is built)."""
+        rows = self.warehouse_rows(
+            "SELECT chunk_id, outcome, cost_usd FROM llm_calls WHERE doc_id = "
+            f"'{doc_id}' ORDER BY chunk_id"
+        )
+        return [
+            dict(zip(("chunk_id", "outcome", "cost_usd"), row, strict=True)) for row in rows or []
+        ]
+
+    def warehouse_rows(self, sql: str) -> list[tuple] | None:
+        """A query on the warehouse as an analyst runs it; None while it is not there yet."""
+        if not self.layout.warehouse_db.exists():
+            return None
+        try:
+            with duckdb.connect(str(self.layout.warehouse_db), read_only=True) as analyst:
+                return analyst.execute(sql).fetchall()
+        except duckdb.Error:
+            return None  # being swapped in, or the table is not built yet
