@@ -21,9 +21,7 @@ No API key is used: extraction is the offline provider.
 import argparse
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -153,27 +151,6 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 def _local_instance(home: Path, env: dict[str, str]) -> list[list[str]]:
     """`dagster dev` on deploy/local/dagster.yaml (SQLite, a process per run)."""
     shutil.copyfile(REPO / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")
@@ -186,13 +163,14 @@ def _celery_instance(
 ) -> list[list[str]]:
     """The daemon and `workers` Celery workers on deploy/celery/dagster.yaml, over the local
     PostgreSQL (a fresh database), RabbitMQ and Redis, on a queue of this bench's own."""
-    import yaml
+    from medpipeline_tests.processes import (
+        DAEMON_COMMAND,
+        celery_worker_command,
+        write_celery_instance,
+    )
 
     queue = f"medpipeline-bulk-{home.parent.name[-8:]}"
-    config = yaml.safe_load((REPO / "deploy" / "celery" / "dagster.yaml").read_text())
-    config["run_launcher"]["config"]["default_queue"] = queue
-    config["concurrency"]["runs"]["max_concurrent_runs"] = workers
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    write_celery_instance(home, queue, max_concurrent_runs=workers)
     env.update(
         DAGSTER_PG_URL=database,
         DAGSTER_CELERY_BROKER_URL=env.get(
@@ -203,26 +181,8 @@ def _celery_instance(
         ),
         PATH=f"{BIN}{os.pathsep}{env['PATH']}",
     )
-    worker_yaml = str(REPO / "deploy" / "celery" / "worker.yaml")
-    return [[str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")]] + [
-        [
-            str(BIN / "dagster-celery"),
-            "worker",
-            "start",
-            "-A",
-            "dagster_celery.app",
-            "-y",
-            worker_yaml,
-            "-q",
-            queue,
-            "-n",
-            f"bulk{index}",
-            "-i",
-            "medpipeline.definitions",
-            "--",
-            "--pool=solo",
-        ]
-        for index in range(workers)
+    return [DAEMON_COMMAND] + [
+        celery_worker_command(queue, f"bulk{index}") for index in range(workers)
     ]
 
 
@@ -233,6 +193,7 @@ def run_pipeline(
     import dagster as dg
 
     from medpipeline.documents import doc_id_from_sha256, file_digests
+    from medpipeline_tests.processes import start_logged, stop_session
 
     home, data = work / "dagster_home", work / "data"
     home.mkdir()
@@ -245,7 +206,8 @@ def run_pipeline(
     )
     os.environ.update({key: env[key] for key in ("DAGSTER_PG_URL",) if key in env})
     processes = [
-        _start(command, env, work / f"process{index}.log") for index, command in enumerate(commands)
+        start_logged(command, env, work / f"process{index}.log")
+        for index, command in enumerate(commands)
     ]
     doc_ids = {doc_id_from_sha256(file_digests(pdf)[0]) for pdf in pdfs}
     try:
@@ -281,7 +243,7 @@ def run_pipeline(
         }
     finally:
         for process in processes:
-            _stop(process)
+            stop_session(process, timeout=60)
 
 
 @contextmanager

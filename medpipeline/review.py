@@ -16,11 +16,10 @@ from pydantic import BaseModel, Field
 from medpipeline.extraction.assertions import disagrees
 from medpipeline.extraction.grounding import FUZZY, PAGE
 from medpipeline.extraction.schema import (
-    FACT_LISTS,
     AssertedFact,
     ChunkOutcome,
     DocumentExtraction,
-    Fact,
+    iter_facts,
 )
 from medpipeline.fhir.bundle import (
     FLAG_CODE_DROPPED,
@@ -32,7 +31,6 @@ from medpipeline.fhir.bundle import (
 from medpipeline.storage import read_json
 
 REVIEW_FILE = "review.json"
-PATIENT = "patient"
 
 
 class ReviewReason(StrEnum):
@@ -91,15 +89,6 @@ class DocumentReview(BaseModel):
         return {reason.value: found[reason] for reason in ReviewReason}
 
 
-def _facts(extraction: DocumentExtraction) -> list[tuple[str, int, Fact]]:
-    listed: list[tuple[str, int, Fact]] = [(PATIENT, 0, extraction.patient)] * bool(
-        extraction.patient
-    )
-    for kind in FACT_LISTS:
-        listed += [(kind, index, fact) for index, fact in enumerate(getattr(extraction, kind))]
-    return listed
-
-
 def document_review(extraction: DocumentExtraction, built: BuiltBundle) -> DocumentReview:
     """Every reason a human should look at this document, from the extraction and its bundle."""
     resources = {(m.fact_list, m.fact_index): m for m in built.mapped_facts}
@@ -109,13 +98,13 @@ def document_review(extraction: DocumentExtraction, built: BuiltBundle) -> Docum
         for report in extraction.chunks
         if report.outcome == ChunkOutcome.FAILED
     ]
-    for kind, index, _ in _facts(extraction.ungrounded):
+    for kind, index, _ in iter_facts(extraction.ungrounded):
         items.append(
             ReviewItem(
                 reason=ReviewReason.UNGROUNDED, fact_list=kind, fact_index=index, set_aside=True
             )
         )
-    for kind, index, fact in _facts(extraction):
+    for kind, index, fact in iter_facts(extraction):
         mapped = resources.get((kind, index))
         where = {
             "fact_list": kind,

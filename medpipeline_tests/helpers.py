@@ -1,6 +1,7 @@
 """Running documents through the real Dagster graph on a test instance."""
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -9,7 +10,9 @@ import pypdf
 from medpipeline.definitions import document_assets
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
-from medpipeline.documents import doc_id_from_sha256, file_digests
+from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+from medpipeline.extraction.schema import DocumentExtraction
+from medpipeline.fhir.bundle import build_bundle
 from medpipeline.intake import store_source
 from medpipeline.samples import render_text_pdf
 from medpipeline.storage import DataLayout
@@ -65,3 +68,60 @@ def materialize_document(
         resources=resources_for(layout, llm, passwords),
         raise_on_error=False,
     )
+
+
+def llm_for(server) -> LLMResource:
+    """Both SDKs pointed at the local fake LLM server (`fake_llm_server`)."""
+    return LLMResource(
+        anthropic_api_key="test-key",
+        anthropic_base_url=server.base_url,
+        openai_api_key="test-key",
+        openai_base_url=server.base_url + "/v1",
+        openai_provider="openai",  # the fake server stands in for OpenAI itself
+        chunk_concurrency=3,
+    )
+
+
+def node_metadata(result: dg.ExecuteInProcessResult, node: str) -> dict:
+    """The metadata values of the one materialization of `node` in the run."""
+    (materialization,) = result.asset_materializations_for_node(node)
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def document_on_disk(
+    folder: Path, pdf_bytes: bytes, pages: int, stored_at: datetime
+) -> SourceDocument:
+    """A SourceDocument whose digests come from a real file written into `folder`."""
+    path = folder / "source.pdf"
+    path.write_bytes(pdf_bytes)
+    sha256, sha1 = file_digests(path)
+    return SourceDocument(
+        doc_id=doc_id_from_sha256(sha256),
+        sha256=sha256,
+        sha1=sha1,
+        size_bytes=len(pdf_bytes),
+        pages=pages,
+        stored_at=stored_at,
+    )
+
+
+def resources_of(bundle: dict, resource_type: str) -> list[dict]:
+    """The resources of one type in a Bundle, in entry order."""
+    return [
+        entry["resource"]
+        for entry in bundle["entry"]
+        if entry["resource"]["resourceType"] == resource_type
+    ]
+
+
+def bundle_of(extraction: DocumentExtraction, created_at: datetime) -> dict:
+    """The Bundle of an extraction of a stand-in document (digests made up from its doc_id)."""
+    document = SourceDocument(
+        doc_id=extraction.doc_id,
+        sha256=extraction.doc_id * 4,
+        sha1="ab" * 20,
+        size_bytes=10,
+        pages=1,
+        stored_at=created_at,
+    )
+    return build_bundle(document, extraction, created_at=created_at).bundle

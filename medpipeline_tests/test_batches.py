@@ -37,7 +37,7 @@ from medpipeline.extraction.prompts import detect_document_type
 from medpipeline.extraction.providers import ExtractionRequest
 from medpipeline.ledger import read_ledger
 from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
-from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
+from medpipeline_tests.helpers import materialize_document, node_metadata, resources_for, store_copy
 
 TEXTS = {
     "doc-c000": "DISCHARGE DIAGNOSES:\nCommunity-acquired pneumonia.",
@@ -146,8 +146,7 @@ def test_a_collected_batch_serves_the_next_run_and_its_failed_items_go_live(
     assert sorted(s.user_text for s in live) == sorted([chunks[0].text, chunks[1].text]), (
         "only the errored and the expired item are asked live"
     )
-    (materialization,) = result.asset_materializations_for_node("clinical_extractions")
-    meta = {key: value.value for key, value in materialization.metadata.items()}
+    meta = node_metadata(result, "clinical_extractions")
     assert (meta["llm_calls"], meta["response_cache_hits"]) == (2, len(chunks) - 2)
     assert meta["chunks_failed"] == 0
 

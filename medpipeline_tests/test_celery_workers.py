@@ -6,9 +6,6 @@ document dropped into the inbox reaches its bundle exactly once."""
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,10 +16,17 @@ import yaml
 
 from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.storage import DataLayout
+from medpipeline_tests.processes import (
+    BIN,
+    DAEMON_COMMAND,
+    REPO,
+    celery_worker_command,
+    start_logged,
+    stop_session,
+    write_celery_instance,
+)
 from medpipeline_tests.services import ensure_rabbitmq, ensure_redis
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 CELERY_TASK_ID_TAG = "dagster-celery/task_id"
 WAIT_SECONDS = 600
 
@@ -30,34 +34,7 @@ WAIT_SECONDS = 600
 def _instance_home(folder: Path, queue: str) -> Path:
     """A $DAGSTER_HOME with deploy/celery/dagster.yaml, on a queue of this test's own."""
     folder.mkdir()
-    config = yaml.safe_load((REPO / "deploy" / "celery" / "dagster.yaml").read_text())
-    config["run_launcher"]["config"]["default_queue"] = queue
-    (folder / "dagster.yaml").write_text(yaml.safe_dump(config))
-    return folder
-
-
-def _start(command: list[str], env: dict[str, str], output: Path) -> subprocess.Popen:
-    with output.open("wb") as sink:
-        return subprocess.Popen(
-            command,
-            env=env,
-            cwd=REPO,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop a process this test started, with the children it started (its own session)."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    return write_celery_instance(folder, queue)
 
 
 def _document_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
@@ -94,25 +71,8 @@ def test_two_celery_workers_share_the_documents_and_each_reaches_its_bundle_once
     env = dict(os.environ)
     worker_logs = [tmp_path / f"worker{index}.log" for index in (1, 2)]
     workers = [
-        _start(
-            [
-                str(BIN / "dagster-celery"),
-                "worker",
-                "start",
-                "-A",
-                "dagster_celery.app",
-                "-y",
-                str(REPO / "deploy" / "celery" / "worker.yaml"),
-                "-q",
-                queue,
-                "-n",
-                f"worker{index}",
-                "-i",
-                "medpipeline.definitions",
-                "--",
-                "--pool=solo",
-                f"--logfile={log}",
-            ],
+        start_logged(
+            celery_worker_command(queue, f"worker{index}", f"--logfile={log}"),
             {**env, "DAGSTER_HOME": str(_instance_home(tmp_path / f"worker{index}_home", queue))},
             tmp_path / f"worker{index}.out",
         )
@@ -129,8 +89,8 @@ def test_two_celery_workers_share_the_documents_and_each_reaches_its_bundle_once
             time.sleep(1)
 
         home = _instance_home(tmp_path / "daemon_home", queue)
-        daemon = _start(
-            [str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
+        daemon = start_logged(
+            DAEMON_COMMAND,
             {**env, "DAGSTER_HOME": str(home)},
             tmp_path / "daemon.out",
         )
@@ -173,9 +133,9 @@ def test_two_celery_workers_share_the_documents_and_each_reaches_its_bundle_once
             assert task_ids <= succeeded[0] | succeeded[1]
     finally:
         if daemon is not None:
-            _stop(daemon)
+            stop_session(daemon)
         for worker in workers:
-            _stop(worker)
+            stop_session(worker)
 
 
 def test_the_celery_instance_is_the_production_instance_plus_its_run_launcher():

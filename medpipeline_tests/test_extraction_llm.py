@@ -8,31 +8,18 @@ import subprocess
 import sys
 import time
 
-import dagster as dg
 import pytest
 from genai_prices import Usage, calc_price
 
 from medpipeline import samples
-from medpipeline.defs.resources import LLMResource
 from medpipeline.ledger import journals_of, read_journal, read_ledger
 from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply
-from medpipeline_tests.helpers import materialize_document, store_copy
-
-
-def llm_for(server) -> LLMResource:
-    return LLMResource(
-        anthropic_api_key="test-key",
-        anthropic_base_url=server.base_url,
-        openai_api_key="test-key",
-        openai_base_url=server.base_url + "/v1",
-        openai_provider="openai",  # the fake server stands in for OpenAI itself
-        chunk_concurrency=3,
-    )
-
-
-def metadata(result: dg.ExecuteInProcessResult) -> dict:
-    (materialization,) = result.asset_materializations_for_node("clinical_extractions")
-    return {key: value.value for key, value in materialization.metadata.items()}
+from medpipeline_tests.helpers import (
+    llm_for,
+    materialize_document,
+    node_metadata,
+    store_copy,
+)
 
 
 def test_fallback_chain_ledger_and_response_cache_through_materialize(
@@ -42,7 +29,7 @@ def test_fallback_chain_ledger_and_response_cache_through_materialize(
     doc_id = store_copy(layout, samples_dir / samples.PROGRESS_FILE)
     first = materialize_document(instance, layout, doc_id, llm_for(llm_server))
     assert first.success
-    meta = metadata(first)
+    meta = node_metadata(first, "clinical_extractions")
     chunks = meta["chunks"]
     assert chunks >= 3
     assert (meta["providers"], meta["chunks_fallback"], meta["offline_only"]) == (
@@ -79,7 +66,7 @@ def test_fallback_chain_ledger_and_response_cache_through_materialize(
     requests_before = len(llm_server.served)
     second = materialize_document(instance, layout, doc_id, llm_for(llm_server))
     assert second.success
-    again = metadata(second)
+    again = node_metadata(second, "clinical_extractions")
     assert len(llm_server.served) == requests_before, "no LLM call on an unchanged document"
     assert (again["llm_calls"], again["response_cache_hits"]) == (0, chunks)
     assert again["facts"] == meta["facts"]
@@ -144,4 +131,7 @@ def test_a_run_killed_mid_extraction_leaves_no_half_artifact_and_the_rerun_count
     assert set(r.call_id for r in paid_before_kill) <= set(ledger["call_id"])
     served_ok = {s.request_id for s in llm_server.served if s.status == 200}
     assert set(ledger["request_id"].drop_nulls()) <= served_ok
-    assert ledger.height == len(paid_before_kill) + metadata(rerun)["chunks"]
+    assert (
+        ledger.height
+        == len(paid_before_kill) + node_metadata(rerun, "clinical_extractions")["chunks"]
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+from medpipeline.documents import SourceDocument, doc_id_from_sha256
 from medpipeline.extraction.schema import (
     AllergyFact,
     Assertion,
@@ -42,6 +42,7 @@ from medpipeline.fhir.bundle import (
     build_bundle,
 )
 from medpipeline.fhir.validation import IssueSource, validate_bundle, validate_resource
+from medpipeline_tests.helpers import document_on_disk, resources_of
 
 CREATED_AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 PDF_BYTES = b"%PDF-1.7\n% not a real PDF, only bytes to hash\n%%EOF\n"
@@ -145,25 +146,7 @@ def _odd_extraction() -> DocumentExtraction:
 @pytest.fixture
 def source_document(tmp_path: Path) -> SourceDocument:
     """A SourceDocument whose digests come from a real file on disk."""
-    path = tmp_path / "source.pdf"
-    path.write_bytes(PDF_BYTES)
-    sha256, sha1 = file_digests(path)
-    return SourceDocument(
-        doc_id=doc_id_from_sha256(sha256),
-        sha256=sha256,
-        sha1=sha1,
-        size_bytes=len(PDF_BYTES),
-        pages=2,
-        stored_at=CREATED_AT,
-    )
-
-
-def _resources(bundle: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
-    return [
-        entry["resource"]
-        for entry in bundle["entry"]
-        if entry["resource"]["resourceType"] == resource_type
-    ]
+    return document_on_disk(tmp_path, PDF_BYTES, pages=2, stored_at=CREATED_AT)
 
 
 def _codes(concept: dict[str, Any]) -> list[str]:
@@ -200,7 +183,7 @@ def test_empty_extraction_gives_patient_document_device_and_provenance(
         "Device": 1,
         "Provenance": 1,
     }
-    [patient] = _resources(built.bundle, "Patient")
+    [patient] = resources_of(built.bundle, "Patient")
     assert patient["identifier"] == [{"system": DOCUMENT_PATIENT_SYSTEM, "value": DOC_ID}]
 
 
@@ -223,7 +206,7 @@ def test_condition_status_follows_assertion(
     built = build_bundle(
         source_document, _extraction(conditions=[condition]), created_at=CREATED_AT
     )
-    conditions = _resources(built.bundle, "Condition")
+    conditions = resources_of(built.bundle, "Condition")
     if expected_statuses is None:
         assert conditions == []
         assert (built.skipped_negated, built.skipped_family) == (
@@ -245,10 +228,10 @@ def test_negated_and_family_facts_never_become_patient_resources(
     source_document: SourceDocument,
 ) -> None:
     built = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
-    condition_texts = {r["code"]["text"] for r in _resources(built.bundle, "Condition")}
+    condition_texts = {r["code"]["text"] for r in resources_of(built.bundle, "Condition")}
     medication_texts = {
         r["medicationCodeableConcept"]["text"]
-        for r in _resources(built.bundle, "MedicationStatement")
+        for r in resources_of(built.bundle, "MedicationStatement")
     }
     assert condition_texts == {"Hypertension", "Pneumonia", "Myocardial infarction"}
     assert medication_texts == {"metformin", "lisinopril"}
@@ -259,7 +242,7 @@ def test_negated_and_family_facts_never_become_patient_resources(
 def test_no_known_allergies_is_snomed_716186003(source_document: SourceDocument) -> None:
     allergy = AllergyFact(quote="NKDA", no_known_allergies=True)
     built = build_bundle(source_document, _extraction(allergies=[allergy]), created_at=CREATED_AT)
-    [resource] = _resources(built.bundle, "AllergyIntolerance")
+    [resource] = resources_of(built.bundle, "AllergyIntolerance")
     assert resource["code"]["coding"] == [
         {"system": SNOMED, "code": "716186003", "display": "No known allergy"}
     ]
@@ -270,8 +253,8 @@ def test_no_known_allergies_is_snomed_716186003(source_document: SourceDocument)
 
 def test_medication_and_observation_values_use_ucum(source_document: SourceDocument) -> None:
     built = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
-    metformin = _resources(built.bundle, "MedicationStatement")[0]
-    hemoglobin, blood_pressure = _resources(built.bundle, "Observation")
+    metformin = resources_of(built.bundle, "MedicationStatement")[0]
+    hemoglobin, blood_pressure = resources_of(built.bundle, "Observation")
     assert metformin["status"] == MedicationStatus.ACTIVE
     assert metformin["dosage"][0]["doseAndRate"][0]["doseQuantity"] == {
         "value": 500,
@@ -298,7 +281,9 @@ def test_a_result_written_with_a_comparator_keeps_it(source_document: SourceDocu
     built = build_bundle(
         source_document, _extraction(observations=observations), created_at=CREATED_AT
     )
-    quantities = [resource["valueQuantity"] for resource in _resources(built.bundle, "Observation")]
+    quantities = [
+        resource["valueQuantity"] for resource in resources_of(built.bundle, "Observation")
+    ]
     assert [quantity.get("comparator") for quantity in quantities] == list(written.values())
     assert [quantity["value"] for quantity in quantities] == [1, 60, 0.5, 7.4]
     assert validate_bundle(built.bundle) == []
@@ -308,7 +293,7 @@ def test_document_reference_hash_is_base64_of_the_files_sha1(
     source_document: SourceDocument,
 ) -> None:
     built = build_bundle(source_document, _extraction(), created_at=CREATED_AT)
-    [reference] = _resources(built.bundle, "DocumentReference")
+    [reference] = resources_of(built.bundle, "DocumentReference")
     attachment = reference["content"][0]["attachment"]
     assert attachment["hash"] == base64.b64encode(hashlib.sha1(PDF_BYTES).digest()).decode()
     assert attachment["size"] == len(PDF_BYTES)
@@ -325,14 +310,14 @@ def test_every_extracted_resource_and_the_patient_are_provenance_targets(
     source_document: SourceDocument,
 ) -> None:
     built = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
-    [provenance] = _resources(built.bundle, "Provenance")
+    [provenance] = resources_of(built.bundle, "Provenance")
     expected = {
         entry["fullUrl"]
         for entry in built.bundle["entry"]
         if entry["resource"]["resourceType"] in EXTRACTED_TYPES | {"Patient"}
     }
     assert {target["reference"] for target in provenance["target"]} == expected
-    [device] = _resources(built.bundle, "Device")
+    [device] = resources_of(built.bundle, "Device")
     assert device["deviceName"][0]["name"] == "medpipeline extraction rules offline"
     assert device["version"] == [{"type": {"text": "prompt version"}, "value": "p7"}]
 
@@ -342,7 +327,7 @@ def test_evidence_extension_points_at_the_document_with_offset_length_and_page(
 ) -> None:
     built = build_bundle(source_document, _full_extraction(), created_at=CREATED_AT)
     document_url = built.bundle["entry"][1]["fullUrl"]
-    [metformin, _] = _resources(built.bundle, "MedicationStatement")
+    [metformin, _] = resources_of(built.bundle, "MedicationStatement")
     derivation, page = metformin["extension"]
     assert derivation == {
         "url": DERIVATION_REFERENCE,
@@ -571,7 +556,7 @@ def test_hypothetical_finding_is_never_a_condition(source_document: SourceDocume
     built = build_bundle(
         source_document, _extraction(conditions=[condition]), created_at=CREATED_AT
     )
-    assert _resources(built.bundle, "Condition") == []
+    assert resources_of(built.bundle, "Condition") == []
     assert built.skipped_hypothetical == 1
 
 
@@ -603,7 +588,7 @@ def test_medication_status_follows_assertion(
 ) -> None:
     built = build_bundle(source_document, _extraction(medications=[fact]), created_at=CREATED_AT)
     assert validate_bundle(built.bundle) == []
-    [resource] = _resources(built.bundle, resource_type)
+    [resource] = resources_of(built.bundle, resource_type)
     assert resource["status"] == status
 
 
@@ -618,8 +603,8 @@ def test_unknown_codes_are_dropped_to_text_flagged_and_counted(
     )
     built = build_bundle(source_document, extraction, created_at=CREATED_AT)
     assert validate_bundle(built.bundle) == []
-    [condition] = _resources(built.bundle, "Condition")
-    [sodium] = _resources(built.bundle, "Observation")
+    [condition] = resources_of(built.bundle, "Condition")
+    [sodium] = resources_of(built.bundle, "Observation")
     assert condition["code"] == {"text": "Made-up disease"}
     assert sodium["code"] == {"text": "Sodium"}
     assert sodium["valueQuantity"] == {"value": 140, "unit": "mEq/l"}
@@ -645,11 +630,11 @@ def test_encounter_procedure_report_and_blood_pressure_components(
     extraction.observations[1].loinc_code = "85354-9"
     built = build_bundle(source_document, extraction, created_at=CREATED_AT)
     assert validate_bundle(built.bundle) == []
-    [encounter] = _resources(built.bundle, "Encounter")
+    [encounter] = resources_of(built.bundle, "Encounter")
     assert encounter["class"]["code"] == "IMP" and encounter["period"] == {"start": "2024-03-01"}
-    procedures = {p["code"]["text"]: p["status"] for p in _resources(built.bundle, "Procedure")}
+    procedures = {p["code"]["text"]: p["status"] for p in resources_of(built.bundle, "Procedure")}
     assert procedures == {"Appendectomy": "completed", "Colonoscopy": "not-done"}
-    [report] = _resources(built.bundle, "DiagnosticReport")
+    [report] = resources_of(built.bundle, "DiagnosticReport")
     lab_urls = {
         e["fullUrl"]
         for e in built.bundle["entry"]
@@ -657,9 +642,9 @@ def test_encounter_procedure_report_and_blood_pressure_components(
         and e["resource"]["category"][0]["coding"][0]["code"] == "laboratory"
     }
     assert {r["reference"] for r in report["result"]} == lab_urls
-    blood_pressure = _resources(built.bundle, "Observation")[1]
+    blood_pressure = resources_of(built.bundle, "Observation")[1]
     assert "valueString" not in blood_pressure
     assert [c["valueQuantity"]["value"] for c in blood_pressure["component"]] == [138, 84]
     assert blood_pressure["effectiveDateTime"] == "2024-03-01"
-    [patient] = _resources(built.bundle, "Patient")
+    [patient] = resources_of(built.bundle, "Patient")
     assert patient["name"] == [{"text": "Jane Roe", "family": "Roe", "given": ["Jane"]}]

@@ -12,7 +12,6 @@ import pytest
 
 from medpipeline.analytics.documents import patient_key
 from medpipeline.defs.fhir.assets import patient_records
-from medpipeline.documents import SourceDocument
 from medpipeline.extraction.schema import (
     ChunkOutcome,
     ChunkReport,
@@ -22,13 +21,12 @@ from medpipeline.extraction.schema import (
     OrganizationFact,
     PatientFact,
 )
-from medpipeline.fhir.bundle import build_bundle
 from medpipeline.fhir.records import build_records
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.identity import identifier_type, patient_identifier
 from medpipeline.samples import render_text_pdf
 from medpipeline.storage import read_json
-from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
+from medpipeline_tests.helpers import bundle_of, materialize_document, resources_for, store_copy
 
 CREATED_AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 EVIDENCE = Evidence(offset=0, length=4, page=1, chunk_id="c0", match="exact")
@@ -103,14 +101,6 @@ def _extraction(doc_id: str, facility: str | None, name: str, *identifiers: tupl
     )
 
 
-def _bundle(extraction: DocumentExtraction) -> dict:
-    document = SourceDocument(
-        doc_id=extraction.doc_id, sha256=extraction.doc_id * 4, sha1="ab" * 20, size_bytes=10,
-        pages=1, stored_at=CREATED_AT,
-    )  # fmt: skip
-    return build_bundle(document, extraction, created_at=CREATED_AT).bundle
-
-
 # documents as (facility, patient name, identifiers...), the patients patient_records finds, and the
 # distinct warehouse keys (one per document's strongest identifier: a link that only another
 # document's identifier or a name makes is known to patient_records, not to the per-document key)
@@ -151,7 +141,7 @@ def test_documents_become_patients_by_assigning_authority(scenario: str) -> None
         _extraction(f"{index:016x}", facility, name, *identifiers)
         for index, (facility, name, *identifiers) in enumerate(documents)
     ]
-    bundles = {e.doc_id: _bundle(e) for e in extractions}
+    bundles = {e.doc_id: bundle_of(e, CREATED_AT) for e in extractions}
     records, _ = build_records(bundles)
     assert len(records) == expected_patients
     keys = {patient_key(e.model_dump(mode="json"), "site-secret") for e in extractions}
@@ -162,7 +152,7 @@ def test_transaction_bundle_creates_patient_and_organization_conditionally() -> 
     extraction = _extraction(
         "a" * 16, RIVER, "Ann Alpha", ("Medical Record Number", "555-01"), ("SSN", "123-45-6789")
     )
-    bundle = _bundle(extraction)
+    bundle = bundle_of(extraction, CREATED_AT)
     assert validate_bundle(bundle) == []
     entries = {e["resource"]["resourceType"]: e for e in bundle["entry"]}
     patient, organization = entries["Patient"], entries["Organization"]
@@ -183,7 +173,9 @@ def test_transaction_bundle_creates_patient_and_organization_conditionally() -> 
 
 def test_conditional_query_escapes_what_a_search_value_cannot_hold() -> None:
     extraction = _extraction("a" * 16, RIVER, "Ann Alpha", ("MRN", "55|01&x"))
-    patient = next(e for e in _bundle(extraction)["entry"] if e["request"]["url"] == "Patient")
+    patient = next(
+        e for e in bundle_of(extraction, CREATED_AT)["entry"] if e["request"]["url"] == "Patient"
+    )
     assert patient["request"]["ifNoneExist"] == f"identifier={RIVERBEND}|55%5C%7C01%26x"
 
 

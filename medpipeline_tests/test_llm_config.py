@@ -20,7 +20,7 @@ from medpipeline.defs.resources import LLMResource
 from medpipeline.extraction.providers import ExtractionChain
 from medpipeline.ledger import read_ledger
 from medpipeline_tests.fake_llm_server import OPENAI
-from medpipeline_tests.helpers import materialize_document, store_copy
+from medpipeline_tests.helpers import materialize_document, node_metadata, store_copy
 
 UNKNOWN_MODEL = "site-llama-9b-instruct-q4"
 CHUNK = "DISCHARGE DIAGNOSES:\nCommunity-acquired pneumonia.\nHypertension."
@@ -84,8 +84,7 @@ def test_an_unknown_model_is_recorded_unpriced_through_materialize(
     doc_id = store_copy(layout, samples_dir / samples.PROGRESS_FILE)
     result = materialize_document(instance, layout, doc_id, build_resources()["llm"])
     assert result.success
-    (materialization,) = result.asset_materializations_for_node("clinical_extractions")
-    meta = {key: value.value for key, value in materialization.metadata.items()}
+    meta = node_metadata(result, "clinical_extractions")
     served = [s for s in llm_server.served if s.api == OPENAI]
     assert len(served) == meta["chunks"] >= 2
     assert {s.model for s in served} == {UNKNOWN_MODEL}, "the model set in the environment"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+from medpipeline.documents import SourceDocument
 from medpipeline.extraction.schema import (
     AllergyFact,
     Assertion,
@@ -38,6 +38,7 @@ from medpipeline.fhir.bundle import (
     build_bundle,
 )
 from medpipeline.fhir.validation import validate_bundle
+from medpipeline_tests.helpers import document_on_disk, resources_of
 
 CREATED_AT = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 PDF_BYTES = b"%PDF-1.7\n% mapping test document\n%%EOF\n"
@@ -45,17 +46,7 @@ PDF_BYTES = b"%PDF-1.7\n% mapping test document\n%%EOF\n"
 
 @pytest.fixture
 def document(tmp_path: Path) -> SourceDocument:
-    path = tmp_path / "source.pdf"
-    path.write_bytes(PDF_BYTES)
-    sha256, sha1 = file_digests(path)
-    return SourceDocument(
-        doc_id=doc_id_from_sha256(sha256),
-        sha256=sha256,
-        sha1=sha1,
-        size_bytes=len(PDF_BYTES),
-        pages=1,
-        stored_at=CREATED_AT,
-    )
+    return document_on_disk(tmp_path, PDF_BYTES, pages=1, stored_at=CREATED_AT)
 
 
 def _grounded(note: str, fact: Any) -> Any:
@@ -74,11 +65,6 @@ def _bundle(document: SourceDocument, note: str, **facts: list[Any]) -> dict[str
     built = build_bundle(document, extraction, created_at=CREATED_AT)
     assert validate_bundle(built.bundle) == []
     return built.bundle
-
-
-def _of_type(bundle: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
-    resources = [entry["resource"] for entry in bundle["entry"]]
-    return [resource for resource in resources if resource["resourceType"] == resource_type]
 
 
 def _code(concept: dict[str, Any]) -> str:
@@ -125,7 +111,9 @@ ALLERGY_NOTE = "ALLERGIES: No allergy to penicillin. Mother is allergic to latex
 def test_allergy_assertion(
     document: SourceDocument, fact: AllergyFact, expected: tuple[str, str] | None
 ) -> None:
-    allergies = _of_type(_bundle(document, ALLERGY_NOTE, allergies=[fact]), "AllergyIntolerance")
+    allergies = resources_of(
+        _bundle(document, ALLERGY_NOTE, allergies=[fact]), "AllergyIntolerance"
+    )
     if expected is None:
         assert allergies == [], "not the patient's allergy"
         return
@@ -143,7 +131,7 @@ def test_no_known_allergies_beside_a_named_allergy_is_flagged(document: SourceDo
             AllergyFact(quote="allergic to codeine", substance="codeine"),
         ],
     )
-    nka, codeine = _of_type(bundle, "AllergyIntolerance")
+    nka, codeine = resources_of(bundle, "AllergyIntolerance")
     assert FLAG_CONTRADICTION in _flags(nka) and not _flags(codeine)
 
 
@@ -201,7 +189,7 @@ def test_medication_resource_and_r4_status(
     intent: str | None,
 ) -> None:
     bundle = _bundle(document, MED_NOTE, medications=[fact])
-    [resource] = _of_type(bundle, resource_type)
+    [resource] = resources_of(bundle, resource_type)
     assert resource["status"] == status
     assert resource.get("intent") == intent
     uncertain = FLAG_UNCERTAIN_ORDER in _flags(resource)
@@ -219,7 +207,7 @@ def test_dosage_text_is_the_drugs_own_sig(document: SourceDocument) -> None:
         frequency="twice daily",
         prescribed=True,
     )
-    [request] = _of_type(_bundle(document, MED_NOTE, medications=[fact]), "MedicationRequest")
+    [request] = resources_of(_bundle(document, MED_NOTE, medications=[fact]), "MedicationRequest")
     [dosage] = request["dosageInstruction"]
     assert dosage["text"] == "500 mg oral twice daily"
 
@@ -248,7 +236,7 @@ Denies diabetes insipidus. No diabetes-related complications; diabetes well cont
 def test_condition_status(
     document: SourceDocument, fact: ConditionFact, expected: tuple[str, str, str]
 ) -> None:
-    [condition] = _of_type(_bundle(document, CONDITION_NOTE, conditions=[fact]), "Condition")
+    [condition] = resources_of(_bundle(document, CONDITION_NOTE, conditions=[fact]), "Condition")
     statuses = (
         _code(condition["clinicalStatus"]),
         _code(condition["verificationStatus"]),
@@ -274,7 +262,7 @@ def test_condition_status(
 def test_duplicate_pair_is_one_condition_with_both_evidence_offsets(
     document: SourceDocument, facts: list[ConditionFact], code: str, statuses: tuple[str, str]
 ) -> None:
-    [condition] = _of_type(_bundle(document, CONDITION_NOTE, conditions=facts), "Condition")
+    [condition] = resources_of(_bundle(document, CONDITION_NOTE, conditions=facts), "Condition")
     assert condition["code"]["coding"] == [{"system": ICD10_CM, "code": code}]
     assert sorted(_offsets(condition)) == sorted(CONDITION_NOTE.index(f.quote) for f in facts)
     assert (_code(condition["clinicalStatus"]), _code(condition["category"][0])) == statuses
@@ -290,7 +278,7 @@ def test_different_conditions_stay_apart_and_negation_beside_assertion_is_flagge
         ConditionFact(quote="No diabetes-related complications", text="type 2 diabetes mellitus",
                       assertion=Assertion.NEGATED),
     ]  # fmt: skip
-    [diabetes] = _of_type(_bundle(document, CONDITION_NOTE, conditions=facts), "Condition")
+    [diabetes] = resources_of(_bundle(document, CONDITION_NOTE, conditions=facts), "Condition")
     assert diabetes["code"]["text"] == "type 2 diabetes mellitus"
     assert FLAG_CONTRADICTION in _flags(diabetes)
     assert _offsets(diabetes) == [CONDITION_NOTE.index("type 2 diabetes mellitus")]
@@ -314,7 +302,9 @@ def test_brand_and_generic_merge_and_a_different_dose_does_not(document: SourceD
         MedicationFact(quote="metoprolol 50 mg twice daily", text="metoprolol", dose_value=50,
                        dose_unit="mg"),
     ]  # fmt: skip
-    statements = _of_type(_bundle(document, MERGE_NOTE, medications=facts), "MedicationStatement")
+    statements = resources_of(
+        _bundle(document, MERGE_NOTE, medications=facts), "MedicationStatement"
+    )
     assert len(statements) == 3
     furosemide = statements[0]
     assert _offsets(furosemide) == [MERGE_NOTE.index("Lasix"), MERGE_NOTE.index("Continue")]
@@ -330,7 +320,7 @@ def test_the_same_result_twice_is_one_observation_keeping_unit_and_range(
         ObservationFact(quote="Repeat potassium 3.1 mmol/L", name="potassium", value=3.1,
                         unit="mmol/L"),
     ]  # fmt: skip
-    [potassium] = _of_type(_bundle(document, MERGE_NOTE, observations=facts), "Observation")
+    [potassium] = resources_of(_bundle(document, MERGE_NOTE, observations=facts), "Observation")
     assert len(_offsets(potassium)) == 2
     assert potassium["valueQuantity"] == {
         "value": 3.1,
@@ -364,7 +354,7 @@ def test_a_result_written_as_text_keeps_its_unit_and_written_range(
     note = f"Leukocytes {value_text} 10*9/L ({reference_text})"
     fact = ObservationFact(quote=note, name="Leukocytes", value_text=value_text, unit="10*9/L",
                            reference_text=reference_text)  # fmt: skip
-    [result] = _of_type(_bundle(document, note, observations=[fact]), "Observation")
+    [result] = resources_of(_bundle(document, note, observations=[fact]), "Observation")
     assert "valueString" not in result
     assert result["valueQuantity"] == {**quantity, "unit": "10*9/L", "system": UCUM,
                                        "code": "10*9/L"}  # fmt: skip
@@ -380,7 +370,7 @@ def test_one_procedure_mentioned_twice_is_one_procedure(document: SourceDocument
         ProcedureFact(quote="Underwent colonoscopy on 2024-05-02", text="Colonoscopy",
                       performed_date="2024-05-02"),
     ]  # fmt: skip
-    [procedure] = _of_type(_bundle(document, MERGE_NOTE, procedures=facts), "Procedure")
+    [procedure] = resources_of(_bundle(document, MERGE_NOTE, procedures=facts), "Procedure")
     assert procedure["performedDateTime"] == "2024-05-02"
 
 
@@ -421,5 +411,5 @@ Admission date: 2024-03-01. Discharge date: 2024-03-06. Seen in clinic 2024-04-0
 def test_encounter_class_and_period_come_from_the_document(
     document: SourceDocument, facts: list[EncounterFact], expected: list[tuple[str, dict]]
 ) -> None:
-    encounters = _of_type(_bundle(document, STAY_NOTE, encounters=facts), "Encounter")
+    encounters = resources_of(_bundle(document, STAY_NOTE, encounters=facts), "Encounter")
     assert [(e["class"]["code"], e["period"]) for e in encounters] == expected

@@ -14,8 +14,13 @@ from medpipeline.definitions import document_assets
 from medpipeline.defs.analytics.assets import warehouse_tables
 from medpipeline.ledger import read_document_ledger
 from medpipeline.near_duplicates import THRESHOLD, text_signature
-from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
-from medpipeline_tests.test_extraction_llm import llm_for, metadata
+from medpipeline_tests.helpers import (
+    llm_for,
+    materialize_document,
+    node_metadata,
+    resources_for,
+    store_copy,
+)
 
 PAGES = samples.REFERRAL_PAGES
 
@@ -72,7 +77,7 @@ def test_a_re_rendered_copy_reuses_the_facts_without_a_second_llm_spend(
     result = materialize_document(instance, layout, copy, llm)
     assert result.success
     assert len(llm_server.served) == paid, "no LLM call for the near-duplicate"
-    meta = metadata(result)
+    meta = node_metadata(result, "clinical_extractions")
     assert meta["near_duplicate_of"] == original
     assert meta["near_duplicate_similarity"] >= THRESHOLD
     assert meta["llm_calls"] == 0

@@ -16,7 +16,6 @@ import dagster as dg
 from filelock import FileLock
 
 from medpipeline.defs.fhir.assets import fhir_bundle, patient_records
-from medpipeline.documents import SourceDocument
 from medpipeline.extraction.schema import (
     AllergyFact,
     ChunkOutcome,
@@ -29,26 +28,28 @@ from medpipeline.extraction.schema import (
     MedicationStatus,
     PatientFact,
 )
-from medpipeline.fhir.bundle import FLAG_SYSTEM, build_bundle
+from medpipeline.fhir.bundle import FLAG_SYSTEM
 from medpipeline.fhir.records import FLAG_CONTRADICTION, LOCK_FILE, update_records
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.storage import read_json, write_json
-from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
+from medpipeline_tests.helpers import (
+    bundle_of,
+    materialize_document,
+    resources_for,
+    resources_of,
+    store_copy,
+)
 
 CREATED_AT = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
 EVIDENCE = Evidence(offset=0, length=4, page=1, chunk_id="c0", match="exact")
 
 
 def _bundle(doc_id: str, patient: PatientFact, **facts) -> dict:
-    document = SourceDocument(
-        doc_id=doc_id, sha256=doc_id * 4, sha1="ab" * 20, size_bytes=10, pages=1,
-        stored_at=CREATED_AT,
-    )  # fmt: skip
     report = ChunkReport(chunk_id="c0", outcome=ChunkOutcome.OK, provider="offline", model="rules")
     extraction = DocumentExtraction(
         doc_id=doc_id, prompt_version="v1", chunks=[report], patient=patient, **facts
     )
-    return build_bundle(document, extraction, created_at=CREATED_AT).bundle
+    return bundle_of(extraction, CREATED_AT)
 
 
 def _patient(mrn: str | None = None, name: str = "Ann Example") -> PatientFact:
@@ -83,12 +84,6 @@ SECOND = (
 OTHER = ("c" * 16, _bundle("c" * 16, _patient(name="Bo Other"), conditions=[_condition("HTN")]))
 
 
-def _resources(bundle: dict, resource_type: str) -> list[dict]:
-    return [
-        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type
-    ]
-
-
 def _patient_bundles(fhir: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((fhir / "patients").glob("*.json"))]
 
@@ -100,17 +95,17 @@ def test_same_fact_from_two_documents_is_one_resource_with_both_provenances(
     assert (written.patients, written.documents, written.contradictions) == (2, 3, 1)
     assert written.report.merged_duplicates >= 1
     bundles = _patient_bundles(tmp_path)
-    [ann] = [b for b in bundles if len(_resources(b, "DocumentReference")) == 2]
+    [ann] = [b for b in bundles if len(resources_of(b, "DocumentReference")) == 2]
     for bundle in bundles:
         assert validate_bundle(bundle) == []
-    [condition] = _resources(ann, "Condition")
-    provenances = _resources(ann, "Provenance")
+    [condition] = resources_of(ann, "Condition")
+    provenances = resources_of(ann, "Provenance")
     assert len(provenances) == 2
     for provenance in provenances:
         assert f"urn:uuid:{condition['id']}" in {t["reference"] for t in provenance["target"]}
     flagged = [
         a
-        for a in _resources(ann, "AllergyIntolerance")
+        for a in resources_of(ann, "AllergyIntolerance")
         if {"system": FLAG_SYSTEM, "code": FLAG_CONTRADICTION} in a.get("meta", {}).get("tag", [])
     ]
     assert len(flagged) == 2  # penicillin and "no known allergy"
@@ -133,15 +128,15 @@ def test_re_extraction_replaces_the_documents_contribution(tmp_path: Path) -> No
     written = update_records(tmp_path, [first_again, SECOND])
     assert (written.report.replaced_documents, written.report.unchanged_documents) == (1, 1)
     [ann] = _patient_bundles(tmp_path)
-    allergies = [a["code"].get("text") for a in _resources(ann, "AllergyIntolerance")]
+    allergies = [a["code"].get("text") for a in resources_of(ann, "AllergyIntolerance")]
     assert allergies == [None]  # only SECOND's "no known allergy" (SNOMED-coded, no text)
     assert len(_ndjson(tmp_path, "AllergyIntolerance")) == 1
     assert written.contradictions == 0  # the allergy that contradicted it is gone
-    conditions = sorted(c["code"]["text"] for c in _resources(ann, "Condition"))
+    conditions = sorted(c["code"]["text"] for c in resources_of(ann, "Condition"))
     assert conditions == ["Hypertension", "asthma"]  # SECOND still supports hypertension
-    [hypertension] = [c for c in _resources(ann, "Condition") if c["code"]["text"] != "asthma"]
+    [hypertension] = [c for c in resources_of(ann, "Condition") if c["code"]["text"] != "asthma"]
     targeting = [
-        p for p in _resources(ann, "Provenance")
+        p for p in resources_of(ann, "Provenance")
         if f"urn:uuid:{hypertension['id']}" in {t["reference"] for t in p["target"]}
     ]  # fmt: skip
     assert len(targeting) == 1  # only SECOND states it now
@@ -165,8 +160,8 @@ def test_invalid_bundle_is_never_accumulated(tmp_path: Path) -> None:
     written = update_records(tmp_path, [(doc_id, broken), SECOND])
     assert (written.documents, written.report.invalid_documents) == (1, 1)
     [ann] = _patient_bundles(tmp_path)
-    assert len(_resources(ann, "DocumentReference")) == 1
-    assert [a["code"].get("text") for a in _resources(ann, "AllergyIntolerance")] == [None]
+    assert len(resources_of(ann, "DocumentReference")) == 1
+    assert [a["code"].get("text") for a in resources_of(ann, "AllergyIntolerance")] == [None]
     # once a valid bundle replaces it, the document counts again
     written = update_records(tmp_path, [FIRST, SECOND])
     assert (written.documents, written.report.invalid_documents) == (2, 0)
@@ -194,7 +189,7 @@ def test_medication_active_in_one_document_and_stopped_in_another_is_a_contradic
     [contradiction] = json.loads((tmp_path / "disagree" / "contradictions.json").read_text())
     assert contradiction["kind"] == "medication-status"
     [bundle] = _patient_bundles(tmp_path / "disagree")
-    statements = _resources(bundle, "MedicationStatement")
+    statements = resources_of(bundle, "MedicationStatement")
     assert sorted(s["status"] for s in statements) == ["active", "stopped"]
     flag = {"system": FLAG_SYSTEM, "code": FLAG_CONTRADICTION}
     assert all(flag in s["meta"]["tag"] for s in statements)
@@ -277,5 +272,5 @@ def test_re_extracted_document_is_replaced_through_the_real_graph(
     after = {c["code"]["text"] for c in _ndjson(layout.fhir, "Condition")}
     assert after == conditions - {removed}
     [bundle] = _patient_bundles(layout.fhir)
-    assert removed not in {c["code"]["text"] for c in _resources(bundle, "Condition")}
+    assert removed not in {c["code"]["text"] for c in resources_of(bundle, "Condition")}
     assert validate_bundle(bundle) == []

@@ -13,20 +13,12 @@ from medpipeline.fhir.bundle import DERIVATION_REFERENCE
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.ledger import read_ledger
 from medpipeline.storage import DataLayout, read_json
-from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
+from medpipeline_tests.helpers import materialize_document, resources_for, resources_of, store_copy
 
 
 def run_pdf(instance, layout: DataLayout, pdf: Path) -> tuple[str, dg.ExecuteInProcessResult]:
     doc_id = store_copy(layout, pdf)
     return doc_id, materialize_document(instance, layout, doc_id)
-
-
-def resources_of(bundle: dict, resource_type: str) -> list[dict]:
-    return [
-        entry["resource"]
-        for entry in bundle["entry"]
-        if entry["resource"]["resourceType"] == resource_type
-    ]
 
 
 def evidence_spans(resource: dict) -> list[tuple[int, int]]:

@@ -9,7 +9,6 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 
 from medpipeline.analytics.warehouse import rebuild_warehouse
@@ -28,8 +27,13 @@ from medpipeline.fhir.bundle import build_bundle
 from medpipeline.review import REVIEW_FILE, DocumentReview, ReviewReason, document_review
 from medpipeline.samples import render_text_pdf
 from medpipeline_tests.fake_llm_server import ANTHROPIC, Reply
-from medpipeline_tests.helpers import materialize_document, store_copy
-from medpipeline_tests.test_extraction_llm import llm_for
+from medpipeline_tests.helpers import (
+    llm_for,
+    materialize_document,
+    node_metadata,
+    resources_of,
+    store_copy,
+)
 
 NOTE_LINES = [
     "CLINIC NOTE",
@@ -131,16 +135,6 @@ def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None
     assert review.counts()["assertion_disagreement"] == 1
 
 
-def _fhir_metadata(result: dg.ExecuteInProcessResult) -> dict:
-    (materialization,) = result.asset_materializations_for_node("fhir_bundle")
-    return {key: value.value for key, value in materialization.metadata.items()}
-
-
-def _resources(bundle: dict, resource_type: str) -> list[dict]:
-    resources = [entry["resource"] for entry in bundle["entry"]]
-    return [resource for resource in resources if resource["resourceType"] == resource_type]
-
-
 def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
     instance, layout, llm_server, tmp_path
 ) -> None:
@@ -161,11 +155,11 @@ def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
     assert extraction["ungrounded"]["conditions"][0]["text"] == "gout"
 
     bundle = json.loads((folder / "fhir_bundle.json").read_text())
-    assert [c["code"]["text"] for c in _resources(bundle, "Condition")] == ["cough"]
-    assert _resources(bundle, "AllergyIntolerance") == [], "the mother's allergy"
+    assert [c["code"]["text"] for c in resources_of(bundle, "Condition")] == ["cough"]
+    assert resources_of(bundle, "AllergyIntolerance") == [], "the mother's allergy"
     orders = {
         r["medicationCodeableConcept"]["text"]: (r["status"], r["intent"])
-        for r in _resources(bundle, "MedicationRequest")
+        for r in resources_of(bundle, "MedicationRequest")
     }
     assert orders == {"ibuprofen": ("draft", "proposal"), "azithromycin": ("active", "order")}
 
@@ -180,7 +174,7 @@ def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
         (ReviewReason.UNCERTAIN_ORDER, "medications", 0, False, "MedicationRequest"),
         (ReviewReason.UNGROUNDED, "conditions", 0, True, None),
     }
-    metadata = _fhir_metadata(result)
+    metadata = node_metadata(result, "fhir_bundle")
     assert metadata["review_items"] == 5
     assert metadata["review_assertion_disagreement"] == 3
     assert metadata["review_uncertain_order"] == 1

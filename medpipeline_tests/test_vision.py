@@ -15,7 +15,6 @@ import io
 import random
 from pathlib import Path
 
-import dagster as dg
 import pypdfium2
 import pytest
 from fpdf import FPDF
@@ -29,7 +28,7 @@ from medpipeline.pdf import PdfLimits
 from medpipeline.review import REVIEW_FILE, read_review
 from medpipeline.storage import read_json
 from medpipeline_tests.fake_llm_server import ANTHROPIC, OPENAI, Reply, image_tokens
-from medpipeline_tests.helpers import materialize_document, store_copy
+from medpipeline_tests.helpers import materialize_document, node_metadata, store_copy
 
 TYPED_PAGE = (
     "PROGRESS NOTE\n"
@@ -78,11 +77,6 @@ def served_images(server, api: str):
     return [
         (served, image) for served in server.served if served.api == api for image in served.images
     ]
-
-
-def node_metadata(result: dg.ExecuteInProcessResult, node: str) -> dict:
-    (materialization,) = result.asset_materializations_for_node(node)
-    return {key: value.value for key, value in materialization.metadata.items()}
 
 
 def test_an_unreadable_page_goes_to_openai_as_an_image_and_its_facts_are_page_grounded(

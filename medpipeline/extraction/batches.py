@@ -20,7 +20,12 @@ from medpipeline.costs import TokenUsage, price_usd
 from medpipeline.extraction.clients import AnthropicProvider, OpenAIProvider
 from medpipeline.extraction.errors import ErrorClass, ProviderError
 from medpipeline.extraction.prompts import PROMPT_VERSION, DocumentType
-from medpipeline.extraction.providers import ExtractionRequest, ProviderReply, ResponseCache
+from medpipeline.extraction.providers import (
+    ExtractionRequest,
+    ProviderReply,
+    ResponseCache,
+    call_fields,
+)
 from medpipeline.ledger import UsageJournal, UsageRecord
 from medpipeline.storage import DataLayout, read_json, write_json
 
@@ -286,15 +291,8 @@ def _batch_record(
         document_type=pending.document_type.value,
         attempt=1,
         outcome="ok" if reply else "error",
-        error_class=error.error_class.value if error else None,
         response_cache_hit=False,
-        parse_strategy=reply.parse_strategy if reply else None,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        cost_usd=cost,
-        price_known=cost is not None,
+        **call_fields(reply, error, usage, cost),
         batch_id=pending.batch_id,
         latency_ms=(collected_at - pending.submitted_at).total_seconds() * 1000,
         request_id=reply.request_id if reply else None,

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -278,7 +278,7 @@ class ExtractionChain:
             reply = self.cache.get(ResponseCache.key(request, provider))
             if reply is None:
                 continue
-            record = self._record(ids, provider, 1, started, clock, reply, None, cached=True)
+            record = _record(ids, provider, 1, started, clock, reply, None, cached=True)
             outcome = ChunkOutcome.OK if position == 0 else ChunkOutcome.FALLBACK
             self._keep([], record)
             return _result(ids.chunk_id, outcome, provider, reply, [record], cached=True)
@@ -299,7 +299,7 @@ class ExtractionChain:
             try:
                 reply = provider.extract(request)
             except ProviderError as error:
-                record = self._record(ids, provider, attempt, started, clock, None, error)
+                record = _record(ids, provider, attempt, started, clock, None, error)
                 self._keep(records, record)
                 if error.error_class is ErrorClass.CONTEXT_TOO_LONG:
                     return self._split(provider, request, ids, records, depth)
@@ -320,9 +320,9 @@ class ExtractionChain:
                     usage=reply.usage,
                     request_id=reply.request_id,
                 )
-                self._keep(records, self._record(ids, provider, attempt, started, clock, None, cut))
+                self._keep(records, _record(ids, provider, attempt, started, clock, None, cut))
                 return self._split(provider, request, ids, records, depth)
-            self._keep(records, self._record(ids, provider, attempt, started, clock, reply, None))
+            self._keep(records, _record(ids, provider, attempt, started, clock, reply, None))
             return reply
         return None
 
@@ -368,6 +368,9 @@ class ExtractionChain:
         )
 
     def _keep(self, records: list[UsageRecord], record: UsageRecord) -> None:
+        """Keep a call's record; the run is told once of a model without a price."""
+        if not record.price_known and first_unpriced(record.run_id, record.provider, record.model):
+            self.on_unpriced(record.provider, record.model)
         records.append(record)
         if self.on_record is not None:
             self.on_record(record)
@@ -379,22 +382,6 @@ class ExtractionChain:
     def _unavailable_for(self, provider: ExtractionProvider, seconds: float) -> None:
         with self._lock:
             self._unavailable_until[provider.name] = time.monotonic() + seconds
-
-    def _record(
-        self,
-        ids: _Ids,
-        provider: ExtractionProvider,
-        attempt: int,
-        started: datetime,
-        clock: float,
-        reply: ProviderReply | None,
-        error: ProviderError | None,
-        cached: bool = False,
-    ) -> UsageRecord:
-        record = _record(ids, provider, attempt, started, clock, reply, error, cached)
-        if not record.price_known and first_unpriced(ids.run_id, record.provider, record.model):
-            self.on_unpriced(record.provider, record.model)
-        return record
 
     def _count(self, provider: ExtractionProvider, failed: bool) -> None:
         with self._lock:
@@ -444,6 +431,23 @@ def _result(
     return ChunkResult(report=report, extraction=reply.extraction, records=records)
 
 
+def call_fields(
+    reply: ProviderReply | None, error: ProviderError | None, usage: TokenUsage, cost: float | None
+) -> dict[str, Any]:
+    """The ledger fields of a call that its reply (or error), usage and price give, alike for a
+    live and a batched call."""
+    return {
+        "error_class": error.error_class.value if error else None,
+        "parse_strategy": reply.parse_strategy if reply else None,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cost_usd": cost,
+        "price_known": cost is not None,
+    }
+
+
 def _record(
     ids: _Ids,
     provider: ExtractionProvider,
@@ -468,15 +472,8 @@ def _record(
         document_type=ids.document_type.value,
         attempt=attempt,
         outcome="cached" if cached else "error" if error else "ok",
-        error_class=error.error_class.value if error else None,
         response_cache_hit=cached,
-        parse_strategy=reply.parse_strategy if reply else None,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        cost_usd=cost,
-        price_known=cost is not None,
+        **call_fields(reply, error, usage, cost),
         latency_ms=round((time.perf_counter() - clock) * 1000, 3),
         request_id=None if cached else reply.request_id if reply else error.request_id,
         started_at=started,
