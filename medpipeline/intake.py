@@ -31,6 +31,7 @@ from medpipeline.pdf import PdfLimits, PdfRejected, RejectReason, check_file_hea
 from medpipeline.storage import (
     FHIR_BUNDLE_ARTIFACT,
     INTAKE_RECORD,
+    LLM_BATCHES_FOLDER,
     PRIVATE_FILE_MODE,
     DataLayout,
     move_private,
@@ -216,7 +217,8 @@ def store_source(
 
 
 def pending_documents(layout: DataLayout) -> list[PendingDocument]:
-    """Stored documents without a bundle (queued, running, failed after intake, or orphaned)."""
+    """Stored documents without a bundle (queued, running, failed after intake, or orphaned),
+    except those waiting for an LLM batch (the batch sensor requests their run)."""
     pending = []
     if not layout.documents.is_dir():
         return pending
@@ -227,6 +229,8 @@ def pending_documents(layout: DataLayout) -> list[PendingDocument]:
                 continue
             if layout.artifact(doc_id, FHIR_BUNDLE_ARTIFACT).exists():
                 continue
+            if any((layout.document_dir(doc_id) / LLM_BATCHES_FOLDER).glob("*.json")):
+                continue  # waiting for its batch: the batch sensor completes it
             record_path = layout.document_dir(doc_id) / INTAKE_RECORD
             record = (
                 IntakeRecord.model_validate(read_json(record_path))

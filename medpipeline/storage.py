@@ -21,6 +21,7 @@ DATA_DIR_ENV = "MEDPIPELINE_DATA_DIR"
 SOURCE_PDF = "source.pdf"
 INTAKE_RECORD = "intake.json"
 FHIR_BUNDLE_ARTIFACT = "fhir_bundle"  # a document with this artifact has reached its bundle
+LLM_BATCHES_FOLDER = "llm_batches"  # a document's submitted, not yet collected LLM batches
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 

@@ -313,6 +313,20 @@ def test_a_stored_document_left_without_a_run_gets_one(instance, layout, samples
     assert (request.partition_key, request.run_key) == (legacy_id, legacy_id)
 
 
+def test_a_document_waiting_for_its_llm_batch_is_not_run_again(instance, layout, samples_dir):
+    """A document whose chunks went to a Batch API has no bundle until the batch sensor collects
+    it; reconciliation must not start a live run for it meanwhile (that would pay twice)."""
+    doc_id = store_copy(layout, samples_dir / "referral_letter.pdf")
+    waiting = layout.document_dir(doc_id) / "llm_batches" / "msgbatch_1.json"
+    waiting.parent.mkdir()
+    waiting.write_text("{}")
+    assert tick(instance, layout).run_requests == []
+
+    waiting.unlink()  # collected (or given up): an unfinished document is run again
+    (request,) = tick(instance, layout).run_requests
+    assert (request.partition_key, request.run_key) == (doc_id, doc_id)
+
+
 def test_urgent_documents_are_taken_first_and_carry_a_higher_priority(
     instance, layout, samples_dir
 ):

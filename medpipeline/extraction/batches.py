@@ -27,11 +27,11 @@ from medpipeline.extraction.providers import (
     call_fields,
 )
 from medpipeline.ledger import UsageJournal, UsageRecord
-from medpipeline.storage import DataLayout, read_json, write_json
+from medpipeline.storage import LLM_BATCHES_FOLDER, DataLayout, read_json, write_json
 
 OPENAI_ENDPOINT = "/v1/chat/completions"
 COMPLETION_WINDOW = "24h"
-PENDING_FOLDER = "llm_batches"
+PENDING_FOLDER = LLM_BATCHES_FOLDER
 BatchProvider = AnthropicProvider | OpenAIProvider
 
 
