@@ -59,56 +59,25 @@ def make_pdfs(count: int, folder: Path) -> list[Path]:
 
 def run_bare(pdfs: list[Path]) -> float:
     """Seconds to take every PDF through the domain functions in this process."""
-    from medpipeline.chunking import ChunkingConfig, chunk_document, join_pages
     from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
-    from medpipeline.extraction.assertions import recheck_assertions
-    from medpipeline.extraction.clients import OfflineProvider
-    from medpipeline.extraction.grounding import merge_extractions
-    from medpipeline.extraction.prompts import PROMPT_VERSION, detect_document_type
-    from medpipeline.extraction.providers import ExtractionChain
-    from medpipeline.fhir.bundle import build_bundle
-    from medpipeline.fhir.validation import validate_bundle
     from medpipeline.pdf import PdfLimits, extract_pages, inspect_pdf
-    from medpipeline.review import document_review
+    from medpipeline.whole_document import offline_bundle
 
-    limits, chunking = PdfLimits(), ChunkingConfig()
-    chain = ExtractionChain([OfflineProvider()])
+    limits = PdfLimits()
     started = time.perf_counter()
     for pdf in pdfs:
         sha256, sha1 = file_digests(pdf)
-        doc_id = doc_id_from_sha256(sha256)
         properties = inspect_pdf(pdf, limits)
         pages = extract_pages(pdf, limits, pages=properties.pages)
-        text, offsets = join_pages(pages)
-        chunks = chunk_document(doc_id, text, offsets, chunking)
-        results = chain.extract_chunks(
-            doc_id,
-            [(chunk.chunk_id, chunk.text) for chunk in chunks],
-            "bare",
-            detect_document_type(text),
-            4,
-        )
-        merged = merge_extractions(
-            doc_id,
-            PROMPT_VERSION,
-            offsets,
-            (
-                (chunk, result.report, result.extraction)
-                for chunk, result in zip(chunks, results, strict=True)
-            ),
-        )
-        extraction = recheck_assertions(merged, text)
         source = SourceDocument(
-            doc_id=doc_id,
+            doc_id=doc_id_from_sha256(sha256),
             sha256=sha256,
             sha1=sha1,
             size_bytes=pdf.stat().st_size,
             pages=properties.pages,
             stored_at=datetime.now(UTC),
         )
-        built = build_bundle(source, extraction, created_at=datetime.now(UTC))
-        validate_bundle(built.bundle)
-        document_review(extraction, built)
+        offline_bundle(source, pages)
     return time.perf_counter() - started
 
 
