@@ -121,7 +121,7 @@ def _free_port() -> int:
 
 
 def _local_instance(home: Path, env: dict[str, str]) -> list[list[str]]:
-    """`dagster dev` on deploy/local/dagster.yaml (SQLite, a process per run)."""
+    """`dagster dev` on deploy/local/dagster.yaml (SQLite, a warm-forked process per run)."""
     shutil.copyfile(REPO / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")
     port = str(_free_port())
     return [[str(BIN / "dagster"), "dev", "-w", str(REPO / "workspace.yaml"), "-p", port]]
@@ -156,12 +156,17 @@ def _celery_instance(
 
 
 def run_pipeline(
-    pdfs: list[Path], work: Path, timeout: float, workers: int, database: str | None
+    pdfs: list[Path],
+    single: Path,
+    work: Path,
+    timeout: float,
+    workers: int,
+    database: str | None,
 ) -> dict:
-    """Drop the PDFs into the inbox of a running instance and wait for every bundle."""
+    """Drop the PDFs into the inbox of a running instance and wait for every bundle; then drop
+    `single` alone into the now idle instance and time it to its bundle."""
     import dagster as dg
 
-    from medpipeline.documents import doc_id_from_sha256, file_digests
     from medpipeline_tests.processes import start_logged, stop_session
 
     home, data = work / "dagster_home", work / "data"
@@ -178,41 +183,54 @@ def run_pipeline(
         start_logged(command, env, work / f"process{index}.log")
         for index, command in enumerate(commands)
     ]
-    doc_ids = {doc_id_from_sha256(file_digests(pdf)[0]) for pdf in pdfs}
     try:
         with (
             TreeMemory([process.pid for process in processes]) as memory,
             dg.DagsterInstance.from_config(str(home)) as instance,
         ):
             time.sleep(20)  # daemon, code server and workers start; the sensor is RUNNING
-            started = time.perf_counter()
-            for pdf in pdfs:
-                shutil.copyfile(pdf, data / "inbox" / pdf.name)
-            while True:
-                runs = instance.get_runs(filters=dg.RunsFilter(job_name="document_pipeline"))
-                bundled = {
-                    doc_id
-                    for doc_id in doc_ids
-                    if (data / "documents" / doc_id / "fhir_bundle.json").exists()
-                }
-                if bundled == doc_ids and runs and all(run.is_finished for run in runs):
-                    break
-                if time.perf_counter() - started > timeout:
-                    raise TimeoutError(
-                        f"{len(bundled)} of {len(doc_ids)} bundles after {timeout:g} s"
-                    )
-                time.sleep(0.5)
-            elapsed = time.perf_counter() - started
+            elapsed, runs = _drop_and_wait(instance, pdfs, data, timeout)
             failed = sum(1 for run in runs if run.status != dg.DagsterRunStatus.SUCCESS)
+            single_s, _ = _drop_and_wait(instance, [single], data, timeout)
         return {
             "seconds": elapsed,
             "runs": len(runs),
             "failed_runs": failed,
             "peak_bytes": memory.peak_bytes,
+            "single_seconds": single_s,
         }
     finally:
         for process in processes:
             stop_session(process, timeout=60)
+
+
+def _drop_and_wait(instance, pdfs: list[Path], data: Path, timeout: float) -> tuple[float, list]:
+    """Seconds from dropping `pdfs` into the inbox until each has its bundle and every document
+    run has finished, and those runs."""
+    import dagster as dg
+
+    from medpipeline.documents import doc_id_from_sha256, file_digests
+
+    doc_ids = {doc_id_from_sha256(file_digests(pdf)[0]) for pdf in pdfs}
+    started = time.perf_counter()
+    for pdf in pdfs:
+        shutil.copyfile(pdf, data / "inbox" / pdf.name)
+    while True:
+        runs = [
+            run
+            for run in instance.get_runs(filters=dg.RunsFilter(job_name="document_pipeline"))
+            if run.tags.get("dagster/partition") in doc_ids
+        ]
+        bundled = {
+            doc_id
+            for doc_id in doc_ids
+            if (data / "documents" / doc_id / "fhir_bundle.json").exists()
+        }
+        if bundled == doc_ids and runs and all(run.is_finished for run in runs):
+            return time.perf_counter() - started, runs
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"{len(bundled)} of {len(doc_ids)} bundles after {timeout:g} s")
+        time.sleep(0.5)
 
 
 @contextmanager
@@ -248,7 +266,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="medpipeline-bulk-") as folder:
         work = Path(folder)
         started = time.perf_counter()
-        pdfs = make_pdfs(args.documents, work / "pdfs")
+        *pdfs, single = make_pdfs(args.documents + 1, work / "pdfs")
         print(f"generated {len(pdfs)} distinct PDFs in {time.perf_counter() - started:.1f} s")
         bare_s = run_bare(pdfs)
         print(
@@ -257,9 +275,11 @@ def main() -> None:
         )
         if args.celery_workers:
             with fresh_database(args.postgres) as database:
-                result = run_pipeline(pdfs, work, args.timeout, args.celery_workers, database)
+                result = run_pipeline(
+                    pdfs, single, work, args.timeout, args.celery_workers, database
+                )
         else:
-            result = run_pipeline(pdfs, work, args.timeout, 0, None)
+            result = run_pipeline(pdfs, single, work, args.timeout, 0, None)
     pipeline_s = result["seconds"]
     how = f"{args.celery_workers} Celery workers" if args.celery_workers else "dagster dev"
     print(
@@ -268,6 +288,8 @@ def main() -> None:
     )
     print(f"runs created: {result['runs']} ({result['failed_runs']} not successful)")
     print(f"peak memory of the process tree ({how}): {result['peak_bytes'] / 2**20:.0f} MiB")
+    single_s = result["single_seconds"]
+    print(f"one more document dropped alone afterwards: {single_s:.1f} s to its bundle")
     print(f"per-document overhead: {(pipeline_s - bare_s) / len(pdfs):.2f} s")
     print(f"bare_s={bare_s:.1f} pipeline_s={pipeline_s:.1f} ratio={pipeline_s / bare_s:.2f}")
 

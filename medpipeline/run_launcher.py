@@ -21,6 +21,7 @@ there).
 """
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import socket
@@ -58,6 +59,7 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         self._inst_data = inst_data
         self._preload = list(preload_modules)
         self._workers: dict[str, Any] = {}  # run_id -> multiprocessing Process
+        self._zygote_code: str | None = None  # the code server id the forkserver was warmed for
         self._lock = threading.Lock()
         super().__init__()
 
@@ -102,6 +104,7 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         )
         with self._lock:
             self._forget_finished_workers()
+            self._restart_zygote_after_reload(_code_server_id(context))
             worker.start()
             self._workers[run.run_id] = worker
         assert worker.pid is not None
@@ -149,11 +152,29 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         for worker in workers:
             worker.join(timeout)
 
+    def _restart_zygote_after_reload(self, code_server_id: str | None) -> None:
+        """A reloaded code location (a new code server) means new code: the forkserver, which
+        imported the old code, is stopped and the next run starts a fresh one."""
+        if code_server_id is None or code_server_id == self._zygote_code:
+            return
+        if self._zygote_code is not None:
+            multiprocessing.forkserver._forkserver._stop()  # running workers go on; it just exits
+        self._zygote_code = code_server_id
+
     def _forget_finished_workers(self) -> None:
         for run_id, worker in list(self._workers.items()):
             if worker.exitcode is not None:
                 worker.close()
                 del self._workers[run_id]
+
+
+def _code_server_id(context: LaunchRunContext) -> str | None:
+    origin = context.dagster_run.remote_job_origin
+    if context.workspace is None or origin is None:
+        return None
+    location_name = origin.repository_origin.code_location_origin.location_name
+    location = context.workspace.get_code_location(location_name)
+    return getattr(location, "server_id", None)
 
 
 def execute_run_in_worker(run_id: str, instance_ref: InstanceRef) -> None:

@@ -1,0 +1,141 @@
+"""The warm run launcher under the real daemon (`dagster-daemon run`, deploy/local/dagster.yaml):
+each document run is a process forked from the warm forkserver, not from the daemon or the code
+server; a run worker killed mid-run (as a host's OOM killer would) is found dead by run monitoring
+and failed, and run retries re-run the document to its bundle; a run terminated from the instance
+is interrupted and ends CANCELED.
+
+The document's LLM call goes to a local fake OpenAI server whose first reply is held back, which
+keeps the run in its clinical_extractions step while the test acts on it.
+"""
+
+import os
+import signal
+from pathlib import Path
+
+import dagster as dg
+import psutil
+import pytest
+
+from medpipeline.run_launcher import WORKER_TAG
+from medpipeline_tests.daemon import DaemonSession, wait_for
+from medpipeline_tests.fake_llm_server import OPENAI, FakeLLMServer, Reply
+from medpipeline_tests.test_daemon import drop, make_pdf
+
+HELD_REPLY_SECONDS = 60  # keeps the run in its step while the test kills or terminates it
+RUN_WAIT = 600  # seconds; a loaded 2-core machine
+
+
+@pytest.fixture(scope="module")
+def llm():
+    server = FakeLLMServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory, llm):
+    root = tmp_path_factory.mktemp("launcher")
+    daemon = DaemonSession(
+        root,
+        {
+            "OPENAI_API_KEY": "test-key",
+            "OPENAI_BASE_URL": llm.base_url + "/v1",
+            "MEDPIPELINE_OPENAI_PROVIDER": "openai",
+            "MEDPIPELINE_PATIENT_KEY_SECRET": "test-site-secret",
+        },
+    )
+    config = daemon.home / "dagster.yaml"
+    text = config.read_text()
+    assert "poll_interval_seconds: 60" in text, "the local instance monitors runs"
+    config.write_text(text.replace("poll_interval_seconds: 60", "poll_interval_seconds: 5"))
+    daemon.start()
+    yield daemon
+    daemon.stop()
+
+
+def started_run_of(session: DaemonSession, doc_id: str) -> dg.DagsterRun:
+    def probe() -> dg.DagsterRun | None:
+        for run in session.runs():
+            if run.tags.get("dagster/partition") == doc_id and WORKER_TAG in run.tags:
+                return run
+        return None
+
+    return wait_for(f"a run worker for {doc_id}", probe, RUN_WAIT)
+
+
+def worker_pid(run: dg.DagsterRun) -> int:
+    return int(run.tags[WORKER_TAG].split(":")[1])
+
+
+def hold_next_reply(llm: FakeLLMServer) -> None:
+    llm.script(OPENAI, Reply(delay=HELD_REPLY_SECONDS))
+
+
+def wait_for_held_call(llm: FakeLLMServer) -> None:
+    wait_for("the run's LLM call to be in flight", lambda: llm.max_in_flight >= 1, RUN_WAIT, 0.2)
+
+
+def test_a_killed_run_worker_fails_its_run_and_the_retry_reaches_the_bundle(
+    session, llm, tmp_path: Path
+):
+    hold_next_reply(llm)
+    pdf, doc_id = make_pdf(tmp_path, "killed.pdf", "killed worker")
+    drop(session, pdf)
+    run = started_run_of(session, doc_id)
+    wait_for_held_call(llm)
+
+    pid = worker_pid(run)
+    worker = psutil.Process(pid)
+    daemon_tree = {session.process.pid} | {
+        child.pid for child in psutil.Process(session.process.pid).children(recursive=True)
+    }
+    assert pid in daemon_tree, "the worker is a process of this daemon's session"
+    assert worker.cmdline()[-1].startswith("from multiprocessing.forkserver import main")
+    assert worker.ppid() != session.process.pid, "forked by the forkserver, not the daemon"
+    os.kill(pid, signal.SIGKILL)
+
+    failed = wait_for(
+        "run monitoring to fail the run of the dead worker",
+        lambda: (
+            record
+            if (record := session_run(session, run.run_id)).status == dg.DagsterRunStatus.FAILURE
+            else None
+        ),
+        RUN_WAIT,
+    )
+    with session.instance() as instance:
+        messages = [event.message for event in instance.all_logs(failed.run_id)]
+    assert any("is no longer running" in (message or "") for message in messages)
+
+    wait_for("the retried run to write the bundle", lambda: session.bundled([doc_id]), RUN_WAIT)
+    retries = [r for r in session.runs() if r.tags.get("dagster/parent_run_id") == run.run_id]
+    assert [r.status for r in retries] == [dg.DagsterRunStatus.SUCCESS]
+
+
+def test_terminating_a_run_interrupts_its_worker_and_cancels_it(session, llm, tmp_path: Path):
+    llm.reset()
+    hold_next_reply(llm)
+    pdf, doc_id = make_pdf(tmp_path, "terminated.pdf", "terminated worker")
+    drop(session, pdf)
+    run = started_run_of(session, doc_id)
+    pid = worker_pid(run)
+    with session.instance() as instance:
+        wait_for(
+            "the run to start its steps",
+            lambda: instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED,
+            RUN_WAIT,
+            0.2,
+        )
+        assert instance.run_launcher.terminate(run.run_id)
+    wait_for(
+        "the run to end CANCELED",
+        lambda: session_run(session, run.run_id).status == dg.DagsterRunStatus.CANCELED,
+        RUN_WAIT,
+    )
+    wait_for("the worker to exit", lambda: not psutil.pid_exists(pid), 60)
+    assert not session.layout.artifact(doc_id, "fhir_bundle").exists()
+
+
+def session_run(session: DaemonSession, run_id: str) -> dg.DagsterRun:
+    with session.instance() as instance:
+        return instance.get_run_by_id(run_id)
