@@ -168,7 +168,7 @@ def main() -> None:
         for part, seconds in cold.table_seconds.items():
             print(f"  {part:<16} {seconds:6.3f} s")
 
-        changed = frame["doc_id"].unique().sample(args.changed, seed=11).to_list()
+        changed = frame["doc_id"].unique().sort().sample(args.changed, seed=11).to_list()
         rows = rematerialize(layout, frame, changed)
         warm = rebuild_warehouse(layout)
         print(
