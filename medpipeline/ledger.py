@@ -333,20 +333,28 @@ def compact_ledger(layout: DataLayout, min_files: int) -> int:
     if not own or len(own) < min_files:
         return 0
     rows, read_as = read_ledger_snapshot(sources, own)
-    versions = pl.DataFrame(
-        {"file_doc_id": list(read_as), "source_signature": list(read_as.values())},
+    write_segment(layout, rows, read_as)
+    for doc_id, signature in read_as.items():  # the segment now holds these versions
+        _unlink_version(layout, doc_id, signature)
+    return len(read_as)
+
+
+def write_segment(layout: DataLayout, rows: pl.DataFrame, versions: dict[str, str]) -> Path:
+    """Write documents' rows (LEDGER_SCHEMA + `file_doc_id`) as one new segment; `versions`
+    names, per document, the signature of its own file's version the rows are ("" when the
+    rows never were in a file of their own)."""
+    versions_frame = pl.DataFrame(
+        {"file_doc_id": list(versions), "source_signature": list(versions.values())},
         schema={"file_doc_id": pl.String(), "source_signature": pl.String()},
     )
-    segment = rows.join(versions, on="file_doc_id").sort("file_doc_id")
+    segment = rows.select(list(_SNAPSHOT)).join(versions_frame, on="file_doc_id")
     folder = layout.ledger / "segments"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns():020d}-{os.getpid()}.parquet"
     temp = folder / f".{name}.tmp"
-    segment.write_parquet(temp, row_group_size=20_000)
+    segment.sort("file_doc_id").write_parquet(temp, row_group_size=20_000)
     os.replace(temp, folder / name)
-    for doc_id, signature in read_as.items():  # the segment now holds these versions
-        _unlink_version(layout, doc_id, signature)
-    return len(read_as)
+    return folder / name
 
 
 def _unlink_version(layout: DataLayout, doc_id: str, signature: str | None) -> None:

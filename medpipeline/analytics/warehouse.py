@@ -42,7 +42,13 @@ from medpipeline.analytics.tables import (
 from medpipeline.costs import INPUT_EXCLUDES_CACHE
 from medpipeline.events import read_intake_events, read_stage_events
 from medpipeline.failures import open_failures
-from medpipeline.ledger import LEDGER_SCHEMA, compact_ledger, ledger_sources, read_ledger_snapshot
+from medpipeline.ledger import (
+    LEDGER_SCHEMA,
+    OPTIONAL_DEFAULTS,
+    compact_ledger,
+    ledger_sources,
+    read_ledger_snapshot,
+)
 from medpipeline.storage import DataLayout
 
 BUILD_LOCK = ".build.lock"
@@ -149,40 +155,61 @@ def _load_ledger(connection, sources, reuse: bool, folder: Path) -> tuple[int, i
             "ON p.source = 'ledger' AND p.doc_id = s.doc_id AND p.signature = s.signature"
         )
         reused = {row[0] for row in connection.execute("SELECT doc_id FROM source_rows").fetchall()}
-    fresh, read_as = read_ledger_snapshot(sources, [d for d in sources if d not in reused])
-    totals = {
-        row["file_doc_id"]: row
-        for row in fresh.group_by("file_doc_id")
-        .agg(
-            pl.len().alias("rows"),
-            pl.col("cost_usd").sum(),
-            (pl.col("doc_id") != pl.col("file_doc_id")).sum().alias("misfiled_rows"),
-        )
-        .iter_rows(named=True)
-    }
-    if fresh.height:
-        _stage(connection, "fresh", fresh.drop("file_doc_id"), folder)
-        connection.execute("INSERT INTO ledger SELECT * FROM fresh")
-        connection.execute("DROP TABLE fresh")
-    empty = {"rows": 0, "cost_usd": 0.0, "misfiled_rows": 0}  # a file with no rows
+    changed = [d for d in sources if d not in reused]
+    own, read_as = read_ledger_snapshot(sources, [d for d in changed if not sources[d].segment])
+    _stage(connection, "fresh", own, folder)
+    packed = [d for d in changed if sources[d].segment]
+    if packed:
+        _insert_segment_rows(connection, sources, packed, folder)
+        read_as |= {doc_id: sources[doc_id].signature for doc_id in packed}
+    connection.execute(f"INSERT INTO ledger SELECT {', '.join(LEDGER_SCHEMA)} FROM fresh")
     _stage(
         connection,
-        "fresh_sources",
+        "read_as",
         pl.DataFrame(
-            [
-                {"source": "ledger", "doc_id": doc_id, "signature": signature, "reused": False}
-                | {key: totals.get(doc_id, empty)[key] for key in empty}
-                for doc_id, signature in read_as.items()
-            ],
-            schema=_SOURCE_SCHEMA,
+            {"doc_id": list(read_as), "signature": list(read_as.values())},
+            schema={"doc_id": pl.String(), "signature": pl.String()},
         ),
         folder,
     )
-    connection.execute("INSERT INTO source_rows SELECT * FROM fresh_sources")
+    connection.execute(  # a file with no rows has rows 0 and cost 0
+        "INSERT INTO source_rows SELECT 'ledger', r.doc_id, r.signature, false, count(f.doc_id), "
+        "coalesce(sum(f.cost_usd), 0), count(*) FILTER (WHERE f.doc_id <> r.doc_id) "
+        "FROM read_as r LEFT JOIN fresh f ON f.file_doc_id = r.doc_id GROUP BY ALL"
+    )
+    connection.execute("DROP TABLE fresh")
     connection.execute(
         "CREATE TEMP TABLE reused_docs AS SELECT unnest(?::VARCHAR[]) AS doc_id", [sorted(reused)]
     )
     return len(read_as), len(reused)
+
+
+def _insert_segment_rows(connection, sources, doc_ids: list[str], folder: Path) -> None:
+    """These documents' rows from the ledger segments into `fresh`, read by DuckDB's parallel
+    read_parquet (segments are immutable: what is read is the version listed)."""
+    _stage(
+        connection,
+        "wanted",
+        pl.DataFrame({"filename": [str(sources[d].path) for d in doc_ids], "file_doc_id": doc_ids}),
+        folder,
+    )
+    paths = sorted({str(sources[d].path) for d in doc_ids})
+    scan = "read_parquet(?, filename = true, union_by_name = true)"
+    described = connection.execute(f"DESCRIBE SELECT * FROM {scan}", [paths]).fetchall()
+    present = {row[0] for row in described}
+    columns = []
+    for column, dtype in LEDGER_SCHEMA.items():  # segments of older code may lack a column
+        default = OPTIONAL_DEFAULTS.get(column)
+        value = column if column in present else "NULL"
+        if default is not None:
+            value = f"coalesce({value}, {str(default).lower()})"
+        columns.append(f"CAST({value} AS {_sql_type(dtype)}) AS {column}")
+    connection.execute(
+        f"INSERT INTO fresh SELECT {', '.join(columns)}, file_doc_id FROM {scan} "
+        "SEMI JOIN wanted USING (filename, file_doc_id)",
+        [paths],
+    )
+    connection.execute("DROP TABLE wanted")
 
 
 def _load_documents(connection, layout, secret, reuse: bool, folder: Path) -> tuple[int, int]:

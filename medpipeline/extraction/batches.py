@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
-import openai
 from pydantic import BaseModel, ConfigDict
 
 from medpipeline.costs import TokenUsage, price_usd
@@ -143,7 +142,9 @@ class OpenAIBatches:
             code = (row.get("error") or {}).get("code")
             reason = code or (f"HTTP {response['status_code']}" if response else "no response")
             return _failed(custom_id, ErrorClass.TRANSIENT, f"batch item failed: {reason}")
-        completion = openai.types.chat.ChatCompletion.model_validate(response["body"])
+        from openai.types.chat import ChatCompletion  # the SDK is loaded with the provider
+
+        completion = ChatCompletion.model_validate(response["body"])
         try:
             reply = self.provider.reply_from(completion, response.get("request_id"))
         except ProviderError as error:

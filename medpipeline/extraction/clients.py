@@ -4,19 +4,19 @@ schema response format), and the offline clinical-rules provider that needs no k
 Both APIs get the same strict schema of `ChunkExtraction` (every property required, no extra
 properties), built by the OpenAI SDK's public `type_to_response_format_param`; the APIs then
 constrain the model's output to it.
+
+The SDKs are imported where a provider is built or an API error classified, not at module load:
+loading the code location (which only wires the providers) must not pay for them.
 """
 
+import functools
 import hashlib
 import json
 import logging
 import threading
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import anthropic
-import openai
-from openai.lib import type_to_response_format_param
+from typing import TYPE_CHECKING, Any
 
 from medpipeline.chunking import count_tokens
 from medpipeline.costs import OFFLINE_PROVIDER, SitePrice, TokenUsage
@@ -26,13 +26,23 @@ from medpipeline.extraction.prompts import system_prompt
 from medpipeline.extraction.providers import ExtractionRequest, ProviderReply, build_reply
 from medpipeline.extraction.schema import ChunkExtraction
 
+if TYPE_CHECKING:
+    import anthropic
+    import openai
+
 EXTRACTION_TOOL = "record_clinical_facts"
 # The SDKs and their HTTP stack log whole requests (document text) at DEBUG, and ANTHROPIC_LOG /
 # OPENAI_LOG turn that on: whatever the logging setup, these loggers stay at WARNING.
 SDK_LOGGERS = ("anthropic", "openai", "httpx", "httpcore")
 OFFLINE_MODEL = "medspacy-rules-v1"
-EXTRACTION_FORMAT = type_to_response_format_param(ChunkExtraction)
-EXTRACTION_SCHEMA: dict[str, Any] = EXTRACTION_FORMAT["json_schema"]["schema"]
+
+
+@functools.cache
+def extraction_format() -> dict[str, Any]:
+    """The strict `response_format` of `ChunkExtraction`; its JSON schema is the tool's too."""
+    from openai.lib import type_to_response_format_param
+
+    return dict(type_to_response_format_param(ChunkExtraction))
 
 
 def fingerprint(payload: Any) -> str:
@@ -47,6 +57,9 @@ def quiet_sdk_loggers() -> None:
 
 def classify_api_error(error: Exception) -> ProviderError:
     """Map an SDK exception (either SDK) to an error class, without copying its message."""
+    import anthropic
+    import openai
+
     request_id = getattr(error, "request_id", None)
     if isinstance(error, anthropic.APITimeoutError | openai.APITimeoutError):
         return ProviderError(ErrorClass.TRANSIENT, "request timed out", request_id=request_id)
@@ -122,6 +135,8 @@ class AnthropicProvider:
     ):
         """`strict=False` lets the model's tool input deviate from the schema (the reply parser
         still checks it): a way out if the API ever rejects the strict schema."""
+        import anthropic
+
         quiet_sdk_loggers()
         self.model = model
         self.max_output_tokens = max_output_tokens
@@ -131,7 +146,7 @@ class AnthropicProvider:
         self._tool = {
             "name": EXTRACTION_TOOL,
             "description": "Record the clinical facts found in the text.",
-            "input_schema": EXTRACTION_SCHEMA,
+            "input_schema": extraction_format()["json_schema"]["schema"],
             "strict": strict,
             "cache_control": {"type": "ephemeral"},
         }
@@ -162,6 +177,8 @@ class AnthropicProvider:
         return [{"type": "image", "source": source}, {"type": "text", "text": request.text}]
 
     def extract(self, request: ExtractionRequest) -> ProviderReply:
+        import anthropic  # loaded by __init__ already
+
         try:
             response = self.client.messages.create(**self.request_params(request))
         except anthropic.APIError as error:
@@ -169,7 +186,7 @@ class AnthropicProvider:
         return self.reply_from(response, response._request_id)
 
     @staticmethod
-    def reply_from(response: anthropic.types.Message, request_id: str | None) -> ProviderReply:
+    def reply_from(response: "anthropic.types.Message", request_id: str | None) -> ProviderReply:
         """The extraction and usage of a Messages API reply; a refusal raises `ProviderError`."""
         usage = TokenUsage(
             input_tokens=response.usage.input_tokens,
@@ -214,6 +231,8 @@ class OpenAIProvider:
         site_price: SitePrice | None = None,
         supports_vision: bool = True,
     ):
+        import openai
+
         quiet_sdk_loggers()
         self.name = name
         self.site_price = site_price
@@ -223,7 +242,7 @@ class OpenAIProvider:
         self.client = openai.OpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
-        self._response_format = EXTRACTION_FORMAT
+        self._response_format = extraction_format()
         self.schema_fingerprint = fingerprint(self._response_format)
 
     def request_params(self, request: ExtractionRequest) -> dict[str, Any]:
@@ -250,6 +269,8 @@ class OpenAIProvider:
         ]
 
     def extract(self, request: ExtractionRequest) -> ProviderReply:
+        import openai  # loaded by __init__ already
+
         try:
             response = self.client.chat.completions.create(**self.request_params(request))
         except openai.APIError as error:
@@ -258,7 +279,7 @@ class OpenAIProvider:
 
     @staticmethod
     def reply_from(
-        response: openai.types.chat.ChatCompletion, request_id: str | None
+        response: "openai.types.chat.ChatCompletion", request_id: str | None
     ) -> ProviderReply:
         """The extraction and usage of a Chat Completions reply; a refusal raises."""
         details = response.usage.prompt_tokens_details if response.usage else None
