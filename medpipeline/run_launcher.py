@@ -107,8 +107,6 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
             self._restart_zygote_after_reload(_code_server_id(context))
             worker.start()
             self._workers[run.run_id] = worker
-        assert worker.pid is not None
-        self._instance.add_run_tags(run.run_id, {WORKER_TAG: _worker_id(worker.pid)})
         self._instance.report_engine_event(
             f"Forked run worker (pid {worker.pid}) from the warm forkserver.",
             run,
@@ -135,8 +133,8 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
         worker = run.tags.get(WORKER_TAG)
-        if worker is None:
-            return CheckRunHealthResult(WorkerStatus.NOT_FOUND, "run has no worker yet")
+        if worker is None:  # the worker tags the run before it starts it
+            return CheckRunHealthResult(WorkerStatus.NOT_FOUND, "run has no worker tag")
         host = worker.split(":", 1)[0]
         if host != socket.gethostname():
             return CheckRunHealthResult(WorkerStatus.UNKNOWN, f"run worker is on host {host}")
@@ -180,6 +178,8 @@ def _code_server_id(context: LaunchRunContext) -> str | None:
 def execute_run_in_worker(run_id: str, instance_ref: InstanceRef) -> None:
     """The forked run worker: what `dagster api execute_run` does, minus the interpreter start."""
     with capture_interrupts(), DagsterInstance.from_ref(instance_ref) as instance:
+        # tagged before the run can be STARTED, so a health check always finds its worker
+        instance.add_run_tags(run_id, {WORKER_TAG: _worker_id(os.getpid())})
         _execute_run_command_body(
             run_id, instance, lambda _event: None, set_exit_code_on_failure=False
         )

@@ -107,9 +107,16 @@ def test_a_killed_run_worker_fails_its_run_and_the_retry_reaches_the_bundle(
         messages = [event.message for event in instance.all_logs(failed.run_id)]
     assert any("is no longer running" in (message or "") for message in messages)
 
-    wait_for("the retried run to write the bundle", lambda: session.bundled([doc_id]), RUN_WAIT)
-    retries = [r for r in session.runs() if r.tags.get("dagster/parent_run_id") == run.run_id]
-    assert [r.status for r in retries] == [dg.DagsterRunStatus.SUCCESS]
+    def retries() -> list[dg.DagsterRun]:
+        return [r for r in session.runs() if r.tags.get("dagster/parent_run_id") == run.run_id]
+
+    wait_for(
+        "the retried run to finish",
+        lambda: retries() and all(r.is_finished for r in retries()),
+        RUN_WAIT,
+    )
+    assert [r.status for r in retries()] == [dg.DagsterRunStatus.SUCCESS]
+    assert session.bundled([doc_id])
 
 
 def test_terminating_a_run_interrupts_its_worker_and_cancels_it(session, llm, tmp_path: Path):
