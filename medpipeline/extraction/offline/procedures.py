@@ -79,8 +79,8 @@ def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact
 # A status that says the procedure has not happened yet ('Intent' is how some vendors print a
 # C-CDA intent mood): it is not asserted as done.
 NOT_YET = re.compile(
-    r"\b(?:scheduled|planned|pending|ordered|requested|proposed|cancel|intent|due\b(?![ \t]+to)|future"
-    r"|not[ \t]+yet|to[ \t]+be[ \t]+(?:done|performed|scheduled))",
+    r"\b(?:scheduled|planned|pending|ordered|requested|proposed|cancel|intent|future"
+    r"|due\b(?![ \t]+to)|not[ \t]+yet|to[ \t]+be[ \t]+(?:done|performed|scheduled))",
     re.IGNORECASE,
 )
 # A status that says it was not done: a Procedure `not-done`.
@@ -93,6 +93,8 @@ def status_assertion(status: str) -> Assertion:
     if NOT_DONE.search(status):
         return Assertion.NEGATED
     return Assertion.HYPOTHETICAL if NOT_YET.search(status) else Assertion.PRESENT
+
+
 PROCEDURE_SUFFIXES = (
     r"ectomy|otomy|ostomy|plasty|scopy|graphy|pexy|rrhaphy|centesis|biopsy|repair|replacement"
     r"|bypass|transplant(?:ation)?|resection|excision|amputation|fusion|catheterization"
