@@ -175,6 +175,13 @@ def condition_terms() -> dict[str, str]:
     return terms
 
 
+def generic_name(concept: dict) -> str:
+    """A medication concept's generic name: its uncoded coding's display, else its text (the
+    bundle writes the product as the text and the generic name as a coding's display)."""
+    displays = [c["display"] for c in concept.get("coding", []) if c.get("display")]
+    return displays[0] if displays else concept.get("text", "")
+
+
 def score_synthea(
     corpus: Path, provider: str, work: Path, limit: int | None = None
 ) -> dict[str, Score]:
@@ -213,7 +220,7 @@ def score_synthea(
             normalize(m["code"]["display"]) for m in same.get("medication_requests") or []
         }
         predicted_medications = {
-            normalize(m["medicationCodeableConcept"]["text"])
+            normalize(generic_name(m["medicationCodeableConcept"]))
             for m in resources(bundle, "MedicationRequest")
         }
         scores["medications"].add(predicted_medications, true_medications, lambda p, t: p in t)

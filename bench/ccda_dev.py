@@ -10,9 +10,12 @@ is scored against `<stem>.gold.json` (format in the corpus README), per type:
   AllergyIntolerance (a "no known allergy" resource is not an allergy); results and vitals:
   Observation by category (laboratory / vital-signs); procedures: Procedure.
 - Gold entries marked `negated` or `no_known` are not facts to find and are left out of the truth;
-  a prediction matching one counts as a false positive. Entries marked `not_in_narrative` cannot be
-  found in the PDF text: they are left out of recall, and a prediction matching one is not counted
-  against precision.
+  a prediction matching one counts as a false positive. So are the placeholders some vendors code
+  without negationInd, every name of which says there is nothing to record ('No procedure data is
+  applicable', 'No Information About Procedures', 'Medication Administration not documented'):
+  the same kind of entry as the negated 'Medication excluded/not available' (PLACEHOLDER).
+  Entries marked `not_in_narrative` cannot be found in the PDF text: they are left out of recall,
+  and a prediction matching one is not counted against precision.
 - A prediction matches a gold entry when both carry a code in the same system (LOINC on
   observations; the gold's translations count) and the codes are equal - codes decide then, names
   do not (C-CDA's weight code 3141-9 counts as the FHIR profile's 29463-7, SAME_MEASUREMENT).
@@ -22,9 +25,13 @@ is scored against `<stem>.gold.json` (format in the corpus README), per type:
   Inhalation HFA Aerosol Inhaler 90 mcg/actuation"; "aspirin" and "Aspirin 81 MG Oral Tablet").
 - Header words: a fact named only with words of section titles or column headers (the document's
   section titles from the gold, plus HEADER_WORDS) is counted; the target is 0.
-- A medication is named by its concept text (the generic name the bundle writes) and by the name
-  the document writes where its evidence points (MedicationStatement has no RxNorm code offline,
-  so a brand name could not meet the gold's otherwise).
+- A medication is named by its concept's text (the product as the document writes it) and its
+  coding's display (the generic name). Every MedicationStatement and MedicationRequest counts,
+  whatever its status or intent: the gold's medications are every medication-activity entry
+  whatever its mood and status (INT and EVN, active and completed) and the planned-medication
+  entries, so a planned or draft request is not left out.
+- A Procedure counts when it was done: a `not-done` Procedure (an aborted or refused one) says a
+  procedure did not happen, and the gold holds only procedures that did (moodCode EVN).
 - Speed: wall-clock seconds of the offline provider per page (extraction only; text and FHIR
   mapping not counted; wall-clock and this process's CPU time, since other work on the machine
   stretches the first), after the one-time load of the medspaCy pipeline, the drug dictionary and
@@ -59,6 +66,12 @@ NO_KNOWN_ALLERGY = "716186003"
 # the bundle carries (body weight 29463-7 / C-CDA 3141-9 "Body weight Measured"; head
 # circumference 9843-4 / 8287-5 "by tape measure"): compared as that profile code.
 SAME_MEASUREMENT = {"3141-9": "29463-7", "8287-5": "9843-4"}
+# A gold entry's name that records the absence of information, not a fact.
+PLACEHOLDER = re.compile(
+    r"^no\b|\bnot (?:documented|available|applicable|recorded)\b|\bexcluded\b"
+    r"|\bno (?:information|data)\b",
+    re.IGNORECASE,
+)
 SEMANTIC_TAG = re.compile(r"\((?:finding|disorder|situation|procedure|substance|product)\)")
 STOP_WORDS = {"of", "the", "and", "or", "in", "on", "with", "to", "for", "a", "an", "by", "per"}
 # Words of column headers and section titles that vendors print; a fact named only with such
@@ -164,17 +177,8 @@ def observation_type(resource: dict) -> str:
     return "vitals" if "vital-signs" in codes else "results"
 
 
-def evidence_offset(resource: dict) -> int | None:
-    for extension in resource.get("extension", []):
-        for part in extension.get("extension", []):
-            if part.get("url") == "offset":
-                return part["valueInteger"]
-    return None
-
-
-def predictions(bundle: dict, written: dict[int, list[str]]) -> dict[str, list[Predicted]]:
-    """The bundle's facts by type; a medication's names are its concept text (the generic name)
-    and the name as the document writes it at the resource's evidence offset (`written`)."""
+def predictions(bundle: dict) -> dict[str, list[Predicted]]:
+    """The bundle's facts by type."""
     found: dict[str, list[Predicted]] = {kind: [] for kind in TYPES}
     for entry in bundle["entry"]:
         resource = entry["resource"]
@@ -183,8 +187,7 @@ def predictions(bundle: dict, written: dict[int, list[str]]) -> dict[str, list[P
             found["conditions"].append(Predicted(concept_names(resource.get("code")), set()))
         elif kind in ("MedicationStatement", "MedicationRequest"):
             concept = resource.get("medicationCodeableConcept")
-            as_written = written.get(evidence_offset(resource) or -1, [])
-            found["medications"].append(Predicted(concept_names(concept) + as_written, set()))
+            found["medications"].append(Predicted(concept_names(concept), set()))
         elif kind == "AllergyIntolerance":
             codes = {c.get("code") for c in resource.get("code", {}).get("coding", [])}
             if NO_KNOWN_ALLERGY not in codes:
@@ -193,9 +196,15 @@ def predictions(bundle: dict, written: dict[int, list[str]]) -> dict[str, list[P
             found[observation_type(resource)].append(
                 Predicted(concept_names(resource.get("code")), loinc_codes(resource))
             )
-        elif kind == "Procedure":
+        elif kind == "Procedure" and resource.get("status") != "not-done":
             found["procedures"].append(Predicted(concept_names(resource.get("code")), set()))
     return found
+
+
+def is_placeholder(item: dict) -> bool:
+    """An entry whose names all say there is no such fact to record (its code is a nullFlavor)."""
+    names = [name for name in item.get("names", []) if name]
+    return item.get("code") is None and bool(names) and all(PLACEHOLDER.search(n) for n in names)
 
 
 def gold_entries(gold: dict) -> dict[str, list[GoldEntry]]:
@@ -216,7 +225,9 @@ def gold_entries(gold: dict) -> dict[str, list[GoldEntry]]:
                         if code and system == "LOINC"
                     },
                     findable=not item.get("not_in_narrative"),
-                    negative=bool(item.get("negated") or item.get("no_known")),
+                    negative=bool(
+                        item.get("negated") or item.get("no_known") or is_placeholder(item)
+                    ),
                 )
             )
     return entries
@@ -300,11 +311,7 @@ def run_document(pdf: Path, gold: dict) -> DocumentResult:
         stored_at=datetime.now(UTC),
     )
     bundle = build_bundle(document, extraction, created_at=datetime.now(UTC)).bundle
-    written: dict[int, list[str]] = {}
-    for fact in extraction.medications:
-        if fact.evidence:
-            written.setdefault(fact.evidence.offset, []).append(fact.text)
-    found = predictions(bundle, written)
+    found = predictions(bundle)
     truth = gold_entries(gold)
     return DocumentResult(
         scores={kind: score_type(found[kind], truth[kind]) for kind in TYPES},

@@ -234,7 +234,7 @@ def test_negated_and_family_facts_never_become_patient_resources(
         for r in resources_of(built.bundle, "MedicationStatement")
     }
     assert condition_texts == {"Hypertension", "Pneumonia", "Myocardial infarction"}
-    assert medication_texts == {"metformin", "lisinopril"}
+    assert medication_texts == {"Glucophage", "lisinopril"}
     assert (built.skipped_negated, built.skipped_family) == (2, 1)
     assert built.resource_counts["Condition"] == 3
 
@@ -249,6 +249,25 @@ def test_no_known_allergies_is_snomed_716186003(source_document: SourceDocument)
     assert _codes(resource["clinicalStatus"]) == ["active"]
     assert _codes(resource["verificationStatus"]) == ["confirmed"]
     assert resource["patient"]["reference"] == built.bundle["entry"][0]["fullUrl"]
+
+
+@pytest.mark.parametrize(
+    ("text", "generic", "concept"),
+    [
+        ("Glucophage", "metformin", {"coding": [{"display": "metformin"}], "text": "Glucophage"}),
+        ("Lisinopril", "lisinopril", {"text": "Lisinopril"}),
+        ("Zocor 40 mg tablet", None, {"text": "Zocor 40 mg tablet"}),
+    ],
+    ids=["brand-and-generic", "generic-as-written", "no-generic"],
+)
+def test_medication_keeps_the_product_as_written_and_the_generic_name(
+    source_document: SourceDocument, text: str, generic: str | None, concept: dict
+) -> None:
+    fact = MedicationFact(quote=text, text=text, generic_name=generic)
+    built = build_bundle(source_document, _extraction(medications=[fact]), created_at=CREATED_AT)
+    [statement] = resources_of(built.bundle, "MedicationStatement")
+    assert statement["medicationCodeableConcept"] == concept
+    assert validate_bundle(built.bundle) == []
 
 
 def test_medication_and_observation_values_use_ucum(source_document: SourceDocument) -> None:

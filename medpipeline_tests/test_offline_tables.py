@@ -136,8 +136,52 @@ Family history: father had hypertension.
             [("laparoscopic appendectomy", None, Assertion.PRESENT)],
         ),
         ("He has never had a colonoscopy.", [("colonoscopy", None, Assertion.NEGATED)]),
+        (
+            "Procedures\n| Name | Dates | Details |\n"
+            "| DIAGNOSTIC COLONOSCOPY (45378) By: Seven, Henry | On 22-Sep-2012 | Intent |\n"
+            "| CHEST XRAY, PA & LATERAL (71020) By: Seven, Henry |  | Completed: 6-Aug-2012 |\n",
+            [
+                ("DIAGNOSTIC COLONOSCOPY", None, Assertion.HYPOTHETICAL),
+                ("CHEST XRAY, PA & LATERAL", None, Assertion.PRESENT),
+            ],
+        ),
+        (
+            "Procedures\n| Date | Procedure | Code | Status |\n"
+            "| 05/01/2011 | Upper endoscopy | 43235 | Aborted |\n"
+            "| 06/01/2012 | Knee arthroscopy | 29881 | Refused by patient |\n",
+            [
+                ("Upper endoscopy", "2011-05-01", Assertion.NEGATED),
+                ("Knee arthroscopy", "2012-06-01", Assertion.NEGATED),
+            ],
+        ),
+        (
+            "Past Surgical History:\n- Appendectomy - 2010\n"
+            "- Cholecystectomy, laparoscopic 05/2015 completed\n"
+            "- Total knee replacement (right) on 3/1/2018\n- Tonsillectomy age 7\n"
+            "- Hernia repair - scheduled\n- No previous surgeries\n",
+            [
+                ("Appendectomy", None, Assertion.PRESENT),
+                ("Cholecystectomy, laparoscopic", None, Assertion.PRESENT),
+                ("Total knee replacement (right)", "2018-03-01", Assertion.PRESENT),
+                ("Tonsillectomy", None, Assertion.PRESENT),
+                ("Hernia repair", None, Assertion.HYPOTHETICAL),
+            ],
+        ),
+        (
+            "Procedures\n| Procedure | Date | Comments |\n"
+            "| Knee arthroscopy | 03/03/2014 | due to meniscal tear |\n",
+            [("Knee arthroscopy", "2014-03-03", Assertion.PRESENT)],
+        ),
     ],
-    ids=["table", "narrative", "negated-narrative"],
+    ids=[
+        "table",
+        "narrative",
+        "negated-narrative",
+        "performer-code-and-intent",
+        "not-done-status",
+        "surgical-history-list",
+        "comment-is-no-status",
+    ],
 )
 def test_procedures(extractor, text, expected):
     result = extractor.extract(text)
@@ -307,3 +351,28 @@ def test_medication_list_lines_use_the_drug_dictionary(extractor):
         ("Xifaxan", "rifaximin", 550, "oral"),
         ("Vesicare", "solifenacin", 5, None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Medications\n- Patient is on a statin.\n- Antibiotics\n", []),
+        (
+            "Medications\n| Medication | Sig | Status |\n| Statins | as directed | Active |\n"
+            "| Atorvastatin 20 mg tablet | take 1 tablet daily | Active |\n",
+            [("Atorvastatin 20 mg tablet", "atorvastatin", Assertion.PRESENT)],
+        ),
+        (
+            "Patient Instructions\nAvoid ibuprofen. Do not take aspirin before the procedure.\n",
+            [
+                ("ibuprofen", "ibuprofen", Assertion.NEGATED),
+                ("aspirin", "aspirin", Assertion.NEGATED),
+            ],
+        ),
+    ],
+    ids=["class-in-list", "class-row", "avoid-do-not-take"],
+)
+def test_drug_classes_and_avoided_drugs_are_no_medications(extractor, text, expected):
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(m.text, m.generic_name, m.assertion) for m in result.medications] == expected

@@ -60,8 +60,10 @@ def test_hl7_discharge_summary_yields_its_conditions_and_medications(instance, l
     }
     assert {"I10", "N39.0"} <= icd10, sorted(conditions)  # hypertension, urinary tract infection
     assert any("hypercholesterolemia" in name for name in conditions), sorted(conditions)
-    medications = {
-        m["medicationCodeableConcept"]["text"].lower(): m
+    medications = {  # by generic name: the coding's display, else the text as written
+        (m["medicationCodeableConcept"].get("coding") or [m["medicationCodeableConcept"]])[0]
+        .get("display", m["medicationCodeableConcept"]["text"])
+        .lower(): m
         for m in resources_of(bundle, "MedicationStatement")
     }
     assert "aspirin" in medications

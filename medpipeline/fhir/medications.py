@@ -103,7 +103,7 @@ def medication_statement(facts: list[MedicationFact], context: MappingContext) -
         ),
         extension=evidence_extensions(facts, context.document),
         status=status,
-        medicationCodeableConcept={"text": _medication_text(fact)},
+        medicationCodeableConcept=_medication_concept(fact),
         subject={"reference": context.patient},
         context={"reference": context.encounter} if context.encounter else None,
         dosage=[dosage] if dosage else None,
@@ -131,7 +131,7 @@ def medication_request(facts: list[MedicationFact], context: MappingContext) -> 
         extension=evidence_extensions(facts, context.document),
         status="draft" if uncertain else _REQUEST_STATUS[fact.status],
         intent="proposal" if uncertain else "order",
-        medicationCodeableConcept={"text": _medication_text(fact)},
+        medicationCodeableConcept=_medication_concept(fact),
         subject={"reference": context.patient},
         encounter={"reference": context.encounter} if context.encounter else None,
         authoredOn=context.encounter_date,
@@ -140,8 +140,15 @@ def medication_request(facts: list[MedicationFact], context: MappingContext) -> 
     return resource, facts
 
 
-def _medication_text(fact: MedicationFact) -> str:
-    return clean_text(fact.generic_name) or clean_text(fact.text) or UNNAMED
+def _medication_concept(fact: MedicationFact) -> JsonDict:
+    """The product as the document writes it ('Proventil HFA 90 mcg/actuation') as the text,
+    the generic name ('albuterol') as a coding's display when it says something else: offline
+    there is no RxNorm code, so that coding has no system or code."""
+    written, generic = clean_text(fact.text), clean_text(fact.generic_name)
+    other = generic and written and generic.casefold() != written.casefold()
+    return without_none(
+        coding=[{"display": generic}] if other else None, text=written or generic or UNNAMED
+    )
 
 
 def _best_sig(facts: list[MedicationFact]) -> MedicationFact:

@@ -99,10 +99,14 @@ def bundle_sha256(bundle: JsonDict) -> str:
 
 
 def _codes(concept: JsonDict | None) -> str:
+    """The concept's codes; a concept without one is named by its uncoded coding's display (a
+    medication's generic name, whatever brand the document wrote), else its text."""
     if not concept:
         return ""
-    codings = sorted(f"{c.get('system')}|{c.get('code')}" for c in concept.get("coding", []))
-    return ",".join(codings) if codings else _norm(concept.get("text"))
+    codings = concept.get("coding", [])
+    codes = sorted(f"{c.get('system')}|{c.get('code')}" for c in codings if c.get("code"))
+    displays = [c["display"] for c in codings if c.get("display") and not c.get("code")]
+    return ",".join(codes) if codes else _norm(displays[0] if displays else concept.get("text"))
 
 
 def fact_key(resource: JsonDict, doc_id: str) -> str:

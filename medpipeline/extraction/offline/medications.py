@@ -28,7 +28,7 @@ from medpipeline.extraction.offline.text import (
     quote_for,
     sentence_region,
 )
-from medpipeline.extraction.offline.vocabularies import find_drug
+from medpipeline.extraction.offline.vocabularies import find_drug, is_drug_class
 from medpipeline.extraction.schema import MedicationFact, MedicationStatus
 
 SIG_WINDOW_CHARS = 80
@@ -216,7 +216,8 @@ def medication_status(written: str) -> MedicationStatus:
 def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFact | None:
     """A medication-table row: the product name is its name cell up to the instructions; the
     dose, route and frequency come from the row (its sig column first); a row naming no known
-    drug and no dose is not a medication ('Medication Administration not documented')."""
+    drug (or only a class of drugs: 'Statins') and no dose is not a medication ('Medication
+    Administration not documented')."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
@@ -230,7 +231,7 @@ def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFac
     )
     generic = generic_of(product)
     dose = parse_dose(product) or parse_dose(sig)
-    if generic is None and dose is None:
+    if dose is None and (generic is None or is_drug_class(generic)):
         return None
     status = table.cell(row, "status") or table.cell(row, "details")
     status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
@@ -257,7 +258,8 @@ def table_medications(tables: list[Table], text: str) -> list[MedicationFact]:
 
 def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     """The lines of a medication section outside tables ('1. Lasix - 40mg by mouth once daily')
-    that name a drug of the dictionary the lexicon matcher missed: one medication per line."""
+    that name a drug of the dictionary the lexicon matcher missed: one medication per line; a
+    class of drugs named without a dose ('on a statin') is no product."""
     text = doc.text
     matched = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
     facts = []
@@ -275,6 +277,8 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
             offset = line_start + (len(line.group()) - len(item))
             window = item[drug[1] :]
             dose = parse_dose(window)
+            if dose is None and is_drug_class(drug[2]):
+                continue  # 'on a statin': a class of drugs, not a product
             facts.append(
                 MedicationFact(
                     quote=quote_for(text, offset + drug[0], offset + drug[1]),

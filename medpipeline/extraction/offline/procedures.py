@@ -21,12 +21,36 @@ from medpipeline.extraction.schema import Assertion, ProcedureFact
 
 PROCEDURE_HEADER = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(?:.*\bthe following procedures were (?:conducted|performed)|"
-    r"procedures?(?: performed)?|operations?(?: performed)?)[ \t]*:?[ \t]*$",
+    r"procedures?(?: performed)?|operations?(?: performed)?|(?:past[ \t]+)?surgical[ \t]+"
+    r"(?:history|procedures)|surgeries|(?:history[ \t]+of|past)[ \t]+(?:procedures|surgeries)"
+    r"|procedure[ \t]+history)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
 
 SEMANTIC_TAG = re.compile(r"\s*\((?:procedure|regime/therapy)\)\s*$", re.IGNORECASE)
+# What vendors print after a procedure's name in its cell or list item: the performer ('By:
+# Seven, Henry'), the date ('- 2010', '05/2015', 'on 3/1/2015'), the patient's age ('age 7') and
+# the status ('completed'); the name is what comes before.
+PERFORMER = re.compile(r"\s+(?:performed[ \t]+)?by:?[ \t]+[A-Z].*$", re.IGNORECASE)
+TRAILING_DETAIL = re.compile(
+    r"(?:[\s,;:-]+(?:on|in|at|dated?)?[ \t]*(?:\d{1,2}[/-])?(?:\d{1,2}[/-])?(?:19|20)\d{2}"
+    r"|[\s,;:-]+(?:at[ \t]+)?age[ \t]+\d{1,3}(?:[ \t]*(?:years?|yrs?|y/?o))?"
+    r"|[\s,;:-]+(?:completed|performed|done|active|resolved|historical|scheduled|planned|pending"
+    r"|ordered|cancell?ed|aborted|refused|declined|status[ \t]*:?[ \t]*\w+)"
+    r"|[\s,;:-]+\((?:[^()]*\d{4}[^()]*|completed|performed|done)\))[\s.;,]*$",
+    re.IGNORECASE,
+)
+
+
+def procedure_name(written: str) -> str:
+    """The procedure's name in a cell or list item, without codes, performer, date, age or
+    status printed after it ('DIAGNOSTIC COLONOSCOPY (45378) By: Seven, Henry',
+    'Appendectomy - 2010 - completed')."""
+    name = SEMANTIC_TAG.sub("", clean_name(PERFORMER.sub("", written)))
+    while (shorter := TRAILING_DETAIL.sub("", name)) != name:
+        name = SEMANTIC_TAG.sub("", clean_name(shorter))
+    return normalize_space(name).strip(" .;,:-")
 
 
 def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
@@ -38,20 +62,39 @@ def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact
         for line_match in re.finditer(r"[^\n]+", text[start:end]):
             line_start = start + line_match.start()
             item = LIST_MARKER.sub("", line_match.group(), count=1)
-            name = SEMANTIC_TAG.sub("", clean_name(item)).strip(" .;")
-            if not name or len(name.split()) > 12:
+            name = procedure_name(item)
+            if not name or len(name.split()) > 12 or is_absence(name):
                 continue
             facts.append(
                 ProcedureFact(
                     quote=quote_for(text, line_start, start + line_match.end()),
-                    text=normalize_space(name),
+                    text=name,
+                    performed_date=first_date(item),
+                    assertion=status_assertion(item),
                 )
             )
     return facts
 
 
-# A status that says the procedure has not happened yet: it is not asserted as done.
-NOT_YET = re.compile(r"\b(?:scheduled|planned|pending|ordered|requested|proposed|cancel)", re.I)
+# A status that says the procedure has not happened yet ('Intent' is how some vendors print a
+# C-CDA intent mood): it is not asserted as done.
+NOT_YET = re.compile(
+    r"\b(?:scheduled|planned|pending|ordered|requested|proposed|cancel|intent|future"
+    r"|due\b(?![ \t]+to)|not[ \t]+yet|to[ \t]+be[ \t]+(?:done|performed|scheduled))",
+    re.IGNORECASE,
+)
+# A status that says it was not done: a Procedure `not-done`.
+NOT_DONE = re.compile(
+    r"\b(?:aborted|refused|declined|not[ \t]+(?:done|performed|completed))\b", re.IGNORECASE
+)
+
+
+def status_assertion(status: str) -> Assertion:
+    if NOT_DONE.search(status):
+        return Assertion.NEGATED
+    return Assertion.HYPOTHETICAL if NOT_YET.search(status) else Assertion.PRESENT
+
+
 PROCEDURE_SUFFIXES = (
     r"ectomy|otomy|ostomy|plasty|scopy|graphy|pexy|rrhaphy|centesis|biopsy|repair|replacement"
     r"|bypass|transplant(?:ation)?|resection|excision|amputation|fusion|catheterization"
@@ -70,22 +113,24 @@ NEGATED_BEFORE = re.compile(r"\b(?:no|never|denies|without|not)\b[^.\n]{0,30}$",
 
 
 def procedure_from_row(table: Table, row: TableRow, text: str) -> ProcedureFact | None:
-    """A procedures-table row: named by its name cell; a scheduled or pending status is not a
-    procedure done (hypothetical)."""
+    """A procedures-table row: named by its name cell; a scheduled, pending or intended status
+    (its status or details cell) is not a procedure done (hypothetical), an aborted or refused
+    one is not done (negated)."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
-    name = SEMANTIC_TAG.sub("", clean_name(cell.text))
+    name = procedure_name(cell.text)
     if not re.search(r"[A-Za-z]{3}", name):
         return None
-    status = table.cell(row, "status")
-    status_text = status.text if status else labelled(table.row_text(row), "status") or ""
+    status_cells = [c for role in ("status", "details") if (c := table.cell(row, role))]
+    status_text = " ".join(c.text for c in status_cells)
+    status_text = status_text or labelled(table.row_text(row), "status") or ""
     date = table.cell(row, "date")
     return ProcedureFact(
         quote=quote_for(text, cell.start, cell.end),
         text=name,
         performed_date=first_date(date.text) if date else None,
-        assertion=Assertion.HYPOTHETICAL if NOT_YET.search(status_text) else Assertion.PRESENT,
+        assertion=status_assertion(status_text),
     )
 
 

@@ -29,6 +29,18 @@ NOT_DRUG_NAMES = {
     "base", "plain", "regular", "standard", "test", "pain", "sodium", "chloride", "hcl",
     "hydrochloride", "sulfate", "potassium", "calcium", "acetate", "citrate", "phosphate",
 }  # fmt: skip
+# A canonical name that is a pharmacological class (MeSH pharmacological actions such as
+# 'hydroxymethylglutaryl-coa reductase inhibitors' for 'statin', 'anti-bacterial agents' for
+# 'antibiotics'), not one drug.
+DRUG_CLASS = re.compile(
+    r"\b(?:agents|inhibitors|antagonists|agonists|blockers|blockaders|analgesics|diuretics"
+    r"|antibiotics|inducers|modulators|hormones|vaccines|antibodies|steroids|statins"
+    r"|anticoagulants|antidepressants|antihypertensives|antipsychotics|anticonvulsants"
+    r"|antihistamines|bronchodilators|contraceptives|vitamins|opioids|benzodiazepines"
+    r"|corticosteroids|sulfonamides|cephalosporins|macrolides|quinolones|fluoroquinolones"
+    r"|tetracyclines|aminoglycosides|barbiturates|laxatives|antacids|antiemetics|antifungals"
+    r"|antivirals|antiretrovirals|immunoglobulins)\b"
+)
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*")
 ICD_UNSPECIFIED = re.compile(r",?\s*\b(?:unspecified|not elsewhere classified|NEC|NOS)\b", re.I)
 
@@ -62,6 +74,11 @@ def find_drug(text: str) -> tuple[int, int, str] | None:
             if generic:
                 return first.start(), last.end(), generic
     return None
+
+
+def is_drug_class(generic: str) -> bool:
+    """Whether a canonical drug name names a class of drugs ('statin', 'NSAIDs', 'antibiotics')."""
+    return bool(DRUG_CLASS.search(generic))
 
 
 def normalize_condition(name: str) -> str:
