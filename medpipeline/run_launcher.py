@@ -26,6 +26,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from dagster._utils.interrupts import capture_interrupts
 
 WORKER_TAG = "medpipeline/run_worker"  # "<host>:<pid>:<start ticks>", no document data
 DEFAULT_PRELOAD = ("medpipeline.run_zygote",)
+TERMINATE_GRACE_SECONDS = 10.0
 
 
 class WarmRunLauncher(RunLauncher, ConfigurableClass):
@@ -114,17 +116,33 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         )
 
     def terminate(self, run_id: str) -> bool:
+        """Interrupt the run worker, as Dagster's launchers do; one still running after
+        `TERMINATE_GRACE_SECONDS` is killed and its run marked canceled. (A step with a
+        RetryPolicy takes Dagster's interrupt as a reason to retry, so the run would go on.)"""
         run = self._instance.get_run_by_id(run_id)
         if not run or run.is_finished:
             return False
         self._instance.report_run_canceling(run)
-        pid = _live_worker_pid(run.tags.get(WORKER_TAG))
+        worker = run.tags.get(WORKER_TAG)
+        pid = _live_worker_pid(worker)
         if pid is None:
             self._instance.report_engine_event(
                 "No live run worker on this host to interrupt.", run, cls=self.__class__
             )
             return False
-        os.kill(pid, signal.SIGINT)  # the worker's interrupt handler cancels the run
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + TERMINATE_GRACE_SECONDS
+        while _live_worker_pid(worker) is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _live_worker_pid(worker) is not None:
+            os.kill(pid, signal.SIGKILL)
+        run = self._instance.get_run_by_id(run_id)
+        if run and not run.is_finished:
+            self._instance.report_run_canceled(
+                run,
+                f"Run worker {worker} stopped by termination (killed if still running "
+                f"{TERMINATE_GRACE_SECONDS:g} s after the interrupt).",
+            )
         return True
 
     @property

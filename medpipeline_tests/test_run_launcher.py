@@ -2,7 +2,8 @@
 each document run is a process forked from the warm forkserver, not from the daemon or the code
 server; a run worker killed mid-run (as a host's OOM killer would) is found dead by run monitoring
 and failed, and run retries re-run the document to its bundle; a run terminated from the instance
-is interrupted and ends CANCELED.
+is interrupted (and killed when a step's RetryPolicy takes the interrupt for a retry) and ends
+CANCELED without a bundle.
 
 The document's LLM call goes to a local fake OpenAI server whose first reply is held back, which
 keeps the run in its clinical_extractions step while the test acts on it.
