@@ -56,6 +56,17 @@ def _llm_server_process():
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def llm():
+    """A fake LLM server of the test module's own, its log kept across the module's tests (the
+    daemon tests' long-lived daemon sessions point at it)."""
+    from medpipeline_tests.fake_llm_server import FakeLLMServer
+
+    server = FakeLLMServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def llm_server(_llm_server_process):
     """The local Anthropic/OpenAI wire-format server, with an empty script and log."""

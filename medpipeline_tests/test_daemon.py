@@ -26,8 +26,7 @@ from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
 from medpipeline.samples import render_text_pdf
 from medpipeline.storage import read_json
-from medpipeline_tests.daemon import IN_PROGRESS, DaemonSession, wait_for
-from medpipeline_tests.fake_llm_server import FakeLLMServer
+from medpipeline_tests.daemon import DaemonSession, wait_for
 from medpipeline_tests.helpers import encrypted_pdf
 from medpipeline_tests.phi_search import canary_hits
 
@@ -66,13 +65,6 @@ def drop(session: DaemonSession, pdf: Path, lane: str = "") -> None:
 def document_runs_of(session: DaemonSession) -> list[dg.DagsterRun]:
     """Runs of documents (the warehouse's automation runs come and go on their own)."""
     return [run for run in session.runs() if "dagster/partition" in run.tags]
-
-
-@pytest.fixture(scope="module")
-def llm():
-    server = FakeLLMServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

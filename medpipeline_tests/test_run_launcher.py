@@ -27,13 +27,6 @@ RUN_WAIT = 600  # seconds; a loaded 2-core machine
 
 
 @pytest.fixture(scope="module")
-def llm():
-    server = FakeLLMServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def session(tmp_path_factory, llm):
     root = tmp_path_factory.mktemp("launcher")
     daemon = DaemonSession(
