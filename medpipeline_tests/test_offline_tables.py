@@ -160,6 +160,57 @@ def test_results_table_by_column_roles(extractor):
     assert {o.interpretation for o in result.observations if o.name == "Hemoglobin"} == {"L"}
 
 
+RESULT_ROWS = "Results\n| Date | Description | Value | Details |\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a count unit that starts with digits; a bare abbreviation takes the method-less code
+            RESULT_ROWS + "| 2-Oct-2012 | WBC | 19.1 10^3/ul |  |\n|  | PLT | 255 10^3/ul |  |\n",
+            {("WBC", "26464-8", 19.1, "10*3/uL", None, None, None),
+             ("PLT", "26515-7", 255, "10*3/uL", None, None, None)},
+        ),
+        (  # range and verdict written in a details cell
+            RESULT_ROWS + "| 18-July-2013 | HCT | 45 % | Range: 42.9 - 49.1 = Normal |\n"
+            "|  | HGB | 14.2 g/dL | Range: 14.4 - 16.6 = Abnormal |\n",
+            {("HCT", "20570-8", 45, "%", 42.9, 49.1, "N"),
+             ("HGB", "718-7", 14.2, "g/dL", 14.4, 16.6, "A")},
+        ),
+        (  # one cell listing several results, named by LOINC short names or not
+            "Results Summary\n| Data and Description | Results |\n| 1/21/2013 4:12 PM | Hgb "
+            "Bld-mCnc 13.40 g/dL Hct VFr Bld Auto 46.0 % Hct Fr Bld 44 % WBC # Bld Auto 12.50 "
+            "x10E3/uL |\n",
+            {("Hgb Bld-mCnc", "718-7", 13.4, "g/dL", None, None, None),
+             ("Hct VFr Bld Auto", "4544-3", 46, "%", None, None, None),
+             ("Hct Fr Bld", None, 44, "%", None, None, None),
+             ("WBC # Bld Auto", "6690-2", 12.5, "10*3/uL", None, None, None)},
+        ),
+        (  # a cell with words besides the runs is not a list of results
+            "Results Summary\n| Data and Description | Results |\n| 1/21/2013 | Hgb 13.40 g/dL "
+            "pending review |\n",
+            set(),
+        ),
+        (  # a vital-signs table with a date line between its rows: the date is no reading
+            "VITAL SIGNS\n| Date / Time: | 05/15/2014 |\n| Height | 71.0 [in_us] |\n"
+            "| Blood Pressure | 120/80 mm[Hg] |\n",
+            {("Height", "8302-2", 71, "[in_us]", None, None, None),
+             ("Blood Pressure", "85354-9", None, "mm[Hg]", None, None, None)},
+        ),
+    ],
+    ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line"],
+)  # fmt: skip
+def test_result_and_vital_rows(extractor, text, expected):
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    found = {
+        (o.name, o.loinc_code, o.value, o.unit, o.reference_low, o.reference_high,
+         o.interpretation)
+        for o in result.observations
+    }  # fmt: skip
+    assert found == expected
+
+
 def test_vital_signs_with_one_column_per_vital(extractor):
     text = """Vital Signs
 | Date | BP-Sys(mm[Hg]) | BP-Dia(mm[Hg]) | HR(bpm) | WT | BMI Percentile |

@@ -13,6 +13,7 @@ from medpipeline.extraction.offline.results import (
     observation_kind,
     reference_bounds,
     ucum_unit,
+    unit_regex,
 )
 from medpipeline.extraction.offline.sections_tables import (
     RESULTS,
@@ -54,11 +55,19 @@ EXTRA_VITALS = {
 MAX_VITAL_NAME_WORDS = 5
 VALUE_CELL = re.compile(
     r"^(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?\d+(?:\.\d+)?)"
-    r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?[ \t]*(?P<unit>[^\s\d][^\s]*)?"
+    r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*)?"
     r"(?:[ \t]+(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal))?$",
     re.IGNORECASE,
 )
 RANGE_ONLY = re.compile(rf"^{RANGE_CELL}$")
+# A date where a value would be ('05/15/2014'): the row is a date line, not a result.
+DATE_VALUE = re.compile(r"^\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4}\b")
+# A range and interpretation written in a details cell ('Range: 42.9 - 49.1 = Normal').
+LABELLED_RANGE = re.compile(
+    rf"\b(?:reference[ \t]+)?range:[ \t]*{RANGE_CELL}"
+    r"(?:[ \t]*=[ \t]*(?P<verdict>Normal|Abnormal|High|Low|Critical)\b)?",
+    re.IGNORECASE,
+)
 WORD_RESULT = re.compile(rf"^(?:{TABLE_RESULTS})\b", re.IGNORECASE)
 
 
@@ -88,6 +97,8 @@ def observation_from_cells(
     """One observation from a name and a value cell ('25.2 mmol/L', '120/80 mmHg', 'Negative'),
     with the row's unit, range and flag columns when it has them."""
     written = value.text
+    if DATE_VALUE.match(written):
+        return None
     parsed = VALUE_CELL.match(written)
     unit_cell, range_cell, flag_cell = (table.cell(row, role) for role in ("unit", "range", "flag"))
     kind = vital_kind(name.text) if vital else None
@@ -115,6 +126,9 @@ def observation_from_cells(
     low = high = None
     if range_cell and (bounds := RANGE_ONLY.match(range_cell.text)):
         low, high = reference_bounds(bounds)
+    elif range_cell is None and (labelled := LABELLED_RANGE.search(table.row_text(row))):
+        low, high = reference_bounds(labelled)
+        flag = flag or labelled["verdict"]
     return ObservationFact(
         quote=quote_for(text, name.start, value.end),
         name=clean_name(name.text),
@@ -128,6 +142,45 @@ def observation_from_cells(
         reference_text=range_cell.text if range_cell and low is None and high is None else None,
         interpretation=interpretation(flag or (flag_cell.text if flag_cell else None)),
     )
+
+
+@functools.cache
+def result_run_pattern() -> re.Pattern[str]:
+    """One 'name number unit' run of a cell listing several results ('Hgb Bld-mCnc 13.40 g/dL
+    Hct Fr Bld Auto 46.0 % WBC # Bld Auto 12.50 x10E3/uL'): the unit is a known lab unit."""
+    return re.compile(
+        r"[ \t]*(?P<name>[A-Za-z][^\s]*(?:[ \t]+[A-Za-z#][^\s]*)*?)[ \t]+"
+        r"(?P<value>(?:<=|>=|[<>])?\d+(?:\.\d+)?)[ \t]+"
+        rf"(?P<unit>(?i:{unit_regex(('lab',))}))(?=[ \t]|$)"
+    )
+
+
+def listed_results(text: str, value: Cell) -> list[ObservationFact]:
+    """The results of a value cell that lists two or more 'name number unit' runs and nothing
+    else; none when any part of the cell is something else."""
+    runs, position = [], value.start
+    while position < value.end and (run := result_run_pattern().match(text, position, value.end)):
+        runs.append(run)
+        position = run.end()
+    if len(runs) < 2 or text[position : value.end].strip():
+        return []
+    facts = []
+    for run in runs:
+        unit = ucum_unit(run["unit"]) or run["unit"]
+        kind = observation_kind(clean_name(run["name"]), unit)
+        number = run["value"].lstrip("<>=")
+        facts.append(
+            ObservationFact(
+                quote=quote_for(text, run.start("name"), run.end()),
+                name=clean_name(run["name"]),
+                category=kind.category if kind else "laboratory",
+                loinc_code=kind.loinc_code if kind else None,
+                value=float(number),
+                value_text=run["value"] if number != run["value"] else None,
+                unit=unit,
+            )
+        )
+    return facts
 
 
 def printed_loinc(row: TableRow) -> str | None:
@@ -182,4 +235,6 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
             fact = observation_from_cells(text, name, value, table, row, vital)
             if fact:
                 facts.append(fact)
+            elif not vital:
+                facts += listed_results(text, value)
     return facts
