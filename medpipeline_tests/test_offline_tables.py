@@ -197,8 +197,21 @@ RESULT_ROWS = "Results\n| Date | Description | Value | Details |\n"
             {("Height", "8302-2", 71, "[in_us]", None, None, None),
              ("Blood Pressure", "85354-9", None, "mm[Hg]", None, None, None)},
         ),
+        (  # a reference range cell that repeats the unit
+            "Results\n| Date | Test | Value | Reference Range |\n"
+            "| 02/11/2014 13:54 | SODIUM | 141 mmol/L | 136-145 mmol/L |\n",
+            {("SODIUM", "2951-2", 141, "mmol/L", 136, 145, None)},
+        ),
+        (  # rows of a results table going on after a break, its heading row out of sight
+            "|  | 02/10/2014 08:22 | vHCO3 | 22 mEq/L | 25.9-30.0 mEq/L | Not available |\n"
+            "|  | 02/10/2014 08:22 | PHOSPHATE | 5.1 mg/dL | 2.4-4.3 mg/dL | * |\n"
+            "|  | 02/12/2014 | Follow-up | 2 weeks | 1-3 months |\n",
+            {("vHCO3", None, 22, "meq/L", 25.9, 30, None),
+             ("PHOSPHATE", "2777-1", 5.1, "mg/dL", 2.4, 4.3, None)},
+        ),
     ],
-    ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line"],
+    ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
+         "range-with-unit", "headerless-rows"],
 )  # fmt: skip
 def test_result_and_vital_rows(extractor, text, expected):
     result = extractor.extract(text)

@@ -11,6 +11,7 @@ from medpipeline.extraction.offline.results import (
     TABLE_RESULTS,
     interpretation,
     observation_kind,
+    plausible_table_name,
     reference_bounds,
     ucum_unit,
     unit_regex,
@@ -59,7 +60,8 @@ VALUE_CELL = re.compile(
     r"(?:[ \t]+(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal))?$",
     re.IGNORECASE,
 )
-RANGE_ONLY = re.compile(rf"^{RANGE_CELL}$")
+# A reference range cell, its unit after it or not ('3.5-5.0', '136-145 mmol/L', '<4.5').
+RANGE_WITH_UNIT = re.compile(rf"^{RANGE_CELL}(?:[ \t]+\S+)?$")
 # A date where a value would be ('05/15/2014'): the row is a date line, not a result.
 DATE_VALUE = re.compile(r"^\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4}\b")
 # A range and interpretation written in a details cell ('Range: 42.9 - 49.1 = Normal').
@@ -124,7 +126,7 @@ def observation_from_cells(
         category = "vital-signs" if vital else "laboratory"
         kind = ObservationKind(name.text, printed, category, None)
     low = high = None
-    if range_cell and (bounds := RANGE_ONLY.match(range_cell.text)):
+    if range_cell and (bounds := RANGE_WITH_UNIT.match(range_cell.text)):
         low, high = reference_bounds(bounds)
     elif range_cell is None and (labelled := LABELLED_RANGE.search(table.row_text(row))):
         low, high = reference_bounds(labelled)
@@ -183,6 +185,39 @@ def listed_results(text: str, value: Cell) -> list[ObservationFact]:
     return facts
 
 
+def headerless_result(text: str, row: TableRow) -> ObservationFact | None:
+    """A row of a results table whose heading row is not in sight (the table goes on after a
+    page or chunk break): a name cell, a value cell with a lab unit, then a reference range
+    ('| 02/10/2014 | vHCO3 | 22 mEq/L | 25.9-30.0 mEq/L |')."""
+    cells = [cell for cell in row.cells if cell.text]
+    for name, value, reference in zip(cells, cells[1:], cells[2:], strict=False):
+        parsed = VALUE_CELL.match(value.text)
+        if not (parsed and parsed["unit"] and parsed["second"] is None):
+            continue
+        bounds = RANGE_WITH_UNIT.match(reference.text)
+        unit = ucum_unit(parsed["unit"])
+        if bounds is None or unit is None or not name.text[:1].isalpha():
+            continue
+        if not plausible_table_name(name.text) or DATE_VALUE.match(name.text):
+            continue
+        kind = observation_kind(clean_name(name.text), unit)
+        low, high = reference_bounds(bounds)
+        number = parsed["number"]
+        return ObservationFact(
+            quote=quote_for(text, name.start, reference.end),
+            name=clean_name(name.text),
+            category=kind.category if kind else "laboratory",
+            loinc_code=kind.loinc_code if kind else None,
+            value=float(number),
+            value_text=f"{parsed['op']}{number}" if parsed["op"] else None,
+            unit=unit,
+            reference_low=low,
+            reference_high=high,
+            interpretation=interpretation(parsed["flag"]),
+        )
+    return None
+
+
 def printed_loinc(row: TableRow) -> str | None:
     """A LOINC code the row prints after 'LOINC', if its check digit is right."""
     found = re.fullmatch(r"(\d{1,7})-(\d)", printed_code(row, "LOINC") or "")
@@ -220,6 +255,9 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
     """Results and vital-signs tables, row by row (or column by column)."""
     facts = []
     for table in tables:
+        if table.kind is None and table.header is None:
+            facts += [fact for row in table.rows if (fact := headerless_result(text, row))]
+            continue
         if table.kind not in (RESULTS, VITALS):
             continue
         vital = table.kind == VITALS
