@@ -199,8 +199,10 @@ RESULT_ROWS = "Results\n| Date | Description | Value | Details |\n"
         ),
         (  # a reference range cell that repeats the unit
             "Results\n| Date | Test | Value | Reference Range |\n"
-            "| 02/11/2014 13:54 | SODIUM | 141 mmol/L | 136-145 mmol/L |\n",
-            {("SODIUM", "2951-2", 141, "mmol/L", 136, 145, None)},
+            "| 02/11/2014 13:54 | SODIUM | 141 mmol/L | 136-145 mmol/L |\n"
+            "| 10-05- 2009 | LDL CHOLESTEROL | 160 mg/dL | <130 mg/dL (calc) |\n",
+            {("SODIUM", "2951-2", 141, "mmol/L", 136, 145, None),
+             ("LDL CHOLESTEROL", "2089-1", 160, "mg/dL", None, 130, None)},
         ),
         (  # rows of a results table going on after a break, its heading row out of sight
             "|  | 02/10/2014 08:22 | vHCO3 | 22 mEq/L | 25.9-30.0 mEq/L | Not available |\n"
@@ -209,9 +211,14 @@ RESULT_ROWS = "Results\n| Date | Description | Value | Details |\n"
             {("vHCO3", None, 22, "meq/L", 25.9, 30, None),
              ("PHOSPHATE", "2777-1", 5.1, "mg/dL", 2.4, 4.3, None)},
         ),
+        (  # a row reported only as normal is a result; a panel's title row with nothing is not
+            RESULT_ROWS + "| 6-Aug-2012 | CHEST XRAY, PA & LATERAL (71020) | Comments: consistent "
+            "with pneumonia | Normal |\n| 18-July-2013 | HCT (85014) |  |  |\n",
+            {("CHEST XRAY, PA & LATERAL", None, None, None, None, None, "N")},
+        ),
     ],
     ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
-         "range-with-unit", "headerless-rows"],
+         "range-with-unit", "headerless-rows", "verdict-only"],
 )  # fmt: skip
 def test_result_and_vital_rows(extractor, text, expected):
     result = extractor.extract(text)

@@ -1,5 +1,8 @@
 """Results and vital-signs tables read by their columns: a name and a value cell per row (with
-the row's unit, range and flag columns), or one column per vital sign; codes the table prints."""
+the row's unit, range and flag columns), or one column per vital sign; codes the table prints.
+A value cell may list several 'name number unit' results; a row may be reported only as normal
+or abnormal; rows going on after a break with no heading row in sight are read by their cells
+(name, value with a lab unit, reference range)."""
 
 import functools
 import re
@@ -60,8 +63,9 @@ VALUE_CELL = re.compile(
     r"(?:[ \t]+(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal))?$",
     re.IGNORECASE,
 )
-# A reference range cell, its unit after it or not ('3.5-5.0', '136-145 mmol/L', '<4.5').
-RANGE_WITH_UNIT = re.compile(rf"^{RANGE_CELL}(?:[ \t]+\S+)?$")
+# A reference range cell, its unit and a note after it or not ('3.5-5.0', '136-145 mmol/L',
+# '<130 mg/dL (calc)').
+RANGE_WITH_UNIT = re.compile(rf"^{RANGE_CELL}(?:[ \t]+[^\s(]+)?(?:[ \t]*\([^)]*\))?$")
 # A date where a value would be ('05/15/2014'): the row is a date line, not a result.
 DATE_VALUE = re.compile(r"^\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4}\b")
 # A range and interpretation written in a details cell ('Range: 42.9 - 49.1 = Normal').
@@ -70,6 +74,7 @@ LABELLED_RANGE = re.compile(
     r"(?:[ \t]*=[ \t]*(?P<verdict>Normal|Abnormal|High|Low|Critical)\b)?",
     re.IGNORECASE,
 )
+VERDICT = re.compile(r"Normal|Abnormal", re.IGNORECASE)
 WORD_RESULT = re.compile(rf"^(?:{TABLE_RESULTS})\b", re.IGNORECASE)
 
 
@@ -218,6 +223,22 @@ def headerless_result(text: str, row: TableRow) -> ObservationFact | None:
     return None
 
 
+def verdict_result(text: str, name: Cell, row: TableRow) -> ObservationFact | None:
+    """A results-table row reported only as normal or abnormal, no value ('CHEST XRAY, PA &
+    LATERAL (71020) | Comments: consistent with pneumonia | Normal'): the verdict is the result."""
+    verdict = next((cell for cell in row.cells if VERDICT.fullmatch(cell.text)), None)
+    if verdict is None or verdict.start <= name.start:
+        return None
+    kind = observation_kind(clean_name(name.text), None, qualitative=True)
+    return ObservationFact(
+        quote=quote_for(text, name.start, verdict.end),
+        name=clean_name(name.text),
+        loinc_code=kind.loinc_code if kind else None,
+        value_text=verdict.text,
+        interpretation=interpretation(verdict.text),
+    )
+
+
 def printed_loinc(row: TableRow) -> str | None:
     """A LOINC code the row prints after 'LOINC', if its check digit is right."""
     found = re.fullmatch(r"(\d{1,7})-(\d)", printed_code(row, "LOINC") or "")
@@ -268,11 +289,13 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
         for row in (row for row in table.rows if not row.continues):
             name = table.name_cell(row)
             value = value_cell(table, row, name) if name else None
-            if name is None or value is None or is_absence(name.text):
+            if name is None or is_absence(name.text):
                 continue
-            fact = observation_from_cells(text, name, value, table, row, vital)
+            fact = observation_from_cells(text, name, value, table, row, vital) if value else None
+            if fact is None and not vital:
+                listed = listed_results(text, value) if value else []
+                fact = None if listed else verdict_result(text, name, row)
+                facts += listed
             if fact:
                 facts.append(fact)
-            elif not vital:
-                facts += listed_results(text, value)
     return facts
