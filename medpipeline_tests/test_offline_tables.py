@@ -161,6 +161,12 @@ def test_results_table_by_column_roles(extractor):
 
 
 RESULT_ROWS = "Results\n| Date | Description | Value | Details |\n"
+FLOWSHEET = """Vital Signs
+| Vital Sign | 01/15/2013 | 03/04/2013 |
+| Weight | 160 lb | 158 lb |
+| Blood Pressure | 120/80 mm[Hg] | 130/85 mm[Hg] |
+| Pulse |  | 76 /min |
+"""
 
 
 @pytest.mark.parametrize(
@@ -193,9 +199,9 @@ RESULT_ROWS = "Results\n| Date | Description | Value | Details |\n"
         ),
         (  # a vital-signs table with a date line between its rows: the date is no reading
             "VITAL SIGNS\n| Date / Time: | 05/15/2014 |\n| Height | 71.0 [in_us] |\n"
-            "| Blood Pressure | 120/80 mm[Hg] |\n",
+            "| Blood Pressure | 120.0/80.0 mm[Hg] |\n",
             {("Height", "8302-2", 71, "[in_us]", None, None, None),
-             ("Blood Pressure", "85354-9", None, "mm[Hg]", None, None, None)},
+             ("Blood Pressure", "85354-9", "120/80", "mm[Hg]", None, None, None)},
         ),
         (  # a reference range cell that repeats the unit
             "Results\n| Date | Test | Value | Reference Range |\n"
@@ -214,21 +220,36 @@ RESULT_ROWS = "Results\n| Date | Description | Value | Details |\n"
         (  # a row reported only as normal is a result; a panel's title row with nothing is not
             RESULT_ROWS + "| 6-Aug-2012 | CHEST XRAY, PA & LATERAL (71020) | Comments: consistent "
             "with pneumonia | Normal |\n| 18-July-2013 | HCT (85014) |  |  |\n",
-            {("CHEST XRAY, PA & LATERAL", None, None, None, None, None, "N")},
+            {("CHEST XRAY, PA & LATERAL", None, "Normal", None, None, None, "N")},
+        ),
+        (  # a flowsheet with one column per date: a reading per filled cell
+            FLOWSHEET,
+            {("Weight", "29463-7", 160, "[lb_av]", None, None, None),
+             ("Weight", "29463-7", 158, "[lb_av]", None, None, None),
+             ("Blood Pressure", "85354-9", "120/80", "mm[Hg]", None, None, None),
+             ("Blood Pressure", "85354-9", "130/85", "mm[Hg]", None, None, None),
+             ("Pulse", "8867-4", 76, "/min", None, None, None)},
         ),
     ],
     ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
-         "range-with-unit", "headerless-rows", "verdict-only"],
+         "range-with-unit", "headerless-rows", "verdict-only", "date-columns"],
 )  # fmt: skip
 def test_result_and_vital_rows(extractor, text, expected):
     result = extractor.extract(text)
     assert_clean(result, text)
     found = {
-        (o.name, o.loinc_code, o.value, o.unit, o.reference_low, o.reference_high,
-         o.interpretation)
+        (o.name, o.loinc_code, o.value_text if o.value is None else o.value, o.unit,
+         o.reference_low, o.reference_high, o.interpretation)
         for o in result.observations
     }  # fmt: skip
     assert found == expected
+
+
+def test_flowsheet_readings_take_their_column_date(extractor):
+    result = extractor.extract(FLOWSHEET)
+    dates = {(o.name, o.value or o.value_text): o.effective_date for o in result.observations}
+    assert dates[("Weight", 160)] == "2013-01-15"
+    assert dates[("Blood Pressure", "130/85")] == "2013-03-04"
 
 
 def test_vital_signs_with_one_column_per_vital(extractor):

@@ -7,6 +7,7 @@ or abnormal; rows going on after a break with no heading row in sight are read b
 import functools
 import re
 
+from medpipeline.extraction.offline.demographics import parse_date
 from medpipeline.extraction.offline.lexicons import ObservationKind, observation_kind_candidates
 from medpipeline.extraction.offline.results import (
     FLAG,
@@ -67,7 +68,7 @@ VALUE_CELL = re.compile(
 # '<130 mg/dL (calc)').
 RANGE_WITH_UNIT = re.compile(rf"^{RANGE_CELL}(?:[ \t]+[^\s(]+)?(?:[ \t]*\([^)]*\))?$")
 # A date where a value would be ('05/15/2014'): the row is a date line, not a result.
-DATE_VALUE = re.compile(r"^\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4}\b")
+DATE_VALUE = re.compile(r"\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4}\b")
 # A range and interpretation written in a details cell ('Range: 42.9 - 49.1 = Normal').
 LABELLED_RANGE = re.compile(
     rf"\b(?:reference[ \t]+)?range:[ \t]*{RANGE_CELL}"
@@ -98,6 +99,11 @@ def vital_kind(name: str) -> ObservationKind | None:
     return None
 
 
+def whole(number: str) -> str:
+    """'120.0' as '120' (C-CDA renderings print blood pressures as decimals); '37.5' as is."""
+    return number.removesuffix(".0") if re.fullmatch(r"\d+\.0", number) else number
+
+
 def observation_from_cells(
     text: str, name: Cell, value: Cell, table: Table, row: TableRow, vital: bool
 ) -> ObservationFact | None:
@@ -118,7 +124,7 @@ def observation_from_cells(
         number = None if pair else float(parsed["number"])
         value_text = written.split()[0] if pair or parsed["op"] else None
         if pair and parsed["op"] is None:
-            value_text = f"{parsed['number']}/{parsed['second']}"
+            value_text = f"{whole(parsed['number'])}/{whole(parsed['second'])}"
             kind = kinds_by_code().get("85354-9") if vital else kind
         written_unit, flag = parsed["unit"], parsed["flag"]
         if written_unit and re.fullmatch(FLAG, written_unit, re.IGNORECASE):
@@ -267,6 +273,40 @@ def vitals_by_column(table: Table, text: str) -> list[ObservationFact]:
     return facts
 
 
+def date_columns(table: Table) -> tuple[TableRow, dict[int, str]] | None:
+    """A flowsheet's dates row: the first row whose cells after the first are all dates, two or
+    more ('| Vital Sign | 01/15/2013 | 03/04/2013 |'), with each date by column."""
+    first = table.header or (table.rows[0] if table.rows else None)
+    if first is None or len(first.cells) < 3:
+        return None
+    dated = {index: cell.text for index, cell in enumerate(first.cells[1:], 1) if cell.text}
+    if len(dated) < 2 or not all(DATE_VALUE.fullmatch(date) for date in dated.values()):
+        return None
+    return first, dated
+
+
+def results_by_date_column(
+    table: Table, text: str, first: TableRow, dates: dict[int, str], vital: bool
+) -> list[ObservationFact]:
+    """A flowsheet with one column per date: every filled cell under a date is a reading of the
+    row's name on that date."""
+    facts = []
+    for row in (row for row in table.rows if row is not first and row.cells):
+        name = row.cells[0]
+        if not name.text or is_absence(name.text):
+            continue
+        for index, date in dates.items():
+            if index < len(row.cells) and row.cells[index].text:
+                cell = row.cells[index]
+                fact = observation_from_cells(text, name, cell, table, row, vital)
+                if fact:
+                    quote = quote_for(text, *row_span(row))
+                    facts.append(
+                        fact.model_copy(update={"quote": quote, "effective_date": parse_date(date)})
+                    )
+    return facts
+
+
 def row_span(row: TableRow) -> tuple[int, int]:
     filled = row.filled()
     return filled[0].start, filled[-1].end
@@ -285,6 +325,9 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
         header_vitals = table.header and sum(1 for c in table.header.cells if vital_kind(c.text))
         if vital and header_vitals and header_vitals >= 2:
             facts += vitals_by_column(table, text)
+            continue
+        if dated := date_columns(table):
+            facts += results_by_date_column(table, text, *dated, vital)
             continue
         for row in (row for row in table.rows if not row.continues):
             name = table.name_cell(row)
