@@ -1,8 +1,8 @@
 """Results and vital-signs tables read by their columns: a name and a value cell per row (with
-the row's unit, range and flag columns), or one column per vital sign; codes the table prints.
-A value cell may list several 'name number unit' results; a row may be reported only as normal
-or abnormal; rows going on after a break with no heading row in sight are read by their cells
-(name, value with a lab unit, reference range)."""
+the row's unit, range and flag columns), one column per vital sign, or one column per date (a
+flowsheet); codes the table prints. A value cell may list several 'name number unit' results; a
+row may be reported only as normal or abnormal; rows going on after a break with no heading row
+in sight are read by their cells (name, value with a lab unit, reference range)."""
 
 import functools
 import re
