@@ -307,7 +307,7 @@ def test_allergy_section_ends_before_prose(extractor):
         ("Hemoglobin 11.2 g/dL 13.5-17.5 L", "Hemoglobin", "718-7", 11.2, "g/dL", 13.5, 17.5, "L"),
         ("HbA1c 7.8 % 4.0-5.6 H", "HbA1c", "4548-4", 7.8, "%", 4.0, 5.6, "H"),
         ("Creatinine 1.4 mg/dL 0.7-1.3 High", "Creatinine", "2160-0", 1.4, "mg/dL", 0.7, 1.3, "H"),
-        ("WBC 6.1 x10^3/uL 4.0-11.0", "WBC", "6690-2", 6.1, "10*3/uL", 4.0, 11.0, None),
+        ("WBC 6.1 x10^3/uL 4.0-11.0", "WBC", "26464-8", 6.1, "10*3/uL", 4.0, 11.0, None),
         ("TSH 2.1 uIU/mL", "TSH", "3016-3", 2.1, "m[IU]/L", None, None, None),
         ("Vitamin B12 350 pg/mL 200-900", "Vitamin B12", None, 350.0, "pg/mL", 200.0, 900.0, None),
         ("Potassium: 3.1 mmol/L L", "Potassium", "2823-3", 3.1, "mmol/L", None, None, "L"),
@@ -437,7 +437,7 @@ def test_results_table_with_rules_and_late_flag(extractor):
     result = extractor.extract(text)
     assert_quotes_are_exact(result, text)
     platelets = observation(result, "Platelet Count")
-    assert (platelets.value, platelets.unit, platelets.loinc_code) == (98.0, "10*9/L", "777-3")
+    assert (platelets.value, platelets.unit, platelets.loinc_code) == (98.0, "10*9/L", "26515-7")
     assert (platelets.reference_low, platelets.reference_high) == (150.0, 400.0)
     assert platelets.interpretation == "L"
     gravity = observation(result, "Specific gravity")  # empty cells between the rules

@@ -204,6 +204,98 @@ def test_results_table_by_column_roles(extractor):
     assert {o.interpretation for o in result.observations if o.name == "Hemoglobin"} == {"L"}
 
 
+RESULT_ROWS = "Results\n| Date | Description | Value | Details |\n"
+FLOWSHEET = """Vital Signs
+| Vital Sign | 01/15/2013 | 03/04/2013 |
+| Weight | 160 lb | 158 lb |
+| Blood Pressure | 120/80 mm[Hg] | 130/85 mm[Hg] |
+| Pulse |  | 76 /min |
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a count unit that starts with digits; a bare abbreviation takes the method-less code
+            RESULT_ROWS + "| 2-Oct-2012 | WBC | 19.1 10^3/ul |  |\n|  | PLT | 255 10^3/ul |  |\n",
+            {("WBC", "26464-8", 19.1, "10*3/uL", None, None, None),
+             ("PLT", "26515-7", 255, "10*3/uL", None, None, None)},
+        ),
+        (  # range and verdict written in a details cell
+            RESULT_ROWS + "| 18-July-2013 | HCT | 45 % | Range: 42.9 - 49.1 = Normal |\n"
+            "|  | HGB | 14.2 g/dL | Range: 14.4 - 16.6 = Abnormal |\n",
+            {("HCT", "20570-8", 45, "%", 42.9, 49.1, "N"),
+             ("HGB", "718-7", 14.2, "g/dL", 14.4, 16.6, "A")},
+        ),
+        (  # one cell listing several results, named by LOINC short names or not
+            "Results Summary\n| Data and Description | Results |\n| 1/21/2013 4:12 PM | Hgb "
+            "Bld-mCnc 13.40 g/dL Hct VFr Bld Auto 46.0 % Hct Fr Bld 44 % WBC # Bld Auto 12.50 "
+            "x10E3/uL |\n",
+            {("Hgb Bld-mCnc", "718-7", 13.4, "g/dL", None, None, None),
+             ("Hct VFr Bld Auto", "4544-3", 46, "%", None, None, None),
+             ("Hct Fr Bld", None, 44, "%", None, None, None),
+             ("WBC # Bld Auto", "6690-2", 12.5, "10*3/uL", None, None, None)},
+        ),
+        (  # a cell with words besides the runs is not a list of results
+            "Results Summary\n| Data and Description | Results |\n| 1/21/2013 | Hgb 13.40 g/dL "
+            "pending review |\n",
+            set(),
+        ),
+        (  # a vital-signs table with a date line between its rows: the date is no reading
+            "VITAL SIGNS\n| Date / Time: | 05/15/2014 |\n| Height | 71.0 [in_us] |\n"
+            "| Blood Pressure | 120.0/80.0 mm[Hg] |\n",
+            {("Height", "8302-2", 71, "[in_us]", None, None, None),
+             ("Blood Pressure", "85354-9", "120/80", "mm[Hg]", None, None, None)},
+        ),
+        (  # a reference range cell that repeats the unit
+            "Results\n| Date | Test | Value | Reference Range |\n"
+            "| 02/11/2014 13:54 | SODIUM | 141 mmol/L | 136-145 mmol/L |\n"
+            "| 10-05- 2009 | LDL CHOLESTEROL | 160 mg/dL | <130 mg/dL (calc) |\n",
+            {("SODIUM", "2951-2", 141, "mmol/L", 136, 145, None),
+             ("LDL CHOLESTEROL", "2089-1", 160, "mg/dL", None, 130, None)},
+        ),
+        (  # rows of a results table going on after a break, its heading row out of sight
+            "|  | 02/10/2014 08:22 | vHCO3 | 22 mEq/L | 25.9-30.0 mEq/L | Not available |\n"
+            "|  | 02/10/2014 08:22 | PHOSPHATE | 5.1 mg/dL | 2.4-4.3 mg/dL | * |\n"
+            "|  | 02/12/2014 | Follow-up | 2 weeks | 1-3 months |\n",
+            {("vHCO3", None, 22, "meq/L", 25.9, 30, None),
+             ("PHOSPHATE", "2777-1", 5.1, "mg/dL", 2.4, 4.3, None)},
+        ),
+        (  # a row reported only as normal is a result; a panel's title row with nothing is not
+            RESULT_ROWS + "| 6-Aug-2012 | CHEST XRAY, PA & LATERAL (71020) | Comments: consistent "
+            "with pneumonia | Normal |\n| 18-July-2013 | HCT (85014) |  |  |\n",
+            {("CHEST XRAY, PA & LATERAL", None, "Normal", None, None, None, "N")},
+        ),
+        (  # a flowsheet with one column per date: a reading per filled cell
+            FLOWSHEET,
+            {("Weight", "29463-7", 160, "[lb_av]", None, None, None),
+             ("Weight", "29463-7", 158, "[lb_av]", None, None, None),
+             ("Blood Pressure", "85354-9", "120/80", "mm[Hg]", None, None, None),
+             ("Blood Pressure", "85354-9", "130/85", "mm[Hg]", None, None, None),
+             ("Pulse", "8867-4", 76, "/min", None, None, None)},
+        ),
+    ],
+    ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
+         "range-with-unit", "headerless-rows", "verdict-only", "date-columns"],
+)  # fmt: skip
+def test_result_and_vital_rows(extractor, text, expected):
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    found = {
+        (o.name, o.loinc_code, o.value_text if o.value is None else o.value, o.unit,
+         o.reference_low, o.reference_high, o.interpretation)
+        for o in result.observations
+    }  # fmt: skip
+    assert found == expected
+
+
+def test_flowsheet_readings_take_their_column_date(extractor):
+    result = extractor.extract(FLOWSHEET)
+    dates = {(o.name, o.value or o.value_text): o.effective_date for o in result.observations}
+    assert dates[("Weight", 160)] == "2013-01-15"
+    assert dates[("Blood Pressure", "130/85")] == "2013-03-04"
+
+
 def test_vital_signs_with_one_column_per_vital(extractor):
     text = """Vital Signs
 | Date | BP-Sys(mm[Hg]) | BP-Dia(mm[Hg]) | HR(bpm) | WT | BMI Percentile |

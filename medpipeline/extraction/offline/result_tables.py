@@ -1,9 +1,13 @@
 """Results and vital-signs tables read by their columns: a name and a value cell per row (with
-the row's unit, range and flag columns), or one column per vital sign; codes the table prints."""
+the row's unit, range and flag columns), one column per vital sign, or one column per date (a
+flowsheet); codes the table prints. A value cell may list several 'name number unit' results; a
+row may be reported only as normal or abnormal; rows going on after a break with no heading row
+in sight are read by their cells (name, value with a lab unit, reference range)."""
 
 import functools
 import re
 
+from medpipeline.extraction.offline.demographics import parse_date
 from medpipeline.extraction.offline.lexicons import ObservationKind, observation_kind_candidates
 from medpipeline.extraction.offline.results import (
     FLAG,
@@ -11,8 +15,10 @@ from medpipeline.extraction.offline.results import (
     TABLE_RESULTS,
     interpretation,
     observation_kind,
+    plausible_table_name,
     reference_bounds,
     ucum_unit,
+    unit_regex,
 )
 from medpipeline.extraction.offline.sections_tables import (
     RESULTS,
@@ -54,11 +60,22 @@ EXTRA_VITALS = {
 MAX_VITAL_NAME_WORDS = 5
 VALUE_CELL = re.compile(
     r"^(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?\d+(?:\.\d+)?)"
-    r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?[ \t]*(?P<unit>[^\s\d][^\s]*)?"
+    r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*)?"
     r"(?:[ \t]+(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal))?$",
     re.IGNORECASE,
 )
-RANGE_ONLY = re.compile(rf"^{RANGE_CELL}$")
+# A reference range cell, its unit and a note after it or not ('3.5-5.0', '136-145 mmol/L',
+# '<130 mg/dL (calc)').
+RANGE_WITH_UNIT = re.compile(rf"^{RANGE_CELL}(?:[ \t]+[^\s(]+)?(?:[ \t]*\([^)]*\))?$")
+# A date where a value would be ('05/15/2014'): the row is a date line, not a result.
+DATE_VALUE = re.compile(r"\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4}\b")
+# A range and interpretation written in a details cell ('Range: 42.9 - 49.1 = Normal').
+LABELLED_RANGE = re.compile(
+    rf"\b(?:reference[ \t]+)?range:[ \t]*{RANGE_CELL}"
+    r"(?:[ \t]*=[ \t]*(?P<verdict>Normal|Abnormal|High|Low|Critical)\b)?",
+    re.IGNORECASE,
+)
+VERDICT = re.compile(r"Normal|Abnormal", re.IGNORECASE)
 WORD_RESULT = re.compile(rf"^(?:{TABLE_RESULTS})\b", re.IGNORECASE)
 
 
@@ -82,12 +99,19 @@ def vital_kind(name: str) -> ObservationKind | None:
     return None
 
 
+def whole(number: str) -> str:
+    """'120.0' as '120' (C-CDA renderings print blood pressures as decimals); '37.5' as is."""
+    return number.removesuffix(".0") if re.fullmatch(r"\d+\.0", number) else number
+
+
 def observation_from_cells(
     text: str, name: Cell, value: Cell, table: Table, row: TableRow, vital: bool
 ) -> ObservationFact | None:
     """One observation from a name and a value cell ('25.2 mmol/L', '120/80 mmHg', 'Negative'),
     with the row's unit, range and flag columns when it has them."""
     written = value.text
+    if DATE_VALUE.match(written):
+        return None
     parsed = VALUE_CELL.match(written)
     unit_cell, range_cell, flag_cell = (table.cell(row, role) for role in ("unit", "range", "flag"))
     kind = vital_kind(name.text) if vital else None
@@ -100,7 +124,7 @@ def observation_from_cells(
         number = None if pair else float(parsed["number"])
         value_text = written.split()[0] if pair or parsed["op"] else None
         if pair and parsed["op"] is None:
-            value_text = f"{parsed['number']}/{parsed['second']}"
+            value_text = f"{whole(parsed['number'])}/{whole(parsed['second'])}"
             kind = kinds_by_code().get("85354-9") if vital else kind
         written_unit, flag = parsed["unit"], parsed["flag"]
         if written_unit and re.fullmatch(FLAG, written_unit, re.IGNORECASE):
@@ -113,8 +137,11 @@ def observation_from_cells(
         category = "vital-signs" if vital else "laboratory"
         kind = ObservationKind(name.text, printed, category, None)
     low = high = None
-    if range_cell and (bounds := RANGE_ONLY.match(range_cell.text)):
+    if range_cell and (bounds := RANGE_WITH_UNIT.match(range_cell.text)):
         low, high = reference_bounds(bounds)
+    elif range_cell is None and (labelled := LABELLED_RANGE.search(table.row_text(row))):
+        low, high = reference_bounds(labelled)
+        flag = flag or labelled["verdict"]
     return ObservationFact(
         quote=quote_for(text, name.start, value.end),
         name=clean_name(name.text),
@@ -127,6 +154,94 @@ def observation_from_cells(
         reference_high=high,
         reference_text=range_cell.text if range_cell and low is None and high is None else None,
         interpretation=interpretation(flag or (flag_cell.text if flag_cell else None)),
+    )
+
+
+@functools.cache
+def result_run_pattern() -> re.Pattern[str]:
+    """One 'name number unit' run of a cell listing several results ('Hgb Bld-mCnc 13.40 g/dL
+    Hct Fr Bld Auto 46.0 % WBC # Bld Auto 12.50 x10E3/uL'): the unit is a known lab unit."""
+    return re.compile(
+        r"[ \t]*(?P<name>[A-Za-z][^\s]*(?:[ \t]+[A-Za-z#][^\s]*)*?)[ \t]+"
+        r"(?P<value>(?:<=|>=|[<>])?\d+(?:\.\d+)?)[ \t]+"
+        rf"(?P<unit>(?i:{unit_regex(('lab',))}))(?=[ \t]|$)"
+    )
+
+
+def listed_results(text: str, value: Cell) -> list[ObservationFact]:
+    """The results of a value cell that lists two or more 'name number unit' runs and nothing
+    else; none when any part of the cell is something else."""
+    runs, position = [], value.start
+    while position < value.end and (run := result_run_pattern().match(text, position, value.end)):
+        runs.append(run)
+        position = run.end()
+    if len(runs) < 2 or text[position : value.end].strip():
+        return []
+    facts = []
+    for run in runs:
+        unit = ucum_unit(run["unit"]) or run["unit"]
+        kind = observation_kind(clean_name(run["name"]), unit)
+        number = run["value"].lstrip("<>=")
+        facts.append(
+            ObservationFact(
+                quote=quote_for(text, run.start("name"), run.end()),
+                name=clean_name(run["name"]),
+                category=kind.category if kind else "laboratory",
+                loinc_code=kind.loinc_code if kind else None,
+                value=float(number),
+                value_text=run["value"] if number != run["value"] else None,
+                unit=unit,
+            )
+        )
+    return facts
+
+
+def headerless_result(text: str, row: TableRow) -> ObservationFact | None:
+    """A row of a results table whose heading row is not in sight (the table goes on after a
+    page or chunk break): a name cell, a value cell with a lab unit, then a reference range
+    ('| 02/10/2014 | vHCO3 | 22 mEq/L | 25.9-30.0 mEq/L |')."""
+    cells = [cell for cell in row.cells if cell.text]
+    for name, value, reference in zip(cells, cells[1:], cells[2:], strict=False):
+        parsed = VALUE_CELL.match(value.text)
+        if not (parsed and parsed["unit"] and parsed["second"] is None):
+            continue
+        bounds = RANGE_WITH_UNIT.match(reference.text)
+        unit = ucum_unit(parsed["unit"])
+        if bounds is None or unit is None or not name.text[:1].isalpha():
+            continue
+        if not plausible_table_name(name.text) or DATE_VALUE.match(name.text):
+            continue
+        kind = observation_kind(clean_name(name.text), unit)
+        low, high = reference_bounds(bounds)
+        number = parsed["number"]
+        return ObservationFact(
+            quote=quote_for(text, name.start, reference.end),
+            name=clean_name(name.text),
+            category=kind.category if kind else "laboratory",
+            loinc_code=kind.loinc_code if kind else None,
+            value=float(number),
+            value_text=f"{parsed['op']}{number}" if parsed["op"] else None,
+            unit=unit,
+            reference_low=low,
+            reference_high=high,
+            interpretation=interpretation(parsed["flag"]),
+        )
+    return None
+
+
+def verdict_result(text: str, name: Cell, row: TableRow) -> ObservationFact | None:
+    """A results-table row reported only as normal or abnormal, no value ('CHEST XRAY, PA &
+    LATERAL (71020) | Comments: consistent with pneumonia | Normal'): the verdict is the result."""
+    verdict = next((cell for cell in row.cells if VERDICT.fullmatch(cell.text)), None)
+    if verdict is None or verdict.start <= name.start:
+        return None
+    kind = observation_kind(clean_name(name.text), None, qualitative=True)
+    return ObservationFact(
+        quote=quote_for(text, name.start, verdict.end),
+        name=clean_name(name.text),
+        loinc_code=kind.loinc_code if kind else None,
+        value_text=verdict.text,
+        interpretation=interpretation(verdict.text),
     )
 
 
@@ -158,6 +273,40 @@ def vitals_by_column(table: Table, text: str) -> list[ObservationFact]:
     return facts
 
 
+def date_columns(table: Table) -> tuple[TableRow, dict[int, str]] | None:
+    """A flowsheet's dates row: the first row whose cells after the first are all dates, two or
+    more ('| Vital Sign | 01/15/2013 | 03/04/2013 |'), with each date by column."""
+    first = table.header or (table.rows[0] if table.rows else None)
+    if first is None or len(first.cells) < 3:
+        return None
+    dated = {index: cell.text for index, cell in enumerate(first.cells[1:], 1) if cell.text}
+    if len(dated) < 2 or not all(DATE_VALUE.fullmatch(date) for date in dated.values()):
+        return None
+    return first, dated
+
+
+def results_by_date_column(
+    table: Table, text: str, first: TableRow, dates: dict[int, str], vital: bool
+) -> list[ObservationFact]:
+    """A flowsheet with one column per date: every filled cell under a date is a reading of the
+    row's name on that date."""
+    facts = []
+    for row in (row for row in table.rows if row is not first and row.cells):
+        name = row.cells[0]
+        if not name.text or is_absence(name.text):
+            continue
+        for index, date in dates.items():
+            if index < len(row.cells) and row.cells[index].text:
+                cell = row.cells[index]
+                fact = observation_from_cells(text, name, cell, table, row, vital)
+                if fact:
+                    quote = quote_for(text, *row_span(row))
+                    facts.append(
+                        fact.model_copy(update={"quote": quote, "effective_date": parse_date(date)})
+                    )
+    return facts
+
+
 def row_span(row: TableRow) -> tuple[int, int]:
     filled = row.filled()
     return filled[0].start, filled[-1].end
@@ -167,6 +316,9 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
     """Results and vital-signs tables, row by row (or column by column)."""
     facts = []
     for table in tables:
+        if table.kind is None and table.header is None:
+            facts += [fact for row in table.rows if (fact := headerless_result(text, row))]
+            continue
         if table.kind not in (RESULTS, VITALS):
             continue
         vital = table.kind == VITALS
@@ -174,12 +326,19 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
         if vital and header_vitals and header_vitals >= 2:
             facts += vitals_by_column(table, text)
             continue
+        if dated := date_columns(table):
+            facts += results_by_date_column(table, text, *dated, vital)
+            continue
         for row in (row for row in table.rows if not row.continues):
             name = table.name_cell(row)
             value = value_cell(table, row, name) if name else None
-            if name is None or value is None or is_absence(name.text):
+            if name is None or is_absence(name.text):
                 continue
-            fact = observation_from_cells(text, name, value, table, row, vital)
+            fact = observation_from_cells(text, name, value, table, row, vital) if value else None
+            if fact is None and not vital:
+                listed = listed_results(text, value) if value else []
+                fact = None if listed else verdict_result(text, name, row)
+                facts += listed
             if fact:
                 facts.append(fact)
     return facts
