@@ -11,13 +11,16 @@ keeps the run in its clinical_extractions step while the test acts on it.
 
 import os
 import signal
+import socket
+import subprocess
 from pathlib import Path
 
 import dagster as dg
 import psutil
 import pytest
+from dagster._core.launcher import WorkerStatus
 
-from medpipeline.run_launcher import WORKER_TAG
+from medpipeline.run_launcher import WORKER_TAG, WarmRunLauncher
 from medpipeline_tests.daemon import DaemonSession, wait_for
 from medpipeline_tests.fake_llm_server import OPENAI, FakeLLMServer, Reply
 from medpipeline_tests.test_daemon import drop, make_pdf
@@ -140,3 +143,39 @@ def test_terminating_a_run_interrupts_its_worker_and_cancels_it(session, llm, tm
 def session_run(session: DaemonSession, run_id: str) -> dg.DagsterRun:
     with session.instance() as instance:
         return instance.get_run_by_id(run_id)
+
+
+def _run_with_worker(worker: str | None) -> dg.DagsterRun:
+    return dg.DagsterRun(job_name="document_pipeline", tags={WORKER_TAG: worker} if worker else {})
+
+
+def test_the_health_check_tells_a_live_worker_from_a_dead_or_reused_pid():
+    launcher = WarmRunLauncher()
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        live = f"{socket.gethostname()}:{child.pid}:{start_ticks(child.pid)}"
+        reused = f"{socket.gethostname()}:{child.pid}:1"  # same pid, another process's start
+        other_host = f"{socket.gethostname()}-elsewhere:{child.pid}:1"
+        statuses = {
+            "live": launcher.check_run_worker_health(_run_with_worker(live)).status,
+            "reused": launcher.check_run_worker_health(_run_with_worker(reused)).status,
+            "other host": launcher.check_run_worker_health(_run_with_worker(other_host)).status,
+            "untagged": launcher.check_run_worker_health(_run_with_worker(None)).status,
+        }
+    finally:
+        child.kill()
+        child.wait()
+    dead = launcher.check_run_worker_health(_run_with_worker(live)).status
+    assert statuses == {
+        "live": WorkerStatus.RUNNING,
+        "reused": WorkerStatus.FAILED,
+        "other host": WorkerStatus.UNKNOWN,
+        "untagged": WorkerStatus.NOT_FOUND,
+    }
+    assert dead == WorkerStatus.FAILED
+
+
+def start_ticks(pid: int) -> str:
+    """/proc/<pid>/stat field 22 (start time in clock ticks), read here independently."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return fields[19]
