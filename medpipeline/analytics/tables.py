@@ -168,7 +168,7 @@ DOCUMENT_COSTS = Table(
         SELECT doc_id, {metrics},
                array_to_string(list_sort(list_distinct(list(provider))), ',') AS providers,
                min(started_at) AS first_call_at, max(started_at) AS last_call_at
-        FROM llm_calls GROUP BY doc_id
+        FROM {calls} GROUP BY doc_id
     )
     SELECT doc_id, d.pages, d.fhir_resources,
            c.cost_usd / nullif(d.pages, 0) AS cost_per_page,
@@ -431,9 +431,11 @@ SOURCE_FILES = Table(
     "source_files",
     "What this build read: one row per ledger file and per document folder, with the signature "
     "that lets the next build reuse unchanged documents instead of re-reading them, and the "
-    "ledger file's totals as read (the snapshot the reconciliation check compares with).",
+    "ledger file's totals as read (the snapshot the reconciliation check compares with); one "
+    "row for the build itself.",
     {
-        "source": "ledger or documents.",
+        "source": "ledger, documents, or build: one row whose signature identifies the code and "
+        "prices that built the file (the next build patches this file only under the same).",
         "doc_id": "Document id (of a ledger file: the document the file is named after).",
         "signature": "inode, modification time (ns) and size (ledger) or secret fingerprint.",
         "reused": "The rows came from the previous build (the file was unchanged).",
@@ -465,5 +467,12 @@ TABLES = (
     SOURCE_FILES,
 )
 ROLLUPS: dict[str, str] = {
-    table.name: table.sql.format(metrics=CALL_METRICS_SQL) for table in ROLLUP_TABLES
+    table.name: table.sql.format(metrics=CALL_METRICS_SQL, calls="llm_calls")
+    for table in ROLLUP_TABLES
 }
+
+
+def document_costs_of(doc_ids_table: str) -> str:
+    """document_costs' rows of the documents listed in a table (one column, doc_id)."""
+    calls = f"(SELECT * FROM llm_calls WHERE doc_id IN (SELECT doc_id FROM {doc_ids_table}))"
+    return DOCUMENT_COSTS.sql.format(metrics=CALL_METRICS_SQL, calls=calls)
