@@ -54,6 +54,7 @@ from medpipeline.failures import open_failures
 from medpipeline.ledger import (
     LEDGER_SCHEMA,
     OPTIONAL_DEFAULTS,
+    LedgerSource,
     compact_ledger,
     ledger_sources,
     read_ledger_snapshot,
@@ -395,15 +396,32 @@ def rebuild_warehouse(
     (see `medpipeline.ledger`), so no build ever opens tens of thousands of small files."""
     try:
         with build_lock(layout).acquire(timeout=lock_timeout_seconds):
-            compacted = compact_ledger(layout, compact_min_files)
-            report = _build(layout, budgets or Budgets(), patient_key_secret, reuse_previous)
-            return report.model_copy(update={"ledger_files_compacted": compacted})
+            clock = time.perf_counter()
+            sources = ledger_sources(layout)
+            compacted = compact_ledger(layout, compact_min_files, sources)
+            if compacted:
+                sources = ledger_sources(layout)
+            listed = time.perf_counter() - clock
+            report = _build(
+                layout, sources, budgets or Budgets(), patient_key_secret, reuse_previous
+            )
+            return report.model_copy(
+                update={
+                    "ledger_files_compacted": compacted,
+                    "seconds": listed + report.seconds,
+                    "table_seconds": {"ledger listing": listed} | report.table_seconds,
+                }
+            )
     except Timeout:
         raise WarehouseBusy(f"warehouse build lock held > {lock_timeout_seconds} s") from None
 
 
 def _build(
-    layout: DataLayout, budgets: Budgets, patient_key_secret: str | None, reuse_previous: bool
+    layout: DataLayout,
+    sources: dict[str, LedgerSource],
+    budgets: Budgets,
+    patient_key_secret: str | None,
+    reuse_previous: bool,
 ) -> BuildReport:
     """A full build, or the previous file copied and patched: the rows of the documents whose
     ledger source or folder changed are deleted and re-derived in every per-document table
@@ -416,12 +434,12 @@ def _build(
     staging = Path(tempfile.mkdtemp(dir=layout.warehouse, prefix=".staging-"))
     timings: dict[str, float] = {}
     try:
-        sources = ledger_sources(layout)
         signatures = document_signatures(layout, patient_key_secret)
         with duckdb.connect() as connection:  # staging stays in memory, tables go to `build`
             connection.execute("SET TimeZone = 'UTC'")
-            started = time.perf_counter()
             previous = _previous_build(connection, layout.warehouse_db) if reuse_previous else None
+            timings["previous build"] = time.perf_counter() - clock
+            started = time.perf_counter()
             connection.execute(f"CREATE TEMP TABLE fresh ({_columns_sql(_FRESH_SCHEMA)})")
             connection.execute(f"CREATE TEMP TABLE source_rows ({_columns_sql(_SOURCE_SCHEMA)})")
             before = previous.ledger if previous else {}
@@ -466,6 +484,8 @@ def _build(
             timings["load"] = time.perf_counter() - started
             started = time.perf_counter()
             _load_prices(connection, patch, staging)
+            timings[MODEL_PRICES.name] = time.perf_counter() - started
+            started = time.perf_counter()
             if patch:
                 connection.execute(
                     "DELETE FROM llm_calls WHERE doc_id IN (SELECT doc_id FROM ledger_affected)"
@@ -473,6 +493,8 @@ def _build(
                 connection.execute(f"INSERT INTO llm_calls {_calls_sql()}")
             else:
                 connection.execute(f"CREATE TABLE llm_calls AS {_calls_sql()}")
+            timings[LLM_CALLS.name] = time.perf_counter() - started
+            started = time.perf_counter()
             connection.execute(
                 "CREATE TABLE model_prices AS SELECT * FROM prices SEMI JOIN "
                 "(SELECT DISTINCT provider, model, day FROM llm_calls) USING (provider, model, day)"
@@ -482,7 +504,7 @@ def _build(
                 "FROM llm_calls WHERE doc_id IN (SELECT doc_id FROM affected) "
                 "AND doc_id NOT IN (SELECT doc_id FROM documents)"
             )
-            timings[LLM_CALLS.name] = time.perf_counter() - started
+            timings["ledger_only documents"] = time.perf_counter() - started
             for table in ROLLUP_TABLES:
                 started = time.perf_counter()
                 if patch and table is DOCUMENT_COSTS:
@@ -512,14 +534,18 @@ def _build(
             for table in (INTAKE_EVENTS, DOCUMENT_RUNS):
                 connection.execute(f"CREATE OR REPLACE TABLE {table.name} AS {table.sql}")
             _record_sources(connection, signatures, documents_changed, patch, staging)
+            started = time.perf_counter()
             rows = {}
+            connection.execute("BEGIN")  # one commit for every comment
             for table in TABLES:
                 _comment(connection, table)
                 rows[table.name] = connection.execute(
                     f"SELECT count(*) FROM {table.name}"
                 ).fetchone()[0]
+            connection.execute("COMMIT")
             connection.execute("USE memory")
             connection.execute("DETACH build")
+            timings["comments and checkpoint"] = time.perf_counter() - started
         os.replace(temp_name, layout.warehouse_db)
     finally:
         Path(temp_name).unlink(missing_ok=True)
