@@ -7,6 +7,7 @@ from frozen prices, never from the code under test."""
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -562,3 +563,27 @@ def test_a_patched_build_rolls_up_as_computed_by_hand(layout):
         ("2026-11-03", "gpt-5.4-mini", 1, 2, pytest.approx(0.002704575)),
     ]
     assert headline == (4, 6, pytest.approx(0.0099726 + 0.002704575))
+
+
+def readme_queries() -> list[str]:
+    """The SQL block of the README's section for analysts."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Analysts: the DuckDB warehouse", 1)[1]
+    block = section.split("```sql", 1)[1].split("```", 1)[0]
+    statements = [
+        " ".join(line for line in part.splitlines() if not line.lstrip().startswith("--"))
+        for part in block.split(";")
+    ]
+    return [statement.strip() for statement in statements if statement.strip()]
+
+
+def test_the_readme_queries_run_on_a_patched_warehouse(layout):
+    fill(layout)
+    rebuild_warehouse(layout)
+    write_ledger(layout, "d" * 16, [record("d" * 16, 5, "anthropic", "claude-sonnet-5-5")])
+    assert rebuild_warehouse(layout).incremental
+    queries = readme_queries()
+    assert len(queries) == 8
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        results = [analyst.execute(query).fetchall() for query in queries]
+    assert len(results[1]) == 4, "the ten most expensive documents: a, b, c and d"
