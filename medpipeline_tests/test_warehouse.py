@@ -1,7 +1,8 @@
 """The ledger is rewritten per document (never double-counted) and compacted into segments
 without losing or doubling a row; the DuckDB warehouse is rebuilt into a new file and swapped in,
-every table and column is documented, its tables add up to the ledger snapshot it read, unchanged
-documents are reused from the previous build, and analysts never block it. Expected costs come
+every table and column is documented, its tables add up to the ledger snapshot it read, a
+rebuild patches the previous file into exactly what a full build gives, and analysts never block
+it. Expected costs come
 from frozen prices, never from the code under test."""
 
 import os
@@ -501,10 +502,13 @@ def test_rows_filed_under_another_document_make_the_next_build_a_full_one(layout
     """Patching document by document needs each row in its own document's file."""
     fill(layout)
     rebuild_warehouse(layout)
-    write_ledger(layout, "9" * 16, [record("a" * 16, 5, "openai", "gpt-5.4-mini")])
+    write_ledger(layout, "9" * 16, [record("7" * 16, 5, "openai", "gpt-5.4-mini")])
     misfiled = rebuild_warehouse(layout)
     assert not misfiled.incremental and misfiled.ledger_files_read == 4
     assert reconcile(layout).misfiled_rows == 1
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        statuses = dict(analyst.execute("SELECT doc_id, status FROM documents").fetchall())
+    assert statuses["7" * 16] == "ledger_only", "a document known only by its rows"
     assert not rebuild_warehouse(layout).incremental, "the previous file holds a misfiled row"
     layout.ledger_file("9" * 16).unlink()
     assert not rebuild_warehouse(layout).incremental

@@ -499,12 +499,12 @@ def _build(
                 "CREATE TABLE model_prices AS SELECT * FROM prices SEMI JOIN "
                 "(SELECT DISTINCT provider, model, day FROM llm_calls) USING (provider, model, day)"
             )
+            only_affected = "AND doc_id IN (SELECT doc_id FROM affected)" if patch else ""
             connection.execute(
                 "INSERT INTO documents (doc_id, status) SELECT DISTINCT doc_id, 'ledger_only' "
-                "FROM llm_calls WHERE doc_id IN (SELECT doc_id FROM affected) "
-                "AND doc_id NOT IN (SELECT doc_id FROM documents)"
+                f"FROM llm_calls WHERE doc_id NOT IN (SELECT doc_id FROM documents) {only_affected}"
             )
-            timings["ledger_only documents"] = time.perf_counter() - started
+            timings["ledger_only rows"] = time.perf_counter() - started
             for table in ROLLUP_TABLES:
                 started = time.perf_counter()
                 if patch and table is DOCUMENT_COSTS:
@@ -545,7 +545,7 @@ def _build(
             connection.execute("COMMIT")
             connection.execute("USE memory")
             connection.execute("DETACH build")
-            timings["comments and checkpoint"] = time.perf_counter() - started
+            timings["comments, commit"] = time.perf_counter() - started
         os.replace(temp_name, layout.warehouse_db)
     finally:
         Path(temp_name).unlink(missing_ok=True)
