@@ -46,6 +46,7 @@ from medpipeline.analytics.tables import (
     ROLLUP_TABLES,
     ROLLUPS,
     TABLES,
+    Table,
     document_costs_of,
 )
 from medpipeline.costs import INPUT_EXCLUDES_CACHE
@@ -242,8 +243,23 @@ def _doc_ids(connection, name: str, doc_ids: set[str]) -> None:
     )
 
 
-def _load_documents(connection, layout, secret, changed: list[str], signatures, folder) -> None:
-    """Rows of the changed document folders and their review items (the tables exist)."""
+def _load_documents(
+    connection, layout, secret, changed: list[str], signatures, patch: bool, folder: Path
+) -> None:
+    """Rows of the changed document folders and their review items; when patching, these
+    replace the affected documents' rows (a ledger_only row is derived again later)."""
+    if patch:
+        for table in (DOCUMENTS.name, REVIEW_ITEMS.name):
+            connection.execute(
+                f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM folders_affected)"
+            )
+        connection.execute(
+            "DELETE FROM documents WHERE status = 'ledger_only' "
+            "AND doc_id IN (SELECT doc_id FROM affected)"
+        )
+    else:
+        connection.execute(f"CREATE TABLE documents ({_columns_sql(DOCUMENT_SCHEMA)})")
+        connection.execute(f"CREATE TABLE review_items ({_columns_sql(REVIEW_ITEM_SCHEMA)})")
     _stage(
         connection, "fresh_documents", documents_frame(layout, changed, signatures, secret), folder
     )
@@ -355,6 +371,39 @@ def _calls_sql() -> str:
         FROM scaled LEFT JOIN chunks k ON k.chunk_key = hash(run_id, doc_id, chunk_id)"""
 
 
+def _build_llm_calls(connection, patch: bool) -> None:
+    """llm_calls of the rows in `fresh` (replacing the affected documents' rows when patching),
+    the prices of its days, and a ledger_only row for each document known only by its rows."""
+    if patch:
+        connection.execute(
+            "DELETE FROM llm_calls WHERE doc_id IN (SELECT doc_id FROM ledger_affected)"
+        )
+        connection.execute(f"INSERT INTO llm_calls {_calls_sql()}")
+    else:
+        connection.execute(f"CREATE TABLE llm_calls AS {_calls_sql()}")
+    connection.execute(
+        "CREATE TABLE model_prices AS SELECT * FROM prices SEMI JOIN "
+        "(SELECT DISTINCT provider, model, day FROM llm_calls) USING (provider, model, day)"
+    )
+    only_affected = "AND doc_id IN (SELECT doc_id FROM affected)" if patch else ""
+    connection.execute(
+        "INSERT INTO documents (doc_id, status) SELECT DISTINCT doc_id, 'ledger_only' "
+        f"FROM llm_calls WHERE doc_id NOT IN (SELECT doc_id FROM documents) {only_affected}"
+    )
+
+
+def _build_rollup(connection, table: Table, patch: bool) -> None:
+    """document_costs is per document: when patching, only the affected documents' rows are
+    computed again. Every other rollup spans documents and is computed whole."""
+    if patch and table is DOCUMENT_COSTS:
+        connection.execute(
+            "DELETE FROM document_costs WHERE doc_id IN (SELECT doc_id FROM affected)"
+        )
+        connection.execute(f"INSERT INTO document_costs {document_costs_of('affected')}")
+    else:
+        connection.execute(f"CREATE OR REPLACE TABLE {table.name} AS {ROLLUPS[table.name]}")
+
+
 def _comment(connection, table) -> None:
     connection.execute(f"COMMENT ON TABLE {table.name} IS {_quote(table.comment)}")
     documented = table.all_columns
@@ -464,60 +513,25 @@ def _build(
             _doc_ids(connection, "ledger_affected", ledger_affected)
             _doc_ids(connection, "folders_affected", folders_affected)
             _doc_ids(connection, "affected", ledger_affected | folders_affected)
-            if patch:
-                for table in (DOCUMENTS.name, REVIEW_ITEMS.name):
-                    connection.execute(
-                        f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM folders_affected)"
-                    )
-                connection.execute(
-                    "DELETE FROM documents WHERE status = 'ledger_only' "
-                    "AND doc_id IN (SELECT doc_id FROM affected)"
-                )
-            else:
-                connection.execute(f"CREATE TABLE documents ({_columns_sql(DOCUMENT_SCHEMA)})")
-                connection.execute(
-                    f"CREATE TABLE review_items ({_columns_sql(REVIEW_ITEM_SCHEMA)})"
-                )
             _load_documents(
-                connection, layout, patient_key_secret, documents_changed, signatures, staging
+                connection,
+                layout,
+                patient_key_secret,
+                documents_changed,
+                signatures,
+                patch,
+                staging,
             )
             timings["load"] = time.perf_counter() - started
             started = time.perf_counter()
             _load_prices(connection, patch, staging)
             timings[MODEL_PRICES.name] = time.perf_counter() - started
             started = time.perf_counter()
-            if patch:
-                connection.execute(
-                    "DELETE FROM llm_calls WHERE doc_id IN (SELECT doc_id FROM ledger_affected)"
-                )
-                connection.execute(f"INSERT INTO llm_calls {_calls_sql()}")
-            else:
-                connection.execute(f"CREATE TABLE llm_calls AS {_calls_sql()}")
+            _build_llm_calls(connection, patch)
             timings[LLM_CALLS.name] = time.perf_counter() - started
-            started = time.perf_counter()
-            connection.execute(
-                "CREATE TABLE model_prices AS SELECT * FROM prices SEMI JOIN "
-                "(SELECT DISTINCT provider, model, day FROM llm_calls) USING (provider, model, day)"
-            )
-            only_affected = "AND doc_id IN (SELECT doc_id FROM affected)" if patch else ""
-            connection.execute(
-                "INSERT INTO documents (doc_id, status) SELECT DISTINCT doc_id, 'ledger_only' "
-                f"FROM llm_calls WHERE doc_id NOT IN (SELECT doc_id FROM documents) {only_affected}"
-            )
-            timings["ledger_only rows"] = time.perf_counter() - started
             for table in ROLLUP_TABLES:
                 started = time.perf_counter()
-                if patch and table is DOCUMENT_COSTS:
-                    connection.execute(
-                        "DELETE FROM document_costs WHERE doc_id IN (SELECT doc_id FROM affected)"
-                    )
-                    connection.execute(
-                        f"INSERT INTO document_costs {document_costs_of('affected')}"
-                    )
-                else:
-                    connection.execute(
-                        f"CREATE OR REPLACE TABLE {table.name} AS {ROLLUPS[table.name]}"
-                    )
+                _build_rollup(connection, table, patch)
                 timings[table.name] = time.perf_counter() - started
             connection.execute(
                 f"CREATE OR REPLACE TABLE budget_alerts AS {BUDGET_ALERTS.sql}",
