@@ -581,7 +581,7 @@ def readme_queries() -> list[str]:
     return [statement.strip() for statement in statements if statement.strip()]
 
 
-def test_the_readme_queries_run_on_a_patched_warehouse(layout):
+def test_the_readme_queries_run_on_a_patched_warehouse_with_its_comments(layout):
     fill(layout)
     rebuild_warehouse(layout)
     write_ledger(layout, "d" * 16, [record("d" * 16, 5, "anthropic", "claude-sonnet-5-5")])
@@ -590,4 +590,9 @@ def test_the_readme_queries_run_on_a_patched_warehouse(layout):
     assert len(queries) == 8
     with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
         results = [analyst.execute(query).fetchall() for query in queries]
+        undocumented = analyst.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE NOT internal AND (comment IS NULL OR comment = '')"
+        ).fetchall()
     assert len(results[1]) == 4, "the ten most expensive documents: a, b, c and d"
+    assert undocumented == [], "a patched file keeps every comment"
