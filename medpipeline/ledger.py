@@ -202,8 +202,9 @@ def _segment_index(layout: DataLayout, doc_id: str | None = None) -> dict[str, t
     if doc_id is not None:
         scan = scan.filter(pl.col("file_doc_id") == doc_id)  # row-group statistics skip the rest
     frame = scan.select("file_doc_id", "source_signature", "segment").unique().collect()
+    paths = {name: Path(name) for name in frame["segment"].unique()}  # one Path per segment
     return {
-        key: (Path(segment), source)
+        key: (paths[segment], source)
         for key, source, segment in frame.sort("segment").iter_rows()  # newest last, so it wins
     }
 
@@ -211,7 +212,7 @@ def _segment_index(layout: DataLayout, doc_id: str | None = None) -> dict[str, t
 def ledger_sources(layout: DataLayout) -> dict[str, LedgerSource]:
     """doc_id -> where its rows are: its own file, or the segment its compacted version is in."""
     index = _segment_index(layout)
-    segment_signatures = {path: _signature(path.stat()) for path, _ in index.values()}
+    segment_signatures = {path: _signature(path.stat()) for path in {p for p, _ in index.values()}}
     sources = {
         doc_id: LedgerSource(path, segment_signatures[path], True, compacted)
         for doc_id, (path, compacted) in index.items()
@@ -320,11 +321,14 @@ def read_ledger(layout: DataLayout) -> pl.DataFrame:
     return read_ledger_snapshot(sources, list(sources))[0].select(list(LEDGER_SCHEMA))
 
 
-def compact_ledger(layout: DataLayout, min_files: int) -> int:
+def compact_ledger(
+    layout: DataLayout, min_files: int, sources: dict[str, LedgerSource] | None = None
+) -> int:
     """Fold documents' own files into one new segment once there are `min_files` of them; returns
     how many were folded. One compactor at a time, and no warehouse build meanwhile (the
-    warehouse compacts under its build lock); runs may commit meanwhile."""
-    sources = ledger_sources(layout)
+    warehouse compacts under its build lock); runs may commit meanwhile. `sources`: the
+    `ledger_sources` the caller just listed (a file committed since is folded next time)."""
+    sources = ledger_sources(layout) if sources is None else sources
     for path in ledger_files(layout):  # left by a compactor killed before it deleted them
         source = sources.get(path.stem)
         if source is not None and source.segment:

@@ -1,17 +1,21 @@
 """The ledger is rewritten per document (never double-counted) and compacted into segments
 without losing or doubling a row; the DuckDB warehouse is rebuilt into a new file and swapped in,
-every table and column is documented, its tables add up to the ledger snapshot it read, unchanged
-documents are reused from the previous build, and analysts never block it. Expected costs come
+every table and column is documented, its tables add up to the ledger snapshot it read, a
+rebuild patches the previous file into exactly what a full build gives, and analysts never block
+it. Expected costs come
 from frozen prices, never from the code under test."""
 
 import os
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 from genai_prices import Usage, calc_price
 
+from medpipeline import samples
 from medpipeline.analytics.reconciliation import reconcile
 from medpipeline.analytics.tables import ROLLUPS, TABLES
 from medpipeline.analytics.warehouse import BUILD_LOCK, Budgets, rebuild_warehouse
@@ -19,12 +23,15 @@ from medpipeline.costs import TokenUsage, price_usd
 from medpipeline.ledger import (
     LEDGER_SCHEMA,
     UsageRecord,
+    commit_run,
     ledger_files,
     read_document_ledger,
     read_ledger,
     write_ledger,
 )
-from medpipeline.storage import DataLayout
+from medpipeline.review import REVIEW_FILE, DocumentReview, ReviewItem
+from medpipeline.storage import DataLayout, write_json
+from medpipeline_tests.helpers import store_copy
 
 START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 # USD per million tokens (uncached input, output, cache read): genai-prices 0.2.3's figures for
@@ -381,3 +388,211 @@ def test_compacted_ledger_keeps_every_row_and_a_later_run_of_a_document_wins(lay
     assert reconcile(layout).misfiled_rows == 2
     full = rebuild_warehouse(layout, reuse_previous=False)
     assert full.rows["llm_calls"] == 10 and full.ledger_files_reused == 0
+
+
+# Columns that differ between two builds of the same data by design: when each build ran, and
+# whether a row was kept from the previous file.
+BUILD_DEPENDENT = {"budget_alerts": {"detected_at"}, "source_files": {"reused"}}
+
+
+def warehouse_rows(layout: DataLayout) -> dict[str, list[tuple]]:
+    """Every table's rows (order-independent), floats to 12 significant digits: a sum's last
+    bits depend on the order DuckDB's threads add the rows up, in any two builds."""
+
+    def comparable(value):
+        return float(f"{value:.12g}") if isinstance(value, float) else value
+
+    tables = {}
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        for table in TABLES:
+            columns = [
+                column
+                for (column,) in analyst.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                    "ORDER BY column_index",
+                    [table.name],
+                ).fetchall()
+                if column not in BUILD_DEPENDENT.get(table.name, set())
+            ]
+            rows = analyst.execute(f"SELECT {', '.join(columns)} FROM {table.name}").fetchall()
+            tables[table.name] = sorted(
+                (tuple(comparable(value) for value in row) for row in rows), key=repr
+            )
+    return tables
+
+
+def assert_a_full_build_gives(layout: DataLayout, rows: dict[str, list[tuple]]) -> None:
+    full = rebuild_warehouse(layout, reuse_previous=False)
+    assert not full.incremental
+    assert warehouse_rows(layout) == rows
+
+
+def test_a_patched_build_equals_a_full_build_table_for_table(layout, samples_dir):
+    """Documents re-run, added, deleted, compacted into a segment, and document folders added,
+    changed and deleted between builds: the patched file equals a full build of the same data."""
+    fill(layout)
+    first_pdf, second_pdf, third_pdf = (
+        store_copy(layout, samples_dir / name)
+        for name in (samples.DISCHARGE_FILE, samples.LAB_FILE, samples.REFERRAL_FILE)
+    )
+    for index, doc_id in enumerate((first_pdf, second_pdf)):
+        commit_run(
+            layout,
+            doc_id,
+            "run-1",
+            [record(doc_id, i, "anthropic", "claude-sonnet-5-5", day=index) for i in range(4)],
+        )
+    write_json(
+        layout.document_dir(first_pdf) / REVIEW_FILE,
+        DocumentReview(doc_id=first_pdf, items=[ReviewItem(reason="chunk_failed", chunk_id="c1")]),
+    )
+    first = rebuild_warehouse(layout, compact_min_files=5)  # every file into a segment
+    assert not first.incremental and first.ledger_files_compacted == 5
+    write_ledger(layout, "f" * 16, [record("f" * 16, 0, "anthropic", "claude-sonnet-5-5")])
+    assert rebuild_warehouse(layout).incremental
+
+    # a new run of a compacted document (a fallback to OpenAI this time): billable calls kept
+    rerun = [
+        record(first_pdf, 9, "anthropic", "claude-sonnet-5-5", outcome="error", chunk=9),
+        record(first_pdf, 10, "openai", "gpt-5.4-mini", chunk=9, day=2),
+    ]
+    commit_run(
+        layout, first_pdf, "run-2", [r.model_copy(update={"run_id": "run-2"}) for r in rerun]
+    )
+    write_ledger(layout, "e" * 16, [record("e" * 16, 0, "openai", "gpt-5.4-mini", day=3)])
+    layout.ledger_file("f" * 16).unlink()  # a deleted document's ledger
+    write_ledger(  # a document re-run with fewer calls
+        layout, "a" * 16, [record("a" * 16, i, "anthropic", "claude-sonnet-5-5") for i in range(2)]
+    )
+    write_json(  # a folder changed: its review now has two items
+        layout.document_dir(first_pdf) / REVIEW_FILE,
+        DocumentReview(
+            doc_id=first_pdf,
+            items=[
+                ReviewItem(reason="chunk_failed", chunk_id="c1"),
+                ReviewItem(reason="ungrounded", fact_list="conditions", fact_index=0),
+            ],
+        ),
+    )
+    shutil.rmtree(layout.document_dir(second_pdf))  # its ledger stays: a ledger_only document
+    # a new folder without calls yet
+    assert store_copy(layout, samples_dir / samples.PROGRESS_FILE) not in (third_pdf,)
+
+    patched = rebuild_warehouse(layout)
+    assert patched.incremental
+    assert (patched.ledger_files_read, patched.documents_read) == (3, 2)  # first_pdf, e, a
+    assert reconcile(layout).passed
+    patched_rows = warehouse_rows(layout)
+    assert_a_full_build_gives(layout, patched_rows)
+    assert patched_rows["review_items"][-1][2] == "ungrounded"
+    assert ("ledger_only",) in {row[1:2] for row in patched_rows["documents"]}
+
+    # the next build compacts the new files into a segment: only those documents are re-read
+    compacted = rebuild_warehouse(layout, compact_min_files=2)
+    assert compacted.incremental and compacted.ledger_files_compacted == 3
+    assert compacted.ledger_files_read == 3
+    compacted_rows = warehouse_rows(layout)
+    assert {k: v for k, v in compacted_rows.items() if k != "source_files"} == {
+        k: v for k, v in patched_rows.items() if k != "source_files"
+    }, "the same rows, now read from a segment"
+    assert_a_full_build_gives(layout, compacted_rows)
+
+
+def test_rows_filed_under_another_document_make_the_next_build_a_full_one(layout):
+    """Patching document by document needs each row in its own document's file."""
+    fill(layout)
+    rebuild_warehouse(layout)
+    write_ledger(layout, "9" * 16, [record("7" * 16, 5, "openai", "gpt-5.4-mini")])
+    misfiled = rebuild_warehouse(layout)
+    assert not misfiled.incremental and misfiled.ledger_files_read == 4
+    assert reconcile(layout).misfiled_rows == 1
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        statuses = dict(analyst.execute("SELECT doc_id, status FROM documents").fetchall())
+    assert statuses["7" * 16] == "ledger_only", "a document known only by its rows"
+    assert not rebuild_warehouse(layout).incremental, "the previous file holds a misfiled row"
+    layout.ledger_file("9" * 16).unlink()
+    assert not rebuild_warehouse(layout).incremental
+    assert rebuild_warehouse(layout).incremental
+
+
+def test_a_patched_build_rolls_up_as_computed_by_hand(layout):
+    """From the frozen prices (USD per million tokens): a call i of claude-sonnet-5-5 costs
+    (900+i)*2 + (150+i)*10 + i*0.1, so calls 0, 1 and 5 cost 3300, 3312.1 and 3360.5; document b's
+    two gpt-5.4-mini calls 2704.575 (see test_budget_breaches_are_listed). Latencies 100+i ms."""
+    fill(layout)
+    rebuild_warehouse(layout)
+    write_ledger(  # a re-run with calls 0 and 1 only, and a new document d on day 1
+        layout, "a" * 16, [record("a" * 16, i, "anthropic", "claude-sonnet-5-5") for i in range(2)]
+    )
+    write_ledger(layout, "d" * 16, [record("d" * 16, 5, "anthropic", "claude-sonnet-5-5", day=1)])
+    assert rebuild_warehouse(layout).incremental
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        models = analyst.execute(
+            "SELECT model, documents, calls, input_tokens, cache_read_tokens, cost_usd, "
+            "p50_latency_ms, p95_latency_ms FROM model_costs ORDER BY model"
+        ).fetchall()
+        days = analyst.execute(
+            "SELECT CAST(day AS VARCHAR), model, documents, calls, cost_usd FROM daily_costs "
+            "ORDER BY day, model"
+        ).fetchall()
+        headline = analyst.execute("SELECT documents, calls, cost_usd FROM cost_metrics").fetchone()
+    assert models == [
+        # latencies 100, 101, 105: p95 = 101 + 0.9 * (105 - 101) (linear interpolation)
+        (
+            "claude-sonnet-5-5",
+            2,
+            3,
+            900 + 901 + 905,
+            0 + 1 + 5,
+            pytest.approx(0.0099726),
+            101.0,
+            pytest.approx(104.6),
+        ),
+        (
+            "gpt-5.4-mini",
+            1,
+            2,
+            900 + 901,
+            0 + 1,
+            pytest.approx(0.002704575),
+            pytest.approx(100.5),
+            pytest.approx(100.95),
+        ),
+        ("medspacy-rules-v1", 1, 1, 900, 0, 0.0, 100.0, 100.0),
+    ]
+    assert days == [
+        ("2026-11-02", "claude-sonnet-5-5", 1, 2, pytest.approx(0.0066121)),
+        ("2026-11-02", "medspacy-rules-v1", 1, 1, 0.0),
+        ("2026-11-03", "claude-sonnet-5-5", 1, 1, pytest.approx(0.0033605)),
+        ("2026-11-03", "gpt-5.4-mini", 1, 2, pytest.approx(0.002704575)),
+    ]
+    assert headline == (4, 6, pytest.approx(0.0099726 + 0.002704575))
+
+
+def readme_queries() -> list[str]:
+    """The SQL block of the README's section for analysts."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Analysts: the DuckDB warehouse", 1)[1]
+    block = section.split("```sql", 1)[1].split("```", 1)[0]
+    statements = [
+        " ".join(line for line in part.splitlines() if not line.lstrip().startswith("--"))
+        for part in block.split(";")
+    ]
+    return [statement.strip() for statement in statements if statement.strip()]
+
+
+def test_the_readme_queries_run_on_a_patched_warehouse_with_its_comments(layout):
+    fill(layout)
+    rebuild_warehouse(layout)
+    write_ledger(layout, "d" * 16, [record("d" * 16, 5, "anthropic", "claude-sonnet-5-5")])
+    assert rebuild_warehouse(layout).incremental
+    queries = readme_queries()
+    assert len(queries) == 8
+    with duckdb.connect(str(layout.warehouse_db), read_only=True) as analyst:
+        results = [analyst.execute(query).fetchall() for query in queries]
+        undocumented = analyst.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE NOT internal AND (comment IS NULL OR comment = '')"
+        ).fetchall()
+    assert len(results[1]) == 4, "the ten most expensive documents: a, b, c and d"
+    assert undocumented == [], "a patched file keeps every comment"

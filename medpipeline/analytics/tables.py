@@ -28,8 +28,10 @@ CALL_METRICS_SQL = """
         / nullif(count(*) FILTER (WHERE first_call_of_chunk), 0) AS fallback_rate,
     avg(CASE WHEN response_cache_hit THEN 1.0 ELSE 0.0 END) AS response_cache_hit_rate,
     sum(cache_read_tokens) / nullif(sum(prompt_tokens), 0) AS prompt_cache_hit_rate,
-    quantile_cont(latency_ms, 0.5) FILTER (WHERE NOT response_cache_hit) AS p50_latency_ms,
-    quantile_cont(latency_ms, 0.95) FILTER (WHERE NOT response_cache_hit) AS p95_latency_ms"""
+    (quantile_cont(latency_ms, [0.5, 0.95]) FILTER (WHERE NOT response_cache_hit))[1]
+        AS p50_latency_ms,
+    (quantile_cont(latency_ms, [0.5, 0.95]) FILTER (WHERE NOT response_cache_hit))[2]
+        AS p95_latency_ms"""  # one aggregate: DuckDB computes identical aggregates once
 
 CALL_METRICS = {
     "calls": "Provider attempts and response-cache hits (rows of llm_calls).",
@@ -168,7 +170,7 @@ DOCUMENT_COSTS = Table(
         SELECT doc_id, {metrics},
                array_to_string(list_sort(list_distinct(list(provider))), ',') AS providers,
                min(started_at) AS first_call_at, max(started_at) AS last_call_at
-        FROM llm_calls GROUP BY doc_id
+        FROM {calls} GROUP BY doc_id
     )
     SELECT doc_id, d.pages, d.fhir_resources,
            c.cost_usd / nullif(d.pages, 0) AS cost_per_page,
@@ -431,9 +433,11 @@ SOURCE_FILES = Table(
     "source_files",
     "What this build read: one row per ledger file and per document folder, with the signature "
     "that lets the next build reuse unchanged documents instead of re-reading them, and the "
-    "ledger file's totals as read (the snapshot the reconciliation check compares with).",
+    "ledger file's totals as read (the snapshot the reconciliation check compares with); one "
+    "row for the build itself.",
     {
-        "source": "ledger or documents.",
+        "source": "ledger, documents, or build: one row whose signature identifies the code and "
+        "prices that built the file (the next build patches this file only under the same).",
         "doc_id": "Document id (of a ledger file: the document the file is named after).",
         "signature": "inode, modification time (ns) and size (ledger) or secret fingerprint.",
         "reused": "The rows came from the previous build (the file was unchanged).",
@@ -465,5 +469,12 @@ TABLES = (
     SOURCE_FILES,
 )
 ROLLUPS: dict[str, str] = {
-    table.name: table.sql.format(metrics=CALL_METRICS_SQL) for table in ROLLUP_TABLES
+    table.name: table.sql.format(metrics=CALL_METRICS_SQL, calls="llm_calls")
+    for table in ROLLUP_TABLES
 }
+
+
+def document_costs_of(doc_ids_table: str) -> str:
+    """document_costs' rows of the documents listed in a table (one column, doc_id)."""
+    calls = f"(SELECT * FROM llm_calls WHERE doc_id IN (SELECT doc_id FROM {doc_ids_table}))"
+    return DOCUMENT_COSTS.sql.format(metrics=CALL_METRICS_SQL, calls=calls)

@@ -1,16 +1,22 @@
 """The analysts' DuckDB warehouse, rebuilt by one writer into a new file swapped in atomically.
 
 An analyst holding the old file open keeps a consistent snapshot and never blocks the pipeline.
-Each build reads the Parquet ledger and the document folders; a document whose ledger file and
-folder are unchanged since the previous build (same inode, mtime and size) is copied from the
-previous file instead of re-read, so a rebuild after a few documents costs little at any scale.
+A build reads the Parquet ledger and the document folders. When the previous file was built by
+the same code and prices, the new file starts as a copy of it: only the documents whose ledger
+source or folder changed (signature: inode, mtime and size, or the segment holding them) are
+read, their rows deleted and re-derived in the per-document tables, and the rollups computed
+again, so a rebuild after a few documents costs little at any scale and equals a full build.
 The build also records each ledger file's totals as read, the snapshot `reconciliation` checks.
 """
 
+import hashlib
 import os
+import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +25,8 @@ import polars as pl
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field
 
+from medpipeline import costs, ledger
+from medpipeline.analytics import documents, prices, review_items, tables
 from medpipeline.analytics.documents import (
     DOCUMENT_SCHEMA,
     document_signatures,
@@ -28,6 +36,7 @@ from medpipeline.analytics.prices import unit_prices
 from medpipeline.analytics.review_items import REVIEW_ITEM_SCHEMA, review_items_frame
 from medpipeline.analytics.tables import (
     BUDGET_ALERTS,
+    DOCUMENT_COSTS,
     DOCUMENT_RUNS,
     DOCUMENTS,
     INTAKE_EVENTS,
@@ -36,8 +45,9 @@ from medpipeline.analytics.tables import (
     REVIEW_ITEMS,
     ROLLUP_TABLES,
     ROLLUPS,
-    SOURCE_FILES,
     TABLES,
+    Table,
+    document_costs_of,
 )
 from medpipeline.costs import INPUT_EXCLUDES_CACHE
 from medpipeline.events import read_intake_events, read_stage_events
@@ -45,6 +55,7 @@ from medpipeline.failures import open_failures
 from medpipeline.ledger import (
     LEDGER_SCHEMA,
     OPTIONAL_DEFAULTS,
+    LedgerSource,
     compact_ledger,
     ledger_sources,
     read_ledger_snapshot,
@@ -74,6 +85,7 @@ class BuildReport(BaseModel):
     rows: dict[str, int]
     seconds: float
     table_seconds: dict[str, float]
+    incremental: bool = Field(description="The previous file was copied and patched.")
     ledger_files_read: int
     ledger_files_reused: int
     ledger_files_compacted: int = Field(default=0, description="Folded into a segment first.")
@@ -105,19 +117,50 @@ def _columns(connection: duckdb.DuckDBPyConnection, database: str, table: str) -
     ]
 
 
-def _attach_previous(connection: duckdb.DuckDBPyConnection, previous: Path) -> bool:
-    """Attach the previous build read-only if its schema is this code's; else build from scratch."""
-    if not previous.exists():
-        return False
+@dataclass(frozen=True)
+class _Previous:
+    """What the previous build read: ledger source and document folder signatures by doc_id."""
+
+    ledger: dict[str, str]
+    documents: dict[str, str]
+
+
+def build_fingerprint() -> str:
+    """Identifies the code and prices a build runs with. A file built under another fingerprint
+    (or by older code, which wrote none) is never patched: the next build is a full one."""
+    digest = hashlib.sha256()
+    for module in (tables, documents, review_items, prices, costs, ledger):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(f"genai-prices {version('genai-prices')} duckdb {duckdb.__version__}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _previous_build(connection: duckdb.DuckDBPyConnection, path: Path) -> _Previous | None:
+    """The previous build's signatures when its file can be patched into this build: same
+    fingerprint, and no row filed under another document's name (patching document by document
+    is exact only when every row belongs to the document of the file it came from)."""
+    if not path.exists():
+        return None
     try:
-        connection.execute(f"ATTACH '{previous}' AS prev (READ_ONLY)")
+        connection.execute(f"ATTACH '{path}' AS prev (READ_ONLY)")
     except duckdb.Error:
-        return False
-    for table in (LLM_CALLS, DOCUMENTS, REVIEW_ITEMS, SOURCE_FILES):
-        if _columns(connection, "prev", table.name) != list(table.columns):
-            connection.execute("DETACH prev")
-            return False
-    return True
+        return None
+    try:
+        rows = connection.execute(
+            "SELECT source, doc_id, signature, misfiled_rows FROM prev.source_files"
+        ).fetchall()
+    except duckdb.Error:
+        rows = []
+    finally:
+        connection.execute("DETACH prev")
+    built_by = [signature for source, _, signature, _ in rows if source == "build"]
+    if built_by != [build_fingerprint()] or any(misfiled for *_, misfiled in rows):
+        return None
+    return _Previous(
+        ledger={doc_id: sig for source, doc_id, sig, _ in rows if source == "ledger"},
+        documents={doc_id: sig for source, doc_id, sig, _ in rows if source == "documents"},
+    )
 
 
 _SOURCE_SCHEMA = {
@@ -129,40 +172,25 @@ _SOURCE_SCHEMA = {
     "cost_usd": pl.Float64(),
     "misfiled_rows": pl.Int64(),
 }
+_FRESH_SCHEMA = LEDGER_SCHEMA | {"file_doc_id": pl.String()}
 
 
-def _load_ledger(connection, sources, reuse: bool, folder: Path) -> tuple[int, int]:
-    """Unchanged documents' rows come from the previous build; the others are read, and each
-    file's totals as read are kept in `source_rows` (the snapshot `reconcile` checks against)."""
-    columns = ", ".join(f"{c} {_sql_type(t)}" for c, t in LEDGER_SCHEMA.items())
-    connection.execute(f"CREATE TEMP TABLE ledger ({columns})")
-    _stage(
-        connection,
-        "ledger_sources",
-        pl.DataFrame(
-            {"doc_id": list(sources), "signature": [s.signature for s in sources.values()]},
-            schema={"doc_id": pl.String(), "signature": pl.String()},
-        ),
-        folder,
-    )
-    source_columns = ", ".join(f"{c} {_sql_type(t)}" for c, t in _SOURCE_SCHEMA.items())
-    connection.execute(f"CREATE TEMP TABLE source_rows ({source_columns})")
-    reused: set[str] = set()
-    if reuse:
-        connection.execute(
-            "INSERT INTO source_rows SELECT p.* REPLACE (true AS reused) FROM ledger_sources s "
-            "JOIN prev.source_files p "
-            "ON p.source = 'ledger' AND p.doc_id = s.doc_id AND p.signature = s.signature"
-        )
-        reused = {row[0] for row in connection.execute("SELECT doc_id FROM source_rows").fetchall()}
-    changed = [d for d in sources if d not in reused]
-    own, read_as = read_ledger_snapshot(sources, [d for d in changed if not sources[d].segment])
-    _stage(connection, "fresh", own, folder)
-    packed = [d for d in changed if sources[d].segment]
+def _columns_sql(schema: dict[str, pl.DataType]) -> str:
+    return ", ".join(f"{column} {_sql_type(dtype)}" for column, dtype in schema.items())
+
+
+def _read_ledger(connection, sources, doc_ids: list[str], folder: Path) -> int:
+    """These documents' ledger rows into the temp table `fresh` (with `file_doc_id`), and each
+    file's totals as read into `source_rows` (the snapshot `reconcile` checks against); returns
+    how many files were read."""
+    own, read_as = read_ledger_snapshot(sources, [d for d in doc_ids if not sources[d].segment])
+    _stage(connection, "own_rows", own, folder)
+    connection.execute(f"INSERT INTO fresh SELECT {', '.join(_FRESH_SCHEMA)} FROM own_rows")
+    connection.execute("DROP TABLE own_rows")
+    packed = [d for d in doc_ids if sources[d].segment]
     if packed:
         _insert_segment_rows(connection, sources, packed, folder)
         read_as |= {doc_id: sources[doc_id].signature for doc_id in packed}
-    connection.execute(f"INSERT INTO ledger SELECT {', '.join(LEDGER_SCHEMA)} FROM fresh")
     _stage(
         connection,
         "read_as",
@@ -177,11 +205,8 @@ def _load_ledger(connection, sources, reuse: bool, folder: Path) -> tuple[int, i
         "coalesce(sum(f.cost_usd), 0), count(*) FILTER (WHERE f.doc_id <> r.doc_id) "
         "FROM read_as r LEFT JOIN fresh f ON f.file_doc_id = r.doc_id GROUP BY ALL"
     )
-    connection.execute("DROP TABLE fresh")
-    connection.execute(
-        "CREATE TEMP TABLE reused_docs AS SELECT unnest(?::VARCHAR[]) AS doc_id", [sorted(reused)]
-    )
-    return len(read_as), len(reused)
+    connection.execute("DROP TABLE read_as")
+    return len(read_as)
 
 
 def _insert_segment_rows(connection, sources, doc_ids: list[str], folder: Path) -> None:
@@ -212,86 +237,50 @@ def _insert_segment_rows(connection, sources, doc_ids: list[str], folder: Path) 
     connection.execute("DROP TABLE wanted")
 
 
-def _load_documents(connection, layout, secret, reuse: bool, folder: Path) -> tuple[int, int]:
-    signatures = document_signatures(layout, secret)
-    columns = ", ".join(f"{c} {_sql_type(t)}" for c, t in DOCUMENT_SCHEMA.items())
-    connection.execute(f"CREATE TABLE documents ({columns})")
-    reused: set[str] = set()
-    if reuse and signatures:
-        previous = dict(
-            connection.execute(
-                "SELECT doc_id, signature FROM prev.source_files WHERE source = 'documents'"
-            ).fetchall()
-        )
-        reused = {d for d, s in signatures.items() if previous.get(d) == s}
-        connection.execute(
-            "INSERT INTO documents SELECT * FROM prev.documents "
-            "WHERE doc_id IN (SELECT unnest(?::VARCHAR[]))",
-            [sorted(reused)],
-        )
-    changed = [d for d in signatures if d not in reused]
-    if changed:
-        _stage(
-            connection,
-            "fresh_documents",
-            documents_frame(layout, changed, signatures, secret),
-            folder,
-        )
-        connection.execute("INSERT INTO documents SELECT * FROM fresh_documents")
-    _stage(
-        connection,
-        "document_sources",
-        pl.DataFrame(
-            {
-                "source": ["documents"] * len(signatures),
-                "doc_id": list(signatures),
-                "signature": list(signatures.values()),
-                "reused": [d in reused for d in signatures],
-                "rows": [None] * len(signatures),
-                "cost_usd": [None] * len(signatures),
-                "misfiled_rows": [None] * len(signatures),
-            },
-            schema=_SOURCE_SCHEMA,
-        ),
-        folder,
+def _doc_ids(connection, name: str, doc_ids: set[str]) -> None:
+    connection.execute(
+        f"CREATE TEMP TABLE {name} AS SELECT unnest(?::VARCHAR[]) AS doc_id", [sorted(doc_ids)]
     )
-    return len(changed), len(reused)
 
 
-def _load_review_items(connection, layout: DataLayout, reuse: bool, folder: Path) -> None:
-    """Review items of the documents `_load_documents` re-read; reused documents' are copied."""
-    columns = ", ".join(f"{c} {_sql_type(t)}" for c, t in REVIEW_ITEM_SCHEMA.items())
-    connection.execute(f"CREATE TABLE review_items ({columns})")
-    if reuse:
+def _load_documents(
+    connection, layout, secret, changed: list[str], signatures, patch: bool, folder: Path
+) -> None:
+    """Rows of the changed document folders and their review items; when patching, these
+    replace the affected documents' rows (a ledger_only row is derived again later)."""
+    if patch:
+        for table in (DOCUMENTS.name, REVIEW_ITEMS.name):
+            connection.execute(
+                f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM folders_affected)"
+            )
         connection.execute(
-            "INSERT INTO review_items SELECT * FROM prev.review_items "
-            "WHERE doc_id IN (SELECT doc_id FROM document_sources WHERE reused)"
+            "DELETE FROM documents WHERE status = 'ledger_only' "
+            "AND doc_id IN (SELECT doc_id FROM affected)"
         )
-    changed = [
-        row[0]
-        for row in connection.execute(
-            "SELECT doc_id FROM document_sources WHERE NOT reused"
-        ).fetchall()
-    ]
-    if changed:
-        _stage(connection, "fresh_review_items", review_items_frame(layout, changed), folder)
-        connection.execute("INSERT INTO review_items SELECT * FROM fresh_review_items")
+    else:
+        connection.execute(f"CREATE TABLE documents ({_columns_sql(DOCUMENT_SCHEMA)})")
+        connection.execute(f"CREATE TABLE review_items ({_columns_sql(REVIEW_ITEM_SCHEMA)})")
+    _stage(
+        connection, "fresh_documents", documents_frame(layout, changed, signatures, secret), folder
+    )
+    connection.execute("INSERT INTO documents SELECT * FROM fresh_documents")
+    _stage(connection, "fresh_review_items", review_items_frame(layout, changed), folder)
+    connection.execute("INSERT INTO review_items SELECT * FROM fresh_review_items")
 
 
 # UTC day by integer arithmetic (a time-zone cast per row is much slower at a million rows)
 _DAY = "(DATE '1970-01-01' + CAST(epoch_us(started_at) // 86400000000 AS INTEGER))"
 
 
-def _load_prices(connection, reuse: bool, folder: Path) -> None:
-    """Unit prices of the fresh rows' (provider, model, day); reused rows keep the previous."""
-    keys = connection.execute(f"SELECT DISTINCT provider, model, {_DAY} FROM ledger").fetchall()
+def _load_prices(connection, patch: bool, folder: Path) -> None:
+    """Unit prices of the fresh rows' (provider, model, day) into the temp table `prices`; when
+    patching, the previous build's too (same fingerprint: the same genai-prices figures)."""
+    keys = connection.execute(f"SELECT DISTINCT provider, model, {_DAY} FROM fresh").fetchall()
     rows = []
     for provider, model, day in keys:
-        prices = unit_prices(provider, model, day)
+        unit = unit_prices(provider, model, day)
         per_mtok = (
-            {kind: value * 1_000_000 for kind, value in prices.model_dump().items()}
-            if prices
-            else {}
+            {kind: value * 1_000_000 for kind, value in unit.model_dump().items()} if unit else {}
         )
         rows.append(
             {
@@ -308,12 +297,12 @@ def _load_prices(connection, reuse: bool, folder: Path) -> None:
         column: pl.Float64() for column in list(MODEL_PRICES.columns)[3:]
     }
     _stage(connection, "prices", pl.DataFrame(rows, schema=schema), folder)
-    connection.execute("CREATE TABLE model_prices AS SELECT * FROM prices")
-    if reuse:
+    if patch:
         connection.execute(
-            "INSERT INTO model_prices SELECT * FROM prev.model_prices "
+            "INSERT INTO prices SELECT * FROM model_prices "
             "ANTI JOIN prices USING (provider, model, day)"
         )
+        connection.execute("DROP TABLE model_prices")
 
 
 def _load_failures(connection, layout: DataLayout, folder: Path) -> None:
@@ -326,20 +315,22 @@ def _load_failures(connection, layout: DataLayout, folder: Path) -> None:
     }
     rows = [failure.model_dump() for failure in open_failures(layout)]
     _stage(connection, "failures", pl.DataFrame(rows, schema=schema), folder)
-    connection.execute("CREATE TABLE failed_documents AS SELECT * FROM failures ORDER BY failed_at")
+    connection.execute(
+        "CREATE OR REPLACE TABLE failed_documents AS SELECT * FROM failures ORDER BY failed_at"
+    )
 
 
-def _build_llm_calls(connection, reuse: bool) -> None:
-    """Derive the fresh ledger rows' columns; unchanged documents' rows are copied as they were."""
+def _calls_sql() -> str:
+    """llm_calls' rows of the rows in `fresh`: every derived column depends only on the row, its
+    prices, and the calls of its chunk's extraction in its run (within one document)."""
     excludes = ", ".join(f"'{p}'" for p in sorted(INPUT_EXCLUDES_CACHE))
-    connection.execute(f"""
-        CREATE TABLE llm_calls AS
+    return f"""
         WITH calls AS (
             SELECT *, {_DAY} AS day,
                    CASE WHEN provider IN ({excludes})
                         THEN input_tokens + cache_read_tokens + cache_write_tokens
                         ELSE input_tokens END AS prompt_tokens
-            FROM ledger
+            FROM fresh
         ), split AS (
             SELECT c.*,
                    greatest(prompt_tokens - cache_read_tokens - cache_write_tokens, 0)
@@ -349,7 +340,7 @@ def _build_llm_calls(connection, reuse: bool) -> None:
                    output_tokens * p.output_usd_per_mtok / 1e6 AS raw_output,
                    cache_read_tokens * p.cache_read_usd_per_mtok / 1e6 AS raw_read,
                    cache_write_tokens * p.cache_write_usd_per_mtok / 1e6 AS raw_write
-            FROM calls c LEFT JOIN model_prices p USING (provider, model, day)
+            FROM calls c LEFT JOIN prices p USING (provider, model, day)
         ), scaled AS (
             -- unit prices split the recorded cost; scaled so the kinds add up to cost_usd
             SELECT *, CASE WHEN cost_usd = 0 THEN 0.0
@@ -362,7 +353,7 @@ def _build_llm_calls(connection, reuse: bool) -> None:
                    arg_min(provider, started_at) AS first_provider,
                    arg_min(call_id, started_at) AS first_call_id,
                    min(provider) <> max(provider) AS fell_back
-            FROM ledger GROUP BY ALL
+            FROM fresh GROUP BY ALL
         )
         SELECT call_id, doc_id, run_id, chunk_id, provider, model, prompt_version, document_type,
                attempt, outcome, error_class, response_cache_hit, parse_strategy,
@@ -377,16 +368,40 @@ def _build_llm_calls(connection, reuse: bool) -> None:
                latency_ms, request_id, started_at,
                started_at + to_microseconds(CAST(latency_ms * 1000 AS BIGINT)) AS finished_at,
                day
-        FROM scaled LEFT JOIN chunks k ON k.chunk_key = hash(run_id, doc_id, chunk_id)""")
-    if reuse:
+        FROM scaled LEFT JOIN chunks k ON k.chunk_key = hash(run_id, doc_id, chunk_id)"""
+
+
+def _build_llm_calls(connection, patch: bool) -> None:
+    """llm_calls of the rows in `fresh` (replacing the affected documents' rows when patching),
+    the prices of its days, and a ledger_only row for each document known only by its rows."""
+    if patch:
         connection.execute(
-            "INSERT INTO llm_calls SELECT * FROM prev.llm_calls "
-            "WHERE doc_id IN (SELECT doc_id FROM reused_docs)"
+            "DELETE FROM llm_calls WHERE doc_id IN (SELECT doc_id FROM ledger_affected)"
         )
-        connection.execute(  # prices of days whose documents were deleted
-            "DELETE FROM model_prices p WHERE NOT EXISTS (SELECT 1 FROM llm_calls c "
-            "WHERE c.provider = p.provider AND c.model = p.model AND c.day = p.day)"
+        connection.execute(f"INSERT INTO llm_calls {_calls_sql()}")
+    else:
+        connection.execute(f"CREATE TABLE llm_calls AS {_calls_sql()}")
+    connection.execute(
+        "CREATE TABLE model_prices AS SELECT * FROM prices SEMI JOIN "
+        "(SELECT DISTINCT provider, model, day FROM llm_calls) USING (provider, model, day)"
+    )
+    only_affected = "AND doc_id IN (SELECT doc_id FROM affected)" if patch else ""
+    connection.execute(
+        "INSERT INTO documents (doc_id, status) SELECT DISTINCT doc_id, 'ledger_only' "
+        f"FROM llm_calls WHERE doc_id NOT IN (SELECT doc_id FROM documents) {only_affected}"
+    )
+
+
+def _build_rollup(connection, table: Table, patch: bool) -> None:
+    """document_costs is per document: when patching, only the affected documents' rows are
+    computed again. Every other rollup spans documents and is computed whole."""
+    if patch and table is DOCUMENT_COSTS:
+        connection.execute(
+            "DELETE FROM document_costs WHERE doc_id IN (SELECT doc_id FROM affected)"
         )
+        connection.execute(f"INSERT INTO document_costs {document_costs_of('affected')}")
+    else:
+        connection.execute(f"CREATE OR REPLACE TABLE {table.name} AS {ROLLUPS[table.name]}")
 
 
 def _comment(connection, table) -> None:
@@ -430,50 +445,96 @@ def rebuild_warehouse(
     (see `medpipeline.ledger`), so no build ever opens tens of thousands of small files."""
     try:
         with build_lock(layout).acquire(timeout=lock_timeout_seconds):
-            compacted = compact_ledger(layout, compact_min_files)
-            report = _build(layout, budgets or Budgets(), patient_key_secret, reuse_previous)
-            return report.model_copy(update={"ledger_files_compacted": compacted})
+            clock = time.perf_counter()
+            sources = ledger_sources(layout)
+            compacted = compact_ledger(layout, compact_min_files, sources)
+            if compacted:
+                sources = ledger_sources(layout)
+            listed = time.perf_counter() - clock
+            report = _build(
+                layout, sources, budgets or Budgets(), patient_key_secret, reuse_previous
+            )
+            return report.model_copy(
+                update={
+                    "ledger_files_compacted": compacted,
+                    "seconds": listed + report.seconds,
+                    "table_seconds": {"ledger listing": listed} | report.table_seconds,
+                }
+            )
     except Timeout:
         raise WarehouseBusy(f"warehouse build lock held > {lock_timeout_seconds} s") from None
 
 
 def _build(
-    layout: DataLayout, budgets: Budgets, patient_key_secret: str | None, reuse_previous: bool
+    layout: DataLayout,
+    sources: dict[str, LedgerSource],
+    budgets: Budgets,
+    patient_key_secret: str | None,
+    reuse_previous: bool,
 ) -> BuildReport:
+    """A full build, or the previous file copied and patched: the rows of the documents whose
+    ledger source or folder changed are deleted and re-derived in every per-document table
+    (llm_calls, documents, review_items, document_costs, source_files), and every other table
+    is computed again from those, as a full build computes it."""
     clock = time.perf_counter()
     handle, temp_name = tempfile.mkstemp(dir=layout.warehouse, prefix=".build-", suffix=".duckdb")
     os.close(handle)
-    os.unlink(temp_name)  # DuckDB must create the file itself
+    os.unlink(temp_name)  # DuckDB must create the file itself (or it is the previous one's copy)
     staging = Path(tempfile.mkdtemp(dir=layout.warehouse, prefix=".staging-"))
     timings: dict[str, float] = {}
     try:
-        sources = ledger_sources(layout)
+        signatures = document_signatures(layout, patient_key_secret)
         with duckdb.connect() as connection:  # staging stays in memory, tables go to `build`
             connection.execute("SET TimeZone = 'UTC'")
+            previous = _previous_build(connection, layout.warehouse_db) if reuse_previous else None
+            timings["previous build"] = time.perf_counter() - clock
+            started = time.perf_counter()
+            connection.execute(f"CREATE TEMP TABLE fresh ({_columns_sql(_FRESH_SCHEMA)})")
+            connection.execute(f"CREATE TEMP TABLE source_rows ({_columns_sql(_SOURCE_SCHEMA)})")
+            before = previous.ledger if previous else {}
+            ledger_changed = [d for d in sources if before.get(d) != sources[d].signature]
+            read = _read_ledger(connection, sources, ledger_changed, staging)
+            misfiled = connection.execute(
+                "SELECT count(*) FROM fresh WHERE doc_id <> file_doc_id"
+            ).fetchone()[0]
+            if previous and misfiled:  # see _previous_build: this build is a full one
+                unchanged = [d for d in sources if before.get(d) == sources[d].signature]
+                read += _read_ledger(connection, sources, unchanged, staging)
+                previous, before, ledger_changed = None, {}, list(sources)
+            patch = previous is not None
+            if patch:
+                shutil.copyfile(layout.warehouse_db, temp_name)
             connection.execute(f"ATTACH '{temp_name}' AS build")
             connection.execute("USE build")
-            reuse = reuse_previous and _attach_previous(connection, layout.warehouse_db)
-            started = time.perf_counter()
-            read, reused = _load_ledger(connection, sources, reuse, staging)
-            docs_read, docs_reused = _load_documents(
-                connection, layout, patient_key_secret, reuse, staging
+            ledger_affected = {*ledger_changed, *(set(before) - set(sources))}
+            documents_before = previous.documents if previous else {}
+            documents_changed = [d for d in signatures if documents_before.get(d) != signatures[d]]
+            folders_affected = {*documents_changed, *(set(documents_before) - set(signatures))}
+            _doc_ids(connection, "ledger_affected", ledger_affected)
+            _doc_ids(connection, "folders_affected", folders_affected)
+            _doc_ids(connection, "affected", ledger_affected | folders_affected)
+            _load_documents(
+                connection,
+                layout,
+                patient_key_secret,
+                documents_changed,
+                signatures,
+                patch,
+                staging,
             )
-            _load_review_items(connection, layout, reuse, staging)
             timings["load"] = time.perf_counter() - started
             started = time.perf_counter()
-            _load_prices(connection, reuse, staging)
-            _build_llm_calls(connection, reuse)
-            connection.execute(
-                "INSERT INTO documents (doc_id, status) SELECT DISTINCT doc_id, 'ledger_only' "
-                "FROM llm_calls WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
-            )
+            _load_prices(connection, patch, staging)
+            timings[MODEL_PRICES.name] = time.perf_counter() - started
+            started = time.perf_counter()
+            _build_llm_calls(connection, patch)
             timings[LLM_CALLS.name] = time.perf_counter() - started
             for table in ROLLUP_TABLES:
                 started = time.perf_counter()
-                connection.execute(f"CREATE TABLE {table.name} AS {ROLLUPS[table.name]}")
+                _build_rollup(connection, table, patch)
                 timings[table.name] = time.perf_counter() - started
             connection.execute(
-                f"CREATE TABLE budget_alerts AS {BUDGET_ALERTS.sql}",
+                f"CREATE OR REPLACE TABLE budget_alerts AS {BUDGET_ALERTS.sql}",
                 {
                     "daily_budget_usd": budgets.daily_budget_usd,
                     "document_budget_usd": budgets.document_budget_usd,
@@ -485,21 +546,20 @@ def _build(
             _stage(connection, "intake_rows", read_intake_events(layout), staging)
             _stage(connection, "stage_events", read_stage_events(layout), staging)
             for table in (INTAKE_EVENTS, DOCUMENT_RUNS):
-                connection.execute(f"CREATE TABLE {table.name} AS {table.sql}")
-            connection.execute(
-                "CREATE TABLE source_files AS SELECT * FROM source_rows "
-                "UNION ALL SELECT * FROM document_sources"
-            )
-            if reuse:
-                connection.execute("DETACH prev")
+                connection.execute(f"CREATE OR REPLACE TABLE {table.name} AS {table.sql}")
+            _record_sources(connection, signatures, documents_changed, patch, staging)
+            started = time.perf_counter()
             rows = {}
+            connection.execute("BEGIN")  # one commit for every comment
             for table in TABLES:
                 _comment(connection, table)
                 rows[table.name] = connection.execute(
                     f"SELECT count(*) FROM {table.name}"
                 ).fetchone()[0]
+            connection.execute("COMMIT")
             connection.execute("USE memory")
             connection.execute("DETACH build")
+            timings["comments, commit"] = time.perf_counter() - started
         os.replace(temp_name, layout.warehouse_db)
     finally:
         Path(temp_name).unlink(missing_ok=True)
@@ -511,9 +571,45 @@ def _build(
         rows=rows,
         seconds=time.perf_counter() - clock,
         table_seconds=timings,
+        incremental=patch,
         ledger_files_read=read,
-        ledger_files_reused=reused,
-        documents_read=docs_read,
-        documents_reused=docs_reused,
+        ledger_files_reused=len(sources) - read,
+        documents_read=len(documents_changed),
+        documents_reused=len(signatures) - len(documents_changed),
         patient_keys="keyed" if patient_key_secret else "unkeyed",
+    )
+
+
+def _record_sources(connection, signatures, changed: list[str], patch: bool, folder) -> None:
+    """source_files: the previous build's rows of unchanged ledger sources (reused), the rows
+    of the sources read now, every document folder, and this build's fingerprint."""
+    if patch:
+        connection.execute(
+            "DELETE FROM source_files WHERE source <> 'ledger' "
+            "OR doc_id IN (SELECT doc_id FROM ledger_affected)"
+        )
+        connection.execute("UPDATE source_files SET reused = true")
+    else:
+        connection.execute(f"CREATE TABLE source_files ({_columns_sql(_SOURCE_SCHEMA)})")
+    fresh = set(changed)
+    _stage(
+        connection,
+        "document_sources",
+        pl.DataFrame(
+            {
+                "source": ["documents"] * len(signatures),
+                "doc_id": list(signatures),
+                "signature": list(signatures.values()),
+                "reused": [d not in fresh for d in signatures],
+                **dict.fromkeys(("rows", "cost_usd", "misfiled_rows"), [None] * len(signatures)),
+            },
+            schema=_SOURCE_SCHEMA,
+        ),
+        folder,
+    )
+    connection.execute(
+        "INSERT INTO source_files SELECT * FROM source_rows UNION ALL "
+        "SELECT * FROM document_sources UNION ALL "
+        "SELECT 'build', NULL, ?, ?, NULL, NULL, NULL",
+        [build_fingerprint(), patch],
     )

@@ -75,7 +75,9 @@ class WarehouseConfig(dg.Config):
         description=f"WARN or ERROR for budget checks; unset: ${BUDGET_SEVERITY_ENV} or WARN.",
     )
     full_rebuild: bool = Field(
-        default=False, description="Re-read every ledger file and folder (no reuse)."
+        default=False,
+        description="Build from scratch: re-read every ledger file and folder (no reuse of "
+        "the previous file).",
     )
 
     def budgets(self) -> Budgets:
@@ -167,6 +169,7 @@ def warehouse_tables(
                     "ledger_files_reused": report.ledger_files_reused,
                     "ledger_files_compacted": report.ledger_files_compacted,
                     "rebuild_seconds": round(report.seconds, 3),
+                    "patched_previous_build": report.incremental,
                     "cost_usd": round(reconciliation.warehouse_cost_usd, 6),
                 }
             elif table.name == "documents":
