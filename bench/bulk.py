@@ -179,6 +179,8 @@ def run_pipeline(
         _celery_instance(home, env, workers, database) if workers else _local_instance(home, env)
     )
     os.environ.update({key: env[key] for key in ("DAGSTER_PG_URL",) if key in env})
+    with dg.DagsterInstance.from_config(str(home)):  # its storage, before processes race to it
+        pass
     processes = [
         start_logged(command, env, work / f"process{index}.log")
         for index, command in enumerate(commands)
