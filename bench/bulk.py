@@ -22,6 +22,7 @@ import argparse
 import os
 import shutil
 import socket
+import statistics
 import sys
 import tempfile
 import threading
@@ -193,11 +194,16 @@ def run_pipeline(
             time.sleep(20)  # daemon, code server and workers start; the sensor is RUNNING
             elapsed, runs = _drop_and_wait(instance, pdfs, data, timeout)
             failed = sum(1 for run in runs if run.status != dg.DagsterRunStatus.SUCCESS)
+            records = [instance.get_run_record_by_id(run.run_id) for run in runs]
+            run_seconds = [
+                r.end_time - r.start_time for r in records if r.start_time and r.end_time
+            ]
             single_s, _ = _drop_and_wait(instance, [single], data, timeout)
         return {
             "seconds": elapsed,
             "runs": len(runs),
             "failed_runs": failed,
+            "median_run_seconds": statistics.median(run_seconds) if run_seconds else float("nan"),
             "peak_bytes": memory.peak_bytes,
             "single_seconds": single_s,
         }
@@ -289,6 +295,7 @@ def main() -> None:
         f"{len(pdfs) / pipeline_s * 60:.1f} documents/min"
     )
     print(f"runs created: {result['runs']} ({result['failed_runs']} not successful)")
+    print(f"median document run, start to end: {result['median_run_seconds']:.2f} s")
     print(f"peak memory of the process tree ({how}): {result['peak_bytes'] / 2**20:.0f} MiB")
     single_s = result["single_seconds"]
     print(f"one more document dropped alone afterwards: {single_s:.1f} s to its bundle")
