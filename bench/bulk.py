@@ -271,7 +271,9 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="medpipeline-bulk-") as folder:
+    with tempfile.TemporaryDirectory(
+        prefix="medpipeline-bulk-", ignore_cleanup_errors=True
+    ) as folder:
         work = Path(folder)
         started = time.perf_counter()
         *pdfs, single = make_pdfs(args.documents + 1, work / "pdfs")
