@@ -99,27 +99,22 @@ class _Line(BaseModel):
 
 def _lines(text: str, max_tokens: int) -> list[_Line]:
     """Lines with offsets; a line longer than `max_tokens` is cut at whitespace. A Title-Case
-    line counts as a heading when the next non-blank line is content, not one more such line
-    (a list of names, one a line, is not a run of headings)."""
+    line counts as a heading when it opens a run of such lines (the rest of a run is a list of
+    names, one a line) and content follows it."""
     lines: list[_Line] = []
     for match in re.finditer(r"[^\n]*\n?", text):
         if match.start() == match.end():
             continue
         lines.extend(_split_long(text, match.start(), match.end(), max_tokens))
-    written = [text[line.start : line.end] for line in lines]
-    following: str | None = None  # the next non-blank line
-    for line, content in zip(reversed(lines), reversed(written), strict=True):
-        if not content.strip():
-            continue
-        if (
-            not line.heading
-            and following is not None
-            and is_title_case_heading(content)
-            and not is_title_case_heading(following)
-            and not is_heading(following)
-        ):
+    written = [(line, text[line.start : line.end]) for line in lines]
+    filled = [(line, content) for line, content in written if content.strip()]
+    previous = ""
+    for (line, content), _ in zip(
+        filled, filled[1:], strict=False
+    ):  # the last has no content after
+        if not is_title_case_heading(previous) and is_title_case_heading(content):
             line.heading = True
-        following = content
+        previous = content
     return lines
 
 
