@@ -157,22 +157,29 @@ def chunk_document(
 
 
 def _section_context(text: str, lines: list[_Line], first: int) -> str:
-    """The heading line of the section that line `first` is inside, and the non-blank line
-    after the heading when it comes before `first`; empty when `first` is a heading or no
-    heading precedes it."""
+    """The heading line of the section that line `first` is inside and the non-blank line after
+    the heading (when it comes before `first`). Empty when `first` is a heading or no heading
+    precedes it, and when `first` is a table row the line after the heading is not a header
+    for: a row of another width (a table's later pages may have other edge columns)."""
     if lines[first].heading:
         return ""
     heading = next((i for i in range(first - 1, -1, -1) if lines[i].heading), None)
     if heading is None:
         return ""
-    context = [text[lines[heading].start : lines[heading].end].rstrip("\n")]
-    after = next(
-        (i for i in range(heading + 1, first) if text[lines[i].start : lines[i].end].strip()),
-        None,
-    )
-    if after is not None:
-        context.append(text[lines[after].start : lines[after].end].rstrip("\n"))
-    return "\n".join(context)
+    written = [text[line.start : line.end].rstrip("\n") for line in lines]
+    after = next((i for i in range(heading + 1, first) if written[i].strip()), None)
+    opening = next((line for line in written[first:] if line.strip()), "")
+    if _cells(opening) is not None and (after is None or _cells(written[after]) != _cells(opening)):
+        return ""
+    return "\n".join(written[i] for i in (heading, after) if i is not None)
+
+
+def _cells(line: str) -> int | None:
+    """How many cells a table row has (`medpipeline.pdf` writes one as `| a | b |`), or None."""
+    stripped = line.strip()
+    if len(stripped) < 2 or not (stripped.startswith("|") and stripped.endswith("|")):
+        return None
+    return stripped.count("|") - 1
 
 
 def _overlap(lines: list[_Line], group: list[int], overlap: int, room: int) -> list[int]:

@@ -146,3 +146,11 @@ def test_chunks_written_before_the_context_field_still_load():
     loaded = DocumentChunks.model_validate_json(json.dumps(artifact))
     assert loaded.chunks[0].context == ""
     assert loaded.chunks[0].text == chunk.text
+
+
+def test_a_header_row_is_not_carried_to_rows_of_another_width():
+    """A table's later pages may come out with empty edge columns: the header does not fit them."""
+    wider = LONG_PROCEDURES_TABLE.replace("| Completed |", "| Completed |  |")
+    chunks = chunk_document("doc", wider, [0], SPLIT_TABLE)
+    assert len(chunks) == 2 and not chunks[1].starts_section
+    assert chunks[1].context == ""
