@@ -289,7 +289,9 @@ def run_document(pdf: Path, gold: dict) -> DocumentResult:
     client = OfflineProvider()
     started, cpu_started = time.perf_counter(), time.process_time()
     replies = [
-        client.extract(ExtractionRequest(text=chunk.text, document_type=document_type))
+        client.extract(
+            ExtractionRequest(text=chunk.text, document_type=document_type, context=chunk.context)
+        )
         for chunk in chunks
     ]
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started

@@ -34,7 +34,7 @@ from medpipeline.pdf import PageText
 from medpipeline_tests.fake_llm_server import FakeLLMServer, Served
 
 
-def make_documents(count: int) -> list[list[tuple[str, str]]]:
+def make_documents(count: int) -> list[list[tuple[str, str, str]]]:
     """(chunk_id, text) lists of `count` distinct multi-page notes, chunked from their page texts
     in this process (a PDF round trip adds nothing to an LLM throughput figure)."""
     documents = []
@@ -50,7 +50,7 @@ def make_documents(count: int) -> list[list[tuple[str, str]]]:
         ]
         text, offsets = join_pages(pages)
         chunks = chunk_document(f"doc{index}", text, offsets, ChunkingConfig())
-        documents.append([(chunk.chunk_id, chunk.text) for chunk in chunks])
+        documents.append([(chunk.chunk_id, chunk.text, chunk.context) for chunk in chunks])
     return documents
 
 
@@ -96,7 +96,7 @@ def main() -> None:
         )
     chain = ExtractionChain([provider])
 
-    def extract(chunks: list[tuple[str, str]]) -> None:
+    def extract(chunks: list[tuple[str, str, str]]) -> None:
         chain.extract_chunks(
             "bench", chunks, "bench-run", DocumentType.PROGRESS_NOTE, args.concurrency
         )

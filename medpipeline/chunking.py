@@ -3,6 +3,9 @@
 The document text is the pages' text joined by a blank line; every offset in the pipeline
 (chunks, grounding evidence, FHIR derivation extensions) is an offset into that one string.
 A chunk is a contiguous span `text[start:end]`, so its own offsets map back without bookkeeping.
+
+A section heading is a line in capitals (`MEDICATIONS`, `VITAL SIGNS:`), a line ending in a colon
+(`Plan:`), or a short line in Title Case followed by content (`Procedures`, `Vital Signs`).
 """
 
 import re
@@ -17,6 +20,10 @@ PAGE_SEPARATOR = "\n\n"
 TOKENIZER = "o200k_base"
 _HEADING = re.compile(
     r"^\s*(?:[A-Z][A-Z0-9 /&,()'-]{2,60}:?|[A-Z][A-Za-z /&()'-]{2,40}:)\s*(?:$|(?<=:))"
+)
+_TITLE_WORD = r"(?:[A-Z][A-Za-z'()-]*|of|and|or|the|for|to|in|on|with|&|/)"
+_TITLE_CASE_HEADING = re.compile(
+    rf"^[ \t]*(?=[^\n]{{3,60}}$)[A-Z][A-Za-z'()-]*(?:[ \t/]+{_TITLE_WORD}){{0,4}}[ \t]*\n?$"
 )
 
 
@@ -34,6 +41,13 @@ class Chunk(BaseModel):
     tokens: int
     starts_section: bool = Field(description="The chunk begins at a section heading.")
     text: str
+    context: str = Field(
+        default="",
+        description="For a chunk that begins inside a section: the section's heading line and the "
+        "line after it (mostly a table's header row), so the offline provider reads the chunk's "
+        "rows knowing what they are. Not part of the chunk (`start`/`end` exclude it); LLM "
+        "providers ignore it. Empty for a chunk that begins at a heading or before any.",
+    )
 
 
 @cache
@@ -65,7 +79,15 @@ def page_at(offset: int, page_offsets: list[int]) -> int:
 
 
 def is_heading(line: str) -> bool:
+    """A heading whatever follows it: capitals, or words ending in a colon."""
     return bool(line.strip()) and bool(_HEADING.match(line))
+
+
+def is_title_case_heading(line: str) -> bool:
+    """At most five words, each capitalised (short linking words aside), no digits and no
+    sentence punctuation: `Procedures`, `Vital Signs`, `History of Present Illness`. Such a
+    line is a heading only when content follows it (see `_lines`)."""
+    return bool(_TITLE_CASE_HEADING.match(line)) and line.split()[-1][0].isupper()
 
 
 class _Line(BaseModel):
@@ -76,12 +98,23 @@ class _Line(BaseModel):
 
 
 def _lines(text: str, max_tokens: int) -> list[_Line]:
-    """Lines with offsets; a line longer than `max_tokens` is cut at whitespace."""
+    """Lines with offsets; a line longer than `max_tokens` is cut at whitespace. A Title-Case
+    line counts as a heading when it opens a run of such lines (the rest of a run is a list of
+    names, one a line) and content follows it."""
     lines: list[_Line] = []
     for match in re.finditer(r"[^\n]*\n?", text):
         if match.start() == match.end():
             continue
         lines.extend(_split_long(text, match.start(), match.end(), max_tokens))
+    written = [(line, text[line.start : line.end]) for line in lines]
+    filled = [(line, content) for line, content in written if content.strip()]
+    previous = ""
+    for (line, content), _ in zip(
+        filled, filled[1:], strict=False
+    ):  # the last has no content after
+        if not is_title_case_heading(previous) and is_title_case_heading(content):
+            line.heading = True
+        previous = content
     return lines
 
 
@@ -123,6 +156,32 @@ def chunk_document(
     ]
 
 
+def _section_context(text: str, lines: list[_Line], first: int) -> str:
+    """The heading line of the section that line `first` is inside and the non-blank line after
+    the heading (when it comes before `first`). Empty when `first` is a heading or no heading
+    precedes it, and when `first` is a table row the line after the heading is not a header
+    for: a row of another width (a table's later pages may have other edge columns)."""
+    if lines[first].heading:
+        return ""
+    heading = next((i for i in range(first - 1, -1, -1) if lines[i].heading), None)
+    if heading is None:
+        return ""
+    written = [text[line.start : line.end].rstrip("\n") for line in lines]
+    after = next((i for i in range(heading + 1, first) if written[i].strip()), None)
+    opening = next((line for line in written[first:] if line.strip()), "")
+    if _cells(opening) is not None and (after is None or _cells(written[after]) != _cells(opening)):
+        return ""
+    return "\n".join(written[i] for i in (heading, after) if i is not None)
+
+
+def _cells(line: str) -> int | None:
+    """How many cells a table row has (`medpipeline.pdf` writes one as `| a | b |`), or None."""
+    stripped = line.strip()
+    if len(stripped) < 2 or not (stripped.startswith("|") and stripped.endswith("|")):
+        return None
+    return stripped.count("|") - 1
+
+
 def _overlap(lines: list[_Line], group: list[int], overlap: int, room: int) -> list[int]:
     """The trailing lines of `group` worth at most `overlap` tokens (and fitting in `room`)."""
     kept: list[int] = []
@@ -154,4 +213,5 @@ def _make_chunk(
         tokens=count_tokens(text[start:end]),
         starts_section=lines[group[0]].heading,
         text=text[start:end],
+        context=_section_context(text, lines, group[0]),
     )

@@ -33,7 +33,7 @@ def offline_bundle(
     chunks = chunk_document(source.doc_id, text, offsets, chunking or ChunkingConfig())
     results = ExtractionChain([OfflineProvider()]).extract_chunks(
         source.doc_id,
-        [(chunk.chunk_id, chunk.text) for chunk in chunks],
+        [(chunk.chunk_id, chunk.text, chunk.context) for chunk in chunks],
         "in-memory",
         detect_document_type(text),
         _IN_FLIGHT,

@@ -1,11 +1,21 @@
 """Chunks are contiguous spans of the document text, within the token limit, overlapping, and
-they know their pages."""
+they know their pages; a chunk beginning inside a section carries the section's heading and next
+line as context (outside its span)."""
 
+import json
 from pathlib import Path
 
 import pytest
 
-from medpipeline.chunking import ChunkingConfig, chunk_document, count_tokens, join_pages, page_at
+from medpipeline.artifacts import DocumentChunks
+from medpipeline.chunking import (
+    ChunkingConfig,
+    chunk_document,
+    count_tokens,
+    is_title_case_heading,
+    join_pages,
+    page_at,
+)
 from medpipeline.pdf import PdfLimits, extract_pages
 
 
@@ -50,3 +60,99 @@ def test_a_line_longer_than_a_chunk_is_cut_at_whitespace():
 
 def test_empty_text_gives_no_chunks():
     assert chunk_document("doc", "", [0], ChunkingConfig()) == []
+
+
+PROCEDURES = [
+    "Appendectomy",
+    "Colonoscopy",
+    "Laparoscopic cholecystectomy",
+    "Total knee arthroplasty",
+    "Cataract extraction",
+    "Coronary angiography",
+    "Upper endoscopy",
+    "Tonsillectomy",
+    "Carpal tunnel release",
+    "Inguinal hernia repair",
+    "Lumbar puncture",
+    "Skin biopsy",
+    "Cardiac catheterization",
+    "Bronchoscopy",
+]
+PROCEDURES_HEADER = "| Date | Procedure | Status |"
+LONG_PROCEDURES_TABLE = (
+    "Discharge Summary\nPatient seen for follow up.\nProcedures\n"
+    + PROCEDURES_HEADER
+    + "\n"
+    + "".join(
+        f"| 0{n % 9 + 1}/1{n % 10}/2019 | {name} | Completed |\n"
+        for n, name in enumerate(PROCEDURES)
+    )
+    + "Vital Signs\n| Date | Blood Pressure | Pulse |\n| 03/12/2020 | 128/82 mmHg | 72 bpm |\n"
+)
+SPLIT_TABLE = ChunkingConfig(max_tokens=200, overlap_tokens=20)
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [
+        ("Procedures", True),
+        ("Vital Signs", True),
+        ("History of Present Illness", True),
+        ("Allergies / Adverse Reactions", True),
+        ("Results 2020", False),  # digits
+        ("Dr. Smith", False),  # sentence punctuation
+        ("The patient was seen today", False),  # words not capitalised
+        ("Plan of", False),  # ends on a linking word
+        ("Blood Pressure Pulse Weight Height Temperature", False),  # six words
+    ],
+)
+def test_title_case_heading_lines(line: str, heading: bool):
+    assert is_title_case_heading(line) is heading
+
+
+NARRATIVE = "".join(
+    f"Patient walked {n} laps in the hallway without chest pain today.\n" for n in range(12)
+)
+
+
+@pytest.mark.parametrize("heading", ["Vital Signs", "Procedures", "History of Present Illness"])
+def test_a_title_case_heading_starts_a_chunk(heading: str):
+    text = f"Assessment\n{NARRATIVE}{heading}\n{NARRATIVE}"
+    chunks = chunk_document("doc", text, [0], ChunkingConfig(max_tokens=300, overlap_tokens=0))
+    assert [chunk.start for chunk in chunks] == [0, text.index(f"\n{heading}\n") + 1]
+    assert chunks[1].starts_section and chunks[1].context == ""
+
+
+def test_a_list_of_names_one_a_line_is_not_a_run_of_headings():
+    names = "John Smith\nMary Jones\nPeter Brown\nAnna White\n"
+    text = f"Assessment\n{NARRATIVE}Care Team\n{names * 3}{NARRATIVE}"
+    chunks = chunk_document("doc", text, [0], ChunkingConfig(max_tokens=300, overlap_tokens=0))
+    assert [chunk.text.split("\n")[0] for chunk in chunks[1:]] == ["Care Team"]
+
+
+def test_a_chunk_beginning_inside_a_table_carries_its_heading_and_header_row():
+    chunks = chunk_document("doc", LONG_PROCEDURES_TABLE, [0], SPLIT_TABLE)
+    assert len(chunks) == 2
+    assert chunks[0].context == ""
+    assert not chunks[1].starts_section
+    assert chunks[1].context == f"Procedures\n{PROCEDURES_HEADER}"
+    assert PROCEDURES_HEADER not in chunks[1].text
+
+
+def test_chunks_written_before_the_context_field_still_load():
+    chunk = chunk_document("doc", LONG_PROCEDURES_TABLE, [0], SPLIT_TABLE)[1]
+    written = chunk.model_dump(mode="json", exclude={"context"})
+    artifact = {"doc_id": "doc", "max_tokens": 200, "overlap_tokens": 20, "chunks": [written]}
+    loaded = DocumentChunks.model_validate_json(json.dumps(artifact))
+    assert loaded.chunks[0].context == ""
+    assert loaded.chunks[0].text == chunk.text
+
+
+def test_a_header_row_is_not_carried_to_rows_of_another_width():
+    """A table's later pages may come out with empty edge columns: the header does not fit them."""
+    wider = LONG_PROCEDURES_TABLE.replace("| Completed |", "| Completed |  |")
+    chunks = chunk_document("doc", wider, [0], SPLIT_TABLE)
+    inside = [chunk for chunk in chunks if chunk.text.split("\n")[0].endswith("| Completed |  |")]
+    assert inside and all(chunk.context == "" for chunk in inside)
+    narrow = chunk_document("doc", LONG_PROCEDURES_TABLE, [0], SPLIT_TABLE)
+    assert narrow[1].context, "the same table with rows as wide as its header carries it"

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 from medpipeline.chunking import count_tokens
 from medpipeline.costs import OFFLINE_PROVIDER, SitePrice, TokenUsage
 from medpipeline.extraction.errors import ErrorClass, ProviderError
+from medpipeline.extraction.grounding import locate_quote
 from medpipeline.extraction.offline import OfflineExtractor
 from medpipeline.extraction.prompts import system_prompt
 from medpipeline.extraction.providers import ExtractionRequest, ProviderReply, build_reply
-from medpipeline.extraction.schema import ChunkExtraction
+from medpipeline.extraction.schema import FACT_LISTS, ChunkExtraction
 
 if TYPE_CHECKING:
     import anthropic
@@ -304,6 +305,20 @@ class OpenAIProvider:
         )
 
 
+def _found_in(extraction: ChunkExtraction, text: str) -> ChunkExtraction:
+    """The facts of `extraction` whose quote is in `text`, as grounding would find it there."""
+    patient = extraction.patient
+    return extraction.model_copy(
+        update={
+            "patient": patient if patient and locate_quote(patient.quote, text) else None,
+            **{
+                kind: [fact for fact in getattr(extraction, kind) if locate_quote(fact.quote, text)]
+                for kind in FACT_LISTS
+            },
+        }
+    )
+
+
 class OfflineProvider:
     """Clinical rules (medspaCy sections and ConText, shipped lexicons): no key, no network.
 
@@ -323,9 +338,18 @@ class OfflineProvider:
         self._lock = threading.Lock()  # one spaCy pipeline; not documented as thread-safe
 
     def extract(self, request: ExtractionRequest) -> ProviderReply:
+        """Facts of the chunk, read after its `context` (the heading and header row of the
+        section it begins inside) so rows continued from an earlier chunk are read as what they
+        are; a fact read from the context alone is dropped (the chunk holding those lines gives
+        it, grounded there). A blank line parts the context from the chunk, as a page break
+        parts a table's pages: the table reader carries the header's columns over only to rows
+        as wide as it."""
         text = request.text
+        prefix = f"{request.context}\n" if request.context else ""
         with self._lock:
-            extraction = self._extractor.extract(text, request.document_type)
+            extraction = self._extractor.extract(prefix + text, request.document_type)
+        if prefix:
+            extraction = _found_in(extraction, text)
         output_tokens = count_tokens(json.dumps(extraction.model_dump(mode="json")))
         usage = TokenUsage(input_tokens=count_tokens(text), output_tokens=output_tokens)
         return ProviderReply(extraction=extraction, usage=usage, model=self.model)

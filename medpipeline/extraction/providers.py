@@ -61,6 +61,11 @@ class ExtractionRequest(BaseModel):
     text: str
     document_type: DocumentType = DocumentType.OTHER
     image: PageImage | None = None  # a page OCR could not read: `text` is the instruction
+    context: str = Field(
+        default="",
+        description="`Chunk.context`: read by the offline provider only (LLM providers and the "
+        "response cache key ignore it).",
+    )
 
 
 class ProviderReply(BaseModel):
@@ -229,8 +234,11 @@ class ExtractionChain:
         run_id: str,
         document_type: DocumentType = DocumentType.OTHER,
         image: PageImage | None = None,
+        context: str = "",
     ) -> ChunkResult:
-        request = ExtractionRequest(text=text, document_type=document_type, image=image)
+        request = ExtractionRequest(
+            text=text, document_type=document_type, image=image, context=context
+        )
         ids = _Ids(doc_id, chunk_id, run_id, document_type)
         cached = self._from_cache(request, ids)
         if cached is not None:
@@ -254,16 +262,19 @@ class ExtractionChain:
     def extract_chunks(
         self,
         doc_id: str,
-        chunks: Sequence[tuple[str, str]],
+        chunks: Sequence[tuple[str, str, str]],
         run_id: str,
         document_type: DocumentType,
         concurrency: int,
     ) -> list[ChunkResult]:
-        """(chunk_id, text) pairs, up to `concurrency` in flight; results in input order."""
+        """(chunk_id, text, context) triples, up to `concurrency` in flight; results in input
+        order."""
         with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
             return list(
                 pool.map(
-                    lambda chunk: self.extract_chunk(doc_id, *chunk, run_id, document_type),
+                    lambda chunk: self.extract_chunk(
+                        doc_id, chunk[0], chunk[1], run_id, document_type, context=chunk[2]
+                    ),
                     chunks,
                 )
             )

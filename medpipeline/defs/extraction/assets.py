@@ -113,7 +113,7 @@ def clinical_extractions(
     chain = llm.chain(**chain_settings)
     results = chain.extract_chunks(
         doc_id,
-        [(chunk.chunk_id, chunk.text) for chunk in chunks],
+        [(chunk.chunk_id, chunk.text, chunk.context) for chunk in chunks],
         run_id,
         document_type,
         llm.chunk_concurrency,
@@ -253,7 +253,7 @@ def _submit_batch(
             layout,
             doc_id,
             context.run.run_id,
-            [(chunk.chunk_id, chunk.text) for chunk in chunks],
+            [(chunk.chunk_id, chunk.text, chunk.context) for chunk in chunks],
             document_type,
             provider,
         )
