@@ -253,7 +253,7 @@ def _submit_batch(
             layout,
             doc_id,
             context.run.run_id,
-            [(chunk.chunk_id, chunk.text, chunk.context) for chunk in chunks],
+            [(chunk.chunk_id, chunk.text) for chunk in chunks],
             document_type,
             provider,
         )
