@@ -27,10 +27,12 @@ from medpipeline.failures import read_failures
 from medpipeline.samples import render_text_pdf
 from medpipeline.storage import read_json
 from medpipeline_tests.daemon import DaemonSession, wait_for
+from medpipeline_tests.fake_llm_server import OPENAI, Reply
 from medpipeline_tests.helpers import encrypted_pdf
 from medpipeline_tests.phi_search import canary_hits
 
 MAX_CONCURRENT_RUNS = 2  # deploy/local/dagster.yaml
+BULK_REPLY_SECONDS = 12
 BUNDLE_WAIT = 900  # seconds; a loaded 2-core machine runs ~2 documents a minute
 NAME, MRN = "Zzyzx Quuxington", "ZQ-99887766"
 CANARIES = ("Zzyzx", "Quuxington", MRN)
@@ -88,7 +90,10 @@ def session(tmp_path_factory, llm):
     daemon.stop()
 
 
-def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session, tmp_path):
+def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session, tmp_path, llm):
+    # Warm runs take ~2 s; each bulk document's LLM reply is held so that bulk work is still
+    # queued when the urgent file has passed the sensor's two looks.
+    llm.script(OPENAI, *(Reply(delay=BULK_REPLY_SECONDS) for _ in range(6)))
     bulk = [make_pdf(tmp_path, f"bulk-{n}.pdf", f"bulk {n}") for n in range(6)]
     for pdf, _ in bulk:
         drop(session, pdf)
