@@ -31,10 +31,17 @@ CELERY_TASK_ID_TAG = "dagster-celery/task_id"
 WAIT_SECONDS = 600
 
 
+WORKER_SLOTS = 2  # two workers, `--pool=solo`: one run at a time each
+
+
 def _instance_home(folder: Path, queue: str) -> Path:
-    """A $DAGSTER_HOME with deploy/celery/dagster.yaml, on a queue of this test's own."""
+    """A $DAGSTER_HOME with deploy/celery/dagster.yaml, on a queue of this test's own.
+
+    As deploy/celery/dagster.yaml says, the daemon launches no more runs than the workers have
+    slots: a run launched beyond them waits in the broker, and on a slow machine run monitoring's
+    start timeout fails it (seen in CI: the fifth of six runs failed after waiting for two)."""
     folder.mkdir()
-    return write_celery_instance(folder, queue)
+    return write_celery_instance(folder, queue, max_concurrent_runs=WORKER_SLOTS)
 
 
 def _document_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:

@@ -15,6 +15,7 @@ from medpipeline.chunking import Chunk
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.defs.errors import TRANSIENT_RETRY, phi_safe_step
 from medpipeline.defs.partitions import documents_partitions
+from medpipeline.defs.pools import LLM_POOL
 from medpipeline.defs.resources import DocumentStoreResource, LLMResource
 from medpipeline.extraction.assertions import recheck_assertions
 from medpipeline.extraction.batches import pending_for, submit_document
@@ -34,7 +35,6 @@ from medpipeline.near_duplicates import (
 from medpipeline.pdf import PdfRejected
 from medpipeline.storage import DataLayout, remove_temp_files, write_json
 
-LLM_POOL = "llm"
 # A run (or backfill) tagged `medpipeline/llm_mode=batch` submits its chunks to a batch API
 # instead of calling live; `llm_batch_sensor` collects the answers and requests the rest.
 LLM_MODE_TAG = "medpipeline/llm_mode"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from medpipeline.defs.partitions import documents_partitions
+from medpipeline.defs.pools import ensure_pool_limits
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.failures import FailedDocument, notify_webhook, record_failure
 from medpipeline.intake import PendingDocument, pending_documents, take_stable_files
@@ -58,6 +59,8 @@ def inbox_sensor(
             f"(interrupted tick): {', '.join(orphaned[:20])}"
         )
     missing_partitions = sorted({document.doc_id for document in to_run} - partitions)
+    if to_run:
+        ensure_pool_limits(context.instance)
     return dg.SensorResult(
         run_requests=[document_run_request(document) for document in to_run],
         dynamic_partitions_requests=(
