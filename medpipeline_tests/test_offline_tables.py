@@ -401,6 +401,38 @@ def test_table_continued_after_a_page_break_with_other_edge_columns(extractor):
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "History of Procedures\n| Date Ordered | Description | Order Status | Result Status |\n"
+            "| 03/02/2015 | Chest X-ray, PA and lateral | Reviewed |  |\n\n"
+            "|  | 03/09/2015 | Barium enema | Scheduled |  |  |\n"
+            "|  | 03/02/2015 | Bone density scan | Completed |  |  |\n",
+            [
+                ("Chest X-ray, PA and lateral", "2015-03-02", Assertion.PRESENT),
+                ("Barium enema", "2015-03-09", Assertion.HYPOTHETICAL),
+                ("Bone density scan", "2015-03-02", Assertion.PRESENT),
+            ],
+        ),
+        (
+            "Procedures\n"
+            "|  | Group Description | Code System | Code | Code Description | Status |  |\n"
+            "|  | Knee surgery | CPT | 27447 | Arthroplasty, knee, total | Performed |  |\n"
+            "|  |  | SNOMED-CT | 609588000 | Total knee replacement |  |  |\n",
+            [("Arthroplasty, knee, total", None, Assertion.PRESENT)],
+        ),
+    ],
+    ids=["later-page-without-header", "header-with-empty-edges"],
+)
+def test_empty_edge_columns_are_not_columns(extractor, text, expected):
+    """A table's empty edge columns (on a later page, or around its header) do not shift the
+    columns: rows keep their name, date and status; code rows stay part of the row above."""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(p.text, p.performed_date, p.assertion) for p in result.procedures] == expected
+
+
 def test_codes_the_table_prints_and_code_description_columns(extractor):
     text = """Problems
 | Group Description | Code System | Code | Code Description | Status |

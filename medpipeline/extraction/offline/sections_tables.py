@@ -261,6 +261,34 @@ def table_blocks(text: str) -> list[list[TableRow]]:
     return blocks
 
 
+def filled_columns(rows: list[TableRow]) -> list[int]:
+    """The indexes of the columns with text in some row."""
+    width = max((len(row.cells) for row in rows), default=0)
+    return [i for i in range(width) if any(i < len(r.cells) and r.cells[i].text for r in rows)]
+
+
+def without_empty_edges(rows: list[TableRow]) -> list[TableRow]:
+    """The rows without the edge columns that are empty in every row ('|  | Aspirin | 81 mg |  |'):
+    the table finder may give a table, or its later pages, extra empty columns at its edges."""
+    filled = filled_columns(rows)
+    first, last = (filled[0], filled[-1] + 1) if filled else (0, 0)
+    return [TableRow(row.cells[first:last], row.start, row.end, row.continues) for row in rows]
+
+
+def fit_columns(rows: list[TableRow], width: int) -> list[TableRow] | None:
+    """The header-less rows of a table's later page as the `width` columns of its header: the
+    table finder may give them extra empty columns at either edge ('|  | 1/2/2013 | Biopsy |  |'),
+    cut here, the leading ones first; None when they do not fit."""
+    filled = filled_columns(rows)
+    extra = max((len(row.cells) for row in rows), default=0) - width
+    if not filled or extra < 0:
+        return None
+    first = min(filled[0], extra)
+    if filled[-1] >= first + width:
+        return None
+    return [TableRow(row.cells[first : first + width], row.start, row.end) for row in rows]
+
+
 def header_kind(header: TableRow | None, vital_name) -> str | None:
     if header is None:
         return None
@@ -284,10 +312,12 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         while rows and is_caption_row(rows[0], width):
             rows.pop(0)
         if rows and is_header_row(rows[0], vital_name):
-            header = rows.pop(0)
+            header, *rows = without_empty_edges(rows)
         roles = [column_role(cell.text) for cell in header.cells] if header else []
-        if header is None and previous is not None and len(previous.roles) == width:
-            roles = previous.roles  # a table continued after a page break
+        if header is None and previous is not None and previous.roles:
+            fitted = fit_columns(rows, len(previous.roles))
+            if fitted is not None:  # a table continued after a page break
+                rows, roles = fitted, previous.roles
         kind = category_at(spans, block[0].start)
         if kind in (None, "other", "administrative") or header_kind(header, vital_name) == VITALS:
             kind = header_kind(header, vital_name) or kind
