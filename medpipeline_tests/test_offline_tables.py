@@ -478,6 +478,44 @@ def test_medication_list_lines_use_the_drug_dictionary(extractor):
 
 
 @pytest.mark.parametrize(
+    ("cell", "product", "dose"),
+    [
+        (
+            "Amoxicillin 500 MG Oral Capsule 1 CAPSULE THREE TIMES DAILY",
+            "Amoxicillin 500 MG Oral Capsule",
+            (500, "mg"),
+        ),
+        (
+            "LOSARTAN, 50MG (Oral Tablet) 1 (one) Tablet daily for 90 days",
+            "LOSARTAN, 50MG (Oral Tablet)",
+            (50, "mg"),
+        ),
+        (
+            "Ventolin HFA 90 mcg/actuation aerosol 2 puff(s) inhaled every 4 hours",
+            "Ventolin HFA 90 mcg/actuation aerosol",
+            (90, "ug/{actuat}"),
+        ),
+        ("Zocor 20 mg oral tablet, [RxNorm: 312961]", "Zocor 20 mg oral tablet", (20, "mg")),
+        (
+            "Timolol 0.5% ophthalmic solution 1 drop in each eye twice daily",
+            "Timolol 0.5% ophthalmic solution",
+            (1, "{drop}"),
+        ),
+    ],
+    ids=["count-of-capsules", "count-written-out", "puffs", "labelled-code", "drops"],
+)
+def test_medication_product_ends_where_instructions_begin(extractor, cell, product, dose):
+    """A medication cell's product name stops at a count of dose units or a printed code; its
+    own numbers are strengths (the dose is the strength, else the count: '1 drop')."""
+    text = f"Medications\n| Medication | Status |\n| {cell} | Active |\n"
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    [medication] = result.medications
+    assert medication.text == product
+    assert (medication.dose_value, medication.dose_unit) == dose
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("Medications\n- Patient is on a statin.\n- Antibiotics\n", []),

@@ -119,7 +119,10 @@ NOT_A_FACT = re.compile(
     r"|data|active)\b|^n/?a$",
     re.IGNORECASE,
 )
-TRAILING_CODES = re.compile(r"\s*[\[(](?=[^\])]*\d)[A-Z0-9., ;:/-]{2,60}[\])]\s*$")
+# '(493.90, J45.909)', '[RxNorm: 617312]': codes after a name, their system's label optional.
+TRAILING_CODES = re.compile(
+    r"\s*[\[(](?=[^\])]*\d)(?:[A-Za-z][\w-]{1,15}:[ \t]*)?[A-Z0-9., ;:/-]{2,60}[\])]\s*$"
+)
 CODE_IN_PARENTHESES = re.compile(r"\b[A-Z]\d{2}(?:\.[0-9A-Z]{1,4})?\b")
 LABELLED_VALUE = r"(?:^|\s){label}\s*:\s*(?P<value>.+?)(?=\s+[A-Z][A-Za-z ]{{1,20}}:|$)"
 
