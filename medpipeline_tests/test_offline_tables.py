@@ -531,10 +531,28 @@ def test_medication_product_ends_where_instructions_begin(extractor, cell, produ
                 ("aspirin", "aspirin", Assertion.NEGATED),
             ],
         ),
+        ("Problems\nAllergy to penicillin\nCodeine intolerance\nHypertension\n", []),
+        (
+            "History of Present Illness\nHad an adverse reaction to amoxicillin last spring; "
+            "takes lisinopril 10 mg daily.\n",
+            [("lisinopril", "lisinopril", Assertion.PRESENT)],
+        ),
+        (
+            "Medications\n1. Metformin 500 mg twice daily\n2. Penicillin allergy (rash)\n",
+            [("Metformin", "metformin", Assertion.PRESENT)],
+        ),
     ],
-    ids=["class-in-list", "class-row", "avoid-do-not-take"],
+    ids=[
+        "class-in-list",
+        "class-row",
+        "avoid-do-not-take",
+        "allergen-in-problem-list",
+        "allergen-in-narrative",
+        "allergen-in-medication-list",
+    ],
 )
 def test_drug_classes_and_avoided_drugs_are_no_medications(extractor, text, expected):
+    """A class of drugs without a dose, a drug to avoid and an allergen are no medications."""
     result = extractor.extract(text)
     assert_clean(result, text)
     assert [(m.text, m.generic_name, m.assertion) for m in result.medications] == expected

@@ -148,13 +148,38 @@ def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
     return bool(PRESCRIBED_IN_SENTENCE.search(before)) and not PREVIOUSLY.search(before)
 
 
+# What the patient is allergic or intolerant to, wherever it is written ('Allergy to penicillin'
+# in a problem list, 'codeine intolerance'): an allergen, never a medication.
+ALLERGEN_BEFORE = re.compile(
+    r"\b(?:allerg(?:y|ies|ic)|intoleran(?:ce|t)|hypersensitivity|(?:adverse|allergic)[ \t]+"
+    r"(?:drug[ \t]+)?reactions?)[ \t]+(?:to|with)[ \t]+(?:[\w-]+[ \t]+){0,2}$",
+    re.IGNORECASE,
+)
+ALLERGEN_AFTER = re.compile(
+    r"^[ \t]*(?:\([^()\n]*\)[ \t]*)?(?:allerg(?:y|ies)|intolerance|hypersensitivity)\b",
+    re.IGNORECASE,
+)
+
+
+def is_allergen(text: str, start: int, end: int) -> bool:
+    """The drug named at text[start:end] is named as an allergen."""
+    line_start, line_end = line_bounds(text, start, end)
+    return bool(
+        ALLERGEN_BEFORE.search(text[line_start:start]) or ALLERGEN_AFTER.match(text[end:line_end])
+    )
+
+
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
     prescribed_lists = listed_regions(text, PRESCRIBED_HEADER)
     drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
     facts = []
     for index, ent in enumerate(drugs):
-        if in_regions(ent.start_char, skip_regions) or is_bracketed_brand(text, ent, drugs[:index]):
+        if (
+            in_regions(ent.start_char, skip_regions)
+            or is_bracketed_brand(text, ent, drugs[:index])
+            or is_allergen(text, ent.start_char, ent.end_char)
+        ):
             continue
         next_start = drugs[index + 1].start_char if index + 1 < len(drugs) else len(text)
         window = sig_window(text, ent, next_start)
@@ -280,6 +305,8 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
             if drug is None or is_absence(item):
                 continue
             offset = line_start + (len(line.group()) - len(item))
+            if is_allergen(text, offset + drug[0], offset + drug[1]):
+                continue
             window = item[drug[1] :]
             dose = parse_dose(window)
             if dose is None and is_drug_class(drug[2]):
