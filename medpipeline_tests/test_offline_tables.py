@@ -556,3 +556,32 @@ def test_drug_classes_and_avoided_drugs_are_no_medications(extractor, text, expe
     result = extractor.extract(text)
     assert_clean(result, text)
     assert [(m.text, m.generic_name, m.assertion) for m in result.medications] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Assessment and Plan\nConsider starting metformin if A1c remains elevated.\n",
+            [("metformin", Assertion.HYPOTHETICAL)],
+        ),
+        (
+            "Assessment\nMay benefit from atorvastatin. Continue lisinopril 10 mg daily.\n",
+            [("atorvastatin", Assertion.HYPOTHETICAL), ("lisinopril", Assertion.PRESENT)],
+        ),
+        (
+            "Plan\nRecommended a trial of sertraline 50 mg daily.\n",
+            [("sertraline", Assertion.HYPOTHETICAL)],
+        ),
+        (
+            "HPI\nWas considered for surgery; takes metformin 500 mg daily.\n",
+            [("metformin", Assertion.PRESENT)],
+        ),
+    ],
+    ids=["consider-starting", "may-benefit-from", "recommended-a-trial", "other-clause"],
+)
+def test_proposed_drugs_are_not_taken(extractor, text, expected):
+    """A drug a sentence only proposes is hypothetical (a planned medication, never active)."""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(m.text, m.assertion) for m in result.medications] == expected

@@ -29,7 +29,7 @@ from medpipeline.extraction.offline.text import (
     sentence_region,
 )
 from medpipeline.extraction.offline.vocabularies import find_drug, is_drug_class
-from medpipeline.extraction.schema import MedicationFact, MedicationStatus
+from medpipeline.extraction.schema import Assertion, MedicationFact, MedicationStatus
 
 SIG_WINDOW_CHARS = 80
 
@@ -140,6 +140,25 @@ PRESCRIBED_IN_SENTENCE = re.compile(r"\b(?:prescribed|prescribe|prescribing)\b",
 PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.IGNORECASE)
 
 
+# A drug the sentence only proposes ('Consider starting metformin', 'may add lisinopril',
+# 'candidate for statin therapy'): planned, not taken. ConText's hypothetical cues are not used
+# for drugs, since 'as needed' is one of them.
+PROPOSED_BEFORE = re.compile(
+    r"\b(?:consider(?:s|ed|ing)?|may[ \t]+(?:start|try|add|begin|need|benefit[ \t]+from)"
+    r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
+    r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:\n]*$",
+    re.IGNORECASE,
+)
+
+
+def medication_assertion(text: str, ent: Span) -> Assertion:
+    """ConText's assertion, hypothetical when the sentence only proposes the drug."""
+    assertion = assertion_of(ent, hypothetical_allowed=False)
+    sentence_start, _ = sentence_region(ent)
+    proposed = PROPOSED_BEFORE.search(text[sentence_start : ent.start_char])
+    return Assertion.HYPOTHETICAL if proposed and assertion == Assertion.PRESENT else assertion
+
+
 def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
     if in_regions(ent.start_char, prescribed_lists):
         return True
@@ -196,7 +215,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 frequency=parse_frequency(window),
                 status=MedicationStatus.STOPPED if stopped else MedicationStatus.ACTIVE,
                 # 'as needed' or an instructions section does not make a prescribed drug unreal
-                assertion=assertion_of(ent, hypothetical_allowed=False),
+                assertion=medication_assertion(text, ent),
                 prescribed=is_prescribed(text, ent, prescribed_lists),
             )
         )
