@@ -8,6 +8,7 @@ A section heading is a line in capitals (`MEDICATIONS`, `VITAL SIGNS:`), a line 
 (`Plan:`), or a short line in Title Case followed by content (`Procedures`, `Vital Signs`).
 """
 
+import itertools
 import re
 from functools import cache
 
@@ -157,29 +158,45 @@ def chunk_document(
 
 
 def _section_context(text: str, lines: list[_Line], first: int) -> str:
-    """The heading line of the section that line `first` is inside and the non-blank line after
-    the heading (when it comes before `first`). Empty when `first` is a heading or no heading
-    precedes it, and when `first` is a table row the line after the heading is not a header
-    for: a row of another width (a table's later pages may have other edge columns)."""
+    """The heading line of the section that line `first` is inside and, when `first` is a table
+    row, the section's first table row before it (its header; lines such as an informant's may
+    come between), else the non-blank line after the heading. Empty when `first` is a heading
+    or no heading precedes it, and when the header does not fit the rows from `first` to the
+    next blank line: they may be wider only by cells empty in every row at their edges (a
+    table's later pages may come out with other edge columns; the table reader cuts them)."""
     if lines[first].heading:
         return ""
     heading = next((i for i in range(first - 1, -1, -1) if lines[i].heading), None)
     if heading is None:
         return ""
     written = [text[line.start : line.end].rstrip("\n") for line in lines]
-    after = next((i for i in range(heading + 1, first) if written[i].strip()), None)
-    opening = next((line for line in written[first:] if line.strip()), "")
-    if _cells(opening) is not None and (after is None or _cells(written[after]) != _cells(opening)):
-        return ""
+    between = [i for i in range(heading + 1, first) if written[i].strip()]
+    opening = list(itertools.takewhile(lambda line: line.strip(), written[first:]))
+    rows = list(itertools.takewhile(lambda cells: cells is not None, map(_cells, opening)))
+    if not rows:
+        after = between[0] if between else None
+    else:
+        after = next((i for i in between if _cells(written[i]) is not None), None)
+        if after is None or not _fits(len(_cells(written[after]) or []), rows):
+            return ""
     return "\n".join(written[i] for i in (heading, after) if i is not None)
 
 
-def _cells(line: str) -> int | None:
-    """How many cells a table row has (`medpipeline.pdf` writes one as `| a | b |`), or None."""
+def _cells(line: str) -> list[str] | None:
+    """The cells of a table row (`medpipeline.pdf` writes one as `| a | b |`), or None."""
     stripped = line.strip()
     if len(stripped) < 2 or not (stripped.startswith("|") and stripped.endswith("|")):
         return None
-    return stripped.count("|") - 1
+    return [cell.strip() for cell in stripped[1:-1].split("|")]
+
+
+def _fits(width: int, rows: list[list[str]]) -> bool:
+    """`width` header cells fit the rows: as wide, or wider only by empty edge columns."""
+    filled = sorted({i for row in rows for i, cell in enumerate(row) if cell})
+    extra = max(len(row) for row in rows) - width
+    if not filled or extra < 0:
+        return not filled and extra >= 0
+    return filled[-1] < min(filled[0], extra) + width
 
 
 def _overlap(lines: list[_Line], group: list[int], overlap: int, room: int) -> list[int]:

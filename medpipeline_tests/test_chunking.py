@@ -148,11 +148,35 @@ def test_chunks_written_before_the_context_field_still_load():
     assert loaded.chunks[0].text == chunk.text
 
 
-def test_a_header_row_is_not_carried_to_rows_of_another_width():
-    """A table's later pages may come out with empty edge columns: the header does not fit them."""
-    wider = LONG_PROCEDURES_TABLE.replace("| Completed |", "| Completed |  |")
-    chunks = chunk_document("doc", wider, [0], SPLIT_TABLE)
-    inside = [chunk for chunk in chunks if chunk.text.split("\n")[0].endswith("| Completed |  |")]
-    assert inside and all(chunk.context == "" for chunk in inside)
-    narrow = chunk_document("doc", LONG_PROCEDURES_TABLE, [0], SPLIT_TABLE)
-    assert narrow[1].context, "the same table with rows as wide as its header carries it"
+@pytest.mark.parametrize(
+    ("before", "after", "carried"),
+    [
+        ("| Completed |", "| Completed |", True),
+        ("| Completed |", "| Completed |  |", True),  # empty edge cells: the reader cuts them
+        ("| 0", "|  | 0", True),
+        ("| Completed |", "| Completed | Dr. Lee |", False),  # a filled cell: another layout
+        ("| Completed |", "|", False),  # fewer cells than the header
+    ],
+    ids=["as-wide", "empty-trailing", "empty-leading", "filled-extra-cell", "narrower"],
+)
+def test_a_header_row_is_carried_only_to_rows_it_fits(before: str, after: str, carried: bool):
+    """A table's later pages may come out with empty edge columns: the header still fits them;
+    it does not fit rows with more filled cells or fewer cells."""
+    rows = LONG_PROCEDURES_TABLE.split(PROCEDURES_HEADER + "\n")[1].split("Vital Signs")[0]
+    text = LONG_PROCEDURES_TABLE.replace(rows, rows.replace(before, after))
+    inside = [
+        chunk
+        for chunk in chunk_document("doc", text, [0], SPLIT_TABLE)
+        if not chunk.starts_section and chunk.text.lstrip("\n").startswith("|")
+    ]
+    assert inside
+    expected = f"Procedures\n{PROCEDURES_HEADER}" if carried else ""
+    assert all(chunk.context == expected for chunk in inside)
+
+
+def test_lines_between_a_heading_and_its_header_row_are_not_the_header():
+    text = LONG_PROCEDURES_TABLE.replace(
+        "Procedures\n", "Procedures\nreviewed with the patient at this visit\n"
+    )
+    chunks = chunk_document("doc", text, [0], SPLIT_TABLE)
+    assert chunks[1].context == f"Procedures\n{PROCEDURES_HEADER}"

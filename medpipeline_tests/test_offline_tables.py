@@ -422,8 +422,17 @@ def test_table_continued_after_a_page_break_with_other_edge_columns(extractor):
             "|  |  | SNOMED-CT | 609588000 | Total knee replacement |  |  |\n",
             [("Arthroplasty, knee, total", None, Assertion.PRESENT)],
         ),
+        (  # a chunk read after its section's header row (`Chunk.context`)
+            "Procedures\n| Date | Procedure | Status |\n"
+            "|  | 04/11/2016 | Upper endoscopy | Completed |  |\n"
+            "|  | 05/02/2016 | Colonoscopy | Scheduled |  |\n",
+            [
+                ("Upper endoscopy", "2016-04-11", Assertion.PRESENT),
+                ("Colonoscopy", "2016-05-02", Assertion.HYPOTHETICAL),
+            ],
+        ),
     ],
-    ids=["later-page-without-header", "header-with-empty-edges"],
+    ids=["later-page-without-header", "header-with-empty-edges", "rows-wider-than-header"],
 )
 def test_empty_edge_columns_are_not_columns(extractor, text, expected):
     """A table's empty edge columns (on a later page, or around its header) do not shift the

@@ -341,9 +341,8 @@ class OfflineProvider:
         """Facts of the chunk, read after its `context` (the heading and header row of the
         section it begins inside) so rows continued from an earlier chunk are read as what they
         are; a fact read from the context alone is dropped (the chunk holding those lines gives
-        it, grounded there). A blank line parts the context from the chunk, as a page break
-        parts a table's pages: the table reader carries the header's columns over only to rows
-        as wide as it."""
+        it, grounded there). The table reader fits the header's columns to rows as wide as it
+        or wider only by empty edge columns (`sections_tables.fit_columns`)."""
         text = request.text
         prefix = f"{request.context}\n" if request.context else ""
         with self._lock:

@@ -313,6 +313,7 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             rows.pop(0)
         if rows and is_header_row(rows[0], vital_name):
             header, *rows = without_empty_edges(rows)
+            rows = fit_columns(rows, len(header.cells)) or rows  # rows wider by empty edges
         roles = [column_role(cell.text) for cell in header.cells] if header else []
         if header is None and previous is not None and previous.roles:
             fitted = fit_columns(rows, len(previous.roles))
