@@ -594,3 +594,28 @@ def test_proposed_drugs_are_not_taken(extractor, text, expected):
     result = extractor.extract(text)
     assert_clean(result, text)
     assert [(m.text, m.assertion) for m in result.medications] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Medications Administered\n| Name | Dates | Details |\n"
+            "| Influenza virus vaccine, split, 0.5 mL IM | Given: 10/10/2012 | Completed |\n"
+            "| Ceftriaxone 1 g IM once | Given: 10/10/2012 | Completed |\n",
+            ["ceftriaxone"],
+        ),
+        ("Medications\n1. Fluzone 0.5 mL IM today\n2. Lisinopril 10 mg daily\n", ["lisinopril"]),
+        (
+            "Medications\n| Medication | Sig |\n| Tetanus toxoid 0.5 mL | 0.5 mL IM once |\n",
+            [],
+        ),
+    ],
+    ids=["table-row", "list-line-brand", "toxoid"],
+)
+def test_vaccines_are_not_medications(extractor, text, expected):
+    """A vaccine, by its name or its generic name, is an immunization, not a medication, in a
+    medication table or list."""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [m.generic_name for m in result.medications] == expected

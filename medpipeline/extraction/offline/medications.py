@@ -188,6 +188,16 @@ def is_allergen(text: str, start: int, end: int) -> bool:
     )
 
 
+# A vaccine is an immunization, not a medication statement, also in a medication table or list
+# (immunization sections are not read for medications; the narrative lexicon names no vaccine).
+VACCINE = re.compile(r"\b(?:vaccines?|vacc|toxoids?)\b", re.IGNORECASE)
+
+
+def is_vaccine(name: str, generic: str | None) -> bool:
+    """The product or its generic name ('Fluzone': 'influenza vaccine ...') is a vaccine."""
+    return bool(VACCINE.search(name) or (generic and VACCINE.search(generic)))
+
+
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
     prescribed_lists = listed_regions(text, PRESCRIBED_HEADER)
@@ -266,7 +276,7 @@ def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFac
     """A medication-table row: the product name is its name cell up to the instructions; the
     dose, route and frequency come from the row (its sig column first); a row naming no known
     drug (or only a class of drugs: 'Statins') and no dose is not a medication ('Medication
-    Administration not documented')."""
+    Administration not documented'), nor is a vaccine."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
@@ -280,7 +290,8 @@ def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFac
     )
     generic = generic_of(product)
     dose = parse_dose(product) or parse_dose(sig)
-    if dose is None and (generic is None or is_drug_class(generic)):
+    no_drug = dose is None and (generic is None or is_drug_class(generic))
+    if no_drug or is_vaccine(product, generic):
         return None
     status = table.cell(row, "status") or table.cell(row, "details")
     status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
@@ -321,7 +332,7 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
                 continue
             item = LIST_MARKER.sub("", line.group(), count=1)
             drug = find_drug(item)
-            if drug is None or is_absence(item):
+            if drug is None or is_absence(item) or is_vaccine(item, drug[2]):
                 continue
             offset = line_start + (len(line.group()) - len(item))
             if is_allergen(text, offset + drug[0], offset + drug[1]):
