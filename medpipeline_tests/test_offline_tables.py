@@ -510,8 +510,9 @@ def test_medication_list_lines_use_the_drug_dictionary(extractor):
             "Timolol 0.5% ophthalmic solution",
             (1, "{drop}"),
         ),
+        ("Cefazolin 100 MG/ML 2 GM IV Q8H", "Cefazolin 100 MG/ML", (100, "mg/mL")),
     ],
-    ids=["count-of-capsules", "count-written-out", "puffs", "labelled-code", "drops"],
+    ids=["count-of-capsules", "count-written-out", "puffs", "labelled-code", "drops", "route"],
 )
 def test_medication_product_ends_where_instructions_begin(extractor, cell, product, dose):
     """A medication cell's product name stops at a count of dose units or a printed code; its

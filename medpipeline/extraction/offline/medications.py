@@ -233,14 +233,16 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
 
 
 # Where a medication cell's product name ends and its instructions begin: an instruction verb
-# or label, or a count of dose units ('1 TABLET', '2 (two) Puff', '1 cap(s)'); a product's own
-# numbers are strengths ('500 MG', '90 mcg/actuation').
+# or label, a count of dose units ('1 TABLET', '2 (two) Puff', '1 cap(s)') or a dose with a
+# route abbreviation ('1 GM IV'); a product's own numbers are strengths ('500 MG', '20 MG/ML').
 SIG_START = re.compile(
     r"\b(?:take|takes|taking|inhale|inject|apply|instill|use|place|chew|dissolve|give"
     r"|administer|insert|spray|dispense|quantity|qty|refills?|sig|directions)\b"
     r"|(?<![\w./])\d+(?:\.\d+)?[ \t]*(?:\([a-z]+\)[ \t]*)?(?:tab(?:let)?s?|cap(?:sule)?s?|puffs?"
     r"|sprays?|drops?|patch(?:es)?|inhalations?|applications?|suppositor(?:y|ies)|lozenges?"
-    r"|packets?|teaspoons?|tablespoons?)(?:\(s\)|\b)(?!/)",
+    r"|packets?|teaspoons?|tablespoons?)(?:\(s\)|\b)(?!/)"
+    r"|(?<![\w./])\d+(?:\.\d+)?[ \t]*(?:mg|g|gm|mcg|ml|units?)[ \t]+"
+    r"(?:IV|IVPB|IM|PO|SC|SQ|SL|PR|subq)\b",
     re.IGNORECASE,
 )
 ENDED_STATUS = re.compile(r"\b(?:completed|expired|inactive|finished|ended)\b", re.IGNORECASE)
