@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+import yaml
 
 from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
@@ -31,8 +32,11 @@ from medpipeline_tests.fake_llm_server import OPENAI, Reply
 from medpipeline_tests.helpers import encrypted_pdf
 from medpipeline_tests.phi_search import canary_hits
 
-MAX_CONCURRENT_RUNS = 2  # deploy/local/dagster.yaml
-BULK_REPLY_SECONDS = 12
+LOCAL_INSTANCE = Path(__file__).resolve().parents[1] / "deploy" / "local" / "dagster.yaml"
+MAX_CONCURRENT_RUNS = yaml.safe_load(LOCAL_INSTANCE.read_text())["concurrency"]["runs"][
+    "max_concurrent_runs"
+]
+BULK_REPLY_SECONDS = 20
 BUNDLE_WAIT = 900  # seconds; a loaded 2-core machine runs ~2 documents a minute
 NAME, MRN = "Zzyzx Quuxington", "ZQ-99887766"
 CANARIES = ("Zzyzx", "Quuxington", MRN)
@@ -91,10 +95,12 @@ def session(tmp_path_factory, llm):
 
 
 def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session, tmp_path, llm):
-    # Warm runs take ~2 s; each bulk document's LLM reply is held so that bulk work is still
-    # queued when the urgent file has passed the sensor's two looks.
-    llm.script(OPENAI, *(Reply(delay=BULK_REPLY_SECONDS) for _ in range(6)))
-    bulk = [make_pdf(tmp_path, f"bulk-{n}.pdf", f"bulk {n}") for n in range(6)]
+    # Warm runs take ~2 s; each bulk document's LLM reply is held, and there are three waves of
+    # bulk runs, so that bulk work is still queued when the urgent file has passed the sensor's
+    # two looks (10 s apart).
+    bulk_count = 3 * MAX_CONCURRENT_RUNS
+    llm.script(OPENAI, *(Reply(delay=BULK_REPLY_SECONDS) for _ in range(bulk_count)))
+    bulk = [make_pdf(tmp_path, f"bulk-{n}.pdf", f"bulk {n}") for n in range(bulk_count)]
     for pdf, _ in bulk:
         drop(session, pdf)
     bulk_ids = {doc_id for _, doc_id in bulk}
@@ -129,9 +135,9 @@ def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session,
         for record in session.run_records()
     }
     passed = [doc_id for doc_id in queued_bulk if started[urgent_id] < started[doc_id]]
-    # Two slots can free at once: the coordinator then launches the urgent run and the next bulk
-    # run in the same pass, and either worker process may start first. Any other queued bulk run
-    # starting before it would be a priority violation.
+    # Several slots can free at once: the coordinator then launches the urgent run and the next
+    # bulk runs in the same pass, and any of those worker processes may start first. Any other
+    # queued bulk run starting before it would be a priority violation.
     assert passed and len(passed) >= len(queued_bulk) - (MAX_CONCURRENT_RUNS - 1), (
         f"urgent started before {len(passed)} of {len(queued_bulk)} earlier-queued bulk runs"
     )
