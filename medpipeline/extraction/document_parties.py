@@ -21,6 +21,7 @@ from medpipeline.extraction.schema import (
     PractitionerFact,
     PractitionerRole,
 )
+from medpipeline.extraction.sequences import unique
 from medpipeline.identity import identifier_type
 
 LETTERHEAD_LINES = 6  # a letterhead is in the first lines of a page
@@ -123,7 +124,7 @@ def organization_facts(text: str) -> list[OrganizationFact]:
                 (match.start(), _organization(text, match.start("name"), match.end(), name))
             )
     facts = [fact for _, fact in sorted(found, key=lambda pair: pair[0]) if fact]
-    return _unique(facts, key=lambda fact: fact.name.casefold())
+    return unique(facts, key=lambda fact: fact.name.casefold())
 
 
 def _organization(text: str, start: int, end: int, name: str) -> OrganizationFact | None:
@@ -158,7 +159,7 @@ def practitioner_facts(text: str) -> list[PractitionerFact]:
         if fact:
             found.append((match.start(), fact))
     ordered = [fact for _, fact in sorted(found, key=lambda pair: pair[0])]
-    return _unique(ordered, key=lambda fact: (fact.name.casefold(), fact.role))
+    return unique(ordered, key=lambda fact: (fact.name.casefold(), fact.role))
 
 
 def _practitioner(
@@ -204,12 +205,3 @@ def identifier_mentions(text: str) -> list[tuple[Identifier, re.Match[str]]]:
         identifier = Identifier(kind=label, value=match["value"], issuer=issuer)
         mentions.append((identifier, match))
     return mentions
-
-
-def _unique(items: list, key) -> list:
-    seen, kept = set(), []
-    for item in items:
-        if key(item) not in seen:
-            seen.add(key(item))
-            kept.append(item)
-    return kept

@@ -6,11 +6,12 @@ import re
 from datetime import date, datetime
 
 from medpipeline.extraction.document_parties import identifier_mentions
-from medpipeline.extraction.offline.text import normalize_space, quote_for, unique
+from medpipeline.extraction.offline.text import normalize_space, quote_for
 from medpipeline.extraction.schema import (
     EncounterFact,
     PatientFact,
 )
+from medpipeline.extraction.sequences import unique
 
 NAME_LABEL = re.compile(
     r"(?:^[ \t]*(?:patient\s+)?name|\bpatient(?:\s+name)?)[ \t]*:[ \t]*"

@@ -35,7 +35,7 @@ from medpipeline.extraction.offline.sections_tables import (
     table_regions,
     title_regions,
 )
-from medpipeline.extraction.offline.text import most_informative, unique
+from medpipeline.extraction.offline.text import most_informative
 from medpipeline.extraction.prompts import DocumentType
 from medpipeline.extraction.schema import (
     AllergyFact,
@@ -44,6 +44,7 @@ from medpipeline.extraction.schema import (
     MedicationFact,
     ObservationFact,
 )
+from medpipeline.extraction.sequences import unique
 
 
 def condition_key(fact: ConditionFact) -> tuple:

@@ -91,16 +91,6 @@ def listed_regions(text: str, header: re.Pattern[str]) -> list[Region]:
 LIST_MARKER = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
 
 
-def unique(items: list, key) -> list:
-    """Items in order, dropping later ones whose key was already seen."""
-    seen, kept = set(), []
-    for item in items:
-        if key(item) not in seen:
-            seen.add(key(item))
-            kept.append(item)
-    return kept
-
-
 def most_informative(items: list, key) -> list:
     """One item per key, in first-seen order: the one with most fields filled (first on ties)."""
     best: dict = {}
