@@ -115,6 +115,20 @@ class DaemonSession:
         """No run queued or in progress."""
         return not any(run.status in IN_PROGRESS for run in self.runs())
 
+    def settle(self, quiet_seconds: float, timeout: float) -> None:
+        """Wait until no run has been queued or in progress for `quiet_seconds` in a row."""
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if not self.quiet():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_seconds:
+                return
+            time.sleep(1)
+        raise AssertionError(f"no {quiet_seconds:.0f} s without runs within {timeout:.0f} s")
+
     def bundled(self, doc_ids: list[str]) -> bool:
         return all(self.layout.artifact(doc_id, "fhir_bundle").exists() for doc_id in doc_ids)
 

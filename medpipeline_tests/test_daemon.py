@@ -23,6 +23,7 @@ import polars as pl
 import pytest
 import yaml
 
+from medpipeline.definitions import warehouse_automation
 from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
 from medpipeline.samples import render_text_pdf
@@ -252,7 +253,10 @@ def test_no_phi_in_dagster_storage_or_outside_the_phi_stores(session, tmp_path, 
 def test_sigkill_right_after_the_sensor_took_the_files_loses_nothing(session, tmp_path, llm):
     if session.process is None:  # the PHI test stopped it to search its storage
         session.start()
-    wait_for("no run in progress before the crash", session.quiet, timeout=BUNDLE_WAIT)
+    # No run in progress, for longer than the automation sensor's interval: a warehouse rebuild
+    # launched just before the kill would stay STARTING until run monitoring's start timeout
+    # (180 s) fails it, which is right but slow.
+    session.settle(warehouse_automation.minimum_interval_seconds + 5, timeout=BUNDLE_WAIT)
     documents = [make_pdf(tmp_path, f"scan {n}.pdf", f"crash batch {n}") for n in range(6)]
     for pdf, _ in documents:
         drop(session, pdf)
