@@ -16,6 +16,7 @@ from bpe_openai import Encoding, get_encoding
 from pydantic import BaseModel, Field
 
 from medpipeline.pdf import PageText
+from medpipeline.table_columns import header_offset
 
 PAGE_SEPARATOR = "\n\n"
 TOKENIZER = "o200k_base"
@@ -177,7 +178,7 @@ def _section_context(text: str, lines: list[_Line], first: int) -> str:
         after = between[0] if between else None
     else:
         after = next((i for i in between if _cells(written[i]) is not None), None)
-        if after is None or not _fits(len(_cells(written[after]) or []), rows):
+        if after is None or header_offset(rows, len(_cells(written[after]) or [])) is None:
             return ""
     return "\n".join(written[i] for i in (heading, after) if i is not None)
 
@@ -188,15 +189,6 @@ def _cells(line: str) -> list[str] | None:
     if len(stripped) < 2 or not (stripped.startswith("|") and stripped.endswith("|")):
         return None
     return [cell.strip() for cell in stripped[1:-1].split("|")]
-
-
-def _fits(width: int, rows: list[list[str]]) -> bool:
-    """`width` header cells fit the rows: as wide, or wider only by empty edge columns."""
-    filled = sorted({i for row in rows for i, cell in enumerate(row) if cell})
-    extra = max(len(row) for row in rows) - width
-    if not filled or extra < 0:
-        return not filled and extra >= 0
-    return filled[-1] < min(filled[0], extra) + width
 
 
 def _overlap(lines: list[_Line], group: list[int], overlap: int, room: int) -> list[int]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.text import Region, normalize_space
+from medpipeline.table_columns import header_offset
 
 ALLERGY_CATEGORIES = {"allergy", "allergies"}
 MEDICATION_CATEGORIES = {"medications"}
@@ -279,12 +280,8 @@ def fit_columns(rows: list[TableRow], width: int) -> list[TableRow] | None:
     """The header-less rows of a table's later page as the `width` columns of its header: the
     table finder may give them extra empty columns at either edge ('|  | 1/2/2013 | Biopsy |  |'),
     cut here, the leading ones first; None when they do not fit."""
-    filled = filled_columns(rows)
-    extra = max((len(row.cells) for row in rows), default=0) - width
-    if not filled or extra < 0:
-        return None
-    first = min(filled[0], extra)
-    if filled[-1] >= first + width:
+    first = header_offset([[cell.text for cell in row.cells] for row in rows], width)
+    if first is None:
         return None
     return [TableRow(row.cells[first : first + width], row.start, row.end) for row in rows]
 
