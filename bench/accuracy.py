@@ -3,6 +3,7 @@
     .venv/bin/python bench/accuracy.py [--corpus ../shared/corpus] [--provider offline ...]
         [--labs-only] [--show-misses]
     .venv/bin/python bench/accuracy.py --ccda-dev [--half tuning|held-out|both] [--show-misses]
+    .venv/bin/python bench/accuracy.py --ccda-dir PATH [--show-misses]
 
 - Synthea (35 notes, `notes/synthea/`): each note is rendered to a PDF
   (`medpipeline.samples.render_text_pdf`) and materialized through every per-document asset on a
@@ -42,6 +43,9 @@
 - ccda_dev (`--ccda-dev`, offline provider, in-process): 21 vendor C-CDA documents rendered to
   PDF, scored per type and overall on the tuning and the held-out half (`bench/ccda_dev.py`
   says how; the held-out half is fixed in `bench/ccda_split.py`).
+- A folder of C-CDA documents (`--ccda-dir PATH`): every `<stem>.pdf` / `<stem>.gold.json` pair
+  in PATH, scored like ccda_dev as one set; `bench/ccda_prepare.py` makes such a folder from a
+  site's own C-CDA XML files.
 Prints precision / recall / F1 per fact type, source and provider; `--show-misses` lists the FHIR
 example keys that were missed or wrong.
 """
@@ -58,7 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-from ccda_dev import score_ccda_dev
+from ccda_dev import score_ccda_dev, score_ccda_dir
 
 from medpipeline.definitions import document_assets
 from medpipeline.defs.partitions import documents_partitions
@@ -583,7 +587,15 @@ def main(argv: list[str] | None = None) -> int:
         default="tuning",
         help="which ccda_dev half to score (the held-out half only to report)",
     )
+    parser.add_argument(
+        "--ccda-dir",
+        type=Path,
+        help="score every <stem>.pdf / <stem>.gold.json pair in this folder as one set and stop",
+    )
     args = parser.parse_args(argv)
+    if args.ccda_dir:
+        print(f"command: .venv/bin/python bench/accuracy.py --ccda-dir {args.ccda_dir}")
+        return score_ccda_dir(args.ccda_dir, args.show_misses)
     if args.ccda_dev:
         print(f"command: .venv/bin/python bench/accuracy.py --ccda-dev --half {args.half}")
         return score_ccda_dev(args.corpus, args.half, args.show_misses)

@@ -1,6 +1,12 @@
 """Scoring on ccda_dev: 21 real vendor C-CDA documents rendered to PDF, their coded entries as gold.
 
     .venv/bin/python bench/accuracy.py --ccda-dev [--half tuning|held-out|both] [--show-misses]
+    .venv/bin/python bench/accuracy.py --ccda-dir PATH [--show-misses]
+
+`--ccda-dir` scores any folder of `<stem>.pdf` + `<stem>.gold.json` pairs the same way, as one
+set: a site turns its own C-CDA documents into such a folder with `bench/ccda_prepare.py` (CDA.xsl
+through xsltproc, Chromium print-to-PDF, the gold from the XML) and measures the extractor on
+documents nobody tuned against.
 
 Each PDF goes through the domain pipeline in this process (no Dagster instance, for speed): text
 (`extract_pages`, no OCR) -> chunks (`chunk_document`, default config) -> the offline provider per
@@ -331,11 +337,12 @@ def stems(folder: Path, half: str) -> list[str]:
     return [stem for stem in every if stem not in HELD_OUT]
 
 
-def score_half(folder: Path, half: str, show_misses: bool) -> None:
+def score_set(folder: Path, chosen: list[str], label: str, show_misses: bool) -> None:
+    """Score the `<stem>.pdf` / `<stem>.gold.json` pairs of `chosen` in `folder` as one set."""
     totals = {kind: TypeScore() for kind in TYPES}
     headers: list[str] = []
     pages, seconds, cpu_seconds = 0, 0.0, 0.0
-    for stem in stems(folder, half):
+    for stem in chosen:
         gold = json.loads((folder / f"{stem}.gold.json").read_text(encoding="utf-8"))
         result = run_document(folder / f"{stem}.pdf", gold)
         for kind, score in result.scores.items():
@@ -347,7 +354,7 @@ def score_half(folder: Path, half: str, show_misses: bool) -> None:
         seconds += result.extraction_seconds
         cpu_seconds += result.extraction_cpu_seconds
     overall = TypeScore()
-    print(f"\nccda_dev {half} half ({len(stems(folder, half))} documents, {pages} pages)")
+    print(f"\n{label} ({len(chosen)} documents, {pages} pages)")
     print(f"{'type':<12} {'P':>6} {'R':>6} {'F1':>6}   (correct/pred, found/truth)")
     for kind in TYPES:
         overall.add(totals[kind])
@@ -369,17 +376,37 @@ def print_row(kind: str, score: TypeScore) -> None:
     )
 
 
-def score_ccda_dev(corpus: Path, half: str, show_misses: bool) -> int:
-    folder = corpus / "ccda_dev"
-    if not folder.is_dir():
-        print(f"ccda_dev not found at {folder}")
-        return 2
+def load_offline() -> None:
     started = time.perf_counter()
     OfflineProvider().extract(ExtractionRequest(text="warm-up"))  # medspaCy pipeline
     drug_dictionary(), icd10_index()
     print(f"offline vocabularies and pipeline loaded in {time.perf_counter() - started:.1f} s "
           "(once per process, not in the per-page figure)")  # fmt: skip
+
+
+def score_ccda_dev(corpus: Path, half: str, show_misses: bool) -> int:
+    folder = corpus / "ccda_dev"
+    if not folder.is_dir():
+        print(f"ccda_dev not found at {folder}")
+        return 2
+    load_offline()
     halves = ("tuning", "held-out") if half == "both" else (half,)
     for name in halves:
-        score_half(folder, name, show_misses)
+        score_set(folder, stems(folder, name), f"ccda_dev {name} half", show_misses)
+    return 0
+
+
+def score_ccda_dir(folder: Path, show_misses: bool) -> int:
+    """Every `<stem>.pdf` with a `<stem>.gold.json` in `folder` (made by `bench/ccda_prepare.py`
+    from a site's own C-CDA documents), scored as one set."""
+    chosen = sorted(
+        path.name.removesuffix(".gold.json")
+        for path in folder.glob("*.gold.json")
+        if path.with_name(path.name.removesuffix(".gold.json") + ".pdf").is_file()
+    )
+    if not chosen:
+        print(f"no <stem>.pdf with <stem>.gold.json in {folder}")
+        return 2
+    load_offline()
+    score_set(folder, chosen, f"C-CDA set {folder}", show_misses)
     return 0
