@@ -3,7 +3,8 @@
     .venv/bin/python bench/accuracy.py [--corpus ../shared/corpus] [--provider offline ...]
         [--labs-only] [--show-misses]
     .venv/bin/python bench/accuracy.py --ccda-dev [--half tuning|held-out|both] [--show-misses]
-    .venv/bin/python bench/accuracy.py --ccda-dir PATH [--show-misses]
+    .venv/bin/python bench/accuracy.py --ccda-dir PATH [--half tuning|held-out|both|all]
+        [--show-misses]
 
 - Synthea (35 notes, `notes/synthea/`): each note is rendered to a PDF
   (`medpipeline.samples.render_text_pdf`) and materialized through every per-document asset on a
@@ -44,7 +45,8 @@
   PDF, scored per type and overall on the tuning and the held-out half (`bench/ccda_dev.py`
   says how; the held-out half is fixed in `bench/ccda_split.py`).
 - A folder of C-CDA documents (`--ccda-dir PATH`): every `<stem>.pdf` / `<stem>.gold.json` pair
-  in PATH, scored like ccda_dev as one set; `bench/ccda_prepare.py` makes such a folder from a
+  in PATH, scored like ccda_dev, in halves by the same rule (every second stem in sorted order is
+  held out) or as one set (`--half all`); `bench/ccda_prepare.py` makes such a folder from a
   site's own C-CDA XML files.
 Prints precision / recall / F1 per fact type, source and provider; `--show-misses` lists the FHIR
 example keys that were missed or wrong.
@@ -583,9 +585,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--half",
-        choices=["tuning", "held-out", "both"],
+        choices=["tuning", "held-out", "both", "all"],
         default="tuning",
-        help="which ccda_dev half to score (the held-out half only to report)",
+        help="which half to score (the held-out half only to report; 'all': --ccda-dir as one set)",
     )
     parser.add_argument(
         "--ccda-dir",
@@ -594,8 +596,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.ccda_dir:
-        print(f"command: .venv/bin/python bench/accuracy.py --ccda-dir {args.ccda_dir}")
-        return score_ccda_dir(args.ccda_dir, args.show_misses)
+        print(f"command: .venv/bin/python bench/accuracy.py --ccda-dir {args.ccda_dir} "
+              f"--half {args.half}")  # fmt: skip
+        return score_ccda_dir(args.ccda_dir, args.half, args.show_misses)
     if args.ccda_dev:
         print(f"command: .venv/bin/python bench/accuracy.py --ccda-dev --half {args.half}")
         return score_ccda_dev(args.corpus, args.half, args.show_misses)

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ccda_split import HELD_OUT
+from ccda_split import HELD_OUT, held_out_by_rule
 
 from medpipeline.chunking import ChunkingConfig, chunk_document, join_pages
 from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
@@ -330,11 +330,19 @@ def run_document(pdf: Path, gold: dict) -> DocumentResult:
     )
 
 
-def stems(folder: Path, half: str) -> list[str]:
-    every = sorted(path.name.removesuffix(".gold.json") for path in folder.glob("*.gold.json"))
+def scored_stems(folder: Path) -> list[str]:
+    """The stems with both a `<stem>.pdf` and a `<stem>.gold.json` in `folder`, sorted."""
+    return sorted(
+        path.name.removesuffix(".gold.json")
+        for path in folder.glob("*.gold.json")
+        if path.with_name(path.name.removesuffix(".gold.json") + ".pdf").is_file()
+    )
+
+
+def stems(every: list[str], held_out: set[str], half: str) -> list[str]:
     if half == "held-out":
-        return [stem for stem in every if stem in HELD_OUT]
-    return [stem for stem in every if stem not in HELD_OUT]
+        return [stem for stem in every if stem in held_out]
+    return [stem for stem in every if stem not in held_out]
 
 
 def score_set(folder: Path, chosen: list[str], label: str, show_misses: bool) -> None:
@@ -390,23 +398,29 @@ def score_ccda_dev(corpus: Path, half: str, show_misses: bool) -> int:
         print(f"ccda_dev not found at {folder}")
         return 2
     load_offline()
-    halves = ("tuning", "held-out") if half == "both" else (half,)
-    for name in halves:
-        score_set(folder, stems(folder, name), f"ccda_dev {name} half", show_misses)
+    score_halves(folder, set(HELD_OUT), half, "ccda_dev", show_misses)
     return 0
 
 
-def score_ccda_dir(folder: Path, show_misses: bool) -> int:
-    """Every `<stem>.pdf` with a `<stem>.gold.json` in `folder` (made by `bench/ccda_prepare.py`
-    from a site's own C-CDA documents), scored as one set."""
-    chosen = sorted(
-        path.name.removesuffix(".gold.json")
-        for path in folder.glob("*.gold.json")
-        if path.with_name(path.name.removesuffix(".gold.json") + ".pdf").is_file()
-    )
-    if not chosen:
+def score_halves(
+    folder: Path, held_out: set[str], half: str, label: str, show_misses: bool
+) -> None:
+    every = scored_stems(folder)
+    if half == "all":
+        score_set(folder, every, f"{label}, all", show_misses)
+        return
+    for name in ("tuning", "held-out") if half == "both" else (half,):
+        score_set(folder, stems(every, held_out, name), f"{label} {name} half", show_misses)
+
+
+def score_ccda_dir(folder: Path, half: str, show_misses: bool) -> int:
+    """The `<stem>.pdf` / `<stem>.gold.json` pairs in `folder` (made by `bench/ccda_prepare.py`
+    from a site's own C-CDA documents), split into halves by `held_out_by_rule`, or all as one
+    set (`half` "all")."""
+    every = scored_stems(folder)
+    if not every:
         print(f"no <stem>.pdf with <stem>.gold.json in {folder}")
         return 2
     load_offline()
-    score_set(folder, chosen, f"C-CDA set {folder}", show_misses)
+    score_halves(folder, held_out_by_rule(every), half, f"C-CDA set {folder}", show_misses)
     return 0

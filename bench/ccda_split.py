@@ -1,4 +1,4 @@
-"""The ccda_dev held-out half, fixed before any rule was written against the corpus.
+"""The held-out half of a scored C-CDA set; ccda_dev's was fixed before any rule was written.
 
 Rule: the 21 stems in sorted order, every second one (positions 1, 3, 5, ... counting from 0).
 That spreads the half across vendors (Allscripts 3, EMERGE 1, Greenway 2, mTuitive 1, Partners 1,
@@ -17,3 +17,9 @@ HELD_OUT = (
     "practicefusion_isabella_jones_referral",
     "practicefusion_mary_grant_clinical_summary",
 )
+
+
+def held_out_by_rule(stems: list[str]) -> set[str]:
+    """The same rule for any other set (`--ccda-dir`): every second stem in sorted order, fixed
+    before its misses are read."""
+    return set(sorted(stems)[1::2])
