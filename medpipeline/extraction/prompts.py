@@ -91,13 +91,36 @@ _SIGNALS: dict[DocumentType, tuple[str, ...]] = {
 _HEAD_CHARS = 4000
 
 
+# Headings of the sections a patient summary lists besides its results (a CCD, a referral or
+# visit summary): a document with two kinds of them is no laboratory report, however many
+# 'result' columns its results table has.
+_SUMMARY_HEADINGS = {
+    "problems": r"(?:active[ \t]+)?(?:problems?(?:[ \t]+list)?|diagnoses)",
+    "medications": r"(?:current[ \t]+|active[ \t]+|home[ \t]+)?medications?(?:[ \t]+list)?",
+    "allergies": r"allerg(?:y|ies)\b[^\n]{0,40}",
+    "vitals": r"vital[ \t]+signs|vitals",
+}
+
+
+def is_patient_summary(head: str) -> bool:
+    found = [
+        kind
+        for kind, heading in _SUMMARY_HEADINGS.items()
+        if re.search(rf"(?im)^[ \t]*{heading}[ \t]*:?[ \t]*$", head)
+    ]
+    return len(found) >= 2
+
+
 def detect_document_type(text: str) -> DocumentType:
-    """The type whose signals occur most often in the first pages (ties: the order above)."""
+    """The type whose signals occur most often in the first pages (ties: the order above); a
+    patient summary is never a laboratory report."""
     head = text[:_HEAD_CHARS].lower()
     scores = {
         kind: sum(len(re.findall(signal, head)) for signal in signals)
         for kind, signals in _SIGNALS.items()
     }
+    if is_patient_summary(head):
+        scores[DocumentType.LAB_REPORT] = 0
     best = max(scores, key=lambda kind: scores[kind])
     return best if scores[best] >= 2 else DocumentType.OTHER
 

@@ -65,17 +65,27 @@ def condition_facts(
 
 
 ICD10_SYSTEM = r"ICD-?10(?:-CM)?"
+# A verification status printed after the problem's name ('Angina(Confirmed)'): not part of the
+# name; an unconfirmed one makes it possible, a refuted one negated.
+VERIFICATION = re.compile(
+    r"[ \t]*\((?:(?P<confirmed>confirmed)|(?P<unconfirmed>suspected|provisional|differential"
+    r"|probable|possible|working)|(?P<refuted>refuted|ruled[ \t]+out))\)[ \t]*$",
+    re.IGNORECASE,
+)
 INACTIVE_STATUS = re.compile(r"\b(?:resolved|inactive|historical|past|remission)\b", re.I)
 
 
 def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact | None:
     """A problem-list row: its name cell is the condition (codes after it dropped, an ICD-10-CM
     code printed there kept, else looked up in the ICD-10-CM index); a resolved or inactive status
-    makes it historical and resolved (a problem merely listed stays active)."""
+    makes it historical and resolved (a problem merely listed stays active); a verification
+    status after the name ('(Suspected)', '(Refuted)') makes it possible or negated."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
-    name = clean_name(cell.text)
+    verification = VERIFICATION.search(cell.text)
+    written = cell.text[: verification.start()] if verification else cell.text
+    name = clean_name(written)
     if not name or not re.search(r"[A-Za-z]{3}", name):
         return None
     printed = [
@@ -85,11 +95,16 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     status_text = status.text if status else labelled(table.row_text(row), "status") or ""
     inactive = INACTIVE_STATUS.search(status_text)
     printed = [icd10cm_code(printed_code(row, ICD10_SYSTEM))] + printed
+    assertion = Assertion.HISTORICAL if inactive else Assertion.PRESENT
+    if verification and verification["unconfirmed"]:
+        assertion = Assertion.POSSIBLE
+    elif verification and verification["refuted"]:
+        assertion = Assertion.NEGATED
     return ConditionFact(
         quote=quote_for(text, cell.start, cell.end),
         text=name,
         icd10_code=next((code for code in printed if code), None) or icd10_code(name),
-        assertion=Assertion.HISTORICAL if inactive else Assertion.PRESENT,
+        assertion=assertion,
         resolved=bool(inactive),
     )
 

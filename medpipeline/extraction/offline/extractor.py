@@ -30,6 +30,8 @@ from medpipeline.extraction.offline.results import lab_row_regions, observation_
 from medpipeline.extraction.offline.sections_tables import (
     MEDICATION_CATEGORIES,
     NO_FACT_SECTIONS,
+    PAST_HISTORY,
+    PROBLEMS,
     find_tables,
     section_regions,
     table_regions,
@@ -75,18 +77,20 @@ class OfflineExtractor:
         narrative outside them by lexicon, ConText and sections. Section titles and table header
         rows are never facts; sections that list no patient facts of these kinds (immunizations,
         plan of care, social and family history ...) give none. In a lab report
-        (`document_type`) conditions come only from a labelled diagnosis field."""
+        (`document_type`) conditions come only from a labelled diagnosis field or a problem list."""
         if not text.strip():
             return ChunkExtraction()
         doc = self.nlp(text)
         tables = find_tables(doc, vital_kind)
         in_tables = table_regions(tables)
-        read_tables = [table.region for table in tables if table.kind is not None]
+        read_tables = [table.region for table in tables if table.kind or table.detached]
         not_narrative = in_tables + title_regions(doc) + section_regions(doc, NO_FACT_SECTIONS)
         allergy_areas = allergy_regions(doc)
         medication_lists = section_regions(doc, MEDICATION_CATEGORIES)
         diagnosis_fields = (
-            diagnosis_field_regions(text) if document_type == DocumentType.LAB_REPORT else None
+            diagnosis_field_regions(text) + section_regions(doc, {PROBLEMS, PAST_HISTORY})
+            if document_type == DocumentType.LAB_REPORT
+            else None
         )
         conditions = condition_facts(
             doc, allergy_areas + medication_lists + not_narrative, diagnosis_fields

@@ -101,12 +101,14 @@ def section_rules(nlp: Language, default_rules_path: str) -> list[SectionRule]:
 
 def whole_line_title(row: dict[str, str]) -> str:
     """A regex (medspaCy's RegexMatcher) matching one of the row's titles as a whole line, any
-    case, with an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:'."""
+    case, with an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:'; or several
+    of them joined by commas, '&', '/' or 'and' ('Allergies, Adverse Reactions and Alerts')."""
     titles = "|".join(
         r"[ \t]+".join(re.escape(word) for word in title.split())
         for title in sorted(split_names(row["title"]), key=len, reverse=True)
     )
-    return rf"(?im)^[ \t]*(?:{titles})[ \t]*:?[ \t]*(?=\n|\Z)"
+    joined = rf"(?:{titles})(?:[ \t]*(?:,|&|/|\band\b)[ \t]*(?:and[ \t]+)?(?:{titles}))*"
+    return rf"(?im)^[ \t]*{joined}[ \t]*:?[ \t]*(?=\n|\Z)"
 
 
 @Language.component("medpipeline_list_item_sentences")

@@ -41,7 +41,9 @@ VITAL_NAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"percentile|\bz-?score", ""),
         (r"systolic|\bsys\b|\bsbp\b", "8480-6"),
         (r"diastolic|\bdia\b|\bdbp\b", "8462-4"),
+        (r"mean arterial|^\s*map\b", "8478-0"),
         (r"blood pressure|^\s*b/?p\b", "85354-9"),
+        (r"inhaled oxygen|oxygen concentration|\bfio2\b", "3150-0"),
         (r"o2|oxygen|spo2|sao2|pulse ox", "59408-5"),
         (r"heart rate|pulse|^\s*hr\b", "8867-4"),
         (r"resp|^\s*rr\b", "9279-1"),
@@ -54,13 +56,16 @@ VITAL_NAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 EXTRA_VITALS = {
+    "3150-0": ObservationKind("inhaled oxygen concentration", "3150-0", "vital-signs", "%"),
+    "8478-0": ObservationKind("mean blood pressure", "8478-0", "vital-signs", "mm[Hg]"),
     "3140-1": ObservationKind("body surface area", "3140-1", "vital-signs", "m2"),
     "9843-4": ObservationKind("head circumference", "9843-4", "vital-signs", "cm"),
 }
 MAX_VITAL_NAME_WORDS = 5
 VALUE_CELL = re.compile(
-    r"^(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?\d+(?:\.\d+)?)"
-    r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*)?"
+    r"^(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?(?:\d+(?:\.\d+)?|\.\d+))"
+    r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?"
+    r"[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*(?:[ \t]+per[ \t]+[a-z]+)?)?"
     r"(?:[ \t]+(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal))?$",
     re.IGNORECASE,
 )
@@ -77,6 +82,21 @@ LABELLED_RANGE = re.compile(
 )
 VERDICT = re.compile(r"Normal|Abnormal", re.IGNORECASE)
 WORD_RESULT = re.compile(rf"^(?:{TABLE_RESULTS})\b", re.IGNORECASE)
+# A word result in a value column ('YELLOW', 'CLEAR', 'Few'), unless it says there is none yet.
+WORD_VALUE = re.compile(r"[A-Za-z][A-Za-z -]{0,29}")
+NO_RESULT_YET = re.compile(
+    r"^(?:pending|in[ \t]+progress|not[ \t]+(?:performed|done|reported|available)|cancel+ed"
+    r"|see\b|np|na|n/a|tnp|qns|none|comment)\b",
+    re.IGNORECASE,
+)
+# What a value cell prints after the value: a flag between asterisks ('*HI*', '*>HHI*') and when
+# it was taken, in parentheses ('150 mmHg *HI* (07/10/2013 22:00:00 America/Chicago)').
+VALUE_NOTES = re.compile(
+    r"(?:[ \t]+\*[<>]?(?P<flag>[A-Za-z]{1,4})\*)?(?:[ \t]*\((?P<when>[^()]*\d{4}[^()]*)\))?[ \t]*$"
+)
+STARRED_FLAGS = {"hi": "H", "hhi": "H", "lo": "L", "llo": "L", "h": "H", "l": "L", "a": "A"}
+# A reference range printed after the test's name ('Systolic Blood Pressure [90-140 mmHg]').
+NAME_RANGE = re.compile(r"[ \t]*[\[(](?P<range>[^\[\]()]*\d[^\[\]()]*)[\])][ \t]*$")
 
 
 @functools.cache
@@ -109,14 +129,22 @@ def observation_from_cells(
 ) -> ObservationFact | None:
     """One observation from a name and a value cell ('25.2 mmol/L', '120/80 mmHg', 'Negative'),
     with the row's unit, range and flag columns when it has them."""
-    written = value.text
+    notes = VALUE_NOTES.search(value.text)
+    written = value.text[: notes.start()] if notes and notes.group() else value.text
+    starred = STARRED_FLAGS.get(notes["flag"].lower()) if notes and notes["flag"] else None
+    taken = parse_date(notes["when"]) if notes and notes["when"] else None
     if DATE_VALUE.match(written):
         return None
+    name_range = NAME_RANGE.search(name.text)
+    name_text = name.text[: name_range.start()] if name_range else name.text
     parsed = VALUE_CELL.match(written)
     unit_cell, range_cell, flag_cell = (table.cell(row, role) for role in ("unit", "range", "flag"))
-    kind = vital_kind(name.text) if vital else None
+    kind = vital_kind(name_text) if vital else None
     if parsed is None:
-        if vital or not WORD_RESULT.match(written):
+        in_value_column = table.cell(row, "value") is value and WORD_VALUE.fullmatch(written)
+        if vital or NO_RESULT_YET.match(written):
+            return None
+        if not (WORD_RESULT.match(written) or in_value_column):
             return None
         number, value_text, written_unit, flag = None, written, None, None
     else:
@@ -130,21 +158,25 @@ def observation_from_cells(
         if written_unit and re.fullmatch(FLAG, written_unit, re.IGNORECASE):
             written_unit, flag = None, written_unit  # '11.2 L': a low flag, not litres
         written_unit = written_unit or (unit_cell.text if unit_cell else None)
+    if vital and kind is None:
+        return None  # a row of a vital-signs table that names no vital sign
     unit = ucum_unit(written_unit) or written_unit
     if not vital:
-        kind = observation_kind(clean_name(name.text), unit, qualitative=number is None)
+        kind = observation_kind(clean_name(name_text), unit, qualitative=number is None)
     if printed := printed_loinc(row):  # a code the document prints wins
         category = "vital-signs" if vital else "laboratory"
-        kind = ObservationKind(name.text, printed, category, None)
+        kind = ObservationKind(name_text, printed, category, None)
     low = high = None
     if range_cell and (bounds := RANGE_WITH_UNIT.match(range_cell.text)):
         low, high = reference_bounds(bounds)
     elif range_cell is None and (labelled := LABELLED_RANGE.search(table.row_text(row))):
         low, high = reference_bounds(labelled)
         flag = flag or labelled["verdict"]
+    elif name_range and (bounds := RANGE_WITH_UNIT.match(name_range["range"].strip())):
+        low, high = reference_bounds(bounds)
     return ObservationFact(
         quote=quote_for(text, name.start, value.end),
-        name=clean_name(name.text),
+        name=clean_name(name_text),
         category="vital-signs" if vital else (kind.category if kind else "laboratory"),
         loinc_code=kind.loinc_code if kind else None,
         value=number,
@@ -153,7 +185,8 @@ def observation_from_cells(
         reference_low=low,
         reference_high=high,
         reference_text=range_cell.text if range_cell and low is None and high is None else None,
-        interpretation=interpretation(flag or (flag_cell.text if flag_cell else None)),
+        interpretation=interpretation(flag or starred or (flag_cell.text if flag_cell else None)),
+        effective_date=taken,
     )
 
 
@@ -332,8 +365,8 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
         for row in (row for row in table.rows if not row.continues):
             name = table.name_cell(row)
             value = value_cell(table, row, name) if name else None
-            if name is None or is_absence(name.text):
-                continue
+            if name is None or is_absence(name.text) or name.text.endswith(":"):
+                continue  # none, or a label ('Most recent to oldest [Reference Range]:')
             fact = observation_from_cells(text, name, value, table, row, vital) if value else None
             if fact is None and not vital:
                 listed = listed_results(text, value) if value else []

@@ -50,7 +50,13 @@ MAX_HEADER_CELL_WORDS = 5
 COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (role, re.compile(pattern, re.IGNORECASE))
     for role, pattern in (
-        ("name", r"\bcode[ \t]+(?:description|display|name|text)\b|\bdisplay[ \t]+name\b"),
+        (
+            "name",
+            r"\bcode[ \t]+(?:description|display|name|text)\b|\bdisplay[ \t]+name\b"
+            r"|^(?:procedure|test|exam|study)[ \t]+type$",
+        ),
+        # what a fact is linked to, not the fact: 'Related Diagnosis', 'Indication'
+        ("details", r"\b(?:related|associated|linked|indications?|reasons?)\b"),
         ("details", r"\b(?:group|category|class|classification)\b"),
         ("severity", r"\b(?:severity|criticality)\b"),
         ("status", r"\bstatus\b"),
@@ -128,6 +134,9 @@ class Table:
     header: TableRow | None = None
     rows: list[TableRow] = field(default_factory=list)  # data rows: no header, no caption
     region: Region = (0, 0)
+    # printed right below another table, without a header row: not the section's table (the
+    # document's details block under the last section), read only by its cells
+    detached: bool = False
 
     def cell(self, row: TableRow, role: str) -> Cell | None:
         """The row's first non-empty cell in a column of that role."""
@@ -247,18 +256,49 @@ def printed_code(row: TableRow, system: str) -> str | None:
     return None
 
 
+def same_width(above: TableRow, row: TableRow) -> bool:
+    """Rows of one table: as many cells, or the wider one's extra cells empty at its edges (a
+    chunk's header row from its context above rows with empty edge columns)."""
+    narrow, wide = sorted((above, row), key=lambda r: len(r.cells))
+    extra = len(wide.cells) - len(narrow.cells)
+    texts = [cell.text for cell in wide.cells]
+    return any(
+        not any(texts[:lead]) and not any(texts[len(texts) - (extra - lead) :])
+        for lead in range(extra + 1)
+    )
+
+
 def table_blocks(text: str) -> list[list[TableRow]]:
     """Runs of consecutive table lines; a blank line (a page break) starts a new run, since the
-    table finder may see the rest of a table with other edge columns on the next page."""
-    blocks: list[list[TableRow]] = []
+    table finder may see the rest of a table with other edge columns on the next page, and so
+    does a change of width that the next line keeps (`new_tables`)."""
+    runs: list[list[TableRow]] = []
     last_end = -2
     for match in TABLE_ROW.finditer(text):
         row = parse_row(text, match.start(), match.end())
-        if blocks and text[last_end : match.start()].strip(" \t") == "\n":
-            blocks[-1].append(row)
+        if runs and text[last_end : match.start()].strip(" \t") == "\n":
+            runs[-1].append(row)
         else:
-            blocks.append([row])
+            runs.append([row])
         last_end = match.end()
+    return [block for run in runs for block in new_tables(run)]
+
+
+def new_tables(run: list[TableRow]) -> list[list[TableRow]]:
+    """A run of table lines split where two or more lines of another width begin: the next
+    table printed right below ('| Patient-IDs | ... |' under the vital signs, a second header
+    row). One line of another width is a row whose cell the table finder cut in more pieces."""
+    blocks, width_of = [[run[0]]], run[0]
+    for index, row in enumerate(run[1:], 1):
+        following = run[index + 1] if index + 1 < len(run) else None
+        if same_width(width_of, row):
+            blocks[-1].append(row)
+            width_of = row
+        elif following is None or same_width(row, following):
+            blocks.append([row])
+            width_of = row
+        else:
+            blocks[-1].append(row)
     return blocks
 
 
@@ -312,11 +352,14 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             header, *rows = without_empty_edges(rows)
             rows = fit_columns(rows, len(header.cells)) or rows  # rows wider by empty edges
         roles = [column_role(cell.text) for cell in header.cells] if header else []
-        if header is None and previous is not None and previous.roles:
+        detached = previous is not None and header is None and (
+            text[previous.region[1] : block[0].start].strip(" \t") == "\n"
+        )
+        if header is None and previous is not None and previous.roles and not detached:
             fitted = fit_columns(rows, len(previous.roles))
             if fitted is not None:  # a table continued after a page break
                 rows, roles = fitted, previous.roles
-        kind = category_at(spans, block[0].start)
+        kind = None if detached else category_at(spans, block[0].start)
         if kind in (None, "other", "administrative") or header_kind(header, vital_name) == VITALS:
             kind = header_kind(header, vital_name) or kind
         if kind is None and header is None and previous is not None and roles is previous.roles:
@@ -332,7 +375,7 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         if roles and roles[0] in ("name", "details"):
             for row in data[1:]:
                 row.continues = not row.cells[0].text
-        table = Table(kind, roles, header, data, (block[0].start, block[-1].end))
+        table = Table(kind, roles, header, data, (block[0].start, block[-1].end), detached)
         tables.append(table)
         previous = table
     return tables
