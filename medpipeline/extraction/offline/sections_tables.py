@@ -352,8 +352,10 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             header, *rows = without_empty_edges(rows)
             rows = fit_columns(rows, len(header.cells)) or rows  # rows wider by empty edges
         roles = [column_role(cell.text) for cell in header.cells] if header else []
-        detached = previous is not None and header is None and (
-            text[previous.region[1] : block[0].start].strip(" \t") == "\n"
+        detached = (
+            previous is not None
+            and header is None
+            and (text[previous.region[1] : block[0].start].strip(" \t") == "\n")
         )
         if header is None and previous is not None and previous.roles and not detached:
             fitted = fit_columns(rows, len(previous.roles))
