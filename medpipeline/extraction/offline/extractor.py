@@ -62,7 +62,9 @@ def allergy_key(fact: AllergyFact) -> tuple:
 
 
 def observation_key(fact: ObservationFact) -> tuple:
-    return fact.loinc_code or fact.name.lower(), fact.value, fact.value_text, fact.unit
+    """One reading: the same value on another date (a flowsheet column) is another one."""
+    name = fact.loinc_code or fact.name.lower()
+    return name, fact.value, fact.value_text, fact.unit, fact.effective_date
 
 
 class OfflineExtractor:

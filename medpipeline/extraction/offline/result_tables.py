@@ -308,12 +308,15 @@ def vitals_by_column(table: Table, text: str) -> list[ObservationFact]:
 
 def date_columns(table: Table) -> tuple[TableRow, dict[int, str]] | None:
     """A flowsheet's dates row: the first row whose cells after the first are all dates, two or
-    more ('| Vital Sign | 01/15/2013 | 03/04/2013 |'), with each date by column."""
+    more ('| Vital Sign | 01/15/2013 | 03/04/2013 |', '| Date / Time: | Nov 1, 2011 | Aug 6,
+    2012 |'), with each date by column."""
     first = table.header or (table.rows[0] if table.rows else None)
     if first is None or len(first.cells) < 3:
         return None
     dated = {index: cell.text for index, cell in enumerate(first.cells[1:], 1) if cell.text}
-    if len(dated) < 2 or not all(DATE_VALUE.fullmatch(date) for date in dated.values()):
+    if len(dated) < 2 or not all(
+        DATE_VALUE.fullmatch(date) or parse_date(date) for date in dated.values()
+    ):
         return None
     return first, dated
 

@@ -340,6 +340,7 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
     header cell names a vital sign (results.vital_kind)."""
     text = doc.text
     spans = section_spans(doc)
+    titles = title_regions(doc)
     tables: list[Table] = []
     previous: Table | None = None
     for block in table_blocks(text):
@@ -357,7 +358,10 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             and header is None
             and (text[previous.region[1] : block[0].start].strip(" \t") == "\n")
         )
-        if header is None and previous is not None and previous.roles and not detached:
+        titled = previous is not None and any(
+            previous.region[1] <= start < block[0].start for start, _ in titles
+        )  # a section title between: a new section's table, not the last one going on
+        if header is None and previous is not None and previous.roles and not (detached or titled):
             fitted = fit_columns(rows, len(previous.roles))
             if fitted is not None:  # a table continued after a page break
                 rows, roles = fitted, previous.roles
