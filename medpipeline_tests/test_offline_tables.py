@@ -17,6 +17,7 @@ from medpipeline.extraction.offline.pipeline import build_pipeline
 from medpipeline.extraction.offline.result_tables import vital_kind
 from medpipeline.extraction.offline.sections_tables import find_tables
 from medpipeline.extraction.offline.vocabularies import find_drug, icd10_code
+from medpipeline.extraction.prompts import DocumentType, detect_document_type
 from medpipeline.extraction.schema import Assertion, ChunkExtraction, MedicationStatus
 from medpipeline.pdf import PdfLimits, extract_pages
 
@@ -620,3 +621,138 @@ def test_vaccines_are_not_medications(extractor, text, expected):
     result = extractor.extract(text)
     assert_clean(result, text)
     assert [m.generic_name for m in result.medications] == expected
+
+
+SUMMARY_WITH_RESULTS = """Clinical Summary
+Allergies
+| Substance | Reaction |
+| Sulfa drugs | Rash |
+PROBLEMS
+Problem #1
+Essential hypertension (onset 10 May, 2011)
+Problem #2
+Hypothyroidism (onset 31 Dec, 2006)
+Medications
+| Medication | Directions | Status |
+| Levothyroxine 50 MCG Oral Tablet | Take 1 tablet by mouth daily | Active |
+Results
+| Result Type | Result Value | Relevant Reference Range | Interpretation | Date |
+| TSH | 2.1 mIU/L | 0.4-4.0 | Normal | Jun 22, 2015 |
+| Reference range | 3 | Result | Flag | Collected |
+"""
+
+
+def test_a_patient_summary_with_a_results_table_is_no_lab_report(extractor):
+    """Lab-report words in a results table do not make a summary a lab report, and a problem
+    list is read even in a lab report."""
+    assert detect_document_type(SUMMARY_WITH_RESULTS) != DocumentType.LAB_REPORT
+    for document_type in (None, DocumentType.LAB_REPORT):
+        result = extractor.extract(SUMMARY_WITH_RESULTS, document_type)
+        assert {c.text for c in result.conditions} == {"Essential hypertension", "Hypothyroidism"}
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Allergies, Adverse Reactions and Alerts", "ALLERGIES & ADVERSE REACTIONS / ALERTS",
+     "Allergies and Intolerances:"],
+)  # fmt: skip
+def test_titles_joining_several_titles_of_one_kind(extractor, title):
+    text = f"{title}\n| Allergen | Reaction | Reaction Severity |\n| Codeine | Nausea | Mild |\n"
+    result = extractor.extract(text)
+    assert [a.substance for a in result.allergies] == ["Codeine"]
+    assert result.medications == []
+
+
+def test_tables_printed_right_below_each_other_are_told_apart(extractor):
+    """A second header row of another width starts a table; a details block right below the
+    vital signs is not read as vital signs; one row whose cell was cut in more pieces stays."""
+    text = """Problem List
+| Condition | Effective Dates | Status | Informant |
+| Angina(Confirmed) | 07/10/2013 | Active |  |
+| Diabetes mellitus type 2(Suspected) | 01/09/2009 | Active |  |
+| Diagnosis | Diagnosis Type | Effective Dates | Clinical Service | Informant |
+| Exercise-induced angina | Final | 07/11/2013 | Non-Specified |  |
+Results
+| Test | Value | Range | Date |
+| Triglycerides | 125 mg/dL | 10-39 years: 55-110 | 40-59 years: 70-150 | >60 years: 80-150 | 2009 |
+| HDL cholesterol | 62 mg/dL | >=40 mg/dL | 2010 |
+Vital Signs
+| Date / Time: | Nov 1, 2011 | Aug 6, 2012 |
+| Height | 69 inches | 69 inches |
+| Weight | 189 lbs | 194 lbs |
+| Document ID | 9AA1-22 (1.2.3.4.5) | Created On | Aug 6, 2012 |
+| Patient-IDs | 444222222 (2.16.840.1.113883.4.1) | Language | en |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    conditions = {(c.text, c.assertion) for c in result.conditions}
+    assert conditions == {
+        ("Angina", Assertion.PRESENT),
+        ("Diabetes mellitus type 2", Assertion.POSSIBLE),
+        ("Exercise-induced angina", Assertion.PRESENT),
+    }
+    readings = {(o.name, o.value, o.effective_date) for o in result.observations}
+    assert readings == {
+        ("Triglycerides", 125, None),
+        ("HDL cholesterol", 62, None),
+        ("Height", 69, "2011-11-01"),
+        ("Height", 69, "2012-08-06"),
+        ("Weight", 189, "2011-11-01"),
+        ("Weight", 194, "2012-08-06"),
+    }
+
+
+def test_procedure_type_names_and_linked_diagnosis_columns(extractor):
+    text = """Procedures
+| Procedure Type | Body Site | Date of Procedure | Related Diagnosis |
+| Electrocardiographic procedure |  | 07/10/2013 00:00:00 |  |
+| Intranasal oxygen therapy |  | 07/10/2013 00:00:00 | Hypoxemia |
+"""
+    result = extractor.extract(text)
+    assert [(p.text, p.performed_date) for p in result.procedures] == [
+        ("Electrocardiographic procedure", "2013-07-10"),
+        ("Intranasal oxygen therapy", "2013-07-10"),
+    ]
+    assert result.conditions == []
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("| Systolic Blood Pressure [90-140 mmHg] | 150 mmHg *HI* (07/10/2013 22:00:00 CST) |",
+         ("Systolic Blood Pressure", "8480-6", 150, "mm[Hg]", 90, 140, "H", "2013-07-10")),
+        ("| Mean Arterial Pressure [70-100 mmHg] | 113 mmHg *>HHI* (07/10/2013 22:00) |",
+         ("Mean Arterial Pressure", "8478-0", 113, "mm[Hg]", 70, 100, "H", "2013-07-10")),
+        ("| Heart Rate | 80 beats per minute |",
+         ("Heart Rate", "8867-4", 80, "/min", None, None, None, None)),
+        ("| Inhaled Oxygen Concentration | 36 percent |",
+         ("Inhaled Oxygen Concentration", "3150-0", 36, "%", None, None, None, None)),
+        ("| Weight | 88000 gms |", ("Weight", "29463-7", 88000, "g", None, None, None, None)),
+        ("| Most recent to oldest [Reference Range]: | 1 |", None),
+        ("| Pain Score | 3 |", None),
+    ],
+    ids=["starred-flag-and-time", "mean-arterial", "words-unit", "fio2", "grams", "label-row",
+         "not-a-vital"],
+)  # fmt: skip
+def test_vital_sign_rows_as_cerner_and_others_print_them(extractor, row, expected):
+    result = extractor.extract(f"Vital Signs\n{row}\n")
+    found = [
+        (o.name, o.loinc_code, o.value, o.unit, o.reference_low, o.reference_high,
+         o.interpretation, o.effective_date)
+        for o in result.observations
+    ]  # fmt: skip
+    assert found == ([expected] if expected else [])
+
+
+def test_word_results_in_a_value_column_but_not_pending_ones(extractor):
+    text = """Results
+| Result Type | Result Value | Relevant Reference Range | Date |
+| Color of Urine | YELLOW | YELLOW | Jun 22, 2015 |
+| Creatinine [0.5-1.2 mg/dL] | .8 mg/dL | | Jun 22, 2015 |
+| Urea nitrogen, Serum | Pending | Pending | Jun 22, 2015 |
+"""
+    result = extractor.extract(text)
+    found = {
+        (o.name, o.value if o.value is not None else o.value_text) for o in result.observations
+    }
+    assert found == {("Color of Urine", "YELLOW"), ("Creatinine", 0.8)}

@@ -7,7 +7,7 @@ in sight are read by their cells (name, value with a lab unit, reference range).
 import functools
 import re
 
-from medpipeline.extraction.offline.demographics import parse_date
+from medpipeline.extraction.offline.demographics import first_date, parse_date
 from medpipeline.extraction.offline.lexicons import ObservationKind, observation_kind_candidates
 from medpipeline.extraction.offline.results import (
     FLAG,
@@ -132,7 +132,7 @@ def observation_from_cells(
     notes = VALUE_NOTES.search(value.text)
     written = value.text[: notes.start()] if notes and notes.group() else value.text
     starred = STARRED_FLAGS.get(notes["flag"].lower()) if notes and notes["flag"] else None
-    taken = parse_date(notes["when"]) if notes and notes["when"] else None
+    taken = first_date(notes["when"]) if notes and notes["when"] else None
     if DATE_VALUE.match(written):
         return None
     name_range = NAME_RANGE.search(name.text)
