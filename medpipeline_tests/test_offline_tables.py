@@ -552,6 +552,11 @@ def test_medication_product_ends_where_instructions_begin(extractor, cell, produ
             "Medications\n1. Metformin 500 mg twice daily\n2. Penicillin allergy (rash)\n",
             [("Metformin", "metformin", Assertion.PRESENT)],
         ),
+        (
+            "Results\nDigoxin 1.2 ng/mL, lithium 0.8 mmol/L on the last draw.\n"
+            "Assessment\nVancomycin trough pending; continue warfarin 5 mg daily.\n",
+            [("warfarin", "warfarin", Assertion.PRESENT)],
+        ),
     ],
     ids=[
         "class-in-list",
@@ -560,10 +565,12 @@ def test_medication_product_ends_where_instructions_begin(extractor, cell, produ
         "allergen-in-problem-list",
         "allergen-in-narrative",
         "allergen-in-medication-list",
+        "drug-levels",
     ],
 )
 def test_drug_classes_and_avoided_drugs_are_no_medications(extractor, text, expected):
-    """A class of drugs without a dose, a drug to avoid and an allergen are no medications."""
+    """A class of drugs without a dose, a drug to avoid, an allergen and a drug level are no
+    medications."""
     result = extractor.extract(text)
     assert_clean(result, text)
     assert [(m.text, m.generic_name, m.assertion) for m in result.medications] == expected
@@ -588,9 +595,19 @@ def test_drug_classes_and_avoided_drugs_are_no_medications(extractor, text, expe
             "HPI\nWas considered for surgery; takes metformin 500 mg daily.\n",
             [("metformin", Assertion.PRESENT)],
         ),
+        (
+            "Discharge Instructions\nIf pain persists, take ibuprofen 400 mg every 6 hours. "
+            "Take acetaminophen 500 mg as needed if pain.\n",
+            [("ibuprofen", Assertion.HYPOTHETICAL), ("acetaminophen", Assertion.PRESENT)],
+        ),
+        (
+            "Hospital Course\nIf you experience chest pain, you may take nitroglycerin 0.4 mg.\n",
+            [("nitroglycerin", Assertion.HYPOTHETICAL)],
+        ),
     ],
-    ids=["consider-starting", "may-benefit-from", "recommended-a-trial", "other-clause"],
-)
+    ids=["consider-starting", "may-benefit-from", "recommended-a-trial", "other-clause",
+         "if-then-take", "if-you-may-take"],
+)  # fmt: skip
 def test_proposed_drugs_are_not_taken(extractor, text, expected):
     """A drug a sentence only proposes is hypothetical (a planned medication, never active)."""
     result = extractor.extract(text)

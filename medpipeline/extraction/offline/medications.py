@@ -141,10 +141,13 @@ PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.
 
 
 # A drug the sentence only proposes ('Consider starting metformin', 'may add lisinopril',
-# 'candidate for statin therapy'): planned, not taken. ConText's hypothetical cues are not used
-# for drugs, since 'as needed' is one of them.
+# 'candidate for statin therapy') or makes conditional ('If pain persists, take ibuprofen'):
+# planned, not taken. ConText's hypothetical cues are not used for drugs, since 'as needed' is
+# one of them.
 PROPOSED_BEFORE = re.compile(
     r"\b(?:consider(?:s|ed|ing)?|may[ \t]+(?:start|try|add|begin|need|benefit[ \t]+from)"
+    r"|if\b[^.;:\n]*,[ \t]*(?:(?:you[ \t]+)?(?:may|can|should)[ \t]+)?(?:take|use|start|try"
+    r"|begin|add)"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
     r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:\n]*$",
     re.IGNORECASE,
@@ -198,6 +201,16 @@ def is_vaccine(name: str, generic: str | None) -> bool:
     return bool(VACCINE.search(name) or (generic and VACCINE.search(generic)))
 
 
+# A drug named as what a test measures ('digoxin level', 'vancomycin trough', 'digoxin 1.2
+# ng/mL', 'lithium 0.8 mmol/L': a concentration in blood; a dose is mg, or mg per mL of the
+# product): no medication.
+MEASURED_AFTER = re.compile(
+    r"[ \t]*(?:(?:levels?|concentrations?|trough|peak|assay)\b|:?[ \t]*[<>]?\d*\.?\d+[ \t]*"
+    r"(?:(?:ng|pg)/(?:ml|dl|l)|(?:ug|mcg|\u00b5g|mg|mmol|umol|\u00b5mol|meq)/(?:dl|l))\b)",
+    re.IGNORECASE,
+)
+
+
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
     prescribed_lists = listed_regions(text, PRESCRIBED_HEADER)
@@ -208,6 +221,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             in_regions(ent.start_char, skip_regions)
             or is_bracketed_brand(text, ent, drugs[:index])
             or is_allergen(text, ent.start_char, ent.end_char)
+            or MEASURED_AFTER.match(text, ent.end_char)
         ):
             continue
         next_start = drugs[index + 1].start_char if index + 1 < len(drugs) else len(text)
