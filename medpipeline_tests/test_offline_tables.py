@@ -773,3 +773,15 @@ def test_word_results_in_a_value_column_but_not_pending_ones(extractor):
         (o.name, o.value if o.value is not None else o.value_text) for o in result.observations
     }
     assert found == {("Color of Urine", "YELLOW"), ("Creatinine", 0.8)}
+
+
+def test_a_result_column_before_a_value_column_names_the_test(extractor):
+    text = """Results
+| Result | Value | Units | Range | Date | Interpretation |
+| CO2 | 27 | mmol/L | 23-29 mmol/L | 8/15/2012 | Normal |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    found = [(o.name, o.loinc_code, o.value, o.unit, o.reference_low, o.reference_high)
+             for o in result.observations]  # fmt: skip
+    assert found == [("CO2", "2028-9", 27, "mmol/L", 23, 29)]

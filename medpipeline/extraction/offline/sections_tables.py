@@ -221,6 +221,15 @@ def column_role(header: str) -> str | None:
     return None
 
 
+def header_roles(header: TableRow) -> list[str | None]:
+    """Each column's role; of two value columns with no name column ('Result | Value | Units'),
+    the first names the test."""
+    roles = [column_role(cell.text) for cell in header.cells]
+    if "name" not in roles and roles.count("value") > 1:
+        roles[roles.index("value")] = "name"
+    return roles
+
+
 def is_header_row(row: TableRow, vital_name) -> bool:
     """Every filled cell a short label without digits, and at least one a known column word or
     vital-sign name ('Name | Dates | Details', 'Date | BP-Sys(mm[Hg]) | HR(bpm)')."""
@@ -352,7 +361,7 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         if rows and is_header_row(rows[0], vital_name):
             header, *rows = without_empty_edges(rows)
             rows = fit_columns(rows, len(header.cells)) or rows  # rows wider by empty edges
-        roles = [column_role(cell.text) for cell in header.cells] if header else []
+        roles = header_roles(header) if header else []
         detached = (
             previous is not None
             and header is None
