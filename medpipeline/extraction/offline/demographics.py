@@ -59,10 +59,15 @@ GENDER_WORDS |= {"f": "female", "woman": "female", "girl": "female", "lady": "fe
 NON_NAME_WORDS = {"the", "patient", "was", "is", "has", "with", "and", "of", "id", "name"}
 
 
+def date_words(written: str) -> str:
+    """A written date as `DATE_FORMATS` read it: no commas or periods, 'Sept' as 'Sep'."""
+    cleaned = normalize_space(written.replace(",", " ").replace(".", ""))
+    return re.sub(r"\bSept\b", "Sep", cleaned, flags=re.IGNORECASE)
+
+
 def parse_date(written: str) -> str | None:
     """ISO date for a written birth date; two-digit years never land in the future."""
-    cleaned = normalize_space(written.replace(",", " ").replace(".", ""))
-    cleaned = re.sub(r"\bSept\b", "Sep", cleaned, flags=re.IGNORECASE)
+    cleaned = date_words(written)
     for date_format in DATE_FORMATS:
         try:
             parsed = datetime.strptime(cleaned, date_format).date()
@@ -155,8 +160,7 @@ def encounter_facts(text: str) -> list[EncounterFact]:
 
 def parse_encounter_date(written: str) -> str | None:
     """ISO date of a written date; unlike birth dates, two-digit years stay in this century."""
-    cleaned = normalize_space(written.replace(",", " ").replace(".", ""))
-    cleaned = re.sub(r"\bSept\b", "Sep", cleaned, flags=re.IGNORECASE)
+    cleaned = date_words(written)
     for date_format in DATE_FORMATS:
         try:
             return datetime.strptime(cleaned, date_format).date().isoformat()
