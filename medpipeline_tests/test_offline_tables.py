@@ -785,3 +785,29 @@ def test_a_result_column_before_a_value_column_names_the_test(extractor):
     found = [(o.name, o.loinc_code, o.value, o.unit, o.reference_low, o.reference_high)
              for o in result.observations]  # fmt: skip
     assert found == [("CO2", "2028-9", 27, "mmol/L", 23, 29)]
+
+
+def test_a_details_block_after_a_page_break_is_no_result(extractor):
+    """A headerless table after a page break whose columns do not fit the last table is another
+    table (a rendering's document details), read by its cells only, page after page."""
+    text = """Results Summary
+| Data and Description | Results |
+| 1/21/2013 4:12 PM | Hgb Bld-mCnc 13.40 g/dL WBC # Bld Auto 12.50 x10E3/uL |
+
+| Document | ID a8b7dd (2.16.840.1.113883.3.441) | Created On | July 1, 2013 |
+
+| Date of Birth | June 12, 1964 (49yr) | Gender | Male |
+| Patient-IDs | 26789 (2.16.840.1.113883.3.441.1.50) | Language Communication | en |
+"""
+    result = extractor.extract(text)
+    assert {o.name for o in result.observations} == {"Hgb Bld-mCnc", "WBC # Bld Auto"}
+
+
+def test_a_diagnosis_coded_row_among_allergies_is_no_allergen(extractor):
+    text = """Allergies, Adverse Reactions and Alerts
+| Group Description | Code System | Code | Code Description | Status |
+| ALLERGIC RHINITIS UNSPEC | ICD10 | J30.9 | ALLERGIC RHINITIS UNSPEC | Active |
+| Penicillins | RxNorm | 7980 | Penicillin G | Active |
+"""
+    result = extractor.extract(text)
+    assert [a.substance for a in result.allergies] == ["Penicillin G"]

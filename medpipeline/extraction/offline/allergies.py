@@ -9,8 +9,10 @@ from spacy.tokens import Doc, Span
 from medpipeline.extraction.offline.pipeline import DRUG
 from medpipeline.extraction.offline.sections_tables import (
     ALLERGY_CATEGORIES,
+    ICD10_SYSTEM,
     Table,
     TableRow,
+    printed_code,
     section_regions,
 )
 from medpipeline.extraction.offline.text import (
@@ -28,6 +30,7 @@ from medpipeline.extraction.offline.text import (
 from medpipeline.extraction.schema import (
     AllergyFact,
 )
+from medpipeline.terminology import icd10cm_code
 
 INLINE_ALLERGY_LABEL = re.compile(r"\b(?:drug\s+)?allerg(?:y|ies)\s*:", re.IGNORECASE)
 
@@ -209,6 +212,13 @@ ALLERGY_TO = re.compile(r"^\s*(?:allerg(?:y|ies|ic)|intolerance)\s+to\s+", re.IG
 SEVERITIES = re.compile(r"\b(?P<severity>mild|moderate|severe)", re.IGNORECASE)
 
 
+def is_diagnosis_code(row: TableRow) -> bool:
+    """The row prints an ICD-10-CM diagnosis code ('| ALLERGIC RHINITIS | ICD10 | J30.9 |'):
+    a condition listed with the allergies, not a substance (Z88 and Z91.0 code allergy status)."""
+    code = icd10cm_code(printed_code(row, ICD10_SYSTEM))
+    return bool(code) and not code.startswith(("Z88", "Z91.0"))
+
+
 def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | None:
     """An allergy-table row: the substance from its name column, the reaction and severity from
     their columns or 'Reaction: ...' / 'Severity: ...' in a details cell. 'No known allergies'
@@ -222,7 +232,7 @@ def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | No
     if is_absence(cell.text):
         return None
     substance = clean_name(cell.text)
-    if not re.search(r"[A-Za-z]{3}", substance):
+    if not re.search(r"[A-Za-z]{3}", substance) or is_diagnosis_code(row):
         return None
     details = table.row_text(row)
     reaction = table.cell(row, "reaction")

@@ -6,6 +6,7 @@ from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.pipeline import CONDITION, assertion_of, has_modifier
 from medpipeline.extraction.offline.sections_tables import (
+    ICD10_SYSTEM,
     PAST_HISTORY,
     PROBLEMS,
     Table,
@@ -64,7 +65,6 @@ def condition_facts(
     return facts
 
 
-ICD10_SYSTEM = r"ICD-?10(?:-CM)?"
 # A verification status printed after the problem's name ('Angina(Confirmed)'): not part of the
 # name; an unconfirmed one makes it possible, a refuted one negated.
 VERIFICATION = re.compile(

@@ -256,6 +256,9 @@ def is_caption_row(row: TableRow, width: int) -> bool:
     return width > 1 and len(filled) == 1 and len(filled[0].text.split()) <= 3
 
 
+ICD10_SYSTEM = r"ICD-?10(?:-CM)?"
+
+
 def printed_code(row: TableRow, system: str) -> str | None:
     """The code a row prints after its system ('| LOINC | 14646-4 |', '| ICD-10-CM | I10 |')."""
     cells = [cell.text for cell in row.cells]
@@ -362,18 +365,22 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             header, *rows = without_empty_edges(rows)
             rows = fit_columns(rows, len(header.cells)) or rows  # rows wider by empty edges
         roles = header_roles(header) if header else []
-        detached = (
-            previous is not None
-            and header is None
-            and (text[previous.region[1] : block[0].start].strip(" \t") == "\n")
-        )
-        titled = previous is not None and any(
-            previous.region[1] <= start < block[0].start for start, _ in titles
-        )  # a section title between: a new section's table, not the last one going on
-        if header is None and previous is not None and previous.roles and not (detached or titled):
-            fitted = fit_columns(rows, len(previous.roles))
-            if fitted is not None:  # a table continued after a page break
+        # no header row and no section title since the last table: that table going on after
+        # a page break if its columns fit, else another table printed there (the document's
+        # details block under the last section), as is one right below it
+        detached = False
+        if (
+            header is None
+            and previous is not None
+            and not any(previous.region[1] <= start < block[0].start for start, _ in titles)
+        ):
+            adjacent = text[previous.region[1] : block[0].start].strip(" \t") == "\n"
+            fitted = None
+            if previous.roles and not adjacent:
+                fitted = fit_columns(rows, len(previous.roles))
+            if fitted is not None:
                 rows, roles = fitted, previous.roles
+            detached = adjacent or previous.detached or (fitted is None and bool(previous.roles))
         kind = None if detached else category_at(spans, block[0].start)
         if kind in (None, "other", "administrative") or header_kind(header, vital_name) == VITALS:
             kind = header_kind(header, vital_name) or kind
