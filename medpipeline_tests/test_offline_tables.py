@@ -811,3 +811,27 @@ def test_a_diagnosis_coded_row_among_allergies_is_no_allergen(extractor):
 """
     result = extractor.extract(text)
     assert [a.substance for a in result.allergies] == ["Penicillin G"]
+
+
+def test_problems_listed_as_resolved_are_resolved(extractor):
+    """A problem list written as lines: the part under 'Resolved Concerns' and a line giving the
+    resolution are resolved; 'Former smoker' is a problem, not a sub-heading."""
+    text = """PROBLEMS
+Active Concerns
+Problem #1
+Chest pain (onset Apr 14, 2007)
+Former smoker
+Diabetes mellitus
+Pneumonia (onset July 3, 2013; resolution Aug 14, 2013)
+Resolved Concerns
+Problem #3
+Overweight (onset 31 Dec, 2006)
+"""
+    result = extractor.extract(text)
+    found = {(c.text, c.assertion, c.resolved) for c in result.conditions}
+    assert found == {
+        ("Chest pain", Assertion.PRESENT, False),
+        ("Diabetes mellitus", Assertion.PRESENT, False),
+        ("Pneumonia", Assertion.HISTORICAL, True),
+        ("Overweight", Assertion.HISTORICAL, True),
+    }

@@ -12,6 +12,7 @@ from medpipeline.extraction.offline.sections_tables import (
     Table,
     TableRow,
     printed_code,
+    section_regions,
 )
 from medpipeline.extraction.offline.text import (
     CODE_IN_PARENTHESES,
@@ -42,10 +43,37 @@ def diagnosis_field_regions(text: str) -> list[Region]:
     return [(match.start(), match.end()) for match in DIAGNOSIS_FIELD.finditer(text)]
 
 
+# In a problem list written as lines: a sub-heading opening its resolved or its active part
+# ('Resolved Concerns', 'Inactive Problems', 'Active Concerns'), and a line that gives the
+# problem's resolution ('Pneumonia (onset Jul 3, 2013; resolution Aug 14, 2013)').
+PART_HEADING = re.compile(
+    r"^[ \t]*(?:(?P<resolved>resolved|inactive|past|historical|former)|active|current|ongoing)"
+    r"(?:[ \t]+(?:medical[ \t]+|health[ \t]+)?(?:concerns|problems|issues|diagnoses"
+    r"|conditions))?[ \t]*:?[ \t]*$",
+    re.IGNORECASE,
+)
+RESOLUTION = re.compile(r"\bresol(?:ved|ution)\b", re.IGNORECASE)
+
+
+def resolved_lines(doc: Doc) -> list[Region]:
+    """The lines of problem-list sections that list resolved problems."""
+    regions = []
+    for start, end in section_regions(doc, {PROBLEMS}):
+        resolved_part = False
+        for line in re.finditer(r"[^\n]+", doc.text[start:end]):
+            if heading := PART_HEADING.match(line.group()):
+                resolved_part = bool(heading["resolved"])
+            elif resolved_part or RESOLUTION.search(line.group()):
+                regions.append((start + line.start(), start + line.end()))
+    return regions
+
+
 def condition_facts(
     doc: Doc, skip_regions: list[Region], only_regions: list[Region] | None = None
 ) -> list[ConditionFact]:
-    """Conditions named in the text, outside `skip_regions` (and inside `only_regions` if set)."""
+    """Conditions named in the text, outside `skip_regions` (and inside `only_regions` if set);
+    one listed as resolved in a problem list is historical and resolved."""
+    resolved = resolved_lines(doc)
     facts = []
     for ent in doc.ents:
         if ent.label_ != CONDITION or in_regions(ent.start_char, skip_regions):
@@ -54,12 +82,15 @@ def condition_facts(
             continue
         if has_modifier(ent, "NOT_A_CONDITION"):
             continue
+        assertion = assertion_of(ent)
+        listed_resolved = assertion == Assertion.PRESENT and in_regions(ent.start_char, resolved)
         facts.append(
             ConditionFact(
                 quote=quote_for(doc.text, ent.start_char, ent.end_char, sentence_region(ent)),
                 text=normalize_space(ent.text),
                 icd10_code=ent._.target_rule.metadata["icd10_code"] or None,
-                assertion=assertion_of(ent),
+                assertion=Assertion.HISTORICAL if listed_resolved else assertion,
+                resolved=listed_resolved,
             )
         )
     return facts
