@@ -682,7 +682,8 @@ def test_titles_joining_several_titles_of_one_kind(extractor, title):
 
 def test_tables_printed_right_below_each_other_are_told_apart(extractor):
     """A second header row of another width starts a table; a details block right below the
-    vital signs is not read as vital signs; one row whose cell was cut in more pieces stays."""
+    vital signs is not read as vital signs; rows whose cells were cut in more pieces, followed by
+    rows of the table's width, stay in the table."""
     text = """Problem List
 | Condition | Effective Dates | Status | Informant |
 | Angina(Confirmed) | 07/10/2013 | Active |  |
@@ -692,6 +693,7 @@ def test_tables_printed_right_below_each_other_are_told_apart(extractor):
 Results
 | Test | Value | Range | Date |
 | Triglycerides | 125 mg/dL | 10-39 years: 55-110 | 40-59 years: 70-150 | >60 years: 80-150 | 2009 |
+| LDL cholesterol | 160 mg/dL | 10-39 years: <110 | 40-59 years: <130 | >60 years: <130 | 2009 |
 | HDL cholesterol | 62 mg/dL | >=40 mg/dL | 2010 |
 Vital Signs
 | Date / Time: | Nov 1, 2011 | Aug 6, 2012 |
@@ -711,6 +713,7 @@ Vital Signs
     readings = {(o.name, o.value, o.effective_date) for o in result.observations}
     assert readings == {
         ("Triglycerides", 125, None),
+        ("LDL cholesterol", 160, None),
         ("HDL cholesterol", 62, None),
         ("Height", 69, "2011-11-01"),
         ("Height", 69, "2012-08-06"),

@@ -297,20 +297,20 @@ def table_blocks(text: str) -> list[list[TableRow]]:
 
 
 def new_tables(run: list[TableRow]) -> list[list[TableRow]]:
-    """A run of table lines split where two or more lines of another width begin: the next
-    table printed right below ('| Patient-IDs | ... |' under the vital signs, a second header
-    row). One line of another width is a row whose cell the table finder cut in more pieces."""
+    """A run of table lines split where lines of another width begin for good: the next table
+    printed right below ('| Patient-IDs | ... |' under the vital signs, a second header row).
+    Lines of another width followed later by lines of the table's width are rows whose cells
+    the table finder cut in more pieces."""
     blocks, width_of = [[run[0]]], run[0]
     for index, row in enumerate(run[1:], 1):
-        following = run[index + 1] if index + 1 < len(run) else None
         if same_width(width_of, row):
             blocks[-1].append(row)
             width_of = row
-        elif following is None or same_width(row, following):
+        elif any(len(later.cells) == len(width_of.cells) for later in run[index + 1 :]):
+            blocks[-1].append(row)
+        else:
             blocks.append([row])
             width_of = row
-        else:
-            blocks[-1].append(row)
     return blocks
 
 
