@@ -2,7 +2,7 @@
 `<stem>.gold.json` (schema_version 1, format in the corpus's ccda_dev README) per document.
 
     .venv/bin/python bench/ccda_prepare.py XML_DIR OUT_DIR [--xsl XSL_DIR] [--sources sources.json]
-    .venv/bin/python bench/accuracy.py --ccda-dir OUT_DIR [--show-misses]
+    .venv/bin/python bench/accuracy.py --ccda-dir OUT_DIR [--half tuning|held-out|both|all]
 
 Scoring a site's own C-CDA exports:
 1. Put the exports in one folder as `<stem>.xml` (one full document each, with a structuredBody;
@@ -28,9 +28,11 @@ Scoring a site's own C-CDA exports:
    existing PDFs, or to score PDFs the site's own EHR printed).
 3. Optionally `--sources` gives each stem provenance: a JSON object
    {stem: {source_path, source_commit, vendor, source_repo}}, copied into the gold.
-4. `bench/accuracy.py --ccda-dir OUT_DIR` scores every `<stem>.pdf` + `<stem>.gold.json` pair
-   as one set (offline provider, in-process) and prints P/R/F1 per type and overall;
-   `--show-misses` lists what was missed or wrong per document.
+4. `bench/accuracy.py --ccda-dir OUT_DIR --half both` scores the `<stem>.pdf` +
+   `<stem>.gold.json` pairs (offline provider, in-process) in two halves, every second stem in
+   sorted order held out as in ccda_dev (`--half all`: one set), and prints P/R/F1 per type and
+   overall; `--show-misses` lists what was missed or wrong per document. Tune rules on the
+   tuning half only and read the held-out half's figures, never its misses.
 
 The gold lists the coded entries of the structured body: problem observations, medication
 activities and planned medications, allergy observations, result and vital-sign observations, and
