@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -29,15 +30,29 @@ def start_logged(command: list[str], env: dict[str, str], output: Path) -> subpr
 
 
 def stop_session(process: subprocess.Popen, timeout: float = 30) -> None:
-    """Stop a process started by `start_logged`, with the children it started (its session)."""
-    if process.poll() is not None:
+    """Stop a process started by `start_logged` and every process of its session, also when the
+    process itself has already exited: `dagster-celery worker start` starts `celery` and may
+    return while it runs on."""
+    if not session_alive(process.pid):
+        process.poll()
         return
     os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + timeout
+    while session_alive(process.pid) and time.monotonic() < deadline:
+        process.poll()
+        time.sleep(0.2)
+    if session_alive(process.pid):
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    process.wait()
+
+
+def session_alive(session_id: int) -> bool:
+    """Some process of the session (process group) `session_id` still runs."""
+    try:
+        os.killpg(session_id, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def write_celery_instance(home: Path, queue: str, max_concurrent_runs: int | None = None) -> Path:

@@ -7,8 +7,6 @@ the ledger carries the batch's calls with their batch id, and no file name reach
 
 import os
 import shutil
-import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from medpipeline.ledger import read_ledger
 from medpipeline.storage import DataLayout
 from medpipeline_tests.fake_llm_server import ANTHROPIC
 from medpipeline_tests.helpers import resources_for, store_copy
+from medpipeline_tests.processes import DAEMON_COMMAND, start_logged, stop_session
 
 REPO = Path(__file__).resolve().parents[1]
 DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
@@ -74,15 +73,8 @@ def test_the_daemon_polls_the_batch_and_launches_the_run_that_completes_the_docu
         "MEDPIPELINE_FALLBACK_ORDER": "anthropic,offline",
         "MEDPIPELINE_BATCH_POLL_SECONDS": "2",
     }
-    with (tmp_path / "daemon.log").open("ab") as log:
-        daemon = subprocess.Popen(
-            [str(REPO / ".venv" / "bin" / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: its code server and runs with it
-        )
+    # its own session: stopped with its code server and runs
+    daemon = start_logged(DAEMON_COMMAND, env, tmp_path / "daemon.log")
     try:
         deadline = time.monotonic() + 300
         runs: list[dg.DagsterRun] = []
@@ -92,8 +84,7 @@ def test_the_daemon_polls_the_batch_and_launches_the_run_that_completes_the_docu
                 break
             time.sleep(2)
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=60)
+        stop_session(daemon, timeout=60)
     (run,) = runs
     assert run.status == dg.DagsterRunStatus.SUCCESS, (tmp_path / "daemon.log").read_text()[-3000:]
     assert run.tags["dagster/partition"] == doc_id
