@@ -13,6 +13,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CELERY_INSTANCE = REPO / "deploy" / "celery" / "dagster.yaml"
+SESSION_GRACE_SECONDS = 5  # for a stopped process's children (code server, runs, celery)
 DAEMON_COMMAND = [str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")]
 
 
@@ -31,15 +32,19 @@ def start_logged(command: list[str], env: dict[str, str], output: Path) -> subpr
 
 def stop_session(process: subprocess.Popen, timeout: float = 30) -> None:
     """Stop a process started by `start_logged` and every process of its session, also when the
-    process itself has already exited: `dagster-celery worker start` starts `celery` and may
-    return while it runs on."""
+    process itself has already exited (`dagster-celery worker start` starts `celery` and may
+    return while it runs on): SIGTERM, up to `timeout` for the process and a few seconds more for
+    the rest of its session, then SIGKILL for what is left."""
     if not session_alive(process.pid):
         process.poll()
         return
     os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.monotonic() + SESSION_GRACE_SECONDS
     while session_alive(process.pid) and time.monotonic() < deadline:
-        process.poll()
         time.sleep(0.2)
     if session_alive(process.pid):
         os.killpg(process.pid, signal.SIGKILL)
