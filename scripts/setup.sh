@@ -7,27 +7,28 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
-# Tesseract OCR reads pages that have no text layer (scans, faxes).
-if ! command -v tesseract >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "setup: installing tesseract-ocr"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null
+# System packages, installed together (one package index update):
+# - tesseract-ocr reads pages that have no text layer (scans, faxes);
+# - chromium (Debian's package) is the real browser of the evidence-viewer test and the screenshots.
+# They install in the background while pip installs the Python packages.
+missing=()
+command -v tesseract >/dev/null || missing+=(tesseract-ocr)
+command -v chromium >/dev/null || missing+=(chromium)
+install_system_packages() {
+  local sudo_prefix=()
+  [ "$(id -u)" = 0 ] || sudo_prefix=(sudo)
+  echo "setup: installing ${missing[*]}"
+  "${sudo_prefix[@]}" apt-get update -qq
+  "${sudo_prefix[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+system_packages=""
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] || { command -v sudo >/dev/null && sudo -n true 2>/dev/null; }; then
+    install_system_packages &
+    system_packages=$!
   else
-    echo "setup: WARNING tesseract-ocr is not installed; image-only pages will be flagged, not read" >&2
-  fi
-fi
-
-# Chromium (Debian's package) is the real browser of the evidence-viewer test and the screenshots.
-if ! command -v chromium >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "setup: installing chromium"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "setup: WARNING chromium is not installed; the evidence-viewer browser test will skip" >&2
+    echo "setup: WARNING ${missing[*]} not installed (no root): image-only pages will be flagged," \
+      "not read, and the evidence-viewer browser test will skip" >&2
   fi
 fi
 
@@ -42,4 +43,9 @@ if [ "$(cat .venv/.installed 2>/dev/null)" != "$wanted" ]; then
   echo "setup: installing medpipeline and its pinned dependencies into .venv"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
   echo "$wanted" > .venv/.installed
+fi
+
+# The system packages have to be in place before a test or the UI uses them.
+if [ -n "$system_packages" ]; then
+  wait "$system_packages" || { echo "setup: installing ${missing[*]} failed" >&2; exit 1; }
 fi
