@@ -140,6 +140,29 @@ def test_vaccines_and_screening_are_not_conditions(extractor):
     assert result.conditions == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PROCEDURES\n1. Cataract Removal (2004/02/01)\n2. Tonsillectomy (1944)",
+        "Past surgical history: inguinal hernia repair in 2010.",
+        "s/p cataract extraction, left eye.",
+        "Skin lesion excision, 2019; breast cancer surgery 2015.",
+    ],
+)
+def test_what_a_procedure_removed_or_repaired_is_not_an_active_condition(extractor, text):
+    """After 'Cataract Removal' the patient has no cataract: the condition named in a procedure's
+    name is the procedure's target."""
+    result = extractor.extract(text)
+    assert [c.text for c in result.conditions if c.assertion == Assertion.PRESENT] == []
+
+
+def test_a_concern_about_a_condition_is_possible_not_present(extractor):
+    result = extractor.extract(
+        "REASON FOR REFERRAL\nGeriatric assessment for concerns about dementia and falling."
+    )
+    assert condition(result, "dementia").assertion == Assertion.POSSIBLE
+
+
 def test_conditions_deduplicated_by_text_and_assertion(extractor):
     result = extractor.extract("Hypertension.\nHypertension, stable.\nNo hypertension in sister.")
     keys = [(c.text.lower(), c.assertion) for c in result.conditions]
