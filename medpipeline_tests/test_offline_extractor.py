@@ -156,11 +156,21 @@ def test_what_a_procedure_removed_or_repaired_is_not_an_active_condition(extract
     assert [c.text for c in result.conditions if c.assertion == Assertion.PRESENT] == []
 
 
-def test_a_concern_about_a_condition_is_possible_not_present(extractor):
-    result = extractor.extract(
-        "REASON FOR REFERRAL\nGeriatric assessment for concerns about dementia and falling."
-    )
-    assert condition(result, "dementia").assertion == Assertion.POSSIBLE
+@pytest.mark.parametrize(
+    ("text", "mention"),
+    [
+        ("REASON FOR REFERRAL\nGeriatric assessment for concerns about dementia.", "dementia"),
+        ("Referred because of the high fever and suspected anemia.", "anemia"),
+        ("Pneumonia suspected; chest X-ray ordered.", "Pneumonia"),
+        ("Dr Lee is suspecting gout based on the history.", "gout"),
+        ("Assessment: probable asthma.", "asthma"),
+        ("Presumed urinary tract infection, culture pending.", "urinary tract infection"),
+        ("Cellulitis cannot be excluded.", "Cellulitis"),
+    ],
+)
+def test_a_suspected_condition_is_possible_not_present(extractor, text, mention):
+    """medspaCy's default ConText rules have 'possible' and 'rule out' but not 'suspected'."""
+    assert condition(extractor.extract(text), mention).assertion == Assertion.POSSIBLE
 
 
 def test_conditions_deduplicated_by_text_and_assertion(extractor):
