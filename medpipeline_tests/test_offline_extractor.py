@@ -543,6 +543,7 @@ def test_name_stops_before_next_label(extractor):
         ("DOB: 5 Jan 1950", "1950-01-05"),
         ("DOB: 01/05/50", "1950-01-05"),
         ("DOB: 01-05-1950", "1950-01-05"),
+        ("DOB: 1950/01/05", "1950-01-05"),
     ],
 )
 def test_birth_date_formats(extractor, line, iso):
@@ -752,6 +753,37 @@ def test_listed_procedures_and_prescriptions(extractor):
     prescribed = {(m.generic_name, m.prescribed) for m in result.medications}
     assert prescribed == {("lisinopril", False), ("amoxicillin", False), ("lisinopril", True)}
     assert_quotes_are_exact(result, text)
+
+
+def test_a_wrapped_list_item_is_one_procedure_with_its_year_first_date(extractor):
+    """A long item the page wrapped keeps its rest (and the next item is still read); '2012/10/15'
+    is 15 October 2012, not '12/10/15' read month first."""
+    text = (
+        "PROCEDURES\n1. Laparoscopic cholecystectomy with intraoperative cholangiogram for\n"
+        "symptomatic cholelithiasis (2012/10/15)\n2. Colonoscopy (2006/06/01)\n"
+    )
+    result = extractor.extract(text)
+    assert [(p.text, p.performed_date) for p in result.procedures] == [
+        (
+            "Laparoscopic cholecystectomy with intraoperative cholangiogram for symptomatic "
+            "cholelithiasis",
+            "2012-10-15",
+        ),
+        ("Colonoscopy", "2006-06-01"),
+    ]
+    assert_quotes_are_exact(result, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("She had a reduction in her pain after the injection.", []),
+        ("He had a dose reduction of metoprolol last week.", []),
+        ("She underwent open reduction and internal fixation of the wrist.", ["open reduction"]),
+    ],
+)
+def test_a_reduction_is_a_procedure_only_when_open_or_closed(extractor, text, expected):
+    assert [p.text for p in extractor.extract(text).procedures] == expected
 
 
 def test_qualitative_result_keeps_its_reference_lines(extractor):

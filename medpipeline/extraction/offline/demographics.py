@@ -21,8 +21,9 @@ NAME_LABEL = re.compile(
 )
 
 
+# Year first ('2012/10/15') is tried first: its last eight characters read as a month-first date.
 DATE = (
-    r"\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})|\d{4}-\d{2}-\d{2}"
+    r"\d{4}[/-]\d{1,2}[/-]\d{1,2}|(?<!\d)\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})"
     r"|[A-Za-z]{3,9}\.?[ \t]+\d{1,2},?[ \t]+\d{4}|\d{1,2}[ \t]+[A-Za-z]{3,9}\.?[ \t]+\d{4}"
 )
 
@@ -35,7 +36,7 @@ BIRTH_DATE_LABEL = re.compile(
 
 
 DATE_FORMATS = (
-    "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%Y-%m-%d",
+    "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%Y-%m-%d", "%Y/%m/%d",
     "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y",
 )  # fmt: skip
 

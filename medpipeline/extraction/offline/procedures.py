@@ -13,7 +13,7 @@ from medpipeline.extraction.offline.text import (
     in_regions,
     is_absence,
     labelled,
-    listed_regions,
+    list_items,
     normalize_space,
     quote_for,
 )
@@ -56,23 +56,21 @@ def procedure_name(written: str) -> str:
 def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
     """The items listed under a procedures header line (outside tables)."""
     facts = []
-    for start, end in listed_regions(text, PROCEDURE_HEADER):
+    for start, end in list_items(text, PROCEDURE_HEADER):
         if in_regions(start, skip_regions):
             continue
-        for line_match in re.finditer(r"[^\n]+", text[start:end]):
-            line_start = start + line_match.start()
-            item = LIST_MARKER.sub("", line_match.group(), count=1)
-            name = procedure_name(item)
-            if not name or len(name.split()) > 12 or is_absence(name):
-                continue
-            facts.append(
-                ProcedureFact(
-                    quote=quote_for(text, line_start, start + line_match.end()),
-                    text=name,
-                    performed_date=first_date(item),
-                    assertion=status_assertion(item),
-                )
+        item = normalize_space(LIST_MARKER.sub("", text[start:end], count=1))
+        name = procedure_name(item)
+        if not name or len(name.split()) > 12 or is_absence(name):
+            continue
+        facts.append(
+            ProcedureFact(
+                quote=quote_for(text, start, end),
+                text=name,
+                performed_date=first_date(item),
+                assertion=status_assertion(item),
             )
+        )
     return facts
 
 
@@ -98,7 +96,7 @@ def status_assertion(status: str) -> Assertion:
 PROCEDURE_SUFFIXES = (
     r"ectomy|otomy|ostomy|plasty|scopy|graphy|pexy|rrhaphy|centesis|biopsy|repair|replacement"
     r"|bypass|transplant(?:ation)?|resection|excision|amputation|fusion|catheterization"
-    r"|angioplasty|cesarean section|reduction|fixation|ablation|implantation|insertion|removal"
+    r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction|fixation|ablation|implantation|insertion|removal"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
 )
 # 'underwent laparoscopic appendectomy', 's/p total knee replacement', 'had a colonoscopy'.

@@ -70,20 +70,38 @@ def sentence_region(span: Span) -> Region:
     return starts[index], end
 
 
-def listed_regions(text: str, header: re.Pattern[str]) -> list[Region]:
-    """The list items (bulleted or numbered lines) right after each header line."""
-    regions = []
+# The rest of a list item the page wrapped onto the next line: it starts in lower case or with
+# the item's date or codes in parentheses ('symptomatic cholelithiasis (2012/10/15)').
+WRAPPED_ITEM_LINE = re.compile(r"^[ \t]*(?:[a-z]|\()")
+
+
+def list_items(text: str, header: re.Pattern[str]) -> list[Region]:
+    """The list items (bulleted or numbered lines) right after each header line, each with the
+    lines the page wrapped it onto."""
+    items: list[Region] = []
     for match in header.finditer(text):
         end = match.end()
-        start = end
         while end < len(text):
             line_end = text.find("\n", end + 1)
             line_end = len(text) if line_end == -1 else line_end
             line = text[end + 1 : line_end]
-            if not LIST_ITEM_LINE.match(line + " "):
+            if LIST_ITEM_LINE.match(line + " "):
+                items.append((end + 1, line_end))
+            elif items and items[-1][1] == end and WRAPPED_ITEM_LINE.match(line):
+                items[-1] = (items[-1][0], line_end)
+            else:
                 break
             end = line_end
-        if end > start:
+    return items
+
+
+def listed_regions(text: str, header: re.Pattern[str]) -> list[Region]:
+    """The lists right after each header line (consecutive items merged into one region)."""
+    regions: list[Region] = []
+    for start, end in list_items(text, header):
+        if regions and regions[-1][1] in (start, start - 1):
+            regions[-1] = (regions[-1][0], end)
+        else:
             regions.append((start, end))
     return regions
 
