@@ -96,7 +96,8 @@ def status_assertion(status: str) -> Assertion:
 PROCEDURE_SUFFIXES = (
     r"ectomy|otomy|ostomy|plasty|scopy|graphy|pexy|rrhaphy|centesis|biopsy|repair|replacement"
     r"|bypass|transplant(?:ation)?|resection|excision|amputation|fusion|catheterization"
-    r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction|fixation|ablation|implantation|insertion|removal"
+    r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction|fixation|ablation"
+    r"|implantation|insertion|removal"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
 )
 # 'underwent laparoscopic appendectomy', 's/p total knee replacement', 'had a colonoscopy'.
