@@ -10,6 +10,7 @@ import json
 import shutil
 import stat
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -30,7 +31,12 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from medpipeline import samples
 from medpipeline.analytics.warehouse import rebuild_warehouse
-from medpipeline.defs.intake.sensors import document_failure_sensor, inbox_sensor
+from medpipeline.defs.intake.sensors import (
+    document_failure_sensor,
+    inbox_sensor,
+    missed_retries,
+    retry_run_request,
+)
 from medpipeline.defs.resources import DocumentStoreResource
 from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
@@ -401,3 +407,51 @@ def test_a_file_removed_between_listing_and_hashing_is_skipped(layout, samples_d
     assert result.quarantined == [] and result.waiting == []
     assert list(layout.quarantine.iterdir()) == []
     assert list(layout.inbox.iterdir()) == []
+
+
+def add_document_run(
+    instance: dg.DagsterInstance, doc_id: str, status: dg.DagsterRunStatus, **tags: str
+) -> DagsterRun:
+    run = DagsterRun(
+        job_name="document_pipeline",
+        run_id=make_new_run_id(),
+        status=status,
+        tags={"dagster/partition": doc_id, "dagster/priority": "10", **tags},
+    )
+    instance.add_run(run)
+    return run
+
+
+def test_a_failed_run_that_run_retries_passed_over_is_retried_once_by_the_inbox_sensor(instance):
+    failed = dg.DagsterRunStatus.FAILURE
+    will_retry = {"dagster/will_retry": "true"}
+    missed = add_document_run(instance, "missed", failed, **will_retry)
+    add_document_run(instance, "not-retryable", failed, **{"dagster/will_retry": "false"})
+    retried_by_dagster = add_document_run(instance, "retried", failed, **will_retry)
+    add_document_run(
+        instance,
+        "retried",
+        dg.DagsterRunStatus.STARTED,
+        **{
+            "dagster/parent_run_id": retried_by_dagster.run_id,
+            "dagster/root_run_id": retried_by_dagster.run_id,
+        },
+    )
+    add_document_run(instance, "tagged", failed, **will_retry, **{"dagster/auto_retry_run_id": "x"})
+    add_document_run(instance, "bundled", failed, **will_retry)
+    add_document_run(instance, "dropped-again", failed, **will_retry)
+    add_document_run(instance, "dropped-again", dg.DagsterRunStatus.SUCCESS)
+    pending = {"missed", "not-retryable", "retried", "tagged", "dropped-again"}
+    later = datetime.now(UTC) + timedelta(minutes=2)
+
+    assert missed_retries(instance, pending) == [], "run retries get a minute first"
+    found = missed_retries(instance, pending, now=later)
+    assert [run.run_id for run in found] == [missed.run_id]
+    request = retry_run_request(found[0])
+    assert request.partition_key == "missed"
+    assert request.run_key == f"retry-of-{missed.run_id}"
+    assert request.tags["dagster/parent_run_id"] == missed.run_id
+    assert request.tags["dagster/priority"] == "10"
+
+    add_document_run(instance, "missed", dg.DagsterRunStatus.NOT_STARTED, **request.tags)
+    assert missed_retries(instance, pending, now=later) == [], "retried once"

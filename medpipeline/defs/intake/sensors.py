@@ -5,7 +5,7 @@ hold doc_ids, run keys and counts.
 """
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -30,7 +30,8 @@ _RUN_QUERY_BATCH = 500
     description="Takes stable PDFs from inbox/ and inbox/urgent/ into documents/ (duplicates, "
     "non-PDFs and unreadable files go to quarantine/ with a reason), then makes sure every "
     "stored document without a bundle has a partition and a run (run key = doc_id): new ones, "
-    "and any a crash left behind. Urgent runs carry a higher dagster/priority. The cursor holds "
+    "any a crash left behind, and a retry run retries passed over. Urgent runs carry a higher "
+    "dagster/priority. The cursor holds "
     "keyed hashes of the files seen once, no names.",
 )
 def inbox_sensor(
@@ -61,8 +62,15 @@ def inbox_sensor(
     missing_partitions = sorted({document.doc_id for document in to_run} - partitions)
     if to_run:
         ensure_pool_limits(context.instance)
+    retried = missed_retries(context.instance, {document.doc_id for document in pending})
+    if retried:
+        context.log.warning(
+            f"retrying {len(retried)} failed run(s) that run retries passed over: "
+            + ", ".join(run.run_id for run in retried[:20])
+        )
     return dg.SensorResult(
-        run_requests=[document_run_request(document) for document in to_run],
+        run_requests=[document_run_request(document) for document in to_run]
+        + [retry_run_request(run) for run in retried],
         dynamic_partitions_requests=(
             [documents_partitions.build_add_request(missing_partitions)]
             if missing_partitions
@@ -81,6 +89,83 @@ def document_run_request(document: PendingDocument) -> dg.RunRequest:
             "medpipeline/trigger": "inbox",
             "medpipeline/lane": "urgent" if document.urgent else "bulk",
             PRIORITY_TAG: str(URGENT_PRIORITY if document.urgent else 0),
+        },
+    )
+
+
+# Dagster's run retries: the tags it sets on a failed run and on the run that retries it.
+WILL_RETRY_TAG = "dagster/will_retry"
+AUTO_RETRY_RUN_ID_TAG = "dagster/auto_retry_run_id"
+PARENT_RUN_ID_TAG = "dagster/parent_run_id"
+ROOT_RUN_ID_TAG = "dagster/root_run_id"
+# How long after a failure run retries have had to launch the retry before this sensor does.
+MISSED_RETRY_GRACE = timedelta(seconds=60)
+MISSED_RETRY_WINDOW = timedelta(days=1)
+
+
+def missed_retries(
+    instance: dg.DagsterInstance, pending: set[str], now: datetime | None = None
+) -> list[dg.DagsterRun]:
+    """Failed document runs that Dagster's run retries marked `will_retry` but never retried.
+
+    Its retry daemon can read a run's failure event before the run's status says FAILURE; it then
+    passes the run over for good (seen here when a killed run worker's run was never retried;
+    dagster-io/dagster#33741 reports ~0.2% of retries missed). A run failed more than a minute
+    ago (within a day), with no retry run, whose document has no bundle and no later run, is
+    retried here once: its run key is the failed run's id."""
+    now = now or datetime.now(UTC)
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(
+            job_name=DOCUMENT_JOB,
+            statuses=[dg.DagsterRunStatus.FAILURE],
+            tags={WILL_RETRY_TAG: "true"},
+            updated_before=now - MISSED_RETRY_GRACE,
+            updated_after=now - MISSED_RETRY_WINDOW,
+        ),
+        limit=_RUN_QUERY_BATCH,
+    )
+    candidates = [
+        record
+        for record in records
+        if record.dagster_run.tags.get(PARTITION_TAG) in pending
+        and AUTO_RETRY_RUN_ID_TAG not in record.dagster_run.tags
+    ]
+    if not candidates:
+        return []
+    retried = _tag_values_with_runs(
+        instance, PARENT_RUN_ID_TAG, [record.dagster_run.run_id for record in candidates]
+    )
+    later_runs = instance.get_run_records(
+        filters=dg.RunsFilter(
+            tags={PARTITION_TAG: [record.dagster_run.tags[PARTITION_TAG] for record in candidates]}
+        )
+    )
+    return [
+        record.dagster_run
+        for record in candidates
+        if record.dagster_run.run_id not in retried
+        and not any(
+            later.dagster_run.tags.get(PARTITION_TAG) == record.dagster_run.tags[PARTITION_TAG]
+            and later.create_timestamp > record.create_timestamp
+            for later in later_runs
+        )
+    ]
+
+
+def retry_run_request(failed: dg.DagsterRun) -> dg.RunRequest:
+    """A run of the failed run's document, in its run group and lane."""
+    return dg.RunRequest(
+        partition_key=failed.tags[PARTITION_TAG],
+        run_key=f"retry-of-{failed.run_id}",
+        tags={
+            "medpipeline/trigger": "missed-retry",
+            **{
+                tag: failed.tags[tag]
+                for tag in ("medpipeline/lane", PRIORITY_TAG)
+                if tag in failed.tags
+            },
+            PARENT_RUN_ID_TAG: failed.run_id,
+            ROOT_RUN_ID_TAG: failed.root_run_id or failed.run_id,
         },
     )
 
