@@ -3,7 +3,8 @@ each document run is a process forked from the warm forkserver, not from the dae
 server; a run worker killed mid-run (as a host's OOM killer would) is found dead by run monitoring
 and failed, and run retries re-run the document to its bundle; a run terminated from the instance
 is interrupted (and killed when a step's RetryPolicy takes the interrupt for a retry) and ends
-CANCELED without a bundle.
+CANCELED without a bundle; a failed run that run retries marked `will_retry` and passed over is
+retried by the inbox sensor.
 
 The document's LLM call goes to a local fake OpenAI server whose first reply is held back, which
 keeps the run in its clinical_extractions step while the test acts on it.
@@ -19,10 +20,13 @@ import dagster as dg
 import psutil
 import pytest
 from dagster._core.launcher import WorkerStatus
+from dagster._core.storage.dagster_run import make_new_run_id
 
+from medpipeline.defs.partitions import documents_partitions
 from medpipeline.run_launcher import WORKER_TAG, WarmRunLauncher
 from medpipeline_tests.daemon import DaemonSession, wait_for
 from medpipeline_tests.fake_llm_server import OPENAI, FakeLLMServer, Reply
+from medpipeline_tests.helpers import store_copy
 from medpipeline_tests.test_daemon import drop, make_pdf
 
 HELD_REPLY_SECONDS = 60  # keeps the run in its step while the test kills or terminates it
@@ -138,6 +142,43 @@ def test_terminating_a_run_interrupts_its_worker_and_cancels_it(session, llm, tm
     )
     wait_for("the worker to exit", lambda: not psutil.pid_exists(pid), 60)
     assert not session.layout.artifact(doc_id, "fhir_bundle").exists()
+
+
+def test_a_failed_run_that_run_retries_passed_over_is_retried_by_the_inbox_sensor(
+    session, llm, tmp_path: Path
+):
+    """The state Dagster's retry daemon leaves when it reads a failure event before the run's
+    status (the race this backstop is for): a failed run marked will_retry, no retry run, the
+    document stored without a bundle. The real daemon's inbox sensor retries it once."""
+    llm.reset()
+    pdf, doc_id = make_pdf(tmp_path, "passed over.pdf", "passed over")
+    failed = dg.DagsterRun(
+        job_name="document_pipeline",
+        run_id=make_new_run_id(),
+        status=dg.DagsterRunStatus.FAILURE,
+        tags={"dagster/partition": doc_id, "dagster/run_key": doc_id, "dagster/will_retry": "true"},
+    )
+    with session.instance() as instance:
+        instance.add_dynamic_partitions(documents_partitions.name, [doc_id])
+        instance.add_run(failed)  # before the document is stored: the sensor sees a run for it
+    store_copy(session.layout, pdf)
+
+    def retry() -> dg.DagsterRun | None:
+        for run in session.runs():
+            if run.tags.get("dagster/parent_run_id") == failed.run_id and run.is_finished:
+                return run
+        return None
+
+    retried = wait_for("the inbox sensor's retry run to finish", retry, RUN_WAIT)
+    assert retried.status == dg.DagsterRunStatus.SUCCESS
+    assert retried.tags["dagster/run_key"] == f"retry-of-{failed.run_id}"
+    assert session.bundled([doc_id])
+    assert [
+        run.run_id for run in session.runs() if run.tags.get("dagster/partition") == doc_id
+    ] == [
+        retried.run_id,
+        failed.run_id,
+    ], "retried once"
 
 
 def session_run(session: DaemonSession, run_id: str) -> dg.DagsterRun:
