@@ -132,9 +132,7 @@ def missed_retries(
     ]
     if not candidates:
         return []
-    retried = _tag_values_with_runs(
-        instance, PARENT_RUN_ID_TAG, [record.dagster_run.run_id for record in candidates]
-    )
+    # a retry run, Dagster's or ours, or a run of a re-drop is a later run of the partition
     later_runs = instance.get_run_records(
         filters=dg.RunsFilter(
             tags={PARTITION_TAG: [record.dagster_run.tags[PARTITION_TAG] for record in candidates]}
@@ -143,8 +141,7 @@ def missed_retries(
     return [
         record.dagster_run
         for record in candidates
-        if record.dagster_run.run_id not in retried
-        and not any(
+        if not any(
             later.dagster_run.tags.get(PARTITION_TAG) == record.dagster_run.tags[PARTITION_TAG]
             and later.create_timestamp > record.create_timestamp
             for later in later_runs

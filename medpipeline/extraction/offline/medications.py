@@ -23,7 +23,7 @@ from medpipeline.extraction.offline.text import (
     is_absence,
     labelled,
     line_bounds,
-    listed_regions,
+    list_items,
     normalize_space,
     quote_for,
     sentence_region,
@@ -213,7 +213,7 @@ MEASURED_AFTER = re.compile(
 
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
-    prescribed_lists = listed_regions(text, PRESCRIBED_HEADER)
+    prescribed_lists = list_items(text, PRESCRIBED_HEADER)
     drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
     facts = []
     for index, ent in enumerate(drugs):

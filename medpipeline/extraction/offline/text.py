@@ -95,17 +95,6 @@ def list_items(text: str, header: re.Pattern[str]) -> list[Region]:
     return items
 
 
-def listed_regions(text: str, header: re.Pattern[str]) -> list[Region]:
-    """The lists right after each header line (consecutive items merged into one region)."""
-    regions: list[Region] = []
-    for start, end in list_items(text, header):
-        if regions and regions[-1][1] in (start, start - 1):
-            regions[-1] = (regions[-1][0], end)
-        else:
-            regions.append((start, end))
-    return regions
-
-
 LIST_MARKER = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
 
 
