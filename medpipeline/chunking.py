@@ -28,6 +28,8 @@ _TITLE_CASE_HEADING = re.compile(
     rf"^[ \t]*(?=[^\n]{{3,60}}$)[A-Z][A-Za-z'()-]*(?:[ \t/]+{_TITLE_WORD}){{0,4}}[ \t]*\n?$"
 )
 
+_NOTHING_RECORDED = re.compile(r"^[ \t]*(?:No|None)\b")
+
 
 class ChunkingConfig(BaseModel):
     max_tokens: int = Field(default=1500, gt=50, description="Upper bound of tokens per chunk.")
@@ -88,8 +90,13 @@ def is_heading(line: str) -> bool:
 def is_title_case_heading(line: str) -> bool:
     """At most five words, each capitalised (short linking words aside), no digits and no
     sentence punctuation: `Procedures`, `Vital Signs`, `History of Present Illness`. Such a
-    line is a heading only when content follows it (see `_lines`)."""
-    return bool(_TITLE_CASE_HEADING.match(line)) and line.split()[-1][0].isupper()
+    line is a heading only when content follows it (see `_lines`). A line saying that nothing
+    is recorded ('No Instructions Recorded', 'No Known Allergies') is a section's content."""
+    return (
+        bool(_TITLE_CASE_HEADING.match(line))
+        and line.split()[-1][0].isupper()
+        and not _NOTHING_RECORDED.match(line)
+    )
 
 
 class _Line(BaseModel):
@@ -162,9 +169,10 @@ def _section_context(text: str, lines: list[_Line], first: int) -> str:
     """The heading line of the section that line `first` is inside and, when `first` is a table
     row, the section's first table row before it (its header; lines such as an informant's may
     come between), else the non-blank line after the heading. Empty when `first` is a heading
-    or no heading precedes it, and when the header does not fit the rows from `first` to the
-    next blank line: they may be wider only by cells empty in every row at their edges (a
-    table's later pages may come out with other edge columns; the table reader cuts them)."""
+    or no heading precedes it; the heading alone when the section's first row does not fit the
+    rows from `first` to the next blank line as their header: they may be wider only by cells
+    empty in every row at their edges (a table's later pages may come out with other edge
+    columns; the table reader cuts them)."""
     if lines[first].heading:
         return ""
     heading = next((i for i in range(first - 1, -1, -1) if lines[i].heading), None)
@@ -178,8 +186,8 @@ def _section_context(text: str, lines: list[_Line], first: int) -> str:
         after = between[0] if between else None
     else:
         after = next((i for i in between if _cells(written[i]) is not None), None)
-        if after is None or header_offset(rows, len(_cells(written[after]) or [])) is None:
-            return ""
+        if after is not None and header_offset(rows, len(_cells(written[after]) or [])) is None:
+            after = None
     return "\n".join(written[i] for i in (heading, after) if i is not None)
 
 

@@ -103,6 +103,8 @@ SPLIT_TABLE = ChunkingConfig(max_tokens=200, overlap_tokens=20)
         ("Dr. Smith", False),  # sentence punctuation
         ("The patient was seen today", False),  # words not capitalised
         ("Plan of", False),  # ends on a linking word
+        ("No Instructions Recorded", False),  # a section's content: nothing recorded
+        ("No Known Allergies", False),
         ("Blood Pressure Pulse Weight Height Temperature", False),  # six words
     ],
 )
@@ -161,7 +163,8 @@ def test_chunks_written_before_the_context_field_still_load():
 )
 def test_a_header_row_is_carried_only_to_rows_it_fits(before: str, after: str, carried: bool):
     """A table's later pages may come out with empty edge columns: the header still fits them;
-    it does not fit rows with more filled cells or fewer cells."""
+    it does not fit rows with more filled cells or fewer cells, which get the heading alone
+    (their section is still known)."""
     rows = LONG_PROCEDURES_TABLE.split(PROCEDURES_HEADER + "\n")[1].split("Vital Signs")[0]
     text = LONG_PROCEDURES_TABLE.replace(rows, rows.replace(before, after))
     inside = [
@@ -170,8 +173,18 @@ def test_a_header_row_is_carried_only_to_rows_it_fits(before: str, after: str, c
         if not chunk.starts_section and chunk.text.lstrip("\n").startswith("|")
     ]
     assert inside
-    expected = f"Procedures\n{PROCEDURES_HEADER}" if carried else ""
+    expected = f"Procedures\n{PROCEDURES_HEADER}" if carried else "Procedures"
     assert all(chunk.context == expected for chunk in inside)
+
+
+def test_a_section_going_on_after_nothing_recorded_above_it_is_still_a_heading():
+    """'Medications' below 'No Instructions Recorded' is a heading (not the second line of a run
+    of names), so a chunk beginning inside its table knows it is in the medications."""
+    rows = "".join(f"| Drug {n} 10 MG TABS | 01/0{n % 9 + 1}/2008 | Active |\n" for n in range(40))
+    text = f"Instructions\nNo Instructions Recorded\nMedications\n{rows}"
+    chunks = chunk_document("doc", text, [0], SPLIT_TABLE)
+    assert len(chunks) > 1
+    assert all(chunk.context.split("\n")[0] == "Medications" for chunk in chunks[1:])
 
 
 def test_lines_between_a_heading_and_its_header_row_are_not_the_header():

@@ -838,3 +838,86 @@ Overweight (onset 31 Dec, 2006)
         ("Pneumonia", Assertion.HISTORICAL, True),
         ("Overweight", Assertion.HISTORICAL, True),
     }
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        "| Allergies, Adverse Reactions & Alerts |\n| Encounters |\n| Medication |\n| Problems |\n"
+        "| Results |\n| Social History |\n| Vital Signs |\n",
+        # the first title printed as a line of its own, one title cut off at the page edge
+        "Allergies, Adverse Reactions, Alerts\n\n| Medications |\n| Problems |\n| Procedures |\n"
+        "| Results |\n| Plan of Car |\n| Social History |\n",
+    ],
+    ids=["one-column-table", "title-line-then-table"],
+)
+def test_a_table_of_contents_names_no_fact(extractor, contents):
+    """CDA.xsl prints a table of contents, the section titles one a row, before the sections."""
+    text = f"""Table of Contents
+{contents}Allergies, Adverse Reactions & Alerts
+| Substance | Reaction | Status |
+| Penicillin | Hives | Active |
+Problems
+| Problem | Status |
+| Asthma | Active |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [a.substance for a in result.allergies] == ["Penicillin"]
+    assert [c.text for c in result.conditions] == ["Asthma"]
+    assert not result.medications and not result.observations and not result.procedures
+
+
+def test_results_rows_without_their_header_row_keep_unit_and_range_cells(extractor):
+    """Rows of a results table whose header row is not in sight (none printed, or above a chunk
+    break): the unit and the range printed in cells of their own after the value are read,
+    under a results title and with no title at all."""
+    rows = """| Cholesterol, Total | 220 | mg/dL | (100-199) | H (High) |  |
+| Platelets | 258 | THOUS/MCL | (140-415) | N (Normal) |  |
+| Note: Performed At: MA LABCORP MADISON 1447 YORK COURT MADISON, CA 956530000 |  |  |  |  |  |
+"""
+    for text in (f"Lab Results\n{rows}", rows):
+        result = extractor.extract(text)
+        found = [
+            (o.name, o.value, o.unit, o.reference_low, o.reference_high)
+            for o in result.observations
+        ]
+        assert found == [
+            ("Cholesterol, Total", 220, "mg/dL", 100, 199),
+            ("Platelets", 258, "10*3/uL", 140, 415),
+        ], text
+
+
+def test_an_address_is_no_calcium_result(extractor):
+    text = "Contact info: 3456 West Palm Apt. #34 Madison, CA 95653, US\nCa 9.4 mg/dL\n"
+    result = extractor.extract(text)
+    assert [(o.name, o.value) for o in result.observations] == [("Ca", 9.4)]
+
+
+def test_one_label_across_a_wide_table_is_a_caption_not_its_header(extractor):
+    """A caption row ('Current Medications ...') is no header row: the rows after a page break,
+    cut into fewer columns, are still the medications."""
+    text = """Medications
+| Current Medications (continue as prescribed) |  |  |  |  |  |  |
+| Imitrex 25 MG TABS | 01/03/2008 - 01/08/2008 |  |  |  | Diagnosis: | Migraine |
+| Take 1 tablet at onset of headache. |  |  |  |  |  |  |
+
+| Valium 5 MG TABS | 02/01/2007 - 01/08/2008 |  | Diagnosis: | Migraine |
+| Take 1 tablet at bedtime. |  |  |  |  |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(m.text, m.generic_name) for m in result.medications] == [
+        ("Imitrex 25 MG TABS", "sumatriptan"),
+        ("Valium 5 MG TABS", "diazepam"),
+    ]
+
+
+def test_a_code_system_cell_names_no_result(extractor):
+    """The coding rows under a result (its CPT and SNOMED CT translations), read without their
+    header row, are no results: the code system and its code are not the test's name."""
+    text = """Results
+|  |  | CPT | 83721 | Assay of blood lipoprotein |  |  |  |
+|  |  | SNOMED- CT | 113079009 | Low density lipoprotein cholesterol measurement |  |  |  |
+"""
+    assert extractor.extract(text).observations == []

@@ -111,6 +111,17 @@ def whole_line_title(row: dict[str, str]) -> str:
     return rf"(?im)^[ \t]*{joined}[ \t]*:?[ \t]*(?=\n|\Z)"
 
 
+@functools.cache
+def section_title_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(whole_line_title(row)) for row in read_lexicon("section_titles.csv"))
+
+
+def is_section_title(text: str) -> bool:
+    """Whether the text is a section title EHRs print ('Vital Signs', 'Allergies, Adverse
+    Reactions & Alerts'), as in a table cell of a rendered table of contents."""
+    return any(pattern.search(text) for pattern in section_title_patterns())
+
+
 @Language.component("medpipeline_list_item_sentences")
 def list_item_sentences(doc: Doc) -> Doc:
     """Start a sentence at every list item so ConText scopes stop there (PyRuSH joins them)."""

@@ -139,6 +139,8 @@ def observation_from_cells(
     name_text = name.text[: name_range.start()] if name_range else name.text
     parsed = VALUE_CELL.match(written)
     unit_cell, range_cell, flag_cell = (table.cell(row, role) for role in ("unit", "range", "flag"))
+    if not table.roles:
+        unit_cell, range_cell = unit_and_range_after(row, value)
     kind = vital_kind(name_text) if vital else None
     if parsed is None:
         in_value_column = table.cell(row, "value") is value and WORD_VALUE.fullmatch(written)
@@ -229,22 +231,49 @@ def listed_results(text: str, value: Cell) -> list[ObservationFact]:
     return facts
 
 
+# A unit printed in a cell of its own: one token with a letter ('mg/dL', 'THOUS/MCL').
+UNIT_LIKE = re.compile(r"[^\s\d(][^\s]{0,11}")
+
+
+def unit_and_range_after(row: TableRow, value: Cell) -> tuple[Cell | None, Cell | None]:
+    """In a table without a heading row, the unit and range cells printed right after the value
+    ('| Cholesterol, Total | 220 | mg/dL | (100-199) |'): a known unit, or a unit-like cell
+    followed by a range; the range cell right after the unit (or the value)."""
+    after = [cell for cell in row.cells if cell.start > value.start and cell.text][:2]
+    unit = None
+    if after and not re.fullmatch(FLAG, after[0].text, re.IGNORECASE):
+        ranged = len(after) > 1 and RANGE_WITH_UNIT.match(after[1].text)
+        if ucum_unit(after[0].text) or (ranged and UNIT_LIKE.fullmatch(after[0].text)):
+            unit = after.pop(0)
+    reference = after[0] if after and RANGE_WITH_UNIT.match(after[0].text) else None
+    return unit, reference
+
+
 def headerless_result(text: str, row: TableRow) -> ObservationFact | None:
     """A row of a results table whose heading row is not in sight (the table goes on after a
-    page or chunk break): a name cell, a value cell with a lab unit, then a reference range
-    ('| 02/10/2014 | vHCO3 | 22 mEq/L | 25.9-30.0 mEq/L |')."""
+    page or chunk break): a name cell, a value cell with a lab unit (or a number and a unit
+    cell), then a reference range ('| 02/10/2014 | vHCO3 | 22 mEq/L | 25.9-30.0 mEq/L |',
+    '| Cholesterol, Total | 220 | mg/dL | (100-199) |')."""
     cells = [cell for cell in row.cells if cell.text]
-    for name, value, reference in zip(cells, cells[1:], cells[2:], strict=False):
+    for name, value in zip(cells, cells[1:], strict=False):
         parsed = VALUE_CELL.match(value.text)
-        if not (parsed and parsed["unit"] and parsed["second"] is None):
+        if not (parsed and parsed["second"] is None):
             continue
-        bounds = RANGE_WITH_UNIT.match(reference.text)
-        unit = ucum_unit(parsed["unit"])
-        if bounds is None or unit is None or not name.text[:1].isalpha():
+        unit_cell, reference = unit_and_range_after(row, value)
+        if parsed["unit"] and unit_cell is None:
+            written_unit = parsed["unit"]
+        elif not parsed["unit"] and unit_cell is not None:
+            written_unit = unit_cell.text
+        else:
+            continue
+        unit = ucum_unit(written_unit)
+        if reference is None or unit is None or not name.text[:1].isalpha():
             continue
         if not plausible_table_name(name.text) or DATE_VALUE.match(name.text):
             continue
         kind = observation_kind(clean_name(name.text), unit)
+        bounds = RANGE_WITH_UNIT.match(reference.text)
+        assert bounds is not None  # unit_and_range_after took it as a range
         low, high = reference_bounds(bounds)
         number = parsed["number"]
         return ObservationFact(

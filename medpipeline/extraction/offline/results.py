@@ -425,6 +425,8 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
             continue
         if in_regions(match.start(), drug_regions) or in_regions(match.start(), rows):
             continue
+        if match["unit"] is None and POSTAL_OR_ID.fullmatch(match["value"]):
+            continue  # 'Madison, CA 95653': an address, not calcium
         facts.append(known_observation(text, match))
         taken.append((match.start(), match.end()))
     for match in lab_row_pattern(in_table=False).finditer(text):
@@ -437,6 +439,8 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
 
 
 BLOOD_PRESSURE = {"blood pressure", "bp", "b/p"}
+# A whole number of five or more digits with no unit: a postal code or an identifier.
+POSTAL_OR_ID = re.compile(r"\d{5,}")
 
 
 SPECIMEN_BEFORE = re.compile(

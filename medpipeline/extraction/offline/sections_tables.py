@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
+from medpipeline.extraction.offline.pipeline import is_section_title
 from medpipeline.extraction.offline.text import Region, normalize_space
 from medpipeline.table_columns import header_offset
 
@@ -39,8 +40,16 @@ NO_FACT_SECTIONS = {
     "functional_status",
     "administrative",
     "encounters",
+    "contents",
 }
+CONTENTS = "contents"
 
+# A code system's name printed in a cell before the code ('| SNOMED- CT | 59621000 |').
+CODE_SYSTEM = re.compile(
+    r"SNOMED(?:[- ]+CT)?|LOINC|CPT(?:-?4)?|HCPCS|ICD-?(?:9|10)(?:-?(?:CM|PCS))?|RxNorm|NDF-RT"
+    r"|UNII|CVX|NDC",
+    re.IGNORECASE,
+)
 TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*$", re.MULTILINE)
 CELL = re.compile(r"(?<=\|)([^|\n]*)(?=\|)")
 MAX_HEADER_CELL_WORDS = 5
@@ -152,10 +161,15 @@ class Table:
         if named or "name" in self.roles:
             return named
         skip = {"date", "code", "status", "value", "unit", "range", "flag", "severity"}
+        after_system = False
         for index, cell in enumerate(row.cells):
             role = self.roles[index] if index < len(self.roles) else None
-            if cell.text and role not in skip:
-                return cell
+            if cell.text and role not in skip and not after_system:
+                if not CODE_SYSTEM.fullmatch(cell.text):
+                    return cell
+                after_system = True  # '| CPT | 83721 | Assay of blood lipoprotein |'
+            elif cell.text:
+                after_system = False
         return None
 
     def row_text(self, row: TableRow) -> str:
@@ -232,9 +246,10 @@ def header_roles(header: TableRow) -> list[str | None]:
 
 def is_header_row(row: TableRow, vital_name) -> bool:
     """Every filled cell a short label without digits, and at least one a known column word or
-    vital-sign name ('Name | Dates | Details', 'Date | BP-Sys(mm[Hg]) | HR(bpm)')."""
+    vital-sign name ('Name | Dates | Details', 'Date | BP-Sys(mm[Hg]) | HR(bpm)'). One label
+    across a wide table ('| Current Medications (continue as prescribed) |  |  |') is a caption."""
     filled = row.filled()
-    if not filled:
+    if not filled or (len(filled) == 1 and len(row.cells) >= 3):
         return False
     known = 0
     for cell in filled:
@@ -347,6 +362,15 @@ def header_kind(header: TableRow | None, vital_name) -> str | None:
     return next((kind for kind, pattern in HEADER_KINDS if pattern.search(words)), None)
 
 
+def is_contents(rows: list[TableRow]) -> bool:
+    """A one-column table of section titles: the table of contents a renderer prints before the
+    sections (CDA.xsl), each title a link, not a fact."""
+    if any(len(row.filled()) > 1 for row in rows):
+        return False
+    titles = sum(1 for row in rows if row.filled() and is_section_title(row.filled()[0].text))
+    return titles >= max(2, len(rows) / 2)
+
+
 def find_tables(doc: Doc, vital_name) -> list[Table]:
     """The chunk's tables with their kind and column roles; `vital_name(text)` tells whether a
     header cell names a vital sign (results.vital_kind)."""
@@ -382,6 +406,8 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
                 rows, roles = fitted, previous.roles
             detached = adjacent or previous.detached or (fitted is None and bool(previous.roles))
         kind = None if detached else category_at(spans, block[0].start)
+        if is_contents(block):
+            kind = CONTENTS
         if kind in (None, "other", "administrative") or header_kind(header, vital_name) == VITALS:
             kind = header_kind(header, vital_name) or kind
         if kind is None and header is None and previous is not None and roles is previous.roles:
