@@ -138,6 +138,11 @@ Family history: father had hypertension.
         ),
         ("He has never had a colonoscopy.", [("colonoscopy", None, Assertion.NEGATED)]),
         (
+            "You were admitted with a sinus mass. You underwent a\nbiopsy of the sinus mass and"
+            " were treated with IV antibiotics.",
+            [("biopsy of the sinus mass", None, Assertion.PRESENT)],
+        ),
+        (
             "Procedures\n| Name | Dates | Details |\n"
             "| DIAGNOSTIC COLONOSCOPY (45378) By: Seven, Henry | On 22-Sep-2012 | Intent |\n"
             "| CHEST XRAY, PA & LATERAL (71020) By: Seven, Henry |  | Completed: 6-Aug-2012 |\n",
@@ -178,6 +183,7 @@ Family history: father had hypertension.
         "table",
         "narrative",
         "negated-narrative",
+        "narrative-wrapped-with-site",
         "performer-code-and-intent",
         "not-done-status",
         "surgical-history-list",
@@ -921,3 +927,8 @@ def test_a_code_system_cell_names_no_result(extractor):
 |  |  | SNOMED- CT | 113079009 | Low density lipoprotein cholesterol measurement |  |  |  |
 """
     assert extractor.extract(text).observations == []
+    shifted = (
+        "Results\n| Test | Value | Unit |\n"
+        "| 84478 | 125 | mg/dL |\n| Triglycerides | 125 | mg/dL |\n"
+    )
+    assert [o.name for o in extractor.extract(shifted).observations] == ["Triglycerides"]

@@ -100,12 +100,15 @@ PROCEDURE_SUFFIXES = (
     r"|implantation|insertion|removal"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
 )
-# 'underwent laparoscopic appendectomy', 's/p total knee replacement', 'had a colonoscopy'.
+# 'underwent laparoscopic appendectomy', 's/p total knee replacement', 'had a colonoscopy',
+# 'underwent a biopsy of the sinus mass'; the sentence may wrap onto the next line.
+SITE_WORD = r"(?!(?:and|or|with|without|on|in|at|for|to|was|were|which)\b)[a-z][a-z'-]*"
 NARRATIVE_PROCEDURE = re.compile(
-    r"\b(?:underwent|undergone|s/p|status[ \t]+post|had[ \t]+(?:an?[ \t]+)?|performed[ \t]+"
-    r"(?:an?[ \t]+)?|history[ \t]+of[ \t]+(?:an?[ \t]+)?)[ \t]*"
-    r"(?:an?[ \t]+|the[ \t]+)?(?P<name>(?:[A-Za-z][A-Za-z'-]*[ \t]+){0,4}?[A-Za-z-]*"
-    rf"(?:{PROCEDURE_SUFFIXES}))\b",
+    r"\b(?:underwent|undergone|s/p|status[ \t]+post|had\s+(?:an?\s+)?|performed\s+"
+    r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?)\s*"
+    r"(?:an?\s+|the\s+)?(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){0,4}?[A-Za-z-]*"
+    rf"(?:{PROCEDURE_SUFFIXES})\b"
+    rf"(?:\s+of\s+(?:the\s+|his\s+|her\s+)?(?:{SITE_WORD}\s+){{0,2}}{SITE_WORD}\b)?)",
     re.IGNORECASE,
 )
 NEGATED_BEFORE = re.compile(r"\b(?:no|never|denies|without|not)\b[^.\n]{0,30}$", re.IGNORECASE)

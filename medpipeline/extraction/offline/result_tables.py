@@ -399,6 +399,8 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
             value = value_cell(table, row, name) if name else None
             if name is None or is_absence(name.text) or name.text.endswith(":"):
                 continue  # none, or a label ('Most recent to oldest [Reference Range]:')
+            if not re.search(r"[A-Za-z]", name.text):
+                continue  # a code where the name should be: the row's cells are shifted
             fact = observation_from_cells(text, name, value, table, row, vital) if value else None
             if fact is None and not vital:
                 listed = listed_results(text, value) if value else []
