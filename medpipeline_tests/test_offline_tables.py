@@ -932,3 +932,99 @@ def test_a_code_system_cell_names_no_result(extractor):
         "| 84478 | 125 | mg/dL |\n| Triglycerides | 125 | mg/dL |\n"
     )
     assert [o.name for o in extractor.extract(shifted).observations] == ["Triglycerides"]
+
+
+def test_a_second_header_row_of_the_same_width_starts_another_table(extractor):
+    """Two tables under one title printed with the same number of cells: the second's header row
+    is no procedure, and its rows are read by its own columns."""
+    text = """Procedures
+| Name |  |  | Dates | Details |  |
+| Intranasal oxygen therapy |  |  | 6-Aug-2012 | Completed |  |
+| Date | Description | Value |  |  | Details |
+| Resulted on: 6-Aug-2012 | ECG | No abnormalities |  |  |  |
+"""
+    result = extractor.extract(text)
+    assert [p.text for p in result.procedures] == ["Intranasal oxygen therapy", "ECG"]
+
+
+def test_sodium_written_na_is_a_result_not_an_absence(extractor):
+    text = """Results
+| Date | Description | Value | Details |
+| Resulted on: 6-Aug-2012 | BMP |  |  |
+|  | Na | 135 mmol/L |  |
+|  | K | 3.5 mmol/L |  |
+|  | N/A |  |  |
+"""
+    result = extractor.extract(text)
+    assert [(o.name, o.value, o.unit) for o in result.observations] == [
+        ("Na", 135, "mmol/L"),
+        ("K", 3.5, "mmol/L"),
+    ]
+
+
+def test_a_row_with_only_its_name_is_a_fact_but_a_status_row_is_a_caption(extractor):
+    text = """Allergies and Adverse Reactions
+| Name | Reaction | Notes |
+| aspirin |  |  |
+| codeine sulfate | Nausea |  |
+Medications
+| Medication | Sig | Start | Status | Notes |
+| Active |  |  |  |  |
+| Lisinopril 10 MG Oral Tablet | 1 daily | 1/2/2012 | Active |  |
+| Expired |  |  |  |  |
+| Amoxicillin 500 MG Oral Capsule | 1 tid | 3/1/2011 | Expired |  |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [a.substance for a in result.allergies] == ["aspirin", "codeine sulfate"]
+    assert [m.generic_name for m in result.medications] == ["lisinopril", "amoxicillin"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Proventil HFA CFC free 90 mcg/inh inhalation aerosol", [("albuterol", "present")]),
+        ("Robitussin sugar-free syrup 10 mL at bedtime", [("guaifenesin", "present")]),
+        ("INH 300 mg daily for latent TB", [("isoniazid", "present")]),
+        ("ASA Physical Status: Class II, mild systemic disease", []),
+        ("ASA 81 mg daily", [("aspirin", "present")]),
+    ],
+    ids=["cfc-free-inhaler", "sugar-free", "inh-isoniazid", "asa-class", "asa-aspirin"],
+)
+def test_words_around_a_drug_name_that_change_what_it_means(extractor, text, expected):
+    """'CFC free' is a product, not a negation; 'mcg/inh' is per inhalation, not isoniazid (a
+    short abbreviation matches only as written); 'ASA Physical Status' is a scale, not aspirin."""
+    result = extractor.extract(f"Medications\n{text}\n")
+    assert [(m.generic_name, m.assertion.value) for m in result.medications] == expected
+
+
+OPERATIVE_NOTE = """Operative Report
+Operations Performed
+Biopsy or excision of lymph node(s); open, deep axillary node(s) (38525)
+Surgeon
+General Surgery, MD
+Preoperative Diagnosis
+Malignant neoplasm of upper-inner quadrant of female breast (174.2)
+Postoperative Diagnosis
+Malignant neoplasm of upper-inner quadrant of female breast (174.2)
+Indications for Surgery
+Biopsy proven malignancy
+Specimens
+Sentinel lymph node, sent to pathology; specimen labelled and sent for frozen section result
+Operative Findings
+Sentinel node negative by frozen section
+Estimated Blood Loss
+Minimal
+"""
+
+
+def test_an_operative_note_is_no_lab_report_and_its_coded_diagnoses_are_conditions(extractor):
+    """Its specimens and pathology do not make it a lab report; a diagnosis line printing its
+    code is a condition even when the lexicon does not know the name; the lines after it are
+    not (the section runs on under titles the sectionizer does not know)."""
+    assert detect_document_type(OPERATIVE_NOTE) != DocumentType.LAB_REPORT
+    result = extractor.extract(OPERATIVE_NOTE, detect_document_type(OPERATIVE_NOTE))
+    assert_clean(result, OPERATIVE_NOTE)
+    assert [(c.text, c.assertion) for c in result.conditions] == [
+        ("Malignant neoplasm of upper-inner quadrant of female breast", Assertion.PRESENT)
+    ]

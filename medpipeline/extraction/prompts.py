@@ -111,15 +111,33 @@ def is_patient_summary(head: str) -> bool:
     return len(found) >= 2
 
 
+# Headings of an operative or procedure note: its specimens and pathology do not make it a
+# laboratory report.
+_OPERATIVE_HEADINGS = (
+    r"pre-?(?:operative|procedure)[ \t]+diagnos[ie]s",
+    r"post-?(?:operative|procedure)[ \t]+diagnos[ie]s",
+    r"(?:operative|procedure)[ \t]+findings",
+    r"(?:procedures?|operations?)[ \t]+performed",
+    r"anesthesia",
+    r"estimated[ \t]+blood[ \t]+loss",
+    r"surgeon",
+)
+
+
+def is_operative_note(head: str) -> bool:
+    found = [h for h in _OPERATIVE_HEADINGS if re.search(rf"(?im)^[ \t]*{h}[ \t]*:?", head)]
+    return len(found) >= 2
+
+
 def detect_document_type(text: str) -> DocumentType:
     """The type whose signals occur most often in the first pages (ties: the order above); a
-    patient summary is never a laboratory report."""
+    patient summary or an operative note is never a laboratory report."""
     head = text[:_HEAD_CHARS].lower()
     scores = {
         kind: sum(len(re.findall(signal, head)) for signal in signals)
         for kind, signals in _SIGNALS.items()
     }
-    if is_patient_summary(head):
+    if is_patient_summary(head) or is_operative_note(head):
         scores[DocumentType.LAB_REPORT] = 0
     best = max(scores, key=lambda kind: scores[kind])
     return best if scores[best] >= 2 else DocumentType.OTHER

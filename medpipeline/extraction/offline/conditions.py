@@ -16,6 +16,7 @@ from medpipeline.extraction.offline.sections_tables import (
 )
 from medpipeline.extraction.offline.text import (
     CODE_IN_PARENTHESES,
+    LIST_MARKER,
     Region,
     clean_name,
     in_regions,
@@ -94,6 +95,57 @@ def condition_facts(
             )
         )
     return facts
+
+
+MAX_LISTED_CONDITION_WORDS = 12
+
+
+def listed_conditions(doc: Doc, skip_regions: list[Region]) -> list[ConditionFact]:
+    """The lines right under a problem or diagnosis title (before any other line) that print a
+    condition with its code ('Malignant neoplasm of upper-inner quadrant of female breast
+    (174.2)' under 'Preoperative Diagnosis') or name an ICD-10-CM description, which the lexicon
+    may not know: one condition per line, named by the line without its code."""
+    text = doc.text
+    matched = [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ == CONDITION]
+    resolved = resolved_lines(doc)
+    facts = []
+    for section in doc._.sections:
+        if (
+            section.category not in (PROBLEMS, PAST_HISTORY)
+            or section.body_end <= section.body_start
+        ):
+            continue
+        start = doc[section.body_start].idx
+        last = doc[section.body_end - 1]
+        for line in re.finditer(r"[^\n]+", text[start : last.idx + len(last.text)]):
+            line_start, line_end = start + line.start(), start + line.end()
+            if any(line_start <= a < line_end for a, _ in matched):
+                continue  # the lexicon's condition (condition_facts)
+            fact = coded_condition_line(text, line_start, line_end)
+            if fact is None or in_regions(line_start, skip_regions):
+                break
+            if in_regions(line_start, resolved):
+                fact.assertion, fact.resolved = Assertion.HISTORICAL, True
+            facts.append(fact)
+    return facts
+
+
+def coded_condition_line(text: str, start: int, end: int) -> ConditionFact | None:
+    item = LIST_MARKER.sub("", text[start:end], count=1).strip()
+    name = clean_name(item)
+    coded = name != normalize_space(item).strip(" ,;:-")
+    code = icd10_code(name)
+    if not (coded or code) or not 0 < len(name.split()) <= MAX_LISTED_CONDITION_WORDS:
+        return None
+    if is_absence(name) or not re.search(r"[A-Za-z]{3}", name):
+        return None
+    printed = [c for found in CODE_IN_PARENTHESES.findall(item) if (c := icd10cm_code(found))]
+    return ConditionFact(
+        quote=quote_for(text, start, end),
+        text=name,
+        icd10_code=code or next(iter(printed), None),
+        assertion=Assertion.PRESENT,
+    )
 
 
 # A verification status printed after the problem's name ('Angina(Confirmed)'): not part of the

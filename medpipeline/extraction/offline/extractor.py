@@ -11,6 +11,7 @@ from medpipeline.extraction.offline.allergies import (
 from medpipeline.extraction.offline.conditions import (
     condition_facts,
     diagnosis_field_regions,
+    listed_conditions,
     table_conditions,
 )
 from medpipeline.extraction.offline.demographics import encounter_facts, patient_fact
@@ -97,6 +98,7 @@ class OfflineExtractor:
         conditions = condition_facts(
             doc, allergy_areas + medication_lists + not_narrative, diagnosis_fields
         )
+        conditions += listed_conditions(doc, allergy_areas + medication_lists + not_narrative)
         medications = medication_facts(doc, allergy_areas + lab_row_regions(text) + not_narrative)
         medications += listed_medications(doc, allergy_areas + not_narrative)
         procedures = procedure_facts(text, in_tables) + narrative_procedures(text, not_narrative)

@@ -211,6 +211,13 @@ MEASURED_AFTER = re.compile(
 )
 
 
+# A drug's abbreviation naming a scale ('ASA Physical Status', 'ASA class II': the American
+# Society of Anesthesiologists' classification, not aspirin).
+SCALE_AFTER = re.compile(
+    r"[ \t]*(?:physical[ \t]+status|class(?:ification)?|score|grade)\b", re.IGNORECASE
+)
+
+
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
     prescribed_lists = list_items(text, PRESCRIBED_HEADER)
@@ -222,6 +229,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or is_bracketed_brand(text, ent, drugs[:index])
             or is_allergen(text, ent.start_char, ent.end_char)
             or MEASURED_AFTER.match(text, ent.end_char)
+            or SCALE_AFTER.match(text, ent.end_char)
         ):
             continue
         next_start = drugs[index + 1].start_char if index + 1 < len(drugs) else len(text)

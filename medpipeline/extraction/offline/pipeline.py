@@ -45,7 +45,10 @@ silence_loguru()
 
 
 def phrase_pattern(nlp: Language, phrase: str) -> list[dict]:
-    """Token pattern for a phrase: case-insensitive, a line break allowed between words."""
+    """Token pattern for a phrase: case-insensitive, a line break allowed between words; a short
+    capitalised abbreviation only as written ('INH' is isoniazid, 'mcg/inh' per inhalation)."""
+    if len(phrase) <= 3 and phrase.isupper():
+        return [{"TEXT": phrase}]
     pattern: list[dict] = []
     for token in nlp.tokenizer(phrase):
         if pattern:

@@ -266,9 +266,24 @@ def is_header_row(row: TableRow, vital_name) -> bool:
 
 
 def is_caption_row(row: TableRow, width: int) -> bool:
-    """One filled cell in a wide table ('Expired', 'Active'): a caption, not a fact."""
+    """One short filled cell in a wide table above its header row ('LABORATORY INFORMATION')."""
     filled = row.filled()
     return width > 1 and len(filled) == 1 and len(filled[0].text.split()) <= 3
+
+
+# A status printed as a row of its own, heading the rows below it ('Expired', 'Active').
+STATUS_CAPTION = re.compile(
+    r"(?:active|inactive|expired|resolved|current|completed|historical|past|discontinued"
+    r"|cancell?ed|pending|on hold)(?:[ \t]+\w+)?",
+    re.IGNORECASE,
+)
+
+
+def is_status_caption(row: TableRow, width: int) -> bool:
+    """A data row that is only a status heading the rows below it, not a fact. Another lone
+    cell is a row whose other cells are empty ('| codeine sulfate |  |  |' in an allergy table)."""
+    filled = row.filled()
+    return width > 1 and len(filled) == 1 and bool(STATUS_CAPTION.fullmatch(filled[0].text))
 
 
 ICD10_SYSTEM = r"ICD-?10(?:-CM)?"
@@ -371,6 +386,25 @@ def is_contents(rows: list[TableRow]) -> bool:
     return titles >= max(2, len(rows) / 2)
 
 
+def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRow]]:
+    """A block cut where a second header row of the same width begins another table ('| Name |
+    Dates | Details |' rows, then '| Date | Description | Value | Details |' rows): a row below
+    the first whose cells, three or more, all name a column and that does not repeat the first."""
+    parts = [[block[0]]]
+    for row in block[1:]:
+        filled = row.filled()
+        if (
+            len(filled) >= 3
+            and all(column_role(cell.text) or vital_name(cell.text) for cell in filled)
+            and is_header_row(row, vital_name)
+            and [c.text for c in row.cells] != [c.text for c in parts[-1][0].cells]
+        ):
+            parts.append([row])
+        else:
+            parts[-1].append(row)
+    return parts
+
+
 def find_tables(doc: Doc, vital_name) -> list[Table]:
     """The chunk's tables with their kind and column roles; `vital_name(text)` tells whether a
     header cell names a vital sign (results.vital_kind)."""
@@ -379,7 +413,10 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
     titles = title_regions(doc)
     tables: list[Table] = []
     previous: Table | None = None
-    for block in table_blocks(text):
+    blocks = [
+        part for block in table_blocks(text) for part in split_at_header_rows(block, vital_name)
+    ]
+    for block in blocks:
         width = max(len(row.cells) for row in block)
         rows = list(block)
         header = None
@@ -417,7 +454,7 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             row
             for row in rows
             if row.filled()
-            and not is_caption_row(row, width)
+            and not is_status_caption(row, width)
             and [cell.text for cell in row.cells] != repeated  # header again after a page break
         ]
         if roles and roles[0] in ("name", "details"):

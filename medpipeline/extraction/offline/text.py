@@ -113,7 +113,7 @@ def most_informative(items: list, key) -> list:
 NOT_A_FACT = re.compile(
     r"^(?:no|none|nil|denies|negative)\b|\bnot\s+(?:documented|available|applicable|recorded"
     r"|known|reported|on file|given|taken)\b|\bexcluded\b|\bunknown\b|\bno\s+(?:known|information"
-    r"|data|active)\b|^n/?a$",
+    r"|data|active)\b|^(?-i:n/a|N/A|N/a|NA|na)$",  # not 'Na', sodium
     re.IGNORECASE,
 )
 # '(493.90, J45.909)', '[RxNorm: 617312]': codes after a name, their system's label optional.
