@@ -374,6 +374,38 @@ def test_one_procedure_mentioned_twice_is_one_procedure(document: SourceDocument
     assert procedure["performedDateTime"] == "2024-05-02"
 
 
+PLANNED_NOTE = """Procedures
+| 03/01/2015 | Total knee arthroplasty | Completed |
+| 04/02/2024 | Colonoscopy | Scheduled |
+| 05/06/2024 | Knee arthroscopy | Refused by patient |"""
+
+
+def test_a_planned_procedure_is_a_service_request_never_a_procedure(
+    document: SourceDocument,
+) -> None:
+    """Scheduled, ordered or pending is not done: a ServiceRequest (intent plan) keeps it for the
+    clinician without asserting it happened; a refused one is a `not-done` Procedure."""
+    facts = [
+        ProcedureFact(quote="Total knee arthroplasty", text="Total knee arthroplasty",
+                      performed_date="2015-03-01", assertion=Assertion.PRESENT),
+        ProcedureFact(quote="Colonoscopy", text="Colonoscopy", performed_date="2024-04-02",
+                      assertion=Assertion.HYPOTHETICAL),
+        ProcedureFact(quote="Knee arthroscopy", text="Knee arthroscopy",
+                      performed_date="2024-05-06", assertion=Assertion.NEGATED),
+    ]  # fmt: skip
+    bundle = _bundle(document, PLANNED_NOTE, procedures=facts)
+    procedures = {p["code"]["text"]: p["status"] for p in resources_of(bundle, "Procedure")}
+    assert procedures == {"Total knee arthroplasty": "completed", "Knee arthroscopy": "not-done"}
+    [planned] = resources_of(bundle, "ServiceRequest")
+    assert (planned["code"]["text"], planned["status"], planned["intent"]) == (
+        "Colonoscopy",
+        "active",
+        "plan",
+    )
+    assert planned["occurrenceDateTime"] == "2024-04-02"
+    assert _offsets(planned) == [PLANNED_NOTE.index("Colonoscopy")]
+
+
 # --- encounters ---------------------------------------------------------------------------------
 
 STAY_NOTE = """Presented to the emergency department on 2024-03-01 and was admitted to the ICU.

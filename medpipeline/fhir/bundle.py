@@ -2,7 +2,8 @@
 
 Entries: Patient, DocumentReference (the PDF), Device (the extractor: provider, model, prompt
 version), Encounter(s), one resource per kept fact (Condition, MedicationStatement or, for what the
-document prescribes, MedicationRequest, AllergyIntolerance, Observation, Procedure), a
+document prescribes, MedicationRequest, AllergyIntolerance, Observation, Procedure, or for a
+procedure only planned, scheduled or ordered a ServiceRequest with intent `plan`), a
 DiagnosticReport grouping the lab Observations, and a Provenance targeting every extracted resource.
 Shapes follow US Core where it applies (Patient name parts and identifier systems, Condition
 category, Observation category and effective time, blood pressure as systolic/diastolic components).
@@ -76,6 +77,7 @@ from medpipeline.fhir.findings import (
     condition_resource,
     observation_resource,
     procedure_resource,
+    service_request_resource,
 )
 from medpipeline.fhir.grouping import (
     FactGroup,
@@ -199,7 +201,7 @@ def build_bundle(
         skipped_family=skipped[Assertion.FAMILY],
         skipped_hypothetical=sum(
             c.assertion == Assertion.HYPOTHETICAL
-            for c in [*extraction.conditions, *extraction.allergies, *extraction.procedures]
+            for c in [*extraction.conditions, *extraction.allergies]
         ),
         dropped_codes=dict(context.dropped),
         ungrounded_resources=context.ungrounded,
@@ -273,7 +275,11 @@ def _fact_entries(
     for group in group_facts(observations, observation_identity):
         add("observation", "observations", group, observation_resource(group.facts, context))
     for group in group_facts(enumerate(extraction.procedures), procedure_identity):
-        add("procedure", "procedures", group, procedure_resource(group.facts, context))
+        if done := procedure_resource(group.facts, context):
+            add("procedure", "procedures", group, done)
+        else:
+            planned = service_request_resource(group.facts, context)
+            add("service-request", "procedures", group, planned)
     return entries
 
 

@@ -254,6 +254,29 @@ def procedure_resource(facts: list[ProcedureFact], context: MappingContext) -> C
     return resource, own
 
 
+def service_request_resource(
+    facts: list[ProcedureFact], context: MappingContext
+) -> Carrying | None:
+    """A procedure the text only plans, schedules, orders or proposes (hypothetical): a
+    ServiceRequest with intent `plan`, never a Procedure (done or not)."""
+    planned = [fact for fact in facts if fact.assertion == Assertion.HYPOTHETICAL]
+    if not planned:
+        return None
+    fact = planned[0]
+    resource = without_none(
+        resourceType="ServiceRequest",
+        meta=review_flags(planned, context),
+        extension=evidence_extensions(planned, context.document),
+        status="active",
+        intent="plan",
+        code=concept(fact.text, []) or {"text": UNNAMED},
+        subject={"reference": context.patient},
+        encounter={"reference": context.encounter} if context.encounter else None,
+        occurrenceDateTime=iso_date(fact.performed_date),
+    )
+    return resource, planned
+
+
 def _reference_range(fact: ObservationFact, context: MappingContext) -> list[JsonDict] | None:
     low_value, high_value = fact.reference_low, fact.reference_high
     written = _RANGE_WRITTEN.fullmatch(clean_text(fact.reference_text) or "")
