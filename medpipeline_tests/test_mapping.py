@@ -194,6 +194,7 @@ def test_medication_resource_and_r4_status(
     assert resource.get("intent") == intent
     uncertain = FLAG_UNCERTAIN_ORDER in _flags(resource)
     assert uncertain == (intent == "proposal"), "a draft proposal is flagged for review"
+    assert "uncoded" in _flags(resource), "named, without an RxNorm code: tagged uncoded"
 
 
 def test_dosage_text_is_the_drugs_own_sig(document: SourceDocument) -> None:

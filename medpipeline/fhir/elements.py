@@ -27,6 +27,8 @@ FLAG_CODE_DROPPED = "code-dropped"
 FLAG_CONTRADICTION = "in-document-contradiction"  # mentions of one fact disagree
 FLAG_UNCERTAIN_ORDER = "uncertain-order"  # a hypothetical or uncertain prescription: no order
 FLAG_VISION = "vision-extracted"  # read from a page image, grounded to the page only
+# a medication named but not coded: no maintained package ships RxNorm offline (not a review item)
+FLAG_UNCODED = "uncoded"
 UNNAMED = "not named in the document"  # text of a required code whose fact has no name
 Carrying = tuple[JsonDict, list]  # a resource and the facts it carries
 
@@ -92,9 +94,11 @@ def review_flags(
     dropped: bool = False,
     contradiction: bool = False,
     uncertain_order: bool = False,
+    uncoded: bool = False,
 ) -> JsonDict | None:
-    """meta.tag flags for review: no evidence in the text, read from a page image, a code that
-    was dropped, mentions that contradict each other, a prescription that is no order."""
+    """meta.tag flags: no evidence in the text, read from a page image, a code that was dropped,
+    mentions that contradict each other, a prescription that is no order (each for review); a
+    medication carrying no code (a fact of the data, not a review item)."""
     tags = []
     if all(fact.evidence is None for fact in facts):
         context.ungrounded += 1
@@ -105,6 +109,7 @@ def review_flags(
         (FLAG_CODE_DROPPED, dropped),
         (FLAG_CONTRADICTION, contradiction),
         (FLAG_UNCERTAIN_ORDER, uncertain_order),
+        (FLAG_UNCODED, uncoded),
     ):
         if raised:
             tags.append({"system": FLAG_SYSTEM, "code": flag})

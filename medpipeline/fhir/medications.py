@@ -92,6 +92,7 @@ def _medication_status(fact: MedicationFact) -> str:
 def medication_statement(facts: list[MedicationFact], context: MappingContext) -> Carrying:
     fact = _most_current(facts)
     status = _medication_status(fact)
+    medication = _medication_concept(fact)
     dosage, dropped = _dosage(_best_sig(facts), context)
     resource = without_none(
         resourceType="MedicationStatement",
@@ -100,10 +101,11 @@ def medication_statement(facts: list[MedicationFact], context: MappingContext) -
             context,
             dropped=dropped,
             contradiction=len({_medication_status(member) for member in facts}) > 1,
+            uncoded=_uncoded(medication),
         ),
         extension=evidence_extensions(facts, context.document),
         status=status,
-        medicationCodeableConcept=_medication_concept(fact),
+        medicationCodeableConcept=medication,
         subject={"reference": context.patient},
         context={"reference": context.encounter} if context.encounter else None,
         dosage=[dosage] if dosage else None,
@@ -117,6 +119,7 @@ def medication_request(facts: list[MedicationFact], context: MappingContext) -> 
     draft proposal, flagged for review."""
     fact = _most_current(facts)
     uncertain = fact.assertion in (Assertion.POSSIBLE, Assertion.HYPOTHETICAL)
+    medication = _medication_concept(fact)
     dosage, dropped = _dosage(_best_sig(facts), context)
     statuses = {_REQUEST_STATUS[member.status] for member in facts}
     resource = without_none(
@@ -127,11 +130,12 @@ def medication_request(facts: list[MedicationFact], context: MappingContext) -> 
             dropped=dropped,
             contradiction=len(statuses) > 1,
             uncertain_order=uncertain,
+            uncoded=_uncoded(medication),
         ),
         extension=evidence_extensions(facts, context.document),
         status="draft" if uncertain else _REQUEST_STATUS[fact.status],
         intent="proposal" if uncertain else "order",
-        medicationCodeableConcept=_medication_concept(fact),
+        medicationCodeableConcept=medication,
         subject={"reference": context.patient},
         encounter={"reference": context.encounter} if context.encounter else None,
         authoredOn=context.encounter_date,
@@ -149,6 +153,10 @@ def _medication_concept(fact: MedicationFact) -> JsonDict:
     return without_none(
         coding=[{"display": generic}] if other else None, text=written or generic or UNNAMED
     )
+
+
+def _uncoded(medication: JsonDict) -> bool:
+    return not any(coding.get("code") for coding in medication.get("coding", []))
 
 
 def _best_sig(facts: list[MedicationFact]) -> MedicationFact:
