@@ -54,3 +54,28 @@ def test_builtin_renderer_shows_what_cda_xsl_shows(corpus, tmp_path: Path):
     assert findable(made) == findable(written)
     assert any(any(flags) for flags in findable(made).values())
     assert made["renderer"] != written["renderer"]
+
+
+def test_the_score_counts_planned_procedures_apart_from_done_ones():
+    """A planned procedure (ServiceRequest) never scores as a Procedure; among the missed gold
+    procedures the report counts those the bundle holds as planned."""
+    import ccda_dev  # noqa: PLC0415 (imports the offline pipeline: only this test needs it)
+
+    bundle = {
+        "entry": [
+            {"resource": {"resourceType": "Procedure", "status": "completed",
+                          "code": {"text": "Appendectomy"}}},
+            {"resource": {"resourceType": "ServiceRequest", "status": "active", "intent": "plan",
+                          "code": {"text": "Colonoscopy"}}},
+        ]
+    }  # fmt: skip
+    found = ccda_dev.predictions(bundle)
+    truth = [
+        ccda_dev.GoldEntry(["Appendectomy"], set(), findable=True, negative=False),
+        ccda_dev.GoldEntry(["Diagnostic colonoscopy"], set(), findable=True, negative=False),
+        ccda_dev.GoldEntry(["Knee arthroscopy"], set(), findable=True, negative=False),
+    ]
+    score = ccda_dev.score_type(found["procedures"], truth)
+    counts = (score.predicted_correct, score.predicted, score.truth_found, score.truth)
+    assert counts == (1, 1, 1, 3)
+    assert ccda_dev.missed_as_planned(found, truth) == 1
