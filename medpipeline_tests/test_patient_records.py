@@ -18,6 +18,7 @@ from filelock import FileLock
 from medpipeline.defs.fhir.assets import fhir_bundle, patient_records
 from medpipeline.extraction.schema import (
     AllergyFact,
+    Assertion,
     ChunkOutcome,
     ChunkReport,
     ConditionFact,
@@ -27,6 +28,7 @@ from medpipeline.extraction.schema import (
     MedicationFact,
     MedicationStatus,
     PatientFact,
+    ProcedureFact,
 )
 from medpipeline.fhir.bundle import FLAG_SYSTEM
 from medpipeline.fhir.records import FLAG_CONTRADICTION, LOCK_FILE, update_records
@@ -109,6 +111,27 @@ def test_same_fact_from_two_documents_is_one_resource_with_both_provenances(
         if {"system": FLAG_SYSTEM, "code": FLAG_CONTRADICTION} in a.get("meta", {}).get("tag", [])
     ]
     assert len(flagged) == 2  # penicillin and "no known allergy"
+
+
+def test_planned_procedures_stay_apart_and_meet_the_same_plan_of_another_document(
+    tmp_path: Path,
+) -> None:
+    """Each planned procedure (ServiceRequest) is its own fact: by name and date, not one per
+    document."""
+
+    def planned(text: str, date: str) -> ProcedureFact:
+        return ProcedureFact(quote=text, text=text, performed_date=date,
+                             assertion=Assertion.HYPOTHETICAL, evidence=EVIDENCE)  # fmt: skip
+
+    first = [planned("Colonoscopy", "2024-04-02"), planned("Barium enema", "2024-01-28")]
+    documents = [
+        ("d" * 16, _bundle("d" * 16, _patient("123"), procedures=first)),
+        ("e" * 16, _bundle("e" * 16, _patient("123"), procedures=first[:1])),
+    ]
+    update_records(tmp_path, documents)
+    [bundle] = _patient_bundles(tmp_path)
+    names = sorted(r["code"]["text"] for r in resources_of(bundle, "ServiceRequest"))
+    assert names == ["Barium enema", "Colonoscopy"]
 
 
 def _ndjson(fhir: Path, resource_type: str) -> list[dict]:

@@ -124,6 +124,8 @@ def fact_key(resource: JsonDict, doc_id: str) -> str:
         return f"{kind}|{_codes(resource.get('code'))}|{resource.get('effectiveDateTime')}|{value}"
     if kind == "Procedure":
         return f"{kind}|{_codes(resource.get('code'))}|{resource.get('performedDateTime')}"
+    if kind == "ServiceRequest":  # a planned procedure
+        return f"{kind}|{_codes(resource.get('code'))}|{resource.get('occurrenceDateTime')}"
     if kind == "Encounter":
         start = resource.get("period", {}).get("start")
         return f"{kind}|{resource.get('class', {}).get('code')}|{start or doc_id}"
