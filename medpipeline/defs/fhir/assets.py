@@ -60,7 +60,8 @@ MIN_GROUNDING_RATE = 0.9
     ],
     description="Per document: a FHIR R4 transaction Bundle — Patient, DocumentReference for the "
     "PDF, Encounter, Condition / MedicationStatement / MedicationRequest / AllergyIntolerance / "
-    "Observation / Procedure with evidence offsets (one resource per clinical fact), a "
+    "Observation / Procedure (a planned one: ServiceRequest) with evidence offsets (one resource "
+    "per clinical fact), a "
     "DiagnosticReport grouping the labs, Device and Provenance. Negated, family-history and "
     "hypothetical findings never become the patient's active facts. Writes the document's review "
     "queue to documents/<doc_id>/review.json (reason codes and fact indices, counted here) and "
