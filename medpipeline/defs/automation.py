@@ -6,13 +6,14 @@ import dagster as dg
 DOCUMENT_ASSETS = dg.AssetSelection.assets(
     "raw_document", "document_text", "document_chunks", "clinical_extractions", "fhir_bundle"
 )
-CATCH_UP_CRON = "*/5 * * * *"
+CATCH_UP_CRON = "* * * * *"
 
 # A document that finished in the same evaluation window as a rebuild of the asset counts, for
 # `eager()`, as handled by that rebuild (dagster-io/dagster#24650: `since_last_handled` is reset
 # by the asset's own update), so the last document of a burst stayed out of the warehouse until
-# the next one came. At the next five-minute tick the asset is rebuilt if a document asset
-# updated after its last request; the rebuild's own tables updating each other do not count.
+# the next one came. At the next minute's tick the asset is rebuilt if a document asset updated
+# after its last request (only then: the check costs no run otherwise); the rebuild's own tables
+# updating each other do not count.
 MISSED_DOCUMENT_UPDATE = (
     dg.AutomationCondition.cron_tick_passed(CATCH_UP_CRON)
     & dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
