@@ -122,10 +122,9 @@ def fact_key(resource: JsonDict, doc_id: str) -> str:
     if kind == "Observation":
         value = resource.get("valueQuantity", {}).get("value", resource.get("valueString"))
         return f"{kind}|{_codes(resource.get('code'))}|{resource.get('effectiveDateTime')}|{value}"
-    if kind == "Procedure":
-        return f"{kind}|{_codes(resource.get('code'))}|{resource.get('performedDateTime')}"
-    if kind == "ServiceRequest":  # a planned procedure
-        return f"{kind}|{_codes(resource.get('code'))}|{resource.get('occurrenceDateTime')}"
+    if kind in ("Procedure", "ServiceRequest"):  # done, or planned
+        when = resource.get("performedDateTime", resource.get("occurrenceDateTime"))
+        return f"{kind}|{_codes(resource.get('code'))}|{when}"
     if kind == "Encounter":
         start = resource.get("period", {}).get("start")
         return f"{kind}|{resource.get('class', {}).get('code')}|{start or doc_id}"

@@ -17,6 +17,7 @@ from medpipeline.extraction.offline.sections_tables import (
 from medpipeline.extraction.offline.text import (
     CODE_IN_PARENTHESES,
     LIST_MARKER,
+    TRAILING_CODES,
     Region,
     clean_name,
     in_regions,
@@ -100,6 +101,11 @@ def condition_facts(
 MAX_LISTED_CONDITION_WORDS = 12
 
 
+def printed_icd10(written: str) -> list[str]:
+    """The valid ICD-10-CM codes printed in a name ('Asthma (493.90, J45.909)': J45.909)."""
+    return [valid for code in CODE_IN_PARENTHESES.findall(written) if (valid := icd10cm_code(code))]
+
+
 def listed_conditions(doc: Doc, skip_regions: list[Region]) -> list[ConditionFact]:
     """The lines right under a problem or diagnosis title (before any other line) that print a
     condition with its code ('Malignant neoplasm of upper-inner quadrant of female breast
@@ -133,17 +139,17 @@ def listed_conditions(doc: Doc, skip_regions: list[Region]) -> list[ConditionFac
 def coded_condition_line(text: str, start: int, end: int) -> ConditionFact | None:
     item = LIST_MARKER.sub("", text[start:end], count=1).strip()
     name = clean_name(item)
-    coded = name != normalize_space(item).strip(" ,;:-")
     code = icd10_code(name)
-    if not (coded or code) or not 0 < len(name.split()) <= MAX_LISTED_CONDITION_WORDS:
+    if not (TRAILING_CODES.search(item) or code):
+        return None
+    if not 0 < len(name.split()) <= MAX_LISTED_CONDITION_WORDS:
         return None
     if is_absence(name) or not re.search(r"[A-Za-z]{3}", name):
         return None
-    printed = [c for found in CODE_IN_PARENTHESES.findall(item) if (c := icd10cm_code(found))]
     return ConditionFact(
         quote=quote_for(text, start, end),
         text=name,
-        icd10_code=code or next(iter(printed), None),
+        icd10_code=code or next(iter(printed_icd10(item)), None),
         assertion=Assertion.PRESENT,
     )
 
@@ -171,9 +177,7 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     name = clean_name(written)
     if not name or not re.search(r"[A-Za-z]{3}", name):
         return None
-    printed = [
-        valid for code in CODE_IN_PARENTHESES.findall(cell.text) if (valid := icd10cm_code(code))
-    ]
+    printed = printed_icd10(cell.text)
     status = table.cell(row, "status")
     status_text = status.text if status else labelled(table.row_text(row), "status") or ""
     inactive = INACTIVE_STATUS.search(status_text)

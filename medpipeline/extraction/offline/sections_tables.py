@@ -34,15 +34,15 @@ PROCEDURES = "procedures"
 # Sections whose items are none of the extracted kinds (a vaccine is not a medication statement,
 # a planned activity not a condition): no condition or medication is read from their narrative.
 # Family and social history are read: ConText and the section mark them family or historical.
+CONTENTS = "contents"  # a rendered table of contents
 NO_FACT_SECTIONS = {
     "immunizations",
     "plan_of_care",
     "functional_status",
     "administrative",
     "encounters",
-    "contents",
+    CONTENTS,
 }
-CONTENTS = "contents"
 
 # A code system's name printed in a cell before the code ('| SNOMED- CT | 59621000 |').
 CODE_SYSTEM = re.compile(
