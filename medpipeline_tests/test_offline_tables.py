@@ -147,7 +147,7 @@ Family history: father had hypertension.
             "| DIAGNOSTIC COLONOSCOPY (45378) By: Seven, Henry | On 22-Sep-2012 | Intent |\n"
             "| CHEST XRAY, PA & LATERAL (71020) By: Seven, Henry |  | Completed: 6-Aug-2012 |\n",
             [
-                ("DIAGNOSTIC COLONOSCOPY", None, Assertion.HYPOTHETICAL),
+                ("DIAGNOSTIC COLONOSCOPY", "2012-09-22", Assertion.HYPOTHETICAL),
                 ("CHEST XRAY, PA & LATERAL", None, Assertion.PRESENT),
             ],
         ),
@@ -178,6 +178,16 @@ Family history: father had hypertension.
             "| Knee arthroscopy | 03/03/2014 | due to meniscal tear |\n",
             [("Knee arthroscopy", "2014-03-03", Assertion.PRESENT)],
         ),
+        (
+            "Plan of Care\nPlanned Procedures\n| Name | Dates | Details |\n"
+            "| Renal ultrasound By: Ortiz, Ana Dr | On 14-Feb-2014 | Request |\n"
+            "Procedures\n| Name | Dates | Details |\n"
+            "| Cystoscopy By: Ortiz, Ana Dr | On 3-Jan-2014 | Completed |\n",
+            [
+                ("Renal ultrasound", "2014-02-14", Assertion.HYPOTHETICAL),
+                ("Cystoscopy", "2014-01-03", Assertion.PRESENT),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -188,6 +198,7 @@ Family history: father had hypertension.
         "not-done-status",
         "surgical-history-list",
         "comment-is-no-status",
+        "planned-procedures-table",
     ],
 )
 def test_procedures(extractor, text, expected):
@@ -1028,3 +1039,21 @@ def test_an_operative_note_is_no_lab_report_and_its_coded_diagnoses_are_conditio
     assert [(c.text, c.assertion) for c in result.conditions] == [
         ("Malignant neoplasm of upper-inner quadrant of female breast", Assertion.PRESENT)
     ]
+
+
+def test_a_details_block_under_a_narrative_section_names_no_fact(extractor):
+    """The rendering's document details printed right under the last section (an operative
+    note's 'Complications') are no rows of that section: no 'Custodian' or 'Patient' condition."""
+    text = """Postoperative Diagnosis
+Acute appendicitis
+Complications
+No complications
+| Document ID | 5512 (2.16.840.1.113883.19.5) | Created On | March 2, 2014 |
+| Custodian | Lakeside Surgical Center | Contact Details |  |
+| Patient | Legal: DOE Jane | Contact Details |  |
+| Date of Birth | April 1, 1970 (43yr) | Gender | Female |
+| Author | SURGERY General | Contact Details |  |
+"""
+    result = extractor.extract(text)
+    assert [c.text for c in result.conditions] == ["appendicitis"]
+    assert not result.observations and not result.procedures and not result.medications

@@ -25,6 +25,7 @@ NAME_LABEL = re.compile(
 DATE = (
     r"\d{4}[/-]\d{1,2}[/-]\d{1,2}|(?<!\d)\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})"
     r"|[A-Za-z]{3,9}\.?[ \t]+\d{1,2},?[ \t]+\d{4}|\d{1,2}[ \t]+[A-Za-z]{3,9}\.?[ \t]+\d{4}"
+    r"|\d{1,2}-[A-Za-z]{3}-\d{4}|[A-Za-z]{3}-\d{1,2}-\d{4}"  # '30-Jan-2013', 'Aug-06-2012'
 )
 
 
@@ -61,8 +62,11 @@ NON_NAME_WORDS = {"the", "patient", "was", "is", "has", "with", "and", "of", "id
 
 
 def date_words(written: str) -> str:
-    """A written date as `DATE_FORMATS` read it: no commas or periods, 'Sept' as 'Sep'."""
+    """A written date as `DATE_FORMATS` read it: no commas or periods, 'Sept' as 'Sep', the
+    hyphens of a date with a month name as spaces ('30-Jan-2013')."""
     cleaned = normalize_space(written.replace(",", " ").replace(".", ""))
+    if re.search(r"[A-Za-z]", cleaned):
+        cleaned = cleaned.replace("-", " ")
     return re.sub(r"\bSept\b", "Sep", cleaned, flags=re.IGNORECASE)
 
 

@@ -147,6 +147,7 @@ SECTION_ASSERTIONS = {
     "patient_instructions": {"is_hypothetical": True},
     "education": {"is_hypothetical": True},
     "plan_of_care": {"is_hypothetical": True},
+    "planned_procedures": {"is_hypothetical": True},
 }
 
 

@@ -1,11 +1,17 @@
 """Procedures: listed under a procedures header, rows of procedure tables, and narrative
-("underwent laparoscopic appendectomy"), named by the procedure.
+("underwent laparoscopic appendectomy"), named by the procedure; the rows of a planned-procedures
+table are procedures not yet done (hypothetical: ServiceRequests).
 """
 
 import re
 
 from medpipeline.extraction.offline.demographics import first_date
-from medpipeline.extraction.offline.sections_tables import PROCEDURES, Table, TableRow
+from medpipeline.extraction.offline.sections_tables import (
+    PLANNED_PROCEDURES,
+    PROCEDURES,
+    Table,
+    TableRow,
+)
 from medpipeline.extraction.offline.text import (
     LIST_MARKER,
     Region,
@@ -116,8 +122,8 @@ NEGATED_BEFORE = re.compile(r"\b(?:no|never|denies|without|not)\b[^.\n]{0,30}$",
 
 def procedure_from_row(table: Table, row: TableRow, text: str) -> ProcedureFact | None:
     """A procedures-table row: named by its name cell; a scheduled, pending or intended status
-    (its status or details cell) is not a procedure done (hypothetical), an aborted or refused
-    one is not done (negated)."""
+    (its status or details cell) or a planned-procedures table is not a procedure done
+    (hypothetical), an aborted or refused one is not done (negated)."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
@@ -128,18 +134,19 @@ def procedure_from_row(table: Table, row: TableRow, text: str) -> ProcedureFact 
     status_text = " ".join(c.text for c in status_cells)
     status_text = status_text or labelled(table.row_text(row), "status") or ""
     date = table.cell(row, "date")
+    planned = table.kind == PLANNED_PROCEDURES
     return ProcedureFact(
         quote=quote_for(text, cell.start, cell.end),
         text=name,
         performed_date=first_date(date.text) if date else None,
-        assertion=status_assertion(status_text),
+        assertion=Assertion.HYPOTHETICAL if planned else status_assertion(status_text),
     )
 
 
 def table_procedures(tables: list[Table], text: str) -> list[ProcedureFact]:
     facts = []
     for table in tables:
-        if table.kind == PROCEDURES:
+        if table.kind in (PROCEDURES, PLANNED_PROCEDURES):
             rows = [row for row in table.rows if not row.continues]
             facts += [f for row in rows if (f := procedure_from_row(table, row, text))]
     return facts

@@ -31,15 +31,18 @@ ALLERGIES = "allergy"
 RESULTS = "labs_and_studies"
 VITALS = "vital_signs"
 PROCEDURES = "procedures"
+PLANNED_PROCEDURES = "planned_procedures"  # a plan's procedures: ServiceRequests, never done
 # Sections whose items are none of the extracted kinds (a vaccine is not a medication statement,
 # a planned activity not a condition): no condition or medication is read from their narrative.
 # Family and social history are read: ConText and the section mark them family or historical.
 CONTENTS = "contents"  # a rendered table of contents
+ADMINISTRATIVE = "administrative"
 NO_FACT_SECTIONS = {
     "immunizations",
     "plan_of_care",
+    PLANNED_PROCEDURES,
     "functional_status",
-    "administrative",
+    ADMINISTRATIVE,
     "encounters",
     CONTENTS,
 }
@@ -48,6 +51,17 @@ NO_FACT_SECTIONS = {
 CODE_SYSTEM = re.compile(
     r"SNOMED(?:[- ]+CT)?|LOINC|CPT(?:-?4)?|HCPCS|ICD-?(?:9|10)(?:-?(?:CM|PCS))?|RxNorm|NDF-RT"
     r"|UNII|CVX|NDC",
+    re.IGNORECASE,
+)
+# The labels of a rendering's document details block (CDA.xsl and others print it after the last
+# section: who the document is about, by and for, and its identifiers).
+DETAILS_LABEL = re.compile(
+    r"(?:document(?:[ \t]+id(?:entifier)?)?|custodian|patient(?:-?[ \t]*ids?)?"
+    r"|date[ \t]+of[ \t]+birth|gender|sex|race|ethnicity|language(?:[ \t]+communication)?"
+    r"|documentation[ \t]+of|performer"
+    r"|author|(?:legal[ \t]+)?authenticator|encounter(?:[ \t]+id)?|responsible[ \t]+party"
+    r"|information[ \t]+recipient|recipient|informant|participant|provider[ \t]+organization"
+    r"|created[ \t]+on|contact[ \t]+(?:info|details)|guardian|care[ \t]+provision)[ \t]*:?",
     re.IGNORECASE,
 )
 TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*$", re.MULTILINE)
@@ -386,6 +400,16 @@ def is_contents(rows: list[TableRow]) -> bool:
     return titles >= max(2, len(rows) / 2)
 
 
+def is_details_block(rows: list[TableRow]) -> bool:
+    """A table whose rows are mostly labelled by the document's details (Document ID, Custodian,
+    Patient, Date of Birth, Author ...): the rendering's details block, wherever it stands (under
+    the last section it is no row of that section)."""
+    labelled = sum(
+        1 for row in rows if row.filled() and DETAILS_LABEL.fullmatch(row.filled()[0].text)
+    )
+    return labelled >= max(3, len(rows) / 2)
+
+
 def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRow]]:
     """A block cut where a second header row of the same width begins another table ('| Name |
     Dates | Details |' rows, then '| Date | Description | Value | Details |' rows): a row below
@@ -445,7 +469,9 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         kind = None if detached else category_at(spans, block[0].start)
         if is_contents(block):
             kind = CONTENTS
-        if kind in (None, "other", "administrative") or header_kind(header, vital_name) == VITALS:
+        elif is_details_block(block):
+            kind = ADMINISTRATIVE
+        if kind in (None, "other", ADMINISTRATIVE) or header_kind(header, vital_name) == VITALS:
             kind = header_kind(header, vital_name) or kind
         if kind is None and header is None and previous is not None and roles is previous.roles:
             kind = previous.kind
