@@ -1241,10 +1241,23 @@ RENDERER_XSL = (
     "HL7/CDA-core-xsl CDA.xsl (useJavascript=false) via xsltproc, then headless "
     "Chromium print-to-PDF (US Letter)"
 )
+RENDERER_GIVEN = "PDFs given with --pdf-dir, not rendered by bench/ccda_prepare.py"
 RENDERER_BUILTIN = (
     "bench/ccda_prepare.py built-in renderer (stdlib, no CDA.xsl), then headless "
     "Chromium print-to-PDF (US Letter)"
 )
+
+
+def xsl_renderer(xsl: Path) -> str:
+    """The stylesheet that printed the PDFs as its header comment names it ('Version: 3.0' in
+    the Lantana CDA.xsl the SMART samples ship): layouts differ between CDA.xsl versions."""
+    head = (xsl / "CDA.xsl").read_text(encoding="utf-8", errors="replace")[:4000]
+    version = re.search(r"\bVersion:[ \t]*([\w.-]+)", head)
+    stated = f"version {version[1]}" if version else "version not stated"
+    return (
+        f"CDA.xsl ({stated}) from {xsl.name}/ (useJavascript=false) via xsltproc, then "
+        "headless Chromium print-to-PDF (US Letter)"
+    )
 
 
 def gold(xml: Path, pdf: Path, source: dict, renderer: str = RENDERER_XSL) -> dict:
@@ -1319,12 +1332,13 @@ def main(argv: list[str] | None = None) -> int:
     sources = json.loads(args.sources.read_text(encoding="utf-8")) if args.sources else {}
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for xml in sorted(args.xml_dir.glob("*.xml")):
-        renderer = RENDERER_XSL
         if args.pdf_dir:
             pdf = args.pdf_dir / f"{xml.stem}.pdf"
+            renderer = RENDERER_GIVEN
         elif args.xsl:
             pdf = args.out_dir / f"{xml.stem}.pdf"
             render(xml, pdf, args.xsl)
+            renderer = xsl_renderer(args.xsl)
         else:
             pdf = args.out_dir / f"{xml.stem}.pdf"
             render_builtin(xml, pdf)

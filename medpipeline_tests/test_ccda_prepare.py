@@ -56,6 +56,19 @@ def test_builtin_renderer_shows_what_cda_xsl_shows(corpus, tmp_path: Path):
     assert made["renderer"] != written["renderer"]
 
 
+@pytest.mark.parametrize(
+    ("header", "named"),
+    [("<!--\n  Title: CDA XSL StyleSheet\n  Version: 3.0\n-->", "version 3.0"), ("", "not stated")],
+)
+def test_the_gold_names_the_stylesheet_that_printed_the_pdf(tmp_path: Path, header, named):
+    """`--xsl` PDFs are labelled with the stylesheet given, not with HL7's CDA-core-xsl."""
+    xsl = tmp_path / "sample_ccdas"
+    xsl.mkdir()
+    (xsl / "CDA.xsl").write_text(f'<?xml version="1.0"?>\n{header}\n<xsl:stylesheet/>\n')
+    label = ccda_prepare.xsl_renderer(xsl)
+    assert named in label and "sample_ccdas/" in label and "CDA-core-xsl" not in label
+
+
 def test_the_score_counts_planned_procedures_apart_from_done_ones():
     """A planned procedure (ServiceRequest) never scores as a Procedure; among the missed gold
     procedures the report counts those the bundle holds as planned."""
