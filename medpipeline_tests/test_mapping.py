@@ -375,6 +375,37 @@ def test_one_procedure_mentioned_twice_is_one_procedure(document: SourceDocument
     assert procedure["performedDateTime"] == "2024-05-02"
 
 
+SIDED_NOTE = """Discharge diagnoses: status post hemiarthroplasty of the hip.
+Procedure performed: Hemiarthroplasty, right hip.
+He had right hip hemiarthroplasty. Left knee arthroscopy and right knee arthroscopy in 2019.
+A knee arthroscopy is planned."""
+
+
+def test_a_procedure_named_in_other_words_or_without_its_side_is_one_procedure(
+    document: SourceDocument,
+) -> None:
+    """Word order and filler words do not make another procedure; a mention without a side joins
+    the one sided procedure of its words, and not one of two sides."""
+    facts = [
+        ProcedureFact(quote="hemiarthroplasty of the hip", text="hemiarthroplasty of the hip"),
+        ProcedureFact(quote="Hemiarthroplasty, right hip", text="Hemiarthroplasty, right hip"),
+        ProcedureFact(quote="right hip hemiarthroplasty", text="right hip hemiarthroplasty"),
+        ProcedureFact(quote="Left knee arthroscopy", text="Left knee arthroscopy"),
+        ProcedureFact(quote="right knee arthroscopy", text="right knee arthroscopy"),
+        ProcedureFact(quote="knee arthroscopy", text="knee arthroscopy"),
+    ]
+    bundle = _bundle(document, SIDED_NOTE, procedures=facts)
+    names = sorted(p["code"]["text"] for p in resources_of(bundle, "Procedure"))
+    assert names == [
+        "Hemiarthroplasty, right hip",
+        "Left knee arthroscopy",
+        "knee arthroscopy",
+        "right knee arthroscopy",
+    ]
+    [hip] = [p for p in resources_of(bundle, "Procedure") if "hip" in p["code"]["text"]]
+    assert len(_offsets(hip)) == 3
+
+
 PLANNED_NOTE = """Procedures
 | 03/01/2015 | Total knee arthroplasty | Completed |
 | 04/02/2024 | Colonoscopy | Scheduled |

@@ -188,6 +188,24 @@ Family history: father had hypertension.
                 ("Cystoscopy", "2014-01-03", Assertion.PRESENT),
             ],
         ),
+        (
+            "PROCEDURE PERFORMED: Hemiarthroplasty, right hip.\n"
+            "Operations: Appendectomy; drain placement\n"
+            "Procedure: The patient was placed supine and draped.\n",
+            [
+                ("Hemiarthroplasty, right hip", None, Assertion.PRESENT),
+                ("Appendectomy", None, Assertion.PRESENT),
+                ("drain placement", None, Assertion.PRESENT),
+            ],
+        ),
+        (
+            "The patient had continued confusion. He had a blood transfusion on day 2 and had"
+            " spinal fusion in 2009.",
+            [
+                ("blood transfusion", None, Assertion.PRESENT),
+                ("spinal fusion", None, Assertion.PRESENT),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -199,6 +217,8 @@ Family history: father had hypertension.
         "surgical-history-list",
         "comment-is-no-status",
         "planned-procedures-table",
+        "labelled-lines",
+        "confusion-is-no-fusion",
     ],
 )
 def test_procedures(extractor, text, expected):
@@ -1057,3 +1077,24 @@ No complications
     result = extractor.extract(text)
     assert [c.text for c in result.conditions] == ["appendicitis"]
     assert not result.observations and not result.procedures and not result.medications
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "ADMISSION DIAGNOSES: Fracture of the left wrist.\nDISCHARGE DIAGNOSES: Fracture of the"
+            " left wrist.\nCONSULTATIONS: Medicine.\nHOSPITAL COURSE: Orthopedics consulted"
+            " Medicine; Medicine consults continued.\nCONDITION ON DISCHARGE: Stable.\n",
+            DocumentType.DISCHARGE_SUMMARY,
+        ),
+        (
+            "CONSULTATION NOTE\nReason for consultation: chest pain.\nDear Dr. Hale,\nThank you for"
+            " referring Mr. Ames.\n",
+            DocumentType.REFERRAL,
+        ),
+    ],
+    ids=["discharge-summary-with-consults", "consultation-letter"],
+)
+def test_document_type_of_stays_and_letters(text, expected):
+    assert detect_document_type(text) == expected

@@ -61,6 +61,8 @@ _SIGNALS: dict[DocumentType, tuple[str, ...]] = {
         r"discharge medication",
         r"date of discharge",
         r"admission date",
+        r"admission diagnos",
+        r"condition on discharge|discharge condition",
     ),
     DocumentType.LAB_REPORT: (
         r"reference range",
@@ -76,7 +78,8 @@ _SIGNALS: dict[DocumentType, tuple[str, ...]] = {
         r"reason for referral",
         r"dear dr",
         r"thank you for (?:seeing|referring)",
-        r"consult",
+        # a consultation letter, not a hospital stay's consults ('consulted Medicine')
+        r"consultation (?:note|report|request|letter)|reason for consultation",
     ),
     DocumentType.PROGRESS_NOTE: (
         r"progress note",

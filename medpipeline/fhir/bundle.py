@@ -87,9 +87,9 @@ from medpipeline.fhir.grouping import (
     group_encounters,
     group_facts,
     group_medications,
+    group_procedures,
     iso_date,
     observation_identity,
-    procedure_identity,
 )
 from medpipeline.fhir.medications import medication_request, medication_statement
 from medpipeline.fhir.parties import (
@@ -274,7 +274,7 @@ def _fact_entries(
     observations = enumerate(extraction.observations)
     for group in group_facts(observations, observation_identity):
         add("observation", "observations", group, observation_resource(group.facts, context))
-    for group in group_facts(enumerate(extraction.procedures), procedure_identity):
+    for group in group_procedures(enumerate(extraction.procedures)):
         if done := procedure_resource(group.facts, context):
             add("procedure", "procedures", group, done)
         else:

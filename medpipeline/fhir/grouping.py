@@ -5,7 +5,8 @@ drug by brand and by generic name, and overlapping chunks return a result twice.
 same fact when they share an ICD-10-CM code (the code the provider gave, else the one the curated
 synonym lexicon `extraction/lexicon/conditions.csv` gives the name), the same generic drug
 (`drugs.csv`: brands and synonyms map to the generic; a different dose is a different fact), the
-same allergen, the same result (test, value, unit, date) or the same procedure on the same date;
+same allergen, the same result (test, value, unit, date) or the same procedure (its words in any
+order; a mention naming no side joins the one sided mention) on the same date;
 encounter facts are one stay when their dates agree (each chunk's view of one admission, or the
 emergency visit that led to it). The class of a stay comes from the words the document uses
 (ICU, ward, admission: inpatient; emergency department: emergency; clinic, office: ambulatory).
@@ -127,8 +128,43 @@ def observation_identity(fact: ObservationFact) -> str:
     )
 
 
+# Words that do not change which procedure a name says ('hemiarthroplasty of the hip').
+_PROCEDURE_FILLER = {"of", "the", "a", "an", "his", "her", "their", "to", "on", "at"}
+_SIDES = {"left", "right", "bilateral"}
+
+
+def _procedure_words(fact: ProcedureFact) -> frozenset[str]:
+    return frozenset(normalized(fact.text).split()) - _PROCEDURE_FILLER
+
+
 def procedure_identity(fact: ProcedureFact) -> str:
-    return f"{normalized(fact.text)}|{fact.performed_date}"
+    """The procedure's words in any order ('Hemiarthroplasty, right hip' is 'right hip
+    hemiarthroplasty') and its date."""
+    return f"{' '.join(sorted(_procedure_words(fact)))}|{fact.performed_date}"
+
+
+def _without_side(fact: ProcedureFact) -> str:
+    return f"{' '.join(sorted(_procedure_words(fact) - _SIDES))}|{fact.performed_date}"
+
+
+def group_procedures(facts: Iterable[tuple[int, ProcedureFact]]) -> list[FactGroup[ProcedureFact]]:
+    """The same procedure on the same date is one fact; a mention naming no side ('status post
+    hemiarthroplasty of the hip') joins the one procedure of its words on a side ('right hip
+    hemiarthroplasty'), whose name then names the resource; with two sides it stays apart."""
+    groups = group_facts(facts, procedure_identity)
+    sided: dict[str, list[FactGroup[ProcedureFact]]] = {}
+    for group in groups:
+        if _procedure_words(group.facts[0]) & _SIDES:
+            sided.setdefault(_without_side(group.facts[0]), []).append(group)
+    kept = []
+    for group in groups:
+        same = sided.get(_without_side(group.facts[0]), [])
+        if len(same) == 1 and not _procedure_words(group.facts[0]) & _SIDES:
+            same[0].indices.extend(group.indices)
+            same[0].facts.extend(group.facts)
+        else:
+            kept.append(group)
+    return sorted(kept, key=lambda group: min(group.indices))
 
 
 def group_facts(facts: Iterable[tuple[int, F]], identity: Callable[[F], str]) -> list[FactGroup[F]]:

@@ -59,10 +59,34 @@ def procedure_name(written: str) -> str:
     return normalize_space(name).strip(" .;,:-")
 
 
+# A labelled line naming what was done ('PROCEDURE PERFORMED: Hemiarthroplasty, right hip.',
+# 'Operations: Appendectomy; drain placement'); a sentence after the label is a description.
+INLINE_PROCEDURES = re.compile(
+    r"^[ \t]*(?:procedures?|operations?)(?:[ \t]+performed)?[ \t]*:[ \t]*(?P<names>\S[^\n]*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+MAX_INLINE_PROCEDURE_WORDS = 8
+DESCRIPTION_WORDS = re.compile(r"\b(?:was|were|is|are|patient|then|after)\b", re.IGNORECASE)
+
+
+def inline_procedure_items(text: str) -> list[Region]:
+    items = []
+    for match in INLINE_PROCEDURES.finditer(text):
+        if DESCRIPTION_WORDS.search(match["names"]):
+            continue
+        for part in re.finditer(r"[^;]+", match["names"]):
+            start = match.start("names") + part.start()
+            end = start + len(part.group().rstrip(" ."))
+            if 0 < len(part.group().split()) <= MAX_INLINE_PROCEDURE_WORDS:
+                items.append((start + len(part.group()) - len(part.group().lstrip()), end))
+    return items
+
+
 def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
-    """The items listed under a procedures header line (outside tables)."""
+    """The items listed under a procedures header line, and those after a procedures label at
+    a line's start (outside tables)."""
     facts = []
-    for start, end in list_items(text, PROCEDURE_HEADER):
+    for start, end in list_items(text, PROCEDURE_HEADER) + inline_procedure_items(text):
         if in_regions(start, skip_regions):
             continue
         item = normalize_space(LIST_MARKER.sub("", text[start:end], count=1))
@@ -101,7 +125,8 @@ def status_assertion(status: str) -> Assertion:
 
 PROCEDURE_SUFFIXES = (
     r"ectomy|otomy|ostomy|plasty|scopy|graphy|pexy|rrhaphy|centesis|biopsy|repair|replacement"
-    r"|bypass|transplant(?:ation)?|resection|excision|amputation|fusion|catheterization"
+    r"|bypass|transplant(?:ation)?|resection|excision|amputation|(?<![A-Za-z])fusion|transfusion"
+    r"|catheterization"
     r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction|fixation|ablation"
     r"|implantation|insertion|removal"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
