@@ -1073,6 +1073,7 @@ No complications
 | Patient | Legal: DOE Jane | Contact Details |  |
 | Date of Birth | April 1, 1970 (43yr) | Gender | Female |
 | Author | SURGERY General | Contact Details |  |
+| Legal Authenticator | SURGERY General signed at March 2, 2014 | Contact Details |  |
 """
     result = extractor.extract(text)
     assert [c.text for c in result.conditions] == ["appendicitis"]
@@ -1098,3 +1099,36 @@ No complications
 )
 def test_document_type_of_stays_and_letters(text, expected):
     assert detect_document_type(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "In the ED he was given aspirin 325 mg. Aspirin was given again at noon.",
+            [("aspirin", MedicationStatus.COMPLETED, False)],
+        ),
+        (
+            "She received ceftriaxone 1 g IV and was admitted.",
+            [("ceftriaxone", MedicationStatus.COMPLETED, False)],
+        ),
+        (
+            "He was given a prescription for amoxicillin 500 mg three times daily.",
+            [("amoxicillin", MedicationStatus.ACTIVE, True)],
+        ),
+        (
+            "He takes metformin 500 mg twice daily. He received instructions on insulin use.",
+            [
+                ("metformin", MedicationStatus.ACTIVE, False),
+                ("insulin", MedicationStatus.ACTIVE, False),
+            ],
+        ),
+    ],
+    ids=["given", "received", "prescription-given", "instructions-received"],
+)
+def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
+    """A drug the text says was given or received is no drug the patient is on (completed);
+    a prescription or instructions given are not a dose given."""
+    result = extractor.extract(text)
+    found = [(m.text.lower(), m.status, m.prescribed) for m in result.medications]
+    assert found == expected

@@ -134,7 +134,10 @@ PRESCRIBED_HEADER = re.compile(
 )
 
 
-PRESCRIBED_IN_SENTENCE = re.compile(r"\b(?:prescribed|prescribe|prescribing)\b", re.IGNORECASE)
+PRESCRIBED_IN_SENTENCE = re.compile(
+    r"\b(?:prescribed|prescribe|prescribing|(?:a[ \t]+)?(?:new[ \t]+)?prescription[ \t]+for)\b",
+    re.IGNORECASE,
+)
 
 
 PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.IGNORECASE)
@@ -218,6 +221,14 @@ SCALE_AFTER = re.compile(
 )
 
 
+# What a sentence says was given or received besides a dose: a prescription, instructions.
+NOT_A_DOSE_GIVEN = re.compile(
+    r"\b(?:prescri\w*|scripts?|refills?|instructions?|education|teaching|counsel\w*"
+    r"|information|handouts?|samples?)\b",
+    re.IGNORECASE,
+)
+
+
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
     prescribed_lists = list_items(text, PRESCRIBED_HEADER)
@@ -236,6 +247,15 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         window = sig_window(text, ent, next_start)
         dose = parse_dose(window) or dose_before(text, ent)
         stopped = has_modifier(ent, "MED_STOPPED")
+        prescribed = is_prescribed(text, ent, prescribed_lists)
+        # a dose the text says was given ('was given aspirin in the ED') is a completed
+        # administration, not a drug the patient is on; a prescription or a start is
+        given = has_modifier(ent, "MED_GIVEN") and not (
+            prescribed
+            or has_modifier(ent, "MED_STARTED")
+            or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])
+        )
+        status = MedicationStatus.COMPLETED if given else MedicationStatus.ACTIVE
         facts.append(
             MedicationFact(
                 quote=quote_for(text, ent.start_char, ent.end_char, sentence_region(ent)),
@@ -245,10 +265,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 dose_unit=dose[1] if dose else None,
                 route=parse_route(window),
                 frequency=parse_frequency(window),
-                status=MedicationStatus.STOPPED if stopped else MedicationStatus.ACTIVE,
+                status=MedicationStatus.STOPPED if stopped else status,
                 # 'as needed' or an instructions section does not make a prescribed drug unreal
                 assertion=medication_assertion(text, ent),
-                prescribed=is_prescribed(text, ent, prescribed_lists),
+                prescribed=prescribed,
             )
         )
     return facts

@@ -438,7 +438,11 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
     tables: list[Table] = []
     previous: Table | None = None
     blocks = [
-        part for block in table_blocks(text) for part in split_at_header_rows(block, vital_name)
+        part
+        for block in table_blocks(text)
+        for part in (
+            [block] if is_details_block(block) else split_at_header_rows(block, vital_name)
+        )
     ]
     for block in blocks:
         width = max(len(row.cells) for row in block)
