@@ -13,6 +13,7 @@ import pytest
 from fpdf import FPDF
 
 from medpipeline.extraction.offline import OfflineExtractor
+from medpipeline.extraction.offline.demographics import first_date
 from medpipeline.extraction.offline.pipeline import build_pipeline
 from medpipeline.extraction.offline.result_tables import vital_kind
 from medpipeline.extraction.offline.sections_tables import find_tables
@@ -1132,3 +1133,17 @@ def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
     result = extractor.extract(text)
     found = [(m.text.lower(), m.status, m.prescribed) for m in result.medications]
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("cell", "iso"),
+    [
+        ("On 30-Jan-2013", "2013-01-30"),
+        ("Aug-06-2012/12:13:00", "2012-08-06"),
+        ("12-30-2013", "2013-12-30"),
+        ("Lot MRN-12-2012 given 03/04/2012", "2012-03-04"),
+        ("Onset unknown", None),
+    ],
+)
+def test_dates_as_ehrs_print_them(cell, iso):
+    assert first_date(cell) == iso

@@ -175,6 +175,7 @@ def parse_encounter_date(written: str) -> str | None:
 
 
 def first_date(written: str) -> str | None:
-    """ISO date of the first date written in a cell ('1/21/2013 12:00 AM', 'Onset: May 2, 2012')."""
-    found = re.search(DATE, written)
-    return parse_encounter_date(found.group()) if found else None
+    """ISO date of the first date written in a cell ('1/21/2013 12:00 AM', 'Onset: May 2, 2012'),
+    past words that only look like one ('Lot MRN-12-2012')."""
+    dates = (parse_encounter_date(found.group()) for found in re.finditer(DATE, written))
+    return next((parsed for parsed in dates if parsed), None)
