@@ -255,7 +255,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or has_modifier(ent, "MED_STARTED")
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])
         )
-        status = MedicationStatus.COMPLETED if given else MedicationStatus.ACTIVE
+        if stopped:
+            status = MedicationStatus.STOPPED
+        else:
+            status = MedicationStatus.COMPLETED if given else MedicationStatus.ACTIVE
         facts.append(
             MedicationFact(
                 quote=quote_for(text, ent.start_char, ent.end_char, sentence_region(ent)),
@@ -265,7 +268,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 dose_unit=dose[1] if dose else None,
                 route=parse_route(window),
                 frequency=parse_frequency(window),
-                status=MedicationStatus.STOPPED if stopped else status,
+                status=status,
                 # 'as needed' or an instructions section does not make a prescribed drug unreal
                 assertion=medication_assertion(text, ent),
                 prescribed=prescribed,

@@ -75,10 +75,10 @@ def inline_procedure_items(text: str) -> list[Region]:
         if DESCRIPTION_WORDS.search(match["names"]):
             continue
         for part in re.finditer(r"[^;]+", match["names"]):
-            start = match.start("names") + part.start()
-            end = start + len(part.group().rstrip(" ."))
-            if 0 < len(part.group().split()) <= MAX_INLINE_PROCEDURE_WORDS:
-                items.append((start + len(part.group()) - len(part.group().lstrip()), end))
+            name = part.group().strip(" .")
+            if 0 < len(name.split()) <= MAX_INLINE_PROCEDURE_WORDS:
+                start = match.start("names") + part.start() + part.group().index(name)
+                items.append((start, start + len(name)))
     return items
 
 
