@@ -1147,3 +1147,23 @@ def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
 )
 def test_dates_as_ehrs_print_them(cell, iso):
     assert first_date(cell) == iso
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Discharge medications: lisinopril 10 mg daily.", [("lisinopril", True)]),
+        (
+            "DISCHARGE MEDICATIONS:\n1. Lisinopril 10 mg daily\n2. Aspirin 81 mg daily\n",
+            [("lisinopril", True), ("aspirin", True)],
+        ),
+        ("Medications on discharge:\n- metformin 500 mg twice daily\n", [("metformin", True)]),
+        ("Home medications: lisinopril 10 mg daily.", [("lisinopril", False)]),
+    ],
+    ids=["labelled-line", "list", "on-discharge", "home-list-is-no-order"],
+)
+def test_a_discharge_medication_list_is_prescribed(extractor, text, expected):
+    """What the document sends the patient home with is ordered by it (MedicationRequest); a
+    home medication list is what the patient takes (MedicationStatement)."""
+    result = extractor.extract(text)
+    assert [(m.text.lower(), m.prescribed) for m in result.medications] == expected

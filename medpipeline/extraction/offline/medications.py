@@ -127,9 +127,12 @@ def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
     return earlier_drugs[-1].start_char > segment_start
 
 
+# What the document sends the patient home with: orders of this document.
+DISCHARGE_LIST = r"(?:discharge|hospital discharge) medications?|medications (?:at|on) discharge"
 PRESCRIBED_HEADER = re.compile(
-    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?|new medications|"
-    r"(?:new )?prescriptions|medications prescribed|rx)[ \t]*:?[ \t]*$",
+    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?|new medications"
+    rf"|(?:new |discharge )?prescriptions|medications prescribed|rx|{DISCHARGE_LIST})"
+    r"[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -138,6 +141,8 @@ PRESCRIBED_IN_SENTENCE = re.compile(
     r"\b(?:prescribed|prescribe|prescribing|(?:a[ \t]+)?(?:new[ \t]+)?prescription[ \t]+for)\b",
     re.IGNORECASE,
 )
+# 'Discharge medications: lisinopril 10 mg daily' (the label ends the sentence for medspaCy)
+DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE)
 
 
 PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.IGNORECASE)
@@ -167,6 +172,8 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
 
 def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
     if in_regions(ent.start_char, prescribed_lists):
+        return True
+    if DISCHARGE_LABEL.match(text, text.rfind("\n", 0, ent.start_char) + 1):
         return True
     sentence_start, _ = sentence_region(ent)
     before = text[sentence_start : ent.start_char]
