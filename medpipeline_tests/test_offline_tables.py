@@ -300,6 +300,21 @@ FLOWSHEET = """Vital Signs
             {("vHCO3", None, 22, "meq/L", 25.9, 30, None),
              ("PHOSPHATE", "2777-1", 5.1, "mg/dL", 2.4, 4.3, None)},
         ),
+        (  # chemistry names as lab printouts abbreviate them; a ratio is not its last part
+            "Results\n| Date | Test | Value | Reference Range |\n"
+            "| 02/11/2014 | UREA N | 14 mg/dL | 6-20 mg/dL |\n"
+            "| 02/11/2014 | ALT/GPT | 64 U/L | 10-55 U/L |\n"
+            "| 02/11/2014 | AST/GOT | 43 U/L | 10-40 U/L |\n"
+            "| 02/11/2014 | TOT BILI | 0.5 mg/dL | 0.0-1.0 mg/dL |\n"
+            "| 02/11/2014 | TOT PROT | 6.8 g/dL | 6.0-8.3 g/dL |\n"
+            "| 02/11/2014 | Malb/Cr | 287 mg/g | 0-30 mg/g |\n",
+            {("UREA N", "3094-0", 14, "mg/dL", 6, 20, None),
+             ("ALT/GPT", "1742-6", 64, "U/L", 10, 55, None),
+             ("AST/GOT", "1920-8", 43, "U/L", 10, 40, None),
+             ("TOT BILI", "1975-2", 0.5, "mg/dL", 0, 1, None),
+             ("TOT PROT", "2885-2", 6.8, "g/dL", 6, 8.3, None),
+             ("Malb/Cr", None, 287, "mg/g", 0, 30, None)},
+        ),
         (  # a row reported only as normal is a result; a panel's title row with nothing is not
             RESULT_ROWS + "| 6-Aug-2012 | CHEST XRAY, PA & LATERAL (71020) | Comments: consistent "
             "with pneumonia | Normal |\n| 18-July-2013 | HCT (85014) |  |  |\n",
@@ -315,7 +330,7 @@ FLOWSHEET = """Vital Signs
         ),
     ],
     ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
-         "range-with-unit", "headerless-rows", "verdict-only", "date-columns"],
+         "range-with-unit", "headerless-rows", "abbreviated-chemistry", "verdict-only", "date-columns"],
 )  # fmt: skip
 def test_result_and_vital_rows(extractor, text, expected):
     result = extractor.extract(text)
