@@ -111,6 +111,21 @@ def test_problem_rows(extractor, text, expected):
     assert got == expected
 
 
+def test_an_assessments_table_of_diagnoses_is_conditions_not_the_procedures_above(extractor):
+    text = """Procedures
+| Procedure | Date / Time Performed | Performing Clinician |
+| Appendectomy | 2015-03-20 00:00:00 | Doe, Jane |
+Assessments
+| Condition Name | Status | Diagnosis Date | Treating Clinician |
+| Plantar fascial fibromatosis | Active |  |  |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [p.text for p in result.procedures] == ["Appendectomy"]
+    got = [(c.text, c.icd10_code, c.assertion) for c in result.conditions]
+    assert got == [("Plantar fascial fibromatosis", "M72.2", Assertion.PRESENT)]
+
+
 def test_family_history_rows_are_not_the_patients(extractor):
     text = """Family History
 | Relation | Problem | Onset |
@@ -315,6 +330,26 @@ FLOWSHEET = """Vital Signs
              ("TOT PROT", "2885-2", 6.8, "g/dL", 6, 8.3, None),
              ("Malb/Cr", None, 287, "mg/g", 0, 30, None)},
         ),
+        (  # a code printed after the name, labelled, its check digit right or not; '=' values
+            "Results\n| Test Item | Value | Reference Range | Comments |\n"
+            "| Hemoglobin [Mass/volume] in Blood (test code = 718-7) | =12.9 g/dL | 12.2-16.2 |"
+            "  |\n"
+            "| Neutrophils/100 leukocytes in Blood by Automated count (test code = 770- 8) | "
+            "=80.9 % | 37-80 |  |\n"
+            "| Ferritin level (test code = 2276-5) | =88 ng/mL | 15-150 |  |\n",
+            {("Hemoglobin [Mass/volume] in Blood", "718-7", 12.9, "g/dL", 12.2, 16.2, None),
+             ("Neutrophils/100 leukocytes in Blood by Automated count", "770-8", 80.9, "%", 37,
+              80, None),
+             ("Ferritin level", None, 88, "ng/mL", 15, 150, None)},
+        ),
+        (  # the details block printed right under a results table's heading row is no result
+            "Results\n| Test Description | Test Time | Text Results |\n"
+            "| Document ID | 7d07d84e-500e-11ef | Created On |\n"
+            "| Custodian | Good Health Clinic | Contact Details |\n"
+            "| Patient | Legal: DOE Jane | Contact Details |\n"
+            "| Patient-IDs | 5f909060 (2.16.840.1) | Language |\n",
+            set(),
+        ),
         (  # a row reported only as normal is a result; a panel's title row with nothing is not
             RESULT_ROWS + "| 6-Aug-2012 | CHEST XRAY, PA & LATERAL (71020) | Comments: consistent "
             "with pneumonia | Normal |\n| 18-July-2013 | HCT (85014) |  |  |\n",
@@ -330,7 +365,8 @@ FLOWSHEET = """Vital Signs
         ),
     ],
     ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
-         "range-with-unit", "headerless-rows", "abbreviated-chemistry", "verdict-only", "date-columns"],
+         "range-with-unit", "headerless-rows", "abbreviated-chemistry", "labelled-code",
+         "details-under-heading", "verdict-only", "date-columns"],
 )  # fmt: skip
 def test_result_and_vital_rows(extractor, text, expected):
     result = extractor.extract(text)

@@ -63,7 +63,7 @@ EXTRA_VITALS = {
 }
 MAX_VITAL_NAME_WORDS = 5
 VALUE_CELL = re.compile(
-    r"^(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?(?:\d+(?:\.\d+)?|\.\d+))"
+    r"^=?[ \t]*(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?(?:\d+(?:\.\d+)?|\.\d+))"
     r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?"
     r"[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*(?:[ \t]+per[ \t]+[a-z]+)?)?"
     r"(?:[ \t]+(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal))?$",
@@ -95,6 +95,11 @@ VALUE_NOTES = re.compile(
     r"(?:[ \t]+\*[<>]?(?P<flag>[A-Za-z]{1,4})\*)?(?:[ \t]*\((?P<when>[^()]*\d{4}[^()]*)\))?[ \t]*$"
 )
 STARRED_FLAGS = {"hi": "H", "hhi": "H", "lo": "L", "llo": "L", "h": "H", "l": "L", "a": "A"}
+# A code printed after a result's name, labelled ('(test code = 718-7)', '(LOINC: 2345-7)'); the
+# page may break the line after its hyphen ('789- 8').
+LABELLED_LOINC = re.compile(
+    r"\((?:loinc|(?:test[ \t]+)?code)[ \t]*[:=][ \t]*(\d{1,7})-[ \t]?(\d)\)", re.IGNORECASE
+)
 # A reference range printed after the test's name ('Systolic Blood Pressure [90-140 mmHg]').
 NAME_RANGE = re.compile(r"[ \t]*[\[(](?P<range>[^\[\]()]*\d[^\[\]()]*)[\])][ \t]*$")
 
@@ -308,9 +313,14 @@ def verdict_result(text: str, name: Cell, row: TableRow) -> ObservationFact | No
 
 
 def printed_loinc(row: TableRow) -> str | None:
-    """A LOINC code the row prints after 'LOINC', if its check digit is right."""
+    """A LOINC code the row prints after 'LOINC' in a cell of its own or after its name
+    ('Hemoglobin [Mass/volume] in Blood (test code = 718-7)'), if its check digit is right."""
     found = re.fullmatch(r"(\d{1,7})-(\d)", printed_code(row, "LOINC") or "")
-    return found.group() if found and loinc_check_digit(found[1]) == int(found[2]) else None
+    for cell in row.filled():
+        found = found or LABELLED_LOINC.search(cell.text)
+    if found and loinc_check_digit(found[1]) == int(found[2]):
+        return f"{found[1]}-{found[2]}"
+    return None
 
 
 def value_cell(table: Table, row: TableRow, after: Cell) -> Cell | None:

@@ -32,6 +32,7 @@ RESULTS = "labs_and_studies"
 VITALS = "vital_signs"
 PROCEDURES = "procedures"
 PLANNED_PROCEDURES = "planned_procedures"  # a plan's procedures: ServiceRequests, never done
+ASSESSMENT = "observation_and_plan"
 # Sections whose items are none of the extracted kinds (a vaccine is not a medication statement,
 # a planned activity not a condition): no condition or medication is read from their narrative.
 # Family and social history are read: ConText and the section mark them family or historical.
@@ -125,7 +126,7 @@ HEADER_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"|route|frequency)\b",
         ),
         (RESULTS, r"\b(?:tests?|components?|analytes?)\b.*\b(?:results?|values?)\b"),
-        (PROBLEMS, r"\b(?:problems?|diagnos[ie]s)\b"),
+        (PROBLEMS, r"\b(?:problems?|diagnos[ie]s|conditions?)\b"),
         (PROCEDURES, r"\bprocedures?\b"),
         ("immunizations", r"\b(?:vaccines?|immunizations?|cvx)\b"),
     )
@@ -471,12 +472,15 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
                 rows, roles = fitted, previous.roles
             detached = adjacent or previous.detached or (fitted is None and bool(previous.roles))
         kind = None if detached else category_at(spans, block[0].start)
+        header_says = header_kind(header, vital_name)
         if is_contents(block):
             kind = CONTENTS
         elif is_details_block(block):
-            kind = ADMINISTRATIVE
-        if kind in (None, "other", ADMINISTRATIVE) or header_kind(header, vital_name) == VITALS:
-            kind = header_kind(header, vital_name) or kind
+            kind = ADMINISTRATIVE  # whatever a heading row printed above it says
+        elif kind in (None, "other", ADMINISTRATIVE) or header_says == VITALS:
+            kind = header_says or kind
+        elif kind == ASSESSMENT and header_says == PROBLEMS:
+            kind = PROBLEMS  # an assessment's table of diagnoses (its other tables may be plans)
         if kind is None and header is None and previous is not None and roles is previous.roles:
             kind = previous.kind
         repeated = [cell.text for cell in header.cells] if header else None

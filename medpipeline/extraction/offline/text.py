@@ -116,9 +116,10 @@ NOT_A_FACT = re.compile(
     r"|data|active)\b|^(?-i:n/a|N/A|N/a|NA|na)$",  # not 'Na', sodium
     re.IGNORECASE,
 )
-# '(493.90, J45.909)', '[RxNorm: 617312]': codes after a name, their system's label optional.
+# '(493.90, J45.909)', '[RxNorm: 617312]', '(test code = 718-7)': codes after a name, their
+# system's label optional.
 TRAILING_CODES = re.compile(
-    r"\s*[\[(](?=[^\])]*\d)(?:[A-Za-z][\w-]{1,15}:[ \t]*)?[A-Z0-9., ;:/-]{2,60}[\])]\s*$"
+    r"\s*[\[(](?=[^\])]*\d)(?:[A-Za-z][\w -]{1,15}[:=][ \t]*)?[A-Z0-9., ;:/-]{2,60}[\])]\s*$"
 )
 CODE_IN_PARENTHESES = re.compile(r"\b[A-Z]\d{2}(?:\.[0-9A-Z]{1,4})?\b")
 LABELLED_VALUE = r"(?:^|\s){label}\s*:\s*(?P<value>.+?)(?=\s+[A-Z][A-Za-z ]{{1,20}}:|$)"
