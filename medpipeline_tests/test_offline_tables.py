@@ -126,6 +126,27 @@ Assessments
     assert got == [("Plantar fascial fibromatosis", "M72.2", Assertion.PRESENT)]
 
 
+def test_a_questionnaire_answer_decides_and_pregnancy_counts_are_no_conditions(extractor):
+    text = """Medical History
+| Condition | Response |
+| Arthritis | Y |
+| Diabetes mellitus | N |
+| Asthma |  |
+Gynecological History
+| Statement/Question | Response |
+| Total # of Pregnancies | 2 |
+| Most Recent Mammogram | 02/01/2025 |
+Obstetrics History
+| Type | Value |
+| Full Term | 2 |
+"""
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    got = [(c.text, c.assertion) for c in result.conditions]
+    assert got == [("Arthritis", Assertion.PRESENT), ("Diabetes mellitus", Assertion.NEGATED)]
+    assert result.procedures == [] and result.observations == []
+
+
 def test_family_history_rows_are_not_the_patients(extractor):
     text = """Family History
 | Relation | Problem | Onset |
@@ -350,6 +371,14 @@ FLOWSHEET = """Vital Signs
             "| Patient-IDs | 5f909060 (2.16.840.1) | Language |\n",
             set(),
         ),
+        (  # a vital-signs heading row with one long LOINC display name among its vital signs
+            "Vitals\n| Date Recorded | Body height | Body weight | Pain severity - 0-10 verbal "
+            "numeric rating [Score] - Reported | Heart rate |\n"
+            "| 01/20/2026 | 149.86 cm | 58059.82 g | 0 | 91 /min |\n",
+            {("Body height", "8302-2", 149.86, "cm", None, None, None),
+             ("Body weight", "29463-7", 58059.82, "g", None, None, None),
+             ("Heart rate", "8867-4", 91, "/min", None, None, None)},
+        ),
         (  # a row reported only as normal is a result; a panel's title row with nothing is not
             RESULT_ROWS + "| 6-Aug-2012 | CHEST XRAY, PA & LATERAL (71020) | Comments: consistent "
             "with pneumonia | Normal |\n| 18-July-2013 | HCT (85014) |  |  |\n",
@@ -366,7 +395,7 @@ FLOWSHEET = """Vital Signs
     ],
     ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
          "range-with-unit", "headerless-rows", "abbreviated-chemistry", "labelled-code",
-         "details-under-heading", "verdict-only", "date-columns"],
+         "details-under-heading", "long-vital-heading", "verdict-only", "date-columns"],
 )  # fmt: skip
 def test_result_and_vital_rows(extractor, text, expected):
     result = extractor.extract(text)

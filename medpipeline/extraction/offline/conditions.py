@@ -162,16 +162,26 @@ VERIFICATION = re.compile(
     re.IGNORECASE,
 )
 INACTIVE_STATUS = re.compile(r"\b(?:resolved|inactive|historical|past|remission)\b", re.I)
+# A questionnaire's answer ('| Arthritis | Y |'): yes asserts the condition, no negates it.
+YES_ANSWER = re.compile(r"y|yes|positive|present|true", re.IGNORECASE)
+NO_ANSWER = re.compile(r"n|no|negative|absent|false|denies", re.IGNORECASE)
 
 
 def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact | None:
     """A problem-list row: its name cell is the condition (codes after it dropped, an ICD-10-CM
     code printed there kept, else looked up in the ICD-10-CM index); a resolved or inactive status
     makes it historical and resolved (a problem merely listed stays active); a verification
-    status after the name ('(Suspected)', '(Refuted)') makes it possible or negated."""
+    status after the name ('(Suspected)', '(Refuted)') makes it possible or negated. In a
+    questionnaire ('Condition | Response') a 'N' answer negates it and a question left
+    unanswered, or answered otherwise, is no fact."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
+    answer = table.cell(row, "answer")
+    answered_no = bool(answer and NO_ANSWER.fullmatch(answer.text.strip()))
+    if "answer" in table.roles and not answered_no:
+        if answer is None or not YES_ANSWER.fullmatch(answer.text.strip()):
+            return None
     verification = VERIFICATION.search(cell.text)
     written = cell.text[: verification.start()] if verification else cell.text
     name = clean_name(written)
@@ -183,7 +193,9 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     inactive = INACTIVE_STATUS.search(status_text)
     printed = [icd10cm_code(printed_code(row, ICD10_SYSTEM))] + printed
     assertion = Assertion.HISTORICAL if inactive else Assertion.PRESENT
-    if verification and verification["unconfirmed"]:
+    if answered_no:
+        assertion = Assertion.NEGATED
+    elif verification and verification["unconfirmed"]:
         assertion = Assertion.POSSIBLE
     elif verification and verification["refuted"]:
         assertion = Assertion.NEGATED

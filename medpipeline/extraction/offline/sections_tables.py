@@ -40,6 +40,7 @@ CONTENTS = "contents"  # a rendered table of contents
 ADMINISTRATIVE = "administrative"
 NO_FACT_SECTIONS = {
     "immunizations",
+    "obstetric_history",  # counts and dates of pregnancies and screenings, not conditions
     "plan_of_care",
     PLANNED_PROCEDURES,
     "functional_status",
@@ -79,6 +80,8 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bcode[ \t]+(?:description|display|name|text)\b|\bdisplay[ \t]+name\b"
             r"|^(?:procedure|test|exam|study)[ \t]+type$",
         ),
+        # a questionnaire's answer to the row's question ('| Arthritis | Y |')
+        ("answer", r"^(?:responses?|answers?|y/n|yes/no|present\?)$"),
         # what a fact is linked to, not the fact: 'Related Diagnosis', 'Indication'
         ("details", r"\b(?:related|associated|linked|indications?|reasons?)\b"),
         ("details", r"\b(?:group|category|class|classification)\b"),
@@ -262,21 +265,23 @@ def header_roles(header: TableRow) -> list[str | None]:
 def is_header_row(row: TableRow, vital_name) -> bool:
     """Every filled cell a short label without digits, and at least one a known column word or
     vital-sign name ('Name | Dates | Details', 'Date | BP-Sys(mm[Hg]) | HR(bpm)'). One label
-    across a wide table ('| Current Medications (continue as prescribed) |  |  |') is a caption."""
+    across a wide table ('| Current Medications (continue as prescribed) |  |  |') is a caption.
+    A row naming three vital signs may have one long label among them ('Pain severity - 0-10
+    verbal numeric rating [Score] - Reported', a LOINC display name)."""
     filled = row.filled()
     if not filled or (len(filled) == 1 and len(row.cells) >= 3):
         return False
-    known = 0
+    known = vitals = unlike_a_label = 0
     for cell in filled:
-        words = cell.text.split()
-        if len(words) > MAX_HEADER_CELL_WORDS:
-            return False
-        if vital_name(cell.text):
+        if vital_name(cell.text) and len(cell.text.split()) <= MAX_HEADER_CELL_WORDS:
             known += 1
-        elif re.search(r"\d", cell.text):
-            return False
+            vitals += 1
+        elif len(cell.text.split()) > MAX_HEADER_CELL_WORDS or re.search(r"\d", cell.text):
+            unlike_a_label += 1
         elif column_role(cell.text):
             known += 1
+    if unlike_a_label > (1 if vitals >= 3 else 0):
+        return False
     return known >= max(1, (len(filled) + 1) // 2)
 
 
