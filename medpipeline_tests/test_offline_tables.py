@@ -243,6 +243,12 @@ Family history: father had hypertension.
                 ("spinal fusion", None, Assertion.PRESENT),
             ],
         ),
+        (  # a heading row of who and where columns besides the procedure's name
+            "PROCEDURES\n| Procedure Name | Priority | Associated Diagnoses | Facility | Performer"
+            " | Date/Time | Documented By |\n| Osteotomy of proximal femur (procedure) | Routine "
+            "| Osteoarthritis |  | A.Moreland | (04/13/2016) |  |\n",
+            [("Osteotomy of proximal femur", "2016-04-13", Assertion.PRESENT)],
+        ),
     ],
     ids=[
         "table",
@@ -256,6 +262,7 @@ Family history: father had hypertension.
         "planned-procedures-table",
         "labelled-lines",
         "confusion-is-no-fusion",
+        "who-and-where-columns",
     ],
 )
 def test_procedures(extractor, text, expected):

@@ -102,7 +102,8 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "details",
             r"\b(?:details|comments?|notes?|provider|source|author|location|type"
-            r"|manufacturer|mfg)\b",
+            r"|manufacturer|mfg|priority|facility|performer|clinician|physician|organization"
+            r"|documented|recorded|entered)\b",
         ),
         (
             "name",
