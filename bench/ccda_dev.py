@@ -24,7 +24,8 @@ is scored against `<stem>.gold.json` (format in the corpus README), per type:
   and a prediction matching one is not counted against precision.
 - A prediction matches a gold entry when both carry a code in the same system (LOINC on
   observations; the gold's translations count) and the codes are equal - codes decide then, names
-  do not (C-CDA's weight code 3141-9 counts as the FHIR profile's 29463-7, SAME_MEASUREMENT).
+  do not (C-CDA's weight code 3141-9 counts as the FHIR profile's 29463-7, SAME_MEASUREMENT;
+  a gold code not written as LOINC writes codes, such as Vitera's 'UNKNOWN', is no code).
   Otherwise names decide: after normalisation (lower case, SNOMED semantic tags and punctuation
   dropped) the prediction's name equals one of the entry's `names`, or the content
   words of one are all among the words of the other ("Proventil HFA" and "Proventil HFA
@@ -75,6 +76,9 @@ NO_KNOWN_ALLERGY = "716186003"
 # the bundle carries (body weight 29463-7 / C-CDA 3141-9 "Body weight Measured"; head
 # circumference 9843-4 / 8287-5 "by tape measure"): compared as that profile code.
 SAME_MEASUREMENT = {"3141-9": "29463-7", "8287-5": "9843-4"}
+# A LOINC code as LOINC writes one; a gold "code" that is not one ('UNKNOWN') is no code, and
+# names decide.
+LOINC_CODE = re.compile(r"\d{1,7}-\d")
 # A gold entry's name that records the absence of information, not a fact.
 PLACEHOLDER = re.compile(
     r"^no\b|\bnot (?:documented|available|applicable|recorded)\b|\bexcluded\b"
@@ -247,7 +251,7 @@ def gold_entries(gold: dict) -> dict[str, list[GoldEntry]]:
                     loinc={
                         SAME_MEASUREMENT.get(code, code)
                         for code, system in codes
-                        if code and system == "LOINC"
+                        if code and system == "LOINC" and LOINC_CODE.fullmatch(code)
                     },
                     findable=not item.get("not_in_narrative"),
                     negative=bool(

@@ -386,6 +386,14 @@ FLOWSHEET = """Vital Signs
              ("Body weight", "29463-7", 58059.82, "g", None, None, None),
              ("Heart rate", "8867-4", 91, "/min", None, None, None)},
         ),
+        (  # a headerless results listing whose next panel the table finder cut one cell wider
+            "Lab Results\n| CBC |  |  |  |  | Main Lab |\n"
+            "| Hemoglobin | 13.7 | G/DL | (11.7-15.5) | N (Normal) |  |\n"
+            "| Urinalysis |  |  |  |  |  | Main Lab |\n"
+            "| Specific Gravity | 1.005 |  | (1.000-1.010) | N (Normal) |  |  |\n",
+            {("Hemoglobin", "718-7", 13.7, "g/dL", 11.7, 15.5, None),
+             ("Specific Gravity", "2965-2", 1.005, None, 1.0, 1.01, None)},
+        ),
         (  # a row reported only as normal is a result; a panel's title row with nothing is not
             RESULT_ROWS + "| 6-Aug-2012 | CHEST XRAY, PA & LATERAL (71020) | Comments: consistent "
             "with pneumonia | Normal |\n| 18-July-2013 | HCT (85014) |  |  |\n",
@@ -402,7 +410,8 @@ FLOWSHEET = """Vital Signs
     ],
     ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
          "range-with-unit", "headerless-rows", "abbreviated-chemistry", "labelled-code",
-         "details-under-heading", "long-vital-heading", "verdict-only", "date-columns"],
+         "details-under-heading", "long-vital-heading", "wider-next-panel",
+         "verdict-only", "date-columns"],
 )  # fmt: skip
 def test_result_and_vital_rows(extractor, text, expected):
     result = extractor.extract(text)

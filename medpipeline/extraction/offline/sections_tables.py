@@ -476,7 +476,9 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
                 fitted = fit_columns(rows, len(previous.roles))
             if fitted is not None:
                 rows, roles = fitted, previous.roles
-            detached = adjacent or previous.detached or (fitted is None and bool(previous.roles))
+            # (right below a table without a heading row, lines of another width are more of
+            # that listing: a results list whose rows the table finder cut differently)
+            detached = bool(previous.roles) and (adjacent or fitted is None) or previous.detached
         kind = None if detached else category_at(spans, block[0].start)
         header_says = header_kind(header, vital_name)
         if is_contents(block):
