@@ -1255,8 +1255,20 @@ def test_dates_as_ehrs_print_them(cell, iso):
         ),
         ("Medications on discharge:\n- metformin 500 mg twice daily\n", [("metformin", True)]),
         ("Home medications: lisinopril 10 mg daily.", [("lisinopril", False)]),
+        (
+            "Discharge Medications\n| Medication | Sig | Status |\n"
+            "| Lisinopril 10 mg tablet | 1 tablet by mouth daily | Active |\n"
+            "| Warfarin 5 mg tablet | 1 tablet by mouth daily | Discontinued |\n"
+            "Home Medications\n| Medication | Sig | Status |\n"
+            "| Metformin 500 mg tablet | 1 tablet twice daily | Active |\n",
+            [
+                ("lisinopril 10 mg tablet", True),
+                ("warfarin 5 mg tablet", False),
+                ("metformin 500 mg tablet", False),
+            ],
+        ),
     ],
-    ids=["labelled-line", "list", "on-discharge", "home-list-is-no-order"],
+    ids=["labelled-line", "list", "on-discharge", "home-list-is-no-order", "tables"],
 )
 def test_a_discharge_medication_list_is_prescribed(extractor, text, expected):
     """What the document sends the patient home with is ordered by it (MedicationRequest); a

@@ -106,7 +106,7 @@ class OfflineExtractor:
             patient=patient_fact(text),
             conditions=unique(table_conditions(tables, text) + conditions, condition_key),
             medications=most_informative(
-                table_medications(tables, text) + medications, medication_key
+                table_medications(tables, text, title_regions(doc)) + medications, medication_key
             ),
             allergies=unique(
                 table_allergies(tables, text) + allergy_facts(doc, allergy_areas, not_narrative),

@@ -326,11 +326,14 @@ def medication_status(written: str) -> MedicationStatus:
     return MedicationStatus.ACTIVE
 
 
-def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFact | None:
+def medication_from_row(
+    table: Table, row: TableRow, text: str, ordered: bool = False
+) -> MedicationFact | None:
     """A medication-table row: the product name is its name cell up to the instructions; the
     dose, route and frequency come from the row (its sig column first); a row naming no known
     drug (or only a class of drugs: 'Statins') and no dose is not a medication ('Medication
-    Administration not documented'), nor is a vaccine."""
+    Administration not documented'), nor is a vaccine. In a table the document `ordered` (under
+    a discharge medications title) a row still active is prescribed; a stopped one is not."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
@@ -349,6 +352,7 @@ def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFac
         return None
     status = table.cell(row, "status") or table.cell(row, "details")
     status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
+    status_code = medication_status(status_text)
     return MedicationFact(
         quote=quote_for(text, cell.start, cell.end),
         text=product,
@@ -357,16 +361,22 @@ def medication_from_row(table: Table, row: TableRow, text: str) -> MedicationFac
         dose_unit=dose[1] if dose else None,
         route=parse_route(sig),
         frequency=parse_frequency(sig),
-        status=medication_status(status_text),
+        status=status_code,
+        prescribed=ordered and status_code == MedicationStatus.ACTIVE,
     )
 
 
-def table_medications(tables: list[Table], text: str) -> list[MedicationFact]:
+def table_medications(tables: list[Table], text: str, titles: list[Region]) -> list[MedicationFact]:
+    """Rows of medication tables; a table under a discharge medications title ('Discharge
+    Medications', 'New Prescriptions') is what the document orders."""
     facts = []
     for table in tables:
         if table.kind in MEDICATION_CATEGORIES:
+            above = [(start, end) for start, end in titles if end <= table.region[0]]
+            title = text[above[-1][0] : above[-1][1]] if above else ""
+            ordered = bool(PRESCRIBED_HEADER.fullmatch(title.strip()))
             rows = [row for row in table.rows if not row.continues]
-            facts += [f for row in rows if (f := medication_from_row(table, row, text))]
+            facts += [f for row in rows if (f := medication_from_row(table, row, text, ordered))]
     return facts
 
 
