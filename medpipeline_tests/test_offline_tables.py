@@ -394,6 +394,13 @@ FLOWSHEET = """Vital Signs
             {("Hemoglobin", "718-7", 13.7, "g/dL", 11.7, 15.5, None),
              ("Specific Gravity", "2965-2", 1.005, None, 1.0, 1.01, None)},
         ),
+        (  # a urinalysis' appearance and colour are word results
+            "Lab Results\n| Urinalysis |  |  |  |  | Main Lab |\n"
+            "| Appearance | Clear |  | (Clear-Mod Cloud) | N (Normal) |  |\n"
+            "| Color | Yellow |  | (None-Yellow) | N (Normal) |  |\n",
+            {("Appearance", None, "Clear", None, None, None, None),
+             ("Color", None, "Yellow", None, None, None, None)},
+        ),
         (  # a row reported only as normal is a result; a panel's title row with nothing is not
             RESULT_ROWS + "| 6-Aug-2012 | CHEST XRAY, PA & LATERAL (71020) | Comments: consistent "
             "with pneumonia | Normal |\n| 18-July-2013 | HCT (85014) |  |  |\n",
@@ -410,7 +417,7 @@ FLOWSHEET = """Vital Signs
     ],
     ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
          "range-with-unit", "headerless-rows", "abbreviated-chemistry", "labelled-code",
-         "details-under-heading", "long-vital-heading", "wider-next-panel",
+         "details-under-heading", "long-vital-heading", "wider-next-panel", "urinalysis-words",
          "verdict-only", "date-columns"],
 )  # fmt: skip
 def test_result_and_vital_rows(extractor, text, expected):

@@ -66,6 +66,8 @@ QUALITATIVE_RESULTS = r"Negative|Positive|Not Detected|Detected|Non-?reactive|Re
 TABLE_RESULTS = (
     r"Negative|Positive|Not[ \t]+Detected|Detected|Non-?reactive|Reactive|Trace|Equivocal"
     r"|Indeterminate|Borderline|Present|Absent|[<>]?1:\d+"
+    # a urinalysis' appearance and colour
+    r"|Clear|Cloudy|Hazy|Turbid|(?:Pale[ \t]+|Dark[ \t]+)?Yellow|Straw|Amber|Colou?rless"
 )
 
 
