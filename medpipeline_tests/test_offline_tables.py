@@ -1255,7 +1255,11 @@ def test_dates_as_ehrs_print_them(cell, iso):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Discharge medications: lisinopril 10 mg daily.", [("lisinopril", True)]),
+        (
+            "DISCHARGE SUMMARY\nDiagnoses: Hypertension.\n"
+            "Discharge medications: lisinopril 10 mg daily.",
+            [("lisinopril", True)],
+        ),
         (
             "DISCHARGE MEDICATIONS:\n1. Lisinopril 10 mg daily\n2. Aspirin 81 mg daily\n",
             [("lisinopril", True), ("aspirin", True)],

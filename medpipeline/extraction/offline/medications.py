@@ -142,7 +142,7 @@ PRESCRIBED_IN_SENTENCE = re.compile(
     re.IGNORECASE,
 )
 # 'Discharge medications: lisinopril 10 mg daily' (the label ends the sentence for medspaCy)
-DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE)
+DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
 
 PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.IGNORECASE)
