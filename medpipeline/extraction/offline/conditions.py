@@ -178,10 +178,10 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     if cell is None or is_absence(cell.text):
         return None
     answer = table.cell(row, "answer")
-    answered_no = bool(answer and NO_ANSWER.fullmatch(answer.text.strip()))
-    if "answer" in table.roles and not answered_no:
-        if answer is None or not YES_ANSWER.fullmatch(answer.text.strip()):
-            return None
+    answer_text = answer.text.strip() if answer else ""
+    answered_no = bool(NO_ANSWER.fullmatch(answer_text))
+    if "answer" in table.roles and not (answered_no or YES_ANSWER.fullmatch(answer_text)):
+        return None
     verification = VERIFICATION.search(cell.text)
     written = cell.text[: verification.start()] if verification else cell.text
     name = clean_name(written)

@@ -315,9 +315,9 @@ def verdict_result(text: str, name: Cell, row: TableRow) -> ObservationFact | No
 def printed_loinc(row: TableRow) -> str | None:
     """A LOINC code the row prints after 'LOINC' in a cell of its own or after its name
     ('Hemoglobin [Mass/volume] in Blood (test code = 718-7)'), if its check digit is right."""
-    found = re.fullmatch(r"(\d{1,7})-(\d)", printed_code(row, "LOINC") or "")
-    for cell in row.filled():
-        found = found or LABELLED_LOINC.search(cell.text)
+    found = re.fullmatch(r"(\d{1,7})-(\d)", printed_code(row, "LOINC") or "") or next(
+        (labelled for cell in row.filled() if (labelled := LABELLED_LOINC.search(cell.text))), None
+    )
     if found and loinc_check_digit(found[1]) == int(found[2]):
         return f"{found[1]}-{found[2]}"
     return None

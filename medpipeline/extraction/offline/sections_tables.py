@@ -478,7 +478,7 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
                 rows, roles = fitted, previous.roles
             # (right below a table without a heading row, lines of another width are more of
             # that listing: a results list whose rows the table finder cut differently)
-            detached = bool(previous.roles) and (adjacent or fitted is None) or previous.detached
+            detached = previous.detached or (bool(previous.roles) and (adjacent or fitted is None))
         kind = None if detached else category_at(spans, block[0].start)
         header_says = header_kind(header, vital_name)
         if is_contents(block):
