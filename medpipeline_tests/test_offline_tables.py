@@ -249,6 +249,19 @@ Family history: father had hypertension.
             "| Osteoarthritis |  | A.Moreland | (04/13/2016) |  |\n",
             [("Osteotomy of proximal femur", "2016-04-13", Assertion.PRESENT)],
         ),
+        (  # dictated items: the date they open with and the findings after are not the name
+            "PROCEDURES:\n1. On 4/12/2021, abdominal ultrasound: 1) Gallstones without"
+            " wall thickening;\n2) Normal common bile duct.\n"
+            "2. On May 3, 2021, upper endoscopy. Impression: Mild gastritis.\n"
+            "3. Renal duplex ultrasound showed patent renal arteries.\n"
+            "4. Procedure: Paracentesis\n",
+            [
+                ("abdominal ultrasound", "2021-04-12", Assertion.PRESENT),
+                ("upper endoscopy", "2021-05-03", Assertion.PRESENT),
+                ("Renal duplex ultrasound", None, Assertion.PRESENT),
+                ("Paracentesis", None, Assertion.PRESENT),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -263,6 +276,7 @@ Family history: father had hypertension.
         "labelled-lines",
         "confusion-is-no-fusion",
         "who-and-where-columns",
+        "dictated-items-with-findings",
     ],
 )
 def test_procedures(extractor, text, expected):

@@ -5,7 +5,7 @@ table are procedures not yet done (hypothetical: ServiceRequests).
 
 import re
 
-from medpipeline.extraction.offline.demographics import first_date
+from medpipeline.extraction.offline.demographics import DATE, first_date
 from medpipeline.extraction.offline.sections_tables import (
     PLANNED_PROCEDURES,
     PROCEDURES,
@@ -82,6 +82,30 @@ def inline_procedure_items(text: str) -> list[Region]:
     return items
 
 
+# A dictated list item may open with a label or with when it was done and go on to what it
+# found: 'On 3/26/2009, head CT without contrast: 1) Air-fluid level ...', 'echocardiogram with
+# bubble study. Impression: ...', 'carotid duplex ultrasound showed ...'. The procedure is the
+# clause between.
+LEADING_LABEL = re.compile(
+    r"^(?:procedure|operation|surgery|description)(?:[ \t]+name)?[ \t]*:[ \t]*", re.IGNORECASE
+)
+LEADING_WHEN = re.compile(
+    rf"^(?:on[ \t]+)?(?:{DATE}|[A-Za-z]{{3,9}}\.?[ \t]+\d{{1,2}}(?:st|nd|rd|th)?|[\d/-]{{6,10}})"
+    r"[ \t]*,[ \t]*",
+    re.IGNORECASE,
+)
+FINDINGS_START = re.compile(
+    r":|\.[ \t]+(?=[A-Z])|[ \t]+(?:showed|shows|revealed|reveals|demonstrated|demonstrates)\b"
+)
+
+
+def listed_procedure(item: str) -> str:
+    """The procedure a list item names, without a label or the date it opens with or the
+    findings after it."""
+    clause = LEADING_WHEN.sub("", LEADING_LABEL.sub("", item))
+    return procedure_name(FINDINGS_START.split(clause, maxsplit=1)[0])
+
+
 def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
     """The items listed under a procedures header line, and those after a procedures label at
     a line's start (outside tables)."""
@@ -90,7 +114,7 @@ def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact
         if in_regions(start, skip_regions):
             continue
         item = normalize_space(LIST_MARKER.sub("", text[start:end], count=1))
-        name = procedure_name(item)
+        name = listed_procedure(item)
         if not name or len(name.split()) > 12 or is_absence(name):
             continue
         facts.append(

@@ -75,19 +75,30 @@ def sentence_region(span: Span) -> Region:
 WRAPPED_ITEM_LINE = re.compile(r"^[ \t]*(?:[a-z]|\()")
 
 
+# An item's own numbered points ('1) air-fluid level ... 2) a retention cyst') in a list numbered
+# '1.', '2.': a line the page starts with one is the item going on, not the next item.
+INNER_POINT_LINE = re.compile(r"^[ \t]*\d{1,2}\)[ \t]")
+
+
 def list_items(text: str, header: re.Pattern[str]) -> list[Region]:
     """The list items (bulleted or numbered lines) right after each header line, each with the
     lines the page wrapped it onto."""
     items: list[Region] = []
     for match in header.finditer(text):
         end = match.end()
+        first_item: str | None = None
         while end < len(text):
             line_end = text.find("\n", end + 1)
             line_end = len(text) if line_end == -1 else line_end
             line = text[end + 1 : line_end]
-            if LIST_ITEM_LINE.match(line + " "):
+            continues = items and items[-1][1] == end
+            inner_point = first_item is not None and not INNER_POINT_LINE.match(first_item)
+            if continues and inner_point and INNER_POINT_LINE.match(line):
+                items[-1] = (items[-1][0], line_end)
+            elif LIST_ITEM_LINE.match(line + " "):
                 items.append((end + 1, line_end))
-            elif items and items[-1][1] == end and WRAPPED_ITEM_LINE.match(line):
+                first_item = first_item or line
+            elif continues and WRAPPED_ITEM_LINE.match(line):
                 items[-1] = (items[-1][0], line_end)
             else:
                 break
