@@ -1253,6 +1253,42 @@ def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Assessment and Plan\nHeart failure. We\nwill increase his carvedilol to 12.5 mg twice"
+            " daily and initiate spironolactone 25 mg daily. He will continue aspirin.",
+            [
+                ("carvedilol", True, Assertion.PRESENT),
+                ("spironolactone", True, Assertion.PRESENT),
+                ("aspirin", False, Assertion.PRESENT),
+            ],
+        ),
+        ("Plan:\nStart metformin 500 mg twice daily.", [("metformin", True, Assertion.PRESENT)]),
+        (
+            "If her blood pressure stays above 150, we will start amlodipine 5 mg daily.",
+            [("amlodipine", True, Assertion.HYPOTHETICAL)],
+        ),
+        (
+            "We will start amlodipine 5 mg daily if her home readings stay above 150.",
+            [("amlodipine", True, Assertion.HYPOTHETICAL)],
+        ),
+        (
+            "Hospital course: he was started on ceftriaxone 1 g daily.",
+            [("ceftriaxone", False, Assertion.PRESENT)],
+        ),
+    ],
+    ids=["increase-and-initiate", "imperative-start", "if-before", "if-after", "hospital-course"],
+)
+def test_the_writers_decision_to_start_a_drug_is_an_order(extractor, text, expected):
+    """'We will initiate X' orders X (a MedicationRequest); on a condition it is only planned
+    (never an active order); 'was started on' in a hospital course says what the patient is on."""
+    result = extractor.extract(text)
+    found = [(m.text.lower(), m.prescribed, m.assertion) for m in result.medications]
+    assert found == expected
+
+
+@pytest.mark.parametrize(
     ("cell", "iso"),
     [
         ("On 30-Jan-2013", "2013-01-30"),

@@ -141,6 +141,19 @@ PRESCRIBED_IN_SENTENCE = re.compile(
     r"\b(?:prescribed|prescribe|prescribing|(?:a[ \t]+)?(?:new[ \t]+)?prescription[ \t]+for)\b",
     re.IGNORECASE,
 )
+# The writer's own decision to start or change a drug ('We will increase her lisinopril to 40 mg
+# daily and initiate Lasix', 'Start metformin 500 mg') is an order too, where 'continue' or 'was
+# started on' (a hospital course) only says what the patient is on. Made on a condition after
+# the drug ('we will start lisinopril if ...'), it is only planned.
+WRITER_STARTS = re.compile(
+    r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re)\s+(?:also\s+|now\s+)?"
+    r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
+    r"|^\W*(?:start|initiate|begin|increase|decrease)\b",
+    re.IGNORECASE,
+)
+CONDITION_AFTER = re.compile(
+    r"[^.;:\n]*\b(?:if|unless)\b(?![ \t]+(?:needed|necessary|required|tolerated))", re.IGNORECASE
+)
 # 'Discharge medications: lisinopril 10 mg daily' (the label ends the sentence for medspaCy)
 DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
@@ -154,8 +167,8 @@ PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.
 # one of them.
 PROPOSED_BEFORE = re.compile(
     r"\b(?:consider(?:s|ed|ing)?|may[ \t]+(?:start|try|add|begin|need|benefit[ \t]+from)"
-    r"|if\b[^.;:\n]*,[ \t]*(?:(?:you[ \t]+)?(?:may|can|should)[ \t]+)?(?:take|use|start|try"
-    r"|begin|add)"
+    r"|if\b[^.;:\n]*,[ \t]*(?:(?:you|we|I)[ \t]+)?(?:(?:may|can|should|will|would)[ \t]+)?"
+    r"(?:take|use|start|try|begin|add|initiate|increase)"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
     r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:\n]*$",
     re.IGNORECASE,
@@ -166,7 +179,10 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
     """ConText's assertion, hypothetical when the sentence only proposes the drug."""
     assertion = assertion_of(ent, hypothetical_allowed=False)
     sentence_start, _ = sentence_region(ent)
-    proposed = PROPOSED_BEFORE.search(text[sentence_start : ent.start_char])
+    before = text[sentence_start : ent.start_char]
+    proposed = PROPOSED_BEFORE.search(before) or (
+        WRITER_STARTS.search(before) and CONDITION_AFTER.match(text, ent.end_char)
+    )
     return Assertion.HYPOTHETICAL if proposed and assertion == Assertion.PRESENT else assertion
 
 
@@ -177,7 +193,8 @@ def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
         return True
     sentence_start, _ = sentence_region(ent)
     before = text[sentence_start : ent.start_char]
-    return bool(PRESCRIBED_IN_SENTENCE.search(before)) and not PREVIOUSLY.search(before)
+    prescribed = PRESCRIBED_IN_SENTENCE.search(before) or WRITER_STARTS.search(before)
+    return bool(prescribed) and not PREVIOUSLY.search(before)
 
 
 # What the patient is allergic or intolerant to, wherever it is written ('Allergy to penicillin'
