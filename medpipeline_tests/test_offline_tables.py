@@ -1212,8 +1212,13 @@ No complications
             " referring Mr. Ames.\n",
             DocumentType.REFERRAL,
         ),
+        (
+            "Memorial Hospital\nPhysician Hospital Discharge Summary\nAdmitted: 07-Sep-2020\n"
+            "Discharged: 08-Sep-2020\nDischarged to: Home\nMeds: ibuprofen once a week.\n",
+            DocumentType.DISCHARGE_SUMMARY,
+        ),
     ],
-    ids=["discharge-summary-with-consults", "consultation-letter"],
+    ids=["discharge-summary-with-consults", "consultation-letter", "stay-dates-labelled"],
 )
 def test_document_type_of_stays_and_letters(text, expected):
     assert detect_document_type(text) == expected
@@ -1286,6 +1291,28 @@ def test_the_writers_decision_to_start_a_drug_is_an_order(extractor, text, expec
     result = extractor.extract(text)
     found = [(m.text.lower(), m.prescribed, m.assertion) for m in result.medications]
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Meds: Motrin once a week. Tums previously.",
+            [("Motrin", Assertion.PRESENT), ("Tums", Assertion.HISTORICAL)],
+        ),
+        (
+            "He was previously on metformin and now takes insulin glargine 10 units nightly.",
+            [("metformin", Assertion.HISTORICAL), ("insulin glargine", Assertion.PRESENT)],
+        ),
+        ("She formerly took atenolol.", [("atenolol", Assertion.HISTORICAL)]),
+    ],
+    ids=["previously-after", "previously-before", "formerly"],
+)
+def test_a_drug_taken_before_is_historical(extractor, text, expected):
+    """A drug the text says was taken before is no drug the patient is on now (a completed
+    MedicationStatement)."""
+    result = extractor.extract(text)
+    assert [(m.text, m.assertion) for m in result.medications] == expected
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,7 @@ _SIGNALS: dict[DocumentType, tuple[str, ...]] = {
         r"discharge medication",
         r"date of discharge",
         r"admission date",
+        r"\b(?:admitted|discharged)[ \t]*:",  # labelled dates of the stay
         r"admission diagnos",
         r"condition on discharge|discharge condition",
     ),
