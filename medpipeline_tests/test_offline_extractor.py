@@ -140,6 +140,22 @@ def test_vaccines_and_screening_are_not_conditions(extractor):
     assert result.conditions == []
 
 
+def test_a_disease_named_by_its_test_is_not_a_condition(extractor):
+    """'Hepatitis C antibody negative' reports a test, not hepatitis C."""
+    result = extractor.extract(
+        "Hepatitis C antibody negative. HIV PCR not detected. Hepatitis B surface antigen"
+        " nonreactive. Lyme serology pending."
+    )
+    assert [c.text for c in result.conditions if c.assertion == Assertion.PRESENT] == []
+
+
+def test_a_drug_to_avoid_is_not_taken(extractor):
+    result = extractor.extract("She was advised to avoid ibuprofen because of her kidneys.")
+    assert [(m.text, m.assertion) for m in result.medications] == [
+        ("ibuprofen", Assertion.NEGATED)
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -166,6 +182,8 @@ def test_what_a_procedure_removed_or_repaired_is_not_an_active_condition(extract
         ("Assessment: probable asthma.", "asthma"),
         ("Presumed urinary tract infection, culture pending.", "urinary tract infection"),
         ("Cellulitis cannot be excluded.", "Cellulitis"),
+        ("Concern for sepsis; blood cultures drawn.", "sepsis"),
+        ("Right lower lobe opacity concerning for pneumonia.", "pneumonia"),
     ],
 )
 def test_a_suspected_condition_is_possible_not_present(extractor, text, mention):
