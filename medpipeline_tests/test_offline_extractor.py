@@ -184,11 +184,36 @@ def test_what_a_procedure_removed_or_repaired_is_not_an_active_condition(extract
         ("Cellulitis cannot be excluded.", "Cellulitis"),
         ("Concern for sepsis; blood cultures drawn.", "sepsis"),
         ("Right lower lobe opacity concerning for pneumonia.", "pneumonia"),
+        ("Differential includes appendicitis and ovarian torsion.", "appendicitis"),
+        ("Cellulitis versus gout of the right foot.", "gout"),
     ],
 )
 def test_a_suspected_condition_is_possible_not_present(extractor, text, mention):
     """medspaCy's default ConText rules have 'possible' and 'rule out' but not 'suspected'."""
     assert condition(extractor.extract(text), mention).assertion == Assertion.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    ("text", "mention"),
+    [
+        ("Resolved problems: pneumonia (2019).", "pneumonia"),
+        ("Asthma - resolved in childhood.", "Asthma"),
+        ("His cellulitis has now resolved.", "cellulitis"),
+    ],
+)
+def test_a_resolved_condition_is_history_not_absent(extractor, text, mention):
+    """medspaCy negates 'resolved'; the patient had the condition and it is over: historical and
+    resolved (a Condition with clinicalStatus resolved), never active, never dropped."""
+    found = condition(extractor.extract(text), mention)
+    assert (found.assertion, found.resolved) == (Assertion.HISTORICAL, True)
+
+
+def test_resolved_ends_at_but(extractor):
+    result = extractor.extract("His cough resolved but the fever persists.")
+    assert [(c.text, c.assertion, c.resolved) for c in result.conditions] == [
+        ("cough", Assertion.HISTORICAL, True),
+        ("fever", Assertion.PRESENT, False),
+    ]
 
 
 def test_conditions_deduplicated_by_text_and_assertion(extractor):

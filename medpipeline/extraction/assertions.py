@@ -76,9 +76,10 @@ def recheck_pipeline() -> Language:
     )
     sectionizer.add(section_rules(nlp, sectionizer.DEFAULT_RULES_FILEPATH))
     context = nlp.add_pipe(
-        "medspacy_context", config={"input_span_type": "group", "span_group_name": TARGETS}
+        "medspacy_context",
+        config={"rules": None, "input_span_type": "group", "span_group_name": TARGETS},
     )
-    context.add(context_rules())
+    context.add(context_rules(context.DEFAULT_RULES_FILEPATH))
     return nlp
 
 

@@ -74,7 +74,7 @@ def condition_facts(
     doc: Doc, skip_regions: list[Region], only_regions: list[Region] | None = None
 ) -> list[ConditionFact]:
     """Conditions named in the text, outside `skip_regions` (and inside `only_regions` if set);
-    one listed as resolved in a problem list is historical and resolved."""
+    one listed as resolved in a problem list or said to be resolved is historical and resolved."""
     resolved = resolved_lines(doc)
     facts = []
     for ent in doc.ents:
@@ -85,7 +85,9 @@ def condition_facts(
         if has_modifier(ent, "NOT_A_CONDITION"):
             continue
         assertion = assertion_of(ent)
-        listed_resolved = assertion == Assertion.PRESENT and in_regions(ent.start_char, resolved)
+        listed_resolved = (
+            assertion == Assertion.PRESENT and in_regions(ent.start_char, resolved)
+        ) or (assertion == Assertion.HISTORICAL and has_modifier(ent, "RESOLVED"))
         facts.append(
             ConditionFact(
                 quote=quote_for(doc.text, ent.start_char, ent.end_char, sentence_region(ent)),

@@ -70,8 +70,19 @@ def target_rules(nlp: Language) -> list[TargetRule]:
     return rules
 
 
-def context_rules() -> list[ConTextRule]:
-    rules = []
+# medspaCy's default rules that we replace: it negates a resolved condition ('Resolved: pneumonia',
+# 'asthma, now resolved'), where the patient had it and it is over (ours: RESOLVED).
+REPLACED_DEFAULT_RULES = {"resolved", "now resolved"}
+
+
+def context_rules(default_rules_path: str) -> list[ConTextRule]:
+    """medspaCy's default ConText rules but those we replace, then ours
+    (lexicon/context_rules.csv)."""
+    rules = [
+        rule
+        for rule in ConTextRule.from_json(default_rules_path)
+        if rule.literal.lower() not in REPLACED_DEFAULT_RULES
+    ]
     for row in read_lexicon("context_rules.csv"):
         rules.append(
             ConTextRule(
@@ -161,7 +172,9 @@ def build_pipeline() -> Language:
     nlp = medspacy.load()
     nlp.add_pipe("medpipeline_list_item_sentences", after="medspacy_pyrush")
     nlp.get_pipe("medspacy_target_matcher").add(target_rules(nlp))
-    nlp.get_pipe("medspacy_context").add(context_rules())
+    nlp.remove_pipe("medspacy_context")
+    context = nlp.add_pipe("medspacy_context", config={"rules": None})
+    context.add(context_rules(context.DEFAULT_RULES_FILEPATH))
     sectionizer = nlp.add_pipe(
         "medspacy_sectionizer",
         before="medspacy_context",
@@ -190,6 +203,6 @@ def assertion_of(ent: Span, hypothetical_allowed: bool = True) -> Assertion:
         return Assertion.POSSIBLE
     if ent._.is_hypothetical and hypothetical_allowed:
         return Assertion.HYPOTHETICAL
-    if ent._.is_historical:
+    if ent._.is_historical or has_modifier(ent, "RESOLVED"):
         return Assertion.HISTORICAL
     return Assertion.PRESENT
