@@ -262,6 +262,18 @@ Family history: father had hypertension.
                 ("Paracentesis", None, Assertion.PRESENT),
             ],
         ),
+        (  # what the writer will have done; one done and reported is no plan
+            "Plan: will obtain MRI of the lumbar spine. Schedule colonoscopy.\n"
+            "She is due for her routine mammogram. We will get a CT of the abdomen if pain"
+            " recurs.\nAn echocardiogram was ordered and showed normal function.\n"
+            "No need to obtain a chest x-ray. He declined to schedule a stress test.\n",
+            [
+                ("MRI of the lumbar spine", None, Assertion.HYPOTHETICAL),
+                ("colonoscopy", None, Assertion.HYPOTHETICAL),
+                ("mammogram", None, Assertion.HYPOTHETICAL),
+                ("CT of the abdomen", None, Assertion.HYPOTHETICAL),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -277,6 +289,7 @@ Family history: father had hypertension.
         "confusion-is-no-fusion",
         "who-and-where-columns",
         "dictated-items-with-findings",
+        "planned-in-narrative",
     ],
 )
 def test_procedures(extractor, text, expected):

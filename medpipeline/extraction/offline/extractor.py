@@ -23,6 +23,7 @@ from medpipeline.extraction.offline.medications import (
 from medpipeline.extraction.offline.pipeline import build_pipeline
 from medpipeline.extraction.offline.procedures import (
     narrative_procedures,
+    planned_procedures,
     procedure_facts,
     table_procedures,
 )
@@ -101,7 +102,11 @@ class OfflineExtractor:
         conditions += listed_conditions(doc, allergy_areas + medication_lists + not_narrative)
         medications = medication_facts(doc, allergy_areas + lab_row_regions(text) + not_narrative)
         medications += listed_medications(doc, allergy_areas + not_narrative)
-        procedures = procedure_facts(text, in_tables) + narrative_procedures(text, not_narrative)
+        procedures = (
+            procedure_facts(text, in_tables)
+            + narrative_procedures(text, not_narrative)
+            + planned_procedures(text, in_tables + title_regions(doc))
+        )
         return ChunkExtraction(
             patient=patient_fact(text),
             conditions=unique(table_conditions(tables, text) + conditions, condition_key),

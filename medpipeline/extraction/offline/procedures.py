@@ -157,7 +157,10 @@ PROCEDURE_SUFFIXES = (
 )
 # 'underwent laparoscopic appendectomy', 's/p total knee replacement', 'had a colonoscopy',
 # 'underwent a biopsy of the sinus mass'; the sentence may wrap onto the next line.
-SITE_WORD = r"(?!(?:and|or|with|without|on|in|at|for|to|was|were|which)\b)[a-z][a-z'-]*"
+SITE_WORD = (
+    r"(?!(?:and|or|with|without|on|in|at|for|to|was|were|which|if|when|unless|after|before"
+    r"|because|due|since|as|this|next)\b)[a-z][a-z'-]*"
+)
 NARRATIVE_PROCEDURE = re.compile(
     r"\b(?:underwent|undergone|s/p|status[ \t]+post|had\s+(?:an?\s+)?|performed\s+"
     r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?)\s*"
@@ -214,6 +217,56 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
                 quote=quote_for(text, match.start(), match.end()),
                 text=normalize_space(match["name"]),
                 assertion=Assertion.NEGATED if negated else Assertion.PRESENT,
+            )
+        )
+    return facts
+
+
+# What the writer plans to have done ('We will order a repeat echocardiogram', 'will obtain MRI of
+# the lumbar spine', 'Schedule colonoscopy.', 'due for her routine mammogram'): a procedure not
+# done yet (hypothetical: a ServiceRequest). Only future and imperative wording: 'an
+# echocardiogram was ordered and showed ...' reports one done.
+PLANNED_HEAD = (
+    r"(?:MRI|MRA|CT(?:[ \t]+scan)?|PET(?:[ \t]+scan)?|x-?rays?|ultrasound|[a-z]*cardiogram"
+    r"|mammogram|EKG|ECG|EGD|DEXA(?:[ \t]+scan)?|stress[ \t]+test|sleep[ \t]+study"
+    rf"|pulmonary[ \t]+function[ \t]+tests?|[A-Za-z-]*(?:{PROCEDURE_SUFFIXES}))\b"
+)
+PLANNED_PROCEDURE = re.compile(
+    r"(?:\b(?:will|to|we'll|I'll)[ \t]+(?:also[ \t]+)?|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*)?)"
+    r"(?:obtain|order|schedule|arrange|perform|get)[ \t]+(?:for[ \t]+)?"
+    r"|\bdue[ \t]+for[ \t]+",
+    re.IGNORECASE | re.MULTILINE,
+)
+PLANNED_NAME = re.compile(
+    r"(?:an?[ \t]+|the[ \t]+|her[ \t]+|his[ \t]+)?(?:(?:repeat|routine|screening|follow-up)[ \t]+)?"
+    rf"(?P<name>(?:[A-Za-z][A-Za-z'-]*[ \t]+){{0,2}}?{PLANNED_HEAD}"
+    rf"(?:[ \t]+of[ \t]+(?:the[ \t]+)?(?:{SITE_WORD}[ \t]+){{0,2}}{SITE_WORD}\b)?)",
+    re.IGNORECASE,
+)
+
+
+NOT_PLANNED_BEFORE = re.compile(
+    r"\b(?:no|never|not|without|declin\w*|refus\w*)\b[^.\n]{0,30}$", re.IGNORECASE
+)
+
+
+def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
+    """Procedures the text says will be done, named by the procedure."""
+    facts = []
+    for cue in PLANNED_PROCEDURE.finditer(text):
+        named = PLANNED_NAME.match(text, cue.end())
+        line_start = text.rfind("\n", 0, cue.start()) + 1
+        if (
+            named is None
+            or in_regions(cue.start(), skip_regions)
+            or NOT_PLANNED_BEFORE.search(text[line_start : cue.start()])
+        ):
+            continue
+        facts.append(
+            ProcedureFact(
+                quote=quote_for(text, cue.start(), named.end()),
+                text=normalize_space(named["name"]),
+                assertion=Assertion.HYPOTHETICAL,
             )
         )
     return facts
