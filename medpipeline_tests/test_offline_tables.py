@@ -298,6 +298,22 @@ def test_procedures(extractor, text, expected):
     assert [(p.text, p.performed_date, p.assertion) for p in result.procedures] == expected
 
 
+def test_an_operation_in_the_medical_history_is_a_procedure_not_a_condition(extractor):
+    """'- Appendectomy (2005)' under Past Medical History: the year is no diagnosis code and the
+    item is an operation done, not a disease."""
+    text = (
+        "Past Medical History:\n- Hypertension\n- Cholecystectomy, laparoscopic (2005)\n"
+        "- Asthma, s/p tonsillectomy as a child\n"
+    )
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [c.text for c in result.conditions] == ["Hypertension", "Asthma"]
+    assert [(p.text, p.assertion) for p in result.procedures] == [
+        ("Cholecystectomy, laparoscopic", Assertion.PRESENT),
+        ("tonsillectomy", Assertion.PRESENT),
+    ]
+
+
 def test_results_table_by_column_roles(extractor):
     text = """Results
 | Date | Test | Value | Unit | Reference Range |

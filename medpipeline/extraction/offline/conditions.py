@@ -5,6 +5,7 @@ import re
 from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.pipeline import CONDITION, assertion_of, has_modifier
+from medpipeline.extraction.offline.procedures import names_a_procedure
 from medpipeline.extraction.offline.sections_tables import (
     ICD10_SYSTEM,
     PAST_HISTORY,
@@ -138,11 +139,17 @@ def listed_conditions(doc: Doc, skip_regions: list[Region]) -> list[ConditionFac
     return facts
 
 
+DATE_ONLY = re.compile(r"\s*[\[(][\d/ -]*(?:19|20)\d{2}[\])]\s*")
+
+
 def coded_condition_line(text: str, start: int, end: int) -> ConditionFact | None:
     item = LIST_MARKER.sub("", text[start:end], count=1).strip()
     name = clean_name(item)
     code = icd10_code(name)
-    if not (TRAILING_CODES.search(item) or code):
+    printed = TRAILING_CODES.search(item)
+    if printed and DATE_ONLY.fullmatch(printed.group()):
+        printed = None  # '(2005)' is when, not a code
+    if not (printed or code) or names_a_procedure(name):
         return None
     if not 0 < len(name.split()) <= MAX_LISTED_CONDITION_WORDS:
         return None

@@ -106,11 +106,31 @@ def listed_procedure(item: str) -> str:
     return procedure_name(FINDINGS_START.split(clause, maxsplit=1)[0])
 
 
+# A past medical history list often names the operations among the diseases ('- Appendectomy
+# (2005)'): those items are procedures done.
+PAST_MEDICAL_HEADER = re.compile(
+    r"^[ \t]*(?:past[ \t]+medical[ \t]+history|medical[ \t]+history|PMHx?|PMH)[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def names_a_procedure(name: str) -> bool:
+    """The name's first part names an operation ('Appendectomy', 'Cholecystectomy, laparoscopic';
+    not 'Breast cancer, s/p lumpectomy')."""
+    return bool(PROCEDURE_WORD.search(name.split(",")[0]))
+
+
 def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
-    """The items listed under a procedures header line, and those after a procedures label at
-    a line's start (outside tables)."""
+    """The items listed under a procedures header line, those after a procedures label at a
+    line's start (outside tables), and the operations in a past medical history list."""
     facts = []
-    for start, end in list_items(text, PROCEDURE_HEADER) + inline_procedure_items(text):
+    history_items = [
+        (start, end)
+        for start, end in list_items(text, PAST_MEDICAL_HEADER)
+        if names_a_procedure(listed_procedure(LIST_MARKER.sub("", text[start:end], count=1)))
+    ]
+    listed = list_items(text, PROCEDURE_HEADER) + inline_procedure_items(text) + history_items
+    for start, end in listed:
         if in_regions(start, skip_regions):
             continue
         item = normalize_space(LIST_MARKER.sub("", text[start:end], count=1))
@@ -155,6 +175,7 @@ PROCEDURE_SUFFIXES = (
     r"|implantation|insertion|removal"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
 )
+PROCEDURE_WORD = re.compile(rf"(?:{PROCEDURE_SUFFIXES})\b", re.IGNORECASE)
 # 'underwent laparoscopic appendectomy', 's/p total knee replacement', 'had a colonoscopy',
 # 'underwent a biopsy of the sinus mass'; the sentence may wrap onto the next line.
 SITE_WORD = (
