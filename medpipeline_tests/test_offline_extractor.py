@@ -418,6 +418,23 @@ def test_vitals(extractor):
         assert (obs.value, obs.unit, obs.loinc_code) == (value, unit, loinc), name
 
 
+def test_abbreviated_labs_in_a_sentence(extractor):
+    """Mixed-case abbreviations ('Na', 'Cl', 'Cr', 'Hgb', 'Plt') as notes write them."""
+    text = "Labs: Na 138, K 4.1, Cl 102, BUN 18, Cr 1.1. Hgb 13.5, Plt 250, hr 76."
+    result = extractor.extract(text)
+    found = {(o.name, o.value, o.loinc_code) for o in result.observations}
+    assert found == {
+        ("Na", 138.0, "2951-2"),
+        ("K", 4.1, "2823-3"),
+        ("Cl", 102.0, "2075-0"),
+        ("BUN", 18.0, "3094-0"),
+        ("Cr", 1.1, "2160-0"),
+        ("Hgb", 13.5, "718-7"),
+        ("Plt", 250.0, "26515-7"),
+        ("hr", 76.0, "8867-4"),
+    }
+
+
 def test_specimen_other_than_blood_drops_the_loinc_code(extractor):
     obs = observation(extractor.extract("Urine sodium 42 mmol/L."), "Urine sodium")
     assert (obs.loinc_code, obs.value, obs.unit) == (None, 42.0, "mmol/L")

@@ -89,11 +89,10 @@ def observation_kind_candidates() -> dict[str, list[ObservationKind]]:
 
 @functools.cache
 def observation_aliases() -> frozenset[str]:
-    """Lower-cased aliases of the common labs and vital signs (not their LOINC long names)."""
+    """Aliases of the common labs and vital signs as the lexicon writes them ('Na', 'Hgb',
+    'sodium'; not their LOINC long names)."""
     return frozenset(
-        alias.lower()
-        for row in read_lexicon("loinc_common.csv")
-        for alias in split_names(row["aliases"])
+        alias for row in read_lexicon("loinc_common.csv") for alias in split_names(row["aliases"])
     )
 
 

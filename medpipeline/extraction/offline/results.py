@@ -123,10 +123,11 @@ REFERENCE_LINE = re.compile(
 
 
 def alias_regex(alias: str) -> str:
-    """Short aliases (Na, K, HR, BP) match as written or upper-case only; others ignore case."""
+    """Short aliases (Na, K, HR, BP) match as the lexicon writes them, in lower or in upper case
+    only ('Na', 'na', 'NA'; not 'nA'); others ignore case."""
     words = r"[ \t]+".join(re.escape(word) for word in alias.split())
     if len(alias) <= 3:
-        variants = sorted({re.escape(alias), re.escape(alias.upper())})
+        variants = sorted({re.escape(alias), re.escape(alias.lower()), re.escape(alias.upper())})
         return "(?-i:" + "|".join(variants) + ")"
     return words
 

@@ -50,7 +50,7 @@ def drug_dictionary() -> dict[str, str]:
     """Lower-cased drug name or spelling -> canonical generic name (lower case)."""
     from drug_named_entity_recognition import drugs_finder  # reads its shipped pickle, ~3 s
 
-    skip = set(STOP_WORDS) | NOT_DRUG_NAMES | set(observation_aliases())
+    skip = set(STOP_WORDS) | NOT_DRUG_NAMES | {alias.lower() for alias in observation_aliases()}
     names: dict[str, str] = {}
     for variant, canonicals in drugs_finder.drug_variant_to_canonical.items():
         if len(variant) < MIN_DRUG_CHARS or variant in skip or not canonicals:
