@@ -334,6 +334,24 @@ def test_allergy_substances_and_reactions(extractor):
     assert [m.generic_name for m in result.medications] == ["aspirin"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "ALLERGIES: Codeine - nausea; Sulfa (hives); Latex.",
+            [("Codeine", "nausea"), ("Sulfa", "hives"), ("Latex", None)],
+        ),
+        ("Allergic reaction to contrast dye in 2015.", [("contrast dye", None)]),
+        ("Intolerant of statins (myalgia).", [("statins", "myalgia")]),
+        ("Allergy to Bee Pollen", [("Bee Pollen", None)]),
+    ],
+    ids=["last-item-with-period", "allergic-reaction-to", "intolerant-of", "allergy-to"],
+)
+def test_ways_of_writing_an_allergy(extractor, text, expected):
+    result = extractor.extract(text)
+    assert [(a.substance, a.reaction) for a in result.allergies] == expected
+
+
 def test_allergic_to_is_an_allergy_not_a_medication(extractor):
     result = extractor.extract("She is allergic to penicillin. Takes lisinopril 10 mg daily.")
     assert [a.substance for a in result.allergies] == ["penicillin"]

@@ -35,7 +35,12 @@ from medpipeline.terminology import icd10cm_code
 INLINE_ALLERGY_LABEL = re.compile(r"\b(?:drug\s+)?allerg(?:y|ies)\s*:", re.IGNORECASE)
 
 
-ALLERGIC_TO = re.compile(r"\ballergic\s+to\b", re.IGNORECASE)
+# 'allergic to', 'allergic reaction to', 'allergy to', 'intolerant of': the substances follow.
+ALLERGIC_TO_WORDS = (
+    r"allergic\s+(?:reactions?\s+)?to|(?:allergy|allergies|intolerance|hypersensitivity)\s+to"
+    r"|intolerant\s+(?:of|to)"
+)
+ALLERGIC_TO = re.compile(rf"\b(?:{ALLERGIC_TO_WORDS})\b", re.IGNORECASE)
 
 
 NEXT_LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&]{1,40}:", re.MULTILINE)
@@ -95,7 +100,7 @@ NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
 
 
 ALLERGY_HEADER = re.compile(
-    r"\s*(?:#+\s*)?(?:(?:drug|known)\s+)?(?:allerg(?:y|ies)\s*:?|allergic\s+to)\s*",
+    rf"\s*(?:#+\s*)?(?:(?:drug|known)\s+)?(?:{ALLERGIC_TO_WORDS}|allerg(?:y|ies)\s*:?)\s*",
     re.IGNORECASE,
 )
 
@@ -163,10 +168,14 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     return AllergyFact(quote=quote_for(text, *item), substance=substance, reaction=reaction)
 
 
+# 'contrast dye in 2015': when the reaction happened, not part of the substance.
+WHEN_AFTER = re.compile(r"\s+(?:in|since|on)\s+(?:\d{1,2}/)?(?:19|20)\d{2}\b.*$", re.DOTALL)
+
+
 def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
     """'Penicillin (hives)', 'sulfa - rash', 'codeine: nausea' -> (substance, reaction)."""
-    parts = REACTION_DELIMITER.split(item, maxsplit=1)
-    substance = normalize_space(parts[0])
+    parts = REACTION_DELIMITER.split(WHEN_AFTER.sub("", item), maxsplit=1)
+    substance = normalize_space(parts[0]).rstrip(". ")
     if len(parts) == 1:
         return substance, None
     rest = parts[1]
