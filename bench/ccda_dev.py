@@ -59,7 +59,9 @@ from pathlib import Path
 from ccda_split import HELD_OUT, held_out_by_rule
 
 from medpipeline.chunking import ChunkingConfig, chunk_document, join_pages
+from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
+from medpipeline.extraction.assertions import recheck_assertions
 from medpipeline.extraction.clients import OfflineProvider
 from medpipeline.extraction.grounding import merge_extractions
 from medpipeline.extraction.offline.vocabularies import drug_dictionary, icd10_index
@@ -330,7 +332,7 @@ def run_document(pdf: Path, gold: dict) -> DocumentResult:
         PROMPT_VERSION,
         offsets,
         (
-            (chunk, ChunkReport(chunk_id=chunk.chunk_id, outcome=ChunkOutcome.OK), reply.extraction)
+            (chunk, ChunkReport(chunk_id=chunk.chunk_id, outcome=ChunkOutcome.OK, provider=OFFLINE_PROVIDER), reply.extraction)
             for chunk, reply in zip(chunks, replies, strict=True)
         ),
     )
@@ -342,6 +344,7 @@ def run_document(pdf: Path, gold: dict) -> DocumentResult:
         pages=len(pages),
         stored_at=datetime.now(UTC),
     )
+    extraction = recheck_assertions(extraction, text)  # as the extraction asset does
     bundle = build_bundle(document, extraction, created_at=datetime.now(UTC)).bundle
     found = predictions(bundle)
     truth = gold_entries(gold)
