@@ -453,6 +453,31 @@ def test_abbreviated_labs_in_a_sentence(extractor):
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "name", "value", "unit"),
+    [
+        ("Vitals: Wt 180 lb, Ht 5' 10\"", "Ht", 70.0, "[in_i]"),
+        ("Height 6 ft 1 in", "Height", 73.0, "[in_i]"),
+        ("VS: Temp 101.2, HR 112", "Temp", 101.2, "[degF]"),
+        ("Temp 37.2, HR 80", "Temp", 37.2, "Cel"),
+        ("Temp 12, HR 80", "Temp", 12.0, None),  # no unit fits: none is made up
+    ],
+)
+def test_the_only_unit_a_vital_sign_can_have(extractor, text, name, value, unit):
+    """A height in feet and inches is in inches, not 5 of nothing; a temperature without its
+    unit is in the one scale its value fits."""
+    obs = observation(extractor.extract(text), name)
+    assert (obs.value, obs.unit) == (value, unit)
+
+
+def test_a_drug_held_in_a_long_list_line_is_not_taken(extractor):
+    text = "MEDICATIONS ON ADMISSION:\nWarfarin 5 mg PO qHS (held on admission for INR 4.2)\n"
+    result = extractor.extract(text)
+    assert [(m.text, m.status) for m in result.medications] == [
+        ("Warfarin", MedicationStatus.STOPPED)
+    ]
+
+
 def test_specimen_other_than_blood_drops_the_loinc_code(extractor):
     obs = observation(extractor.extract("Urine sodium 42 mmol/L."), "Urine sodium")
     assert (obs.loinc_code, obs.value, obs.unit) == (None, 42.0, "mmol/L")

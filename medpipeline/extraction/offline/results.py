@@ -30,6 +30,10 @@ from medpipeline.extraction.schema import (
 )
 
 NUMBER = r"\d+(?:\.\d+)?"
+FEET_AND_INCHES = (
+    r"(?P<feet>[3-7])[ \t]*(?:'|\u2019|ft\.?|feet)[ \t]*(?P<inches>\d{1,2}(?:\.\d+)?)"
+    r"[ \t]*(?:\"|''|\u201d|in\.?|inches)?"
+)
 
 
 SEPARATOR = r"[ \t]*\|?[ \t]*"
@@ -147,7 +151,7 @@ def known_observation_pattern() -> re.Pattern[str]:
         rf"(?<![\w/])(?P<name>{names})(?![\w/])"
         r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
-        rf"|[<>]?{NUMBER})(?![+\d]|[ \t]*[-\u2013][ \t]*\d)"
+        rf"|{FEET_AND_INCHES}|[<>]?{NUMBER})(?![+\d]|[ \t]*[-\u2013][ \t]*\d)"
         rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
         rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?",
@@ -283,9 +287,11 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
     written_unit = ucum_unit(match["unit"])
     kind = observation_kind(match["name"], written_unit)
     assert kind is not None  # the pattern matched one of its aliases
-    unit = written_unit or kind.default_unit
+    unit = written_unit or kind.default_unit or unit_implied(kind.loinc_code, match)
     is_pair = match["systolic"] is not None
     value = match["value"].lstrip("<>")
+    if match["feet"]:
+        value = f"{int(match['feet']) * 12 + float(match['inches']):g}"
     specimen = SPECIMEN_BEFORE.search(text, max(0, match.start() - 24), match.start())
     name = normalize_space(match["name"])
     return ObservationFact(
@@ -300,6 +306,20 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
         reference_high=float_or_none(match["high"]),
         interpretation=interpretation(match["flag"]),
     )
+
+
+BODY_TEMPERATURE = "8310-5"
+
+
+def unit_implied(loinc_code: str | None, match: re.Match[str]) -> str | None:
+    """The unit a value without one can only have: a height in feet and inches (5' 10") is in
+    inches; a body temperature of 95-110 is in Fahrenheit, of 34-43 in Celsius."""
+    if match["feet"]:
+        return "[in_i]"
+    if loinc_code != BODY_TEMPERATURE or match["systolic"]:
+        return None
+    value = float(match["value"].lstrip("<>"))
+    return "[degF]" if 95 <= value <= 110 else "Cel" if 34 <= value <= 43 else None
 
 
 def reference_bounds(match: re.Match[str]) -> tuple[float | None, float | None]:
