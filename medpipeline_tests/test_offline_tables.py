@@ -274,6 +274,15 @@ Family history: father had hypertension.
                 ("CT of the abdomen", None, Assertion.HYPOTHETICAL),
             ],
         ),
+        (  # as written and whole: he cannot 'sleep' (no LEEP)
+            "History of CAD s/p CABG in 2010. She underwent ORIF of the left ankle and had a"
+            " C-section in 2015. He cannot sleep well.\n",
+            [
+                ("CABG", None, Assertion.PRESENT),
+                ("ORIF of the left ankle", None, Assertion.PRESENT),
+                ("C-section", None, Assertion.PRESENT),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -290,6 +299,7 @@ Family history: father had hypertension.
         "who-and-where-columns",
         "dictated-items-with-findings",
         "planned-in-narrative",
+        "abbreviations",
     ],
 )
 def test_procedures(extractor, text, expected):

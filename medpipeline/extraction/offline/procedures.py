@@ -174,6 +174,10 @@ PROCEDURE_SUFFIXES = (
     r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction|fixation|ablation"
     r"|implantation|insertion|removal"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
+    r"|c-section"
+    # abbreviations, as written and as whole words ('s/p CABG'; 'sleep' is no LEEP)
+    r"|(?<![A-Za-z])(?-i:CABG|PCI|PTCA|TURP|TAVR|TAVI|ERCP|EGD|LEEP|ORIF|TKA|THA|TKR|THR|EVAR"
+    r"|VATS|LVAD)"
 )
 PROCEDURE_WORD = re.compile(rf"(?:{PROCEDURE_SUFFIXES})\b", re.IGNORECASE)
 # 'underwent laparoscopic appendectomy', 's/p total knee replacement', 'had a colonoscopy',
