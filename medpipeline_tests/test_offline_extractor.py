@@ -453,6 +453,12 @@ def test_abbreviated_labs_in_a_sentence(extractor):
     }
 
 
+def test_a_value_written_with_a_thousands_separator(extractor):
+    result = extractor.extract("WBC 7300, platelet count 256,000. INR 1.1.")
+    found = {(o.name, o.value) for o in result.observations}
+    assert found == {("WBC", 7300.0), ("platelet count", 256000.0), ("INR", 1.1)}
+
+
 @pytest.mark.parametrize(
     ("text", "name", "value", "unit"),
     [

@@ -30,6 +30,7 @@ from medpipeline.extraction.schema import (
 )
 
 NUMBER = r"\d+(?:\.\d+)?"
+THOUSANDS = r"\d{1,3},\d{3}(?![\d,]|\.\d)"  # 'platelet count 256,000', not 256
 FEET_AND_INCHES = (
     r"(?P<feet>[3-7])[ \t]*(?:'|\u2019|ft\.?|feet)[ \t]*(?P<inches>\d{1,2}(?:\.\d+)?)"
     r"[ \t]*(?:\"|''|\u201d|in\.?|inches)?"
@@ -151,7 +152,7 @@ def known_observation_pattern() -> re.Pattern[str]:
         rf"(?<![\w/])(?P<name>{names})(?![\w/])"
         r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
-        rf"|{FEET_AND_INCHES}|[<>]?{NUMBER})(?![+\d]|[ \t]*[-\u2013][ \t]*\d)"
+        rf"|{FEET_AND_INCHES}|[<>]?(?:{THOUSANDS}|{NUMBER}))(?![+\d]|[ \t]*[-\u2013][ \t]*\d)"
         rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
         rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?",
@@ -289,7 +290,7 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
     assert kind is not None  # the pattern matched one of its aliases
     unit = written_unit or kind.default_unit or unit_implied(kind.loinc_code, match)
     is_pair = match["systolic"] is not None
-    value = match["value"].lstrip("<>")
+    value = match["value"].lstrip("<>").replace(",", "")
     if match["feet"]:
         value = f"{int(match['feet']) * 12 + float(match['inches']):g}"
     specimen = SPECIMEN_BEFORE.search(text, max(0, match.start() - 24), match.start())
@@ -318,7 +319,7 @@ def unit_implied(loinc_code: str | None, match: re.Match[str]) -> str | None:
         return "[in_i]"
     if loinc_code != BODY_TEMPERATURE or match["systolic"]:
         return None
-    value = float(match["value"].lstrip("<>"))
+    value = float(match["value"].lstrip("<>").replace(",", ""))
     return "[degF]" if 95 <= value <= 110 else "Cel" if 34 <= value <= 43 else None
 
 
