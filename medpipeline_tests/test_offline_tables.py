@@ -554,6 +554,28 @@ def test_icd10_index_reads_descriptions_and_inclusion_terms():
     assert icd10_code("Zebra fever of the moon") is None
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Colon polyp", "K63.5"),  # 'Polyp of colon', words in another order
+        ("Internal hemorrhoids", "K64.8"),  # '... without mention of degree'
+        ("Pain in left knee, chronic", "M25.562"),  # a course after a comma
+        ("Other chronic diagnoses as noted above", None),
+    ],
+)
+def test_icd10_index_as_problem_lists_word_it(name, code):
+    assert icd10_code(name) == code
+
+
+def test_a_problem_line_the_icd10_index_knows_in_other_words_is_a_condition(extractor):
+    text = "Postprocedure Diagnosis\n1. Internal hemorrhoids\n2. Colon polyp\n"
+    result = extractor.extract(text)
+    assert [(c.text, c.icd10_code) for c in result.conditions] == [
+        ("Internal hemorrhoids", "K64.8"),
+        ("Colon polyp", "K63.5"),
+    ]
+
+
 def test_pdf_table_rows_reach_the_text_with_their_cells(tmp_path: Path):
     pdf = FPDF()
     pdf.add_page()

@@ -42,7 +42,16 @@ DRUG_CLASS = re.compile(
     r"|antivirals|antiretrovirals|immunoglobulins)\b"
 )
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*")
-ICD_UNSPECIFIED = re.compile(r",?\s*\b(?:unspecified|not elsewhere classified|NEC|NOS)\b", re.I)
+ICD_UNSPECIFIED = re.compile(
+    r",?\s*\b(?:unspecified|not elsewhere classified|NEC|NOS|without mention of degree)\b", re.I
+)
+# A course or severity after a comma ('Sigmoid diverticulosis, moderate') is no part of the name.
+QUALIFIER_AFTER = re.compile(
+    r",\s*(?:mild|moderate|severe|chronic|acute|stable|controlled|uncontrolled|improved"
+    r"|worsening|resolved|active)\s*$",
+    re.I,
+)
+LINKING_WORDS = frozenset({"of", "the", "in", "and", "with", "to"})
 
 
 @functools.cache
@@ -86,6 +95,21 @@ def normalize_condition(name: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", name).split())
 
 
+def condition_words(key: str) -> frozenset[str]:
+    return frozenset(key.split()) - LINKING_WORDS
+
+
+@functools.cache
+def icd10_word_index() -> dict[frozenset[str], str]:
+    """The same terms by their words in any order ('colon polyp' is 'polyp of colon')."""
+    index: dict[frozenset[str], str] = {}
+    for key, code in icd10_index().items():
+        words = condition_words(key)
+        if words and (words not in index or len(code) > len(index[words])):
+            index[words] = code
+    return index
+
+
 @functools.cache
 def icd10_index() -> dict[str, str]:
     """Normalised ICD-10-CM description or inclusion term -> code (the most specific code when a
@@ -106,6 +130,8 @@ def icd10_index() -> dict[str, str]:
 
 
 def icd10_code(name: str) -> str | None:
-    """The ICD-10-CM code whose description or inclusion term is this name, if one is."""
-    code = icd10_index().get(normalize_condition(name))
+    """The ICD-10-CM code whose description or inclusion term is this name, if one is: as
+    written, without a course or severity after a comma, or with its words in another order."""
+    key = normalize_condition(QUALIFIER_AFTER.sub("", name))
+    code = icd10_index().get(key) or icd10_word_index().get(condition_words(key))
     return icd10cm_code(code) if code else None
