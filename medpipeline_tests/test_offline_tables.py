@@ -1307,8 +1307,16 @@ def test_document_type_of_stays_and_letters(text, expected):
                 ("insulin", MedicationStatus.ACTIVE, False),
             ],
         ),
+        (
+            "Procedure Anesthesia\nConscious sedation with propofol 200 mg IV\n"
+            "General anesthesia was induced with ketamine.",
+            [
+                ("propofol", MedicationStatus.COMPLETED, False),
+                ("ketamine", MedicationStatus.COMPLETED, False),
+            ],
+        ),
     ],
-    ids=["given", "received", "prescription-given", "instructions-received"],
+    ids=["given", "received", "prescription-given", "instructions-received", "sedation"],
 )
 def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
     """A drug the text says was given or received is no drug the patient is on (completed);
