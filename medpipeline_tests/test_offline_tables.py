@@ -1255,7 +1255,7 @@ No complications
 | Legal Authenticator | SURGERY General signed at March 2, 2014 | Contact Details |  |
 """
     result = extractor.extract(text)
-    assert [c.text for c in result.conditions] == ["appendicitis"]
+    assert [c.text for c in result.conditions] == ["Acute appendicitis"]
     assert not result.observations and not result.procedures and not result.medications
 
 

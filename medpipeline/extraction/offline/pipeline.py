@@ -22,6 +22,7 @@ from medpipeline.extraction.offline.lexicons import (
     split_names,
 )
 from medpipeline.extraction.offline.text import LIST_ITEM_LINE
+from medpipeline.extraction.offline.vocabularies import icd10_narrative_terms
 from medpipeline.extraction.schema import (
     Assertion,
 )
@@ -62,8 +63,16 @@ def phrase_pattern(nlp: Language, phrase: str) -> list[dict]:
 
 
 def target_rules(nlp: Language) -> list[TargetRule]:
+    """The curated conditions and drugs, and the ICD-10-CM terms the curated list lacks."""
+    curated = condition_names()
+    known = {name.lower() for name, _ in curated}
+    icd10_terms = [
+        (term, {"icd10_code": code, "term": term})
+        for term, code in icd10_narrative_terms().items()
+        if term not in known
+    ]
     rules = []
-    for category, names in ((CONDITION, condition_names()), (DRUG, drug_names())):
+    for category, names in ((CONDITION, curated + icd10_terms), (DRUG, drug_names())):
         for name, metadata in names:
             pattern = phrase_pattern(nlp, name)
             rules.append(TargetRule(name, category, pattern=pattern, metadata=metadata))

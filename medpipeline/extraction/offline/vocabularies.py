@@ -129,6 +129,32 @@ def icd10_index() -> dict[str, str]:
     return index
 
 
+# The ICD-10-CM terms the narrative matcher reads besides the curated ones: diseases and symptoms
+# (chapters A-N and R; not injuries, external causes or 'encounter for' factors), two to four
+# plain words that name one thing ('septic shock', 'internal hemorrhoids', 'mixed hyperlipidemia');
+# not the tabular list's classifying words ('other', 'specified', 'without' ...).
+NARRATIVE_CHAPTERS = re.compile(r"[A-NR]")
+CLASSIFYING_WORDS = frozenset(
+    "other specified classified elsewhere unspecified without with due and or not nos type site"
+    " sites part parts multiple single region unknown certain use in on for by".split()
+)
+
+
+@functools.cache
+def icd10_narrative_terms() -> dict[str, str]:
+    """Normalised term -> ICD-10-CM code for the narrative matcher."""
+    terms = {}
+    for key, code in icd10_index().items():
+        words = key.split()
+        if not NARRATIVE_CHAPTERS.match(code) or not 2 <= len(words) <= 4:
+            continue
+        if any(word in CLASSIFYING_WORDS or not word.isalpha() for word in words):
+            continue
+        if valid := icd10cm_code(code):
+            terms[key] = valid
+    return terms
+
+
 def icd10_code(name: str) -> str | None:
     """The ICD-10-CM code whose description or inclusion term is this name, if one is: as
     written, without a course or severity after a comma, or with its words in another order."""
