@@ -127,6 +127,17 @@ def test_condition_codes_from_lexicon(extractor, text, mention, code):
     assert condition(result, mention).icd10_code == code
 
 
+def test_narrative_conditions_from_the_icd10_index(extractor):
+    """ICD-10-CM terms the curated list lacks are read in prose, with their codes; a finding of
+    imaging ('low density mass') is none."""
+    text = "He reports night sweats. Colonoscopy found internal hemorrhoids. A low density mass."
+    result = extractor.extract(text)
+    assert [(c.text, c.icd10_code) for c in result.conditions] == [
+        ("night sweats", "R61"),
+        ("internal hemorrhoids", "K64.8"),
+    ]
+
+
 def test_longest_match_wins(extractor):
     result = extractor.extract("Chronic kidney disease stage 3 and type 2 diabetes mellitus.")
     assert [c.text for c in result.conditions] == [
