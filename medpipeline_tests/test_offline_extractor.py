@@ -160,6 +160,13 @@ def test_a_disease_named_by_its_test_is_not_a_condition(extractor):
     assert [c.text for c in result.conditions if c.assertion == Assertion.PRESENT] == []
 
 
+def test_a_drug_the_patient_is_off_is_stopped(extractor):
+    result = extractor.extract("Patient has been off warfarin since January.")
+    assert [(m.text, m.status) for m in result.medications] == [
+        ("warfarin", MedicationStatus.STOPPED)
+    ]
+
+
 def test_a_drug_to_avoid_is_not_taken(extractor):
     result = extractor.extract("She was advised to avoid ibuprofen because of her kidneys.")
     assert [(m.text, m.assertion) for m in result.medications] == [
@@ -355,8 +362,18 @@ def test_allergy_substances_and_reactions(extractor):
         ("Allergic reaction to contrast dye in 2015.", [("contrast dye", None)]),
         ("Intolerant of statins (myalgia).", [("statins", "myalgia")]),
         ("Allergy to Bee Pollen", [("Bee Pollen", None)]),
+        (
+            "Penicillin allergy (anaphylaxis). Latex allergy. Takes aspirin 81 mg daily.",
+            [("Penicillin", "anaphylaxis"), ("Latex", None)],
+        ),
     ],
-    ids=["last-item-with-period", "allergic-reaction-to", "intolerant-of", "allergy-to"],
+    ids=[
+        "last-item-with-period",
+        "allergic-reaction-to",
+        "intolerant-of",
+        "allergy-to",
+        "substance-allergy",
+    ],
 )
 def test_ways_of_writing_an_allergy(extractor, text, expected):
     result = extractor.extract(text)

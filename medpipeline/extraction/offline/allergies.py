@@ -196,9 +196,43 @@ def plausible_substance(value: str) -> bool:
     )
 
 
+# A substance named with the word allergy after it ('Penicillin allergy (anaphylaxis)', 'latex
+# allergy'): a drug of the lexicon or one of the common non-drug allergens.
+ALLERGY_AFTER = re.compile(
+    r"[ \t]+(?:allerg(?:y|ies)|intolerance|hypersensitivity)\b"
+    r"(?:[ \t]*\((?P<reaction>[^()\n]{1,40})\))?",
+    re.IGNORECASE,
+)
+COMMON_ALLERGENS = re.compile(
+    r"\b(?:latex|peanuts?|tree[ \t]+nuts?|shellfish|eggs?|milk|soy|wheat|bee[ \t]+stings?"
+    r"|iodine|contrast(?:[ \t]+dye)?|sulfa(?:[ \t]+drugs)?)(?=[ \t]+(?:allerg|intoleran|hypersens))",
+    re.IGNORECASE,
+)
+
+
+def substance_allergies(doc: Doc, skip_regions: list[Region]) -> list[AllergyFact]:
+    text = doc.text
+    named = [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ == DRUG]
+    named += [(match.start(), match.end()) for match in COMMON_ALLERGENS.finditer(text)]
+    facts = []
+    for start, end in sorted(named):
+        after = ALLERGY_AFTER.match(text, end)
+        if after is None or in_regions(start, skip_regions):
+            continue
+        reaction = normalize_space(after["reaction"]) if after["reaction"] else None
+        facts.append(
+            AllergyFact(
+                quote=quote_for(text, start, after.end()),
+                substance=normalize_space(text[start:end]),
+                reaction=reaction,
+            )
+        )
+    return facts
+
+
 def allergy_facts(doc: Doc, regions: list[Region], tables: list[Region]) -> list[AllergyFact]:
-    """Allergies of the narrative: NKDA anywhere, items of allergy lists; table rows are read by
-    `table_allergies`."""
+    """Allergies of the narrative: NKDA anywhere, items of allergy lists, substances named with
+    'allergy' after them; table rows are read by `table_allergies`."""
     text = doc.text
     drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
     facts = [
@@ -213,7 +247,7 @@ def allergy_facts(doc: Doc, regions: list[Region], tables: list[Region]) -> list
             fact = allergy_from_item(text, item, drugs)
             if fact is not None:
                 facts.append(fact)
-    return facts
+    return facts + substance_allergies(doc, regions + tables)
 
 
 # A list item written 'Allergy to Bee Pollen': the substance follows.
