@@ -327,13 +327,17 @@ def run_document(pdf: Path, gold: dict) -> DocumentResult:
         for chunk in chunks
     ]
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    reports = [
+        ChunkReport(chunk_id=chunk.chunk_id, outcome=ChunkOutcome.OK, provider=OFFLINE_PROVIDER)
+        for chunk in chunks
+    ]
     extraction = merge_extractions(
         doc_id,
         PROMPT_VERSION,
         offsets,
         (
-            (chunk, ChunkReport(chunk_id=chunk.chunk_id, outcome=ChunkOutcome.OK, provider=OFFLINE_PROVIDER), reply.extraction)
-            for chunk, reply in zip(chunks, replies, strict=True)
+            (chunk, report, reply.extraction)
+            for chunk, report, reply in zip(chunks, reports, replies, strict=True)
         ),
     )
     document = SourceDocument(

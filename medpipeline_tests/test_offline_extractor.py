@@ -169,9 +169,7 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
 
 def test_a_drug_to_avoid_is_not_taken(extractor):
     result = extractor.extract("She was advised to avoid ibuprofen because of her kidneys.")
-    assert [(m.text, m.assertion) for m in result.medications] == [
-        ("ibuprofen", Assertion.NEGATED)
-    ]
+    assert [(m.text, m.assertion) for m in result.medications] == [("ibuprofen", Assertion.NEGATED)]
 
 
 @pytest.mark.parametrize(

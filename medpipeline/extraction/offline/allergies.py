@@ -205,7 +205,8 @@ ALLERGY_AFTER = re.compile(
 )
 COMMON_ALLERGENS = re.compile(
     r"\b(?:latex|peanuts?|tree[ \t]+nuts?|shellfish|eggs?|milk|soy|wheat|bee[ \t]+stings?"
-    r"|iodine|contrast(?:[ \t]+dye)?|sulfa(?:[ \t]+drugs)?)(?=[ \t]+(?:allerg|intoleran|hypersens))",
+    r"|iodine|contrast(?:[ \t]+dye)?|sulfa(?:[ \t]+drugs)?)"
+    r"(?=[ \t]+(?:allerg|intoleran|hypersens))",
     re.IGNORECASE,
 )
 

@@ -257,7 +257,8 @@ PLANNED_HEAD = (
     rf"|pulmonary[ \t]+function[ \t]+tests?|[A-Za-z-]*(?:{PROCEDURE_SUFFIXES}))\b"
 )
 PLANNED_PROCEDURE = re.compile(
-    r"(?:\b(?:will|to|we'll|I'll)[ \t]+(?:also[ \t]+)?|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*)?)"
+    r"(?:\b(?:will|to|we'll|I'll)[ \t]+(?:also[ \t]+)?"
+    r"|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*)?)"
     r"(?:obtain|order|schedule|arrange|perform|get)[ \t]+(?:for[ \t]+)?"
     r"|\bdue[ \t]+for[ \t]+",
     re.IGNORECASE | re.MULTILINE,
