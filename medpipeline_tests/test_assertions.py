@@ -11,6 +11,7 @@ import pytest
 from medpipeline.chunking import Chunk
 from medpipeline.extraction.assertions import disagrees, recheck_assertions
 from medpipeline.extraction.grounding import merge_extractions
+from medpipeline.extraction.offline.extractor import OfflineExtractor
 from medpipeline.extraction.schema import (
     AllergyFact,
     Assertion,
@@ -43,22 +44,22 @@ He has not had a colonoscopy.
 """
 
 
-def _document(provider: str, **facts: list[Any]) -> DocumentExtraction:
-    """The facts grounded in NOTE as the pipeline grounds them (one chunk, one provider)."""
+def _document(provider: str, text: str = NOTE, **facts: list[Any]) -> DocumentExtraction:
+    """The facts grounded in the text as the pipeline grounds them (one chunk, one provider)."""
     chunk = Chunk(
         chunk_id="d-c000",
         index=0,
         start=0,
-        end=len(NOTE),
+        end=len(text),
         pages=[1],
         tokens=0,
         starts_section=True,
-        text=NOTE,
+        text=text,
     )
     report = ChunkReport(chunk_id=chunk.chunk_id, outcome=ChunkOutcome.OK, provider=provider)
     extraction = ChunkExtraction(**facts)
     merged = merge_extractions("d", "test", [0], [(chunk, report, extraction)])
-    assert merged.ungrounded_facts == 0, "every quote of these rows is in NOTE"
+    assert merged.ungrounded_facts == 0, "every quote of these rows is in the text"
     return merged
 
 
@@ -206,3 +207,25 @@ def test_offline_allergies_get_contexts_assertion_without_a_disagreement(
     [allergy] = recheck_assertions(_document("offline", allergies=[fact]), NOTE).allergies
     assert (allergy.assertion, allergy.provider_assertion) == (expected, None)
     assert not disagrees(allergy)
+
+
+ALLERGY_TABLE = """ALLERGIES
+| Substance | Reaction | Status |
+| Sulfa | Not reported | Active |
+| Codeine | No reaction recorded | Active |
+| Penicillin | Hives | Active |
+"""
+
+
+def test_a_cue_in_another_row_of_an_allergy_table_negates_nothing() -> None:
+    """'Not reported' or 'No reaction recorded' in a row is no cue for the next row's substance:
+    a table cell ends ConText's scope (before, the re-check dropped such allergies)."""
+    found = OfflineExtractor().extract(ALLERGY_TABLE).allergies
+    checked = recheck_assertions(
+        _document("offline", ALLERGY_TABLE, allergies=found), ALLERGY_TABLE
+    )
+    assert [(a.substance, a.assertion) for a in checked.allergies] == [
+        ("Sulfa", Assertion.PRESENT),
+        ("Codeine", Assertion.PRESENT),
+        ("Penicillin", Assertion.PRESENT),
+    ]
