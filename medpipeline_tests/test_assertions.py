@@ -229,3 +229,24 @@ def test_a_cue_in_another_row_of_an_allergy_table_negates_nothing() -> None:
         ("Codeine", Assertion.PRESENT),
         ("Penicillin", Assertion.PRESENT),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ALLERGIES\n| Latex (latex free environment) | Rash | Active |\n",
+        "ALLERGIES\nLatex - use latex free gloves\n",
+    ],
+    ids=["table-cell", "list-item"],
+)
+def test_a_latex_free_precaution_does_not_negate_the_latex_allergy(text: str) -> None:
+    """'latex free' keeps latex away from an allergic patient; medspaCy's 'free' negated it."""
+    found = OfflineExtractor().extract(text).allergies
+    checked = recheck_assertions(_document("offline", text, allergies=found), text)
+    [allergy] = checked.allergies
+    assert allergy.substance.startswith("Latex") and allergy.assertion == Assertion.PRESENT
+
+
+def test_pain_free_still_negates_the_pain() -> None:
+    result = OfflineExtractor().extract("She has been chest pain free since the stent.")
+    assert [(c.text, c.assertion) for c in result.conditions] == [("chest pain", Assertion.NEGATED)]

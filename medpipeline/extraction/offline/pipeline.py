@@ -80,8 +80,10 @@ def target_rules(nlp: Language) -> list[TargetRule]:
 
 
 # medspaCy's default rules that we replace: it negates a resolved condition ('Resolved: pneumonia',
-# 'asthma, now resolved'), where the patient had it and it is over (ours: RESOLVED).
-REPLACED_DEFAULT_RULES = {"resolved", "now resolved"}
+# 'asthma, now resolved'), where the patient had it and it is over (ours: RESOLVED); its 'free'
+# negates whatever precedes, where 'latex free' says to keep latex away from an allergic patient
+# (ours: for conditions and drugs only, 'pain free').
+REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free"}
 
 
 def context_rules(default_rules_path: str) -> list[ConTextRule]:
@@ -99,7 +101,9 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
                 row["category"],
                 direction=row["direction"],
                 max_scope=int(row["max_scope"]) if row["max_scope"] else None,
-                allowed_types={row["allowed_types"]} if row["allowed_types"] else None,
+                allowed_types=set(row["allowed_types"].split(";"))
+                if row["allowed_types"]
+                else None,
                 terminated_by={row["terminated_by"]} if row["terminated_by"] else None,
             )
         )
