@@ -151,6 +151,20 @@ def test_vaccines_and_screening_are_not_conditions(extractor):
     assert result.conditions == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Risk factors for coronary artery disease were reviewed.",
+        "Patient counseled on weight loss.",
+        "Education about diabetes provided.",
+        "Counseling regarding hypertension given.",
+    ],
+)
+def test_a_topic_of_counseling_or_risk_is_not_a_condition(extractor, text):
+    """The sentence names the condition as a subject, not as the patient's."""
+    assert extractor.extract(text).conditions == []
+
+
 def test_a_disease_named_by_its_test_is_not_a_condition(extractor):
     """'Hepatitis C antibody negative' reports a test, not hepatitis C."""
     result = extractor.extract(
