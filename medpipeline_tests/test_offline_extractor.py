@@ -158,11 +158,24 @@ def test_vaccines_and_screening_are_not_conditions(extractor):
         "Patient counseled on weight loss.",
         "Education about diabetes provided.",
         "Counseling regarding hypertension given.",
+        "Warning signs of stroke were reviewed with the patient.",
     ],
 )
 def test_a_topic_of_counseling_or_risk_is_not_a_condition(extractor, text):
     """The sentence names the condition as a subject, not as the patient's."""
     assert extractor.extract(text).conditions == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Negative for chest pain, positive for cough.", "Denies chest pain but endorses cough."],
+)
+def test_what_the_review_of_systems_affirms_ends_the_negation(extractor, text):
+    result = extractor.extract(text)
+    assert [(c.text, c.assertion) for c in result.conditions] == [
+        ("chest pain", Assertion.NEGATED),
+        ("cough", Assertion.PRESENT),
+    ]
 
 
 def test_a_disease_named_by_its_test_is_not_a_condition(extractor):
@@ -216,6 +229,7 @@ def test_what_a_procedure_removed_or_repaired_is_not_an_active_condition(extract
         ("Right lower lobe opacity concerning for pneumonia.", "pneumonia"),
         ("Differential includes appendicitis and ovarian torsion.", "appendicitis"),
         ("Cellulitis versus gout of the right foot.", "gout"),
+        ("We discussed the possibility of multiple sclerosis.", "multiple sclerosis"),
     ],
 )
 def test_a_suspected_condition_is_possible_not_present(extractor, text, mention):
