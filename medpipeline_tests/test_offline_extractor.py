@@ -194,6 +194,42 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Aspirin 81 mg daily - patient not taking. Lisinopril 10 mg daily.",
+            [
+                ("Aspirin", Assertion.NEGATED, MedicationStatus.ACTIVE),
+                ("Lisinopril", Assertion.PRESENT, MedicationStatus.ACTIVE),
+            ],
+        ),
+        (
+            "Lisinopril caused cough, switched to losartan 50 mg daily.",
+            [
+                ("Lisinopril", Assertion.PRESENT, MedicationStatus.STOPPED),
+                ("losartan", Assertion.PRESENT, MedicationStatus.ACTIVE),
+            ],
+        ),
+        (
+            "He was switched from metoprolol to carvedilol.",
+            [
+                ("metoprolol", Assertion.PRESENT, MedicationStatus.STOPPED),
+                ("carvedilol", Assertion.PRESENT, MedicationStatus.ACTIVE),
+            ],
+        ),
+        (
+            "Prednisone taper completed last week.",
+            [("Prednisone", Assertion.PRESENT, MedicationStatus.COMPLETED)],
+        ),
+    ],
+    ids=["not-taking-after", "switched-to", "switched-from", "taper-completed"],
+)
+def test_medication_reconciliation_wording(extractor, text, expected):
+    result = extractor.extract(text)
+    assert [(m.text, m.assertion, m.status) for m in result.medications] == expected
+
+
 def test_a_drug_to_avoid_is_not_taken(extractor):
     result = extractor.extract("She was advised to avoid ibuprofen because of her kidneys.")
     assert [(m.text, m.assertion) for m in result.medications] == [("ibuprofen", Assertion.NEGATED)]
