@@ -16,6 +16,7 @@ from medpipeline.extraction.offline.sections_tables import (
     section_regions,
 )
 from medpipeline.extraction.offline.text import (
+    ALLERGY_WORD,
     LIST_ITEM_LINE,
     LIST_MARKER,
     Region,
@@ -199,14 +200,11 @@ def plausible_substance(value: str) -> bool:
 # A substance named with the word allergy after it ('Penicillin allergy (anaphylaxis)', 'latex
 # allergy'): a drug of the lexicon or one of the common non-drug allergens.
 ALLERGY_AFTER = re.compile(
-    r"[ \t]+(?:allerg(?:y|ies)|intolerance|hypersensitivity)\b"
-    r"(?:[ \t]*\((?P<reaction>[^()\n]{1,40})\))?",
-    re.IGNORECASE,
+    rf"[ \t]+{ALLERGY_WORD}(?:[ \t]*\((?P<reaction>[^()\n]{{1,40}})\))?", re.IGNORECASE
 )
 COMMON_ALLERGENS = re.compile(
     r"\b(?:latex|peanuts?|tree[ \t]+nuts?|shellfish|eggs?|milk|soy|wheat|bee[ \t]+stings?"
-    r"|iodine|contrast(?:[ \t]+dye)?|sulfa(?:[ \t]+drugs)?)"
-    r"(?=[ \t]+(?:allerg|intoleran|hypersens))",
+    r"|iodine|contrast(?:[ \t]+dye)?|sulfa(?:[ \t]+drugs)?)\b",
     re.IGNORECASE,
 )
 

@@ -16,6 +16,7 @@ from medpipeline.extraction.offline.sections_tables import (
     section_regions,
 )
 from medpipeline.extraction.offline.text import (
+    ALLERGY_WORD,
     LIST_MARKER,
     Region,
     clean_name,
@@ -204,10 +205,7 @@ ALLERGEN_BEFORE = re.compile(
     r"(?:drug[ \t]+)?reactions?)[ \t]+(?:to|with)[ \t]+(?:[\w-]+[ \t]+){0,2}$",
     re.IGNORECASE,
 )
-ALLERGEN_AFTER = re.compile(
-    r"^[ \t]*(?:\([^()\n]*\)[ \t]*)?(?:allerg(?:y|ies)|intolerance|hypersensitivity)\b",
-    re.IGNORECASE,
-)
+ALLERGEN_AFTER = re.compile(rf"^[ \t]*(?:\([^()\n]*\)[ \t]*)?{ALLERGY_WORD}", re.IGNORECASE)
 
 
 def is_allergen(text: str, start: int, end: int) -> bool:

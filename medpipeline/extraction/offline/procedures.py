@@ -124,19 +124,17 @@ def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact
     """The items listed under a procedures header line, those after a procedures label at a
     line's start (outside tables), and the operations in a past medical history list."""
     facts = []
-    history_items = [
-        (start, end)
-        for start, end in list_items(text, PAST_MEDICAL_HEADER)
-        if names_a_procedure(listed_procedure(LIST_MARKER.sub("", text[start:end], count=1)))
-    ]
-    listed = list_items(text, PROCEDURE_HEADER) + inline_procedure_items(text) + history_items
-    for start, end in listed:
+    history_items = list_items(text, PAST_MEDICAL_HEADER)
+    listed = list_items(text, PROCEDURE_HEADER) + inline_procedure_items(text)
+    for start, end in listed + history_items:
         if in_regions(start, skip_regions):
             continue
         item = normalize_space(LIST_MARKER.sub("", text[start:end], count=1))
         name = listed_procedure(item)
         if not name or len(name.split()) > 12 or is_absence(name):
             continue
+        if (start, end) in history_items and not names_a_procedure(name):
+            continue  # a disease of the medical history
         facts.append(
             ProcedureFact(
                 quote=quote_for(text, start, end),

@@ -288,11 +288,12 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
     written_unit = ucum_unit(match["unit"])
     kind = observation_kind(match["name"], written_unit)
     assert kind is not None  # the pattern matched one of its aliases
-    unit = written_unit or kind.default_unit or unit_implied(kind.loinc_code, match)
     is_pair = match["systolic"] is not None
     value = match["value"].lstrip("<>").replace(",", "")
     if match["feet"]:
         value = f"{int(match['feet']) * 12 + float(match['inches']):g}"
+    implied = None if is_pair else unit_implied(kind.loinc_code, float(value), bool(match["feet"]))
+    unit = written_unit or kind.default_unit or implied
     specimen = SPECIMEN_BEFORE.search(text, max(0, match.start() - 24), match.start())
     name = normalize_space(match["name"])
     return ObservationFact(
@@ -312,14 +313,13 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
 BODY_TEMPERATURE = "8310-5"
 
 
-def unit_implied(loinc_code: str | None, match: re.Match[str]) -> str | None:
+def unit_implied(loinc_code: str | None, value: float, in_feet_and_inches: bool) -> str | None:
     """The unit a value without one can only have: a height in feet and inches (5' 10") is in
     inches; a body temperature of 95-110 is in Fahrenheit, of 34-43 in Celsius."""
-    if match["feet"]:
+    if in_feet_and_inches:
         return "[in_i]"
-    if loinc_code != BODY_TEMPERATURE or match["systolic"]:
+    if loinc_code != BODY_TEMPERATURE:
         return None
-    value = float(match["value"].lstrip("<>").replace(",", ""))
     return "[degF]" if 95 <= value <= 110 else "Cel" if 34 <= value <= 43 else None
 
 

@@ -108,6 +108,10 @@ def list_items(text: str, header: re.Pattern[str]) -> list[Region]:
 
 LIST_MARKER = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
 
+# The word after a substance that names it an allergen ('penicillin allergy', 'codeine
+# intolerance'), for the allergy rules and for keeping allergens out of the medications.
+ALLERGY_WORD = r"(?:allerg(?:y|ies)|intolerance|hypersensitivity)\b"
+
 
 def most_informative(items: list, key) -> list:
     """One item per key, in first-seen order: the one with most fields filled (first on ties)."""

@@ -132,7 +132,7 @@ def icd10_index() -> dict[str, str]:
 # The ICD-10-CM terms the narrative matcher reads besides the curated ones: diseases and symptoms
 # (chapters A-N and R00-R69; not abnormal findings of tests and imaging, R70-R99, where 'low
 # density' is a mammogram's; not injuries, external causes or 'encounter for' factors), two to four
-# plain words that name one thing ('septic shock', 'internal hemorrhoids', 'mixed hyperlipidemia');
+# plain words that name one thing ('night sweats', 'internal hemorrhoids', 'mixed hyperlipidemia');
 # not the tabular list's classifying words ('other', 'specified', 'without' ...).
 NARRATIVE_CHAPTERS = re.compile(r"[A-N]|R[0-6]")
 CLASSIFYING_WORDS = frozenset(
