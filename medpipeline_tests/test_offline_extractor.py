@@ -138,6 +138,19 @@ def test_narrative_conditions_from_the_icd10_index(extractor):
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "mention", "code"),
+    [
+        ("PMHx: Back pain and muscle spasms.", "muscle spasms", "M62.83"),
+        ("History of recurrent urinary tract infections.", "urinary tract infections", "N39.0"),
+        ("She has panic attacks at night.", "panic attacks", "F41.0"),
+        ("Stage 2 pressure ulcers on both heels.", "pressure ulcers", "L89"),
+    ],
+)
+def test_a_condition_written_in_the_plural(extractor, text, mention, code):
+    assert condition(extractor.extract(text), mention).icd10_code == code
+
+
 def test_longest_match_wins(extractor):
     result = extractor.extract("Chronic kidney disease stage 3 and type 2 diabetes mellitus.")
     assert [c.text for c in result.conditions] == [

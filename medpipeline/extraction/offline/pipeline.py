@@ -7,6 +7,7 @@ PHI: PyRuSH logs every token (document text) through loguru at DEBUG; those logg
 import functools
 import re
 
+import inflect
 import medspacy
 from loguru import logger
 from medspacy.context import ConTextRule
@@ -31,6 +32,7 @@ LOGURU_MODULES_TO_SILENCE = ("PyRuSH", "medspacy")
 
 
 CONDITION = "CONDITION"
+INFLECT = inflect.engine()
 
 
 DRUG = "DRUG"
@@ -45,21 +47,32 @@ def silence_loguru() -> None:
 silence_loguru()
 
 
-def phrase_pattern(nlp: Language, phrase: str) -> list[dict]:
-    """Token pattern for a phrase: case-insensitive, a line break allowed between words; a short
-    capitalised abbreviation only as written ('INH' is isoniazid, 'mcg/inh' per inhalation)."""
+def phrase_pattern(nlp: Language, phrase: str, plural: bool = False) -> list[dict]:
+    """Token pattern for a phrase: case-insensitive, a line break allowed between words, the last
+    word also in its plural if asked ('muscle spasms', 'recurrent urinary tract infections'); a
+    short capitalised abbreviation only as written ('INH' is isoniazid, 'mcg/inh' per
+    inhalation)."""
     if len(phrase) <= 3 and phrase.isupper():
         return [{"TEXT": phrase}]
+    tokens = list(nlp.tokenizer(phrase))
     pattern: list[dict] = []
-    for token in nlp.tokenizer(phrase):
+    for position, token in enumerate(tokens, start=1):
         if pattern:
             pattern.append({"IS_SPACE": True, "OP": "?"})
-        lower = token.lower_
-        if "'" in lower:
-            pattern.append({"LOWER": {"IN": [lower, lower.replace("'", "\u2019")]}})
-        else:
-            pattern.append({"LOWER": lower})
+        forms = [token.lower_]
+        if "'" in token.lower_:
+            forms.append(token.lower_.replace("'", "\u2019"))
+        if plural and position == len(tokens) and token.is_alpha:
+            forms.append(plural_of(token.lower_))
+        unique = list(dict.fromkeys(forms))
+        pattern.append({"LOWER": unique[0] if len(unique) == 1 else {"IN": unique}})
     return pattern
+
+
+@functools.cache
+def plural_of(word: str) -> str:
+    """The English plural of a noun (`inflect`: 'spasms', 'injuries', 'metastases')."""
+    return INFLECT.plural_noun(word) or word
 
 
 def target_rules(nlp: Language) -> list[TargetRule]:
@@ -74,7 +87,7 @@ def target_rules(nlp: Language) -> list[TargetRule]:
     rules = []
     for category, names in ((CONDITION, curated + icd10_terms), (DRUG, drug_names())):
         for name, metadata in names:
-            pattern = phrase_pattern(nlp, name)
+            pattern = phrase_pattern(nlp, name, plural=category == CONDITION)
             rules.append(TargetRule(name, category, pattern=pattern, metadata=metadata))
     return rules
 
