@@ -63,6 +63,19 @@ def test_negated_condition(extractor):
     assert condition(result, "shortness of breath").assertion == Assertion.PRESENT
 
 
+@pytest.mark.parametrize(
+    ("text", "mention"),
+    [
+        ("Chest x-ray was negative for pneumonia.", "pneumonia"),
+        ("Urinalysis is negative for urinary tract infection.", "urinary tract infection"),
+        ("Both CT scans were negative for appendicitis.", "appendicitis"),
+    ],
+)
+def test_a_test_negative_for_a_condition_negates_it(extractor, text, mention):
+    """medspaCy's 'was negative' (about what precedes it) hid its 'negative for'."""
+    assert condition(extractor.extract(text), mention).assertion == Assertion.NEGATED
+
+
 def test_a_lab_reports_interpretation_chart_names_no_condition_of_the_patient(extractor):
     text = (
         "Clinical information: type 2 diabetes mellitus\n"
@@ -382,6 +395,60 @@ def test_brand_name_keeps_text_and_fills_generic(extractor):
 )
 def test_stopped_medication(extractor, text):
     assert medication(extractor.extract(text), "aspirin").status == MedicationStatus.STOPPED
+
+
+ACTIVE, STOPPED = MedicationStatus.ACTIVE, MedicationStatus.STOPPED
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Current medications:\nMetformin 500 mg PO BID\n"
+            "Lisinopril 10 mg daily (discontinued due to cough)\nAtorvastatin 40 mg nightly\n",
+            {"metformin": ACTIVE, "lisinopril": STOPPED, "atorvastatin": ACTIVE},
+        ),
+        (
+            "Medications: Metformin 500 mg PO BID; Lisinopril 10 mg daily, stopped for cough; "
+            "Atorvastatin 40 mg nightly.",
+            {"metformin": ACTIVE, "lisinopril": STOPPED, "atorvastatin": ACTIVE},
+        ),
+        (
+            "Medications: Metformin 500 mg PO BID, Lisinopril 10 mg daily (discontinued due to "
+            "cough), Atorvastatin 40 mg nightly.",
+            {"metformin": ACTIVE, "lisinopril": STOPPED, "atorvastatin": ACTIVE},
+        ),
+        (
+            "Aspirin, clopidogrel (stopped 2 weeks ago), and metoprolol.",
+            {"aspirin": ACTIVE, "clopidogrel": STOPPED, "metoprolol": ACTIVE},
+        ),
+        (
+            "Home medications:\n1. Metformin 500 mg tablet\n"
+            "   Take 1 tablet twice daily - stopped on admission\n2. Aspirin 81 mg daily\n",
+            {"metformin": STOPPED, "aspirin": ACTIVE},
+        ),
+        (
+            "Metformin was stopped; continue lisinopril.",
+            {"metformin": STOPPED, "lisinopril": ACTIVE},
+        ),
+        (
+            "Stopped metformin, lisinopril and aspirin.",
+            {"metformin": STOPPED, "lisinopril": STOPPED, "aspirin": STOPPED},
+        ),
+    ],
+)
+def test_a_status_written_in_one_item_of_a_list_is_that_items(extractor, text, expected):
+    """A medication list's item says nothing of the next item's drug: before, one
+    '(discontinued due to cough)' stopped every drug of the list."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.status for m in result.medications} == expected
+
+
+def test_a_remark_in_brackets_is_about_the_condition_before_it(extractor):
+    result = extractor.extract("Problems: Hypertension (resolved), diabetes, asthma.")
+    assert condition(result, "Hypertension").resolved
+    assert not condition(result, "diabetes").resolved
+    assert condition(result, "diabetes").assertion == Assertion.PRESENT
 
 
 def test_negated_medication(extractor):

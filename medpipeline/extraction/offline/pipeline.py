@@ -36,6 +36,7 @@ INFLECT = inflect.engine()
 
 
 DRUG = "DRUG"
+MEDICATIONS = "medications"  # medspaCy's section category
 
 
 def silence_loguru() -> None:
@@ -101,7 +102,7 @@ REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free"}
 
 def context_rules(default_rules_path: str) -> list[ConTextRule]:
     """medspaCy's default ConText rules but those we replace, then ours
-    (lexicon/context_rules.csv)."""
+    (lexicon/context_rules.csv); a cue in brackets reaches only what the bracket is about."""
     rules = [
         rule
         for rule in ConTextRule.from_json(default_rules_path)
@@ -120,7 +121,28 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
                 terminated_by={row["terminated_by"]} if row["terminated_by"] else None,
             )
         )
+    for rule in rules:
+        rule.on_modifies = bracketed_cue_modifies
     return rules
+
+
+def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:
+    """A cue inside brackets is a remark on the mention the bracket follows: in 'Aspirin,
+    lisinopril 10 mg (discontinued due to cough), atorvastatin' only lisinopril is stopped; in
+    'Hypertension (resolved), diabetes' only hypertension is resolved. (medspaCy's `on_modifies`
+    hook; `between` runs from the earlier of the two to the later.)"""
+    text = cue.doc.text
+    line_start = text.rfind("\n", 0, cue.start_char) + 1
+    opening = text.rfind("(", line_start, cue.start_char)
+    if opening < 0 or text.rfind(")", opening, cue.start_char) >= 0:
+        return True
+    if target.start_char > cue.start_char:
+        return ")" not in text[cue.end_char : target.start_char]
+    if target.end_char > opening:
+        return True
+    return not any(
+        mention.label_ == target.label_ and mention.start_char < opening for mention in between.ents
+    )
 
 
 def section_rules(nlp: Language, default_rules_path: str) -> list[SectionRule]:
@@ -175,6 +197,32 @@ def list_item_sentences(doc: Doc) -> Doc:
     return doc
 
 
+# Before a drug that starts an item of a medication list: a line or ';' start, a list marker.
+MEDICATION_ITEM_LEAD = re.compile(r"[ \t]*(?:(?:[-*\u2022]|\d{1,2}[.)])[ \t]+)?")
+
+
+@Language.component("medpipeline_medication_item_sentences")
+def medication_item_sentences(doc: Doc) -> Doc:
+    """In a medication section, start a sentence at every drug that begins a line or a
+    ';'-separated item, so what one item says ('Lisinopril 10 mg daily (discontinued due to
+    cough)') does not reach the next item's drug; a sig line under a drug stays its item's."""
+    text = doc.text
+    bodies = [
+        (section.body_start, section.body_end)
+        for section in doc._.sections
+        if section.category == MEDICATIONS
+    ]
+    for ent in doc.ents:
+        if ent.label_ != DRUG or ent.start == 0:
+            continue
+        if not any(start <= ent.start < end for start, end in bodies):
+            continue
+        item_start = max(text.rfind("\n", 0, ent.start_char), text.rfind(";", 0, ent.start_char))
+        if item_start >= 0 and MEDICATION_ITEM_LEAD.fullmatch(text, item_start + 1, ent.start_char):
+            doc[ent.start].is_sent_start = True
+    return doc
+
+
 # What a section says about its mentions: medspaCy's defaults but the allergy section (handled
 # here: an allergy is neither a condition nor a medication).
 SECTION_ASSERTIONS = {
@@ -212,6 +260,7 @@ def build_pipeline() -> Language:
         },
     )
     sectionizer.add(section_rules(nlp, sectionizer.DEFAULT_RULES_FILEPATH))
+    nlp.add_pipe("medpipeline_medication_item_sentences", before="medspacy_context")
     return nlp
 
 

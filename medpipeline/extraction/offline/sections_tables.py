@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
-from medpipeline.extraction.offline.pipeline import is_section_title
+from medpipeline.extraction.offline.pipeline import MEDICATIONS, is_section_title
 from medpipeline.extraction.offline.text import Region, normalize_space
 from medpipeline.table_columns import header_offset
 
@@ -26,7 +26,6 @@ ALLERGY_CATEGORIES = {"allergy", "allergies"}
 MEDICATION_CATEGORIES = {"medications"}
 PROBLEMS = "problem_list"
 PAST_HISTORY = "past_medical_history"
-MEDICATIONS = "medications"
 ALLERGIES = "allergy"
 RESULTS = "labs_and_studies"
 VITALS = "vital_signs"
