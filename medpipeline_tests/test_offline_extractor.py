@@ -76,6 +76,31 @@ def test_a_test_negative_for_a_condition_negates_it(extractor, text, mention):
     assert condition(extractor.extract(text), mention).assertion == Assertion.NEGATED
 
 
+@pytest.mark.parametrize(
+    ("text", "negated", "present"),
+    [
+        (
+            "Review of Systems:\nConstitutional: No fevers, chills, or weight loss.\n"
+            "Cardiovascular: No chest pain or palpitations.\nRespiratory: Positive for cough.\n",
+            ["fevers", "chills", "weight loss", "chest pain", "palpitations"],
+            ["cough"],
+        ),
+        ("Fever: no\nCough: yes\nChest pain: no.\n", ["Fever", "Chest pain"], ["Cough"]),
+        ("Nausea: No, vomiting: yes", ["Nausea"], ["vomiting"]),
+    ],
+)
+def test_a_labelled_no_negates_what_it_answers(extractor, text, negated, present):
+    """'Constitutional: No fevers' negates the fevers; before, medspaCy's ': no' (which negates
+    what precedes it, as in 'Fever: no') took the 'No' and negated nothing."""
+    result = extractor.extract(text)
+    assert [condition(result, mention).assertion for mention in negated] == [
+        Assertion.NEGATED
+    ] * len(negated)
+    assert [condition(result, mention).assertion for mention in present] == [
+        Assertion.PRESENT
+    ] * len(present)
+
+
 def test_a_lab_reports_interpretation_chart_names_no_condition_of_the_patient(extractor):
     text = (
         "Clinical information: type 2 diabetes mellitus\n"

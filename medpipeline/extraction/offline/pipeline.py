@@ -96,8 +96,16 @@ def target_rules(nlp: Language) -> list[TargetRule]:
 # medspaCy's default rules that we replace: it negates a resolved condition ('Resolved: pneumonia',
 # 'asthma, now resolved'), where the patient had it and it is over (ours: RESOLVED); its 'free'
 # negates whatever precedes, where 'latex free' says to keep latex away from an allergic patient
-# (ours: for conditions and drugs only, 'pain free').
-REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free"}
+# (ours: for conditions and drugs only, 'pain free'); its ': no' negates backward ('Fever: no')
+# and so, being longer, wins over 'no' in 'Constitutional: No fevers, chills' and negated nothing
+# (ours: only a 'no' that ends its phrase).
+REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free", ": no"}
+ANSWER_NO = ConTextRule(
+    ": no",
+    "NEGATED_EXISTENCE",
+    direction="BACKWARD",
+    pattern=[{"ORTH": ":"}, {"LOWER": "no"}, {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}}],
+)
 
 
 def context_rules(default_rules_path: str) -> list[ConTextRule]:
@@ -108,6 +116,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         for rule in ConTextRule.from_json(default_rules_path)
         if rule.literal.lower() not in REPLACED_DEFAULT_RULES
     ]
+    rules.append(ANSWER_NO)
     for row in read_lexicon("context_rules.csv"):
         rules.append(
             ConTextRule(
