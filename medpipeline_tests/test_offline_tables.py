@@ -283,6 +283,19 @@ Family history: father had hypertension.
                 ("C-section", None, Assertion.PRESENT),
             ],
         ),
+        (  # operations on a surgical history label's line, and on lines of their own
+            "Past Surgical History: Appendectomy (1985). Right knee replacement 2018.\n"
+            "PSH: s/p cholecystectomy; no other surgeries.\n"
+            "Surgical History:\nTonsillectomy as a child\nHernia repair, inguinal\n"
+            "Pt unsure of dates\n\nSocial History: ex-smoker\n",
+            [
+                ("Appendectomy", None, Assertion.PRESENT),
+                ("Right knee replacement", None, Assertion.PRESENT),
+                ("cholecystectomy", None, Assertion.PRESENT),
+                ("Tonsillectomy", None, Assertion.PRESENT),
+                ("Hernia repair, inguinal", None, Assertion.PRESENT),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -300,6 +313,7 @@ Family history: father had hypertension.
         "dictated-items-with-findings",
         "planned-in-narrative",
         "abbreviations",
+        "surgical-history-lines",
     ],
 )
 def test_procedures(extractor, text, expected):

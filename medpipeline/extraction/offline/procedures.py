@@ -13,6 +13,7 @@ from medpipeline.extraction.offline.sections_tables import (
     TableRow,
 )
 from medpipeline.extraction.offline.text import (
+    LIST_ITEM_LINE,
     LIST_MARKER,
     Region,
     clean_name,
@@ -36,12 +37,14 @@ PROCEDURE_HEADER = re.compile(
 
 SEMANTIC_TAG = re.compile(r"\s*\((?:procedure|regime/therapy)\)\s*$", re.IGNORECASE)
 # What vendors print after a procedure's name in its cell or list item: the performer ('By:
-# Seven, Henry'), the date ('- 2010', '05/2015', 'on 3/1/2015'), the patient's age ('age 7') and
-# the status ('completed'); the name is what comes before.
+# Seven, Henry'), the date ('- 2010', '05/2015', 'on 3/1/2015'), the patient's age ('age 7', 'as
+# a child') and the status ('completed'); the name is what comes before.
 PERFORMER = re.compile(r"\s+(?:performed[ \t]+)?by:?[ \t]+[A-Z].*$", re.IGNORECASE)
 TRAILING_DETAIL = re.compile(
     r"(?:[\s,;:-]+(?:on|in|at|dated?)?[ \t]*(?:\d{1,2}[/-])?(?:\d{1,2}[/-])?(?:19|20)\d{2}"
     r"|[\s,;:-]+(?:at[ \t]+)?age[ \t]+\d{1,3}(?:[ \t]*(?:years?|yrs?|y/?o))?"
+    r"|[\s,;:-]+(?:as[ \t]+an?[ \t]+(?:child|kid|teen(?:ager)?|infant|baby)"
+    r"|in[ \t]+(?:childhood|infancy))"
     r"|[\s,;:-]+(?:completed|performed|done|active|resolved|historical|scheduled|planned|pending"
     r"|ordered|cancell?ed|aborted|refused|declined|status[ \t]*:?[ \t]*\w+)"
     r"|[\s,;:-]+\((?:[^()]*\d{4}[^()]*|completed|performed|done)\))[\s.;,]*$",
@@ -94,6 +97,7 @@ LEADING_WHEN = re.compile(
     r"[ \t]*,[ \t]*",
     re.IGNORECASE,
 )
+STATUS_POST = re.compile(r"^(?:s/p|status[ \t]+post)[ \t]+", re.IGNORECASE)
 FINDINGS_START = re.compile(
     r":|\.[ \t]+(?=[A-Z])|[ \t]+(?:showed|shows|revealed|reveals|demonstrated|demonstrates)\b"
 )
@@ -102,7 +106,7 @@ FINDINGS_START = re.compile(
 def listed_procedure(item: str) -> str:
     """The procedure a list item names, without a label or the date it opens with or the
     findings after it."""
-    clause = LEADING_WHEN.sub("", LEADING_LABEL.sub("", item))
+    clause = LEADING_WHEN.sub("", STATUS_POST.sub("", LEADING_LABEL.sub("", item)))
     return procedure_name(FINDINGS_START.split(clause, maxsplit=1)[0])
 
 
@@ -120,21 +124,66 @@ def names_a_procedure(name: str) -> bool:
     return bool(PROCEDURE_WORD.search(name.split(",")[0]))
 
 
+# Operations on a surgical history label's line ('Past Surgical History: Appendectomy (1985).
+# Right knee replacement 2018.', 'PSH: appendectomy, cholecystectomy'): its parts that name one.
+INLINE_SURGICAL_HISTORY = re.compile(
+    r"^[ \t]*(?:(?:past[ \t]+)?surgical[ \t]+history|PSHx?|(?:past[ \t]+)?surgeries)[ \t]*:"
+    r"[ \t]*(?P<names>\S[^\n]*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+SURGICAL_HISTORY_SEPARATOR = re.compile(r"[;,]|\.(?=\s|$)")
+
+
+def inline_surgical_history_items(text: str) -> list[Region]:
+    items = []
+    for match in INLINE_SURGICAL_HISTORY.finditer(text):
+        start = match.start("names")
+        for part in SURGICAL_HISTORY_SEPARATOR.split(match["names"]):
+            if name := part.strip():
+                offset = start + part.index(name)
+                items.append((offset, offset + len(name)))
+            start += len(part) + 1
+    return items
+
+
+def operation_lines(text: str, header: re.Pattern[str]) -> list[Region]:
+    """The lines right after each header line that carry no list marker and each name an
+    operation ('Past Surgical History:' then 'Appendectomy (1985)' on a line of its own), up to
+    the first that does not."""
+    lines = []
+    for match in header.finditer(text):
+        end = match.end()
+        while end < len(text):
+            line_end = text.find("\n", end + 1)
+            line_end = len(text) if line_end == -1 else line_end
+            line = text[end + 1 : line_end]
+            if LIST_ITEM_LINE.match(line + " ") or not names_a_procedure(listed_procedure(line)):
+                break
+            lines.append((end + 1, line_end))
+            end = line_end
+    return lines
+
+
 def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
     """The items listed under a procedures header line, those after a procedures label at a
-    line's start (outside tables), and the operations in a past medical history list."""
+    line's start (outside tables), and the operations in a past medical history list, on a
+    surgical history label's line or on unmarked lines under a procedures header."""
     facts = []
-    history_items = list_items(text, PAST_MEDICAL_HEADER)
+    operations_only = set(
+        list_items(text, PAST_MEDICAL_HEADER)
+        + inline_surgical_history_items(text)
+        + operation_lines(text, PROCEDURE_HEADER)
+    )
     listed = list_items(text, PROCEDURE_HEADER) + inline_procedure_items(text)
-    for start, end in listed + history_items:
+    for start, end in listed + sorted(operations_only):
         if in_regions(start, skip_regions):
             continue
         item = normalize_space(LIST_MARKER.sub("", text[start:end], count=1))
         name = listed_procedure(item)
         if not name or len(name.split()) > 12 or is_absence(name):
             continue
-        if (start, end) in history_items and not names_a_procedure(name):
-            continue  # a disease of the medical history
+        if (start, end) in operations_only and not names_a_procedure(name):
+            continue  # a disease of the medical history, a remark
         facts.append(
             ProcedureFact(
                 quote=quote_for(text, start, end),
