@@ -533,6 +533,18 @@ def test_allergy_substances_and_reactions(extractor):
             "Penicillin allergy (anaphylaxis). Latex allergy. Takes aspirin 81 mg daily.",
             [("Penicillin", "anaphylaxis"), ("Latex", None)],
         ),
+        (
+            "Allergies: Penicillin - hives; Codeine - nausea. Sulfa: rash",
+            [("Penicillin", "hives"), ("Codeine", "nausea"), ("Sulfa", "rash")],
+        ),
+        (
+            "Allergies: NKDA. Intolerance: statins (myalgias).",
+            [(None, None), ("statins", "myalgias")],
+        ),
+        (
+            "Drug allergies: None known. Food allergies: peanuts (anaphylaxis).",
+            [(None, None), ("peanuts", "anaphylaxis")],
+        ),
     ],
     ids=[
         "last-item-with-period",
@@ -540,6 +552,9 @@ def test_allergy_substances_and_reactions(extractor):
         "intolerant-of",
         "allergy-to",
         "substance-allergy",
+        "items-ending-in-periods",
+        "intolerance-label",
+        "food-allergies-label",
     ],
 )
 def test_ways_of_writing_an_allergy(extractor, text, expected):

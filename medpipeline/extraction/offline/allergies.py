@@ -33,7 +33,8 @@ from medpipeline.extraction.schema import (
 )
 from medpipeline.terminology import icd10cm_code
 
-INLINE_ALLERGY_LABEL = re.compile(r"\b(?:drug\s+)?allerg(?:y|ies)\s*:", re.IGNORECASE)
+ALLERGY_LABEL = r"\b(?:(?:drug|food|medication)\s+)?(?:allerg(?:y|ies)|intolerances?)\s*:"
+INLINE_ALLERGY_LABEL = re.compile(ALLERGY_LABEL, re.IGNORECASE)
 
 
 # 'allergic to', 'allergic reaction to', 'allergy to', 'intolerant of': the substances follow.
@@ -85,7 +86,9 @@ def allergy_regions(doc: Doc) -> list[Region]:
         allergy_list_extent(text, region) for region in section_regions(doc, ALLERGY_CATEGORIES)
     ]
     for match in INLINE_ALLERGY_LABEL.finditer(text):
-        regions.append((match.start(), line_bounds(text, match.end(), match.end())[1]))
+        line_end = line_bounds(text, match.end(), match.end())[1]
+        next_label = INLINE_ALLERGY_LABEL.search(text, match.end(), line_end)
+        regions.append((match.start(), next_label.start() if next_label else line_end))
     for match in ALLERGIC_TO.finditer(text):
         stop = END_OF_SENTENCE.search(text, match.end())
         regions.append((match.start(), stop.start() if stop else len(text)))
@@ -101,12 +104,17 @@ NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
 
 
 ALLERGY_HEADER = re.compile(
-    rf"\s*(?:#+\s*)?(?:(?:drug|known)\s+)?(?:{ALLERGIC_TO_WORDS}|allerg(?:y|ies)\s*:?)\s*",
+    rf"\s*(?:#+\s*)?(?:(?:drug|known|food|medication)\s+)?"
+    rf"(?:{ALLERGIC_TO_WORDS}|(?:allerg(?:y|ies)|intolerances?)\s*:?)\s*",
     re.IGNORECASE,
 )
 
 
-ALLERGY_ITEM_SEPARATOR = re.compile(r"[,;\n]|\band\b|\bor\b", re.IGNORECASE)
+# ',' ';' a line break, 'and', 'or', a sentence's end ('Codeine - nausea. Sulfa: rash') and
+# another list's label ('NKDA. Intolerance: statins').
+ALLERGY_ITEM_SEPARATOR = re.compile(
+    rf"[,;\n]|\.(?=\s)|\band\b|\bor\b|{ALLERGY_LABEL}", re.IGNORECASE
+)
 
 
 REACTION_DELIMITER = re.compile(r"\s*\(|\s+[-\u2013]\s+|\s*:\s*")
