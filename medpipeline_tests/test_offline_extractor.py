@@ -101,6 +101,33 @@ def test_a_labelled_no_negates_what_it_answers(extractor, text, negated, present
     ] * len(present)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Impression: 1. Community-acquired pneumonia. 2. Sepsis ruled out.",
+            {"Community-acquired pneumonia": Assertion.PRESENT, "Sepsis": Assertion.NEGATED},
+        ),
+        (
+            "Pneumonia; sepsis ruled out. He was ruled out for myocardial infarction.",
+            {
+                "Pneumonia": Assertion.PRESENT,
+                "sepsis": Assertion.NEGATED,
+                "myocardial infarction": Assertion.NEGATED,
+            },
+        ),
+        ("Rule out pneumonia.", {"pneumonia": Assertion.POSSIBLE}),
+        ("He was told he may have sleep apnea.", {"sleep apnea": Assertion.POSSIBLE}),
+    ],
+)
+def test_ruled_out_and_may_have(extractor, text, expected):
+    """What was ruled out is absent whichever side it is written on (medspaCy's 'ruled out'
+    looks forward only; its 'was ruled out' backward only); what the patient may have is
+    possible."""
+    result = extractor.extract(text)
+    assert {c.text: c.assertion for c in result.conditions} == expected
+
+
 def test_a_lab_reports_interpretation_chart_names_no_condition_of_the_patient(extractor):
     text = (
         "Clinical information: type 2 diabetes mellitus\n"
@@ -158,6 +185,7 @@ def test_hypothetical_condition_but_prn_drug_is_real(extractor):
         ("Problem list: Alzheimer's disease", "Alzheimer's disease", "G30.9"),
         ("A urinary tract\ninfection was treated.", "urinary tract infection", "N39.0"),
         ("AKI on chronic kidney disease stage 3a.", "chronic kidney disease stage 3a", "N18.31"),
+        ("History of sleep apnea.", "sleep apnea", "G47.30"),  # unspecified, not obstructive
     ],
 )
 def test_condition_codes_from_lexicon(extractor, text, mention, code):

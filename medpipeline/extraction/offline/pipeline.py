@@ -98,8 +98,9 @@ def target_rules(nlp: Language) -> list[TargetRule]:
 # negates whatever precedes, where 'latex free' says to keep latex away from an allergic patient
 # (ours: for conditions and drugs only, 'pain free'); its ': no' negates backward ('Fever: no')
 # and so, being longer, wins over 'no' in 'Constitutional: No fevers, chills' and negated nothing
-# (ours: only a 'no' that ends its phrase).
-REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free", ": no"}
+# (ours: only a 'no' that ends its phrase); its 'ruled out' looks forward only, where 'Sepsis
+# ruled out.' rules out what precedes (ours: either side, two words; 'ruled out for' forward).
+REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free", ": no", "ruled out"}
 ANSWER_NO = ConTextRule(
     ": no",
     "NEGATED_EXISTENCE",
