@@ -33,7 +33,9 @@ from medpipeline.extraction.schema import (
 )
 from medpipeline.terminology import icd10cm_code
 
-ALLERGY_LABEL = r"\b(?:(?:drug|food|medication)\s+)?(?:allerg(?:y|ies)|intolerances?)\s*:"
+# The word that names a list of allergies ('Allergies:', 'Food allergies:', 'Intolerance:').
+ALLERGY_LIST_WORD = r"(?:allerg(?:y|ies)|intolerances?)"
+ALLERGY_LABEL = rf"\b(?:(?:drug|food|medication)\s+)?{ALLERGY_LIST_WORD}\s*:"
 INLINE_ALLERGY_LABEL = re.compile(ALLERGY_LABEL, re.IGNORECASE)
 
 
@@ -105,7 +107,7 @@ NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
 
 ALLERGY_HEADER = re.compile(
     rf"\s*(?:#+\s*)?(?:(?:drug|known|food|medication)\s+)?"
-    rf"(?:{ALLERGIC_TO_WORDS}|(?:allerg(?:y|ies)|intolerances?)\s*:?)\s*",
+    rf"(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD}\s*:?)\s*",
     re.IGNORECASE,
 )
 

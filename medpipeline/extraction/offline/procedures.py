@@ -21,6 +21,7 @@ from medpipeline.extraction.offline.text import (
     is_absence,
     labelled,
     list_items,
+    next_line,
     normalize_space,
     quote_for,
 )
@@ -154,9 +155,7 @@ def operation_lines(text: str, header: re.Pattern[str]) -> list[Region]:
     for match in header.finditer(text):
         end = match.end()
         while end < len(text):
-            line_end = text.find("\n", end + 1)
-            line_end = len(text) if line_end == -1 else line_end
-            line = text[end + 1 : line_end]
+            line, line_end = next_line(text, end)
             if LIST_ITEM_LINE.match(line + " ") or not names_a_procedure(listed_procedure(line)):
                 break
             lines.append((end + 1, line_end))

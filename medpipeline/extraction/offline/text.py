@@ -80,6 +80,13 @@ WRAPPED_ITEM_LINE = re.compile(r"^[ \t]*(?:[a-z]|\()")
 INNER_POINT_LINE = re.compile(r"^[ \t]*\d{1,2}\)[ \t]")
 
 
+def next_line(text: str, end: int) -> tuple[str, int]:
+    """The line after the line break at `end` (or after the line ending there), and its end."""
+    line_end = text.find("\n", end + 1)
+    line_end = len(text) if line_end == -1 else line_end
+    return text[end + 1 : line_end], line_end
+
+
 def list_items(text: str, header: re.Pattern[str]) -> list[Region]:
     """The list items (bulleted or numbered lines) right after each header line, each with the
     lines the page wrapped it onto."""
@@ -88,9 +95,7 @@ def list_items(text: str, header: re.Pattern[str]) -> list[Region]:
         end = match.end()
         first_item: str | None = None
         while end < len(text):
-            line_end = text.find("\n", end + 1)
-            line_end = len(text) if line_end == -1 else line_end
-            line = text[end + 1 : line_end]
+            line, line_end = next_line(text, end)
             continues = items and items[-1][1] == end
             inner_point = first_item is not None and not INNER_POINT_LINE.match(first_item)
             if continues and inner_point and INNER_POINT_LINE.match(line):
