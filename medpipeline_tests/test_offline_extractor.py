@@ -217,6 +217,34 @@ def test_a_condition_written_in_the_plural(extractor, text, mention, code):
     assert condition(extractor.extract(text), mention).icd10_code == code
 
 
+@pytest.mark.parametrize(
+    ("text", "mention", "code"),
+    [
+        ("Worsening chronic kidney\ndisease stage 3.", "chronic kidney disease stage 3", "N18"),
+        ("Night\nsweats for a month.", "Night sweats", "R61"),
+        ("Recurrent urinary tract\ninfections.", "urinary tract infections", "N39.0"),
+    ],
+)
+def test_a_term_wrapped_at_a_line_end_is_one_mention(extractor, text, mention, code):
+    """A PDF's line breaks fall inside terms: the mention spans the break."""
+    found = condition(extractor.extract(text), mention)
+    assert found.icd10_code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "drugs"),
+    [
+        ("Started INH for latent TB.", ["INH"]),
+        ("Albuterol 90 mcg/inh 2 puffs.", ["Albuterol"]),
+        ("Insulin\nglargine 10 units at bedtime.", ["Insulin glargine"]),
+    ],
+)
+def test_drug_names_as_written(extractor, text, drugs):
+    """A short capitalised abbreviation is a drug only as written ('INH' is isoniazid, 'mcg/inh'
+    per inhalation); a name wrapped at a line end is still one drug."""
+    assert [m.text for m in extractor.extract(text).medications] == drugs
+
+
 def test_longest_match_wins(extractor):
     result = extractor.extract("Chronic kidney disease stage 3 and type 2 diabetes mellitus.")
     assert [c.text for c in result.conditions] == [

@@ -1,4 +1,4 @@
-"""The medspaCy pipeline (PyRuSH sentences, target matcher, sectionizer, ConText), built once per
+"""The medspaCy pipeline (PyRuSH sentences, our term matcher, sectionizer, ConText), built once per
 process, and how ConText's attributes become one `Assertion`.
 
 PHI: PyRuSH logs every token (document text) through loguru at DEBUG; those loggers are disabled.
@@ -7,7 +7,6 @@ PHI: PyRuSH logs every token (document text) through loguru at DEBUG; those logg
 import functools
 import re
 
-import inflect
 import medspacy
 from loguru import logger
 from medspacy.context import ConTextRule
@@ -22,6 +21,7 @@ from medpipeline.extraction.offline.lexicons import (
     read_lexicon,
     split_names,
 )
+from medpipeline.extraction.offline.term_matcher import TermMatcher
 from medpipeline.extraction.offline.text import LIST_ITEM_LINE
 from medpipeline.extraction.offline.vocabularies import icd10_narrative_terms
 from medpipeline.extraction.schema import (
@@ -32,7 +32,6 @@ LOGURU_MODULES_TO_SILENCE = ("PyRuSH", "medspacy")
 
 
 CONDITION = "CONDITION"
-INFLECT = inflect.engine()
 
 
 DRUG = "DRUG"
@@ -48,35 +47,7 @@ def silence_loguru() -> None:
 silence_loguru()
 
 
-def phrase_pattern(nlp: Language, phrase: str, plural: bool = False) -> list[dict]:
-    """Token pattern for a phrase: case-insensitive, a line break allowed between words, the last
-    word also in its plural if asked ('muscle spasms', 'recurrent urinary tract infections'); a
-    short capitalised abbreviation only as written ('INH' is isoniazid, 'mcg/inh' per
-    inhalation)."""
-    if len(phrase) <= 3 and phrase.isupper():
-        return [{"TEXT": phrase}]
-    tokens = list(nlp.tokenizer(phrase))
-    pattern: list[dict] = []
-    for position, token in enumerate(tokens, start=1):
-        if pattern:
-            pattern.append({"IS_SPACE": True, "OP": "?"})
-        forms = [token.lower_]
-        if "'" in token.lower_:
-            forms.append(token.lower_.replace("'", "\u2019"))
-        if plural and position == len(tokens) and token.is_alpha:
-            forms.append(plural_of(token.lower_))
-        unique = list(dict.fromkeys(forms))
-        pattern.append({"LOWER": unique[0] if len(unique) == 1 else {"IN": unique}})
-    return pattern
-
-
-@functools.cache
-def plural_of(word: str) -> str:
-    """The English plural of a noun (`inflect`: 'spasms', 'injuries', 'metastases')."""
-    return INFLECT.plural_noun(word) or word
-
-
-def target_rules(nlp: Language) -> list[TargetRule]:
+def target_rules() -> list[TargetRule]:
     """The curated conditions and drugs, and the ICD-10-CM terms the curated list lacks."""
     curated = condition_names()
     known = {name.lower() for name, _ in curated}
@@ -88,8 +59,7 @@ def target_rules(nlp: Language) -> list[TargetRule]:
     rules = []
     for category, names in ((CONDITION, curated + icd10_terms), (DRUG, drug_names())):
         for name, metadata in names:
-            pattern = phrase_pattern(nlp, name, plural=category == CONDITION)
-            rules.append(TargetRule(name, category, pattern=pattern, metadata=metadata))
+            rules.append(TargetRule(name, category, metadata=metadata))
     return rules
 
 
@@ -248,14 +218,18 @@ SECTION_ASSERTIONS = {
 
 @functools.cache
 def build_pipeline() -> Language:
-    """medspaCy (PyRuSH sentences, target matcher, ConText) plus the sectionizer, with our rules.
+    """medspaCy (PyRuSH sentences, ConText, the sectionizer) with our rules, and our term matcher.
 
     The sectionizer runs before ConText so that section headers end sentences.
     """
     silence_loguru()
     nlp = medspacy.load()
     nlp.add_pipe("medpipeline_list_item_sentences", after="medspacy_pyrush")
-    nlp.get_pipe("medspacy_target_matcher").add(target_rules(nlp))
+    nlp.remove_pipe("medspacy_target_matcher")
+    term_matcher: TermMatcher = nlp.add_pipe(
+        "medpipeline_term_matcher", after="medpipeline_list_item_sentences"
+    )
+    term_matcher.add(target_rules(), plural_categories={CONDITION})
     nlp.remove_pipe("medspacy_context")
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(context_rules(context.DEFAULT_RULES_FILEPATH))

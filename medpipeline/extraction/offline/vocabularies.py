@@ -112,14 +112,16 @@ def icd10_word_index() -> dict[frozenset[str], str]:
 
 @functools.cache
 def icd10_index() -> dict[str, str]:
-    """Normalised ICD-10-CM description or inclusion term -> code (the most specific code when a
-    term names several: 'Acute pharyngitis' is J02.9, not the category J02)."""
+    """Normalised ICD-10-CM description or inclusion term -> dotted code (the most specific code
+    when a term names several: 'Acute pharyngitis' is J02.9, not the category J02). The package
+    lists codes with their dots, so no code is looked up again (its `add_dot` searches the whole
+    list for each code)."""
     with warnings.catch_warnings():  # the package reads its data with deprecated importlib calls
         warnings.simplefilter("ignore", DeprecationWarning)
         import simple_icd_10_cm as icd
 
     index: dict[str, str] = {}
-    for code in icd.get_all_codes(False):
+    for code in icd.get_all_codes(with_dots=True):
         if icd.is_chapter_or_block(code):
             continue
         for term in [icd.get_description(code), *icd.get_inclusion_term(code)]:
@@ -151,8 +153,7 @@ def icd10_narrative_terms() -> dict[str, str]:
             continue
         if any(word in CLASSIFYING_WORDS or not word.isalpha() for word in words):
             continue
-        if valid := icd10cm_code(code):
-            terms[key] = valid
+        terms[key] = code
     return terms
 
 

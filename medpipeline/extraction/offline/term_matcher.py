@@ -1,0 +1,87 @@
+"""The vocabulary terms (conditions and drugs) found in a document as entities.
+
+spaCy's token `Matcher` tries every pattern at every token, so the twenty thousand spellings of the
+vocabularies made it most of a page's extraction time, and adding them (each validated, and each
+`IN` set compared with every set before it) most of a cold start. spaCy's `PhraseMatcher` looks
+terms up by hash instead. It cannot skip a line break between two words of a term ('chronic
+kidney' at a line's end, 'disease' on the next), so it reads the document's words without their
+whitespace tokens and the matches are mapped back. Each entity carries its medspaCy `TargetRule`
+(`span._.target_rule`), as medspaCy's target matcher would set it, for ConText and the extractors.
+"""
+
+import functools
+
+import inflect
+from medspacy.target_matcher import TargetRule
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+INFLECT = inflect.engine()
+
+
+def spellings(nlp: Language, phrase: str, plural: bool = False) -> list[list[str]]:
+    """The word sequences a term is written as: lower case, with a typographic apostrophe too,
+    and the last word also in its plural if asked ('muscle spasms', 'recurrent urinary tract
+    infections')."""
+    words = [token.lower_ for token in nlp.tokenizer(phrase)]
+    variants = [words]
+    if any("'" in word for word in words):
+        variants.append([word.replace("'", "\u2019") for word in words])
+    if plural and words[-1].isalpha():
+        variants += [[*variant[:-1], plural_of(variant[-1])] for variant in variants]
+    unique = {tuple(variant): list(variant) for variant in variants}
+    return list(unique.values())
+
+
+@functools.cache
+def plural_of(word: str) -> str:
+    """The English plural of a noun (`inflect`: 'spasms', 'injuries', 'metastases')."""
+    return INFLECT.plural_noun(word) or word
+
+
+def is_exact_abbreviation(phrase: str) -> bool:
+    """A short capitalised abbreviation matches only as written ('INH' is isoniazid, 'mcg/inh'
+    per inhalation)."""
+    return len(phrase) <= 3 and phrase.isupper()
+
+
+@Language.factory("medpipeline_term_matcher")
+class TermMatcher:
+    """Finds the added `TargetRule` literals as `doc.ents`, the longest where they overlap."""
+
+    def __init__(self, nlp: Language, name: str) -> None:
+        self.nlp = nlp
+        self.any_case = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.as_written = PhraseMatcher(nlp.vocab, attr="ORTH")
+        self.rules: list[TargetRule] = []
+
+    def add(self, rules: list[TargetRule], plural_categories: set[str]) -> None:
+        for rule in rules:
+            key = str(len(self.rules))
+            self.rules.append(rule)
+            if is_exact_abbreviation(rule.literal):
+                words = [token.text for token in self.nlp.tokenizer(rule.literal)]
+                self.as_written.add(key, [Doc(self.nlp.vocab, words=words)])
+                continue
+            plural = rule.category in plural_categories
+            self.any_case.add(
+                key,
+                [
+                    Doc(self.nlp.vocab, words=words)
+                    for words in spellings(self.nlp, rule.literal, plural)
+                ],
+            )
+
+    def __call__(self, doc: Doc) -> Doc:
+        words = [token for token in doc if not token.is_space]
+        view = Doc(doc.vocab, words=[token.text for token in words])
+        spans = []
+        for match_id, start, end in [*self.any_case(view), *self.as_written(view)]:
+            rule = self.rules[int(self.nlp.vocab.strings[match_id])]
+            span = Span(doc, words[start].i, words[end - 1].i + 1, label=rule.category)
+            span._.target_rule = rule
+            spans.append(span)
+        doc.ents = filter_spans(spans)
+        return doc
