@@ -294,6 +294,26 @@ def test_a_disease_named_by_its_test_is_not_a_condition(extractor):
     assert [c.text for c in result.conditions if c.assertion == Assertion.PRESENT] == []
 
 
+@pytest.mark.parametrize(
+    ("text", "generic", "assertion"),
+    [
+        ("History of DVT on warfarin.", "warfarin", Assertion.PRESENT),
+        ("Hx of atrial fibrillation, taking apixaban 5 mg BID.", "apixaban", Assertion.PRESENT),
+        ("PAST MEDICAL HISTORY:\nHypertension on lisinopril.\n", "lisinopril", Assertion.PRESENT),
+        ("History of DVT, was on warfarin for six months.", "warfarin", Assertion.HISTORICAL),
+        ("History of DVT, previously on warfarin.", "warfarin", Assertion.HISTORICAL),
+        ("Past history of being on prednisone.", "prednisone", Assertion.HISTORICAL),
+        ("History of warfarin use.", "warfarin", Assertion.HISTORICAL),
+    ],
+)
+def test_a_drug_a_history_says_the_patient_is_on_is_taken_now(
+    extractor, text, generic, assertion
+):
+    """'History of DVT on warfarin': the history is the DVT's; the patient is on warfarin now.
+    Written as a past drug ('was on', 'previously on'), it stays historical."""
+    assert medication(extractor.extract(text), generic).assertion == assertion
+
+
 def test_a_drug_the_patient_is_off_is_stopped(extractor):
     result = extractor.extract("Patient has been off warfarin since January.")
     assert [(m.text, m.status) for m in result.medications] == [

@@ -176,11 +176,27 @@ PROPOSED_BEFORE = re.compile(
 )
 
 
+# A drug the patient is 'on' ('History of DVT on warfarin', 'PMH: hypertension on lisinopril'):
+# the history is the condition's, the drug is taken now; 'was on', 'previously on', 'being on'
+# keep it past.
+TAKEN_NOW_BEFORE = re.compile(r"(?<![\w-])(?:on|taking)[ \t]+$", re.IGNORECASE)
+TAKEN_BEFORE_BEFORE = re.compile(
+    r"\b(?:was|were|been|being|previously|formerly|once)[ \t]+(?:on|taking)[ \t]+$", re.IGNORECASE
+)
+
+
 def medication_assertion(text: str, ent: Span) -> Assertion:
-    """ConText's assertion, hypothetical when the sentence only proposes the drug."""
+    """ConText's assertion, hypothetical when the sentence only proposes the drug, present when
+    a history names the drug the patient is on."""
     assertion = assertion_of(ent, hypothetical_allowed=False)
     sentence_start, _ = sentence_region(ent)
     before = text[sentence_start : ent.start_char]
+    if (
+        assertion == Assertion.HISTORICAL
+        and TAKEN_NOW_BEFORE.search(before)
+        and not TAKEN_BEFORE_BEFORE.search(before)
+    ):
+        return Assertion.PRESENT
     proposed = PROPOSED_BEFORE.search(before) or (
         WRITER_STARTS.search(before) and CONDITION_AFTER.match(text, ent.end_char)
     )
