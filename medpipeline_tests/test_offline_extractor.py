@@ -306,9 +306,7 @@ def test_a_disease_named_by_its_test_is_not_a_condition(extractor):
         ("History of warfarin use.", "warfarin", Assertion.HISTORICAL),
     ],
 )
-def test_a_drug_a_history_says_the_patient_is_on_is_taken_now(
-    extractor, text, generic, assertion
-):
+def test_a_drug_a_history_says_the_patient_is_on_is_taken_now(extractor, text, generic, assertion):
     """'History of DVT on warfarin': the history is the DVT's; the patient is on warfarin now.
     Written as a past drug ('was on', 'previously on'), it stays historical."""
     assert medication(extractor.extract(text), generic).assertion == assertion
