@@ -231,8 +231,11 @@ Denies diabetes insipidus. No diabetes-related complications; diabetes well cont
          ("resolved", "confirmed", "problem-list-item")),
         (ConditionFact(quote="Urinary tract infection", text="Urinary tract infection"),
          ("active", "confirmed", "encounter-diagnosis")),
+        (ConditionFact(quote="type 2 diabetes mellitus", text="type 2 diabetes mellitus",
+                       assertion=Assertion.HISTORICAL, in_remission=True),
+         ("remission", "confirmed", "problem-list-item")),
     ],
-    ids=["pmh-chronic-stays-active", "pmh-resolved", "current"],
+    ids=["pmh-chronic-stays-active", "pmh-resolved", "current", "in-remission"],
 )  # fmt: skip
 def test_condition_status(
     document: SourceDocument, fact: ConditionFact, expected: tuple[str, str, str]

@@ -167,6 +167,29 @@ def test_possible_and_historical(extractor):
     assert condition(result, "atrial fibrillation").assertion == Assertion.HISTORICAL
 
 
+@pytest.mark.parametrize(
+    ("text", "in_remission"),
+    [
+        (
+            "History of breast cancer, currently in remission. Hypertension.",
+            {"breast cancer": True, "Hypertension": False},
+        ),
+        (
+            "Major depressive disorder, in full remission; generalized anxiety disorder.",
+            {"Major depressive disorder": True, "generalized anxiety disorder": False},
+        ),
+        (
+            "Hypertension. Hodgkin lymphoma in remission.",
+            {"Hypertension": False, "Hodgkin lymphoma": True},
+        ),
+    ],
+)
+def test_a_condition_in_remission(extractor, text, in_remission):
+    """'in remission' is said of the condition before it, not of the next one."""
+    result = extractor.extract(text)
+    assert {name: condition(result, name).in_remission for name in in_remission} == in_remission
+
+
 def test_hypothetical_condition_but_prn_drug_is_real(extractor):
     text = "Acetaminophen 650 mg PO as needed for fever.\nReturn to the ED for chest pain."
     result = extractor.extract(text)

@@ -20,11 +20,11 @@ as possible, past ones as historical, and conditional ones ("return if chest pai
 hypothetical; the same holds for allergies ("no allergy to penicillin" is negated, "mother \
 allergic to latex" is family) and medications ("if pain persists, take ibuprofen" is \
 hypothetical). A chronic condition in the past medical history is historical, resolved only when \
-the text says it resolved. Mark prescribed only what this document orders now (discharge or new \
-prescriptions), not a list of what the patient takes. Give ICD-10-CM and LOINC codes only when \
-you are sure; units in UCUM. "NKDA" or "no known allergies" is one allergy entry with \
-no_known_allergies true. Record the facility the \
-document comes from (letterhead, "Facility:", custodian) as an organization and the clinicians \
+the text says it resolved, in remission only when it says so. Mark prescribed only what this \
+document orders now (discharge or new prescriptions), not a list of what the patient takes. \
+Give ICD-10-CM and LOINC codes only when you are sure; units in UCUM. "NKDA" or "no known \
+allergies" is one allergy entry with no_known_allergies true. Record the facility the document \
+comes from (letterhead, "Facility:", custodian) as an organization and the clinicians \
 who wrote, signed or attended (author, attending, consulting ...) as practitioners; give an \
 identifier's issuer only when the text names it next to the identifier. Return nothing that is \
 not in the text."""

@@ -92,6 +92,11 @@ class ConditionFact(AssertedFact):
         description="True only when the text says the condition has resolved or is gone; a "
         "chronic condition in the past medical history is not resolved.",
     )
+    in_remission: bool = Field(
+        default=False,
+        description="True only when the text says the condition is in remission (a cancer, "
+        "leukaemia, depression or substance use disorder in full or partial remission).",
+    )
 
 
 class MedicationFact(AssertedFact):

@@ -95,6 +95,8 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
     clinical, verification, category = _CONDITION_STATUS[fact.assertion]
     if all(member.resolved for member in own):
         clinical = ("resolved", "Resolved")
+    elif all(member.in_remission for member in own):
+        clinical = ("remission", "Remission")
     checked = (checked_code(member.icd10_code, icd10cm_code, "icd10cm", context) for member in own)
     codes = [code for code in checked if code is not None]
     icd10 = next((code for code in codes if code), None) or next(

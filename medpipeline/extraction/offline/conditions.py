@@ -75,7 +75,8 @@ def condition_facts(
     doc: Doc, skip_regions: list[Region], only_regions: list[Region] | None = None
 ) -> list[ConditionFact]:
     """Conditions named in the text, outside `skip_regions` (and inside `only_regions` if set);
-    one listed as resolved in a problem list or said to be resolved is historical and resolved."""
+    one listed as resolved in a problem list or said to be resolved is historical and resolved;
+    one said to be in remission ('Breast cancer, currently in remission') is in remission."""
     resolved = resolved_lines(doc)
     facts = []
     for ent in doc.ents:
@@ -96,6 +97,7 @@ def condition_facts(
                 icd10_code=ent._.target_rule.metadata["icd10_code"] or None,
                 assertion=Assertion.HISTORICAL if listed_resolved else assertion,
                 resolved=listed_resolved,
+                in_remission=has_modifier(ent, "REMISSION"),
             )
         )
     return facts
@@ -170,7 +172,8 @@ VERIFICATION = re.compile(
     r"|probable|possible|working)|(?P<refuted>refuted|ruled[ \t]+out))\)[ \t]*$",
     re.IGNORECASE,
 )
-INACTIVE_STATUS = re.compile(r"\b(?:resolved|inactive|historical|past|remission)\b", re.I)
+INACTIVE_STATUS = re.compile(r"\b(?:resolved|inactive|historical|past)\b", re.I)
+REMISSION_STATUS = re.compile(r"\bremission\b", re.I)  # a current problem, not a resolved one
 # A questionnaire's answer ('| Arthritis | Y |'): yes asserts the condition, no negates it.
 YES_ANSWER = re.compile(r"y|yes|positive|present|true", re.IGNORECASE)
 NO_ANSWER = re.compile(r"n|no|negative|absent|false|denies", re.IGNORECASE)
@@ -179,7 +182,8 @@ NO_ANSWER = re.compile(r"n|no|negative|absent|false|denies", re.IGNORECASE)
 def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact | None:
     """A problem-list row: its name cell is the condition (codes after it dropped, an ICD-10-CM
     code printed there kept, else looked up in the ICD-10-CM index); a resolved or inactive status
-    makes it historical and resolved (a problem merely listed stays active); a verification
+    makes it historical and resolved (a problem merely listed stays active), a remission status
+    in remission; a verification
     status after the name ('(Suspected)', '(Refuted)') makes it possible or negated. In a
     questionnaire ('Condition | Response') a 'N' answer negates it and a question left
     unanswered, or answered otherwise, is no fact."""
@@ -214,6 +218,7 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
         icd10_code=next((code for code in printed if code), None) or icd10_code(name),
         assertion=assertion,
         resolved=bool(inactive),
+        in_remission=bool(REMISSION_STATUS.search(status_text)),
     )
 
 
