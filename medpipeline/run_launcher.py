@@ -20,6 +20,8 @@ is refused at launch with an error saying so (use DefaultRunLauncher, K8sRunLaun
 there).
 """
 
+import hashlib
+import importlib.util
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -61,7 +63,7 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         self._inst_data = inst_data
         self._preload = list(preload_modules)
         self._workers: dict[str, Any] = {}  # run_id -> multiprocessing Process
-        self._zygote_code: str | None = None  # the code server id the forkserver was warmed for
+        self._zygote_code: str | None = None  # fingerprint of the code the forkserver imported
         self._lock = threading.Lock()
         super().__init__()
 
@@ -106,7 +108,7 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         )
         with self._lock:
             self._forget_finished_workers()
-            self._restart_zygote_after_reload(_code_server_id(context))
+            self._restart_zygote_after_code_change(code_fingerprint(self._preload))
             worker.start()
             self._workers[run.run_id] = worker
         self._instance.report_engine_event(
@@ -168,14 +170,15 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
         for worker in workers:
             worker.join(timeout)
 
-    def _restart_zygote_after_reload(self, code_server_id: str | None) -> None:
-        """A reloaded code location (a new code server) means new code: the forkserver, which
-        imported the old code, is stopped and the next run starts a fresh one."""
-        if code_server_id is None or code_server_id == self._zygote_code:
+    def _restart_zygote_after_code_change(self, fingerprint: str) -> None:
+        """Changed code on disk: the forkserver, which imported the old code, is stopped and the
+        next run starts a fresh one. (Not a new code server: `dagster-daemon` starts one every
+        60 s to refresh its workspace, and re-warming each time cost a cold start a minute.)"""
+        if fingerprint == self._zygote_code:
             return
         if self._zygote_code is not None:
             multiprocessing.forkserver._forkserver._stop()  # running workers go on; it just exits
-        self._zygote_code = code_server_id
+        self._zygote_code = fingerprint
 
     def _forget_finished_workers(self) -> None:
         for run_id, worker in list(self._workers.items()):
@@ -184,13 +187,20 @@ class WarmRunLauncher(RunLauncher, ConfigurableClass):
                 del self._workers[run_id]
 
 
-def _code_server_id(context: LaunchRunContext) -> str | None:
-    origin = context.dagster_run.remote_job_origin
-    if context.workspace is None or origin is None:
-        return None
-    location_name = origin.repository_origin.code_location_origin.location_name
-    location = context.workspace.get_code_location(location_name)
-    return getattr(location, "server_id", None)
+def code_fingerprint(modules: Sequence[str]) -> str:
+    """The code the forkserver imports, as files on disk: the path, size and modification time
+    of every file of the modules' top-level packages (sources and the lexicon's data files). A
+    run forked from it runs what Dagster's default launcher, which starts a fresh interpreter
+    per run, would read."""
+    digest = hashlib.sha256()
+    for package in sorted({module.split(".")[0] for module in modules}):
+        spec = importlib.util.find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            for path in sorted(Path(folder).rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    status = path.stat()
+                    digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def execute_run_in_worker(run_id: str, instance_ref: InstanceRef) -> None:

@@ -58,6 +58,7 @@ class DaemonSession:
             pass
 
     def start(self) -> "DaemonSession":
+        self.started_at = time.monotonic()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(DAEMON), "run", "-w", str(REPO / "workspace.yaml")],

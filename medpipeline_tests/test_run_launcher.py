@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -21,9 +22,10 @@ import psutil
 import pytest
 from dagster._core.launcher import WorkerStatus
 from dagster._core.storage.dagster_run import make_new_run_id
+from dagster._daemon.controller import RELOAD_WORKSPACE_INTERVAL as WORKSPACE_REFRESH_SECONDS
 
 from medpipeline.defs.partitions import documents_partitions
-from medpipeline.run_launcher import WORKER_TAG, WarmRunLauncher
+from medpipeline.run_launcher import WORKER_TAG, WarmRunLauncher, code_fingerprint
 from medpipeline_tests.daemon import DaemonSession, wait_for
 from medpipeline_tests.fake_llm_server import OPENAI, FakeLLMServer, Reply
 from medpipeline_tests.helpers import store_copy
@@ -68,6 +70,21 @@ def worker_pid(run: dg.DagsterRun) -> int:
     return int(run.tags[WORKER_TAG].split(":")[1])
 
 
+def the_forkserver(session: DaemonSession, worker: psutil.Process) -> int:
+    """The pid of the forkserver the module's first run worker was forked from. Runs later in
+    the module, after `dagster-daemon` refreshed its workspace (a new code server every 60 s),
+    must fork from the same one: the code on disk did not change."""
+    if not hasattr(session, "forkserver_pid"):
+        session.forkserver_pid = worker.ppid()
+        return session.forkserver_pid
+    wait_for(
+        "the daemon's workspace refresh",
+        lambda: time.monotonic() - session.started_at > WORKSPACE_REFRESH_SECONDS + 5,
+        WORKSPACE_REFRESH_SECONDS + 10,
+    )
+    return session.forkserver_pid
+
+
 def hold_next_reply(llm: FakeLLMServer) -> None:
     llm.script(OPENAI, Reply(delay=HELD_REPLY_SECONDS))
 
@@ -93,6 +110,7 @@ def test_a_killed_run_worker_fails_its_run_and_the_retry_reaches_the_bundle(
     assert pid in daemon_tree, "the worker is a process of this daemon's session"
     assert worker.cmdline()[-1].startswith("from multiprocessing.forkserver import main")
     assert worker.ppid() != session.process.pid, "forked by the forkserver, not the daemon"
+    assert worker.ppid() == the_forkserver(session, worker)
     os.kill(pid, signal.SIGKILL)
 
     failed = wait_for(
@@ -127,6 +145,10 @@ def test_terminating_a_run_interrupts_its_worker_and_cancels_it(session, llm, tm
     drop(session, pdf)
     run = started_run_of(session, doc_id)
     pid = worker_pid(run)
+    worker = psutil.Process(pid)
+    assert worker.ppid() == the_forkserver(session, worker), (
+        "a new forkserver: the daemon's workspace refresh made the launcher warm another"
+    )
     with session.instance() as instance:
         wait_for(
             "the run to start its steps",
@@ -220,3 +242,19 @@ def start_ticks(pid: int) -> str:
     """/proc/<pid>/stat field 22 (start time in clock ticks), read here independently."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return fields[19]
+
+
+def test_the_code_fingerprint_changes_with_the_files_the_forkserver_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    package = tmp_path / "warm_code"
+    package.mkdir()
+    (package / "__init__.py").write_text("RULE = 1\n")
+    (package / "rules.csv").write_text("literal\nno\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = code_fingerprint(["warm_code.zygote"])
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "x.pyc").write_bytes(b"compiled")
+    assert code_fingerprint(["warm_code"]) == first, "the same files: keep the warm forkserver"
+    (package / "rules.csv").write_text("literal\nno\ndenies\n")
+    assert code_fingerprint(["warm_code"]) != first, "an edited lexicon is new code"
