@@ -183,10 +183,9 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     """A problem-list row: its name cell is the condition (codes after it dropped, an ICD-10-CM
     code printed there kept, else looked up in the ICD-10-CM index); a resolved or inactive status
     makes it historical and resolved (a problem merely listed stays active), a remission status
-    in remission; a verification
-    status after the name ('(Suspected)', '(Refuted)') makes it possible or negated. In a
-    questionnaire ('Condition | Response') a 'N' answer negates it and a question left
-    unanswered, or answered otherwise, is no fact."""
+    in remission; a verification status after the name ('(Suspected)', '(Refuted)') makes it
+    possible or negated. In a questionnaire ('Condition | Response') a 'N' answer negates it and
+    a question left unanswered, or answered otherwise, is no fact."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None

@@ -179,8 +179,8 @@ PROPOSED_BEFORE = re.compile(
 # A drug the patient is 'on' ('History of DVT on warfarin', 'PMH: hypertension on lisinopril'):
 # the history is the condition's, the drug is taken now; 'was on', 'previously on', 'being on'
 # keep it past.
-TAKEN_NOW_BEFORE = re.compile(r"(?<![\w-])(?:on|taking)[ \t]+$", re.IGNORECASE)
-TAKEN_BEFORE_BEFORE = re.compile(
+ON_DRUG_BEFORE = re.compile(r"(?<![\w-])(?:on|taking)[ \t]+$", re.IGNORECASE)
+WAS_ON_DRUG_BEFORE = re.compile(
     r"\b(?:was|were|been|being|previously|formerly|once)[ \t]+(?:on|taking)[ \t]+$", re.IGNORECASE
 )
 
@@ -193,8 +193,8 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
     before = text[sentence_start : ent.start_char]
     if (
         assertion == Assertion.HISTORICAL
-        and TAKEN_NOW_BEFORE.search(before)
-        and not TAKEN_BEFORE_BEFORE.search(before)
+        and ON_DRUG_BEFORE.search(before)
+        and not WAS_ON_DRUG_BEFORE.search(before)
     ):
         return Assertion.PRESENT
     proposed = PROPOSED_BEFORE.search(before) or (

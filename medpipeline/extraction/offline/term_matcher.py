@@ -62,17 +62,13 @@ class TermMatcher:
             key = str(len(self.rules))
             self.rules.append(rule)
             if is_exact_abbreviation(rule.literal):
-                words = [token.text for token in self.nlp.tokenizer(rule.literal)]
-                self.as_written.add(key, [Doc(self.nlp.vocab, words=words)])
-                continue
-            plural = rule.category in plural_categories
-            self.any_case.add(
-                key,
-                [
-                    Doc(self.nlp.vocab, words=words)
-                    for words in spellings(self.nlp, rule.literal, plural)
-                ],
-            )
+                matcher = self.as_written
+                written = [[token.text for token in self.nlp.tokenizer(rule.literal)]]
+            else:
+                matcher = self.any_case
+                plural = rule.category in plural_categories
+                written = spellings(self.nlp, rule.literal, plural)
+            matcher.add(key, [Doc(self.nlp.vocab, words=words) for words in written])
 
     def __call__(self, doc: Doc) -> Doc:
         words = [token for token in doc if not token.is_space]
