@@ -427,6 +427,8 @@ def test_a_suspected_condition_is_possible_not_present(extractor, text, mention)
         ("Resolved problems: pneumonia (2019).", "pneumonia"),
         ("Asthma - resolved in childhood.", "Asthma"),
         ("His cellulitis has now resolved.", "cellulitis"),
+        ("Hepatitis C, treated and cured in 2018.", "Hepatitis C"),
+        ("Old healed rib fractures.", "rib fractures"),
     ],
 )
 def test_a_resolved_condition_is_history_not_absent(extractor, text, mention):
@@ -557,11 +559,31 @@ ACTIVE, STOPPED = MedicationStatus.ACTIVE, MedicationStatus.STOPPED
             "Stopped metformin, lisinopril and aspirin.",
             {"metformin": STOPPED, "lisinopril": STOPPED, "aspirin": STOPPED},
         ),
+        (
+            "Medications: aspirin 81 mg daily, atorvastatin 40 mg nightly, no longer taking "
+            "warfarin, metoprolol 25 mg BID",
+            {"aspirin": ACTIVE, "atorvastatin": ACTIVE, "warfarin": STOPPED, "metoprolol": ACTIVE},
+        ),
+        (
+            "She takes lisinopril 10 mg daily, discontinued metformin, and takes insulin "
+            "glargine 20 units nightly.",
+            {"lisinopril": ACTIVE, "metformin": STOPPED, "insulin glargine": ACTIVE},
+        ),
+        (
+            "Hold warfarin 5 mg, resume metoprolol 25 mg BID.",
+            {"warfarin": STOPPED, "metoprolol": ACTIVE},
+        ),
+        (
+            "Stopped lisinopril 10 mg daily, amlodipine 5 mg daily.",
+            {"lisinopril": STOPPED, "amlodipine": STOPPED},
+        ),
     ],
 )
 def test_a_status_written_in_one_item_of_a_list_is_that_items(extractor, text, expected):
     """A medication list's item says nothing of the next item's drug: before, one
-    '(discontinued due to cough)' stopped every drug of the list."""
+    '(discontinued due to cough)' or 'no longer taking warfarin' stopped every drug of the list
+    after it, and 'discontinued metformin' the one before it too. A status written before the
+    list's first drug is every item's, but an item with a verb of its own ('resume ...')."""
     result = extractor.extract(text)
     assert {m.generic_name: m.status for m in result.medications} == expected
 
@@ -576,6 +598,65 @@ def test_a_remark_in_brackets_is_about_the_condition_before_it(extractor):
 def test_negated_medication(extractor):
     med = medication(extractor.extract("The patient is not on aspirin."), "aspirin")
     assert med.assertion == Assertion.NEGATED
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Medications: aspirin 81 mg daily, no warfarin, metoprolol 25 mg BID.",
+            {"aspirin": "present", "warfarin": "negated", "metoprolol": "present"},
+        ),
+        (
+            "He takes lisinopril 10 mg daily but denies taking aspirin, ibuprofen or naproxen.",
+            {
+                "lisinopril": "present",
+                "aspirin": "negated",
+                "ibuprofen": "negated",
+                "naproxen": "negated",
+            },
+        ),
+        (
+            "If pain persists, take ibuprofen 400 mg, continue lisinopril 10 mg daily.",
+            {"ibuprofen": "hypothetical", "lisinopril": "present"},
+        ),
+        (
+            "If the rash spreads, use hydrocortisone cream or triamcinolone cream.",
+            {"hydrocortisone": "hypothetical", "triamcinolone": "hypothetical"},
+        ),
+    ],
+)
+def test_a_cue_in_one_item_of_a_drug_list_is_that_items(extractor, text, expected):
+    """A negation or a condition written in one item of a list of drugs does not reach an item
+    with its own dose, nor a later item with a verb of its own; before, 'no warfarin' made the
+    metoprolol after it not taken."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.assertion.value for m in result.medications} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "History of DVT on aspirin and warfarin.",
+            {"aspirin": "present", "warfarin": "present"},
+        ),
+        (
+            "History of atrial fibrillation on metoprolol 25 mg BID, diltiazem and apixaban.",
+            {"metoprolol": "present", "diltiazem": "present", "apixaban": "present"},
+        ),
+        (
+            "History of DVT, was on warfarin and aspirin.",
+            {"warfarin": "historical", "aspirin": "historical"},
+        ),
+    ],
+)
+def test_every_drug_of_a_list_a_history_says_the_patient_is_on_is_taken_now(
+    extractor, text, expected
+):
+    """'on aspirin and warfarin' in a history: both are taken now (before, only the first)."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.assertion.value for m in result.medications} == expected
 
 
 def test_most_informative_mention_is_kept(extractor):

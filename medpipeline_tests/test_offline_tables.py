@@ -1377,8 +1377,19 @@ def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
             "Hospital course: he was started on ceftriaxone 1 g daily.",
             [("ceftriaxone", False, Assertion.PRESENT)],
         ),
+        (
+            "We will start lisinopril 10 mg daily, continue metformin 500 mg twice daily.",
+            [("lisinopril", True, Assertion.PRESENT), ("metformin", False, Assertion.PRESENT)],
+        ),
     ],
-    ids=["increase-and-initiate", "imperative-start", "if-before", "if-after", "hospital-course"],
+    ids=[
+        "increase-and-initiate",
+        "imperative-start",
+        "if-before",
+        "if-after",
+        "hospital-course",
+        "start-then-continue",
+    ],
 )
 def test_the_writers_decision_to_start_a_drug_is_an_order(extractor, text, expected):
     """'We will initiate X' orders X (a MedicationRequest); on a condition it is only planned

@@ -7,14 +7,21 @@ import re
 
 from spacy.tokens import Doc, Span
 
-from medpipeline.extraction.offline.lexicons import drug_names, sig_terms
-from medpipeline.extraction.offline.pipeline import DRUG, assertion_of, has_modifier
+from medpipeline.extraction.offline.lexicons import drug_names
+from medpipeline.extraction.offline.pipeline import (
+    DRUG,
+    assertion_of,
+    has_modifier,
+    reaches_drug,
+    sentence_drugs,
+)
 from medpipeline.extraction.offline.sections_tables import (
     MEDICATION_CATEGORIES,
     Table,
     TableRow,
     section_regions,
 )
+from medpipeline.extraction.offline.sig import has_sig, parse_dose, parse_frequency, parse_route
 from medpipeline.extraction.offline.text import (
     ALLERGY_WORD,
     LIST_MARKER,
@@ -44,71 +51,6 @@ def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
     window = text[ent.end_char : limit]
     stop = SIG_STOP.search(window)
     return window[: stop.start()] if stop else window
-
-
-@functools.cache
-def dose_pattern() -> re.Pattern[str]:
-    units = "|".join(f"(?:{term.written})" for term in sig_terms("dose_unit"))
-    return re.compile(
-        rf"(?<![\w./])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
-        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat(?:ion)?|hr|h|kg))?(?![A-Za-z])",
-        re.IGNORECASE,
-    )
-
-
-PER_UNIT = {
-    "ml": "/mL",
-    "actuat": "/{actuat}",
-    "actuation": "/{actuat}",
-    "hr": "/h",
-    "h": "/h",
-    "kg": "/kg",
-}
-
-
-def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] | None:
-    """First 'value unit' in the window (or the one ending it), as (value, UCUM unit)."""
-    matches = list(dose_pattern().finditer(window))
-    if anchored_at_end:
-        matches = [m for m in matches if not window[m.end() :].strip()]
-    if not matches:
-        return None
-    match = matches[0]
-    unit = next(
-        term.value
-        for term in sig_terms("dose_unit")
-        if re.fullmatch(term.written, match["unit"], re.IGNORECASE)
-    )
-    if match["per"]:
-        unit += PER_UNIT[match["per"].lower()]
-    return float(match["value"].replace(",", "")), unit
-
-
-def parse_route(window: str) -> str | None:
-    found = [
-        (m.start(), term.value)
-        for term in sig_terms("route")
-        for m in term.pattern.finditer(window)
-    ]
-    return min(found)[1] if found else None
-
-
-def parse_frequency(window: str) -> str | None:
-    """Frequency as written; adjacent phrases are joined ('twice daily as needed')."""
-    spans = sorted(
-        (m.start(), m.end())
-        for term in sig_terms("frequency")
-        for m in term.pattern.finditer(window)
-    )
-    if not spans:
-        return None
-    start, end = spans[0]
-    for next_start, next_end in spans[1:]:
-        if next_start < end or not window[end:next_start].strip(" \t\n,"):
-            end = max(end, next_end)
-        else:
-            break
-    return normalize_space(window[start:end])
 
 
 def dose_before(text: str, ent: Span) -> tuple[float, str] | None:
@@ -176,13 +118,41 @@ PROPOSED_BEFORE = re.compile(
 )
 
 
-# A drug the patient is 'on' ('History of DVT on warfarin', 'PMH: hypertension on lisinopril'):
-# the history is the condition's, the drug is taken now; 'was on', 'previously on', 'being on'
-# keep it past.
+# A drug the patient is 'on' ('History of DVT on warfarin', 'PMH: hypertension on lisinopril',
+# 'History of atrial fibrillation on metoprolol, diltiazem and apixaban'): the history is the
+# condition's, the drugs are taken now; 'was on', 'previously on', 'being on' keep them past.
 ON_DRUG_BEFORE = re.compile(r"(?<![\w-])(?:on|taking)[ \t]+$", re.IGNORECASE)
 WAS_ON_DRUG_BEFORE = re.compile(
     r"\b(?:was|were|been|being|previously|formerly|once)[ \t]+(?:on|taking)[ \t]+$", re.IGNORECASE
 )
+# Between two drugs of one list: the earlier one's sig, then ',', 'and' or 'or'.
+COORDINATION = re.compile(
+    r"(?P<sig>[^,;:\n]*?)[ \t]*(?:,[ \t]*(?:(?:and|or)[ \t]+)?|[ \t]+(?:and|or)[ \t]+)",
+    re.IGNORECASE,
+)
+
+
+def list_start(text: str, ent: Span) -> int:
+    """Where the list of drugs the mention belongs to begins ('on metoprolol, diltiazem and
+    apixaban': at metoprolol)."""
+    drugs = sentence_drugs(ent)
+    index = drugs.index(ent) if ent in drugs else 0
+    while index > 0:
+        joined = COORDINATION.fullmatch(text, drugs[index - 1].end_char, drugs[index].start_char)
+        if not joined or (joined["sig"].strip() and not has_sig(joined["sig"])):
+            break
+        index -= 1
+    return drugs[index].start_char if drugs else ent.start_char
+
+
+def cue_before(pattern: re.Pattern[str], text: str, ent: Span) -> bool:
+    """The pattern matches in the drug's sentence before it, where it is about this drug (not
+    only another item of the same list)."""
+    sentence_start, _ = sentence_region(ent)
+    return any(
+        reaches_drug(ent, sentence_start + match.start())
+        for match in pattern.finditer(text[sentence_start : ent.start_char])
+    )
 
 
 def medication_assertion(text: str, ent: Span) -> Assertion:
@@ -190,15 +160,15 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
     a history names the drug the patient is on."""
     assertion = assertion_of(ent, hypothetical_allowed=False)
     sentence_start, _ = sentence_region(ent)
-    before = text[sentence_start : ent.start_char]
+    before_list = text[sentence_start : list_start(text, ent)]
     if (
         assertion == Assertion.HISTORICAL
-        and ON_DRUG_BEFORE.search(before)
-        and not WAS_ON_DRUG_BEFORE.search(before)
+        and ON_DRUG_BEFORE.search(before_list)
+        and not WAS_ON_DRUG_BEFORE.search(before_list)
     ):
         return Assertion.PRESENT
-    proposed = PROPOSED_BEFORE.search(before) or (
-        WRITER_STARTS.search(before) and CONDITION_AFTER.match(text, ent.end_char)
+    proposed = cue_before(PROPOSED_BEFORE, text, ent) or (
+        cue_before(WRITER_STARTS, text, ent) and CONDITION_AFTER.match(text, ent.end_char)
     )
     return Assertion.HYPOTHETICAL if proposed and assertion == Assertion.PRESENT else assertion
 
@@ -210,8 +180,10 @@ def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
         return True
     sentence_start, _ = sentence_region(ent)
     before = text[sentence_start : ent.start_char]
-    prescribed = PRESCRIBED_IN_SENTENCE.search(before) or WRITER_STARTS.search(before)
-    return bool(prescribed) and not PREVIOUSLY.search(before)
+    prescribed = cue_before(PRESCRIBED_IN_SENTENCE, text, ent) or cue_before(
+        WRITER_STARTS, text, ent
+    )
+    return prescribed and not PREVIOUSLY.search(before)
 
 
 # What the patient is allergic or intolerant to, wherever it is written ('Allergy to penicillin'

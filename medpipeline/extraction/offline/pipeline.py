@@ -4,7 +4,9 @@ process, and how ConText's attributes become one `Assertion`.
 PHI: PyRuSH logs every token (document text) through loguru at DEBUG; those loggers are disabled.
 """
 
+import bisect
 import functools
+import itertools
 import re
 
 import medspacy
@@ -21,8 +23,9 @@ from medpipeline.extraction.offline.lexicons import (
     read_lexicon,
     split_names,
 )
+from medpipeline.extraction.offline.sig import has_sig
 from medpipeline.extraction.offline.term_matcher import TermMatcher
-from medpipeline.extraction.offline.text import LIST_ITEM_LINE
+from medpipeline.extraction.offline.text import LIST_ITEM_LINE, Region, sentence_region
 from medpipeline.extraction.offline.vocabularies import icd10_narrative_terms
 from medpipeline.extraction.schema import (
     Assertion,
@@ -102,8 +105,14 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
             )
         )
     for rule in rules:
-        rule.on_modifies = bracketed_cue_modifies
+        rule.on_modifies = cue_modifies
     return rules
+
+
+def cue_modifies(target: Span, cue: Span, between: Span) -> bool:
+    """medspaCy's `on_modifies` hook: whether a ConText cue is about the target mention
+    (`between` runs from the earlier of the two to the later)."""
+    return bracketed_cue_modifies(target, cue, between) and reaches_drug(target, cue.start_char)
 
 
 def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:
@@ -123,6 +132,63 @@ def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:
     return not any(
         mention.label_ == target.label_ and mention.start_char < opening for mention in between.ents
     )
+
+
+def sentence_drugs(span: Span) -> list[Span]:
+    """The drugs named in the span's sentence, in order."""
+    doc = span.doc
+    if "drugs" not in doc.user_data:  # asked for every cue and drug: found once per document
+        doc.user_data["drugs"] = [ent for ent in doc.ents if ent.label_ == DRUG]
+    drugs = doc.user_data["drugs"]
+    start, end = sentence_region(span)
+    first = bisect.bisect_left([ent.start_char for ent in drugs], start)
+    return list(itertools.takewhile(lambda ent: ent.start_char < end, drugs[first:]))
+
+
+def drug_item(target: Span, drugs: list[Span]) -> Region:
+    """The list item of the sentence's drugs that holds the target drug: a ',' or ';' between
+    two drugs (the last one) ends the first one's item; drugs joined by 'and' share one."""
+    text = target.doc.text
+    sentence_start, sentence_end = sentence_region(target)
+    bounds = [
+        max(
+            text.rfind(",", earlier.end_char, later.start_char),
+            text.rfind(";", earlier.end_char, later.start_char),
+        )
+        for earlier, later in itertools.pairwise(drugs)
+    ]
+    start = max((b + 1 for b in bounds if 0 <= b < target.start_char), default=sentence_start)
+    end = min((b for b in bounds if b >= target.end_char), default=sentence_end)
+    return start, end
+
+
+# A list item with a verb of its own is a clause of its own ('If pain persists, take ibuprofen
+# 400 mg, continue lisinopril 10 mg daily').
+ITEM_VERB = re.compile(
+    r"[ \t]*(?:and[ \t]+)?(?:continue|resume|restart|start|begin|initiate|take|use|stop"
+    r"|discontinue|hold|increase|decrease|change|switch)\b",
+    re.IGNORECASE,
+)
+
+
+def reaches_drug(target: Span, cue_start: int) -> bool:
+    """Whether a cue of the target's sentence is about a drug target. A cue inside an item of a
+    list of drugs is about that item ('aspirin 81 mg daily, no longer taking warfarin,
+    metoprolol 25 mg BID': only the warfarin); one before the list's first drug is about every
+    item ('Stopped lisinopril 10 mg, amlodipine 5 mg') but one with a verb of its own. A cue
+    reaches another item's drug only when that item gives no dose or frequency of its own
+    ('denies taking aspirin, ibuprofen'). Other targets: always."""
+    if target.label_ != DRUG:
+        return True
+    drugs = sentence_drugs(target)
+    if target not in drugs:
+        return True
+    start, end = drug_item(target, drugs)
+    if start <= cue_start < end:
+        return True
+    if cue_start < drugs[0].start_char:
+        return not ITEM_VERB.match(target.doc.text, start)
+    return not has_sig(target.doc.text[target.end_char : end])
 
 
 def section_rules(nlp: Language, default_rules_path: str) -> list[SectionRule]:

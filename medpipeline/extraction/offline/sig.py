@@ -1,0 +1,77 @@
+"""A drug's sig: its dose, route and frequency, as written after (or before) its name."""
+
+import functools
+import re
+
+from medpipeline.extraction.offline.lexicons import sig_terms
+from medpipeline.extraction.offline.text import normalize_space
+
+
+@functools.cache
+def dose_pattern() -> re.Pattern[str]:
+    units = "|".join(f"(?:{term.written})" for term in sig_terms("dose_unit"))
+    return re.compile(
+        rf"(?<![\w./])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
+        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat(?:ion)?|hr|h|kg))?(?![A-Za-z])",
+        re.IGNORECASE,
+    )
+
+
+PER_UNIT = {
+    "ml": "/mL",
+    "actuat": "/{actuat}",
+    "actuation": "/{actuat}",
+    "hr": "/h",
+    "h": "/h",
+    "kg": "/kg",
+}
+
+
+def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] | None:
+    """First 'value unit' in the window (or the one ending it), as (value, UCUM unit)."""
+    matches = list(dose_pattern().finditer(window))
+    if anchored_at_end:
+        matches = [m for m in matches if not window[m.end() :].strip()]
+    if not matches:
+        return None
+    match = matches[0]
+    unit = next(
+        term.value
+        for term in sig_terms("dose_unit")
+        if re.fullmatch(term.written, match["unit"], re.IGNORECASE)
+    )
+    if match["per"]:
+        unit += PER_UNIT[match["per"].lower()]
+    return float(match["value"].replace(",", "")), unit
+
+
+def parse_route(window: str) -> str | None:
+    found = [
+        (m.start(), term.value)
+        for term in sig_terms("route")
+        for m in term.pattern.finditer(window)
+    ]
+    return min(found)[1] if found else None
+
+
+def parse_frequency(window: str) -> str | None:
+    """Frequency as written; adjacent phrases are joined ('twice daily as needed')."""
+    spans = sorted(
+        (m.start(), m.end())
+        for term in sig_terms("frequency")
+        for m in term.pattern.finditer(window)
+    )
+    if not spans:
+        return None
+    start, end = spans[0]
+    for next_start, next_end in spans[1:]:
+        if next_start < end or not window[end:next_start].strip(" \t\n,"):
+            end = max(end, next_end)
+        else:
+            break
+    return normalize_space(window[start:end])
+
+
+def has_sig(text: str) -> bool:
+    """The text gives a dose or a frequency ('25 mg', 'BID')."""
+    return parse_dose(text) is not None or parse_frequency(text) is not None
