@@ -429,6 +429,7 @@ def test_a_suspected_condition_is_possible_not_present(extractor, text, mention)
         ("His cellulitis has now resolved.", "cellulitis"),
         ("Hepatitis C, treated and cured in 2018.", "Hepatitis C"),
         ("Old healed rib fractures.", "rib fractures"),
+        ("She was treated for pneumonia last month and has fully recovered.", "pneumonia"),
     ],
 )
 def test_a_resolved_condition_is_history_not_absent(extractor, text, mention):
@@ -436,6 +437,23 @@ def test_a_resolved_condition_is_history_not_absent(extractor, text, mention):
     resolved (a Condition with clinicalStatus resolved), never active, never dropped."""
     found = condition(extractor.extract(text), mention)
     assert (found.assertion, found.resolved) == (Assertion.HISTORICAL, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "mention"),
+    [
+        ("Her cough has not resolved.", "cough"),
+        ("Pneumonia, not yet resolved.", "Pneumonia"),
+        ("He has not fully recovered from the stroke.", "stroke"),
+        ("Hepatitis C, not cured.", "Hepatitis C"),
+        ("Cellulitis of the left leg hasn't resolved.", "Cellulitis"),
+    ],
+)
+def test_a_resolution_the_text_denies_is_a_current_condition(extractor, text, mention):
+    """'has not resolved' is no resolution, and 'not fully recovered from the stroke' does not
+    deny the stroke: before, the cough was resolved history and the stroke absent."""
+    found = condition(extractor.extract(text), mention)
+    assert (found.assertion, found.resolved) == (Assertion.PRESENT, False)
 
 
 def test_resolved_ends_at_but(extractor):
@@ -723,6 +741,10 @@ def test_allergy_substances_and_reactions(extractor):
             "Drug allergies: None known. Food allergies: peanuts (anaphylaxis).",
             [(None, None), ("peanuts", "anaphylaxis")],
         ),
+        (
+            "Allergies: Latex allergy; peanut allergy (hives); sulfa allergies",
+            [("Latex", None), ("peanut", "hives"), ("sulfa", None)],
+        ),
     ],
     ids=[
         "last-item-with-period",
@@ -733,6 +755,7 @@ def test_allergy_substances_and_reactions(extractor):
         "items-ending-in-periods",
         "intolerance-label",
         "food-allergies-label",
+        "list-items-named-with-allergy",
     ],
 )
 def test_ways_of_writing_an_allergy(extractor, text, expected):

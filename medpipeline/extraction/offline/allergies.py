@@ -172,11 +172,15 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
         return AllergyFact(quote=quote_for(text, *item), no_known_allergies=True)
     item_text = ALLERGY_TO.sub("", LIST_MARKER.sub("", raw, count=1), count=1)
     written, reaction = split_substance_and_reaction(item_text)
+    written = NAMED_ALLERGY_WORD.sub("", written)  # 'Latex allergy' names latex
     drug = next((d for d in drugs if item[0] <= d.start_char < item[1]), None)
     substance = normalize_space(drug.text) if drug else written
     if not drug and not plausible_substance(substance):
         return None
     return AllergyFact(quote=quote_for(text, *item), substance=substance, reaction=reaction)
+
+
+NAMED_ALLERGY_WORD = re.compile(rf"[ \t]+{ALLERGY_WORD}$", re.IGNORECASE)
 
 
 # 'contrast dye in 2015': when the reaction happened, not part of the substance.
