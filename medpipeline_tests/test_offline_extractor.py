@@ -276,6 +276,22 @@ def test_longest_match_wins(extractor):
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Monitor for signs of hypoglycemia.", {"hypoglycemia": Assertion.HYPOTHETICAL}),
+        ("Watch for fever or increasing redness.", {"fever": Assertion.HYPOTHETICAL}),
+        ("Prophylaxis for DVT with enoxaparin 40 mg daily.", {}),
+        ("Aspirin 81 mg daily to prevent stroke.", {}),
+        ("Shows signs of dehydration.", {"dehydration": Assertion.PRESENT}),
+    ],
+)
+def test_what_to_monitor_for_or_prevent_is_no_condition_of_the_patient(extractor, text, expected):
+    """'Monitor for signs of hypoglycemia' and 'prophylaxis for DVT' were active conditions."""
+    result = extractor.extract(text)
+    assert {c.text: c.assertion for c in result.conditions} == expected
+
+
 def test_vaccines_and_screening_are_not_conditions(extractor):
     result = extractor.extract("She got her COVID-19 vaccine.\n- depression screening (procedure)")
     assert result.conditions == []
@@ -370,8 +386,35 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
             "Prednisone taper completed last week.",
             [("Prednisone", Assertion.PRESENT, MedicationStatus.COMPLETED)],
         ),
+        (
+            "Prior to admission she was taking metoprolol 50 mg twice daily, which was changed"
+            " to carvedilol 6.25 mg twice daily.",
+            [
+                ("metoprolol", Assertion.PRESENT, MedicationStatus.STOPPED),
+                ("carvedilol", Assertion.PRESENT, MedicationStatus.ACTIVE),
+            ],
+        ),
+        (
+            "Lisinopril was changed to 20 mg daily.",
+            [("Lisinopril", Assertion.PRESENT, MedicationStatus.ACTIVE)],
+        ),
+        (
+            "Lisinopril 10 mg daily, metformin held.",
+            [
+                ("Lisinopril", Assertion.PRESENT, MedicationStatus.ACTIVE),
+                ("metformin", Assertion.PRESENT, MedicationStatus.STOPPED),
+            ],
+        ),
     ],
-    ids=["not-taking-after", "switched-to", "switched-from", "taper-completed"],
+    ids=[
+        "not-taking-after",
+        "switched-to",
+        "switched-from",
+        "taper-completed",
+        "changed-to-a-drug",
+        "changed-to-a-dose",
+        "held-after-the-next-item",
+    ],
 )
 def test_medication_reconciliation_wording(extractor, text, expected):
     result = extractor.extract(text)

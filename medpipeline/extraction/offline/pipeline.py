@@ -82,6 +82,22 @@ ANSWER_NO = ConTextRule(
 )
 
 
+# 'metoprolol 50 mg twice daily, which was changed to carvedilol': the drug before the cue is
+# stopped, only when a drug follows it ('Lisinopril was changed to 20 mg daily' is a new dose).
+SWITCHED_TO = [
+    ConTextRule(
+        f"{verb} to",
+        "MED_STOPPED",
+        direction="BACKWARD",
+        max_scope=12,
+        allowed_types={DRUG},
+        terminated_by={"MED_STARTED"},
+        pattern=[{"LOWER": verb}, {"LOWER": "to"}, {"ENT_TYPE": DRUG}],
+    )
+    for verb in ("switched", "changed")
+]
+
+
 def context_rules(default_rules_path: str) -> list[ConTextRule]:
     """medspaCy's default ConText rules but those we replace, then ours
     (lexicon/context_rules.csv); a cue in brackets reaches only what the bracket is about."""
@@ -90,7 +106,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         for rule in ConTextRule.from_json(default_rules_path)
         if rule.literal.lower() not in REPLACED_DEFAULT_RULES
     ]
-    rules.append(ANSWER_NO)
+    rules += [ANSWER_NO, *SWITCHED_TO]
     for row in read_lexicon("context_rules.csv"):
         rules.append(
             ConTextRule(
@@ -105,14 +121,17 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
             )
         )
     for rule in rules:
-        rule.on_modifies = cue_modifies
+        rule.on_modifies = functools.partial(cue_modifies, backward=rule.direction == "BACKWARD")
     return rules
 
 
-def cue_modifies(target: Span, cue: Span, between: Span) -> bool:
-    """medspaCy's `on_modifies` hook: whether a ConText cue is about the target mention
-    (`between` runs from the earlier of the two to the later)."""
-    return bracketed_cue_modifies(target, cue, between) and reaches_drug(target, cue.start_char)
+def cue_modifies(target: Span, cue: Span, between: Span, backward: bool = False) -> bool:
+    """medspaCy's `on_modifies` hook: whether a ConText cue (of a rule looking `backward` only,
+    or not) is about the target mention (`between` runs from the earlier of the two to the
+    later)."""
+    return bracketed_cue_modifies(target, cue, between) and reaches_drug(
+        target, cue.start_char, backward
+    )
 
 
 def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:
@@ -171,18 +190,22 @@ ITEM_VERB = re.compile(
 )
 
 
-def reaches_drug(target: Span, cue_start: int) -> bool:
+def reaches_drug(target: Span, cue_start: int, backward: bool = False) -> bool:
     """Whether a cue of the target's sentence is about a drug target. A cue inside an item of a
     list of drugs is about that item ('aspirin 81 mg daily, no longer taking warfarin,
     metoprolol 25 mg BID': only the warfarin); one before the list's first drug is about every
     item ('Stopped lisinopril 10 mg, amlodipine 5 mg') but one with a verb of its own. A cue
     reaches another item's drug only when that item gives no dose or frequency of its own
-    ('denies taking aspirin, ibuprofen'). Other targets: always."""
+    ('denies taking aspirin, ibuprofen'). A cue that looks back only is about the nearest drug
+    before it ('metoprolol 50 mg twice daily, which was changed to carvedilol', 'lisinopril 10 mg
+    daily, metformin held'). Other targets: always."""
     if target.label_ != DRUG:
         return True
     drugs = sentence_drugs(target)
     if target not in drugs:
         return True
+    if backward:
+        return not any(target.end_char <= drug.start_char < cue_start for drug in drugs)
     start, end = drug_item(target, drugs)
     if start <= cue_start < end:
         return True
