@@ -405,6 +405,18 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
                 ("metformin", Assertion.PRESENT, MedicationStatus.STOPPED),
             ],
         ),
+        (
+            "She ran out of her lisinopril two weeks ago.",
+            [("lisinopril", Assertion.PRESENT, MedicationStatus.STOPPED)],
+        ),
+        (
+            "Previously tried and failed gabapentin.",
+            [("gabapentin", Assertion.PRESENT, MedicationStatus.STOPPED)],
+        ),
+        (
+            "Patient refuses insulin.",
+            [("insulin", Assertion.NEGATED, MedicationStatus.ACTIVE)],
+        ),
     ],
     ids=[
         "not-taking-after",
@@ -414,6 +426,9 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
         "changed-to-a-drug",
         "changed-to-a-dose",
         "held-after-the-next-item",
+        "ran-out-of",
+        "failed",
+        "refuses",
     ],
 )
 def test_medication_reconciliation_wording(extractor, text, expected):
@@ -804,6 +819,21 @@ def test_allergy_substances_and_reactions(extractor):
 def test_ways_of_writing_an_allergy(extractor, text, expected):
     result = extractor.extract(text)
     assert [(a.substance, a.reaction) for a in result.allergies] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "allergens", "medications"),
+    [
+        ("He is allergic to shellfish and takes atorvastatin.", ["shellfish"], ["atorvastatin"]),
+        ("She is allergic to penicillin but tolerates cephalexin.", ["penicillin"], ["cephalexin"]),
+        ("Allergic to penicillin, sulfa and codeine.", ["penicillin", "sulfa", "codeine"], []),
+    ],
+)
+def test_what_allergic_to_names_ends_with_its_clause(extractor, text, allergens, medications):
+    """The atorvastatin of 'allergic to shellfish and takes atorvastatin' was an allergen."""
+    result = extractor.extract(text)
+    assert [a.substance for a in result.allergies] == allergens
+    assert [m.text for m in result.medications] == medications
 
 
 def test_allergic_to_is_an_allergy_not_a_medication(extractor):
@@ -1342,7 +1372,10 @@ def test_a_wrapped_list_item_is_one_procedure_with_its_year_first_date(extractor
     [
         ("She had a reduction in her pain after the injection.", []),
         ("He had a dose reduction of metoprolol last week.", []),
-        ("She underwent open reduction and internal fixation of the wrist.", ["open reduction"]),
+        (
+            "She underwent open reduction and internal fixation of the wrist.",
+            ["open reduction and internal fixation of the wrist"],
+        ),
     ],
 )
 def test_a_reduction_is_a_procedure_only_when_open_or_closed(extractor, text, expected):

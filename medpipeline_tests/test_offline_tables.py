@@ -308,6 +308,27 @@ Family history: father had hypertension.
                 ("Hernia repair, inguinal", None, Assertion.PRESENT),
             ],
         ),
+        (  # one sentence, several procedures; a name going on with a second procedure word
+            "He underwent coronary artery bypass grafting in 2015 and cardiac catheterization"
+            " last year. She had an appendectomy, a cholecystectomy and a hernia repair.\n",
+            [
+                ("coronary artery bypass grafting", None, Assertion.PRESENT),
+                ("cardiac catheterization", None, Assertion.PRESENT),
+                ("appendectomy", None, Assertion.PRESENT),
+                ("cholecystectomy", None, Assertion.PRESENT),
+                ("hernia repair", None, Assertion.PRESENT),
+            ],
+        ),
+        (  # planned, the name before or after the plan
+            "Colonoscopy is scheduled for next month. She is scheduled for a stress test.\n"
+            "Referred for cardiac catheterization. We recommended a screening mammogram.\n",
+            [
+                ("Colonoscopy", None, Assertion.HYPOTHETICAL),
+                ("stress test", None, Assertion.HYPOTHETICAL),
+                ("cardiac catheterization", None, Assertion.HYPOTHETICAL),
+                ("mammogram", None, Assertion.HYPOTHETICAL),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -326,6 +347,8 @@ Family history: father had hypertension.
         "planned-in-narrative",
         "abbreviations",
         "surgical-history-lines",
+        "coordinated-in-narrative",
+        "scheduled-referred-recommended",
     ],
 )
 def test_procedures(extractor, text, expected):

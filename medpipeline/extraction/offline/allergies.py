@@ -56,7 +56,15 @@ MAX_ALLERGY_LINES = 6
 MAX_ALLERGY_ITEM_WORDS = 6
 
 
-END_OF_SENTENCE = re.compile(r"\.(?:\s|$)|\n")
+# Where the substances after 'allergic to' end: the sentence's end or the next clause ('He is
+# allergic to shellfish and takes atorvastatin', '..., but tolerates codeine').
+ALLERGIC_TO_END = re.compile(
+    r"\.(?:\s|$)|\n|;|\b(?:but|which|who|although|though|because|however|whereas)\b"
+    r"|(?:\band\b|,)[ \t]+(?:(?:he|she|they|the[ \t]+patient|patient)[ \t]+)?"
+    r"(?:takes?|taking|uses?|using|is|was|has|had|reports?|reported|denies|denied|tolerates?"
+    r"|tolerated|started|continues|continued|receives|received|gets|got|developed|remains)\b",
+    re.IGNORECASE,
+)
 
 
 def allergy_list_extent(text: str, region: Region) -> Region:
@@ -92,7 +100,7 @@ def allergy_regions(doc: Doc) -> list[Region]:
         next_label = INLINE_ALLERGY_LABEL.search(text, match.end(), line_end)
         regions.append((match.start(), next_label.start() if next_label else line_end))
     for match in ALLERGIC_TO.finditer(text):
-        stop = END_OF_SENTENCE.search(text, match.end())
+        stop = ALLERGIC_TO_END.search(text, match.end())
         regions.append((match.start(), stop.start() if stop else len(text)))
     return regions
 

@@ -217,8 +217,9 @@ PROCEDURE_SUFFIXES = (
     r"ectomy|otomy|ostomy|plasty|scopy|graphy|pexy|rrhaphy|centesis|biopsy|repair|replacement"
     r"|bypass|transplant(?:ation)?|resection|excision|amputation|(?<![A-Za-z])fusion|transfusion"
     r"|catheterization"
-    r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction|fixation|ablation"
-    r"|implantation|insertion|removal"
+    r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction"
+    r"(?:[ \t]+(?:and|with)[ \t]+(?:internal|external|percutaneous)[ \t]+fixation)?"
+    r"|fixation|ablation|implantation|insertion|removal"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
     r"|c-section"
     # abbreviations, as written and as whole words ('s/p CABG'; 'sleep' is no LEEP)
@@ -230,14 +231,25 @@ PROCEDURE_WORD = re.compile(rf"(?:{PROCEDURE_SUFFIXES})\b", re.IGNORECASE)
 # 'underwent a biopsy of the sinus mass'; the sentence may wrap onto the next line.
 SITE_WORD = (
     r"(?!(?:and|or|with|without|on|in|at|for|to|was|were|which|if|when|unless|after|before"
-    r"|because|due|since|as|this|next)\b)[a-z][a-z'-]*"
+    r"|because|due|since|as|this|next|had|has|have|an?)\b)[a-z][a-z'-]*"
 )
+# The name goes on with a second procedure word ('coronary artery bypass grafting', 'knee
+# replacement surgery').
+PROCEDURE_WORD_AFTER = rf"(?:[ \t]+(?:[A-Za-z-]*(?:{PROCEDURE_SUFFIXES})|surgery)\b)?"
 NARRATIVE_PROCEDURE = re.compile(
     r"\b(?:underwent|undergone|s/p|status[ \t]+post|had\s+(?:an?\s+)?|performed\s+"
     r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?)\s*"
     r"(?:an?\s+|the\s+)?(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){0,4}?[A-Za-z-]*"
-    rf"(?:{PROCEDURE_SUFFIXES})\b"
+    rf"(?:{PROCEDURE_SUFFIXES})\b{PROCEDURE_WORD_AFTER}"
     rf"(?:\s+of\s+(?:the\s+|his\s+|her\s+)?(?:{SITE_WORD}\s+){{0,2}}{SITE_WORD}\b)?)",
+    re.IGNORECASE,
+)
+# A further procedure the same sentence names ('underwent CABG in 2015 and cardiac
+# catheterization last year', 'had an appendectomy, a cholecystectomy and a hernia repair').
+COORDINATED_PROCEDURE = re.compile(
+    r"(?:[ \t]+(?:in|on)[ \t]+[\w/]+)?(?:[ \t]*,[ \t]*(?:and[ \t]+)?|[ \t]+and[ \t]+)"
+    rf"(?:an?[ \t]+|the[ \t]+)?(?P<name>(?:{SITE_WORD}[ \t]+){{0,4}}?[A-Za-z-]*"
+    rf"(?:{PROCEDURE_SUFFIXES})\b{PROCEDURE_WORD_AFTER})",
     re.IGNORECASE,
 )
 NEGATED_BEFORE = re.compile(r"\b(?:no|never|denies|without|not)\b[^.\n]{0,30}$", re.IGNORECASE)
@@ -283,13 +295,17 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
             continue
         line_start = text.rfind("\n", 0, match.start()) + 1
         negated = NEGATED_BEFORE.search(text[line_start : match.start()])
-        facts.append(
-            ProcedureFact(
-                quote=quote_for(text, match.start(), match.end()),
-                text=normalize_space(match["name"]),
-                assertion=Assertion.NEGATED if negated else Assertion.PRESENT,
+        named, quote_start = match, match.start()
+        while named:
+            facts.append(
+                ProcedureFact(
+                    quote=quote_for(text, quote_start, named.end()),
+                    text=normalize_space(named["name"]),
+                    assertion=Assertion.NEGATED if negated else Assertion.PRESENT,
+                )
             )
-        )
+            named = COORDINATED_PROCEDURE.match(text, named.end())
+            quote_start = named.start("name") if named else quote_start
     return facts
 
 
@@ -306,13 +322,21 @@ PLANNED_PROCEDURE = re.compile(
     r"(?:\b(?:will|to|we'll|I'll)[ \t]+(?:also[ \t]+)?"
     r"|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*)?)"
     r"(?:obtain|order|schedule|arrange|perform|get)[ \t]+(?:for[ \t]+)?"
-    r"|\bdue[ \t]+for[ \t]+",
+    r"|\b(?:due|scheduled|booked|referred)[ \t]+for[ \t]+|\brecommend(?:s|ed)?[ \t]+",
     re.IGNORECASE | re.MULTILINE,
 )
 PLANNED_NAME = re.compile(
     r"(?:an?[ \t]+|the[ \t]+|her[ \t]+|his[ \t]+)?(?:(?:repeat|routine|screening|follow-up)[ \t]+)?"
     rf"(?P<name>(?:[A-Za-z][A-Za-z'-]*[ \t]+){{0,2}}?{PLANNED_HEAD}"
     rf"(?:[ \t]+of[ \t]+(?:the[ \t]+)?(?:{SITE_WORD}[ \t]+){{0,2}}{SITE_WORD}\b)?)",
+    re.IGNORECASE,
+)
+
+
+# 'Colonoscopy is scheduled for next month': the name comes first.
+PLANNED_AFTER = re.compile(
+    r"[ \t]+(?:is|are|has[ \t]+been|have[ \t]+been|will[ \t]+be)[ \t]+"
+    r"(?:scheduled|planned|booked|arranged|recommended)\b",
     re.IGNORECASE,
 )
 
@@ -324,19 +348,23 @@ NOT_PLANNED_BEFORE = re.compile(
 
 def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
     """Procedures the text says will be done, named by the procedure."""
+    plans = [
+        (cue.start(), named, named.end())
+        for cue in PLANNED_PROCEDURE.finditer(text)
+        if (named := PLANNED_NAME.match(text, cue.end()))
+    ] + [
+        (named.start(), named, after.end())
+        for named in PLANNED_NAME.finditer(text)
+        if (after := PLANNED_AFTER.match(text, named.end()))
+    ]
     facts = []
-    for cue in PLANNED_PROCEDURE.finditer(text):
-        named = PLANNED_NAME.match(text, cue.end())
-        line_start = text.rfind("\n", 0, cue.start()) + 1
-        if (
-            named is None
-            or in_regions(cue.start(), skip_regions)
-            or NOT_PLANNED_BEFORE.search(text[line_start : cue.start()])
-        ):
+    for start, named, end in sorted(plans, key=lambda plan: plan[0]):
+        line_start = text.rfind("\n", 0, start) + 1
+        if in_regions(start, skip_regions) or NOT_PLANNED_BEFORE.search(text[line_start:start]):
             continue
         facts.append(
             ProcedureFact(
-                quote=quote_for(text, cue.start(), named.end()),
+                quote=quote_for(text, start, end),
                 text=normalize_space(named["name"]),
                 assertion=Assertion.HYPOTHETICAL,
             )
