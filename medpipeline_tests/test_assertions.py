@@ -250,3 +250,22 @@ def test_a_latex_free_precaution_does_not_negate_the_latex_allergy(text: str) ->
 def test_pain_free_still_negates_the_pain() -> None:
     result = OfflineExtractor().extract("She has been chest pain free since the stent.")
     assert [(c.text, c.assertion) for c in result.conditions] == [("chest pain", Assertion.NEGATED)]
+
+
+MEDICATION_LIST = "MEDICATIONS:\nAspirin 81 mg daily, no warfarin, metoprolol 25 mg BID.\n"
+
+
+def test_a_negation_in_one_item_of_a_drug_list_does_not_reach_the_llms_next_item() -> None:
+    """The re-read reads a list of drugs by its items, as the offline provider does: the 'no' of
+    'no warfarin' made the LLM's metoprolol (its own item, with its dose) not taken."""
+    facts = [
+        MedicationFact(quote="Aspirin 81 mg daily", text="Aspirin"),
+        MedicationFact(quote="metoprolol 25 mg BID", text="metoprolol"),
+    ]
+    checked = recheck_assertions(
+        _document("anthropic", MEDICATION_LIST, medications=facts), MEDICATION_LIST
+    )
+    assert [(m.text, m.assertion, disagrees(m)) for m in checked.medications] == [
+        ("Aspirin", Assertion.PRESENT, False),
+        ("metoprolol", Assertion.PRESENT, False),
+    ]

@@ -154,10 +154,13 @@ def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:
 
 
 def sentence_drugs(span: Span) -> list[Span]:
-    """The drugs named in the span's sentence, in order."""
+    """The drugs named in the span's sentence, in order: the entities, or the targets of a span
+    group (ConText's re-reading of an LLM's facts, `extraction.assertions`)."""
     doc = span.doc
     if "drugs" not in doc.user_data:  # asked for every cue and drug: found once per document
-        doc.user_data["drugs"] = [ent for ent in doc.ents if ent.label_ == DRUG]
+        mentions = [*doc.ents, *(mention for group in doc.spans.values() for mention in group)]
+        drugs = {(m.start_char, m.end_char): m for m in mentions if m.label_ == DRUG}
+        doc.user_data["drugs"] = [drugs[key] for key in sorted(drugs)]
     drugs = doc.user_data["drugs"]
     start, end = sentence_region(span)
     first = bisect.bisect_left([ent.start_char for ent in drugs], start)
