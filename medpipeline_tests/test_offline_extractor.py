@@ -417,6 +417,21 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
             "Patient refuses insulin.",
             [("insulin", Assertion.NEGATED, MedicationStatus.ACTIVE)],
         ),
+        (
+            "His home diltiazem was held for hypotension and resumed on discharge.",
+            [("diltiazem", Assertion.PRESENT, MedicationStatus.ACTIVE)],
+        ),
+        (
+            "Started on metformin, then stopped due to GI upset.",
+            [("metformin", Assertion.PRESENT, MedicationStatus.STOPPED)],
+        ),
+        (
+            "He was treated with ceftriaxone and azithromycin with improvement.",
+            [
+                ("ceftriaxone", Assertion.PRESENT, MedicationStatus.COMPLETED),
+                ("azithromycin", Assertion.PRESENT, MedicationStatus.COMPLETED),
+            ],
+        ),
     ],
     ids=[
         "not-taking-after",
@@ -429,6 +444,9 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
         "ran-out-of",
         "failed",
         "refuses",
+        "held-then-resumed",
+        "started-then-stopped",
+        "treated-with-in-a-hospital-course",
     ],
 )
 def test_medication_reconciliation_wording(extractor, text, expected):

@@ -321,12 +321,14 @@ Family history: father had hypertension.
         ),
         (  # planned, the name before or after the plan
             "Colonoscopy is scheduled for next month. She is scheduled for a stress test.\n"
-            "Referred for cardiac catheterization. We recommended a screening mammogram.\n",
+            "Referred for cardiac catheterization. We recommended a screening mammogram.\n"
+            "Repeat chest x-ray in 6 weeks. Repeat CBC in the morning.\n",
             [
                 ("Colonoscopy", None, Assertion.HYPOTHETICAL),
                 ("stress test", None, Assertion.HYPOTHETICAL),
                 ("cardiac catheterization", None, Assertion.HYPOTHETICAL),
                 ("mammogram", None, Assertion.HYPOTHETICAL),
+                ("chest x-ray", None, Assertion.HYPOTHETICAL),
             ],
         ),
     ],
@@ -348,7 +350,7 @@ Family history: father had hypertension.
         "abbreviations",
         "surgical-history-lines",
         "coordinated-in-narrative",
-        "scheduled-referred-recommended",
+        "scheduled-referred-recommended-repeat",
     ],
 )
 def test_procedures(extractor, text, expected):

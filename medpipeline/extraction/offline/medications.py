@@ -239,6 +239,13 @@ NOT_A_DOSE_GIVEN = re.compile(
 )
 
 
+def last_cue(ent: Span, category: str) -> int:
+    """Where the last ConText cue of the category about the mention is (-1: none): of a stop
+    and a start, the later one says what the drug is now ('held for hypotension and resumed
+    on discharge', 'started on metformin, then stopped')."""
+    return max((m.modifier_span[0] for m in ent._.modifiers if m.category == category), default=-1)
+
+
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
     prescribed_lists = list_items(text, PRESCRIBED_HEADER)
@@ -256,7 +263,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         next_start = drugs[index + 1].start_char if index + 1 < len(drugs) else len(text)
         window = sig_window(text, ent, next_start)
         dose = parse_dose(window) or dose_before(text, ent)
-        stopped = has_modifier(ent, "MED_STOPPED")
+        stopped = last_cue(ent, "MED_STOPPED") > last_cue(ent, "MED_STARTED")
         prescribed = is_prescribed(text, ent, prescribed_lists)
         # a dose the text says was given ('was given aspirin in the ED') is a completed
         # administration, not a drug the patient is on; a prescription or a start is

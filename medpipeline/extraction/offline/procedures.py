@@ -321,7 +321,7 @@ PLANNED_HEAD = (
 PLANNED_PROCEDURE = re.compile(
     r"(?:\b(?:will|to|we'll|I'll)[ \t]+(?:also[ \t]+)?"
     r"|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*)?)"
-    r"(?:obtain|order|schedule|arrange|perform|get)[ \t]+(?:for[ \t]+)?"
+    r"(?:obtain|order|schedule|arrange|perform|get|repeat)[ \t]+(?:for[ \t]+)?"
     r"|\b(?:due|scheduled|booked|referred)[ \t]+for[ \t]+|\brecommend(?:s|ed)?[ \t]+",
     re.IGNORECASE | re.MULTILINE,
 )
