@@ -182,6 +182,10 @@ def test_possible_and_historical(extractor):
             "Hypertension. Hodgkin lymphoma in remission.",
             {"Hypertension": False, "Hodgkin lymphoma": True},
         ),
+        (
+            "Remote history of breast cancer, s/p lumpectomy 2008, no recurrence. Asthma.",
+            {"breast cancer": True, "Asthma": False},
+        ),
     ],
 )
 def test_a_condition_in_remission(extractor, text, in_remission):
@@ -349,6 +353,18 @@ def test_a_drug_a_history_says_the_patient_is_on_is_taken_now(extractor, text, g
     """'History of DVT on warfarin': the history is the DVT's; the patient is on warfarin now.
     Written as a past drug ('was on', 'previously on'), it stays historical."""
     assert medication(extractor.extract(text), generic).assertion == assertion
+
+
+def test_a_later_mention_with_another_status_is_kept(extractor):
+    """'She was recently started on naproxen ... Discontinue naproxen.': both mentions are kept
+    (the bundle takes the last one's status); before, the first (active) hid the stop."""
+    result = extractor.extract(
+        "She was recently started on naproxen for knee pain.\nPlan: Discontinue naproxen.\n"
+    )
+    assert [(m.text, m.status) for m in result.medications] == [
+        ("naproxen", MedicationStatus.ACTIVE),
+        ("naproxen", MedicationStatus.STOPPED),
+    ]
 
 
 def test_a_drug_the_patient_is_off_is_stopped(extractor):

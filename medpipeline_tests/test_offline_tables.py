@@ -322,13 +322,15 @@ Family history: father had hypertension.
         (  # planned, the name before or after the plan
             "Colonoscopy is scheduled for next month. She is scheduled for a stress test.\n"
             "Referred for cardiac catheterization. We recommended a screening mammogram.\n"
-            "Repeat chest x-ray in 6 weeks. Repeat CBC in the morning.\n",
+            "Repeat chest x-ray in 6 weeks. Repeat CBC in the morning.\n"
+            "Echocardiogram ordered. MRI ordered and showed no acute findings.\n",
             [
                 ("Colonoscopy", None, Assertion.HYPOTHETICAL),
                 ("stress test", None, Assertion.HYPOTHETICAL),
                 ("cardiac catheterization", None, Assertion.HYPOTHETICAL),
                 ("mammogram", None, Assertion.HYPOTHETICAL),
                 ("chest x-ray", None, Assertion.HYPOTHETICAL),
+                ("Echocardiogram", None, Assertion.HYPOTHETICAL),
             ],
         ),
     ],

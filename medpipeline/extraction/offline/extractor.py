@@ -46,6 +46,7 @@ from medpipeline.extraction.schema import (
     ChunkExtraction,
     ConditionFact,
     MedicationFact,
+    MedicationStatus,
     ObservationFact,
 )
 from medpipeline.extraction.sequences import unique
@@ -56,7 +57,11 @@ def condition_key(fact: ConditionFact) -> tuple:
 
 
 def medication_key(fact: MedicationFact) -> tuple:
-    return fact.text.lower(), fact.assertion, fact.prescribed
+    """A mention that stops the drug stays apart from the others: the bundle keeps the last
+    one's status ('She was started on naproxen ... Discontinue naproxen.' is stopped); a dose
+    given ('was given aspirin in the ER') is no news against the list's 'Aspirin 325 mg daily'."""
+    stopped = fact.status == MedicationStatus.STOPPED
+    return fact.text.lower(), fact.assertion, fact.prescribed, stopped
 
 
 def allergy_key(fact: AllergyFact) -> tuple:

@@ -333,10 +333,12 @@ PLANNED_NAME = re.compile(
 )
 
 
-# 'Colonoscopy is scheduled for next month': the name comes first.
-PLANNED_AFTER = re.compile(
-    r"[ \t]+(?:is|are|has[ \t]+been|have[ \t]+been|will[ \t]+be)[ \t]+"
-    r"(?:scheduled|planned|booked|arranged|recommended)\b",
+# 'Colonoscopy is scheduled for next month', 'Echocardiogram ordered.': the name comes first
+# ('An echocardiogram was ordered and showed ...' reports one done).
+NAME_THEN_PLANNED = re.compile(
+    PLANNED_NAME.pattern + r"[ \t]+(?:(?:is|are|has[ \t]+been|have[ \t]+been|will[ \t]+be)[ \t]+)?"
+    r"(?:scheduled|planned|booked|arranged|recommended|ordered|requested)\b"
+    r"(?![ \t]+(?:and|which|that|showed|revealed)\b)",
     re.IGNORECASE,
 )
 
@@ -352,11 +354,7 @@ def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureF
         (cue.start(), named, named.end())
         for cue in PLANNED_PROCEDURE.finditer(text)
         if (named := PLANNED_NAME.match(text, cue.end()))
-    ] + [
-        (named.start(), named, after.end())
-        for named in PLANNED_NAME.finditer(text)
-        if (after := PLANNED_AFTER.match(text, named.end()))
-    ]
+    ] + [(named.start(), named, named.end()) for named in NAME_THEN_PLANNED.finditer(text)]
     facts = []
     for start, named, end in sorted(plans, key=lambda plan: plan[0]):
         line_start = text.rfind("\n", 0, start) + 1
