@@ -136,13 +136,13 @@ def list_start(text: str, ent: Span) -> int:
     """Where the list of drugs the mention belongs to begins ('on metoprolol, diltiazem and
     apixaban': at metoprolol)."""
     drugs = sentence_drugs(ent)
-    index = drugs.index(ent) if ent in drugs else 0
+    index = drugs.index(ent)
     while index > 0:
         joined = COORDINATION.fullmatch(text, drugs[index - 1].end_char, drugs[index].start_char)
         if not joined or (joined["sig"].strip() and not has_sig(joined["sig"])):
             break
         index -= 1
-    return drugs[index].start_char if drugs else ent.start_char
+    return drugs[index].start_char
 
 
 def cue_before(pattern: re.Pattern[str], text: str, ent: Span) -> bool:

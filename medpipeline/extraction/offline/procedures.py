@@ -233,14 +233,17 @@ SITE_WORD = (
     r"(?!(?:and|or|with|without|on|in|at|for|to|was|were|which|if|when|unless|after|before"
     r"|because|due|since|as|this|next|had|has|have|an?)\b)[a-z][a-z'-]*"
 )
-# The name goes on with a second procedure word ('coronary artery bypass grafting', 'knee
-# replacement surgery').
-PROCEDURE_WORD_AFTER = rf"(?:[ \t]+(?:[A-Za-z-]*(?:{PROCEDURE_SUFFIXES})|surgery)\b)?"
+# The word that makes a name a procedure's, going on with a second procedure word ('coronary
+# artery bypass grafting', 'knee replacement surgery').
+PROCEDURE_NAME_END = (
+    rf"[A-Za-z-]*(?:{PROCEDURE_SUFFIXES})\b"
+    rf"(?:[ \t]+(?:[A-Za-z-]*(?:{PROCEDURE_SUFFIXES})|surgery)\b)?"
+)
 NARRATIVE_PROCEDURE = re.compile(
     r"\b(?:underwent|undergone|s/p|status[ \t]+post|had\s+(?:an?\s+)?|performed\s+"
     r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?)\s*"
-    r"(?:an?\s+|the\s+)?(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){0,4}?[A-Za-z-]*"
-    rf"(?:{PROCEDURE_SUFFIXES})\b{PROCEDURE_WORD_AFTER}"
+    r"(?:an?\s+|the\s+)?(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){0,4}?"
+    rf"{PROCEDURE_NAME_END}"
     rf"(?:\s+of\s+(?:the\s+|his\s+|her\s+)?(?:{SITE_WORD}\s+){{0,2}}{SITE_WORD}\b)?)",
     re.IGNORECASE,
 )
@@ -248,8 +251,7 @@ NARRATIVE_PROCEDURE = re.compile(
 # catheterization last year', 'had an appendectomy, a cholecystectomy and a hernia repair').
 COORDINATED_PROCEDURE = re.compile(
     r"(?:[ \t]+(?:in|on)[ \t]+[\w/]+)?(?:[ \t]*,[ \t]*(?:and[ \t]+)?|[ \t]+and[ \t]+)"
-    rf"(?:an?[ \t]+|the[ \t]+)?(?P<name>(?:{SITE_WORD}[ \t]+){{0,4}}?[A-Za-z-]*"
-    rf"(?:{PROCEDURE_SUFFIXES})\b{PROCEDURE_WORD_AFTER})",
+    rf"(?:an?[ \t]+|the[ \t]+)?(?P<name>(?:{SITE_WORD}[ \t]+){{0,4}}?{PROCEDURE_NAME_END})",
     re.IGNORECASE,
 )
 NEGATED_BEFORE = re.compile(r"\b(?:no|never|denies|without|not)\b[^.\n]{0,30}$", re.IGNORECASE)
