@@ -309,6 +309,7 @@ def test_vaccines_and_screening_are_not_conditions(extractor):
         "Education about diabetes provided.",
         "Counseling regarding hypertension given.",
         "Warning signs of stroke were reviewed with the patient.",
+        "Assessed for depression; PHQ-9 score 2.",
     ],
 )
 def test_a_topic_of_counseling_or_risk_is_not_a_condition(extractor, text):
@@ -448,6 +449,30 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
                 ("azithromycin", Assertion.PRESENT, MedicationStatus.COMPLETED),
             ],
         ),
+        (
+            "She finished a course of amoxicillin last week.",
+            [("amoxicillin", Assertion.PRESENT, MedicationStatus.COMPLETED)],
+        ),
+        (
+            "Completed 7 days of ciprofloxacin for UTI.",
+            [("ciprofloxacin", Assertion.PRESENT, MedicationStatus.COMPLETED)],
+        ),
+        (
+            "Prednisone taper was completed last month.",
+            [("Prednisone", Assertion.PRESENT, MedicationStatus.COMPLETED)],
+        ),
+        (
+            "Antibiotic course with amoxicillin not completed.",
+            [("amoxicillin", Assertion.PRESENT, MedicationStatus.ACTIVE)],
+        ),
+        (
+            "Insulin was not given due to hypoglycemia.",
+            [("Insulin", Assertion.NEGATED, MedicationStatus.ACTIVE)],
+        ),
+        (
+            "Metformin contraindicated given CKD stage 4.",
+            [("Metformin", Assertion.NEGATED, MedicationStatus.ACTIVE)],
+        ),
     ],
     ids=[
         "not-taking-after",
@@ -463,6 +488,12 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
         "held-then-resumed",
         "started-then-stopped",
         "treated-with-in-a-hospital-course",
+        "finished-a-course",
+        "completed-days-of",
+        "taper-was-completed",
+        "not-completed",
+        "not-given",
+        "contraindicated",
     ],
 )
 def test_medication_reconciliation_wording(extractor, text, expected):
@@ -506,6 +537,8 @@ def test_what_a_procedure_removed_or_repaired_is_not_an_active_condition(extract
         ("Differential includes appendicitis and ovarian torsion.", "appendicitis"),
         ("Cellulitis versus gout of the right foot.", "gout"),
         ("We discussed the possibility of multiple sclerosis.", "multiple sclerosis"),
+        ("Worked up for pulmonary embolism, CTA negative.", "pulmonary embolism"),
+        ("Evaluated for appendicitis; CT negative.", "appendicitis"),
     ],
 )
 def test_a_suspected_condition_is_possible_not_present(extractor, text, mention):
@@ -748,6 +781,68 @@ def test_a_cue_in_one_item_of_a_drug_list_is_that_items(extractor, text, expecte
     ("text", "expected"),
     [
         (
+            "Amlodipine was discontinued due to edema; started hydrochlorothiazide 25 mg daily.",
+            {"amlodipine": "stopped", "hydrochlorothiazide": "active"},
+        ),
+        (
+            "Amlodipine was discontinued due to edema, started hydrochlorothiazide 25 mg daily.",
+            {"amlodipine": "stopped", "hydrochlorothiazide": "active"},
+        ),
+        (
+            "Warfarin was stopped and apixaban 5 mg twice daily was started.",
+            {"warfarin": "stopped", "apixaban": "active"},
+        ),
+        (
+            "Warfarin was stopped and apixaban 5 mg twice daily was continued.",
+            {"warfarin": "stopped", "apixaban": "active"},
+        ),
+        (
+            "Stopped atorvastatin due to myalgias, now on rosuvastatin 10 mg.",
+            {"atorvastatin": "stopped", "rosuvastatin": "active"},
+        ),
+        (
+            "Aspirin and clopidogrel were discontinued.",
+            {"aspirin": "stopped", "clopidogrel": "stopped"},
+        ),
+        (
+            "Lisinopril 10 mg daily and metformin 500 mg BID were held.",
+            {"lisinopril": "stopped", "metformin": "stopped"},
+        ),
+    ],
+)
+def test_a_cue_in_another_clause_is_not_about_a_drug_with_a_verb_of_its_own(
+    extractor, text, expected
+):
+    """Before, the later 'started' made the discontinued amlodipine active and the 'stopped' of
+    the warfarin's clause stopped the rosuvastatin; drugs sharing one verb still share it."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.status.value for m in result.medications} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("No fever, takes aspirin daily.", {"aspirin": "present"}),
+        (
+            "Denies chest pain. Not on aspirin, takes clopidogrel 75 mg.",
+            {"aspirin": "negated", "clopidogrel": "present"},
+        ),
+        (
+            "Denies taking aspirin, ibuprofen or naproxen.",
+            {"aspirin": "negated", "ibuprofen": "negated", "naproxen": "negated"},
+        ),
+    ],
+)
+def test_a_negation_does_not_reach_a_drug_with_a_verb_of_its_own(extractor, text, expected):
+    """Before, the 'No' of 'No fever, takes aspirin daily' made the aspirin not taken."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.assertion.value for m in result.medications} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
             "History of DVT on aspirin and warfarin.",
             {"aspirin": "present", "warfarin": "present"},
         ),
@@ -868,6 +963,23 @@ def test_what_allergic_to_names_ends_with_its_clause(extractor, text, allergens,
     result = extractor.extract(text)
     assert [a.substance for a in result.allergies] == allergens
     assert [m.text for m in result.medications] == medications
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Allergies: penicillin (rash), but tolerates cephalexin.", ["penicillin"]),
+        ("Allergies: sulfa (hives). Has since tolerated amoxicillin.", ["sulfa"]),
+        ("ALLERGIES:\nCodeine - nausea\nAmoxicillin - tolerated", ["Codeine"]),
+        (
+            "ALLERGIES:\nPenicillin (rash) - tolerated amoxicillin during this admission.",
+            ["Penicillin"],
+        ),
+    ],
+)
+def test_a_drug_an_allergy_list_says_is_tolerated_is_not_an_allergen(extractor, text, expected):
+    """Before, 'but tolerates cephalexin' in an allergy list made cephalexin an allergy."""
+    assert [a.substance for a in extractor.extract(text).allergies] == expected
 
 
 def test_allergic_to_is_an_allergy_not_a_medication(extractor):

@@ -144,9 +144,8 @@ MAX_SUBSTANCE_WORDS = 4
 
 
 NOT_SUBSTANCE_WORDS = {"the", "a", "is", "was", "has", "with", "patient", "he", "she", "his", "her"}
-
-
 NOT_SUBSTANCE_WORDS |= {"no", "not", "of", "to", "for", "in", "on", "reviewed", "see", "unknown"}
+NOT_SUBSTANCE_WORDS |= {"but", "since"}
 
 
 def mask_parentheses(value: str) -> str:
@@ -178,6 +177,12 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     raw = text[item[0] : item[1]]
     if NO_KNOWN_ALLERGIES.search(raw) or NONE_ITEM.fullmatch(raw.strip()):
         return AllergyFact(quote=quote_for(text, *item), no_known_allergies=True)
+    tolerated = TOLERATED.search(raw)
+    if tolerated and not re.search(r"[A-Za-z]", raw[tolerated.end() :]):
+        return None  # 'Amoxicillin - tolerated'
+    if tolerated:  # 'Penicillin (hives), but tolerates cephalexin': the item ends before it
+        raw = raw[: tolerated.start()]
+        item = (item[0], item[0] + tolerated.start())
     item_text = ALLERGY_TO.sub("", LIST_MARKER.sub("", raw, count=1), count=1)
     written, reaction = split_substance_and_reaction(item_text)
     written = NAMED_ALLERGY_WORD.sub("", written)  # 'Latex allergy' names latex
@@ -186,6 +191,10 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     if not drug and not plausible_substance(substance):
         return None
     return AllergyFact(quote=quote_for(text, *item), substance=substance, reaction=reaction)
+
+
+# A substance the patient takes without a reaction, named in an allergy list: not an allergen.
+TOLERATED = re.compile(r"\btolerat(?:e|es|ed|ing)\b", re.IGNORECASE)
 
 
 NAMED_ALLERGY_WORD = re.compile(rf"[ \t]+{ALLERGY_WORD}$", re.IGNORECASE)

@@ -12,6 +12,7 @@ from medpipeline.extraction.offline.pipeline import (
     DRUG,
     assertion_of,
     has_modifier,
+    is_coordinated,
     reaches_drug,
     sentence_drugs,
 )
@@ -21,7 +22,7 @@ from medpipeline.extraction.offline.sections_tables import (
     TableRow,
     section_regions,
 )
-from medpipeline.extraction.offline.sig import has_sig, parse_dose, parse_frequency, parse_route
+from medpipeline.extraction.offline.sig import parse_dose, parse_frequency, parse_route
 from medpipeline.extraction.offline.text import (
     ALLERGY_WORD,
     LIST_MARKER,
@@ -125,11 +126,6 @@ ON_DRUG_BEFORE = re.compile(r"(?<![\w-])(?:on|taking)[ \t]+$", re.IGNORECASE)
 WAS_ON_DRUG_BEFORE = re.compile(
     r"\b(?:was|were|been|being|previously|formerly|once)[ \t]+(?:on|taking)[ \t]+$", re.IGNORECASE
 )
-# Between two drugs of one list: the earlier one's sig, then ',', 'and' or 'or'.
-COORDINATION = re.compile(
-    r"(?P<sig>[^,;:\n]*?)[ \t]*(?:,[ \t]*(?:(?:and|or)[ \t]+)?|[ \t]+(?:and|or)[ \t]+)",
-    re.IGNORECASE,
-)
 
 
 def list_start(text: str, ent: Span) -> int:
@@ -137,10 +133,7 @@ def list_start(text: str, ent: Span) -> int:
     apixaban': at metoprolol)."""
     drugs = sentence_drugs(ent)
     index = drugs.index(ent)
-    while index > 0:
-        joined = COORDINATION.fullmatch(text, drugs[index - 1].end_char, drugs[index].start_char)
-        if not joined or (joined["sig"].strip() and not has_sig(joined["sig"])):
-            break
+    while index > 0 and is_coordinated(text, drugs[index - 1], drugs[index]):
         index -= 1
     return drugs[index].start_char
 

@@ -121,16 +121,24 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
             )
         )
     for rule in rules:
-        rule.on_modifies = functools.partial(cue_modifies, backward=rule.direction == "BACKWARD")
+        rule.on_modifies = functools.partial(
+            cue_modifies,
+            backward=rule.direction == "BACKWARD",
+            negation=rule.category == "NEGATED_EXISTENCE",
+        )
     return rules
 
 
-def cue_modifies(target: Span, cue: Span, between: Span, backward: bool = False) -> bool:
+def cue_modifies(
+    target: Span, cue: Span, between: Span, backward: bool = False, negation: bool = False
+) -> bool:
     """medspaCy's `on_modifies` hook: whether a ConText cue (of a rule looking `backward` only,
-    or not) is about the target mention (`between` runs from the earlier of the two to the
-    later)."""
-    return bracketed_cue_modifies(target, cue, between) and reaches_drug(
-        target, cue.start_char, backward
+    or not; a `negation` or not) is about the target mention (`between` runs from the earlier
+    of the two to the later)."""
+    return (
+        bracketed_cue_modifies(target, cue, between)
+        and reaches_drug(target, cue.start_char, backward)
+        and not in_another_clause(target, cue, negation)
     )
 
 
@@ -184,36 +192,118 @@ def drug_item(target: Span, drugs: list[Span]) -> Region:
     return start, end
 
 
-# A list item with a verb of its own is a clause of its own ('If pain persists, take ibuprofen
-# 400 mg, continue lisinopril 10 mg daily').
-ITEM_VERB = re.compile(
-    r"[ \t]*(?:and[ \t]+)?(?:continue|resume|restart|start|begin|initiate|take|use|stop"
-    r"|discontinue|hold|increase|decrease|change|switch)\b",
+# Between two drugs of one list: the earlier one's sig, then ',', 'and' or 'or'.
+COORDINATION = re.compile(
+    r"(?P<sig>[^,;:\n]*?)[ \t]*(?:,[ \t]*(?:(?:and|or)[ \t]+)?|[ \t]+(?:and|or)[ \t]+)",
     re.IGNORECASE,
 )
+
+
+def is_coordinated(text: str, earlier: Span, later: Span) -> re.Match[str] | None:
+    """The two drugs are neighbours of one list (what is between them is a sig and a ',',
+    'and' or 'or'): the match, or None."""
+    joined = COORDINATION.fullmatch(text, earlier.end_char, later.start_char)
+    if joined and (not joined["sig"].strip() or has_sig(joined["sig"])):
+        return joined
+    return None
+
+
+def is_joined_list(target: Span, drugs: list[Span], last: Span) -> bool:
+    """The drugs from the target to the last are one list whose last two are joined by 'and' or
+    'or' ('aspirin, clopidogrel and heparin'; 'lisinopril 10 mg daily, metformin' is not one)."""
+    text = target.doc.text
+    chain = drugs[drugs.index(target) : drugs.index(last) + 1]
+    joins = [is_coordinated(text, a, b) for a, b in itertools.pairwise(chain)]
+    return all(joins) and bool(
+        re.search(r"\b(?:and|or)\b", joins[-1].group(0)[len(joins[-1]["sig"]) :])
+    )
+
+
+# Where two clauses of a sentence may meet, and a verb (or 'now') that makes the words around a
+# drug a clause of its own ('Warfarin was stopped and apixaban 5 mg twice daily was started',
+# 'Stopped atorvastatin due to myalgias, now on rosuvastatin').
+CLAUSE_JOIN = re.compile(r"[,;]|\b(?:and|but|or|then)\b", re.IGNORECASE)
+CLAUSE_VERB = re.compile(
+    r"\b(?:is|are|was|were|been|has|have|had|will|continue[sd]?|continuing|resum\w*|restart\w*"
+    r"|start\w*|began|begin\w*|initiat\w*|take|takes|taking|took|use[sd]?|using|stop\w*"
+    r"|discontinu\w*|held"
+    r"|hold|increas\w*|decreas\w*|chang\w*|switch\w*|transition\w*|given|receiv\w*"
+    r"|denie[sd]|refus\w*|declin\w*|now|currently)\b",
+    re.IGNORECASE,
+)
+
+
+def in_another_clause(target: Span, cue: Span, negation: bool) -> bool:
+    """The target drug has a clause of its own and the cue is in another clause, one that names
+    another drug or negates: in 'Amlodipine was discontinued due to edema; started
+    hydrochlorothiazide' the start is not about the amlodipine, in 'Warfarin was stopped and
+    apixaban ... was continued' the stop is not about the apixaban, in 'No fever, takes aspirin'
+    the aspirin is taken. ('If pain persists, take ibuprofen': the condition's clause names no
+    drug and reaches it; 'Aspirin and clopidogrel were discontinued': the aspirin's clause has
+    no verb of its own.) The writer's decisions ('We will increase her carvedilol ... and
+    initiate spironolactone', `medications.cue_before`) reach every verb they govern; the drug a
+    cue names ('changed to carvedilol', `SWITCHED_TO`) is not another drug of its clause."""
+    drugs = sentence_drugs(target) if target.label_ == DRUG else []
+    if target not in drugs:
+        return False
+    text = target.doc.text
+    sentence_start, sentence_end = sentence_region(target)
+    joins = [(m.start(), m.end()) for m in CLAUSE_JOIN.finditer(text, sentence_start, sentence_end)]
+    cue_start = cue.start_char
+    cue_before = cue_start < target.start_char
+    near, far = (cue_start, target.start_char) if cue_before else (target.end_char, cue_start)
+    if not any(near <= start and end <= far for start, end in joins):
+        return False
+
+    def clause(position: int) -> Region:
+        start = max((end for _, end in joins if end <= position), default=sentence_start)
+        end = min((start for start, _ in joins if start >= position), default=sentence_end)
+        return start, end
+
+    cue_clause = clause(cue_start)
+    if not negation and not any(
+        drug is not target
+        and cue_clause[0] <= drug.start_char < cue_clause[1]
+        and not cue.start_char <= drug.start_char < cue.end_char
+        for drug in drugs
+    ):
+        return False
+    return has_own_verb(target, *clause(target.start_char))
+
+
+def has_own_verb(target: Span, start: int, end: int) -> bool:
+    """The words around the target drug from start to end have a verb of their own."""
+    text = target.doc.text
+    return bool(
+        CLAUSE_VERB.search(text, start, target.start_char)
+        or CLAUSE_VERB.search(text, target.end_char, end)
+    )
 
 
 def reaches_drug(target: Span, cue_start: int, backward: bool = False) -> bool:
     """Whether a cue of the target's sentence is about a drug target. A cue inside an item of a
     list of drugs is about that item ('aspirin 81 mg daily, no longer taking warfarin,
     metoprolol 25 mg BID': only the warfarin); one before the list's first drug is about every
-    item ('Stopped lisinopril 10 mg, amlodipine 5 mg') but one with a verb of its own. A cue
+    item ('Stopped lisinopril 10 mg, amlodipine 5 mg') but one with a verb of its own ('If pain
+    persists, take ibuprofen 400 mg, continue lisinopril 10 mg daily'). A cue
     reaches another item's drug only when that item gives no dose or frequency of its own
     ('denies taking aspirin, ibuprofen'). A cue that looks back only is about the nearest drug
     before it ('metoprolol 50 mg twice daily, which was changed to carvedilol', 'lisinopril 10 mg
-    daily, metformin held'). Other targets: always."""
+    daily, metformin held'), or every drug of a list it ends ('Lisinopril 10 mg daily and
+    metformin 500 mg BID were held'). Other targets: always."""
     if target.label_ != DRUG:
         return True
     drugs = sentence_drugs(target)
     if target not in drugs:
         return True
     if backward:
-        return not any(target.end_char <= drug.start_char < cue_start for drug in drugs)
+        before_cue = [drug for drug in drugs if target.end_char <= drug.start_char < cue_start]
+        return not before_cue or is_joined_list(target, drugs, before_cue[-1])
     start, end = drug_item(target, drugs)
     if start <= cue_start < end:
         return True
     if cue_start < drugs[0].start_char:
-        return not ITEM_VERB.match(target.doc.text, start)
+        return not has_own_verb(target, start, end)
     return not has_sig(target.doc.text[target.end_char : end])
 
 
