@@ -4,7 +4,6 @@ Parsing runs in a child process with a wall-clock and memory limit (`run_limited
 file can neither hang nor exhaust the run. Errors carry a reason code and a detail free of PHI.
 """
 
-import functools
 import json
 import logging
 import multiprocessing
@@ -21,7 +20,8 @@ import pdfplumber
 import pypdf
 from pydantic import BaseModel, Field
 from pypdf._encryption import AlgV4, AlgV5
-from spellchecker import SpellChecker
+
+from medpipeline.english import english_words
 
 
 class RejectReason(StrEnum):
@@ -176,11 +176,6 @@ def _inspect_in_child(path_name: str, max_pages: int, password: str | None) -> P
     )
 
 
-@functools.cache
-def _english_words() -> frozenset[str]:
-    return frozenset(SpellChecker(language="en").word_frequency.dictionary)
-
-
 def text_quality(text: str) -> float:
     """Share of the words (2+ letters) that are English dictionary words; 0 for no words.
 
@@ -189,7 +184,7 @@ def text_quality(text: str) -> float:
     words = [match.group().lower() for match in _WORDLIKE.finditer(text)]
     if not words:
         return 0.0
-    known = _english_words()
+    known = english_words()
     return round(sum(1 for word in words if word in known) / len(words), 3)
 
 

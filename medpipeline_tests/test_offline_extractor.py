@@ -186,10 +186,17 @@ def test_possible_and_historical(extractor):
             "Remote history of breast cancer, s/p lumpectomy 2008, no recurrence. Asthma.",
             {"breast cancer": True, "Asthma": False},
         ),
+        (
+            "Diabetes, hypertension, breast cancer in remission.",
+            {"Diabetes": False, "hypertension": False, "breast cancer": True},
+        ),
+        ("Prostate cancer, s/p prostatectomy 2012, in remission.", {"Prostate cancer": True}),
+        ("Remote history of alcohol abuse, sober since 2005.", {"alcohol abuse": True}),
     ],
 )
 def test_a_condition_in_remission(extractor, text, in_remission):
-    """'in remission' is said of the condition before it, not of the next one."""
+    """'in remission' is said of the condition before it, not of the next one, nor of the
+    conditions listed before it (the diabetes and hypertension were in remission)."""
     result = extractor.extract(text)
     assert {name: condition(result, name).in_remission for name in in_remission} == in_remission
 
@@ -286,6 +293,7 @@ def test_longest_match_wins(extractor):
         ("Monitor for signs of hypoglycemia.", {"hypoglycemia": Assertion.HYPOTHETICAL}),
         ("Watch for fever or increasing redness.", {"fever": Assertion.HYPOTHETICAL}),
         ("Prophylaxis for DVT with enoxaparin 40 mg daily.", {}),
+        ("Resume home meds, DVT prophylaxis, aspirin, and compression stockings.", {}),
         ("Aspirin 81 mg daily to prevent stroke.", {}),
         ("Shows signs of dehydration.", {"dehydration": Assertion.PRESENT}),
     ],
@@ -497,8 +505,50 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
     ],
 )
 def test_medication_reconciliation_wording(extractor, text, expected):
+    """Each sentence's drugs with their assertion and status (before, a course 'completed' or
+    'finished' was active, and 'Insulin was not given' an active drug)."""
     result = extractor.extract(text)
     assert [(m.text, m.assertion, m.status) for m in result.medications] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Anesthesia: intracameral lidocaine.", {"lidocaine": "completed"}),
+        ("The eye was prepped with povidone-iodine.", {"povidone-iodine": "completed"}),
+        ("Bupivacaine 0.25% was infiltrated at the incision site.", {"bupivacaine": "completed"}),
+        ("Cefuroxime was injected intracamerally.", {"cefuroxime": "completed"}),
+        ("Healon was used to fill the anterior chamber.", {"hyaluronic acid": "completed"}),
+    ],
+)
+def test_a_drug_given_during_a_procedure_is_an_administration(extractor, text, expected):
+    """A drug an operative note says was injected, instilled, infiltrated, used or prepped with
+    is given once, not a drug the patient is on (before: active MedicationStatements)."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.status.value for m in result.medications} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Changed to oral cefpodoxime 200 mg twice daily.",
+            {"cefpodoxime": ("cefpodoxime", 200.0)},
+        ),
+        ("She takes Plendil 5 mg daily.", {"felodipine": ("Plendil", 5.0)}),
+        ("Started dapagliflozin 10 mg daily.", {"dapagliflozin": ("dapagliflozin", 10.0)}),
+    ],
+)
+def test_a_sentence_names_a_drug_of_the_dictionary(extractor, text, expected):
+    """The narrative matcher reads the drug dictionary's one-word names that are no English
+    word, besides the curated ~300 (before, 'cefpodoxime' in a sentence was no drug)."""
+    result = extractor.extract(text)
+    assert {m.generic_name: (m.text, m.dose_value) for m in result.medications} == expected
+
+
+def test_the_second_ingredient_of_a_combination_is_no_drug_of_its_own(extractor):
+    result = extractor.extract("amoxicillin 250 mg / clavulanate 125 mg oral tablet")
+    assert [(m.text, m.route) for m in result.medications] == [("amoxicillin", "oral")]
 
 
 def test_a_drug_to_avoid_is_not_taken(extractor):
@@ -807,6 +857,21 @@ def test_a_cue_in_one_item_of_a_drug_list_is_that_items(extractor, text, expecte
         (
             "Lisinopril 10 mg daily and metformin 500 mg BID were held.",
             {"lisinopril": "stopped", "metformin": "stopped"},
+        ),
+        (
+            "Furosemide was held on admission for mild AKI and resumed at discharge.",
+            {"furosemide": "active"},
+        ),
+        (
+            "He was treated with IV methylprednisolone, then transitioned to prednisone 40 mg"
+            " daily, and ceftriaxone and azithromycin, later changed to oral cefpodoxime.",
+            {
+                "methylprednisolone": "stopped",
+                "prednisone": "active",
+                "ceftriaxone": "stopped",
+                "azithromycin": "stopped",
+                "cefpodoxime": "active",
+            },
         ),
     ],
 )

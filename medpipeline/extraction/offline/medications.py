@@ -13,8 +13,8 @@ from medpipeline.extraction.offline.pipeline import (
     assertion_of,
     has_modifier,
     is_coordinated,
-    reaches_drug,
-    sentence_drugs,
+    reaches_target,
+    sentence_mentions,
 )
 from medpipeline.extraction.offline.sections_tables import (
     MEDICATION_CATEGORIES,
@@ -69,6 +69,19 @@ def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
         return False
     segment_start = max(text.rfind(";", 0, ent.start_char), text.rfind("\n", 0, ent.start_char))
     return earlier_drugs[-1].start_char > segment_start
+
+
+# Between two ingredients of one combination product: the first one's strength, then '/'
+# ('amoxicillin 250 mg / clavulanate 125 mg oral tablet', 'amoxicillin/clavulanate').
+COMBINATION_SLASH = re.compile(r"[ \t]*(?:\d+(?:\.\d+)?[ \t]*[A-Za-z]{1,5}[ \t]*)?/[ \t]*")
+
+
+def is_combination_part(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
+    """The drug is the second ingredient of the product named before it: no medication of its
+    own."""
+    return bool(earlier_drugs) and bool(
+        COMBINATION_SLASH.fullmatch(text, earlier_drugs[-1].end_char, ent.start_char)
+    )
 
 
 # What the document sends the patient home with: orders of this document.
@@ -131,7 +144,7 @@ WAS_ON_DRUG_BEFORE = re.compile(
 def list_start(text: str, ent: Span) -> int:
     """Where the list of drugs the mention belongs to begins ('on metoprolol, diltiazem and
     apixaban': at metoprolol)."""
-    drugs = sentence_drugs(ent)
+    drugs = sentence_mentions(ent)
     index = drugs.index(ent)
     while index > 0 and is_coordinated(text, drugs[index - 1], drugs[index]):
         index -= 1
@@ -143,7 +156,7 @@ def cue_before(pattern: re.Pattern[str], text: str, ent: Span) -> bool:
     only another item of the same list)."""
     sentence_start, _ = sentence_region(ent)
     return any(
-        reaches_drug(ent, sentence_start + match.start())
+        reaches_target(ent, sentence_start + match.start())
         for match in pattern.finditer(text[sentence_start : ent.start_char])
     )
 
@@ -248,12 +261,21 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         if (
             in_regions(ent.start_char, skip_regions)
             or is_bracketed_brand(text, ent, drugs[:index])
+            or is_combination_part(text, ent, drugs[:index])
+            or is_vaccine(ent.text, ent._.target_rule.metadata["generic_name"])
             or is_allergen(text, ent.start_char, ent.end_char)
             or MEASURED_AFTER.match(text, ent.end_char)
             or SCALE_AFTER.match(text, ent.end_char)
         ):
             continue
-        next_start = drugs[index + 1].start_char if index + 1 < len(drugs) else len(text)
+        next_start = next(
+            (
+                drug.start_char
+                for later, drug in enumerate(drugs[index + 1 :], start=index + 1)
+                if not is_combination_part(text, drug, drugs[:later])
+            ),
+            len(text),
+        )
         window = sig_window(text, ent, next_start)
         dose = parse_dose(window) or dose_before(text, ent)
         stopped = last_cue(ent, "MED_STOPPED") > last_cue(ent, "MED_STARTED")

@@ -26,7 +26,10 @@ from medpipeline.extraction.offline.lexicons import (
 from medpipeline.extraction.offline.sig import has_sig
 from medpipeline.extraction.offline.term_matcher import TermMatcher
 from medpipeline.extraction.offline.text import LIST_ITEM_LINE, Region, sentence_region
-from medpipeline.extraction.offline.vocabularies import icd10_narrative_terms
+from medpipeline.extraction.offline.vocabularies import (
+    icd10_narrative_terms,
+    narrative_drug_names,
+)
 from medpipeline.extraction.schema import (
     Assertion,
 )
@@ -51,7 +54,8 @@ silence_loguru()
 
 
 def target_rules() -> list[TargetRule]:
-    """The curated conditions and drugs, and the ICD-10-CM terms the curated list lacks."""
+    """The curated conditions and drugs, and the ICD-10-CM terms and dictionary drug names the
+    curated lists lack."""
     curated = condition_names()
     known = {name.lower() for name, _ in curated}
     icd10_terms = [
@@ -59,8 +63,18 @@ def target_rules() -> list[TargetRule]:
         for term, code in icd10_narrative_terms().items()
         if term not in known
     ]
+    curated_drugs = drug_names()
+    known_drugs = {name.lower() for name, _ in curated_drugs}
+    dictionary_drugs = [
+        (name, {"generic_name": generic})
+        for name, generic in narrative_drug_names().items()
+        if name not in known_drugs
+    ]
     rules = []
-    for category, names in ((CONDITION, curated + icd10_terms), (DRUG, drug_names())):
+    for category, names in (
+        (CONDITION, curated + icd10_terms),
+        (DRUG, curated_drugs + dictionary_drugs),
+    ):
         for name, metadata in names:
             rules.append(TargetRule(name, category, metadata=metadata))
     return rules
@@ -72,8 +86,11 @@ def target_rules() -> list[TargetRule]:
 # (ours: for conditions and drugs only, 'pain free'); its ': no' negates backward ('Fever: no')
 # and so, being longer, wins over 'no' in 'Constitutional: No fevers, chills' and negated nothing
 # (ours: only a 'no' that ends its phrase); its 'ruled out' looks forward only, where 'Sepsis
-# ruled out.' rules out what precedes (ours: either side, two words; 'ruled out for' forward).
-REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free", ": no", "ruled out"}
+# ruled out.' rules out what precedes (ours: either side, two words; 'ruled out for' forward);
+# its 'prophylaxis' negates what precedes, where 'DVT prophylaxis' names no condition of the
+# patient at all (ours: NOT_A_CONDITION; with both, which of the two equal matches ConText kept
+# depended on the order of the rules).
+REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free", ": no", "ruled out", "prophylaxis"}
 ANSWER_NO = ConTextRule(
     ": no",
     "NEGATED_EXISTENCE",
@@ -82,8 +99,10 @@ ANSWER_NO = ConTextRule(
 )
 
 
-# 'metoprolol 50 mg twice daily, which was changed to carvedilol': the drug before the cue is
-# stopped, only when a drug follows it ('Lisinopril was changed to 20 mg daily' is a new dose).
+# 'metoprolol 50 mg twice daily, which was changed to carvedilol', 'transitioned to oral
+# cefpodoxime': the drug before the cue is stopped, only when a drug follows it ('Lisinopril was
+# changed to 20 mg daily' is a new dose).
+ROUTE_WORDS = ["oral", "po", "iv", "intravenous", "subcutaneous", "sq", "inhaled", "topical"]
 SWITCHED_TO = [
     ConTextRule(
         f"{verb} to",
@@ -92,9 +111,14 @@ SWITCHED_TO = [
         max_scope=12,
         allowed_types={DRUG},
         terminated_by={"MED_STARTED"},
-        pattern=[{"LOWER": verb}, {"LOWER": "to"}, {"ENT_TYPE": DRUG}],
+        pattern=[
+            {"LOWER": verb},
+            {"LOWER": "to"},
+            {"LOWER": {"IN": ROUTE_WORDS}, "OP": "?"},
+            {"ENT_TYPE": DRUG},
+        ],
     )
-    for verb in ("switched", "changed")
+    for verb in ("switched", "changed", "transitioned")
 ]
 
 
@@ -137,7 +161,7 @@ def cue_modifies(
     of the two to the later)."""
     return (
         bracketed_cue_modifies(target, cue, between)
-        and reaches_drug(target, cue.start_char, backward)
+        and reaches_target(target, cue.start_char, backward)
         and not in_another_clause(target, cue, negation)
     )
 
@@ -161,18 +185,20 @@ def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:
     )
 
 
-def sentence_drugs(span: Span) -> list[Span]:
-    """The drugs named in the span's sentence, in order: the entities, or the targets of a span
-    group (ConText's re-reading of an LLM's facts, `extraction.assertions`)."""
+def sentence_mentions(span: Span) -> list[Span]:
+    """The mentions of the span's label (drugs, conditions) in its sentence, in order: the
+    entities, or the targets of a span group (ConText's re-reading of an LLM's facts,
+    `extraction.assertions`)."""
     doc = span.doc
-    if "drugs" not in doc.user_data:  # asked for every cue and drug: found once per document
+    key = f"mentions-{span.label_}"
+    if key not in doc.user_data:  # asked for every cue and mention: found once per document
         mentions = [*doc.ents, *(mention for group in doc.spans.values() for mention in group)]
-        drugs = {(m.start_char, m.end_char): m for m in mentions if m.label_ == DRUG}
-        doc.user_data["drugs"] = [drugs[key] for key in sorted(drugs)]
-    drugs = doc.user_data["drugs"]
+        labelled = {(m.start_char, m.end_char): m for m in mentions if m.label_ == span.label_}
+        doc.user_data[key] = [labelled[key] for key in sorted(labelled)]
+    mentions = doc.user_data[key]
     start, end = sentence_region(span)
-    first = bisect.bisect_left([ent.start_char for ent in drugs], start)
-    return list(itertools.takewhile(lambda ent: ent.start_char < end, drugs[first:]))
+    first = bisect.bisect_left([mention.start_char for mention in mentions], start)
+    return list(itertools.takewhile(lambda mention: mention.start_char < end, mentions[first:]))
 
 
 def drug_item(target: Span, drugs: list[Span]) -> Region:
@@ -192,7 +218,7 @@ def drug_item(target: Span, drugs: list[Span]) -> Region:
     return start, end
 
 
-# Between two drugs of one list: the earlier one's sig, then ',', 'and' or 'or'.
+# Between two mentions of one list: the earlier one's sig (a drug's), then ',', 'and' or 'or'.
 COORDINATION = re.compile(
     r"(?P<sig>[^,;:\n]*?)[ \t]*(?:,[ \t]*(?:(?:and|or)[ \t]+)?|[ \t]+(?:and|or)[ \t]+)",
     re.IGNORECASE,
@@ -200,7 +226,7 @@ COORDINATION = re.compile(
 
 
 def is_coordinated(text: str, earlier: Span, later: Span) -> re.Match[str] | None:
-    """The two drugs are neighbours of one list (what is between them is a sig and a ',',
+    """The two mentions are neighbours of one list (what is between them is a sig and a ',',
     'and' or 'or'): the match, or None."""
     joined = COORDINATION.fullmatch(text, earlier.end_char, later.start_char)
     if joined and (not joined["sig"].strip() or has_sig(joined["sig"])):
@@ -208,15 +234,20 @@ def is_coordinated(text: str, earlier: Span, later: Span) -> re.Match[str] | Non
     return None
 
 
-def is_joined_list(target: Span, drugs: list[Span], last: Span) -> bool:
-    """The drugs from the target to the last are one list whose last two are joined by 'and' or
-    'or' ('aspirin, clopidogrel and heparin'; 'lisinopril 10 mg daily, metformin' is not one)."""
+def is_joined_list(target: Span, mentions: list[Span], last: Span) -> bool:
+    """The mentions from the target to the last are one list: commas, then 'and' or 'or' before
+    the last ('aspirin, clopidogrel and heparin'; not 'lisinopril 10 mg daily, metformin', nor
+    'prednisone 40 mg daily, and ceftriaxone and azithromycin', two lists)."""
     text = target.doc.text
-    chain = drugs[drugs.index(target) : drugs.index(last) + 1]
+    chain = mentions[mentions.index(target) : mentions.index(last) + 1]
     joins = [is_coordinated(text, a, b) for a, b in itertools.pairwise(chain)]
-    return all(joins) and bool(
-        re.search(r"\b(?:and|or)\b", joins[-1].group(0)[len(joins[-1]["sig"]) :])
-    )
+    if not all(joins):
+        return False
+    words = [AND_OR.search(join.group(0)[len(join["sig"]) :]) for join in joins]
+    return bool(words[-1]) and not any(words[:-1])
+
+
+AND_OR = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 
 
 # Where two clauses of a sentence may meet, and a verb (or 'now') that makes the words around a
@@ -243,7 +274,7 @@ def in_another_clause(target: Span, cue: Span, negation: bool) -> bool:
     no verb of its own.) The writer's decisions ('We will increase her carvedilol ... and
     initiate spironolactone', `medications.cue_before`) reach every verb they govern; the drug a
     cue names ('changed to carvedilol', `SWITCHED_TO`) is not another drug of its clause."""
-    drugs = sentence_drugs(target) if target.label_ == DRUG else []
+    drugs = sentence_mentions(target) if target.label_ == DRUG else []
     if target not in drugs:
         return False
     text = target.doc.text
@@ -280,29 +311,29 @@ def has_own_verb(target: Span, start: int, end: int) -> bool:
     )
 
 
-def reaches_drug(target: Span, cue_start: int, backward: bool = False) -> bool:
-    """Whether a cue of the target's sentence is about a drug target. A cue inside an item of a
-    list of drugs is about that item ('aspirin 81 mg daily, no longer taking warfarin,
-    metoprolol 25 mg BID': only the warfarin); one before the list's first drug is about every
-    item ('Stopped lisinopril 10 mg, amlodipine 5 mg') but one with a verb of its own ('If pain
-    persists, take ibuprofen 400 mg, continue lisinopril 10 mg daily'). A cue
-    reaches another item's drug only when that item gives no dose or frequency of its own
-    ('denies taking aspirin, ibuprofen'). A cue that looks back only is about the nearest drug
-    before it ('metoprolol 50 mg twice daily, which was changed to carvedilol', 'lisinopril 10 mg
-    daily, metformin held'), or every drug of a list it ends ('Lisinopril 10 mg daily and
-    metformin 500 mg BID were held'). Other targets: always."""
-    if target.label_ != DRUG:
-        return True
-    drugs = sentence_drugs(target)
-    if target not in drugs:
+def reaches_target(target: Span, cue_start: int, backward: bool = False) -> bool:
+    """Whether a cue of the target's sentence is about the target. A cue that looks back only is
+    about the nearest mention of the target's kind before it ('metoprolol 50 mg twice daily,
+    which was changed to carvedilol', 'lisinopril 10 mg daily, metformin held'; 'Diabetes,
+    hypertension, breast cancer in remission'), or every mention of a list it ends ('Lisinopril
+    10 mg daily and metformin 500 mg BID were held'). For a drug: a cue inside an item of a list
+    of drugs is about that item ('aspirin 81 mg daily, no longer taking warfarin, metoprolol 25 mg
+    BID': only the warfarin); one before the list's first drug is about every item ('Stopped
+    lisinopril 10 mg, amlodipine 5 mg') but one with a verb of its own ('If pain persists, take
+    ibuprofen 400 mg, continue lisinopril 10 mg daily'). A cue reaches another item's drug only
+    when that item gives no dose or frequency of its own ('denies taking aspirin, ibuprofen')."""
+    mentions = sentence_mentions(target)
+    if target not in mentions:
         return True
     if backward:
-        before_cue = [drug for drug in drugs if target.end_char <= drug.start_char < cue_start]
-        return not before_cue or is_joined_list(target, drugs, before_cue[-1])
-    start, end = drug_item(target, drugs)
+        before_cue = [m for m in mentions if target.end_char <= m.start_char < cue_start]
+        return not before_cue or is_joined_list(target, mentions, before_cue[-1])
+    if target.label_ != DRUG:
+        return True
+    start, end = drug_item(target, mentions)
     if start <= cue_start < end:
         return True
-    if cue_start < drugs[0].start_char:
+    if cue_start < mentions[0].start_char:
         return not has_own_verb(target, start, end)
     return not has_sig(target.doc.text[target.end_char : end])
 

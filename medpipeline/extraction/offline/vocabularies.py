@@ -15,6 +15,7 @@ import warnings
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from medpipeline.english import english_words
 from medpipeline.extraction.offline.lexicons import observation_aliases
 from medpipeline.terminology import icd10cm_code
 
@@ -83,6 +84,28 @@ def find_drug(text: str) -> tuple[int, int, str] | None:
             if generic:
                 return first.start(), last.end(), generic
     return None
+
+
+# The dictionary's drug names the narrative matcher reads besides the curated ones: one word of six
+# or more letters (or hyphenated: 'povidone-iodine') that is no English word and names one drug, not a class ('cefpodoxime' in
+# 'changed to oral cefpodoxime', 'Plendil'). Names that are English words, abbreviations and
+# several words stay with the curated list, where each was chosen (a sentence has no table
+# column to say that its word is a drug).
+MIN_NARRATIVE_DRUG_CHARS = 6
+
+
+@functools.cache
+def narrative_drug_names() -> dict[str, str]:
+    """Lower-cased drug name -> generic name (lower case) for the narrative matcher."""
+    english = english_words()
+    return {
+        name: generic
+        for name, generic in drug_dictionary().items()
+        if len(name) >= MIN_NARRATIVE_DRUG_CHARS
+        and name.replace("-", "").isalpha()
+        and name not in english
+        and not is_drug_class(generic)
+    }
 
 
 def is_drug_class(generic: str) -> bool:
