@@ -333,6 +333,18 @@ Family history: father had hypertension.
                 ("Echocardiogram", None, Assertion.HYPOTHETICAL),
             ],
         ),
+        (  # the name before the verb; a device placed; taken for; not done
+            "Taken emergently for cardiac catheterization, which showed occlusion of the RCA;"
+            " a drug-eluting stent was placed. A laparoscopic cholecystectomy was performed"
+            " without complications. A PICC line was placed for IV antibiotics.\n"
+            "No biopsy was performed. No stent was placed. The biopsy was not performed.\n",
+            [
+                ("cardiac catheterization", None, Assertion.PRESENT),
+                ("drug-eluting stent placement", None, Assertion.PRESENT),
+                ("laparoscopic cholecystectomy", None, Assertion.PRESENT),
+                ("PICC line placement", None, Assertion.PRESENT),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -353,6 +365,7 @@ Family history: father had hypertension.
         "surgical-history-lines",
         "coordinated-in-narrative",
         "scheduled-referred-recommended-repeat",
+        "name-then-done",
     ],
 )
 def test_procedures(extractor, text, expected):
@@ -1393,6 +1406,10 @@ def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
         ),
         ("Plan:\nStart metformin 500 mg twice daily.", [("metformin", True, Assertion.PRESENT)]),
         (
+            "Type 2 diabetes, uncontrolled. Add empagliflozin 10 mg daily.",
+            [("empagliflozin", True, Assertion.PRESENT)],
+        ),
+        (
             "If her blood pressure stays above 150, we will start amlodipine 5 mg daily.",
             [("amlodipine", True, Assertion.HYPOTHETICAL)],
         ),
@@ -1412,6 +1429,7 @@ def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
     ids=[
         "increase-and-initiate",
         "imperative-start",
+        "imperative-add",
         "if-before",
         "if-after",
         "hospital-course",

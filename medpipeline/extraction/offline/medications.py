@@ -99,13 +99,13 @@ PRESCRIBED_IN_SENTENCE = re.compile(
     re.IGNORECASE,
 )
 # The writer's own decision to start or change a drug ('We will increase her lisinopril to 40 mg
-# daily and initiate Lasix', 'Start metformin 500 mg') is an order too, where 'continue' or 'was
-# started on' (a hospital course) only says what the patient is on. Made on a condition after
-# the drug ('we will start lisinopril if ...'), it is only planned.
+# daily and initiate Lasix', 'Start metformin 500 mg', 'Add empagliflozin') is an order too,
+# where 'continue' or 'was started on' (a hospital course) only says what the patient is on.
+# Made on a condition after the drug ('we will start lisinopril if ...'), it is only planned.
 WRITER_STARTS = re.compile(
     r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
-    r"|^\W*(?:start|initiate|begin|increase|decrease)\b",
+    r"|^\W*(?:start|initiate|begin|increase|decrease|add)\b",
     re.IGNORECASE,
 )
 CONDITION_AFTER = re.compile(

@@ -241,7 +241,9 @@ PROCEDURE_NAME_END = (
 )
 NARRATIVE_PROCEDURE = re.compile(
     r"\b(?:underwent|undergone|s/p|status[ \t]+post|had\s+(?:an?\s+)?|performed\s+"
-    r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?)\s*"
+    r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?"
+    r"|taken\s+(?:emergently\s+|urgently\s+)?(?:to\s+the\s+(?:OR|operating\s+room"
+    r"|cath(?:eterization)?\s+lab(?:oratory)?)\s+)?for\s+)\s*"
     r"(?:an?\s+|the\s+)?(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){0,4}?"
     rf"{PROCEDURE_NAME_END}"
     rf"(?:\s+of\s+(?:the\s+|his\s+|her\s+)?(?:{SITE_WORD}\s+){{0,2}}{SITE_WORD}\b)?)",
@@ -252,6 +254,23 @@ NARRATIVE_PROCEDURE = re.compile(
 COORDINATED_PROCEDURE = re.compile(
     r"(?:[ \t]+(?:in|on)[ \t]+[\w/]+)?(?:[ \t]*,[ \t]*(?:and[ \t]+)?|[ \t]+and[ \t]+)"
     rf"(?:an?[ \t]+|the[ \t]+)?(?P<name>(?:{SITE_WORD}[ \t]+){{0,4}}?{PROCEDURE_NAME_END})",
+    re.IGNORECASE,
+)
+# The name first, then the verb: 'A laparoscopic cholecystectomy was performed', 'a
+# drug-eluting stent was placed' (a device placed names its placement).
+NAME_WORD = r"(?!(?:no|not|never|any)\b)[A-Za-z][A-Za-z'-]*[ \t]+"
+OF_SITE = rf"(?:[ \t]+of[ \t]+(?:the[ \t]+)?(?:{SITE_WORD}[ \t]+){{0,2}}{SITE_WORD}\b)?"
+WAS_DONE = r"[ \t]+(?:was|were)[ \t]+(?:[a-z]+ly[ \t]+)?"
+NAME_THEN_DONE = re.compile(
+    rf"(?:\b(?:an?|the)[ \t]+)?\b(?P<name>(?:{NAME_WORD}){{0,3}}?{PROCEDURE_NAME_END}{OF_SITE})"
+    rf"{WAS_DONE}(?:performed|done|completed|carried[ \t]+out)\b",
+    re.IGNORECASE,
+)
+DEVICE_PLACED = re.compile(
+    rf"(?:\b(?:an?|the)[ \t]+)?\b(?P<device>(?:{NAME_WORD}){{0,2}}?(?:stents?|pacemaker"
+    r"|defibrillator|chest[ \t]+tube|PICC(?:[ \t]+line)?|central[ \t]+(?:venous[ \t]+)?"
+    r"(?:line|catheter)|IVC[ \t]+filter|feeding[ \t]+tube|G-tube|PEG(?:[ \t]+tube)?"
+    rf"|nephrostomy[ \t]+tube)){WAS_DONE}(?:placed|inserted|implanted)\b",
     re.IGNORECASE,
 )
 NEGATED_BEFORE = re.compile(r"\b(?:no|never|denies|without|not)\b[^.\n]{0,30}$", re.IGNORECASE)
@@ -290,8 +309,9 @@ def table_procedures(tables: list[Table], text: str) -> list[ProcedureFact]:
 
 
 def narrative_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
-    """Procedures a sentence says were done ('underwent laparoscopic appendectomy')."""
-    facts = []
+    """Procedures a sentence says were done ('underwent laparoscopic appendectomy', 'A
+    laparoscopic cholecystectomy was performed', 'a stent was placed'), in the text's order."""
+    facts: list[tuple[int, ProcedureFact]] = []
     for match in NARRATIVE_PROCEDURE.finditer(text):
         if in_regions(match.start(), skip_regions):
             continue
@@ -299,16 +319,29 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
         negated = NEGATED_BEFORE.search(text[line_start : match.start()])
         named, quote_start = match, match.start()
         while named:
-            facts.append(
-                ProcedureFact(
-                    quote=quote_for(text, quote_start, named.end()),
-                    text=normalize_space(named["name"]),
-                    assertion=Assertion.NEGATED if negated else Assertion.PRESENT,
-                )
+            fact = ProcedureFact(
+                quote=quote_for(text, quote_start, named.end()),
+                text=normalize_space(named["name"]),
+                assertion=Assertion.NEGATED if negated else Assertion.PRESENT,
             )
+            facts.append((quote_start, fact))
             named = COORDINATED_PROCEDURE.match(text, named.end())
             quote_start = named.start("name") if named else quote_start
-    return facts
+    done = [(m, m["name"]) for m in NAME_THEN_DONE.finditer(text)]
+    done += [(m, f"{m['device']} placement") for m in DEVICE_PLACED.finditer(text)]
+    for match, name in done:
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if in_regions(match.start(), skip_regions) or NEGATED_BEFORE.search(
+            text[line_start : match.start()]
+        ):
+            continue
+        fact = ProcedureFact(
+            quote=quote_for(text, match.start(), match.end()),
+            text=normalize_space(name),
+            assertion=Assertion.PRESENT,
+        )
+        facts.append((match.start(), fact))
+    return [fact for _, fact in sorted(facts, key=lambda found: found[0])]
 
 
 # What the writer plans to have done ('We will order a repeat echocardiogram', 'will obtain MRI of

@@ -86,11 +86,11 @@ def find_drug(text: str) -> tuple[int, int, str] | None:
     return None
 
 
-# The dictionary's drug names the narrative matcher reads besides the curated ones: one word of six
-# or more letters (or hyphenated: 'povidone-iodine') that is no English word and names one drug, not a class ('cefpodoxime' in
-# 'changed to oral cefpodoxime', 'Plendil'). Names that are English words, abbreviations and
-# several words stay with the curated list, where each was chosen (a sentence has no table
-# column to say that its word is a drug).
+# The dictionary's drug names the narrative matcher reads besides the curated ones: one word of
+# six or more letters (or hyphenated: 'povidone-iodine') that is no English word and names one
+# drug, not a class ('cefpodoxime' in 'changed to oral cefpodoxime', 'Plendil'). Names that are
+# English words, abbreviations and several words stay with the curated list, where each was
+# chosen (a sentence has no table column to say that its word is a drug).
 MIN_NARRATIVE_DRUG_CHARS = 6
 
 
