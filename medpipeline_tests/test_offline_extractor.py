@@ -481,6 +481,19 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
             "Metformin contraindicated given CKD stage 4.",
             [("Metformin", Assertion.NEGATED, MedicationStatus.ACTIVE)],
         ),
+        (
+            "2. Lisinopril 20 mg daily (patient reports not taking)",
+            [("Lisinopril", Assertion.NEGATED, MedicationStatus.ACTIVE)],
+        ),
+        (
+            "3. Atorvastatin 40 mg nightly - on hold",
+            [("Atorvastatin", Assertion.PRESENT, MedicationStatus.STOPPED)],
+        ),
+        (
+            "He has been taking ibuprofen 800 mg three times daily for knee pain, which we"
+            " advised him to stop.",
+            [("ibuprofen", Assertion.PRESENT, MedicationStatus.STOPPED)],
+        ),
     ],
     ids=[
         "not-taking-after",
@@ -502,6 +515,9 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
         "not-completed",
         "not-given",
         "contraindicated",
+        "reports-not-taking",
+        "on-hold-after-the-sig",
+        "advised-to-stop",
     ],
 )
 def test_medication_reconciliation_wording(extractor, text, expected):
@@ -1019,6 +1035,11 @@ def test_ways_of_writing_an_allergy(extractor, text, expected):
     ("text", "allergens", "medications"),
     [
         ("He is allergic to shellfish and takes atorvastatin.", ["shellfish"], ["atorvastatin"]),
+        (
+            "She is allergic to sulfa drugs, which cause a rash, and to codeine.",
+            ["sulfa drugs", "codeine"],
+            [],
+        ),
         ("She is allergic to penicillin but tolerates cephalexin.", ["penicillin"], ["cephalexin"]),
         ("Allergic to penicillin, sulfa and codeine.", ["penicillin", "sulfa", "codeine"], []),
     ],
@@ -1036,14 +1057,18 @@ def test_what_allergic_to_names_ends_with_its_clause(extractor, text, allergens,
         ("Allergies: penicillin (rash), but tolerates cephalexin.", ["penicillin"]),
         ("Allergies: sulfa (hives). Has since tolerated amoxicillin.", ["sulfa"]),
         ("ALLERGIES:\nCodeine - nausea\nAmoxicillin - tolerated", ["Codeine"]),
+        ("Allergies: Penicillin. Seasonal allergies.", ["Penicillin"]),
         (
             "ALLERGIES:\nPenicillin (rash) - tolerated amoxicillin during this admission.",
             ["Penicillin"],
         ),
     ],
 )
-def test_a_drug_an_allergy_list_says_is_tolerated_is_not_an_allergen(extractor, text, expected):
-    """Before, 'but tolerates cephalexin' in an allergy list made cephalexin an allergy."""
+def test_a_tolerated_drug_or_a_kind_of_allergy_in_an_allergy_list_is_no_allergen(
+    extractor, text, expected
+):
+    """Before, 'but tolerates cephalexin' in an allergy list made cephalexin an allergy, and
+    'Seasonal allergies' an allergy to 'Seasonal'."""
     assert [a.substance for a in extractor.extract(text).allergies] == expected
 
 

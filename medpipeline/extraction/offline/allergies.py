@@ -100,9 +100,22 @@ def allergy_regions(doc: Doc) -> list[Region]:
         next_label = INLINE_ALLERGY_LABEL.search(text, match.end(), line_end)
         regions.append((match.start(), next_label.start() if next_label else line_end))
     for match in ALLERGIC_TO.finditer(text):
-        stop = ALLERGIC_TO_END.search(text, match.end())
-        regions.append((match.start(), stop.start() if stop else len(text)))
+        end = allergic_to_end(text, match.end())
+        regions.append((match.start(), end))
+        more = AND_ALSO_TO.match(
+            text, end
+        )  # 'allergic to sulfa, which causes a rash, and to codeine'
+        if more:
+            regions.append((more.end(), allergic_to_end(text, more.end())))
     return regions
+
+
+AND_ALSO_TO = re.compile(r"[^.;\n]*?\band[ \t]+(?:also[ \t]+)?to[ \t]+", re.IGNORECASE)
+
+
+def allergic_to_end(text: str, start: int) -> int:
+    stop = ALLERGIC_TO_END.search(text, start)
+    return stop.start() if stop else len(text)
 
 
 NO_KNOWN_ALLERGIES = re.compile(
@@ -145,7 +158,7 @@ MAX_SUBSTANCE_WORDS = 4
 
 NOT_SUBSTANCE_WORDS = {"the", "a", "is", "was", "has", "with", "patient", "he", "she", "his", "her"}
 NOT_SUBSTANCE_WORDS |= {"no", "not", "of", "to", "for", "in", "on", "reviewed", "see", "unknown"}
-NOT_SUBSTANCE_WORDS |= {"but", "since"}
+NOT_SUBSTANCE_WORDS |= {"but", "since", "seasonal", "environmental", "multiple", "other"}
 
 
 def mask_parentheses(value: str) -> str:
