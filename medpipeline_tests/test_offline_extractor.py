@@ -631,6 +631,34 @@ def test_a_resolved_condition_is_history_not_absent(extractor, text, mention):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Diabetes, hypertension, asthma - resolved.",
+            {"Diabetes": False, "hypertension": False, "asthma": True},
+        ),
+        ("Pneumonia and UTI, both resolved.", {"Pneumonia": True, "UTI": True}),
+    ],
+)
+def test_a_resolution_after_a_list_of_conditions_is_about_its_last_item(extractor, text, expected):
+    """'- resolved' after a list of conditions is said of the item before it (before, of the
+    hypertension too), unless the list is joined by 'and'."""
+    result = extractor.extract(text)
+    assert {name: condition(result, name).resolved for name in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pneumonia unlikely given clear chest x-ray.",
+        "Low suspicion for pulmonary embolism.",
+    ],
+)
+def test_an_unlikely_condition_is_not_asserted(extractor, text):
+    assert [c.assertion for c in extractor.extract(text).conditions] == [Assertion.NEGATED]
+
+
+@pytest.mark.parametrize(
     ("text", "mention"),
     [
         ("Her cough has not resolved.", "cough"),

@@ -312,8 +312,9 @@ def has_own_verb(target: Span, start: int, end: int) -> bool:
 
 
 def reaches_target(target: Span, cue_start: int, backward: bool = False) -> bool:
-    """Whether a cue of the target's sentence is about the target. A cue that looks back only is
-    about the nearest mention of the target's kind before it ('metoprolol 50 mg twice daily,
+    """Whether a cue of the target's sentence is about the target. A cue that looks back only (or
+    any cue after a condition: 'Diabetes, hypertension, asthma - resolved') is about the nearest
+    mention of the target's kind before it ('metoprolol 50 mg twice daily,
     which was changed to carvedilol', 'lisinopril 10 mg daily, metformin held'; 'Diabetes,
     hypertension, breast cancer in remission'), or every mention of a list it ends ('Lisinopril
     10 mg daily and metformin 500 mg BID were held'). For a drug: a cue inside an item of a list
@@ -325,7 +326,7 @@ def reaches_target(target: Span, cue_start: int, backward: bool = False) -> bool
     mentions = sentence_mentions(target)
     if target not in mentions:
         return True
-    if backward:
+    if backward or (target.label_ == CONDITION and target.end_char <= cue_start):
         before_cue = [m for m in mentions if target.end_char <= m.start_char < cue_start]
         return not before_cue or is_joined_list(target, mentions, before_cue[-1])
     if target.label_ != DRUG:
