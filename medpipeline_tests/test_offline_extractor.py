@@ -227,6 +227,19 @@ def test_condition_codes_from_lexicon(extractor, text, mention, code):
     assert condition(result, mention).icd10_code == code
 
 
+@pytest.mark.parametrize(
+    ("text", "mention", "code"),
+    [
+        ("Chest CT showed a small left pneumothorax.", "pneumothorax", "J93.9"),
+        ("History of cholecystitis.", "cholecystitis", "K81.9"),
+    ],
+)
+def test_a_one_word_disease_of_the_icd10_index(extractor, text, mention, code):
+    """One-word ICD-10-CM terms with a disease's suffix are read in sentences (before, only
+    the curated one-word names were)."""
+    assert condition(extractor.extract(text), mention).icd10_code == code
+
+
 def test_narrative_conditions_from_the_icd10_index(extractor):
     """ICD-10-CM terms the curated list lacks are read in prose, with their codes; a finding of
     imaging ('low density mass') is none."""

@@ -374,6 +374,30 @@ def test_procedures(extractor, text, expected):
     assert [(p.text, p.performed_date, p.assertion) for p in result.procedures] == expected
 
 
+def test_an_inflammation_of_an_organ_since_removed_is_resolved(extractor):
+    """'Appendicitis s/p appendectomy' under Past Medical History was an active appendicitis and
+    a procedure named 'Appendicitis s/p appendectomy'; a cancer stays a current problem."""
+    text = (
+        "PAST MEDICAL HISTORY:\n- Appendicitis s/p appendectomy 1998\n"
+        "- Cholecystitis, status post laparoscopic cholecystectomy\n- CAD s/p CABG\n"
+        "- Breast cancer s/p mastectomy\n"
+    )
+    result = extractor.extract(text)
+    assert_clean(result, text)
+    assert [(c.text, c.resolved) for c in result.conditions] == [
+        ("Appendicitis", True),
+        ("Cholecystitis", True),
+        ("CAD", False),
+        ("Breast cancer", False),
+    ]
+    assert [p.text for p in result.procedures] == [
+        "appendectomy",
+        "laparoscopic cholecystectomy",
+        "CABG",
+        "mastectomy",
+    ]
+
+
 def test_an_operation_in_the_medical_history_is_a_procedure_not_a_condition(extractor):
     """'- Appendectomy (2005)' under Past Medical History: the year is no diagnosis code and the
     item is an operation done, not a disease."""

@@ -2,7 +2,7 @@
 
 import re
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from medpipeline.extraction.offline.pipeline import CONDITION, assertion_of, has_modifier
 from medpipeline.extraction.offline.procedures import names_a_procedure
@@ -76,7 +76,8 @@ def condition_facts(
 ) -> list[ConditionFact]:
     """Conditions named in the text, outside `skip_regions` (and inside `only_regions` if set);
     one listed as resolved in a problem list or said to be resolved is historical and resolved;
-    one said to be in remission ('Breast cancer, currently in remission') is in remission."""
+    one said to be in remission ('Breast cancer, currently in remission') is in remission; an
+    inflammation of an organ since removed ('Appendicitis s/p appendectomy') is resolved."""
     resolved = resolved_lines(doc)
     facts = []
     for ent in doc.ents:
@@ -88,8 +89,13 @@ def condition_facts(
             continue
         assertion = assertion_of(ent)
         listed_resolved = (
-            assertion == Assertion.PRESENT and in_regions(ent.start_char, resolved)
-        ) or (assertion == Assertion.HISTORICAL and has_modifier(ent, "RESOLVED"))
+            (assertion == Assertion.PRESENT and in_regions(ent.start_char, resolved))
+            or (assertion == Assertion.HISTORICAL and has_modifier(ent, "RESOLVED"))
+            or (
+                assertion in (Assertion.PRESENT, Assertion.HISTORICAL)
+                and is_organ_removed(doc.text, ent)
+            )
+        )
         facts.append(
             ConditionFact(
                 quote=quote_for(doc.text, ent.start_char, ent.end_char, sentence_region(ent)),
@@ -101,6 +107,27 @@ def condition_facts(
             )
         )
     return facts
+
+
+# 'Appendicitis s/p appendectomy', 'cholecystitis, status post laparoscopic cholecystectomy':
+# the inflamed organ ('-itis') was removed ('-ectomy' of the same stem), so the inflammation is
+# over. A cancer is not ('Thyroid cancer s/p thyroidectomy' stays a current problem).
+REMOVED_AFTER = re.compile(
+    r"[ \t,]*(?:s/p|status[ \t]+post)[ \t]+(?:an?[ \t]+)?(?:[a-z-]+[ \t]+){0,2}?"
+    r"(?P<organ>[a-z]{5,})ectomy\b",
+    re.IGNORECASE,
+)
+ORGAN_STEM = 5
+
+
+def is_organ_removed(text: str, ent: Span) -> bool:
+    removed = REMOVED_AFTER.match(text, ent.end_char)
+    if removed is None:
+        return False
+    organ = removed["organ"][:ORGAN_STEM].lower()
+    return any(
+        word.endswith("itis") and word.startswith(organ) for word in ent.text.lower().split()
+    )
 
 
 MAX_LISTED_CONDITION_WORDS = 12

@@ -121,8 +121,12 @@ PAST_MEDICAL_HEADER = re.compile(
 
 def names_a_procedure(name: str) -> bool:
     """The name's first part names an operation ('Appendectomy', 'Cholecystectomy, laparoscopic';
-    not 'Breast cancer, s/p lumpectomy')."""
-    return bool(PROCEDURE_WORD.search(name.split(",")[0]))
+    not 'Breast cancer, s/p lumpectomy' nor 'Appendicitis s/p appendectomy')."""
+    first_part = STATUS_POST_WITHIN.split(name.split(",")[0], maxsplit=1)[0]
+    return bool(PROCEDURE_WORD.search(first_part))
+
+
+STATUS_POST_WITHIN = re.compile(r"(?<=\S)\s+(?:s/p|status[ \t]+post)\b", re.IGNORECASE)
 
 
 # Operations on a surgical history label's line ('Past Surgical History: Appendectomy (1985).

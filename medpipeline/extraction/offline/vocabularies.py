@@ -157,12 +157,20 @@ def icd10_index() -> dict[str, str]:
 # The ICD-10-CM terms the narrative matcher reads besides the curated ones: diseases and symptoms
 # (chapters A-N and R00-R69; not abnormal findings of tests and imaging, R70-R99, where 'low
 # density' is a mammogram's; not injuries, external causes or 'encounter for' factors), two to four
-# plain words that name one thing ('night sweats', 'internal hemorrhoids', 'mixed hyperlipidemia');
-# not the tabular list's classifying words ('other', 'specified', 'without' ...).
+# plain words that name one thing ('night sweats', 'internal hemorrhoids', 'mixed hyperlipidemia'),
+# or one word of six or more letters with a disease's suffix ('cholecystitis', 'pneumothorax',
+# 'atelectasis'; not 'illness', 'falling', 'worries'); not the tabular list's classifying words
+# ('other', 'specified', 'without' ...).
 NARRATIVE_CHAPTERS = re.compile(r"[A-N]|R[0-6]")
 CLASSIFYING_WORDS = frozenset(
     "other specified classified elsewhere unspecified without with due and or not nos type site"
     " sites part parts multiple single region unknown certain use in on for by".split()
+)
+
+
+DISEASE_WORD = re.compile(
+    r"[a-z]{2,}(?:itis|osis|iasis|emia|oma|pathy|algia|plegia|rrhea|rrhagia|ectasis|megaly|cele"
+    r"|thorax|penia|uria|ptysis|emesis)"
 )
 
 
@@ -172,7 +180,9 @@ def icd10_narrative_terms() -> dict[str, str]:
     terms = {}
     for key, code in icd10_index().items():
         words = key.split()
-        if not NARRATIVE_CHAPTERS.match(code) or not 2 <= len(words) <= 4:
+        if not NARRATIVE_CHAPTERS.match(code) or not (
+            2 <= len(words) <= 4 or DISEASE_WORD.fullmatch(key)
+        ):
             continue
         if any(word in CLASSIFYING_WORDS or not word.isalpha() for word in words):
             continue
