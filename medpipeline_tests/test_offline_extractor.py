@@ -575,6 +575,11 @@ def test_a_sentence_names_a_drug_of_the_dictionary(extractor, text, expected):
     assert {m.generic_name: (m.text, m.dose_value) for m in result.medications} == expected
 
 
+def test_an_analyte_the_drug_dictionary_lists_is_no_drug_in_a_sentence(extractor):
+    result = extractor.extract("Procalcitonin was 0.5 and haptoglobin was low.")
+    assert result.medications == []
+
+
 def test_the_second_ingredient_of_a_combination_is_no_drug_of_its_own(extractor):
     result = extractor.extract("amoxicillin 250 mg / clavulanate 125 mg oral tablet")
     assert [(m.text, m.route) for m in result.medications] == [("amoxicillin", "oral")]

@@ -21,7 +21,8 @@ from medpipeline.terminology import icd10cm_code
 
 MAX_DRUG_WORDS = 4
 MIN_DRUG_CHARS = 4
-# Dictionary entries that are also everyday or clinical words in a medication table's name cell.
+# Dictionary entries that are also everyday or clinical words in a medication table's name cell,
+# and analytes a sentence names as lab results ('Procalcitonin was 0.5').
 NOT_DRUG_NAMES = {
     "tablet", "tablets", "capsule", "solution", "oral", "inhalation", "aerosol", "injection",
     "cream", "ointment", "patch", "spray", "suspension", "powder", "syrup", "drops", "gel",
@@ -29,6 +30,7 @@ NOT_DRUG_NAMES = {
     "daily", "water", "air", "food", "diet", "home", "release", "extended", "delayed", "kit",
     "base", "plain", "regular", "standard", "test", "pain", "sodium", "chloride", "hcl",
     "hydrochloride", "sulfate", "potassium", "calcium", "acetate", "citrate", "phosphate",
+    "procalcitonin", "haptoglobin", "haptoglobins", "transferrin", "triiodothyronine",
 }  # fmt: skip
 # A canonical name that is a pharmacological class (MeSH pharmacological actions such as
 # 'hydroxymethylglutaryl-coa reductase inhibitors' for 'statin', 'anti-bacterial agents' for
