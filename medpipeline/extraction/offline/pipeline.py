@@ -234,6 +234,9 @@ def is_coordinated(text: str, earlier: Span, later: Span) -> re.Match[str] | Non
     return None
 
 
+AND_OR = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
+
+
 def is_joined_list(target: Span, mentions: list[Span], last: Span) -> bool:
     """The mentions from the target to the last are one list: commas, then 'and' or 'or' before
     the last ('aspirin, clopidogrel and heparin'; not 'lisinopril 10 mg daily, metformin', nor
@@ -247,9 +250,6 @@ def is_joined_list(target: Span, mentions: list[Span], last: Span) -> bool:
     return bool(words[-1]) and not any(words[:-1])
 
 
-AND_OR = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
-
-
 # Where two clauses of a sentence may meet, and a verb (or 'now') that makes the words around a
 # drug a clause of its own ('Warfarin was stopped and apixaban 5 mg twice daily was started',
 # 'Stopped atorvastatin due to myalgias, now on rosuvastatin').
@@ -257,9 +257,8 @@ CLAUSE_JOIN = re.compile(r"[,;]|\b(?:and|but|or|then)\b", re.IGNORECASE)
 CLAUSE_VERB = re.compile(
     r"\b(?:is|are|was|were|been|has|have|had|will|continue[sd]?|continuing|resum\w*|restart\w*"
     r"|start\w*|began|begin\w*|initiat\w*|take|takes|taking|took|use[sd]?|using|stop\w*"
-    r"|discontinu\w*|held"
-    r"|hold|increas\w*|decreas\w*|chang\w*|switch\w*|transition\w*|given|receiv\w*"
-    r"|denie[sd]|refus\w*|declin\w*|now|currently)\b",
+    r"|discontinu\w*|held|hold|increas\w*|decreas\w*|chang\w*|switch\w*|transition\w*|given"
+    r"|receiv\w*|denie[sd]|refus\w*|declin\w*|now|currently)\b",
     re.IGNORECASE,
 )
 
