@@ -440,7 +440,7 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
             "Lisinopril 10 mg daily, metformin held.",
             [
                 ("Lisinopril", Assertion.PRESENT, MedicationStatus.ACTIVE),
-                ("metformin", Assertion.PRESENT, MedicationStatus.STOPPED),
+                ("metformin", Assertion.PRESENT, MedicationStatus.ON_HOLD),
             ],
         ),
         (
@@ -500,7 +500,7 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
         ),
         (
             "3. Atorvastatin 40 mg nightly - on hold",
-            [("Atorvastatin", Assertion.PRESENT, MedicationStatus.STOPPED)],
+            [("Atorvastatin", Assertion.PRESENT, MedicationStatus.ON_HOLD)],
         ),
         (
             "He has been taking ibuprofen 800 mg three times daily for knee pain, which we"
@@ -768,12 +768,26 @@ def test_brand_name_keeps_text_and_fills_generic(extractor):
     [
         "Aspirin was discontinued.",
         "Stop aspirin before surgery.",
-        "Aspirin held for bleeding.",
-        "Home aspirin stays on hold.",
     ],
 )
 def test_stopped_medication(extractor, text):
     assert medication(extractor.extract(text), "aspirin").status == MedicationStatus.STOPPED
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Aspirin held for bleeding.", MedicationStatus.ON_HOLD),
+        ("Home aspirin stays on hold.", MedicationStatus.ON_HOLD),
+        ("Hold aspirin until the hemoglobin is stable.", MedicationStatus.ON_HOLD),
+        ("Aspirin was held for bleeding, then discontinued.", MedicationStatus.STOPPED),
+        ("Aspirin was held for bleeding and resumed on day 3.", MedicationStatus.ACTIVE),
+    ],
+)
+def test_a_held_medication_is_on_hold_not_stopped(extractor, text, status):
+    """A drug held is paused (FHIR on-hold): a clinician reads 'stopped' as for good. The
+    later of a hold, a stop and a restart says what the drug is now."""
+    assert medication(extractor.extract(text), "aspirin").status == status
 
 
 ACTIVE, STOPPED = MedicationStatus.ACTIVE, MedicationStatus.STOPPED
@@ -826,7 +840,7 @@ ACTIVE, STOPPED = MedicationStatus.ACTIVE, MedicationStatus.STOPPED
         ),
         (
             "Hold warfarin 5 mg, resume metoprolol 25 mg BID.",
-            {"warfarin": STOPPED, "metoprolol": ACTIVE},
+            {"warfarin": MedicationStatus.ON_HOLD, "metoprolol": ACTIVE},
         ),
         (
             "Stopped lisinopril 10 mg daily, amlodipine 5 mg daily.",
@@ -918,7 +932,7 @@ def test_a_cue_in_one_item_of_a_drug_list_is_that_items(extractor, text, expecte
         ),
         (
             "Lisinopril 10 mg daily and metformin 500 mg BID were held.",
-            {"lisinopril": "stopped", "metformin": "stopped"},
+            {"lisinopril": "on-hold", "metformin": "on-hold"},
         ),
         (
             "Furosemide was held on admission for mild AKI and resumed at discharge.",
@@ -1246,7 +1260,7 @@ def test_a_drug_held_in_a_long_list_line_is_not_taken(extractor):
     text = "MEDICATIONS ON ADMISSION:\nWarfarin 5 mg PO qHS (held on admission for INR 4.2)\n"
     result = extractor.extract(text)
     assert [(m.text, m.status) for m in result.medications] == [
-        ("Warfarin", MedicationStatus.STOPPED)
+        ("Warfarin", MedicationStatus.ON_HOLD)
     ]
 
 

@@ -28,6 +28,7 @@ class MedicationStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     STOPPED = "stopped"
+    ON_HOLD = "on-hold"  # "lisinopril held for hypotension": paused, to be resumed or reviewed
     UNKNOWN = "unknown"
 
 

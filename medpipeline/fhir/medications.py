@@ -37,6 +37,7 @@ _REQUEST_STATUS = {
     MedicationStatus.ACTIVE: "active",
     MedicationStatus.COMPLETED: "completed",
     MedicationStatus.STOPPED: "stopped",
+    MedicationStatus.ON_HOLD: "on-hold",
     MedicationStatus.UNKNOWN: "unknown",
 }
 _ROUTES = {  # route as extracted -> SNOMED CT route of administration

@@ -102,9 +102,8 @@ def allergy_regions(doc: Doc) -> list[Region]:
     for match in ALLERGIC_TO.finditer(text):
         end = allergic_to_end(text, match.end())
         regions.append((match.start(), end))
-        more = AND_ALSO_TO.match(
-            text, end
-        )  # 'allergic to sulfa, which causes a rash, and to codeine'
+        # 'allergic to sulfa, which causes a rash, and to codeine'
+        more = AND_ALSO_TO.match(text, end)
         if more:
             regions.append((more.end(), allergic_to_end(text, more.end())))
     return regions

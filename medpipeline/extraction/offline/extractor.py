@@ -57,11 +57,12 @@ def condition_key(fact: ConditionFact) -> tuple:
 
 
 def medication_key(fact: MedicationFact) -> tuple:
-    """A mention that stops the drug stays apart from the others: the bundle keeps the last
-    one's status ('She was started on naproxen ... Discontinue naproxen.' is stopped); a dose
-    given ('was given aspirin in the ER') is no news against the list's 'Aspirin 325 mg daily'."""
-    stopped = fact.status == MedicationStatus.STOPPED
-    return fact.text.lower(), fact.assertion, fact.prescribed, stopped
+    """A mention that stops or holds the drug stays apart from the others: the bundle keeps the
+    last one's status ('She was started on naproxen ... Discontinue naproxen.' is stopped); a
+    dose given ('was given aspirin in the ER') is no news against the list's 'Aspirin 325 mg
+    daily'."""
+    paused = fact.status in (MedicationStatus.STOPPED, MedicationStatus.ON_HOLD)
+    return fact.text.lower(), fact.assertion, fact.prescribed, paused
 
 
 def allergy_key(fact: AllergyFact) -> tuple:

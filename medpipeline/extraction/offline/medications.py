@@ -278,7 +278,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         )
         window = sig_window(text, ent, next_start)
         dose = parse_dose(window) or dose_before(text, ent)
-        stopped = last_cue(ent, "MED_STOPPED") > last_cue(ent, "MED_STARTED")
+        started = last_cue(ent, "MED_STARTED")
+        stopped = last_cue(ent, "MED_STOPPED") > started
+        held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED"))
         prescribed = is_prescribed(text, ent, prescribed_lists)
         # a dose the text says was given ('was given aspirin in the ED') is a completed
         # administration, not a drug the patient is on; a prescription or a start is
@@ -287,7 +289,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or has_modifier(ent, "MED_STARTED")
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])
         )
-        if stopped:
+        if held:
+            status = MedicationStatus.ON_HOLD
+        elif stopped:
             status = MedicationStatus.STOPPED
         else:
             status = MedicationStatus.COMPLETED if given else MedicationStatus.ACTIVE
@@ -323,7 +327,8 @@ SIG_START = re.compile(
     re.IGNORECASE,
 )
 ENDED_STATUS = re.compile(r"\b(?:completed|expired|inactive|finished|ended)\b", re.IGNORECASE)
-STOPPED_STATUS = re.compile(r"\b(?:discontinued|stopped|cancel+ed|held|suspended)\b", re.I)
+STOPPED_STATUS = re.compile(r"\b(?:discontinued|stopped|cancel+ed)\b", re.IGNORECASE)
+HELD_STATUS = re.compile(r"\b(?:held|on[ \t]+hold|suspended|paused)\b", re.IGNORECASE)
 
 
 @functools.cache
@@ -346,6 +351,8 @@ def generic_of(product: str) -> str | None:
 def medication_status(written: str) -> MedicationStatus:
     if STOPPED_STATUS.search(written):
         return MedicationStatus.STOPPED
+    if HELD_STATUS.search(written):
+        return MedicationStatus.ON_HOLD
     if ENDED_STATUS.search(written):
         return MedicationStatus.COMPLETED
     return MedicationStatus.ACTIVE
