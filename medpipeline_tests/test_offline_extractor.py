@@ -790,6 +790,61 @@ def test_a_held_medication_is_on_hold_not_stopped(extractor, text, status):
     assert medication(extractor.extract(text), "aspirin").status == status
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("If INR is above 3, hold warfarin.", {"warfarin": "active"}),
+        ("If creatinine rises, will hold lisinopril.", {"lisinopril": "active"}),
+        ("Stop metformin if eGFR falls below 30.", {"metformin": "active"}),
+        (
+            "Hold lisinopril and metformin if creatinine rises.",
+            {"lisinopril": "active", "metformin": "active"},
+        ),
+        (
+            "Metformin was held for AKI, and will be restarted if renal function recovers.",
+            {"metformin": "on-hold"},
+        ),
+        ("If needed, stop aspirin.", {"aspirin": "stopped"}),
+        (
+            "Aspirin was stopped. If pain recurs, take ibuprofen.",
+            {"aspirin": "stopped", "ibuprofen": "active"},
+        ),
+    ],
+    ids=[
+        "if-then-hold",
+        "if-then-will-hold",
+        "stop-if",
+        "hold-list-if",
+        "held-then-restart-if",
+        "if-needed-is-no-condition",
+        "condition-in-the-next-sentence",
+    ],
+)
+def test_a_change_made_on_a_condition_has_not_happened(extractor, text, expected):
+    """'If INR is above 3, hold warfarin' says what to do, not that warfarin is held: a
+    clinician reading 'on hold' would not give it."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.status.value for m in result.medications} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "routes"),
+    [
+        (
+            "He was treated with IV ceftriaxone and transitioned to oral ciprofloxacin 500 mg BID.",
+            {"ceftriaxone": "intravenous", "ciprofloxacin": "oral"},
+        ),
+        ("Inhaled fluticasone twice daily.", {"fluticasone": "inhaled"}),
+        ("Metoprolol 25 mg PO BID.", {"metoprolol": "oral"}),
+    ],
+)
+def test_a_route_is_the_drugs_own(extractor, text, routes):
+    """A route written before the drug is its own; one in the next clause, before another drug,
+    is that drug's."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.route for m in result.medications} == routes
+
+
 ACTIVE, STOPPED = MedicationStatus.ACTIVE, MedicationStatus.STOPPED
 
 

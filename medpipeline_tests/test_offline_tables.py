@@ -1449,6 +1449,10 @@ def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
             "We will start lisinopril 10 mg daily, continue metformin 500 mg twice daily.",
             [("lisinopril", True, Assertion.PRESENT), ("metformin", False, Assertion.PRESENT)],
         ),
+        ("Will trial omeprazole 20 mg daily.", [("omeprazole", True, Assertion.PRESENT)]),
+        ("Restart furosemide 40 mg IV BID.", [("furosemide", True, Assertion.PRESENT)]),
+        ("Resumed metoprolol on hospital day 2.", [("metoprolol", False, Assertion.PRESENT)]),
+        ("Will continue lisinopril.", [("lisinopril", False, Assertion.PRESENT)]),
     ],
     ids=[
         "increase-and-initiate",
@@ -1458,6 +1462,10 @@ def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
         "if-after",
         "hospital-course",
         "start-then-continue",
+        "will-trial",
+        "imperative-restart",
+        "hospital-course-resumed",
+        "will-continue",
     ],
 )
 def test_the_writers_decision_to_start_a_drug_is_an_order(extractor, text, expected):

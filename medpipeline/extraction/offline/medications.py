@@ -43,7 +43,14 @@ from medpipeline.extraction.schema import Assertion, MedicationFact, MedicationS
 SIG_WINDOW_CHARS = 80
 
 
-SIG_STOP = re.compile(r";|\.\s+(?=[A-Z][a-z])|\n\s*\n|\n\s*(?:\d+[.)]|[-\u2022*])\s")
+# Where a drug's sig ends: a sentence or item, or a clause that changes the drug ('IV ceftriaxone
+# and transitioned to oral ciprofloxacin': 'oral' is the ciprofloxacin's).
+SIG_STOP = re.compile(
+    r";|\.\s+(?=[A-Z][a-z])|\n\s*\n|\n\s*(?:\d+[.)]|[-\u2022*])\s"
+    r"|(?i:,?[ \t]+(?:and|then|but)[ \t]+(?:was[ \t]+|were[ \t]+|later[ \t]+|subsequently[ \t]+)?"
+    r"(?:transition|chang|switch|start|stop|discontinu|increas|decreas|held|hold|resum|restart"
+    r"|taper)\w*)"
+)
 
 
 def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
@@ -54,11 +61,11 @@ def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
     return window[: stop.start()] if stop else window
 
 
-def dose_before(text: str, ent: Span) -> tuple[float, str] | None:
-    """A dose written just before the drug name ('81 mg aspirin')."""
+def words_before(text: str, ent: Span) -> str:
+    """The words just before the drug name on its line, where a dose or route may be written
+    ('81 mg aspirin', 'IV ceftriaxone')."""
     line_start = line_bounds(text, ent.start_char, ent.start_char)[0]
-    before = text[max(line_start, ent.start_char - 16) : ent.start_char]
-    return parse_dose(before, anchored_at_end=True)
+    return text[max(line_start, ent.start_char - 16) : ent.start_char]
 
 
 def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
@@ -99,13 +106,16 @@ PRESCRIBED_IN_SENTENCE = re.compile(
     re.IGNORECASE,
 )
 # The writer's own decision to start or change a drug ('We will increase her lisinopril to 40 mg
-# daily and initiate Lasix', 'Start metformin 500 mg', 'Add empagliflozin') is an order too,
-# where 'continue' or 'was started on' (a hospital course) only says what the patient is on.
-# Made on a condition after the drug ('we will start lisinopril if ...'), it is only planned.
+# daily and initiate Lasix', 'Start metformin 500 mg', 'Add empagliflozin', 'Will trial
+# omeprazole', 'Restart furosemide') is an order too, where 'continue' or 'was started on' (a
+# hospital course) only says what the patient is on. Made on a condition after the drug ('we
+# will start lisinopril if ...'), it is only planned.
 WRITER_STARTS = re.compile(
     r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
-    r"|^\W*(?:start|initiate|begin|increase|decrease|add)\b",
+    r"|^\W*(?:will|plan[ \t]+to)[ \t]+(?:also[ \t]+|now[ \t]+)?"
+    r"(?:initiat|start|begin|add|trial|try|restart|resum)\w*\b"
+    r"|^\W*(?:start|initiate|begin|increase|decrease|add|restart|resume)\b",
     re.IGNORECASE,
 )
 CONDITION_AFTER = re.compile(
@@ -277,7 +287,8 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             len(text),
         )
         window = sig_window(text, ent, next_start)
-        dose = parse_dose(window) or dose_before(text, ent)
+        before = words_before(text, ent)
+        dose = parse_dose(window) or parse_dose(before, anchored_at_end=True)
         started = last_cue(ent, "MED_STARTED")
         stopped = last_cue(ent, "MED_STOPPED") > started
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED"))
@@ -302,7 +313,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 generic_name=ent._.target_rule.metadata["generic_name"],
                 dose_value=dose[0] if dose else None,
                 dose_unit=dose[1] if dose else None,
-                route=parse_route(window),
+                route=parse_route(window) or parse_route(before, anchored_at_end=True),
                 frequency=parse_frequency(window),
                 status=status,
                 # 'as needed' or an instructions section does not make a prescribed drug unreal

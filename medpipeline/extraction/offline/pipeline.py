@@ -149,21 +149,55 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
             cue_modifies,
             backward=rule.direction == "BACKWARD",
             negation=rule.category == "NEGATED_EXISTENCE",
+            change=rule.category in MEDICATION_CHANGES,
         )
     return rules
 
 
+MEDICATION_CHANGES = {"MED_STOPPED", "MED_HELD", "MED_STARTED"}
+
+
 def cue_modifies(
-    target: Span, cue: Span, between: Span, backward: bool = False, negation: bool = False
+    target: Span,
+    cue: Span,
+    between: Span,
+    backward: bool = False,
+    negation: bool = False,
+    change: bool = False,
 ) -> bool:
     """medspaCy's `on_modifies` hook: whether a ConText cue (of a rule looking `backward` only,
-    or not; a `negation` or not) is about the target mention (`between` runs from the earlier
-    of the two to the later)."""
+    or not; a `negation` or not; a medication `change` or not) is about the target mention
+    (`between` runs from the earlier of the two to the later)."""
     return (
         bracketed_cue_modifies(target, cue, between)
         and reaches_target(target, cue.start_char, backward)
         and not in_another_clause(target, cue, negation)
+        and not (change and is_conditional(cue))
     )
+
+
+# A change the text makes on a condition ('If INR is above 3, hold warfarin', 'Stop metformin
+# if eGFR falls below 30', 'will be restarted if blood pressure allows') has not happened: it
+# says nothing of what the drug is now. ('If needed', 'if tolerated' make no condition.)
+IF_WORD = re.compile(
+    r"\b(?:if|unless)\b(?![ \t]+(?:needed|necessary|required|tolerated))", re.IGNORECASE
+)
+CONSEQUENT_END = re.compile(r"[.;]|,[ \t]*(?:and|but|then)\b", re.IGNORECASE)
+
+
+def is_conditional(cue: Span) -> bool:
+    """An 'if' or 'unless' of the cue's sentence governs the cue: one before it ('If ..., hold
+    warfarin', 'if she stops warfarin, ...'), or one after it in the same clause ('hold warfarin
+    if ...')."""
+    text = cue.doc.text
+    sentence_start, sentence_end = sentence_region(cue)
+    for found in IF_WORD.finditer(text, sentence_start, sentence_end):
+        if found.end() <= cue.start_char:
+            if not re.search(r"[.;]", text[found.end() : cue.start_char]):
+                return True
+        elif not CONSEQUENT_END.search(text, cue.end_char, found.start()):
+            return True
+    return False
 
 
 def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:

@@ -45,11 +45,13 @@ def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] 
     return float(match["value"].replace(",", "")), unit
 
 
-def parse_route(window: str) -> str | None:
+def parse_route(window: str, anchored_at_end: bool = False) -> str | None:
+    """First route in the window (or the one ending it: 'IV ceftriaxone')."""
     found = [
         (m.start(), term.value)
         for term in sig_terms("route")
         for m in term.pattern.finditer(window)
+        if not anchored_at_end or not window[m.end() :].strip()
     ]
     return min(found)[1] if found else None
 
