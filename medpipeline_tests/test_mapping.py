@@ -239,8 +239,17 @@ Denies diabetes insipidus. No diabetes-related complications; diabetes well cont
         (ConditionFact(quote="type 2 diabetes mellitus", text="type 2 diabetes mellitus",
                        assertion=Assertion.HISTORICAL, in_remission=True),
          ("remission", "confirmed", "problem-list-item")),
+        (ConditionFact(quote="Urinary tract infection", text="Urinary tract infection",
+                       icd10_code="N39.0", assertion=Assertion.HISTORICAL),
+         ("inactive", "confirmed", "problem-list-item")),
+        (ConditionFact(quote="UTI", text="UTI", assertion=Assertion.HISTORICAL),
+         ("inactive", "confirmed", "problem-list-item")),
+        (ConditionFact(quote="HTN", text="HTN", assertion=Assertion.HISTORICAL),
+         ("active", "confirmed", "problem-list-item")),
     ],
-    ids=["pmh-chronic-stays-active", "pmh-resolved", "current", "in-remission"],
+    ids=["pmh-chronic-stays-active", "pmh-resolved", "current", "in-remission",
+         "history-of-an-episode-is-inactive", "history-of-an-episode-named-by-the-lexicon",
+         "history-of-a-chronic-condition-by-the-lexicon"],
 )  # fmt: skip
 def test_condition_status(
     document: SourceDocument, fact: ConditionFact, expected: tuple[str, str, str]

@@ -1522,6 +1522,43 @@ def test_every_quote_is_a_substring(extractor, text):
     assert_quotes_are_exact(extractor.extract(text), text)
 
 
+def test_episodic_condition_prefixes_are_icd10_chapters_or_codes():
+    import simple_icd_10_cm as icd
+
+    prefixes = [row["icd10_prefix"] for row in read_lexicon("episodic_conditions.csv")]
+    assert prefixes, "episodic_conditions.csv is empty"
+    letters = [prefix for prefix in prefixes if len(prefix) == 1]
+    assert all(letter.isupper() for letter in letters)
+    invalid = [
+        prefix
+        for prefix in prefixes
+        if len(prefix) > 1 and not (icd.is_valid_item(prefix) or prefix[:2] in {"T2", "T3"})
+    ]
+    assert invalid == []
+
+
+@pytest.mark.parametrize(
+    ("text", "historical", "present"),
+    [
+        ("Prior stroke without residual deficits.", {"stroke"}, set()),
+        ("Previous episodes of pancreatitis.", {"pancreatitis"}, set()),
+        ("ECG shows an old MI.", {"MI"}, set()),
+        ("Prior to admission he developed pneumonia.", set(), {"pneumonia"}),
+        ("A 45 year old man with asthma.", set(), {"asthma"}),
+        ("Remote history of pulmonary embolism.", {"pulmonary embolism"}, set()),
+    ],
+)
+def test_a_prior_or_old_condition_is_history(extractor, text, historical, present):
+    """'Prior stroke', 'old MI' are the patient's history, not a stroke now; 'prior to
+    admission' and '45 year old' are no such cue."""
+    result = extractor.extract(text)
+    by_assertion = {
+        assertion: {c.text for c in result.conditions if c.assertion == assertion}
+        for assertion in (Assertion.HISTORICAL, Assertion.PRESENT)
+    }
+    assert by_assertion == {Assertion.HISTORICAL: historical, Assertion.PRESENT: present}
+
+
 def test_icd10_codes_are_valid():
     import simple_icd_10_cm as icd
 

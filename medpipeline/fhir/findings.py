@@ -29,7 +29,7 @@ from medpipeline.fhir.elements import (
     review_flags,
     without_none,
 )
-from medpipeline.fhir.grouping import iso_date, lexicon_icd10
+from medpipeline.fhir.grouping import is_episodic, iso_date, lexicon_icd10
 from medpipeline.terminology import icd10cm_code, loinc_code
 
 NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
@@ -57,7 +57,8 @@ _CONDITION_STATUS = {
         ("provisional", "Provisional"),
         ("encounter-diagnosis", "Encounter Diagnosis"),
     ),
-    Assertion.HISTORICAL: (  # past medical history: a chronic condition stays active
+    Assertion.HISTORICAL: (  # past medical history: a chronic condition stays active (an
+        # episode that ends is inactive: `grouping.is_episodic`)
         ("active", "Active"),
         ("confirmed", "Confirmed"),
         ("problem-list-item", "Problem List Item"),
@@ -92,16 +93,18 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
     if not own:
         return None
     fact = own[0]
-    clinical, verification, category = _CONDITION_STATUS[fact.assertion]
-    if all(member.resolved for member in own):
-        clinical = ("resolved", "Resolved")
-    elif all(member.in_remission for member in own):
-        clinical = ("remission", "Remission")
     checked = (checked_code(member.icd10_code, icd10cm_code, "icd10cm", context) for member in own)
     codes = [code for code in checked if code is not None]
     icd10 = next((code for code in codes if code), None) or next(
         (code for member in own if (code := lexicon_icd10(member.text))), None
     )
+    clinical, verification, category = _CONDITION_STATUS[fact.assertion]
+    if all(member.resolved for member in own):
+        clinical = ("resolved", "Resolved")
+    elif all(member.in_remission for member in own):
+        clinical = ("remission", "Remission")
+    elif fact.assertion == Assertion.HISTORICAL and is_episodic(icd10):
+        clinical = ("inactive", "Inactive")  # 'History of DVT (2015)' is no DVT now
     contradicted = any(member.assertion == Assertion.NEGATED for member in facts)
     is_encounter_diagnosis = category[0] == "encounter-diagnosis"
     resource = without_none(

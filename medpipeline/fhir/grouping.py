@@ -99,6 +99,18 @@ def lexicon_icd10(name: str | None) -> str | None:
     return _condition_terms().get(normalized(name), (None, None))[1]
 
 
+@functools.cache
+def _episodic_prefixes() -> tuple[str, ...]:
+    return tuple(row["icd10_prefix"] for row in _lexicon("episodic_conditions.csv"))
+
+
+def is_episodic(icd10_code: str | None) -> bool:
+    """Whether the ICD-10-CM code names an episode that ends (a pneumonia, a DVT, a fracture), so
+    that 'history of' it is over, where 'history of hypertension' is a condition the patient
+    still has (lexicon/episodic_conditions.csv)."""
+    return bool(icd10_code) and icd10_code.startswith(_episodic_prefixes())
+
+
 def condition_identity(fact: ConditionFact) -> str:
     term, lexicon_code = _condition_terms().get(normalized(fact.text), (None, None))
     code = icd10cm_code(fact.icd10_code) or lexicon_code
