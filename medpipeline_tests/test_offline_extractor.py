@@ -1240,6 +1240,11 @@ def test_allergy_section_ends_before_prose(extractor):
         ("TSH 2.1 uIU/mL", "TSH", "3016-3", 2.1, "m[IU]/L", None, None, None),
         ("Vitamin B12 350 pg/mL 200-900", "Vitamin B12", None, 350.0, "pg/mL", 200.0, 900.0, None),
         ("Potassium: 3.1 mmol/L L", "Potassium", "2823-3", 3.1, "mmol/L", None, None, "L"),
+        ("BNP 45 pg/mL 0-100", "BNP", "30934-4", 45.0, "pg/mL", 0.0, 100.0, None),
+        ("Troponin T 0.03 ng/mL", "Troponin T", "6598-7", 0.03, "ng/mL", None, None, None),
+        ("Lactate 4.1 mmol/L H", "Lactate", "2524-7", 4.1, "mmol/L", None, None, "H"),
+        ("Lipase 32 U/L", "Lipase", "3040-3", 32.0, "U/L", None, None, None),
+        ("Troponin 0.02 ng/mL", "Troponin", None, 0.02, "ng/mL", None, None, None),
     ],
 )
 def test_lab_rows(extractor, text, name, loinc, value, unit, low, high, flag):

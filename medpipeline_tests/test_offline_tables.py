@@ -1405,8 +1405,19 @@ def test_document_type_of_stays_and_letters(text, expected):
                 ("ketamine", MedicationStatus.COMPLETED, False),
             ],
         ),
+        (
+            "ED course: Given nitroglycerin SL x1 with relief. Given his CKD, avoid NSAIDs.",
+            [("nitroglycerin", MedicationStatus.COMPLETED, False)],
+        ),
     ],
-    ids=["given", "received", "prescription-given", "instructions-received", "sedation"],
+    ids=[
+        "given",
+        "received",
+        "prescription-given",
+        "instructions-received",
+        "sedation",
+        "given-first",
+    ],
 )
 def test_a_dose_given_is_a_completed_administration(extractor, text, expected):
     """A drug the text says was given or received is no drug the patient is on (completed);
