@@ -152,6 +152,9 @@ def test_a_lab_reports_interpretation_chart_names_no_condition_of_the_patient(ex
         "FAMILY HISTORY:\nType 2 diabetes mellitus in her father.",
         "Her mother has type 2 diabetes mellitus.",
         "Family History:\nType 2 diabetes mellitus.\nSocial History: lives alone.",
+        "FH: positive for type 2 diabetes mellitus in father.",
+        "Family hx: type 2 diabetes mellitus.",
+        "Hypertension in the patient, type 2 diabetes mellitus in his maternal grandmother.",
     ],
 )
 def test_family_history(extractor, text):

@@ -299,13 +299,14 @@ Family history: father had hypertension.
             "Past Surgical History: Appendectomy (1985). Right knee replacement 2018.\n"
             "PSH: s/p cholecystectomy; no other surgeries.\n"
             "Surgical History:\nTonsillectomy as a child\nHernia repair, inguinal\n"
-            "Pt unsure of dates\n\nSocial History: ex-smoker\n",
+            "Pt unsure of dates\n\nSocial History: ex-smoker\nPMH: HTN. PSH: hysterectomy.\n",
             [
                 ("Appendectomy", None, Assertion.PRESENT),
                 ("Right knee replacement", None, Assertion.PRESENT),
                 ("cholecystectomy", None, Assertion.PRESENT),
                 ("Tonsillectomy", None, Assertion.PRESENT),
                 ("Hernia repair, inguinal", None, Assertion.PRESENT),
+                ("hysterectomy", None, Assertion.PRESENT),
             ],
         ),
         (  # one sentence, several procedures; a name going on with a second procedure word

@@ -122,6 +122,27 @@ SWITCHED_TO = [
 ]
 
 
+# 'positive for CAD in father', 'colon cancer in his mother': medspaCy's relatives look forward
+# only ('father with MI').
+RELATIVES = [
+    "father", "mother", "brother", "sister", "son", "daughter", "grandfather", "grandmother",
+    "uncle", "aunt", "cousin", "sibling", "siblings", "parents", "dad", "mom",
+]  # fmt: skip
+IN_A_RELATIVE = ConTextRule(
+    "in a relative",
+    "FAMILY",
+    direction="BACKWARD",
+    max_scope=6,
+    allowed_types={CONDITION},
+    pattern=[
+        {"LOWER": "in"},
+        {"LOWER": {"IN": ["his", "her", "the", "a", "patient's", "their"]}, "OP": "?"},
+        {"LOWER": {"IN": ["maternal", "paternal"]}, "OP": "?"},
+        {"LOWER": {"IN": RELATIVES}},
+    ],
+)
+
+
 def context_rules(default_rules_path: str) -> list[ConTextRule]:
     """medspaCy's default ConText rules but those we replace, then ours
     (lexicon/context_rules.csv); a cue in brackets reaches only what the bracket is about."""
@@ -130,7 +151,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         for rule in ConTextRule.from_json(default_rules_path)
         if rule.literal.lower() not in REPLACED_DEFAULT_RULES
     ]
-    rules += [ANSWER_NO, *SWITCHED_TO]
+    rules += [ANSWER_NO, *SWITCHED_TO, IN_A_RELATIVE]
     for row in read_lexicon("context_rules.csv"):
         rules.append(
             ConTextRule(

@@ -130,9 +130,11 @@ STATUS_POST_WITHIN = re.compile(r"(?<=\S)\s+(?:s/p|status[ \t]+post)\b", re.IGNO
 
 
 # Operations on a surgical history label's line ('Past Surgical History: Appendectomy (1985).
-# Right knee replacement 2018.', 'PSH: appendectomy, cholecystectomy'): its parts that name one.
+# Right knee replacement 2018.', 'PSH: appendectomy, cholecystectomy'), at its start or after a
+# sentence ('PMH: HTN. PSH: appendectomy'): its parts that name one.
 INLINE_SURGICAL_HISTORY = re.compile(
-    r"^[ \t]*(?:(?:past[ \t]+)?surgical[ \t]+history|PSHx?|(?:past[ \t]+)?surgeries)[ \t]*:"
+    r"(?:^|(?<=[.;])[ \t])[ \t]*"
+    r"(?:(?:past[ \t]+)?surgical[ \t]+history|PSHx?|(?:past[ \t]+)?surgeries)[ \t]*:"
     r"[ \t]*(?P<names>\S[^\n]*)$",
     re.IGNORECASE | re.MULTILINE,
 )
