@@ -73,7 +73,7 @@ from medpipeline.pdf import PdfLimits, extract_pages
 
 TYPES = ("conditions", "medications", "allergies", "results", "vitals", "procedures")
 LOINC = "http://loinc.org"
-NO_KNOWN_ALLERGY = "716186003"
+NO_KNOWN_ALLERGY_CODES = {"716186003", "409137002"}  # no known allergy, no known drug allergy
 # C-CDA's vital-sign codes that name the same measurement as the FHIR vital-signs profile's code
 # the bundle carries (body weight 29463-7 / C-CDA 3141-9 "Body weight Measured"; head
 # circumference 9843-4 / 8287-5 "by tape measure"): compared as that profile code.
@@ -205,7 +205,7 @@ def predictions(bundle: dict) -> dict[str, list[Predicted]]:
             found["medications"].append(Predicted(concept_names(concept), set()))
         elif kind == "AllergyIntolerance":
             codes = {c.get("code") for c in resource.get("code", {}).get("coding", [])}
-            if NO_KNOWN_ALLERGY not in codes:
+            if not codes & NO_KNOWN_ALLERGY_CODES:
                 found["allergies"].append(Predicted(concept_names(resource.get("code")), set()))
         elif kind == "Observation":
             found[observation_type(resource)].append(

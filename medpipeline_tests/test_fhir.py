@@ -239,13 +239,24 @@ def test_negated_and_family_facts_never_become_patient_resources(
     assert built.resource_counts["Condition"] == 3
 
 
-def test_no_known_allergies_is_snomed_716186003(source_document: SourceDocument) -> None:
-    allergy = AllergyFact(quote="NKDA", no_known_allergies=True)
+@pytest.mark.parametrize(
+    ("quote", "code", "display"),
+    [
+        ("No known allergies", "716186003", "No known allergy"),
+        ("NKA", "716186003", "No known allergy"),
+        ("NKDA", "409137002", "No known drug allergy"),
+        ("No known drug allergies", "409137002", "No known drug allergy"),
+    ],
+)
+def test_no_known_allergies_is_snomed_716186003_or_409137002_for_drugs(
+    source_document: SourceDocument, quote: str, code: str, display: str
+) -> None:
+    """'NKDA' says nothing of foods or latex: SNOMED's 'No known drug allergy', not 'No known
+    allergy'."""
+    allergy = AllergyFact(quote=quote, no_known_allergies=True)
     built = build_bundle(source_document, _extraction(allergies=[allergy]), created_at=CREATED_AT)
     [resource] = resources_of(built.bundle, "AllergyIntolerance")
-    assert resource["code"]["coding"] == [
-        {"system": SNOMED, "code": "716186003", "display": "No known allergy"}
-    ]
+    assert resource["code"]["coding"] == [{"system": SNOMED, "code": code, "display": display}]
     assert _codes(resource["clinicalStatus"]) == ["active"]
     assert _codes(resource["verificationStatus"]) == ["confirmed"]
     assert resource["patient"]["reference"] == built.bundle["entry"][0]["fullUrl"]

@@ -334,6 +334,8 @@ def test_vaccines_and_screening_are_not_conditions(extractor):
         "Counseling regarding hypertension given.",
         "Warning signs of stroke were reviewed with the patient.",
         "Assessed for depression; PHQ-9 score 2.",
+        "Discussed risks of DVT and bleeding with the patient.",
+        "Risks include infection and bleeding.",
     ],
 )
 def test_a_topic_of_counseling_or_risk_is_not_a_condition(extractor, text):

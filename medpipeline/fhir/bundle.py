@@ -72,6 +72,7 @@ from medpipeline.fhir.elements import (
 )
 from medpipeline.fhir.findings import (
     NO_KNOWN_ALLERGY,
+    NO_KNOWN_ALLERGY_CODES,
     NOT_THE_PATIENTS,
     allergy_resource,
     condition_resource,
@@ -111,6 +112,7 @@ __all__ = [  # what the pipeline, the records and the review queue import from t
     "FLAG_UNCERTAIN_ORDER",
     "ICD10_CM",
     "NO_KNOWN_ALLERGY",
+    "NO_KNOWN_ALLERGY_CODES",
     "PAGE_EXTENSION",
     "SNOMED",
     "UCUM",

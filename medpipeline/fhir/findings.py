@@ -33,6 +33,10 @@ from medpipeline.fhir.grouping import is_episodic, iso_date, lexicon_icd10
 from medpipeline.terminology import icd10cm_code, loinc_code
 
 NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
+NO_KNOWN_DRUG_ALLERGY = ("409137002", "No known drug allergy")
+NO_KNOWN_ALLERGY_CODES = frozenset({NO_KNOWN_ALLERGY[0], NO_KNOWN_DRUG_ALLERGY[0]})
+# 'NKDA', 'No known drug allergies' say nothing of foods or latex: 'No known allergy' would
+_DRUGS_ONLY = re.compile(r"\bNKDA\b|\bno\s+known\s+drug\s+allerg", re.IGNORECASE)
 BLOOD_PRESSURE_PANEL = "85354-9"
 SYSTOLIC = ("8480-6", "Systolic blood pressure")
 DIASTOLIC = ("8462-4", "Diastolic blood pressure")
@@ -138,7 +142,8 @@ def allergy_resource(
         return None
     fact = min(own, key=lambda member: member.assertion == Assertion.POSSIBLE)
     if fact.no_known_allergies:
-        code = codeable(SNOMED, *NO_KNOWN_ALLERGY)
+        drugs_only = all(_DRUGS_ONLY.search(member.quote) for member in own)
+        code = codeable(SNOMED, *(NO_KNOWN_DRUG_ALLERGY if drugs_only else NO_KNOWN_ALLERGY))
         contradicted = named
     else:
         code = concept(fact.substance, []) or {"text": UNNAMED}

@@ -37,7 +37,7 @@ from pydantic import BaseModel, Field
 from medpipeline.fhir.bundle import (
     DOCUMENT_ID_SYSTEM,
     FLAG_SYSTEM,
-    NO_KNOWN_ALLERGY,
+    NO_KNOWN_ALLERGY_CODES,
 )
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.identity import group_by_identity, patient_resource_identity
@@ -267,7 +267,7 @@ def find_contradictions(record: PatientRecord) -> list[Contradiction]:
 
 
 def _is_no_known_allergy(resource: JsonDict) -> bool:
-    return any(c.get("code") == NO_KNOWN_ALLERGY[0] for c in resource["code"].get("coding", []))
+    return any(c.get("code") in NO_KNOWN_ALLERGY_CODES for c in resource["code"].get("coding", []))
 
 
 def _mark(resource: JsonDict, contradicted: bool) -> JsonDict:
