@@ -749,6 +749,15 @@ def test_conditions_deduplicated_by_text_and_assertion(extractor):
         ),
         ("81 mg aspirin daily", "aspirin", 81.0, "mg", None, "daily"),
         ("budesonide 0.25 mg/ml inhalation", "budesonide", 0.25, "mg/mL", "inhaled", None),
+        (
+            "Her furosemide was reduced from 40 mg BID to 20 mg daily.",
+            "furosemide",
+            20.0,
+            "mg",
+            None,
+            "daily",
+        ),
+        ("Lisinopril increased from 10 mg to 20 mg daily", "lisinopril", 20.0, "mg", None, "daily"),
     ],
 )
 def test_dose_route_frequency(extractor, text, generic, dose, unit, route, frequency):

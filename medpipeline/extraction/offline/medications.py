@@ -53,12 +53,19 @@ SIG_STOP = re.compile(
 )
 
 
+# A dose changed from one to another: the sig is the new one ('was reduced from 40 mg BID to 20
+# mg daily').
+CHANGED_FROM = re.compile(r"\bfrom\b[^;]*?\bto\b(?=[ \t]*\d)", re.IGNORECASE)
+
+
 def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
     """Text after a drug mention that may hold its dose, route and frequency."""
     limit = min(next_drug_start, ent.end_char + SIG_WINDOW_CHARS, len(text))
     window = text[ent.end_char : limit]
     stop = SIG_STOP.search(window)
-    return window[: stop.start()] if stop else window
+    window = window[: stop.start()] if stop else window
+    changed = CHANGED_FROM.search(window)
+    return window[changed.end() :] if changed else window
 
 
 def words_before(text: str, ent: Span) -> str:
