@@ -87,7 +87,20 @@ def test_a_test_negative_for_a_condition_negates_it(extractor, text, mention):
         ),
         ("Fever: no\nCough: yes\nChest pain: no.\n", ["Fever", "Chest pain"], ["Cough"]),
         ("Nausea: No, vomiting: yes", ["Nausea"], ["vomiting"]),
+        (
+            "Fever - denies. Headache: negative. Vomiting - no. Shortness of breath: yes.\n"
+            "Cardiovascular: denies chest pain, palpitations.\n",
+            ["Fever", "Headache", "Vomiting", "chest pain", "palpitations"],
+            ["Shortness of breath"],
+        ),
+        (
+            "Respiratory: + cough, - wheezing. (-) fever, (+) dyspnea. GI: nausea absent. Edema"
+            " not present.\nProblem list:\n- Hypertension\n- Asthma\nDiabetes - no complications.",
+            ["wheezing", "fever", "nausea", "Edema"],
+            ["cough", "dyspnea", "Hypertension", "Asthma", "Diabetes"],
+        ),
     ],
+    ids=["review-of-systems", "answers", "answer-then-comma", "answer-words", "minus-signs"],
 )
 def test_a_labelled_no_negates_what_it_answers(extractor, text, negated, present):
     """'Constitutional: No fevers' negates the fevers; before, medspaCy's ': no' (which negates

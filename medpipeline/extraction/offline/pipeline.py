@@ -85,18 +85,40 @@ def target_rules() -> list[TargetRule]:
 # negates whatever precedes, where 'latex free' says to keep latex away from an allergic patient
 # (ours: for conditions and drugs only, 'pain free'); its ': no' negates backward ('Fever: no')
 # and so, being longer, wins over 'no' in 'Constitutional: No fevers, chills' and negated nothing
-# (ours: only a 'no' that ends its phrase); its 'ruled out' looks forward only, where 'Sepsis
+# (ours: a ':' or '-' then 'no', 'none', 'negative', 'denies' or 'absent' that ends its phrase:
+# 'Fever - denies.', 'Headache: negative.'; 'Cardiovascular: denies chest pain' is the forward
+# 'denies'); its 'ruled out' looks forward only, where 'Sepsis
 # ruled out.' rules out what precedes (ours: either side, two words; 'ruled out for' forward);
 # its 'prophylaxis' negates what precedes, where 'DVT prophylaxis' names no condition of the
 # patient at all (ours: NOT_A_CONDITION; with both, which of the two equal matches ConText kept
 # depended on the order of the rules).
 REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free", ": no", "ruled out", "prophylaxis"}
-ANSWER_NO = ConTextRule(
+NEGATIVE_ANSWER = ConTextRule(
     ": no",
     "NEGATED_EXISTENCE",
     direction="BACKWARD",
-    pattern=[{"ORTH": ":"}, {"LOWER": "no"}, {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}}],
+    pattern=[
+        {"ORTH": {"IN": [":", "-"]}},
+        {"LOWER": {"IN": ["no", "none", "negative", "neg", "denies", "denied", "absent"]}},
+        {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}},
+    ],
 )
+# A review of systems marks a finding absent with a minus sign before it ('+ cough, - wheezing',
+# '(-) fever'); a dash that opens a line is a list bullet, not this.
+MINUS_SIGN = [
+    ConTextRule(
+        literal,
+        "NEGATED_EXISTENCE",
+        direction="FORWARD",
+        max_scope=3,
+        allowed_types={CONDITION},
+        pattern=pattern,
+    )
+    for literal, pattern in (
+        (", -", [{"ORTH": {"IN": [",", ";"]}}, {"ORTH": "-"}]),
+        ("(-)", [{"ORTH": "("}, {"ORTH": "-"}, {"ORTH": ")"}]),
+    )
+]
 
 
 # 'metoprolol 50 mg twice daily, which was changed to carvedilol', 'transitioned to oral
@@ -151,7 +173,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         for rule in ConTextRule.from_json(default_rules_path)
         if rule.literal.lower() not in REPLACED_DEFAULT_RULES
     ]
-    rules += [ANSWER_NO, *SWITCHED_TO, IN_A_RELATIVE]
+    rules += [NEGATIVE_ANSWER, *MINUS_SIGN, *SWITCHED_TO, IN_A_RELATIVE]
     for row in read_lexicon("context_rules.csv"):
         rules.append(
             ConTextRule(
