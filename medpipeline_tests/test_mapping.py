@@ -216,6 +216,27 @@ def test_dosage_text_is_the_drugs_own_sig(document: SourceDocument) -> None:
     [request] = resources_of(_bundle(document, MED_NOTE, medications=[fact]), "MedicationRequest")
     [dosage] = request["dosageInstruction"]
     assert dosage["text"] == "500 mg oral twice daily"
+    assert dosage["doseAndRate"] == [
+        {"doseQuantity": {"value": 500, "unit": "mg", "system": UCUM, "code": "mg"}}
+    ]
+
+
+def test_a_daily_total_is_no_single_dose(document: SourceDocument) -> None:
+    """'Amoxicillin 90 mg/kg/day divided BID': a doseQuantity of 90 mg/kg given BID would be
+    twice the prescribed amount; the daily total stays in the text."""
+    fact = MedicationFact(
+        quote="Metformin 500 mg PO twice daily",
+        text="Metformin",
+        dose_value=90,
+        dose_unit="mg/kg/d",
+        frequency="BID",
+    )
+    [statement] = resources_of(
+        _bundle(document, MED_NOTE, medications=[fact]), "MedicationStatement"
+    )
+    [dosage] = statement["dosage"]
+    assert dosage["text"] == "90 mg/kg/d BID"
+    assert "doseAndRate" not in dosage
 
 
 # --- conditions ---------------------------------------------------------------------------------

@@ -771,6 +771,8 @@ def test_conditions_deduplicated_by_text_and_assertion(extractor):
             "daily",
         ),
         ("Lisinopril increased from 10 mg to 20 mg daily", "lisinopril", 20.0, "mg", None, "daily"),
+        ("Amoxicillin 90 mg/kg/day divided BID", "amoxicillin", 90.0, "mg/kg/d", None, "BID"),
+        ("Prednisone 40 mg per day for 5 days", "prednisone", 40.0, "mg/d", None, None),
     ],
 )
 def test_dose_route_frequency(extractor, text, generic, dose, unit, route, frequency):

@@ -170,13 +170,17 @@ def _best_sig(facts: list[MedicationFact]) -> MedicationFact:
 
 def _dosage(fact: MedicationFact, context: MappingContext) -> tuple[JsonDict, bool]:
     """This drug's sig only, composed from its dose, route and frequency (the quote may be a
-    whole paragraph or list line of several drugs; it stays in the evidence)."""
+    whole paragraph or list line of several drugs; it stays in the evidence). A daily total
+    ('90 mg/kg/d', divided BID) is no doseQuantity, which is one administration's amount: it
+    stays in the text."""
     route, frequency = clean_text(fact.route), clean_text(fact.frequency)
     dose_value = f"{fact.dose_value:g}" if fact.dose_value is not None else None
     sig = " ".join(
         part for part in (dose_value, clean_text(fact.dose_unit), route, frequency) if part
     )
     dose, dropped = quantity_checked(fact.dose_value, fact.dose_unit, context)
+    if (fact.dose_unit or "").endswith("/d"):
+        dose = None
     route_code = _ROUTES.get((route or "").lower())
     timing = without_none(
         repeat=_timing_repeat(frequency), code={"text": frequency} if frequency else None

@@ -12,7 +12,8 @@ def dose_pattern() -> re.Pattern[str]:
     units = "|".join(f"(?:{term.written})" for term in sig_terms("dose_unit"))
     return re.compile(
         rf"(?<![\w./])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
-        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat(?:ion)?|hr|h|kg))?(?![A-Za-z])",
+        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat(?:ion)?|hr|h|kg))?"
+        r"(?P<daily>[ \t]*/[ \t]*(?:day|d)|[ \t]+(?:per|a)[ \t]+day)?(?![A-Za-z])",
         re.IGNORECASE,
     )
 
@@ -42,6 +43,8 @@ def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] 
     )
     if match["per"]:
         unit += PER_UNIT[match["per"].lower()]
+    if match["daily"]:  # a daily total ('90 mg/kg/day divided BID'), not one dose
+        unit += "/d"
     return float(match["value"].replace(",", "")), unit
 
 
