@@ -256,6 +256,21 @@ def test_a_one_word_disease_of_the_icd10_index(extractor, text, mention, code):
     assert condition(extractor.extract(text), mention).icd10_code == code
 
 
+@pytest.mark.parametrize(
+    ("text", "mention", "code"),
+    [
+        ("28 weeks gestation. Gestational diabetes, diet controlled.", "gestational diabetes",
+         "O24.419"),
+        ("PMH: Thyroid cancer s/p thyroidectomy 2015.", "thyroid cancer", "C73"),
+        ("3 month old with bronchiolitis.", "bronchiolitis", "J21.9"),
+    ],
+)  # fmt: skip
+def test_a_curated_name_the_index_words_differently(extractor, text, mention, code):
+    """'Gestational diabetes' was read as 'diabetes' (E11-E14 in a pregnancy); the ICD-10-CM
+    index names these only in longer words ('gestational diabetes mellitus in pregnancy')."""
+    assert condition(extractor.extract(text), mention).icd10_code == code
+
+
 def test_narrative_conditions_from_the_icd10_index(extractor):
     """ICD-10-CM terms the curated list lacks are read in prose, with their codes; a finding of
     imaging ('low density mass') is none."""
