@@ -788,6 +788,7 @@ def test_conditions_deduplicated_by_text_and_assertion(extractor):
         ("Lisinopril increased from 10 mg to 20 mg daily", "lisinopril", 20.0, "mg", None, "daily"),
         ("Amoxicillin 90 mg/kg/day divided BID", "amoxicillin", 90.0, "mg/kg/d", None, "BID"),
         ("Prednisone 40 mg per day for 5 days", "prednisone", 40.0, "mg/d", None, None),
+        ("Tylenol 500 mg prn. Flovent 110 mcg BID.", "acetaminophen", 500.0, "mg", None, "prn"),
     ],
 )
 def test_dose_route_frequency(extractor, text, generic, dose, unit, route, frequency):

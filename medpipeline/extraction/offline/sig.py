@@ -74,7 +74,9 @@ def parse_frequency(window: str) -> str | None:
             end = max(end, next_end)
         else:
             break
-    return normalize_space(window[start:end])
+    written = normalize_space(window[start:end])
+    # an abbreviation written without its dots took the sentence's full stop ('BID.', 'prn.')
+    return written[:-1] if written.endswith(".") and written.count(".") == 1 else written
 
 
 def has_sig(text: str) -> bool:
