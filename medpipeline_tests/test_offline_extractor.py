@@ -364,6 +364,8 @@ def test_vaccines_and_screening_are_not_conditions(extractor):
         "Assessed for depression; PHQ-9 score 2.",
         "Discussed risks of DVT and bleeding with the patient.",
         "Risks include infection and bleeding.",
+        "Patient worried she has diabetes like her mother.",
+        "She is afraid of getting breast cancer.",
     ],
 )
 def test_a_topic_of_counseling_or_risk_is_not_a_condition(extractor, text):
