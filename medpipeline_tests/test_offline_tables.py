@@ -346,6 +346,16 @@ Family history: father had hypertension.
                 ("PICC line placement", None, Assertion.PRESENT),
             ],
         ),
+        (  # an operation opening its findings' sentence; a test due
+            "Thoracentesis removed 1.2 L of straw-colored fluid. GI evaluation 12 September:"
+            " Colonoscopy showed a single red clot. Chest x-ray showed no infiltrate.\n"
+            "Mammogram due in 2026. Biopsy due to a suspicious lesion.\n",
+            [
+                ("Thoracentesis", None, Assertion.PRESENT),
+                ("Colonoscopy", None, Assertion.PRESENT),
+                ("Mammogram", None, Assertion.HYPOTHETICAL),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -367,6 +377,7 @@ Family history: father had hypertension.
         "coordinated-in-narrative",
         "scheduled-referred-recommended-repeat",
         "name-then-done",
+        "name-then-findings-and-due",
     ],
 )
 def test_procedures(extractor, text, expected):

@@ -272,6 +272,15 @@ NAME_THEN_DONE = re.compile(
     rf"{WAS_DONE}(?:performed|done|completed|carried[ \t]+out)\b",
     re.IGNORECASE,
 )
+# A sentence that opens with an operation and its findings: 'Thoracentesis removed 1.2 L of
+# fluid', 'EGD with biopsy showed a duodenal ulcer' (an imaging study is no operation here).
+NAME_THEN_FINDINGS = re.compile(
+    rf"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the)[ \t]+)?(?P<name>(?:{NAME_WORD}){{0,2}}?"
+    rf"{PROCEDURE_NAME_END}{OF_SITE})(?:[ \t]+with[ \t]+(?:{NAME_WORD}){{0,2}}?[A-Za-z-]+)?"
+    r"(?:[ \t]+(?:on|in)[ \t]+[\w/-]+)?[ \t]+(?:showed|revealed|demonstrated|removed|yielded"
+    r"|confirmed|found)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 DEVICE_PLACED = re.compile(
     rf"(?:\b(?:an?|the)[ \t]+)?\b(?P<device>(?:{NAME_WORD}){{0,2}}?(?:stents?|pacemaker"
     r"|defibrillator|chest[ \t]+tube|PICC(?:[ \t]+line)?|central[ \t]+(?:venous[ \t]+)?"
@@ -334,6 +343,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
             named = COORDINATED_PROCEDURE.match(text, named.end())
             quote_start = named.start("name") if named else quote_start
     done = [(m, m["name"]) for m in NAME_THEN_DONE.finditer(text)]
+    done += [(m, m["name"]) for m in NAME_THEN_FINDINGS.finditer(text)]
     done += [(m, f"{m['device']} placement") for m in DEVICE_PLACED.finditer(text)]
     for match, name in done:
         line_start = text.rfind("\n", 0, match.start()) + 1
@@ -374,11 +384,11 @@ PLANNED_NAME = re.compile(
 )
 
 
-# 'Colonoscopy is scheduled for next month', 'Echocardiogram ordered.': the name comes first
-# ('An echocardiogram was ordered and showed ...' reports one done).
+# 'Colonoscopy is scheduled for next month', 'Echocardiogram ordered.', 'Colonoscopy due in
+# 2026': the name comes first ('An echocardiogram was ordered and showed ...' reports one done).
 NAME_THEN_PLANNED = re.compile(
     PLANNED_NAME.pattern + r"[ \t]+(?:(?:is|are|has[ \t]+been|have[ \t]+been|will[ \t]+be)[ \t]+)?"
-    r"(?:scheduled|planned|booked|arranged|recommended|ordered|requested)\b"
+    r"(?:scheduled|planned|booked|arranged|recommended|ordered|requested|due(?![ \t]+to))\b"
     r"(?![ \t]+(?:and|which|that|showed|revealed)\b)",
     re.IGNORECASE,
 )
