@@ -822,6 +822,14 @@ def test_stopped_medication(extractor, text):
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["Aspirin offered, declined.", "Aspirin recommended but refused.", "Patient declined aspirin."],
+)
+def test_a_drug_offered_and_declined_is_not_taken(extractor, text):
+    assert medication(extractor.extract(text), "aspirin").assertion == Assertion.NEGATED
+
+
+@pytest.mark.parametrize(
     ("text", "status"),
     [
         ("Aspirin held for bleeding.", MedicationStatus.ON_HOLD),

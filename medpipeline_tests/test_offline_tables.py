@@ -1421,6 +1421,16 @@ def test_document_type_of_stays_and_letters(text, expected):
             "ED course: Given nitroglycerin SL x1 with relief. Given his CKD, avoid NSAIDs.",
             [("nitroglycerin", MedicationStatus.COMPLETED, False)],
         ),
+        (
+            "Thiamine and folate given. Ondansetron given for nausea. Continue lisinopril given"
+            " proteinuria.",
+            [
+                ("thiamine", MedicationStatus.COMPLETED, False),
+                ("folate", MedicationStatus.COMPLETED, False),
+                ("ondansetron", MedicationStatus.COMPLETED, False),
+                ("lisinopril", MedicationStatus.ACTIVE, False),
+            ],
+        ),
     ],
     ids=[
         "given",
@@ -1429,6 +1439,7 @@ def test_document_type_of_stays_and_letters(text, expected):
         "instructions-received",
         "sedation",
         "given-first",
+        "given-after-not-because-of",
     ],
 )
 def test_a_dose_given_is_a_completed_administration(extractor, text, expected):

@@ -144,6 +144,41 @@ SWITCHED_TO = [
 ]
 
 
+# After the drug: 'Nicotine patch offered, declined' (not taken); 'Thiamine and folate given.',
+# 'Ondansetron given for nausea' (a dose given), where 'given his CKD' or 'given AKI' means
+# 'because of' (only a 'given' that ends its phrase or goes on with where, when or why).
+OFFERED_DECLINED = ConTextRule(
+    "offered, declined",
+    "NEGATED_EXISTENCE",
+    direction="BACKWARD",
+    max_scope=6,
+    allowed_types={DRUG},
+    pattern=[
+        {"LOWER": {"IN": ["offered", "recommended", "suggested", "discussed"]}},
+        {"ORTH": ",", "OP": "?"},
+        {"LOWER": {"IN": ["but", "and"]}, "OP": "?"},
+        {"LOWER": {"IN": ["declined", "refused"]}},
+    ],
+)
+GIVEN_AFTER = ConTextRule(
+    "given (after the drug)",
+    "MED_GIVEN",
+    direction="BACKWARD",
+    max_scope=6,
+    allowed_types={DRUG},
+    terminated_by={"MED_STARTED"},
+    pattern=[
+        {"LOWER": {"IN": ["given", "administered"]}},
+        {
+            "LOWER": {
+                "IN": [".", ",", ";", "in", "at", "today", "once", "x1", "prior", "for", "with",
+                       "during", "on", "iv", "po", "im", "sl", "intravenously"]
+            }
+        },
+    ],
+)  # fmt: skip
+
+
 # 'positive for CAD in father', 'colon cancer in his mother': medspaCy's relatives look forward
 # only ('father with MI').
 RELATIVES = [
@@ -173,7 +208,14 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         for rule in ConTextRule.from_json(default_rules_path)
         if rule.literal.lower() not in REPLACED_DEFAULT_RULES
     ]
-    rules += [NEGATIVE_ANSWER, *MINUS_SIGN, *SWITCHED_TO, IN_A_RELATIVE]
+    rules += [
+        NEGATIVE_ANSWER,
+        *MINUS_SIGN,
+        *SWITCHED_TO,
+        IN_A_RELATIVE,
+        OFFERED_DECLINED,
+        GIVEN_AFTER,
+    ]
     for row in read_lexicon("context_rules.csv"):
         rules.append(
             ConTextRule(
