@@ -822,6 +822,26 @@ def test_stopped_medication(extractor, text):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("No side effects from atorvastatin, no chest pain.", {"atorvastatin": Assertion.PRESENT}),
+        ("No problems with lisinopril. No aspirin.",
+         {"lisinopril": Assertion.PRESENT, "aspirin": Assertion.NEGATED}),
+        ("Medications:\nhydroCHLOROthiazide 12.5 mg capsule - 1 capsule daily - NOT TAKING\n"
+         "amLODIPine 5 mg tablet - take 1 tablet by mouth once daily\n",
+         {"hydrochlorothiazide": Assertion.NEGATED, "amlodipine": Assertion.PRESENT}),
+    ],
+)  # fmt: skip
+def test_what_a_drug_does_not_cause_is_no_negation_and_a_trailing_status_is_the_lines(
+    extractor, text, expected
+):
+    """'No side effects from atorvastatin' dropped the atorvastatin she takes; '... - NOT
+    TAKING' at a list line's end was a sentence of its own and reached no drug."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.assertion for m in result.medications} == expected
+
+
+@pytest.mark.parametrize(
     "text",
     ["Aspirin offered, declined.", "Aspirin recommended but refused.", "Patient declined aspirin."],
 )

@@ -496,16 +496,28 @@ def is_section_title(text: str) -> bool:
     return any(pattern.search(text) for pattern in section_title_patterns())
 
 
+# A status a line ends with after a dash ('hydrochlorothiazide 12.5 mg - 1 capsule daily - NOT
+# TAKING'): PyRuSH starts a sentence at the dash, which cut the status off its drug.
+TRAILING_STATUS = re.compile(
+    r"(?<=[ \t])-[ \t]*(?:not[ \t]+taking|held|on[ \t]+hold|discontinued|stopped)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 @Language.component("medpipeline_list_item_sentences")
 def list_item_sentences(doc: Doc) -> Doc:
-    """Start a sentence at every list item so ConText scopes stop there (PyRuSH joins them)."""
+    """Start a sentence at every list item so ConText scopes stop there (PyRuSH joins them),
+    and none at the dash before a line's trailing status."""
     item_starts = {
         match.start() + len(match.group()) - len(match.group().lstrip())
         for match in LIST_ITEM_LINE.finditer(doc.text)
     }
+    status_dashes = {match.start() for match in TRAILING_STATUS.finditer(doc.text)}
     for token in doc[1:]:
         if token.idx in item_starts:
             token.is_sent_start = True
+        elif token.idx in status_dashes:
+            token.is_sent_start = False
     return doc
 
 
