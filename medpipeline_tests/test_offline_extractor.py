@@ -1262,6 +1262,40 @@ def test_a_tolerated_drug_or_a_kind_of_allergy_in_an_allergy_list_is_no_allergen
     assert [a.substance for a in extractor.extract(text).allergies] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "allergens", "medications"),
+    [
+        (
+            "Adverse reactions: metformin - GI upset; statins - myalgia.",
+            [("metformin", "GI upset"), ("statins", "myalgia")],
+            [],
+        ),
+        (
+            "Allergies reviewed: Iodine contrast - premedicate with prednisone and"
+            " diphenhydramine.",
+            [("Iodine contrast", None)],
+            [("prednisone", Assertion.HYPOTHETICAL), ("diphenhydramine", Assertion.HYPOTHETICAL)],
+        ),
+        (
+            "She developed hives after starting amoxicillin, which was discontinued. Amoxicillin"
+            " added to allergy list.",
+            [("Amoxicillin", None)],
+            [("amoxicillin", Assertion.PRESENT)],
+        ),
+    ],
+    ids=["adverse-reactions-label", "premedication-instruction", "added-to-allergy-list"],
+)
+def test_an_allergy_written_as_a_reaction_or_with_an_instruction(
+    extractor, text, allergens, medications
+):
+    """'Adverse reactions:' lists allergies (its drugs were active medications); the drugs of
+    'premedicate with prednisone and diphenhydramine' were allergens; 'Amoxicillin added to
+    allergy list' was an active amoxicillin and no allergy."""
+    result = extractor.extract(text)
+    assert [(a.substance, a.reaction) for a in result.allergies] == allergens
+    assert [(m.text, m.assertion) for m in result.medications] == medications
+
+
 def test_allergic_to_is_an_allergy_not_a_medication(extractor):
     result = extractor.extract("She is allergic to penicillin. Takes lisinopril 10 mg daily.")
     assert [a.substance for a in result.allergies] == ["penicillin"]

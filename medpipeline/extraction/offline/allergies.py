@@ -16,6 +16,7 @@ from medpipeline.extraction.offline.sections_tables import (
     section_regions,
 )
 from medpipeline.extraction.offline.text import (
+    ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
     LIST_ITEM_LINE,
     LIST_MARKER,
@@ -33,9 +34,16 @@ from medpipeline.extraction.schema import (
 )
 from medpipeline.terminology import icd10cm_code
 
-# The word that names a list of allergies ('Allergies:', 'Food allergies:', 'Intolerance:').
-ALLERGY_LIST_WORD = r"(?:allerg(?:y|ies)|intolerances?)"
-ALLERGY_LABEL = rf"\b(?:(?:drug|food|medication)\s+)?{ALLERGY_LIST_WORD}\s*:"
+# The word that names a list of allergies ('Allergies:', 'Food allergies:', 'Intolerance:',
+# 'Adverse reactions:', 'Allergies/Intolerances:', 'Allergies reviewed:').
+ALLERGY_LIST_WORD = (
+    r"(?:allerg(?:y|ies)|intolerances?|adverse[ \t]+(?:drug[ \t]+)?reactions?)"
+    r"(?:[ \t]*(?:/|&|and)[ \t]*(?:intolerances?|adverse[ \t]+reactions?))?"
+)
+ALLERGY_LABEL = (
+    rf"\b(?:(?:drug|food|medication)\s+)?{ALLERGY_LIST_WORD}"
+    r"(?:[ \t]+(?:reviewed|verified|updated))?\s*:"
+)
 INLINE_ALLERGY_LABEL = re.compile(ALLERGY_LABEL, re.IGNORECASE)
 
 
@@ -99,6 +107,7 @@ def allergy_regions(doc: Doc) -> list[Region]:
         line_end = line_bounds(text, match.end(), match.end())[1]
         next_label = INLINE_ALLERGY_LABEL.search(text, match.end(), line_end)
         regions.append((match.start(), next_label.start() if next_label else line_end))
+    regions += [match.span("substance") for match in SUBSTANCE_ADDED.finditer(text)]
     for match in ALLERGIC_TO.finditer(text):
         end = allergic_to_end(text, match.end())
         regions.append((match.start(), end))
@@ -106,9 +115,31 @@ def allergy_regions(doc: Doc) -> list[Region]:
         more = AND_ALSO_TO.match(text, end)
         if more:
             regions.append((more.end(), allergic_to_end(text, more.end())))
-    return regions
+    return [part for region in regions for part in without_instructions(text, region)]
 
 
+# What to do about an allergy, written in its list ('Iodine contrast - premedicate with
+# prednisone and diphenhydramine'): the drugs named there are no allergens.
+ALLERGY_INSTRUCTION = re.compile(
+    r"(?:[ \t]*[-\u2013,(:][ \t]*|[ \t]+)(?:requires?[ \t]+|needs?[ \t]+)?"
+    r"(?:pre-?medicat|pre-?treat)\w*\b[^;.\n]*",
+    re.IGNORECASE,
+)
+
+
+def without_instructions(text: str, region: Region) -> list[Region]:
+    """The region's parts outside the instructions written in it."""
+    parts, start = [], region[0]
+    for instruction in ALLERGY_INSTRUCTION.finditer(text, region[0], region[1]):
+        parts.append((start, instruction.start()))
+        start = instruction.end()
+    parts.append((start, region[1]))
+    return [(part_start, part_end) for part_start, part_end in parts if part_end > part_start]
+
+
+SUBSTANCE_ADDED = re.compile(
+    rf"(?P<substance>[A-Za-z][\w-]*)[ \t]+{ADDED_TO_ALLERGIES}", re.IGNORECASE
+)
 AND_ALSO_TO = re.compile(r"[^.;\n]*?\band[ \t]+(?:also[ \t]+)?to[ \t]+", re.IGNORECASE)
 
 
@@ -127,7 +158,7 @@ NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
 
 ALLERGY_HEADER = re.compile(
     rf"\s*(?:#+\s*)?(?:(?:drug|known|food|medication)\s+)?"
-    rf"(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD}\s*:?)\s*",
+    rf"(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD}(?:[ \t]+(?:reviewed|verified|updated))?\s*:?)\s*",
     re.IGNORECASE,
 )
 

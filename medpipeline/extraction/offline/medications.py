@@ -24,6 +24,7 @@ from medpipeline.extraction.offline.sections_tables import (
 )
 from medpipeline.extraction.offline.sig import parse_dose, parse_frequency, parse_route
 from medpipeline.extraction.offline.text import (
+    ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
     LIST_MARKER,
     Region,
@@ -144,6 +145,7 @@ PROPOSED_BEFORE = re.compile(
     r"|if\b[^.;:\n]*,[ \t]*(?:(?:you|we|I)[ \t]+)?(?:(?:may|can|should|will|would)[ \t]+)?"
     r"(?:take|use|start|try|begin|add|initiate|increase)"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
+    r"|pre-?medicat\w*[ \t]+with"
     r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:\n]*$",
     re.IGNORECASE,
 )
@@ -216,7 +218,9 @@ ALLERGEN_BEFORE = re.compile(
     r"(?:drug[ \t]+)?reactions?)[ \t]+(?:to|with)[ \t]+(?:[\w-]+[ \t]+){0,2}$",
     re.IGNORECASE,
 )
-ALLERGEN_AFTER = re.compile(rf"^[ \t]*(?:\([^()\n]*\)[ \t]*)?{ALLERGY_WORD}", re.IGNORECASE)
+ALLERGEN_AFTER = re.compile(
+    rf"^[ \t]*(?:\([^()\n]*\)[ \t]*)?(?:{ALLERGY_WORD}|{ADDED_TO_ALLERGIES})", re.IGNORECASE
+)
 
 
 def is_allergen(text: str, start: int, end: int) -> bool:

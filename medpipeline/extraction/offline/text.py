@@ -116,6 +116,11 @@ LIST_MARKER = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
 # The word after a substance that names it an allergen ('penicillin allergy', 'codeine
 # intolerance'), for the allergy rules and for keeping allergens out of the medications.
 ALLERGY_WORD = r"(?:allerg(?:y|ies)|intolerance|hypersensitivity)\b"
+# After a substance: 'Amoxicillin added to allergy list', 'penicillin was added to her allergies'.
+ADDED_TO_ALLERGIES = (
+    r"(?:(?:was|were|has[ \t]+been|have[ \t]+been)[ \t]+)?added[ \t]+to[ \t]+"
+    r"(?:(?:the|his|her|patient's|the[ \t]+patient's)[ \t]+)?allerg(?:y|ies)\b"
+)
 
 
 def most_informative(items: list, key) -> list:
