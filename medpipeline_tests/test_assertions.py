@@ -28,6 +28,9 @@ NOTE = """HISTORY OF PRESENT ILLNESS:
 Patient presents with productive cough for five days. He denies chest pain or hemoptysis.
 Possible pneumonia on chest x-ray; no pleural effusion.
 
+REVIEW OF SYSTEMS:
+Fever - denies. Headache: negative.
+
 PAST MEDICAL HISTORY:
 Hypertension and type 2 diabetes mellitus.
 
@@ -110,6 +113,12 @@ def _document(provider: str, text: str = NOTE, **facts: list[Any]) -> DocumentEx
             ProcedureFact(quote="He has not had a colonoscopy", text="colonoscopy"),
             Assertion.NEGATED,
         ),
+        ("conditions", ConditionFact(quote="Fever - denies", text="Fever"), Assertion.NEGATED),
+        (
+            "conditions",
+            ConditionFact(quote="Headache: negative", text="Headache"),
+            Assertion.NEGATED,
+        ),
     ],
     ids=[
         "denied-symptom",
@@ -120,6 +129,8 @@ def _document(provider: str, text: str = NOTE, **facts: list[Any]) -> DocumentEx
         "family-allergy",
         "conditional-prescription",
         "negated-procedure",
+        "answered-denies",
+        "answered-negative",
     ],
 )
 def test_context_overrides_an_llm_present_the_text_does_not_assert(
