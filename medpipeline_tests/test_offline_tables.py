@@ -349,11 +349,13 @@ Family history: father had hypertension.
         (  # an operation opening its findings' sentence; a test due
             "Thoracentesis removed 1.2 L of straw-colored fluid. GI evaluation 12 September:"
             " Colonoscopy showed a single red clot. Chest x-ray showed no infiltrate.\n"
-            "Mammogram due in 2026. Biopsy due to a suspicious lesion.\n",
+            "Mammogram due in 2026. Biopsy due to a suspicious lesion.\n"
+            "Referred to general surgery for elective laparoscopic cholecystectomy.\n",
             [
                 ("Thoracentesis", None, Assertion.PRESENT),
                 ("Colonoscopy", None, Assertion.PRESENT),
                 ("Mammogram", None, Assertion.HYPOTHETICAL),
+                ("laparoscopic cholecystectomy", None, Assertion.HYPOTHETICAL),
             ],
         ),
     ],

@@ -373,11 +373,13 @@ PLANNED_PROCEDURE = re.compile(
     r"(?:\b(?:will|to|we'll|I'll)[ \t]+(?:also[ \t]+)?"
     r"|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*)?)"
     r"(?:obtain|order|schedule|arrange|perform|get|repeat)[ \t]+(?:for[ \t]+)?"
-    r"|\b(?:due|scheduled|booked|referred)[ \t]+for[ \t]+|\brecommend(?:s|ed)?[ \t]+",
+    r"|\b(?:due|scheduled|booked|referred)[ \t]+for[ \t]+|\brecommend(?:s|ed)?[ \t]+"
+    r"|\breferred[ \t]+to[ \t]+(?:[A-Za-z-]+[ \t]+){1,3}?for[ \t]+",
     re.IGNORECASE | re.MULTILINE,
 )
 PLANNED_NAME = re.compile(
-    r"(?:an?[ \t]+|the[ \t]+|her[ \t]+|his[ \t]+)?(?:(?:repeat|routine|screening|follow-up)[ \t]+)?"
+    r"(?:an?[ \t]+|the[ \t]+|her[ \t]+|his[ \t]+)?"
+    r"(?:(?:repeat|routine|screening|follow-up|elective|possible)[ \t]+)?"
     rf"(?P<name>(?:[A-Za-z][A-Za-z'-]*[ \t]+){{0,2}}?{PLANNED_HEAD}"
     rf"(?:[ \t]+of[ \t]+(?:the[ \t]+)?(?:{SITE_WORD}[ \t]+){{0,2}}{SITE_WORD}\b)?)",
     re.IGNORECASE,
