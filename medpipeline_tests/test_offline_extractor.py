@@ -884,6 +884,10 @@ def test_a_held_medication_is_on_hold_not_stopped(extractor, text, status):
             "Aspirin was stopped. If pain recurs, take ibuprofen.",
             {"aspirin": "stopped", "ibuprofen": "active"},
         ),
+        ("She is considering stopping sertraline.", {"sertraline": "active"}),
+        ("May need to hold lisinopril.", {"lisinopril": "active"}),
+        ("Hyperkalemia - resolved after stopping lisinopril.", {"lisinopril": "stopped"}),
+        ("We are holding metformin for the contrast study.", {"metformin": "on-hold"}),
     ],
     ids=[
         "if-then-hold",
@@ -893,6 +897,10 @@ def test_a_held_medication_is_on_hold_not_stopped(extractor, text, status):
         "held-then-restart-if",
         "if-needed-is-no-condition",
         "condition-in-the-next-sentence",
+        "considering-stopping",
+        "may-need-to-hold",
+        "after-stopping",
+        "holding",
     ],
 )
 def test_a_change_made_on_a_condition_has_not_happened(extractor, text, expected):

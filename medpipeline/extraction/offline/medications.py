@@ -180,6 +180,15 @@ def cue_before(pattern: re.Pattern[str], text: str, ent: Span) -> bool:
     )
 
 
+# What is proposed is to stop or lower the drug the patient takes ('considering stopping
+# sertraline'), not to take it.
+STOP_PROPOSED = re.compile(
+    r"\b(?:stop\w*|discontinu\w*|hold\w*|taper\w*|wean\w*|reduc\w*|decreas\w*|lower\w*)"
+    r"[ \t]+(?:(?:his|her|the|their)[ \t]+)?(?:\w+[ \t]+)?$",
+    re.IGNORECASE,
+)
+
+
 def medication_assertion(text: str, ent: Span) -> Assertion:
     """ConText's assertion, hypothetical when the sentence only proposes the drug, present when
     a history names the drug the patient is on."""
@@ -192,9 +201,10 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
         and not WAS_ON_DRUG_BEFORE.search(before_list)
     ):
         return Assertion.PRESENT
-    proposed = cue_before(PROPOSED_BEFORE, text, ent) or (
-        cue_before(WRITER_STARTS, text, ent) and CONDITION_AFTER.match(text, ent.end_char)
-    )
+    proposed = (
+        cue_before(PROPOSED_BEFORE, text, ent)
+        and not STOP_PROPOSED.search(text, sentence_start, ent.start_char)
+    ) or (cue_before(WRITER_STARTS, text, ent) and CONDITION_AFTER.match(text, ent.end_char))
     return Assertion.HYPOTHETICAL if proposed and assertion == Assertion.PRESENT else assertion
 
 

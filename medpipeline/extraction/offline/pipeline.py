@@ -262,20 +262,28 @@ def cue_modifies(
 
 
 # A change the text makes on a condition ('If INR is above 3, hold warfarin', 'Stop metformin
-# if eGFR falls below 30', 'will be restarted if blood pressure allows') has not happened: it
-# says nothing of what the drug is now. ('If needed', 'if tolerated' make no condition.)
+# if eGFR falls below 30', 'will be restarted if blood pressure allows') or only proposes ('She
+# is considering stopping sertraline') has not happened: it says nothing of what the drug is
+# now. ('If needed', 'if tolerated' make no condition.)
 IF_WORD = re.compile(
     r"\b(?:if|unless)\b(?![ \t]+(?:needed|necessary|required|tolerated))", re.IGNORECASE
 )
 CONSEQUENT_END = re.compile(r"[.;]|,[ \t]*(?:and|but|then)\b", re.IGNORECASE)
+PROPOSED_CHANGE = re.compile(
+    r"\b(?:consider(?:s|ed|ing)?|may|might|could|plan(?:s|ned|ning)?[ \t]+to|recommend\w*"
+    r"|discuss\w*|suggest\w*|would[ \t]+like[ \t]+to|wants?[ \t]+to)[ \t]+(?:\w+[ \t]+){0,2}$",
+    re.IGNORECASE,
+)
 
 
 def is_conditional(cue: Span) -> bool:
-    """An 'if' or 'unless' of the cue's sentence governs the cue: one before it ('If ..., hold
-    warfarin', 'if she stops warfarin, ...'), or one after it in the same clause ('hold warfarin
-    if ...')."""
+    """The change is only proposed ('considering stopping'), or an 'if' or 'unless' of the cue's
+    sentence governs the cue: one before it ('If ..., hold warfarin', 'if she stops warfarin,
+    ...'), or one after it in the same clause ('hold warfarin if ...')."""
     text = cue.doc.text
     sentence_start, sentence_end = sentence_region(cue)
+    if PROPOSED_CHANGE.search(text, sentence_start, cue.start_char):
+        return True
     for found in IF_WORD.finditer(text, sentence_start, sentence_end):
         if found.end() <= cue.start_char:
             if not re.search(r"[.;]", text[found.end() : cue.start_char]):
