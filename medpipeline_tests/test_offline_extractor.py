@@ -208,6 +208,8 @@ def test_possible_and_historical(extractor):
         ),
         ("Prostate cancer, s/p prostatectomy 2012, in remission.", {"Prostate cancer": True}),
         ("Remote history of alcohol abuse, sober since 2005.", {"alcohol abuse": True}),
+        ("Hx of breast cancer, NED. Asthma.", {"breast cancer": True, "Asthma": False}),
+        ("Colon cancer 2015, no evidence of disease.", {"Colon cancer": True}),
     ],
 )
 def test_a_condition_in_remission(extractor, text, in_remission):
@@ -215,6 +217,23 @@ def test_a_condition_in_remission(extractor, text, in_remission):
     conditions listed before it (the diabetes and hypertension were in remission)."""
     result = extractor.extract(text)
     assert {name: condition(result, name).in_remission for name in in_remission} == in_remission
+
+
+@pytest.mark.parametrize(
+    ("text", "mention", "assertion", "resolved"),
+    [
+        ("AKI improved to baseline with fluids.", "AKI", Assertion.HISTORICAL, True),
+        ("Creatinine back to baseline; AKI resolved.", "AKI", Assertion.HISTORICAL, True),
+        ("Status post MI 2019.", "MI", Assertion.HISTORICAL, False),
+        ("S/p DVT in 2015, off anticoagulation.", "DVT", Assertion.HISTORICAL, False),
+    ],
+)
+def test_a_condition_back_to_baseline_or_status_post_is_over(
+    extractor, text, mention, assertion, resolved
+):
+    """'AKI improved to baseline' was an active AKI; 'Status post MI 2019' an active MI."""
+    found = condition(extractor.extract(text), mention)
+    assert (found.assertion, found.resolved) == (assertion, resolved)
 
 
 def test_hypothetical_condition_but_prn_drug_is_real(extractor):
