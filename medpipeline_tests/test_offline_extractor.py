@@ -907,6 +907,10 @@ def test_a_held_medication_is_on_hold_not_stopped(extractor, text, status):
         ("May need to hold lisinopril.", {"lisinopril": "active"}),
         ("Hyperkalemia - resolved after stopping lisinopril.", {"lisinopril": "stopped"}),
         ("We are holding metformin for the contrast study.", {"metformin": "on-hold"}),
+        (
+            "Her home lisinopril was held due to AKI and can be resumed at follow-up.",
+            {"lisinopril": "on-hold"},
+        ),
     ],
     ids=[
         "if-then-hold",
@@ -920,6 +924,7 @@ def test_a_held_medication_is_on_hold_not_stopped(extractor, text, status):
         "may-need-to-hold",
         "after-stopping",
         "holding",
+        "held-can-be-resumed",
     ],
 )
 def test_a_change_made_on_a_condition_has_not_happened(extractor, text, expected):

@@ -270,7 +270,7 @@ IF_WORD = re.compile(
 )
 CONSEQUENT_END = re.compile(r"[.;]|,[ \t]*(?:and|but|then)\b", re.IGNORECASE)
 PROPOSED_CHANGE = re.compile(
-    r"\b(?:consider(?:s|ed|ing)?|may|might|could|plan(?:s|ned|ning)?[ \t]+to|recommend\w*"
+    r"\b(?:consider(?:s|ed|ing)?|may|might|could|can|plan(?:s|ned|ning)?[ \t]+to|recommend\w*"
     r"|discuss\w*|suggest\w*|would[ \t]+like[ \t]+to|wants?[ \t]+to)[ \t]+(?:\w+[ \t]+){0,2}$",
     re.IGNORECASE,
 )
