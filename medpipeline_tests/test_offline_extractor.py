@@ -861,6 +861,38 @@ def test_what_a_drug_does_not_cause_is_no_negation_and_a_trailing_status_is_the_
 
 
 @pytest.mark.parametrize(
+    ("text", "conditions", "medications"),
+    [
+        ("Discussed risks\nof DVT with her.", {}, {}),
+        ("She has no\nhistory of stroke.", {"stroke": Assertion.NEGATED}, {}),
+        ("Nicotine patch offered,\ndeclined.", {}, {"nicotine": (Assertion.NEGATED, "active")}),
+        (
+            "She is considering\nstopping sertraline.",
+            {},
+            {"sertraline": (Assertion.PRESENT, "active")},
+        ),
+        (
+            "Her furosemide was reduced from 40 mg BID to\n20 mg daily.",
+            {},
+            {"furosemide": (Assertion.PRESENT, "active")},
+        ),
+    ],
+)
+def test_a_cue_the_page_wrapped_onto_the_next_line_is_still_read(
+    extractor, text, conditions, medications
+):
+    """A PDF's text layer breaks long lines wherever they reach the margin: 'risks\nof DVT'
+    made an active DVT and 'considering\nstopping sertraline' a stopped sertraline."""
+    result = extractor.extract(text)
+    assert {c.text: c.assertion for c in result.conditions} == conditions
+    assert {m.generic_name: (m.assertion, m.status.value) for m in result.medications} == (
+        medications
+    )
+    if "furosemide" in text:
+        assert result.medications[0].dose_value == 20.0
+
+
+@pytest.mark.parametrize(
     "text",
     ["Aspirin offered, declined.", "Aspirin recommended but refused.", "Patient declined aspirin."],
 )

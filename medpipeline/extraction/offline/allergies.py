@@ -122,7 +122,7 @@ def allergy_regions(doc: Doc) -> list[Region]:
 # prednisone and diphenhydramine'): the drugs named there are no allergens.
 ALLERGY_INSTRUCTION = re.compile(
     r"(?:[ \t]*[-\u2013,(:][ \t]*|[ \t]+)(?:requires?[ \t]+|needs?[ \t]+)?"
-    r"(?:pre-?medicat|pre-?treat)\w*\b[^;.\n]*",
+    r"(?:pre-?medicat|pre-?treat)\w*\b[^;.\n]*(?:\n[ \t]*[a-z][^;.\n]*)*",
     re.IGNORECASE,
 )
 
@@ -138,7 +138,7 @@ def without_instructions(text: str, region: Region) -> list[Region]:
 
 
 SUBSTANCE_ADDED = re.compile(
-    rf"(?P<substance>[A-Za-z][\w-]*)[ \t]+{ADDED_TO_ALLERGIES}", re.IGNORECASE
+    rf"(?P<substance>[A-Za-z][\w-]*)\s+{ADDED_TO_ALLERGIES}", re.IGNORECASE
 )
 AND_ALSO_TO = re.compile(r"[^.;\n]*?\band[ \t]+(?:also[ \t]+)?to[ \t]+", re.IGNORECASE)
 

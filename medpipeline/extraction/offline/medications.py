@@ -48,7 +48,7 @@ SIG_WINDOW_CHARS = 80
 # and transitioned to oral ciprofloxacin': 'oral' is the ciprofloxacin's).
 SIG_STOP = re.compile(
     r";|\.\s+(?=[A-Z][a-z])|\n\s*\n|\n\s*(?:\d+[.)]|[-\u2022*])\s"
-    r"|(?i:,?[ \t]+(?:and|then|but)[ \t]+(?:was[ \t]+|were[ \t]+|later[ \t]+|subsequently[ \t]+)?"
+    r"|(?i:,?\s+(?:and|then|but)\s+(?:was\s+|were\s+|later\s+|subsequently\s+)?"
     r"(?:transition|chang|switch|start|stop|discontinu|increas|decreas|held|hold|resum|restart"
     r"|taper)\w*)"
 )
@@ -56,7 +56,7 @@ SIG_STOP = re.compile(
 
 # A dose changed from one to another: the sig is the new one ('was reduced from 40 mg BID to 20
 # mg daily').
-CHANGED_FROM = re.compile(r"\bfrom\b[^;]*?\bto\b(?=[ \t]*\d)", re.IGNORECASE)
+CHANGED_FROM = re.compile(r"\bfrom\b[^;]*?\bto\b(?=\s*\d)", re.IGNORECASE)
 
 
 def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
@@ -121,7 +121,7 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 WRITER_STARTS = re.compile(
     r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
-    r"|^\W*(?:will|plan[ \t]+to)[ \t]+(?:also[ \t]+|now[ \t]+)?"
+    r"|^\W*(?:will|plan\s+to)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|trial|try|restart|resum)\w*\b"
     r"|^\W*(?:start|initiate|begin|increase|decrease|add|restart|resume)\b",
     re.IGNORECASE,
@@ -145,7 +145,7 @@ PROPOSED_BEFORE = re.compile(
     r"|if\b[^.;:\n]*,[ \t]*(?:(?:you|we|I)[ \t]+)?(?:(?:may|can|should|will|would)[ \t]+)?"
     r"(?:take|use|start|try|begin|add|initiate|increase)"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
-    r"|pre-?medicat\w*[ \t]+with"
+    r"|pre-?medicat\w*\s+with"
     r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:\n]*$",
     re.IGNORECASE,
 )
@@ -184,7 +184,7 @@ def cue_before(pattern: re.Pattern[str], text: str, ent: Span) -> bool:
 # sertraline'), not to take it.
 STOP_PROPOSED = re.compile(
     r"\b(?:stop\w*|discontinu\w*|hold\w*|taper\w*|wean\w*|reduc\w*|decreas\w*|lower\w*)"
-    r"[ \t]+(?:(?:his|her|the|their)[ \t]+)?(?:\w+[ \t]+)?$",
+    r"\s+(?:(?:his|her|the|their)\s+)?(?:\w+\s+)?$",
     re.IGNORECASE,
 )
 

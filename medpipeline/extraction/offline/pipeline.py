@@ -8,6 +8,7 @@ import bisect
 import functools
 import itertools
 import re
+from collections.abc import Callable
 
 import medspacy
 from loguru import logger
@@ -200,6 +201,23 @@ IN_A_RELATIVE = ConTextRule(
 )
 
 
+def wrap_tolerant(rule: ConTextRule, tokenizer: Callable[[str], Doc]) -> ConTextRule:
+    """A cue of several words is still found where the page wrapped its line between them ('She
+    is considering\nstopping sertraline', 'Discussed risks\nof DVT'): line breaks (spaCy's
+    whitespace tokens) may stand between the tokens of its literal or pattern."""
+    pattern = rule.pattern
+    if pattern is None:
+        words = [token for token in tokenizer(rule.literal) if not token.is_space]
+        pattern = [{"LOWER": word.lower_} for word in words]
+    if isinstance(pattern, str) or len(pattern) < 2:  # a regular expression, or one token
+        return rule
+    spaced = [pattern[0]]
+    for element in pattern[1:]:
+        spaced += [{"IS_SPACE": True, "OP": "*"}, element]
+    rule.pattern = spaced
+    return rule
+
+
 def context_rules(default_rules_path: str) -> list[ConTextRule]:
     """medspaCy's default ConText rules but those we replace, then ours
     (lexicon/context_rules.csv); a cue in brackets reaches only what the bracket is about."""
@@ -270,8 +288,8 @@ IF_WORD = re.compile(
 )
 CONSEQUENT_END = re.compile(r"[.;]|,[ \t]*(?:and|but|then)\b", re.IGNORECASE)
 PROPOSED_CHANGE = re.compile(
-    r"\b(?:consider(?:s|ed|ing)?|may|might|could|can|plan(?:s|ned|ning)?[ \t]+to|recommend\w*"
-    r"|discuss\w*|suggest\w*|would[ \t]+like[ \t]+to|wants?[ \t]+to)[ \t]+(?:\w+[ \t]+){0,2}$",
+    r"\b(?:consider(?:s|ed|ing)?|may|might|could|can|plan(?:s|ned|ning)?\s+to|recommend\w*"
+    r"|discuss\w*|suggest\w*|would\s+like\s+to|wants?\s+to)\s+(?:\w+\s+){0,2}$",
     re.IGNORECASE,
 )
 
@@ -584,7 +602,12 @@ def build_pipeline() -> Language:
     term_matcher.add(target_rules(), plural_categories={CONDITION})
     nlp.remove_pipe("medspacy_context")
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
-    context.add(context_rules(context.DEFAULT_RULES_FILEPATH))
+    context.add(
+        [
+            wrap_tolerant(rule, nlp.tokenizer)
+            for rule in context_rules(context.DEFAULT_RULES_FILEPATH)
+        ]
+    )
     sectionizer = nlp.add_pipe(
         "medspacy_sectionizer",
         before="medspacy_context",

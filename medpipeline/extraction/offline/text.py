@@ -118,8 +118,8 @@ LIST_MARKER = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
 ALLERGY_WORD = r"(?:allerg(?:y|ies)|intolerance|hypersensitivity)\b"
 # After a substance: 'Amoxicillin added to allergy list', 'penicillin was added to her allergies'.
 ADDED_TO_ALLERGIES = (
-    r"(?:(?:was|were|has[ \t]+been|have[ \t]+been)[ \t]+)?added[ \t]+to[ \t]+"
-    r"(?:(?:the|his|her|patient's|the[ \t]+patient's)[ \t]+)?allerg(?:y|ies)\b"
+    r"(?:(?:was|were|has\s+been|have\s+been)\s+)?added\s+to\s+"
+    r"(?:(?:the|his|her|patient's|the\s+patient's)\s+)?allerg(?:y|ies)\b"
 )
 
 
