@@ -10,6 +10,7 @@ from spacy.tokens import Doc, Span
 from medpipeline.extraction.offline.lexicons import drug_names
 from medpipeline.extraction.offline.pipeline import (
     DRUG,
+    IF_WORD,
     assertion_of,
     has_modifier,
     is_coordinated,
@@ -126,9 +127,7 @@ WRITER_STARTS = re.compile(
     r"|^\W*(?:start|initiate|begin|increase|decrease|add|restart|resume)\b",
     re.IGNORECASE,
 )
-CONDITION_AFTER = re.compile(
-    r"[^.;:\n]*\b(?:if|unless)\b(?![ \t]+(?:needed|necessary|required|tolerated))", re.IGNORECASE
-)
+CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
 # 'Discharge medications: lisinopril 10 mg daily' (the label ends the sentence for medspaCy)
 DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE | re.MULTILINE)
 

@@ -88,8 +88,8 @@ def target_rules() -> list[TargetRule]:
 # and so, being longer, wins over 'no' in 'Constitutional: No fevers, chills' and negated nothing
 # (ours: a ':' or '-' then 'no', 'none', 'negative', 'denies' or 'absent' that ends its phrase:
 # 'Fever - denies.', 'Headache: negative.'; 'Cardiovascular: denies chest pain' is the forward
-# 'denies'); its 'ruled out' looks forward only, where 'Sepsis
-# ruled out.' rules out what precedes (ours: either side, two words; 'ruled out for' forward);
+# 'denies'); its 'ruled out' looks forward only, where 'Sepsis ruled out.' rules out what
+# precedes (ours: either side, two words; 'ruled out for' forward);
 # its 'prophylaxis' negates what precedes, where 'DVT prophylaxis' names no condition of the
 # patient at all (ours: NOT_A_CONDITION; with both, which of the two equal matches ConText kept
 # depended on the order of the rules).
