@@ -239,6 +239,29 @@ def test_a_daily_total_is_no_single_dose(document: SourceDocument) -> None:
     assert "doseAndRate" not in dosage
 
 
+@pytest.mark.parametrize(
+    ("frequency", "repeat"),
+    [
+        ("BID", {"frequency": 2, "period": 1, "periodUnit": "d"}),
+        ("every 3 weeks", {"frequency": 1, "period": 3, "periodUnit": "wk"}),
+        ("q4w", {"frequency": 1, "period": 4, "periodUnit": "wk"}),
+        ("every 6 months", {"frequency": 1, "period": 6, "periodUnit": "mo"}),
+        ("every other day", {"frequency": 1, "period": 2, "periodUnit": "d"}),
+        ("q6h", {"frequency": 1, "period": 6, "periodUnit": "h"}),
+    ],
+)
+def test_a_frequency_of_days_weeks_or_months_is_a_timing(
+    document: SourceDocument, frequency: str, repeat: dict
+) -> None:
+    """Regression: 'every 3 weeks' (an infusion) and 'every other day' had no Timing.repeat."""
+    fact = MedicationFact(quote="Metformin 500 mg PO twice daily", text="Metformin",
+                          frequency=frequency)  # fmt: skip
+    [statement] = resources_of(
+        _bundle(document, MED_NOTE, medications=[fact]), "MedicationStatement"
+    )
+    assert statement["dosage"][0]["timing"]["repeat"] == repeat
+
+
 # --- conditions ---------------------------------------------------------------------------------
 
 CONDITION_NOTE = """PAST MEDICAL HISTORY: HTN, type 2 diabetes mellitus, appendicitis (resolved).
@@ -267,10 +290,12 @@ Denies diabetes insipidus. No diabetes-related complications; diabetes well cont
          ("inactive", "confirmed", "problem-list-item")),
         (ConditionFact(quote="HTN", text="HTN", assertion=Assertion.HISTORICAL),
          ("active", "confirmed", "problem-list-item")),
+        (ConditionFact(quote="HTN", text="HTN", assertion=Assertion.HISTORICAL, inactive=True),
+         ("inactive", "confirmed", "problem-list-item")),
     ],
     ids=["pmh-chronic-stays-active", "pmh-resolved", "current", "in-remission",
          "history-of-an-episode-is-inactive", "history-of-an-episode-named-by-the-lexicon",
-         "history-of-a-chronic-condition-by-the-lexicon"],
+         "history-of-a-chronic-condition-by-the-lexicon", "said-inactive"],
 )  # fmt: skip
 def test_condition_status(
     document: SourceDocument, fact: ConditionFact, expected: tuple[str, str, str]

@@ -255,6 +255,14 @@ def test_hypothetical_condition_but_prn_drug_is_real(extractor):
         ("A urinary tract\ninfection was treated.", "urinary tract infection", "N39.0"),
         ("AKI on chronic kidney disease stage 3a.", "chronic kidney disease stage 3a", "N18.31"),
         ("History of sleep apnea.", "sleep apnea", "G47.30"),  # unspecified, not obstructive
+        ("PMH: SLE, on hydroxychloroquine.", "SLE", "M32.9"),
+        ("Discoid lupus of the scalp.", "Discoid lupus", "L93.0"),  # not systemic
+        ("Drug-induced lupus from hydralazine.", "Drug-induced lupus", "M32.0"),
+        ("PMH: Type 2 DM, diet-controlled.", "Type 2 DM", "E11.9"),
+        ("Oncology: NSCLC on pembrolizumab.", "NSCLC", "C34.90"),
+        ("Hx of non-Hodgkin lymphoma.", "non-Hodgkin lymphoma", "C85.90"),
+        ("Admitted with NSTEMI.", "NSTEMI", "I21.4"),
+        ("Multiple myeloma on lenalidomide.", "Multiple myeloma", "C90.00"),
     ],
 )
 def test_condition_codes_from_lexicon(extractor, text, mention, code):
@@ -700,6 +708,41 @@ def test_a_resolved_condition_is_history_not_absent(extractor, text, mention):
     resolved (a Condition with clinicalStatus resolved), never active, never dropped."""
     found = condition(extractor.extract(text), mention)
     assert (found.assertion, found.resolved) == (Assertion.HISTORICAL, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Non-alcoholic fatty liver disease.", {"K76.0"}),  # not alcoholic fatty liver K70.0
+        ("Non-Hodgkin lymphoma.", {"C85.90"}),  # not Hodgkin lymphoma
+        ("Non-ST elevation myocardial infarction.", {"I21.4"}),  # not STEMI
+        ("Non-insulin dependent diabetes mellitus.", {"E11.9"}),  # not type 1
+    ],
+)
+def test_a_term_after_non_is_not_what_it_names(extractor, text, expected):
+    result = extractor.extract(text)
+    assert {c.icd10_code for c in result.conditions} == expected
+    assert result.medications == []  # 'non-insulin dependent' names no insulin
+
+
+@pytest.mark.parametrize(
+    ("text", "mention", "inactive"),
+    [
+        ("PMH:\n1. Asthma, not currently active.\n2. Hypertension.", "Asthma", True),
+        ("PMH:\n1. Asthma, not currently active.\n2. Hypertension.", "Hypertension", False),
+        ("Migraine, inactive.", "Migraine", True),
+        ("Gout - no longer active.", "Gout", True),
+        ("Psoriasis, currently inactive.", "Psoriasis", True),
+        ("She is inactive because of osteoarthritis.", "osteoarthritis", False),
+    ],
+)
+def test_a_condition_said_inactive_is_history_not_resolved(extractor, text, mention, inactive):
+    """'Inactive' is not 'resolved': the condition may come back (FHIR clinicalStatus
+    'inactive'); an inactive patient is not an inactive condition."""
+    found = condition(extractor.extract(text), mention)
+    assert (found.inactive, found.resolved) == (inactive, False)
+    if inactive:
+        assert found.assertion == Assertion.HISTORICAL
 
 
 @pytest.mark.parametrize(
@@ -1449,6 +1492,31 @@ def test_vitals(extractor):
         assert (obs.value, obs.unit, obs.loinc_code) == (value, unit, loinc), name
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Physical exam: T 37.2 C, P 88, BP 128/76, R 16, O2 sat 97% on RA.",
+            {("8310-5", 37.2, "Cel"), ("8867-4", 88.0, "/min"), ("9279-1", 16.0, "/min")},
+        ),
+        (
+            "VS: T 101.2F P 118 R 24 BP 96/58",
+            {("8310-5", 101.2, "[degF]"), ("8867-4", 118.0, "/min"), ("9279-1", 24.0, "/min")},
+        ),
+        ("Vitals: T 98.6  P 72  R 18", {("8310-5", 98.6, "[degF]"), ("8867-4", 72.0, "/min"),
+                                        ("9279-1", 18.0, "/min")}),
+        ("Plan: T 3 weeks. P 2 tabs. R knee pain.", set()),  # no line of vital signs
+        ("BP 142/90. Phos: P 3.2.", set()),  # no pulse of 3
+    ],
+)  # fmt: skip
+def test_one_letter_vital_signs_on_a_line_of_vitals(extractor, text, expected):
+    """'T 37.2 C, P 88, R 16' as notes write vitals; a lone letter elsewhere is no vital sign."""
+    result = extractor.extract(text)
+    one_letter = {"Temperature", "Pulse", "Respiratory rate"}
+    found = {(o.loinc_code, o.value, o.unit) for o in result.observations if o.name in one_letter}
+    assert found == expected
+
+
 def test_abbreviated_labs_in_a_sentence(extractor):
     """Mixed-case abbreviations ('Na', 'Cl', 'Cr', 'Hgb', 'Plt') as notes write them."""
     text = "Labs: Na 138, K 4.1, Cl 102, BUN 18, Cr 1.1. Hgb 13.5, Plt 250, hr 76."
@@ -1954,3 +2022,20 @@ def test_qualitative_result_keeps_its_reference_lines(extractor):
     )
     obs = observation(extractor.extract(text), "Antinuclear Antibodies, IFA")
     assert obs.reference_text == "Negative <1:80; Borderline 1:80; Positive >1:80"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Lung adenocarcinoma, s/p 4 cycles of carboplatin, now on pembrolizumab.",
+         MedicationStatus.COMPLETED),
+        ("Breast cancer status post lumpectomy and 6 cycles of docetaxel.",
+         MedicationStatus.COMPLETED),
+        ("Plan: 6 cycles of docetaxel.", MedicationStatus.ACTIVE),
+    ],
+)  # fmt: skip
+def test_courses_the_patient_is_status_post_are_completed(extractor, text, status):
+    [drug] = [
+        m for m in extractor.extract(text).medications if m.text in ("carboplatin", "docetaxel")
+    ]
+    assert drug.status == status

@@ -112,15 +112,28 @@ def test_problem_rows(extractor, text, expected):
 
 
 @pytest.mark.parametrize(
-    ("status", "resolved", "in_remission"),
-    [("Remission", False, True), ("In remission", False, True), ("Inactive", True, False)],
+    ("status", "resolved", "inactive", "in_remission"),
+    [
+        ("Remission", False, False, True),
+        ("In remission", False, False, True),
+        ("Inactive", False, True, False),
+        ("Resolved", True, False, False),
+        ("Historical", False, True, False),
+    ],
 )
-def test_a_problem_rows_remission_is_no_resolution(extractor, status, resolved, in_remission):
+def test_a_problem_rows_remission_or_inactivity_is_no_resolution(
+    extractor, status, resolved, inactive, in_remission
+):
     """A problem listed in remission is a current problem in remission (FHIR clinicalStatus
-    'remission'), not a resolved one."""
+    'remission'), one listed inactive may come back (clinicalStatus 'inactive'): neither is a
+    resolved one."""
     text = f"Problem List\n| Description | Status |\n| Acute myeloid leukemia | {status} |\n"
     [found] = extractor.extract(text).conditions
-    assert (found.resolved, found.in_remission) == (resolved, in_remission)
+    assert (found.resolved, found.inactive, found.in_remission) == (
+        resolved,
+        inactive,
+        in_remission,
+    )
 
 
 def test_an_assessments_table_of_diagnoses_is_conditions_not_the_procedures_above(extractor):

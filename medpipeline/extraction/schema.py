@@ -93,6 +93,12 @@ class ConditionFact(AssertedFact):
         description="True only when the text says the condition has resolved or is gone; a "
         "chronic condition in the past medical history is not resolved.",
     )
+    inactive: bool = Field(
+        default=False,
+        description="True only when the text says the condition is inactive or no longer "
+        "active without saying it resolved ('Asthma, not currently active', 'Migraine, "
+        "inactive').",
+    )
     in_remission: bool = Field(
         default=False,
         description="True only when the text says the condition is in remission (a cancer, "

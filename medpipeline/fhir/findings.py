@@ -107,6 +107,8 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
         clinical = ("resolved", "Resolved")
     elif all(member.in_remission for member in own):
         clinical = ("remission", "Remission")
+    elif all(member.resolved or member.inactive for member in own):
+        clinical = ("inactive", "Inactive")  # 'Migraine, inactive': it may come back
     elif fact.assertion == Assertion.HISTORICAL and is_episodic(icd10):
         clinical = ("inactive", "Inactive")  # 'History of DVT (2015)' is no DVT now
     contradicted = any(member.assertion == Assertion.NEGATED for member in facts)

@@ -66,6 +66,14 @@ _FREQUENCIES: list[tuple[re.Pattern[str], JsonDict]] = [
     )
 ]  # fmt: skip
 _EVERY_HOURS = re.compile(r"\b(?:q|every)\s*(\d{1,2})\s*(?:h|hr|hrs|hours?)\b", re.IGNORECASE)
+# 'every 3 weeks', 'q4w', 'every 6 months', 'every other day'
+_EVERY_PERIOD = re.compile(
+    r"\b(?:q|every)\s*(?P<count>\d{1,2}|one|two|three|four|six|other)\s*"
+    r"(?P<unit>d|days?|w|wks?|weeks?|mo|months?)\b",
+    re.IGNORECASE,
+)
+_COUNT_WORDS = {"one": 1, "two": 2, "other": 2, "three": 3, "four": 4, "six": 6}
+_PERIOD_UNITS = {"d": "d", "w": "wk", "m": "mo"}
 _AS_NEEDED = re.compile(r"\b(?:prn|p\.r\.n\.|as needed)", re.IGNORECASE)
 
 
@@ -205,6 +213,11 @@ def _timing_repeat(frequency: str | None) -> JsonDict | None:
     hours = _EVERY_HOURS.search(frequency)
     if hours and int(hours[1]) > 0:
         return {"frequency": 1, "period": int(hours[1]), "periodUnit": "h"}
+    if every := _EVERY_PERIOD.search(frequency):
+        count = every["count"].lower()
+        period = _COUNT_WORDS[count] if count in _COUNT_WORDS else int(count)
+        unit = _PERIOD_UNITS[every["unit"][0].lower()]
+        return {"frequency": 1, "period": period, "periodUnit": unit} if period > 0 else None
     for pattern, repeat in _FREQUENCIES:
         if pattern.search(frequency):
             return dict(repeat)

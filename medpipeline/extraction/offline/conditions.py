@@ -75,7 +75,8 @@ def condition_facts(
     doc: Doc, skip_regions: list[Region], only_regions: list[Region] | None = None
 ) -> list[ConditionFact]:
     """Conditions named in the text, outside `skip_regions` (and inside `only_regions` if set);
-    one listed as resolved in a problem list or said to be resolved is historical and resolved;
+    one listed as resolved in a problem list or said to be resolved is historical and resolved,
+    one said to be inactive ('Migraine, inactive', 'not currently active') historical and inactive;
     one said to be in remission ('Breast cancer, currently in remission') is in remission; an
     inflammation of an organ since removed ('Appendicitis s/p appendectomy') is resolved."""
     resolved = resolved_lines(doc)
@@ -103,6 +104,7 @@ def condition_facts(
                 icd10_code=ent._.target_rule.metadata["icd10_code"] or None,
                 assertion=Assertion.HISTORICAL if listed_resolved else assertion,
                 resolved=listed_resolved,
+                inactive=has_modifier(ent, "INACTIVE") and not listed_resolved,
                 in_remission=has_modifier(ent, "REMISSION"),
             )
         )
@@ -199,7 +201,8 @@ VERIFICATION = re.compile(
     r"|probable|possible|working)|(?P<refuted>refuted|ruled[ \t]+out))\)[ \t]*$",
     re.IGNORECASE,
 )
-INACTIVE_STATUS = re.compile(r"\b(?:resolved|inactive|historical|past)\b", re.I)
+RESOLVED_STATUS = re.compile(r"\bresolved\b", re.I)
+INACTIVE_STATUS = re.compile(r"\b(?:inactive|historical|past)\b", re.I)
 REMISSION_STATUS = re.compile(r"\bremission\b", re.I)  # a current problem, not a resolved one
 # A questionnaire's answer ('| Arthritis | Y |'): yes asserts the condition, no negates it.
 YES_ANSWER = re.compile(r"y|yes|positive|present|true", re.IGNORECASE)
@@ -208,11 +211,12 @@ NO_ANSWER = re.compile(r"n|no|negative|absent|false|denies", re.IGNORECASE)
 
 def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact | None:
     """A problem-list row: its name cell is the condition (codes after it dropped, an ICD-10-CM
-    code printed there kept, else looked up in the ICD-10-CM index); a resolved or inactive status
-    makes it historical and resolved (a problem merely listed stays active), a remission status
-    in remission; a verification status after the name ('(Suspected)', '(Refuted)') makes it
-    possible or negated. In a questionnaire ('Condition | Response') a 'N' answer negates it and
-    a question left unanswered, or answered otherwise, is no fact."""
+    code printed there kept, else looked up in the ICD-10-CM index); a resolved status makes it
+    historical and resolved, an inactive, historical or past one historical and inactive (a
+    problem merely listed stays active), a remission status in remission; a verification status
+    after the name ('(Suspected)', '(Refuted)') makes it possible or negated. In a questionnaire
+    ('Condition | Response') a 'N' answer negates it and a question left unanswered, or answered
+    otherwise, is no fact."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
@@ -229,9 +233,10 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     printed = printed_icd10(cell.text)
     status = table.cell(row, "status")
     status_text = status.text if status else labelled(table.row_text(row), "status") or ""
-    inactive = INACTIVE_STATUS.search(status_text)
+    resolved = bool(RESOLVED_STATUS.search(status_text))
+    inactive = not resolved and bool(INACTIVE_STATUS.search(status_text))
     printed = [icd10cm_code(printed_code(row, ICD10_SYSTEM))] + printed
-    assertion = Assertion.HISTORICAL if inactive else Assertion.PRESENT
+    assertion = Assertion.HISTORICAL if resolved or inactive else Assertion.PRESENT
     if answered_no:
         assertion = Assertion.NEGATED
     elif verification and verification["unconfirmed"]:
@@ -243,7 +248,8 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
         text=name,
         icd10_code=next((code for code in printed if code), None) or icd10_code(name),
         assertion=assertion,
-        resolved=bool(inactive),
+        resolved=resolved,
+        inactive=inactive,
         in_remission=bool(REMISSION_STATUS.search(status_text)),
     )
 

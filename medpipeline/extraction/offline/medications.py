@@ -268,6 +268,12 @@ SCALE_AFTER = re.compile(
 
 
 # What a sentence says was given or received besides a dose: a prescription, instructions.
+# Courses behind the patient: 's/p 4 cycles of carboplatin', 'status post lumpectomy and 6 cycles
+# of docetaxel' (medspaCy keeps one rule per cue, and ours for 's/p' reaches conditions only).
+COURSES_BEHIND = re.compile(
+    r"\b(?:s/p|status[ \t]+post)\b[^.;:\n]*\b(?:cycles?|courses?|rounds?)[ \t]+of[ \t]+$",
+    re.IGNORECASE,
+)
 NOT_A_DOSE_GIVEN = re.compile(
     r"\b(?:prescri\w*|scripts?|refills?|instructions?|education|teaching|counsel\w*"
     r"|information|handouts?|samples?)\b",
@@ -315,7 +321,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         prescribed = is_prescribed(text, ent, prescribed_lists)
         # a dose the text says was given ('was given aspirin in the ED') is a completed
         # administration, not a drug the patient is on; a prescription or a start is
-        given = has_modifier(ent, "MED_GIVEN") and not (
+        given = (has_modifier(ent, "MED_GIVEN") or cue_before(COURSES_BEHIND, text, ent)) and not (
             prescribed
             or has_modifier(ent, "MED_STARTED")
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])

@@ -637,6 +637,6 @@ def assertion_of(ent: Span, hypothetical_allowed: bool = True) -> Assertion:
         return Assertion.POSSIBLE
     if ent._.is_hypothetical and hypothetical_allowed:
         return Assertion.HYPOTHETICAL
-    if ent._.is_historical or has_modifier(ent, "RESOLVED"):
+    if ent._.is_historical or has_modifier(ent, "RESOLVED") or has_modifier(ent, "INACTIVE"):
         return Assertion.HISTORICAL
     return Assertion.PRESENT

@@ -453,6 +453,10 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
             continue  # 'Madison, CA 95653': an address, not calcium
         facts.append(known_observation(text, match))
         taken.append((match.start(), match.end()))
+    for match in one_letter_vitals(text):
+        if not in_regions(match.start(), taken) and not in_regions(match.start(), drug_regions):
+            facts.append(one_letter_vital(text, match))
+            taken.append((match.start(), match.end()))
     for match in lab_row_pattern(in_table=False).finditer(text):
         if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
             facts.append(table_row_observation(text, match))
@@ -463,6 +467,49 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
 
 
 BLOOD_PRESSURE = {"blood pressure", "bp", "b/p"}
+# A line of vital signs: it reports a blood pressure ('BP 128/76') or is labelled as vitals.
+VITALS_LINE = re.compile(
+    r"^(?=[^\n]*(?:\b(?:BP|B/P|blood[ \t]+pressure)[ \t]*:?[ \t]*\d{2,3}[ \t]*/[ \t]*\d{2,3}"
+    r"|^[ \t]*(?:vitals?|vital[ \t]+signs|VS)\b))[^\n]+",
+    re.IGNORECASE | re.MULTILINE,
+)
+# On such a line, the one-letter labels of temperature, pulse and respirations ('T 37.2 C, P 88,
+# R 16'; 'T 98.6 F  P 72  R 18'), upper case only: elsewhere a lone letter is no vital sign.
+ONE_LETTER_VITAL = re.compile(
+    r"(?<![\w/.])(?P<letter>[TPR])[ \t]*:?[ \t]*(?P<value>\d{1,3}(?:\.\d)?)"
+    r"(?:[ \t]*(?:\u00b0|deg)?[ \t]*(?P<scale>[CF])(?![A-Za-z]))?(?![\d.]*[\w/%])"
+)
+ONE_LETTER_VITALS = {"T": "temperature", "P": "pulse", "R": "respiratory rate"}
+PLAUSIBLE_VITAL = {"T": (34.0, 110.0), "P": (20.0, 250.0), "R": (4.0, 70.0)}
+
+
+def one_letter_vitals(text: str) -> list[re.Match[str]]:
+    """Temperature, pulse and respirations written with one letter on a line of vital signs,
+    with a value a living patient can have."""
+    found = []
+    for line in VITALS_LINE.finditer(text):
+        for match in ONE_LETTER_VITAL.finditer(text, line.start(), line.end()):
+            low, high = PLAUSIBLE_VITAL[match["letter"]]
+            if low <= float(match["value"]) <= high:
+                found.append(match)
+    return found
+
+
+def one_letter_vital(text: str, match: re.Match[str]) -> ObservationFact:
+    kind = observation_kind(ONE_LETTER_VITALS[match["letter"]], None)
+    assert kind is not None  # the lexicon names all three
+    value = float(match["value"])
+    scale = {"C": "Cel", "F": "[degF]"}.get(match["scale"] or "")
+    return ObservationFact(
+        quote=quote_for(text, match.start(), match.end()),
+        name=ONE_LETTER_VITALS[match["letter"]].capitalize(),
+        category=kind.category,
+        loinc_code=kind.loinc_code,
+        value=value,
+        unit=scale or kind.default_unit or unit_implied(kind.loinc_code, value, False),
+    )
+
+
 # A whole number of five or more digits with no unit: a postal code or an identifier.
 POSTAL_OR_ID = re.compile(r"\d{5,}")
 

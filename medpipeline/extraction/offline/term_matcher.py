@@ -15,7 +15,7 @@ import inflect
 from medspacy.target_matcher import TargetRule
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 INFLECT = inflect.engine()
@@ -47,6 +47,14 @@ def is_exact_abbreviation(phrase: str) -> bool:
     return len(phrase) <= 3 and phrase.isupper()
 
 
+def after_non(words: list[Token], start: int) -> bool:
+    """A term after 'non-' is not what it names: 'Non-Hodgkin lymphoma' is no Hodgkin lymphoma,
+    'non-alcoholic fatty liver' no alcoholic one, 'non-insulin dependent' no insulin (a longer
+    term that starts with 'non' still matches)."""
+    before = [word.lower_ for word in words[max(0, start - 2) : start]]
+    return before[-1:] == ["non"] or before == ["non", "-"]
+
+
 @Language.factory("medpipeline_term_matcher")
 class TermMatcher:
     """Finds the added `TargetRule` literals as `doc.ents`, the longest where they overlap."""
@@ -75,6 +83,8 @@ class TermMatcher:
         view = Doc(doc.vocab, words=[token.text for token in words])
         spans = []
         for match_id, start, end in [*self.any_case(view), *self.as_written(view)]:
+            if after_non(words, start):
+                continue
             rule = self.rules[int(self.nlp.vocab.strings[match_id])]
             span = Span(doc, words[start].i, words[end - 1].i + 1, label=rule.category)
             span._.target_rule = rule
