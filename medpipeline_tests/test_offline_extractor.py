@@ -1982,6 +1982,23 @@ def test_listed_procedures_and_prescriptions(extractor):
     assert_quotes_are_exact(result, text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DISCHARGE MEDICATIONS:\nApixaban 5 mg PO BID\nMetoprolol succinate 50 mg daily\n",
+        "Discharge medications:\n- Apixaban 5 mg PO BID\n- Metoprolol succinate 50 mg daily\n",
+        "Hospital Course: Metoprolol was increased.\nDischarge Medications\nNEW: Apixaban 5 mg PO"
+        " BID\nCHANGED: Metoprolol succinate 50 mg daily (was 25 mg)\n",
+    ],
+)
+def test_a_discharge_list_bulleted_or_not_is_prescribed(extractor, text):
+    """Regression: a PDF's text layer often drops the bullets; the unbulleted lines under
+    'DISCHARGE MEDICATIONS:' were a list of what the patient takes, not orders."""
+    result = extractor.extract(text)
+    prescribed = {m.generic_name for m in result.medications if m.prescribed}
+    assert prescribed == {"apixaban", "metoprolol"}
+
+
 def test_a_wrapped_list_item_is_one_procedure_with_its_year_first_date(extractor):
     """A long item the page wrapped keeps its rest (and the next item is still read); '2012/10/15'
     is 15 October 2012, not '12/10/15' read month first."""

@@ -290,7 +290,10 @@ def last_cue(ent: Span, category: str) -> int:
 
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
-    prescribed_lists = list_items(text, PRESCRIBED_HEADER)
+    # a discharge list's items, bulleted or not (a PDF's text layer often drops the bullets)
+    prescribed_lists = list_items(text, PRESCRIBED_HEADER) + section_regions(
+        doc, MEDICATION_CATEGORIES, titled=PRESCRIBED_HEADER
+    )
     drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
     facts = []
     for index, ent in enumerate(drugs):

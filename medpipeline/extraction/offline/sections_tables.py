@@ -194,10 +194,16 @@ class Table:
         return " ".join(cell.text for cell in row.cells if cell.text)
 
 
-def section_regions(doc: Doc, categories: set[str]) -> list[Region]:
-    """Character regions (title and body) of the sections of the given categories."""
+def section_regions(
+    doc: Doc, categories: set[str], titled: re.Pattern[str] | None = None
+) -> list[Region]:
+    """Character regions (title and body) of the sections of the given categories (and, with
+    `titled`, whose title the pattern matches in full)."""
     regions = []
     for section in doc._.sections:
+        title = doc[section.title_start : section.title_end].text.strip()
+        if titled and not titled.fullmatch(title):
+            continue
         if section.category in categories and section.body_end > section.title_start:
             start = doc[section.title_start].idx
             last = doc[section.body_end - 1]
