@@ -275,6 +275,8 @@ def test_condition_codes_from_lexicon(extractor, text, mention, code):
     [
         ("Chest CT showed a small left pneumothorax.", "pneumothorax", "J93.9"),
         ("History of cholecystitis.", "cholecystitis", "K81.9"),
+        ("She reports 2-pillow orthopnea.", "orthopnea", "R06.01"),
+        ("New expressive aphasia.", "aphasia", "R47.01"),
     ],
 )
 def test_a_one_word_disease_of_the_icd10_index(extractor, text, mention, code):

@@ -161,8 +161,8 @@ def icd10_index() -> dict[str, str]:
 # density' is a mammogram's; not injuries, external causes or 'encounter for' factors), two to four
 # plain words that name one thing ('night sweats', 'internal hemorrhoids', 'mixed hyperlipidemia'),
 # or one word of six or more letters with a disease's suffix ('cholecystitis', 'pneumothorax',
-# 'atelectasis'; not 'illness', 'falling', 'worries'); not the tabular list's classifying words
-# ('other', 'specified', 'without' ...).
+# 'atelectasis', 'orthopnea', 'aphasia'; not 'illness', 'falling', 'worries'); not the tabular
+# list's classifying words ('other', 'specified', 'without' ...).
 NARRATIVE_CHAPTERS = re.compile(r"[A-N]|R[0-6]")
 CLASSIFYING_WORDS = frozenset(
     "other specified classified elsewhere unspecified without with due and or not nos type site"
@@ -172,7 +172,7 @@ CLASSIFYING_WORDS = frozenset(
 
 DISEASE_WORD = re.compile(
     r"[a-z]{2,}(?:itis|osis|iasis|emia|oma|pathy|algia|plegia|rrhea|rrhagia|ectasis|megaly|cele"
-    r"|thorax|penia|uria|ptysis|emesis)"
+    r"|thorax|penia|uria|ptysis|emesis|pnea|cardia|phagia|esthesia|opia|asia|axia|trophy|plasia)"
 )
 
 
