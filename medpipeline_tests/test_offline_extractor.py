@@ -879,6 +879,9 @@ def test_brand_name_keeps_text_and_fills_generic(extractor):
     [
         "Aspirin was discontinued.",
         "Stop aspirin before surgery.",
+        "Aspirin d/c'd for GI bleed.",
+        "Aspirin was d/c'ed.",
+        "D/c aspirin.",
     ],
 )
 def test_stopped_medication(extractor, text):
@@ -2058,3 +2061,37 @@ def test_courses_the_patient_is_status_post_are_completed(extractor, text, statu
         m for m in extractor.extract(text).medications if m.text in ("carboplatin", "docetaxel")
     ]
     assert drug.status == status
+
+
+@pytest.mark.parametrize(
+    ("text", "generic", "expected"),
+    [
+        # 'd/c' is also 'discharge': 'on d/c' stops nothing
+        ("Meds on d/c: aspirin 81 mg daily.", "aspirin", (Assertion.PRESENT, False)),
+        # a negation of the clause before ';' is not about 'on carvedilol'
+        ("Small varices, no red wale signs; on carvedilol 6.25 mg BID.", "carvedilol",
+         (Assertion.PRESENT, False)),
+        # what the writer will discuss is not yet given
+        ("Will discuss anticoagulation (apixaban vs warfarin) in 2 wks.", "apixaban",
+         (Assertion.HYPOTHETICAL, False)),
+        # a plan after a dash is the writer's order
+        ("Depression screen positive - will start sertraline 25 mg daily.", "sertraline",
+         (Assertion.PRESENT, True)),
+    ],
+)  # fmt: skip
+def test_abbreviated_and_clause_level_medication_wording(extractor, text, generic, expected):
+    found = medication(extractor.extract(text), generic)
+    assert (found.assertion, found.prescribed) == expected
+    assert found.status == MedicationStatus.ACTIVE
+
+
+def test_what_a_condition_is_secondary_to_is_not_uncertain(extractor):
+    """'2/2' is 'secondary to', which ends medspaCy's scopes: 'likely' is about the stroke's
+    mechanism, not the atrial fibrillation it is due to."""
+    result = extractor.extract("A/P: Acute ischemic stroke, likely cardioembolic 2/2 afib.")
+    assert condition(result, "afib").assertion == Assertion.PRESENT
+
+
+def test_ascites_is_a_condition(extractor):
+    result = extractor.extract("Dx: Cirrhosis, decompensated (ascites, HE).")
+    assert condition(result, "ascites").icd10_code == "R18.8"

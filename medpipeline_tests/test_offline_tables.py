@@ -371,6 +371,10 @@ Family history: father had hypertension.
                 ("laparoscopic cholecystectomy", None, Assertion.HYPOTHETICAL),
             ],
         ),
+        (  # the last one done, its date between the name and what it found
+            "Last paracentesis 10/2026 removed 5 L. EGD 9/2026 showed small varices.\n",
+            [("paracentesis", None, Assertion.PRESENT), ("EGD", None, Assertion.PRESENT)],
+        ),
     ],
     ids=[
         "table",
@@ -393,6 +397,7 @@ Family history: father had hypertension.
         "scheduled-referred-recommended-repeat",
         "name-then-done",
         "name-then-findings-and-due",
+        "the-last-one-done-with-its-date",
     ],
 )
 def test_procedures(extractor, text, expected):

@@ -119,12 +119,15 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # omeprazole', 'Restart furosemide') is an order too, where 'continue' or 'was started on' (a
 # hospital course) only says what the patient is on. Made on a condition after the drug ('we
 # will start lisinopril if ...'), it is only planned.
+# A sentence's start, or a clause's after a dash or ';' ('Depression screen positive - will start
+# sertraline').
+CLAUSE_START = r"(?:^|[ \t][-\u2013][ \t]|;[ \t]*)\W*"
 WRITER_STARTS = re.compile(
     r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
-    r"|^\W*(?:will|plan\s+to)\s+(?:also\s+|now\s+)?"
+    rf"|{CLAUSE_START}(?:will|plan\s+to)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|trial|try|restart|resum)\w*\b"
-    r"|^\W*(?:start|initiate|begin|increase|decrease|add|restart|resume)\b",
+    rf"|{CLAUSE_START}(?:start|initiate|begin|increase|decrease|add|restart|resume)\b",
     re.IGNORECASE,
 )
 CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
@@ -140,7 +143,8 @@ PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.
 # planned, not taken. ConText's hypothetical cues are not used for drugs, since 'as needed' is
 # one of them.
 PROPOSED_BEFORE = re.compile(
-    r"\b(?:consider(?:s|ed|ing)?|may[ \t]+(?:start|try|add|begin|need|benefit[ \t]+from)"
+    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|may[ \t]+(?:start|try|add|begin|need"
+    r"|benefit[ \t]+from)"
     r"|if\b[^.;:\n]*,[ \t]*(?:(?:you|we|I)[ \t]+)?(?:(?:may|can|should|will|would)[ \t]+)?"
     r"(?:take|use|start|try|begin|add|initiate|increase)"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"

@@ -403,7 +403,7 @@ CLAUSE_VERB = re.compile(
     r"\b(?:is|are|was|were|been|has|have|had|will|continue[sd]?|continuing|resum\w*|restart\w*"
     r"|start\w*|began|begin\w*|initiat\w*|take|takes|taking|took|use[sd]?|using|stop\w*"
     r"|discontinu\w*|held|hold|increas\w*|decreas\w*|chang\w*|switch\w*|transition\w*|given"
-    r"|receiv\w*|denie[sd]|refus\w*|declin\w*|now|currently)\b",
+    r"|receiv\w*|denie[sd]|refus\w*|declin\w*|now|currently|on)\b",
     re.IGNORECASE,
 )
 

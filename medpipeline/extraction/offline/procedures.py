@@ -273,12 +273,14 @@ NAME_THEN_DONE = re.compile(
     re.IGNORECASE,
 )
 # A sentence that opens with an operation and its findings: 'Thoracentesis removed 1.2 L of
-# fluid', 'EGD with biopsy showed a duodenal ulcer' (an imaging study is no operation here).
+# fluid', 'EGD with biopsy showed a duodenal ulcer', 'Last paracentesis 10/2026 removed 5 L' (an
+# imaging study is no operation here).
 NAME_THEN_FINDINGS = re.compile(
-    rf"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the)[ \t]+)?(?P<name>(?:{NAME_WORD}){{0,2}}?"
+    rf"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the|last|prior|previous|recent)[ \t]+)?"
+    rf"(?P<name>(?:{NAME_WORD}){{0,2}}?"
     rf"{PROCEDURE_NAME_END}{OF_SITE})(?:[ \t]+with[ \t]+(?:{NAME_WORD}){{0,2}}?[A-Za-z-]+)?"
-    r"(?:[ \t]+(?:on|in)[ \t]+[\w/-]+)?[ \t]+(?:showed|revealed|demonstrated|removed|yielded"
-    r"|confirmed|found)\b",
+    r"(?:[ \t]+(?:(?:on|in)[ \t]+[\w/-]+|\d[\d/.-]*))?[ \t]+(?:showed|revealed|demonstrated"
+    r"|removed|yielded|confirmed|found)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 DEVICE_PLACED = re.compile(
