@@ -263,6 +263,10 @@ def test_hypothetical_condition_but_prn_drug_is_real(extractor):
         ("Hx of non-Hodgkin lymphoma.", "non-Hodgkin lymphoma", "C85.90"),
         ("Admitted with NSTEMI.", "NSTEMI", "I21.4"),
         ("Multiple myeloma on lenalidomide.", "Multiple myeloma", "C90.00"),
+        ("45F with HIV on Biktarvy.", "HIV", "B20"),
+        ("H/o latent TB s/p INH.", "latent TB", "Z22.7"),
+        ("Alzheimer dementia, severe.", "Alzheimer dementia", "G30.9"),  # not F03.90
+        ("Diabetic retinopathy, mild NPDR.", "Diabetic retinopathy", None),  # coded by type
     ],
 )
 def test_condition_codes_from_lexicon(extractor, text, mention, code):
@@ -418,7 +422,7 @@ def test_a_disease_named_by_its_test_is_not_a_condition(extractor):
     """'Hepatitis C antibody negative' reports a test, not hepatitis C."""
     result = extractor.extract(
         "Hepatitis C antibody negative. HIV PCR not detected. Hepatitis B surface antigen"
-        " nonreactive. Lyme serology pending."
+        " nonreactive. Lyme serology pending. Check hepatitis B sAb. CMV IgG positive."
     )
     assert [c.text for c in result.conditions if c.assertion == Assertion.PRESENT] == []
 
@@ -630,8 +634,13 @@ def test_a_drug_given_during_a_procedure_is_an_administration(extractor, text, e
         ),
         ("She takes Plendil 5 mg daily.", {"felodipine": ("Plendil", 5.0)}),
         ("Started dapagliflozin 10 mg daily.", {"dapagliflozin": ("dapagliflozin", 10.0)}),
+        # English words or abbreviations the narrative reads from the curated list only
+        ("Glucagon 1 mg IM PRN.", {"glucagon": ("Glucagon", 1.0)}),
+        ("MVI daily, melatonin 3 mg qHS.", {"multivitamin": ("MVI", None),
+                                            "melatonin": ("melatonin", 3.0)}),
+        ("IVIG 2 g/kg.", {"immune globulin": ("IVIG", 2.0)}),
     ],
-)
+)  # fmt: skip
 def test_a_sentence_names_a_drug_of_the_dictionary(extractor, text, expected):
     """The narrative matcher reads the drug dictionary's one-word names that are no English
     word, besides the curated ~300 (before, 'cefpodoxime' in a sentence was no drug)."""
@@ -1315,6 +1324,10 @@ def test_allergy_substances_and_reactions(extractor):
             "Allergies: Latex allergy; peanut allergy (hives); sulfa allergies",
             [("Latex", None), ("peanut", "hives"), ("sulfa", None)],
         ),
+        (
+            "Allergies: vancomycin (red man syndrome - tolerates with slow infusion).",
+            [("vancomycin", "red man syndrome")],
+        ),
     ],
     ids=[
         "last-item-with-period",
@@ -1326,6 +1339,7 @@ def test_allergy_substances_and_reactions(extractor):
         "intolerance-label",
         "food-allergies-label",
         "list-items-named-with-allergy",
+        "reaction-then-a-remark",
     ],
 )
 def test_ways_of_writing_an_allergy(extractor, text, expected):

@@ -372,8 +372,13 @@ Family history: father had hypertension.
             ],
         ),
         (  # the last one done, its date between the name and what it found
-            "Last paracentesis 10/2026 removed 5 L. EGD 9/2026 showed small varices.\n",
-            [("paracentesis", None, Assertion.PRESENT), ("EGD", None, Assertion.PRESENT)],
+            "Last paracentesis 10/2026 removed 5 L. EGD 9/2026 showed small varices.\n"
+            "S/p R hip fracture with hemiarthroplasty.\n",
+            [
+                ("paracentesis", None, Assertion.PRESENT),
+                ("EGD", None, Assertion.PRESENT),
+                ("hemiarthroplasty", None, Assertion.PRESENT),  # not the fracture's words
+            ],
         ),
     ],
     ids=[

@@ -255,7 +255,7 @@ def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
         return substance, None
     rest = parts[1]
     reaction = rest.split(")")[0] if item[len(parts[0]) :].lstrip().startswith("(") else rest
-    reaction = normalize_space(reaction).rstrip(".")
+    reaction = normalize_space(reaction).rstrip(".,;:-\u2013 ")  # 'rash - tolerates ...'
     too_long = len(reaction.split()) > MAX_REACTION_WORDS
     if not reaction or too_long or reaction.lower() in NOT_REACTIONS:
         return substance, None

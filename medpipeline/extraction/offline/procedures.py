@@ -325,6 +325,16 @@ def table_procedures(tables: list[Table], text: str) -> list[ProcedureFact]:
     return facts
 
 
+def without_treated_condition(name: str) -> str:
+    """'R hip fracture with hemiarthroplasty' (after 's/p') is a hemiarthroplasty: the words
+    before 'with' name what it treated when they name no procedure ('EGD with biopsy',
+    'cholecystectomy with cholangiogram' stay whole)."""
+    treated, with_word, procedure = name.rpartition(" with ")
+    if with_word and not PROCEDURE_WORD.search(treated):
+        return procedure
+    return name
+
+
 def narrative_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
     """Procedures a sentence says were done ('underwent laparoscopic appendectomy', 'A
     laparoscopic cholecystectomy was performed', 'a stent was placed'), in the text's order."""
@@ -338,7 +348,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
         while named:
             fact = ProcedureFact(
                 quote=quote_for(text, quote_start, named.end()),
-                text=normalize_space(named["name"]),
+                text=without_treated_condition(normalize_space(named["name"])),
                 assertion=Assertion.NEGATED if negated else Assertion.PRESENT,
             )
             facts.append((quote_start, fact))
