@@ -264,6 +264,8 @@ def test_hypothetical_condition_but_prn_drug_is_real(extractor):
         ("Admitted with NSTEMI.", "NSTEMI", "I21.4"),
         ("Multiple myeloma on lenalidomide.", "Multiple myeloma", "C90.00"),
         ("45F with HIV on Biktarvy.", "HIV", "B20"),
+        ("28F with bipolar I disorder and GAD.", "bipolar I disorder", "F31.9"),
+        ("Recurrent AOM (3 episodes this year).", "AOM", "H66.90"),
         ("H/o latent TB s/p INH.", "latent TB", "Z22.7"),
         ("Alzheimer dementia, severe.", "Alzheimer dementia", "G30.9"),  # not F03.90
         ("Diabetic retinopathy, mild NPDR.", "Diabetic retinopathy", None),  # coded by type
@@ -2109,3 +2111,33 @@ def test_what_a_condition_is_secondary_to_is_not_uncertain(extractor):
 def test_ascites_is_a_condition(extractor):
     result = extractor.extract("Dx: Cirrhosis, decompensated (ascites, HE).")
     assert condition(result, "ascites").icd10_code == "R18.8"
+
+
+@pytest.mark.parametrize(
+    ("text", "prescribed"),
+    [
+        ("Plan: Cefdinir 14 mg/kg/day divided BID x 10 days. Ibuprofen 10 mg/kg q6h PRN.",
+         {"cefdinir": True, "ibuprofen": True}),
+        ("ASSESSMENT AND PLAN:\n1. Hypertension: continue lisinopril 10 mg daily.\n"
+         "2. Diabetes. Metformin 500 mg BID.\n", {"lisinopril": False, "metformin": True}),
+        ("HPI: Takes lisinopril 10 mg daily.\nPlan: Continue lisinopril.", {"lisinopril": False}),
+        ("Plan: Cefdinir if no better.", {"cefdinir": False}),  # no sig: not an order
+    ],
+)  # fmt: skip
+def test_a_plan_item_opening_with_a_drug_and_its_sig_is_an_order(extractor, text, prescribed):
+    result = extractor.extract(text)
+    assert {m.generic_name: m.prescribed for m in result.medications} == prescribed
+
+
+def test_an_allergy_the_list_item_refutes_is_negated(extractor):
+    """An allergist's or a challenge's verdict in the item: no allergy of the patient's."""
+    text = (
+        "Allergies: amoxicillin (rash - viral exanthem, not true allergy per allergist);"
+        " penicillin - delabeled after oral challenge; sulfa (hives)."
+    )
+    found = [(a.substance, a.reaction, a.assertion) for a in extractor.extract(text).allergies]
+    assert found == [
+        ("amoxicillin", "rash - viral exanthem", Assertion.NEGATED),
+        ("penicillin", None, Assertion.NEGATED),
+        ("sulfa", "hives", Assertion.PRESENT),
+    ]

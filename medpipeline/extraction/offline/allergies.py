@@ -29,9 +29,7 @@ from medpipeline.extraction.offline.text import (
     normalize_space,
     quote_for,
 )
-from medpipeline.extraction.schema import (
-    AllergyFact,
-)
+from medpipeline.extraction.schema import AllergyFact, Assertion
 from medpipeline.terminology import icd10cm_code
 
 # The word that names a list of allergies ('Allergies:', 'Food allergies:', 'Intolerance:',
@@ -220,6 +218,9 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     raw = text[item[0] : item[1]]
     if NO_KNOWN_ALLERGIES.search(raw) or NONE_ITEM.fullmatch(raw.strip()):
         return AllergyFact(quote=quote_for(text, *item), no_known_allergies=True)
+    refuted = NOT_A_TRUE_ALLERGY.search(raw)
+    if refuted:  # 'amoxicillin (rash - viral exanthem, not true allergy per allergist)'
+        raw = raw[: refuted.start()] + raw[refuted.end() :]
     tolerated = TOLERATED.search(raw)
     if tolerated and not re.search(r"[A-Za-z]", raw[tolerated.end() :]):
         return None  # 'Amoxicillin - tolerated'
@@ -233,9 +234,22 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     substance = normalize_space(drug.text) if drug else written
     if not drug and not plausible_substance(substance):
         return None
-    return AllergyFact(quote=quote_for(text, *item), substance=substance, reaction=reaction)
+    return AllergyFact(
+        quote=quote_for(text, *item),
+        substance=substance,
+        reaction=reaction,
+        assertion=Assertion.NEGATED if refuted else Assertion.PRESENT,
+    )
 
 
+# An allergy the item itself says the patient does not have: an allergist's or a challenge's
+# verdict.
+NOT_A_TRUE_ALLERGY = re.compile(
+    r"[,;-]?[ \t]*\b(?:(?:is[ \t]+)?not[ \t]+(?:an?[ \t]+)?true[ \t]+allerg\w*"
+    r"|no[ \t]+true[ \t]+allerg\w*|not[ \t]+(?:truly[ \t]+)?allergic|de-?labell?ed|(?:passed|tolerated)[ \t]+(?:an?[ \t]+)?"
+    r"(?:oral[ \t]+|drug[ \t]+)?challenge)\b[^,;()]*",
+    re.IGNORECASE,
+)
 # A substance the patient takes without a reaction, named in an allergy list: not an allergen.
 TOLERATED = re.compile(r"\btolerat(?:e|es|ed|ing)\b", re.IGNORECASE)
 

@@ -211,6 +211,23 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
     return Assertion.HYPOTHETICAL if proposed and assertion == Assertion.PRESENT else assertion
 
 
+# A plan's sentence or item that opens with a drug and its sig ('Plan: Cefdinir 14 mg/kg/day
+# divided BID x 10 days. Ibuprofen 10 mg/kg q6h PRN fever.') orders it; 'Continue lisinopril',
+# 'HTN: lisinopril 10 mg' or a drug named inside a sentence does not.
+ASSESSMENT_AND_PLAN = "observation_and_plan"  # medspaCy's section category
+PLAN_LABEL = re.compile(r"^[ \t]*(?:plan|rx)[ \t]*:", re.IGNORECASE | re.MULTILINE)
+OPENS_PLAN_ITEM = re.compile(
+    r"^[ \t]*(?:(?:plan|rx)[ \t]*:)?[ \t]*(?:[-\u2022*]|\d{1,2}[.)])?[ \t]*$", re.IGNORECASE
+)
+
+
+def is_plan_order(text: str, ent: Span, plans: list[Region]) -> bool:
+    sentence_start, _ = sentence_region(ent)
+    return in_regions(ent.start_char, plans) and bool(
+        OPENS_PLAN_ITEM.match(text[sentence_start : ent.start_char])
+    )
+
+
 def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
     if in_regions(ent.start_char, prescribed_lists):
         return True
@@ -298,6 +315,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
     prescribed_lists = list_items(text, PRESCRIBED_HEADER) + section_regions(
         doc, MEDICATION_CATEGORIES, titled=PRESCRIBED_HEADER
     )
+    plans = section_regions(doc, {ASSESSMENT_AND_PLAN}) + [
+        line_bounds(text, m.start(), m.end()) for m in PLAN_LABEL.finditer(text)
+    ]
     drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
     facts = []
     for index, ent in enumerate(drugs):
@@ -325,7 +345,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         started = last_cue(ent, "MED_STARTED")
         stopped = last_cue(ent, "MED_STOPPED") > started
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED"))
-        prescribed = is_prescribed(text, ent, prescribed_lists)
+        prescribed = is_prescribed(text, ent, prescribed_lists) or (
+            bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)
+        )
         # a dose the text says was given ('was given aspirin in the ED') is a completed
         # administration, not a drug the patient is on; a prescription or a start is
         given = (has_modifier(ent, "MED_GIVEN") or cue_before(COURSES_BEHIND, text, ent)) and not (
