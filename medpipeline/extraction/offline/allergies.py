@@ -246,8 +246,8 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
 # verdict.
 NOT_A_TRUE_ALLERGY = re.compile(
     r"[,;-]?[ \t]*\b(?:(?:is[ \t]+)?not[ \t]+(?:an?[ \t]+)?true[ \t]+allerg\w*"
-    r"|no[ \t]+true[ \t]+allerg\w*|not[ \t]+(?:truly[ \t]+)?allergic|de-?labell?ed|(?:passed|tolerated)[ \t]+(?:an?[ \t]+)?"
-    r"(?:oral[ \t]+|drug[ \t]+)?challenge)\b[^,;()]*",
+    r"|no[ \t]+true[ \t]+allerg\w*|not[ \t]+(?:truly[ \t]+)?allergic|de-?labell?ed"
+    r"|(?:passed|tolerated)[ \t]+(?:an?[ \t]+)?(?:oral[ \t]+|drug[ \t]+)?challenge)\b[^,;()]*",
     re.IGNORECASE,
 )
 # A substance the patient takes without a reaction, named in an allergy list: not an allergen.
