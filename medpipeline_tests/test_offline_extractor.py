@@ -2141,3 +2141,17 @@ def test_an_allergy_the_list_item_refutes_is_negated(extractor):
         ("penicillin", None, Assertion.NEGATED),
         ("sulfa", "hives", Assertion.PRESENT),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "generic", "assertion"),
+    [
+        ("Stop aspirin once apixaban started.", "apixaban", Assertion.HYPOTHETICAL),
+        ("Check potassium when spironolactone is started.", "spironolactone",
+         Assertion.HYPOTHETICAL),
+        ("When lisinopril was started, she developed cough.", "lisinopril", Assertion.PRESENT),
+        ("Continue enoxaparin until warfarin is therapeutic.", "warfarin", Assertion.PRESENT),
+    ],
+)  # fmt: skip
+def test_a_drug_started_only_later_is_not_taken_yet(extractor, text, generic, assertion):
+    assert medication(extractor.extract(text), generic).assertion == assertion

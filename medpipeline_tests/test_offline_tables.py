@@ -380,6 +380,13 @@ Family history: father had hypertension.
                 ("hemiarthroplasty", None, Assertion.PRESENT),  # not the fracture's words
             ],
         ),
+        (  # a planned operation's label; a count after a name is no part of it
+            "Procedure planned: Right total knee arthroplasty.\nPSH: C-section x2.\n",
+            [
+                ("C-section", None, Assertion.PRESENT),
+                ("Right total knee arthroplasty", None, Assertion.HYPOTHETICAL),
+            ],
+        ),
     ],
     ids=[
         "table",
@@ -403,6 +410,7 @@ Family history: father had hypertension.
         "name-then-done",
         "name-then-findings-and-due",
         "the-last-one-done-with-its-date",
+        "planned-label-and-count",
     ],
 )
 def test_procedures(extractor, text, expected):

@@ -208,7 +208,20 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
         cue_before(PROPOSED_BEFORE, text, ent)
         and not STOP_PROPOSED.search(text, sentence_start, ent.start_char)
     ) or (cue_before(WRITER_STARTS, text, ent) and CONDITION_AFTER.match(text, ent.end_char))
-    return Assertion.HYPOTHETICAL if proposed and assertion == Assertion.PRESENT else assertion
+    later = LATER_START_BEFORE.search(text, sentence_start, ent.start_char) and (
+        STARTED_AFTER.match(text, ent.end_char)
+    )
+    if (proposed or later) and assertion == Assertion.PRESENT:
+        return Assertion.HYPOTHETICAL
+    return assertion
+
+
+# A drug started only later ('Stop aspirin once apixaban started', 'when warfarin is started'):
+# not yet taken ('when lisinopril was started' is past; 'until warfarin is therapeutic' is taken).
+LATER_START_BEFORE = re.compile(r"\b(?:once|when)[ \t]+$", re.IGNORECASE)
+STARTED_AFTER = re.compile(
+    r"[ \t]+(?:is[ \t]+|gets[ \t]+)?(?:started|initiated|begun)\b", re.IGNORECASE
+)
 
 
 # A plan's sentence or item that opens with a drug and its sig ('Plan: Cefdinir 14 mg/kg/day

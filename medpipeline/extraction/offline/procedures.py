@@ -60,7 +60,10 @@ def procedure_name(written: str) -> str:
     name = SEMANTIC_TAG.sub("", clean_name(PERFORMER.sub("", written)))
     while (shorter := TRAILING_DETAIL.sub("", name)) != name:
         name = SEMANTIC_TAG.sub("", clean_name(shorter))
-    return normalize_space(name).strip(" .;,:-")
+    return TIMES_DONE.sub("", normalize_space(name)).strip(" .;,:-")
+
+
+TIMES_DONE = re.compile(r"[ \t]+x[ \t]?\d+$", re.IGNORECASE)  # 'C-section x2': twice
 
 
 # A labelled line naming what was done ('PROCEDURE PERFORMED: Hemiarthroplasty, right hip.',
@@ -386,13 +389,16 @@ PLANNED_PROCEDURE = re.compile(
     r"|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*)?)"
     r"(?:obtain|order|schedule|arrange|perform|get|repeat)[ \t]+(?:for[ \t]+)?"
     r"|\b(?:due|scheduled|booked|referred)[ \t]+for[ \t]+|\brecommend(?:s|ed)?[ \t]+"
-    r"|\breferred[ \t]+to[ \t]+(?:[A-Za-z-]+[ \t]+){1,3}?for[ \t]+",
+    r"|\breferred[ \t]+to[ \t]+(?:[A-Za-z-]+[ \t]+){1,3}?for[ \t]+"
+    # a label: 'Procedure planned: Right total knee arthroplasty', 'Scheduled surgery: ...'
+    r"|\b(?:(?:procedures?|surgery|operations?)[ \t]+(?:planned|scheduled)"
+    r"|(?:planned|scheduled)[ \t]+(?:procedures?|surgery|operations?))[ \t]*:[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
 PLANNED_NAME = re.compile(
     r"(?:an?[ \t]+|the[ \t]+|her[ \t]+|his[ \t]+)?"
     r"(?:(?:repeat|routine|screening|follow-up|elective|possible)[ \t]+)?"
-    rf"(?P<name>(?:[A-Za-z][A-Za-z'-]*[ \t]+){{0,2}}?{PLANNED_HEAD}"
+    rf"(?P<name>(?:[A-Za-z][A-Za-z'-]*[ \t]+){{0,3}}?{PLANNED_HEAD}"
     rf"(?:[ \t]+of[ \t]+(?:the[ \t]+)?(?:{SITE_WORD}[ \t]+){{0,2}}{SITE_WORD}\b)?)",
     re.IGNORECASE,
 )
