@@ -2155,3 +2155,21 @@ def test_an_allergy_the_list_item_refutes_is_negated(extractor):
 )  # fmt: skip
 def test_a_drug_started_only_later_is_not_taken_yet(extractor, text, generic, assertion):
     assert medication(extractor.extract(text), generic).assertion == assertion
+
+
+@pytest.mark.parametrize(
+    ("text", "statuses"),
+    [
+        ("She was started on ceftriaxone, narrowed to cefazolin once sensitivities returned,"
+         " then transitioned to oral cephalexin.",
+         {"ceftriaxone": "stopped", "cefazolin": "stopped", "cephalexin": "active"}),
+        ("Vancomycin was de-escalated to cefazolin.",
+         {"vancomycin": "stopped", "cefazolin": "active"}),
+        ("Lisinopril was changed to 20 mg daily.", {"lisinopril": "active"}),
+    ],
+)  # fmt: skip
+def test_each_drug_of_a_chain_of_switches_is_stopped(extractor, text, statuses):
+    """Regression: 'narrowed to' stopped nothing; a switch cue that spanned its new drug cut the
+    next switch's scope short, so one drug of a chain stayed active."""
+    result = extractor.extract(text)
+    assert {m.generic_name: m.status.value for m in result.medications} == statuses

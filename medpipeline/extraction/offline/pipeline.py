@@ -123,9 +123,12 @@ MINUS_SIGN = [
 
 
 # 'metoprolol 50 mg twice daily, which was changed to carvedilol', 'transitioned to oral
-# cefpodoxime': the drug before the cue is stopped, only when a drug follows it ('Lisinopril was
-# changed to 20 mg daily' is a new dose).
-ROUTE_WORDS = ["oral", "po", "iv", "intravenous", "subcutaneous", "sq", "inhaled", "topical"]
+# cefpodoxime', 'started on ceftriaxone, narrowed to cefazolin': the drug before the cue is
+# stopped, only when a drug follows it ('Lisinopril was changed to 20 mg daily' is a new dose,
+# `next_drug_start`). The cue itself ends before that drug, so that a chain of switches
+# ('narrowed to cefazolin ..., then transitioned to oral cephalexin') stops each drug in turn:
+# medspaCy ends a cue's scope at the next cue of its category.
+ROUTE_WORDS = {"oral", "po", "iv", "intravenous", "subcutaneous", "sq", "inhaled", "topical"}
 SWITCHED_TO = [
     ConTextRule(
         f"{verb} to",
@@ -134,15 +137,19 @@ SWITCHED_TO = [
         max_scope=12,
         allowed_types={DRUG},
         terminated_by={"MED_STARTED"},
-        pattern=[
-            {"LOWER": verb},
-            {"LOWER": "to"},
-            {"LOWER": {"IN": ROUTE_WORDS}, "OP": "?"},
-            {"ENT_TYPE": DRUG},
-        ],
     )
-    for verb in ("switched", "changed", "transitioned")
-]
+    for verb in ("switched", "changed", "transitioned", "narrowed", "broadened", "escalated",
+                 "de-escalated", "converted")
+]  # fmt: skip
+
+
+def next_drug_start(cue: Span) -> int | None:
+    """Where the drug that follows the cue (after a route word, if any) starts, if one does."""
+    doc = cue.doc
+    index = cue.end
+    while index < len(doc) and (doc[index].is_space or doc[index].lower_ in ROUTE_WORDS):
+        index += 1
+    return doc[index].idx if index < len(doc) and doc[index].ent_type_ == DRUG else None
 
 
 # After the drug: 'Nicotine patch offered, declined' (not taken); 'Thiamine and folate given.',
@@ -253,6 +260,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
             backward=rule.direction == "BACKWARD",
             negation=rule.category == "NEGATED_EXISTENCE",
             change=rule.category in MEDICATION_CHANGES,
+            switch=any(rule is switch for switch in SWITCHED_TO),
         )
     return rules
 
@@ -267,14 +275,17 @@ def cue_modifies(
     backward: bool = False,
     negation: bool = False,
     change: bool = False,
+    switch: bool = False,
 ) -> bool:
     """medspaCy's `on_modifies` hook: whether a ConText cue (of a rule looking `backward` only,
-    or not; a `negation` or not; a medication `change` or not) is about the target mention
-    (`between` runs from the earlier of the two to the later)."""
+    or not; a `negation` or not; a medication `change` or not; a `switch` to another drug or
+    not) is about the target mention (`between` runs from the earlier of the two to the
+    later)."""
     return (
-        bracketed_cue_modifies(target, cue, between)
+        (not switch or next_drug_start(cue) is not None)
+        and bracketed_cue_modifies(target, cue, between)
         and reaches_target(target, cue.start_char, backward)
-        and not in_another_clause(target, cue, negation)
+        and not in_another_clause(target, cue, negation, switch)
         and not (change and is_conditional(cue))
     )
 
@@ -408,7 +419,7 @@ CLAUSE_VERB = re.compile(
 )
 
 
-def in_another_clause(target: Span, cue: Span, negation: bool) -> bool:
+def in_another_clause(target: Span, cue: Span, negation: bool, switch: bool = False) -> bool:
     """The target drug has a clause of its own and the cue is in another clause, one that names
     another drug or negates: in 'Amlodipine was discontinued due to edema; started
     hydrochlorothiazide' the start is not about the amlodipine, in 'Warfarin was stopped and
@@ -436,10 +447,11 @@ def in_another_clause(target: Span, cue: Span, negation: bool) -> bool:
         return start, end
 
     cue_clause = clause(cue_start)
+    named = next_drug_start(cue) if switch else None
     if not negation and not any(
         drug is not target
         and cue_clause[0] <= drug.start_char < cue_clause[1]
-        and not cue.start_char <= drug.start_char < cue.end_char
+        and drug.start_char != named
         for drug in drugs
     ):
         return False
