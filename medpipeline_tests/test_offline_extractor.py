@@ -264,6 +264,7 @@ def test_hypothetical_condition_but_prn_drug_is_real(extractor):
         ("Admitted with NSTEMI.", "NSTEMI", "I21.4"),
         ("Multiple myeloma on lenalidomide.", "Multiple myeloma", "C90.00"),
         ("45F with HIV on Biktarvy.", "HIV", "B20"),
+        ("# AKI on CKD3a - prerenal.", "CKD3a", "N18.31"),
         ("28F with bipolar I disorder and GAD.", "bipolar I disorder", "F31.9"),
         ("Recurrent AOM (3 episodes this year).", "AOM", "H66.90"),
         ("H/o latent TB s/p INH.", "latent TB", "Z22.7"),
@@ -374,6 +375,7 @@ def test_longest_match_wins(extractor):
         ("Prophylaxis for DVT with enoxaparin 40 mg daily.", {}),
         ("Resume home meds, DVT prophylaxis, aspirin, and compression stockings.", {}),
         ("Aspirin 81 mg daily to prevent stroke.", {}),
+        ("# DVT ppx - heparin 5000 u SQ q8h.", {}),
         ("Shows signs of dehydration.", {"dehydration": Assertion.PRESENT}),
     ],
 )
@@ -866,6 +868,7 @@ def test_conditions_deduplicated_by_text_and_assertion(extractor):
         ("Amoxicillin 90 mg/kg/day divided BID", "amoxicillin", 90.0, "mg/kg/d", None, "BID"),
         ("Prednisone 40 mg per day for 5 days", "prednisone", 40.0, "mg/d", None, None),
         ("Tylenol 500 mg prn. Flovent 110 mcg BID.", "acetaminophen", 500.0, "mg", None, "prn"),
+        ("Continue glargine 20 u qHS + SSI.", "insulin glargine", 20.0, "[iU]", None, "qHS"),
     ],
 )
 def test_dose_route_frequency(extractor, text, generic, dose, unit, route, frequency):
