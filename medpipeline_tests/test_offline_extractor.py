@@ -643,6 +643,7 @@ def test_a_drug_given_during_a_procedure_is_an_administration(extractor, text, e
         ("MVI daily, melatonin 3 mg qHS.", {"multivitamin": ("MVI", None),
                                             "melatonin": ("melatonin", 3.0)}),
         ("IVIG 2 g/kg.", {"immune globulin": ("IVIG", 2.0)}),
+        ("Meds: PNV daily.", {"prenatal vitamin": ("PNV", None)}),
     ],
 )  # fmt: skip
 def test_a_sentence_names_a_drug_of_the_dictionary(extractor, text, expected):

@@ -63,7 +63,8 @@ def procedure_name(written: str) -> str:
     return TIMES_DONE.sub("", normalize_space(name)).strip(" .;,:-")
 
 
-TIMES_DONE = re.compile(r"[ \t]+x[ \t]?\d+$", re.IGNORECASE)  # 'C-section x2': twice
+# 'C-section x2', 'cryotherapy x6 AKs on scalp': a count (and what it counts) after the name
+TIMES_DONE = re.compile(r"[ \t]+x[ \t]?\d+\b.*$", re.IGNORECASE)
 
 
 # A labelled line naming what was done ('PROCEDURE PERFORMED: Hemiarthroplasty, right hip.',
