@@ -1693,6 +1693,35 @@ def test_results_table_with_rules_and_late_flag(extractor):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        # a bracketed flag after the result
+        "Test Name Result Units Reference Range\nWBC 12.8 (H) x10^3/uL 4.0-11.0\n"
+        "Hemoglobin 9.1 (L) g/dL 12.0-16.0\neGFR 31 (L) mL/min/1.73m2 >60\n",
+        # the unit printed in the reference range's column, after the interval
+        "Component     Value     Ref Range     Flag\n"
+        "WBC           12.8      4.0 - 11.0 x10^3/uL   H\n"
+        "Hemoglobin    9.1       12.0 - 16.0 g/dL     L\n"
+        "eGFR          31        >60 mL/min/1.73m2    L\n",
+    ],
+)
+def test_a_results_row_never_takes_its_reference_limit_for_its_value(extractor, text):
+    """Regression: 'WBC 12.8 (H) x10^3/uL 4.0-11.0' was WBC 11.0 (named 'WBC 12.8 (H)
+    x10^3/uL 4.0-'), 'eGFR 31 >60 mL/min/1.73m2 L' an eGFR of 60: a reference limit as the
+    patient's value."""
+    result = extractor.extract(text)
+    found = {
+        o.name: (o.value, o.unit, o.reference_low, o.reference_high, o.interpretation)
+        for o in result.observations
+    }
+    assert found == {
+        "WBC": (12.8, "10*3/uL", 4.0, 11.0, "H"),
+        "Hemoglobin": (9.1, "g/dL", 12.0, 16.0, "L"),
+        "eGFR": (31.0, "mL/min/{1.73_m2}", 60.0, None, "L"),
+    }
+
+
+@pytest.mark.parametrize(
     ("text", "name", "loinc"),
     [
         ("Glucose 5.5 mmol/L 3.9-5.5", "Glucose", "14749-6"),  # molar: the moles code

@@ -163,7 +163,8 @@ def known_observation_pattern() -> re.Pattern[str]:
 @functools.cache
 def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
     """One line of a results table, as pdfplumber writes a row: its cells separated by spaces
-    (or '|'): name, result, [flag], unit, [reference interval], [flag], [performing-lab code].
+    (or '|'): name, result, [flag], unit, [reference interval], [flag], [performing-lab code];
+    a flag may be bracketed ('12.8 (H)'), the unit may follow the interval ('135 - 145 mmol/L').
 
     Anywhere (`in_table` False) the result must be a number and the unit one the lexicon knows
     as a lab unit. Under a table's heading row (`in_table`) the unit may be missing or unknown,
@@ -173,14 +174,17 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
         name = r"(?P<name>[A-Za-z][^\n|:]{0,119}?)[ \t]*\|?[ \t]*"
         result = rf"(?P<value>(?:(?:{COMPARATOR})[ \t]?)?{NUMBER}|(?P<word>(?i:{TABLE_RESULTS})))"
         unit = rf"(?:{CELL_GAP}(?P<unit>(?i:{known})|{UNKNOWN_UNIT})(?!\S))?"
-        interval = rf"(?:{CELL_GAP}(?:{RANGE_CELL}|(?P<ref_word>(?i:{REFERENCE_WORDS}))))?"
+        interval = (
+            rf"(?:{CELL_GAP}(?:{RANGE_CELL}|(?P<ref_word>(?i:{REFERENCE_WORDS})))"
+            rf"(?:[ \t]+(?P<range_unit>(?i:{known})|{UNKNOWN_UNIT})(?!\S))?)?"
+        )
     else:
         name = r"(?P<name>[A-Z][A-Za-z0-9 ,()'/+.#\[\]-]{1,80}?)[ \t]*[:|]?[ \t]*"
         result = rf"(?P<value>[<>]?{NUMBER})"
         unit = rf"{SEPARATOR}(?P<unit>(?i:{known}))(?![A-Za-z0-9])"
         interval = rf"(?:{SEPARATOR}{RANGE_CELL})?"
-    flag = rf"(?:{CELL_GAP}(?P<flag>{FLAG})(?!\S))?"
-    late_flag = rf"(?:{CELL_GAP}(?P<late_flag>{FLAG})(?!\S))?"
+    flag = rf"(?:{CELL_GAP}\(?(?P<flag>{FLAG})\)?(?!\S))?"
+    late_flag = rf"(?:{CELL_GAP}\(?(?P<late_flag>{FLAG})\)?(?!\S))?"
     lab_code = rf"(?:{CELL_GAP}(?P<lab_code>\d{{2}}))?" if in_table else ""
     result_end = r"(?!\S)" if in_table else ""
     return re.compile(
@@ -219,14 +223,22 @@ def plausible_test_name(name: str) -> bool:
 
 
 def plausible_table_name(name: str) -> bool:
-    """A test name in a results table: a few words, no verb, not a result word, not cut off."""
+    """A test name in a results table: a few words, no verb, not a result word, not cut off,
+    no other cell of the row in it (a result, a flag, an interval's first half: 'WBC 12.8 (H)
+    x10^3/uL 4.0-' is a row the grammar misread)."""
     words = name.lower().replace(",", " ").split()
     return (
         0 < len(words) <= MAX_TABLE_NAME_WORDS
         and not set(words) & TABLE_NAME_VERBS
         and words[0] not in RESULT_WORDS
         and words[-1] not in JOINING_WORDS
+        and not OTHER_CELL_IN_NAME.search(name)
     )
+
+
+OTHER_CELL_IN_NAME = re.compile(
+    rf"(?<![\w.])\d+\.\d+(?![\w.])|\((?:{FLAG})\)|[-\u2013][ \t]*$", re.IGNORECASE
+)
 
 
 def float_or_none(value: str | None) -> float | None:
@@ -335,7 +347,7 @@ def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
     """An observation from a results-table row (lab_row_pattern)."""
     groups = match.groupdict()
     name = normalize_space(match["name"])
-    written_unit = groups.get("unit")
+    written_unit = groups.get("unit") or groups.get("range_unit")
     unit = ucum_unit(written_unit) or (written_unit or None)  # an unknown unit stays as written
     word = groups.get("word")
     kind = observation_kind(name, unit, qualitative=word is not None)
