@@ -1722,6 +1722,32 @@ def test_a_results_row_never_takes_its_reference_limit_for_its_value(extractor, 
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a flag attached to the result or starred
+            "Test                 Result     Flag    Units      Reference Interval\n"
+            "Potassium            5.6H               mmol/L     3.5-5.2\n"
+            "Hemoglobin A1c       8.2        *H      %          4.8-5.6\n",
+            {"Potassium": (5.6, "mmol/L", 3.5, 5.2, "H"),
+             "Hemoglobin A1c": (8.2, "%", 4.8, 5.6, "H")},
+        ),
+        (  # a bracketed flag and interval after a labelled value
+            "Na 131 (L) [135-145]\nHemoglobin: 10.2 g/dL (ref 12.0-15.5)\n",
+            {"Na": (131.0, None, 135.0, 145.0, "L"),
+             "Hemoglobin": (10.2, "g/dL", 12.0, 15.5, None)},
+        ),
+    ],
+)  # fmt: skip
+def test_flags_and_intervals_as_results_print_them(extractor, text, expected):
+    result = extractor.extract(text)
+    found = {
+        o.name: (o.value, o.unit, o.reference_low, o.reference_high, o.interpretation)
+        for o in result.observations
+    }
+    assert found == expected
+
+
+@pytest.mark.parametrize(
     ("text", "name", "loinc"),
     [
         ("Glucose 5.5 mmol/L 3.9-5.5", "Glucose", "14749-6"),  # molar: the moles code

@@ -52,7 +52,11 @@ FLAG_CODES = {"hh": "H", "ll": "L", "high": "H", "low": "L", "abnormal": "A", "n
 FLAG_CODES |= {"critical": "A"}
 
 
-RANGE = rf"\(?[ \t]*(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})[ \t]*\)?"
+# A reference interval after a value: '135-145', '(3.5 - 5.0)', '[135-145]', '(ref 12.0-15.5)'.
+RANGE = (
+    rf"[(\[]?[ \t]*(?:ref(?:erence)?(?:[ \t]+range)?[ \t]*:?[ \t]*)?"
+    rf"(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})[ \t]*[)\]]?"
+)
 
 
 COMPARATOR = r"<=|>=|[<>\u2264\u2265]"
@@ -153,6 +157,7 @@ def known_observation_pattern() -> re.Pattern[str]:
         r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
         rf"|{FEET_AND_INCHES}|[<>]?(?:{THOUSANDS}|{NUMBER}))(?![+\d]|[ \t]*[-\u2013][ \t]*\d)"
+        rf"(?:{SEPARATOR}\((?P<early_flag>{FLAG})\))?"  # 'Na 131 (L) [135-145]'
         rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
         rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?",
@@ -172,7 +177,10 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
     known = unit_regex(("lab",))
     if in_table:
         name = r"(?P<name>[A-Za-z][^\n|:]{0,119}?)[ \t]*\|?[ \t]*"
-        result = rf"(?P<value>(?:(?:{COMPARATOR})[ \t]?)?{NUMBER}|(?P<word>(?i:{TABLE_RESULTS})))"
+        result = (
+            rf"(?P<value>(?:(?:{COMPARATOR})[ \t]?)?{NUMBER}|(?P<word>(?i:{TABLE_RESULTS})))"
+            r"(?P<attached_flag>HH|LL|H|L)?"  # '5.6H'
+        )
         unit = rf"(?:{CELL_GAP}(?P<unit>(?i:{known})|{UNKNOWN_UNIT})(?!\S))?"
         interval = (
             rf"(?:{CELL_GAP}(?:{RANGE_CELL}|(?P<ref_word>(?i:{REFERENCE_WORDS})))"
@@ -183,8 +191,8 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
         result = rf"(?P<value>[<>]?{NUMBER})"
         unit = rf"{SEPARATOR}(?P<unit>(?i:{known}))(?![A-Za-z0-9])"
         interval = rf"(?:{SEPARATOR}{RANGE_CELL})?"
-    flag = rf"(?:{CELL_GAP}\(?(?P<flag>{FLAG})\)?(?!\S))?"
-    late_flag = rf"(?:{CELL_GAP}\(?(?P<late_flag>{FLAG})\)?(?!\S))?"
+    flag = rf"(?:{CELL_GAP}[(*]?(?P<flag>{FLAG})[)*]?(?!\S))?"  # 'H', '(H)', '*H'
+    late_flag = rf"(?:{CELL_GAP}[(*]?(?P<late_flag>{FLAG})[)*]?(?!\S))?"
     lab_code = rf"(?:{CELL_GAP}(?P<lab_code>\d{{2}}))?" if in_table else ""
     result_end = r"(?!\S)" if in_table else ""
     return re.compile(
@@ -318,7 +326,7 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
         unit=unit,
         reference_low=float_or_none(match["low"]),
         reference_high=float_or_none(match["high"]),
-        interpretation=interpretation(match["flag"]),
+        interpretation=interpretation(match["flag"] or match["early_flag"]),
     )
 
 
@@ -369,7 +377,9 @@ def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
         reference_low=low,
         reference_high=high,
         reference_text=normalize_space(reference_text) if reference_text else None,
-        interpretation=interpretation(match["flag"] or groups.get("late_flag")),
+        interpretation=interpretation(
+            match["flag"] or groups.get("late_flag") or groups.get("attached_flag")
+        ),
     )
 
 
