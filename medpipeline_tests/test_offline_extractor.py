@@ -2232,3 +2232,21 @@ def test_each_drug_of_a_chain_of_switches_is_stopped(extractor, text, statuses):
     next switch's scope short, so one drug of a chain stayed active."""
     result = extractor.extract(text)
     assert {m.generic_name: m.status.value for m in result.medications} == statuses
+
+
+@pytest.mark.parametrize(
+    ("text", "generic", "status"),
+    [
+        ("Plan: Hold sumatriptan (contraindicated in CAD).", "sumatriptan", "on-hold"),
+        ("Stop ibuprofen - contraindicated with AKI.", "ibuprofen", "stopped"),
+    ],
+)
+def test_a_drug_held_or_stopped_as_contraindicated_is_changed_not_never_taken(
+    extractor, text, generic, status
+):
+    """Regression: 'contraindicated' negated the drug, so the hold was lost and the home list's
+    sumatriptan stayed active; a drug only called contraindicated is still not taken."""
+    result = extractor.extract(text + " Metformin contraindicated given eGFR 20.")
+    assert medication(result, generic).status.value == status
+    assert medication(result, generic).assertion == Assertion.PRESENT
+    assert medication(result, "metformin").assertion == Assertion.NEGATED

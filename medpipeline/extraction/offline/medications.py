@@ -192,10 +192,21 @@ STOP_PROPOSED = re.compile(
 )
 
 
+def changed_for_a_contraindication(ent: Span) -> bool:
+    negations = [m for m in ent._.modifiers if m.category == "NEGATED_EXISTENCE"]
+    return (has_modifier(ent, "MED_HELD") or has_modifier(ent, "MED_STOPPED")) and all(
+        ent.doc[m.modifier_span[0] : m.modifier_span[1]].text.lower() == "contraindicated"
+        for m in negations
+    )
+
+
 def medication_assertion(text: str, ent: Span) -> Assertion:
     """ConText's assertion, hypothetical when the sentence only proposes the drug, present when
-    a history names the drug the patient is on."""
+    a history names the drug the patient is on, present when it is held or stopped because it
+    is contraindicated ('Hold sumatriptan (contraindicated in CAD)': on hold, not never taken)."""
     assertion = assertion_of(ent, hypothetical_allowed=False)
+    if assertion == Assertion.NEGATED and changed_for_a_contraindication(ent):
+        return Assertion.PRESENT
     sentence_start, _ = sentence_region(ent)
     before_list = text[sentence_start : list_start(text, ent)]
     if (

@@ -229,7 +229,7 @@ PROCEDURE_SUFFIXES = (
     r"|catheterization"
     r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction"
     r"(?:[ \t]+(?:and|with)[ \t]+(?:internal|external|percutaneous)[ \t]+fixation)?"
-    r"|fixation|ablation|implantation|insertion|removal"
+    r"|fixation|ablation|implantation|insertion|removal|ligation|cardioversion"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
     r"|c-section"
     # abbreviations, as written and as whole words ('s/p CABG'; 'sleep' is no LEEP)
