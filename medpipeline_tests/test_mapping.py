@@ -248,12 +248,18 @@ def test_a_daily_total_is_no_single_dose(document: SourceDocument) -> None:
         ("every 6 months", {"frequency": 1, "period": 6, "periodUnit": "mo"}),
         ("every other day", {"frequency": 1, "period": 2, "periodUnit": "d"}),
         ("q6h", {"frequency": 1, "period": 6, "periodUnit": "h"}),
+        ("every 6 (six) hours as needed", {"frequency": 1, "period": 6, "periodUnit": "h"}),
+        ("twice daily", {"frequency": 2, "period": 1, "periodUnit": "d"}),
+        ("FOUR TIMES DAILY", {"frequency": 4, "period": 1, "periodUnit": "d"}),
+        ("2 (two) times daily with meals", {"frequency": 2, "period": 1, "periodUnit": "d"}),
+        ("3 times a day", {"frequency": 3, "period": 1, "periodUnit": "d"}),
+        ("twice weekly", {"frequency": 2, "period": 1, "periodUnit": "wk"}),
+        ("daily", {"frequency": 1, "period": 1, "periodUnit": "d"}),
     ],
 )
-def test_a_frequency_of_days_weeks_or_months_is_a_timing(
-    document: SourceDocument, frequency: str, repeat: dict
-) -> None:
-    """Regression: 'every 3 weeks' (an infusion) and 'every other day' had no Timing.repeat."""
+def test_a_frequency_is_its_timing(document: SourceDocument, frequency: str, repeat: dict) -> None:
+    """Regression: 'twice daily' and 'FOUR TIMES DAILY' were once a day ('daily' matched first),
+    'every 3 weeks' (an infusion) and 'every other day' had no Timing.repeat."""
     fact = MedicationFact(quote="Metformin 500 mg PO twice daily", text="Metformin",
                           frequency=frequency)  # fmt: skip
     [statement] = resources_of(

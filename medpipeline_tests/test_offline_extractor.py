@@ -2250,3 +2250,26 @@ def test_a_drug_held_or_stopped_as_contraindicated_is_changed_not_never_taken(
     assert medication(result, generic).status.value == status
     assert medication(result, generic).assertion == Assertion.PRESENT
     assert medication(result, "metformin").assertion == Assertion.NEGATED
+
+
+EHR_MEDICATION_LIST = """Current Outpatient Medications
+Medication Sig Dispense Refill
+\u2022 metFORMIN (GLUCOPHAGE) 500 MG tablet Take 2 tablets (1,000 mg total) by mouth 2 (two) times daily with meals. 360 tablet 1
+\u2022 albuterol (PROVENTIL HFA;VENTOLIN HFA) 108 (90 Base) MCG/ACT inhaler Inhale 2 puffs into the lungs every 6 (six) hours as needed for wheezing. 1 Inhaler 0
+\u2022 insulin glargine (LANTUS SOLOSTAR) 100 UNIT/ML injection pen Inject 24 Units into the skin nightly. 15 mL 2
+\u2022 lisinopril 10 MG tablet Take 2 tablets by mouth daily.
+"""  # noqa: E501
+
+
+def test_an_ehr_medication_lists_sig_after_the_product_strength(extractor):
+    """Regression: the strength was the dose (metformin 500 mg, insulin 100 units/mL) and '2
+    (two) times daily' was 'daily': half of metformin's dose, four times insulin's; a ';'
+    inside the brand names ended albuterol's sig."""
+    result = extractor.extract(EHR_MEDICATION_LIST)
+    found = {m.generic_name: (m.dose_value, m.dose_unit, m.frequency) for m in result.medications}
+    assert found == {
+        "metformin": (1000.0, "mg", "2 (two) times daily with meals"),
+        "albuterol": (2.0, "{puff}", "every 6 (six) hours as needed"),
+        "insulin glargine": (24.0, "[iU]", "nightly"),
+        "lisinopril": (20.0, "mg", "daily"),  # two 10 mg tablets
+    }

@@ -56,16 +56,27 @@ _DAY = {"period": 1, "periodUnit": "d"}
 _FREQUENCIES: list[tuple[re.Pattern[str], JsonDict]] = [
     (re.compile(pattern, re.IGNORECASE), repeat)
     for pattern, repeat in (
-        (r"\b(?:once daily|daily|qd|every day|once a day|qam|qhs|at bedtime|nightly)\b",
-         {"frequency": 1, **_DAY}),
+        # the most specific first: 'twice daily' and 'twice weekly' also hold 'daily', 'weekly'
         (r"\b(?:twice daily|twice a day|bid|b\.i\.d\.)", {"frequency": 2, **_DAY}),
         (r"\b(?:three times (?:daily|a day)|tid|t\.i\.d\.)", {"frequency": 3, **_DAY}),
         (r"\b(?:four times (?:daily|a day)|qid|q\.i\.d\.)", {"frequency": 4, **_DAY}),
+        (r"\b(?:twice (?:weekly|a week))\b", {"frequency": 2, "period": 1, "periodUnit": "wk"}),
+        (r"\b(?:three times (?:weekly|a week))\b",
+         {"frequency": 3, "period": 1, "periodUnit": "wk"}),
         (r"\b(?:weekly|once a week)\b", {"frequency": 1, "period": 1, "periodUnit": "wk"}),
         (r"\b(?:monthly|once a month)\b", {"frequency": 1, "period": 1, "periodUnit": "mo"}),
+        (r"\b(?:once daily|daily|qd|every day|once a day|qam|qhs|at bedtime|nightly)\b",
+         {"frequency": 1, **_DAY}),
     )
 ]  # fmt: skip
-_EVERY_HOURS = re.compile(r"\b(?:q|every)\s*(\d{1,2})\s*(?:h|hr|hrs|hours?)\b", re.IGNORECASE)
+_EVERY_HOURS = re.compile(
+    r"\b(?:q|every)\s*(\d{1,2})\s*(?:\([a-z-]+\)\s*)?(?:h|hr|hrs|hours?)\b", re.IGNORECASE
+)
+# 'Take 2 tablets by mouth 2 (two) times daily': times a day as a count
+_TIMES_A_DAY = re.compile(
+    r"\b(?P<count>\d|one|two|three|four)\s*(?:\([a-z]+\)\s*)?times\s+(?:daily|a\s+day|per\s+day)\b",
+    re.IGNORECASE,
+)
 # 'every 3 weeks', 'q4w', 'every 6 months', 'every other day'
 _EVERY_PERIOD = re.compile(
     r"\b(?:q|every)\s*(?P<count>\d{1,2}|one|two|three|four|six|other)\s*"
@@ -213,6 +224,9 @@ def _timing_repeat(frequency: str | None) -> JsonDict | None:
     hours = _EVERY_HOURS.search(frequency)
     if hours and int(hours[1]) > 0:
         return {"frequency": 1, "period": int(hours[1]), "periodUnit": "h"}
+    if times := _TIMES_A_DAY.search(frequency):
+        count = times["count"].lower()
+        return {"frequency": _COUNT_WORDS.get(count) or int(count), **_DAY}
     if every := _EVERY_PERIOD.search(frequency):
         count = every["count"].lower()
         period = _COUNT_WORDS[count] if count in _COUNT_WORDS else int(count)

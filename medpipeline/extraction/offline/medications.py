@@ -42,13 +42,16 @@ from medpipeline.extraction.offline.text import (
 from medpipeline.extraction.offline.vocabularies import find_drug, is_drug_class
 from medpipeline.extraction.schema import Assertion, MedicationFact, MedicationStatus
 
-SIG_WINDOW_CHARS = 80
+# An EHR list's line may print a long product description before the sig: '(PROVENTIL
+# HFA;VENTOLIN HFA) 108 (90 Base) MCG/ACT inhaler Inhale 2 puffs ... every 6 (six) hours'.
+SIG_WINDOW_CHARS = 160
 
 
-# Where a drug's sig ends: a sentence or item, or a clause that changes the drug ('IV ceftriaxone
-# and transitioned to oral ciprofloxacin': 'oral' is the ciprofloxacin's).
+# Where a drug's sig ends: a sentence or item (a ';' inside brackets ends none), or a clause that
+# changes the drug ('IV ceftriaxone and transitioned to oral ciprofloxacin': 'oral' is the
+# ciprofloxacin's).
 SIG_STOP = re.compile(
-    r";|\.\s+(?=[A-Z][a-z])|\n\s*\n|\n\s*(?:\d+[.)]|[-\u2022*])\s"
+    r";(?![^()\n]*\))|\.\s+(?=[A-Z][a-z])|\n\s*\n|\n\s*(?:\d+[.)]|[-\u2022*])\s"
     r"|(?i:,?\s+(?:and|then|but)\s+(?:was\s+|were\s+|later\s+|subsequently\s+)?"
     r"(?:transition|chang|switch|start|stop|discontinu|increas|decreas|held|hold|resum|restart"
     r"|taper)\w*)"

@@ -11,7 +11,7 @@ from medpipeline.extraction.offline.text import normalize_space
 def dose_pattern() -> re.Pattern[str]:
     units = "|".join(f"(?:{term.written})" for term in sig_terms("dose_unit"))
     return re.compile(
-        rf"(?<![\w./])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
+        rf"(?<![\w./:])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
         r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat(?:ion)?|hr|h|kg))?"
         r"(?P<daily>[ \t]*/[ \t]*(?:day|d)|[ \t]+(?:per|a)[ \t]+day)?(?![A-Za-z])",
         re.IGNORECASE,
@@ -28,14 +28,38 @@ PER_UNIT = {
 }
 
 
+# A list's sig after the product's strength: 'metFORMIN 500 MG tablet Take 2 tablets (1,000 mg
+# total) by mouth ...', 'insulin glargine 100 UNIT/ML injection pen Inject 24 Units ...'.
+INSTRUCTION = re.compile(
+    r"\b(?:take|inject|inhale|give|apply|use|instill|administer|chew|place|insert|dissolve)\b",
+    re.IGNORECASE,
+)
+TOTAL_AFTER = re.compile(r"[ \t]*total\b", re.IGNORECASE)
+COUNT_TAKEN = re.compile(
+    r"\b(?:take|chew|give)[ \t]+(?P<count>\d+(?:\.\d+)?|one|two|three|four|half|1/2)[ \t]+"
+    r"(?:\([a-z]+\)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)\b",
+    re.IGNORECASE,
+)
+COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half": 0.5, "1/2": 0.5}
+
+
 def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] | None:
-    """First 'value unit' in the window (or the one ending it), as (value, UCUM unit)."""
+    """The dose in the window (or the one ending it), as (value, UCUM unit): a total the sig
+    gives ('(1,000 mg total)'), else the first dose after its instruction verb ('Inject 24
+    Units'), else the first one, times the tablets taken ('500 MG tablet Take 2 tablets')."""
     matches = list(dose_pattern().finditer(window))
     if anchored_at_end:
         matches = [m for m in matches if not window[m.end() :].strip()]
     if not matches:
         return None
-    match = matches[0]
+    instruction = INSTRUCTION.search(window)
+    totals = [m for m in matches if TOTAL_AFTER.match(window, m.end())]
+    instructed = [m for m in matches if instruction and m.start() > instruction.start()]
+    match = (totals or instructed or matches)[0]
+    count = COUNT_TAKEN.search(window) if not (totals or instructed) else None
+    times = COUNT_WORDS.get(count["count"].lower(), 0.0) or float(count["count"]) if count else 1.0
+    if match["per"] or match["daily"]:
+        times = 1.0  # a concentration or a daily total is no tablet's strength
     unit = next(
         term.value
         for term in sig_terms("dose_unit")
@@ -45,7 +69,7 @@ def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] 
         unit += PER_UNIT[match["per"].lower()]
     if match["daily"]:  # a daily total ('90 mg/kg/day divided BID'), not one dose
         unit += "/d"
-    return float(match["value"].replace(",", "")), unit
+    return float(match["value"].replace(",", "")) * times, unit
 
 
 def parse_route(window: str, anchored_at_end: bool = False) -> str | None:
