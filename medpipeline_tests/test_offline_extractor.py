@@ -2273,3 +2273,23 @@ def test_an_ehr_medication_lists_sig_after_the_product_strength(extractor):
         "insulin glargine": (24.0, "[iU]", "nightly"),
         "lisinopril": (20.0, "mg", "daily"),  # two 10 mg tablets
     }
+
+
+def test_an_ehr_vitals_line(extractor):
+    """As Epic prints it: 'Resp 16' was no respiratory rate."""
+    text = (
+        "BP 128/76 (BP Location: Left arm, Patient Position: Sitting) | Pulse 88 | Temp 98.6 °F"
+        " (37 °C) (Oral) | Resp 16 | Ht 5' 6\" (1.676 m) | Wt 180 lb (81.6 kg) | SpO2 97% |"
+        " BMI 29.05 kg/m²"
+    )
+    found = {o.loinc_code: (o.value, o.unit) for o in extractor.extract(text).observations}
+    assert found == {
+        "85354-9": (None, "mm[Hg]"),
+        "8867-4": (88.0, "/min"),
+        "8310-5": (98.6, "[degF]"),
+        "9279-1": (16.0, "/min"),
+        "8302-2": (66.0, "[in_i]"),
+        "29463-7": (180.0, "[lb_av]"),
+        "59408-5": (97.0, "%"),
+        "39156-5": (29.05, "kg/m2"),
+    }
