@@ -315,13 +315,13 @@ SCALE_AFTER = re.compile(
 )
 
 
-# What a sentence says was given or received besides a dose: a prescription, instructions.
 # Courses behind the patient: 's/p 4 cycles of carboplatin', 'status post lumpectomy and 6 cycles
 # of docetaxel' (medspaCy keeps one rule per cue, and ours for 's/p' reaches conditions only).
 COURSES_BEHIND = re.compile(
     r"\b(?:s/p|status[ \t]+post)\b[^.;:\n]*\b(?:cycles?|courses?|rounds?)[ \t]+of[ \t]+$",
     re.IGNORECASE,
 )
+# What a sentence says was given or received besides a dose: a prescription, instructions.
 NOT_A_DOSE_GIVEN = re.compile(
     r"\b(?:prescri\w*|scripts?|refills?|instructions?|education|teaching|counsel\w*"
     r"|information|handouts?|samples?)\b",
