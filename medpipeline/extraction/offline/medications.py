@@ -18,6 +18,7 @@ from medpipeline.extraction.offline.pipeline import (
     sentence_mentions,
 )
 from medpipeline.extraction.offline.sections_tables import (
+    ASSESSMENT_AND_PLAN,
     MEDICATION_CATEGORIES,
     Table,
     TableRow,
@@ -241,7 +242,6 @@ STARTED_AFTER = re.compile(
 # A plan's sentence or item that opens with a drug and its sig ('Plan: Cefdinir 14 mg/kg/day
 # divided BID x 10 days. Ibuprofen 10 mg/kg q6h PRN fever.') orders it; 'Continue lisinopril',
 # 'HTN: lisinopril 10 mg' or a drug named inside a sentence does not.
-ASSESSMENT_AND_PLAN = "observation_and_plan"  # medspaCy's section category
 PLAN_LABEL = re.compile(r"^[ \t]*(?:plan|rx)[ \t]*:", re.IGNORECASE | re.MULTILINE)
 OPENS_PLAN_ITEM = re.compile(
     r"^[ \t]*(?:(?:plan|rx)[ \t]*:)?[ \t]*(?:[-\u2022*]|\d{1,2}[.)])?[ \t]*$", re.IGNORECASE

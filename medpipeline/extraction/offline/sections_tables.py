@@ -24,6 +24,7 @@ from medpipeline.table_columns import header_offset
 
 ALLERGY_CATEGORIES = {"allergy", "allergies"}
 MEDICATION_CATEGORIES = {"medications"}
+ASSESSMENT_AND_PLAN = "observation_and_plan"
 PROBLEMS = "problem_list"
 PAST_HISTORY = "past_medical_history"
 ALLERGIES = "allergy"
