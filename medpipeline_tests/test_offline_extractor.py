@@ -2293,3 +2293,20 @@ def test_an_ehr_vitals_line(extractor):
         "59408-5": (97.0, "%"),
         "39156-5": (29.05, "kg/m2"),
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "generic", "expected"),
+    [
+        ("Stop aspirin once\napixaban started.", "apixaban",
+         (Assertion.HYPOTHETICAL, MedicationStatus.ACTIVE, False)),
+        ("Lung adenocarcinoma, s/p 4 cycles of\ncarboplatin.", "carboplatin",
+         (Assertion.PRESENT, MedicationStatus.COMPLETED, False)),
+        ("Depression screen positive -\nwill start sertraline 25 mg daily.", "sertraline",
+         (Assertion.PRESENT, MedicationStatus.ACTIVE, True)),
+    ],
+)  # fmt: skip
+def test_this_sessions_drug_wordings_read_across_a_line_wrap(extractor, text, generic, expected):
+    """Found by the dev.sh canary: the PDF wrapped 'once' and 'apixaban' onto two lines."""
+    found = medication(extractor.extract(text), generic)
+    assert (found.assertion, found.status, found.prescribed) == expected

@@ -245,9 +245,9 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
 # An allergy the item itself says the patient does not have: an allergist's or a challenge's
 # verdict.
 NOT_A_TRUE_ALLERGY = re.compile(
-    r"[,;-]?[ \t]*\b(?:(?:is[ \t]+)?not[ \t]+(?:an?[ \t]+)?true[ \t]+allerg\w*"
-    r"|no[ \t]+true[ \t]+allerg\w*|not[ \t]+(?:truly[ \t]+)?allergic|de-?labell?ed"
-    r"|(?:passed|tolerated)[ \t]+(?:an?[ \t]+)?(?:oral[ \t]+|drug[ \t]+)?challenge)\b[^,;()]*",
+    r"[,;-]?\s*\b(?:(?:is\s+)?not\s+(?:an?\s+)?true\s+allerg\w*"
+    r"|no\s+true\s+allerg\w*|not\s+(?:truly\s+)?allergic|de-?labell?ed"
+    r"|(?:passed|tolerated)\s+(?:an?\s+)?(?:oral\s+|drug\s+)?challenge)\b[^,;()]*",
     re.IGNORECASE,
 )
 # A substance the patient takes without a reaction, named in an allergy list: not an allergen.

@@ -125,7 +125,7 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # will start lisinopril if ...'), it is only planned.
 # A sentence's start, or a clause's after a dash or ';' ('Depression screen positive - will start
 # sertraline').
-CLAUSE_START = r"(?:^|[ \t][-\u2013][ \t]|;[ \t]*)\W*"
+CLAUSE_START = r"(?:^|\s[-\u2013]\s|;\s*)\W*"
 WRITER_STARTS = re.compile(
     r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
@@ -233,10 +233,8 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
 
 # A drug started only later ('Stop aspirin once apixaban started', 'when warfarin is started'):
 # not yet taken ('when lisinopril was started' is past; 'until warfarin is therapeutic' is taken).
-LATER_START_BEFORE = re.compile(r"\b(?:once|when)[ \t]+$", re.IGNORECASE)
-STARTED_AFTER = re.compile(
-    r"[ \t]+(?:is[ \t]+|gets[ \t]+)?(?:started|initiated|begun)\b", re.IGNORECASE
-)
+LATER_START_BEFORE = re.compile(r"\b(?:once|when)\s+$", re.IGNORECASE)
+STARTED_AFTER = re.compile(r"\s+(?:is\s+|gets\s+)?(?:started|initiated|begun)\b", re.IGNORECASE)
 
 
 # A plan's sentence or item that opens with a drug and its sig ('Plan: Cefdinir 14 mg/kg/day
@@ -318,7 +316,7 @@ SCALE_AFTER = re.compile(
 # Courses behind the patient: 's/p 4 cycles of carboplatin', 'status post lumpectomy and 6 cycles
 # of docetaxel' (medspaCy keeps one rule per cue, and ours for 's/p' reaches conditions only).
 COURSES_BEHIND = re.compile(
-    r"\b(?:s/p|status[ \t]+post)\b[^.;:\n]*\b(?:cycles?|courses?|rounds?)[ \t]+of[ \t]+$",
+    r"\b(?:s/p|status\s+post)\b[^.;:]*\b(?:cycles?|courses?|rounds?)\s+of\s+$",
     re.IGNORECASE,
 )
 # What a sentence says was given or received besides a dose: a prescription, instructions.

@@ -280,10 +280,10 @@ NAME_THEN_DONE = re.compile(
 # fluid', 'EGD with biopsy showed a duodenal ulcer', 'Last paracentesis 10/2026 removed 5 L' (an
 # imaging study is no operation here).
 NAME_THEN_FINDINGS = re.compile(
-    rf"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the|last|prior|previous|recent)[ \t]+)?"
+    rf"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the|last|prior|previous|recent)\s+)?"
     rf"(?P<name>(?:{NAME_WORD}){{0,2}}?"
     rf"{PROCEDURE_NAME_END}{OF_SITE})(?:[ \t]+with[ \t]+(?:{NAME_WORD}){{0,2}}?[A-Za-z-]+)?"
-    r"(?:[ \t]+(?:(?:on|in)[ \t]+[\w/-]+|\d[\d/.-]*))?[ \t]+(?:showed|revealed|demonstrated"
+    r"(?:\s+(?:(?:on|in)\s+[\w/-]+|\d[\d/.-]*))?\s+(?:showed|revealed|demonstrated"
     r"|removed|yielded|confirmed|found)\b",
     re.IGNORECASE | re.MULTILINE,
 )
