@@ -521,7 +521,7 @@ def one_letter_vital(text: str, match: re.Match[str]) -> ObservationFact:
     kind = observation_kind(ONE_LETTER_VITALS[match["letter"]], None)
     assert kind is not None  # the lexicon names all three
     value = float(match["value"])
-    scale = {"C": "Cel", "F": "[degF]"}.get(match["scale"] or "")
+    scale = ucum_unit(match["scale"])  # the lexicon's units: 'C' is Cel, 'F' [degF]
     return ObservationFact(
         quote=quote_for(text, match.start(), match.end()),
         name=ONE_LETTER_VITALS[match["letter"]].capitalize(),
