@@ -13,10 +13,17 @@ from genai_prices import Usage, calc_price
 
 from medpipeline import samples
 from medpipeline.analytics.documents import PATIENT_KEY_SECRET_ENV, UNKEYED, patient_key
-from medpipeline.analytics.forecast import Candidate, TokenModel, price_document
+from medpipeline.analytics.forecast import (
+    Candidate,
+    TokenModel,
+    inbox_documents,
+    price_document,
+)
 from medpipeline.analytics.prices import Processing, unit_prices
+from medpipeline.chunking import ChunkingConfig
 from medpipeline.defs.analytics.assets import cost_forecast, cost_report, warehouse_tables
 from medpipeline.defs.resources import LLMResource
+from medpipeline.pdf import PdfLimits
 from medpipeline.storage import read_json
 from medpipeline_tests.helpers import materialize_document, resources_for, store_copy
 
@@ -208,3 +215,17 @@ def test_patient_key_is_keyed_and_follows_the_identity_rule():
     assert patient_key(_extraction({"name": "Maria Testperson"}), SECRET) == "unidentified"
     # an MRN no facility is named for identifies the patient inside its document only
     assert patient_key(_extraction(same_mrn_elsewhere), SECRET) == "unidentified"
+
+
+def test_an_inbox_file_the_sensor_takes_meanwhile_is_skipped_not_an_error(tmp_path):
+    """Regression: the forecast read the inbox while the sensor quarantined a file, and the
+    FileNotFoundError, which names the file (a patient's name), reached Dagster's event log."""
+    waiting = samples.render_text_pdf(tmp_path / "waiting.pdf", ["Assessment: hypertension."])
+    not_a_pdf = tmp_path / "notes.txt"
+    not_a_pdf.write_text("not a pdf")
+    taken = tmp_path / "Taken Meanwhile.pdf"  # listed, then gone
+    documents, unreadable = inbox_documents(
+        [taken, waiting, not_a_pdf], PdfLimits(), ChunkingConfig()
+    )
+    assert [source for source, _ in documents.values()] == ["inbox"]
+    assert unreadable == 1

@@ -152,6 +152,26 @@ def inbox_chunk_tokens(
     return doc_id, [chunk.tokens for chunk in chunk_document(doc_id, text, offsets, chunking)]
 
 
+def inbox_documents(
+    files: list[Path], limits: PdfLimits, chunking: ChunkingConfig
+) -> tuple[dict[str, tuple[str, list[int]]], int]:
+    """The inbox's readable PDFs as {doc_id: ("inbox", chunk tokens)}, and how many files are
+    not readable PDFs. A file the sensor takes meanwhile is skipped: its error would name the
+    file, and an inbox file's name may be a patient's."""
+    documents: dict[str, tuple[str, list[int]]] = {}
+    unreadable = 0
+    for pdf in files:
+        try:
+            found = inbox_chunk_tokens(pdf, limits, chunking)
+        except FileNotFoundError:
+            continue
+        if found is None:
+            unreadable += int(pdf.exists())
+        else:
+            documents.setdefault(found[0], ("inbox", found[1]))
+    return documents, unreadable
+
+
 def price_document(
     chunk_tokens: list[int], candidate: Candidate, tokens: TokenModel, day: date
 ) -> dict[str, float | int]:

@@ -17,7 +17,7 @@ from medpipeline.analytics.forecast import (
     calibrate,
     chunked_doc_ids,
     forecast,
-    inbox_chunk_tokens,
+    inbox_documents,
     partition_documents,
 )
 from medpipeline.analytics.reconciliation import reconcile
@@ -279,12 +279,13 @@ def cost_forecast(
     documents = partition_documents(layout, list(dict.fromkeys(doc_ids)))
     unreadable = 0
     if config.include_inbox and layout.inbox.is_dir():
-        for pdf in sorted(p for p in layout.inbox.iterdir() if p.is_file()):
-            found = inbox_chunk_tokens(pdf, document_store.pdf_limits, document_store.chunking)
-            if found is None:
-                unreadable += 1
-            else:
-                documents.setdefault(found[0], ("inbox", found[1]))
+        waiting, unreadable = inbox_documents(
+            sorted(p for p in layout.inbox.iterdir() if p.is_file()),
+            document_store.pdf_limits,
+            document_store.chunking,
+        )
+        for doc_id, found in waiting.items():
+            documents.setdefault(doc_id, found)
     candidates = [Candidate.parse(text) for text in config.candidates]
     models = {candidate: calibrate(layout, candidate) for candidate in candidates}
     frame = forecast(documents, candidates, models, day=datetime.now(UTC).date())
