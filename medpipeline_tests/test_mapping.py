@@ -254,6 +254,10 @@ def test_a_daily_total_is_no_single_dose(document: SourceDocument) -> None:
         ("2 (two) times daily with meals", {"frequency": 2, "period": 1, "periodUnit": "d"}),
         ("3 times a day", {"frequency": 3, "period": 1, "periodUnit": "d"}),
         ("twice weekly", {"frequency": 2, "period": 1, "periodUnit": "wk"}),
+        ("three times weekly", {"frequency": 3, "period": 1, "periodUnit": "wk"}),
+        ("3 times per week", {"frequency": 3, "period": 1, "periodUnit": "wk"}),
+        ("q4-6h prn", {"frequency": 1, "period": 4, "periodMax": 6, "periodUnit": "h"}),
+        ("every 4 to 6 hours", {"frequency": 1, "period": 4, "periodMax": 6, "periodUnit": "h"}),
         ("daily", {"frequency": 1, "period": 1, "periodUnit": "d"}),
     ],
 )

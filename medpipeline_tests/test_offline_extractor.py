@@ -1736,6 +1736,16 @@ def test_a_results_row_never_takes_its_reference_limit_for_its_value(extractor, 
             {"Na": (131.0, None, 135.0, 145.0, "L"),
              "Hemoglobin": (10.2, "g/dL", 12.0, 15.5, None)},
         ),
+        (  # a bracketed one-sided interval: a limit, not a value
+            "Troponin I: 2.4 ng/mL (<0.04) H\nCRP 1.8 mg/dL (<0.5) H, ALT 28 U/L [>5]\n",
+            {"Troponin I": (2.4, "ng/mL", None, 0.04, "H"),
+             "CRP": (1.8, "mg/dL", None, 0.5, "H"),
+             "ALT": (28.0, "U/L", 5.0, None, None)},
+        ),
+        (  # a score named after a test is not that test
+            "DAS28-CRP 3.4 (moderate activity).\n",
+            {},
+        ),
     ],
 )  # fmt: skip
 def test_flags_and_intervals_as_results_print_them(extractor, text, expected):
@@ -2310,3 +2320,57 @@ def test_this_sessions_drug_wordings_read_across_a_line_wrap(extractor, text, ge
     """Found by the dev.sh canary: the PDF wrapped 'once' and 'apixaban' onto two lines."""
     found = medication(extractor.extract(text), generic)
     assert (found.assertion, found.status, found.prescribed) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # 'Given' opens a list of doses given: every item was given
+            "ED course: Given heparin bolus 4000 units IV, ticagrelor 180 mg PO, atorvastatin "
+            "80 mg PO. Nitroglycerin drip started.",
+            {"heparin": "given", "ticagrelor": "given", "atorvastatin": "given",
+             "nitroglycerin": "taken now"},
+        ),
+        (  # a remark in parentheses does not end the list 'previously tried' opens
+            "Previously tried fluoxetine (GI upset) and escitalopram (ineffective). Now on "
+            "sertraline 100 mg daily.",
+            {"fluoxetine": "given", "escitalopram": "given", "sertraline": "taken now"},
+        ),
+        (  # the writer switches: the first drug stops, the second is ordered
+            "Plan: Switch adalimumab to tofacitinib 5 mg twice daily. Continue methotrexate.",
+            {"adalimumab": "stopped", "tofacitinib": "taken now", "methotrexate": "taken now"},
+        ),
+        (  # a history cue is the condition's; the drug continued is current
+            "Given his history of atrial fibrillation, continue apixaban 5 mg twice daily.",
+            {"apixaban": "taken now"},
+        ),
+    ],
+)  # fmt: skip
+def test_a_cue_reaches_the_list_or_drug_it_is_about(extractor, text, expected):
+    """A dose given or a drug tried in the past ('given': completed or historical, both a
+    completed MedicationStatement) is not a drug the patient takes now."""
+
+    def what(m) -> str:
+        if m.status == MedicationStatus.STOPPED:
+            return "stopped"
+        if m.status == MedicationStatus.COMPLETED or m.assertion == Assertion.HISTORICAL:
+            return "given"
+        return "taken now" if m.assertion == Assertion.PRESENT else m.assertion.value
+
+    assert {m.generic_name: what(m) for m in extractor.extract(text).medications} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "ordered"),
+    [
+        ("Plan: Switch adalimumab to tofacitinib 5 mg twice daily.", {"tofacitinib"}),
+        ("Plan:\n- Change from lisinopril to losartan 50 mg daily due to cough.", {"losartan"}),
+        ("Will switch metoprolol to carvedilol 6.25 mg twice daily.", {"carvedilol"}),
+        ("Metoprolol was switched to carvedilol 6.25 mg twice daily.", set()),
+    ],
+)
+def test_a_drug_the_writer_switches_to_is_an_order(extractor, text, ordered):
+    """'Switch X to Y' in a plan orders Y (the patient is not on it yet); a switch the history
+    reports ('was switched to') is a drug the patient is on."""
+    result = extractor.extract(text)
+    assert {m.generic_name for m in result.medications if m.prescribed} == ordered

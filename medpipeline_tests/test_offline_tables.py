@@ -83,8 +83,28 @@ def test_medication_row_reads_product_sig_and_status(extractor):
     [medication] = result.medications
     assert medication.text == "Proventil HFA 90 mcg/actuation Inhalation Aerosol"
     assert medication.generic_name == "albuterol"  # brand -> generic by the drug dictionary
-    assert (medication.dose_value, medication.dose_unit) == (90, "ug/{actuat}")
+    # one administration is what the instructions say (2 puffs), not the product's strength
+    assert (medication.dose_value, medication.dose_unit) == (2, "{puff}")
     assert medication.status == MedicationStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("row", "dose"),
+    [
+        (
+            "| metFORMIN 500 mg tablet | take 2 tablets by mouth twice daily | Active |",
+            (1000, "mg"),
+        ),
+        ("| ketorolac 30 mg/mL injection | inject 1 mL IM every 6 hours | Active |", (1, "mL")),
+        ("| lisinopril 10 mg tablet | take 1 tablet by mouth daily | Active |", (10, "mg")),
+        ("| atorvastatin 40 mg tablet |  | Active |", (40, "mg")),
+    ],
+)
+def test_a_medication_rows_dose_is_one_administration(extractor, row, dose):
+    """The sig column's dose beats the product's strength; tablets taken multiply it."""
+    text = f"Medications\n| Medication | Instructions | Status |\n{row}\n"
+    [medication] = extractor.extract(text).medications
+    assert (medication.dose_value, medication.dose_unit) == dose
 
 
 @pytest.mark.parametrize(

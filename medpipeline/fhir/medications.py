@@ -61,7 +61,7 @@ _FREQUENCIES: list[tuple[re.Pattern[str], JsonDict]] = [
         (r"\b(?:three times (?:daily|a day)|tid|t\.i\.d\.)", {"frequency": 3, **_DAY}),
         (r"\b(?:four times (?:daily|a day)|qid|q\.i\.d\.)", {"frequency": 4, **_DAY}),
         (r"\b(?:twice (?:weekly|a week))\b", {"frequency": 2, "period": 1, "periodUnit": "wk"}),
-        (r"\b(?:three times (?:weekly|a week))\b",
+        (r"\b(?:(?:three|3) times (?:weekly|a week|per week))\b",
          {"frequency": 3, "period": 1, "periodUnit": "wk"}),
         (r"\b(?:weekly|once a week)\b", {"frequency": 1, "period": 1, "periodUnit": "wk"}),
         (r"\b(?:monthly|once a month)\b", {"frequency": 1, "period": 1, "periodUnit": "mo"}),
@@ -69,8 +69,11 @@ _FREQUENCIES: list[tuple[re.Pattern[str], JsonDict]] = [
          {"frequency": 1, **_DAY}),
     )
 ]  # fmt: skip
+# 'q6h', 'every 6 (six) hours', 'q4-6h' and 'every 4 to 6 hours' (period 4, periodMax 6)
 _EVERY_HOURS = re.compile(
-    r"\b(?:q|every)\s*(\d{1,2})\s*(?:\([a-z-]+\)\s*)?(?:h|hr|hrs|hours?)\b", re.IGNORECASE
+    r"\b(?:q|every)\s*(?P<period>\d{1,2})(?:\s*(?:-|to)\s*(?P<most>\d{1,2}))?\s*"
+    r"(?:\([a-z-]+\)\s*)?(?:h|hr|hrs|hours?)\b",
+    re.IGNORECASE,
 )
 # 'Take 2 tablets by mouth 2 (two) times daily': times a day as a count
 _TIMES_A_DAY = re.compile(
@@ -222,8 +225,12 @@ def _timing_repeat(frequency: str | None) -> JsonDict | None:
     if not frequency:
         return None
     hours = _EVERY_HOURS.search(frequency)
-    if hours and int(hours[1]) > 0:
-        return {"frequency": 1, "period": int(hours[1]), "periodUnit": "h"}
+    if hours and int(hours["period"]) > 0:
+        most = int(hours["most"]) if hours["most"] else None
+        period_max = most if most and most > int(hours["period"]) else None
+        return without_none(
+            frequency=1, period=int(hours["period"]), periodMax=period_max, periodUnit="h"
+        )
     if times := _TIMES_A_DAY.search(frequency):
         count = times["count"].lower()
         return {"frequency": _COUNT_WORDS.get(count) or int(count), **_DAY}

@@ -13,6 +13,7 @@ from medpipeline.extraction.offline.pipeline import (
     IF_WORD,
     assertion_of,
     has_modifier,
+    has_own_verb,
     is_coordinated,
     reaches_target,
     sentence_mentions,
@@ -125,15 +126,36 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # will start lisinopril if ...'), it is only planned.
 # A sentence's start, or a clause's after a dash or ';' ('Depression screen positive - will start
 # sertraline').
-CLAUSE_START = r"(?:^|\s[-\u2013]\s|;\s*)\W*"
+CLAUSE_START = r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:(?:plan|rx)\s*:\s*)?"
+# 'Switch adalimumab to tofacitinib', 'change from lisinopril to losartan': the writer stops the
+# first drug and orders the second.
+SWITCH_VERB = r"(?:switch|change|convert|transition)"
+SWITCH_FROM = re.compile(
+    rf"{CLAUSE_START}(?:will\s+|plan\s+to\s+)?{SWITCH_VERB}\s+(?:(?:him|her)\s+)?(?:from\s+)?$",
+    re.I,
+)
+SWITCH_TO = re.compile(r"[^.;:\n]{0,60}?\bto\s+(?:oral\s+|po\s+|iv\s+)?$", re.IGNORECASE)
 WRITER_STARTS = re.compile(
     r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
     rf"|{CLAUSE_START}(?:will|plan\s+to)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|trial|try|restart|resum)\w*\b"
-    rf"|{CLAUSE_START}(?:start|initiate|begin|increase|decrease|add|restart|resume)\b",
+    rf"|{CLAUSE_START}(?:start|initiate|begin|increase|decrease|add|restart|resume)\b"
+    rf"|{CLAUSE_START}(?:will\s+|plan\s+to\s+)?{SWITCH_VERB}\s+[^.;:\n]{{0,60}}?\bto\s+(?:oral\s+|po\s+|iv\s+)?$",
     re.IGNORECASE,
 )
+
+
+def is_switched_from(text: str, ent: Span, next_drug_start: int) -> bool:
+    """The writer switches from this drug to the next one ('Switch adalimumab to tofacitinib')."""
+    sentence_start, sentence_end = sentence_region(ent)
+    return (
+        next_drug_start < sentence_end
+        and bool(SWITCH_FROM.search(text[sentence_start : ent.start_char]))
+        and bool(SWITCH_TO.fullmatch(text, ent.end_char, next_drug_start))
+    )
+
+
 CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
 # 'Discharge medications: lisinopril 10 mg daily' (the label ends the sentence for medspaCy)
 DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE | re.MULTILINE)
@@ -161,7 +183,9 @@ PROPOSED_BEFORE = re.compile(
 # A drug the patient is 'on' ('History of DVT on warfarin', 'PMH: hypertension on lisinopril',
 # 'History of atrial fibrillation on metoprolol, diltiazem and apixaban'): the history is the
 # condition's, the drugs are taken now; 'was on', 'previously on', 'being on' keep them past.
-ON_DRUG_BEFORE = re.compile(r"(?<![\w-])(?:on|taking)[ \t]+$", re.IGNORECASE)
+ON_DRUG_BEFORE = re.compile(
+    r"(?<![\w-])(?:on|taking|takes|continues?|continuing)[ \t]+$", re.IGNORECASE
+)
 WAS_ON_DRUG_BEFORE = re.compile(
     r"\b(?:was|were|been|being|previously|formerly|once)[ \t]+(?:on|taking)[ \t]+$", re.IGNORECASE
 )
@@ -319,6 +343,27 @@ COURSES_BEHIND = re.compile(
     r"\b(?:s/p|status\s+post)\b[^.;:]*\b(?:cycles?|courses?|rounds?)\s+of\s+$",
     re.IGNORECASE,
 )
+# A list of drugs given or tried as a whole: ConText's cue reaches the list's first drug only
+# ('Given heparin 4000 units IV, ticagrelor 180 mg PO, atorvastatin 80 mg PO'; 'Previously tried
+# fluoxetine (GI upset) and escitalopram (ineffective)').
+GIVEN_BEFORE_LIST = re.compile(
+    r"(?:^|[\s:;(])(?:(?:was|were)\s+)?(?:given|received|administered|(?:previously\s+)?tried"
+    r"|trialed)\s+$",
+    re.IGNORECASE,
+)
+
+
+def given_as_a_list(text: str, ent: Span) -> bool:
+    """The drug is a later item of a list that a 'given' or 'tried' cue opens."""
+    start = list_start(text, ent)
+    sentence_start, _ = sentence_region(ent)
+    return (
+        start < ent.start_char
+        and bool(GIVEN_BEFORE_LIST.search(text[sentence_start:start]))
+        and not has_own_verb(ent, start, ent.start_char)
+    )
+
+
 # What a sentence says was given or received besides a dose: a prescription, instructions.
 NOT_A_DOSE_GIVEN = re.compile(
     r"\b(?:prescri\w*|scripts?|refills?|instructions?|education|teaching|counsel\w*"
@@ -368,14 +413,18 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         before = words_before(text, ent)
         dose = parse_dose(window) or parse_dose(before, anchored_at_end=True)
         started = last_cue(ent, "MED_STARTED")
-        stopped = last_cue(ent, "MED_STOPPED") > started
+        stopped = last_cue(ent, "MED_STOPPED") > started or is_switched_from(text, ent, next_start)
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED"))
         prescribed = is_prescribed(text, ent, prescribed_lists) or (
             bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)
         )
         # a dose the text says was given ('was given aspirin in the ED') is a completed
         # administration, not a drug the patient is on; a prescription or a start is
-        given = (has_modifier(ent, "MED_GIVEN") or cue_before(COURSES_BEHIND, text, ent)) and not (
+        given = (
+            has_modifier(ent, "MED_GIVEN")
+            or cue_before(COURSES_BEHIND, text, ent)
+            or given_as_a_list(text, ent)
+        ) and not (
             prescribed
             or has_modifier(ent, "MED_STARTED")
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])
@@ -469,7 +518,9 @@ def medication_from_row(
         part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part
     )
     generic = generic_of(product)
-    dose = parse_dose(product) or parse_dose(sig)
+    # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
+    # product's strength ('90 mcg/actuation')
+    dose = parse_dose(f"{product} | {sig_cell.text if sig_cell else table.row_text(row)}")
     no_drug = dose is None and (generic is None or is_drug_class(generic))
     if no_drug or is_vaccine(product, generic):
         return None

@@ -383,11 +383,16 @@ COORDINATION = re.compile(
 
 def is_coordinated(text: str, earlier: Span, later: Span) -> re.Match[str] | None:
     """The two mentions are neighbours of one list (what is between them is a sig and a ',',
-    'and' or 'or'): the match, or None."""
+    'and' or 'or', besides a remark in parentheses: 'fluoxetine (GI upset) and escitalopram'):
+    the match, or None."""
     joined = COORDINATION.fullmatch(text, earlier.end_char, later.start_char)
-    if joined and (not joined["sig"].strip() or has_sig(joined["sig"])):
-        return joined
-    return None
+    if joined is None:
+        return None
+    sig = REMARK.sub("", joined["sig"])
+    return joined if not sig.strip() or has_sig(sig) else None
+
+
+REMARK = re.compile(r"\([^()\n]*\)")
 
 
 AND_OR = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)

@@ -52,14 +52,17 @@ FLAG_CODES = {"hh": "H", "ll": "L", "high": "H", "low": "L", "abnormal": "A", "n
 FLAG_CODES |= {"critical": "A"}
 
 
-# A reference interval after a value: '135-145', '(3.5 - 5.0)', '[135-145]', '(ref 12.0-15.5)'.
-RANGE = (
-    rf"[(\[]?[ \t]*(?:ref(?:erence)?(?:[ \t]+range)?[ \t]*:?[ \t]*)?"
-    rf"(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})[ \t]*[)\]]?"
-)
-
-
 COMPARATOR = r"<=|>=|[<>\u2264\u2265]"
+
+
+# A reference interval after a value: '135-145', '(3.5 - 5.0)', '[135-145]', '(ref 12.0-15.5)',
+# or a bracketed bound: '(<0.04)' (high only), '[>60]' (low only).
+RANGE = (
+    rf"(?:[(\[]?[ \t]*(?:ref(?:erence)?(?:[ \t]+range)?[ \t]*:?[ \t]*)?"
+    rf"(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})[ \t]*[)\]]?"
+    rf"|[(\[][ \t]*(?:ref(?:erence)?(?:[ \t]+range)?[ \t]*:?[ \t]*)?"
+    rf"(?P<bound_op>{COMPARATOR})[ \t]*(?P<bound>{NUMBER})[ \t]*[)\]])"
+)
 
 
 # A reference interval cell: '135-180', '(3.5 - 5.0)', '<4.5' (high only) or '>1.5' (low only).
@@ -153,7 +156,8 @@ def known_observation_pattern() -> re.Pattern[str]:
     names = "|".join(alias_regex(alias) for alias in aliases)
     units = unit_regex(("lab", "vital"))
     return re.compile(
-        rf"(?<![\w/])(?P<name>{names})(?![\w/])"
+        # not the end of a compound name: 'DAS28-CRP' is a score, not a CRP
+        rf"(?<![\w/])(?<!\w-)(?P<name>{names})(?![\w/])"
         r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
         rf"|{FEET_AND_INCHES}|[<>]?(?:{THOUSANDS}|{NUMBER}))(?![+\d]|[ \t]*[-\u2013][ \t]*\d)"
@@ -324,8 +328,8 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
         value=None if is_pair else float(value),
         value_text=normalize_space(match["value"]) if is_pair or value != match["value"] else None,
         unit=unit,
-        reference_low=float_or_none(match["low"]),
-        reference_high=float_or_none(match["high"]),
+        reference_low=reference_bounds(match)[0],
+        reference_high=reference_bounds(match)[1],
         interpretation=interpretation(match["flag"] or match["early_flag"]),
     )
 
