@@ -2374,3 +2374,22 @@ def test_a_drug_the_writer_switches_to_is_an_order(extractor, text, ordered):
     reports ('was switched to') is a drug the patient is on."""
     result = extractor.extract(text)
     assert {m.generic_name for m in result.medications if m.prescribed} == ordered
+
+
+@pytest.mark.parametrize(
+    ("text", "generic"),
+    [
+        ("Inhalers: Trelegy Ellipta 1 puff daily.", "fluticasone, umeclidinium, and vilanterol"),
+        ("Give sodium zirconium cyclosilicate 10 g once.", "sodium zirconium cyclosilicate"),
+    ],
+)
+def test_a_drug_name_of_several_words_is_read_in_narrative(extractor, text, generic):
+    """The drug dictionary's names of several words that have a drug monograph."""
+    assert [m.generic_name for m in extractor.extract(text).medications] == [generic]
+
+
+def test_an_enzyme_or_a_phrase_of_english_words_is_no_drug(extractor):
+    text = (
+        "Phosphogluconate dehydrogenase deficiency. Ears and nose normal. Cough out of proportion."
+    )
+    assert extractor.extract(text).medications == []

@@ -90,24 +90,49 @@ def find_drug(text: str) -> tuple[int, int, str] | None:
 
 # The dictionary's drug names the narrative matcher reads besides the curated ones: one word of
 # six or more letters (or hyphenated: 'povidone-iodine') that is no English word and names one
-# drug, not a class ('cefpodoxime' in 'changed to oral cefpodoxime', 'Plendil'). Names that are
-# English words, abbreviations and several words stay with the curated list, where each was
-# chosen (a sentence has no table column to say that its word is a drug).
+# drug, not a class ('cefpodoxime' in 'changed to oral cefpodoxime', 'Plendil'); and names of
+# several words that have a MedlinePlus drug monograph and hold such a word ('Trelegy Ellipta',
+# 'sodium zirconium cyclosilicate'), no joining word ('amlodipine and benazepril' may be two
+# drugs). Other names (English words, abbreviations, enzymes and receptors of several words)
+# stay with the curated list, where each was chosen (a sentence has no table column to say that
+# its word is a drug).
 MIN_NARRATIVE_DRUG_CHARS = 6
 
 
 @functools.cache
 def narrative_drug_names() -> dict[str, str]:
     """Lower-cased drug name -> generic name (lower case) for the narrative matcher."""
+    from drug_named_entity_recognition import drugs_finder
+
     english = english_words()
-    return {
-        name: generic
-        for name, generic in drug_dictionary().items()
-        if len(name) >= MIN_NARRATIVE_DRUG_CHARS
-        and name.replace("-", "").isalpha()
-        and name not in english
-        and not is_drug_class(generic)
-    }
+
+    def is_specific(word: str) -> bool:
+        return (
+            len(word) >= MIN_NARRATIVE_DRUG_CHARS
+            and word.replace("-", "").isalpha()
+            and word not in english
+        )
+
+    def has_monograph(name: str) -> bool:
+        canonical = drugs_finder.drug_variant_to_canonical[name][0]
+        return "medline_plus_id" in drugs_finder.drug_canonical_to_data.get(canonical, {})
+
+    names = {}
+    for name, generic in drug_dictionary().items():
+        words = name.split()
+        if is_drug_class(generic):
+            continue
+        if len(words) == 1 and is_specific(name):
+            names[name] = generic
+        elif (
+            len(words) > 1
+            and all(word.replace("-", "").isalpha() for word in words)
+            and not LINKING_WORDS.intersection(words)
+            and any(is_specific(word) for word in words)
+            and has_monograph(name)
+        ):
+            names[name] = generic
+    return names
 
 
 def is_drug_class(generic: str) -> bool:
