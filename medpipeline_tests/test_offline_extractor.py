@@ -2393,3 +2393,43 @@ def test_an_enzyme_or_a_phrase_of_english_words_is_no_drug(extractor):
         "Phosphogluconate dehydrogenase deficiency. Ears and nose normal. Cough out of proportion."
     )
     assert extractor.extract(text).medications == []
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "negated"),
+    [
+        (  # a cue inside an item of a ';' list is that item's
+            "Diagnoses: migraine without aura; hypothyroidism; gout.",
+            {"migraine without aura", "hypothyroidism", "gout"}, set(),
+        ),
+        (  # 'without' inside a name is no cue
+            "Migraine without aura, hypothyroidism, gout.",
+            {"migraine without aura", "hypothyroidism", "gout"}, set(),
+        ),
+        (  # one that opens the list reaches every item
+            "Denies: chest pain; dyspnea; palpitations.",
+            set(), {"chest pain", "dyspnea", "palpitations"},
+        ),
+        (
+            "Cough without fever, chills, or night sweats.",
+            {"cough"}, {"fever", "chills", "night sweats"},
+        ),
+    ],
+)  # fmt: skip
+def test_a_cue_reaches_only_the_items_it_is_about(extractor, text, present, negated):
+    conditions = extractor.extract(text).conditions
+    assert {c.text.lower() for c in conditions if c.assertion == Assertion.PRESENT} == present
+    assert {c.text.lower() for c in conditions if c.assertion == Assertion.NEGATED} == negated
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Chronic hypoxic respiratory failure on 2 L home oxygen.", "J96.11"),
+        ("Pulmonary nodule 6 mm RUL, stable.", "R91.1"),
+        ("Anemia of CKD: check iron studies.", "D63.1"),
+        ("Diabetic peripheral neuropathy.", "E11.42"),
+    ],
+)
+def test_a_specific_diagnosis_gets_its_specific_code(extractor, text, code):
+    assert [c.icd10_code for c in extractor.extract(text).conditions] == [code]

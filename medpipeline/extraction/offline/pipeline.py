@@ -283,10 +283,38 @@ def cue_modifies(
     later)."""
     return (
         (not switch or next_drug_start(cue) is not None)
+        and not is_inside_a_mention(cue)
+        and not is_an_earlier_items_cue(target, cue)
         and bracketed_cue_modifies(target, cue, between)
         and reaches_target(target, cue.start_char, backward)
         and not in_another_clause(target, cue, negation, switch)
         and not (change and is_conditional(cue))
+    )
+
+
+def is_inside_a_mention(cue: Span) -> bool:
+    """The cue's words are part of a name ('migraine without aura'): no cue at all."""
+    doc = cue.doc
+    if "mention_bounds" not in doc.user_data:
+        doc.user_data["mention_bounds"] = sorted((e.start_char, e.end_char) for e in doc.ents)
+    bounds = doc.user_data["mention_bounds"]
+    index = bisect.bisect_right(bounds, (cue.start_char, len(doc.text))) - 1
+    return index >= 0 and bounds[index][1] > cue.start_char
+
+
+def is_an_earlier_items_cue(target: Span, cue: Span) -> bool:
+    """The cue is inside an earlier item of a ';' list, after that item's own mention: it is
+    that item's ('migraine without aura; hypothyroidism; gout' - the gout is no less the
+    patient's). A cue that opens the list ('Denies: chest pain; dyspnea') reaches every item."""
+    if cue.start_char > target.start_char:
+        return False
+    text = target.doc.text
+    if text.find(";", cue.end_char, target.start_char) < 0:
+        return False
+    sentence_start, _ = sentence_region(target)
+    item_start = max(text.rfind(";", 0, cue.start_char) + 1, sentence_start)
+    return any(
+        item_start <= mention.start_char < cue.start_char for mention in sentence_mentions(target)
     )
 
 
