@@ -437,6 +437,22 @@ def test_a_result_written_as_text_keeps_its_unit_and_written_range(
     assert written["text"] == reference_text
 
 
+def test_an_undated_procedure_is_not_dated_by_the_encounter(document: SourceDocument) -> None:
+    """Regression: a procedure the text does not date took the encounter's start, so a summary
+    of care's 'Tonsillectomy' was done on the day of the visit."""
+    note = "Seen in clinic 2024-04-02. PROCEDURES: Tonsillectomy."
+    bundle = _bundle(
+        document,
+        note,
+        encounters=[EncounterFact(quote="Seen in clinic 2024-04-02", encounter_class="clinic",
+                                  start_date="2024-04-02")],
+        procedures=[ProcedureFact(quote="Tonsillectomy", text="Tonsillectomy")],
+    )  # fmt: skip
+    [procedure] = resources_of(bundle, "Procedure")
+    assert procedure["status"] == "completed"
+    assert "performedDateTime" not in procedure
+
+
 def test_one_procedure_mentioned_twice_is_one_procedure(document: SourceDocument) -> None:
     facts = [
         ProcedureFact(quote="Underwent colonoscopy on 2024-05-02", text="colonoscopy",

@@ -2433,3 +2433,40 @@ def test_a_cue_reaches_only_the_items_it_is_about(extractor, text, present, nega
 )
 def test_a_specific_diagnosis_gets_its_specific_code(extractor, text, code):
     assert [c.icd10_code for c in extractor.extract(text).conditions] == [code]
+
+
+def test_a_route_before_a_drug_is_of_its_sentence(extractor):
+    """'atorvastatin 80 mg PO. Nitroglycerin drip started.': the PO is the atorvastatin's."""
+    result = extractor.extract("Given atorvastatin 80 mg PO. Nitroglycerin drip started.")
+    assert {m.generic_name: m.route for m in result.medications} == {
+        "atorvastatin": "oral",
+        "nitroglycerin": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a rendered C-CDA's header row: the stay from ... to ...
+            "Discharge Summary\n| Encounter | ID: 52838 (1.3.6.1), Date/Time: from October 2, 2012 "
+            "to October 5, 2012 |\n",
+            ("inpatient", "2012-10-02", "2012-10-05"),
+        ),
+        (  # one day, times only after the dash
+            "Summary of Care\n| Encounter | ID: 2096, Date/Time: March 12, 2011 10:32AM - 1:32PM |\n",
+            ("ambulatory", "2011-03-12", None),
+        ),
+        (  # an undated document's title
+            "EMERGENCY DEPARTMENT NOTE\nChief complaint: chest pain\n",
+            ("emergency", None, None),
+        ),
+        (  # a history's emergency room is no title
+            "Clinic follow-up\nShe went to the emergency room last year for asthma.\n",
+            None,
+        ),
+    ],
+)  # fmt: skip
+def test_the_encounter_of_a_header_row_or_a_title(extractor, text, expected):
+    encounters = extractor.extract(text).encounters
+    found = [(e.encounter_class, e.start_date, e.end_date) for e in encounters]
+    assert found == ([expected] if expected else [])

@@ -242,7 +242,9 @@ def _blood_pressure_components(
 
 
 def procedure_resource(facts: list[ProcedureFact], context: MappingContext) -> Carrying | None:
-    """Done when the text says it was; `not-done` when it is only ever negated."""
+    """Done when the text says it was; `not-done` when it is only ever negated. Performed when
+    the text dates it: not on the encounter's date, since a procedures list holds procedures of
+    past years ('Tonsillectomy' in a summary of care is not this visit's)."""
     done = [fact for fact in facts if fact.assertion not in NOT_THE_PATIENTS]
     negated = [fact for fact in facts if fact.assertion == Assertion.NEGATED]
     own = done or negated
@@ -250,9 +252,7 @@ def procedure_resource(facts: list[ProcedureFact], context: MappingContext) -> C
         return None
     fact = own[0]
     status = "completed" if done else "not-done"
-    performed = iso_date(fact.performed_date) or (
-        context.encounter_date if status == "completed" else None
-    )
+    performed = iso_date(fact.performed_date)
     resource = without_none(
         resourceType="Procedure",
         meta=review_flags(own, context, contradiction=bool(done and negated)),

@@ -122,10 +122,32 @@ ENCOUNTER_DATE_LABEL = re.compile(
 )
 
 
+# The encounter row of a rendered C-CDA's header (HL7's CDA stylesheet): '| Encounter | ID: ...,
+# Date/Time: from July 11, 2013, 11AM to July 18, 2013 ...', 'Date/Time: March 12, 2011 10:32AM
+# - 1:32PM' (one day), 'Date/Time: at March 7, 2013'.
+ENCOUNTER_HEADER_ROW = re.compile(
+    rf"^[ \t|]*Encounter[ \t]*\|[^\n]*?\bDate/Time:[ \t]*(?:from[ \t]+|at[ \t]+)?(?P<date>{DATE})"
+    rf"(?:[^\n|]*?[ \t](?:to|-)[ \t]+(?P<end>{DATE}))?",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 LONE_DATE_LINE = re.compile(rf"\A\s*(?P<date>{DATE})[ \t]*$", re.MULTILINE)
 
 
 EMERGENCY_WORDS = re.compile(r"\b(?:emergency department|emergency room|ED visit)\b", re.I)
+# An undated document's title still says what kind of stay it records ('EMERGENCY DEPARTMENT
+# NOTE', 'Discharge Summary', 'Clinic Note'): the encounter, without a period. Only a title
+# counts: the first lines, not a history's 'went to the emergency room'.
+TITLE_LINES = 3
+TITLE_ENCOUNTER = [
+    (kind, re.compile(rf"^[ \t]*(?:[\w&/-]+[ \t]+){{0,3}}(?:{words})\b[^\n]{{0,80}}$", re.I | re.M))
+    for kind, words in (
+        ("emergency", r"emergency[ \t]+(?:department|room)|ED[ \t]+(?:provider[ \t]+)?note"),
+        ("inpatient", r"discharge[ \t]+summary|admission[ \t]+(?:note|H&P|history)"),
+        ("ambulatory", r"(?:clinic|office)[ \t]+(?:visit|note)|outpatient[ \t]+(?:visit|note)"),
+    )
+]
 
 
 def encounter_facts(text: str) -> list[EncounterFact]:
@@ -145,10 +167,16 @@ def encounter_facts(text: str) -> list[EncounterFact]:
             start = start or parsed
         quoted = quoted or match
     lone = LONE_DATE_LINE.search(text)
-    if start is None and end is None and lone and parse_encounter_date(lone["date"]):
+    header = ENCOUNTER_HEADER_ROW.search(text)
+    if start is None and end is None and header and parse_encounter_date(header["date"]):
+        start, quoted = parse_encounter_date(header["date"]), header
+        end = parse_encounter_date(header["end"]) if header["end"] else None
+    elif start is None and end is None and lone and parse_encounter_date(lone["date"]):
         start, quoted = parse_encounter_date(lone["date"]), lone
     if quoted is None:
-        return []
+        return titled_encounter(text)
+    titled = titled_encounter(text)
+    inpatient = inpatient or (bool(titled) and titled[0].encounter_class == "inpatient")
     encounter_class = "inpatient" if inpatient else "ambulatory"
     if EMERGENCY_WORDS.search(text):
         encounter_class = "emergency"
@@ -161,6 +189,24 @@ def encounter_facts(text: str) -> list[EncounterFact]:
             end_date=end,
         )
     ]
+
+
+def titled_encounter(text: str) -> list[EncounterFact]:
+    """The encounter an undated document's title names, without a period."""
+    title_end = 0
+    for _ in range(TITLE_LINES):
+        next_end = text.find("\n", title_end + 1)
+        title_end = len(text) if next_end < 0 else next_end
+    for kind, pattern in TITLE_ENCOUNTER:
+        if match := pattern.search(text, 0, title_end):
+            return [
+                EncounterFact(
+                    quote=quote_for(text, match.start(), match.end()),
+                    encounter_class=kind,
+                    type_text="hospital stay" if kind == "inpatient" else None,
+                )
+            ]
+    return []
 
 
 def parse_encounter_date(written: str) -> str | None:

@@ -77,9 +77,11 @@ def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
 
 def words_before(text: str, ent: Span) -> str:
     """The words just before the drug name on its line, where a dose or route may be written
-    ('81 mg aspirin', 'IV ceftriaxone')."""
+    ('81 mg aspirin', 'IV ceftriaxone') - of its sentence ('80 mg PO. Nitroglycerin drip' is
+    no oral nitroglycerin)."""
     line_start = line_bounds(text, ent.start_char, ent.start_char)[0]
-    return text[max(line_start, ent.start_char - 16) : ent.start_char]
+    sentence_start, _ = sentence_region(ent)
+    return text[max(line_start, sentence_start, ent.start_char - 16) : ent.start_char]
 
 
 def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
