@@ -2453,7 +2453,8 @@ def test_a_route_before_a_drug_is_of_its_sentence(extractor):
             ("inpatient", "2012-10-02", "2012-10-05"),
         ),
         (  # one day, times only after the dash
-            "Summary of Care\n| Encounter | ID: 2096, Date/Time: March 12, 2011 10:32AM - 1:32PM |\n",
+            "Summary of Care\n| Encounter | ID: 2096, Date/Time: March 12, 2011 10:32AM - "
+            "1:32PM |\n",
             ("ambulatory", "2011-03-12", None),
         ),
         (  # an undated document's title
