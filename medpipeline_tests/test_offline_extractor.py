@@ -2471,3 +2471,29 @@ def test_the_encounter_of_a_header_row_or_a_title(extractor, text, expected):
     encounters = extractor.extract(text).encounters
     found = [(e.encounter_class, e.start_date, e.end_date) for e in encounters]
     assert found == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a described part of a procedures line is skipped, not the whole line
+            "Procedures: Chest CT with contrast (02/04/2026); transthoracic echocardiogram "
+            "(02/05/2026); PICC line placement was not required.",
+            [("Chest CT with contrast", "2026-02-04"),
+             ("transthoracic echocardiogram", "2026-02-05")],
+        ),
+        (  # unmarked study lines under a procedures header
+            "PROCEDURES:\nChest CT with contrast (02/04/2026)\nTransthoracic echocardiogram\n"
+            "Hospital course: uneventful.\n",
+            [("Chest CT with contrast", "2026-02-04"), ("Transthoracic echocardiogram", None)],
+        ),
+        (  # a study in a medical history list is no procedure
+            "PMH:\n- Hypertension\n- Chest CT 2019\n",
+            [],
+        ),
+        ("AV fistula was placed in left arm in 2025.", [("AV fistula placement", None)]),
+    ],
+)  # fmt: skip
+def test_procedures_a_procedures_list_or_a_placement_names(extractor, text, expected):
+    found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
+    assert found == expected

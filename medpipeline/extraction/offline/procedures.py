@@ -78,12 +78,14 @@ DESCRIPTION_WORDS = re.compile(r"\b(?:was|were|is|are|patient|then|after)\b", re
 
 
 def inline_procedure_items(text: str) -> list[Region]:
+    """The ';' parts of a procedures label's line that name a procedure, not describe one
+    ('Chest CT (02/04/2026); echocardiogram; PICC line placement was not required')."""
     items = []
     for match in INLINE_PROCEDURES.finditer(text):
-        if DESCRIPTION_WORDS.search(match["names"]):
-            continue
         for part in re.finditer(r"[^;]+", match["names"]):
             name = part.group().strip(" .")
+            if DESCRIPTION_WORDS.search(name):
+                continue
             if 0 < len(name.split()) <= MAX_INLINE_PROCEDURE_WORDS:
                 start = match.start("names") + part.start() + part.group().index(name)
                 items.append((start, start + len(name)))
@@ -130,6 +132,19 @@ def names_a_procedure(name: str) -> bool:
     return bool(PROCEDURE_WORD.search(first_part))
 
 
+# Under a procedures header an imaging or diagnostic study is a procedure too ('Chest CT with
+# contrast (02/04/2026)', 'Transthoracic echocardiogram'); in a medical history it is not named.
+STUDY_WORD = re.compile(
+    r"(?<![A-Za-z])(?:(?-i:CT|MRI|MRA|PET|EKG|ECG|EEG|EMG|TTE|TEE)|echocardiogram|ultrasound"
+    r"|x-ray|radiograph|angiogram|stress[ \t]+test|(?:bone|nuclear|CT|PET|VQ|V/Q)[ \t]+scan)\b",
+    re.IGNORECASE,
+)
+
+
+def names_a_procedure_or_study(name: str) -> bool:
+    return names_a_procedure(name) or bool(STUDY_WORD.search(name.split(",")[0]))
+
+
 STATUS_POST_WITHIN = re.compile(r"(?<=\S)\s+(?:s/p|status[ \t]+post)\b", re.IGNORECASE)
 
 
@@ -158,15 +173,16 @@ def inline_surgical_history_items(text: str) -> list[Region]:
 
 
 def operation_lines(text: str, header: re.Pattern[str]) -> list[Region]:
-    """The lines right after each header line that carry no list marker and each name an
-    operation ('Past Surgical History:' then 'Appendectomy (1985)' on a line of its own), up to
-    the first that does not."""
+    """The lines right after each procedures header line that carry no list marker and each
+    name an operation or a study ('Past Surgical History:' then 'Appendectomy (1985)' on a line
+    of its own), up to the first that does not."""
     lines = []
     for match in header.finditer(text):
         end = match.end()
         while end < len(text):
             line, line_end = next_line(text, end)
-            if LIST_ITEM_LINE.match(line + " ") or not names_a_procedure(listed_procedure(line)):
+            named = listed_procedure(line)
+            if LIST_ITEM_LINE.match(line + " ") or not names_a_procedure_or_study(named):
                 break
             lines.append((end + 1, line_end))
             end = line_end
@@ -179,11 +195,13 @@ def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact
     surgical history label's line or on unmarked lines under a procedures header."""
     facts = []
     operations_only = set(
-        list_items(text, PAST_MEDICAL_HEADER)
-        + inline_surgical_history_items(text)
+        list_items(text, PAST_MEDICAL_HEADER) + inline_surgical_history_items(text)
+    )
+    listed = (
+        list_items(text, PROCEDURE_HEADER)
+        + inline_procedure_items(text)
         + operation_lines(text, PROCEDURE_HEADER)
     )
-    listed = list_items(text, PROCEDURE_HEADER) + inline_procedure_items(text)
     for start, end in listed + sorted(operations_only):
         if in_regions(start, skip_regions):
             continue
@@ -290,6 +308,7 @@ NAME_THEN_FINDINGS = re.compile(
 DEVICE_PLACED = re.compile(
     rf"(?:\b(?:an?|the)[ \t]+)?\b(?P<device>(?:{NAME_WORD}){{0,2}}?(?:stents?|pacemaker"
     r"|defibrillator|chest[ \t]+tube|PICC(?:[ \t]+line)?|central[ \t]+(?:venous[ \t]+)?"
+    r"|(?:AV|arteriovenous)[ \t]+(?:fistula|graft)|port-a-cath|(?:dialysis|tunneled)[ \t]+catheter"
     r"(?:line|catheter)|IVC[ \t]+filter|feeding[ \t]+tube|G-tube|PEG(?:[ \t]+tube)?"
     rf"|nephrostomy[ \t]+tube)){WAS_DONE}(?:placed|inserted|implanted)\b",
     re.IGNORECASE,
