@@ -2497,3 +2497,33 @@ def test_the_encounter_of_a_header_row_or_a_title(extractor, text, expected):
 def test_procedures_a_procedures_list_or_a_placement_names(extractor, text, expected):
     found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Immunizations given today: MMR, varicella, hepatitis A, PCV13 #4.",
+        "Vaccines due: hepatitis A #2, influenza.",
+        "Patient was given the following immunizations: influenza, seasonal, td (adult), hep b, "
+        "adult.",
+    ],
+)
+def test_a_vaccine_lists_diseases_are_no_conditions(extractor, text):
+    assert extractor.extract(text).conditions == []
+
+
+def test_a_vaccine_list_ends_with_its_sentence(extractor):
+    result = extractor.extract("Immunizations: up to date. Hypertension, diabetes.")
+    assert [c.icd10_code for c in result.conditions] == ["I10", "E11.9"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Chronic hepatitis B.", "B18.1"),  # a letter before a full stop is no initial
+        ("History of hepatitis A as a child.", "B15.9"),
+        ("Hepatitis C.", "B19.20"),
+    ],
+)
+def test_a_term_ending_in_a_letter_at_a_sentences_end(extractor, text, code):
+    assert [c.icd10_code for c in extractor.extract(text).conditions] == [code]

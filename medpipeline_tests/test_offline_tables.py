@@ -404,8 +404,8 @@ Family history: father had hypertension.
             "Procedure planned: Right total knee arthroplasty.\nPSH: C-section x2.\n"
             "Procedures: LN2 cryotherapy x6 AKs on scalp.\nPSH: Tubal ligation.\n",
             [
-                ("LN2 cryotherapy", None, Assertion.PRESENT),
                 ("C-section", None, Assertion.PRESENT),
+                ("LN2 cryotherapy", None, Assertion.PRESENT),
                 ("Tubal ligation", None, Assertion.PRESENT),
                 ("Right total knee arthroplasty", None, Assertion.HYPOTHETICAL),
             ],

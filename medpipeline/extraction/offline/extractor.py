@@ -38,6 +38,7 @@ from medpipeline.extraction.offline.sections_tables import (
     section_regions,
     table_regions,
     title_regions,
+    vaccine_list_regions,
 )
 from medpipeline.extraction.offline.text import most_informative
 from medpipeline.extraction.prompts import DocumentType
@@ -94,7 +95,12 @@ class OfflineExtractor:
         tables = find_tables(doc, vital_kind)
         in_tables = table_regions(tables)
         read_tables = [table.region for table in tables if table.kind or table.detached]
-        not_narrative = in_tables + title_regions(doc) + section_regions(doc, NO_FACT_SECTIONS)
+        not_narrative = (
+            in_tables
+            + title_regions(doc)
+            + section_regions(doc, NO_FACT_SECTIONS)
+            + vaccine_list_regions(text)
+        )
         allergy_areas = allergy_regions(doc)
         medication_lists = section_regions(doc, MEDICATION_CATEGORIES)
         diagnosis_fields = (

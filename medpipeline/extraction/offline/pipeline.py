@@ -631,6 +631,9 @@ SECTION_ASSERTIONS = {
 }
 
 
+LETTERS_FULL_STOP = r"(?<=^[A-Za-z])\.$"
+
+
 @functools.cache
 def build_pipeline() -> Language:
     """medspaCy (PyRuSH sentences, ConText, the sectionizer) with our rules, and our term matcher.
@@ -639,6 +642,10 @@ def build_pipeline() -> Language:
     """
     silence_loguru()
     nlp = medspacy.load()
+    # medspaCy's tokenizer keeps a letter and its full stop together ('B.'), so 'Chronic
+    # hepatitis B.' and 'Low vitamin D.' at a sentence's end missed their terms
+    suffixes = nlp.tokenizer.suffix_search.__self__.pattern
+    nlp.tokenizer.suffix_search = re.compile(rf"{suffixes}|{LETTERS_FULL_STOP}").search
     nlp.add_pipe("medpipeline_list_item_sentences", after="medspacy_pyrush")
     nlp.remove_pipe("medspacy_target_matcher")
     term_matcher: TermMatcher = nlp.add_pipe(

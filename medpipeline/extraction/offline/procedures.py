@@ -202,7 +202,7 @@ def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact
         + inline_procedure_items(text)
         + operation_lines(text, PROCEDURE_HEADER)
     )
-    for start, end in listed + sorted(operations_only):
+    for start, end in sorted(set(listed) | operations_only):  # in the document's order
         if in_regions(start, skip_regions):
             continue
         item = normalize_space(LIST_MARKER.sub("", text[start:end], count=1))

@@ -224,6 +224,20 @@ def section_spans(doc: Doc) -> list[tuple[int, int, str | None]]:
     return spans
 
 
+# What a label says lists vaccines, to its sentence's or line's end ('Immunizations given
+# today: MMR, varicella, hepatitis A', 'Patient was given the following immunizations: ..., hep
+# b, adult.'): the sectionizer knows the bare title only, and a vaccine's disease is no
+# condition of the patient.
+VACCINE_LIST = re.compile(
+    r"\b(?:immuni[sz]ations?|vaccines?|vaccinations?)\b[^:.\n]{0,40}:[^\n]*?(?=\.[ \t]+[A-Z]|$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def vaccine_list_regions(text: str) -> list[Region]:
+    return [(match.start(), match.end()) for match in VACCINE_LIST.finditer(text)]
+
+
 def title_regions(doc: Doc) -> list[Region]:
     """The section titles themselves: never a fact."""
     regions = []
