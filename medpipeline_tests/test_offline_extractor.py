@@ -2527,3 +2527,46 @@ def test_a_vaccine_list_ends_with_its_sentence(extractor):
 )
 def test_a_term_ending_in_a_letter_at_a_sentences_end(extractor, text, code):
     assert [c.icd10_code for c in extractor.extract(text).conditions] == [code]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Type 2 diabetes mellitus with hyperglycemia.", "E11.65"),
+        ("Uncontrolled type 2 diabetes.", "E11.65"),
+        ("Chronic systolic heart failure, EF 30%.", "I50.22"),
+        ("Acute on chronic diastolic CHF.", "I50.33"),
+    ],
+)
+def test_a_diabetes_or_heart_failure_with_its_course_gets_its_code(extractor, text, code):
+    assert [c.icd10_code for c in extractor.extract(text).conditions] == [code]
+
+
+def test_a_range_of_values_in_words_is_no_result(extractor):
+    """'glucose 150s-180s' describes a range; 'Glu 156' is the result."""
+    result = extractor.extract("Glu 156. DM2 - glucose 150s-180s on insulin glargine.")
+    assert [(o.name, o.value) for o in result.observations] == [("Glu", 156.0)]
+
+
+def test_a_drug_a_discharge_list_stops_is_no_order(extractor):
+    text = (
+        "Discharge medications:\n1. Metformin 1000 mg orally twice daily\n"
+        "Stopped medications: lisinopril (because of AKI).\n"
+    )
+    found = {m.generic_name: (m.status, m.prescribed) for m in extractor.extract(text).medications}
+    assert found == {
+        "metformin": (MedicationStatus.ACTIVE, True),
+        "lisinopril": (MedicationStatus.STOPPED, False),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "taken_now"),
+    [
+        ("History of eczema, controlled with emollients and hydrocortisone 1% cream.", True),
+        ("History of latent TB, treated with rifampin in 2017.", False),
+    ],
+)
+def test_a_drug_that_controls_a_past_diagnosis_is_taken_now(extractor, text, taken_now):
+    [medication] = extractor.extract(text).medications
+    assert (medication.assertion == Assertion.PRESENT) == taken_now

@@ -186,7 +186,10 @@ PROPOSED_BEFORE = re.compile(
 # 'History of atrial fibrillation on metoprolol, diltiazem and apixaban'): the history is the
 # condition's, the drugs are taken now; 'was on', 'previously on', 'being on' keep them past.
 ON_DRUG_BEFORE = re.compile(
-    r"(?<![\w-])(?:on|taking|takes|continues?|continuing)[ \t]+$", re.IGNORECASE
+    r"(?<![\w-])(?:on|taking|takes|continues?|continuing)[ \t]+$"
+    # 'History of eczema, controlled with emollients and hydrocortisone cream'
+    r"|\b(?:controlled|managed|maintained)[ \t]+(?:with|on)\b[^.;:\n]*$",
+    re.IGNORECASE,
 )
 WAS_ON_DRUG_BEFORE = re.compile(
     r"\b(?:was|were|been|being|previously|formerly|once)[ \t]+(?:on|taking)[ \t]+$", re.IGNORECASE
@@ -449,7 +452,8 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 status=status,
                 # 'as needed' or an instructions section does not make a prescribed drug unreal
                 assertion=medication_assertion(text, ent),
-                prescribed=prescribed,
+                # a drug a discharge list stops is no order ('Stopped medications: lisinopril')
+                prescribed=prescribed and status != MedicationStatus.STOPPED,
             )
         )
     return facts

@@ -160,7 +160,8 @@ def known_observation_pattern() -> re.Pattern[str]:
         rf"(?<![\w/])(?<!\w-)(?P<name>{names})(?![\w/])"
         r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
-        rf"|{FEET_AND_INCHES}|[<>]?(?:{THOUSANDS}|{NUMBER}))(?![+\d]|[ \t]*[-\u2013][ \t]*\d)"
+        # not a range of values: '150-180', 'the 150s'
+        rf"|{FEET_AND_INCHES}|[<>]?(?:{THOUSANDS}|{NUMBER}))(?![+\d]|s\b|[ \t]*[-\u2013][ \t]*\d)"
         rf"(?:{SEPARATOR}\((?P<early_flag>{FLAG})\))?"  # 'Na 131 (L) [135-145]'
         rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
