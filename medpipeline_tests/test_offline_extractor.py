@@ -2570,3 +2570,45 @@ def test_a_drug_a_discharge_list_stops_is_no_order(extractor):
 def test_a_drug_that_controls_a_past_diagnosis_is_taken_now(extractor, text, taken_now):
     [medication] = extractor.extract(text).medications
     assert (medication.assertion == Assertion.PRESENT) == taken_now
+
+
+def test_a_meds_label_after_a_medical_history_is_the_current_list(extractor):
+    """Regression: 'Meds:' was no section title, so the drugs after 'PMH:' were history
+    (completed)."""
+    text = (
+        "PMH: HTN, HLD, gout.\n"
+        "Meds: amlodipine 10 mg daily; allopurinol 300 mg daily; finasteride 5 mg daily - stopped "
+        "6 months ago.\n"
+    )
+    found = {m.generic_name: (m.status, m.assertion) for m in extractor.extract(text).medications}
+    assert found == {
+        "amlodipine": (MedicationStatus.ACTIVE, Assertion.PRESENT),
+        "allopurinol": (MedicationStatus.ACTIVE, Assertion.PRESENT),
+        "finasteride": (MedicationStatus.STOPPED, Assertion.PRESENT),
+    }
+
+
+def test_a_plan_items_cue_ends_at_its_semicolon(extractor):
+    text = (
+        "Plan: biopsy scheduled for 4/2; hold aspirin 7 days before biopsy; ciprofloxacin 500 mg "
+        "PO once 1 hour before procedure."
+    )
+    found = {m.generic_name: (m.status, m.prescribed) for m in extractor.extract(text).medications}
+    assert found == {
+        "aspirin": (MedicationStatus.ON_HOLD, False),
+        "ciprofloxacin": (MedicationStatus.ACTIVE, True),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Celiac disease - strict gluten-free diet.", "K90.0"),  # 'gluten-free' negates nothing
+        ("Lactose intolerance, on lactose-free diet.", "E73.9"),
+        ("C. diff colitis.", "A04.72"),
+        ("Hashimoto thyroiditis on levothyroxine.", "E06.3"),
+    ],
+)
+def test_a_diagnosis_with_a_compound_word_or_an_eponym(extractor, text, code):
+    conditions = extractor.extract(text).conditions
+    assert [(c.icd10_code, c.assertion) for c in conditions] == [(code, Assertion.PRESENT)]

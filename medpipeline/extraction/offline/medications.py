@@ -276,9 +276,12 @@ OPENS_PLAN_ITEM = re.compile(
 
 
 def is_plan_order(text: str, ent: Span, plans: list[Region]) -> bool:
+    """The drug opens an item of a plan: its sentence or a ';' part of it ('Plan: CT chest in
+    12 months; azithromycin 250 mg three times weekly')."""
     sentence_start, _ = sentence_region(ent)
+    item_start = max(sentence_start, text.rfind(";", sentence_start, ent.start_char) + 1)
     return in_regions(ent.start_char, plans) and bool(
-        OPENS_PLAN_ITEM.match(text[sentence_start : ent.start_char])
+        OPENS_PLAN_ITEM.match(text[item_start : ent.start_char])
     )
 
 

@@ -510,8 +510,9 @@ def reaches_target(target: Span, cue_start: int, backward: bool = False) -> bool
     of drugs is about that item ('aspirin 81 mg daily, no longer taking warfarin, metoprolol 25 mg
     BID': only the warfarin); one before the list's first drug is about every item ('Stopped
     lisinopril 10 mg, amlodipine 5 mg') but one with a verb of its own ('If pain persists, take
-    ibuprofen 400 mg, continue lisinopril 10 mg daily'). A cue reaches another item's drug only
-    when that item gives no dose or frequency of its own ('denies taking aspirin, ibuprofen')."""
+    ibuprofen 400 mg, continue lisinopril 10 mg daily') or after a ';' ('hold aspirin; cipro
+    500 mg once'). A cue reaches another item's drug only when that item gives no dose or
+    frequency of its own ('denies taking aspirin, ibuprofen')."""
     mentions = sentence_mentions(target)
     if target not in mentions:
         return True
@@ -524,7 +525,13 @@ def reaches_target(target: Span, cue_start: int, backward: bool = False) -> bool
     if start <= cue_start < end:
         return True
     if cue_start < mentions[0].start_char:
-        return not has_own_verb(target, start, end)
+        # a ';' after the cue's own drug ends its reach ('hold aspirin 7 days before biopsy;
+        # ciprofloxacin 500 mg PO once')
+        text = target.doc.text
+        return (
+            not has_own_verb(target, start, end)
+            and ";" not in text[mentions[0].end_char : target.start_char]
+        )
     return not has_sig(target.doc.text[target.end_char : end])
 
 
