@@ -453,6 +453,19 @@ def test_an_undated_procedure_is_not_dated_by_the_encounter(document: SourceDocu
     assert "performedDateTime" not in procedure
 
 
+def test_an_undated_mention_joins_the_dated_procedure(document: SourceDocument) -> None:
+    """'s/p CABG' in the history and 'CABG x3 2015' in the surgical history are one CABG, done
+    in 2015 (a year is a FHIR partial date)."""
+    note = "HPI: s/p CABG. PSH: CABG x3 2015."
+    facts = [
+        ProcedureFact(quote="s/p CABG", text="CABG"),
+        ProcedureFact(quote="CABG x3 2015", text="CABG", performed_date="2015"),
+    ]
+    [procedure] = resources_of(_bundle(document, note, procedures=facts), "Procedure")
+    assert procedure["performedDateTime"] == "2015"
+    assert len(_offsets(procedure)) == 2
+
+
 def test_one_procedure_mentioned_twice_is_one_procedure(document: SourceDocument) -> None:
     facts = [
         ProcedureFact(quote="Underwent colonoscopy on 2024-05-02", text="colonoscopy",

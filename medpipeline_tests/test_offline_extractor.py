@@ -2612,3 +2612,46 @@ def test_a_plan_items_cue_ends_at_its_semicolon(extractor):
 def test_a_diagnosis_with_a_compound_word_or_an_eponym(extractor, text, code):
     conditions = extractor.extract(text).conditions
     assert [(c.icd10_code, c.assertion) for c in conditions] == [(code, Assertion.PRESENT)]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Iron deficiency anaemia.", "D50.9"),  # British spellings of the curated terms
+        ("Oesophagitis.", "K20.90"),
+        ("Ischaemic heart disease.", "I25.9"),
+        ("Lymphoedema of the left leg.", "I89.0"),
+        ("Intermittent rectal bleeding.", "K62.5"),
+    ],
+)
+def test_a_british_spelling_or_a_common_finding_is_coded(extractor, text, code):
+    assert [c.icd10_code for c in extractor.extract(text).conditions] == [code]
+
+
+def test_a_given_that_means_because_leaves_the_list_to_its_verb(extractor):
+    """'hold sacubitril-valsartan and spironolactone given AKI': both are held."""
+    text = "Continue carvedilol; hold sacubitril-valsartan and spironolactone given AKI and K 5.2."
+    found = {m.generic_name: m.status for m in extractor.extract(text).medications}
+    assert found["spironolactone"] == MedicationStatus.ON_HOLD
+    assert found["carvedilol"] == MedicationStatus.ACTIVE
+
+
+def test_a_route_before_the_next_drug_is_that_drugs(extractor):
+    text = "Hypertension treated with ramipril 5 mg daily, and she uses topical diclofenac gel."
+    found = {m.generic_name: m.route for m in extractor.extract(text).medications}
+    assert found == {"ramipril": None, "diclofenac": "topical"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PSH: CABG x3 2015, ICD placement 2017, TURP 2020",
+         [("CABG", "2015"), ("ICD placement", "2017"), ("TURP", "2020")]),
+        ("s/p right total knee arthroplasty on 01/12/2026 for osteoarthritis.",
+         [("right total knee arthroplasty", "2026-01-12")]),
+        ("He underwent CABG in 2015 and PCI in 2019.", [("CABG", "2015"), ("PCI", "2019")]),
+    ],
+)  # fmt: skip
+def test_a_procedures_year_or_date_after_its_name(extractor, text, expected):
+    found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
+    assert found == expected

@@ -248,8 +248,8 @@ Family history: father had hypertension.
             "- Total knee replacement (right) on 3/1/2018\n- Tonsillectomy age 7\n"
             "- Hernia repair - scheduled\n- No previous surgeries\n",
             [
-                ("Appendectomy", None, Assertion.PRESENT),
-                ("Cholecystectomy, laparoscopic", None, Assertion.PRESENT),
+                ("Appendectomy", "2010", Assertion.PRESENT),  # a year: done to the year
+                ("Cholecystectomy, laparoscopic", "2015-05", Assertion.PRESENT),
                 ("Total knee replacement (right)", "2018-03-01", Assertion.PRESENT),
                 ("Tonsillectomy", None, Assertion.PRESENT),
                 ("Hernia repair", None, Assertion.HYPOTHETICAL),
@@ -285,7 +285,7 @@ Family history: father had hypertension.
             " spinal fusion in 2009.",
             [
                 ("blood transfusion", None, Assertion.PRESENT),
-                ("spinal fusion", None, Assertion.PRESENT),
+                ("spinal fusion", "2009", Assertion.PRESENT),
             ],
         ),
         (  # a heading row of who and where columns besides the procedure's name
@@ -323,9 +323,9 @@ Family history: father had hypertension.
             "History of CAD s/p CABG in 2010. She underwent ORIF of the left ankle and had a"
             " C-section in 2015. He cannot sleep well.\n",
             [
-                ("CABG", None, Assertion.PRESENT),
+                ("CABG", "2010", Assertion.PRESENT),
                 ("ORIF of the left ankle", None, Assertion.PRESENT),
-                ("C-section", None, Assertion.PRESENT),
+                ("C-section", "2015", Assertion.PRESENT),
             ],
         ),
         (  # operations on a surgical history label's line, and on lines of their own
@@ -334,8 +334,8 @@ Family history: father had hypertension.
             "Surgical History:\nTonsillectomy as a child\nHernia repair, inguinal\n"
             "Pt unsure of dates\n\nSocial History: ex-smoker\nPMH: HTN. PSH: hysterectomy.\n",
             [
-                ("Appendectomy", None, Assertion.PRESENT),
-                ("Right knee replacement", None, Assertion.PRESENT),
+                ("Appendectomy", "1985", Assertion.PRESENT),
+                ("Right knee replacement", "2018", Assertion.PRESENT),
                 ("cholecystectomy", None, Assertion.PRESENT),
                 ("Tonsillectomy", None, Assertion.PRESENT),
                 ("Hernia repair, inguinal", None, Assertion.PRESENT),
@@ -346,7 +346,7 @@ Family history: father had hypertension.
             "He underwent coronary artery bypass grafting in 2015 and cardiac catheterization"
             " last year. She had an appendectomy, a cholecystectomy and a hernia repair.\n",
             [
-                ("coronary artery bypass grafting", None, Assertion.PRESENT),
+                ("coronary artery bypass grafting", "2015", Assertion.PRESENT),
                 ("cardiac catheterization", None, Assertion.PRESENT),
                 ("appendectomy", None, Assertion.PRESENT),
                 ("cholecystectomy", None, Assertion.PRESENT),

@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 
 from medpipeline.extraction.schema import (
     AllergyFact,
+    Assertion,
     ConditionFact,
     EncounterFact,
     Fact,
@@ -155,25 +156,36 @@ def procedure_identity(fact: ProcedureFact) -> str:
     return f"{' '.join(sorted(_procedure_words(fact)))}|{fact.performed_date}"
 
 
-def _without_side(fact: ProcedureFact) -> str:
-    return f"{' '.join(sorted(_procedure_words(fact) - _SIDES))}|{fact.performed_date}"
+def _specificity(fact: ProcedureFact) -> int:
+    return bool(_procedure_words(fact) & _SIDES) + bool(fact.performed_date)
+
+
+def _names_more(fuller: ProcedureFact, fact: ProcedureFact) -> bool:
+    """`fuller` is `fact`'s procedure with a side or a date that `fact` leaves out (a planned
+    one and one done stay apart: a ServiceRequest and a Procedure)."""
+    words, fuller_words = _procedure_words(fact), _procedure_words(fuller)
+    planned = Assertion.HYPOTHETICAL
+    return (
+        (fact.assertion == planned) == (fuller.assertion == planned)
+        and fuller_words - _SIDES == words - _SIDES
+        and (not words & _SIDES or words & _SIDES == fuller_words & _SIDES)
+        and (fact.performed_date is None or fact.performed_date == fuller.performed_date)
+        and _specificity(fuller) > _specificity(fact)
+    )
 
 
 def group_procedures(facts: Iterable[tuple[int, ProcedureFact]]) -> list[FactGroup[ProcedureFact]]:
-    """The same procedure on the same date is one fact; a mention naming no side ('status post
-    hemiarthroplasty of the hip') joins the one procedure of its words on a side ('right hip
-    hemiarthroplasty'), whose name then names the resource; with two sides it stays apart."""
+    """The same procedure on the same date is one fact; a mention naming no side or no date
+    ('status post hemiarthroplasty of the hip', 's/p CABG') joins the one procedure of its words
+    with a side or a date ('right hip hemiarthroplasty', 'CABG x3 2015'), whose name and date
+    then name the resource; with two such it stays apart."""
     groups = group_facts(facts, procedure_identity)
-    sided: dict[str, list[FactGroup[ProcedureFact]]] = {}
-    for group in groups:
-        if _procedure_words(group.facts[0]) & _SIDES:
-            sided.setdefault(_without_side(group.facts[0]), []).append(group)
-    kept = []
-    for group in groups:
-        same = sided.get(_without_side(group.facts[0]), [])
-        if len(same) == 1 and not _procedure_words(group.facts[0]) & _SIDES:
-            same[0].indices.extend(group.indices)
-            same[0].facts.extend(group.facts)
+    kept: list[FactGroup[ProcedureFact]] = []
+    for group in sorted(groups, key=lambda group: -_specificity(group.facts[0])):
+        fuller = [other for other in kept if _names_more(other.facts[0], group.facts[0])]
+        if len(fuller) == 1:
+            fuller[0].indices.extend(group.indices)
+            fuller[0].facts.extend(group.facts)
         else:
             kept.append(group)
     return sorted(kept, key=lambda group: min(group.indices))
@@ -248,8 +260,14 @@ def _same_stay(one: EncounterFact, other: EncounterFact) -> bool:
 
 
 def iso_date(value: str | None) -> str | None:
-    """The ISO date written, None when it is not one."""
+    """The ISO date written, or its year or year and month ('2015', '2015-03': FHIR's partial
+    dates), None when it is not one."""
+    if value and PARTIAL_DATE.fullmatch(value.strip()):
+        return value.strip()
     try:
         return date.fromisoformat(value.strip()).isoformat() if value else None
     except ValueError:
         return None
+
+
+PARTIAL_DATE = re.compile(r"(?:19|20)\d{2}(?:-(?:0[1-9]|1[0-2]))?")

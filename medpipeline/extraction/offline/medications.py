@@ -65,10 +65,21 @@ SIG_STOP = re.compile(
 CHANGED_FROM = re.compile(r"\bfrom\b[^;]*?\bto\b(?=\s*\d)", re.IGNORECASE)
 
 
+# A route written right before the next drug is that drug's ('ramipril 5 mg daily, and ...
+# uses topical diclofenac gel').
+ROUTE_BEFORE_NEXT_DRUG = re.compile(
+    r"\b(?:topical|oral|IV|intravenous|inhaled|nebulized|PO|SQ|SC|IM|sublingual|transdermal"
+    r"|intranasal|rectal)[ \t]*$",
+    re.IGNORECASE,
+)
+
+
 def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
     """Text after a drug mention that may hold its dose, route and frequency."""
     limit = min(next_drug_start, ent.end_char + SIG_WINDOW_CHARS, len(text))
     window = text[ent.end_char : limit]
+    if limit == next_drug_start:
+        window = ROUTE_BEFORE_NEXT_DRUG.sub("", window)
     stop = SIG_STOP.search(window)
     window = window[: stop.start()] if stop else window
     changed = CHANGED_FROM.search(window)

@@ -446,7 +446,10 @@ CLAUSE_JOIN = re.compile(r"[,;]|\b(?:and|but|or|then)\b", re.IGNORECASE)
 CLAUSE_VERB = re.compile(
     r"\b(?:is|are|was|were|been|has|have|had|will|continue[sd]?|continuing|resum\w*|restart\w*"
     r"|start\w*|began|begin\w*|initiat\w*|take|takes|taking|took|use[sd]?|using|stop\w*"
-    r"|discontinu\w*|held|hold|increas\w*|decreas\w*|chang\w*|switch\w*|transition\w*|given"
+    r"|discontinu\w*|held|hold|increas\w*|decreas\w*|chang\w*|switch\w*|transition\w*"
+    # not 'given' for 'because of' ('hold spironolactone given AKI', 'given his CKD')
+    r"|given(?!\s+(?:his|her|their|its|the|that|this|concern|risk|recent|ongoing|known|history"
+    r"|(?-i:[A-Z]{2,})\b))"
     r"|receiv\w*|denie[sd]|refus\w*|declin\w*|now|currently|on)\b",
     re.IGNORECASE,
 )

@@ -189,6 +189,31 @@ def operation_lines(text: str, header: re.Pattern[str]) -> list[Region]:
     return lines
 
 
+# A year alone in a list item ('CABG x3 2015', 'TURP (2020)'): when it was done, to the year.
+YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d{2}(?![\d/-]|\.\d)")
+MONTH_YEAR = re.compile(r"(?<![\d/])(?P<month>0?[1-9]|1[0-2])/(?P<year>(?:19|20)\d{2})(?![\d/])")
+# The date after a narrative procedure's name ('s/p right TKA on 01/12/2026', 'CABG in 2015').
+DATE_AFTER = re.compile(
+    rf"[ \t]*,?[ \t]*(?:\(|(?:on|in|dated)[ \t]+)?"
+    rf"(?P<date>{DATE}|(?:0?[1-9]|1[0-2])/(?:19|20)\d{{2}}|(?:19|20)\d{{2}})(?![\d/-]|\.\d)"
+)
+
+
+def performed_on(written: str) -> str | None:
+    """The date a list item gives, or its month and year ('03/2011'), or its year."""
+    if found := first_date(written):
+        return found
+    if month_year := MONTH_YEAR.search(written):
+        return f"{month_year['year']}-{int(month_year['month']):02d}"
+    year = YEAR.search(written)
+    return year.group() if year else None
+
+
+def date_after(text: str, end: int) -> str | None:
+    after = DATE_AFTER.match(text, end)
+    return performed_on(after["date"]) if after else None
+
+
 def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
     """The items listed under a procedures header line, those after a procedures label at a
     line's start (outside tables), and the operations in a past medical history list, on a
@@ -215,7 +240,7 @@ def procedure_facts(text: str, skip_regions: list[Region]) -> list[ProcedureFact
             ProcedureFact(
                 quote=quote_for(text, start, end),
                 text=name,
-                performed_date=first_date(item),
+                performed_date=performed_on(item),
                 assertion=status_assertion(item),
             )
         )
@@ -247,7 +272,7 @@ PROCEDURE_SUFFIXES = (
     r"|catheterization"
     r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction"
     r"(?:[ \t]+(?:and|with)[ \t]+(?:internal|external|percutaneous)[ \t]+fixation)?"
-    r"|fixation|ablation|implantation|insertion|removal|ligation|cardioversion"
+    r"|fixation|ablation|implantation|insertion|placement|removal|ligation|cardioversion"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
     r"|c-section"
     # abbreviations, as written and as whole words ('s/p CABG'; 'sleep' is no LEEP)
@@ -372,6 +397,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
             fact = ProcedureFact(
                 quote=quote_for(text, quote_start, named.end()),
                 text=without_treated_condition(normalize_space(named["name"])),
+                performed_date=date_after(text, named.end()),
                 assertion=Assertion.NEGATED if negated else Assertion.PRESENT,
             )
             facts.append((quote_start, fact))
@@ -389,6 +415,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
         fact = ProcedureFact(
             quote=quote_for(text, match.start(), match.end()),
             text=normalize_space(name),
+            performed_date=date_after(text, match.end()),
             assertion=Assertion.PRESENT,
         )
         facts.append((match.start(), fact))

@@ -10,6 +10,7 @@ whitespace tokens and the matches are mapped back. Each entity carries its medsp
 """
 
 import functools
+import re
 
 import inflect
 from medspacy.target_matcher import TargetRule
@@ -21,12 +22,44 @@ from spacy.util import filter_spans
 INFLECT = inflect.engine()
 
 
+# American spellings and their British forms ('iron deficiency anaemia', 'oesophagitis',
+# 'haemorrhoids', 'lymphoedema', 'ischaemic'): UK and Commonwealth letters use them.
+BRITISH_SPELLINGS = [
+    (re.compile(pattern), british)
+    for pattern, british in (
+        (r"anemi", "anaemi"),
+        (r"^hem(?=[oa])", "haem"),
+        (r"edema", "oedema"),
+        (r"esophag", "oesophag"),
+        (r"diarrhea", "diarrhoea"),
+        (r"leukemi", "leukaemi"),
+        (r"ischemi", "ischaemi"),
+        (r"^tumor", "tumour"),
+        (r"^estrogen", "oestrogen"),
+        (r"^pediatric", "paediatric"),
+        (r"gynecolog", "gynaecolog"),
+        (r"^orthoped", "orthopaed"),
+    )
+]
+
+
+def british(words: list[str]) -> list[str]:
+    spelled = []
+    for word in words:
+        for pattern, replacement in BRITISH_SPELLINGS:
+            word = pattern.sub(replacement, word)
+        spelled.append(word)
+    return spelled
+
+
 def spellings(nlp: Language, phrase: str, plural: bool = False) -> list[list[str]]:
-    """The word sequences a term is written as: lower case, with a typographic apostrophe too,
-    and the last word also in its plural if asked ('muscle spasms', 'recurrent urinary tract
-    infections')."""
+    """The word sequences a term is written as: lower case, in British spelling too, with a
+    typographic apostrophe too, and the last word also in its plural if asked ('muscle spasms',
+    'recurrent urinary tract infections')."""
     words = [token.lower_ for token in nlp.tokenizer(phrase)]
     variants = [words]
+    if (spelled := british(words)) != words:
+        variants.append(spelled)
     if any("'" in word for word in words):
         variants.append([word.replace("'", "\u2019") for word in words])
     if plural and words[-1].isalpha():
