@@ -98,6 +98,19 @@ def test_medication_row_reads_product_sig_and_status(extractor):
         ("| ketorolac 30 mg/mL injection | inject 1 mL IM every 6 hours | Active |", (1, "mL")),
         ("| lisinopril 10 mg tablet | take 1 tablet by mouth daily | Active |", (10, "mg")),
         ("| atorvastatin 40 mg tablet |  | Active |", (40, "mg")),
+        (  # the tablets taken, not a later step's dose
+            "| azithromycin 500 mg tablet | take 1 tablet by mouth daily for 3 days, then 250 mg"
+            " once daily | Active |",
+            (500, "mg"),
+        ),
+        (
+            "| metoprolol tartrate 25 mg tablet | take 2 tablets (50 mg) daily | Active |",
+            (50, "mg"),
+        ),
+        (  # a syrup's volume given, not its concentration
+            "| Promethazine HCl 6.25 MG/5ML syrup | Give 10 ml every 6 hrs as needed | Active |",
+            (10, "mL"),
+        ),
     ],
 )
 def test_a_medication_rows_dose_is_one_administration(extractor, row, dose):

@@ -540,7 +540,7 @@ def medication_from_row(
     generic = generic_of(product)
     # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
     # product's strength ('90 mcg/actuation')
-    dose = parse_dose(f"{product} | {sig_cell.text if sig_cell else table.row_text(row)}")
+    dose = parse_dose(f"{product} | {sig}")
     no_drug = dose is None and (generic is None or is_drug_class(generic))
     if no_drug or is_vaccine(product, generic):
         return None

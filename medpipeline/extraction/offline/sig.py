@@ -40,23 +40,35 @@ COUNT_TAKEN = re.compile(
     r"(?:\([a-z]+\)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)\b",
     re.IGNORECASE,
 )
+COUNT_TOTAL = re.compile(r"[ \t]*\([ \t]*")  # 'take 2 tablets (' then the dose: their total
 COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half": 0.5, "1/2": 0.5}
 
 
 def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] | None:
     """The dose in the window (or the one ending it), as (value, UCUM unit): a total the sig
-    gives ('(1,000 mg total)'), else the first dose after its instruction verb ('Inject 24
-    Units'), else the first one, times the tablets taken ('500 MG tablet Take 2 tablets')."""
+    gives ('(1,000 mg total)', 'take 2 tablets (50 mg)'), else the strength before the
+    instruction times the tablets it says to take ('500 MG tablet | take 2 tablets ... then 250
+    mg'), else the first dose after the instruction verb ('Inject 24 Units'), else the first one,
+    times the tablets taken."""
     matches = list(dose_pattern().finditer(window))
     if anchored_at_end:
         matches = [m for m in matches if not window[m.end() :].strip()]
     if not matches:
         return None
     instruction = INSTRUCTION.search(window)
-    totals = [m for m in matches if TOTAL_AFTER.match(window, m.end())]
+    count = COUNT_TAKEN.search(window)
+    totals = [
+        m
+        for m in matches
+        if TOTAL_AFTER.match(window, m.end())
+        or (count and COUNT_TOTAL.fullmatch(window, count.end(), m.start()))
+    ]
+    strengths = [m for m in matches if instruction and m.start() < instruction.start()]
     instructed = [m for m in matches if instruction and m.start() > instruction.start()]
-    match = (totals or instructed or matches)[0]
-    count = COUNT_TAKEN.search(window) if not (totals or instructed) else None
+    counted = strengths if count and strengths and not totals else []
+    match = (totals or counted or instructed or matches)[0]
+    if not (counted or not (totals or instructed)):
+        count = None
     times = COUNT_WORDS.get(count["count"].lower(), 0.0) or float(count["count"]) if count else 1.0
     if match["per"] or match["daily"]:
         times = 1.0  # a concentration or a daily total is no tablet's strength
