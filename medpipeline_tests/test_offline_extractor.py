@@ -2655,3 +2655,22 @@ def test_a_route_before_the_next_drug_is_that_drugs(extractor):
 def test_a_procedures_year_or_date_after_its_name(extractor, text, expected):
     found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "negated"),
+    [
+        ("Chest pain, unlikely ACS.", {"chest pain"}, {"acs"}),
+        ("ACS unlikely.", set(), {"acs"}),
+        ("Pulmonary embolism is less likely given Wells score 0.", set(), {"pulmonary embolism"}),
+        ("Cultures negative; sepsis was excluded.", set(), {"sepsis"}),
+        ("Hypertension. Lymphoma is unlikely.", {"hypertension"}, {"lymphoma"}),
+    ],
+)  # fmt: skip
+def test_a_doubted_or_excluded_diagnosis_is_not_the_patients(extractor, text, present, negated):
+    """Regression: 'Pulmonary embolism is less likely' and 'sepsis was excluded' were confirmed
+    diagnoses; 'Chest pain, unlikely ACS' negated the chest pain (medspaCy's 'unlikely' looks
+    back only)."""
+    conditions = extractor.extract(text).conditions
+    assert {c.text.lower() for c in conditions if c.assertion == Assertion.PRESENT} == present
+    assert {c.text.lower() for c in conditions if c.assertion == Assertion.NEGATED} == negated

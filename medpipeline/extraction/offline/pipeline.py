@@ -93,7 +93,11 @@ def target_rules() -> list[TargetRule]:
 # its 'prophylaxis' negates what precedes, where 'DVT prophylaxis' names no condition of the
 # patient at all (ours: NOT_A_CONDITION; with both, which of the two equal matches ConText kept
 # depended on the order of the rules).
-REPLACED_DEFAULT_RULES = {"resolved", "now resolved", "free", ": no", "ruled out", "prophylaxis"}
+# its 'unlikely' looks back only, where 'Chest pain, unlikely ACS' doubts the ACS, not the chest
+# pain (ours: forward when a condition follows, else back, `UNLIKELY`).
+REPLACED_DEFAULT_RULES = {
+    "resolved", "now resolved", "free", ": no", "ruled out", "prophylaxis", "unlikely",
+}  # fmt: skip
 NEGATIVE_ANSWER = ConTextRule(
     ": no",
     "NEGATED_EXISTENCE",
@@ -187,6 +191,42 @@ GIVEN_AFTER = ConTextRule(
 )  # fmt: skip
 
 
+# A diagnosis the writer doubts or excludes: 'unlikely ACS', 'ACS unlikely', 'Pulmonary embolism is
+# less likely given ...', 'sepsis was excluded'. A backward cue followed by what it doubts is
+# that one's, else what precedes it ('Chest pain, unlikely ACS': the chest pain stays),
+# `cue_modifies`.
+UNLIKELY = [
+    ConTextRule(literal, "NEGATED_EXISTENCE", direction="BIDIRECTIONAL", max_scope=8,
+                allowed_types={CONDITION}, pattern=pattern)
+    for literal, pattern in (
+        ("unlikely", [{"LOWER": {"IN": ["very", "highly", "less"]}, "OP": "?"},
+                      {"LOWER": "unlikely"}]),
+        ("less likely", [{"LOWER": {"IN": ["less", "not"]}}, {"LOWER": "likely"}]),
+        ("excluded", [{"LOWER": {"IN": ["was", "were", "is", "been"]}, "OP": "?"},
+                      {"LOWER": "excluded"}]),
+        ("doubtful", [{"LOWER": "doubtful"}]),
+    )
+]  # fmt: skip
+DOUBTS_WHAT_FOLLOWS = {id(rule) for rule in UNLIKELY}
+
+
+def names_what_follows(cue: Span) -> bool:
+    """A word that names what is doubted follows the cue ('unlikely ACS', 'unlikely to be
+    aspiration'; not 'unlikely.', 'less likely given ...', 'unlikely at this time')."""
+    index = cue.end
+    while index < len(cue.doc) and cue.doc[index].lower_ in ("to", "be", "a", "an"):
+        index += 1
+    following = cue.doc[index : index + 1]
+    return bool(following) and (
+        following[0].ent_type_ == CONDITION
+        or (following[0].is_alpha and following[0].lower_ not in CONNECTIVES)
+    )
+
+
+CONNECTIVES = {"given", "as", "because", "due", "at", "in", "based", "to", "and", "but", "with",
+               "per", "on", "by", "from", "since", "now", "clinically", "or", "if"}  # fmt: skip
+
+
 # 'positive for CAD in father', 'colon cancer in his mother': medspaCy's relatives look forward
 # only ('father with MI').
 RELATIVES = [
@@ -240,6 +280,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         IN_A_RELATIVE,
         OFFERED_DECLINED,
         GIVEN_AFTER,
+        *UNLIKELY,
     ]
     for row in read_lexicon("context_rules.csv"):
         rules.append(
@@ -261,6 +302,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
             negation=rule.category == "NEGATED_EXISTENCE",
             change=rule.category in MEDICATION_CHANGES,
             switch=any(rule is switch for switch in SWITCHED_TO),
+            doubts_what_follows=id(rule) in DOUBTS_WHAT_FOLLOWS,
         )
     return rules
 
@@ -276,6 +318,7 @@ def cue_modifies(
     negation: bool = False,
     change: bool = False,
     switch: bool = False,
+    doubts_what_follows: bool = False,
 ) -> bool:
     """medspaCy's `on_modifies` hook: whether a ConText cue (of a rule looking `backward` only,
     or not; a `negation` or not; a medication `change` or not; a `switch` to another drug or
@@ -283,6 +326,9 @@ def cue_modifies(
     later)."""
     return (
         (not switch or next_drug_start(cue) is not None)
+        and not (
+            doubts_what_follows and names_what_follows(cue) != (cue.start_char < target.start_char)
+        )
         and not is_inside_a_mention(cue)
         and not is_an_earlier_items_cue(target, cue)
         and bracketed_cue_modifies(target, cue, between)
