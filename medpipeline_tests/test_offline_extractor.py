@@ -2340,6 +2340,11 @@ def test_this_sessions_drug_wordings_read_across_a_line_wrap(extractor, text, ge
             "Plan: Switch adalimumab to tofacitinib 5 mg twice daily. Continue methotrexate.",
             {"adalimumab": "stopped", "tofacitinib": "taken now", "methotrexate": "taken now"},
         ),
+        (  # a dose taken before the patient came in is no drug the patient is on
+            "She took aspirin 325 mg at home prior to arrival. He took his metoprolol this "
+            "morning.",
+            {"aspirin": "given", "metoprolol": "taken now"},
+        ),
         (  # a history cue is the condition's; the drug continued is current
             "Given his history of atrial fibrillation, continue apixaban 5 mg twice daily.",
             {"apixaban": "taken now"},

@@ -362,6 +362,24 @@ COURSES_BEHIND = re.compile(
     r"\b(?:s/p|status\s+post)\b[^.;:]*\b(?:cycles?|courses?|rounds?)\s+of\s+$",
     re.IGNORECASE,
 )
+# A dose taken or given before the patient came in ('She took aspirin 325 mg at home prior to
+# arrival', 'received 2 SL nitroglycerin by EMS'): a completed administration, not a drug the
+# patient is on.
+BEFORE_ARRIVAL = re.compile(
+    r"\b(?:(?:prior\s+to|before)\s+(?:arrival|presentation|coming\s+in)|PTA|by\s+EMS"
+    r"|en\s+route)\b",
+    re.IGNORECASE,
+)
+TOOK_BEFORE = re.compile(r"\b(?:took|taken|received|given|administered)\b", re.IGNORECASE)
+
+
+def taken_before_arrival(text: str, ent: Span) -> bool:
+    start, end = sentence_region(ent)
+    return bool(
+        BEFORE_ARRIVAL.search(text, start, end) and TOOK_BEFORE.search(text, start, ent.start_char)
+    )
+
+
 # A list of drugs given or tried as a whole: ConText's cue reaches the list's first drug only
 # ('Given heparin 4000 units IV, ticagrelor 180 mg PO, atorvastatin 80 mg PO'; 'Previously tried
 # fluoxetine (GI upset) and escitalopram (ineffective)').
@@ -443,6 +461,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             has_modifier(ent, "MED_GIVEN")
             or cue_before(COURSES_BEHIND, text, ent)
             or given_as_a_list(text, ent)
+            or taken_before_arrival(text, ent)
         ) and not (
             prescribed
             or has_modifier(ent, "MED_STARTED")
