@@ -173,10 +173,10 @@ def encounter_facts(text: str) -> list[EncounterFact]:
         end = parse_encounter_date(header["end"]) if header["end"] else None
     elif start is None and end is None and lone and parse_encounter_date(lone["date"]):
         start, quoted = parse_encounter_date(lone["date"]), lone
-    if quoted is None:
-        return titled_encounter(text)
     titled = titled_encounter(text)
-    inpatient = inpatient or (bool(titled) and titled[0].encounter_class == "inpatient")
+    if quoted is None:
+        return titled
+    inpatient = inpatient or any(fact.encounter_class == "inpatient" for fact in titled)
     encounter_class = "inpatient" if inpatient else "ambulatory"
     if EMERGENCY_WORDS.search(text):
         encounter_class = "emergency"
@@ -193,12 +193,9 @@ def encounter_facts(text: str) -> list[EncounterFact]:
 
 def titled_encounter(text: str) -> list[EncounterFact]:
     """The encounter an undated document's title names, without a period."""
-    title_end = 0
-    for _ in range(TITLE_LINES):
-        next_end = text.find("\n", title_end + 1)
-        title_end = len(text) if next_end < 0 else next_end
+    title = "\n".join(text.split("\n", TITLE_LINES)[:TITLE_LINES])  # its first lines
     for kind, pattern in TITLE_ENCOUNTER:
-        if match := pattern.search(text, 0, title_end):
+        if match := pattern.search(title):
             return [
                 EncounterFact(
                     quote=quote_for(text, match.start(), match.end()),

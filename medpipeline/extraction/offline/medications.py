@@ -147,14 +147,15 @@ SWITCH_FROM = re.compile(
     rf"{CLAUSE_START}(?:will\s+|plan\s+to\s+)?{SWITCH_VERB}\s+(?:(?:him|her)\s+)?(?:from\s+)?$",
     re.I,
 )
-SWITCH_TO = re.compile(r"[^.;:\n]{0,60}?\bto\s+(?:oral\s+|po\s+|iv\s+)?$", re.IGNORECASE)
+SWITCH_TO_NEXT = r"[^.;:\n]{0,60}?\bto\s+(?:oral\s+|po\s+|iv\s+)?$"  # '... to (oral) <drug>'
+SWITCH_TO = re.compile(SWITCH_TO_NEXT, re.IGNORECASE)
 WRITER_STARTS = re.compile(
     r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
     rf"|{CLAUSE_START}(?:will|plan\s+to)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|trial|try|restart|resum)\w*\b"
     rf"|{CLAUSE_START}(?:start|initiate|begin|increase|decrease|add|restart|resume)\b"
-    rf"|{CLAUSE_START}(?:will\s+|plan\s+to\s+)?{SWITCH_VERB}\s+[^.;:\n]{{0,60}}?\bto\s+(?:oral\s+|po\s+|iv\s+)?$",
+    rf"|{CLAUSE_START}(?:will\s+|plan\s+to\s+)?{SWITCH_VERB}\s+{SWITCH_TO_NEXT}",
     re.IGNORECASE,
 )
 

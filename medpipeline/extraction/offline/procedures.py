@@ -190,12 +190,14 @@ def operation_lines(text: str, header: re.Pattern[str]) -> list[Region]:
 
 
 # A year alone in a list item ('CABG x3 2015', 'TURP (2020)'): when it was done, to the year.
-YEAR = re.compile(r"(?<![\d/.-])(?:19|20)\d{2}(?![\d/-]|\.\d)")
-MONTH_YEAR = re.compile(r"(?<![\d/])(?P<month>0?[1-9]|1[0-2])/(?P<year>(?:19|20)\d{2})(?![\d/])")
+YEAR_WRITTEN = r"(?:19|20)\d{2}"
+MONTH_YEAR_WRITTEN = rf"(?P<month>0?[1-9]|1[0-2])/(?P<year>{YEAR_WRITTEN})"
+YEAR = re.compile(rf"(?<![\d/.-]){YEAR_WRITTEN}(?![\d/-]|\.\d)")
+MONTH_YEAR = re.compile(rf"(?<![\d/]){MONTH_YEAR_WRITTEN}(?![\d/])")
 # The date after a narrative procedure's name ('s/p right TKA on 01/12/2026', 'CABG in 2015').
 DATE_AFTER = re.compile(
     rf"[ \t]*,?[ \t]*(?:\(|(?:on|in|dated)[ \t]+)?"
-    rf"(?P<date>{DATE}|(?:0?[1-9]|1[0-2])/(?:19|20)\d{{2}}|(?:19|20)\d{{2}})(?![\d/-]|\.\d)"
+    rf"(?P<date>{DATE}|{MONTH_YEAR_WRITTEN}|{YEAR_WRITTEN})(?![\d/-]|\.\d)"
 )
 
 

@@ -57,10 +57,11 @@ COMPARATOR = r"<=|>=|[<>\u2264\u2265]"
 
 # A reference interval after a value: '135-145', '(3.5 - 5.0)', '[135-145]', '(ref 12.0-15.5)',
 # or a bracketed bound: '(<0.04)' (high only), '[>60]' (low only).
+REFERENCE_LABEL = r"(?:ref(?:erence)?(?:[ \t]+range)?[ \t]*:?[ \t]*)?"
 RANGE = (
-    rf"(?:[(\[]?[ \t]*(?:ref(?:erence)?(?:[ \t]+range)?[ \t]*:?[ \t]*)?"
+    rf"(?:[(\[]?[ \t]*{REFERENCE_LABEL}"
     rf"(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})[ \t]*[)\]]?"
-    rf"|[(\[][ \t]*(?:ref(?:erence)?(?:[ \t]+range)?[ \t]*:?[ \t]*)?"
+    rf"|[(\[][ \t]*{REFERENCE_LABEL}"
     rf"(?P<bound_op>{COMPARATOR})[ \t]*(?P<bound>{NUMBER})[ \t]*[)\]])"
 )
 
