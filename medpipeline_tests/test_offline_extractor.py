@@ -521,7 +521,7 @@ def test_a_drug_the_patient_is_off_is_stopped(extractor):
         ),
         (
             "Previously tried and failed gabapentin.",
-            [("gabapentin", Assertion.PRESENT, MedicationStatus.STOPPED)],
+            [("gabapentin", Assertion.HISTORICAL, MedicationStatus.STOPPED)],
         ),
         (
             "Patient refuses insulin.",
@@ -658,9 +658,27 @@ def test_an_analyte_the_drug_dictionary_lists_is_no_drug_in_a_sentence(extractor
     assert result.medications == []
 
 
-def test_the_second_ingredient_of_a_combination_is_no_drug_of_its_own(extractor):
-    result = extractor.extract("amoxicillin 250 mg / clavulanate 125 mg oral tablet")
-    assert [(m.text, m.route) for m in result.medications] == [("amoxicillin", "oral")]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("amoxicillin 250 mg / clavulanate 125 mg oral tablet",
+         ("amoxicillin / clavulanate", "amoxicillin-clavulanate", 250.0, "oral")),
+        # a strength of each part is no dose of the product
+        ("Sacubitril-valsartan 49-51 mg tablet twice daily",
+         ("Sacubitril-valsartan", "sacubitril-valsartan", None, None)),
+        ("Calcium carbonate-vitamin D3 600 mg-400 unit tablet daily",
+         ("Calcium carbonate-vitamin D3", "calcium carbonate-cholecalciferol", None, None)),
+        ("Amlodipine-benazepril 5-20 mg daily",
+         ("Amlodipine-benazepril", "amlodipine-benazepril", None, None)),
+    ],
+)  # fmt: skip
+def test_a_combination_product_is_one_drug_with_no_part_as_its_dose(extractor, text, expected):
+    """Regression: 'Sacubitril-valsartan 49-51 mg' was a dose of 51 mg, 'Calcium
+    carbonate-vitamin D3 600 mg-400 unit' a vitamin D3 of 600 mg."""
+    found = [
+        (m.text, m.generic_name, m.dose_value, m.route) for m in extractor.extract(text).medications
+    ]
+    assert found == [expected]
 
 
 def test_a_drug_to_avoid_is_not_taken(extractor):
@@ -2446,6 +2464,14 @@ def test_a_cue_reaches_only_the_items_it_is_about(extractor, text, present, nega
         ("Chronic hepatitis B.", "B18.1"),  # a letter before a full stop is no initial
         ("History of hepatitis A as a child.", "B15.9"),
         ("Hepatitis C.", "B19.20"),
+        ("Septic shock, on norepinephrine.", "R65.21"),
+        ("E. coli bacteremia.", "R78.81"),
+        ("Left ureteral stone, 6 mm.", "N20.1"),
+        ("Small hiatal hernia.", "K44.9"),
+        ("HFmrEF, LVEF 45%.", "I50.9"),
+        ("Anemia of chemotherapy.", "D64.81"),
+        ("Chemotherapy-induced neutropenia.", "D70.1"),
+        ("Reactive airway disease.", "J45.909"),
     ],
 )
 def test_a_specific_diagnosis_gets_its_specific_code(extractor, text, code):
@@ -2650,3 +2676,87 @@ def test_a_doubted_or_excluded_diagnosis_is_not_the_patients(extractor, text, pr
     conditions = extractor.extract(text).conditions
     assert {c.text.lower() for c in conditions if c.assertion == Assertion.PRESENT} == present
     assert {c.text.lower() for c in conditions if c.assertion == Assertion.NEGATED} == negated
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Spironolactone was not started due to potassium 5.3.",
+         {"spironolactone": Assertion.NEGATED}),
+        ("Gout flare treated with prednisone; colchicine avoided due to renal function.",
+         {"prednisone": Assertion.PRESENT, "colchicine": Assertion.NEGATED}),
+        ("Plan: Cefdinir 300 mg PO BID. Amoxicillin not prescribed due to allergy.",
+         {"cefdinir": Assertion.PRESENT, "amoxicillin": Assertion.NEGATED}),
+        ("Continue ceftriaxone; may transition to oral cefpodoxime if cultures allow.",
+         {"ceftriaxone": Assertion.PRESENT, "cefpodoxime": Assertion.HYPOTHETICAL}),
+        ("Tried OTC hydrocortisone 1% without benefit.", {"hydrocortisone": Assertion.HISTORICAL}),
+    ],
+)  # fmt: skip
+def test_a_drug_not_started_avoided_or_only_proposed_is_not_taken(extractor, text, expected):
+    """Regression: 'Spironolactone was not started', 'colchicine avoided', 'Amoxicillin not
+    prescribed due to allergy' and 'may transition to oral cefpodoxime if cultures allow' were
+    drugs the patient takes."""
+    found = {m.generic_name: m.assertion for m in extractor.extract(text).medications}
+    assert found == expected
+
+
+def test_a_drug_to_discontinue_today_is_stopped(extractor):
+    text = "Medications:\npantoprazole 40 mg IV daily - discontinue today\nheparin 5000 units q8h\n"
+    found = {m.generic_name: m.status for m in extractor.extract(text).medications}
+    assert found == {"pantoprazole": MedicationStatus.STOPPED, "heparin": MedicationStatus.ACTIVE}
+
+
+@pytest.mark.parametrize(
+    ("text", "generic", "dose"),
+    [
+        ("Medications:\nSenna 8.6 mg 2 tablets qHS\n", "senna", 17.2),
+        ("Medications:\nDexamethasone 4 mg - 2 tablets twice daily\n", "dexamethasone", 8.0),
+        ("Plan: Cefdinir 14 mg/kg/day = 240 mg PO daily x 10 days.", "cefdinir", 240.0),
+    ],
+)
+def test_the_dose_is_the_tablets_taken_or_the_dose_worked_out(extractor, text, generic, dose):
+    """Regression: 'Senna 8.6 mg 2 tablets' was 8.6 mg, '14 mg/kg/day = 240 mg' had no dose."""
+    assert medication(extractor.extract(text), generic).dose_value == dose
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Medications:\nSenna 8.6 mg 2 tablets qHS\n",  # 'mg' after a number is its unit
+        "Objective: Fundal height 28 cm, FHR 142 bpm, fetal heart rate 140 bpm.",
+        "Newborn exam. Birth weight 3.2 kg.",
+    ],
+)
+def test_no_vital_or_result_of_the_patient_from_a_unit_or_anothers_measure(extractor, text):
+    """Regression: 'Senna 8.6 mg 2 tablets' was a magnesium of 2, 'Fundal height 28 cm' a body
+    height, 'fetal heart rate 140' the patient's heart rate."""
+    assert extractor.extract(text).observations == []
+
+
+def test_a_short_analyte_name_is_still_read_after_a_comma(extractor):
+    result = extractor.extract("Labs: k 3.5, mg 1.8. Mg 2.0 after repletion.")
+    found = sorted((o.name.lower(), o.value) for o in result.observations)
+    assert found == [("k", 3.5), ("mg", 1.8), ("mg", 2.0)]
+
+
+def test_a_cue_opening_a_line_under_a_heading_is_of_its_line(extractor):
+    """Regression: 'Assessment:\\nRule out bipolar disorder' took the line break into the cue
+    and the cue into the heading's sentence: the bipolar disorder was confirmed."""
+    result = extractor.extract("Assessment:\nRule out bipolar disorder - no evidence of mania.")
+    assert [(c.text, c.assertion) for c in result.conditions] == [
+        ("bipolar disorder", Assertion.POSSIBLE)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# Stress hyperglycemia; no history of diabetes.", {"hyperglycemia"}),
+        ("Stress urinary incontinence.", {"urinary incontinence"}),
+        ("Problems: hypertension, diabetes", {"hypertension", "diabetes"}),
+    ],
+)
+def test_a_word_that_qualifies_the_next_condition_is_no_condition(extractor, text, expected):
+    """Regression: 'Stress hyperglycemia' was a condition 'Stress' (Z73.3)."""
+    conditions = extractor.extract(text).conditions
+    assert {c.text.lower() for c in conditions if c.assertion == Assertion.PRESENT} == expected

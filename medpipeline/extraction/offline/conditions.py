@@ -81,8 +81,10 @@ def condition_facts(
     inflammation of an organ since removed ('Appendicitis s/p appendectomy') is resolved."""
     resolved = resolved_lines(doc)
     facts = []
-    for ent in doc.ents:
-        if ent.label_ != CONDITION or in_regions(ent.start_char, skip_regions):
+    mentions = [ent for ent in doc.ents if ent.label_ == CONDITION]
+    for index, ent in enumerate(mentions):
+        following = mentions[index + 1] if index + 1 < len(mentions) else None
+        if in_regions(ent.start_char, skip_regions) or names_the_next(doc.text, ent, following):
             continue
         if only_regions is not None and not in_regions(ent.start_char, only_regions):
             continue
@@ -109,6 +111,12 @@ def condition_facts(
             )
         )
     return facts
+
+
+def names_the_next(text: str, ent: Span, following: Span | None) -> bool:
+    """The mention only qualifies the condition right after it ('Stress hyperglycemia', 'stress
+    urinary incontinence'), written as one name with it: no condition of its own."""
+    return following is not None and text[ent.end_char : following.start_char] == " "
 
 
 # 'Appendicitis s/p appendectomy', 'cholecystitis, status post laparoscopic cholecystectomy':

@@ -25,7 +25,12 @@ from medpipeline.extraction.offline.sections_tables import (
     TableRow,
     section_regions,
 )
-from medpipeline.extraction.offline.sig import parse_dose, parse_frequency, parse_route
+from medpipeline.extraction.offline.sig import (
+    COMBINATION_NAME,
+    parse_dose,
+    parse_frequency,
+    parse_route,
+)
 from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
@@ -107,7 +112,7 @@ def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
 
 # Between two ingredients of one combination product: the first one's strength, then '/'
 # ('amoxicillin 250 mg / clavulanate 125 mg oral tablet', 'amoxicillin/clavulanate').
-COMBINATION_SLASH = re.compile(r"[ \t]*(?:\d+(?:\.\d+)?[ \t]*[A-Za-z]{1,5}[ \t]*)?/[ \t]*")
+COMBINATION_SLASH = re.compile(r"[ \t]*(?:\d+(?:\.\d+)?[ \t]*[A-Za-z]{1,5}[ \t]*)?/[ \t]*|-")
 
 
 def is_combination_part(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
@@ -115,6 +120,30 @@ def is_combination_part(text: str, ent: Span, earlier_drugs: list[Span]) -> bool
     own."""
     return bool(earlier_drugs) and bool(
         COMBINATION_SLASH.fullmatch(text, earlier_drugs[-1].end_char, ent.start_char)
+    )
+
+
+def combination_name(text: str, parts: list[Span]) -> str:
+    """A product's name from its ingredients' names, as written between them ('amoxicillin /
+    clavulanate' from 'amoxicillin 875 mg / clavulanate 125 mg', 'sacubitril-valsartan')."""
+    name = normalize_space(parts[0].text)
+    for earlier, part in zip(parts, parts[1:], strict=False):
+        joint = "-" if text[earlier.end_char : part.start_char] == "-" else " / "
+        name += joint + normalize_space(part.text)
+    return name
+
+
+def combination_generic(parts: list[Span]) -> str | None:
+    """The generic name of a product from its ingredients: the curated lexicon's for the
+    combination ('amoxicillin / clavulanate' is 'amoxicillin-clavulanate', as 'Augmentin' is),
+    else the ingredients' generic names joined by '-'."""
+    if len(parts) == 1:
+        return parts[0]._.target_rule.metadata["generic_name"]
+    names = [normalize_space(part.text).lower() for part in parts]
+    curated = curated_drugs().get("/".join(names)) or curated_drugs().get("-".join(names))
+    return curated or "-".join(
+        part._.target_rule.metadata["generic_name"] or name
+        for part, name in zip(parts, names, strict=True)
     )
 
 
@@ -183,8 +212,8 @@ PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.
 # planned, not taken. ConText's hypothetical cues are not used for drugs, since 'as needed' is
 # one of them.
 PROPOSED_BEFORE = re.compile(
-    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|may[ \t]+(?:start|try|add|begin|need"
-    r"|benefit[ \t]+from)"
+    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could)[ \t]+(?:start|try|add"
+    r"|begin|need|benefit[ \t]+from|(?:transition|switch|change|convert|step[ \t]+down)[ \t]+to)"
     r"|if\b[^.;:\n]*,[ \t]*(?:(?:you|we|I)[ \t]+)?(?:(?:may|can|should|will|would)[ \t]+)?"
     r"(?:take|use|start|try|begin|add|initiate|increase)"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
@@ -439,17 +468,20 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or SCALE_AFTER.match(text, ent.end_char)
         ):
             continue
-        next_start = next(
-            (
-                drug.start_char
-                for later, drug in enumerate(drugs[index + 1 :], start=index + 1)
-                if not is_combination_part(text, drug, drugs[:later])
-            ),
-            len(text),
+        parts = [ent]
+        for later, drug in enumerate(drugs[index + 1 :], start=index + 1):
+            if not is_combination_part(text, drug, drugs[:later]):
+                break
+            parts.append(drug)
+        next_start = (
+            drugs[index + len(parts)].start_char if index + len(parts) < len(drugs) else len(text)
         )
         window = sig_window(text, ent, next_start)
         before = words_before(text, ent)
-        dose = parse_dose(window) or parse_dose(before, anchored_at_end=True)
+        combination = len(parts) > 1 or bool(COMBINATION_NAME.search(ent.text))
+        dose = parse_dose(window, combination=combination) or parse_dose(
+            before, anchored_at_end=True, combination=combination
+        )
         started = last_cue(ent, "MED_STARTED")
         stopped = last_cue(ent, "MED_STOPPED") > started or is_switched_from(text, ent, next_start)
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED"))
@@ -476,9 +508,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             status = MedicationStatus.COMPLETED if given else MedicationStatus.ACTIVE
         facts.append(
             MedicationFact(
-                quote=quote_for(text, ent.start_char, ent.end_char, sentence_region(ent)),
-                text=normalize_space(ent.text),
-                generic_name=ent._.target_rule.metadata["generic_name"],
+                quote=quote_for(text, ent.start_char, parts[-1].end_char, sentence_region(ent)),
+                text=combination_name(text, parts),
+                generic_name=combination_generic(parts),
                 dose_value=dose[0] if dose else None,
                 dose_unit=dose[1] if dose else None,
                 route=parse_route(window) or parse_route(before, anchored_at_end=True),
@@ -520,8 +552,8 @@ def curated_drugs() -> dict[str, str]:
 
 def generic_of(product: str) -> str | None:
     """The generic name of the first drug named in a product name, from the drug dictionary or
-    the curated lexicon."""
-    found = find_drug(product)
+    the curated lexicon ('acetaminophen-aspirin buffered': acetaminophen)."""
+    found = find_drug(product) or find_drug(product.replace("-", " "))
     if found:
         return found[2]
     words = product.lower().split()
@@ -560,7 +592,7 @@ def medication_from_row(
     generic = generic_of(product)
     # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
     # product's strength ('90 mcg/actuation')
-    dose = parse_dose(f"{product} | {sig}")
+    dose = parse_dose(f"{product} | {sig}", combination=bool(COMBINATION_NAME.search(product)))
     no_drug = dose is None and (generic is None or is_drug_class(generic))
     if no_drug or is_vaccine(product, generic):
         return None
@@ -616,7 +648,8 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
             if is_allergen(text, offset + drug[0], offset + drug[1]):
                 continue
             window = item[drug[1] :]
-            dose = parse_dose(window)
+            name = item[drug[0] : drug[1]]
+            dose = parse_dose(window, combination=bool(COMBINATION_NAME.search(name)))
             if dose is None and is_drug_class(drug[2]):
                 continue  # 'on a statin': a class of drugs, not a product
             facts.append(

@@ -258,9 +258,14 @@ def wrap_tolerant(rule: ConTextRule, tokenizer: Callable[[str], Doc]) -> ConText
         pattern = [{"LOWER": word.lower_} for word in words]
     if isinstance(pattern, str) or len(pattern) < 2:  # a regular expression, or one token
         return rule
+    # never at the cue's edges, or 'Assessment:\nRule out X' would take the line break before
+    # 'Rule out' (its 'may' is optional) into the cue, and the cue into the header's sentence
+    required = [element.get("OP") not in ("?", "*") for element in pattern]
     spaced = [pattern[0]]
-    for element in pattern[1:]:
-        spaced += [{"IS_SPACE": True, "OP": "*"}, element]
+    for index, element in enumerate(pattern[1:], start=1):
+        if any(required[:index]) and any(required[index:]):
+            spaced.append({"IS_SPACE": True, "OP": "*"})
+        spaced.append(element)
     rule.pattern = spaced
     return rule
 

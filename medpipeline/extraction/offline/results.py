@@ -17,6 +17,7 @@ from medpipeline.extraction.offline.lexicons import (
     lab_units,
     observation_aliases,
     observation_kind_candidates,
+    sig_terms,
 )
 from medpipeline.extraction.offline.pipeline import DRUG
 from medpipeline.extraction.offline.text import (
@@ -135,14 +136,33 @@ REFERENCE_LINE = re.compile(
 )
 
 
+# a measure of something else than the patient's body: 'Fundal height 28 cm', 'fetal heart rate
+# 140', 'birth weight 3.2 kg' (not today's weight)
+NOT_THE_PATIENTS_BODY = "".join(
+    rf"(?<!{word}[ \t])" for word in ("fundal", "fetal", "uterine", "birth")
+)
+
+
 def alias_regex(alias: str) -> str:
     """Short aliases (Na, K, HR, BP) match as the lexicon writes them, in lower or in upper case
     only ('Na', 'na', 'NA'; not 'nA'); others ignore case."""
     words = r"[ \t]+".join(re.escape(word) for word in alias.split())
     if len(alias) <= 3:
         variants = sorted({re.escape(alias), re.escape(alias.lower()), re.escape(alias.upper())})
+        if is_a_unit(alias.lower()):  # 'mg' after a number is its unit: 'Senna 8.6 mg 2 tabs'
+            variants = [
+                rf"(?<!\d)(?<!\d[ \t]){variant}" if variant == re.escape(alias.lower()) else variant
+                for variant in variants
+            ]
         return "(?-i:" + "|".join(variants) + ")"
     return words
+
+
+def is_a_unit(word: str) -> bool:
+    """A result's or a dose's unit ('mg', 'g/dL')."""
+    return any(pattern.fullmatch(word) for pattern, _, _ in lab_units()) or any(
+        term.pattern.fullmatch(word) for term in sig_terms("dose_unit")
+    )
 
 
 @functools.cache
@@ -158,7 +178,7 @@ def known_observation_pattern() -> re.Pattern[str]:
     units = unit_regex(("lab", "vital"))
     return re.compile(
         # not the end of a compound name: 'DAS28-CRP' is a score, not a CRP
-        rf"(?<![\w/])(?<!\w-)(?P<name>{names})(?![\w/])"
+        rf"(?<![\w/])(?<!\w-){NOT_THE_PATIENTS_BODY}(?P<name>{names})(?![\w/])"
         r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
         # not a range of values: '150-180', 'the 150s'

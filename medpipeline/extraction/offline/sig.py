@@ -41,16 +41,40 @@ COUNT_TAKEN = re.compile(
     re.IGNORECASE,
 )
 COUNT_TOTAL = re.compile(r"[ \t]*\([ \t]*")  # 'take 2 tablets (' then the dose: their total
+COMPUTED = re.compile(r"=[ \t]*$")  # '14 mg/kg/day = 240 mg': the dose worked out
+# tablets written after the strength with no instruction: 'Senna 8.6 mg 2 tablets qHS'
+BARE_COUNT = re.compile(
+    r"[ \t]*(?:[-,:][ \t]*)?(?P<count>\d+(?:\.\d+)?|one|two|three|four|half|1/2)[ \t]+"
+    r"(?:tablets?|tabs?|capsules?|caps?)\b",
+    re.IGNORECASE,
+)
 COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half": 0.5, "1/2": 0.5}
 
 
-def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] | None:
+# A combination product's name ('sacubitril-valsartan', 'calcium carbonate-vitamin D3') and a
+# strength of one of its parts ('49-51 mg': 49 mg and 51 mg; '600 mg-400 unit', '300 mg/30 mg'),
+# which is no dose.
+COMBINATION_NAME = re.compile(r"[A-Za-z]{3,}[ \t]*[-/][ \t]*[A-Za-z]{2,}")
+PART_BEFORE = re.compile(r"(?:\d|[A-Za-z])[ \t]*[-/][ \t]*$")
+PART_AFTER = re.compile(r"[ \t]*[-/][ \t]*\d")
+
+
+def parse_dose(
+    window: str, anchored_at_end: bool = False, combination: bool = False
+) -> tuple[float, str] | None:
     """The dose in the window (or the one ending it), as (value, UCUM unit): a total the sig
-    gives ('(1,000 mg total)', 'take 2 tablets (50 mg)'), else the strength before the
-    instruction times the tablets it says to take ('500 MG tablet | take 2 tablets ... then 250
-    mg'), else the first dose after the instruction verb ('Inject 24 Units'), else the first one,
-    times the tablets taken."""
+    gives ('(1,000 mg total)', 'take 2 tablets (50 mg)', '14 mg/kg/day = 240 mg'), else the
+    strength before the instruction times the tablets it says to take ('500 MG tablet | take 2
+    tablets ... then 250 mg'), else the first dose after the instruction verb ('Inject 24
+    Units'), else the first one, times the tablets taken ('8.6 mg 2 tablets qHS'). A
+    `combination` product's strength of its parts ('49-51 mg') is no dose."""
     matches = list(dose_pattern().finditer(window))
+    if combination:
+        matches = [
+            m
+            for m in matches
+            if not (PART_BEFORE.search(window, 0, m.start()) or PART_AFTER.match(window, m.end()))
+        ]
     if anchored_at_end:
         matches = [m for m in matches if not window[m.end() :].strip()]
     if not matches:
@@ -62,11 +86,14 @@ def parse_dose(window: str, anchored_at_end: bool = False) -> tuple[float, str] 
         for m in matches
         if TOTAL_AFTER.match(window, m.end())
         or (count and COUNT_TOTAL.fullmatch(window, count.end(), m.start()))
+        or COMPUTED.search(window, 0, m.start())
     ]
     strengths = [m for m in matches if instruction and m.start() < instruction.start()]
     instructed = [m for m in matches if instruction and m.start() > instruction.start()]
     counted = strengths if count and strengths and not totals else []
     match = (totals or counted or instructed or matches)[0]
+    if not (instruction or totals or count):
+        count = BARE_COUNT.match(window, match.end())
     if not (counted or not (totals or instructed)):
         count = None
     times = COUNT_WORDS.get(count["count"].lower(), 0.0) or float(count["count"]) if count else 1.0
