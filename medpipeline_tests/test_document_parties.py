@@ -34,6 +34,13 @@ ORGANIZATIONS = [
      "Laboratory Corporation of America"),
     ("To: Cardiology Clinic, Fictional General Hospital\nDear Colleague,\n", None),
     ("DISCHARGE INSTRUCTIONS:\nPT to evaluate and treat at Siskin Rehab Hospital.\n", None),
+    # the facility a clinician signs for: on the clinician's line, or a line under it
+    ("DISCHARGE SUMMARY\nAttending: Dr. Priya Raman, Lakeshore Community Hospital\n",
+     "Lakeshore Community Hospital"),
+    ("Recommendations: repeat echo.\n\nMarcus Feld, MD\nCardiology, Riverside General Hospital\n",
+     "Riverside General Hospital"),
+    ("Consultant: Dr. Marcus Feld, MD, Family Practice\n", None),
+    ("Electronically signed: Dr. Alan Exampleton, MD\nFollow up at Siskin Rehab Hospital.\n", None),
 ]  # fmt: skip
 
 

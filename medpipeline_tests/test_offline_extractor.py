@@ -2760,3 +2760,57 @@ def test_a_word_that_qualifies_the_next_condition_is_no_condition(extractor, tex
     """Regression: 'Stress hyperglycemia' was a condition 'Stress' (Z73.3)."""
     conditions = extractor.extract(text).conditions
     assert {c.text.lower() for c in conditions if c.assertion == Assertion.PRESENT} == expected
+
+
+def test_a_result_below_a_limit_written_with_a_space_and_a_vital_target(extractor):
+    """Regression: 'Troponin T < 0.01 ng/mL' was lost; a vital sign with a comparator is a
+    target ('titrate to HR < 110'), not a measurement."""
+    text = "Troponin T < 0.01 ng/mL. Metoprolol, titrate to HR < 110. HR 88."
+    found = [(o.name, o.value, o.value_text) for o in extractor.extract(text).observations]
+    assert sorted(found) == [("HR", 88.0, None), ("Troponin T", 0.01, "<0.01")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ICU PROGRESS NOTE\nHospital day 5, MICU\nDate: 11/20/2026\nWeaned from pressors.",
+        "Hospitalist Progress Note\nStable overnight.",
+    ],
+)
+def test_an_icu_or_hospital_day_title_is_an_inpatient_stay(extractor, text):
+    assert [e.encounter_class for e in extractor.extract(text).encounters] == ["inpatient"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Gout flare treated with prednisone.", "M10.9"),  # the category M10's unspecified code
+        ("Whooping cough.", "A37.90"),
+    ],
+)
+def test_a_term_of_an_icd10_category_gets_its_unspecified_billable_code(extractor, text, code):
+    assert [c.icd10_code for c in extractor.extract(text).conditions] == [code]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Follow-up: Heart failure clinic in 1 week.", "Referred to diabetes education class."],
+)
+def test_a_clinic_or_class_named_for_a_condition_asserts_none(extractor, text):
+    assert extractor.extract(text).conditions == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Allergies: Lisinopril - angioedema? (unclear history). Sulfa (rash).",
+         [("Lisinopril", "angioedema", Assertion.POSSIBLE), ("Sulfa", "rash", Assertion.PRESENT)]),
+        ("Allergies: Morphine? - itching only", [("Morphine", "itching only", Assertion.POSSIBLE)]),
+        ("Allergies: codeine (possible hives)",
+         [("codeine", "possible hives", Assertion.POSSIBLE)]),
+    ],
+)  # fmt: skip
+def test_an_allergy_the_list_doubts_is_possible(extractor, text, expected):
+    """Regression: 'Morphine? - itching only' was a confirmed allergy."""
+    found = [(a.substance, a.reaction, a.assertion) for a in extractor.extract(text).allergies]
+    assert found == expected

@@ -2,8 +2,10 @@
 clinicians who wrote, signed or attended it, and the patient's identifiers with their issuer.
 
 - Facility: a labelled field ("Facility:", "Organization:", "Hospital:", "Clinic:"), the custodian
-  or provider organization of a rendered C-CDA ("Custodian <name> Contact Details"), or a letterhead
-  line in the first lines of a page ("Community Health Hospital", "Oakfield Family Practice").
+  or provider organization of a rendered C-CDA ("Custodian <name> Contact Details"), a letterhead
+  line in the first lines of a page ("Community Health Hospital", "Oakfield Family Practice"), or
+  the facility a clinician signs for, on the clinician's line or under it ("Attending: Dr. Priya
+  Raman, Lakeshore Community Hospital").
 - Clinicians: a role label and a name ("Attending physician: Dr. Alan Exampleton", "Dictated by",
   "Electronically signed by", "Author", "Performer", "Referring", "Ordering provider" ...), or a
   signature line ("Dr. Priya Notarealdoc, MBBS", "Jane Roe, MD"); credentials and an NPI printed
@@ -123,6 +125,7 @@ def organization_facts(text: str) -> list[OrganizationFact]:
             found.append(
                 (match.start(), _organization(text, match.start("name"), match.end(), name))
             )
+    found += _signed_for(text)
     facts = [fact for _, fact in sorted(found, key=lambda pair: pair[0]) if fact]
     return unique(facts, key=lambda fact: fact.name.casefold())
 
@@ -141,7 +144,12 @@ def _first_lines(text: str, count: int) -> list[re.Match[str]]:
 
 def practitioner_facts(text: str) -> list[PractitionerFact]:
     """Clinicians the text names with a role, and signature lines (authors), in text order."""
-    found: list[tuple[int, PractitionerFact]] = []
+    ordered = [fact for _, fact in _practitioners(text)]
+    return unique(ordered, key=lambda fact: (fact.name.casefold(), fact.role))
+
+
+def _practitioners(text: str) -> list[tuple[re.Match[str], PractitionerFact]]:
+    found: list[tuple[re.Match[str], PractitionerFact]] = []
     for match in LABELLED_PRACTITIONER.finditer(text):
         label = (match["colon_label"] or match["bare_label"]).lower()
         role = next(
@@ -150,16 +158,45 @@ def practitioner_facts(text: str) -> list[PractitionerFact]:
         )
         fact = _practitioner(text, match, role)
         if fact:
-            found.append((match.start(), fact))
+            found.append((match, fact))
     for match in SIGNATURE_LINE.finditer(text):
         all_capitals = match["name"].upper() == match["name"]  # 'CHEST XRAY, PA' is a heading
         if not (match["dr"] or (match["cred"] and not all_capitals)):
             continue
         fact = _practitioner(text, match, PractitionerRole.AUTHOR)
         if fact:
-            found.append((match.start(), fact))
-    ordered = [fact for _, fact in sorted(found, key=lambda pair: pair[0])]
-    return unique(ordered, key=lambda fact: (fact.name.casefold(), fact.role))
+            found.append((match, fact))
+    return sorted(found, key=lambda pair: pair[0].start())
+
+
+# The facility a clinician signs for: after a comma on the clinician's line ('Attending: Dr.
+# Priya Raman, Lakeshore Community Hospital'), or a line of its own under it, after a department
+# perhaps ('Marcus Feld, MD\nCardiology, Riverside General Hospital'); not a sentence that names
+# a place ('Follow up at Siskin Rehab Hospital').
+SIGNATURE_BLOCK_LINES = 2
+_ORG_NAME = (
+    rf"(?P<name>(?:{_WORD}[ \t]+){{1,6}}?{_ORG_WORDS}(?:[ \t]+of(?:[ \t]+{_WORD}){{1,3}})?)\b"
+)
+_DEPARTMENT = r"(?:[A-Z][\w&'’ -]*,[ \t]*)?"
+ORGANIZATION_AFTER_NAME = re.compile(rf"[^\n]*?,[ \t]*{_DEPARTMENT}{_ORG_NAME}")
+ORGANIZATION_LINE = re.compile(rf"\n[ \t]*{_DEPARTMENT}{_ORG_NAME}[ \t]*(?:,[^\n]*)?(?=\n|$)")
+NO_FACILITY_NAMES = {"family practice", "private practice", "group practice", "general practice"}
+
+
+def _signed_for(text: str) -> list[tuple[int, OrganizationFact]]:
+    found = []
+    for match, _ in _practitioners(text):
+        named = ORGANIZATION_AFTER_NAME.match(text, match.end())
+        position = text.find("\n", match.end())
+        for _ in range(SIGNATURE_BLOCK_LINES):
+            if named or position < 0:
+                break
+            named = ORGANIZATION_LINE.match(text, position)
+            position = text.find("\n", position + 1)
+        if named and named["name"].lower() not in NO_FACILITY_NAMES:
+            fact = _organization(text, named.start("name"), named.end("name"), named["name"])
+            found.append((named.start("name"), fact))
+    return [(start, fact) for start, fact in found if fact]
 
 
 def _practitioner(

@@ -234,12 +234,26 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     substance = normalize_space(drug.text) if drug else written
     if not drug and not plausible_substance(substance):
         return None
+    if refuted:
+        assertion = Assertion.NEGATED
+    elif UNCERTAIN_ITEM.search(raw):
+        assertion = Assertion.POSSIBLE
+    else:
+        assertion = Assertion.PRESENT
     return AllergyFact(
         quote=quote_for(text, *item),
-        substance=substance,
-        reaction=reaction,
-        assertion=Assertion.NEGATED if refuted else Assertion.PRESENT,
+        substance=substance.rstrip("?"),
+        reaction=REMARK_AFTER.sub("", reaction).rstrip("?") if reaction else None,
+        assertion=assertion,
     )
+
+
+REMARK_AFTER = re.compile(r"[ \t]*\([^()]*\)$")  # 'angioedema? (unclear history)'
+# An allergy the item doubts: 'Morphine? - itching only', 'Lisinopril - angioedema? (unclear)'.
+UNCERTAIN_ITEM = re.compile(
+    r"\?|\b(?:possible|possibly|questionable|probable|unclear|unsure|uncertain|suspected)\b",
+    re.IGNORECASE,
+)
 
 
 # An allergy the item itself says the patient does not have: an allergist's or a challenge's

@@ -137,14 +137,20 @@ LONE_DATE_LINE = re.compile(rf"\A\s*(?P<date>{DATE})[ \t]*$", re.MULTILINE)
 
 EMERGENCY_WORDS = re.compile(r"\b(?:emergency department|emergency room|ED visit)\b", re.I)
 # An undated document's title still says what kind of stay it records ('EMERGENCY DEPARTMENT
-# NOTE', 'Discharge Summary', 'Clinic Note'): the encounter, without a period. Only a title
-# counts: the first lines, not a history's 'went to the emergency room'.
+# NOTE', 'Discharge Summary', 'ICU Progress Note', 'Hospital day 5', 'Clinic Note'): the
+# encounter, without a period. Only a title counts: the first lines, not a history's 'went to the
+# emergency room'.
 TITLE_LINES = 3
 TITLE_ENCOUNTER = [
     (kind, re.compile(rf"^[ \t]*(?:[\w&/-]+[ \t]+){{0,3}}(?:{words})\b[^\n]{{0,80}}$", re.I | re.M))
     for kind, words in (
         ("emergency", r"emergency[ \t]+(?:department|room)|ED[ \t]+(?:provider[ \t]+)?note"),
-        ("inpatient", r"discharge[ \t]+summary|admission[ \t]+(?:note|H&P|history)"),
+        (
+            "inpatient",
+            r"discharge[ \t]+summary|admission[ \t]+(?:note|H&P|history)|hospital[ \t]+day[ \t]+\d+"
+            r"|(?:(?:M|S|CV|C|N|P)?ICU|intensive[ \t]+care|critical[ \t]+care|inpatient"
+            r"|hospitalist)[ \t]+(?:progress[ \t]+)?note",
+        ),
         ("ambulatory", r"(?:clinic|office)[ \t]+(?:visit|note)|outpatient[ \t]+(?:visit|note)"),
     )
 ]

@@ -182,7 +182,8 @@ def known_observation_pattern() -> re.Pattern[str]:
         r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
         # not a range of values: '150-180', 'the 150s'
-        rf"|{FEET_AND_INCHES}|[<>]?(?:{THOUSANDS}|{NUMBER}))(?![+\d]|s\b|[ \t]*[-\u2013][ \t]*\d)"
+        rf"|{FEET_AND_INCHES}|(?:[<>][ \t]?)?(?:{THOUSANDS}|{NUMBER}))"
+        r"(?![+\d]|s\b|[ \t]*[-\u2013][ \t]*\d)"
         rf"(?:{SEPARATOR}\((?P<early_flag>{FLAG})\))?"  # 'Na 131 (L) [135-145]'
         rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
@@ -335,7 +336,8 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
     kind = observation_kind(match["name"], written_unit)
     assert kind is not None  # the pattern matched one of its aliases
     is_pair = match["systolic"] is not None
-    value = match["value"].lstrip("<>").replace(",", "")
+    written = re.sub(r"(?<=[<>])[ \t]+", "", match["value"])  # 'Troponin T < 0.01'
+    value = written.lstrip("<>").replace(",", "")
     if match["feet"]:
         value = f"{int(match['feet']) * 12 + float(match['inches']):g}"
     implied = None if is_pair else unit_implied(kind.loinc_code, float(value), bool(match["feet"]))
@@ -348,7 +350,7 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
         category=kind.category,
         loinc_code=None if specimen else kind.loinc_code,  # the code is for serum or blood
         value=None if is_pair else float(value),
-        value_text=normalize_space(match["value"]) if is_pair or value != match["value"] else None,
+        value_text=normalize_space(written) if is_pair or value != written else None,
         unit=unit,
         reference_low=reference_bounds(match)[0],
         reference_high=reference_bounds(match)[1],
@@ -499,6 +501,8 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
             continue
         if match["unit"] is None and POSTAL_OR_ID.fullmatch(match["value"]):
             continue  # 'Madison, CA 95653': an address, not calcium
+        if match["value"][0] in "<>" and is_vital_sign(match):
+            continue  # 'titrate to HR < 110', 'SBP <180': a target; a measured vital is a number
         facts.append(known_observation(text, match))
         taken.append((match.start(), match.end()))
     for match in one_letter_vitals(text):
@@ -512,6 +516,11 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
         if plausible_test_name(match["name"]) and not in_regions(match.start("name"), rows):
             facts.append(qualitative_observation(text, match))
     return facts
+
+
+def is_vital_sign(match: re.Match[str]) -> bool:
+    kind = observation_kind(match["name"], ucum_unit(match["unit"]))
+    return kind is not None and kind.category == "vital-signs"
 
 
 BLOOD_PRESSURE = {"blood pressure", "bp", "b/p"}
