@@ -2814,3 +2814,49 @@ def test_an_allergy_the_list_doubts_is_possible(extractor, text, expected):
     """Regression: 'Morphine? - itching only' was a confirmed allergy."""
     found = [(a.substance, a.reaction, a.assertion) for a in extractor.extract(text).allergies]
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Assessment: Elevated PSA - prostate cancer not excluded.", Assertion.POSSIBLE),
+        ("Sepsis not ruled out; cultures pending.", Assertion.POSSIBLE),
+        ("Ondansetron 4 mg IV q6h PRN nausea.", Assertion.HYPOTHETICAL),  # a PRN's indication
+    ],
+)
+def test_a_diagnosis_not_excluded_is_possible_and_a_prns_indication_hypothetical(
+    extractor, text, expected
+):
+    """Regression: 'prostate cancer not excluded' was negated ('excluded'), 'PRN nausea' an
+    active condition."""
+    assert [c.assertion for c in extractor.extract(text).conditions] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a list label opens a medications section, even after a history
+            "History: 40 pack-year smoker.\nCurrent inhalers: albuterol MDI 2 puffs q4-6h PRN; "
+            "tiotropium 18 mcg inhaled daily.",
+            {"albuterol": Assertion.PRESENT, "tiotropium": Assertion.PRESENT},
+        ),
+        (  # 'Prior:' lists drugs of the past
+            "Prior: sulfasalazine (stopped for nausea), etanercept (loss of response 2024).\n"
+            "Current treatment: methotrexate 20 mg weekly.",
+            {"sulfasalazine": Assertion.HISTORICAL, "etanercept": Assertion.HISTORICAL,
+             "methotrexate": Assertion.PRESENT},
+        ),
+        (  # a plan item on a condition, a drug that 'may be tried'
+            "Plan:\n- Azithromycin 250 mg three times weekly if exacerbations continue.\n"
+            "- Melatonin 3 mg at bedtime may be tried for sleep.\n- Continue tiotropium.",
+            {"azithromycin": Assertion.HYPOTHETICAL, "melatonin": Assertion.HYPOTHETICAL,
+             "tiotropium": Assertion.PRESENT},
+        ),
+    ],
+)  # fmt: skip
+def test_which_drugs_a_label_or_plan_item_makes_past_or_proposed(extractor, text, expected):
+    """Regression: the inhalers under a 'History:' heading were history, 'etanercept (loss of
+    response 2024)' under 'Prior:' a drug taken now, 'Azithromycin ... if exacerbations
+    continue' and 'Melatonin ... may be tried' active orders."""
+    found = {m.generic_name: m.assertion for m in extractor.extract(text).medications}
+    assert found == expected

@@ -289,16 +289,37 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
         and not WAS_ON_DRUG_BEFORE.search(before_list)
     ):
         return Assertion.PRESENT
+    ordered = cue_before(WRITER_STARTS, text, ent) or opens_its_item(text, ent)
     proposed = (
-        cue_before(PROPOSED_BEFORE, text, ent)
-        and not STOP_PROPOSED.search(text, sentence_start, ent.start_char)
-    ) or (cue_before(WRITER_STARTS, text, ent) and CONDITION_AFTER.match(text, ent.end_char))
+        (
+            cue_before(PROPOSED_BEFORE, text, ent)
+            and not STOP_PROPOSED.search(text, sentence_start, ent.start_char)
+        )
+        or (ordered and CONDITION_AFTER.match(text, ent.end_char))
+        or PROPOSED_AFTER.match(text, ent.end_char)
+    )
     later = LATER_START_BEFORE.search(text, sentence_start, ent.start_char) and (
         STARTED_AFTER.match(text, ent.end_char)
     )
     if (proposed or later) and assertion == Assertion.PRESENT:
         return Assertion.HYPOTHETICAL
     return assertion
+
+
+# A drug the sentence after it only proposes: 'Melatonin 3 mg at bedtime may be tried for sleep'.
+PROPOSED_AFTER = re.compile(
+    r"[^.;:\n]*?\b(?:may|might|could|can)[ \t]+be[ \t]+(?:tried|considered|started|added"
+    r"|initiated|offered)\b",
+    re.IGNORECASE,
+)
+
+
+def opens_its_item(text: str, ent: Span) -> bool:
+    """The drug opens its sentence or its ';' item ('- Azithromycin 250 mg three times weekly if
+    exacerbations continue'): the item is about it."""
+    sentence_start, _ = sentence_region(ent)
+    item_start = max(sentence_start, text.rfind(";", sentence_start, ent.start_char) + 1)
+    return bool(OPENS_PLAN_ITEM.match(text[item_start : ent.start_char]))
 
 
 # A drug started only later ('Stop aspirin once apixaban started', 'when warfarin is started'):
@@ -319,11 +340,7 @@ OPENS_PLAN_ITEM = re.compile(
 def is_plan_order(text: str, ent: Span, plans: list[Region]) -> bool:
     """The drug opens an item of a plan: its sentence or a ';' part of it ('Plan: CT chest in
     12 months; azithromycin 250 mg three times weekly')."""
-    sentence_start, _ = sentence_region(ent)
-    item_start = max(sentence_start, text.rfind(";", sentence_start, ent.start_char) + 1)
-    return in_regions(ent.start_char, plans) and bool(
-        OPENS_PLAN_ITEM.match(text[item_start : ent.start_char])
-    )
+    return in_regions(ent.start_char, plans) and opens_its_item(text, ent)
 
 
 def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
