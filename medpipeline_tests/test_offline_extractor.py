@@ -2508,6 +2508,11 @@ def test_a_route_before_a_drug_is_of_its_sentence(extractor):
             "Clinic follow-up\nShe went to the emergency room last year for asthma.\n",
             None,
         ),
+        (  # an operative report's date
+            "OPERATIVE REPORT\nDate of surgery: 04/11/2026\nProcedure: Laparoscopic "
+            "cholecystectomy.\n",
+            ("ambulatory", "2026-04-11", None),
+        ),
     ],
 )  # fmt: skip
 def test_the_encounter_of_a_header_row_or_a_title(extractor, text, expected):

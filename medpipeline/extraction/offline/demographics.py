@@ -117,7 +117,8 @@ def patient_fact(text: str) -> PatientFact | None:
 ENCOUNTER_DATE_LABEL = re.compile(
     rf"\b(?P<label>admission date|date of admission|admitted(?: on)?|discharge date|"
     rf"date of discharge|discharged(?: on)?|date of service|service date|visit date|"
-    rf"date of visit|encounter date|date)[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
+    rf"date of visit|encounter date|date of (?:surgery|procedure|operation)|date)"
+    rf"[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
     re.IGNORECASE,
 )
 
