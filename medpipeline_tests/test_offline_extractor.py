@@ -2865,3 +2865,35 @@ def test_which_drugs_a_label_or_plan_item_makes_past_or_proposed(extractor, text
     continue' and 'Melatonin ... may be tried' active orders."""
     found = {m.generic_name: m.assertion for m in extractor.extract(text).medications}
     assert found == expected
+
+
+def test_a_table_rows_cue_is_not_about_the_next_rows_drug(extractor):
+    """Regression: 'No - hold' ending a row of a barred table held (and negated) the drug of the
+    next row."""
+    text = (
+        "Medication | Dose | Frequency | Continue on admission?\n"
+        "Metformin | 1000 mg | BID | No - hold (contrast)\n"
+        "Glipizide | 5 mg | daily | Yes\n"
+    )
+    found = {m.generic_name: (m.status, m.assertion) for m in extractor.extract(text).medications}
+    assert found["glipizide"] == (MedicationStatus.ACTIVE, Assertion.PRESENT)
+
+
+def test_a_letters_writer_starts_and_stops_drugs(extractor):
+    """Regression: 'I have started her on apixaban' was no order and 'clopidogrel ..., which I
+    have asked her to stop' a drug she takes."""
+    text = (
+        "I have started her on apixaban 5 mg twice daily. She takes clopidogrel 75 mg daily, "
+        "which I have asked her to stop now that she is anticoagulated."
+    )
+    found = {m.generic_name: (m.status, m.prescribed) for m in extractor.extract(text).medications}
+    assert found == {
+        "apixaban": (MedicationStatus.ACTIVE, True),
+        "clopidogrel": (MedicationStatus.STOPPED, False),
+    }
+
+
+def test_a_condition_dated_to_a_year_is_history(extractor):
+    """Regression: 'She had a TIA in 2019' was a current TIA."""
+    found = {c.text: c.assertion for c in extractor.extract("She had a TIA in 2019.").conditions}
+    assert found == {"TIA": Assertion.HISTORICAL}

@@ -179,7 +179,7 @@ SWITCH_FROM = re.compile(
 SWITCH_TO_NEXT = r"[^.;:\n]{0,60}?\bto\s+(?:oral\s+|po\s+|iv\s+)?$"  # '... to (oral) <drug>'
 SWITCH_TO = re.compile(SWITCH_TO_NEXT, re.IGNORECASE)
 WRITER_STARTS = re.compile(
-    r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re)\s+(?:also\s+|now\s+)?"
+    r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re|\s+have|'ve)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
     rf"|{CLAUSE_START}(?:will|plan\s+to)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|trial|try|restart|resum)\w*\b"

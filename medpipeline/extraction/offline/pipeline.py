@@ -247,6 +247,17 @@ IN_A_RELATIVE = ConTextRule(
     ],
 )
 
+# A condition the text dates to a year ('She had a TIA in 2019'): an event of the past, a
+# chronic condition since then (which stays active: `fhir.findings`).
+IN_A_YEAR = ConTextRule(
+    "in a year",
+    "HISTORICAL",
+    direction="BACKWARD",
+    max_scope=4,
+    allowed_types={CONDITION},
+    pattern=[{"LOWER": "in"}, {"TEXT": {"REGEX": r"^(?:19|20)\d\d$"}}],
+)
+
 
 def wrap_tolerant(rule: ConTextRule, tokenizer: Callable[[str], Doc]) -> ConTextRule:
     """A cue of several words is still found where the page wrapped its line between them ('She
@@ -283,6 +294,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         *MINUS_SIGN,
         *SWITCHED_TO,
         IN_A_RELATIVE,
+        IN_A_YEAR,
         OFFERED_DECLINED,
         GIVEN_AFTER,
         *UNLIKELY,
@@ -636,13 +648,18 @@ TRAILING_STATUS = re.compile(
 )
 
 
+# A row of a table written with bars ('Metformin | 1000 mg | BID | No - hold'): what one row says
+# is not about the next row's drug.
+TABLE_ROW_LINE = re.compile(r"^[ \t]*(?=[^\n|]*\|[^\n|]*\|)", re.MULTILINE)
+
+
 @Language.component("medpipeline_list_item_sentences")
 def list_item_sentences(doc: Doc) -> Doc:
-    """Start a sentence at every list item so ConText scopes stop there (PyRuSH joins them),
-    and none at the dash before a line's trailing status."""
+    """Start a sentence at every list item and table row so ConText scopes stop there (PyRuSH
+    joins them), and none at the dash before a line's trailing status."""
     item_starts = {
         match.start() + len(match.group()) - len(match.group().lstrip())
-        for match in LIST_ITEM_LINE.finditer(doc.text)
+        for match in (*LIST_ITEM_LINE.finditer(doc.text), *TABLE_ROW_LINE.finditer(doc.text))
     }
     status_dashes = {match.start() for match in TRAILING_STATUS.finditer(doc.text)}
     for token in doc[1:]:
