@@ -358,6 +358,30 @@ def test_different_conditions_stay_apart_and_negation_beside_assertion_is_flagge
     assert _offsets(diabetes) == [CONDITION_NOTE.index("type 2 diabetes mellitus")]
 
 
+RULE_OUT_NOTE = """Clinical history: Right lower quadrant pain, rule out appendicitis.
+Impression: 1. No evidence of appendicitis. 2. No pulmonary embolism; possible pulmonary embolism
+on the earlier study, correlate clinically."""
+
+
+def test_a_suspicion_the_work_up_answers_no_is_no_condition(document: SourceDocument) -> None:
+    """Regression: 'rule out appendicitis' then 'No evidence of appendicitis' was a provisional
+    appendicitis; a suspicion raised after the denial stays."""
+    facts = [
+        ConditionFact(quote="rule out appendicitis", text="appendicitis",
+                      assertion=Assertion.POSSIBLE),
+        ConditionFact(quote="No evidence of appendicitis", text="appendicitis",
+                      assertion=Assertion.NEGATED),
+        ConditionFact(quote="No pulmonary embolism", text="pulmonary embolism",
+                      assertion=Assertion.NEGATED),
+        ConditionFact(quote="possible pulmonary embolism", text="pulmonary embolism",
+                      assertion=Assertion.POSSIBLE),
+    ]  # fmt: skip
+    conditions = resources_of(_bundle(document, RULE_OUT_NOTE, conditions=facts), "Condition")
+    assert [(c["code"]["text"], _code(c["verificationStatus"])) for c in conditions] == [
+        ("pulmonary embolism", "provisional")
+    ]
+
+
 # --- medications, results, procedures merging -------------------------------------------------
 
 MERGE_NOTE = """Home: Lasix 40 mg daily. Continue furosemide 40 mg PO daily.

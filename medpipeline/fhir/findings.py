@@ -86,6 +86,21 @@ _RANGE_WRITTEN = re.compile(
 )
 
 
+def is_ruled_out_later(facts: list[ConditionFact], own: list[ConditionFact]) -> bool:
+    """Only ever suspected ('Clinical history: rule out appendicitis'), and denied after the last
+    suspicion ('Impression: No evidence of appendicitis'): the work-up answered no."""
+    if any(member.assertion != Assertion.POSSIBLE for member in own):
+        return False
+    last_suspected = max(_offset(member) for member in own)
+    return any(
+        fact.assertion == Assertion.NEGATED and _offset(fact) > last_suspected for fact in facts
+    )
+
+
+def _offset(fact: ConditionFact) -> int:
+    return fact.evidence.offset if fact.evidence and fact.evidence.offset is not None else -1
+
+
 def condition_resource(facts: list[ConditionFact], context: MappingContext) -> Carrying | None:
     """The patient's condition, however often the document names it: the most current assertion
     decides (a condition both current and in the history is current). Negated mentions beside
@@ -94,7 +109,7 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
         (fact for fact in facts if fact.assertion in _CONDITION_STATUS),
         key=lambda fact: _CONDITION_PRECEDENCE.index(fact.assertion),
     )
-    if not own:
+    if not own or is_ruled_out_later(facts, own):
         return None
     fact = own[0]
     checked = (checked_code(member.icd10_code, icd10cm_code, "icd10cm", context) for member in own)
