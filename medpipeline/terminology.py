@@ -52,6 +52,19 @@ def icd10cm_code(code: str | None) -> str | None:
         return icd.add_dot(cleaned) if "." not in cleaned else cleaned
 
 
+@functools.lru_cache(maxsize=4096)
+def unspecified_icd10_parent(code: str) -> str | None:
+    """The category or subcategory an unspecified ICD-10-CM code leaves unspecified ('I50.9
+    Heart failure, unspecified': I50; 'R06.00 Dyspnea, unspecified': R06.0); None for a code
+    that says more."""
+    icd = _icd()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if not icd.is_valid_item(code) or "unspecified" not in icd.get_description(code).lower():
+            return None
+        return icd.get_parent(code) or None
+
+
 @functools.cache
 def _ucum_parser():
     from ucumvert import get_ucum_parser

@@ -382,6 +382,40 @@ def test_a_suspicion_the_work_up_answers_no_is_no_condition(document: SourceDocu
     ]
 
 
+HEART_FAILURE_NOTE = """HPI: CHF with EF 35%. PMH: HFrEF, type 2 diabetes with diabetic neuropathy.
+Assessment: Acute on chronic HFrEF exacerbation. Type 2 diabetes with hyperglycemia. Dyspnea."""
+
+
+def test_an_unspecified_code_joins_the_one_specific_code_of_its_category(
+    document: SourceDocument,
+) -> None:
+    """Regression: 'CHF' (I50.9), 'HFrEF' (I50.20) and 'Acute on chronic HFrEF' (I50.23) were
+    three heart failures. Diabetic neuropathy, unspecified (E11.40) is no diabetes with
+    hyperglycemia (E11.65): its subcategory E11.4 is not E11.6."""
+    facts = [
+        ConditionFact(quote="CHF with EF 35%", text="CHF", icd10_code="I50.9"),
+        ConditionFact(quote="HFrEF", text="HFrEF", icd10_code="I50.20",
+                      assertion=Assertion.HISTORICAL),
+        ConditionFact(quote="diabetic neuropathy", text="diabetic neuropathy", icd10_code="E11.40",
+                      assertion=Assertion.HISTORICAL),
+        ConditionFact(quote="Acute on chronic HFrEF exacerbation", text="Acute on chronic HFrEF",
+                      icd10_code="I50.23"),
+        ConditionFact(quote="Type 2 diabetes with hyperglycemia",
+                      text="Type 2 diabetes with hyperglycemia", icd10_code="E11.65"),
+        ConditionFact(quote="Dyspnea", text="Dyspnea", icd10_code="R06.00"),
+    ]  # fmt: skip
+    conditions = resources_of(_bundle(document, HEART_FAILURE_NOTE, conditions=facts), "Condition")
+    found = {
+        c["code"]["text"]: (c["code"]["coding"][0]["code"], len(_offsets(c))) for c in conditions
+    }
+    assert found == {
+        "Acute on chronic HFrEF": ("I50.23", 3),
+        "diabetic neuropathy": ("E11.40", 1),
+        "Type 2 diabetes with hyperglycemia": ("E11.65", 1),
+        "Dyspnea": ("R06.00", 1),
+    }
+
+
 # --- medications, results, procedures merging -------------------------------------------------
 
 MERGE_NOTE = """Home: Lasix 40 mg daily. Continue furosemide 40 mg PO daily.

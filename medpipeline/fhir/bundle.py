@@ -83,8 +83,8 @@ from medpipeline.fhir.findings import (
 from medpipeline.fhir.grouping import (
     FactGroup,
     allergy_identity,
-    condition_identity,
     encounter_class_code,
+    group_conditions,
     group_encounters,
     group_facts,
     group_medications,
@@ -254,7 +254,7 @@ def _fact_entries(
             entries.append((url, resource))
 
     conditions = enumerate(extraction.conditions)
-    for group in group_facts(conditions, condition_identity):
+    for group in group_conditions(conditions):
         add("condition", "conditions", group, condition_resource(group.facts, context))
     requests, statements = [], []
     for index, medication in enumerate(extraction.medications):

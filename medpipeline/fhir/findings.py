@@ -30,7 +30,7 @@ from medpipeline.fhir.elements import (
     without_none,
 )
 from medpipeline.fhir.grouping import is_episodic, iso_date, lexicon_icd10
-from medpipeline.terminology import icd10cm_code, loinc_code
+from medpipeline.terminology import icd10cm_code, loinc_code, unspecified_icd10_parent
 
 NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
 NO_KNOWN_DRUG_ALLERGY = ("409137002", "No known drug allergy")
@@ -111,12 +111,20 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
     )
     if not own or is_ruled_out_later(facts, own):
         return None
-    fact = own[0]
-    checked = (checked_code(member.icd10_code, icd10cm_code, "icd10cm", context) for member in own)
+    checked = [checked_code(member.icd10_code, icd10cm_code, "icd10cm", context) for member in own]
     codes = [code for code in checked if code is not None]
-    icd10 = next((code for code in codes if code), None) or next(
-        (code for member in own if (code := lexicon_icd10(member.text))), None
+    coded = [
+        (member, code or lexicon_icd10(member.text))
+        for member, code in zip(own, checked, strict=True)
+        if code or lexicon_icd10(member.text)
+    ]
+    # the most specific code names the condition ('Acute on chronic HFrEF', not 'CHF')
+    named, icd10 = min(
+        coded,
+        key=lambda pair: unspecified_icd10_parent(pair[1]) is not None,
+        default=(own[0], None),
     )
+    fact = own[0]
     clinical, verification, category = _CONDITION_STATUS[fact.assertion]
     if all(member.resolved for member in own):
         clinical = ("resolved", "Resolved")
@@ -135,7 +143,7 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
         clinicalStatus=codeable(_CONDITION_CLINICAL, *clinical),
         verificationStatus=codeable(_CONDITION_VERIFICATION, *verification),
         category=[codeable(_CONDITION_CATEGORY, *category)],
-        code=concept(fact.text, [{"system": ICD10_CM, "code": icd10}] if icd10 else []),
+        code=concept(named.text, [{"system": ICD10_CM, "code": icd10}] if icd10 else []),
         subject={"reference": context.patient},
         encounter=(
             {"reference": context.encounter}

@@ -33,7 +33,7 @@ from medpipeline.extraction.schema import (
     ObservationFact,
     ProcedureFact,
 )
-from medpipeline.terminology import icd10cm_code
+from medpipeline.terminology import icd10cm_code, unspecified_icd10_parent
 
 F = TypeVar("F", bound=Fact)
 _NOT_A_WORD = re.compile(r"[^\w]+")
@@ -116,6 +116,45 @@ def condition_identity(fact: ConditionFact) -> str:
     term, lexicon_code = _condition_terms().get(normalized(fact.text), (None, None))
     code = icd10cm_code(fact.icd10_code) or lexicon_code
     return f"icd10:{code}" if code else f"name:{term or normalized(fact.text)}"
+
+
+def group_conditions(facts: Iterable[tuple[int, ConditionFact]]) -> list[FactGroup[ConditionFact]]:
+    """The same condition is one fact: the same code or name, and a mention whose code leaves
+    its (sub)category unspecified ('CHF', I50.9; 'dyspnea', R06.00) joins the one more specific
+    code of that (sub)category the document gives ('Acute on chronic HFrEF', I50.23; 'shortness
+    of breath', R06.02); with two such it stays apart."""
+    groups = group_facts(facts, condition_identity)
+    kept: list[FactGroup[ConditionFact]] = []
+    for group in groups:
+        parent = _unspecified_parent(group)
+        fuller = [
+            other
+            for other in groups
+            if parent
+            and other is not group
+            and not _unspecified_parent(other)
+            and (_code(other) or "").startswith(parent)
+        ]
+        if len(fuller) == 1:
+            fuller[0].indices.extend(group.indices)
+            fuller[0].facts.extend(group.facts)
+        else:
+            kept.append(group)
+    for group in kept:  # members in document order
+        pairs = sorted(zip(group.indices, group.facts, strict=True), key=lambda pair: pair[0])
+        group.indices[:] = [index for index, _ in pairs]
+        group.facts[:] = [fact for _, fact in pairs]
+    return kept
+
+
+def _code(group: FactGroup[ConditionFact]) -> str | None:
+    identity = condition_identity(group.facts[0])
+    return identity.removeprefix("icd10:") if identity.startswith("icd10:") else None
+
+
+def _unspecified_parent(group: FactGroup[ConditionFact]) -> str | None:
+    code = _code(group)
+    return unspecified_icd10_parent(code) if code else None
 
 
 def drug_identity(name: str | None) -> str:
