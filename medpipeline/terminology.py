@@ -62,7 +62,15 @@ def unspecified_icd10_parent(code: str) -> str | None:
         warnings.simplefilter("ignore", DeprecationWarning)
         if not icd.is_valid_item(code) or "unspecified" not in icd.get_description(code).lower():
             return None
-        return icd.get_parent(code) or None
+        parent = icd.get_parent(code)
+        # 'J45.909 Unspecified asthma, uncomplicated' leaves all of J45 unspecified, not only
+        # J45.90 'Unspecified asthma'
+        while parent and "unspecified" in icd.get_description(parent).lower():
+            above = icd.get_parent(parent)
+            if above == parent:  # the package gives 'T14' as its own parent
+                break
+            parent = above
+        return parent if parent and not icd.is_chapter_or_block(parent) else None
 
 
 @functools.cache

@@ -383,7 +383,8 @@ def test_a_suspicion_the_work_up_answers_no_is_no_condition(document: SourceDocu
 
 
 HEART_FAILURE_NOTE = """HPI: CHF with EF 35%. PMH: HFrEF, type 2 diabetes with diabetic neuropathy.
-Assessment: Acute on chronic HFrEF exacerbation. Type 2 diabetes with hyperglycemia. Dyspnea."""
+Assessment: Acute on chronic HFrEF exacerbation. Type 2 diabetes with hyperglycemia. Dyspnea.
+Follow up of asthma. A/P: Mild persistent asthma. Other injury of the back."""
 
 
 def test_an_unspecified_code_joins_the_one_specific_code_of_its_category(
@@ -403,6 +404,12 @@ def test_an_unspecified_code_joins_the_one_specific_code_of_its_category(
         ConditionFact(quote="Type 2 diabetes with hyperglycemia",
                       text="Type 2 diabetes with hyperglycemia", icd10_code="E11.65"),
         ConditionFact(quote="Dyspnea", text="Dyspnea", icd10_code="R06.00"),
+        # 'Unspecified asthma, uncomplicated' leaves all of J45 unspecified
+        ConditionFact(quote="asthma", text="asthma", icd10_code="J45.909"),
+        ConditionFact(quote="Mild persistent asthma", text="Mild persistent asthma",
+                      icd10_code="J45.30"),
+        # the package gives T14 as its own parent
+        ConditionFact(quote="Other injury", text="injury", icd10_code="T14.8XXA"),
     ]  # fmt: skip
     conditions = resources_of(_bundle(document, HEART_FAILURE_NOTE, conditions=facts), "Condition")
     found = {
@@ -413,6 +420,8 @@ def test_an_unspecified_code_joins_the_one_specific_code_of_its_category(
         "diabetic neuropathy": ("E11.40", 1),
         "Type 2 diabetes with hyperglycemia": ("E11.65", 1),
         "Dyspnea": ("R06.00", 1),
+        "Mild persistent asthma": ("J45.30", 2),
+        "injury": ("T14.8XXA", 1),
     }
 
 

@@ -2508,6 +2508,10 @@ def test_a_route_before_a_drug_is_of_its_sentence(extractor):
             "Clinic follow-up\nShe went to the emergency room last year for asthma.\n",
             None,
         ),
+        (  # a dated ED note's title says emergency
+            "ED NOTE\nDate of visit: 07/04/2026\nCC: Chest pain.\n",
+            ("emergency", "2026-07-04", None),
+        ),
         (  # an operative report's date
             "OPERATIVE REPORT\nDate of surgery: 04/11/2026\nProcedure: Laparoscopic "
             "cholecystectomy.\n",
@@ -2897,3 +2901,11 @@ def test_a_condition_dated_to_a_year_is_history(extractor):
     """Regression: 'She had a TIA in 2019' was a current TIA."""
     found = {c.text: c.assertion for c in extractor.extract("She had a TIA in 2019.").conditions}
     assert found == {"TIA": Assertion.HISTORICAL}
+
+
+def test_a_bracketed_not_taking_is_the_drugs_before_it(extractor):
+    """Regression: 'Flovent HFA 110 mcg 2 puffs BID (not taking), albuterol HFA PRN' was a
+    drug she takes."""
+    text = "Meds: Flovent HFA 110 mcg 2 puffs BID (not taking), montelukast 10 mg daily."
+    found = {m.generic_name: m.assertion for m in extractor.extract(text).medications}
+    assert found == {"fluticasone": Assertion.NEGATED, "montelukast": Assertion.PRESENT}

@@ -185,7 +185,7 @@ def encounter_facts(text: str) -> list[EncounterFact]:
         return titled
     inpatient = inpatient or any(fact.encounter_class == "inpatient" for fact in titled)
     encounter_class = "inpatient" if inpatient else "ambulatory"
-    if EMERGENCY_WORDS.search(text):
+    if EMERGENCY_WORDS.search(text) or any(f.encounter_class == "emergency" for f in titled):
         encounter_class = "emergency"
     return [
         EncounterFact(
