@@ -653,9 +653,15 @@ def test_a_sentence_names_a_drug_of_the_dictionary(extractor, text, expected):
     assert {m.generic_name: (m.text, m.dose_value) for m in result.medications} == expected
 
 
-def test_an_analyte_the_drug_dictionary_lists_is_no_drug_in_a_sentence(extractor):
-    result = extractor.extract("Procalcitonin was 0.5 and haptoglobin was low.")
-    assert result.medications == []
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Procalcitonin was 0.5 and haptoglobin was low.",
+        "Admitted with DKA (glucose 612, pH 7.08, beta-hydroxybutyrate 8.2).",
+    ],
+)
+def test_an_analyte_the_drug_dictionary_lists_is_no_drug_in_a_sentence(extractor, text):
+    assert extractor.extract(text).medications == []
 
 
 @pytest.mark.parametrize(
@@ -2512,6 +2518,11 @@ def test_a_route_before_a_drug_is_of_its_sentence(extractor):
             "ED NOTE\nDate of visit: 07/04/2026\nCC: Chest pain.\n",
             ("emergency", "2026-07-04", None),
         ),
+        (  # a transfer summary is of a hospital stay
+            "TRANSFER SUMMARY\nFrom: Medical ICU  To: Step-down unit\nDate of transfer: "
+            "09/21/2026\n",
+            ("inpatient", "2026-09-21", None),
+        ),
         (  # an operative report's date
             "OPERATIVE REPORT\nDate of surgery: 04/11/2026\nProcedure: Laparoscopic "
             "cholecystectomy.\n",
@@ -2909,3 +2920,13 @@ def test_a_bracketed_not_taking_is_the_drugs_before_it(extractor):
     text = "Meds: Flovent HFA 110 mcg 2 puffs BID (not taking), montelukast 10 mg daily."
     found = {m.generic_name: m.assertion for m in extractor.extract(text).medications}
     assert found == {"fluticasone": Assertion.NEGATED, "montelukast": Assertion.PRESENT}
+
+
+def test_a_resolved_label_opens_a_list_of_resolved_problems(extractor):
+    """Regression: 'Resolved: Postoperative delirium; acute blood loss anemia.' left the anemia
+    active (the cue reached four words)."""
+    text = (
+        "Active problems: osteoporosis.\nResolved: Postoperative delirium; acute blood loss anemia."
+    )
+    found = {c.text: c.resolved for c in extractor.extract(text).conditions}
+    assert found == {"osteoporosis": False, "delirium": True, "anemia": True}

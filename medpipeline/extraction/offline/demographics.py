@@ -117,7 +117,7 @@ def patient_fact(text: str) -> PatientFact | None:
 ENCOUNTER_DATE_LABEL = re.compile(
     rf"\b(?P<label>admission date|date of admission|admitted(?: on)?|discharge date|"
     rf"date of discharge|discharged(?: on)?|date of service|service date|visit date|"
-    rf"date of visit|encounter date|date of (?:surgery|procedure|operation)|date)"
+    rf"date of visit|encounter date|date of (?:surgery|procedure|operation|transfer)|date)"
     rf"[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
     re.IGNORECASE,
 )
@@ -149,6 +149,7 @@ TITLE_ENCOUNTER = [
         (
             "inpatient",
             r"discharge[ \t]+summary|admission[ \t]+(?:note|H&P|history)|hospital[ \t]+day[ \t]+\d+"
+            r"|transfer[ \t]+(?:summary|note)"
             r"|(?:(?:M|S|CV|C|N|P)?ICU|intensive[ \t]+care|critical[ \t]+care|inpatient"
             r"|hospitalist)[ \t]+(?:progress[ \t]+)?note",
         ),

@@ -31,6 +31,7 @@ NOT_DRUG_NAMES = {
     "base", "plain", "regular", "standard", "test", "pain", "sodium", "chloride", "hcl",
     "hydrochloride", "sulfate", "potassium", "calcium", "acetate", "citrate", "phosphate",
     "procalcitonin", "haptoglobin", "haptoglobins", "transferrin", "triiodothyronine",
+    "beta-hydroxybutyrate", "3-hydroxybutyrate", "hydroxybutyrate",
 }  # fmt: skip
 # A canonical name that is a pharmacological class (MeSH pharmacological actions such as
 # 'hydroxymethylglutaryl-coa reductase inhibitors' for 'statin', 'anti-bacterial agents' for
