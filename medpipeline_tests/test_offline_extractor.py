@@ -2930,3 +2930,23 @@ def test_a_resolved_label_opens_a_list_of_resolved_problems(extractor):
     )
     found = {c.text: c.resolved for c in extractor.extract(text).conditions}
     assert found == {"osteoporosis": False, "delirium": True, "anemia": True}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Evaluate for DVT.", {"DVT": Assertion.POSSIBLE}),  # medspaCy's default negated it
+        ("Viral versus bacterial pneumonia.", {"bacterial pneumonia": Assertion.POSSIBLE}),
+        ("HTN vs white coat hypertension.",
+         {"HTN": Assertion.POSSIBLE, "hypertension": Assertion.POSSIBLE}),
+    ],
+)  # fmt: skip
+def test_a_work_up_or_a_differential_is_possible(extractor, text, expected):
+    """Regression: 'Evaluate for DVT' negated the DVT; a differential ('X vs Y') asserted both."""
+    assert {c.text: c.assertion for c in extractor.extract(text).conditions} == expected
+
+
+def test_a_drug_the_patient_ran_out_of_is_stopped(extractor):
+    text = "Lisinopril 10 mg daily - patient ran out 2 weeks ago."
+    found = {m.generic_name: m.status for m in extractor.extract(text).medications}
+    assert found == {"lisinopril": MedicationStatus.STOPPED}

@@ -97,6 +97,7 @@ def target_rules() -> list[TargetRule]:
 # pain (ours: forward when a condition follows, else back, `UNLIKELY`).
 REPLACED_DEFAULT_RULES = {
     "resolved", "now resolved", "free", ": no", "ruled out", "prophylaxis", "unlikely",
+    "evaluate for",
 }  # fmt: skip
 NEGATIVE_ANSWER = ConTextRule(
     ": no",
