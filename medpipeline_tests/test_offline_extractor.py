@@ -2872,6 +2872,10 @@ def test_a_diagnosis_not_excluded_is_possible_and_a_prns_indication_hypothetical
             {"azithromycin": Assertion.HYPOTHETICAL, "melatonin": Assertion.HYPOTHETICAL,
              "tiotropium": Assertion.PRESENT},
         ),
+        (  # an 'if' that names a symptom says when to take the drug: taken as needed
+            "Medications:\nNitroglycerin SL if chest pain\nMetoprolol 25 mg BID\n",
+            {"nitroglycerin": Assertion.PRESENT, "metoprolol": Assertion.PRESENT},
+        ),
     ],
 )  # fmt: skip
 def test_which_drugs_a_label_or_plan_item_makes_past_or_proposed(extractor, text, expected):

@@ -9,6 +9,7 @@ from spacy.tokens import Doc, Span
 
 from medpipeline.extraction.offline.lexicons import drug_names
 from medpipeline.extraction.offline.pipeline import (
+    CONDITION,
     DRUG,
     IF_WORD,
     assertion_of,
@@ -289,13 +290,14 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
         and not WAS_ON_DRUG_BEFORE.search(before_list)
     ):
         return Assertion.PRESENT
-    ordered = cue_before(WRITER_STARTS, text, ent) or opens_its_item(text, ent)
+    condition = CONDITION_AFTER.match(text, ent.end_char)
     proposed = (
         (
             cue_before(PROPOSED_BEFORE, text, ent)
             and not STOP_PROPOSED.search(text, sentence_start, ent.start_char)
         )
-        or (ordered and CONDITION_AFTER.match(text, ent.end_char))
+        or (condition and cue_before(WRITER_STARTS, text, ent))
+        or (condition and opens_its_item(text, ent) and not is_an_indication(ent, condition))
         or PROPOSED_AFTER.match(text, ent.end_char)
     )
     later = LATER_START_BEFORE.search(text, sentence_start, ent.start_char) and (
@@ -312,6 +314,15 @@ PROPOSED_AFTER = re.compile(
     r"|initiated|offered)\b",
     re.IGNORECASE,
 )
+
+
+def is_an_indication(ent: Span, condition: re.Match[str]) -> bool:
+    """The 'if' names a symptom right after it ('Nitroglycerin SL if chest pain'): when to take
+    the drug, as 'as needed for' says, not a condition on ordering it."""
+    return any(
+        mention.label_ == CONDITION and 0 <= mention.start_char - condition.end() <= 2
+        for mention in ent.doc.ents
+    )
 
 
 def opens_its_item(text: str, ent: Span) -> bool:
