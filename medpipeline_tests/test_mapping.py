@@ -360,7 +360,7 @@ def test_different_conditions_stay_apart_and_negation_beside_assertion_is_flagge
 
 RULE_OUT_NOTE = """Clinical history: Right lower quadrant pain, rule out appendicitis.
 Impression: 1. No evidence of appendicitis. 2. No pulmonary embolism; possible pulmonary embolism
-on the earlier study, correlate clinically."""
+on the earlier study, correlate clinically. 3. Rule out DVT - no evidence of DVT on duplex."""
 
 
 def test_a_suspicion_the_work_up_answers_no_is_no_condition(document: SourceDocument) -> None:
@@ -375,6 +375,11 @@ def test_a_suspicion_the_work_up_answers_no_is_no_condition(document: SourceDocu
                       assertion=Assertion.NEGATED),
         ConditionFact(quote="possible pulmonary embolism", text="pulmonary embolism",
                       assertion=Assertion.POSSIBLE),
+        # one sentence, quoted whole for both mentions (as the offline provider quotes)
+        ConditionFact(quote="Rule out DVT - no evidence of DVT on duplex.", text="DVT",
+                      assertion=Assertion.POSSIBLE),
+        ConditionFact(quote="Rule out DVT - no evidence of DVT on duplex.", text="DVT",
+                      assertion=Assertion.NEGATED),
     ]  # fmt: skip
     conditions = resources_of(_bundle(document, RULE_OUT_NOTE, conditions=facts), "Condition")
     assert [(c["code"]["text"], _code(c["verificationStatus"])) for c in conditions] == [

@@ -88,12 +88,13 @@ _RANGE_WRITTEN = re.compile(
 
 def is_ruled_out_later(facts: list[ConditionFact], own: list[ConditionFact]) -> bool:
     """Only ever suspected ('Clinical history: rule out appendicitis'), and denied after the last
-    suspicion ('Impression: No evidence of appendicitis'): the work-up answered no."""
+    suspicion ('Impression: No evidence of appendicitis') or in its sentence ('Rule out PE - no
+    evidence of PE on CTA'; a quote may be the whole sentence): the work-up answered no."""
     if any(member.assertion != Assertion.POSSIBLE for member in own):
         return False
     last_suspected = max(_offset(member) for member in own)
     return any(
-        fact.assertion == Assertion.NEGATED and _offset(fact) > last_suspected for fact in facts
+        fact.assertion == Assertion.NEGATED and _offset(fact) >= last_suspected for fact in facts
     )
 
 
