@@ -52,6 +52,22 @@ def icd10cm_code(code: str | None) -> str | None:
         return icd.add_dot(cleaned) if "." not in cleaned else cleaned
 
 
+def unspecified_icd10_leaf(code: str) -> str:
+    """The billable code a category's own term means: its single unspecified code ('Gout flare'
+    is M10, whose unspecified code is M10.9 'Gout, unspecified'); the category itself when it
+    has no single unspecified code."""
+    icd = _icd()
+    leaf = code
+    while not icd.is_leaf(leaf):
+        unspecified = [c for c in icd.get_children(leaf) if "unspecified" in icd.get_description(c)]
+        if len(unspecified) > 1:
+            unspecified = [c for c in unspecified if "without" in icd.get_description(c)]
+        if len(unspecified) != 1:
+            return code
+        leaf = unspecified[0]
+    return leaf
+
+
 @functools.lru_cache(maxsize=4096)
 def unspecified_icd10_parent(code: str) -> str | None:
     """The category or subcategory an unspecified ICD-10-CM code leaves unspecified ('I50.9

@@ -15,6 +15,7 @@ clinicians who wrote, signed or attended it, and the patient's identifiers with 
 Every fact's quote is an exact substring of the text.
 """
 
+import functools
 import re
 
 from medpipeline.extraction.schema import (
@@ -148,6 +149,7 @@ def practitioner_facts(text: str) -> list[PractitionerFact]:
     return unique(ordered, key=lambda fact: (fact.name.casefold(), fact.role))
 
 
+@functools.lru_cache(maxsize=8)  # organization_facts reads them again for the same chunk
 def _practitioners(text: str) -> list[tuple[re.Match[str], PractitionerFact]]:
     found: list[tuple[re.Match[str], PractitionerFact]] = []
     for match in LABELLED_PRACTITIONER.finditer(text):

@@ -115,9 +115,9 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
     checked = [checked_code(member.icd10_code, icd10cm_code, "icd10cm", context) for member in own]
     codes = [code for code in checked if code is not None]
     coded = [
-        (member, code or lexicon_icd10(member.text))
+        (member, known)
         for member, code in zip(own, checked, strict=True)
-        if code or lexicon_icd10(member.text)
+        if (known := code or lexicon_icd10(member.text))
     ]
     # the most specific code names the condition ('Acute on chronic HFrEF', not 'CHF')
     named, icd10 = min(

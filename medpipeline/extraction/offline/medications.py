@@ -112,15 +112,16 @@ def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
 
 
 # Between two ingredients of one combination product: the first one's strength, then '/'
-# ('amoxicillin 250 mg / clavulanate 125 mg oral tablet', 'amoxicillin/clavulanate').
-COMBINATION_SLASH = re.compile(r"[ \t]*(?:\d+(?:\.\d+)?[ \t]*[A-Za-z]{1,5}[ \t]*)?/[ \t]*|-")
+# ('amoxicillin 250 mg / clavulanate 125 mg oral tablet', 'amoxicillin/clavulanate'), or a
+# hyphen ('calcium carbonate-vitamin D3').
+COMBINATION_JOINT = re.compile(r"[ \t]*(?:\d+(?:\.\d+)?[ \t]*[A-Za-z]{1,5}[ \t]*)?/[ \t]*|-")
 
 
 def is_combination_part(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
     """The drug is the second ingredient of the product named before it: no medication of its
     own."""
     return bool(earlier_drugs) and bool(
-        COMBINATION_SLASH.fullmatch(text, earlier_drugs[-1].end_char, ent.start_char)
+        COMBINATION_JOINT.fullmatch(text, earlier_drugs[-1].end_char, ent.start_char)
     )
 
 

@@ -17,7 +17,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from medpipeline.english import english_words
 from medpipeline.extraction.offline.lexicons import observation_aliases
-from medpipeline.terminology import icd10cm_code
+from medpipeline.terminology import icd10cm_code, unspecified_icd10_leaf
 
 MAX_DRUG_WORDS = 4
 MIN_DRUG_CHARS = 4
@@ -179,22 +179,7 @@ def icd10_index() -> dict[str, str]:
             key = normalize_condition(term)
             if key and (key not in index or len(code) > len(index[key])):
                 index[key] = code
-    return {key: unspecified_leaf(icd, code) for key, code in index.items()}
-
-
-def unspecified_leaf(icd, code: str) -> str:  # noqa: ANN001 (the simple_icd_10_cm module)
-    """A category's unspecified billable code, which a category's own term means ('Gout flare'
-    is M10, whose unspecified code is M10.9 'Gout, unspecified'); the category itself when it
-    has no single unspecified code."""
-    leaf = code
-    while not icd.is_leaf(leaf):
-        unspecified = [c for c in icd.get_children(leaf) if "unspecified" in icd.get_description(c)]
-        if len(unspecified) > 1:
-            unspecified = [c for c in unspecified if "without" in icd.get_description(c)]
-        if len(unspecified) != 1:
-            return code
-        leaf = unspecified[0]
-    return leaf
+    return {key: unspecified_icd10_leaf(code) for key, code in index.items()}
 
 
 # The ICD-10-CM terms the narrative matcher reads besides the curated ones: diseases and symptoms
