@@ -12,6 +12,7 @@ from medpipeline.extraction.grounding import (
     merge_extractions,
 )
 from medpipeline.extraction.schema import (
+    AllergyFact,
     ChunkExtraction,
     ChunkOutcome,
     ChunkReport,
@@ -92,3 +93,32 @@ def test_ungrounded_fact_can_be_kept_without_evidence() -> None:
     assert [c.text for c in merged.conditions] == ["hypertension", "diabetes"]
     assert merged.conditions[1].evidence is None
     assert merged.ungrounded_kept and merged.ungrounded_facts == 1
+
+
+def test_a_fact_of_overlapping_chunks_is_one_mention_and_the_same_words_elsewhere_another() -> None:
+    """Two chunks overlap on the list; the later note that denies the allergy is another mention,
+    kept for the mapping to read (it refutes the listed allergy)."""
+    text = "Allergies: codeine (nausea)\nHPI: stable.\nNo allergy to codeine."
+    first_end = text.index("HPI") + 4
+    chunks = [
+        Chunk(chunk_id=f"c{i}", index=i, text=text[start:end], start=start, end=end, pages=[1],
+              tokens=10, starts_section=i == 0)
+        for i, (start, end) in enumerate([(0, first_end), (0, len(text))])
+    ]  # fmt: skip
+    listed = AllergyFact(quote="Allergies: codeine (nausea)", substance="codeine")
+    denied = AllergyFact(quote="No allergy to codeine.", substance="codeine")
+    results = [
+        (chunks[0], ChunkExtraction(allergies=[listed])),
+        (chunks[1], ChunkExtraction(allergies=[listed.model_copy(), denied])),
+    ]
+    merged = merge_extractions(
+        "doc",
+        "v1",
+        [0],
+        [
+            (chunk, ChunkReport(chunk_id=chunk.chunk_id, outcome=ChunkOutcome.OK, provider="p"), x)
+            for chunk, x in results
+        ],
+    )
+    assert [a.evidence.offset for a in merged.allergies if a.evidence] == [0, text.index("No")]
+    assert merged.grounded_facts == 2

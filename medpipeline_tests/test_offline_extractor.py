@@ -324,7 +324,7 @@ def test_narrative_conditions_from_the_icd10_index(extractor):
         ("PMHx: Back pain and muscle spasms.", "muscle spasms", "M62.83"),
         ("History of recurrent urinary tract infections.", "urinary tract infections", "N39.0"),
         ("She has panic attacks at night.", "panic attacks", "F41.0"),
-        ("Stage 2 pressure ulcers on both heels.", "pressure ulcers", "L89"),
+        ("Stage 2 pressure ulcers on both heels.", "pressure ulcers", "L89.90"),
     ],
 )
 def test_a_condition_written_in_the_plural(extractor, text, mention, code):

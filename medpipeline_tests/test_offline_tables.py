@@ -408,8 +408,8 @@ Family history: father had hypertension.
             "Last paracentesis 10/2026 removed 5 L. EGD 9/2026 showed small varices.\n"
             "S/p R hip fracture with hemiarthroplasty.\n",
             [
-                ("paracentesis", None, Assertion.PRESENT),
-                ("EGD", None, Assertion.PRESENT),
+                ("paracentesis", "2026-10", Assertion.PRESENT),
+                ("EGD", "2026-09", Assertion.PRESENT),
                 ("hemiarthroplasty", None, Assertion.PRESENT),  # not the fracture's words
             ],
         ),

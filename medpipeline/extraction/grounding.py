@@ -125,11 +125,16 @@ def merge_extractions(
     results: Iterable[tuple[Chunk, ChunkReport, ChunkExtraction | None]],
     config: GroundingConfig = DEFAULT_GROUNDING,
 ) -> DocumentExtraction:
-    """All chunks' facts grounded and deduplicated; counts of grounded and ungrounded facts."""
+    """All chunks' facts grounded and deduplicated; counts of grounded and ungrounded facts.
+
+    A fact is one mention: overlapping chunks report it twice at the same place, while the
+    same words at another place are another mention, kept (the mapping groups mentions into one
+    resource; a later one may deny what an earlier one named, 'Penicillin allergy ruled out')."""
     merged = DocumentExtraction(
         doc_id=doc_id, prompt_version=prompt_version, ungrounded_kept=config.keep_ungrounded
     )
     seen: set[tuple] = set()
+    mentions: set[tuple] = set()
     set_aside: set[tuple] = set()
     for chunk, report, extraction in results:
         merged.chunks.append(report)
@@ -148,11 +153,15 @@ def merge_extractions(
         for kind in FACT_LISTS:
             for fact in getattr(extraction, kind):
                 identity = _identity(kind, fact)
-                if identity in seen:
-                    continue
                 if ground_fact(fact, chunk, page_offsets, config):
+                    mention = (identity, fact.evidence.offset if fact.evidence else None)
+                    if mention in mentions:
+                        continue
+                    mentions.add(mention)
                     merged.grounded_facts += 1
                 else:
+                    if identity in seen:
+                        continue
                     merged.ungrounded_facts += 1
                     if not config.keep_ungrounded:  # an overlapping chunk may still ground it
                         if identity not in set_aside:

@@ -98,7 +98,15 @@ def is_ruled_out_later(facts: list[ConditionFact], own: list[ConditionFact]) -> 
     )
 
 
-def _offset(fact: ConditionFact) -> int:
+def is_refuted_later(facts: list[AllergyFact], own: list[AllergyFact]) -> bool:
+    """Named as the patient's, then denied after its last such mention ('Reported penicillin
+    allergy' ... 'Penicillin allergy ruled out', 'label removed from chart'): a refuted allergy,
+    which tells the next prescriber more than no resource would."""
+    last_named = max(_offset(member) for member in own)
+    return any(fact.assertion == Assertion.NEGATED and _offset(fact) > last_named for fact in facts)
+
+
+def _offset(fact: ConditionFact | AllergyFact) -> int:
     return fact.evidence.offset if fact.evidence and fact.evidence.offset is not None else -1
 
 
@@ -126,6 +134,10 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
         default=(own[0], None),
     )
     fact = own[0]
+    if fact.assertion == Assertion.POSSIBLE and not is_episodic(icd10):
+        # a chronic condition the history confirms is no less certain for a 'likely' today
+        # ('PMH: GERD' ... 'Likely GERD-related'); an episode may be suspected again
+        fact = next((m for m in own if m.assertion == Assertion.HISTORICAL), fact)
     clinical, verification, category = _CONDITION_STATUS[fact.assertion]
     if all(member.resolved for member in own):
         clinical = ("resolved", "Resolved")
@@ -174,11 +186,13 @@ def allergy_resource(
     else:
         code = concept(fact.substance, []) or {"text": UNNAMED}
         contradicted = any(member.assertion == Assertion.NEGATED for member in facts)
-    verification = (
-        ("unconfirmed", "Unconfirmed")
-        if fact.assertion == Assertion.POSSIBLE
-        else ("confirmed", "Confirmed")
-    )
+    clinical = ("active", "Active")
+    if fact.assertion == Assertion.POSSIBLE:
+        verification = ("unconfirmed", "Unconfirmed")
+    else:
+        verification = ("confirmed", "Confirmed")
+    if not fact.no_known_allergies and is_refuted_later(facts, own):
+        clinical, verification = ("inactive", "Inactive"), ("refuted", "Refuted")
     described = next((m for m in own if clean_text(m.reaction) or clean_text(m.severity)), fact)
     reaction = clean_text(described.reaction)
     severity = (described.severity or "").strip().lower()
@@ -192,7 +206,7 @@ def allergy_resource(
         resourceType="AllergyIntolerance",
         meta=review_flags(own, context, contradiction=contradicted),
         extension=evidence_extensions(own, context.document),
-        clinicalStatus=codeable(_ALLERGY_CLINICAL, "active", "Active"),
+        clinicalStatus=codeable(_ALLERGY_CLINICAL, *clinical),
         verificationStatus=codeable(_ALLERGY_VERIFICATION, *verification),
         code=code,
         patient={"reference": context.patient},

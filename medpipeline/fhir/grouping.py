@@ -157,15 +157,25 @@ def _unspecified_parent(group: FactGroup[ConditionFact]) -> str | None:
     return unspecified_icd10_parent(code) if code else None
 
 
+# How a combination's parts are joined: 'nirmatrelvir-ritonavir', 'nirmatrelvir and ritonavir'.
+_PART_JOINERS = {"and", "with", "plus"}
+
+
+def _parts_key(generic: str) -> str:
+    """A generic name's words without joiners, in order of the alphabet: a combination is the
+    same drug however its parts are joined or ordered."""
+    return " ".join(sorted(set(generic.split()) - _PART_JOINERS))
+
+
 def drug_identity(name: str | None) -> str:
     key = normalized(name)
-    return _drug_generics().get(key, key)
+    return _parts_key(_drug_generics().get(key, key))
 
 
 def medication_identity(fact: MedicationFact) -> str:
     names = (fact.generic_name, fact.text)
     known = [_drug_generics()[normalized(n)] for n in names if normalized(n) in _drug_generics()]
-    return known[0] if known else drug_identity(fact.generic_name or fact.text)
+    return _parts_key(known[0]) if known else drug_identity(fact.generic_name or fact.text)
 
 
 def allergy_identity(fact: AllergyFact) -> str:

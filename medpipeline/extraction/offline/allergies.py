@@ -117,10 +117,12 @@ def allergy_regions(doc: Doc) -> list[Region]:
 
 
 # What to do about an allergy, written in its list ('Iodine contrast - premedicate with
-# prednisone and diphenhydramine'): the drugs named there are no allergens.
+# prednisone and diphenhydramine', 'Peanut (anaphylaxis) - carries epinephrine auto-injector',
+# 'Shellfish - hives, treated with diphenhydramine'): the drugs named there are no allergens.
 ALLERGY_INSTRUCTION = re.compile(
     r"(?:[ \t]*[-\u2013,(:][ \t]*|[ \t]+)(?:requires?[ \t]+|needs?[ \t]+)?"
-    r"(?:pre-?medicat|pre-?treat)\w*\b[^;.\n]*(?:\n[ \t]*[a-z][^;.\n]*)*",
+    r"(?:(?:pre-?medicat|pre-?treat)\w*|carr(?:y|ies|ying)|treated[ \t]+with)\b"
+    r"[^;.\n]*(?:\n[ \t]*[a-z][^;.\n]*)*",
     re.IGNORECASE,
 )
 
@@ -311,14 +313,29 @@ COMMON_ALLERGENS = re.compile(
 )
 
 
-def substance_allergies(doc: Doc, skip_regions: list[Region]) -> list[AllergyFact]:
+def named_allergies(doc: Doc) -> list[tuple[int, int, re.Match[str]]]:
+    """(start, end, what follows) of each substance named with 'allergy' after it."""
     text = doc.text
     named = [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ == DRUG]
     named += [(match.start(), match.end()) for match in COMMON_ALLERGENS.finditer(text)]
+    return [
+        (start, end, after)
+        for start, end in sorted(named)
+        if (after := ALLERGY_AFTER.match(text, end)) is not None
+    ]
+
+
+def named_allergy_regions(doc: Doc) -> list[Region]:
+    """Where a substance is named with 'allergy' and its reaction after it: 'Penicillin allergy
+    (childhood rash)' names no rash of today."""
+    return [(start, after.end()) for start, _, after in named_allergies(doc)]
+
+
+def substance_allergies(doc: Doc, skip_regions: list[Region]) -> list[AllergyFact]:
+    text = doc.text
     facts = []
-    for start, end in sorted(named):
-        after = ALLERGY_AFTER.match(text, end)
-        if after is None or in_regions(start, skip_regions):
+    for start, end, after in named_allergies(doc):
+        if in_regions(start, skip_regions):
             continue
         reaction = normalize_space(after["reaction"]) if after["reaction"] else None
         facts.append(

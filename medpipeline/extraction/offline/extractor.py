@@ -6,6 +6,7 @@ from medpipeline.extraction.document_parties import organization_facts, practiti
 from medpipeline.extraction.offline.allergies import (
     allergy_facts,
     allergy_regions,
+    named_allergy_regions,
     table_allergies,
 )
 from medpipeline.extraction.offline.conditions import (
@@ -67,7 +68,9 @@ def medication_key(fact: MedicationFact) -> tuple:
 
 
 def allergy_key(fact: AllergyFact) -> tuple:
-    return fact.no_known_allergies, (fact.substance or "").lower()
+    """Each mention is kept: ConText reads every one after extraction, and a later one may
+    refute the allergy ('Penicillin allergy ruled out')."""
+    return fact.no_known_allergies, (fact.substance or "").lower(), fact.quote
 
 
 def observation_key(fact: ObservationFact) -> tuple:
@@ -102,16 +105,16 @@ class OfflineExtractor:
             + vaccine_list_regions(text)
         )
         allergy_areas = allergy_regions(doc)
+        named_allergies = named_allergy_regions(doc)
         medication_lists = section_regions(doc, MEDICATION_CATEGORIES)
         diagnosis_fields = (
             diagnosis_field_regions(text) + section_regions(doc, {PROBLEMS, PAST_HISTORY})
             if document_type == DocumentType.LAB_REPORT
             else None
         )
-        conditions = condition_facts(
-            doc, allergy_areas + medication_lists + not_narrative, diagnosis_fields
-        )
-        conditions += listed_conditions(doc, allergy_areas + medication_lists + not_narrative)
+        not_conditions = allergy_areas + named_allergies + medication_lists + not_narrative
+        conditions = condition_facts(doc, not_conditions, diagnosis_fields)
+        conditions += listed_conditions(doc, not_conditions)
         medications = medication_facts(doc, allergy_areas + lab_row_regions(text) + not_narrative)
         medications += listed_medications(doc, allergy_areas + not_narrative)
         procedures = (
@@ -135,7 +138,9 @@ class OfflineExtractor:
             ),
             encounters=encounter_facts(text),
             procedures=unique(
-                table_procedures(tables, text) + procedures, lambda fact: fact.text.lower()
+                table_procedures(tables, text) + procedures,
+                # 'Colonoscopy 2024: ...' and 'Repeat colonoscopy in 2027' are two
+                lambda fact: (fact.text.lower(), fact.assertion, fact.performed_date),
             ),
             organizations=organization_facts(text),
             practitioners=practitioner_facts(text),

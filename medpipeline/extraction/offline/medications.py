@@ -168,9 +168,9 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # omeprazole', 'Restart furosemide') is an order too, where 'continue' or 'was started on' (a
 # hospital course) only says what the patient is on. Made on a condition after the drug ('we
 # will start lisinopril if ...'), it is only planned.
-# A sentence's start, or a clause's after a dash or ';' ('Depression screen positive - will start
-# sertraline').
-CLAUSE_START = r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:(?:plan|rx)\s*:\s*)?"
+# A sentence's start (after a list number: '1. Increase morphine ER to 45 mg'), or a clause's
+# after a dash or ';' ('Depression screen positive - will start sertraline').
+CLAUSE_START = r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?(?:(?:plan|rx)\s*:\s*)?"
 # 'Switch adalimumab to tofacitinib', 'change from lisinopril to losartan': the writer stops the
 # first drug and orders the second.
 SWITCH_VERB = r"(?:switch|change|convert|transition)"
@@ -400,9 +400,12 @@ def is_vaccine(name: str, generic: str | None) -> bool:
 
 # A drug named as what a test measures ('digoxin level', 'vancomycin trough', 'digoxin 1.2
 # ng/mL', 'lithium 0.8 mmol/L': a concentration in blood; a dose is mg, or mg per mL of the
-# product): no medication.
+# product) or what an allergy test tests ('Penicillin skin testing', 'amoxicillin challenge'):
+# no medication.
 MEASURED_AFTER = re.compile(
-    r"[ \t]*(?:(?:levels?|concentrations?|trough|peak|assay)\b|:?[ \t]*[<>]?\d*\.?\d+[ \t]*"
+    r"[ \t]*(?:(?:levels?|concentrations?|trough|peak|assay|(?:skin[ \t]+|allergy[ \t]+)?"
+    r"test(?:s|ing)?|(?:oral[ \t]+|drug[ \t]+)?challenge|desensiti[sz]ation)\b"
+    r"|:?[ \t]*[<>]?\d*\.?\d+[ \t]*"
     r"(?:(?:ng|pg)/(?:ml|dl|l)|(?:ug|mcg|\u00b5g|mg|mmol|umol|\u00b5mol|meq)/(?:dl|l))\b)",
     re.IGNORECASE,
 )
@@ -518,7 +521,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)
         )
         # a dose the text says was given ('was given aspirin in the ED') is a completed
-        # administration, not a drug the patient is on; a prescription or a start is
+        # administration, not a drug the patient is on; a prescription or a later start is
         given = (
             has_modifier(ent, "MED_GIVEN")
             or cue_before(COURSES_BEHIND, text, ent)
@@ -526,7 +529,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or taken_before_arrival(text, ent)
         ) and not (
             prescribed
-            or has_modifier(ent, "MED_STARTED")
+            or started > last_cue(ent, "MED_GIVEN")  # 'Started a course ..., now completed'
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])
         )
         if held:

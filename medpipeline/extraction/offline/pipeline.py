@@ -148,13 +148,28 @@ SWITCHED_TO = [
 ]  # fmt: skip
 
 
-def next_drug_start(cue: Span) -> int | None:
-    """Where the drug that follows the cue (after a route word, if any) starts, if one does."""
+def next_drug_start(cue: Span, skipped: frozenset[str] = frozenset()) -> int | None:
+    """Where the drug that follows the cue (after a route word or a `skipped` word, if any)
+    starts, if one does."""
     doc = cue.doc
     index = cue.end
-    while index < len(doc) and (doc[index].is_space or doc[index].lower_ in ROUTE_WORDS):
+    while index < len(doc) and (
+        doc[index].is_space or doc[index].lower_ in ROUTE_WORDS or doc[index].lower_ in skipped
+    ):
         index += 1
     return doc[index].idx if index < len(doc) and doc[index].ent_type_ == DRUG else None
+
+
+# Between a change and the drug it is about: 'started on', 'started her on', 'held the'.
+OBJECT_WORDS = frozenset({"on", "him", "her", "them", "the", "patient", "pt", "his"})
+
+
+def names_its_drug(cue: Span) -> bool:
+    """A start, stop or hold followed by its drug ('then started on methotrexate', 'stopped
+    metformin') is about that drug, not about one before it ('Completed a course of prednisone,
+    then started on methotrexate')."""
+    start = next_drug_start(cue, OBJECT_WORDS)
+    return start is not None and "\n" not in cue.doc.text[cue.end_char : start]
 
 
 # After the drug: 'Nicotine patch offered, declined' (not taken); 'Thiamine and folate given.',
@@ -353,6 +368,9 @@ def cue_modifies(
         and reaches_target(target, cue.start_char, backward)
         and not in_another_clause(target, cue, negation, switch)
         and not (change and is_conditional(cue))
+        and not (
+            change and not switch and target.end_char <= cue.start_char and names_its_drug(cue)
+        )
     )
 
 

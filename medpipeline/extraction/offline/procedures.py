@@ -79,16 +79,25 @@ DESCRIPTION_WORDS = re.compile(r"\b(?:was|were|is|are|patient|then|after)\b", re
 
 def inline_procedure_items(text: str) -> list[Region]:
     """The ';' parts of a procedures label's line that name a procedure, not describe one
-    ('Chest CT (02/04/2026); echocardiogram; PICC line placement was not required')."""
+    ('Chest CT (02/04/2026); echocardiogram; PICC line placement was not required'), and the
+    ',' parts of one that names several ('Left heart catheterization, coronary angiography';
+    not 'Hemiarthroplasty, right hip')."""
     items = []
     for match in INLINE_PROCEDURES.finditer(text):
         for part in re.finditer(r"[^;]+", match["names"]):
-            name = part.group().strip(" .")
-            if DESCRIPTION_WORDS.search(name):
-                continue
-            if 0 < len(name.split()) <= MAX_INLINE_PROCEDURE_WORDS:
-                start = match.start("names") + part.start() + part.group().index(name)
-                items.append((start, start + len(name)))
+            start = match.start("names") + part.start()
+            pieces = [
+                (start + piece.start(), piece.group())
+                for piece in re.finditer(r"[^,]+", part.group())
+            ]
+            named = [piece for piece in pieces if names_a_procedure_or_study(piece[1])]
+            for piece_start, piece in pieces if len(named) > 1 else [(start, part.group())]:
+                name = piece.strip(" .")
+                if DESCRIPTION_WORDS.search(name):
+                    continue
+                if 0 < len(name.split()) <= MAX_INLINE_PROCEDURE_WORDS:
+                    name_start = piece_start + piece.index(name)
+                    items.append((name_start, name_start + len(name)))
     return items
 
 
@@ -322,14 +331,15 @@ NAME_THEN_DONE = re.compile(
     re.IGNORECASE,
 )
 # A sentence that opens with an operation and its findings: 'Thoracentesis removed 1.2 L of
-# fluid', 'EGD with biopsy showed a duodenal ulcer', 'Last paracentesis 10/2026 removed 5 L' (an
-# imaging study is no operation here).
+# fluid', 'EGD with biopsy showed a duodenal ulcer', 'Last paracentesis 10/2026 removed 5 L',
+# 'EGD 08/2025: small varices' (an imaging study is no operation here).
 NAME_THEN_FINDINGS = re.compile(
     rf"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the|last|prior|previous|recent)\s+)?"
     rf"(?P<name>(?:{NAME_WORD}){{0,2}}?"
     rf"{PROCEDURE_NAME_END}{OF_SITE})(?:[ \t]+with[ \t]+(?:{NAME_WORD}){{0,2}}?[A-Za-z-]+)?"
-    r"(?:\s+(?:(?:on|in)\s+[\w/-]+|\d[\d/.-]*))?\s+(?:showed|revealed|demonstrated"
-    r"|removed|yielded|confirmed|found)\b",
+    r"(?:(?:\s+(?:(?:on|in)\s+[\w/-]+|\d[\d/.-]*))?\s+(?:showed|revealed|demonstrated"
+    r"|removed|yielded|confirmed|found)\b"
+    r"|[ \t]+(?:(?:on|in)[ \t]+)?\d[\d/.-]*[ \t]*:)",  # 'Colonoscopy 2024: two adenomas removed'
     re.IGNORECASE | re.MULTILINE,
 )
 DEVICE_PLACED = re.compile(
@@ -405,10 +415,10 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
             facts.append((quote_start, fact))
             named = COORDINATED_PROCEDURE.match(text, named.end())
             quote_start = named.start("name") if named else quote_start
-    done = [(m, m["name"]) for m in NAME_THEN_DONE.finditer(text)]
-    done += [(m, m["name"]) for m in NAME_THEN_FINDINGS.finditer(text)]
-    done += [(m, f"{m['device']} placement") for m in DEVICE_PLACED.finditer(text)]
-    for match, name in done:
+    done = [(m, m["name"], m.end("name")) for m in NAME_THEN_DONE.finditer(text)]
+    done += [(m, m["name"], m.end("name")) for m in NAME_THEN_FINDINGS.finditer(text)]
+    done += [(m, f"{m['device']} placement", m.end()) for m in DEVICE_PLACED.finditer(text)]
+    for match, name, name_end in done:
         line_start = text.rfind("\n", 0, match.start()) + 1
         if in_regions(match.start(), skip_regions) or NEGATED_BEFORE.search(
             text[line_start : match.start()]
@@ -417,7 +427,8 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
         fact = ProcedureFact(
             quote=quote_for(text, match.start(), match.end()),
             text=normalize_space(name),
-            performed_date=date_after(text, match.end()),
+            performed_date=date_after(text, match.end())
+            or performed_on(text[name_end : match.end()]),
             assertion=Assertion.PRESENT,
         )
         facts.append((match.start(), fact))

@@ -137,10 +137,28 @@ REFERENCE_LINE = re.compile(
 
 
 # a measure of something else than the patient's body: 'Fundal height 28 cm', 'fetal heart rate
-# 140', 'birth weight 3.2 kg' (not today's weight)
+# 140', 'birth weight 3.2 kg' (not today's weight); or a weight not measured today: 'Dry weight
+# 76.0 kg' (a dialysis target), 'ideal body weight', 'usual weight'
 NOT_THE_PATIENTS_BODY = "".join(
-    rf"(?<!{word}[ \t])" for word in ("fundal", "fetal", "uterine", "birth")
+    rf"(?<!{word}[ \t])"
+    for word in ("fundal", "fetal", "uterine", "birth", "dry", "ideal", "ideal body", "usual")
 )
+
+
+# When a labelled value was measured, between its name and the value ('INR today: 3.6').
+WHEN_MEASURED = r"(?:today|now|this[ \t]+(?:morning|am|visit)|on[ \t]+admission|at[ \t]+discharge)"
+
+
+# A value aimed at, not measured: 'goal INR 2.0-3.0', 'Target INR 2.5', 'titrate to HR < 110'.
+TARGET_BEFORE = re.compile(
+    r"\b(?:goals?|targets?|aim(?:ing)?[ \t]+for|keep|maintain|titrate[ \t]+to)[ \t]+"
+    r"(?:(?:an?|the)[ \t]+)?$",
+    re.IGNORECASE,
+)
+
+
+def is_a_target(text: str, start: int) -> bool:
+    return TARGET_BEFORE.search(text, max(0, start - 30), start) is not None
 
 
 def alias_regex(alias: str) -> str:
@@ -179,11 +197,12 @@ def known_observation_pattern() -> re.Pattern[str]:
     return re.compile(
         # not the end of a compound name: 'DAS28-CRP' is a score, not a CRP
         rf"(?<![\w/])(?<!\w-){NOT_THE_PATIENTS_BODY}(?P<name>{names})(?![\w/])"
+        rf"(?:[ \t]+{WHEN_MEASURED})?"  # 'INR today: 3.6'
         r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
         # not a range of values: '150-180', 'the 150s'
         rf"|{FEET_AND_INCHES}|(?:[<>][ \t]?)?(?:{THOUSANDS}|{NUMBER}))"
-        r"(?![+\d]|s\b|[ \t]*[-\u2013][ \t]*\d)"
+        r"(?![+\d]|\.\d|s\b|[ \t]*[-\u2013][ \t]*\d)"
         rf"(?:{SEPARATOR}\((?P<early_flag>{FLAG})\))?"  # 'Na 131 (L) [135-145]'
         rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
@@ -254,7 +273,12 @@ def interpretation(flag: str | None) -> str | None:
 
 def plausible_test_name(name: str) -> bool:
     words = name.lower().replace(",", " ").split()
-    return 0 < len(words) <= 6 and not set(words) & NAME_STOP_WORDS and words[0] not in RESULT_WORDS
+    return (
+        0 < len(words) <= 6
+        and not set(words) & NAME_STOP_WORDS
+        and words[0] not in RESULT_WORDS
+        and not is_a_target(words[0] + " ", len(words[0]) + 1)  # 'Goal LDL 70 mg/dL'
+    )
 
 
 def plausible_table_name(name: str) -> bool:
@@ -503,6 +527,8 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
             continue  # 'Madison, CA 95653': an address, not calcium
         if match["value"][0] in "<>" and is_vital_sign(match):
             continue  # 'titrate to HR < 110', 'SBP <180': a target; a measured vital is a number
+        if is_a_target(text, match.start()):
+            continue
         facts.append(known_observation(text, match))
         taken.append((match.start(), match.end()))
     for match in one_letter_vitals(text):

@@ -33,6 +33,9 @@ NOT_DRUG_NAMES = {
     "procalcitonin", "haptoglobin", "haptoglobins", "transferrin", "triiodothyronine",
     "beta-hydroxybutyrate", "3-hydroxybutyrate", "hydroxybutyrate",
 }  # fmt: skip
+# An antigen or antibody is what a test measures ('Hepatitis B surface antigen negative', 'HLA-B27
+# antigen'), not a drug the patient takes; the dictionary holds hundreds (MeSH). Vaccines stay.
+ANALYTE = re.compile(r"\b(?:auto)?(?:antigens?|antibod(?:y|ies))\b")
 # A canonical name that is a pharmacological class (MeSH pharmacological actions such as
 # 'hydroxymethylglutaryl-coa reductase inhibitors' for 'statin', 'anti-bacterial agents' for
 # 'antibiotics'), not one drug.
@@ -71,7 +74,10 @@ def drug_dictionary() -> dict[str, str]:
         if len(variant.split()) > MAX_DRUG_WORDS:
             continue
         data = drugs_finder.drug_canonical_to_data.get(canonicals[0], {})
-        names[variant] = (data.get("name") or canonicals[0]).lower()
+        name = (data.get("name") or canonicals[0]).lower()
+        if ANALYTE.search(variant) or (ANALYTE.search(name) and "vaccine" not in name):
+            continue
+        names[variant] = name
     return names
 
 

@@ -1,0 +1,207 @@
+"""What a clinician reads in the offline provider's bundle of a short note of our own: the whole
+domain pipeline (`whole_document.offline_bundle`: chunking, extraction, grounding, the ConText
+re-read, mapping, validation), one regression per error a reader would act on."""
+
+import hashlib
+from datetime import UTC, datetime
+
+import pytest
+
+from medpipeline.documents import SourceDocument
+from medpipeline.pdf import PageText
+from medpipeline.whole_document import offline_bundle
+from medpipeline_tests.helpers import resources_of
+
+
+def bundle_of_note(text: str) -> dict:
+    digest = hashlib.sha256(text.encode())
+    source = SourceDocument(
+        doc_id=digest.hexdigest()[:16],
+        sha256=digest.hexdigest(),
+        sha1=hashlib.sha1(digest.digest()).hexdigest(),
+        size_bytes=len(text),
+        pages=1,
+        stored_at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    page = PageText(page=1, text=text, method="text_layer", quality=1.0)
+    built, _ = offline_bundle(source, [page])
+    return built.bundle
+
+
+def status(concept: dict) -> str:
+    return concept["coding"][0]["code"]
+
+
+def allergies(bundle: dict) -> dict[str, tuple[str, str]]:
+    return {
+        allergy["code"]["text"].lower(): (
+            status(allergy["clinicalStatus"]),
+            status(allergy["verificationStatus"]),
+        )
+        for allergy in resources_of(bundle, "AllergyIntolerance")
+    }
+
+
+def medications(bundle: dict) -> dict[str, tuple[str, str]]:
+    """name -> (resource type, status) of every medication resource."""
+    found = {}
+    for kind in ("MedicationStatement", "MedicationRequest"):
+        for resource in resources_of(bundle, kind):
+            found[resource["medicationCodeableConcept"]["text"].lower()] = (
+                kind,
+                resource["status"],
+            )
+    return found
+
+
+def condition_codes(bundle: dict) -> dict[str, str]:
+    """ICD-10-CM code -> verification status of every Condition."""
+    return {
+        coding["code"]: status(condition["verificationStatus"])
+        for condition in resources_of(bundle, "Condition")
+        for coding in condition["code"].get("coding", [])
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # an allergist's verdict after the history: the label is refuted, not active
+            "Reason: Reported penicillin allergy (childhood rash).\n"
+            "Oral amoxicillin challenge 500 mg: tolerated without reaction.\n"
+            "Assessment: Penicillin allergy ruled out. Penicillin allergy label removed from "
+            "chart.",
+            {"penicillin": ("inactive", "refuted")},
+        ),
+        (
+            "Allergies: penicillin (hives), codeine\nNo allergy to codeine.",
+            {"penicillin": ("active", "confirmed"), "codeine": ("inactive", "refuted")},
+        ),
+        (  # what the patient carries for the allergy is no allergen
+            "Allergies: Peanut (anaphylaxis) - carries epinephrine auto-injector 0.3 mg.",
+            {"peanut": ("active", "confirmed")},
+        ),
+        (
+            "Allergies: Shellfish - hives, treated with diphenhydramine; codeine (nausea)",
+            {"shellfish": ("active", "confirmed"), "codeine": ("active", "confirmed")},
+        ),
+    ],
+    ids=["ruled-out-after-the-history", "denied-after-the-list", "carries", "treated-with"],
+)
+def test_an_allergy_refuted_later_and_what_treats_it(text: str, expected: dict) -> None:
+    assert allergies(bundle_of_note(text)) == expected
+
+
+def test_a_reaction_named_with_an_allergy_is_no_condition_and_a_tested_drug_no_medication() -> None:
+    bundle = bundle_of_note(
+        "Reason: Reported penicillin allergy (childhood rash).\n"
+        "Penicillin skin testing: skin prick and intradermal negative.\n"
+        "Oral amoxicillin challenge 500 mg: tolerated without reaction.\n"
+    )
+    assert resources_of(bundle, "Condition") == []
+    assert medications(bundle) == {}
+
+
+def observation_values(bundle: dict, code: str) -> list[float]:
+    return [
+        observation["valueQuantity"]["value"]
+        for observation in resources_of(bundle, "Observation")
+        if any(coding["code"] == code for coding in observation["code"].get("coding", []))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "values"),
+    [
+        ("Indication: Atrial fibrillation; goal INR 2.0-3.0.\nINR today: 3.6 (high).", "6301-6",
+         [3.6]),
+        ("Target INR 2.5. INR was 1.8 on 10/20.", "6301-6", [1.8]),
+        ("Goal LDL 70 mg/dL\nLDL 131 mg/dL", "2089-1", [131]),
+        ("Pre-dialysis weight 78.6 kg. Dry weight 76.0 kg. Ideal body weight 60 kg.", "29463-7",
+         [78.6]),
+    ],
+    ids=["goal-range", "target", "goal-line", "dry-and-ideal-weight"],
+)  # fmt: skip
+def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]) -> None:
+    assert observation_values(bundle_of_note(text), code) == values
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Current treatment: Methotrexate 15 mg weekly.\n"
+         "Screening: Hepatitis B surface antigen negative. QuantiFERON negative.",
+         {"methotrexate": ("MedicationStatement", "active")}),
+        ("Plan:\n- Glipizide was considered but not started given risk of hypoglycemia.\n"
+         "- Statin discussed but declined.", {}),
+        ("Plan: Nirmatrelvir-ritonavir (Paxlovid) 300 mg/100 mg twice daily for 5 days. Hold "
+         "atorvastatin while taking Paxlovid and for 3 days after.",
+         {"nirmatrelvir-ritonavir": ("MedicationStatement", "active"),
+          "atorvastatin": ("MedicationStatement", "on-hold")}),
+        ("Started a course of ciprofloxacin last week for UTI, now completed.",
+         {"ciprofloxacin": ("MedicationStatement", "completed")}),
+        ("Completed a course of prednisone, then started on methotrexate.",
+         {"prednisone": ("MedicationStatement", "completed"),
+          "methotrexate": ("MedicationStatement", "active")}),
+        ("Recommendations:\n1. Increase morphine ER to 45 mg every 12 hours.",
+         {"morphine": ("MedicationRequest", "active")}),
+        ("Meds given: Iron sucrose 100 mg IV.",
+         {"iron sucrose": ("MedicationStatement", "completed")}),
+    ],
+    ids=["an-antigen-is-a-test", "considered-but-not-started", "while-taking-and-brand",
+         "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose"],
+)  # fmt: skip
+def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
+    assert medications(bundle_of_note(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("INFECTIOUS DISEASE CONSULTATION\nReason for consult: MSSA bacteremia.",
+         {"R78.81": "confirmed"}),
+        ("Plan: Start CPAP. Weight loss counseling. Heart failure team aware.", {}),
+        ("PMH: Hypertension, GERD.\nImpression: Chest pain, likely GERD-related.",
+         {"I10": "confirmed", "K21.9": "confirmed", "R07.9": "confirmed"}),
+        ("History of DVT in 2015.\nAssessment: Left leg swelling, possible DVT.",
+         {"I82.409": "provisional"}),
+        ("Wound: Stage 3 pressure injury of sacrum, 3 x 2 cm.", {"L89.90": "confirmed"}),
+        ("Diagnosis: Pancreatic adenocarcinoma with liver metastases.",
+         {"C25.9": "confirmed", "C78.7": "confirmed"}),
+    ],
+    ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
+         "an-episode-suspected-again", "pressure-injury", "liver-metastases"],
+)  # fmt: skip
+def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
+    assert condition_codes(bundle_of_note(text)) == expected
+
+
+def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
+    found = [
+        (p["resourceType"], p["code"]["text"], p.get("performedDateTime"))
+        for p in resources_of(bundle, "Procedure")
+    ]
+    found += [
+        (s["resourceType"], s["code"]["text"], None) for s in resources_of(bundle, "ServiceRequest")
+    ]
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Procedures performed: Left heart catheterization, coronary angiography.\n"
+         "Indication: NSTEMI.",
+         [("Procedure", "Left heart catheterization", None),
+          ("Procedure", "coronary angiography", None)]),
+        ("Procedure: Hemiarthroplasty, right hip.",
+         [("Procedure", "Hemiarthroplasty, right hip", None)]),
+        ("EGD 08/2025: small esophageal varices, no red signs.\n"
+         "Colonoscopy 2024: two tubular adenomas removed.\nPlan: Repeat colonoscopy in 2027.",
+         [("Procedure", "Colonoscopy", "2024"), ("Procedure", "EGD", "2025-08"),
+          ("ServiceRequest", "colonoscopy", None)]),
+    ],
+    ids=["a-list-on-the-label-line", "one-procedure-and-its-site", "dated-findings-and-a-repeat"],
+)  # fmt: skip
+def test_procedures_as_the_text_has_them(text: str, expected: list) -> None:
+    assert procedures(bundle_of_note(text)) == expected
