@@ -55,9 +55,10 @@ def medications(bundle: dict) -> dict[str, tuple[str, str]]:
 
 
 def condition_codes(bundle: dict) -> dict[str, str]:
-    """ICD-10-CM code -> verification status of every Condition."""
+    """ICD-10-CM code -> 'clinical status/verification status' of every Condition."""
     return {
-        coding["code"]: status(condition["verificationStatus"])
+        coding["code"]: f"{status(condition['clinicalStatus'])}/"
+        f"{status(condition['verificationStatus'])}"
         for condition in resources_of(bundle, "Condition")
         for coding in condition["code"].get("coding", [])
     }
@@ -147,9 +148,25 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
          {"morphine": ("MedicationRequest", "active")}),
         ("Meds given: Iron sucrose 100 mg IV.",
          {"iron sucrose": ("MedicationStatement", "completed")}),
+        ("Recommendations: Stop all heparin products. Start argatroban infusion per protocol. "
+         "Add heparin to allergy list if PF4 positive.",
+         {"heparin": ("MedicationStatement", "stopped"),
+          "argatroban": ("MedicationRequest", "active")}),
+        ("Chronic low back pain. Failed physical therapy and gabapentin.",
+         {"gabapentin": ("MedicationStatement", "stopped")}),
+        ("Quetiapine was tapered off in October - no behaviors since.",
+         {"quetiapine": ("MedicationStatement", "stopped")}),
+        ("Plan: Naloxone nasal spray prescribed. Takes lisinopril 10 mg daily as prescribed.",
+         {"naloxone": ("MedicationRequest", "active"),
+          "lisinopril": ("MedicationStatement", "active")}),
+        ("Pre-medications given: ondansetron 16 mg IV, dexamethasone 12 mg IV.",
+         {"ondansetron": ("MedicationStatement", "completed"),
+          "dexamethasone": ("MedicationStatement", "completed")}),
     ],
     ids=["an-antigen-is-a-test", "considered-but-not-started", "while-taking-and-brand",
-         "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose"],
+         "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose",
+         "to-the-allergy-list", "failed-a-list", "tapered-off", "prescribed-at-the-end",
+         "a-given-list"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
     assert medications(bundle_of_note(text)) == expected
@@ -159,18 +176,25 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
     ("text", "expected"),
     [
         ("INFECTIOUS DISEASE CONSULTATION\nReason for consult: MSSA bacteremia.",
-         {"R78.81": "confirmed"}),
+         {"R78.81": "active/confirmed"}),
         ("Plan: Start CPAP. Weight loss counseling. Heart failure team aware.", {}),
         ("PMH: Hypertension, GERD.\nImpression: Chest pain, likely GERD-related.",
-         {"I10": "confirmed", "K21.9": "confirmed", "R07.9": "confirmed"}),
+         {"I10": "active/confirmed", "K21.9": "active/confirmed", "R07.9": "active/confirmed"}),
         ("History of DVT in 2015.\nAssessment: Left leg swelling, possible DVT.",
-         {"I82.409": "provisional"}),
-        ("Wound: Stage 3 pressure injury of sacrum, 3 x 2 cm.", {"L89.90": "confirmed"}),
+         {"I82.409": "active/provisional"}),
+        ("Wound: Stage 3 pressure injury of sacrum, 3 x 2 cm.", {"L89.90": "active/confirmed"}),
         ("Diagnosis: Pancreatic adenocarcinoma with liver metastases.",
-         {"C25.9": "confirmed", "C78.7": "confirmed"}),
+         {"C25.9": "active/confirmed", "C78.7": "active/confirmed"}),
+        ("NEUROLOGY STROKE DISCHARGE SUMMARY\nDiagnosis: Migraine without aura.",
+         {"G43.009": "active/confirmed"}),
+        ("Assessment: Possible heparin-induced thrombocytopenia.",
+         {"D75.82": "active/provisional"}),
+        ("UTI treated with nitrofurantoin 11/20-11/25, resolved.",
+         {"N39.0": "resolved/confirmed"}),
     ],
     ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
-         "an-episode-suspected-again", "pressure-injury", "liver-metastases"],
+         "an-episode-suspected-again", "pressure-injury", "liver-metastases", "a-document-title",
+         "hit", "resolved-after-its-course"],
 )  # fmt: skip
 def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected

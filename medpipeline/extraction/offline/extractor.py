@@ -35,6 +35,7 @@ from medpipeline.extraction.offline.sections_tables import (
     NO_FACT_SECTIONS,
     PAST_HISTORY,
     PROBLEMS,
+    document_title_regions,
     find_tables,
     section_regions,
     table_regions,
@@ -101,6 +102,7 @@ class OfflineExtractor:
         not_narrative = (
             in_tables
             + title_regions(doc)
+            + document_title_regions(text)
             + section_regions(doc, NO_FACT_SECTIONS)
             + vaccine_list_regions(text)
         )

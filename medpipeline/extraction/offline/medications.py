@@ -355,15 +355,26 @@ def is_plan_order(text: str, ent: Span, plans: list[Region]) -> bool:
     return in_regions(ent.start_char, plans) and opens_its_item(text, ent)
 
 
+# The sentence ends by saying the drug is prescribed ('Naloxone nasal spray prescribed.'), not
+# that the patient takes it as prescribed or that it was before.
+PRESCRIBED_AT_THE_END = re.compile(
+    r"[^.;\n]{0,60}?(?<!\bas )(?<!\bnot )(?<!\bpreviously )\bprescribed"
+    r"(?:[ \t]+(?:today|at[ \t]+discharge|on[ \t]+discharge))?[ \t]*(?:[.;]|$)",
+    re.IGNORECASE,
+)
+
+
 def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
     if in_regions(ent.start_char, prescribed_lists):
         return True
     if DISCHARGE_LABEL.match(text, text.rfind("\n", 0, ent.start_char) + 1):
         return True
-    sentence_start, _ = sentence_region(ent)
+    sentence_start, sentence_end = sentence_region(ent)
     before = text[sentence_start : ent.start_char]
-    prescribed = cue_before(PRESCRIBED_IN_SENTENCE, text, ent) or cue_before(
-        WRITER_STARTS, text, ent
+    prescribed = (
+        cue_before(PRESCRIBED_IN_SENTENCE, text, ent)
+        or cue_before(WRITER_STARTS, text, ent)
+        or PRESCRIBED_AT_THE_END.match(text[ent.end_char : sentence_end]) is not None
     )
     return prescribed and not PREVIOUSLY.search(before)
 
@@ -376,7 +387,9 @@ ALLERGEN_BEFORE = re.compile(
     re.IGNORECASE,
 )
 ALLERGEN_AFTER = re.compile(
-    rf"^[ \t]*(?:\([^()\n]*\)[ \t]*)?(?:{ALLERGY_WORD}|{ADDED_TO_ALLERGIES})", re.IGNORECASE
+    rf"^[ \t]*(?:\([^()\n]*\)[ \t]*)?(?:{ALLERGY_WORD}|{ADDED_TO_ALLERGIES}"
+    r"|to[ \t]+(?:(?:the|his|her)[ \t]+)?allerg(?:y|ies)\b)",  # 'Add heparin to allergy list'
+    re.IGNORECASE,
 )
 
 
@@ -447,7 +460,7 @@ def taken_before_arrival(text: str, ent: Span) -> bool:
 # fluoxetine (GI upset) and escitalopram (ineffective)').
 GIVEN_BEFORE_LIST = re.compile(
     r"(?:^|[\s:;(])(?:(?:was|were)\s+)?(?:given|received|administered|(?:previously\s+)?tried"
-    r"|trialed)\s+$",
+    r"|trialed)[ \t]*:?\s+$",  # 'Pre-medications given: ondansetron 16 mg IV, dexamethasone'
     re.IGNORECASE,
 )
 

@@ -263,6 +263,21 @@ IN_A_RELATIVE = ConTextRule(
     ],
 )
 
+# 'UTI treated with nitrofurantoin 11/20-11/25, resolved.': a 'resolved' that ends its phrase after
+# a comma or dash is about the condition the phrase opened with, however far ('Diabetes,
+# hypertension, resolved pneumonia': the 'resolved' is the pneumonia's, medspaCy's own rule).
+RESOLVED_AFTER = ConTextRule(
+    ", resolved",
+    "RESOLVED",
+    direction="BACKWARD",
+    max_scope=12,
+    allowed_types={CONDITION},
+    pattern=[
+        {"ORTH": {"IN": [",", "-"]}},
+        {"LOWER": {"IN": ["resolved", "cleared", "recovered"]}},
+        {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}},
+    ],
+)
 # A condition the text dates to a year ('She had a TIA in 2019'): an event of the past, a
 # chronic condition since then (which stays active: `fhir.findings`).
 IN_A_YEAR = ConTextRule(
@@ -311,6 +326,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         *SWITCHED_TO,
         IN_A_RELATIVE,
         IN_A_YEAR,
+        RESOLVED_AFTER,
         OFFERED_DECLINED,
         GIVEN_AFTER,
         *UNLIKELY,

@@ -238,6 +238,20 @@ def vaccine_list_regions(text: str) -> list[Region]:
     return [(match.start(), match.end()) for match in VACCINE_LIST.finditer(text)]
 
 
+# A document's own title, in capitals, naming its kind ('NEUROLOGY STROKE DISCHARGE SUMMARY',
+# 'INFECTIOUS DISEASE CONSULTATION', 'HEART FAILURE CLINIC NOTE'): what the document is about,
+# not a fact the document asserts.
+DOCUMENT_TITLE = re.compile(
+    r"^[ \t]*(?:[A-Z][A-Z&/'-]*[ \t]+){0,6}"
+    r"(?:NOTE|SUMMARY|REPORT|CONSULT|CONSULTATION|VISIT|LETTER|EVALUATION|FOLLOW-UP)[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def document_title_regions(text: str) -> list[Region]:
+    return [match.span() for match in DOCUMENT_TITLE.finditer(text)]
+
+
 def title_regions(doc: Doc) -> list[Region]:
     """The section titles themselves: never a fact."""
     regions = []
