@@ -162,11 +162,31 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
         ("Pre-medications given: ondansetron 16 mg IV, dexamethasone 12 mg IV.",
          {"ondansetron": ("MedicationStatement", "completed"),
           "dexamethasone": ("MedicationStatement", "completed")}),
+        ("Discharge medications:\n- Aspirin 81 mg daily\nStopped medications:\n- Metformin 500 mg",
+         {"aspirin": ("MedicationRequest", "active"),
+          "metformin": ("MedicationStatement", "stopped")}),
+        ("START taking these medications\napixaban 5 MG tablet\nTake 1 tablet by mouth 2 times a "
+         "day.\nSTOP taking these medications\nwarfarin 5 MG tablet\nASPIRIN 81 MG TABLET\n"
+         "CONTINUE taking these medications\nmetoprolol succinate 25 MG 24 hr tablet",
+         {"apixaban": ("MedicationRequest", "active"),
+          "warfarin": ("MedicationStatement", "stopped"),
+          "aspirin": ("MedicationStatement", "stopped"),
+          "metoprolol succinate": ("MedicationStatement", "active")}),
+        ("Stop taking:\n- Lisinopril (your kidney function was low) until your doctor tells you to "
+         "restart\nContinue your other home medicines.",
+         {"lisinopril": ("MedicationStatement", "stopped")}),
+        ("Pain controlled with acetaminophen; oxycodone no longer needed.",
+         {"acetaminophen": ("MedicationStatement", "active"),
+          "oxycodone": ("MedicationStatement", "stopped")}),
+        ("Plan: Angiogram next week. Hold clopidogrel? No - continue. Stop aspirin? Yes.",
+         {"clopidogrel": ("MedicationStatement", "active"),
+          "aspirin": ("MedicationStatement", "stopped")}),
     ],
     ids=["an-antigen-is-a-test", "considered-but-not-started", "while-taking-and-brand",
          "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose",
          "to-the-allergy-list", "failed-a-list", "tapered-off", "prescribed-at-the-end",
-         "a-given-list"],
+         "a-given-list", "a-stopped-list-after-discharge-medications", "an-after-visit-summary",
+         "stop-taking", "no-longer-needed", "a-question-answered"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
     assert medications(bundle_of_note(text)) == expected
@@ -191,10 +211,14 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
          {"D75.82": "active/provisional"}),
         ("UTI treated with nitrofurantoin 11/20-11/25, resolved.",
          {"N39.0": "resolved/confirmed"}),
+        ("Preeclampsia warning signs reviewed. Seizure precautions.", {}),
+        ("DISCHARGE INSTRUCTIONS\nYour diagnosis: Community-acquired pneumonia.\nCall your doctor "
+         "if you have fever or chest pain.", {"J18.9": "active/confirmed"}),
     ],
     ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
          "an-episode-suspected-again", "pressure-injury", "liver-metastases", "a-document-title",
-         "hit", "resolved-after-its-course"],
+         "hit", "resolved-after-its-course", "warning-signs-and-precautions",
+         "your-diagnosis-in-instructions"],
 )  # fmt: skip
 def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected
@@ -224,8 +248,11 @@ def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
          "Colonoscopy 2024: two tubular adenomas removed.\nPlan: Repeat colonoscopy in 2027.",
          [("Procedure", "Colonoscopy", "2024"), ("Procedure", "EGD", "2025-08"),
           ("ServiceRequest", "colonoscopy", None)]),
+        ("Prior right femoral-popliteal bypass in 2020, now occluded. Stopped prior to surgery.",
+         [("Procedure", "right femoral-popliteal bypass", "2020")]),
     ],
-    ids=["a-list-on-the-label-line", "one-procedure-and-its-site", "dated-findings-and-a-repeat"],
+    ids=["a-list-on-the-label-line", "one-procedure-and-its-site", "dated-findings-and-a-repeat",
+         "prior-procedure"],
 )  # fmt: skip
 def test_procedures_as_the_text_has_them(text: str, expected: list) -> None:
     assert procedures(bundle_of_note(text)) == expected

@@ -43,6 +43,7 @@ from medpipeline.extraction.offline.text import (
     labelled,
     line_bounds,
     list_items,
+    next_line,
     normalize_space,
     quote_for,
     sentence_region,
@@ -151,12 +152,48 @@ def combination_generic(parts: list[Span]) -> str | None:
 
 # What the document sends the patient home with: orders of this document.
 DISCHARGE_LIST = r"(?:discharge|hospital discharge) medications?|medications (?:at|on) discharge"
+MEDICINES = r"(?:medications?|medicines?|meds)"
 PRESCRIBED_HEADER = re.compile(
-    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?|new medications"
-    rf"|(?:new |discharge )?prescriptions|medications prescribed|rx|{DISCHARGE_LIST})"
+    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?"
+    rf"|new {MEDICINES}|(?:new |discharge )?prescriptions|medications prescribed|rx"
+    # an after-visit summary's lists: 'START taking these medications', 'CHANGE how you take ...'
+    rf"|start(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
+    rf"|change[ \t]+how[ \t]+you[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
+    rf"|{DISCHARGE_LIST})"
     r"[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+# A list of the drugs to stop ('Stop taking:', 'STOP taking these medications', 'Discontinued
+# medications:', 'Medications stopped:'): every drug named on its lines is stopped, however
+# the list is written (bulleted or not), up to a blank line or the next label.
+STOP_LIST_HEADER = re.compile(
+    rf"^[ \t]*(?:#+[ \t]*)?(?:stop(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
+    rf"|(?:discontinued|stopped)[ \t]+{MEDICINES}"
+    rf"|{MEDICINES}[ \t]+(?:stopped|discontinued|to[ \t]+stop)"
+    rf"|do[ \t]+not[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?)[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+MAX_STOP_LIST_LINES = 30
+# Where a stop list ends: a label line ('Follow-up:') or the next list's header ('CONTINUE taking
+# these medications').
+NEXT_LIST_LINE = re.compile(
+    rf"^[^\n]{{1,60}}:[ \t]*$|^[ \t]*(?:continue|keep|start|change|stop)\b[^\n]*\b{MEDICINES}"
+    r"[ \t]*:?[ \t]*$",
+    re.IGNORECASE,
+)
+
+
+def stop_list_regions(text: str) -> list[Region]:
+    regions = []
+    for match in STOP_LIST_HEADER.finditer(text):
+        end = match.end()
+        for _ in range(MAX_STOP_LIST_LINES):
+            line, line_end = next_line(text, end)
+            if end >= len(text) or not line.strip() or NEXT_LIST_LINE.match(line):
+                break
+            end = line_end
+        regions.append((match.end(), end))
+    return regions
 
 
 PRESCRIBED_IN_SENTENCE = re.compile(
@@ -497,6 +534,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
     prescribed_lists = list_items(text, PRESCRIBED_HEADER) + section_regions(
         doc, MEDICATION_CATEGORIES, titled=PRESCRIBED_HEADER
     )
+    stop_lists = stop_list_regions(text)
     plans = section_regions(doc, {ASSESSMENT_AND_PLAN}) + [
         line_bounds(text, m.start(), m.end()) for m in PLAN_LABEL.finditer(text)
     ]
@@ -528,7 +566,11 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             before, anchored_at_end=True, combination=combination
         )
         started = last_cue(ent, "MED_STARTED")
-        stopped = last_cue(ent, "MED_STOPPED") > started or is_switched_from(text, ent, next_start)
+        stopped = (
+            last_cue(ent, "MED_STOPPED") > started
+            or is_switched_from(text, ent, next_start)
+            or in_regions(ent.start_char, stop_lists)
+        )
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED"))
         prescribed = is_prescribed(text, ent, prescribed_lists) or (
             bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)
@@ -677,6 +719,7 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
     class of drugs named without a dose ('on a statin') is no product."""
     text = doc.text
     matched = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
+    stop_lists = stop_list_regions(text)
     facts = []
     for start, end in section_regions(doc, MEDICATION_CATEGORIES):
         for line in re.finditer(r"[^\n]+", text[start:end]):
@@ -706,6 +749,9 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
                     dose_unit=dose[1] if dose else None,
                     route=parse_route(window),
                     frequency=parse_frequency(window),
+                    status=MedicationStatus.STOPPED
+                    if in_regions(offset, stop_lists)
+                    else MedicationStatus.ACTIVE,
                 )
             )
     return facts

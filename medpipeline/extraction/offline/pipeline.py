@@ -164,6 +164,17 @@ def next_drug_start(cue: Span, skipped: frozenset[str] = frozenset()) -> int | N
 OBJECT_WORDS = frozenset({"on", "him", "her", "them", "the", "patient", "pt", "his"})
 
 
+def is_a_question(cue: Span) -> bool:
+    """The change is asked and not answered yes ('Hold clopidogrel? No - continue.'; not 'Stop
+    aspirin? Yes.')."""
+    sentence = cue.sent
+    answer = cue.doc.text[sentence.end_char : sentence.end_char + 8]
+    return sentence.text.rstrip().endswith("?") and not YES.match(answer)
+
+
+YES = re.compile(r"\s*yes\b", re.IGNORECASE)
+
+
 def names_its_drug(cue: Span) -> bool:
     """A start, stop or hold followed by its drug ('then started on methotrexate', 'stopped
     metformin') is about that drug, not about one before it ('Completed a course of prednisone,
@@ -383,7 +394,7 @@ def cue_modifies(
         and bracketed_cue_modifies(target, cue, between)
         and reaches_target(target, cue.start_char, backward)
         and not in_another_clause(target, cue, negation, switch)
-        and not (change and is_conditional(cue))
+        and not (change and (is_conditional(cue) or is_a_question(cue)))
         and not (
             change and not switch and target.end_char <= cue.start_char and names_its_drug(cue)
         )

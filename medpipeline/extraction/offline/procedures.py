@@ -292,7 +292,8 @@ PROCEDURE_SUFFIXES = (
 )
 PROCEDURE_WORD = re.compile(rf"(?:{PROCEDURE_SUFFIXES})\b", re.IGNORECASE)
 # 'underwent laparoscopic appendectomy', 's/p total knee replacement', 'had a colonoscopy',
-# 'underwent a biopsy of the sinus mass'; the sentence may wrap onto the next line.
+# 'underwent a biopsy of the sinus mass', 'Prior right femoral-popliteal bypass in 2020'; the
+# sentence may wrap onto the next line.
 SITE_WORD = (
     r"(?!(?:and|or|with|without|on|in|at|for|to|was|were|which|if|when|unless|after|before"
     r"|because|due|since|as|this|next|had|has|have|an?)\b)[a-z][a-z'-]*"
@@ -304,7 +305,8 @@ PROCEDURE_NAME_END = (
     rf"(?:[ \t]+(?:[A-Za-z-]*(?:{PROCEDURE_SUFFIXES})|surgery)\b)?"
 )
 NARRATIVE_PROCEDURE = re.compile(
-    r"\b(?:underwent|undergone|s/p|status[ \t]+post|had\s+(?:an?\s+)?|performed\s+"
+    r"\b(?:underwent|undergone|s/p|status[ \t]+post|(?:prior|previous)(?!\s+to\b)"
+    r"|had\s+(?:an?\s+)?|performed\s+"
     r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?"
     r"|taken\s+(?:emergently\s+|urgently\s+)?(?:to\s+the\s+(?:OR|operating\s+room"
     r"|cath(?:eterization)?\s+lab(?:oratory)?)\s+)?for\s+)\s*"

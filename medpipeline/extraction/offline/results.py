@@ -167,11 +167,9 @@ def alias_regex(alias: str) -> str:
     words = r"[ \t]+".join(re.escape(word) for word in alias.split())
     if len(alias) <= 3:
         variants = sorted({re.escape(alias), re.escape(alias.lower()), re.escape(alias.upper())})
-        if is_a_unit(alias.lower()):  # 'mg' after a number is its unit: 'Senna 8.6 mg 2 tabs'
-            variants = [
-                rf"(?<!\d)(?<!\d[ \t]){variant}" if variant == re.escape(alias.lower()) else variant
-                for variant in variants
-            ]
+        if is_a_unit(alias.lower()):  # 'mg' after a number is its unit: 'Senna 8.6 mg 2 tabs',
+            # 'metoprolol succinate 25 MG 24 hr tablet'
+            variants = [rf"(?<!\d)(?<!\d[ \t]){variant}" for variant in variants]
         return "(?-i:" + "|".join(variants) + ")"
     return words
 
