@@ -72,11 +72,17 @@ def unspecified_icd10_leaf(code: str) -> str:
 def unspecified_icd10_parent(code: str) -> str | None:
     """The category or subcategory an unspecified ICD-10-CM code leaves unspecified ('I50.9
     Heart failure, unspecified': I50; 'R06.00 Dyspnea, unspecified': R06.0); None for a code
-    that says more."""
+    that says more. A diabetes 'without complications' (E11.9) is the code a plain 'T2DM' gets:
+    it leaves its category's complications unsaid, as 'unspecified' does."""
     icd = _icd()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        if not icd.is_valid_item(code) or "unspecified" not in icd.get_description(code).lower():
+        if not icd.is_valid_item(code):
+            return None
+        description = icd.get_description(code).lower()
+        if "unspecified" not in description and not description.endswith(
+            "diabetes mellitus without complications"
+        ):
             return None
         parent = icd.get_parent(code)
         # 'J45.909 Unspecified asthma, uncomplicated' leaves all of J45 unspecified, not only

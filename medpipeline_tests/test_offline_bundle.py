@@ -181,12 +181,23 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
         ("Plan: Angiogram next week. Hold clopidogrel? No - continue. Stop aspirin? Yes.",
          {"clopidogrel": ("MedicationStatement", "active"),
           "aspirin": ("MedicationStatement", "stopped")}),
+        ("Your Medication List\nCHANGE how you take these medications\nlisinopril 20 MG tablet\n"
+         "Commonly known as: PRINIVIL,ZESTRIL\nTake 1 tablet (20 mg total) by mouth daily.\n"
+         "CONTINUE taking these medications\natorvastatin 40 MG tablet\nCommonly known as: "
+         "LIPITOR\nSTOP taking these medications\nhydrochlorothiazide 25 MG tablet",
+         {"lisinopril": ("MedicationRequest", "active"),
+          "atorvastatin": ("MedicationStatement", "active"),
+          "hydrochlorothiazide": ("MedicationStatement", "stopped")}),
+        ("STOP taking these medications\nwarfarin 5 MG tablet\nContinue aspirin 81 mg daily.",
+         {"warfarin": ("MedicationStatement", "stopped"),
+          "aspirin": ("MedicationStatement", "active")}),
     ],
     ids=["an-antigen-is-a-test", "considered-but-not-started", "while-taking-and-brand",
          "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose",
          "to-the-allergy-list", "failed-a-list", "tapered-off", "prescribed-at-the-end",
          "a-given-list", "a-stopped-list-after-discharge-medications", "an-after-visit-summary",
-         "stop-taking", "no-longer-needed", "a-question-answered"],
+         "stop-taking", "no-longer-needed", "a-question-answered", "an-unbulleted-avs",
+         "a-stop-list-ends-at-an-instruction"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
     assert medications(bundle_of_note(text)) == expected
@@ -214,11 +225,13 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
         ("Preeclampsia warning signs reviewed. Seizure precautions.", {}),
         ("DISCHARGE INSTRUCTIONS\nYour diagnosis: Community-acquired pneumonia.\nCall your doctor "
          "if you have fever or chest pain.", {"J18.9": "active/confirmed"}),
+        ("Active Problems:\nType 2 diabetes mellitus with hyperglycemia\nAssessment/Plan:\n"
+         "T2DM: insulin glargine 20 units nightly.", {"E11.65": "active/confirmed"}),
     ],
     ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
          "an-episode-suspected-again", "pressure-injury", "liver-metastases", "a-document-title",
          "hit", "resolved-after-its-course", "warning-signs-and-precautions",
-         "your-diagnosis-in-instructions"],
+         "your-diagnosis-in-instructions", "a-plain-t2dm-joins-its-complication"],
 )  # fmt: skip
 def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected
@@ -256,3 +269,27 @@ def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
 )  # fmt: skip
 def test_procedures_as_the_text_has_them(text: str, expected: list) -> None:
     assert procedures(bundle_of_note(text)) == expected
+
+
+def test_an_allergy_list_printed_in_columns_without_bars() -> None:
+    bundle = bundle_of_note(
+        "Allergies as of 11/30/2026\nReviewed on 11/30/2026\n"
+        "Severity Noted Reaction Type Reactions\nPenicillins High 01/02/2010 Hives\n"
+        "Sulfa Antibiotics Low 03/04/2015 Rash\n"
+    )
+    assert allergies(bundle) == {
+        "penicillins": ("active", "confirmed"),
+        "sulfa antibiotics": ("active", "confirmed"),
+    }
+    reactions = [
+        a["reaction"][0]["manifestation"][0]["text"]
+        for a in resources_of(bundle, "AllergyIntolerance")
+    ]
+    assert sorted(reactions) == ["Hives", "Rash"]
+    assert medications(bundle) == {} and resources_of(bundle, "Condition") == []
+
+
+def test_a_sig_ends_with_its_sentence() -> None:
+    bundle = bundle_of_note("Metformin on hold while inpatient.\nAKI resolved with IV fluids.")
+    [metformin] = resources_of(bundle, "MedicationStatement")
+    assert metformin["status"] == "on-hold" and "dosage" not in metformin

@@ -277,8 +277,22 @@ NAMED_ALLERGY_WORD = re.compile(rf"[ \t]+{ALLERGY_WORD}$", re.IGNORECASE)
 WHEN_AFTER = re.compile(r"\s+(?:in|since|on)\s+(?:\d{1,2}/)?(?:19|20)\d{2}\b.*$", re.DOTALL)
 
 
+# A row of an allergy list printed in columns without bars: substance, severity, the date it was
+# noted, reaction type, reactions ('Penicillins High 01/02/2010 Hives', 'Sulfa Antibiotics Low
+# 03/04/2015 Allergy Rash').
+DATED_ROW = re.compile(
+    r"^(?P<substance>[A-Za-z][^\d\n()]*?)(?:[ \t]+(?:high|low|medium|mild|moderate|severe))?"
+    r"[ \t]+\d{1,2}/\d{1,2}/\d{2,4}(?:[ \t]+(?:allergy|intolerance|side[ \t]+effect))?"
+    r"(?:[ \t]+(?P<reaction>[A-Za-z][^\n]*?))?[ \t]*$",
+    re.IGNORECASE,
+)
+
+
 def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
-    """'Penicillin (hives)', 'sulfa - rash', 'codeine: nausea' -> (substance, reaction)."""
+    """'Penicillin (hives)', 'sulfa - rash', 'codeine: nausea', 'Penicillins High 01/02/2010
+    Hives' -> (substance, reaction)."""
+    if row := DATED_ROW.match(item.strip()):
+        return normalize_space(row["substance"]), row["reaction"]
     parts = REACTION_DELIMITER.split(WHEN_AFTER.sub("", item), maxsplit=1)
     substance = normalize_space(parts[0]).rstrip(". ")
     if len(parts) == 1:

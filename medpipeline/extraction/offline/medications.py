@@ -61,6 +61,7 @@ SIG_WINDOW_CHARS = 160
 # ciprofloxacin's).
 SIG_STOP = re.compile(
     r";(?![^()\n]*\))|\.\s+(?=[A-Z][a-z])|\n\s*\n|\n\s*(?:\d+[.)]|[-\u2022*])\s"
+    r"|(?<!\.[A-Za-z])\.[ \t]*\n"  # a sentence ending its line (not 'b.i.d.')
     r"|(?i:,?\s+(?:and|then|but)\s+(?:was\s+|were\s+|later\s+|subsequently\s+)?"
     r"(?:transition|chang|switch|start|stop|discontinu|increas|decreas|held|hold|resum|restart"
     r"|taper)\w*)"
@@ -100,6 +101,17 @@ def words_before(text: str, ent: Span) -> str:
     line_start = line_bounds(text, ent.start_char, ent.start_char)[0]
     sentence_start, _ = sentence_region(ent)
     return text[max(line_start, sentence_start, ent.start_char - 16) : ent.start_char]
+
+
+# 'lisinopril 20 MG tablet\nCommonly known as: PRINIVIL,ZESTRIL': the product's other names.
+ANOTHER_NAME_BEFORE = re.compile(
+    r"\b(?:commonly|also)[ \t]+known[ \t]+as[ \t]*:?[ \t]*(?:[\w-]+[ \t]*,[ \t]*)*$", re.IGNORECASE
+)
+
+
+def is_another_name(text: str, ent: Span) -> bool:
+    line_start = line_bounds(text, ent.start_char, ent.start_char)[0]
+    return bool(ANOTHER_NAME_BEFORE.search(text[line_start : ent.start_char]))
 
 
 def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
@@ -153,13 +165,18 @@ def combination_generic(parts: list[Span]) -> str | None:
 # What the document sends the patient home with: orders of this document.
 DISCHARGE_LIST = r"(?:discharge|hospital discharge) medications?|medications (?:at|on) discharge"
 MEDICINES = r"(?:medications?|medicines?|meds)"
+# The lists of an after-visit summary that order ('START taking these medications', 'CHANGE how
+# you take these medications', 'New medicines:'), bulleted or not.
+ORDER_LIST = (
+    rf"new[ \t]+{MEDICINES}|start(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
+    rf"|change[ \t]+how[ \t]+you[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
+)
+ORDER_LIST_HEADER = re.compile(
+    rf"^[ \t]*(?:#+[ \t]*)?(?:{ORDER_LIST})[ \t]*:?[ \t]*$", re.IGNORECASE | re.MULTILINE
+)
 PRESCRIBED_HEADER = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?"
-    rf"|new {MEDICINES}|(?:new |discharge )?prescriptions|medications prescribed|rx"
-    # an after-visit summary's lists: 'START taking these medications', 'CHANGE how you take ...'
-    rf"|start(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
-    rf"|change[ \t]+how[ \t]+you[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
-    rf"|{DISCHARGE_LIST})"
+    rf"|(?:new |discharge )?prescriptions|medications prescribed|rx|{ORDER_LIST}|{DISCHARGE_LIST})"
     r"[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -173,21 +190,22 @@ STOP_LIST_HEADER = re.compile(
     rf"|do[ \t]+not[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-MAX_STOP_LIST_LINES = 30
-# Where a stop list ends: a label line ('Follow-up:') or the next list's header ('CONTINUE taking
-# these medications').
+MAX_LIST_LINES = 30
+# Where such a list ends: a label line ('Follow-up:'), the next list's header ('CONTINUE taking
+# these medications') or another instruction ('Continue your other home medicines').
 NEXT_LIST_LINE = re.compile(
-    rf"^[^\n]{{1,60}}:[ \t]*$|^[ \t]*(?:continue|keep|start|change|stop)\b[^\n]*\b{MEDICINES}"
-    r"[ \t]*:?[ \t]*$",
+    r"^[^\n]{1,60}:[ \t]*$"
+    r"|^[ \t]*(?:continue|keep|start|resume|restart|change|increase|decrease|stop)\b",
     re.IGNORECASE,
 )
 
 
-def stop_list_regions(text: str) -> list[Region]:
+def header_list_regions(text: str, header: re.Pattern[str]) -> list[Region]:
+    """The lines after each header line up to a blank line or the next list or instruction."""
     regions = []
-    for match in STOP_LIST_HEADER.finditer(text):
+    for match in header.finditer(text):
         end = match.end()
-        for _ in range(MAX_STOP_LIST_LINES):
+        for _ in range(MAX_LIST_LINES):
             line, line_end = next_line(text, end)
             if end >= len(text) or not line.strip() or NEXT_LIST_LINE.match(line):
                 break
@@ -531,14 +549,16 @@ def last_cue(ent: Span, category: str) -> int:
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     text = doc.text
     # a discharge list's items, bulleted or not (a PDF's text layer often drops the bullets)
-    prescribed_lists = list_items(text, PRESCRIBED_HEADER) + section_regions(
-        doc, MEDICATION_CATEGORIES, titled=PRESCRIBED_HEADER
+    prescribed_lists = (
+        list_items(text, PRESCRIBED_HEADER)
+        + header_list_regions(text, ORDER_LIST_HEADER)
+        + section_regions(doc, MEDICATION_CATEGORIES, titled=PRESCRIBED_HEADER)
     )
-    stop_lists = stop_list_regions(text)
+    stop_lists = header_list_regions(text, STOP_LIST_HEADER)
     plans = section_regions(doc, {ASSESSMENT_AND_PLAN}) + [
         line_bounds(text, m.start(), m.end()) for m in PLAN_LABEL.finditer(text)
     ]
-    drugs = [ent for ent in doc.ents if ent.label_ == DRUG]
+    drugs = [ent for ent in doc.ents if ent.label_ == DRUG and not is_another_name(text, ent)]
     facts = []
     for index, ent in enumerate(drugs):
         if (
@@ -719,7 +739,7 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
     class of drugs named without a dose ('on a statin') is no product."""
     text = doc.text
     matched = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
-    stop_lists = stop_list_regions(text)
+    stop_lists = header_list_regions(text, STOP_LIST_HEADER)
     facts = []
     for start, end in section_regions(doc, MEDICATION_CATEGORIES):
         for line in re.finditer(r"[^\n]+", text[start:end]):
