@@ -83,11 +83,21 @@ def condition_codes(bundle: dict) -> dict[str, str]:
             {"peanut": ("active", "confirmed")},
         ),
         (
+            "Allergies: Lisinopril (angioedema), morphine (itching - not an allergy).",
+            {"lisinopril": ("active", "confirmed")},
+        ),
+        (
             "Allergies: Shellfish - hives, treated with diphenhydramine; codeine (nausea)",
             {"shellfish": ("active", "confirmed"), "codeine": ("active", "confirmed")},
         ),
     ],
-    ids=["ruled-out-after-the-history", "denied-after-the-list", "carries", "treated-with"],
+    ids=[
+        "ruled-out-after-the-history",
+        "denied-after-the-list",
+        "carries",
+        "not-an-allergy",
+        "treated-with",
+    ],
 )
 def test_an_allergy_refuted_later_and_what_treats_it(text: str, expected: dict) -> None:
     assert allergies(bundle_of_note(text)) == expected
@@ -191,13 +201,15 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
         ("STOP taking these medications\nwarfarin 5 MG tablet\nContinue aspirin 81 mg daily.",
          {"warfarin": ("MedicationStatement", "stopped"),
           "aspirin": ("MedicationStatement", "active")}),
+        ("Patient asks about starting Ozempic for weight loss; will discuss at next visit.",
+         {"ozempic": ("MedicationStatement", "intended")}),
     ],
     ids=["an-antigen-is-a-test", "considered-but-not-started", "while-taking-and-brand",
          "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose",
          "to-the-allergy-list", "failed-a-list", "tapered-off", "prescribed-at-the-end",
          "a-given-list", "a-stopped-list-after-discharge-medications", "an-after-visit-summary",
          "stop-taking", "no-longer-needed", "a-question-answered", "an-unbulleted-avs",
-         "a-stop-list-ends-at-an-instruction"],
+         "a-stop-list-ends-at-an-instruction", "what-the-patient-asks-about"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
     assert medications(bundle_of_note(text)) == expected
@@ -227,11 +239,13 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
          "if you have fever or chest pain.", {"J18.9": "active/confirmed"}),
         ("Active Problems:\nType 2 diabetes mellitus with hyperglycemia\nAssessment/Plan:\n"
          "T2DM: insulin glargine 20 units nightly.", {"E11.65": "active/confirmed"}),
+        ("Patient asks about starting Ozempic for weight loss; will discuss at next visit.", {}),
     ],
     ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
          "an-episode-suspected-again", "pressure-injury", "liver-metastases", "a-document-title",
          "hit", "resolved-after-its-course", "warning-signs-and-precautions",
-         "your-diagnosis-in-instructions", "a-plain-t2dm-joins-its-complication"],
+         "your-diagnosis-in-instructions", "a-plain-t2dm-joins-its-complication",
+         "what-the-patient-asks-about"],
 )  # fmt: skip
 def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected

@@ -261,7 +261,7 @@ UNCERTAIN_ITEM = re.compile(
 # An allergy the item itself says the patient does not have: an allergist's or a challenge's
 # verdict.
 NOT_A_TRUE_ALLERGY = re.compile(
-    r"[,;-]?\s*\b(?:(?:is\s+)?not\s+(?:an?\s+)?true\s+allerg\w*"
+    r"[,;-]?\s*\b(?:(?:is\s+)?not\s+(?:an?\s+)?(?:true\s+)?allerg\w*"
     r"|no\s+true\s+allerg\w*|not\s+(?:truly\s+)?allergic|de-?labell?ed"
     r"|(?:passed|tolerated)\s+(?:an?\s+)?(?:oral\s+|drug\s+)?challenge)\b[^,;()]*",
     re.IGNORECASE,

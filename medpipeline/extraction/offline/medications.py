@@ -274,6 +274,9 @@ PROPOSED_BEFORE = re.compile(
     r"|if\b[^.;:\n]*,[ \t]*(?:(?:you|we|I)[ \t]+)?(?:(?:may|can|should|will|would)[ \t]+)?"
     r"(?:take|use|start|try|begin|add|initiate|increase)"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
+    # what the patient asks for: 'asks about starting Ozempic', 'interested in trying melatonin'
+    r"|(?:asks|asked|asking|inquires|inquired)[ \t]+about|interested[ \t]+in"
+    r"|(?:wants|would[ \t]+like)[ \t]+to[ \t]+(?:start|try)"
     r"|pre-?medicat\w*\s+with"
     r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:\n]*$",
     re.IGNORECASE,
