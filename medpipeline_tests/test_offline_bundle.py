@@ -130,8 +130,9 @@ def observation_values(bundle: dict, code: str) -> list[float]:
         ("Goal LDL 70 mg/dL\nLDL 131 mg/dL", "2089-1", [131]),
         ("Pre-dialysis weight 78.6 kg. Dry weight 76.0 kg. Ideal body weight 60 kg.", "29463-7",
          [78.6]),
+        ("Troponin I peaked at 4.2 ng/mL.", "10839-9", [4.2]),
     ],
-    ids=["goal-range", "target", "goal-line", "dry-and-ideal-weight"],
+    ids=["goal-range", "target", "goal-line", "dry-and-ideal-weight", "peaked-at"],
 )  # fmt: skip
 def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]) -> None:
     assert observation_values(bundle_of_note(text), code) == values
@@ -203,13 +204,16 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
           "aspirin": ("MedicationStatement", "active")}),
         ("Patient asks about starting Ozempic for weight loss; will discuss at next visit.",
          {"ozempic": ("MedicationStatement", "intended")}),
+        ("Vitamin B12 deficiency - on cyanocobalamin 1000 mcg IM monthly. Admitted for lithium "
+         "toxicity.", {"cyanocobalamin": ("MedicationStatement", "active")}),
     ],
     ids=["an-antigen-is-a-test", "considered-but-not-started", "while-taking-and-brand",
          "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose",
          "to-the-allergy-list", "failed-a-list", "tapered-off", "prescribed-at-the-end",
          "a-given-list", "a-stopped-list-after-discharge-medications", "an-after-visit-summary",
          "stop-taking", "no-longer-needed", "a-question-answered", "an-unbulleted-avs",
-         "a-stop-list-ends-at-an-instruction", "what-the-patient-asks-about"],
+         "a-stop-list-ends-at-an-instruction", "what-the-patient-asks-about",
+         "a-drug-named-in-a-condition"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
     assert medications(bundle_of_note(text)) == expected
@@ -240,12 +244,15 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
         ("Active Problems:\nType 2 diabetes mellitus with hyperglycemia\nAssessment/Plan:\n"
          "T2DM: insulin glargine 20 units nightly.", {"E11.65": "active/confirmed"}),
         ("Patient asks about starting Ozempic for weight loss; will discuss at next visit.", {}),
+        ("Vitamin B12 deficiency - on cyanocobalamin 1000 mcg IM monthly.",
+         {"E53.8": "active/confirmed"}),
+        ("PPD negative 2025. Hepatitis B immune. Varicella immunity confirmed.", {}),
     ],
     ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
          "an-episode-suspected-again", "pressure-injury", "liver-metastases", "a-document-title",
          "hit", "resolved-after-its-course", "warning-signs-and-precautions",
          "your-diagnosis-in-instructions", "a-plain-t2dm-joins-its-complication",
-         "what-the-patient-asks-about"],
+         "what-the-patient-asks-about", "a-deficiency-of-a-vitamin", "immune"],
 )  # fmt: skip
 def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected

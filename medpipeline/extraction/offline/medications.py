@@ -482,6 +482,15 @@ MEASURED_AFTER = re.compile(
 )
 
 
+# A drug named in a condition ('Vitamin B12 deficiency', 'lithium toxicity', 'acetaminophen
+# overdose', 'opioid withdrawal'): no medication the patient takes.
+CONDITION_OF_THE_DRUG = re.compile(
+    r"[ \t]*(?:deficiency|deficient|toxicity|overdose|poisoning|intoxication|withdrawal"
+    r"|dependence|use[ \t]+disorder|abuse|induced)\b",
+    re.IGNORECASE,
+)
+
+
 # A drug's abbreviation naming a scale ('ASA Physical Status', 'ASA class II': the American
 # Society of Anesthesiologists' classification, not aspirin).
 SCALE_AFTER = re.compile(
@@ -572,6 +581,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or is_allergen(text, ent.start_char, ent.end_char)
             or MEASURED_AFTER.match(text, ent.end_char)
             or SCALE_AFTER.match(text, ent.end_char)
+            or CONDITION_OF_THE_DRUG.match(text, ent.end_char)
         ):
             continue
         parts = [ent]

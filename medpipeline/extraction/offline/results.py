@@ -146,7 +146,10 @@ NOT_THE_PATIENTS_BODY = "".join(
 
 
 # When a labelled value was measured, between its name and the value ('INR today: 3.6').
-WHEN_MEASURED = r"(?:today|now|this[ \t]+(?:morning|am|visit)|on[ \t]+admission|at[ \t]+discharge)"
+WHEN_MEASURED = (
+    r"(?:today|now|this[ \t]+(?:morning|am|visit)|on[ \t]+admission|at[ \t]+discharge"
+    r"|peaked[ \t]+at)"  # 'Troponin peaked at 4.2 ng/mL'
+)
 
 
 # A value aimed at, not measured: 'goal INR 2.0-3.0', 'Target INR 2.5', 'titrate to HR < 110'.
