@@ -82,6 +82,13 @@ def condition_codes(bundle: dict) -> dict[str, str]:
             "Allergies: Peanut (anaphylaxis) - carries epinephrine auto-injector 0.3 mg.",
             {"peanut": ("active", "confirmed")},
         ),
+        (  # the page wrapped the line: an allergist's test is no allergen, the peanut is one
+            "Allergies: Penicillin (childhood rash) - allergy testing this admission: skin testing"
+            " negative, oral amoxicillin\nchallenge tolerated. Penicillin allergy label removed"
+            " from chart. Peanut (anaphylaxis) - carries epinephrine\nauto-injector.\n"
+            "Hospital course: transitioned to oral amoxicillin.",
+            {"penicillin": ("inactive", "refuted"), "peanut": ("active", "confirmed")},
+        ),
         (
             "Allergies: Lisinopril (angioedema), morphine (itching - not an allergy).",
             {"lisinopril": ("active", "confirmed")},
@@ -95,6 +102,7 @@ def condition_codes(bundle: dict) -> dict[str, str]:
         "ruled-out-after-the-history",
         "denied-after-the-list",
         "carries",
+        "a-wrapped-allergy-line",
         "not-an-allergy",
         "treated-with",
     ],

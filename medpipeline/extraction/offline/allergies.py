@@ -20,12 +20,14 @@ from medpipeline.extraction.offline.text import (
     ALLERGY_WORD,
     LIST_ITEM_LINE,
     LIST_MARKER,
+    WRAPPED_ITEM_LINE,
     Region,
     clean_name,
     in_regions,
     is_absence,
     labelled,
     line_bounds,
+    next_line,
     normalize_space,
     quote_for,
 )
@@ -73,6 +75,17 @@ ALLERGIC_TO_END = re.compile(
 )
 
 
+def wrapped_end(text: str, line_end: int) -> int:
+    """The end of the line's text with the lines the page wrapped it onto (lines that go on in
+    lower case: 'skin testing negative, oral amoxicillin' / 'challenge tolerated. Peanut ...')."""
+    while line_end < len(text):
+        line, next_end = next_line(text, line_end)
+        if not WRAPPED_ITEM_LINE.match(line) or not line.strip():
+            break
+        line_end = next_end
+    return line_end
+
+
 def allergy_list_extent(text: str, region: Region) -> Region:
     """An allergy section ends at a blank, 'Label:' or prose line, or after a few lines."""
     end = line_bounds(text, region[0], region[0])[1]
@@ -102,7 +115,7 @@ def allergy_regions(doc: Doc) -> list[Region]:
         allergy_list_extent(text, region) for region in section_regions(doc, ALLERGY_CATEGORIES)
     ]
     for match in INLINE_ALLERGY_LABEL.finditer(text):
-        line_end = line_bounds(text, match.end(), match.end())[1]
+        line_end = wrapped_end(text, line_bounds(text, match.end(), match.end())[1])
         next_label = INLINE_ALLERGY_LABEL.search(text, match.end(), line_end)
         regions.append((match.start(), next_label.start() if next_label else line_end))
     regions += [match.span("substance") for match in SUBSTANCE_ADDED.finditer(text)]
@@ -233,6 +246,8 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     written, reaction = split_substance_and_reaction(item_text)
     written = NAMED_ALLERGY_WORD.sub("", written)  # 'Latex allergy' names latex
     drug = next((d for d in drugs if item[0] <= d.start_char < item[1]), None)
+    if drug is not None and TESTED_AFTER.match(text, drug.end_char):
+        return None  # 'oral amoxicillin challenge tolerated': what an allergist tested
     substance = normalize_space(drug.text) if drug else written
     if not drug and not plausible_substance(substance):
         return None
@@ -264,6 +279,12 @@ NOT_A_TRUE_ALLERGY = re.compile(
     r"[,;-]?\s*\b(?:(?:is\s+)?not\s+(?:an?\s+)?(?:true\s+)?allerg\w*"
     r"|no\s+true\s+allerg\w*|not\s+(?:truly\s+)?allergic|de-?labell?ed"
     r"|(?:passed|tolerated)\s+(?:an?\s+)?(?:oral\s+|drug\s+)?challenge)\b[^,;()]*",
+    re.IGNORECASE,
+)
+# A drug an allergist tested ('skin testing', 'amoxicillin challenge'), the words maybe wrapped
+# onto the next line.
+TESTED_AFTER = re.compile(
+    r"\s*(?:(?:skin|allergy|patch)\s+)?(?:test(?:s|ed|ing)?|challenge|desensiti[sz]ation)\b",
     re.IGNORECASE,
 )
 # A substance the patient takes without a reaction, named in an allergy list: not an allergen.
