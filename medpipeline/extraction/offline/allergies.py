@@ -20,16 +20,16 @@ from medpipeline.extraction.offline.text import (
     ALLERGY_WORD,
     LIST_ITEM_LINE,
     LIST_MARKER,
-    WRAPPED_ITEM_LINE,
+    TESTED,
     Region,
     clean_name,
     in_regions,
     is_absence,
     labelled,
     line_bounds,
-    next_line,
     normalize_space,
     quote_for,
+    wrapped_end,
 )
 from medpipeline.extraction.schema import AllergyFact, Assertion
 from medpipeline.terminology import icd10cm_code
@@ -73,17 +73,6 @@ ALLERGIC_TO_END = re.compile(
     r"|tolerated|started|continues|continued|receives|received|gets|got|developed|remains)\b",
     re.IGNORECASE,
 )
-
-
-def wrapped_end(text: str, line_end: int) -> int:
-    """The end of the line's text with the lines the page wrapped it onto (lines that go on in
-    lower case: 'skin testing negative, oral amoxicillin' / 'challenge tolerated. Peanut ...')."""
-    while line_end < len(text):
-        line, next_end = next_line(text, line_end)
-        if not WRAPPED_ITEM_LINE.match(line) or not line.strip():
-            break
-        line_end = next_end
-    return line_end
 
 
 def allergy_list_extent(text: str, region: Region) -> Region:
@@ -281,12 +270,8 @@ NOT_A_TRUE_ALLERGY = re.compile(
     r"|(?:passed|tolerated)\s+(?:an?\s+)?(?:oral\s+|drug\s+)?challenge)\b[^,;()]*",
     re.IGNORECASE,
 )
-# A drug an allergist tested ('skin testing', 'amoxicillin challenge'), the words maybe wrapped
-# onto the next line.
-TESTED_AFTER = re.compile(
-    r"\s*(?:(?:skin|allergy|patch)\s+)?(?:test(?:s|ed|ing)?|challenge|desensiti[sz]ation)\b",
-    re.IGNORECASE,
-)
+# A drug an allergist tested, the words maybe wrapped onto the next line.
+TESTED_AFTER = re.compile(rf"\s*(?:{TESTED})\b", re.IGNORECASE)
 # A substance the patient takes without a reaction, named in an allergy list: not an allergen.
 TOLERATED = re.compile(r"\btolerat(?:e|es|ed|ing)\b", re.IGNORECASE)
 

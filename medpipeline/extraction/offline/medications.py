@@ -36,6 +36,7 @@ from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
     LIST_MARKER,
+    TESTED,
     Region,
     clean_name,
     in_regions,
@@ -182,7 +183,7 @@ PRESCRIBED_HEADER = re.compile(
 )
 # A list of the drugs to stop ('Stop taking:', 'STOP taking these medications', 'Discontinued
 # medications:', 'Medications stopped:'): every drug named on its lines is stopped, however
-# the list is written (bulleted or not), up to a blank line or the next label.
+# the list is written (bulleted or not), up to where `header_list_regions` ends it.
 STOP_LIST_HEADER = re.compile(
     rf"^[ \t]*(?:#+[ \t]*)?(?:stop(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
     rf"|(?:discontinued|stopped)[ \t]+{MEDICINES}"
@@ -474,8 +475,7 @@ def is_vaccine(name: str, generic: str | None) -> bool:
 # product) or what an allergy test tests ('Penicillin skin testing', 'amoxicillin challenge'):
 # no medication.
 MEASURED_AFTER = re.compile(
-    r"[ \t]*(?:(?:levels?|concentrations?|trough|peak|assay|(?:skin[ \t]+|allergy[ \t]+)?"
-    r"test(?:s|ing)?|(?:oral[ \t]+|drug[ \t]+)?challenge|desensiti[sz]ation)\b"
+    rf"[ \t]*(?:(?:levels?|concentrations?|trough|peak|assay|{TESTED})\b"
     r"|:?[ \t]*[<>]?\d*\.?\d+[ \t]*"
     r"(?:(?:ng|pg)/(?:ml|dl|l)|(?:ug|mcg|\u00b5g|mg|mmol|umol|\u00b5mol|meq)/(?:dl|l))\b)",
     re.IGNORECASE,

@@ -164,15 +164,15 @@ def next_drug_start(cue: Span, skipped: frozenset[str] = frozenset()) -> int | N
 OBJECT_WORDS = frozenset({"on", "him", "her", "them", "the", "patient", "pt", "his"})
 
 
+YES = re.compile(r"\s*yes\b", re.IGNORECASE)
+
+
 def is_a_question(cue: Span) -> bool:
     """The change is asked and not answered yes ('Hold clopidogrel? No - continue.'; not 'Stop
     aspirin? Yes.')."""
     sentence = cue.sent
     answer = cue.doc.text[sentence.end_char : sentence.end_char + 8]
     return sentence.text.rstrip().endswith("?") and not YES.match(answer)
-
-
-YES = re.compile(r"\s*yes\b", re.IGNORECASE)
 
 
 def names_its_drug(cue: Span) -> bool:

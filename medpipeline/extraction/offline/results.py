@@ -152,12 +152,11 @@ WHEN_MEASURED = (
 )
 
 
-# A value aimed at, not measured: 'goal INR 2.0-3.0', 'Target INR 2.5', 'titrate to HR < 110'.
-TARGET_BEFORE = re.compile(
-    r"\b(?:goals?|targets?|aim(?:ing)?[ \t]+for|keep|maintain|titrate[ \t]+to)[ \t]+"
-    r"(?:(?:an?|the)[ \t]+)?$",
-    re.IGNORECASE,
-)
+# A value aimed at, not measured: 'goal INR 2.0-3.0', 'Target INR 2.5', 'titrate to HR < 110';
+# a test name that opens with such a word ('Goal LDL 70 mg/dL') names a target too.
+TARGET_WORDS = r"(?:goals?|targets?|aim(?:ing)?[ \t]+for|keep|maintain|titrate[ \t]+to)[ \t]+"
+TARGET_BEFORE = re.compile(rf"\b{TARGET_WORDS}(?:(?:an?|the)[ \t]+)?$", re.IGNORECASE)
+TARGET_NAME = re.compile(TARGET_WORDS, re.IGNORECASE)
 
 
 def is_a_target(text: str, start: int) -> bool:
@@ -278,7 +277,7 @@ def plausible_test_name(name: str) -> bool:
         0 < len(words) <= 6
         and not set(words) & NAME_STOP_WORDS
         and words[0] not in RESULT_WORDS
-        and not is_a_target(words[0] + " ", len(words[0]) + 1)  # 'Goal LDL 70 mg/dL'
+        and not TARGET_NAME.match(name)
     )
 
 

@@ -75,6 +75,25 @@ def sentence_region(span: Span) -> Region:
 WRAPPED_ITEM_LINE = re.compile(r"^[ \t]*(?:[a-z]|\()")
 
 
+# What an allergist does with a drug ('Penicillin skin testing', 'oral amoxicillin challenge',
+# 'desensitization'): named so, the drug is neither a medication nor an allergen.
+TESTED = (
+    r"(?:(?:skin|allergy|patch)\s+)?test(?:s|ed|ing)?|(?:(?:oral|drug)\s+)?challenge"
+    r"|desensiti[sz]ation"
+)
+
+
+def wrapped_end(text: str, line_end: int) -> int:
+    """The end of the line's text with the lines the page wrapped it onto (lines that go on in
+    lower case: 'skin testing negative, oral amoxicillin' / 'challenge tolerated. Peanut ...')."""
+    while line_end < len(text):
+        line, next_end = next_line(text, line_end)
+        if not WRAPPED_ITEM_LINE.match(line) or not line.strip():
+            break
+        line_end = next_end
+    return line_end
+
+
 # An item's own numbered points ('1) air-fluid level ... 2) a retention cyst') in a list numbered
 # '1.', '2.': a line the page starts with one is the item going on, not the next item.
 INNER_POINT_LINE = re.compile(r"^[ \t]*\d{1,2}\)[ \t]")
