@@ -214,6 +214,39 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
          {"ozempic": ("MedicationStatement", "intended")}),
         ("Vitamin B12 deficiency - on cyanocobalamin 1000 mcg IM monthly. Admitted for lithium "
          "toxicity.", {"cyanocobalamin": ("MedicationStatement", "active")}),
+        ("DISCONTINUE:\n  Glipizide 10 mg daily - hypoglycemia x3 episodes\n  Zolpidem 10 mg QHS"
+         " - fall risk (Beers)\n\nContinue lisinopril 10 mg daily.",
+         {"glipizide": ("MedicationStatement", "stopped"),
+          "zolpidem": ("MedicationStatement", "stopped"),
+          "lisinopril": ("MedicationStatement", "active")}),
+        ("Medication reconciliation at admission:\n- Oxycodone ER 20 mg PO q12h - continue\n"
+         "- Atorvastatin 20 mg daily - DISCONTINUE (not consistent with goals of care)\n"
+         "- Zolpidem 5 mg qHS - taper and stop",
+         {"oxycodone": ("MedicationStatement", "active"),
+          "atorvastatin": ("MedicationStatement", "stopped"),
+          "zolpidem": ("MedicationStatement", "stopped")}),
+        ("Current meds:\nApixaban 5 mg BID - started 04/2025\nAspirin 81 mg - STOPPED when "
+         "apixaban started (bleeding risk)\nMetformin and glipizide were stopped.",
+         {"apixaban": ("MedicationStatement", "active"),
+          "aspirin": ("MedicationStatement", "stopped"),
+          "metformin": ("MedicationStatement", "stopped"),
+          "glipizide": ("MedicationStatement", "stopped")}),
+        ("Chemotherapy NOT administered: oxaliplatin 85 mg/m2, leucovorin 400 mg/m2.\n"
+         "Isoniazid not chosen due to baseline elevated transaminases. Rh positive - RhoGAM not "
+         "indicated.\nPrescriptions:\n- Mefloquine - NOT prescribed (anxiety disorder).\n"
+         "- Atovaquone-proguanil 250/100 mg daily",
+         {"atovaquone-proguanil": ("MedicationRequest", "active")}),
+        ("Required norepinephrine up to 0.2 mcg/kg/min, weaned off 11/10.\n"
+         "| Medication | Dose | Route | Frequency | Status |\n"
+         "| Budesonide | 9 mg | PO | daily | Tapered off 09/2025 |",
+         {"norepinephrine": ("MedicationStatement", "stopped"),
+          "budesonide": ("MedicationStatement", "stopped")}),
+        ("UDS today: Buprenorphine positive. Fentanyl negative.\n"
+         "Interferon-gamma release assay positive.", {}),
+        ("- Low potassium diet; patiromer 8.4 g daily if K >5.5.\n"
+         "2. HTN - borderline control; add hydrochlorothiazide 12.5 mg daily if home BP > 130/80.",
+         {"patiromer": ("MedicationStatement", "intended"),
+          "hydrochlorothiazide": ("MedicationRequest", "draft")}),
     ],
     ids=["an-antigen-is-a-test", "considered-but-not-started", "while-taking-and-brand",
          "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose",
@@ -221,7 +254,9 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
          "a-given-list", "a-stopped-list-after-discharge-medications", "an-after-visit-summary",
          "stop-taking", "no-longer-needed", "a-question-answered", "an-unbulleted-avs",
          "a-stop-list-ends-at-an-instruction", "what-the-patient-asks-about",
-         "a-drug-named-in-a-condition"],
+         "a-drug-named-in-a-condition", "a-discontinue-list", "a-status-after-a-dash",
+         "the-subject-of-a-change", "not-given-chosen-indicated-prescribed", "weaned-and-tapered",
+         "a-drug-screen", "to-start-past-a-bound"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
     assert medications(bundle_of_note(text)) == expected
@@ -255,12 +290,38 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
         ("Vitamin B12 deficiency - on cyanocobalamin 1000 mcg IM monthly.",
          {"E53.8": "active/confirmed"}),
         ("PPD negative 2025. Hepatitis B immune. Varicella immunity confirmed.", {}),
+        ("LABS 02/07/2025:\nTest          Result   Ref range     Flag\n"
+         "ALT           61       7-35 U/L      H\n\nASSESSMENT/PLAN:\n"
+         "1. Plaque psoriasis (L40.0), improved.", {"L40.0": "active/confirmed"}),
+        ("SURGICAL PATHOLOGY REPORT\nCollected: 10/20/2025\nSPECIMEN:\nA. Right breast, partial "
+         "mastectomy\nFINAL DIAGNOSIS:\n - Invasive ductal carcinoma, Nottingham grade 2.\n"
+         " - Margins negative for carcinoma.\nCOMMENT:\nReference range n/a. Results flag none.",
+         {"C50.919": "active/confirmed"}),
+        ("HIV negative 09/2025. Hepatitis C antibody negative.\n"
+         "VISION/HEARING: Cataracts bilaterally; hearing aids.", {"H26.9": "active/confirmed"}),
+        ("CT chest/abdomen/pelvis 09/2025: no evidence of recurrence or metastatic disease.\n"
+         "Pneumonia ruled out. Pneumothorax - no evidence.", {}),
+        ("Pulmonary embolism was considered but not evaluated given goals of care.\n"
+         "Ampicillin and gentamicin x 48 h for rule-out sepsis.",
+         {"I26.99": "active/provisional", "A41.9": "active/provisional"}),
+        ("Consultant: Dr. Meera Sundaram, Infectious Diseases\n"
+         "Immunization history: Tdap 2019. MMR x2. Hep B series complete. COVID-19 boosted 2024.\n"
+         "Vaccines administered today:\n- Hepatitis A (Havrix) dose 1 - given\n"
+         "Assessment: Latent TB infection.", {"Z22.7": "active/confirmed"}),
+        ("1. Focal epilepsy (G40.209), well controlled.\n2. BPH with LUTS (N40.1)\n"
+         "3. Major depressive disorder, recurrent, severe without psychotic features (F33.2)\n"
+         "4. Hypertension; weight gain (R63.5)",
+         {"G40.209": "active/confirmed", "N40.1": "active/confirmed",
+          "F33.2": "active/confirmed", "I10": "active/confirmed"}),
     ],
     ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
          "an-episode-suspected-again", "pressure-injury", "liver-metastases", "a-document-title",
          "hit", "resolved-after-its-course", "warning-signs-and-precautions",
          "your-diagnosis-in-instructions", "a-plain-t2dm-joins-its-complication",
-         "what-the-patient-asks-about", "a-deficiency-of-a-vitamin", "immune"],
+         "what-the-patient-asks-about", "a-deficiency-of-a-vitamin", "immune",
+         "a-note-with-a-flag-column-is-no-lab-report", "a-pathology-diagnosis-under-its-label",
+         "a-negative-test", "no-evidence-of", "considered-and-rule-out",
+         "a-specialty-and-vaccines", "the-code-the-writer-printed"],
 )  # fmt: skip
 def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected

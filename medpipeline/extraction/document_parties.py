@@ -149,6 +149,18 @@ def practitioner_facts(text: str) -> list[PractitionerFact]:
     return unique(ordered, key=lambda fact: (fact.name.casefold(), fact.role))
 
 
+def practitioner_lines(text: str) -> list[tuple[int, int]]:
+    """The lines that name a clinician: their specialty ('Consultant: Dr. Meera Sundaram,
+    Infectious Diseases') is no condition of the patient."""
+    return [
+        (
+            text.rfind("\n", 0, match.start()) + 1,
+            end if (end := text.find("\n", match.end())) >= 0 else len(text),
+        )
+        for match, _ in _practitioners(text)
+    ]
+
+
 @functools.lru_cache(maxsize=8)  # organization_facts reads them again for the same chunk
 def _practitioners(text: str) -> list[tuple[re.Match[str], PractitionerFact]]:
     found: list[tuple[re.Match[str], PractitionerFact]] = []

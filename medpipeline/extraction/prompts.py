@@ -134,15 +134,33 @@ def is_operative_note(head: str) -> bool:
     return len(found) >= 2
 
 
+# Headings only a clinician's note has: a short note's one results table ('Test  Result  Flag')
+# does not make it a laboratory report, whose conditions come only from a diagnosis field.
+_NOTE_HEADINGS = (
+    r"assessment(?:[ \t]*(?:/|and|&)[ \t]*plan)?",
+    r"a/p",
+    r"impression(?:[ \t]*(?:/|and|&)[ \t]*plan)?",
+    r"plan",
+    r"history[ \t]+of[ \t]+present[ \t]+illness",
+    r"hpi",
+    r"chief[ \t]+complaint",
+    r"physical[ \t]+exam(?:ination)?",
+)
+
+
+def is_clinical_note(head: str) -> bool:
+    return any(re.search(rf"(?im)^[ \t]*{h}[ \t]*(?::|$)", head) for h in _NOTE_HEADINGS)
+
+
 def detect_document_type(text: str) -> DocumentType:
     """The type whose signals occur most often in the first pages (ties: the order above); a
-    patient summary or an operative note is never a laboratory report."""
+    patient summary, an operative note or a clinician's note is never a laboratory report."""
     head = text[:_HEAD_CHARS].lower()
     scores = {
         kind: sum(len(re.findall(signal, head)) for signal in signals)
         for kind, signals in _SIGNALS.items()
     }
-    if is_patient_summary(head) or is_operative_note(head):
+    if is_patient_summary(head) or is_operative_note(head) or is_clinical_note(head):
         scores[DocumentType.LAB_REPORT] = 0
     best = max(scores, key=lambda kind: scores[kind])
     return best if scores[best] >= 2 else DocumentType.OTHER

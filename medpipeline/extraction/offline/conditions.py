@@ -34,10 +34,13 @@ from medpipeline.terminology import icd10cm_code
 
 # In a lab report a disease name is interpretation (a reference chart, 'may be associated with'),
 # not the patient's diagnosis, unless a labelled field of the request gives it.
+# A label alone on its line ('FINAL DIAGNOSIS:' of a pathology report) heads the lines below it,
+# up to a blank line or the next label.
 DIAGNOSIS_FIELD = re.compile(
-    r"^[ \t]*(?:(?:clinical|working|provisional)[ \t]+)?(?:diagnos[ie]s|indications?"
-    r"|clinical[ \t]+(?:information|history|details)|reason[ \t]+for[ \t]+(?:test|testing))"
-    r"[ \t]*:[^\n]*",
+    r"^[ \t]*(?:(?:clinical|working|provisional|final|pathologic(?:al)?)[ \t]+)?"
+    r"(?:diagnos[ie]s|indications?|clinical[ \t]+(?:information|history|details)"
+    r"|reason[ \t]+for[ \t]+(?:test|testing))[ \t]*:(?:[ \t]*\n(?:(?![ \t]*\n)"
+    r"(?![ \t]*[A-Za-z][\w /&-]{0,40}:[ \t]*\n)[^\n]*\n?)+|[^\n]*)",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -103,7 +106,9 @@ def condition_facts(
             ConditionFact(
                 quote=quote_for(doc.text, ent.start_char, ent.end_char, sentence_region(ent)),
                 text=normalize_space(ent.text),
-                icd10_code=ent._.target_rule.metadata["icd10_code"] or None,
+                icd10_code=printed_code_after(doc.text, ent, following)
+                or ent._.target_rule.metadata["icd10_code"]
+                or None,
                 assertion=Assertion.HISTORICAL if listed_resolved else assertion,
                 resolved=listed_resolved,
                 inactive=has_modifier(ent, "INACTIVE") and not listed_resolved,
@@ -111,6 +116,25 @@ def condition_facts(
             )
         )
     return facts
+
+
+# The code the writer printed after the condition, in its item ('Focal epilepsy (G40.209)',
+# 'Major depressive disorder, recurrent, severe without psychotic features (F33.2)').
+PRINTED_CODE_AFTER = re.compile(r"[^().;\n]{0,80}?\((?P<codes>[^()\n]{2,40})\)")
+
+
+def printed_code_after(text: str, ent: Span, following: Span | None) -> str | None:
+    """A valid ICD-10-CM code printed after the mention, before the next one: the clinician's
+    choice, often more specific than the index's ('BPH with LUTS (N40.1)'); only in the index
+    code's chapter letter, so a code of a word the lexicon does not know ('Hypertension; weight
+    gain (R63.5)') stays that word's."""
+    end = following.start_char if following else len(text)
+    found = PRINTED_CODE_AFTER.match(text, ent.end_char, end)
+    codes = printed_icd10(found["codes"]) if found else []
+    indexed = ent._.target_rule.metadata["icd10_code"]
+    if not codes or (indexed and indexed[0] != codes[0][0]):
+        return None
+    return codes[0]
 
 
 def names_the_next(text: str, ent: Span, following: Span | None) -> bool:

@@ -2,7 +2,11 @@
 
 from spacy.language import Language
 
-from medpipeline.extraction.document_parties import organization_facts, practitioner_facts
+from medpipeline.extraction.document_parties import (
+    organization_facts,
+    practitioner_facts,
+    practitioner_lines,
+)
 from medpipeline.extraction.offline.allergies import (
     allergy_facts,
     allergy_regions,
@@ -114,7 +118,13 @@ class OfflineExtractor:
             if document_type == DocumentType.LAB_REPORT
             else None
         )
-        not_conditions = allergy_areas + named_allergies + medication_lists + not_narrative
+        not_conditions = (
+            allergy_areas
+            + named_allergies
+            + medication_lists
+            + not_narrative
+            + practitioner_lines(text)
+        )
         conditions = condition_facts(doc, not_conditions, diagnosis_fields)
         conditions += listed_conditions(doc, not_conditions)
         medications = medication_facts(doc, allergy_areas + lab_row_regions(text) + not_narrative)

@@ -186,7 +186,7 @@ PRESCRIBED_HEADER = re.compile(
 # the list is written (bulleted or not), up to where `header_list_regions` ends it.
 STOP_LIST_HEADER = re.compile(
     rf"^[ \t]*(?:#+[ \t]*)?(?:stop(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
-    rf"|(?:discontinued|stopped)[ \t]+{MEDICINES}"
+    rf"|(?:discontinued?|stopped)(?:[ \t]+{MEDICINES})?"
     rf"|{MEDICINES}[ \t]+(?:stopped|discontinued|to[ \t]+stop)"
     rf"|do[ \t]+not[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
@@ -258,6 +258,13 @@ def is_switched_from(text: str, ent: Span, next_drug_start: int) -> bool:
 
 
 CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
+# A drug to start once a value crosses a bound ('patiromer 8.4 g daily if K >5.5', 'add
+# hydrochlorothiazide if home BP > 130/80'): not yet taken, whoever writes it.
+ON_A_BOUND_AFTER = re.compile(
+    r"(?:[^.;:\n]|\.(?=\d))*\b(?:if|unless|once)\b[^;\n]{0,30}?"
+    r"(?:[<>\u2264\u2265]|\b(?:above|below|greater[ \t]+than|less[ \t]+than)\b)",
+    re.IGNORECASE,
+)
 # 'Discharge medications: lisinopril 10 mg daily' (the label ends the sentence for medspaCy)
 DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
@@ -359,6 +366,7 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
         or (condition and cue_before(WRITER_STARTS, text, ent))
         or (condition and opens_its_item(text, ent) and not is_an_indication(ent, condition))
         or PROPOSED_AFTER.match(text, ent.end_char)
+        or ON_A_BOUND_AFTER.match(text, ent.end_char)
     )
     later = LATER_START_BEFORE.search(text, sentence_start, ent.start_char) and (
         STARTED_AFTER.match(text, ent.end_char)
@@ -472,10 +480,11 @@ def is_vaccine(name: str, generic: str | None) -> bool:
 
 # A drug named as what a test measures ('digoxin level', 'vancomycin trough', 'digoxin 1.2
 # ng/mL', 'lithium 0.8 mmol/L': a concentration in blood; a dose is mg, or mg per mL of the
-# product) or what an allergy test tests ('Penicillin skin testing', 'amoxicillin challenge'):
-# no medication.
+# product), what a drug screen found ('Fentanyl negative', 'Buprenorphine positive') or what an
+# allergy test tests ('Penicillin skin testing', 'amoxicillin challenge'): no medication.
 MEASURED_AFTER = re.compile(
-    rf"[ \t]*(?:(?:levels?|concentrations?|trough|peak|assay|{TESTED})\b"
+    rf"[ \t]*(?:(?:levels?|concentrations?|trough|peak|(?:release[ \t]+)?assay|{TESTED})\b"
+    r"|:?[ \t]*(?:positive|negative|(?:not[ \t]+)?detected)\b"
     r"|:?[ \t]*[<>]?\d*\.?\d+[ \t]*"
     r"(?:(?:ng|pg)/(?:ml|dl|l)|(?:ug|mcg|\u00b5g|mg|mmol|umol|\u00b5mol|meq)/(?:dl|l))\b)",
     re.IGNORECASE,
@@ -659,7 +668,9 @@ SIG_START = re.compile(
     re.IGNORECASE,
 )
 ENDED_STATUS = re.compile(r"\b(?:completed|expired|inactive|finished|ended)\b", re.IGNORECASE)
-STOPPED_STATUS = re.compile(r"\b(?:discontinued|stopped|cancel+ed)\b", re.IGNORECASE)
+STOPPED_STATUS = re.compile(
+    r"\b(?:discontinued|stopped|cancel+ed|(?:tapered|weaned)[ \t]+off)\b", re.IGNORECASE
+)
 HELD_STATUS = re.compile(r"\b(?:held|on[ \t]+hold|suspended|paused)\b", re.IGNORECASE)
 
 

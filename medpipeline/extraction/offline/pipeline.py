@@ -106,6 +106,7 @@ NEGATIVE_ANSWER = ConTextRule(
     pattern=[
         {"ORTH": {"IN": [":", "-"]}},
         {"LOWER": {"IN": ["no", "none", "negative", "neg", "denies", "denied", "absent"]}},
+        {"LOWER": "evidence", "OP": "?"},
         {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}},
     ],
 )
@@ -158,6 +159,28 @@ def next_drug_start(cue: Span, skipped: frozenset[str] = frozenset()) -> int | N
     ):
         index += 1
     return doc[index].idx if index < len(doc) and doc[index].ent_type_ == DRUG else None
+
+
+SUBJECT_WORDS = frozenset({"was", "were", "is", "are", "been", "being", "be", "then", "now"})
+
+
+def has_its_own_subject(target: Span, cue: Span) -> bool:
+    """Another drug stands right before the change as its subject ('Aspirin - STOPPED when
+    apixaban started'): the change is that drug's, not one further back (unless the two are
+    one subject: 'Metformin and glipizide were stopped')."""
+    doc = cue.doc
+    index = cue.start - 1
+    while index > target.end and (doc[index].is_space or doc[index].lower_ in SUBJECT_WORDS):
+        index -= 1
+    if index < target.end or doc[index].ent_type_ != DRUG:
+        return False
+    return not all(
+        token.is_space or token.ent_type_ == DRUG or token.lower_ in SUBJECT_JOINERS
+        for token in doc[target.end : index]
+    )
+
+
+SUBJECT_JOINERS = frozenset({",", "and", "or", "&", "/", "+"})
 
 
 # Between a change and the drug it is about: 'started on', 'started her on', 'held the'.
@@ -398,6 +421,7 @@ def cue_modifies(
         and not (
             change and not switch and target.end_char <= cue.start_char and names_its_drug(cue)
         )
+        and not (change and target.end_char <= cue.start_char and has_its_own_subject(target, cue))
     )
 
 
@@ -687,9 +711,12 @@ def is_section_title(text: str) -> bool:
 
 
 # A status a line ends with after a dash ('hydrochlorothiazide 12.5 mg - 1 capsule daily - NOT
-# TAKING'): PyRuSH starts a sentence at the dash, which cut the status off its drug.
+# TAKING', 'Aspirin 81 mg - STOPPED (bleeding risk)', 'Atorvastatin - DISCONTINUE (goals of
+# care)'): PyRuSH starts a sentence at the dash, which cut the status off its drug.
 TRAILING_STATUS = re.compile(
-    r"(?<=[ \t])-[ \t]*(?:not[ \t]+taking|held|on[ \t]+hold|discontinued|stopped)[ \t]*$",
+    r"(?<=[ \t])-[ \t]*(?:not[ \t]+(?:taking|prescribed|started|given|indicated)|held|hold"
+    r"|on[ \t]+hold|discontinued?|stop(?:ped)?|d/c|taper(?:ed)?[ \t]+(?:and[ \t]+stop|off)"
+    r"|completed|continue)\b[^\n]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -163,6 +163,22 @@ def is_a_target(text: str, start: int) -> bool:
     return TARGET_BEFORE.search(text, max(0, start - 30), start) is not None
 
 
+# A bound a plan acts on, not a measurement: 'Transfuse if Hgb < 6.0', 'metformin held until Cr
+# <1.5', 'If ALT > 3x ULN, hold methotrexate'.
+CONDITION_BEFORE = re.compile(r"\b(?:if|until|unless|when|once)\b[^.;\n]{0,30}$", re.IGNORECASE)
+TIMES_NORMAL = re.compile(r"[ \t]*(?:x|times)[ \t]*(?:ULN|upper[ \t]+limit|normal)\b", re.I)
+
+
+def is_a_threshold(text: str, match: re.Match[str]) -> bool:
+    return bool(
+        TIMES_NORMAL.match(text, match.end("value"))
+        or (
+            match["value"][0] in "<>"
+            and CONDITION_BEFORE.search(text, max(0, match.start() - 40), match.start())
+        )
+    )
+
+
 def alias_regex(alias: str) -> str:
     """Short aliases (Na, K, HR, BP) match as the lexicon writes them, in lower or in upper case
     only ('Na', 'na', 'NA'; not 'nA'); others ignore case."""
@@ -527,7 +543,7 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
             continue  # 'Madison, CA 95653': an address, not calcium
         if match["value"][0] in "<>" and is_vital_sign(match):
             continue  # 'titrate to HR < 110', 'SBP <180': a target; a measured vital is a number
-        if is_a_target(text, match.start()):
+        if is_a_target(text, match.start()) or is_a_threshold(text, match):
             continue
         facts.append(known_observation(text, match))
         taken.append((match.start(), match.end()))

@@ -226,10 +226,21 @@ def section_spans(doc: Doc) -> list[tuple[int, int, str | None]]:
 
 # What a label says lists vaccines, to its sentence's or line's end ('Immunizations given
 # today: MMR, varicella, hepatitis A', 'Patient was given the following immunizations: ..., hep
-# b, adult.'): the sectionizer knows the bare title only, and a vaccine's disease is no
-# condition of the patient.
+# b, adult.'); a label opening its line goes on over the next sentences that read as vaccine
+# items ('Immunization history: Tdap 2019. MMR x2. Hep B series complete.'; not 'Immunizations:
+# up to date. Hypertension, diabetes.'), or over the bulleted lines below it when it ends the
+# line ('Vaccines administered today:\n- Hepatitis A (Havrix) dose 1'): the sectionizer knows
+# the bare title only, and a vaccine's disease is no condition of the patient.
+_VACCINE_LABEL = r"\b(?:immuni[sz]ations?|vaccines?|vaccinations?)\b[^:.\n]{0,40}:"
+_VACCINE_ITEM = (
+    r"[^.\n]*?\b(?:series|doses?|boost\w*|x[ \t]?\d|vaccin\w*|shots?|given|completed?|UTD"
+    r"|up[ \t]+to[ \t]+date|(?:19|20)\d\d)\b[^.\n]*?"
+)
+_SENTENCE_END = r"(?=\.[ \t]+[A-Z]|\.?[ \t]*$)"
 VACCINE_LIST = re.compile(
-    r"\b(?:immuni[sz]ations?|vaccines?|vaccinations?)\b[^:.\n]{0,40}:[^\n]*?(?=\.[ \t]+[A-Z]|$)",
+    rf"^[ \t]*{_VACCINE_LABEL}(?:[ \t]*\n(?:[ \t]*(?:[-*\u2022]|\d+[.)])[^\n]*(?:\n|$))+"
+    rf"|[^\n]*?(?:\.[ \t]+{_VACCINE_ITEM})*{_SENTENCE_END})"
+    rf"|{_VACCINE_LABEL}[^\n]*?{_SENTENCE_END}",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -19,6 +19,8 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
+from medpipeline.english import english_words
+
 INFLECT = inflect.engine()
 
 
@@ -75,9 +77,9 @@ def plural_of(word: str) -> str:
 
 
 def is_exact_abbreviation(phrase: str) -> bool:
-    """A short capitalised abbreviation matches only as written ('INH' is isoniazid, 'mcg/inh'
-    per inhalation)."""
-    return len(phrase) <= 3 and phrase.isupper()
+    """A short capitalised abbreviation, or one that spells an English word, matches only as
+    written ('INH' is isoniazid, 'mcg/inh' per inhalation; 'AIDS' is no 'hearing aids')."""
+    return phrase.isupper() and (len(phrase) <= 3 or phrase.lower() in english_words())
 
 
 def after_non(words: list[Token], start: int) -> bool:

@@ -31,7 +31,8 @@ NOT_DRUG_NAMES = {
     "base", "plain", "regular", "standard", "test", "pain", "sodium", "chloride", "hcl",
     "hydrochloride", "sulfate", "potassium", "calcium", "acetate", "citrate", "phosphate",
     "procalcitonin", "haptoglobin", "haptoglobins", "transferrin", "triiodothyronine",
-    "beta-hydroxybutyrate", "3-hydroxybutyrate", "hydroxybutyrate",
+    "beta-hydroxybutyrate", "3-hydroxybutyrate", "hydroxybutyrate", "transaminase", "transaminases",
+    "aminotransferase", "aminotransferases",
 }  # fmt: skip
 # An antigen or antibody is what a test measures ('Hepatitis B surface antigen negative', 'HLA-B27
 # antigen'), not a drug the patient takes; the dictionary holds hundreds (MeSH). Vaccines stay.
