@@ -97,6 +97,24 @@ def condition_codes(bundle: dict) -> dict[str, str]:
             "Allergies: Shellfish - hives, treated with diphenhydramine; codeine (nausea)",
             {"shellfish": ("active", "confirmed"), "codeine": ("active", "confirmed")},
         ),
+        (
+            "Allergies: Oxaliplatin? No prior reaction. Iodine contrast - hives.",
+            {"iodine contrast": ("active", "confirmed")},
+        ),
+        (  # remarks between the items are no substances
+            "Allergies: Trimethoprim-sulfamethoxazole - contraindicated with MTX and prior rash. "
+            "Abacavir - HLA-B*5701 positive, never exposed (do not give). Nickel (contact "
+            "dermatitis); PCP aware.",
+            {
+                "trimethoprim-sulfamethoxazole": ("active", "confirmed"),
+                "abacavir": ("active", "confirmed"),
+                "nickel": ("active", "confirmed"),
+            },
+        ),
+        (
+            "Allergies: lamotrigine (rash - SJS concern per patient, unconfirmed).",
+            {"lamotrigine": ("active", "unconfirmed")},
+        ),
     ],
     ids=[
         "ruled-out-after-the-history",
@@ -105,10 +123,29 @@ def condition_codes(bundle: dict) -> dict[str, str]:
         "a-wrapped-allergy-line",
         "not-an-allergy",
         "treated-with",
+        "a-question-answered-no",
+        "remarks",
+        "unconfirmed",
     ],
 )
 def test_an_allergy_refuted_later_and_what_treats_it(text: str, expected: dict) -> None:
     assert allergies(bundle_of_note(text)) == expected
+
+
+def test_an_allergys_reaction_without_the_remark_on_it() -> None:
+    bundle = bundle_of_note(
+        "Allergies: Oxaliplatin - infusion reaction (grade 2, cycle 4); lamotrigine (rash - SJS "
+        "concern per patient, unconfirmed)."
+    )
+    reactions = {
+        allergy["code"]["text"].lower(): [
+            manifestation["text"]
+            for reaction in allergy.get("reaction", [])
+            for manifestation in reaction["manifestation"]
+        ]
+        for allergy in resources_of(bundle, "AllergyIntolerance")
+    }
+    assert reactions == {"oxaliplatin": ["infusion reaction"], "lamotrigine": ["rash"]}
 
 
 def test_a_reaction_named_with_an_allergy_is_no_condition_and_a_tested_drug_no_medication() -> None:
@@ -247,6 +284,16 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
          "2. HTN - borderline control; add hydrochlorothiazide 12.5 mg daily if home BP > 130/80.",
          {"patiromer": ("MedicationStatement", "intended"),
           "hydrochlorothiazide": ("MedicationRequest", "draft")}),
+        ("- Infliximab 2021-2024 - secondary loss of response\n- Ustekinumab 90 mg SC q8 weeks "
+         "(since 01/2025)\nenoxaparin 40 mg SC daily x 14 days (completed 11/03)\n"
+         "Metformin 500 mg BID 2019-present.",
+         {"infliximab": ("MedicationStatement", "stopped"),
+          "ustekinumab": ("MedicationStatement", "active"),
+          "enoxaparin": ("MedicationStatement", "completed"),
+          "metformin": ("MedicationStatement", "active")}),
+        ("3. T2DM - hold metformin given planned contrast.\nLisinopril 10 mg daily - hold",
+         {"metformin": ("MedicationStatement", "on-hold"),
+          "lisinopril": ("MedicationStatement", "on-hold")}),
     ],
     ids=["an-antigen-is-a-test", "considered-but-not-started", "while-taking-and-brand",
          "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose",
@@ -256,7 +303,7 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
          "a-stop-list-ends-at-an-instruction", "what-the-patient-asks-about",
          "a-drug-named-in-a-condition", "a-discontinue-list", "a-status-after-a-dash",
          "the-subject-of-a-change", "not-given-chosen-indicated-prescribed", "weaned-and-tapered",
-         "a-drug-screen", "to-start-past-a-bound"],
+         "a-drug-screen", "to-start-past-a-bound", "a-closed-course", "a-hold-after-a-dash"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
     assert medications(bundle_of_note(text)) == expected
@@ -313,6 +360,11 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
          "4. Hypertension; weight gain (R63.5)",
          {"G40.209": "active/confirmed", "N40.1": "active/confirmed",
           "F33.2": "active/confirmed", "I10": "active/confirmed"}),
+        ("- Type 2 diabetes - RESOLVED; metformin stopped 06/2025.\n"
+         "Hx: Hepatitis C - treated with sofosbuvir/velpatasvir 2023, SVR12 achieved (cured).",
+         {"E11.9": "resolved/confirmed", "B19.20": "resolved/confirmed"}),
+        ("ROS: Fever? No. Chest pain? Denies.\n2. Iron deficiency? Check ferritin and iron "
+         "studies.", {"E61.1": "active/provisional"}),
     ],
     ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
          "an-episode-suspected-again", "pressure-injury", "liver-metastases", "a-document-title",
@@ -321,7 +373,8 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
          "what-the-patient-asks-about", "a-deficiency-of-a-vitamin", "immune",
          "a-note-with-a-flag-column-is-no-lab-report", "a-pathology-diagnosis-under-its-label",
          "a-negative-test", "no-evidence-of", "considered-and-rule-out",
-         "a-specialty-and-vaccines", "the-code-the-writer-printed"],
+         "a-specialty-and-vaccines", "the-code-the-writer-printed", "resolved-and-cured",
+         "a-question"],
 )  # fmt: skip
 def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected

@@ -191,6 +191,9 @@ MAX_SUBSTANCE_WORDS = 4
 NOT_SUBSTANCE_WORDS = {"the", "a", "is", "was", "has", "with", "patient", "he", "she", "his", "her"}
 NOT_SUBSTANCE_WORDS |= {"no", "not", "of", "to", "for", "in", "on", "reviewed", "see", "unknown"}
 NOT_SUBSTANCE_WORDS |= {"but", "since", "seasonal", "environmental", "multiple", "other"}
+# remarks an allergy list makes between its items ('prior rash', 'PCP aware', 'never exposed')
+NOT_SUBSTANCE_WORDS |= {"prior", "aware", "never", "exposed", "pcp", "note", "per", "concern"}
+NOT_SUBSTANCE_WORDS |= {"rash", "hives", "reaction", "reactions", "positive", "negative"}
 
 
 def mask_parentheses(value: str) -> str:
@@ -242,6 +245,8 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
         return None
     if refuted:
         assertion = Assertion.NEGATED
+    elif (doubt := raw.find("?")) >= 0 and NO_REACTION_AFTER.match(text, item[0] + doubt):
+        return None
     elif UNCERTAIN_ITEM.search(raw):
         assertion = Assertion.POSSIBLE
     else:
@@ -255,9 +260,16 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
 
 
 REMARK_AFTER = re.compile(r"[ \t]*\([^()]*\)$")  # 'angioedema? (unclear history)'
+REACTION_REMARK = re.compile(r"[ \t]*(?:\([^()]*\)?|[-\u2013][ \t][^()]*)$")
 # An allergy the item doubts: 'Morphine? - itching only', 'Lisinopril - angioedema? (unclear)'.
 UNCERTAIN_ITEM = re.compile(
-    r"\?|\b(?:possible|possibly|questionable|probable|unclear|unsure|uncertain|suspected)\b",
+    r"\?|\b(?:possible|possibly|questionable|probable|unclear|unsure|uncertain|suspected"
+    r"|unconfirmed|unverified)\b",
+    re.IGNORECASE,
+)
+# A doubted allergy the next words answer: 'Oxaliplatin? No prior reaction.'
+NO_REACTION_AFTER = re.compile(
+    r"[?.\s]*(?:no|denies|without)\s+(?:(?:prior|known|previous|past)\s+)?reactions?\b",
     re.IGNORECASE,
 )
 
@@ -306,6 +318,10 @@ def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
     rest = parts[1]
     reaction = rest.split(")")[0] if item[len(parts[0]) :].lstrip().startswith("(") else rest
     reaction = normalize_space(reaction).rstrip(".,;:-\u2013 ")  # 'rash - tolerates ...'
+    if len(reaction.split()) > MAX_REACTION_WORDS:
+        # 'infusion reaction (grade 2, cycle 4)', 'rash - SJS concern per patient': the
+        # reaction without the remark on it
+        reaction = REACTION_REMARK.sub("", reaction)
     too_long = len(reaction.split()) > MAX_REACTION_WORDS
     if not reaction or too_long or reaction.lower() in NOT_REACTIONS:
         return substance, None

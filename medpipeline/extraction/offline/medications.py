@@ -247,6 +247,16 @@ WRITER_STARTS = re.compile(
 )
 
 
+# A course whose years the item closes ('Infliximab 2021-2024 - secondary loss of response',
+# 'Efavirenz/emtricitabine/TDF 2014-2018'): the drug was stopped; 'since 2019', '2021-present'
+# are not closed.
+_YEAR = r"(?:\d{1,2}/)?(?:19|20)\d{2}\b"
+CLOSED_COURSE_AFTER = re.compile(
+    rf"[^.;:\n]{{0,40}}?(?<![\w/]){_YEAR}[ \t]*(?:-|\u2013|to)[ \t]*{_YEAR}",
+    re.IGNORECASE,
+)
+
+
 def is_switched_from(text: str, ent: Span, next_drug_start: int) -> bool:
     """The writer switches from this drug to the next one ('Switch adalimumab to tofacitinib')."""
     sentence_start, sentence_end = sentence_region(ent)
@@ -612,6 +622,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             last_cue(ent, "MED_STOPPED") > started
             or is_switched_from(text, ent, next_start)
             or in_regions(ent.start_char, stop_lists)
+            or bool(CLOSED_COURSE_AFTER.match(text, ent.end_char, next_start))
         )
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED"))
         prescribed = is_prescribed(text, ent, prescribed_lists) or (

@@ -110,6 +110,20 @@ NEGATIVE_ANSWER = ConTextRule(
         {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}},
     ],
 )
+# A question the text answers no ('Fever? No.', 'Any history of seizures? Denies.'); one left
+# unanswered doubts its finding ('Iron deficiency? Check ferritin.': lexicon/context_rules.csv).
+ANSWERED_NO = ConTextRule(
+    "? no",
+    "NEGATED_EXISTENCE",
+    direction="BACKWARD",
+    max_scope=6,
+    allowed_types={CONDITION},
+    pattern=[
+        {"ORTH": "?"},
+        {"IS_SPACE": True, "OP": "*"},
+        {"LOWER": {"IN": ["no", "none", "negative", "neg", "denies", "denied", "absent"]}},
+    ],
+)
 # A review of systems marks a finding absent with a minus sign before it ('+ cough, - wheezing',
 # '(-) fever'); a dash that opens a line is a list bullet, not this.
 MINUS_SIGN = [
@@ -356,6 +370,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
     ]
     rules += [
         NEGATIVE_ANSWER,
+        ANSWERED_NO,
         *MINUS_SIGN,
         *SWITCHED_TO,
         IN_A_RELATIVE,
@@ -712,11 +727,12 @@ def is_section_title(text: str) -> bool:
 
 # A status a line ends with after a dash ('hydrochlorothiazide 12.5 mg - 1 capsule daily - NOT
 # TAKING', 'Aspirin 81 mg - STOPPED (bleeding risk)', 'Atorvastatin - DISCONTINUE (goals of
-# care)'): PyRuSH starts a sentence at the dash, which cut the status off its drug.
+# care)', 'Type 2 diabetes - RESOLVED'): PyRuSH starts a sentence at the dash, which cut the
+# status off its drug or condition.
 TRAILING_STATUS = re.compile(
     r"(?<=[ \t])-[ \t]*(?:not[ \t]+(?:taking|prescribed|started|given|indicated)|held|hold"
     r"|on[ \t]+hold|discontinued?|stop(?:ped)?|d/c|taper(?:ed)?[ \t]+(?:and[ \t]+stop|off)"
-    r"|completed|continue)\b[^\n]*$",
+    r"|completed|continue|resolved|inactive|cured|in[ \t]+remission)\b[^\n]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
