@@ -294,6 +294,11 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
         ("3. T2DM - hold metformin given planned contrast.\nLisinopril 10 mg daily - hold",
          {"metformin": ("MedicationStatement", "on-hold"),
           "lisinopril": ("MedicationStatement", "on-hold")}),
+        ("History: Diagnosed 02/2024.\nMedication reconciliation at admission:\n"
+         "- Oxycodone ER 20 mg PO q12h - continue\n"
+         "- Warfarin will need to be held 5 days before surgery",
+         {"oxycodone": ("MedicationStatement", "active"),
+          "warfarin": ("MedicationStatement", "active")}),
     ],
     ids=["an-antigen-is-a-test", "considered-but-not-started", "while-taking-and-brand",
          "course-now-completed", "a-start-of-another-drug", "numbered-plan-item", "iron-sucrose",
@@ -303,7 +308,8 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
          "a-stop-list-ends-at-an-instruction", "what-the-patient-asks-about",
          "a-drug-named-in-a-condition", "a-discontinue-list", "a-status-after-a-dash",
          "the-subject-of-a-change", "not-given-chosen-indicated-prescribed", "weaned-and-tapered",
-         "a-drug-screen", "to-start-past-a-bound", "a-closed-course", "a-hold-after-a-dash"],
+         "a-drug-screen", "to-start-past-a-bound", "a-closed-course", "a-hold-after-a-dash",
+         "a-reconciliation-after-a-history-and-a-hold-to-come"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
     assert medications(bundle_of_note(text)) == expected
@@ -365,6 +371,13 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
          {"E11.9": "resolved/confirmed", "B19.20": "resolved/confirmed"}),
         ("ROS: Fever? No. Chest pain? Denies.\n2. Iron deficiency? Check ferritin and iron "
          "studies.", {"E61.1": "active/provisional"}),
+        ("SCREENING: PHQ-9 = 21. GAD-7 = 14.\n1. Status post RYGB, appropriate weight loss.\n"
+         "LATE EFFECTS TO MONITOR: cardiotoxicity, neuropathy, fatigue.", {}),
+        ("ASSESSMENT:\n1. Complete ACL tear, left knee (S83.512A)\n2. Right plantar first "
+         "metatarsal head diabetic foot ulcer, Wagner grade 2.\n3. Continue aspirin.\n"
+         "PMH: HTN, PAD.",
+         {"S83.512A": "active/confirmed", "E11.621": "active/confirmed",
+          "I10": "active/confirmed", "I73.9": "active/confirmed"}),
     ],
     ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
          "an-episode-suspected-again", "pressure-injury", "liver-metastases", "a-document-title",
@@ -374,7 +387,8 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
          "a-note-with-a-flag-column-is-no-lab-report", "a-pathology-diagnosis-under-its-label",
          "a-negative-test", "no-evidence-of", "considered-and-rule-out",
          "a-specialty-and-vaccines", "the-code-the-writer-printed", "resolved-and-cured",
-         "a-question"],
+         "a-question", "scores-expected-loss-and-what-to-monitor",
+         "an-assessment-coded-by-its-writer"],
 )  # fmt: skip
 def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected
@@ -406,9 +420,13 @@ def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
           ("ServiceRequest", "colonoscopy", None)]),
         ("Prior right femoral-popliteal bypass in 2020, now occluded. Stopped prior to surgery.",
          [("Procedure", "right femoral-popliteal bypass", "2020")]),
+        ("His family history is notable for his brother having had a CABG at 62.\n"
+         "Prior C-section? No - prior spontaneous vaginal delivery 2021.", []),
+        ("Surgery: Laparoscopic sigmoid colectomy 05/02/2023", 
+         [("Procedure", "Laparoscopic sigmoid colectomy", "2023-05-02")]),
     ],
     ids=["a-list-on-the-label-line", "one-procedure-and-its-site", "dated-findings-and-a-repeat",
-         "prior-procedure"],
+         "prior-procedure", "a-relatives-and-one-denied", "a-surgery-label"],
 )  # fmt: skip
 def test_procedures_as_the_text_has_them(text: str, expected: list) -> None:
     assert procedures(bundle_of_note(text)) == expected
@@ -436,3 +454,9 @@ def test_a_sig_ends_with_its_sentence() -> None:
     bundle = bundle_of_note("Metformin on hold while inpatient.\nAKI resolved with IV fluids.")
     [metformin] = resources_of(bundle, "MedicationStatement")
     assert metformin["status"] == "on-hold" and "dosage" not in metformin
+
+
+def test_another_courses_route_is_not_the_drugs() -> None:
+    bundle = bundle_of_note("Plan: Start prednisone 40 mg daily x 5 days after IV steroids.")
+    [prednisone] = resources_of(bundle, "MedicationRequest")
+    assert prednisone["dosageInstruction"][0]["text"] == "40 mg daily"

@@ -7,6 +7,7 @@ from spacy.tokens import Doc, Span
 from medpipeline.extraction.offline.pipeline import CONDITION, assertion_of, has_modifier
 from medpipeline.extraction.offline.procedures import names_a_procedure
 from medpipeline.extraction.offline.sections_tables import (
+    ASSESSMENT_AND_PLAN,
     ICD10_SYSTEM,
     PAST_HISTORY,
     PROBLEMS,
@@ -91,7 +92,7 @@ def condition_facts(
             continue
         if only_regions is not None and not in_regions(ent.start_char, only_regions):
             continue
-        if has_modifier(ent, "NOT_A_CONDITION"):
+        if has_modifier(ent, "NOT_A_CONDITION") or SCALE_NUMBER.match(doc.text, ent.end_char):
             continue
         assertion = assertion_of(ent)
         listed_resolved = (
@@ -135,6 +136,10 @@ def printed_code_after(text: str, ent: Span, following: Span | None) -> str | No
     if not codes or (indexed and indexed[0] != codes[0][0]):
         return None
     return codes[0]
+
+
+# A questionnaire named after the condition it screens for ('GAD-7 = 14', 'PHQ-9'): a score.
+SCALE_NUMBER = re.compile(r"-\d{1,2}\b")
 
 
 def names_the_next(text: str, ent: Span, following: Span | None) -> bool:
@@ -182,8 +187,9 @@ def listed_conditions(doc: Doc, skip_regions: list[Region]) -> list[ConditionFac
     resolved = resolved_lines(doc)
     facts = []
     for section in doc._.sections:
+        listing = section.category in (PROBLEMS, PAST_HISTORY)
         if (
-            section.category not in (PROBLEMS, PAST_HISTORY)
+            not (listing or section.category == ASSESSMENT_AND_PLAN)
             or section.body_end <= section.body_start
         ):
             continue
@@ -193,7 +199,11 @@ def listed_conditions(doc: Doc, skip_regions: list[Region]) -> list[ConditionFac
             line_start, line_end = start + line.start(), start + line.end()
             if any(line_start <= a < line_end for a, _ in matched):
                 continue  # the lexicon's condition (condition_facts)
-            fact = coded_condition_line(text, line_start, line_end)
+            fact = coded_condition_line(text, line_start, line_end, printed_only=not listing)
+            if not listing:  # an assessment's item the writer coded ('1. ACL tear (S83.512A)')
+                if fact is not None and not in_regions(line_start, skip_regions):
+                    facts.append(fact)
+                continue
             if fact is None or in_regions(line_start, skip_regions):
                 break
             if in_regions(line_start, resolved):
@@ -205,13 +215,19 @@ def listed_conditions(doc: Doc, skip_regions: list[Region]) -> list[ConditionFac
 DATE_ONLY = re.compile(r"\s*[\[(][\d/ -]*(?:19|20)\d{2}[\])]\s*")
 
 
-def coded_condition_line(text: str, start: int, end: int) -> ConditionFact | None:
+def coded_condition_line(
+    text: str, start: int, end: int, printed_only: bool = False
+) -> ConditionFact | None:
+    """The condition a list line names, by its printed code or the ICD-10-CM index (only by a
+    valid printed ICD-10-CM code when `printed_only`)."""
     item = LIST_MARKER.sub("", text[start:end], count=1).strip()
     name = clean_name(item)
-    code = icd10_code(name)
     printed = TRAILING_CODES.search(item)
     if printed and DATE_ONLY.fullmatch(printed.group()):
         printed = None  # '(2005)' is when, not a code
+    if printed_only and not (printed and printed_icd10(printed.group())):
+        return None
+    code = icd10_code(name)
     if not (printed or code) or names_a_procedure(name):
         return None
     if not 0 < len(name.split()) <= MAX_LISTED_CONDITION_WORDS:

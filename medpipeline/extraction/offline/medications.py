@@ -66,6 +66,8 @@ SIG_STOP = re.compile(
     r"|(?i:,?\s+(?:and|then|but)\s+(?:was\s+|were\s+|later\s+|subsequently\s+)?"
     r"(?:transition|chang|switch|start|stop|discontinu|increas|decreas|held|hold|resum|restart"
     r"|taper)\w*)"
+    # another course's route: 'Start prednisone 40 mg daily after IV steroids'
+    r"|(?i:\s+(?:after|following|instead[ \t]+of)\s+(?:the[ \t]+)?(?:IV|PO|IM|oral)\b)"
 )
 
 

@@ -476,6 +476,7 @@ IF_WORD = re.compile(
 CONSEQUENT_END = re.compile(r"[.;]|,[ \t]*(?:and|but|then)\b", re.IGNORECASE)
 PROPOSED_CHANGE = re.compile(
     r"\b(?:consider(?:s|ed|ing)?|may|might|could|can|plan(?:s|ned|ning)?\s+to|recommend\w*"
+    r"|will\s+need\s+to|needs?\s+to|should"
     r"|discuss\w*|suggest\w*|would\s+like\s+to|wants?\s+to)\s+(?:\w+\s+){0,2}$",
     re.IGNORECASE,
 )

@@ -70,7 +70,8 @@ TIMES_DONE = re.compile(r"[ \t]+x[ \t]?\d+\b.*$", re.IGNORECASE)
 # A labelled line naming what was done ('PROCEDURE PERFORMED: Hemiarthroplasty, right hip.',
 # 'Operations: Appendectomy; drain placement'); a sentence after the label is a description.
 INLINE_PROCEDURES = re.compile(
-    r"^[ \t]*(?:procedures?|operations?)(?:[ \t]+performed)?[ \t]*:[ \t]*(?P<names>\S[^\n]*)$",
+    r"^[ \t]*(?:procedures?|operations?|surgery)(?:[ \t]+(?:performed|today|done))?[ \t]*:"
+    r"[ \t]*(?P<names>\S[^\n]*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 MAX_INLINE_PROCEDURE_WORDS = 8
@@ -353,6 +354,22 @@ DEVICE_PLACED = re.compile(
     re.IGNORECASE,
 )
 NEGATED_BEFORE = re.compile(r"\b(?:no|never|denies|without|not)\b[^.\n]{0,30}$", re.IGNORECASE)
+# A relative's operation ('his brother having had a CABG at 62'): not the patient's.
+RELATIVE_BEFORE = re.compile(
+    r"\b(?:mother|father|brother|sister|son|daughter|aunt|uncle|grand(?:mother|father|parent)"
+    r"|cousin|sibling|parent|family[ \t]+history)s?\b[^.\n]{0,80}$",
+    re.IGNORECASE,
+)
+# A question the text answers no ('Prior C-section? No - prior vaginal delivery').
+ANSWERED_NO_AFTER = re.compile(r"[^.?\n]{0,20}\?[ \t]*(?:no|none|denies|negative)\b", re.I)
+
+
+def a_relatives_or_denied(text: str, start: int, end: int) -> bool:
+    """The procedure named at start..end is a relative's, or asked about and denied."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return bool(
+        RELATIVE_BEFORE.search(text[line_start:start]) or ANSWERED_NO_AFTER.match(text, end)
+    )
 
 
 def procedure_from_row(table: Table, row: TableRow, text: str) -> ProcedureFact | None:
@@ -404,6 +421,8 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
     for match in NARRATIVE_PROCEDURE.finditer(text):
         if in_regions(match.start(), skip_regions):
             continue
+        if a_relatives_or_denied(text, match.start(), match.end()):
+            continue
         line_start = text.rfind("\n", 0, match.start()) + 1
         negated = NEGATED_BEFORE.search(text[line_start : match.start()])
         named, quote_start = match, match.start()
@@ -422,8 +441,10 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
     done += [(m, f"{m['device']} placement", m.end()) for m in DEVICE_PLACED.finditer(text)]
     for match, name, name_end in done:
         line_start = text.rfind("\n", 0, match.start()) + 1
-        if in_regions(match.start(), skip_regions) or NEGATED_BEFORE.search(
-            text[line_start : match.start()]
+        if (
+            in_regions(match.start(), skip_regions)
+            or NEGATED_BEFORE.search(text[line_start : match.start()])
+            or a_relatives_or_denied(text, match.start(), name_end)
         ):
             continue
         fact = ProcedureFact(
