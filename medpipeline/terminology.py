@@ -52,6 +52,13 @@ def icd10cm_code(code: str | None) -> str | None:
         return icd.add_dot(cleaned) if "." not in cleaned else cleaned
 
 
+def icd10cm_description(code: str) -> str:
+    """The ICD-10-CM description of a valid code ('O90.81': 'Anemia of the puerperium')."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _icd().get_description(code)
+
+
 def unspecified_icd10_leaf(code: str) -> str:
     """The billable code a category's own term means: its single unspecified code ('Gout flare'
     is M10, whose unspecified code is M10.9 'Gout, unspecified'); the category itself when it

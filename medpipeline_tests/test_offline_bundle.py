@@ -115,6 +115,10 @@ def condition_codes(bundle: dict) -> dict[str, str]:
             "Allergies: lamotrigine (rash - SJS concern per patient, unconfirmed).",
             {"lamotrigine": ("active", "unconfirmed")},
         ),
+        (
+            "PAST ALLERGY HISTORY: Amoxicillin - childhood rash (low risk history).",
+            {"amoxicillin": ("active", "confirmed")},
+        ),
     ],
     ids=[
         "ruled-out-after-the-history",
@@ -126,6 +130,7 @@ def condition_codes(bundle: dict) -> dict[str, str]:
         "a-question-answered-no",
         "remarks",
         "unconfirmed",
+        "an-allergy-history",
     ],
 )
 def test_an_allergy_refuted_later_and_what_treats_it(text: str, expected: dict) -> None:
@@ -176,8 +181,12 @@ def observation_values(bundle: dict, code: str) -> list[float]:
         ("Pre-dialysis weight 78.6 kg. Dry weight 76.0 kg. Ideal body weight 60 kg.", "29463-7",
          [78.6]),
         ("Troponin I peaked at 4.2 ng/mL.", "10839-9", [4.2]),
+        ("INR today (POC): 1.8  (subtherapeutic)", "6301-6", [1.8]),
+        ("- Transfuse 1 unit pRBC if Hgb < 6.0.\nHgb 7.2 g/dL", "718-7", [7.2]),
+        ("If ALT > 3x ULN, hold methotrexate. ALT 45 U/L", "1742-6", [45]),
     ],
-    ids=["goal-range", "target", "goal-line", "dry-and-ideal-weight", "peaked-at"],
+    ids=["goal-range", "target", "goal-line", "dry-and-ideal-weight", "peaked-at",
+         "a-point-of-care-value", "a-bound-to-act-on", "times-the-upper-limit"],
 )  # fmt: skip
 def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]) -> None:
     assert observation_values(bundle_of_note(text), code) == values
@@ -294,6 +303,8 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
         ("3. T2DM - hold metformin given planned contrast.\nLisinopril 10 mg daily - hold",
          {"metformin": ("MedicationStatement", "on-hold"),
           "lisinopril": ("MedicationStatement", "on-hold")}),
+        ("- aspirin 81 mg daily - stop 7 days before surgery",
+         {"aspirin": ("MedicationStatement", "active")}),
         ("History: Diagnosed 02/2024.\nMedication reconciliation at admission:\n"
          "- Oxycodone ER 20 mg PO q12h - continue\n"
          "- Warfarin will need to be held 5 days before surgery",
@@ -309,6 +320,7 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
          "a-drug-named-in-a-condition", "a-discontinue-list", "a-status-after-a-dash",
          "the-subject-of-a-change", "not-given-chosen-indicated-prescribed", "weaned-and-tapered",
          "a-drug-screen", "to-start-past-a-bound", "a-closed-course", "a-hold-after-a-dash",
+         "a-stop-ahead-of-surgery",
          "a-reconciliation-after-a-history-and-a-hold-to-come"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
@@ -378,6 +390,14 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
          "PMH: HTN, PAD.",
          {"S83.512A": "active/confirmed", "E11.621": "active/confirmed",
           "I10": "active/confirmed", "I73.9": "active/confirmed"}),
+        ("Tests: RSV PCR positive. COVID/Flu negative. Breast cancer, ER negative.\n"
+         "Preeclampsia labs normal: platelets 210 K.\nSeizure likely provoked by alcohol "
+         "withdrawal. Epilepsy not diagnosed at this time.",
+         {"C50.919": "active/confirmed", "R56.9": "active/confirmed"}),
+        ("Gestational hypertension - resolved. Second-degree perineal laceration, repaired. "
+         "Postpartum anemia (O90.81).\nIndication: Mechanical mitral valve (On-X, 2017)",
+         {"O13.9": "resolved/confirmed", "O70.1": "active/confirmed",
+          "O90.81": "active/confirmed", "Z95.2": "active/confirmed"}),
     ],
     ids=["a-specialty-is-no-condition", "counseling-team", "history-confirms-a-likely-chronic",
          "an-episode-suspected-again", "pressure-injury", "liver-metastases", "a-document-title",
@@ -388,7 +408,8 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
          "a-negative-test", "no-evidence-of", "considered-and-rule-out",
          "a-specialty-and-vaccines", "the-code-the-writer-printed", "resolved-and-cured",
          "a-question", "scores-expected-loss-and-what-to-monitor",
-         "an-assessment-coded-by-its-writer"],
+         "an-assessment-coded-by-its-writer", "a-verdict-within-its-item-labs-not-diagnosed",
+         "obstetric-and-a-valve"],
 )  # fmt: skip
 def test_conditions_as_the_text_has_them(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected
@@ -422,11 +443,14 @@ def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
          [("Procedure", "right femoral-popliteal bypass", "2020")]),
         ("His family history is notable for his brother having had a CABG at 62.\n"
          "Prior C-section? No - prior spontaneous vaginal delivery 2021.", []),
+        ("Procedures performed in ED: Splint application, left ankle.",
+         [("Procedure", "Splint application, left ankle", None)]),
         ("Surgery: Laparoscopic sigmoid colectomy 05/02/2023", 
          [("Procedure", "Laparoscopic sigmoid colectomy", "2023-05-02")]),
     ],
     ids=["a-list-on-the-label-line", "one-procedure-and-its-site", "dated-findings-and-a-repeat",
-         "prior-procedure", "a-relatives-and-one-denied", "a-surgery-label"],
+         "prior-procedure", "a-relatives-and-one-denied", "where-performed",
+         "a-surgery-label"],
 )  # fmt: skip
 def test_procedures_as_the_text_has_them(text: str, expected: list) -> None:
     assert procedures(bundle_of_note(text)) == expected

@@ -41,8 +41,8 @@ ALLERGY_LIST_WORD = (
     r"(?:[ \t]*(?:/|&|and)[ \t]*(?:intolerances?|adverse[ \t]+reactions?))?"
 )
 ALLERGY_LABEL = (
-    rf"\b(?:(?:drug|food|medication)\s+)?{ALLERGY_LIST_WORD}"
-    r"(?:[ \t]+(?:reviewed|verified|updated))?\s*:"
+    rf"\b(?:(?:drug|food|medication|past)\s+)?{ALLERGY_LIST_WORD}"
+    r"(?:[ \t]+(?:reviewed|verified|updated|history))?\s*:"
 )
 INLINE_ALLERGY_LABEL = re.compile(ALLERGY_LABEL, re.IGNORECASE)
 
@@ -159,8 +159,9 @@ NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
 
 
 ALLERGY_HEADER = re.compile(
-    rf"\s*(?:#+\s*)?(?:(?:drug|known|food|medication)\s+)?"
-    rf"(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD}(?:[ \t]+(?:reviewed|verified|updated))?\s*:?)\s*",
+    rf"\s*(?:#+\s*)?(?:(?:drug|known|food|medication|past)\s+)?"
+    rf"(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD}(?:[ \t]+(?:reviewed|verified|updated|history))?"
+    r"\s*:?)\s*",
     re.IGNORECASE,
 )
 

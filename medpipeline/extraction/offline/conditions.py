@@ -31,7 +31,7 @@ from medpipeline.extraction.offline.text import (
 )
 from medpipeline.extraction.offline.vocabularies import icd10_code
 from medpipeline.extraction.schema import Assertion, ConditionFact
-from medpipeline.terminology import icd10cm_code
+from medpipeline.terminology import icd10cm_code, icd10cm_description
 
 # In a lab report a disease name is interpretation (a reference chart, 'may be associated with'),
 # not the patient's diagnosis, unless a labelled field of the request gives it.
@@ -126,14 +126,18 @@ PRINTED_CODE_AFTER = re.compile(r"[^().;\n]{0,80}?\((?P<codes>[^()\n]{2,40})\)")
 
 def printed_code_after(text: str, ent: Span, following: Span | None) -> str | None:
     """A valid ICD-10-CM code printed after the mention, before the next one: the clinician's
-    choice, often more specific than the index's ('BPH with LUTS (N40.1)'); only in the index
-    code's chapter letter, so a code of a word the lexicon does not know ('Hypertension; weight
-    gain (R63.5)') stays that word's."""
+    choice, often more specific than the index's ('BPH with LUTS (N40.1)', 'Postpartum anemia
+    (O90.81)'); only in the index code's chapter letter or with a word of the mention in its
+    description, so a code of words the lexicon does not know ('Hypertension; weight gain
+    (R63.5)') stays theirs."""
     end = following.start_char if following else len(text)
     found = PRINTED_CODE_AFTER.match(text, ent.end_char, end)
     codes = printed_icd10(found["codes"]) if found else []
+    if not codes:
+        return None
     indexed = ent._.target_rule.metadata["icd10_code"]
-    if not codes or (indexed and indexed[0] != codes[0][0]):
+    described = set(re.findall(r"[a-z]{4,}", icd10cm_description(codes[0]).lower()))
+    if indexed and indexed[0] != codes[0][0] and not described & set(ent.text.lower().split()):
         return None
     return codes[0]
 

@@ -400,12 +400,16 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
             negation=rule.category == "NEGATED_EXISTENCE",
             change=rule.category in MEDICATION_CHANGES,
             switch=any(rule is switch for switch in SWITCHED_TO),
+            within_its_item=rule.literal.lower() in ITEM_BOUND_CUES,
             doubts_what_follows=id(rule) in DOUBTS_WHAT_FOLLOWS,
         )
     return rules
 
 
 MEDICATION_CHANGES = {"MED_STOPPED", "MED_HELD", "MED_STARTED"}
+# A test's verdict after the names it tests reaches them only within their item ('COVID/Flu
+# negative'; not the cancer of 'Breast cancer, ER negative').
+ITEM_BOUND_CUES = {"negative", "neg"}
 
 
 def cue_modifies(
@@ -417,11 +421,12 @@ def cue_modifies(
     change: bool = False,
     switch: bool = False,
     doubts_what_follows: bool = False,
+    within_its_item: bool = False,
 ) -> bool:
     """medspaCy's `on_modifies` hook: whether a ConText cue (of a rule looking `backward` only,
     or not; a `negation` or not; a medication `change` or not; a `switch` to another drug or
-    not) is about the target mention (`between` runs from the earlier of the two to the
-    later)."""
+    not; one that reaches only the names of its item, `within_its_item`, or not) is about the
+    target mention (`between` runs from the earlier of the two to the later)."""
     return (
         (not switch or next_drug_start(cue) is not None)
         and not (
@@ -437,6 +442,9 @@ def cue_modifies(
             change and not switch and target.end_char <= cue.start_char and names_its_drug(cue)
         )
         and not (change and target.end_char <= cue.start_char and has_its_own_subject(target, cue))
+        and not (
+            within_its_item and re.search(r"[,;:(]", cue.doc.text[target.end_char : cue.start_char])
+        )
     )
 
 
@@ -482,13 +490,25 @@ PROPOSED_CHANGE = re.compile(
 )
 
 
+# A change timed ahead of a procedure ('aspirin - stop 7 days before surgery'): an instruction
+# for later, the drug is taken until then.
+AHEAD_OF_A_PROCEDURE = re.compile(
+    r"[ \t]*(?:\d+|one|two|three|four|five|seven|ten)[ \t]*-?[ \t]*(?:days?|hours?|hrs?|weeks?)"
+    r"[ \t]+(?:before|prior)\b",
+    re.IGNORECASE,
+)
+
+
 def is_conditional(cue: Span) -> bool:
-    """The change is only proposed ('considering stopping'), or an 'if' or 'unless' of the cue's
-    sentence governs the cue: one before it ('If ..., hold warfarin', 'if she stops warfarin,
-    ...'), or one after it in the same clause ('hold warfarin if ...')."""
+    """The change is only proposed ('considering stopping') or timed ahead of a procedure, or an
+    'if' or 'unless' of the cue's sentence governs the cue: one before it ('If ..., hold
+    warfarin', 'if she stops warfarin, ...'), or one after it in the same clause ('hold warfarin
+    if ...')."""
     text = cue.doc.text
     sentence_start, sentence_end = sentence_region(cue)
-    if PROPOSED_CHANGE.search(text, sentence_start, cue.start_char):
+    if PROPOSED_CHANGE.search(text, sentence_start, cue.start_char) or AHEAD_OF_A_PROCEDURE.match(
+        text, cue.end_char
+    ):
         return True
     for found in IF_WORD.finditer(text, sentence_start, sentence_end):
         if found.end() <= cue.start_char:

@@ -70,7 +70,8 @@ TIMES_DONE = re.compile(r"[ \t]+x[ \t]?\d+\b.*$", re.IGNORECASE)
 # A labelled line naming what was done ('PROCEDURE PERFORMED: Hemiarthroplasty, right hip.',
 # 'Operations: Appendectomy; drain placement'); a sentence after the label is a description.
 INLINE_PROCEDURES = re.compile(
-    r"^[ \t]*(?:procedures?|operations?|surgery)(?:[ \t]+(?:performed|today|done))?[ \t]*:"
+    r"^[ \t]*(?:procedures?|operations?|surgery)(?:[ \t]+(?:performed|today|done))?"
+    r"(?:[ \t]+(?:in|at)[ \t]+(?:the[ \t]+)?[A-Za-z]{2,12})?[ \t]*:"
     r"[ \t]*(?P<names>\S[^\n]*)$",
     re.IGNORECASE | re.MULTILINE,
 )

@@ -149,6 +149,8 @@ NOT_THE_PATIENTS_BODY = "".join(
 WHEN_MEASURED = (
     r"(?:today|now|this[ \t]+(?:morning|am|visit)|on[ \t]+admission|at[ \t]+discharge"
     r"|peaked[ \t]+at)"  # 'Troponin peaked at 4.2 ng/mL'
+    # 'INR today (POC): 1.8'
+    r"(?:[ \t]*\((?:POC|point[ \t]+of[ \t]+care|fingerstick|venous|arterial)\))?"
 )
 
 
