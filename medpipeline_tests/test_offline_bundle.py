@@ -305,6 +305,15 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
           "lisinopril": ("MedicationStatement", "on-hold")}),
         ("- aspirin 81 mg daily - stop 7 days before surgery",
          {"aspirin": ("MedicationStatement", "active")}),
+        ("Medications (reviewed with MAR):\nalendronate 70 mg PO weekly - DISCONTINUED due to "
+         "dysphagia\nsenna 8.6 mg 2 tabs qHS - continue\n"
+         "Albuterol trial x1 - no response, not continued.",
+         {"alendronate": ("MedicationStatement", "stopped"),
+          "senna": ("MedicationStatement", "active"),
+          "albuterol": ("MedicationStatement", "stopped")}),
+        ("EMS administered epinephrine IM 0.3 mg and he was treated in ED with methylprednisolone.",
+         {"epinephrine": ("MedicationStatement", "completed"),
+          "methylprednisolone": ("MedicationStatement", "completed")}),
         ("History: Diagnosed 02/2024.\nMedication reconciliation at admission:\n"
          "- Oxycodone ER 20 mg PO q12h - continue\n"
          "- Warfarin will need to be held 5 days before surgery",
@@ -320,7 +329,7 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
          "a-drug-named-in-a-condition", "a-discontinue-list", "a-status-after-a-dash",
          "the-subject-of-a-change", "not-given-chosen-indicated-prescribed", "weaned-and-tapered",
          "a-drug-screen", "to-start-past-a-bound", "a-closed-course", "a-hold-after-a-dash",
-         "a-stop-ahead-of-surgery",
+         "a-stop-ahead-of-surgery", "an-unbulleted-list-line-by-line", "administered-in-the-ed",
          "a-reconciliation-after-a-history-and-a-hold-to-come"],
 )  # fmt: skip
 def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:

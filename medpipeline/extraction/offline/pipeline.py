@@ -758,6 +758,14 @@ TRAILING_STATUS = re.compile(
 )
 
 
+# A line that opens with a name and its dose, an item of an unbulleted medication list
+# ('alendronate 70 mg PO weekly - DISCONTINUED\nsenna 8.6 mg 2 tabs qHS - continue'): what one
+# line says is not about the next line's drug.
+DOSE_LINE = re.compile(
+    r"^[ \t]*(?=[A-Za-z][\w/-]*(?:[ \t]+[A-Za-z][\w/-]*){0,3}[ \t]+\d+(?:\.\d+)?[ \t]*"
+    r"(?:mg|mcg|g|units?|mL|%)\b)",
+    re.MULTILINE | re.IGNORECASE,
+)
 # A row of a table written with bars ('Metformin | 1000 mg | BID | No - hold'): what one row says
 # is not about the next row's drug.
 TABLE_ROW_LINE = re.compile(r"^[ \t]*(?=[^\n|]*\|[^\n|]*\|)", re.MULTILINE)
@@ -769,7 +777,11 @@ def list_item_sentences(doc: Doc) -> Doc:
     joins them), and none at the dash before a line's trailing status."""
     item_starts = {
         match.start() + len(match.group()) - len(match.group().lstrip())
-        for match in (*LIST_ITEM_LINE.finditer(doc.text), *TABLE_ROW_LINE.finditer(doc.text))
+        for match in (
+            *LIST_ITEM_LINE.finditer(doc.text),
+            *TABLE_ROW_LINE.finditer(doc.text),
+            *DOSE_LINE.finditer(doc.text),
+        )
     }
     status_dashes = {match.start() for match in TRAILING_STATUS.finditer(doc.text)}
     for token in doc[1:]:
