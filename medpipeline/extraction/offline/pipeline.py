@@ -99,13 +99,14 @@ REPLACED_DEFAULT_RULES = {
     "resolved", "now resolved", "free", ": no", "ruled out", "prophylaxis", "unlikely",
     "evaluate for",
 }  # fmt: skip
+NO_WORDS = ["no", "none", "negative", "neg", "denies", "denied", "absent"]
 NEGATIVE_ANSWER = ConTextRule(
     ": no",
     "NEGATED_EXISTENCE",
     direction="BACKWARD",
     pattern=[
         {"ORTH": {"IN": [":", "-"]}},
-        {"LOWER": {"IN": ["no", "none", "negative", "neg", "denies", "denied", "absent"]}},
+        {"LOWER": {"IN": NO_WORDS}},
         {"LOWER": "evidence", "OP": "?"},
         {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}},
     ],
@@ -121,7 +122,7 @@ ANSWERED_NO = ConTextRule(
     pattern=[
         {"ORTH": "?"},
         {"IS_SPACE": True, "OP": "*"},
-        {"LOWER": {"IN": ["no", "none", "negative", "neg", "denies", "denied", "absent"]}},
+        {"LOWER": {"IN": NO_WORDS}},
     ],
 )
 # A review of systems marks a finding absent with a minus sign before it ('+ cough, - wheezing',
