@@ -493,3 +493,17 @@ def test_another_courses_route_is_not_the_drugs() -> None:
     bundle = bundle_of_note("Plan: Start prednisone 40 mg daily x 5 days after IV steroids.")
     [prednisone] = resources_of(bundle, "MedicationRequest")
     assert prednisone["dosageInstruction"][0]["text"] == "40 mg daily"
+
+
+@pytest.mark.parametrize(
+    ("text", "sig"),
+    [
+        ("CHANGED:\n  Metformin 1000 mg BID -> 500 mg BID (eGFR 38)", "500 mg BID"),
+        ("quetiapine 25 mg PO qHS - tapering, decreased to 12.5 mg qHS", "12.5 mg qHS"),
+        ("Lisinopril 10 mg daily -> cough.", "10 mg daily"),
+    ],
+    ids=["an-arrow", "decreased-to", "an-arrow-to-an-effect"],
+)
+def test_a_changed_dose_is_the_new_one(text: str, sig: str) -> None:
+    [statement] = resources_of(bundle_of_note(text), "MedicationStatement")
+    assert statement["dosage"][0]["text"] == sig

@@ -72,8 +72,13 @@ SIG_STOP = re.compile(
 
 
 # A dose changed from one to another: the sig is the new one ('was reduced from 40 mg BID to 20
-# mg daily').
-CHANGED_FROM = re.compile(r"\bfrom\b[^;]*?\bto\b(?=\s*\d)", re.IGNORECASE)
+# mg daily', 'Metformin 1000 mg BID -> 500 mg BID', 'quetiapine 25 mg qHS - tapering, decreased
+# to 12.5 mg qHS').
+CHANGED_FROM = re.compile(
+    r"\bfrom\b[^;]*?\bto\b(?=\s*\d)|(?:->|\u2192|=>)(?=[^;\n]{0,15}?\d)"
+    r"|\b(?:increased|decreased|reduced|titrated|changed)\s+to\b(?=\s*\d)",
+    re.IGNORECASE,
+)
 
 
 # A route written right before the next drug is that drug's ('ramipril 5 mg daily, and ...
