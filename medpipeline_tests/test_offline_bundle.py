@@ -184,9 +184,12 @@ def observation_values(bundle: dict, code: str) -> list[float]:
         ("INR today (POC): 1.8  (subtherapeutic)", "6301-6", [1.8]),
         ("- Transfuse 1 unit pRBC if Hgb < 6.0.\nHgb 7.2 g/dL", "718-7", [7.2]),
         ("If ALT > 3x ULN, hold methotrexate. ALT 45 U/L", "1742-6", [45]),
+        ("Weight history: Pre-op weight 132 kg. Today: weight 98 kg.", "29463-7", [98]),
+        ("- CKD 3b (baseline Cr 1.6). Cr 2.1 mg/dL today.", "2160-0", [2.1]),
     ],
     ids=["goal-range", "target", "goal-line", "dry-and-ideal-weight", "peaked-at",
-         "a-point-of-care-value", "a-bound-to-act-on", "times-the-upper-limit"],
+         "a-point-of-care-value", "a-bound-to-act-on", "times-the-upper-limit",
+         "a-pre-op-weight", "a-baseline"],
 )  # fmt: skip
 def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]) -> None:
     assert observation_values(bundle_of_note(text), code) == values

@@ -142,6 +142,8 @@ REFERENCE_LINE = re.compile(
 NOT_THE_PATIENTS_BODY = "".join(
     rf"(?<!{word}[ \t])"
     for word in ("fundal", "fetal", "uterine", "birth", "dry", "ideal", "ideal body", "usual")
+    # a value of another time: 'Pre-op weight 132 kg', 'baseline Cr 1.6', 'Prior PSA 2.9'
+    + ("pre-op", "preop", "previous", "prior", "baseline", "pre-pregnancy")
 )
 
 
