@@ -455,13 +455,15 @@ def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
          [("Procedure", "right femoral-popliteal bypass", "2020")]),
         ("His family history is notable for his brother having had a CABG at 62.\n"
          "Prior C-section? No - prior spontaneous vaginal delivery 2021.", []),
+        ("Colonoscopy 03/2021: 2 tubular adenomas.\n- Repeat colonoscopy not needed now.",
+         [("Procedure", "Colonoscopy", "2021-03")]),
         ("Procedures performed in ED: Splint application, left ankle.",
          [("Procedure", "Splint application, left ankle", None)]),
         ("Surgery: Laparoscopic sigmoid colectomy 05/02/2023", 
          [("Procedure", "Laparoscopic sigmoid colectomy", "2023-05-02")]),
     ],
     ids=["a-list-on-the-label-line", "one-procedure-and-its-site", "dated-findings-and-a-repeat",
-         "prior-procedure", "a-relatives-and-one-denied", "where-performed",
+         "prior-procedure", "a-relatives-and-one-denied", "a-repeat-not-needed", "where-performed",
          "a-surgery-label"],
 )  # fmt: skip
 def test_procedures_as_the_text_has_them(text: str, expected: list) -> None:

@@ -503,6 +503,14 @@ NOT_PLANNED_BEFORE = re.compile(
 )
 
 
+# A plan the text calls off: 'Repeat colonoscopy not needed now; surveillance due 2026'.
+NOT_NEEDED_AFTER = re.compile(
+    r"[ \t]*(?:is[ \t]+|was[ \t]+)?(?:not[ \t]+(?:needed|indicated|required|necessary)"
+    r"|no[ \t]+longer[ \t]+(?:needed|indicated))\b",
+    re.IGNORECASE,
+)
+
+
 def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
     """Procedures the text says will be done, named by the procedure."""
     plans = [
@@ -513,7 +521,11 @@ def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureF
     facts = []
     for start, named, end in sorted(plans, key=lambda plan: plan[0]):
         line_start = text.rfind("\n", 0, start) + 1
-        if in_regions(start, skip_regions) or NOT_PLANNED_BEFORE.search(text[line_start:start]):
+        if (
+            in_regions(start, skip_regions)
+            or NOT_PLANNED_BEFORE.search(text[line_start:start])
+            or NOT_NEEDED_AFTER.match(text, end)
+        ):
             continue
         facts.append(
             ProcedureFact(
