@@ -119,6 +119,12 @@ def condition_codes(bundle: dict) -> dict[str, str]:
             "PAST ALLERGY HISTORY: Amoxicillin - childhood rash (low risk history).",
             {"amoxicillin": ("active", "confirmed")},
         ),
+        (
+            "ASSESSMENT:\n1. Anaphylaxis due to peanut (T78.01XA).\nHPI: anaphylactic reaction "
+            "to cefazolin during surgery in 2019. No history of anaphylaxis to penicillin. "
+            "Mother had anaphylaxis to bee stings.",
+            {"peanut": ("active", "confirmed"), "cefazolin": ("active", "confirmed")},
+        ),
     ],
     ids=[
         "ruled-out-after-the-history",
@@ -131,6 +137,7 @@ def condition_codes(bundle: dict) -> dict[str, str]:
         "remarks",
         "unconfirmed",
         "an-allergy-history",
+        "an-anaphylaxis-a-substance-caused",
     ],
 )
 def test_an_allergy_refuted_later_and_what_treats_it(text: str, expected: dict) -> None:

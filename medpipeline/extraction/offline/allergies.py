@@ -350,11 +350,16 @@ COMMON_ALLERGENS = re.compile(
 )
 
 
+def named_substances(doc: Doc) -> list[Region]:
+    """The drugs of the lexicon and the common non-drug allergens the text names."""
+    named = [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ == DRUG]
+    return named + [(match.start(), match.end()) for match in COMMON_ALLERGENS.finditer(doc.text)]
+
+
 def named_allergies(doc: Doc) -> list[tuple[int, int, re.Match[str]]]:
     """(start, end, what follows) of each substance named with 'allergy' after it."""
     text = doc.text
-    named = [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ == DRUG]
-    named += [(match.start(), match.end()) for match in COMMON_ALLERGENS.finditer(text)]
+    named = named_substances(doc)
     return [
         (start, end, after)
         for start, end in sorted(named)
@@ -368,9 +373,27 @@ def named_allergy_regions(doc: Doc) -> list[Region]:
     return [(start, after.end()) for start, _, after in named_allergies(doc)]
 
 
+# An anaphylaxis the text says a substance caused ('Anaphylaxis due to peanut (T78.01XA)',
+# 'anaphylactic reaction to penicillin'): an allergy to it, whatever list it is in.
+ANAPHYLAXIS_BEFORE = re.compile(
+    r"\banaphyla(?:xis|ctic[ \t]+reaction)[ \t]+(?:due[ \t]+to|caused[ \t]+by|secondary[ \t]+to"
+    r"|to|from|after)[ \t]+(?:an?[ \t]+|the[ \t]+)?$",
+    re.IGNORECASE,
+)
+
+
 def substance_allergies(doc: Doc, skip_regions: list[Region]) -> list[AllergyFact]:
     text = doc.text
-    facts = []
+    facts = [
+        AllergyFact(
+            quote=quote_for(text, cause.start(), end),
+            substance=normalize_space(text[start:end]),
+            reaction="anaphylaxis",
+        )
+        for start, end in sorted(named_substances(doc))
+        if not in_regions(start, skip_regions)
+        and (cause := ANAPHYLAXIS_BEFORE.search(text, max(0, start - 40), start))
+    ]
     for start, end, after in named_allergies(doc):
         if in_regions(start, skip_regions):
             continue

@@ -464,10 +464,12 @@ def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
 
 
 # What the patient is allergic or intolerant to, wherever it is written ('Allergy to penicillin'
-# in a problem list, 'codeine intolerance'): an allergen, never a medication.
+# in a problem list, 'codeine intolerance', 'anaphylactic reaction to cefazolin'): an allergen,
+# never a medication.
 ALLERGEN_BEFORE = re.compile(
     r"\b(?:allerg(?:y|ies|ic)|intoleran(?:ce|t)|hypersensitivity|(?:adverse|allergic)[ \t]+"
-    r"(?:drug[ \t]+)?reactions?)[ \t]+(?:to|with)[ \t]+(?:[\w-]+[ \t]+){0,2}$",
+    r"(?:drug[ \t]+)?reactions?|anaphyla(?:xis|ctic[ \t]+reaction))[ \t]+"
+    r"(?:to|with|due[ \t]+to|caused[ \t]+by)[ \t]+(?:[\w-]+[ \t]+){0,2}$",
     re.IGNORECASE,
 )
 ALLERGEN_AFTER = re.compile(
