@@ -18,6 +18,7 @@ from medpipeline.extraction.offline.sections_tables import (
 from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
+    ANAPHYLAXIS,
     LIST_ITEM_LINE,
     LIST_MARKER,
     TESTED,
@@ -40,9 +41,10 @@ ALLERGY_LIST_WORD = (
     r"(?:allerg(?:y|ies)|intolerances?|adverse[ \t]+(?:drug[ \t]+)?reactions?)"
     r"(?:[ \t]*(?:/|&|and)[ \t]*(?:intolerances?|adverse[ \t]+reactions?))?"
 )
+# What a list's label says of the list after its word: 'Allergies reviewed:', 'Allergy history:'.
+ALLERGY_LIST_STATE = r"(?:[ \t]+(?:reviewed|verified|updated|history))?"
 ALLERGY_LABEL = (
-    rf"\b(?:(?:drug|food|medication|past)\s+)?{ALLERGY_LIST_WORD}"
-    r"(?:[ \t]+(?:reviewed|verified|updated|history))?\s*:"
+    rf"\b(?:(?:drug|food|medication|past)\s+)?{ALLERGY_LIST_WORD}{ALLERGY_LIST_STATE}\s*:"
 )
 INLINE_ALLERGY_LABEL = re.compile(ALLERGY_LABEL, re.IGNORECASE)
 
@@ -160,8 +162,7 @@ NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
 
 ALLERGY_HEADER = re.compile(
     rf"\s*(?:#+\s*)?(?:(?:drug|known|food|medication|past)\s+)?"
-    rf"(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD}(?:[ \t]+(?:reviewed|verified|updated|history))?"
-    r"\s*:?)\s*",
+    rf"(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD}{ALLERGY_LIST_STATE}\s*:?)\s*",
     re.IGNORECASE,
 )
 
@@ -376,8 +377,8 @@ def named_allergy_regions(doc: Doc) -> list[Region]:
 # An anaphylaxis the text says a substance caused ('Anaphylaxis due to peanut (T78.01XA)',
 # 'anaphylactic reaction to penicillin'): an allergy to it, whatever list it is in.
 ANAPHYLAXIS_BEFORE = re.compile(
-    r"\banaphyla(?:xis|ctic[ \t]+reaction)[ \t]+(?:due[ \t]+to|caused[ \t]+by|secondary[ \t]+to"
-    r"|to|from|after)[ \t]+(?:an?[ \t]+|the[ \t]+)?$",
+    rf"\b{ANAPHYLAXIS}[ \t]+(?:due[ \t]+to|caused[ \t]+by|secondary[ \t]+to|to|from|after)[ \t]+"
+    r"(?:an?[ \t]+|the[ \t]+)?$",
     re.IGNORECASE,
 )
 

@@ -35,6 +35,7 @@ from medpipeline.extraction.offline.sig import (
 from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
+    ANAPHYLAXIS,
     LIST_MARKER,
     TESTED,
     Region,
@@ -468,7 +469,7 @@ def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
 # never a medication.
 ALLERGEN_BEFORE = re.compile(
     r"\b(?:allerg(?:y|ies|ic)|intoleran(?:ce|t)|hypersensitivity|(?:adverse|allergic)[ \t]+"
-    r"(?:drug[ \t]+)?reactions?|anaphyla(?:xis|ctic[ \t]+reaction))[ \t]+"
+    rf"(?:drug[ \t]+)?reactions?|{ANAPHYLAXIS})[ \t]+"
     r"(?:to|with|due[ \t]+to|caused[ \t]+by)[ \t]+(?:[\w-]+[ \t]+){0,2}$",
     re.IGNORECASE,
 )

@@ -135,6 +135,8 @@ LIST_MARKER = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
 # The word after a substance that names it an allergen ('penicillin allergy', 'codeine
 # intolerance'), for the allergy rules and for keeping allergens out of the medications.
 ALLERGY_WORD = r"(?:allerg(?:y|ies)|intolerance|hypersensitivity)\b"
+# The severest reaction, named with its cause after it ('anaphylaxis due to peanut').
+ANAPHYLAXIS = r"anaphyla(?:xis|ctic[ \t]+reaction)"
 # After a substance: 'Amoxicillin added to allergy list', 'penicillin was added to her allergies'.
 ADDED_TO_ALLERGIES = (
     r"(?:(?:was|were|has\s+been|have\s+been)\s+)?added\s+to\s+"
