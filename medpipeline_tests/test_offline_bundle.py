@@ -519,3 +519,192 @@ def test_another_courses_route_is_not_the_drugs() -> None:
 def test_a_changed_dose_is_the_new_one(text: str, sig: str) -> None:
     [statement] = resources_of(bundle_of_note(text), "MedicationStatement")
     assert statement["dosage"][0]["text"] == sig
+
+
+# EHR printouts (a summary of care rendered to PDF): what each row's status, the title above a
+# table and each column's label say.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Allergies\n| Substance | Reaction | Severity | Status |\n"
+            "| Penicillins | Hives | Moderate | Active |\n"
+            "| Codeine | Nausea And Vomiting |  | Inactive |\n| Latex |  |  | Resolved |",
+            {
+                "penicillins": ("active", "confirmed"),
+                "codeine": ("inactive", "confirmed"),
+                "latex": ("resolved", "confirmed"),
+            },
+        ),
+        (
+            "Allergies\nSubstance: Ciprofloxacin   Reaction: Tendon pain   Status: Active\n"
+            "Substance: Eggs   Reaction: Hives   Status: Inactive",
+            {"ciprofloxacin": ("active", "confirmed"), "eggs": ("inactive", "confirmed")},
+        ),
+        (
+            "Allergies: Eggs - Hives - Inactive; Penicillin - rash",
+            {"eggs": ("inactive", "confirmed"), "penicillin": ("active", "confirmed")},
+        ),
+        (  # a heading of two titles joined by '/' ends the medication table above it
+            "Discharge Medications\n| Medication | Dose | Frequency |\n| DONEPEZIL | 10 MG | QHS |\n"
+            "Allergies/ADRs\n| Allergy | Severity | Reaction |\n| HALOPERIDOL | SEVERE | DYSTONIA |",
+            {"haloperidol": ("active", "confirmed")},
+        ),
+    ],
+    ids=["a-status-column", "labelled-fields", "a-status-closing-the-item", "allergies-slash-adrs"],
+)
+def test_an_allergy_list_s_status_is_the_allergy_s(text: str, expected: dict) -> None:
+    assert allergies(bundle_of_note(text)) == expected
+
+
+def test_labelled_allergy_fields_give_the_whole_reaction() -> None:
+    bundle = bundle_of_note(
+        "Allergies\nSubstance: Ciprofloxacin   Reaction: Tendon pain   Status: Active"
+    )
+    [allergy] = resources_of(bundle, "AllergyIntolerance")
+    assert allergy["reaction"][0]["manifestation"] == [{"text": "Tendon pain"}]
+    assert resources_of(bundle, "Condition") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Medications\n| Medication | Instructions | Status |\n"
+            "| apixaban 5 mg oral tablet | 1 tab(s) orally 2 times a day | Active |\n"
+            "| furosemide 40 mg oral tablet | 1 tab(s) orally once a day | Not taking |",
+            {
+                "apixaban 5 mg oral tablet": ("MedicationStatement", "active"),
+                "furosemide 40 mg oral tablet": ("MedicationStatement", "stopped"),
+            },
+        ),
+        (
+            "Medications\n| Rx | Sig | Active |\n"
+            "| Valacyclovir 1 g tab | 1 tab three times daily x 7 days | No |\n"
+            "| Metformin 500 mg tab | 1 tab twice daily | Yes |",
+            {
+                "valacyclovir 1 g tab": ("MedicationStatement", "stopped"),
+                "metformin 500 mg tab": ("MedicationStatement", "active"),
+            },
+        ),
+        (
+            "Discharge Medications\n| Medication | Dose | Route | Frequency | Action |\n"
+            "| DONEPEZIL | 10 MG | PO | QHS | CONTINUE |\n"
+            "| LORAZEPAM | 0.5 MG | PO | Q6H PRN | STOP |\n"
+            "| GLIPIZIDE | 5 MG | PO | DAILY | STOP TAKING |",
+            {
+                "donepezil": ("MedicationRequest", "active"),
+                "lorazepam": ("MedicationStatement", "stopped"),
+                "glipizide": ("MedicationStatement", "stopped"),
+            },
+        ),
+        (  # the stop list ends at the next title: the assessment's sertraline is the current one
+            "Current Medications\n| Medication | Sig | Start |\n"
+            "| sertraline 100 mg tablet | take 1 tablet by oral route once daily | 2018-02-10 |\n"
+            "Discontinued Medications\n| Medication | Reason | Stop Date |\n"
+            "| fluoxetine 20 mg capsule | Ineffective | 2018-02-10 |\n"
+            "Assessment\n2. Depression - stable on sertraline.",
+            {
+                "sertraline": ("MedicationStatement", "active"),
+                "fluoxetine 20 mg capsule": ("MedicationStatement", "stopped"),
+            },
+        ),
+        (
+            "Inactive Medications\n| Medication | Sig |\n"
+            "| cephalexin 500 mg capsule | 1 capsule four times daily |",
+            {"cephalexin 500 mg capsule": ("MedicationStatement", "completed")},
+        ),
+    ],
+    ids=["not-taking", "an-active-column", "a-reconciliation-action", "a-discontinued-list",
+         "an-inactive-list"],
+)  # fmt: skip
+def test_a_medication_table_s_status_column_and_title(text: str, expected: dict) -> None:
+    assert medications(bundle_of_note(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Problem List\n| Problem | Code | Status |\n"
+            "| Diabetic peripheral neuropathy | E10.42 | Active |\n"
+            "| Benign prostatic hyperplasia | N40.0 | Active |",
+            {"E10.42": "active/confirmed", "N40.0": "active/confirmed"},
+        ),
+        (
+            "Active Problems\n| Problem | SNOMED | ICD-10 | Onset |\n"
+            "| Hypothyroidism | 40930008 | E03.9 | 2010-05-01 |\n"
+            "| Major depressive disorder, recurrent, moderate |  | F33.1 | 2018 |",
+            {"E03.9": "active/confirmed", "F33.1": "active/confirmed"},
+        ),
+        (
+            "Problem List\n| Active | Description | Code | Noted |\n"
+            "| Yes | Rheumatoid arthritis involving multiple sites | M06.9 | 2014 |\n"
+            "| No | Herpes zoster without complication | B02.9 | 2022 |",
+            {"M06.9": "active/confirmed", "B02.9": "inactive/confirmed"},
+        ),
+        (
+            "Resolved Problems\n| Problem | ICD-10 | Resolved |\n"
+            "| Urinary tract infection | N39.0 | 2025-03-10 |",
+            {"N39.0": "resolved/confirmed"},
+        ),
+        (
+            "Encounter Diagnoses\n| Dx | Type | Code |\n"
+            "| Sepsis due to Escherichia coli | Principal | A41.51 |\n"
+            "| Acute pyelonephritis | Secondary | N10 |",
+            {"A41.51": "active/confirmed", "N10": "active/confirmed"},
+        ),
+    ],
+    ids=["a-code-column", "code-system-columns", "an-active-column", "a-resolved-list",
+         "a-dx-column"],
+)  # fmt: skip
+def test_a_problem_table_s_code_status_and_title(text: str, expected: dict) -> None:
+    bundle = bundle_of_note(text)
+    assert condition_codes(bundle) == expected
+    named = [condition["code"]["text"] for condition in resources_of(bundle, "Condition")]
+    assert not {"Problem", "Dx", "Diagnosis"} & set(named)  # a header row is no fact
+
+
+def observations(bundle: dict) -> dict[str, tuple]:
+    """name -> (value, unit, interpretation, date) of every Observation."""
+    return {
+        observation["code"]["text"]: (
+            observation["valueQuantity"]["value"],
+            observation["valueQuantity"].get("unit"),
+            [status(flag) for flag in observation.get("interpretation", [])],
+            observation.get("effectiveDateTime"),
+        )
+        for observation in resources_of(bundle, "Observation")
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Results\n| Component | Value | Ref Range | Units | Date |\n"
+            "| Glucose | 162 (H) | 70 - 99 | mg/dL | 10/14/2025 |",
+            {"Glucose": (162, "mg/dL", ["H"], "2025-10-14")},
+        ),
+        (  # the header again under the next panel's name is no result
+            "Results\n| Lipid Panel | Value | Units | Collected |\n"
+            "| Triglycerides | 210 | mg/dL | 2025-06-20 |\n"
+            "| Hepatic Function Panel | Value | Units | Collected |\n"
+            "| ALT | 45 | U/L | 2025-06-20 |",
+            {
+                "Triglycerides": (210, "mg/dL", [], "2025-06-20"),
+                "ALT": (45, "U/L", [], "2025-06-20"),
+            },
+        ),
+        (
+            "Vital Signs\n| Date | Ht (in) | Wt (lb) | Temp (F) |\n| 03/03/2025 | 63 | 132 | 97.8 |",
+            {"Ht": (63, "[in_i]", [], "2025-03-03"), "Wt": (132, "[lb_av]", [], "2025-03-03"),
+             "Temp": (97.8, "[degF]", [], "2025-03-03")},
+        ),
+    ],
+    ids=["a-flag-in-parentheses-and-a-date-column", "a-panel-s-header-row", "units-in-headers"],
+)  # fmt: skip
+def test_a_result_table_s_flags_dates_and_units(text: str, expected: dict) -> None:
+    assert observations(bundle_of_note(text)) == expected

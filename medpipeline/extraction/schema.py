@@ -126,6 +126,13 @@ class AllergyFact(AssertedFact):
     reaction: str | None = None
     no_known_allergies: bool = False
     severity: str | None = Field(default=None, description="mild, moderate or severe.")
+    resolved: bool = Field(
+        default=False, description="True only when the document lists the allergy as resolved."
+    )
+    inactive: bool = Field(
+        default=False,
+        description="True only when the document lists the allergy as inactive, not resolved.",
+    )
 
 
 class ObservationFact(Fact):

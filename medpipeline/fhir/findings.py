@@ -171,7 +171,8 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
 def allergy_resource(
     facts: list[AllergyFact], context: MappingContext, named: bool
 ) -> Carrying | None:
-    """A documented allergy is active and confirmed, an uncertain one unconfirmed; a negated
+    """A documented allergy is active and confirmed (resolved or inactive when every mention
+    lists it so), an uncertain one unconfirmed; a negated
     ("no allergy to penicillin"), family or hypothetical one is not the patient's allergy (no
     resource). "No known allergy" is SNOMED 716186003, confirmed, flagged as a contradiction
     when the same document names an allergy."""
@@ -187,6 +188,10 @@ def allergy_resource(
         code = concept(fact.substance, []) or {"text": UNNAMED}
         contradicted = any(member.assertion == Assertion.NEGATED for member in facts)
     clinical = ("active", "Active")
+    if all(member.resolved for member in own):
+        clinical = ("resolved", "Resolved")
+    elif all(member.resolved or member.inactive for member in own):
+        clinical = ("inactive", "Inactive")
     if fact.assertion == Assertion.POSSIBLE:
         verification = ("unconfirmed", "Unconfirmed")
     else:

@@ -10,6 +10,8 @@ from medpipeline.extraction.offline.pipeline import DRUG
 from medpipeline.extraction.offline.sections_tables import (
     ALLERGY_CATEGORIES,
     ICD10_SYSTEM,
+    INACTIVE_STATUS,
+    RESOLVED_STATUS,
     Table,
     TableRow,
     printed_code,
@@ -61,6 +63,9 @@ NEXT_LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&]{1,40}:", re.MULTILINE)
 
 
 MAX_ALLERGY_LINES = 6
+# An allergy list's item labelled field by field ('Substance: Eggs   Reaction: Hives').
+SUBSTANCE_LABEL = r"(?:substance|allergen|agent)"
+SUBSTANCE_LINE = re.compile(rf"^[ \t]*{SUBSTANCE_LABEL}[ \t]*:", re.IGNORECASE)
 
 
 MAX_ALLERGY_ITEM_WORDS = 6
@@ -93,6 +98,8 @@ def allergy_list_extent(text: str, region: Region) -> Region:
 
 
 def is_allergy_list_line(line: str) -> bool:
+    if SUBSTANCE_LINE.match(line):
+        return True
     if not line.strip() or NEXT_LABEL_LINE.match(line):
         return False
     longest_item = max(len(item.split()) for item in re.split("[,;]", line))
@@ -237,7 +244,14 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
         raw = raw[: tolerated.start()]
         item = (item[0], item[0] + tolerated.start())
     item_text = ALLERGY_TO.sub("", LIST_MARKER.sub("", raw, count=1), count=1)
-    written, reaction = split_substance_and_reaction(item_text)
+    status_text = labelled(item_text, "status")
+    if status_text is None and (listed := LISTED_STATUS.search(item_text)):
+        status_text, item_text = listed["status"], item_text[: listed.start()]
+    if substance_label := labelled(item_text, SUBSTANCE_LABEL):
+        # 'Substance: Eggs   Reaction: Hives   Status: Active'
+        written, reaction = substance_label, labelled(item_text, "reactions?")
+    else:
+        written, reaction = split_substance_and_reaction(item_text)
     written = NAMED_ALLERGY_WORD.sub("", written)  # 'Latex allergy' names latex
     drug = next((d for d in drugs if item[0] <= d.start_char < item[1]), None)
     if drug is not None and TESTED_AFTER.match(text, drug.end_char):
@@ -253,12 +267,21 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
         assertion = Assertion.POSSIBLE
     else:
         assertion = Assertion.PRESENT
+    resolved = bool(RESOLVED_STATUS.search(status_text or ""))
     return AllergyFact(
         quote=quote_for(text, *item),
         substance=substance.rstrip("?"),
         reaction=REMARK_AFTER.sub("", reaction).rstrip("?") if reaction else None,
         assertion=assertion,
+        resolved=resolved,
+        inactive=not resolved and bool(INACTIVE_STATUS.search(status_text or "")),
     )
+
+
+# A status closing an allergy list's item ('Eggs - Hives - Inactive', 'Latex (resolved)').
+LISTED_STATUS = re.compile(
+    r"[ \t]*(?:[-\u2013,][ \t]*|\()(?P<status>active|inactive|resolved)\)?[ \t.]*$", re.IGNORECASE
+)
 
 
 REMARK_AFTER = re.compile(r"[ \t]*\([^()]*\)$")  # 'angioedema? (unclear history)'
@@ -443,8 +466,8 @@ def is_diagnosis_code(row: TableRow) -> bool:
 
 def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | None:
     """An allergy-table row: the substance from its name column, the reaction and severity from
-    their columns or 'Reaction: ...' / 'Severity: ...' in a details cell. 'No known allergies'
-    is that fact; 'not documented' or 'unknown' rows are no fact."""
+    their columns or 'Reaction: ...' / 'Severity: ...' in a details cell, a resolved or inactive
+    status from its status column. 'No known allergies' is that fact; 'not documented' or 'unknown' rows are no fact."""
     cell = table.name_cell(row)
     if cell is None:
         return None
@@ -461,11 +484,17 @@ def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | No
     severity = table.cell(row, "severity")
     severity_text = severity.text if severity else labelled(details, "severity") or ""
     written_severity = SEVERITIES.search(severity_text)
+    status = table.cell(row, "status")
+    status_text = status.text if status else labelled(details, "status") or ""
+    resolved = bool(RESOLVED_STATUS.search(status_text))
     return AllergyFact(
         quote=quote,
         substance=substance,
         reaction=reaction.text if reaction else labelled(details, "reactions?"),
         severity=written_severity["severity"].lower() if written_severity else None,
+        resolved=resolved,
+        inactive=not resolved
+        and (bool(INACTIVE_STATUS.search(status_text)) or table.says_not_current(row)),
     )
 
 

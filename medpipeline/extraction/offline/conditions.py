@@ -9,10 +9,14 @@ from medpipeline.extraction.offline.procedures import names_a_procedure
 from medpipeline.extraction.offline.sections_tables import (
     ASSESSMENT_AND_PLAN,
     ICD10_SYSTEM,
+    INACTIVE_STATUS,
+    NO_ANSWER,
     PAST_HISTORY,
+    RESOLVED_STATUS,
     PROBLEMS,
     Table,
     TableRow,
+    YES_ANSWER,
     printed_code,
     section_regions,
 )
@@ -253,19 +257,17 @@ VERIFICATION = re.compile(
     r"|probable|possible|working)|(?P<refuted>refuted|ruled[ \t]+out))\)[ \t]*$",
     re.IGNORECASE,
 )
-RESOLVED_STATUS = re.compile(r"\bresolved\b", re.I)
-INACTIVE_STATUS = re.compile(r"\b(?:inactive|historical|past)\b", re.I)
 REMISSION_STATUS = re.compile(r"\bremission\b", re.I)  # a current problem, not a resolved one
-# A questionnaire's answer ('| Arthritis | Y |'): yes asserts the condition, no negates it.
-YES_ANSWER = re.compile(r"y|yes|positive|present|true", re.IGNORECASE)
-NO_ANSWER = re.compile(r"n|no|negative|absent|false|denies", re.IGNORECASE)
 
 
-def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact | None:
+def condition_from_row(
+    table: Table, row: TableRow, text: str, listed_resolved: bool = False
+) -> ConditionFact | None:
     """A problem-list row: its name cell is the condition (codes after it dropped, an ICD-10-CM
-    code printed there kept, else looked up in the ICD-10-CM index); a resolved status makes it
-    historical and resolved, an inactive, historical or past one historical and inactive (a
-    problem merely listed stays active), a remission status in remission; a verification status
+    code printed there or in a code column kept, else looked up in the ICD-10-CM index); a
+    resolved status, or none in a list of resolved problems, makes it historical and resolved,
+    an inactive, historical or past one, or 'No' in an 'Active' column, historical and inactive
+    (a problem merely listed stays active), a remission status in remission; a verification status
     after the name ('(Suspected)', '(Refuted)') makes it possible or negated. In a questionnaire
     ('Condition | Response') a 'N' answer negates it and a question left unanswered, or answered
     otherwise, is no fact."""
@@ -285,9 +287,12 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     printed = printed_icd10(cell.text)
     status = table.cell(row, "status")
     status_text = status.text if status else labelled(table.row_text(row), "status") or ""
-    resolved = bool(RESOLVED_STATUS.search(status_text))
-    inactive = not resolved and bool(INACTIVE_STATUS.search(status_text))
-    printed = [icd10cm_code(printed_code(row, ICD10_SYSTEM))] + printed
+    resolved = bool(RESOLVED_STATUS.search(status_text)) or (listed_resolved and not status_text)
+    inactive = not resolved and (
+        bool(INACTIVE_STATUS.search(status_text)) or table.says_not_current(row)
+    )
+    in_code_columns = [icd10cm_code(code.text) for code in table.cells(row, "code")]
+    printed = [icd10cm_code(printed_code(row, ICD10_SYSTEM)), *in_code_columns, *printed]
     assertion = Assertion.HISTORICAL if resolved or inactive else Assertion.PRESENT
     if answered_no:
         assertion = Assertion.NEGATED
@@ -306,8 +311,11 @@ def condition_from_row(table: Table, row: TableRow, text: str) -> ConditionFact 
     )
 
 
-def table_conditions(tables: list[Table], text: str) -> list[ConditionFact]:
-    """Problem-list rows; a continuation row printing the ICD-10-CM code codes the row above."""
+def table_conditions(doc: Doc, tables: list[Table]) -> list[ConditionFact]:
+    """Problem-list rows (resolved ones under a 'Resolved Problems' heading); a continuation row
+    printing the ICD-10-CM code codes the row above."""
+    text = doc.text
+    resolved = resolved_lines(doc)
     facts: list[ConditionFact] = []
     for table in tables:
         if table.kind not in (PROBLEMS, PAST_HISTORY):
@@ -315,7 +323,7 @@ def table_conditions(tables: list[Table], text: str) -> list[ConditionFact]:
         last: ConditionFact | None = None
         for row in table.rows:
             if not row.continues:
-                last = condition_from_row(table, row, text)
+                last = condition_from_row(table, row, text, in_regions(row.start, resolved))
                 facts += [last] if last else []
             elif last and (code := icd10cm_code(printed_code(row, ICD10_SYSTEM))):
                 last.icd10_code = code

@@ -136,7 +136,7 @@ class OfflineExtractor:
         )
         return ChunkExtraction(
             patient=patient_fact(text),
-            conditions=unique(table_conditions(tables, text) + conditions, condition_key),
+            conditions=unique(table_conditions(doc, tables) + conditions, condition_key),
             medications=most_informative(
                 table_medications(tables, text, title_regions(doc)) + medications, medication_key
             ),

@@ -16,6 +16,7 @@ from medpipeline.extraction.offline.pipeline import (
     has_modifier,
     has_own_verb,
     is_coordinated,
+    is_section_title,
     reaches_target,
     sentence_mentions,
 )
@@ -216,7 +217,12 @@ def header_list_regions(text: str, header: re.Pattern[str]) -> list[Region]:
         end = match.end()
         for _ in range(MAX_LIST_LINES):
             line, line_end = next_line(text, end)
-            if end >= len(text) or not line.strip() or NEXT_LIST_LINE.match(line):
+            if (
+                end >= len(text)
+                or not line.strip()
+                or NEXT_LIST_LINE.match(line)
+                or is_section_title(line.strip())
+            ):
                 break
             end = line_end
         regions.append((match.end(), end))
@@ -690,8 +696,12 @@ SIG_START = re.compile(
 )
 ENDED_STATUS = re.compile(r"\b(?:completed|expired|inactive|finished|ended)\b", re.IGNORECASE)
 STOPPED_STATUS = re.compile(
-    r"\b(?:discontinued|stopped|cancel+ed|(?:tapered|weaned)[ \t]+off)\b", re.IGNORECASE
+    r"\b(?:discontinued|stopped|cancel+ed|(?:tapered|weaned)[ \t]+off"
+    r"|(?:not|no[ \t]+longer)[ \t-]+taking)\b",
+    re.IGNORECASE,
 )
+# A reconciliation's action column ('| LORAZEPAM | ... | STOP |'): the whole cell.
+STOP_ACTION = re.compile(r"stop(?:[ \t]+taking)?|discontinue|d/c", re.IGNORECASE)
 HELD_STATUS = re.compile(r"\b(?:held|on[ \t]+hold|suspended|paused)\b", re.IGNORECASE)
 
 
@@ -713,7 +723,7 @@ def generic_of(product: str) -> str | None:
 
 
 def medication_status(written: str) -> MedicationStatus:
-    if STOPPED_STATUS.search(written):
+    if STOPPED_STATUS.search(written) or STOP_ACTION.fullmatch(written.strip()):
         return MedicationStatus.STOPPED
     if HELD_STATUS.search(written):
         return MedicationStatus.ON_HOLD
@@ -723,13 +733,19 @@ def medication_status(written: str) -> MedicationStatus:
 
 
 def medication_from_row(
-    table: Table, row: TableRow, text: str, ordered: bool = False
+    table: Table,
+    row: TableRow,
+    text: str,
+    ordered: bool = False,
+    listed_as: MedicationStatus | None = None,
 ) -> MedicationFact | None:
     """A medication-table row: the product name is its name cell up to the instructions; the
     dose, route and frequency come from the row (its sig column first); a row naming no known
     drug (or only a class of drugs: 'Statins') and no dose is not a medication ('Medication
     Administration not documented'), nor is a vaccine. In a table the document `ordered` (under
-    a discharge medications title) a row still active is prescribed; a stopped one is not."""
+    a discharge medications title) a row still active is prescribed; a stopped one is not. A row
+    of a list of stopped or past medications, or answering no in an 'Active' column, takes that
+    status unless its own status says another."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
@@ -751,6 +767,8 @@ def medication_from_row(
     status = table.cell(row, "status") or table.cell(row, "details")
     status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
     status_code = medication_status(status_text)
+    if table.says_not_current(row) or (listed_as and status_code == MedicationStatus.ACTIVE):
+        status_code = listed_as or MedicationStatus.STOPPED
     return MedicationFact(
         quote=quote_for(text, cell.start, cell.end),
         text=product,
@@ -764,17 +782,35 @@ def medication_from_row(
     )
 
 
+# A title listing medications the patient no longer takes ('Inactive Medications', 'Past
+# Medications', 'Expired Prescriptions'); 'Discontinued Medications' is a stop list.
+ENDED_LIST_TITLE = re.compile(
+    rf"(?:inactive|past|historical|expired|completed)[ \t]+{MEDICINES}", re.IGNORECASE
+)
+
+
 def table_medications(tables: list[Table], text: str, titles: list[Region]) -> list[MedicationFact]:
     """Rows of medication tables; a table under a discharge medications title ('Discharge
-    Medications', 'New Prescriptions') is what the document orders."""
+    Medications', 'New Prescriptions') is what the document orders, one under a stop list's
+    title ('Discontinued Medications') is stopped, one under a past list's completed."""
     facts = []
+    stop_lists = header_list_regions(text, STOP_LIST_HEADER)
     for table in tables:
         if table.kind in MEDICATION_CATEGORIES:
             above = [(start, end) for start, end in titles if end <= table.region[0]]
-            title = text[above[-1][0] : above[-1][1]] if above else ""
-            ordered = bool(PRESCRIBED_HEADER.fullmatch(title.strip()))
+            title = text[above[-1][0] : above[-1][1]].strip() if above else ""
+            ordered = bool(PRESCRIBED_HEADER.fullmatch(title))
+            listed_as = None
+            if in_regions(table.region[0], stop_lists):
+                listed_as = MedicationStatus.STOPPED
+            elif ENDED_LIST_TITLE.fullmatch(title):
+                listed_as = MedicationStatus.COMPLETED
             rows = [row for row in table.rows if not row.continues]
-            facts += [f for row in rows if (f := medication_from_row(table, row, text, ordered))]
+            facts += [
+                fact
+                for row in rows
+                if (fact := medication_from_row(table, row, text, ordered, listed_as))
+            ]
     return facts
 
 

@@ -66,7 +66,7 @@ VALUE_CELL = re.compile(
     r"^=?[ \t]*(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?(?:\d+(?:\.\d+)?|\.\d+))"
     r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?"
     r"[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*(?:[ \t]+per[ \t]+[a-z]+)?)?"
-    r"(?:[ \t]+(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal))?$",
+    r"(?:[ \t]+[(\[]?(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal)[)\]]?)?$",
     re.IGNORECASE,
 )
 # A reference range cell, its unit and a note after it or not ('3.5-5.0', '136-145 mmol/L',
@@ -100,6 +100,8 @@ STARRED_FLAGS = {"hi": "H", "hhi": "H", "lo": "L", "llo": "L", "h": "H", "l": "L
 LABELLED_LOINC = re.compile(
     r"\((?:loinc|(?:test[ \t]+)?code)[ \t]*[:=][ \t]*(\d{1,7})-[ \t]?(\d)\)", re.IGNORECASE
 )
+# A unit printed after a vital sign's or a test's name ('Wt (lb)', 'Ht (in)', 'Temp (F)').
+NAME_UNIT = re.compile(r"[ \t]*\((?P<unit>[^()\d\s]{1,8})\)[ \t]*$")
 # A reference range printed after the test's name ('Systolic Blood Pressure [90-140 mmHg]').
 NAME_RANGE = re.compile(r"[ \t]*[\[(](?P<range>[^\[\]()]*\d[^\[\]()]*)[\])][ \t]*$")
 
@@ -142,8 +144,13 @@ def observation_from_cells(
         return None
     name_range = NAME_RANGE.search(name.text)
     name_text = name.text[: name_range.start()] if name_range else name.text
+    header_unit = None
+    if in_name := NAME_UNIT.search(name_text):  # a column header's unit: 'Wt (lb)', 'Temp (F)'
+        name_text, header_unit = name_text[: in_name.start()], in_name["unit"]
     parsed = VALUE_CELL.match(written)
-    unit_cell, range_cell, flag_cell = (table.cell(row, role) for role in ("unit", "range", "flag"))
+    unit_cell, range_cell, flag_cell, date_cell = (
+        table.cell(row, role) for role in ("unit", "range", "flag", "date")
+    )
     if not table.roles:
         unit_cell, range_cell = unit_and_range_after(row, value)
     kind = vital_kind(name_text) if vital else None
@@ -162,9 +169,10 @@ def observation_from_cells(
             value_text = f"{whole(parsed['number'])}/{whole(parsed['second'])}"
             kind = kinds_by_code().get("85354-9") if vital else kind
         written_unit, flag = parsed["unit"], parsed["flag"]
-        if written_unit and re.fullmatch(FLAG, written_unit, re.IGNORECASE):
-            written_unit, flag = None, written_unit  # '11.2 L': a low flag, not litres
-        written_unit = written_unit or (unit_cell.text if unit_cell else None)
+        if written_unit and re.fullmatch(FLAG, written_unit.strip("()[]"), re.IGNORECASE):
+            # '11.2 L', '162 (H)': a flag, not litres
+            written_unit, flag = None, written_unit.strip("()[]")
+        written_unit = written_unit or (unit_cell.text if unit_cell else None) or header_unit
     if vital and kind is None:
         return None  # a row of a vital-signs table that names no vital sign
     unit = ucum_unit(written_unit) or written_unit
@@ -193,7 +201,7 @@ def observation_from_cells(
         reference_high=high,
         reference_text=range_cell.text if range_cell and low is None and high is None else None,
         interpretation=interpretation(flag or starred or (flag_cell.text if flag_cell else None)),
-        effective_date=taken,
+        effective_date=taken or (first_date(date_cell.text) if date_cell else None),
     )
 
 

@@ -66,9 +66,19 @@ DETAILS_LABEL = re.compile(
     r"|created[ \t]+on|contact[ \t]+(?:info|details)|guardian|care[ \t]+provision)[ \t]*:?",
     re.IGNORECASE,
 )
+# A column labelled by its code system ('| Problem | ICD-10 |', 'ICD-10 Code', 'SNOMED CT ID').
+CODE_SYSTEM_LABEL = re.compile(
+    rf"(?:{CODE_SYSTEM.pattern})(?:[ \t]+(?:codes?|ids?))?[ \t]*:?", re.IGNORECASE
+)
 TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*$", re.MULTILINE)
 CELL = re.compile(r"(?<=\|)([^|\n]*)(?=\|)")
 MAX_HEADER_CELL_WORDS = 5
+# A problem's or an allergy's status cell: resolved, or no longer active without resolving.
+RESOLVED_STATUS = re.compile(r"\bresolved\b", re.I)
+INACTIVE_STATUS = re.compile(r"\b(?:inactive|historical|past)\b", re.I)
+# A questionnaire's or a yes/no column's answer ('| Arthritis | Y |', '| Active | No |').
+YES_ANSWER = re.compile(r"y|yes|positive|present|true", re.IGNORECASE)
+NO_ANSWER = re.compile(r"n|no|negative|absent|false|denies", re.IGNORECASE)
 
 # Column roles by the words of a header cell, the first that fits wins (order matters: 'Reaction
 # Severity' is severity, 'Date Ordered' a date, 'Result Status' a status).
@@ -82,11 +92,13 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         # a questionnaire's answer to the row's question ('| Arthritis | Y |')
         ("answer", r"^(?:responses?|answers?|y/n|yes/no|present\?)$"),
+        # whether the row's problem or drug is current ('| Active | Description |': Yes / No)
+        ("active", r"^(?:active|current(?:ly[ \t]+taking)?|taking)\??$"),
         # what a fact is linked to, not the fact: 'Related Diagnosis', 'Indication'
         ("details", r"\b(?:related|associated|linked|indications?|reasons?)\b"),
         ("details", r"\b(?:group|category|class|classification)\b"),
         ("severity", r"\b(?:severity|criticality)\b"),
-        ("status", r"\bstatus\b"),
+        ("status", r"\bstatus\b|^action$"),  # a reconciliation's 'Action': CONTINUE / STOP
         ("reaction", r"\b(?:reactions?|manifestations?)\b"),
         ("range", r"\b(?:range|interval|reference|normal)\b"),
         ("unit", r"^units?$"),
@@ -96,7 +108,8 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "date",
             r"\b(?:dates?|onset|time|period|when|resolved|start|stop|end|effective"
-            r"|administered|ordered|expiration|performed|given)\b",
+            r"|administered|ordered|expiration|performed|given|collected|collection|drawn"
+            r"|resulted)\b",
         ),
         ("value", r"^(?:results?|values?|result values?|findings?|measurement|reading)$"),
         (
@@ -110,7 +123,7 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\b(?:name|problems?|diagnos[ie]s|conditions?|medications?|drugs?|substance"
             r"|allergens?|agent|allerg(?:y|ies)|tests?|components?|procedures?|observations?"
             r"|items?|vaccines?|immunizations?|analytes?|descriptions?|products?|activity"
-            r"|issues?|surgery|operation|concern)\b",
+            r"|issues?|surgery|operation|concern|dx|rx)\b",
         ),
     )
 )
@@ -130,7 +143,7 @@ HEADER_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"|route|frequency)\b",
         ),
         (RESULTS, r"\b(?:tests?|components?|analytes?)\b.*\b(?:results?|values?)\b"),
-        (PROBLEMS, r"\b(?:problems?|diagnos[ie]s|conditions?)\b"),
+        (PROBLEMS, r"\b(?:problems?|diagnos[ie]s|conditions?|dx)\b"),
         (PROCEDURES, r"\bprocedures?\b"),
         ("immunizations", r"\b(?:vaccines?|immunizations?|cvx)\b"),
     )
@@ -168,10 +181,20 @@ class Table:
 
     def cell(self, row: TableRow, role: str) -> Cell | None:
         """The row's first non-empty cell in a column of that role."""
-        for index, column_role in enumerate(self.roles):
-            if column_role == role and index < len(row.cells) and row.cells[index].text:
-                return row.cells[index]
-        return None
+        return next(iter(self.cells(row, role)), None)
+
+    def cells(self, row: TableRow, role: str) -> list[Cell]:
+        """The row's non-empty cells in the columns of that role."""
+        return [
+            row.cells[index]
+            for index, column_role in enumerate(self.roles)
+            if column_role == role and index < len(row.cells) and row.cells[index].text
+        ]
+
+    def says_not_current(self, row: TableRow) -> bool:
+        """The row's 'Active' column answers no."""
+        current = self.cell(row, "active")
+        return bool(current and NO_ANSWER.fullmatch(current.text))
 
     def name_cell(self, row: TableRow) -> Cell | None:
         """The cell naming the row's fact: the 'name' column, else the first filled cell that is
@@ -322,6 +345,8 @@ def is_header_row(row: TableRow, vital_name) -> bool:
         if vital_name(cell.text) and len(cell.text.split()) <= MAX_HEADER_CELL_WORDS:
             known += 1
             vitals += 1
+        elif CODE_SYSTEM_LABEL.fullmatch(cell.text):
+            known += 1  # 'ICD-10', 'ICD-10 Code': a code column's label, digits and all
         elif len(cell.text.split()) > MAX_HEADER_CELL_WORDS or re.search(r"\d", cell.text):
             unlike_a_label += 1
         elif column_role(cell.text):
@@ -465,15 +490,23 @@ def is_details_block(rows: list[TableRow]) -> bool:
 def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRow]]:
     """A block cut where a second header row of the same width begins another table ('| Name |
     Dates | Details |' rows, then '| Date | Description | Value | Details |' rows): a row below
-    the first whose cells, three or more, all name a column and that does not repeat the first."""
+    the first whose cells, three or more, all name a column (or repeat the first's but for the
+    first cell, a panel's name) and that does not repeat the first."""
     parts = [[block[0]]]
     for row in block[1:]:
         filled = row.filled()
+        labels = [c.text for c in row.cells]
+        above = [c.text for c in parts[-1][0].cells]
         if (
             len(filled) >= 3
-            and all(column_role(cell.text) or vital_name(cell.text) for cell in filled)
+            and (
+                all(column_role(cell.text) or vital_name(cell.text) for cell in filled)
+                # the header again under the next panel's name ('| Hepatic Function Panel |
+                # Value | Units |' below '| Lipid Panel | Value | Units |')
+                or (labels[1:] == above[1:] and len(labels) == len(above))
+            )
             and is_header_row(row, vital_name)
-            and [c.text for c in row.cells] != [c.text for c in parts[-1][0].cells]
+            and labels != above
         ):
             parts.append([row])
         else:

@@ -168,7 +168,7 @@ TRAILING_CODES = re.compile(
     r"\s*[\[(](?=[^\])]*\d)(?:[A-Za-z][\w -]{1,15}[:=][ \t]*)?[A-Z0-9., ;:/-]{2,60}[\])]\s*$"
 )
 CODE_IN_PARENTHESES = re.compile(r"\b[A-Z]\d{2}(?:\.[0-9A-Z]{1,4})?\b")
-LABELLED_VALUE = r"(?:^|\s){label}\s*:\s*(?P<value>.+?)(?=\s+[A-Z][A-Za-z ]{{1,20}}:|$)"
+LABELLED_VALUE = r"(?:^|\s){label}\s*:\s*(?P<value>.+?)(?=\s+(?-i:[A-Z])[A-Za-z ]{{1,20}}:|$)"
 
 
 def is_absence(name: str) -> bool:
