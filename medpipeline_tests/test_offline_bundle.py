@@ -548,8 +548,9 @@ def test_a_changed_dose_is_the_new_one(text: str, sig: str) -> None:
             {"eggs": ("inactive", "confirmed"), "penicillin": ("active", "confirmed")},
         ),
         (  # a heading of two titles joined by '/' ends the medication table above it
-            "Discharge Medications\n| Medication | Dose | Frequency |\n| DONEPEZIL | 10 MG | QHS |\n"
-            "Allergies/ADRs\n| Allergy | Severity | Reaction |\n| HALOPERIDOL | SEVERE | DYSTONIA |",
+            "Discharge Medications\n| Medication | Dose | Frequency |\n"
+            "| DONEPEZIL | 10 MG | QHS |\nAllergies/ADRs\n| Allergy | Severity | Reaction |\n"
+            "| HALOPERIDOL | SEVERE | DYSTONIA |",
             {"haloperidol": ("active", "confirmed")},
         ),
     ],
@@ -699,7 +700,8 @@ def observations(bundle: dict) -> dict[str, tuple]:
             },
         ),
         (
-            "Vital Signs\n| Date | Ht (in) | Wt (lb) | Temp (F) |\n| 03/03/2025 | 63 | 132 | 97.8 |",
+            "Vital Signs\n| Date | Ht (in) | Wt (lb) | Temp (F) |\n"
+            "| 03/03/2025 | 63 | 132 | 97.8 |",
             {"Ht": (63, "[in_i]", [], "2025-03-03"), "Wt": (132, "[lb_av]", [], "2025-03-03"),
              "Temp": (97.8, "[degF]", [], "2025-03-03")},
         ),

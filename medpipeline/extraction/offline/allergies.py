@@ -467,7 +467,8 @@ def is_diagnosis_code(row: TableRow) -> bool:
 def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | None:
     """An allergy-table row: the substance from its name column, the reaction and severity from
     their columns or 'Reaction: ...' / 'Severity: ...' in a details cell, a resolved or inactive
-    status from its status column. 'No known allergies' is that fact; 'not documented' or 'unknown' rows are no fact."""
+    status from its status column. 'No known allergies' is that fact; 'not documented' or
+    'unknown' rows are no fact."""
     cell = table.name_cell(row)
     if cell is None:
         return None

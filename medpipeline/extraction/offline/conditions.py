@@ -12,11 +12,11 @@ from medpipeline.extraction.offline.sections_tables import (
     INACTIVE_STATUS,
     NO_ANSWER,
     PAST_HISTORY,
-    RESOLVED_STATUS,
     PROBLEMS,
+    RESOLVED_STATUS,
+    YES_ANSWER,
     Table,
     TableRow,
-    YES_ANSWER,
     printed_code,
     section_regions,
 )
