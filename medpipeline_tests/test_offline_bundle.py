@@ -710,3 +710,50 @@ def observations(bundle: dict) -> dict[str, tuple]:
 )  # fmt: skip
 def test_a_result_table_s_flags_dates_and_units(text: str, expected: dict) -> None:
     assert observations(bundle_of_note(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Has tried and failed: topiramate (cognitive slowing), propranolol (fatigue, "
+            "bradycardia), amitriptyline (weight gain).",
+            {
+                "topiramate": ("MedicationStatement", "stopped"),
+                "propranolol": ("MedicationStatement", "stopped"),
+                "amitriptyline": ("MedicationStatement", "stopped"),
+            },
+        ),
+        (
+            "Meds: aspirin 81, clopidogrel - stopped 2021, rosuvastatin 20, losartan 50",
+            {
+                "aspirin": ("MedicationStatement", "active"),
+                "clopidogrel": ("MedicationStatement", "stopped"),
+                "rosuvastatin": ("MedicationStatement", "active"),
+                "losartan": ("MedicationStatement", "active"),
+            },
+        ),
+        (
+            "pantoprazole 40 mg daily (d/c'd - no indication)",
+            {"pantoprazole": ("MedicationStatement", "stopped")},
+        ),
+    ],
+    ids=["a-list-of-failed-drugs", "a-dash-status-within-its-item", "a-bracketed-dc"],
+)
+def test_a_stop_reaches_the_drugs_it_names(text: str, expected: dict) -> None:
+    bundle = bundle_of_note(text)
+    assert medications(bundle) == expected
+    assert resources_of(bundle, "Condition") == []  # why a drug failed is no condition now
+
+
+def test_when_to_test_again_is_no_result_and_no_known_food_allergies_no_allergy() -> None:
+    bundle = bundle_of_note(
+        "Allergies: Sulfa drugs (rash); NKFA\nAllergies\nSubstance: Codeine   Reaction: "
+        "Shortness of Breath Severity: Moderate\n\nPlan: Recheck TSH 6 wks."
+    )
+    assert resources_of(bundle, "Observation") == []
+    reactions = {
+        allergy["code"]["text"]: allergy["reaction"][0]["manifestation"][0]["text"]
+        for allergy in resources_of(bundle, "AllergyIntolerance")
+    }
+    assert reactions == {"Sulfa drugs": "rash", "Codeine": "Shortness of Breath"}

@@ -165,6 +165,11 @@ NO_KNOWN_ALLERGIES = re.compile(
 
 
 NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
+# 'NKFA' (no known food allergies) beside a drug allergy: no substance, and nothing of drugs.
+NONE_OF_A_KIND = re.compile(
+    r"(?:NKFA|NKEA|no[ \t]+known[ \t]+(?:food|environmental|latex)[ \t]+allerg(?:y|ies))\.?",
+    re.IGNORECASE,
+)
 
 
 ALLERGY_HEADER = re.compile(
@@ -232,6 +237,8 @@ def allergy_items(text: str, region: Region) -> list[Region]:
 
 def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact | None:
     raw = text[item[0] : item[1]]
+    if NONE_OF_A_KIND.fullmatch(raw.strip()):
+        return None
     if NO_KNOWN_ALLERGIES.search(raw) or NONE_ITEM.fullmatch(raw.strip()):
         return AllergyFact(quote=quote_for(text, *item), no_known_allergies=True)
     refuted = NOT_A_TRUE_ALLERGY.search(raw)

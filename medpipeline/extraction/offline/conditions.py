@@ -4,7 +4,7 @@ import re
 
 from spacy.tokens import Doc, Span
 
-from medpipeline.extraction.offline.pipeline import CONDITION, assertion_of, has_modifier
+from medpipeline.extraction.offline.pipeline import CONDITION, DRUG, assertion_of, has_modifier
 from medpipeline.extraction.offline.procedures import names_a_procedure
 from medpipeline.extraction.offline.sections_tables import (
     ASSESSMENT_AND_PLAN,
@@ -98,6 +98,8 @@ def condition_facts(
             continue
         if has_modifier(ent, "NOT_A_CONDITION") or SCALE_NUMBER.match(doc.text, ent.end_char):
             continue
+        if is_a_stopped_drugs_effect(doc, ent):
+            continue
         assertion = assertion_of(ent)
         listed_resolved = (
             (assertion == Assertion.PRESENT and in_regions(ent.start_char, resolved))
@@ -144,6 +146,26 @@ def printed_code_after(text: str, ent: Span, following: Span | None) -> str | No
     if indexed and indexed[0] != codes[0][0] and not described & set(ent.text.lower().split()):
         return None
     return codes[0]
+
+
+# The parentheses right after a drug ('topiramate (cognitive slowing)'), up to the mention.
+AFTER_A_DRUG = re.compile(r"[ \t]*\([^()\n]*$")
+
+
+def is_a_stopped_drugs_effect(doc: Doc, ent: Span) -> bool:
+    """The mention is in parentheses right after a drug the text says was stopped or failed
+    ('Failed topiramate (cognitive slowing), propranolol (fatigue, bradycardia)'): why it was
+    stopped, not a condition of the patient now."""
+    opening = doc.text.rfind("(", 0, ent.start_char)
+    if opening < 0 or not AFTER_A_DRUG.fullmatch(doc.text, opening, ent.start_char):
+        return False
+    return any(
+        drug.label_ == DRUG
+        and not doc.text[drug.end_char : opening].strip()
+        and has_modifier(drug, "MED_STOPPED")
+        for drug in doc.ents
+        if drug.end_char <= opening
+    )
 
 
 # A questionnaire named after the condition it screens for ('GAD-7 = 14', 'PHQ-9'): a score.

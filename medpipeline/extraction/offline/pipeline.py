@@ -446,7 +446,29 @@ def cue_modifies(
         and not (
             within_its_item and re.search(r"[,;:(]", cue.doc.text[target.end_char : cue.start_char])
         )
+        and not (is_a_dash_remark(cue) and is_another_items(target, cue))
     )
+
+
+DASH_BEFORE = re.compile(r"[ \t][-\u2013][ \t]*$")
+
+
+def is_a_dash_remark(cue: Span) -> bool:
+    """The cue follows a dash after a list item ('clopidogrel - stopped 2021', '- hold')."""
+    text = cue.doc.text
+    return cue.text.startswith("-") or bool(
+        DASH_BEFORE.search(text, max(0, cue.start_char - 3), cue.start_char)
+    )
+
+
+def is_another_items(target: Span, cue: Span) -> bool:
+    """A ',' or ';' between the two: the target is another item of the list ('aspirin 81,
+    clopidogrel - stopped 2021, rosuvastatin 20': only clopidogrel is stopped)."""
+    if target.end_char <= cue.start_char:
+        start, end = target.end_char, cue.start_char
+    else:
+        start, end = cue.end_char, target.start_char
+    return bool(re.search(r"[,;]", cue.doc.text[start:end]))
 
 
 def is_inside_a_mention(cue: Span) -> bool:

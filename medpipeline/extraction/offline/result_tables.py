@@ -145,7 +145,8 @@ def observation_from_cells(
     name_range = NAME_RANGE.search(name.text)
     name_text = name.text[: name_range.start()] if name_range else name.text
     header_unit = None
-    if in_name := NAME_UNIT.search(name_text):  # a column header's unit: 'Wt (lb)', 'Temp (F)'
+    in_name = NAME_UNIT.search(name_text)
+    if in_name and ucum_unit(in_name["unit"]):  # a column header's unit: 'Wt (lb)', 'Temp (F)'
         name_text, header_unit = name_text[: in_name.start()], in_name["unit"]
     parsed = VALUE_CELL.match(written)
     unit_cell, range_cell, flag_cell, date_cell = (

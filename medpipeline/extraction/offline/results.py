@@ -168,14 +168,21 @@ def is_a_target(text: str, start: int) -> bool:
 
 
 # A bound a plan acts on, not a measurement: 'Transfuse if Hgb < 6.0', 'metformin held until Cr
-# <1.5', 'If ALT > 3x ULN, hold methotrexate'.
+# <1.5', 'If ALT > 3x ULN, hold methotrexate'; or when to test again ('Recheck TSH 6 wks').
 CONDITION_BEFORE = re.compile(r"\b(?:if|until|unless|when|once)\b[^.;\n]{0,30}$", re.IGNORECASE)
 TIMES_NORMAL = re.compile(r"[ \t]*(?:x|times)[ \t]*(?:ULN|upper[ \t]+limit|normal)\b", re.I)
+
+
+# A time after the number: when to test again, not a result ('Recheck TSH 6 wks').
+TIME_AFTER = re.compile(
+    r"[ \t]*(?:-[ \t]*\d+[ \t]*)?(?:wks?|weeks?|months?|mos?|days?|yrs?|years?)\b", re.IGNORECASE
+)
 
 
 def is_a_threshold(text: str, match: re.Match[str]) -> bool:
     return bool(
         TIMES_NORMAL.match(text, match.end("value"))
+        or (match["unit"] is None and TIME_AFTER.match(text, match.end("value")))
         or (
             match["value"][0] in "<>"
             and CONDITION_BEFORE.search(text, max(0, match.start() - 40), match.start())

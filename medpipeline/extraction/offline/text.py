@@ -168,7 +168,12 @@ TRAILING_CODES = re.compile(
     r"\s*[\[(](?=[^\])]*\d)(?:[A-Za-z][\w -]{1,15}[:=][ \t]*)?[A-Z0-9., ;:/-]{2,60}[\])]\s*$"
 )
 CODE_IN_PARENTHESES = re.compile(r"\b[A-Z]\d{2}(?:\.[0-9A-Z]{1,4})?\b")
-LABELLED_VALUE = r"(?:^|\s){label}\s*:\s*(?P<value>.+?)(?=\s+(?-i:[A-Z])[A-Za-z ]{{1,20}}:|$)"
+# The value runs to the next label: a capitalised word, or two ending in date, type or noted,
+# before a colon ('Reaction: Shortness of Breath Severity: Moderate', 'Onset Date: 2019').
+LABELLED_VALUE = (
+    r"(?:^|\s){label}\s*:\s*(?P<value>.+?)"
+    r"(?=\s+(?-i:[A-Z])[A-Za-z]{{1,20}}(?:[ \t]+(?:date|type|noted))?\s*:|$)"
+)
 
 
 def is_absence(name: str) -> bool:
