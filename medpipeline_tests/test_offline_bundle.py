@@ -757,3 +757,47 @@ def test_when_to_test_again_is_no_result_and_no_known_food_allergies_no_allergy(
         for allergy in resources_of(bundle, "AllergyIntolerance")
     }
     assert reactions == {"Sulfa drugs": "rash", "Codeine": "Shortness of Breath"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Options: resume bisphosphonate vs denosumab vs zoledronic acid.",
+            {
+                "bisphosphonate": ("MedicationStatement", "intended"),
+                "denosumab": ("MedicationStatement", "intended"),
+                "zoledronic acid": ("MedicationStatement", "intended"),
+            },
+        ),
+        (
+            "Vasomotor symptoms: fezolinetant 45 mg daily is an option.",
+            {"fezolinetant": ("MedicationStatement", "intended")},
+        ),
+        (
+            "Will pursue prior authorization for dupilumab 300 mg SC q2 weeks.",
+            {"dupilumab": ("MedicationStatement", "intended")},
+        ),
+        ("Referral to allergy for penicillin delabeling.", {}),
+        (
+            "Humira denied by insurance. Continue methotrexate 15 mg weekly.",
+            {"methotrexate": ("MedicationStatement", "active")},
+        ),
+    ],
+    ids=["options", "an-option", "a-prior-authorization", "a-delabeling", "denied-by-insurance"],
+)
+def test_a_choice_not_made_is_no_drug_taken(text: str, expected: dict) -> None:
+    assert medications(bundle_of_note(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("BK viremia (peak 12,000 copies, cleared 09/2023).", {"B34.9": "resolved/confirmed"}),
+        ("Joint pain: psoriatic arthritis - denied by rheum.", {"M25.50": "active/confirmed"}),
+        ("Cleared for surgery. Hypertension controlled.", {"I10": "active/confirmed"}),
+    ],
+    ids=["cleared", "denied-by-a-specialist", "cleared-for-surgery"],
+)
+def test_a_condition_cleared_or_denied(text: str, expected: dict) -> None:
+    assert condition_codes(bundle_of_note(text)) == expected

@@ -310,6 +310,9 @@ PROPOSED_BEFORE = re.compile(
     r"|(?:asks|asked|asking|inquires|inquired)[ \t]+about|interested[ \t]+in"
     r"|(?:wants|would[ \t]+like)[ \t]+to[ \t]+(?:start|try)"
     r"|pre-?medicat\w*\s+with"
+    # a choice not made yet: 'Options: resume bisphosphonate vs denosumab', 'prior auth for'
+    r"|options?(?:[ \t]+(?:include|are|discussed))?[ \t]*:|prior[ \t]+auth(?:orization)?[ \t]+for"
+    r"|(?:vs|versus)(?=\.?[ \t]+[^.;:\n]*$)"
     r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:\n]*$",
     re.IGNORECASE,
 )
@@ -403,7 +406,9 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
 # A drug the sentence after it only proposes: 'Melatonin 3 mg at bedtime may be tried for sleep'.
 PROPOSED_AFTER = re.compile(
     r"[^.;:\n]*?\b(?:may|might|could|can)[ \t]+be[ \t]+(?:tried|considered|started|added"
-    r"|initiated|offered)\b",
+    r"|initiated|offered)\b"
+    # one side of a choice: 'fezolinetant 45 mg daily is an option', 'denosumab vs ...'
+    r"|[^.;:\n]*?\b(?:is[ \t]+an|as[ \t]+an|are)[ \t]+options?\b|[ \t]+(?:vs|versus)\b",
     re.IGNORECASE,
 )
 
