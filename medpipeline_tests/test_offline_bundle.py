@@ -801,3 +801,42 @@ def test_a_choice_not_made_is_no_drug_taken(text: str, expected: dict) -> None:
 )
 def test_a_condition_cleared_or_denied(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Meds: azithromycin 250 mg MWF. Check EKG for QTc given azithro.",
+            {"azithro": ("MedicationStatement", "active")},
+        ),
+        (
+            "Patient given aspirin 325 mg and nitroglycerin.",
+            {
+                "aspirin": ("MedicationStatement", "completed"),
+                "nitroglycerin": ("MedicationStatement", "completed"),
+            },
+        ),
+        (
+            "Start estradiol patch twice weekly + micronized progesterone 100 mg qhs.",
+            {
+                "estradiol": ("MedicationRequest", "active"),
+                "micronized progesterone": ("MedicationRequest", "active"),
+            },
+        ),
+    ],
+    ids=["given-for-because-of", "given-to-the-patient", "two-hormones-each-its-own-dose"],
+)
+def test_given_as_because_of_and_a_hormone_of_its_own(text: str, expected: dict) -> None:
+    bundle = bundle_of_note(text)
+    assert medications(bundle) == expected
+    doses = {
+        request["medicationCodeableConcept"]["text"]: request["dosageInstruction"][0]["text"]
+        for request in resources_of(bundle, "MedicationRequest")
+    }
+    assert doses.get("estradiol", "twice weekly") == "twice weekly"
+
+
+def test_a_neoplasm_in_situ_is_not_an_invasive_cancer() -> None:
+    bundle = bundle_of_note("Melanoma in situ (2021). Ductal carcinoma in situ of left breast.")
+    assert condition_codes(bundle) == {"D03.9": "active/confirmed", "D05.10": "active/confirmed"}

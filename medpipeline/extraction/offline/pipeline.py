@@ -447,7 +447,29 @@ def cue_modifies(
             within_its_item and re.search(r"[,;:(]", cue.doc.text[target.end_char : cue.start_char])
         )
         and not (is_a_dash_remark(cue) and is_another_items(target, cue))
+        and not is_given_because(cue)
     )
+
+
+# 'given' before a drug is a dose given after its subject, a verb 'was' / 'were' or at a
+# clause's start ('Patient given aspirin 325 mg', 'Given nitroglycerin x3', 'ED: given
+# ceftriaxone') or as a label ('Meds given:'); after another word it means 'because of' ('Check
+# EKG for QTc given azithro', 'caution given apixaban').
+GIVEN_AFTER_ITS_SUBJECT = re.compile(
+    r"(?:[.:;,(\n-]|\b(?:patient|pt|he|she|they|was|were|been|be|being|is|are|also|then|and"
+    r"|subsequently|initially|ed|er|icu))[ \t]*$",
+    re.IGNORECASE,
+)
+
+
+def is_given_because(cue: Span) -> bool:
+    if cue.text.lower() != "given":
+        return False
+    text = cue.doc.text
+    before = text[max(0, cue.start_char - 40) : cue.start_char]
+    at_line_start = not text[text.rfind("\n", 0, cue.start_char) + 1 : cue.start_char].strip()
+    labels = text[cue.end_char : cue.end_char + 3].lstrip().startswith(":")  # 'Meds given:'
+    return not (at_line_start or labels or GIVEN_AFTER_ITS_SUBJECT.search(before))
 
 
 DASH_BEFORE = re.compile(r"[ \t][-\u2013][ \t]*$")
