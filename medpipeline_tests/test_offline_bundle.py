@@ -840,3 +840,17 @@ def test_given_as_because_of_and_a_hormone_of_its_own(text: str, expected: dict)
 def test_a_neoplasm_in_situ_is_not_an_invasive_cancer() -> None:
     bundle = bundle_of_note("Melanoma in situ (2021). Ductal carcinoma in situ of left breast.")
     assert condition_codes(bundle) == {"D03.9": "active/confirmed", "D05.10": "active/confirmed"}
+
+
+def test_a_rows_dose_is_the_tablets_total_and_never_a_concentration() -> None:
+    bundle = bundle_of_note(
+        "Medications\n| Rx | Sig |\n"
+        "| Methotrexate 2.5 mg tab | 6 tabs (15 mg) once weekly on Mondays |\n"
+        "| insulin lispro 100 unit/mL pen | inject per sliding scale with meals |"
+    )
+    doses = {
+        statement["medicationCodeableConcept"]["text"]: statement["dosage"][0].get("doseAndRate")
+        for statement in resources_of(bundle, "MedicationStatement")
+    }
+    assert doses["Methotrexate 2.5 mg tab"][0]["doseQuantity"]["value"] == 15
+    assert doses["insulin lispro 100 unit/mL pen"] is None

@@ -880,7 +880,8 @@ def test_conditions_deduplicated_by_text_and_assertion(extractor):
             "twice a day",
         ),
         ("81 mg aspirin daily", "aspirin", 81.0, "mg", None, "daily"),
-        ("budesonide 0.25 mg/ml inhalation", "budesonide", 0.25, "mg/mL", "inhaled", None),
+        # a concentration is no dose ('insulin lispro 100 unit/mL')
+        ("budesonide 0.25 mg/ml inhalation", "budesonide", None, None, "inhaled", None),
         (
             "Her furosemide was reduced from 40 mg BID to 20 mg daily.",
             "furosemide",

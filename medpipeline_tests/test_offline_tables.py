@@ -898,7 +898,8 @@ def test_medication_list_lines_use_the_drug_dictionary(extractor):
             "Timolol 0.5% ophthalmic solution",
             (1, "{drop}"),
         ),
-        ("Cefazolin 100 MG/ML 2 GM IV Q8H", "Cefazolin 100 MG/ML", (100, "mg/mL")),
+        # a concentration is no dose: the dose is what the sig gives
+        ("Cefazolin 100 MG/ML 2 GM IV Q8H", "Cefazolin 100 MG/ML", (2, "g")),
     ],
     ids=["count-of-capsules", "count-written-out", "puffs", "labelled-code", "drops", "route"],
 )

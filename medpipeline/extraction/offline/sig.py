@@ -41,6 +41,10 @@ COUNT_TAKEN = re.compile(
     re.IGNORECASE,
 )
 COUNT_TOTAL = re.compile(r"[ \t]*\([ \t]*")  # 'take 2 tablets (' then the dose: their total
+# '6 tabs (15 mg) once weekly': the tablets' total in brackets after their count
+TABLETS_BEFORE = re.compile(
+    r"\b\d+(?:\.\d+)?[ \t]+(?:tablets?|tabs?|capsules?|caps?)[ \t]*\([ \t]*$", re.IGNORECASE
+)
 COMPUTED = re.compile(r"=[ \t]*$")  # '14 mg/kg/day = 240 mg': the dose worked out
 # tablets written after the strength with no instruction: 'Senna 8.6 mg 2 tablets qHS'
 BARE_COUNT = re.compile(
@@ -63,12 +67,14 @@ def parse_dose(
     window: str, anchored_at_end: bool = False, combination: bool = False
 ) -> tuple[float, str] | None:
     """The dose in the window (or the one ending it), as (value, UCUM unit): a total the sig
-    gives ('(1,000 mg total)', 'take 2 tablets (50 mg)', '14 mg/kg/day = 240 mg'), else the
+    gives ('(1,000 mg total)', 'take 2 tablets (50 mg)', '6 tabs (15 mg)', '14 mg/kg/day = 240
+    mg'), else the
     strength before the instruction times the tablets it says to take ('500 MG tablet | take 2
     tablets ... then 250 mg'), else the first dose after the instruction verb ('Inject 24
     Units'), else the first one, times the tablets taken ('8.6 mg 2 tablets qHS'). A
     `combination` product's strength of its parts ('49-51 mg') is no dose."""
-    matches = list(dose_pattern().finditer(window))
+    # a concentration ('insulin lispro 100 unit/mL') is no dose
+    matches = [m for m in dose_pattern().finditer(window) if (m["per"] or "").lower() != "ml"]
     if combination:
         matches = [
             m
@@ -86,6 +92,7 @@ def parse_dose(
         for m in matches
         if TOTAL_AFTER.match(window, m.end())
         or (count and COUNT_TOTAL.fullmatch(window, count.end(), m.start()))
+        or TABLETS_BEFORE.search(window, 0, m.start())
         or COMPUTED.search(window, 0, m.start())
     ]
     strengths = [m for m in matches if instruction and m.start() < instruction.start()]
