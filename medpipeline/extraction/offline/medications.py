@@ -65,6 +65,9 @@ SIG_WINDOW_CHARS = 160
 SIG_STOP = re.compile(
     r";(?![^()\n]*\))|\.\s+(?=[A-Z][a-z])|\n\s*\n|\n\s*(?:\d+[.)]|[-\u2022*])\s"
     r"|(?<!\.[A-Za-z])\.[ \t]*\n"  # a sentence ending its line (not 'b.i.d.')
+    # the next line's label ('Eye drops: latanoprost'), not the drug's own 'Sig:'
+    r"|\n[ \t]*(?!(?i:sig|instructions?|directions|dos(?:e|age)|route|frequency|take|qty"
+    r"|quantity|dispense|refills?)\b)[A-Z][A-Za-z /&-]{1,40}:"
     r"|(?i:,?\s+(?:and|then|but)\s+(?:was\s+|were\s+|later\s+|subsequently\s+)?"
     r"(?:transition|chang|switch|start|stop|discontinu|increas|decreas|held|hold|resum|restart"
     r"|taper)\w*)"
