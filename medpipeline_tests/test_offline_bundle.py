@@ -854,3 +854,96 @@ def test_a_rows_dose_is_the_tablets_total_and_never_a_concentration() -> None:
     }
     assert doses["Methotrexate 2.5 mg tab"][0]["doseQuantity"]["value"] == 15
     assert doses["insulin lispro 100 unit/mL pen"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Briefly required norepinephrine in the ICU for 18 hours. Treated with IV "
+            "hydromorphone for pain.",
+            {
+                "norepinephrine": ("MedicationStatement", "completed"),
+                "hydromorphone": ("MedicationStatement", "completed"),
+            },
+        ),
+        (
+            "He was offered nicotine replacement but declined. Cefdinir 300 mg BID (avoiding "
+            "amoxicillin due to allergy).",
+            {"cefdinir": ("MedicationStatement", "active")},
+        ),
+        (
+            "Cancer progressed on tamoxifen.",
+            {"tamoxifen": ("MedicationStatement", "stopped")},
+        ),
+        (
+            "Apixaban 5 mg PO BID - DO NOT START until 07/22/2024",
+            {"apixaban": ("MedicationStatement", "on-hold")},
+        ),
+        (
+            "Hospital course: Warfarin held on admission.\nDischarge medications:\n"
+            "Warfarin - STOP. Replaced by apixaban.",
+            {
+                "warfarin": ("MedicationStatement", "stopped"),
+                "apixaban": ("MedicationRequest", "active"),
+            },
+        ),
+        (
+            "He is currently treated with metformin 500 mg BID. He has required prednisone for "
+            "years.",
+            {
+                "metformin": ("MedicationStatement", "active"),
+                "prednisone": ("MedicationStatement", "active"),
+            },
+        ),
+    ],
+    ids=["required-and-treated-with", "declined-and-avoided", "progressed-on", "do-not-start",
+         "held-then-stopped", "treated-with-now"],
+)  # fmt: skip
+def test_a_hospital_course_s_drugs(text: str, expected: dict) -> None:
+    assert medications(bundle_of_note(text)) == expected
+
+
+def test_a_risk_is_no_condition_and_a_threshold_to_call_for_no_result() -> None:
+    bundle = bundle_of_note(
+        "Stopped glipizide due to hypoglycemia risk.\nReturn to ED for vomiting, glucose > 300, "
+        "lethargy. Call for blood glucose < 70.\nNotify MD for: blood glucose > 350.\n"
+        "Glucose 182 mg/dL today."
+    )
+    assert resources_of(bundle, "Condition") == []
+    assert observation_values(bundle, "2345-7") == [182]
+
+
+def test_vitamin_k_is_a_drug_not_potassium() -> None:
+    bundle = bundle_of_note("Vitamin K 10 mg IV given. K 4.1 mmol/L.")
+    assert observation_values(bundle, "2823-3") == [4.1]
+    assert medications(bundle) == {"vitamin k": ("MedicationStatement", "completed")}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Allergies: Aspirin - wheezing.\nVitals (home): BP 138/88",
+         {"aspirin": ("active", "confirmed")}),
+        ("Allergies: Vancomycin - red man syndrome. Daptomycin - no known allergy.",
+         {"vancomycin": ("active", "confirmed")}),
+    ],
+    ids=["a-label-line-with-brackets-ends-the-list", "a-drug-with-no-known-allergy"],
+)  # fmt: skip
+def test_an_allergy_list_s_end_and_a_drug_without_allergy(text: str, expected: dict) -> None:
+    assert allergies(bundle_of_note(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "period"),
+    [
+        ("TELEHEALTH FOLLOW-UP VISIT (video)\nDate of service: 03/04/2025\nPatient location: "
+         "home.", "VR", {"start": "2025-03-04"}),
+        ("Admit: 09/21/2023   Discharge: 09/25/2023\nDiagnosis: pneumonia", "IMP",
+         {"start": "2023-09-21", "end": "2023-09-25"}),
+    ],
+    ids=["a-video-visit", "admit-and-discharge-labels"],
+)  # fmt: skip
+def test_the_encounter_s_class_and_period(text: str, code: str, period: dict) -> None:
+    [encounter] = resources_of(bundle_of_note(text), "Encounter")
+    assert (encounter["class"]["code"], encounter["period"]) == (code, period)

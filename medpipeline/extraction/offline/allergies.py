@@ -59,7 +59,7 @@ ALLERGIC_TO_WORDS = (
 ALLERGIC_TO = re.compile(rf"\b(?:{ALLERGIC_TO_WORDS})\b", re.IGNORECASE)
 
 
-NEXT_LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&]{1,40}:", re.MULTILINE)
+NEXT_LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&()]{1,40}:", re.MULTILINE)  # 'Vitals (home):'
 
 
 MAX_ALLERGY_LINES = 6
@@ -164,6 +164,11 @@ NO_KNOWN_ALLERGIES = re.compile(
 )
 
 
+# A substance and a dash before 'no known allergy': none to that substance, not none at all.
+SUBSTANCE_DASH = re.compile(
+    r"(?:^|[.;,:\n])[ \t]*(?!(?:drug[ \t]+|known[ \t]+)?allerg)[A-Za-z]{3}[^.;,:\n]*[-\u2013][ \t]*$",
+    re.IGNORECASE,
+)
 NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
 # 'NKFA' (no known food allergies) beside a drug allergy: no substance, and nothing of drugs.
 NONE_OF_A_KIND = re.compile(
@@ -239,6 +244,8 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     raw = text[item[0] : item[1]]
     if NONE_OF_A_KIND.fullmatch(raw.strip()):
         return None
+    if (none := NO_KNOWN_ALLERGIES.search(raw)) and SUBSTANCE_DASH.search(raw[: none.start()]):
+        return None  # 'Daptomycin - no known allergy': that drug is no allergen
     if NO_KNOWN_ALLERGIES.search(raw) or NONE_ITEM.fullmatch(raw.strip()):
         return AllergyFact(quote=quote_for(text, *item), no_known_allergies=True)
     refuted = NOT_A_TRUE_ALLERGY.search(raw)
@@ -448,6 +455,7 @@ def allergy_facts(doc: Doc, regions: list[Region], tables: list[Region]) -> list
         AllergyFact(quote=quote_for(text, m.start(), m.end()), no_known_allergies=True)
         for m in NO_KNOWN_ALLERGIES.finditer(text)
         if not in_regions(m.start(), tables)
+        and not SUBSTANCE_DASH.search(text[max(0, m.start() - 60) : m.start()])
     ]
     for region in regions:
         for item in allergy_items(text, region):

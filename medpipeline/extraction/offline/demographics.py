@@ -116,7 +116,8 @@ def patient_fact(text: str) -> PatientFact | None:
 
 ENCOUNTER_DATE_LABEL = re.compile(
     rf"\b(?P<label>admission date|date of admission|admitted(?: on)?|discharge date|"
-    rf"date of discharge|discharged(?: on)?|date of service|service date|visit date|"
+    rf"date of discharge|discharged(?: on)?|admit(?: date)?|admission|discharge|"
+    rf"date of service|service date|visit date|"
     rf"date of visit|encounter date|date of (?:surgery|procedure|operation|transfer)|date)"
     rf"[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
     re.IGNORECASE,
@@ -154,6 +155,7 @@ TITLE_ENCOUNTER = [
             r"|hospitalist)[ \t]+(?:progress[ \t]+)?note",
         ),
         ("ambulatory", r"(?:clinic|office)[ \t]+(?:visit|note)|outpatient[ \t]+(?:visit|note)"),
+        ("virtual", r"tele(?:health|medicine)|video[ \t]+visit|virtual[ \t]+visit"),
     )
 ]
 
@@ -188,6 +190,9 @@ def encounter_facts(text: str) -> list[EncounterFact]:
     encounter_class = "inpatient" if inpatient else "ambulatory"
     if EMERGENCY_WORDS.search(text) or any(f.encounter_class == "emergency" for f in titled):
         encounter_class = "emergency"
+    elif not inpatient and any(f.encounter_class == "virtual" for f in titled):
+        encounter_class = "virtual"  # 'TELEHEALTH FOLLOW-UP VISIT (video)'
+
     return [
         EncounterFact(
             quote=quote_for(text, quoted.start("date"), quoted.end("date")),

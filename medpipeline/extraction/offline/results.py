@@ -169,7 +169,13 @@ def is_a_target(text: str, start: int) -> bool:
 
 # A bound a plan acts on, not a measurement: 'Transfuse if Hgb < 6.0', 'metformin held until Cr
 # <1.5', 'If ALT > 3x ULN, hold methotrexate'; or when to test again ('Recheck TSH 6 wks').
-CONDITION_BEFORE = re.compile(r"\b(?:if|until|unless|when|once)\b[^.;\n]{0,30}$", re.IGNORECASE)
+CONDITION_BEFORE = re.compile(
+    r"\b(?:if|until|unless|when|once)\b[^.;\n]{0,30}$"
+    # an instruction's reason to act: 'Return to ED for vomiting, glucose > 300', 'Call for
+    # blood glucose < 70', 'Notify MD for: blood glucose > 350'
+    r"|\b(?:return|call|notify|contact|page|report)\b[^.;\n]{0,40}$",
+    re.IGNORECASE,
+)
 TIMES_NORMAL = re.compile(r"[ \t]*(?:x|times)[ \t]*(?:ULN|upper[ \t]+limit|normal)\b", re.I)
 
 
@@ -185,7 +191,7 @@ def is_a_threshold(text: str, match: re.Match[str]) -> bool:
         or (match["unit"] is None and TIME_AFTER.match(text, match.end("value")))
         or (
             match["value"][0] in "<>"
-            and CONDITION_BEFORE.search(text, max(0, match.start() - 40), match.start())
+            and CONDITION_BEFORE.search(text, max(0, match.start() - 50), match.start())
         )
     )
 
