@@ -166,7 +166,8 @@ NO_KNOWN_ALLERGIES = re.compile(
 
 # A substance and a dash before 'no known allergy': none to that substance, not none at all.
 SUBSTANCE_DASH = re.compile(
-    r"(?:^|[.;,:\n])[ \t]*(?!(?:drug[ \t]+|known[ \t]+)?allerg)[A-Za-z]{3}[^.;,:\n]*[-\u2013][ \t]*$",
+    r"(?:^|[.;,:\n])[ \t]*(?!(?:drug[ \t]+|known[ \t]+)?allerg)[A-Za-z]{3}[^.;,:\n]*"
+    r"[-\u2013][ \t]*$",
     re.IGNORECASE,
 )
 NONE_ITEM = re.compile(r"(?:none|none known|no known)\.?", re.IGNORECASE)
