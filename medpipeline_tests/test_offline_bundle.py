@@ -947,3 +947,9 @@ def test_an_allergy_list_s_end_and_a_drug_without_allergy(text: str, expected: d
 def test_the_encounter_s_class_and_period(text: str, code: str, period: dict) -> None:
     [encounter] = resources_of(bundle_of_note(text), "Encounter")
     assert (encounter["class"]["code"], encounter["period"]) == (code, period)
+
+
+def test_one_letter_vitals_on_a_line_with_a_heart_or_breathing_rate() -> None:
+    bundle = bundle_of_note("PE: T 101.2 F, P 96, RR 18.")
+    assert observation_values(bundle, "8310-5") == [101.2]
+    assert observation_values(bundle, "8867-4") == [96]

@@ -586,6 +586,7 @@ BLOOD_PRESSURE = {"blood pressure", "bp", "b/p"}
 # A line of vital signs: it reports a blood pressure ('BP 128/76') or is labelled as vitals.
 VITALS_LINE = re.compile(
     r"^(?=[^\n]*(?:\b(?:BP|B/P|blood[ \t]+pressure)[ \t]*:?[ \t]*\d{2,3}[ \t]*/[ \t]*\d{2,3}"
+    r"|\b(?-i:HR|RR|SpO2)[ \t]*:?[ \t]*\d{2,3}\b"  # 'PE: T 101.2 F, P 96, RR 18'
     r"|^[ \t]*(?:vitals?|vital[ \t]+signs|VS)\b))[^\n]+",
     re.IGNORECASE | re.MULTILINE,
 )
