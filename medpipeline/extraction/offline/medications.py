@@ -791,7 +791,7 @@ def medication_from_row(
 
 
 # A title listing medications the patient no longer takes ('Inactive Medications', 'Past
-# Medications', 'Expired Prescriptions'); 'Discontinued Medications' is a stop list.
+# Medications', 'Expired Medications'); 'Discontinued Medications' is a stop list.
 ENDED_LIST_TITLE = re.compile(
     rf"(?:inactive|past|historical|expired|completed)[ \t]+{MEDICINES}", re.IGNORECASE
 )
