@@ -412,7 +412,8 @@ def test_medications_as_the_text_has_them(text: str, expected: dict) -> None:
         ("Tests: RSV PCR positive. COVID/Flu negative. Breast cancer, ER negative.\n"
          "Preeclampsia labs normal: platelets 210 K.\nSeizure likely provoked by alcohol "
          "withdrawal. Epilepsy not diagnosed at this time.",
-         {"C50.919": "active/confirmed", "R56.9": "active/confirmed"}),
+         {"C50.919": "active/confirmed", "R56.9": "active/confirmed",
+          "F10.939": "active/provisional"}),  # the seizure's likely cause
         ("Gestational hypertension - resolved. Second-degree perineal laceration, repaired. "
          "Postpartum anemia (O90.81).\nIndication: Mechanical mitral valve (On-X, 2017)",
          {"O13.9": "resolved/confirmed", "O70.1": "active/confirmed",
@@ -953,3 +954,16 @@ def test_one_letter_vitals_on_a_line_with_a_heart_or_breathing_rate() -> None:
     bundle = bundle_of_note("PE: T 101.2 F, P 96, RR 18.")
     assert observation_values(bundle, "8310-5") == [101.2]
     assert observation_values(bundle, "8867-4") == [96]
+
+
+def test_an_exacerbation_a_withdrawal_and_an_infection_by_name() -> None:
+    bundle = bundle_of_note(
+        "Assessment:\n1. COPD exacerbation.\n2. Alcohol withdrawal without complications.\n"
+        "3. Helicobacter pylori infection.\n4. E. coli sepsis."
+    )
+    assert condition_codes(bundle) == {
+        "J44.1": "active/confirmed",
+        "F10.930": "active/confirmed",
+        "B96.81": "active/confirmed",
+        "A41.51": "active/confirmed",
+    }
