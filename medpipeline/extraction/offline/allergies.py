@@ -10,12 +10,11 @@ from medpipeline.extraction.offline.pipeline import DRUG
 from medpipeline.extraction.offline.sections_tables import (
     ALLERGY_CATEGORIES,
     ICD10_SYSTEM,
-    INACTIVE_STATUS,
-    RESOLVED_STATUS,
     Table,
     TableRow,
     printed_code,
     section_regions,
+    status_says,
 )
 from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
@@ -282,14 +281,14 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
         assertion = Assertion.POSSIBLE
     else:
         assertion = Assertion.PRESENT
-    resolved = bool(RESOLVED_STATUS.search(status_text or ""))
+    resolved, inactive = status_says(status_text or "")
     return AllergyFact(
         quote=quote_for(text, *item),
         substance=substance.rstrip("?"),
         reaction=REMARK_AFTER.sub("", reaction).rstrip("?") if reaction else None,
         assertion=assertion,
         resolved=resolved,
-        inactive=not resolved and bool(INACTIVE_STATUS.search(status_text or "")),
+        inactive=inactive,
     )
 
 
@@ -501,17 +500,14 @@ def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | No
     severity = table.cell(row, "severity")
     severity_text = severity.text if severity else labelled(details, "severity") or ""
     written_severity = SEVERITIES.search(severity_text)
-    status = table.cell(row, "status")
-    status_text = status.text if status else labelled(details, "status") or ""
-    resolved = bool(RESOLVED_STATUS.search(status_text))
+    resolved, inactive = status_says(table.status_text(row))
     return AllergyFact(
         quote=quote,
         substance=substance,
         reaction=reaction.text if reaction else labelled(details, "reactions?"),
         severity=written_severity["severity"].lower() if written_severity else None,
         resolved=resolved,
-        inactive=not resolved
-        and (bool(INACTIVE_STATUS.search(status_text)) or table.says_not_current(row)),
+        inactive=not resolved and (inactive or table.says_not_current(row)),
     )
 
 

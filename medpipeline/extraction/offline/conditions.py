@@ -9,16 +9,15 @@ from medpipeline.extraction.offline.procedures import names_a_procedure
 from medpipeline.extraction.offline.sections_tables import (
     ASSESSMENT_AND_PLAN,
     ICD10_SYSTEM,
-    INACTIVE_STATUS,
     NO_ANSWER,
     PAST_HISTORY,
     PROBLEMS,
-    RESOLVED_STATUS,
     YES_ANSWER,
     Table,
     TableRow,
     printed_code,
     section_regions,
+    status_says,
 )
 from medpipeline.extraction.offline.text import (
     CODE_IN_PARENTHESES,
@@ -28,7 +27,6 @@ from medpipeline.extraction.offline.text import (
     clean_name,
     in_regions,
     is_absence,
-    labelled,
     normalize_space,
     quote_for,
     sentence_region,
@@ -307,12 +305,10 @@ def condition_from_row(
     if not name or not re.search(r"[A-Za-z]{3}", name):
         return None
     printed = printed_icd10(cell.text)
-    status = table.cell(row, "status")
-    status_text = status.text if status else labelled(table.row_text(row), "status") or ""
-    resolved = bool(RESOLVED_STATUS.search(status_text)) or (listed_resolved and not status_text)
-    inactive = not resolved and (
-        bool(INACTIVE_STATUS.search(status_text)) or table.says_not_current(row)
-    )
+    status_text = table.status_text(row)
+    resolved, inactive = status_says(status_text)
+    resolved = resolved or (listed_resolved and not status_text)
+    inactive = not resolved and (inactive or table.says_not_current(row))
     in_code_columns = [icd10cm_code(code.text) for code in table.cells(row, "code")]
     printed = [icd10cm_code(printed_code(row, ICD10_SYSTEM)), *in_code_columns, *printed]
     assertion = Assertion.HISTORICAL if resolved or inactive else Assertion.PRESENT

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.pipeline import MEDICATIONS, is_section_title
-from medpipeline.extraction.offline.text import Region, normalize_space
+from medpipeline.extraction.offline.text import Region, labelled, normalize_space
 from medpipeline.table_columns import header_offset
 
 ALLERGY_CATEGORIES = {"allergy", "allergies"}
@@ -73,9 +73,17 @@ CODE_SYSTEM_LABEL = re.compile(
 TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*$", re.MULTILINE)
 CELL = re.compile(r"(?<=\|)([^|\n]*)(?=\|)")
 MAX_HEADER_CELL_WORDS = 5
-# A problem's or an allergy's status cell: resolved, or no longer active without resolving.
+# A problem's or an allergy's status: resolved, or no longer active without resolving.
 RESOLVED_STATUS = re.compile(r"\bresolved\b", re.I)
 INACTIVE_STATUS = re.compile(r"\b(?:inactive|historical|past)\b", re.I)
+
+
+def status_says(written: str) -> tuple[bool, bool]:
+    """(resolved, inactive) as a status says it: 'Resolved'; 'Inactive', 'Historical', 'Past'."""
+    resolved = bool(RESOLVED_STATUS.search(written))
+    return resolved, not resolved and bool(INACTIVE_STATUS.search(written))
+
+
 # A questionnaire's or a yes/no column's answer ('| Arthritis | Y |', '| Active | No |').
 YES_ANSWER = re.compile(r"y|yes|positive|present|true", re.IGNORECASE)
 NO_ANSWER = re.compile(r"n|no|negative|absent|false|denies", re.IGNORECASE)
@@ -190,6 +198,11 @@ class Table:
             for index, column_role in enumerate(self.roles)
             if column_role == role and index < len(row.cells) and row.cells[index].text
         ]
+
+    def status_text(self, row: TableRow) -> str:
+        """The row's status column, else a 'Status: ...' written in its cells."""
+        status = self.cell(row, "status")
+        return status.text if status else labelled(self.row_text(row), "status") or ""
 
     def says_not_current(self, row: TableRow) -> bool:
         """The row's 'Active' column answers no."""
