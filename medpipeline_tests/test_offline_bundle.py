@@ -967,3 +967,20 @@ def test_an_exacerbation_a_withdrawal_and_an_infection_by_name() -> None:
         "B96.81": "active/confirmed",
         "A41.51": "active/confirmed",
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HPI: 60M with cough. Allergies: penicillin (hives). Medications: lisinopril 10 mg daily. "
+        "Problems: hypertension. Vitals: BP 130/80, HR 72.",
+        "Allergies: penicillin (hives).\nMedications: lisinopril 10 mg daily.\n"
+        "Problems: hypertension.",
+    ],
+    ids=["labels-run-on-in-a-paragraph", "a-label-and-its-items-on-each-line"],
+)
+def test_each_label_starts_its_own_list(text: str) -> None:
+    bundle = bundle_of_note(text)
+    assert allergies(bundle) == {"penicillin": ("active", "confirmed")}
+    assert medications(bundle) == {"lisinopril": ("MedicationStatement", "active")}
+    assert condition_codes(bundle)["I10"] == "active/confirmed"

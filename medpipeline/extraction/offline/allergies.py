@@ -111,10 +111,16 @@ def allergy_regions(doc: Doc) -> list[Region]:
     regions = [
         allergy_list_extent(text, region) for region in section_regions(doc, ALLERGY_CATEGORIES)
     ]
+    # another section's label in a note that runs them on ('Allergies: PCN (hives). Meds: ...')
+    titles = [doc[section.title_start].idx for section in doc._.sections if section.title_end]
     for match in INLINE_ALLERGY_LABEL.finditer(text):
         line_end = wrapped_end(text, line_bounds(text, match.end(), match.end())[1])
         next_label = INLINE_ALLERGY_LABEL.search(text, match.end(), line_end)
-        regions.append((match.start(), next_label.start() if next_label else line_end))
+        end = min(
+            [next_label.start() if next_label else line_end]
+            + [title for title in titles if match.end() <= title < line_end]
+        )
+        regions.append((match.start(), end))
     regions += [match.span("substance") for match in SUBSTANCE_ADDED.finditer(text)]
     for match in ALLERGIC_TO.finditer(text):
         end = allergic_to_end(text, match.end())

@@ -765,19 +765,30 @@ def section_rules(nlp: Language, default_rules_path: str) -> list[SectionRule]:
         rules.append(SectionRule(row["header"], row["category"], pattern, max_scope=max_scope))
     for row in read_lexicon("section_titles.csv"):
         rules.append(SectionRule(row["title"], row["category"], pattern=whole_line_title(row)))
+        rules.append(SectionRule(row["title"], row["category"], pattern=labelled_title(row)))
     return rules
 
 
-def whole_line_title(row: dict[str, str]) -> str:
-    """A regex (medspaCy's RegexMatcher) matching one of the row's titles as a whole line, any
-    case, with an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:'; or several
-    of them joined by commas, '&', '/' or 'and' ('Allergies, Adverse Reactions and Alerts')."""
+def joined_titles(row: dict[str, str]) -> str:
+    """One of the row's titles, or several of them joined by commas, '&', '/' or 'and'
+    ('Allergies, Adverse Reactions and Alerts')."""
     titles = "|".join(
         r"[ \t]+".join(re.escape(word) for word in title.split())
         for title in sorted(split_names(row["title"]), key=len, reverse=True)
     )
-    joined = rf"(?:{titles})(?:[ \t]*(?:,|&|/|\band\b)[ \t]*(?:and[ \t]+)?(?:{titles}))*"
-    return rf"(?im)^[ \t]*{joined}[ \t]*:?[ \t]*(?=\n|\Z)"
+    return rf"(?:{titles})(?:[ \t]*(?:,|&|/|\band\b)[ \t]*(?:and[ \t]+)?(?:{titles}))*"
+
+
+def whole_line_title(row: dict[str, str]) -> str:
+    """A regex (medspaCy's RegexMatcher) matching the row's titles as a whole line, any case, with
+    an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:'."""
+    return rf"(?im)^[ \t]*{joined_titles(row)}[ \t]*:?[ \t]*(?=\n|\Z)"
+
+
+def labelled_title(row: dict[str, str]) -> str:
+    """The row's titles as a label its items follow on the same line ('Problems: HTN, DM2'),
+    at a line's start or, in a note that runs its labels on, after a sentence (`HEADER_LEAD`)."""
+    return rf"(?i)(?<![\w/-]){joined_titles(row)}[ \t]*:(?=[ \t]*\S)"
 
 
 @functools.cache
@@ -878,6 +889,12 @@ SECTION_ASSERTIONS = {
 
 LETTERS_FULL_STOP = r"(?<=^[A-Za-z])\.$"
 
+# What the token before a section header ends with: a line break, or a sentence's full stop or a
+# ';' in a note that runs its labels on in one paragraph ('Allergies: penicillin (hives).
+# Medications: lisinopril 10 mg daily. PMH: HTN.'), where the allergy section ran over the
+# medications and problems.
+HEADER_LEAD = r"(?:[\n\r]+[\s]*|^[.;][ \t]+)$"
+
 
 @functools.cache
 def build_pipeline() -> Language:
@@ -911,6 +928,7 @@ def build_pipeline() -> Language:
         config={
             "rules": None,
             "require_start_line": True,
+            "newline_pattern": HEADER_LEAD,
             "apply_sentence_boundary": True,
             "span_attrs": SECTION_ASSERTIONS,
         },
