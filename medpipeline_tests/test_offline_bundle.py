@@ -984,3 +984,118 @@ def test_each_label_starts_its_own_list(text: str) -> None:
     assert allergies(bundle) == {"penicillin": ("active", "confirmed")}
     assert medications(bundle) == {"lisinopril": ("MedicationStatement", "active")}
     assert condition_codes(bundle)["I10"] == "active/confirmed"
+
+
+def reactions(bundle: dict) -> dict[str, list[str]]:
+    """substance -> the reactions of every AllergyIntolerance."""
+    return {
+        allergy["code"]["text"].lower(): [
+            reaction["manifestation"][0]["text"] for reaction in allergy.get("reaction", [])
+        ]
+        for allergy in resources_of(bundle, "AllergyIntolerance")
+        if allergy["code"].get("text")
+    }
+
+
+def test_an_em_dash_between_an_allergen_and_its_reaction() -> None:
+    bundle = bundle_of_note(
+        "ALLERGIES: Peanut \u2014 anaphylaxis. Carbamazepine \u2014 Stevens-Johnson syndrome "
+        "(2015). Clindamycin \u2014 C. diff colitis."
+    )
+    assert reactions(bundle) == {
+        "peanut": ["anaphylaxis"],
+        "carbamazepine": ["Stevens-Johnson syndrome"],
+        "clindamycin": ["C. diff colitis"],
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HIV nonreactive. Syphilis screen non-reactive.",
+        "Hep B non-immune: restart Heplisav-B series.",
+        "hep B panel neg.",
+        "Edinburgh Postnatal Depression Scale: 6. Geriatric Depression Scale score 3.",
+        "FH psoriatic arthritis (sister).",
+    ],
+    ids=["nonreactive", "non-immune", "a-panel", "a-screening-scale", "fh-and-a-relative"],
+)
+def test_a_test_a_scale_or_a_relative_gives_the_patient_no_condition(text: str) -> None:
+    assert condition_codes(bundle_of_note(text)) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tacrolimus trough 7.9 ng/mL (goal 6-8 ng/mL for months 6-12)",
+         {"Tacrolimus trough": (7.9, "ng/mL", [], None)}),
+        ("Prolactin 14 ng/mL.", {"Prolactin": (14, "ng/mL", [], None)}),
+        ("25-OH vitamin D 22 ng/mL (L)", {"25-OH vitamin D": (22, "ng/mL", ["L"], None)}),
+        ("Hgb 10.4 g/dL (L)", {"Hgb": (10.4, "g/dL", ["L"], None)}),
+        ("Intact PTH 612 pg/mL (H) (target 150-600)", {"Intact PTH": (612, "pg/mL", ["H"], None)}),
+    ],
+    ids=["a-goal-after-it", "a-full-stop", "a-hydroxy-name", "a-bracketed-flag", "flag-and-target"],
+)  # fmt: skip
+def test_a_result_with_a_remark_after_it(text: str, expected: dict) -> None:
+    assert observations(bundle_of_note(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_allergies", "expected_medications"),
+    [
+        ("Allergies: NKDA. Plan: start amoxicillin 500 mg tid.", {},
+         {"amoxicillin": ("MedicationRequest", "active")}),
+        ("Allergies: PCN (hives). Gave ASA 324 mg chewed and NTG 0.4 mg SL x1.", {"pcn": ["hives"]},
+         {"asa": ("MedicationStatement", "completed"),
+          "ntg": ("MedicationStatement", "completed")}),
+        ("Allergies: none. Gave ondansetron 4 mg IV.", {},
+         {"ondansetron": ("MedicationStatement", "completed")}),
+        ("All: PCN (hives), latex.", {"pcn": ["hives"], "latex": []}, {}),
+    ],
+    ids=["a-plan-after-nkda", "drugs-given-after-the-list", "none-then-a-drug-given",
+         "the-all-label"],
+)  # fmt: skip
+def test_an_allergy_line_ends_where_its_sentences_name_amounts(
+    text: str, expected_allergies: dict, expected_medications: dict
+) -> None:
+    bundle = bundle_of_note(text)
+    assert reactions(bundle) == expected_allergies
+    assert medications(bundle) == expected_medications
+    assert condition_codes(bundle) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("if BP > 160 take extra clonidine 0.1 mg.",
+         {"clonidine": ("MedicationStatement", "intended")}),
+        ("If BK > 10,000 copies/mL, will convert mycophenolate to leflunomide.",
+         {"mycophenolate": ("MedicationStatement", "active"),
+          "leflunomide": ("MedicationStatement", "intended")}),
+        ("d/c IVF. thiamine 100 mg daily.", {"thiamine": ("MedicationStatement", "active")}),
+        ("On methotrexate 15 mg weekly since 2022 - stopped 3/2024.",
+         {"methotrexate": ("MedicationStatement", "stopped")}),
+        ("PMH: BPH. Home meds continued: tamsulosin 0.4 mg qhs.",
+         {"tamsulosin": ("MedicationStatement", "active")}),
+    ],
+    ids=["if-without-a-comma", "will-convert-to", "a-lower-case-sentence-after-a-stop",
+         "stopped-after-since", "a-home-meds-label-after-the-history"],
+)  # fmt: skip
+def test_a_terse_notes_drug_status(text: str, expected: dict) -> None:
+    assert medications(bundle_of_note(text)) == expected
+
+
+def test_a_dose_per_body_size_and_the_dose_it_comes_to() -> None:
+    bundle = bundle_of_note(
+        "Oxaliplatin 68 mg/m2 (135 mg) IV over 2 hours.\nDocetaxel reduced to 60 mg/m2.\n"
+    )
+    doses = {
+        statement["medicationCodeableConcept"]["text"]: statement["dosage"][0]["doseAndRate"][0][
+            "doseQuantity"
+        ]
+        for statement in resources_of(bundle, "MedicationStatement")
+    }
+    assert {name: (dose["value"], dose["code"]) for name, dose in doses.items()} == {
+        "Oxaliplatin": (135, "mg"),
+        "Docetaxel": (60, "mg/m2"),
+    }

@@ -45,7 +45,8 @@ ALLERGY_LIST_WORD = (
 # What a list's label says of the list after its word: 'Allergies reviewed:', 'Allergy history:'.
 ALLERGY_LIST_STATE = r"(?:[ \t]+(?:reviewed|verified|updated|history))?"
 ALLERGY_LABEL = (
-    rf"\b(?:(?:drug|food|medication|past)\s+)?{ALLERGY_LIST_WORD}{ALLERGY_LIST_STATE}\s*:"
+    rf"\b(?:(?:(?:drug|food|medication|past)\s+)?{ALLERGY_LIST_WORD}{ALLERGY_LIST_STATE}"
+    r"|(?-i:All|ALL))\s*:"  # 'All: PCN (hives)'
 )
 INLINE_ALLERGY_LABEL = re.compile(ALLERGY_LABEL, re.IGNORECASE)
 
@@ -84,6 +85,9 @@ ALLERGIC_TO_END = re.compile(
 def allergy_list_extent(text: str, region: Region) -> Region:
     """An allergy section ends at a blank, 'Label:' or prose line, or after a few lines."""
     end = line_bounds(text, region[0], region[0])[1]
+    listed_end = listed_sentences_end(text, region[0], end)
+    if listed_end < end:
+        return region[0], min(listed_end, region[1])
     header_only = ALLERGY_HEADER.fullmatch(text, region[0], end) is not None
     for index in range(MAX_ALLERGY_LINES):
         if end >= region[1]:
@@ -105,6 +109,24 @@ def is_allergy_list_line(line: str) -> bool:
     return bool(LIST_ITEM_LINE.match(line)) or longest_item <= MAX_ALLERGY_ITEM_WORDS
 
 
+SENTENCE_BREAK = re.compile(r"(?<=[.?!])[ \t]+(?=\S)")
+PARENTHESES = re.compile(r"\([^()]*\)")
+YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+AMOUNT = re.compile(r"(?<![\w*.-])\d+(?:\.\d+)?(?![\w*])")  # not an allele's 'HLA-B*5701'
+
+
+def listed_sentences_end(text: str, start: int, end: int) -> int:
+    """Where an allergy list on one line ends: before the first sentence after its own with a
+    number of its own outside parentheses other than a year, a dose or a reading ('Allergies: PCN (hives).
+    Gave ASA 324 chewed, NTG 0.4 SL x1.'); the list's items name no amounts."""
+    for gap in SENTENCE_BREAK.finditer(text, start, end):
+        stop = SENTENCE_BREAK.search(text, gap.end(), end)
+        sentence = text[gap.end() : stop.start() if stop else end]
+        if AMOUNT.search(YEAR.sub("", PARENTHESES.sub("", sentence))):
+            return gap.start()
+    return end
+
+
 def allergy_regions(doc: Doc) -> list[Region]:
     """Where allergies are listed: allergy sections, 'Allergies:' lines and 'allergic to ...'."""
     text = doc.text
@@ -117,7 +139,10 @@ def allergy_regions(doc: Doc) -> list[Region]:
         line_end = wrapped_end(text, line_bounds(text, match.end(), match.end())[1])
         next_label = INLINE_ALLERGY_LABEL.search(text, match.end(), line_end)
         end = min(
-            [next_label.start() if next_label else line_end]
+            [
+                next_label.start() if next_label else line_end,
+                listed_sentences_end(text, match.end(), line_end),
+            ]
             + [title for title in titles if match.end() <= title < line_end]
         )
         regions.append((match.start(), end))
@@ -185,7 +210,7 @@ NONE_OF_A_KIND = re.compile(
 
 ALLERGY_HEADER = re.compile(
     rf"\s*(?:#+\s*)?(?:(?:drug|known|food|medication|past)\s+)?"
-    rf"(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD}{ALLERGY_LIST_STATE}\s*:?)\s*",
+    rf"(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD}{ALLERGY_LIST_STATE}\s*:?|(?-i:All|ALL)\s*:)\s*",
     re.IGNORECASE,
 )
 
@@ -193,8 +218,8 @@ ALLERGY_HEADER = re.compile(
 # ',' ';' a line break, 'and', 'or', a sentence's end ('Codeine - nausea. Sulfa: rash') and
 # another list's label ('NKDA. Intolerance: statins').
 ALLERGY_ITEM_SEPARATOR = re.compile(
-    rf"[,;\n]|\.(?=\s)|\band\b|\bor\b|{ALLERGY_LABEL}", re.IGNORECASE
-)
+    rf"[,;\n]|(?<!\b[A-Z])\.(?=\s)|\band\b|\bor\b|{ALLERGY_LABEL}", re.IGNORECASE
+)  # not an initial's full stop ('C. diff colitis')
 
 
 REACTION_DELIMITER = re.compile(r"\s*\(|\s+[-\u2013]\s+|\s*:\s*")

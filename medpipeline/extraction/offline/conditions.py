@@ -72,9 +72,17 @@ def resolved_lines(doc: Doc) -> list[Region]:
         for line in re.finditer(r"[^\n]+", doc.text[start:end]):
             if heading := PART_HEADING.match(line.group()):
                 resolved_part = bool(heading["resolved"])
-            elif resolved_part or RESOLUTION.search(line.group()):
+            elif resolved_part or is_a_resolution_line(line.group()):
                 regions.append((start + line.start(), start + line.end()))
     return regions
+
+
+def is_a_resolution_line(line: str) -> bool:
+    """A line giving its one problem's resolution; in a line listing several ('Problems:
+    Hypertension (resolved), diabetes, asthma') the word is about the item it follows."""
+    return bool(RESOLUTION.search(line)) and not re.search(
+        r"[,;]", re.sub(r"\([^()]*\)|\[[^\[\]]*\]", "", line)
+    )
 
 
 def condition_facts(
@@ -166,8 +174,12 @@ def is_a_stopped_drugs_effect(doc: Doc, ent: Span) -> bool:
     )
 
 
-# A questionnaire named after the condition it screens for ('GAD-7 = 14', 'PHQ-9'): a score.
-SCALE_NUMBER = re.compile(r"-\d{1,2}\b")
+# A questionnaire named after the condition it screens for ('GAD-7 = 14', 'PHQ-9', 'Edinburgh
+# Postnatal Depression Scale: 6', 'Geriatric Depression Scale (GDS)'): a score.
+SCALE_NUMBER = re.compile(
+    r"-\d{1,2}\b|[ \t]+(?:rating[ \t]+)?(?:scales?|scores?|inventory|questionnaire|index)\b",
+    re.IGNORECASE,
+)
 
 
 def names_the_next(text: str, ent: Span, following: Span | None) -> bool:

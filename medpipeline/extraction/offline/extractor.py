@@ -55,6 +55,7 @@ from medpipeline.extraction.schema import (
     MedicationFact,
     MedicationStatus,
     ObservationFact,
+    iter_facts,
 )
 from medpipeline.extraction.sequences import unique
 
@@ -87,6 +88,17 @@ def observation_key(fact: ObservationFact) -> tuple:
     return name, fact.value, fact.value_text, fact.unit, fact.effective_date
 
 
+# An em dash or a horizontal bar between an item and what is said of it is read as the hyphen
+# the rules know ('Peanut \u2014 anaphylaxis' lost the allergy), in a copy of the same length.
+DASHES = str.maketrans({"\u2014": "-", "\u2015": "-"})
+
+
+def written_as(quote: str, reading: str, text: str) -> str:
+    """A quote of the dash-folded reading as the text writes it (the two are of one length)."""
+    position = reading.find(quote)
+    return text[position : position + len(quote)] if position >= 0 else quote
+
+
 class OfflineExtractor:
     """Rule-based extraction with medspaCy; the pipeline is built once per process, on first use."""
 
@@ -102,6 +114,14 @@ class OfflineExtractor:
         (`document_type`) conditions come only from a labelled diagnosis field or a problem list."""
         if not text.strip():
             return ChunkExtraction()
+        reading = text.translate(DASHES)
+        extraction = self.read(reading, document_type)
+        if reading != text:
+            for _, _, fact in iter_facts(extraction):
+                fact.quote = written_as(fact.quote, reading, text)
+        return extraction
+
+    def read(self, text: str, document_type: DocumentType | None) -> ChunkExtraction:
         doc = self.nlp(text)
         tables = find_tables(doc, vital_kind)
         in_tables = table_regions(tables)

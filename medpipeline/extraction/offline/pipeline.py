@@ -338,6 +338,15 @@ IN_A_YEAR = ConTextRule(
     pattern=[{"LOWER": "in"}, {"TEXT": {"REGEX": r"^(?:19|20)\d\d$"}}],
 )
 
+# 'since 2022' dates the start, it ends no scope (medspaCy's 'since' terminates one as 'because'
+# does): 'Methotrexate 15 mg weekly since 2022, stopped 3/2024' is stopped.
+SINCE_A_YEAR = ConTextRule(
+    "since a year",
+    "PSEUDO_SINCE",
+    direction="PSEUDO",
+    pattern=[{"LOWER": "since"}, {"TEXT": {"REGEX": r"^(?:\d{1,2}/)?(?:19|20)\d\d$"}}],
+)
+
 
 def wrap_tolerant(rule: ConTextRule, tokenizer: Callable[[str], Doc]) -> ConTextRule:
     """A cue of several words is still found where the page wrapped its line between them ('She
@@ -376,6 +385,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         *SWITCHED_TO,
         IN_A_RELATIVE,
         IN_A_YEAR,
+        SINCE_A_YEAR,
         RESOLVED_AFTER,
         OFFERED_DECLINED,
         GIVEN_AFTER,
@@ -765,16 +775,46 @@ def section_rules(nlp: Language, default_rules_path: str) -> list[SectionRule]:
         rules.append(SectionRule(row["header"], row["category"], pattern, max_scope=max_scope))
     for row in read_lexicon("section_titles.csv"):
         rules.append(SectionRule(row["title"], row["category"], pattern=whole_line_title(row)))
-        rules.append(SectionRule(row["title"], row["category"], pattern=labelled_title(row)))
+        if row["category"] not in LISTS_NO_LABEL_STARTS:
+            rules.append(SectionRule(row["title"], row["category"], pattern=labelled_title(row)))
+    rules.append(SectionRule("medications label", MEDICATIONS, pattern=MEDICATIONS_LABEL))
     return rules
 
 
-def joined_titles(row: dict[str, str]) -> str:
+# Sections a label with its items on the same line does not open: what they say of their items
+# (not facts, hypothetical) would reach the prose after the label's line ('Immunizations: up
+# to date. Hypertension, diabetes.'); only a title on a line of its own opens them.
+LISTS_NO_LABEL_STARTS = {
+    "immunizations",
+    "obstetric_history",
+    "plan_of_care",
+    "planned_procedures",
+    "functional_status",
+    "administrative",
+    "encounters",
+    "contents",
+    "patient_instructions",
+}
+
+# A label naming the patient's medications with words of when or where ('Home meds continued:',
+# 'Meds at discharge:'), at a line's start or after a sentence (`HEADER_LEAD`): a medication
+# list starts there. Not one naming what was done to them ('Meds given:', 'Stopped meds:').
+_MEDICATIONS_WORD = r"(?:meds|medications|medicines)"
+MEDICATIONS_LABEL = (
+    r"(?i)(?<![\w/-])(?:(?:home|current|outpatient|usual|chronic|daily|active|other)[ \t]+)?"
+    rf"{_MEDICATIONS_WORD}(?:[ \t]+(?:continued|unchanged|reviewed|reconciled|list"
+    r"|(?:at|on)[ \t]+(?:discharge|admission|transfer)))?[ \t]*:"
+)
+
+
+def joined_titles(row: dict[str, str], status_titles: bool = True) -> str:
     """One of the row's titles, or several of them joined by commas, '&', '/' or 'and'
-    ('Allergies, Adverse Reactions and Alerts')."""
+    ('Allergies, Adverse Reactions and Alerts'); without those naming a status
+    ('Stopped medications') unless `status_titles`."""
     titles = "|".join(
         r"[ \t]+".join(re.escape(word) for word in title.split())
         for title in sorted(split_names(row["title"]), key=len, reverse=True)
+        if status_titles or not STATUS_WORD.search(title)
     )
     return rf"(?:{titles})(?:[ \t]*(?:,|&|/|\band\b)[ \t]*(?:and[ \t]+)?(?:{titles}))*"
 
@@ -788,7 +828,14 @@ def whole_line_title(row: dict[str, str]) -> str:
 def labelled_title(row: dict[str, str]) -> str:
     """The row's titles as a label its items follow on the same line ('Problems: HTN, DM2'),
     at a line's start or, in a note that runs its labels on, after a sentence (`HEADER_LEAD`)."""
-    return rf"(?i)(?<![\w/-]){joined_titles(row)}[ \t]*:(?=[ \t]*\S)"
+    return rf"(?i)(?<![\w/-]){joined_titles(row, status_titles=False)}[ \t]*:(?=[ \t]*\S)"
+
+
+# A title's word that says what became of its items: on the items' line, ConText reads it there
+# ('Stopped medications: lisinopril (because of AKI)').
+STATUS_WORD = re.compile(
+    r"\b(?:discontinued|stopped|inactive|past|expired|administered|resolved|held)\b", re.I
+)
 
 
 @functools.cache
@@ -852,6 +899,11 @@ def list_item_sentences(doc: Doc) -> Doc:
 MEDICATION_ITEM_LEAD = re.compile(r"[ \t]*(?:(?:[-*\u2022]|\d{1,2}[.)])[ \t]+)?")
 
 
+# A word's full stop before a drug in a note that starts its sentences in lower case: PyRuSH
+# joined the two sentences ('d/c IVF. thiamine 100 mg daily' stopped the thiamine).
+AFTER_A_FULL_STOP = re.compile(r"(?<![\w.])(?!(?:vs|dr|st|mr|mrs|ms)\.)\w{2,}\.[ \t]+$", re.I)
+
+
 @Language.component("medpipeline_medication_item_sentences")
 def medication_item_sentences(doc: Doc) -> Doc:
     """In a medication section, start a sentence at every drug that begins a line or a
@@ -865,6 +917,9 @@ def medication_item_sentences(doc: Doc) -> Doc:
     ]
     for ent in doc.ents:
         if ent.label_ != DRUG or ent.start == 0:
+            continue
+        if AFTER_A_FULL_STOP.search(text, max(0, ent.start_char - 40), ent.start_char):
+            doc[ent.start].is_sent_start = True  # 'd/c IVF. thiamine 100 mg daily.'
             continue
         if not any(start <= ent.start < end for start, end in bodies):
             continue

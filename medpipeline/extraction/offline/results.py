@@ -239,7 +239,7 @@ def known_observation_pattern() -> re.Pattern[str]:
         rf"(?:{SEPARATOR}\((?P<early_flag>{FLAG})\))?"  # 'Na 131 (L) [135-145]'
         rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
-        rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w]))?",
+        rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w])|[ \t]*\((?P<bracketed_flag>{FLAG})\))?",
         re.IGNORECASE,
     )
 
@@ -266,17 +266,25 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
             rf"(?:[ \t]+(?P<range_unit>(?i:{known})|{UNKNOWN_UNIT})(?!\S))?)?"
         )
     else:
-        name = r"(?P<name>[A-Z][A-Za-z0-9 ,()'/+.#\[\]-]{1,80}?)[ \t]*[:|]?[ \t]*"
-        result = rf"(?P<value>[<>]?{NUMBER})"
+        # '25-OH vitamin D' starts with the carbon its hydroxyl is on
+        # (not a range's first half: 'glucose 142-188 mg/dL')
+        name = (
+            r"(?P<name>(?:\d{1,2}-)?[A-Z][A-Za-z0-9 ,()'/+.#\[\]-]{1,80}?)(?<!-)[ \t]*[:|]?[ \t]*"
+        )
+        result = rf"(?<![\d.,-])(?P<value>[<>]?{NUMBER})"
         unit = rf"{SEPARATOR}(?P<unit>(?i:{known}))(?![A-Za-z0-9])"
         interval = rf"(?:{SEPARATOR}{RANGE_CELL})?"
     flag = rf"(?:{CELL_GAP}[(*]?(?P<flag>{FLAG})[)*]?(?!\S))?"  # 'H', '(H)', '*H'
     late_flag = rf"(?:{CELL_GAP}[(*]?(?P<late_flag>{FLAG})[)*]?(?!\S))?"
     lab_code = rf"(?:{CELL_GAP}(?P<lab_code>\d{{2}}))?" if in_table else ""
     result_end = r"(?!\S)" if in_table else ""
+    # a line of a note may end with a remark on the value and a full stop ('Tacrolimus trough
+    # 7.9 ng/mL (goal 6-8 ng/mL).', 'Prolactin 14 ng/mL.')
+    remark = "" if in_table else r"(?:[ \t]*\([^()\n]{1,80}\))?[ \t]*[.;]?"
+    cell_end = r"(?!\S)" if in_table else r"(?![^\s.;])"
     return re.compile(
         rf"^[ \t]*\|?[ \t]*{name}{result}{result_end}{flag}{unit}"
-        rf"{interval}(?!\S){late_flag}{lab_code}(?:[ \t]*\|)*[ \t]*$",
+        rf"{interval}{cell_end}{late_flag}{lab_code}{remark}(?:[ \t]*\|)*[ \t]*$",
         re.MULTILINE,
     )
 
@@ -411,7 +419,9 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
         unit=unit,
         reference_low=reference_bounds(match)[0],
         reference_high=reference_bounds(match)[1],
-        interpretation=interpretation(match["flag"] or match["early_flag"]),
+        interpretation=interpretation(
+            match["flag"] or match["bracketed_flag"] or match["early_flag"]
+        ),
     )
 
 

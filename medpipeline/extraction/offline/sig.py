@@ -12,7 +12,7 @@ def dose_pattern() -> re.Pattern[str]:
     units = "|".join(f"(?:{term.written})" for term in sig_terms("dose_unit"))
     return re.compile(
         rf"(?<![\w./:])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)[ \t]*(?P<unit>{units})"
-        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat(?:ion)?|hr|h|kg))?"
+        r"(?:[ \t]*/[ \t]*(?P<per>ml|actuat(?:ion)?|hr|h|kg|m2|m\^2|m\u00b2))?"
         r"(?P<daily>[ \t]*/[ \t]*(?:day|d)|[ \t]+(?:per|a)[ \t]+day)?(?![A-Za-z])",
         re.IGNORECASE,
     )
@@ -25,6 +25,9 @@ PER_UNIT = {
     "hr": "/h",
     "h": "/h",
     "kg": "/kg",
+    "m2": "/m2",
+    "m^2": "/m2",
+    "m\u00b2": "/m2",
 }
 
 
@@ -46,6 +49,10 @@ TABLETS_BEFORE = re.compile(
     r"\b\d+(?:\.\d+)?[ \t]+(?:tablets?|tabs?|capsules?|caps?)[ \t]*\([ \t]*$", re.IGNORECASE
 )
 COMPUTED = re.compile(r"=[ \t]*$")  # '14 mg/kg/day = 240 mg': the dose worked out
+# 'Oxaliplatin 68 mg/m2 (135 mg) IV': the dose for this patient's body size in brackets after it
+PER_BODY_SIZE_BEFORE = re.compile(
+    r"/[ \t]*(?:kg|m2|m\^2|m\u00b2)(?:[ \t]*/[ \t]*(?:day|d))?[ \t]*\([ \t]*$", re.IGNORECASE
+)
 # tablets written after the strength with no instruction: 'Senna 8.6 mg 2 tablets qHS'
 BARE_COUNT = re.compile(
     r"[ \t]*(?:[-,:][ \t]*)?(?P<count>\d+(?:\.\d+)?|one|two|three|four|half|1/2)[ \t]+"
@@ -68,7 +75,7 @@ def parse_dose(
 ) -> tuple[float, str] | None:
     """The dose in the window (or the one ending it), as (value, UCUM unit): a total the sig
     gives ('(1,000 mg total)', 'take 2 tablets (50 mg)', '6 tabs (15 mg)', '14 mg/kg/day = 240
-    mg'), else the
+    mg', '68 mg/m2 (135 mg)'), else the
     strength before the instruction times the tablets it says to take ('500 MG tablet | take 2
     tablets ... then 250 mg'), else the first dose after the instruction verb ('Inject 24
     Units'), else the first one, times the tablets taken ('8.6 mg 2 tablets qHS'). A
@@ -94,6 +101,7 @@ def parse_dose(
         or (count and COUNT_TOTAL.fullmatch(window, count.end(), m.start()))
         or TABLETS_BEFORE.search(window, 0, m.start())
         or COMPUTED.search(window, 0, m.start())
+        or PER_BODY_SIZE_BEFORE.search(window, 0, m.start())
     ]
     strengths = [m for m in matches if instruction and m.start() < instruction.start()]
     instructed = [m for m in matches if instruction and m.start() > instruction.start()]
