@@ -117,8 +117,8 @@ AMOUNT = re.compile(r"(?<![\w*.-])\d+(?:\.\d+)?(?![\w*])")  # not an allele's 'H
 
 def listed_sentences_end(text: str, start: int, end: int) -> int:
     """Where an allergy list on one line ends: before the first sentence after its own with a
-    number of its own outside parentheses other than a year, a dose or a reading ('Allergies: PCN (hives).
-    Gave ASA 324 chewed, NTG 0.4 SL x1.'); the list's items name no amounts."""
+    number of its own outside parentheses other than a year, a dose or a reading ('Allergies:
+    PCN (hives). Gave ASA 324 chewed, NTG 0.4 SL x1.'); the list's items name no amounts."""
     for gap in SENTENCE_BREAK.finditer(text, start, end):
         stop = SENTENCE_BREAK.search(text, gap.end(), end)
         sentence = text[gap.end() : stop.start() if stop else end]

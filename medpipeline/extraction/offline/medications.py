@@ -307,7 +307,8 @@ PROPOSED_BEFORE = re.compile(
     r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could)[ \t]+(?:start|try|add"
     r"|begin|need|benefit[ \t]+from|(?:transition|switch|change|convert|step[ \t]+down)[ \t]+to)"
     # 'If pain persists, take ibuprofen', 'if BP > 160 take extra clonidine'
-    r"|if\b[^.;:\n]*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?(?:(?:may|can|should|will|would)[ \t]+)?"
+    r"|if\b[^.;:\n]*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?"
+    r"(?:(?:may|can|should|will|would)[ \t]+)?"
     r"(?:take|use|start|try|begin|add|initiate|increase)"
     r"|will[ \t]+(?:convert|switch|change|transition)\b[^.;:\n]*\bto"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
