@@ -1099,3 +1099,19 @@ def test_a_dose_per_body_size_and_the_dose_it_comes_to() -> None:
         "Oxaliplatin": (135, "mg"),
         "Docetaxel": (60, "mg/m2"),
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Pt's wife reports he had chest pain last night. Per mother, she has had a cough.",
+         {"R07.9": "active/confirmed", "R05.9": "active/confirmed"}),
+        ("76M adm for PNA RLL. PMH: Parkinson's, GERD. etoh w/d - cont CIWA.",
+         {"J18.9": "active/confirmed", "G20.A1": "active/confirmed", "K21.9": "active/confirmed",
+          "F10.939": "active/confirmed"}),
+        ("HCV antibody negative. HCV RNA pending. Hyaluronic acid (HA) injection.", {}),
+    ],
+    ids=["a-relative-reports-the-patient-s-symptoms", "short-forms", "a-virus-s-test"],
+)  # fmt: skip
+def test_who_reports_it_and_the_short_forms_of_a_terse_note(text: str, expected: dict) -> None:
+    assert condition_codes(bundle_of_note(text)) == expected

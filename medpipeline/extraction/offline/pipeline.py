@@ -347,6 +347,32 @@ SINCE_A_YEAR = ConTextRule(
     pattern=[{"LOWER": "since"}, {"TEXT": {"REGEX": r"^(?:\d{1,2}/)?(?:19|20)\d\d$"}}],
 )
 
+# A relative who tells what the patient has is no family history ('Pt's wife reports he had
+# chest pain', 'Per mother, she has had a cough'): the words name the reporter.
+REPORTING_RELATIVES = [
+    "wife", "husband", "spouse", "partner", "mother", "mom", "father", "dad", "daughter", "son",
+    "sister", "brother", "family", "caregiver", "parent", "parents", "grandmother", "grandfather",
+    "granddaughter", "grandson", "niece", "nephew", "guardian",
+]  # fmt: skip
+REPORTING_VERBS = [
+    "reports", "reported", "states", "stated", "stating", "says", "said", "called", "calling",
+    "notes", "noted", "endorses", "concerned", "brought", "brings",
+]  # fmt: skip
+RELATIVE_REPORTS = [
+    ConTextRule(
+        "relative reports",
+        "PSEUDO_FAMILY",
+        direction="PSEUDO",
+        pattern=[{"LOWER": {"IN": REPORTING_RELATIVES}}, {"LOWER": {"IN": REPORTING_VERBS}}],
+    ),
+    ConTextRule(
+        "per relative",
+        "PSEUDO_FAMILY",
+        direction="PSEUDO",
+        pattern=[{"LOWER": "per"}, {"LOWER": {"IN": REPORTING_RELATIVES}}],
+    ),
+]
+
 
 def wrap_tolerant(rule: ConTextRule, tokenizer: Callable[[str], Doc]) -> ConTextRule:
     """A cue of several words is still found where the page wrapped its line between them ('She
@@ -386,6 +412,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         IN_A_RELATIVE,
         IN_A_YEAR,
         SINCE_A_YEAR,
+        *RELATIVE_REPORTS,
         RESOLVED_AFTER,
         OFFERED_DECLINED,
         GIVEN_AFTER,
