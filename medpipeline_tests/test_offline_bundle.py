@@ -942,8 +942,11 @@ def test_an_allergy_list_s_end_and_a_drug_without_allergy(text: str, expected: d
          "home.", "VR", {"start": "2025-03-04"}),
         ("Admit: 09/21/2023   Discharge: 09/25/2023\nDiagnosis: pneumonia", "IMP",
          {"start": "2023-09-21", "end": "2023-09-25"}),
+        ("Arrival: 12/08/2024 19:40   Discharge: 12/08/2024 23:55\n"
+         "PEDIATRIC EMERGENCY DEPARTMENT NOTE", "EMER",
+         {"start": "2024-12-08", "end": "2024-12-08"}),
     ],
-    ids=["a-video-visit", "admit-and-discharge-labels"],
+    ids=["a-video-visit", "admit-and-discharge-labels", "a-discharge-from-the-ed"],
 )  # fmt: skip
 def test_the_encounter_s_class_and_period(text: str, code: str, period: dict) -> None:
     [encounter] = resources_of(bundle_of_note(text), "Encounter")
@@ -1115,3 +1118,14 @@ def test_a_dose_per_body_size_and_the_dose_it_comes_to() -> None:
 )  # fmt: skip
 def test_who_reports_it_and_the_short_forms_of_a_terse_note(text: str, expected: dict) -> None:
     assert condition_codes(bundle_of_note(text)) == expected
+
+
+def test_a_drug_tolerated_or_switched_to_is_no_allergen() -> None:
+    bundle = bundle_of_note(
+        "ALLERGIES: Amoxicillin - rash (age 2). Cefdinir tolerated in the past. Paclitaxel - "
+        "flushing during first infusion; switched to docetaxel."
+    )
+    assert allergies(bundle) == {
+        "amoxicillin": ("active", "confirmed"),
+        "paclitaxel": ("active", "confirmed"),
+    }

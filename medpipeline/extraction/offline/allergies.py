@@ -159,10 +159,12 @@ def allergy_regions(doc: Doc) -> list[Region]:
 
 # What to do about an allergy, written in its list ('Iodine contrast - premedicate with
 # prednisone and diphenhydramine', 'Peanut (anaphylaxis) - carries epinephrine auto-injector',
-# 'Shellfish - hives, treated with diphenhydramine'): the drugs named there are no allergens.
+# 'Shellfish - hives, treated with diphenhydramine', 'Paclitaxel - flushing; switched to
+# docetaxel'): the drugs named there are no allergens.
 ALLERGY_INSTRUCTION = re.compile(
     r"(?:[ \t]*[-\u2013,(:][ \t]*|[ \t]+)(?:requires?[ \t]+|needs?[ \t]+)?"
-    r"(?:(?:pre-?medicat|pre-?treat)\w*|carr(?:y|ies|ying)|treated[ \t]+with)\b"
+    r"(?:(?:pre-?medicat|pre-?treat)\w*|carr(?:y|ies|ying)|treated[ \t]+with"
+    r"|(?:switched|changed)[ \t]+to|replaced[ \t]+(?:with|by))\b"
     r"[^;.\n]*(?:\n[ \t]*[a-z][^;.\n]*)*",
     re.IGNORECASE,
 )
@@ -283,8 +285,11 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     if refuted:  # 'amoxicillin (rash - viral exanthem, not true allergy per allergist)'
         raw = raw[: refuted.start()] + raw[refuted.end() :]
     tolerated = TOLERATED.search(raw)
-    if tolerated and not re.search(r"[A-Za-z]", raw[tolerated.end() :]):
-        return None  # 'Amoxicillin - tolerated'
+    if tolerated and (
+        not re.search(r"[A-Za-z]", raw[tolerated.end() :])
+        or TOLERATED_BEFORE.match(raw, tolerated.end())
+    ):
+        return None  # 'Amoxicillin - tolerated', 'Cefdinir tolerated in the past'
     if tolerated:  # 'Penicillin (hives), but tolerates cephalexin': the item ends before it
         raw = raw[: tolerated.start()]
         item = (item[0], item[0] + tolerated.start())
@@ -356,6 +361,11 @@ NOT_A_TRUE_ALLERGY = re.compile(
 TESTED_AFTER = re.compile(rf"\s*(?:{TESTED})\b", re.IGNORECASE)
 # A substance the patient takes without a reaction, named in an allergy list: not an allergen.
 TOLERATED = re.compile(r"\btolerat(?:e|es|ed|ing)\b", re.IGNORECASE)
+# what was tolerated is the substance before ('Cefdinir tolerated in the past'), not one after
+TOLERATED_BEFORE = re.compile(
+    r"[ \t]+(?:it[ \t]+)?(?:in[ \t]+the[ \t]+past|well|previously|before|fine|without)\b",
+    re.IGNORECASE,
+)
 
 
 NAMED_ALLERGY_WORD = re.compile(rf"[ \t]+{ALLERGY_WORD}$", re.IGNORECASE)

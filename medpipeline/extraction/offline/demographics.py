@@ -117,6 +117,7 @@ def patient_fact(text: str) -> PatientFact | None:
 ENCOUNTER_DATE_LABEL = re.compile(
     rf"\b(?P<label>admission date|date of admission|admitted(?: on)?|discharge date|"
     rf"date of discharge|discharged(?: on)?|admit(?: date)?|admission|discharge|"
+    rf"arrival(?: date| time)?|date of arrival|arrived(?: on)?|"
     rf"date of service|service date|visit date|"
     rf"date of visit|encounter date|date of (?:surgery|procedure|operation|transfer)|date)"
     rf"[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
@@ -164,18 +165,21 @@ def encounter_facts(text: str) -> list[EncounterFact]:
     """The encounter the document records: its dates (admission/discharge make it inpatient)."""
     start = end = None
     quoted: re.Match[str] | None = None
-    inpatient = False
+    admitted = discharged = False
     for match in ENCOUNTER_DATE_LABEL.finditer(text):
         label, parsed = match["label"].lower(), parse_encounter_date(match["date"])
         if parsed is None or "birth" in text[max(0, match.start() - 12) : match.start()].lower():
             continue
         if "discharg" in label:
-            end, inpatient = end or parsed, True
+            end, discharged = end or parsed, True
         elif "admi" in label:
-            start, inpatient = start or parsed, True
+            start, admitted = start or parsed, True
         else:
             start = start or parsed
         quoted = quoted or match
+    emergency = bool(EMERGENCY_WORDS.search(text))
+    # a discharge from the emergency department ('Arrival: ... Discharge: ...') is no stay
+    inpatient = admitted or (discharged and not emergency)
     lone = LONE_DATE_LINE.search(text)
     header = ENCOUNTER_HEADER_ROW.search(text)
     if start is None and end is None and header and parse_encounter_date(header["date"]):
@@ -188,7 +192,7 @@ def encounter_facts(text: str) -> list[EncounterFact]:
         return titled
     inpatient = inpatient or any(fact.encounter_class == "inpatient" for fact in titled)
     encounter_class = "inpatient" if inpatient else "ambulatory"
-    if EMERGENCY_WORDS.search(text) or any(f.encounter_class == "emergency" for f in titled):
+    if emergency or any(f.encounter_class == "emergency" for f in titled):
         encounter_class = "emergency"
     elif not inpatient and any(f.encounter_class == "virtual" for f in titled):
         encounter_class = "virtual"  # 'TELEHEALTH FOLLOW-UP VISIT (video)'
