@@ -1129,3 +1129,32 @@ def test_a_drug_tolerated_or_switched_to_is_no_allergen() -> None:
         "amoxicillin": ("active", "confirmed"),
         "paclitaxel": ("active", "confirmed"),
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Past trials: lithium (tremor, hypothyroidism), valproate (hair loss).",
+         {"lithium": ("MedicationStatement", "stopped"),
+          "valproate": ("MedicationStatement", "stopped")}),
+        ("Previously tried sertraline (up to 200 mg, 2018-2019), fluoxetine (40 mg, 2020). "
+         "Currently on bupropion XL 300 mg daily.",
+         {"sertraline": ("MedicationStatement", "stopped"),
+          "fluoxetine": ("MedicationStatement", "completed"),
+          "bupropion": ("MedicationStatement", "active")}),
+        ("CKD 3a (calcineurin inhibitor nephrotoxicity). Aromatase inhibitor arthralgia. "
+         "Dialysate flow 600 mL/min. Started a dopamine agonist.", {}),
+    ],
+    ids=["past-trials", "previously-tried-a-list", "a-class-named-by-its-target"],
+)  # fmt: skip
+def test_drugs_tried_before_and_classes_named_by_their_target(text: str, expected: dict) -> None:
+    bundle = bundle_of_note(text)
+    assert medications(bundle) == expected
+    assert "E03.9" not in condition_codes(bundle)  # lithium's hypothyroidism is why it stopped
+
+
+def test_an_allergy_to_a_class_with_an_example_drug() -> None:
+    bundle = bundle_of_note(
+        "ALLERGIES: Sulfa drugs (Bactrim) - hives. ACE inhibitors (lisinopril) - angioedema."
+    )
+    assert reactions(bundle) == {"sulfa drugs": ["hives"], "ace inhibitors": ["angioedema"]}

@@ -303,7 +303,17 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     else:
         written, reaction = split_substance_and_reaction(item_text)
     written = NAMED_ALLERGY_WORD.sub("", written)  # 'Latex allergy' names latex
-    drug = next((d for d in drugs if item[0] <= d.start_char < item[1]), None)
+    item_drugs = [d for d in drugs if item[0] <= d.start_char < item[1]]
+    drug = item_drugs[0] if item_drugs else None
+    if (example := DRUG_EXAMPLE.match(raw)) and any(
+        item[0] + example.start("example") <= d.start_char < item[0] + example.end("example")
+        for d in item_drugs
+    ):
+        # 'Sulfa drugs (Bactrim) - hives', 'ACE inhibitors (lisinopril) - angioedema': the
+        # bracket names a drug of the class, the reaction follows it
+        reaction = normalize_space(example["reaction"]).rstrip(".,;: ")
+        if drug.start_char >= item[0] + example.start("example"):
+            drug, written = None, normalize_space(example["substance"])
     if drug is not None and TESTED_AFTER.match(text, drug.end_char):
         return None  # 'oral amoxicillin challenge tolerated': what an allergist tested
     substance = normalize_space(drug.text) if drug else written
@@ -334,6 +344,10 @@ LISTED_STATUS = re.compile(
 )
 
 
+DRUG_EXAMPLE = re.compile(
+    r"^[ \t]*(?P<substance>[^()\n]+?)[ \t]*\((?P<example>[^()\n]+)\)[ \t]*[-\u2013:][ \t]*"
+    r"(?P<reaction>[^()\n]+?)[ \t.]*$"
+)
 REMARK_AFTER = re.compile(r"[ \t]*\([^()]*\)$")  # 'angioedema? (unclear history)'
 REACTION_REMARK = re.compile(r"[ \t]*(?:\([^()]*\)?|[-\u2013][ \t][^()]*)$")
 # An allergy the item doubts: 'Morphine? - itching only', 'Lisinopril - angioedema? (unclear)'.

@@ -542,6 +542,11 @@ CONDITION_OF_THE_DRUG = re.compile(
 SCALE_AFTER = re.compile(
     r"[ \t]*(?:physical[ \t]+status|class(?:ification)?|score|grade)\b", re.IGNORECASE
 )
+# A class named by what its drugs act on ('calcineurin inhibitor', 'dopamine agonist', 'estrogen
+# receptor positive'): no drug the patient takes.
+CLASS_NAMED_AFTER = re.compile(
+    r"[ \t-]*(?:inhibitors?|blockers?|antagonists?|agonists?|receptors?)\b", re.IGNORECASE
+)
 
 
 # Courses behind the patient: 's/p 4 cycles of carboplatin', 'status post lumpectomy and 6 cycles
@@ -627,6 +632,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or is_allergen(text, ent.start_char, ent.end_char)
             or MEASURED_AFTER.match(text, ent.end_char)
             or SCALE_AFTER.match(text, ent.end_char)
+            or CLASS_NAMED_AFTER.match(text, ent.end_char)
             or CONDITION_OF_THE_DRUG.match(text, ent.end_char)
         ):
             continue

@@ -33,6 +33,8 @@ NOT_DRUG_NAMES = {
     "procalcitonin", "haptoglobin", "haptoglobins", "transferrin", "triiodothyronine",
     "beta-hydroxybutyrate", "3-hydroxybutyrate", "hydroxybutyrate", "transaminase", "transaminases",
     "aminotransferase", "aminotransferases",
+    # a dialysis machine's fluid, enzymes a class of drugs acts on
+    "dialysate", "calcineurin", "aromatase",
 }  # fmt: skip
 # An antigen or antibody is what a test measures ('Hepatitis B surface antigen negative', 'HLA-B27
 # antigen'), not a drug the patient takes; the dictionary holds hundreds (MeSH). Vaccines stay.
