@@ -12,6 +12,7 @@ import re
 
 from spacy.tokens import Doc
 
+from medpipeline.extraction.offline.demographics import DATE, parse_date
 from medpipeline.extraction.offline.lexicons import (
     ObservationKind,
     lab_units,
@@ -547,9 +548,51 @@ def lab_row_regions(text: str) -> list[Region]:
     ]
 
 
+# A label dating the results after it ('LABS (09/29/2025):', 'Labs drawn 09/29/2025:',
+# 'Collected 09/30/2024:'): they run to a blank line or the next label line.
+DATED_RESULTS_LABEL = re.compile(
+    rf"(?im)^[ \t]*(?:(?:admission|discharge|recent|outside|pertinent)[ \t]+)?"
+    rf"(?:labs?|laboratory(?:[ \t]+(?:results|data))?|results|(?:specimen[ \t]+)?collected)"
+    rf"(?:[ \t]+(?:drawn|collected|from|of|on))*[ \t]*\(?[ \t]*(?P<date>{DATE})[ \t]*\)?[ \t]*:"
+)
+LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&()]{1,40}:", re.MULTILINE)
+
+
+def dated_result_regions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, ISO date) of the results a dated label introduces."""
+    regions = []
+    for label in DATED_RESULTS_LABEL.finditer(text):
+        date = parse_date(label["date"])
+        if date is None:
+            continue
+        end, position = len(text), label.end()
+        for line in re.finditer(r"\n([^\n]*)", text[position:]):
+            if not line.group(1).strip() or LABEL_LINE.match(line.group(1)):
+                end = position + line.start()
+                break
+        regions.append((label.end(), end, date))
+    return regions
+
+
+def dated(
+    fact: ObservationFact, start: int, regions: list[tuple[int, int, str]]
+) -> ObservationFact:
+    """The fact with the date of the dated label its results follow, if any."""
+    date = next((date for begin, end, date in regions if begin <= start < end), None)
+    if date is None or fact.effective_date:
+        return fact
+    return fact.model_copy(update={"effective_date": date})
+
+
 def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationFact]:
     """Observations outside the tables read by `table_observations`: results tables under a
-    heading row the table finder did not see, labelled values ('BP 120/80', 'Sodium 140 mmol/L')."""
+    heading row the table finder did not see, labelled values ('BP 120/80', 'Sodium 140 mmol/L'),
+    dated by a label before them ('Labs (09/29/2025):')."""
+    regions = dated_result_regions(doc.text)
+    return [dated(fact, start, regions) for fact, start in located_observations(doc, skip_regions)]
+
+
+def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[ObservationFact, int]]:
     text = doc.text
     drug_regions = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
     drug_regions += skip_regions
@@ -558,7 +601,7 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
     for match in table_rows(text):
         if in_regions(match.start(), skip_regions):
             continue
-        facts.append(table_row_observation(text, match))
+        facts.append((table_row_observation(text, match), match.start()))
         taken.append((match.start(), match.end()))
     rows = list(taken)
     for match in known_observation_pattern().finditer(text):
@@ -572,18 +615,18 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
             continue  # 'titrate to HR < 110', 'SBP <180': a target; a measured vital is a number
         if is_a_target(text, match.start()) or is_a_threshold(text, match):
             continue
-        facts.append(known_observation(text, match))
+        facts.append((known_observation(text, match), match.start()))
         taken.append((match.start(), match.end()))
     for match in one_letter_vitals(text):
         if not in_regions(match.start(), taken) and not in_regions(match.start(), drug_regions):
-            facts.append(one_letter_vital(text, match))
+            facts.append((one_letter_vital(text, match), match.start()))
             taken.append((match.start(), match.end()))
     for match in lab_row_pattern(in_table=False).finditer(text):
         if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
-            facts.append(table_row_observation(text, match))
+            facts.append((table_row_observation(text, match), match.start()))
     for match in QUALITATIVE_ROW.finditer(text):
         if plausible_test_name(match["name"]) and not in_regions(match.start("name"), rows):
-            facts.append(qualitative_observation(text, match))
+            facts.append((qualitative_observation(text, match), match.start()))
     return facts
 
 
