@@ -1163,7 +1163,7 @@ def test_an_allergy_to_a_class_with_an_example_drug() -> None:
 def test_a_dated_labs_label_dates_the_results_under_it() -> None:
     bundle = bundle_of_note(
         "Date of service: 10/01/2025\nLABS (09/29/2025):\nCreatinine 1.42 mg/dL\n"
-        "Hgb 10.4 g/dL (L)\n\nToday BP 130/80."
+        "Hgb 10.4 g/dL (L)\n\nToday glucose 112 mg/dL."
     )
-    dates = {name: values[3] for name, values in observations(bundle).items() if name != "BP"}
-    assert dates == {"Creatinine": "2025-09-29", "Hgb": "2025-09-29"}
+    dates = {name: values[3] for name, values in observations(bundle).items()}
+    assert dates == {"Creatinine": "2025-09-29", "Hgb": "2025-09-29", "glucose": "2025-10-01"}
