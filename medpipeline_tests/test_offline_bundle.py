@@ -1167,3 +1167,69 @@ def test_a_dated_labs_label_dates_the_results_under_it() -> None:
     )
     dates = {name: values[3] for name, values in observations(bundle).items()}
     assert dates == {"Creatinine": "2025-09-29", "Hgb": "2025-09-29", "glucose": "2025-10-01"}
+
+
+def quantities(bundle: dict) -> dict[str, tuple]:
+    """name -> (value, comparator, UCUM code, flags, (low, high), date) of every Observation."""
+    found = {}
+    for observation in resources_of(bundle, "Observation"):
+        quantity = observation["valueQuantity"]
+        ranges = observation.get("referenceRange") or [{}]
+        found[observation["code"]["text"]] = (
+            quantity["value"],
+            quantity.get("comparator"),
+            quantity.get("code"),
+            [status(flag) for flag in observation.get("interpretation", [])],
+            (ranges[0].get("low", {}).get("value"), ranges[0].get("high", {}).get("value")),
+            observation.get("effectiveDateTime"),
+        )
+    return found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Component Value Units Ref Range Collected\nFerritin 8 ng/mL 30-400 10/01/2024\n",
+         {"Ferritin": (8, None, "ng/mL", [], (30, 400), "2024-10-01")}),
+        ("Hemoglobin A1c 8.4 H % of total Hgb <5.7",
+         {"Hemoglobin A1c": (8.4, None, "%", ["H"], (None, None), None)}),
+        ("Glucose 118 H mg/dL 65-99", {"Glucose": (118, None, "mg/dL", ["H"], (65, 99), None)}),
+        ("TROPONIN I HS 1,240 H ng/L <34\nHIV-1 RNA, Quant 25,000 copies/mL",
+         {"TROPONIN I HS": (1240, None, "ng/L", ["H"], (None, 34), None),
+          "HIV-1 RNA, Quant": (25000, None, "{copies}/mL", [], (None, None), None)}),
+        ("Urea Nitrogen (BUN) 24 mg/dL 7-25 EZ",
+         {"Urea Nitrogen (BUN)": (24, None, "mg/dL", [], (7, 25), None)}),
+        ("Collected: 02/11/2024 07:42\nPlatelets 98 K/uL 150-400\nCollected: 03/15/2024 08:00\n"
+         "Hemoglobin 9.1 g/dL 13.5-17.5",
+         {"Platelets": (98, None, "10*3/uL", [], (150, 400), "2024-02-11"),
+          "Hemoglobin": (9.1, None, "g/dL", [], (13.5, 17.5), "2024-03-15")}),
+        ("Hepatitis B Surface Ab <3.1 mIU/mL",
+         {"Hepatitis B Surface Ab": (3.1, "<", "m[IU]/mL", [], (None, None), None)}),
+    ],
+    ids=["a-collected-column", "words-of-a-unit", "a-flag-before-the-unit", "thousands",
+         "a-performing-lab-code", "collected-lines", "an-antibody-is-a-result-not-the-infection"],
+)  # fmt: skip
+def test_a_lab_report_s_rows(text: str, expected: dict) -> None:
+    bundle = bundle_of_note(text)
+    assert quantities(bundle) == expected
+    assert condition_codes(bundle) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("E. coli resistant to ciprofloxacin and trimethoprim-sulfamethoxazole; sensitive to "
+         "nitrofurantoin.\nOrganism: Staphylococcus aureus, methicillin resistant\n"
+         "Oxacillin >=4 R\nVancomycin 1 S", {}),
+        ("ALBUTEROL HFA 90 MCG INH 2 PUFFS Q4-6H PRN",
+         {"albuterol": ("MedicationStatement", "active")}),
+        ("Ibuprofen 600 mg tablet STOP\nDigoxin 0.125 mg tablet 1 tab daily HOLD\n"
+         "Metoprolol 25 mg tablet CONTINUE\n",
+         {"ibuprofen": ("MedicationStatement", "stopped"),
+          "digoxin": ("MedicationStatement", "on-hold"),
+          "metoprolol": ("MedicationStatement", "active")}),
+    ],
+    ids=["susceptibilities", "an-inhaler-s-dose-form", "a-reconciliation-s-actions"],
+)  # fmt: skip
+def test_a_printout_s_drugs(text: str, expected: dict) -> None:
+    assert medications(bundle_of_note(text)) == expected

@@ -542,6 +542,43 @@ CONDITION_OF_THE_DRUG = re.compile(
 SCALE_AFTER = re.compile(
     r"[ \t]*(?:physical[ \t]+status|class(?:ification)?|score|grade)\b", re.IGNORECASE
 )
+# An antibiotic a culture was tested against ('E. coli resistant to ciprofloxacin', 'MRSA:
+# methicillin resistant', an antibiogram's 'Oxacillin >=4 R'): no drug the patient takes.
+SUSCEPTIBILITY_WORD = r"(?:resistant|resistance|sensitive|susceptible|susceptibility|intermediate)"
+SUSCEPTIBILITY_BEFORE = re.compile(
+    rf"\b{SUSCEPTIBILITY_WORD}[ \t]+(?:to[ \t]+)?"
+    r"(?:[\w/-]+(?:[ \t]*,[ \t]*|[ \t]+(?:and|or)[ \t]+))*$",
+    re.IGNORECASE,
+)
+SUSCEPTIBILITY_AFTER = re.compile(
+    rf"[ \t-]*{SUSCEPTIBILITY_WORD}\b"
+    r"|[ \t]+(?:MIC[ \t]+)?(?:[<>]=?|\u2264|\u2265)?[ \t]*\d+(?:\.\d+)?(?:[ \t]+(?:ug|mcg)/ml)?"
+    r"[ \t]+(?-i:R|S|I)\b",
+    re.IGNORECASE,
+)
+
+
+def is_a_susceptibility(text: str, ent: Span) -> bool:
+    line_start, line_end = line_bounds(text, ent.start_char, ent.end_char)
+    return bool(
+        SUSCEPTIBILITY_BEFORE.search(text, line_start, ent.start_char)
+        or SUSCEPTIBILITY_AFTER.match(text, ent.end_char, line_end)
+    )
+
+
+# A reconciliation's action in capitals ending the drug's line ('Ibuprofen 600 mg tablet STOP',
+# 'Digoxin 0.125 mg tablet 1 tab daily HOLD').
+LINE_END_ACTION = re.compile(
+    r"[^\n]*?[ \t](?:(?P<stop>STOP|STOPPED|DISCONTINUE|DISCONTINUED)|(?P<hold>HOLD|HELD))[ \t.]*$",
+    re.MULTILINE,
+)
+
+
+# 'ALBUTEROL HFA 90 MCG INH': the inhaler's dose form after its strength, not isoniazid.
+DOSE_FORM_ABBREVIATION = re.compile(r"INH|TAB|CAP|SOL|SUSP")
+UNIT_BEFORE = re.compile(r"\d[ \t]*(?:mcg|mg|ug|g|ml|units?)[ \t]+$", re.IGNORECASE)
+
+
 # A class named by what its drugs act on ('calcineurin inhibitor', 'dopamine agonist', 'estrogen
 # receptor positive'): no drug the patient takes.
 CLASS_NAMED_AFTER = re.compile(
@@ -633,6 +670,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or MEASURED_AFTER.match(text, ent.end_char)
             or SCALE_AFTER.match(text, ent.end_char)
             or CLASS_NAMED_AFTER.match(text, ent.end_char)
+            or is_a_susceptibility(text, ent)
+            or DOSE_FORM_ABBREVIATION.fullmatch(ent.text)
+            and UNIT_BEFORE.search(text, max(0, ent.start_char - 12), ent.start_char)
             or CONDITION_OF_THE_DRUG.match(text, ent.end_char)
         ):
             continue
@@ -651,13 +691,18 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             before, anchored_at_end=True, combination=combination
         )
         started = last_cue(ent, "MED_STARTED")
+        line_end = line_bounds(text, ent.start_char, ent.end_char)[1]
+        action = LINE_END_ACTION.match(text, ent.end_char, min(line_end, next_start))
         stopped = (
             last_cue(ent, "MED_STOPPED") > started
             or is_switched_from(text, ent, next_start)
             or in_regions(ent.start_char, stop_lists)
             or bool(CLOSED_COURSE_AFTER.match(text, ent.end_char, next_start))
+            or bool(action and action["stop"])
         )
-        held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED"))
+        held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED")) or bool(
+            action and action["hold"]
+        )
         prescribed = is_prescribed(text, ent, prescribed_lists) or (
             bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)
         )

@@ -237,7 +237,8 @@ def known_observation_pattern() -> re.Pattern[str]:
         # not a range of values: '150-180', 'the 150s'
         rf"|{FEET_AND_INCHES}|(?:[<>][ \t]?)?(?:{THOUSANDS}|{NUMBER}))"
         r"(?![+\d]|\.\d|s\b|[ \t]*[-\u2013][ \t]*\d)"
-        rf"(?:{SEPARATOR}\((?P<early_flag>{FLAG})\))?"  # 'Na 131 (L) [135-145]'
+        rf"(?:{SEPARATOR}\((?P<early_flag>{FLAG})\)"  # 'Na 131 (L) [135-145]'
+        r"|[ \t]+(?P<bare_flag>HH|LL|H|L)(?=[ \t]+[^\s\d]))?"  # 'Glucose 118 H mg/dL 65-99'
         rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
         rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w])|[ \t]*\((?P<bracketed_flag>{FLAG})\))?",
@@ -258,7 +259,8 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
     if in_table:
         name = r"(?P<name>[A-Za-z][^\n|:]{0,119}?)[ \t]*\|?[ \t]*"
         result = (
-            rf"(?P<value>(?:(?:{COMPARATOR})[ \t]?)?{NUMBER}|(?P<word>(?i:{TABLE_RESULTS})))"
+            rf"(?P<value>(?:(?:{COMPARATOR})[ \t]?)?(?:{THOUSANDS}|{NUMBER})"
+            rf"|(?P<word>(?i:{TABLE_RESULTS})))"
             r"(?P<attached_flag>HH|LL|H|L)?"  # '5.6H'
         )
         unit = rf"(?:{CELL_GAP}(?P<unit>(?i:{known})|{UNKNOWN_UNIT})(?!\S))?"
@@ -272,12 +274,14 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
         name = (
             r"(?P<name>(?:\d{1,2}-)?[A-Z][A-Za-z0-9 ,()'/+.#\[\]-]{1,80}?)(?<!-)[ \t]*[:|]?[ \t]*"
         )
-        result = rf"(?<![\d.,-])(?P<value>[<>]?{NUMBER})"
+        result = rf"(?<![\d.,-])(?P<value>[<>]?(?:{THOUSANDS}|{NUMBER}))"
         unit = rf"{SEPARATOR}(?P<unit>(?i:{known}))(?![A-Za-z0-9])"
         interval = rf"(?:{SEPARATOR}{RANGE_CELL})?"
     flag = rf"(?:{CELL_GAP}[(*]?(?P<flag>{FLAG})[)*]?(?!\S))?"  # 'H', '(H)', '*H'
     late_flag = rf"(?:{CELL_GAP}[(*]?(?P<late_flag>{FLAG})[)*]?(?!\S))?"
-    lab_code = rf"(?:{CELL_GAP}(?P<lab_code>\d{{2}}))?" if in_table else ""
+    # a performing lab's code ('01', Quest's 'EZ') and the date the specimen was collected
+    lab_code = rf"(?:{CELL_GAP}(?P<lab_code>\d{{2}}|[A-Z]{{2}}))?"
+    lab_code += rf"(?:{CELL_GAP}(?P<row_date>{DATE})(?:[ \t]+\d{{1,2}}:\d{{2}})?)?"
     result_end = r"(?!\S)" if in_table else ""
     # a line of a note may end with a remark on the value and a full stop ('Tacrolimus trough
     # 7.9 ng/mL (goal 6-8 ng/mL).', 'Prolactin 14 ng/mL.')
@@ -421,7 +425,7 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
         reference_low=reference_bounds(match)[0],
         reference_high=reference_bounds(match)[1],
         interpretation=interpretation(
-            match["flag"] or match["bracketed_flag"] or match["early_flag"]
+            match["flag"] or match["bracketed_flag"] or match["early_flag"] or match["bare_flag"]
         ),
     )
 
@@ -456,7 +460,7 @@ def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
     word = groups.get("word")
     kind = observation_kind(name, unit, qualitative=word is not None)
     written = normalize_space(match["value"])
-    number = None if word else float(written.lstrip("<>=\u2264\u2265 \t"))
+    number = None if word else float(written.lstrip("<>=\u2264\u2265 \t").replace(",", ""))
     value_text = written if word or not written[0].isdigit() else None  # '<1' keeps '<'
     low, high = reference_bounds(match)
     reference_text = groups.get("ref_word") or (
@@ -476,6 +480,7 @@ def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
         interpretation=interpretation(
             match["flag"] or groups.get("late_flag") or groups.get("attached_flag")
         ),
+        effective_date=parse_date(groups["row_date"]) if groups.get("row_date") else None,
     )
 
 
@@ -548,12 +553,17 @@ def lab_row_regions(text: str) -> list[Region]:
     ]
 
 
+PART_OF_A_UNIT = re.compile(r"\bof[ \t]+(?:total[ \t]+)?$", re.IGNORECASE)
+
+
 # A label dating the results after it ('LABS (09/29/2025):', 'Labs drawn 09/29/2025:',
 # 'Collected 09/30/2024:'): they run to a blank line or the next label line.
 DATED_RESULTS_LABEL = re.compile(
     rf"(?im)^[ \t]*(?:(?:admission|discharge|recent|outside|pertinent)[ \t]+)?"
     rf"(?:labs?|laboratory(?:[ \t]+(?:results|data))?|results|(?:specimen[ \t]+)?collected)"
     rf"(?:[ \t]+(?:drawn|collected|from|of|on))*[ \t]*\(?[ \t]*(?P<date>{DATE})[ \t]*\)?[ \t]*:"
+    # 'Collected: 02/11/2024 07:42', 'Date collected: 10/14/2025'
+    rf"|^[ \t]*(?:date[ \t]+)?(?:collected|drawn)[ \t]*:[ \t]*(?P<collected>{DATE})[^\n]*$"
 )
 LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&()]{1,40}:", re.MULTILINE)
 
@@ -562,7 +572,7 @@ def dated_result_regions(text: str) -> list[tuple[int, int, str]]:
     """(start, end, ISO date) of the results a dated label introduces."""
     regions = []
     for label in DATED_RESULTS_LABEL.finditer(text):
-        date = parse_date(label["date"])
+        date = parse_date(label["date"] or label["collected"])
         if date is None:
             continue
         end, position = len(text), label.end()
@@ -615,6 +625,8 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
             continue  # 'titrate to HR < 110', 'SBP <180': a target; a measured vital is a number
         if is_a_target(text, match.start()) or is_a_threshold(text, match):
             continue
+        if PART_OF_A_UNIT.search(text, max(0, match.start() - 12), match.start()):
+            continue  # 'Hemoglobin A1c 8.4 % of total Hgb <5.7': the unit's and range's words
         facts.append((known_observation(text, match), match.start()))
         taken.append((match.start(), match.end()))
     for match in one_letter_vitals(text):
