@@ -25,7 +25,7 @@ from medpipeline.extraction.offline.medications import (
     medication_facts,
     table_medications,
 )
-from medpipeline.extraction.offline.pipeline import build_pipeline
+from medpipeline.extraction.offline.pipeline import NO_FACT_SECTIONS, build_pipeline
 from medpipeline.extraction.offline.procedures import (
     narrative_procedures,
     planned_procedures,
@@ -36,7 +36,6 @@ from medpipeline.extraction.offline.result_tables import table_observations, vit
 from medpipeline.extraction.offline.results import lab_row_regions, observation_facts
 from medpipeline.extraction.offline.sections_tables import (
     MEDICATION_CATEGORIES,
-    NO_FACT_SECTIONS,
     PAST_HISTORY,
     PROBLEMS,
     document_title_regions,

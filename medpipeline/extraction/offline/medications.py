@@ -542,6 +542,8 @@ CONDITION_OF_THE_DRUG = re.compile(
 SCALE_AFTER = re.compile(
     r"[ \t]*(?:physical[ \t]+status|class(?:ification)?|score|grade)\b", re.IGNORECASE
 )
+
+
 # An antibiotic a culture was tested against ('E. coli resistant to ciprofloxacin', 'MRSA:
 # methicillin resistant', an antibiogram's 'Oxacillin >=4 R'): no drug the patient takes.
 SUSCEPTIBILITY_WORD = r"(?:resistant|resistance|sensitive|susceptible|susceptibility|intermediate)"
@@ -671,8 +673,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or SCALE_AFTER.match(text, ent.end_char)
             or CLASS_NAMED_AFTER.match(text, ent.end_char)
             or is_a_susceptibility(text, ent)
-            or DOSE_FORM_ABBREVIATION.fullmatch(ent.text)
-            and UNIT_BEFORE.search(text, max(0, ent.start_char - 12), ent.start_char)
+            or (
+                DOSE_FORM_ABBREVIATION.fullmatch(ent.text)
+                and UNIT_BEFORE.search(text, max(0, ent.start_char - 12), ent.start_char)
+            )
             or CONDITION_OF_THE_DRUG.match(text, ent.end_char)
         ):
             continue

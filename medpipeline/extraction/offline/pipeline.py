@@ -808,21 +808,6 @@ def section_rules(nlp: Language, default_rules_path: str) -> list[SectionRule]:
     return rules
 
 
-# Sections a label with its items on the same line does not open: what they say of their items
-# (not facts, hypothetical) would reach the prose after the label's line ('Immunizations: up
-# to date. Hypertension, diabetes.'); only a title on a line of its own opens them.
-LISTS_NO_LABEL_STARTS = {
-    "immunizations",
-    "obstetric_history",
-    "plan_of_care",
-    "planned_procedures",
-    "functional_status",
-    "administrative",
-    "encounters",
-    "contents",
-    "patient_instructions",
-}
-
 # A label naming the patient's medications with words of when or where ('Home meds continued:',
 # 'Meds at discharge:'), at a line's start or after a sentence (`HEADER_LEAD`): a medication
 # list starts there. Not one naming what was done to them ('Meds given:', 'Stopped meds:').
@@ -935,7 +920,8 @@ AFTER_A_FULL_STOP = re.compile(r"(?<![\w.])(?!(?:vs|dr|st|mr|mrs|ms)\.)\w{2,}\.[
 def medication_item_sentences(doc: Doc) -> Doc:
     """In a medication section, start a sentence at every drug that begins a line or a
     ';'-separated item, so what one item says ('Lisinopril 10 mg daily (discontinued due to
-    cough)') does not reach the next item's drug; a sig line under a drug stays its item's."""
+    cough)') does not reach the next item's drug; a sig line under a drug stays its item's.
+    Anywhere, start one at a drug after a word's full stop (`AFTER_A_FULL_STOP`)."""
     text = doc.text
     bodies = [
         (section.body_start, section.body_end)
@@ -970,6 +956,28 @@ SECTION_ASSERTIONS = {
 
 
 LETTERS_FULL_STOP = r"(?<=^[A-Za-z])\.$"
+
+# Sections whose items are none of the extracted kinds (a vaccine is not a medication statement,
+# a planned activity not a condition): no condition or medication is read from their narrative.
+# Family and social history are read: ConText and the section mark them family or historical.
+NO_FACT_SECTIONS = {
+    "immunizations",
+    "obstetric_history",  # counts and dates of pregnancies and screenings, not conditions
+    "plan_of_care",
+    "planned_procedures",
+    "functional_status",
+    "administrative",
+    "encounters",
+    "contents",  # a rendered table of contents
+}
+# Sections a label with its items on the same line does not open: what they say of their items
+# (not facts, hypothetical) would reach the prose after the label's line ('Immunizations: up
+# to date. Hypertension, diabetes.'); only a title on a line of its own opens them.
+LISTS_NO_LABEL_STARTS = NO_FACT_SECTIONS | {
+    category
+    for category, attributes in SECTION_ASSERTIONS.items()
+    if "is_hypothetical" in attributes
+}
 
 # What the token before a section header ends with: a line break, or a sentence's full stop or a
 # ';' in a note that runs its labels on in one paragraph ('Allergies: penicillin (hives).

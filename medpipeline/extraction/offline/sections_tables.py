@@ -33,21 +33,8 @@ VITALS = "vital_signs"
 PROCEDURES = "procedures"
 PLANNED_PROCEDURES = "planned_procedures"  # a plan's procedures: ServiceRequests, never done
 ASSESSMENT = "observation_and_plan"
-# Sections whose items are none of the extracted kinds (a vaccine is not a medication statement,
-# a planned activity not a condition): no condition or medication is read from their narrative.
-# Family and social history are read: ConText and the section mark them family or historical.
 CONTENTS = "contents"  # a rendered table of contents
 ADMINISTRATIVE = "administrative"
-NO_FACT_SECTIONS = {
-    "immunizations",
-    "obstetric_history",  # counts and dates of pregnancies and screenings, not conditions
-    "plan_of_care",
-    PLANNED_PROCEDURES,
-    "functional_status",
-    ADMINISTRATIVE,
-    "encounters",
-    CONTENTS,
-}
 
 # A code system's name printed in a cell before the code ('| SNOMED- CT | 59621000 |').
 CODE_SYSTEM = re.compile(
