@@ -1233,3 +1233,15 @@ def test_a_lab_report_s_rows(text: str, expected: dict) -> None:
 )  # fmt: skip
 def test_a_printout_s_drugs(text: str, expected: dict) -> None:
     assert medications(bundle_of_note(text)) == expected
+
+
+def test_a_result_in_a_sentence_of_its_own_or_a_numbered_item() -> None:
+    bundle = bundle_of_note(
+        "HIV nonreactive. Hep B surface Ab <3.1 mIU/mL.\nRESULTS\n3. Creatinine - 1.5 mg/dL "
+        "(abnormal)"
+    )
+    assert quantities(bundle) == {
+        "Hep B surface Ab": (3.1, "<", "m[IU]/mL", [], (None, None), None),
+        "Creatinine": (1.5, None, "mg/dL", [], (None, None), None),
+    }
+    assert condition_codes(bundle) == {}

@@ -270,9 +270,11 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
         )
     else:
         # '25-OH vitamin D' starts with the carbon its hydroxyl is on
-        # (not a range's first half: 'glucose 142-188 mg/dL')
+        # (not a range's first half: 'glucose 142-188 mg/dL'; not across a sentence's end: 'HIV
+        # nonreactive. Hep B surface Ab <3.1 mIU/mL')
         name = (
-            r"(?P<name>(?:\d{1,2}-)?[A-Z][A-Za-z0-9 ,()'/+.#\[\]-]{1,80}?)(?<!-)[ \t]*[:|]?[ \t]*"
+            r"(?P<name>(?:\d{1,2}-)?[A-Z](?:(?!\.[ \t])[A-Za-z0-9 ,()'/+.#\[\]-]){1,80}?)(?<!-)"
+            r"[ \t]*(?:[:|]|[ \t]-(?=[ \t]))?[ \t]*"  # 'Creatinine - 1.5 mg/dL'
         )
         result = rf"(?<![\d.,-])(?P<value>[<>]?(?:{THOUSANDS}|{NUMBER}))"
         unit = rf"{SEPARATOR}(?P<unit>(?i:{known}))(?![A-Za-z0-9])"
@@ -287,8 +289,9 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
     # 7.9 ng/mL (goal 6-8 ng/mL).', 'Prolactin 14 ng/mL.')
     remark = "" if in_table else r"(?:[ \t]*\([^()\n]{1,80}\))?[ \t]*[.;]?"
     cell_end = r"(?!\S)" if in_table else r"(?![^\s.;])"
+    row_start = "^" if in_table else r"(?:^|(?<=[.;][ \t]))"  # a note's sentence is a row too
     return re.compile(
-        rf"^[ \t]*\|?[ \t]*{name}{result}{result_end}{flag}{unit}"
+        rf"{row_start}[ \t]*\|?[ \t]*{name}{result}{result_end}{flag}{unit}"
         rf"{interval}{cell_end}{late_flag}{lab_code}{remark}(?:[ \t]*\|)*[ \t]*$",
         re.MULTILINE,
     )
