@@ -20,6 +20,7 @@ from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
     ANAPHYLAXIS,
+    LABEL_LINE,
     LIST_ITEM_LINE,
     LIST_MARKER,
     TESTED,
@@ -57,9 +58,6 @@ ALLERGIC_TO_WORDS = (
     r"|intolerant\s+(?:of|to)"
 )
 ALLERGIC_TO = re.compile(rf"\b(?:{ALLERGIC_TO_WORDS})\b", re.IGNORECASE)
-
-
-NEXT_LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&()]{1,40}:", re.MULTILINE)  # 'Vitals (home):'
 
 
 MAX_ALLERGY_LINES = 6
@@ -103,7 +101,7 @@ def allergy_list_extent(text: str, region: Region) -> Region:
 def is_allergy_list_line(line: str) -> bool:
     if SUBSTANCE_LINE.match(line):
         return True
-    if not line.strip() or NEXT_LABEL_LINE.match(line):
+    if not line.strip() or LABEL_LINE.match(line):
         return False
     longest_item = max(len(item.split()) for item in re.split("[,;]", line))
     return bool(LIST_ITEM_LINE.match(line)) or longest_item <= MAX_ALLERGY_ITEM_WORDS

@@ -22,6 +22,7 @@ from medpipeline.extraction.offline.lexicons import (
 )
 from medpipeline.extraction.offline.pipeline import DRUG
 from medpipeline.extraction.offline.text import (
+    LABEL_LINE,
     Region,
     in_regions,
     normalize_space,
@@ -568,7 +569,6 @@ DATED_RESULTS_LABEL = re.compile(
     # 'Collected: 02/11/2024 07:42', 'Date collected: 10/14/2025'
     rf"|^[ \t]*(?:date[ \t]+)?(?:collected|drawn)[ \t]*:[ \t]*(?P<collected>{DATE})[^\n]*$"
 )
-LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&()]{1,40}:", re.MULTILINE)
 
 
 def dated_result_regions(text: str) -> list[tuple[int, int, str]]:

@@ -190,3 +190,8 @@ def labelled(cells: str, label: str) -> str | None:
     """The value after 'Label:' in a cell ('Reaction: Hives Status: Active' -> 'Hives')."""
     found = re.search(LABELLED_VALUE.format(label=label), cells, re.IGNORECASE)
     return normalize_space(found["value"]) if found else None
+
+
+# A line that opens with a label of a few words and a colon ('Vitals (home):', 'Plan:'): where a
+# list or a block of results under the line before it ends.
+LABEL_LINE = re.compile(r"^[ \t]*[A-Z][A-Za-z /&()]{1,40}:", re.MULTILINE)
