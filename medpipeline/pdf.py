@@ -59,6 +59,9 @@ class PdfProperties(BaseModel):
     producer: str | None
 
 
+OCR_METHOD = "ocr"
+
+
 class PageText(BaseModel):
     page: int = Field(description="1-based page number.")
     text: str
@@ -294,7 +297,7 @@ def _table_lines(rows: list[list[str | None]]) -> str:
 
 
 def _needs_ocr(page: PageText) -> bool:
-    return page.method != "ocr" and text_unusable(page)
+    return page.method != OCR_METHOD and text_unusable(page)
 
 
 OCR_DPI = 300
@@ -329,7 +332,7 @@ def _ocr_page(path_name: str, page: PageText, use_ocr: bool, password: str) -> P
     return PageText(
         page=page.page,
         text=text,
-        method="ocr",
+        method=OCR_METHOD,
         quality=quality,
         ocr_confidence=confidence,
         error=review,

@@ -28,6 +28,7 @@ from medpipeline.fhir.bundle import (
     FLAG_UNCERTAIN_ORDER,
     BuiltBundle,
 )
+from medpipeline.pdf import OCR_METHOD, PageText
 from medpipeline.storage import read_json
 
 REVIEW_FILE = "review.json"
@@ -42,6 +43,7 @@ class ReviewReason(StrEnum):
     UNCERTAIN_ORDER = "uncertain_order"  # a hypothetical/uncertain prescription, kept as draft
     CHUNK_FAILED = "chunk_failed"  # no provider extracted this chunk: its facts are missing
     VISION_EXTRACTED = "vision_extracted"  # read from a page image OCR could not read
+    OCR_TEXT = "ocr_text"  # read from a scanned page's OCR text: digits may be misread
 
 
 _FLAG_REASONS = {
@@ -89,8 +91,14 @@ class DocumentReview(BaseModel):
         return {reason.value: found[reason] for reason in ReviewReason}
 
 
-def document_review(extraction: DocumentExtraction, built: BuiltBundle) -> DocumentReview:
-    """Every reason a human should look at this document, from the extraction and its bundle."""
+def document_review(
+    extraction: DocumentExtraction, built: BuiltBundle, pages: list[PageText]
+) -> DocumentReview:
+    """Every reason a human should look at this document, from the extraction, its bundle and
+    its pages. A fact read from a scanned page's OCR text is checked against the page: OCR
+    misreads digits and decimal points without a trace in the words ('12.5 mg' as '125mg',
+    'Hgb 10.2' as '02'), so no rule can tell a dose or a value it changed."""
+    ocr_confidence = {page.page: page.ocr_confidence for page in pages if page.method == OCR_METHOD}
     resources = {(m.fact_list, m.fact_index): m for m in built.mapped_facts}
     resource_of = {m.full_url: m for m in reversed(built.mapped_facts) if m.full_url}
     items = [
@@ -121,6 +129,13 @@ def document_review(extraction: DocumentExtraction, built: BuiltBundle) -> Docum
         elif fact.evidence.match == PAGE:
             detail = f"page:{fact.evidence.page}"
             items.append(ReviewItem(reason=ReviewReason.VISION_EXTRACTED, detail=detail, **where))
+        if fact.evidence is not None and fact.evidence.match != PAGE:
+            if fact.evidence.page in ocr_confidence:
+                confidence = ocr_confidence[fact.evidence.page]
+                detail = f"page:{fact.evidence.page}" + (
+                    f",confidence:{confidence:.2f}" if confidence is not None else ""
+                )
+                items.append(ReviewItem(reason=ReviewReason.OCR_TEXT, detail=detail, **where))
         if isinstance(fact, AssertedFact) and disagrees(fact):
             said = fact.provider_assertion or fact.assertion
             detail = f"{said.value}->{fact.context_assertion.value}"

@@ -50,7 +50,7 @@ def offline_bundle(
     extraction = recheck_assertions(merged, text)
     built = build_bundle(source, extraction, created_at=datetime.now(UTC))
     validate_bundle(built.bundle)
-    return built, document_review(extraction, built)
+    return built, document_review(extraction, built, pages)
 
 
 def warm_up() -> None:

@@ -280,3 +280,27 @@ def test_a_negation_in_one_item_of_a_drug_list_does_not_reach_the_llms_next_item
         ("Aspirin", Assertion.PRESENT, False),
         ("metoprolol", Assertion.PRESENT, False),
     ]
+
+
+FORM = """HEALTH HISTORY
+Diabetes                [ ] Yes   [X] No
+Asthma                  [X] Yes   [ ] No
+Constitutional:   [ ] fever  [ ] chills  [X] fatigue
+"""
+
+
+def test_a_choice_a_printed_form_does_not_make_is_not_the_llms_present_finding() -> None:
+    facts = [
+        ConditionFact(quote="Diabetes                [ ] Yes   [X] No", text="Diabetes"),
+        ConditionFact(quote="[ ] fever", text="fever"),
+        ConditionFact(quote="Asthma                  [X] Yes   [ ] No", text="Asthma"),
+        ConditionFact(quote="[X] fatigue", text="fatigue"),
+    ]
+    checked = recheck_assertions(_document("anthropic", text=FORM, conditions=facts), FORM)
+    assert {fact.text: fact.assertion for fact in checked.conditions} == {
+        "Diabetes": Assertion.NEGATED,
+        "fever": Assertion.NEGATED,
+        "Asthma": Assertion.PRESENT,
+        "fatigue": Assertion.PRESENT,
+    }
+    assert [disagrees(fact) for fact in checked.conditions] == [True, True, False, False]

@@ -243,7 +243,7 @@ def test_crossing_and_page_spanning_highlights_are_exact(browser, tmp_path):
             extraction=extraction,
             bundle=built.bundle,
             mapped_facts=built.mapped_facts,
-            review=document_review(extraction, built),
+            review=document_review(extraction, built, []),
         ),
         encoding="utf-8",
     )

@@ -1245,3 +1245,106 @@ def test_a_result_in_a_sentence_of_its_own_or_a_numbered_item() -> None:
         "Creatinine": (1.5, None, "mg/dL", [], (None, None), None),
     }
     assert condition_codes(bundle) == {}
+
+
+def test_an_immunization_record_names_vaccines_not_diseases() -> None:
+    bundle = bundle_of_note(
+        "PROBLEMS\nChronic hepatitis C (on sofosbuvir-velpatasvir)\n"
+        "Hep B (Engerix-B)   dose 3 given 03/02/2024\n\n"
+        "IMMUNIZATION RECORD\nVaccine                      Date Given     Lot\n"
+        "Hepatitis B                  03/02/2024     AB123\n"
+        "Influenza                    10/01/2025     FL992\n"
+    )
+    assert condition_codes(bundle) == {"B18.2": "active/confirmed"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Held: aspirin 81 mg daily (resume 1 week after biopsy)\nContinue: metoprolol 25 mg bid",
+         {"aspirin": ("MedicationStatement", "on-hold"),
+          "metoprolol": ("MedicationStatement", "active")}),
+        ("Medications held: apixaban 5 mg bid, clopidogrel 75 mg daily. Continue atorvastatin "
+         "40 mg nightly.",
+         {"apixaban": ("MedicationStatement", "on-hold"),
+          "clopidogrel": ("MedicationStatement", "on-hold"),
+          "atorvastatin": ("MedicationStatement", "active")}),
+    ],
+    ids=["a-held-label", "medications-held"],
+)  # fmt: skip
+def test_a_label_that_holds_its_drugs(text: str, expected: dict) -> None:
+    assert medications(bundle_of_note(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ALLERGIES\nAllergen: Penicillin\nReaction: Hives, itching\nSeverity: Moderate\n"
+        "Allergen: Shellfish\nReaction: Anaphylaxis\n\nMEDICATIONS\nLisinopril 10 mg daily",
+        "Allergen: Penicillin\nReaction: Hives, itching\nAllergen: Shellfish\n"
+        "Reaction: Anaphylaxis\nMedications: lisinopril 10 mg daily",
+    ],
+    ids=["under-a-heading", "without-a-heading"],
+)
+def test_an_allergy_printed_field_by_field(text: str) -> None:
+    bundle = bundle_of_note(text)
+    assert reactions(bundle) == {"penicillin": ["Hives, itching"], "shellfish": ["Anaphylaxis"]}
+    assert medications(bundle) == {"lisinopril": ("MedicationStatement", "active")}
+    assert condition_codes(bundle) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Constitutional:   [ ] fever  [ ] chills  [X] fatigue", {"R53.83": "active/confirmed"}),
+        ("Diabetes          [ ] Yes  [X] No\nAsthma            [X] Yes  [ ] No",
+         {"J45.909": "active/confirmed"}),
+        ("\u2610 Asthma  \u2611 Hypertension\n(  ) COPD   (x) GERD",
+         {"I10": "active/confirmed", "K21.9": "active/confirmed"}),
+        ("Heart disease             Y  (N)\nStroke                    (Y)  N",
+         {"I63.9": "active/confirmed"}),
+        ("___ Asthma   _X_ Hypertension   ___ Diabetes", {"I10": "active/confirmed"}),
+        ("Diabetes: N    Asthma: Y\nHypertension (no)", {"J45.909": "active/confirmed"}),
+        ("Do you cough, wheeze, or have difficulty breathing during or after exercise?   No", {}),
+    ],
+    ids=["ticked-boxes", "yes-no-boxes", "box-glyphs", "circled", "underscores", "written-no",
+         "a-long-question-answered-no"],
+)  # fmt: skip
+def test_a_form_asserts_only_the_choices_it_makes(text: str, expected: dict) -> None:
+    assert condition_codes(bundle_of_note(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Allergies: [ ] NKDA  [X] aspirin - angioedema", {"aspirin": ["angioedema"]}),
+        ("Allergies: [ ] NKDA [X] See list: penicillin (anaphylaxis), codeine (nausea)",
+         {"penicillin": ["anaphylaxis"], "codeine": ["nausea"]}),
+        ("Latex allergy?              [ ] Yes   [X] No", {}),
+        ("ALLERGIES:\nLatex:       [ ] Yes  [X] No\n"
+         "Food:   [X] Peanut  [X] Tree nuts  [ ] Milk  [ ] Egg   Reaction: hives, lip swelling",
+         {"peanut": ["hives, lip swelling"], "tree nuts": ["hives, lip swelling"]}),
+        ("Are you allergic to any medications?  [X] Yes  [ ] No   If yes, list: sulfa - rash",
+         {"sulfa": ["rash"]}),
+        ("Do you have allergies to medications, food, a vaccine component, or latex?   [X]  [ ]\n"
+         "   If yes, please list: eggs (hives)", {"eggs": ["hives"]}),
+    ],
+    ids=["nkda-not-ticked", "see-list", "answered-no", "kinds-of-allergen-ticked",
+         "the-list-a-question-asks-for", "the-list-on-the-next-line"],
+)  # fmt: skip
+def test_a_forms_allergy_choices(text: str, expected: dict) -> None:
+    bundle = bundle_of_note(text)
+    assert reactions(bundle) == expected
+    assert condition_codes(bundle) == {}
+
+
+def test_a_reconciliation_forms_ticked_action_and_a_box_left_empty() -> None:
+    bundle = bundle_of_note(
+        "MEDICATIONS\natorvastatin 40 mg daily            [ ] Continue  [X] Stop\n"
+        "warfarin 2 mg daily                 [X] Continue  [ ] Stop\n\n"
+        "VTE prophylaxis: [X] SCDs  [ ] enoxaparin"
+    )
+    assert medications(bundle) == {
+        "atorvastatin": ("MedicationStatement", "stopped"),
+        "warfarin": ("MedicationStatement", "active"),
+    }

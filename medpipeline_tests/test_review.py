@@ -5,11 +5,13 @@ carrying it; the `fhir_bundle` metadata counts them (no text); the warehouse tab
 incremental rebuild. Through the real graph, an LLM fact whose grounded span the text negates,
 gives to a relative or makes hypothetical is not asserted active and is queued for review."""
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from medpipeline.analytics.warehouse import rebuild_warehouse
 from medpipeline.documents import SourceDocument
@@ -24,8 +26,10 @@ from medpipeline.extraction.schema import (
     MedicationFact,
 )
 from medpipeline.fhir.bundle import build_bundle
+from medpipeline.pdf import PageText, PdfLimits, extract_pages, ocr_available
 from medpipeline.review import REVIEW_FILE, DocumentReview, ReviewReason, document_review
-from medpipeline.samples import render_text_pdf
+from medpipeline.samples import SCANNED_FILE, render_text_pdf
+from medpipeline.whole_document import offline_bundle
 from medpipeline_tests.fake_llm_server import ANTHROPIC, Reply
 from medpipeline_tests.helpers import (
     llm_for,
@@ -77,6 +81,7 @@ def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None
         Evidence(offset=8, length=12, page=1, chunk_id="c0", match="fuzzy", score=91.5),
         Evidence(offset=22, length=16, page=1, chunk_id="c0", match="exact"),
         Evidence(offset=40, length=24, page=1, chunk_id="c0", match="exact"),
+        Evidence(offset=66, length=8, page=2, chunk_id="c0", match="exact"),
     ]
     extraction = DocumentExtraction(
         doc_id="0123456789abcdef",
@@ -107,6 +112,7 @@ def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None
                 assertion=Assertion.HYPOTHETICAL,
                 evidence=evidence[3],
             ),
+            MedicationFact(quote="Lasix 40", text="furosemide", evidence=evidence[4]),
         ],
         ungrounded=ChunkExtraction(conditions=[ConditionFact(quote="gout", text="gout")]),
     )
@@ -119,7 +125,11 @@ def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None
         stored_at=datetime(2025, 1, 1, tzinfo=UTC),
     )
     built = build_bundle(document, extraction, created_at=datetime(2025, 1, 2, tzinfo=UTC))
-    review = document_review(extraction, built)
+    pages = [
+        PageText(page=1, text="", method="text_layer", quality=1.0),
+        PageText(page=2, text="", method="ocr", quality=0.9, ocr_confidence=0.874),
+    ]
+    review = document_review(extraction, built, pages)
     assert _items(review) == {
         (ReviewReason.CHUNK_FAILED, None, None, False, None),
         (ReviewReason.UNGROUNDED, "conditions", 0, True, None),
@@ -127,8 +137,10 @@ def test_document_review_lists_each_reason_with_its_fact(tmp_path: Path) -> None
         (ReviewReason.LOW_CONFIDENCE, "conditions", 1, False, None),
         (ReviewReason.ASSERTION_DISAGREEMENT, "conditions", 1, False, None),
         (ReviewReason.UNCERTAIN_ORDER, "medications", 1, False, "MedicationRequest"),
+        (ReviewReason.OCR_TEXT, "medications", 2, False, "MedicationStatement"),
     }
     by_reason = {item.reason: item for item in review.items}
+    assert by_reason[ReviewReason.OCR_TEXT].detail == "page:2,confidence:0.87"
     assert by_reason[ReviewReason.ASSERTION_DISAGREEMENT].detail == "present->negated"
     assert by_reason[ReviewReason.UNGROUNDED].fact_path == "/ungrounded/conditions/0"
     assert by_reason[ReviewReason.CHUNK_FAILED].chunk_id == "c1"
@@ -208,3 +220,27 @@ def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
     assert again.documents_reused == 1
     with duckdb.connect(str(layout.warehouse_db), read_only=True) as connection:
         assert connection.execute(query).fetchall() == expected
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract-ocr is not installed")
+def test_every_fact_read_from_a_scanned_page_is_queued_for_a_look(samples_dir: Path) -> None:
+    pages = extract_pages(samples_dir / SCANNED_FILE, PdfLimits(), pages=1)
+    assert [page.method for page in pages] == ["ocr"]
+    data = (samples_dir / SCANNED_FILE).read_bytes()
+    document = SourceDocument(
+        doc_id="5ca22ed0c1141c00",
+        sha256=hashlib.sha256(data).hexdigest(),
+        sha1=hashlib.sha1(data).hexdigest(),
+        size_bytes=len(data),
+        pages=1,
+        stored_at=datetime(2026, 12, 5, tzinfo=UTC),
+    )
+    built, review = offline_bundle(document, pages)
+    facts = [m for m in built.mapped_facts if m.fact_list != "patient"]
+    assert facts, "the scanned note's facts are read"
+    flagged = {
+        (item.fact_list, item.fact_index)
+        for item in review.items
+        if item.reason == ReviewReason.OCR_TEXT and item.detail.startswith("page:1,confidence:")
+    }
+    assert {(m.fact_list, m.fact_index) for m in facts} <= flagged

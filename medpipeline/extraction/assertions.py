@@ -26,6 +26,7 @@ from spacy.tokens import Doc, Span
 
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.extraction.grounding import locate_quote
+from medpipeline.extraction.offline.forms import BLANKED, mark_answers
 from medpipeline.extraction.offline.pipeline import (
     SECTION_ASSERTIONS,
     assertion_of,
@@ -122,14 +123,21 @@ def _name_within(fact: AssertedFact, text: str, start: int, end: int) -> tuple[i
 
 def contextual_assertions(text: str, spans: list[tuple[int, int, str]]) -> list[Assertion | None]:
     """ConText's assertion of each (start, end, label) character span of `text` (None when the
-    span does not cover a token)."""
+    span does not cover a token). A printed form is read as the offline provider reads it
+    (`forms.mark_answers`): a choice the form does not make ('[ ] Diabetes', 'Latex allergy?
+    [ ] Yes [X] No') is negated."""
     if not spans:
         return []
+    reading = mark_answers(text)
     nlp = recheck_pipeline()
-    doc: Doc = nlp.make_doc(text)
+    doc: Doc = nlp.make_doc(reading)
+    not_chosen = [
+        bool(text[start:end].strip()) and not reading[start:end].strip(BLANKED)
+        for start, end, _ in spans
+    ]
     targets: list[Span | None] = [
-        doc.char_span(start, end, label=label, alignment_mode="expand")
-        for start, end, label in spans
+        None if unchosen else doc.char_span(start, end, label=label, alignment_mode="expand")
+        for (start, end, label), unchosen in zip(spans, not_chosen, strict=True)
     ]
     for name, component in nlp.pipeline:
         if name == "medspacy_sectionizer":
@@ -137,8 +145,12 @@ def contextual_assertions(text: str, spans: list[tuple[int, int, str]]) -> list[
         doc = component(doc)
     group = {(span.start, span.end, span.label_): span for span in doc.spans[TARGETS]}
     return [
-        _assertion(group[(span.start, span.end, span.label_)]) if span is not None else None
-        for span in targets
+        Assertion.NEGATED
+        if unchosen
+        else _assertion(group[(span.start, span.end, span.label_)])
+        if span is not None
+        else None
+        for span, unchosen in zip(targets, not_chosen, strict=True)
     ]
 
 

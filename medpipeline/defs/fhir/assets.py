@@ -81,10 +81,10 @@ def fhir_bundle(
     rate = grounding_rate(extraction)
     dropped = sum(built.dropped_codes.values())
     issues = validate_bundle(built.bundle)
-    review = document_review(extraction, built)
+    text = load_text(layout, doc_id)
+    review = document_review(extraction, built, text.pages)
     write_json(layout.document_dir(doc_id) / REVIEW_FILE, review)
     write_json(layout.artifact(doc_id, FHIR_BUNDLE), built.bundle)
-    text = load_text(layout, doc_id)
     document_type = detect_document_type(text.text).value
     viewer = layout.document_dir(doc_id) / EVIDENCE_FILE
     page = render_evidence(

@@ -64,6 +64,30 @@ MAX_ALLERGY_LINES = 6
 # An allergy list's item labelled field by field ('Substance: Eggs   Reaction: Hives').
 SUBSTANCE_LABEL = r"(?:substance|allergen|agent)"
 SUBSTANCE_LINE = re.compile(rf"^[ \t]*{SUBSTANCE_LABEL}[ \t]*:", re.IGNORECASE)
+# ... or a field to a line under its substance ('Allergen: Penicillin' / 'Reaction: Hives' /
+# 'Severity: Moderate'): one item, read as the one-line form; such a block is an allergy list
+# without any heading when it names an allergen or a reaction ('Substance: Alcohol' / 'Use:
+# socially' in a social history is none).
+ALLERGY_FIELD = (
+    r"(?:reactions?|severity|status|criticality|type|onset(?:[ \t]+date)?|(?:date[ \t]+)?noted"
+    r"|verified|source|comments?|notes?)"
+)
+ALLERGY_FIELD_LINE = re.compile(rf"^[ \t]*{ALLERGY_FIELD}[ \t]*:", re.IGNORECASE)
+SUBSTANCE_BLOCK = re.compile(
+    rf"^[ \t]*(?P<label>{SUBSTANCE_LABEL})[ \t]*:[^\n]*"
+    rf"(?P<fields>(?:\n[ \t]*{ALLERGY_FIELD}[ \t]*:[^\n]*)*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+REACTION_FIELD = re.compile(r"\n[ \t]*reactions?[ \t]*:", re.IGNORECASE)
+
+
+def substance_blocks(text: str) -> list[Region]:
+    """The labelled allergen blocks of a text that say they are allergies."""
+    return [
+        block.span()
+        for block in SUBSTANCE_BLOCK.finditer(text)
+        if block["label"].lower() == "allergen" or REACTION_FIELD.search(block["fields"])
+    ]
 
 
 MAX_ALLERGY_ITEM_WORDS = 6
@@ -72,7 +96,7 @@ MAX_ALLERGY_ITEM_WORDS = 6
 # Where the substances after 'allergic to' end: the sentence's end or the next clause ('He is
 # allergic to shellfish and takes atorvastatin', '..., but tolerates codeine').
 ALLERGIC_TO_END = re.compile(
-    r"\.(?:\s|$)|\n|;|\b(?:but|which|who|although|though|because|however|whereas)\b"
+    r"\.(?:\s|$)|\n|;|\?|\b(?:but|which|who|although|though|because|however|whereas)\b"
     r"|(?:\band\b|,)[ \t]+(?:(?:he|she|they|the[ \t]+patient|patient)[ \t]+)?"
     r"(?:takes?|taking|uses?|using|is|was|has|had|reports?|reported|denies|denied|tolerates?"
     r"|tolerated|started|continues|continued|receives|received|gets|got|developed|remains)\b",
@@ -99,7 +123,11 @@ def allergy_list_extent(text: str, region: Region) -> Region:
 
 
 def is_allergy_list_line(line: str) -> bool:
-    if SUBSTANCE_LINE.match(line):
+    if (
+        SUBSTANCE_LINE.match(line)
+        or ALLERGY_FIELD_LINE.match(line)
+        or ALLERGEN_KIND_LABEL.match(line)
+    ):
         return True
     if not line.strip() or LABEL_LINE.match(line):
         return False
@@ -125,6 +153,29 @@ def listed_sentences_end(text: str, start: int, end: int) -> int:
     return end
 
 
+# A form's allergy question and the list it asks for on its line or the next ('Are you allergic
+# to any medications?  [X] Yes  [ ] No   If yes, list: sulfa - rash').
+LISTED_AFTER_A_QUESTION = re.compile(
+    rf"\b(?:{ALLERGIC_TO_WORDS}|{ALLERGY_LIST_WORD})\b[^?\n]*\?[^\n]*?(?:\n[^\n]*?)?"
+    r"\b(?:list|specify|explain|describe|which)[ \t]*:",
+    re.IGNORECASE,
+)
+# A kind of allergen labelling its items in an allergy list ('Food: Peanut, tree nuts', 'Drug:
+# penicillin'): no substance itself.
+ALLERGEN_KIND = (
+    r"(?:foods?|drugs?|medications?|environmental|environment|seasonal|contact|insects?|other)"
+)
+ALLERGEN_KIND_LABEL = re.compile(rf"^\s*{ALLERGEN_KIND}[ \t]*:[ \t]*", re.IGNORECASE)
+# The reaction a line gives all its substances ('Food: Peanut, tree nuts   Reaction: hives, lip
+# swelling').
+LINE_REACTION = re.compile(
+    r"(?<=\S)(?:[ \t]{2,}|[,.;][ \t]*)reactions?[ \t]*:[ \t]*(?P<reaction>[^\n]*)", re.I
+)
+
+# What opens an item by pointing at the list ('[X] See list: penicillin (anaphylaxis)').
+SEE_LIST = re.compile(r"^\s*(?:see[ \t]+(?:the[ \t]+)?)?list(?:[ \t]+below)?[ \t]*:[ \t]*", re.I)
+
+
 def allergy_regions(doc: Doc) -> list[Region]:
     """Where allergies are listed: allergy sections, 'Allergies:' lines and 'allergic to ...'."""
     text = doc.text
@@ -145,8 +196,15 @@ def allergy_regions(doc: Doc) -> list[Region]:
         )
         regions.append((match.start(), end))
     regions += [match.span("substance") for match in SUBSTANCE_ADDED.finditer(text)]
+    regions += substance_blocks(text)
+    regions += [
+        (match.end(), line_bounds(text, match.end(), match.end())[1])
+        for match in LISTED_AFTER_A_QUESTION.finditer(text)
+    ]
     for match in ALLERGIC_TO.finditer(text):
         end = allergic_to_end(text, match.end())
+        if text.startswith("?", end):
+            continue  # a question ('Do you have allergies to medications, food, or latex?')
         regions.append((match.start(), end))
         # 'allergic to sulfa, which causes a rash, and to codeine'
         more = AND_ALSO_TO.match(text, end)
@@ -244,6 +302,8 @@ NOT_SUBSTANCE_WORDS |= {"but", "since", "seasonal", "environmental", "multiple",
 # remarks an allergy list makes between its items ('prior rash', 'PCP aware', 'never exposed')
 NOT_SUBSTANCE_WORDS |= {"prior", "aware", "never", "exposed", "pcp", "note", "per", "concern"}
 NOT_SUBSTANCE_WORDS |= {"rash", "hives", "reaction", "reactions", "positive", "negative"}
+# what a form's question asks about ('Are you allergic to any medications?')
+NOT_SUBSTANCE_WORDS |= {"any", "anything"}
 
 
 def mask_parentheses(value: str) -> str:
@@ -256,13 +316,23 @@ def mask_parentheses(value: str) -> str:
     return "".join(chars)
 
 
+def mask_substance_blocks(value: str) -> str:
+    """Replace separators inside a labelled block ('Allergen: Penicillin' / 'Reaction: Hives,
+    itching') so that it stays one item."""
+    for block in SUBSTANCE_BLOCK.finditer(value):
+        start, end = block.span()
+        masked = ALLERGY_ITEM_SEPARATOR.sub(lambda match: "\x00" * len(match[0]), value[start:end])
+        value = value[:start] + masked + value[end:]
+    return value
+
+
 def allergy_items(text: str, region: Region) -> list[Region]:
     """Character regions of the comma/semicolon/line separated items of an allergy list."""
     start, end = region
     header = ALLERGY_HEADER.match(text, start, end)
     if header:
         start = header.end()
-    masked = mask_parentheses(text[start:end])
+    masked = mask_substance_blocks(mask_parentheses(text[start:end]))
     items, item_start = [], 0
     for separator in ALLERGY_ITEM_SEPARATOR.finditer(masked):
         items.append((start + item_start, start + separator.start()))
@@ -291,7 +361,10 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     if tolerated:  # 'Penicillin (hives), but tolerates cephalexin': the item ends before it
         raw = raw[: tolerated.start()]
         item = (item[0], item[0] + tolerated.start())
-    item_text = ALLERGY_TO.sub("", LIST_MARKER.sub("", raw, count=1), count=1)
+    item_text = LIST_MARKER.sub("", raw, count=1)
+    item_text = ALLERGY_TO.sub(
+        "", ALLERGEN_KIND_LABEL.sub("", SEE_LIST.sub("", item_text)), count=1
+    )
     status_text = labelled(item_text, "status")
     if status_text is None and (listed := LISTED_STATUS.search(item_text)):
         status_text, item_text = listed["status"], item_text[: listed.start()]
@@ -514,8 +587,18 @@ def allergy_facts(doc: Doc, regions: list[Region], tables: list[Region]) -> list
         for item in allergy_items(text, region):
             if in_regions(item[0], tables):
                 continue
+            line_start, line_end = line_bounds(text, item[0], item[0])
+            shared = LINE_REACTION.search(text, line_start, line_end)
+            if SUBSTANCE_LINE.match(text[line_start:line_end]):
+                shared = None  # 'Substance: Eggs   Reaction: Hives' is one item
+            if shared and item[0] >= shared.start():
+                continue  # the line's reaction, no item
+            if shared and item[1] > shared.start():
+                item = (item[0], shared.start())
             fact = allergy_from_item(text, item, drugs)
             if fact is not None:
+                if shared and fact.reaction is None:
+                    fact.reaction = normalize_space(shared["reaction"]).rstrip(".;, ")
                 facts.append(fact)
     return facts + substance_allergies(doc, regions + tables)
 

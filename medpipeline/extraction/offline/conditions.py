@@ -31,7 +31,7 @@ from medpipeline.extraction.offline.text import (
     quote_for,
     sentence_region,
 )
-from medpipeline.extraction.offline.vocabularies import icd10_code
+from medpipeline.extraction.offline.vocabularies import icd10_code, names_a_vaccine
 from medpipeline.extraction.schema import Assertion, ConditionFact
 from medpipeline.terminology import icd10cm_code, icd10cm_description
 
@@ -104,7 +104,7 @@ def condition_facts(
             continue
         if has_modifier(ent, "NOT_A_CONDITION") or SCALE_NUMBER.match(doc.text, ent.end_char):
             continue
-        if is_a_stopped_drugs_effect(doc, ent):
+        if is_a_stopped_drugs_effect(doc, ent) or is_a_vaccines_disease(doc.text, ent):
             continue
         assertion = assertion_of(ent)
         listed_resolved = (
@@ -180,6 +180,16 @@ SCALE_NUMBER = re.compile(
     r"-\d{1,2}\b|[ \t]+(?:rating[ \t]+)?(?:scales?|scores?|inventory|questionnaire|index)\b",
     re.IGNORECASE,
 )
+
+
+# A vaccine's product after the disease it prevents, in an immunization record's row ('Hep B
+# (Engerix-B) 03/02/2024', 'HPV (Gardasil 9) dose 1'): the vaccine, no condition.
+PRODUCT_AFTER = re.compile(r"[ \t]*\((?P<product>[^()\n]{2,40})\)")
+
+
+def is_a_vaccines_disease(text: str, ent: Span) -> bool:
+    product = PRODUCT_AFTER.match(text, ent.end_char)
+    return product is not None and names_a_vaccine(product["product"])
 
 
 def names_the_next(text: str, ent: Span, following: Span | None) -> bool:

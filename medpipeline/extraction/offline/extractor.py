@@ -20,6 +20,7 @@ from medpipeline.extraction.offline.conditions import (
     table_conditions,
 )
 from medpipeline.extraction.offline.demographics import encounter_facts, patient_fact
+from medpipeline.extraction.offline.forms import mark_answers
 from medpipeline.extraction.offline.medications import (
     listed_medications,
     medication_facts,
@@ -93,7 +94,8 @@ DASHES = str.maketrans({"\u2014": "-", "\u2015": "-"})
 
 
 def written_as(quote: str, reading: str, text: str) -> str:
-    """A quote of the dash-folded reading as the text writes it (the two are of one length)."""
+    """A quote of the reading (dashes folded, a form's choices not made blanked) as the text
+    writes it (the two are of one length)."""
     position = reading.find(quote)
     return text[position : position + len(quote)] if position >= 0 else quote
 
@@ -113,7 +115,7 @@ class OfflineExtractor:
         (`document_type`) conditions come only from a labelled diagnosis field or a problem list."""
         if not text.strip():
             return ChunkExtraction()
-        reading = text.translate(DASHES)
+        reading = mark_answers(text.translate(DASHES))
         extraction = self.read(reading, document_type)
         if reading != text:
             for _, _, fact in iter_facts(extraction):

@@ -51,7 +51,7 @@ from medpipeline.extraction.offline.text import (
     quote_for,
     sentence_region,
 )
-from medpipeline.extraction.offline.vocabularies import find_drug, is_drug_class
+from medpipeline.extraction.offline.vocabularies import find_drug, is_drug_class, is_vaccine
 from medpipeline.extraction.schema import Assertion, MedicationFact, MedicationStatus
 
 # An EHR list's line may print a long product description before the sig: '(PROVENTIL
@@ -505,16 +505,6 @@ def is_allergen(text: str, start: int, end: int) -> bool:
     )
 
 
-# A vaccine is an immunization, not a medication statement, also in a medication table or list
-# (immunization sections are not read for medications; the narrative lexicon names no vaccine).
-VACCINE = re.compile(r"\b(?:vaccines?|vacc|toxoids?)\b", re.IGNORECASE)
-
-
-def is_vaccine(name: str, generic: str | None) -> bool:
-    """The product or its generic name ('Fluzone': 'influenza vaccine ...') is a vaccine."""
-    return bool(VACCINE.search(name) or (generic and VACCINE.search(generic)))
-
-
 # A drug named as what a test measures ('digoxin level', 'vancomycin trough', 'digoxin 1.2
 # ng/mL', 'lithium 0.8 mmol/L': a concentration in blood; a dose is mg, or mg per mL of the
 # product), what a drug screen found ('Fentanyl negative', 'Buprenorphine positive') or what an
@@ -568,11 +558,13 @@ def is_a_susceptibility(text: str, ent: Span) -> bool:
     )
 
 
-# A reconciliation's action in capitals ending the drug's line ('Ibuprofen 600 mg tablet STOP',
-# 'Digoxin 0.125 mg tablet 1 tab daily HOLD').
+# A reconciliation's action ending the drug's line, in capitals or as a form's ticked box
+# ('Ibuprofen 600 mg tablet STOP', 'Digoxin 0.125 mg tablet 1 tab daily HOLD', 'warfarin 2 mg
+# daily  [ ] Continue  [X] Stop': `forms.mark_answers` leaves ',   Stop').
 LINE_END_ACTION = re.compile(
-    r"[^\n]*?[ \t](?:(?P<stop>STOP|STOPPED|DISCONTINUE|DISCONTINUED)|(?P<hold>HOLD|HELD))[ \t.]*$",
-    re.MULTILINE,
+    r"[^\n]*?(?:[ \t](?-i:(?P<stop>STOP|STOPPED|DISCONTINUE|DISCONTINUED)|(?P<hold>HOLD|HELD))"
+    r"|,[ \t]+(?:(?P<ticked_stop>stop|discontinue)|(?P<ticked_hold>hold)))[ \t.]*$",
+    re.MULTILINE | re.IGNORECASE,
 )
 
 
@@ -702,10 +694,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or is_switched_from(text, ent, next_start)
             or in_regions(ent.start_char, stop_lists)
             or bool(CLOSED_COURSE_AFTER.match(text, ent.end_char, next_start))
-            or bool(action and action["stop"])
+            or bool(action and (action["stop"] or action["ticked_stop"]))
         )
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED")) or bool(
-            action and action["hold"]
+            action and (action["hold"] or action["ticked_hold"])
         )
         prescribed = is_prescribed(text, ent, prescribed_lists) or (
             bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)

@@ -98,6 +98,22 @@ def find_drug(text: str) -> tuple[int, int, str] | None:
     return None
 
 
+# A vaccine is an immunization, not a medication statement, also in a medication table or list
+# (immunization sections are not read for medications; the narrative lexicon names no vaccine).
+VACCINE = re.compile(r"\b(?:vaccines?|vacc|toxoids?)\b", re.IGNORECASE)
+
+
+def is_vaccine(name: str, generic: str | None) -> bool:
+    """The product or its generic name ('Fluzone': 'influenza vaccine ...') is a vaccine."""
+    return bool(VACCINE.search(name) or (generic and VACCINE.search(generic)))
+
+
+def names_a_vaccine(text: str) -> bool:
+    """The text is a vaccine product's name ('Engerix-B', 'Gardasil 9')."""
+    found = find_drug(text)
+    return found is not None and is_vaccine(text, found[2])
+
+
 # The dictionary's drug names the narrative matcher reads besides the curated ones: one word of
 # six or more letters (or hyphenated: 'povidone-iodine') that is no English word and names one
 # drug, not a class ('cefpodoxime' in 'changed to oral cefpodoxime', 'Plendil'); and names of

@@ -1,0 +1,128 @@
+"""Printed forms: what a box left empty or an answer of no leaves unsaid.
+
+A form prints every choice it offers ('Constitutional: [ ] fever [ ] chills [X] fatigue',
+'Diabetes [ ] Yes [X] No', 'Allergies: [ ] NKDA [X] aspirin - angioedema', 'Heart disease
+Y (N)'); only what is ticked, circled or answered yes is said of the patient. `mark_answers`
+returns a reading of the text of the same length in which every choice not made is blanked
+out (no fact can come of it) and every tick is a separator between the items it opens, so the
+rules for lists and sentences read only the choices made. Quotes are taken back from the text
+as written (`extractor.written_as`).
+"""
+
+import re
+
+UNCHECKED = r"\[[ \t]{0,3}\]|\u2610|\([ \t]{1,3}\)"
+CHECKED = (
+    r"\[[ \t]?[xX\u2713\u2714\u2717\u2718][ \t]?\]|[\u2611\u2612\u2705]"
+    r"|\([ \t]?[xX\u2713\u2714][ \t]?\)|_{1,3}[xX]_{1,3}|(?<![\w\[(])[\u2713\u2714](?![\])])"
+)
+# Blank lines to tick ('___ Asthma   _X_ Hypertension'), only on a line that ticks one that way:
+# elsewhere a run of underscores is a field to fill in ('Name: ________').
+UNDERSCORE_UNCHECKED = r"_{3,}(?=[ \t]*[A-Za-z])"
+BOX = re.compile(rf"(?P<checked>{CHECKED})|(?P<unchecked>{UNCHECKED})")
+UNDERSCORE_BOX = re.compile(
+    rf"(?P<checked>{CHECKED})|(?P<unchecked>{UNCHECKED}|{UNDERSCORE_UNCHECKED})"
+)
+TICKED_LINE = re.compile(r"_{1,3}[xX]_{1,3}")
+
+YES = r"(?:yes|y)"
+NO = r"(?:no|n)"
+# A yes/no pair of boxes after what it answers ('Diabetes [ ] Yes [X] No', 'Latex allergy?
+# Yes [ ] No [X]'): the box before or after each word is that word's.
+_ANSWER_WORDS = (
+    rf"(?P<box1>{{box}})[ \t]*(?P<word1>{YES}|{NO})\b"
+    rf"[ \t]*(?P<box2>{{box}})[ \t]*(?P<word2>{YES}|{NO})\b"
+    rf"|\b(?P<word3>{YES}|{NO})[ \t]*(?P<box3>{{box}})"
+    rf"[ \t]*(?P<word4>{YES}|{NO})[ \t]*(?P<box4>{{box}})"
+)
+ANSWER_PAIR = re.compile(_ANSWER_WORDS.format(box=f"(?:{CHECKED}|{UNCHECKED})"), re.IGNORECASE)
+# A circled answer: 'Y (N)', '(Y) N', 'Yes (No)'.
+CIRCLED_ANSWER = re.compile(
+    rf"(?<![\w(])(?:(?P<no>{YES}[ \t]+\({NO}\))|(?P<yes>\({YES}\)[ \t]+{NO}))(?![\w)])",
+    re.IGNORECASE,
+)
+# An answer of no written after the item or question: 'Diabetes: N    Asthma: Y', 'Hypertension
+# (no)', 'Do you cough, wheeze, or have difficulty breathing during exercise?   No'.
+WRITTEN_NO = re.compile(r"(?:(?::|\?)[ \t]*(?:N|No|NO)|[ \t]*\((?:no|n)\))(?=[ \t]{2,}|[ \t.]*$)")
+ITEM_GAP = re.compile(r"[ \t]{2,}(?=\S)")
+# The next field of the line, after a box's item: 'Reaction:' in '[X] Peanut [ ] Egg   Reaction:
+# hives'.
+NEXT_LABEL = re.compile(r"[ \t]{2,}[A-Z][\w /()-]{0,30}:")
+
+
+def _is_checked(box: str) -> bool:
+    return re.fullmatch(CHECKED, box) is not None
+
+
+def _answered_no(pair: re.Match[str]) -> bool:
+    """The pair's chosen answer is no, or none is chosen."""
+    if pair["word1"] is not None:
+        choices = ((pair["box1"], pair["word1"]), (pair["box2"], pair["word2"]))
+    else:
+        choices = ((pair["box3"], pair["word3"]), (pair["box4"], pair["word4"]))
+    chosen = [word for box, word in choices if _is_checked(box)]
+    return len(chosen) != 1 or re.fullmatch(YES, chosen[0], re.IGNORECASE) is None
+
+
+def _item_start(line: str, answer_start: int, previous_end: int) -> int:
+    """Where the item an answer follows begins: after the last answer on its line, else at the
+    line's start, and after a gap of spaces that parts it from the item before it ('Asthma: Y
+    Diabetes: N')."""
+    gaps = list(ITEM_GAP.finditer(line[previous_end:answer_start].rstrip()))
+    return previous_end + gaps[-1].end() if gaps else previous_end
+
+
+def _blank(chars: list[str], start: int, end: int) -> None:
+    for index in range(start, end):
+        chars[index] = " "
+
+
+def _mark_line(line: str) -> str:
+    chars = list(line)
+    answered: list[tuple[int, int]] = []  # spans of answers and the items they decide
+    previous_end = 0
+    answers = sorted(
+        [(m.start(), m.end(), _answered_no(m)) for m in ANSWER_PAIR.finditer(line)]
+        + [(m.start(), m.end(), m["no"] is not None) for m in CIRCLED_ANSWER.finditer(line)]
+        + [(m.start(), m.end(), True) for m in WRITTEN_NO.finditer(line)]
+    )
+    for start, end, no in answers:
+        if start < previous_end:
+            continue
+        item_start = _item_start(line, start, previous_end) if no else start
+        _blank(chars, item_start, end)
+        answered.append((item_start, end))
+        previous_end = end
+    boxes = UNDERSCORE_BOX if TICKED_LINE.search(line) else BOX
+    found = [
+        box
+        for box in boxes.finditer(line)
+        if not any(start <= box.start() < end for start, end in answered)
+    ]
+    for index, box in enumerate(found):
+        if box["unchecked"] is not None:
+            item_end = found[index + 1].start() if index + 1 < len(found) else len(line)
+            if label := NEXT_LABEL.search(line, box.end(), item_end):
+                item_end = label.start()
+            _blank(chars, box.start(), item_end)
+        else:
+            _blank(chars, box.start(), box.end())
+            before = line[: box.start()].rstrip()[-1:]
+            if before.isalnum() or before == ")":  # the tick parts this item from the one before
+                chars[box.start()] = ","
+    marked = "".join(chars)
+    if line.strip() and not marked.strip():  # a line of choices none of which was made stays a
+        marked = "_" + marked[1:]  # line of the form: a list goes on past it
+    return marked
+
+
+# What a choice not made reads as.
+BLANKED = " \t_"
+
+
+def mark_answers(text: str) -> str:
+    """The text with every choice not made blanked and every tick made a separator (same
+    length, same line breaks)."""
+    if not (BOX.search(text) or CIRCLED_ANSWER.search(text) or WRITTEN_NO.search(text)):
+        return text
+    return "\n".join(_mark_line(line) for line in text.split("\n"))
