@@ -1348,3 +1348,31 @@ def test_a_reconciliation_forms_ticked_action_and_a_box_left_empty() -> None:
         "atorvastatin": ("MedicationStatement", "stopped"),
         "warfarin": ("MedicationStatement", "active"),
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u201cALLERGIES:\nHaloperidol - rigidity\nCiprofloxacin - rash",
+        "ALLERGIES: 7\u201d ee\n_ Haloperidol \u2019 rigidity -. Severe Active\n"
+        "_ Ciprofloxacin - rash Moderate | Active",
+        "ALLERGIES: | ,\u2122\nHaloperidol - rigidity\nCiprofloxacin - rash",
+    ],
+    ids=["a-quote-before-the-title", "specks-in-the-items", "marks-after-the-colon"],
+)
+def test_a_scanned_allergy_title_and_list(text: str) -> None:
+    bundle = bundle_of_note(text)
+    assert sorted(allergies(bundle)) == ["ciprofloxacin", "haloperidol"]
+    assert medications(bundle) == {}
+
+
+def test_a_number_a_scan_split_is_no_result() -> None:
+    bundle = bundle_of_note(
+        "Vitals: Temp 38. 6 C, HR 104\nLABS:\nCreatinine 0. 9 mg/dL\nHemoglobin 9:8 g/dL\n"
+        "NT-proBNP 1 240 pg/mL\nSodium 140 135 - 145 mmol/L\nVitamin B12 450 pg/mL"
+    )
+    assert {name: values[0] for name, values in observations(bundle).items()} == {
+        "HR": 104,
+        "Sodium": 140,
+        "Vitamin B12": 450,
+    }

@@ -131,10 +131,12 @@ def is_allergy_list_line(line: str) -> bool:
         return True
     if not line.strip() or LABEL_LINE.match(line):
         return False
-    longest_item = max(len(item.split()) for item in re.split("[,;]", line))
+    longest_item = max(len(SPECK.sub("", item).split()) for item in re.split("[,;]", line))
     return bool(LIST_ITEM_LINE.match(line)) or longest_item <= MAX_ALLERGY_ITEM_WORDS
 
 
+# A scan's specks between words ('_ Penicillin ’ Anaphylaxis -.'): no words of an item.
+SPECK = re.compile(r"(?<!\S)(?:[^\w\s|]|_)+(?!\S)")  # a table row's bars count
 SENTENCE_BREAK = re.compile(r"(?<=[.?!])[ \t]+(?=\S)")
 PARENTHESES = re.compile(r"\([^()]*\)")
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -304,6 +306,8 @@ NOT_SUBSTANCE_WORDS |= {"prior", "aware", "never", "exposed", "pcp", "note", "pe
 NOT_SUBSTANCE_WORDS |= {"rash", "hives", "reaction", "reactions", "positive", "negative"}
 # what a form's question asks about ('Are you allergic to any medications?')
 NOT_SUBSTANCE_WORDS |= {"any", "anything"}
+# a row's severity and status read apart from it ('_ Penicillin ’ Anaphylaxis -. Severe Active')
+NOT_SUBSTANCE_WORDS |= {"mild", "moderate", "severe", "active", "inactive", "resolved"}
 
 
 def mask_parentheses(value: str) -> str:

@@ -831,10 +831,20 @@ def joined_titles(row: dict[str, str], status_titles: bool = True) -> str:
     return rf"(?:{titles})(?:[ \t]*(?:,|&|/|\band\b)[ \t]*(?:and[ \t]+)?(?:{titles}))*"
 
 
+# A scan's specks around a title on its line: quotes, brackets or stops before it ('“ALLERGIES:',
+# '(CURRENT MEDICATIONS:'; not a list's bullet, not a table's bar), marks after its colon ('PAST
+# MEDICAL HISTORY: |', 'ALLERGIES: | ,™').
+_SPECKS_BEFORE = "(?:[\"'“”‘’(\\[_.,;:~]){0,3}"
+_SPECKS_AFTER = r"(?:[ \t]*(?:[^\w\s]|_)){1,4}"
+
+
 def whole_line_title(row: dict[str, str]) -> str:
     """A regex (medspaCy's RegexMatcher) matching the row's titles as a whole line, any case, with
-    an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:'."""
-    return rf"(?im)^[ \t]*{joined_titles(row)}[ \t]*:?[ \t]*(?=\n|\Z)"
+    an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:', and OCR's specks."""
+    return (
+        rf"(?im)^[ \t]*{_SPECKS_BEFORE}[ \t]?{joined_titles(row)}"
+        rf"(?:[ \t]*:{_SPECKS_AFTER}|[ \t]*:?)[ \t]*(?=\n|\Z)"
+    )
 
 
 def labelled_title(row: dict[str, str]) -> str:

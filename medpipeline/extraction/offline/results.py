@@ -605,6 +605,21 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
     return [dated(fact, start, regions) for fact, start in located_observations(doc, skip_regions)]
 
 
+# A number a scan split ('Temp 38. 6 C', 'creatinine 0. 9', 'Hgb 9:8', 'NT-proBNP 1 240 pg/mL'):
+# its first part is no value, the whole of it a guess; no result is read.
+SPLIT_AFTER = re.compile(r"[.:][ \t]?\d|[ \t]\d{3}(?![\d.,/:-])(?![ \t]*[-\u2013])")
+SPLIT_BEFORE = re.compile(r"(?:\d[.:][ \t]?|(?<![\w.,-])\d{1,3}[ \t])$")
+
+
+def is_a_split_number(text: str, start: int, end: int, thousands: bool) -> bool:
+    """The value text[start:end] is part of a number split by a space or a misread point;
+    `thousands`: a value of three digits may be the thousands of a number split before it."""
+    if SPLIT_AFTER.match(text, end) and re.fullmatch(r"\d{1,3}", text[start:end]):
+        return True
+    before = SPLIT_BEFORE.search(text, max(0, start - 4), start)
+    return before is not None and (before.group().rstrip()[-1] in ".:" or thousands)
+
+
 def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[ObservationFact, int]]:
     text = doc.text
     drug_regions = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
@@ -630,6 +645,8 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
             continue
         if PART_OF_A_UNIT.search(text, max(0, match.start() - 12), match.start()):
             continue  # 'Hemoglobin A1c 8.4 % of total Hgb <5.7': the unit's and range's words
+        if not match["systolic"] and is_a_split_number(text, *match.span("value"), False):
+            continue
         facts.append((known_observation(text, match), match.start()))
         taken.append((match.start(), match.end()))
     for match in one_letter_vitals(text):
@@ -637,6 +654,8 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
             facts.append((one_letter_vital(text, match), match.start()))
             taken.append((match.start(), match.end()))
     for match in lab_row_pattern(in_table=False).finditer(text):
+        if is_a_split_number(text, *match.span("value"), len(match["value"]) == 3):
+            continue
         if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
             facts.append((table_row_observation(text, match), match.start()))
     for match in QUALITATIVE_ROW.finditer(text):
