@@ -1376,3 +1376,19 @@ def test_a_number_a_scan_split_is_no_result() -> None:
         "Sodium": 140,
         "Vitamin B12": 450,
     }
+
+
+def test_a_forms_answers_in_words() -> None:
+    bundle = bundle_of_note(
+        "Do you have a history of diabetes?                 Yes\n"
+        "Allergy List: penicillin\nMedication allergies:  NONE\n"
+        "Food allergies: shellfish (throat swelling)"
+    )
+    assert condition_codes(bundle) == {"E11.9": "active/confirmed"}
+    assert sorted(reactions(bundle)) == ["penicillin", "shellfish"]
+    codings = [
+        coding["code"]
+        for allergy in resources_of(bundle, "AllergyIntolerance")
+        for coding in allergy["code"].get("coding", [])
+    ]
+    assert codings == ["409137002"]  # no known drug allergy: the shellfish is a food

@@ -35,8 +35,13 @@ from medpipeline.terminology import icd10cm_code, loinc_code, unspecified_icd10_
 NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
 NO_KNOWN_DRUG_ALLERGY = ("409137002", "No known drug allergy")
 NO_KNOWN_ALLERGY_CODES = frozenset({NO_KNOWN_ALLERGY[0], NO_KNOWN_DRUG_ALLERGY[0]})
-# 'NKDA', 'No known drug allergies' say nothing of foods or latex: 'No known allergy' would
-_DRUGS_ONLY = re.compile(r"\bNKDA\b|\bno\s+known\s+drug\s+allerg", re.IGNORECASE)
+# 'NKDA', 'No known drug allergies', 'Medication allergies: none' say nothing of foods or latex:
+# 'No known allergy' would
+_DRUGS_ONLY = re.compile(
+    r"\bNKDA\b|\bno\s+(?:known\s+)?(?:drug|medication)\s+allerg"
+    r"|\b(?:drug|medication)\s+allerg(?:y|ies)\s*:\s*(?:none|no)\b",  # 'Medication allergies: NONE'
+    re.IGNORECASE,
+)
 BLOOD_PRESSURE_PANEL = "85354-9"
 SYSTOLIC = ("8480-6", "Systolic blood pressure")
 DIASTOLIC = ("8462-4", "Diastolic blood pressure")

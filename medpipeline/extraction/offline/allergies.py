@@ -43,8 +43,9 @@ ALLERGY_LIST_WORD = (
     r"(?:allerg(?:y|ies)|intolerances?|adverse[ \t]+(?:drug[ \t]+)?reactions?)"
     r"(?:[ \t]*(?:/|&|and)[ \t]*(?:intolerances?|adverse[ \t]+reactions?))?"
 )
-# What a list's label says of the list after its word: 'Allergies reviewed:', 'Allergy history:'.
-ALLERGY_LIST_STATE = r"(?:[ \t]+(?:reviewed|verified|updated|history))?"
+# What a list's label says of the list after its word: 'Allergies reviewed:', 'Allergy history:',
+# 'Allergy list:'.
+ALLERGY_LIST_STATE = r"(?:[ \t]+(?:reviewed|verified|updated|history|list))?"
 ALLERGY_LABEL = (
     rf"\b(?:(?:(?:drug|food|medication|past)\s+)?{ALLERGY_LIST_WORD}{ALLERGY_LIST_STATE}"
     r"|(?-i:All|ALL))\s*:"  # 'All: PCN (hives)'

@@ -2,7 +2,8 @@
 
 A form prints every choice it offers ('Constitutional: [ ] fever [ ] chills [X] fatigue',
 'Diabetes [ ] Yes [X] No', 'Allergies: [ ] NKDA [X] aspirin - angioedema', 'Heart disease
-Y (N)'); only what is ticked, circled or answered yes is said of the patient. `mark_answers`
+Y (N)'); only what is ticked, circled or answered yes is said of the patient, and a question
+answered yes is said without doubt ('Have you had a heart attack?   Yes'). `mark_answers`
 returns a reading of the text of the same length in which every choice not made is blanked
 out (no fact can come of it) and every tick is a separator between the items it opens, so the
 rules for lists and sentences read only the choices made. Quotes are taken back from the text
@@ -44,6 +45,8 @@ CIRCLED_ANSWER = re.compile(
 # An answer of no written after the item or question: 'Diabetes: N    Asthma: Y', 'Hypertension
 # (no)', 'Do you cough, wheeze, or have difficulty breathing during exercise?   No'.
 WRITTEN_NO = re.compile(r"(?:(?::|\?)[ \t]*(?:N|No|NO)|[ \t]*\((?:no|n)\))(?=[ \t]{2,}|[ \t.]*$)")
+# A question answered yes ('Do you have a history of diabetes?   Yes'): a statement, no doubt.
+QUESTION_ANSWERED_YES = re.compile(rf"\?(?=[ \t]*{YES}\b)", re.IGNORECASE)
 ITEM_GAP = re.compile(r"[ \t]{2,}(?=\S)")
 # The next field of the line, after a box's item: 'Reaction:' in '[X] Peanut [ ] Egg   Reaction:
 # hives'.
@@ -85,11 +88,14 @@ def _mark_line(line: str) -> str:
         [(m.start(), m.end(), _answered_no(m)) for m in ANSWER_PAIR.finditer(line)]
         + [(m.start(), m.end(), m["no"] is not None) for m in CIRCLED_ANSWER.finditer(line)]
         + [(m.start(), m.end(), True) for m in WRITTEN_NO.finditer(line)]
+        + [(m.start(), m.end(), False) for m in QUESTION_ANSWERED_YES.finditer(line)]
     )
     for start, end, no in answers:
         if start < previous_end:
             continue
         item_start = _item_start(line, start, previous_end) if no else start
+        if not no and line[:start].rstrip().endswith("?"):
+            item_start = len(line[:start].rstrip()) - 1  # what the patient said yes to
         _blank(chars, item_start, end)
         answered.append((item_start, end))
         previous_end = end
@@ -123,6 +129,7 @@ BLANKED = " \t_"
 def mark_answers(text: str) -> str:
     """The text with every choice not made blanked and every tick made a separator (same
     length, same line breaks)."""
-    if not (BOX.search(text) or CIRCLED_ANSWER.search(text) or WRITTEN_NO.search(text)):
+    answers = (BOX, CIRCLED_ANSWER, WRITTEN_NO, QUESTION_ANSWERED_YES)
+    if not any(pattern.search(text) for pattern in answers):
         return text
     return "\n".join(_mark_line(line) for line in text.split("\n"))
