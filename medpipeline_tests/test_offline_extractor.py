@@ -1841,6 +1841,21 @@ def test_name_stops_before_next_label(extractor):
 
 
 @pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Resident Name: Fitzgerald, Harold J.      Room: 112-B     DOB: 06/30/1940",
+         "Fitzgerald, Harold J."),
+        ("Pt: Abernathy, Ruth       DOB 12/12/1951      MRN WC-77120", "Abernathy, Ruth"),
+        ("Student: Alvarez, Sofia R.     DOB: 04/09/2017    Grade: 4", "Alvarez, Sofia R."),
+        ("Resident: Dr. Okafor\nPatient: Jones, Mary", "Jones, Mary"),
+    ],
+    ids=["resident-name", "pt", "student", "not-the-resident-physician"],
+)  # fmt: skip
+def test_a_forms_name_labels_and_the_next_column(extractor, text, name):
+    assert extractor.extract(text).patient.name == name
+
+
+@pytest.mark.parametrize(
     ("line", "iso"),
     [
         ("Date of Birth: 1950-01-05", "1950-01-05"),

@@ -13,9 +13,13 @@ from medpipeline.extraction.schema import (
 )
 from medpipeline.extraction.sequences import unique
 
+# 'Name:', 'Patient:', 'Patient Name:'; on forms 'Pt:', 'Student:', 'Resident Name:' (not a bare
+# 'Resident:', a hospital's resident physician).
 NAME_LABEL = re.compile(
-    r"(?:^[ \t]*(?:patient\s+)?name|\bpatient(?:\s+name)?)[ \t]*:[ \t]*"
-    r"(?P<name>[A-Z][A-Za-z'\-]*\.?(?:,?[ \t]+(?!(?:DOB|MRN|Sex|Gender|Age|Date|ID)\b)"
+    r"(?:^[ \t]*(?:(?:patient|resident|student|client|member|child)(?:'s)?\s+)?name"
+    r"|\b(?:patient|pt|student)(?:\s+name)?)[ \t]*:[ \t]*"
+    r"(?P<name>[A-Z][A-Za-z'\-]*\.?(?:,?[ \t]{1,2}"  # wider is the next column
+    r"(?!(?:DOB|MRN|Sex|Gender|Age|Date|ID|Room|Bed|Unit|Grade)\b)"
     r"[A-Z][A-Za-z'\-]*\.?){1,4})",
     re.MULTILINE | re.IGNORECASE,
 )
