@@ -319,7 +319,7 @@ def _ocr_page(path_name: str, page: PageText, use_ocr: bool, password: str) -> P
         image = document[page.page - 1].render(scale=OCR_DPI / 72, grayscale=True).to_pil()
     finally:
         document.close()
-    data = pytesseract.image_to_data(image, output_type=pytesseract.Output.DICT)
+    data = pytesseract.image_to_data(without_rules(image), output_type=pytesseract.Output.DICT)
     text, confidence = _ocr_lines(data)
     quality = text_quality(text)
     if len(text.strip()) < MIN_TEXT_CHARS or quality <= page.quality:
@@ -337,6 +337,52 @@ def _ocr_page(path_name: str, page: PageText, use_ocr: bool, password: str) -> P
         ocr_confidence=confidence,
         error=review,
     )
+
+
+# A table's ruling: a dark run longer than any glyph (at OCR_DPI, 10-point text is ~40 px tall).
+RULE_PIXELS = {"across": 150, "down": 100}
+DARK = 128
+
+
+def without_rules(image: Any) -> Any:
+    """The page image with a table's ruling lines whitened, when it has a grid (lines across and
+    down). Tesseract reads a ruled table cell by cell, column after column (every result of a
+    scanned ruled lab report was lost); without the lines it reads the table row by row."""
+    import numpy
+    from PIL import Image
+
+    pixels = numpy.asarray(image.convert("L")).copy()
+    dark = pixels < DARK
+    across = _long_runs(dark, RULE_PIXELS["across"])
+    down = _long_runs(dark.T, RULE_PIXELS["down"]).T
+    if _lines(across.any(axis=1)) < 2 or _lines(down.any(axis=0)) < 2:
+        return image  # no grid: lined paper or a pen's stroke is left as it is
+    pixels[across | down] = 255
+    return Image.fromarray(pixels)
+
+
+def _lines(marked: Any) -> int:
+    """How many separate lines the marked rows (or columns) make."""
+    import numpy
+
+    positions = numpy.flatnonzero(marked)
+    return 0 if positions.size == 0 else 1 + int((numpy.diff(positions) > RULE_GAP).sum())
+
+
+RULE_GAP = 5  # pixels between two rules; a thick rule's rows are one line
+
+
+def _long_runs(dark: Any, length: int) -> Any:
+    """Pixels of each row lying in a run of at least `length` dark pixels."""
+    import numpy
+
+    if dark.shape[1] < length:
+        return numpy.zeros_like(dark)
+    sums = numpy.cumsum(numpy.pad(dark, ((0, 0), (1, 0))), axis=1, dtype=numpy.int32)
+    full = (sums[:, length:] - sums[:, :-length]) == length  # a dark window starts here
+    starts = numpy.pad(full, ((0, 0), (length - 1, length - 1))).astype(numpy.int32)
+    covering = numpy.cumsum(numpy.pad(starts, ((0, 0), (1, 0))), axis=1)
+    return (covering[:, length:] - covering[:, :-length]) > 0  # a window covers the pixel
 
 
 def _ocr_lines(data: dict[str, list[Any]]) -> tuple[str, float]:

@@ -14,7 +14,10 @@ from typing import TypeVar
 import dagster as dg
 import duckdb
 
+from medpipeline.documents import doc_id_from_sha256, file_digests
+from medpipeline.samples import render_text_pdf
 from medpipeline.storage import DataLayout
+from medpipeline_tests.fake_llm_server import FakeLLMServer
 
 REPO = Path(__file__).resolve().parents[1]
 DAEMON = REPO / ".venv" / "bin" / "dagster-daemon"
@@ -152,3 +155,53 @@ class DaemonSession:
                 return analyst.execute(sql).fetchall()
         except duckdb.Error:
             return None  # being swapped in, or the table is not built yet
+
+
+# --- the intake daemon's documents -----------------------------------------------------------
+
+BUNDLE_WAIT = 900  # seconds; a loaded 2-core machine runs ~2 documents a minute
+
+
+def intake_daemon(root: Path, llm: FakeLLMServer) -> DaemonSession:
+    """A started daemon whose LLM calls go to the fake server as OpenAI, with a PDF passwords
+    file (`passwords`, empty) and a site's patient-key secret."""
+    passwords = root / "pdf_passwords.json"
+    passwords.write_text("{}")
+    daemon = DaemonSession(
+        root,
+        {
+            "OPENAI_API_KEY": "test-key",
+            "OPENAI_BASE_URL": llm.base_url + "/v1",
+            "MEDPIPELINE_OPENAI_PROVIDER": "openai",  # the fake server stands in for OpenAI
+            "MEDPIPELINE_PDF_PASSWORDS": str(passwords),
+            "MEDPIPELINE_PATIENT_KEY_SECRET": "test-site-secret",
+        },
+    )
+    daemon.passwords = passwords
+    return daemon.start()
+
+
+def clinical_note(marker: str, patient: str = "Jane Roe", mrn: str = "MRN-000000") -> str:
+    return (
+        f"DISCHARGE SUMMARY {marker}\nPATIENT: {patient}\nMRN: {mrn}\nDOB: 01/02/1960\n\n"
+        "DISCHARGE DIAGNOSES:\nHypertension.\nType 2 diabetes mellitus.\n\n"
+        "DISCHARGE MEDICATIONS:\nLisinopril 10 mg PO daily.\nMetformin 500 mg PO twice daily.\n"
+    )
+
+
+def make_pdf(folder: Path, name: str, marker: str) -> tuple[Path, str]:
+    path = render_text_pdf(folder / name, [clinical_note(marker)])
+    return path, doc_id_of(path)
+
+
+def doc_id_of(path: Path) -> str:
+    return doc_id_from_sha256(file_digests(path)[0])
+
+
+def drop(session: DaemonSession, pdf: Path, lane: str = "") -> None:
+    """Copy into the inbox as a site does: write under a temporary name, then rename."""
+    folder = session.layout.inbox / lane
+    folder.mkdir(exist_ok=True)
+    partial = folder / f"{pdf.name}.part"
+    shutil.copyfile(pdf, partial)
+    partial.rename(folder / pdf.name)

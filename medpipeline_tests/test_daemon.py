@@ -1,34 +1,39 @@
 """Intake under the real daemon (`dagster-daemon run`, the local instance config, SQLite), as a
 site runs it: an urgent document passes queued bulk work; a document rejected as encrypted is
 processed again when re-dropped after its password was added, while a copy of a document with a
-bundle stays a duplicate and costs nothing; a SIGKILL of the whole daemon right after the sensor
-moved files out of the inbox loses nothing (every document reaches its bundle once, its LLM spend
-counted once); and after all of it no file name, patient name or identifier is anywhere in
-Dagster's storage or in the data folder outside the PHI stores, whose files are owner-only.
+bundle stays a duplicate and costs nothing; and after all of it no file name, patient name or
+identifier is anywhere in Dagster's storage or in the data folder outside the PHI stores, whose
+files are owner-only.
 
-One daemon session is shared by the module (tests run in file order; the PHI test stops it to
-search its storage; the SIGKILL test, last, starts it, kills it and starts it again). LLM calls go
-over HTTP to the local fake OpenAI server, so spend is real ledger rows with a price.
+One daemon session is shared by the module (tests run in file order; the PHI test, last, stops it
+to search its storage). The SIGKILL test has a daemon of its own (`test_daemon_crash.py`), so
+that the two run on the suite's two processes at once. LLM calls go over HTTP to the local fake
+OpenAI server, so spend is real ledger rows with a price.
 """
 
 import json
-import logging
 import shutil
 import stat
 import time
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 import pytest
 import yaml
 
-from medpipeline.definitions import warehouse_automation
-from medpipeline.documents import doc_id_from_sha256, file_digests
 from medpipeline.failures import read_failures
 from medpipeline.samples import render_text_pdf
 from medpipeline.storage import read_json
-from medpipeline_tests.daemon import DaemonSession, wait_for
+from medpipeline_tests.daemon import (
+    BUNDLE_WAIT,
+    DaemonSession,
+    clinical_note,
+    doc_id_of,
+    drop,
+    intake_daemon,
+    make_pdf,
+    wait_for,
+)
 from medpipeline_tests.fake_llm_server import OPENAI, Reply
 from medpipeline_tests.helpers import encrypted_pdf
 from medpipeline_tests.phi_search import canary_hits
@@ -38,35 +43,8 @@ MAX_CONCURRENT_RUNS = yaml.safe_load(LOCAL_INSTANCE.read_text())["concurrency"][
     "max_concurrent_runs"
 ]
 BULK_REPLY_SECONDS = 20
-BUNDLE_WAIT = 900  # seconds; a loaded 2-core machine runs ~2 documents a minute
 NAME, MRN = "Zzyzx Quuxington", "ZQ-99887766"
 CANARIES = ("Zzyzx", "Quuxington", MRN)
-
-
-def clinical_note(marker: str, patient: str = "Jane Roe", mrn: str = "MRN-000000") -> str:
-    return (
-        f"DISCHARGE SUMMARY {marker}\nPATIENT: {patient}\nMRN: {mrn}\nDOB: 01/02/1960\n\n"
-        "DISCHARGE DIAGNOSES:\nHypertension.\nType 2 diabetes mellitus.\n\n"
-        "DISCHARGE MEDICATIONS:\nLisinopril 10 mg PO daily.\nMetformin 500 mg PO twice daily.\n"
-    )
-
-
-def make_pdf(folder: Path, name: str, marker: str) -> tuple[Path, str]:
-    path = render_text_pdf(folder / name, [clinical_note(marker)])
-    return path, doc_id_of(path)
-
-
-def doc_id_of(path: Path) -> str:
-    return doc_id_from_sha256(file_digests(path)[0])
-
-
-def drop(session: DaemonSession, pdf: Path, lane: str = "") -> None:
-    """Copy into the inbox as a site does: write under a temporary name, then rename."""
-    folder = session.layout.inbox / lane
-    folder.mkdir(exist_ok=True)
-    partial = folder / f"{pdf.name}.part"
-    shutil.copyfile(pdf, partial)
-    partial.rename(folder / pdf.name)
 
 
 def document_runs_of(session: DaemonSession) -> list[dg.DagsterRun]:
@@ -76,21 +54,7 @@ def document_runs_of(session: DaemonSession) -> list[dg.DagsterRun]:
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory, llm):
-    root = tmp_path_factory.mktemp("daemon")
-    passwords = root / "pdf_passwords.json"
-    passwords.write_text("{}")
-    daemon = DaemonSession(
-        root,
-        {
-            "OPENAI_API_KEY": "test-key",
-            "OPENAI_BASE_URL": llm.base_url + "/v1",
-            "MEDPIPELINE_OPENAI_PROVIDER": "openai",  # the fake server stands in for OpenAI
-            "MEDPIPELINE_PDF_PASSWORDS": str(passwords),
-            "MEDPIPELINE_PATIENT_KEY_SECRET": "test-site-secret",
-        },
-    )
-    daemon.passwords = passwords
-    daemon.start()
+    daemon = intake_daemon(tmp_path_factory.mktemp("daemon"), llm)
     yield daemon
     daemon.stop()
 
@@ -248,52 +212,3 @@ def test_no_phi_in_dagster_storage_or_outside_the_phi_stores(session, tmp_path, 
             mode = stat.S_IMODE(path.stat().st_mode)
             expected = 0o700 if path.is_dir() else 0o600
             assert mode == expected, f"{path.relative_to(layout.root)} is {oct(mode)}"
-
-
-def test_sigkill_right_after_the_sensor_took_the_files_loses_nothing(session, tmp_path, llm):
-    if session.process is None:  # the PHI test stopped it to search its storage
-        session.start()
-    # No run in progress, for longer than the automation sensor's interval: a warehouse rebuild
-    # launched just before the kill would stay STARTING until run monitoring's start timeout
-    # (180 s) fails it, which is right but slow.
-    session.settle(warehouse_automation.minimum_interval_seconds + 5, timeout=BUNDLE_WAIT)
-    documents = [make_pdf(tmp_path, f"scan {n}.pdf", f"crash batch {n}") for n in range(6)]
-    for pdf, _ in documents:
-        drop(session, pdf)
-    doc_ids = [doc_id for _, doc_id in documents]
-    inbox_names = {pdf.name for pdf, _ in documents}
-    wait_for(
-        "the sensor to move the files out of the inbox",
-        lambda: not inbox_names & {path.name for path in session.layout.inbox.iterdir()},
-        timeout=120,
-        every=0.01,
-    )
-    session.kill()
-
-    stored = [d for d in doc_ids if session.layout.source_pdf(d).exists()]
-    with session.instance() as instance:
-        partitions = set(instance.get_dynamic_partitions("documents"))
-        with_runs = {run.tags.get("dagster/partition") for run in session.runs()}
-    logging.getLogger(__name__).warning(
-        f"at the kill: {len(stored)} stored, {len(partitions & set(doc_ids))} with a partition, "
-        f"{len(with_runs & set(doc_ids))} with a run"
-    )
-    assert stored == doc_ids, "the sensor had stored every file"
-
-    session.start()
-    wait_for("every bundle after the restart", lambda: session.bundled(doc_ids), BUNDLE_WAIT)
-    # Every run settles, a warehouse run the kill caught mid-flight too: run monitoring finds its
-    # worker gone and fails it (run retries may run it again).
-    wait_for("every run to settle", session.quiet, timeout=600)
-
-    for doc_id, marker in zip(doc_ids, (f"crash batch {n}" for n in range(6)), strict=True):
-        runs = [run for run in session.runs() if run.tags.get("dagster/partition") == doc_id]
-        assert [(run.tags["dagster/run_key"], run.status) for run in runs] == [
-            (doc_id, dg.DagsterRunStatus.SUCCESS)
-        ]
-        requests = [s for s in llm.served if marker in s.user_text]
-        ledger = pl.read_parquet(session.layout.ledger_file(doc_id))
-        calls = ledger.filter(pl.col("outcome") == "ok").to_dicts()
-        assert len(requests) >= 1 and len(calls) == len(requests), "each call once, counted once"
-        assert len({row["chunk_id"] for row in calls}) == len(calls)
-        assert sum(row["cost_usd"] for row in calls) > 0

@@ -1392,3 +1392,48 @@ def test_a_forms_answers_in_words() -> None:
         for coding in allergy["code"].get("coding", [])
     ]
     assert codings == ["409137002"]  # no known drug allergy: the shellfish is a food
+
+
+def test_a_sig_never_takes_the_next_lines_drug_s_schedule() -> None:
+    bundle = bundle_of_note(
+        "MEDICATIONS:\nHeparin 5,000 units SC 12h\nAcolarjnophen 650 mg PO q6h PRN\n"
+        "Metformin 500 mg tablet\nTake 2 tablets by mouth twice daily"
+    )
+    timings = {
+        statement["medicationCodeableConcept"]["text"]: statement["dosage"][0].get("timing")
+        for statement in resources_of(bundle, "MedicationStatement")
+    }
+    assert timings == {
+        "Heparin": None,
+        "Metformin": {
+            "repeat": {"frequency": 2, "period": 1, "periodUnit": "d"},
+            "code": {"text": "twice daily"},
+        },
+    }
+
+
+def test_boxes_in_answer_columns_say_nothing_of_their_item() -> None:
+    bundle = bundle_of_note(
+        "                                                      Yes   No   Unsure\n"
+        "Have you had a stroke?                                [ ]   [X]   [ ]\n"
+        "Stroke                        ___     _X_\nDiabetes                      _X_     ___\n"
+        "4. Do you have a long-term health problem with heart disease, lung disease,\n"
+        "   asthma, or anemia?                                 [ ]   [X]   [ ]\n"
+        "5. Do you have allergies to medications, food or latex?  [X]   [ ]   [ ]\n"
+        "   If yes, please list: eggs (hives)\n"
+        "PMH: [X] HTN [ ] DM"
+    )
+    assert condition_codes(bundle) == {"I10": "active/confirmed"}
+    assert reactions(bundle) == {"eggs": ["hives"]}
+
+
+def test_allergy_columns_printed_without_bars() -> None:
+    bundle = bundle_of_note(
+        "Allergen / Drug              Type    Reaction                 Severity\n"
+        "penicillin                   A       anaphylaxis              Severe\n"
+        "ciprofloxacin                I       nausea                   Mild\n\n"
+        "Medications: lisinopril 10 mg daily"
+    )
+    assert sorted(allergies(bundle)) == ["ciprofloxacin", "penicillin"]
+    assert medications(bundle) == {"lisinopril": ("MedicationStatement", "active")}
+    assert condition_codes(bundle) == {}

@@ -16,7 +16,7 @@ from medpipeline.pdf import (
     ocr_available,
     text_quality,
 )
-from medpipeline.samples import render_text_pdf
+from medpipeline.samples import LAB_RESULTS, render_lab_report_pdf, render_text_pdf
 
 LIMITS = PdfLimits(timeout_seconds=60)
 
@@ -139,3 +139,23 @@ def test_a_garbage_text_layer_is_replaced_by_ocr_and_flagged_for_review(corpus: 
     (fax,) = extract_pages(corpus / "medical" / "doctor_note_fax_1bit.pdf", LIMITS)
     assert fax.method == "ocr" and fax.error is None
     assert fax.quality > 0.8 and "patient" in fax.text.lower()
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract-ocr is not installed")
+def test_a_scanned_ruled_table_is_read_row_by_row(tmp_path: Path):
+    """Tesseract reads a ruled table cell by cell, column after column; with the ruling whitened
+    each row of the scanned lab report is one line: the test, its result, its unit."""
+    import pypdfium2
+
+    printed = render_lab_report_pdf(tmp_path / "lab.pdf")
+    document = pypdfium2.PdfDocument(str(printed))
+    image = document[0].render(scale=200 / 72, grayscale=True).to_pil()
+    document.close()
+    scanned = tmp_path / "scanned_lab.pdf"
+    image.save(scanned, "PDF", resolution=200)
+    (page,) = extract_pages(scanned, LIMITS, pages=1)
+    assert page.method == "ocr"
+    lines = page.text.splitlines()
+    for result in LAB_RESULTS:
+        printed_value = f"{result.value:.{result.decimals}f}"
+        assert any(result.test in line and printed_value in line for line in lines), result.test

@@ -26,10 +26,9 @@ from dagster._daemon.controller import RELOAD_WORKSPACE_INTERVAL as WORKSPACE_RE
 
 from medpipeline.defs.partitions import documents_partitions
 from medpipeline.run_launcher import WORKER_TAG, WarmRunLauncher, code_fingerprint
-from medpipeline_tests.daemon import DaemonSession, wait_for
+from medpipeline_tests.daemon import DaemonSession, drop, make_pdf, wait_for
 from medpipeline_tests.fake_llm_server import OPENAI, FakeLLMServer, Reply
 from medpipeline_tests.helpers import store_copy
-from medpipeline_tests.test_daemon import drop, make_pdf
 
 HELD_REPLY_SECONDS = 60  # keeps the run in its step while the test kills or terminates it
 RUN_WAIT = 600  # seconds; a loaded 2-core machine

@@ -82,6 +82,14 @@ SUBSTANCE_BLOCK = re.compile(
 REACTION_FIELD = re.compile(r"\n[ \t]*reactions?[ \t]*:", re.IGNORECASE)
 
 
+# The heading row of allergy columns printed without bars ('Allergen / Drug   Type   Reaction
+# Severity'): the rows under it are allergies, with or without a heading above.
+ALLERGY_COLUMNS_HEADER = re.compile(
+    rf"^[ \t]*(?:{SUBSTANCE_LABEL}|allerg(?:y|ies|ens?))\b[^\n|]*\breactions?\b[^\n|]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def substance_blocks(text: str) -> list[Region]:
     """The labelled allergen blocks of a text that say they are allergies."""
     return [
@@ -200,6 +208,10 @@ def allergy_regions(doc: Doc) -> list[Region]:
         regions.append((match.start(), end))
     regions += [match.span("substance") for match in SUBSTANCE_ADDED.finditer(text)]
     regions += substance_blocks(text)
+    regions += [
+        allergy_list_extent(text, (match.start(), len(text)))
+        for match in ALLERGY_COLUMNS_HEADER.finditer(text)
+    ]
     regions += [
         (match.end(), line_bounds(text, match.end(), match.end())[1])
         for match in LISTED_AFTER_A_QUESTION.finditer(text)

@@ -24,6 +24,9 @@ BOX = re.compile(rf"(?P<checked>{CHECKED})|(?P<unchecked>{UNCHECKED})")
 UNDERSCORE_BOX = re.compile(
     rf"(?P<checked>{CHECKED})|(?P<unchecked>{UNCHECKED}|{UNDERSCORE_UNCHECKED})"
 )
+# A line that answers the question above it ('If yes, please list: eggs (hives)').
+IF_YES_FILLED = re.compile(r"[ \t]*if[ \t]+yes\b[^:\n]*:[ \t]*\S", re.IGNORECASE)
+COLUMN_BOX = re.compile(rf"{CHECKED}|{UNCHECKED}|_{{3,}}")
 TICKED_LINE = re.compile(r"_{1,3}[xX]_{1,3}")
 
 YES = r"(?:yes|y)"
@@ -80,7 +83,8 @@ def _blank(chars: list[str], start: int, end: int) -> None:
         chars[index] = " "
 
 
-def _mark_line(line: str) -> str:
+def _mark_line(line: str, answered_below: bool) -> tuple[str, bool]:
+    """The line's reading, and whether its item is answered in columns (and so unsaid)."""
     chars = list(line)
     answered: list[tuple[int, int]] = []  # spans of answers and the items they decide
     previous_end = 0
@@ -105,6 +109,23 @@ def _mark_line(line: str) -> str:
         for box in boxes.finditer(line)
         if not any(start <= box.start() < end for start, end in answered)
     ]
+    columns = COLUMN_BOX if TICKED_LINE.search(line) else BOX
+    in_columns = [
+        box
+        for box in columns.finditer(line)
+        if not any(start <= box.start() < end for start, end in answered)
+    ]
+    first = in_columns[0].start() if in_columns else len(line)
+    in_answer_columns = False
+    if len(in_columns) > 1 and line[:first].strip() and not columns.sub("", line[first:]).strip():
+        # boxes in columns after the item ('Have you had a stroke?   [ ]   [X]'): which
+        # column says yes is the form's heading, not the line's; nothing is said of the item,
+        # unless the line below answers it ('If yes, please list: eggs (hives)')
+        _blank(
+            chars, first if answered_below else _item_start(line, first, previous_end), len(line)
+        )
+        found = []
+        in_answer_columns = not answered_below
     for index, box in enumerate(found):
         if box["unchecked"] is not None:
             item_end = found[index + 1].start() if index + 1 < len(found) else len(line)
@@ -116,10 +137,13 @@ def _mark_line(line: str) -> str:
             before = line[: box.start()].rstrip()[-1:]
             if before.isalnum() or before == ")":  # the tick parts this item from the one before
                 chars[box.start()] = ","
-    marked = "".join(chars)
-    if line.strip() and not marked.strip():  # a line of choices none of which was made stays a
-        marked = "_" + marked[1:]  # line of the form: a list goes on past it
-    return marked
+    return _kept_a_line("".join(chars), line), in_answer_columns
+
+
+def _kept_a_line(marked: str, line: str) -> str:
+    """A line of choices none of which was made stays a line of the form: a list goes on past
+    it."""
+    return "_" + marked[1:] if line.strip() and not marked.strip() else marked
 
 
 # What a choice not made reads as.
@@ -132,4 +156,27 @@ def mark_answers(text: str) -> str:
     answers = (BOX, CIRCLED_ANSWER, WRITTEN_NO, QUESTION_ANSWERED_YES)
     if not any(pattern.search(text) for pattern in answers):
         return text
-    return "\n".join(_mark_line(line) for line in text.split("\n"))
+    lines = text.split("\n")
+    marked: list[str] = []
+    for index, line in enumerate(lines):
+        below = lines[index + 1] if index + 1 < len(lines) else ""
+        reading, in_answer_columns = _mark_line(line, IF_YES_FILLED.match(below) is not None)
+        if in_answer_columns and WRAPPED.match(line):  # the question's first lines, above
+            for above in range(index - 1, max(-1, index - 1 - MAX_WRAPPED_LINES), -1):
+                if not _continues_below(lines[above]):
+                    break
+                marked[above] = _kept_a_line(" " * len(lines[above]), lines[above])
+                if QUESTION_START.match(lines[above]):
+                    break
+        marked.append(reading)
+    return "\n".join(marked)
+
+
+MAX_WRAPPED_LINES = 3
+WRAPPED = re.compile(r"[ \t]*[a-z(]")  # a line going on with the one above ('   blood disorder?')
+QUESTION_START = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[A-Z][a-z]*[ \t]+(?:you|your)\b)")
+
+
+def _continues_below(line: str) -> bool:
+    """The line is a question's or an item's beginning that the line below goes on with."""
+    return bool(line.strip()) and not BOX.search(line) and not line.rstrip().endswith(("?", ":"))

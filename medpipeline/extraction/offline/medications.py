@@ -68,6 +68,10 @@ SIG_STOP = re.compile(
     # the next line's label ('Eye drops: latanoprost'), not the drug's own 'Sig:'
     r"|\n[ \t]*(?!(?i:sig|instructions?|directions|dos(?:e|age)|route|frequency|take|qty"
     r"|quantity|dispense|refills?)\b)[A-Z][A-Za-z /&-]{1,40}:"
+    # the next line names a drug of its own with its amount, even one the lexicon cannot read (a
+    # scan's 'Acolarjnophen 650 mg PO q6h PRN'); not the drug's own instruction ('Take 2 tablets')
+    r"|\n[ \t]*(?!(?i:take|inject|inhale|apply|instill|give|use|place|chew|dissolve|insert"
+    r"|spray|sig|dose)\b)[A-Za-z][\w-]+[ \t]+\d+(?:\.\d+)?[ \t]*(?i:mg|mcg|g|units?|ml|meq)\b"
     r"|(?i:,?\s+(?:and|then|but)\s+(?:was\s+|were\s+|later\s+|subsequently\s+)?"
     r"(?:transition|chang|switch|start|stop|discontinu|increas|decreas|held|hold|resum|restart"
     r"|taper)\w*)"

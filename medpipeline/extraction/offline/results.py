@@ -656,6 +656,8 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
     for match in lab_row_pattern(in_table=False).finditer(text):
         if is_a_split_number(text, *match.span("value"), len(match["value"]) == 3):
             continue
+        if in_regions(match.start("name"), taken):
+            continue  # the row read already, its name and value ('WBC 7.4 10A3/uL' from a scan)
         if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
             facts.append((table_row_observation(text, match), match.start()))
     for match in QUALITATIVE_ROW.finditer(text):
