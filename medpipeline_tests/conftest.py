@@ -89,3 +89,13 @@ def postgres_url() -> str:
     yield server.rsplit("/", 1)[0] + f"/{name}"
     admin.cursor().execute(f"DROP DATABASE {name} WITH (FORCE)")
     admin.close()
+
+
+@pytest.fixture(scope="module")
+def intake_session(tmp_path_factory, llm):
+    """A real daemon for the module's intake tests (`daemon.intake_daemon`), stopped after them."""
+    from medpipeline_tests.daemon import intake_daemon
+
+    daemon = intake_daemon(tmp_path_factory.mktemp("daemon"), llm)
+    yield daemon
+    daemon.stop()

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import pytest
 import yaml
 
 from medpipeline.failures import read_failures
@@ -30,7 +29,6 @@ from medpipeline_tests.daemon import (
     clinical_note,
     doc_id_of,
     drop,
-    intake_daemon,
     make_pdf,
     wait_for,
 )
@@ -52,14 +50,9 @@ def document_runs_of(session: DaemonSession) -> list[dg.DagsterRun]:
     return [run for run in session.runs() if "dagster/partition" in run.tags]
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory, llm):
-    daemon = intake_daemon(tmp_path_factory.mktemp("daemon"), llm)
-    yield daemon
-    daemon.stop()
-
-
-def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session, tmp_path, llm):
+def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(
+    intake_session, tmp_path, llm
+):
     # Warm runs take ~2 s; each bulk document's LLM reply is held, and there are three waves of
     # bulk runs, so that bulk work is still queued when the urgent file has passed the sensor's
     # two looks (10 s apart).
@@ -67,18 +60,18 @@ def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session,
     llm.script(OPENAI, *(Reply(delay=BULK_REPLY_SECONDS) for _ in range(bulk_count)))
     bulk = [make_pdf(tmp_path, f"bulk-{n}.pdf", f"bulk {n}") for n in range(bulk_count)]
     for pdf, _ in bulk:
-        drop(session, pdf)
+        drop(intake_session, pdf)
     bulk_ids = {doc_id for _, doc_id in bulk}
     wait_for(
         "the bulk documents' runs to be queued",
-        lambda: bulk_ids <= {run.tags.get("dagster/partition") for run in session.runs()},
+        lambda: bulk_ids <= {run.tags.get("dagster/partition") for run in intake_session.runs()},
         timeout=300,
     )
     urgent_pdf, urgent_id = make_pdf(tmp_path, "urgent.pdf", "urgent")
-    drop(session, urgent_pdf, lane="urgent")
+    drop(intake_session, urgent_pdf, lane="urgent")
 
     def urgent_run_and_queued_bulk():
-        runs = {run.tags.get("dagster/partition"): run for run in session.runs()}
+        runs = {run.tags.get("dagster/partition"): run for run in intake_session.runs()}
         if urgent_id not in runs:
             return None
         return runs[urgent_id], {
@@ -93,11 +86,11 @@ def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session,
         and urgent_run.tags["dagster/run_key"] == urgent_id
     )
     assert queued_bulk, "bulk documents were still queued when the urgent one arrived"
-    wait_for("every bundle", lambda: session.bundled([urgent_id, *bulk_ids]), BUNDLE_WAIT)
+    wait_for("every bundle", lambda: intake_session.bundled([urgent_id, *bulk_ids]), BUNDLE_WAIT)
 
     started = {
         record.dagster_run.tags.get("dagster/partition"): record.start_time
-        for record in session.run_records()
+        for record in intake_session.run_records()
     }
     passed = [doc_id for doc_id in queued_bulk if started[urgent_id] < started[doc_id]]
     # Several slots can free at once: the coordinator then launches the urgent run and the next
@@ -108,48 +101,50 @@ def test_an_urgent_document_starts_before_earlier_queued_bulk_documents(session,
     )
     assert {
         run.tags["dagster/priority"]
-        for run in session.runs()
+        for run in intake_session.runs()
         if run.tags.get("dagster/partition") in bulk_ids
     } == {"0"}
 
 
 def test_a_rejected_document_is_processed_again_after_the_fix_and_a_copy_stays_a_duplicate(
-    session, tmp_path, llm
+    intake_session, tmp_path, llm
 ):
     locked = encrypted_pdf(
         tmp_path, "referral (locked).pdf", clinical_note("encrypted referral"), "s3cret"
     )
     doc_id = doc_id_of(locked)
-    drop(session, locked)
-    reason_file = session.layout.quarantine / f"{locked.name}.reason.json"
+    drop(intake_session, locked)
+    reason_file = intake_session.layout.quarantine / f"{locked.name}.reason.json"
     wait_for("the encrypted PDF in quarantine", reason_file.exists, BUNDLE_WAIT)
     assert read_json(reason_file)["reason"] == "encrypted"
     wait_for(
         "the failure record",
-        lambda: [f for f in read_failures(session.layout) if f.doc_id == doc_id],
+        lambda: [f for f in read_failures(intake_session.layout) if f.doc_id == doc_id],
         timeout=180,
     )
 
     # The site adds the password and drops the same file again.
-    session.passwords.write_text(json.dumps({doc_id: "s3cret"}))
+    intake_session.passwords.write_text(json.dumps({doc_id: "s3cret"}))
     reason_file.unlink()
-    drop(session, session.layout.quarantine / locked.name)
-    (session.layout.quarantine / locked.name).unlink()
-    wait_for("the re-dropped document's bundle", lambda: session.bundled([doc_id]), BUNDLE_WAIT)
+    drop(intake_session, intake_session.layout.quarantine / locked.name)
+    (intake_session.layout.quarantine / locked.name).unlink()
+    wait_for(
+        "the re-dropped document's bundle", lambda: intake_session.bundled([doc_id]), BUNDLE_WAIT
+    )
 
     # A copy of a document that has its bundle: duplicate, no run, no LLM call.
-    wait_for("quiet", session.quiet, timeout=300)
-    served, runs = len(llm.served), len(document_runs_of(session))
+    wait_for("quiet", intake_session.quiet, timeout=300)
+    served, runs = len(llm.served), len(document_runs_of(intake_session))
     copy = tmp_path / "copy of referral.pdf"
     shutil.copyfile(locked, copy)
-    drop(session, copy)
-    copy_reason = session.layout.quarantine / f"{copy.name}.reason.json"
+    drop(intake_session, copy)
+    copy_reason = intake_session.layout.quarantine / f"{copy.name}.reason.json"
     wait_for("the copy in quarantine", copy_reason.exists, timeout=120)
     assert read_json(copy_reason)["reason"] == "duplicate"
     time.sleep(12)  # one more sensor tick: nothing may follow
-    assert (len(llm.served), len(document_runs_of(session))) == (served, runs)
+    assert (len(llm.served), len(document_runs_of(intake_session))) == (served, runs)
 
-    document_runs = [r for r in session.runs() if r.tags.get("dagster/partition") == doc_id]
+    document_runs = [r for r in intake_session.runs() if r.tags.get("dagster/partition") == doc_id]
     assert sorted(run.status.value for run in document_runs) == [
         "FAILURE",
         "SUCCESS",
@@ -157,12 +152,12 @@ def test_a_rejected_document_is_processed_again_after_the_fix_and_a_copy_stays_a
     keys = {run.tags["dagster/run_key"] for run in document_runs}
     assert doc_id in keys and len(keys) == 2, "the re-drop has a run key of its own"
     assert not any("dagster/retry_number" in run.tags for run in document_runs)
-    (failure,) = [f for f in read_failures(session.layout) if f.doc_id == doc_id]
+    (failure,) = [f for f in read_failures(intake_session.layout) if f.doc_id == doc_id]
     assert (failure.step, failure.reason) == ("raw_document", "encrypted")
     wait_for(
         "the warehouse to show the document and not as failed",
         lambda: (
-            session.warehouse_rows(
+            intake_session.warehouse_rows(
                 f"SELECT (SELECT count(*) FROM documents WHERE doc_id = '{doc_id}'), "
                 f"(SELECT count(*) FROM failed_documents WHERE doc_id = '{doc_id}')"
             )
@@ -173,38 +168,42 @@ def test_a_rejected_document_is_processed_again_after_the_fix_and_a_copy_stays_a
     )
 
 
-def test_no_phi_in_dagster_storage_or_outside_the_phi_stores(session, tmp_path, llm):
+def test_no_phi_in_dagster_storage_or_outside_the_phi_stores(intake_session, tmp_path, llm):
     named = render_text_pdf(
         tmp_path / f"{NAME} MRN {MRN}.pdf", [clinical_note("canary", NAME, MRN)]
     )
     doc_id = doc_id_of(named)
-    drop(session, named)
-    (session.layout.inbox / f"{NAME} notes.txt").write_text(f"{NAME} {MRN}")
-    wait_for("the canary's bundle", lambda: session.bundled([doc_id]), BUNDLE_WAIT)
+    drop(intake_session, named)
+    (intake_session.layout.inbox / f"{NAME} notes.txt").write_text(f"{NAME} {MRN}")
+    wait_for("the canary's bundle", lambda: intake_session.bundled([doc_id]), BUNDLE_WAIT)
     wait_for(
         "the canary document in the warehouse",
         lambda: (
-            session.warehouse_rows(f"SELECT count(*) FROM documents WHERE doc_id = '{doc_id}'")
+            intake_session.warehouse_rows(
+                f"SELECT count(*) FROM documents WHERE doc_id = '{doc_id}'"
+            )
             == [(1,)]
         ),
         timeout=300,
         every=3,
     )
-    wait_for("quiet", session.quiet, timeout=300)
-    session.stop()
+    wait_for("quiet", intake_session.quiet, timeout=300)
+    intake_session.stop()
 
-    layout = session.layout
+    layout = intake_session.layout
     # the test is live: the canary went through the pipeline and reached the PHI store
     assert MRN in layout.artifact(doc_id, "document_text").read_text()
     assert any(MRN in served.user_text for served in llm.served), "and the LLM provider"
     assert NAME in (layout.document_dir(doc_id) / "intake.json").read_text()
     assert any(NAME in path.name for path in layout.quarantine.iterdir()), "non-PDF quarantined"
 
-    searched = [session.home, session.log_path] + [
+    searched = [intake_session.home, intake_session.log_path] + [
         path for path in layout.root.iterdir() if path not in layout.phi_stores
     ]
     hits = canary_hits(searched, CANARIES)
-    assert any(path.suffix == ".db" for path in session.home.rglob("*")), "SQLite was searched"
+    assert any(path.suffix == ".db" for path in intake_session.home.rglob("*")), (
+        "SQLite was searched"
+    )
     assert hits == []
 
     for store in layout.phi_stores:
