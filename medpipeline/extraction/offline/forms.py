@@ -12,6 +12,8 @@ as written (`extractor.written_as`).
 
 import re
 
+from medpipeline.extraction.offline.text import Region
+
 UNCHECKED = r"\[[ \t]{0,3}\]|\u2610|\([ \t]{1,3}\)"
 CHECKED = (
     r"\[[ \t]?[xX\u2713\u2714\u2717\u2718][ \t]?\]|[\u2611\u2612\u2705]"
@@ -50,10 +52,17 @@ CIRCLED_ANSWER = re.compile(
 WRITTEN_NO = re.compile(r"(?:(?::|\?)[ \t]*(?:N|No|NO)|[ \t]*\((?:no|n)\))(?=[ \t]{2,}|[ \t.]*$)")
 # A question answered yes ('Do you have a history of diabetes?   Yes'): a statement, no doubt.
 QUESTION_ANSWERED_YES = re.compile(rf"\?(?=[ \t]*{YES}\b)", re.IGNORECASE)
+# A question wrapped over lines, its boxes on the last ('4. Do you have a long-term health problem
+# ...' / '   blood disorder?   [ ]   [X]   [ ]').
+MAX_WRAPPED_LINES = 3
+WRAPPED = re.compile(r"[ \t]*[a-z(]")  # a line going on with the one above
+QUESTION_START = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[A-Z][a-z]*[ \t]+(?:you|your)\b)")
 ITEM_GAP = re.compile(r"[ \t]{2,}(?=\S)")
 # The next field of the line, after a box's item: 'Reaction:' in '[X] Peanut [ ] Egg   Reaction:
 # hives'.
 NEXT_LABEL = re.compile(r"[ \t]{2,}[A-Z][\w /()-]{0,30}:")
+# What a choice not made reads as (a line of them keeps a '_').
+BLANKED = " \t_"
 
 
 def _is_checked(box: str) -> bool:
@@ -78,6 +87,15 @@ def _item_start(line: str, answer_start: int, previous_end: int) -> int:
     return previous_end + gaps[-1].end() if gaps else previous_end
 
 
+def _outside(boxes: re.Pattern[str], line: str, answered: list[Region]) -> list[re.Match[str]]:
+    """The boxes of the line that are not part of an answer read already."""
+    return [
+        box
+        for box in boxes.finditer(line)
+        if not any(start <= box.start() < end for start, end in answered)
+    ]
+
+
 def _blank(chars: list[str], start: int, end: int) -> None:
     for index in range(start, end):
         chars[index] = " "
@@ -86,7 +104,7 @@ def _blank(chars: list[str], start: int, end: int) -> None:
 def _mark_line(line: str, answered_below: bool) -> tuple[str, bool]:
     """The line's reading, and whether its item is answered in columns (and so unsaid)."""
     chars = list(line)
-    answered: list[tuple[int, int]] = []  # spans of answers and the items they decide
+    answered: list[Region] = []  # spans of answers and the items they decide
     previous_end = 0
     answers = sorted(
         [(m.start(), m.end(), _answered_no(m)) for m in ANSWER_PAIR.finditer(line)]
@@ -103,18 +121,10 @@ def _mark_line(line: str, answered_below: bool) -> tuple[str, bool]:
         _blank(chars, item_start, end)
         answered.append((item_start, end))
         previous_end = end
-    boxes = UNDERSCORE_BOX if TICKED_LINE.search(line) else BOX
-    found = [
-        box
-        for box in boxes.finditer(line)
-        if not any(start <= box.start() < end for start, end in answered)
-    ]
-    columns = COLUMN_BOX if TICKED_LINE.search(line) else BOX
-    in_columns = [
-        box
-        for box in columns.finditer(line)
-        if not any(start <= box.start() < end for start, end in answered)
-    ]
+    ticks_underscores = TICKED_LINE.search(line) is not None
+    found = _outside(UNDERSCORE_BOX if ticks_underscores else BOX, line, answered)
+    columns = COLUMN_BOX if ticks_underscores else BOX
+    in_columns = _outside(columns, line, answered)
     first = in_columns[0].start() if in_columns else len(line)
     in_answer_columns = False
     if len(in_columns) > 1 and line[:first].strip() and not columns.sub("", line[first:]).strip():
@@ -146,10 +156,6 @@ def _kept_a_line(marked: str, line: str) -> str:
     return "_" + marked[1:] if line.strip() and not marked.strip() else marked
 
 
-# What a choice not made reads as.
-BLANKED = " \t_"
-
-
 def mark_answers(text: str) -> str:
     """The text with every choice not made blanked and every tick made a separator (same
     length, same line breaks)."""
@@ -170,11 +176,6 @@ def mark_answers(text: str) -> str:
                     break
         marked.append(reading)
     return "\n".join(marked)
-
-
-MAX_WRAPPED_LINES = 3
-WRAPPED = re.compile(r"[ \t]*[a-z(]")  # a line going on with the one above ('   blood disorder?')
-QUESTION_START = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[A-Z][a-z]*[ \t]+(?:you|your)\b)")
 
 
 def _continues_below(line: str) -> bool:
