@@ -1437,3 +1437,70 @@ def test_allergy_columns_printed_without_bars() -> None:
     assert sorted(allergies(bundle)) == ["ciprofloxacin", "penicillin"]
     assert medications(bundle) == {"lisinopril": ("MedicationStatement", "active")}
     assert condition_codes(bundle) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SURGERIES (list with year): Cholecystectomy 2011",
+         [("Procedure", "Cholecystectomy", "2011")]),
+        ("Previous surgeries: appendectomy 1975; right TKA 2022",
+         [("Procedure", "appendectomy", "1975"), ("Procedure", "right TKA", "2022")]),
+        ("Prior operations: appendectomy 1975, cholecystectomy 2011",
+         [("Procedure", "appendectomy", "1975"), ("Procedure", "cholecystectomy", "2011")]),
+    ],
+    ids=["a-label-with-a-remark", "previous-surgeries", "prior-operations"],
+)  # fmt: skip
+def test_a_forms_surgeries(text: str, expected: list) -> None:
+    assert procedures(bundle_of_note(text)) == expected
+
+
+def test_the_heading_of_answer_columns_says_what_each_tick_means() -> None:
+    bundle = bundle_of_note(
+        "                                                      Yes   No   Unsure\n"
+        "Do you have sleep apnea or use CPAP?                  [X]   [ ]   [ ]\n"
+        "Have you had a stroke?                                [ ]   [X]   [ ]\n\n"
+        "Home Medication          Dose               Continue   Stop   Hold   New\n"
+        "Metformin                1000 mg PO BID       [X]       [ ]    [ ]    [ ]\n"
+        "Ibuprofen                400 mg PO PRN        [ ]       [X]    [ ]    [ ]\n"
+        "Lisinopril               10 mg daily          [ ]       [ ]    [X]    [ ]\n"
+        "Benzonatate              100 mg PO TID PRN    [ ]       [ ]    [ ]    [X]\n"
+        "Warfarin                 2 mg daily           [ ]       [ ]    [ ]    [ ]\n\n"
+        "                                          Continue  Hold  Changed\n"
+        "Amlodipine 5 mg PO daily                    [ ]     [ ]    [X]\n"
+        "   -> now Amlodipine 10 mg PO daily"
+    )
+    assert condition_codes(bundle) == {"G47.30": "active/confirmed"}
+    assert medications(bundle) == {
+        "metformin": ("MedicationStatement", "active"),
+        "ibuprofen": ("MedicationStatement", "stopped"),
+        "lisinopril": ("MedicationStatement", "on-hold"),
+        "benzonatate": ("MedicationStatement", "active"),
+        "amlodipine": ("MedicationStatement", "active"),
+    }
+    doses = {
+        statement["medicationCodeableConcept"]["text"]: statement["dosage"][0]["doseAndRate"][0][
+            "doseQuantity"
+        ]["value"]
+        for statement in resources_of(bundle, "MedicationStatement")
+    }
+    assert doses["Amlodipine"] == 10  # the changed row's old dose is not the patient's
+
+
+def test_a_question_answered_by_a_pair_of_boxes_after_its_words() -> None:
+    bundle = bundle_of_note(
+        "Have you had a stroke?      Yes \u2610  No \u2611\n"
+        "Do you have asthma?         Yes [X]  No [ ]"
+    )
+    assert condition_codes(bundle) == {"J45.909": "active/confirmed"}
+
+
+def test_a_mark_under_an_answer_columns_label() -> None:
+    bundle = bundle_of_note(
+        "                                              YES   NO   N/A\n"
+        "Sleep apnea / CPAP                             X\n"
+        "Diabetic                                             X\n"
+        "Asthma                                                    X\n"
+        "History of stroke                                    X\n"
+    )
+    assert condition_codes(bundle) == {"G47.30": "active/confirmed"}

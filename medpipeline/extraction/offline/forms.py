@@ -11,6 +11,7 @@ as written (`extractor.written_as`).
 """
 
 import re
+from typing import NamedTuple
 
 from medpipeline.extraction.offline.text import Region
 
@@ -26,6 +27,27 @@ BOX = re.compile(rf"(?P<checked>{CHECKED})|(?P<unchecked>{UNCHECKED})")
 UNDERSCORE_BOX = re.compile(
     rf"(?P<checked>{CHECKED})|(?P<unchecked>{UNCHECKED}|{UNDERSCORE_UNCHECKED})"
 )
+# The labels of answer columns, ending a heading line above the rows they answer ('Yes   No
+# Don't know', 'Home medication   Dose   Continue   Stop   Hold   New'): the k-th box of a row is
+# the k-th label's. A heading's labels are no words of the text ('Hold' would hold the drug below).
+_COLUMN_LABEL = (
+    r"not[ \t]+sure|not[ \t]+taking|don'?t[ \t]+know|yes|no|unsure|unknown|n/?a|continue[sd]?"
+    r"|stop(?:ped)?|hold|held|changed?|new|discontinued?|modif(?:y|ied)|resumed?|taking"
+)
+COLUMN_LABEL = re.compile(rf"\b(?:{_COLUMN_LABEL})(?![\w/])", re.IGNORECASE)
+COLUMN_HEADING = re.compile(
+    rf"(?:^|[ \t])(?P<labels>(?:{_COLUMN_LABEL})(?:[ \t]+(?:{_COLUMN_LABEL}))+)[ \t]*$",
+    re.IGNORECASE,
+)
+# A mark alone after an item, in an answer column ('Sleep apnea / CPAP             X').
+BARE_MARK = re.compile(r"(?<=\S)[ \t]{2,}(?P<mark>[xX\u2713\u2714])[ \t]*$")
+MARK_SLACK = 3  # characters between a mark and its column's label
+ANY_COLUMN_HEADING = re.compile(COLUMN_HEADING.pattern, re.IGNORECASE | re.MULTILINE)
+# What a ticked column says of the row's item.
+# (A changed row's item is the old one: the new one is written where the form asks for it.)
+SAYS_IT = re.compile(r"yes|continue|new|resume|taking", re.IGNORECASE)
+STOPS_IT = re.compile(r"stop|discontinu", re.IGNORECASE)
+HOLDS_IT = re.compile(r"hold|held", re.IGNORECASE)
 # A line that answers the question above it ('If yes, please list: eggs (hives)').
 IF_YES_FILLED = re.compile(r"[ \t]*if[ \t]+yes\b[^:\n]*:[ \t]*\S", re.IGNORECASE)
 COLUMN_BOX = re.compile(rf"{CHECKED}|{UNCHECKED}|_{{3,}}")
@@ -51,7 +73,9 @@ CIRCLED_ANSWER = re.compile(
 # (no)', 'Do you cough, wheeze, or have difficulty breathing during exercise?   No'.
 WRITTEN_NO = re.compile(r"(?:(?::|\?)[ \t]*(?:N|No|NO)|[ \t]*\((?:no|n)\))(?=[ \t]{2,}|[ \t.]*$)")
 # A question answered yes ('Do you have a history of diabetes?   Yes'): a statement, no doubt.
-QUESTION_ANSWERED_YES = re.compile(rf"\?(?=[ \t]*{YES}\b)", re.IGNORECASE)
+QUESTION_ANSWERED_YES = re.compile(
+    rf"\?(?=[ \t]*{YES}\b(?![ \t]*(?:{CHECKED}|{UNCHECKED})))", re.IGNORECASE
+)  # not 'Yes [ ] No [X]', a pair of boxes
 # A question wrapped over lines, its boxes on the last ('4. Do you have a long-term health problem
 # ...' / '   blood disorder?   [ ]   [X]   [ ]').
 MAX_WRAPPED_LINES = 3
@@ -87,6 +111,33 @@ def _item_start(line: str, answer_start: int, previous_end: int) -> int:
     return previous_end + gaps[-1].end() if gaps else previous_end
 
 
+class ColumnLabel(NamedTuple):
+    label: str  # lower case
+    start: int  # its place on the heading's line
+    end: int
+
+
+def _column_chosen(boxes: list[re.Match[str]], heading: list[ColumnLabel] | None) -> str | None:
+    """The heading's label of the one ticked box of a row, when the heading has a label for
+    each box."""
+    ticked = [index for index, box in enumerate(boxes) if _is_checked(box.group())]
+    if heading is None or len(heading) != len(boxes) or len(ticked) != 1:
+        return None
+    return heading[ticked[0]].label
+
+
+def _column_under(position: int, heading: list[ColumnLabel] | None) -> str | None:
+    """The heading's label a mark written at `position` stands under (the text keeps its
+    columns; a PDF's text, which closes up spaces, does not, and the mark says nothing)."""
+    if heading is None:
+        return None
+    distance, label = min(
+        (max(column.start - position, position - column.end + 1, 0), column.label)
+        for column in heading
+    )
+    return label if distance <= MARK_SLACK else None
+
+
 def _outside(boxes: re.Pattern[str], line: str, answered: list[Region]) -> list[re.Match[str]]:
     """The boxes of the line that are not part of an answer read already."""
     return [
@@ -101,8 +152,11 @@ def _blank(chars: list[str], start: int, end: int) -> None:
         chars[index] = " "
 
 
-def _mark_line(line: str, answered_below: bool) -> tuple[str, bool]:
-    """The line's reading, and whether its item is answered in columns (and so unsaid)."""
+def _mark_line(
+    line: str, answered_below: bool, heading: list[ColumnLabel] | None
+) -> tuple[str, bool]:
+    """The line's reading, and whether its item is left unsaid by boxes in answer columns;
+    `heading` is the labels of the answer columns above, if any."""
     chars = list(line)
     answered: list[Region] = []  # spans of answers and the items they decide
     previous_end = 0
@@ -121,6 +175,13 @@ def _mark_line(line: str, answered_below: bool) -> tuple[str, bool]:
         _blank(chars, item_start, end)
         answered.append((item_start, end))
         previous_end = end
+    mark = BARE_MARK.search(line, previous_end)
+    if mark and line[previous_end : mark.start()].strip() and not BOX.search(line, previous_end):
+        # a mark in a column after the item ('Sleep apnea / CPAP        X'): as a ticked box
+        chosen = _column_under(mark.start("mark"), heading)
+        said = chosen is not None and SAYS_IT.match(chosen) is not None
+        _blank(chars, mark.start() if said else previous_end, len(line))
+        return _kept_a_line("".join(chars), line), False
     ticks_underscores = TICKED_LINE.search(line) is not None
     found = _outside(UNDERSCORE_BOX if ticks_underscores else BOX, line, answered)
     columns = COLUMN_BOX if ticks_underscores else BOX
@@ -128,14 +189,18 @@ def _mark_line(line: str, answered_below: bool) -> tuple[str, bool]:
     first = in_columns[0].start() if in_columns else len(line)
     in_answer_columns = False
     if len(in_columns) > 1 and line[:first].strip() and not columns.sub("", line[first:]).strip():
-        # boxes in columns after the item ('Have you had a stroke?   [ ]   [X]'): which
-        # column says yes is the form's heading, not the line's; nothing is said of the item,
-        # unless the line below answers it ('If yes, please list: eggs (hives)')
-        _blank(
-            chars, first if answered_below else _item_start(line, first, previous_end), len(line)
-        )
+        # boxes in columns after the item ('Have you had a stroke?   [ ]   [X]'): the heading
+        # above says which column says what; without one, or with no single tick, nothing is
+        # said of the item, unless the line below answers it ('If yes, please list: eggs')
+        chosen = _column_chosen(in_columns, heading)
+        said = answered_below or (chosen is not None and SAYS_IT.match(chosen) is not None)
+        action = ", Stop" if chosen and STOPS_IT.match(chosen) else None
+        action = ", Hold" if chosen and HOLDS_IT.match(chosen) else action
+        _blank(chars, first if said or action else previous_end, len(line))
+        if action and first + len(action) <= len(line):
+            chars[first : first + len(action)] = action  # read as a reconciliation's action
         found = []
-        in_answer_columns = not answered_below
+        in_answer_columns = not (said or action)
     for index, box in enumerate(found):
         if box["unchecked"] is not None:
             item_end = found[index + 1].start() if index + 1 < len(found) else len(line)
@@ -159,14 +224,25 @@ def _kept_a_line(marked: str, line: str) -> str:
 def mark_answers(text: str) -> str:
     """The text with every choice not made blanked and every tick made a separator (same
     length, same line breaks)."""
-    answers = (BOX, CIRCLED_ANSWER, WRITTEN_NO, QUESTION_ANSWERED_YES)
+    answers = (BOX, CIRCLED_ANSWER, WRITTEN_NO, QUESTION_ANSWERED_YES, ANY_COLUMN_HEADING)
     if not any(pattern.search(text) for pattern in answers):
         return text
     lines = text.split("\n")
     marked: list[str] = []
+    heading: list[ColumnLabel] | None = None
     for index, line in enumerate(lines):
+        if (labels := COLUMN_HEADING.search(line)) and not BOX.search(line):
+            heading = [
+                ColumnLabel(label.group().lower(), label.start(), label.end())
+                for label in COLUMN_LABEL.finditer(line, labels.start("labels"))
+            ]
+            start = labels.start("labels")
+            marked.append(line[:start] + " " * (len(line) - start))
+            continue
         below = lines[index + 1] if index + 1 < len(lines) else ""
-        reading, in_answer_columns = _mark_line(line, IF_YES_FILLED.match(below) is not None)
+        reading, in_answer_columns = _mark_line(
+            line, IF_YES_FILLED.match(below) is not None, heading
+        )
         if in_answer_columns and WRAPPED.match(line):  # the question's first lines, above
             for above in range(index - 1, max(-1, index - 1 - MAX_WRAPPED_LINES), -1):
                 if not _continues_below(lines[above]):

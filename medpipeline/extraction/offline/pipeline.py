@@ -850,7 +850,10 @@ def whole_line_title(row: dict[str, str]) -> str:
 def labelled_title(row: dict[str, str]) -> str:
     """The row's titles as a label its items follow on the same line ('Problems: HTN, DM2'),
     at a line's start or, in a note that runs its labels on, after a sentence (`HEADER_LEAD`)."""
-    return rf"(?i)(?<![\w/-]){joined_titles(row, status_titles=False)}[ \t]*:(?=[ \t]*\S)"
+    return (
+        rf"(?i)(?<![\w/-]){joined_titles(row, status_titles=False)}"
+        rf"(?:[ \t]*\([^()\n]{{1,30}}\))?[ \t]*:(?=[ \t]*\S)"  # 'Surgeries (list with year):'
+    )
 
 
 # A title's word that says what became of its items: on the items' line, ConText reads it there

@@ -30,7 +30,8 @@ from medpipeline.extraction.schema import Assertion, ProcedureFact
 PROCEDURE_HEADER = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(?:.*\bthe following procedures were (?:conducted|performed)|"
     r"procedures?(?: performed)?|operations?(?: performed)?|(?:past[ \t]+)?surgical[ \t]+"
-    r"(?:history|procedures)|surgeries|(?:history[ \t]+of|past)[ \t]+(?:procedures|surgeries)"
+    r"(?:history|procedures)|surgeries|(?:history[ \t]+of|past|previous|prior)[ \t]+"
+    r"(?:procedures|surgeries|operations)"
     r"|procedure[ \t]+history)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -164,7 +165,9 @@ STATUS_POST_WITHIN = re.compile(r"(?<=\S)\s+(?:s/p|status[ \t]+post)\b", re.IGNO
 # sentence ('PMH: HTN. PSH: appendectomy'): its parts that name one.
 INLINE_SURGICAL_HISTORY = re.compile(
     r"(?:^|(?<=[.;])[ \t])[ \t]*"
-    r"(?:(?:past[ \t]+)?surgical[ \t]+history|PSHx?|(?:past[ \t]+)?surgeries)[ \t]*:"
+    r"(?:(?:past[ \t]+)?surgical[ \t]+history|PSHx?"
+    r"|(?:(?:past|previous|prior)[ \t]+)?(?:surgeries|operations))"
+    r"(?:[ \t]*\([^()\n]{1,30}\))?[ \t]*:"  # 'SURGERIES (list with year):'
     r"[ \t]*(?P<names>\S[^\n]*)$",
     re.IGNORECASE | re.MULTILINE,
 )
