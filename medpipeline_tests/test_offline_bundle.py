@@ -1504,3 +1504,23 @@ def test_a_mark_under_an_answer_columns_label() -> None:
         "History of stroke                                    X\n"
     )
     assert condition_codes(bundle) == {"G47.30": "active/confirmed"}
+
+
+@pytest.mark.parametrize(
+    ("action", "last_row"),
+    [
+        ("Stop", ""),
+        ("Hold", "\nMetformin 500 mg BID                         [X]       [ ]     [ ]"),
+    ],
+)
+def test_a_ticked_stop_or_hold_reaches_no_drug_below_its_row(action: str, last_row: str) -> None:
+    bundle = bundle_of_note(
+        f"Medication                                 Continue   {action}   Changed\n"
+        "Ibuprofen 600 mg PO daily                    [ ]       [X]     [ ]\n"
+        "Amlodipine 5 mg PO daily                     [ ]       [ ]     [X]\n"
+        "   -> now Amlodipine 10 mg PO daily" + last_row
+    )
+    assert medications(bundle) == {
+        "ibuprofen": ("MedicationStatement", "stopped" if action == "Stop" else "on-hold"),
+        "amlodipine": ("MedicationStatement", "active"),
+    } | ({"metformin": ("MedicationStatement", "active")} if last_row else {})

@@ -194,11 +194,13 @@ def _mark_line(
         # said of the item, unless the line below answers it ('If yes, please list: eggs')
         chosen = _column_chosen(in_columns, heading)
         said = answered_below or (chosen is not None and SAYS_IT.match(chosen) is not None)
-        action = ", Stop" if chosen and STOPS_IT.match(chosen) else None
-        action = ", Hold" if chosen and HOLDS_IT.match(chosen) else action
+        # written as a reconciliation prints it ('... 10 mg daily HOLD'), its sentence ended
+        # and 'HELD' (ConText reads it backward only): it must not reach the drugs below
+        action = " STOP." if chosen and STOPS_IT.match(chosen) else None
+        action = " HELD." if chosen and HOLDS_IT.match(chosen) else action
         _blank(chars, first if said or action else previous_end, len(line))
         if action and first + len(action) <= len(line):
-            chars[first : first + len(action)] = action  # read as a reconciliation's action
+            chars[first : first + len(action)] = action
         found = []
         in_answer_columns = not (said or action)
     for index, box in enumerate(found):
