@@ -1490,6 +1490,7 @@ def test_the_heading_of_answer_columns_says_what_each_tick_means() -> None:
 def test_a_question_answered_by_a_pair_of_boxes_after_its_words() -> None:
     bundle = bundle_of_note(
         "Have you had a stroke?      Yes \u2610  No \u2611\n"
+        "Have you had a seizure?     Y  (N)\n"
         "Do you have asthma?         Yes [X]  No [ ]"
     )
     assert condition_codes(bundle) == {"J45.909": "active/confirmed"}

@@ -74,8 +74,8 @@ CIRCLED_ANSWER = re.compile(
 WRITTEN_NO = re.compile(r"(?:(?::|\?)[ \t]*(?:N|No|NO)|[ \t]*\((?:no|n)\))(?=[ \t]{2,}|[ \t.]*$)")
 # A question answered yes ('Do you have a history of diabetes?   Yes'): a statement, no doubt.
 QUESTION_ANSWERED_YES = re.compile(
-    rf"\?(?=[ \t]*{YES}\b(?![ \t]*(?:{CHECKED}|{UNCHECKED})))", re.IGNORECASE
-)  # not 'Yes [ ] No [X]', a pair of boxes
+    rf"\?(?=[ \t]*{YES}\b(?![ \t]*(?:{CHECKED}|{UNCHECKED}|\()))", re.IGNORECASE
+)  # not 'Yes [ ] No [X]', a pair of boxes, nor 'Y (N)', a circled no
 # A question wrapped over lines, its boxes on the last ('4. Do you have a long-term health problem
 # ...' / '   blood disorder?   [ ]   [X]   [ ]').
 MAX_WRAPPED_LINES = 3
