@@ -1525,3 +1525,17 @@ def test_a_ticked_stop_or_hold_reaches_no_drug_below_its_row(action: str, last_r
         "ibuprofen": ("MedicationStatement", "stopped" if action == "Stop" else "on-hold"),
         "amlodipine": ("MedicationStatement", "active"),
     } | ({"metformin": ("MedicationStatement", "active")} if last_row else {})
+
+
+def test_an_allergy_line_ends_at_the_next_sections_title_run_on_with_column_names() -> None:
+    # a form as a PDF's text gives it: no blank lines, the columns' spaces closed up
+    bundle = bundle_of_note(
+        "ALLERGIES: [ ] NKDA [X] penicillin - hives\nLatex allergy? [ ] Yes [X] No\n"
+        "CURRENT MEDICATIONS Dose Continue Stop Hold\nLisinopril 10 mg daily [X] [ ] [ ]\n"
+        "Ibuprofen 400 mg PRN [ ] [X] [ ]"
+    )
+    assert reactions(bundle) == {"penicillin": ["hives"]}
+    assert medications(bundle) == {
+        "lisinopril": ("MedicationStatement", "active"),
+        "ibuprofen": ("MedicationStatement", "stopped"),
+    }

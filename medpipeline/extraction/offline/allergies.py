@@ -2,10 +2,12 @@
 medication), and rows of allergy tables.
 """
 
+import functools
 import re
 
 from spacy.tokens import Doc, Span
 
+from medpipeline.extraction.offline.lexicons import read_lexicon, split_names
 from medpipeline.extraction.offline.pipeline import DRUG
 from medpipeline.extraction.offline.sections_tables import (
     ALLERGY_CATEGORIES,
@@ -131,6 +133,25 @@ def allergy_list_extent(text: str, region: Region) -> Region:
     return region[0], min(end, region[1])
 
 
+@functools.cache
+def other_section_start() -> re.Pattern[str]:
+    """A line opening with another section's title, whatever follows it on the line (a PDF's
+    text loses the blank line before it and runs a table's column names on: 'CURRENT
+    MEDICATIONS Dose Continue Stop')."""
+    titles = sorted(
+        (
+            title
+            for row in read_lexicon("section_titles.csv")
+            if row["category"] not in ALLERGY_CATEGORIES
+            for title in split_names(row["title"])
+        ),
+        key=len,
+        reverse=True,
+    )
+    words = "|".join(r"[ \t]+".join(map(re.escape, title.split())) for title in titles)
+    return re.compile(rf"[ \t]*(?:{words})\b", re.IGNORECASE)
+
+
 def is_allergy_list_line(line: str) -> bool:
     if (
         SUBSTANCE_LINE.match(line)
@@ -138,7 +159,7 @@ def is_allergy_list_line(line: str) -> bool:
         or ALLERGEN_KIND_LABEL.match(line)
     ):
         return True
-    if not line.strip() or LABEL_LINE.match(line):
+    if not line.strip() or LABEL_LINE.match(line) or other_section_start().match(line):
         return False
     longest_item = max(len(SPECK.sub("", item).split()) for item in re.split("[,;]", line))
     return bool(LIST_ITEM_LINE.match(line)) or longest_item <= MAX_ALLERGY_ITEM_WORDS
