@@ -22,6 +22,8 @@ from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
     ANAPHYLAXIS,
+    AS_OF_A_DATE,
+    COLUMN_GAP,
     LABEL_LINE,
     LIST_ITEM_LINE,
     LIST_MARKER,
@@ -47,7 +49,7 @@ ALLERGY_LIST_WORD = (
 )
 # What a list's label says of the list after its word: 'Allergies reviewed:', 'Allergy history:',
 # 'Allergy list:'.
-ALLERGY_LIST_STATE = r"(?:[ \t]+(?:reviewed|verified|updated|history|list))?"
+ALLERGY_LIST_STATE = rf"(?:[ \t]+(?:reviewed|verified|updated|history|list))?{AS_OF_A_DATE}"
 ALLERGY_LABEL = (
     rf"\b(?:(?:(?:drug|food|medication|past)\s+)?{ALLERGY_LIST_WORD}{ALLERGY_LIST_STATE}"
     r"|(?-i:All|ALL))\s*:"  # 'All: PCN (hives)'
@@ -316,7 +318,7 @@ ALLERGY_ITEM_SEPARATOR = re.compile(
 )  # not an initial's full stop ('C. diff colitis')
 
 
-REACTION_DELIMITER = re.compile(r"\s*\(|\s+[-\u2013]\s+|\s*:\s*")
+REACTION_DELIMITER = re.compile(rf"\s*\(|\s+[-\u2013]\s+|\s*:\s*|{COLUMN_GAP}")
 
 
 MAX_REACTION_WORDS = 4
@@ -338,10 +340,14 @@ NOT_SUBSTANCE_WORDS |= {"but", "since", "seasonal", "environmental", "multiple",
 # remarks an allergy list makes between its items ('prior rash', 'PCP aware', 'never exposed')
 NOT_SUBSTANCE_WORDS |= {"prior", "aware", "never", "exposed", "pcp", "note", "per", "concern"}
 NOT_SUBSTANCE_WORDS |= {"rash", "hives", "reaction", "reactions", "positive", "negative"}
+# a column heading read as a row ('Substance    Reaction    Severity    Status')
+NOT_SUBSTANCE_WORDS |= {"substance", "allergen", "allergens", "agent", "severity", "status"}
 # what a form's question asks about ('Are you allergic to any medications?')
 NOT_SUBSTANCE_WORDS |= {"any", "anything"}
 # a row's severity and status read apart from it ('_ Penicillin ’ Anaphylaxis -. Severe Active')
-NOT_SUBSTANCE_WORDS |= {"mild", "moderate", "severe", "active", "inactive", "resolved"}
+SEVERITY_AND_STATUS = {"mild", "moderate", "severe", "high", "low"}
+SEVERITY_AND_STATUS |= {"active", "inactive", "resolved"}
+NOT_SUBSTANCE_WORDS |= SEVERITY_AND_STATUS - {"high", "low"}
 
 
 def mask_parentheses(value: str) -> str:
@@ -512,21 +518,26 @@ DATED_ROW = re.compile(
 def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
     """'Penicillin (hives)', 'sulfa - rash', 'codeine: nausea', 'Penicillins High 01/02/2010
     Hives' -> (substance, reaction)."""
-    if row := DATED_ROW.match(item.strip()):
+    item = item.strip()
+    if row := DATED_ROW.match(item):
         return normalize_space(row["substance"]), row["reaction"]
+    if len(columns := re.split(COLUMN_GAP, item)) > 1:
+        # 'Sulfa (Sulfonamide Antibiotics)    Rash': the bracket names the substance's class
+        item = f"{PARENTHESES.sub('', columns[0]).strip()}  {'  '.join(columns[1:])}"
     parts = REACTION_DELIMITER.split(WHEN_AFTER.sub("", item), maxsplit=1)
     substance = normalize_space(parts[0]).rstrip(". ")
     if len(parts) == 1:
         return substance, None
     rest = parts[1]
     reaction = rest.split(")")[0] if item[len(parts[0]) :].lstrip().startswith("(") else rest
+    reaction = re.split(COLUMN_GAP, reaction.strip())[0]  # not the severity column after it
     reaction = normalize_space(reaction).rstrip(".,;:-\u2013 ")  # 'rash - tolerates ...'
     if len(reaction.split()) > MAX_REACTION_WORDS:
         # 'infusion reaction (grade 2, cycle 4)', 'rash - SJS concern per patient': the
         # reaction without the remark on it
         reaction = REACTION_REMARK.sub("", reaction)
     too_long = len(reaction.split()) > MAX_REACTION_WORDS
-    if not reaction or too_long or reaction.lower() in NOT_REACTIONS:
+    if not reaction or too_long or reaction.lower() in NOT_REACTIONS | SEVERITY_AND_STATUS:
         return substance, None
     return substance, reaction
 

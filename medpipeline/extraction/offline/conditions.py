@@ -21,6 +21,7 @@ from medpipeline.extraction.offline.sections_tables import (
 )
 from medpipeline.extraction.offline.text import (
     CODE_IN_PARENTHESES,
+    COLUMN_GAP,
     LIST_MARKER,
     TRAILING_CODES,
     Region,
@@ -62,6 +63,7 @@ PART_HEADING = re.compile(
     re.IGNORECASE,
 )
 RESOLUTION = re.compile(r"\bresol(?:ved|ution)\b", re.IGNORECASE)
+RESOLVED_COLUMN = re.compile(rf"\S(?:{COLUMN_GAP})resolved(?=$|{COLUMN_GAP})", re.IGNORECASE)
 
 
 def resolved_lines(doc: Doc) -> list[Region]:
@@ -78,8 +80,11 @@ def resolved_lines(doc: Doc) -> list[Region]:
 
 
 def is_a_resolution_line(line: str) -> bool:
-    """A line giving its one problem's resolution; in a line listing several ('Problems:
+    """A line giving its one problem's resolution, in a status column ('Depression, major,
+    single episode      Resolved    2015') or not; in a line listing several ('Problems:
     Hypertension (resolved), diabetes, asthma') the word is about the item it follows."""
+    if RESOLVED_COLUMN.search(line):
+        return True
     return bool(RESOLUTION.search(line)) and not re.search(
         r"[,;]", re.sub(r"\([^()]*\)|\[[^\[\]]*\]", "", line)
     )

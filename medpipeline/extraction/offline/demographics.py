@@ -24,6 +24,13 @@ NAME_LABEL = re.compile(
     re.MULTILINE | re.IGNORECASE,
 )
 
+# A header line that prints the name without a label, its birth date or record number beside it
+# ('Jane Roe   DOB: 03/04/1956', 'ROE, JANE M  MRN: 12345', as patient summaries print them).
+NAME_BEFORE_ITS_DETAILS = re.compile(
+    r"^[ \t]*(?P<name>[A-Z][A-Za-z'\-]*\.?(?:,?[ \t][A-Z][A-Za-z'\-]*\.?){1,3})"
+    r"(?:[ \t]*[,|(][ \t]*|[ \t]+)(?=(?:DOB|D\.O\.B|Date of Birth|DATE OF BIRTH|MRN|Born)\b)",
+    re.MULTILINE,
+)
 
 # Year first ('2012/10/15') is tried first: its last eight characters read as a month-first date.
 DATE = (
@@ -63,6 +70,7 @@ GENDER_WORDS |= {"f": "female", "woman": "female", "girl": "female", "lady": "fe
 
 
 NON_NAME_WORDS = {"the", "patient", "was", "is", "has", "with", "and", "of", "id", "name"}
+NON_NAME_WORDS |= {"summary", "visit", "report", "information", "record", "details", "date"}
 
 
 def date_words(written: str) -> str:
@@ -98,7 +106,13 @@ def plausible_person_name(name: str) -> bool:
 
 def patient_fact(text: str) -> PatientFact | None:
     name_match = next(
-        (m for m in NAME_LABEL.finditer(text) if plausible_person_name(m["name"])), None
+        (
+            m
+            for pattern in (NAME_LABEL, NAME_BEFORE_ITS_DETAILS)
+            for m in pattern.finditer(text)
+            if plausible_person_name(m["name"])
+        ),
+        None,
     )
     birth_match = next((m for m in BIRTH_DATE_LABEL.finditer(text) if parse_date(m["date"])), None)
     sex_match = SEX_LABEL.search(text) or AGE_SEX_PHRASE.search(text)

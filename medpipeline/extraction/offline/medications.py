@@ -202,7 +202,7 @@ PRESCRIBED_HEADER = re.compile(
 # the list is written (bulleted or not), up to where `header_list_regions` ends it.
 STOP_LIST_HEADER = re.compile(
     rf"^[ \t]*(?:#+[ \t]*)?(?:stop(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
-    rf"|(?:discontinued?|stopped)(?:[ \t]+{MEDICINES})?"
+    rf"|(?:discontinued?|stopped|(?:not|no[ \t]+longer)[ \t-]+taking)(?:[ \t]+{MEDICINES})?"
     rf"|{MEDICINES}[ \t]+(?:stopped|discontinued|to[ \t]+stop)"
     rf"|do[ \t]+not[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
@@ -286,6 +286,15 @@ def is_switched_from(text: str, ent: Span, next_drug_start: int) -> bool:
         and bool(SWITCH_FROM.search(text[sentence_start : ent.start_char]))
         and bool(SWITCH_TO.fullmatch(text, ent.end_char, next_drug_start))
     )
+
+
+# The drug a stopped one gave way to ('Fluticasone 44 mcg (replaced by budesonide-formoterol)'
+# in a list of drugs not taken): that one is taken.
+REPLACEMENT_BEFORE = re.compile(
+    r"\b(?:replaced[ \t]+(?:by|with)|switched[ \t]+to|changed[ \t]+to|substituted[ \t]+(?:by|with)"
+    r"|in[ \t]+favou?r[ \t]+of)[ \t]+(?:\S+[ \t]+)?$",
+    re.IGNORECASE,
+)
 
 
 CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
@@ -696,7 +705,12 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         stopped = (
             last_cue(ent, "MED_STOPPED") > started
             or is_switched_from(text, ent, next_start)
-            or in_regions(ent.start_char, stop_lists)
+            or (
+                in_regions(ent.start_char, stop_lists)
+                and not REPLACEMENT_BEFORE.search(
+                    text, line_bounds(text, ent.start_char, ent.end_char)[0], ent.start_char
+                )
+            )
             or bool(CLOSED_COURSE_AFTER.match(text, ent.end_char, next_start))
             or bool(action and (action["stop"] or action["ticked_stop"]))
         )

@@ -26,7 +26,12 @@ from medpipeline.extraction.offline.lexicons import (
 )
 from medpipeline.extraction.offline.sig import has_sig
 from medpipeline.extraction.offline.term_matcher import TermMatcher
-from medpipeline.extraction.offline.text import LIST_ITEM_LINE, Region, sentence_region
+from medpipeline.extraction.offline.text import (
+    AS_OF_A_DATE,
+    LIST_ITEM_LINE,
+    Region,
+    sentence_region,
+)
 from medpipeline.extraction.offline.vocabularies import (
     icd10_narrative_terms,
     narrative_drug_names,
@@ -842,7 +847,7 @@ def whole_line_title(row: dict[str, str]) -> str:
     """A regex (medspaCy's RegexMatcher) matching the row's titles as a whole line, any case, with
     an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:', and OCR's specks."""
     return (
-        rf"(?im)^[ \t]*{_SPECKS_BEFORE}[ \t]?{joined_titles(row)}"
+        rf"(?im)^[ \t]*{_SPECKS_BEFORE}[ \t]?{joined_titles(row)}{AS_OF_A_DATE}"
         rf"(?:[ \t]*:{_SPECKS_AFTER}|[ \t]*:?)[ \t]*(?=\n|\Z)"
     )
 
@@ -851,7 +856,7 @@ def labelled_title(row: dict[str, str]) -> str:
     """The row's titles as a label its items follow on the same line ('Problems: HTN, DM2'),
     at a line's start or, in a note that runs its labels on, after a sentence (`HEADER_LEAD`)."""
     return (
-        rf"(?i)(?<![\w/-]){joined_titles(row, status_titles=False)}"
+        rf"(?i)(?<![\w/-]){joined_titles(row, status_titles=False)}{AS_OF_A_DATE}"
         rf"(?:[ \t]*\([^()\n]{{1,30}}\))?[ \t]*:(?=[ \t]*\S)"  # 'Surgeries (list with year):'
     )
 
@@ -899,10 +904,58 @@ DOSE_LINE = re.compile(
 TABLE_ROW_LINE = re.compile(r"^[ \t]*(?=[^\n|]*\|[^\n|]*\|)", re.MULTILINE)
 
 
+# A line opening with a capital letter under a heading indented less ('Today's Diagnoses\n  Type 2
+# diabetes mellitus without complication\n  Essential hypertension'): an item of the heading's
+# list. PyRuSH starts a sentence at a line opening with a capital, but not after an indent, so
+# the 'without' negated the hypertension. Lines under an item ('ORDER: Potassium chloride 20
+# mEq\n    Give 1 tablet daily\n    DISCONTINUED 11/03') are the item's own.
+INDENTED_LINE = re.compile(r"^(?P<indent>[ \t]*)(?P<content>\S[^\n]*)", re.MULTILINE)
+HEADING_LIKE = re.compile(r"[^\d.;,]{1,40}")
+
+
+def indented_item_starts(text: str) -> set[int]:
+    starts, lines = set(), []
+    for line in INDENTED_LINE.finditer(text):
+        indent = len(line["indent"].expandtabs(4))
+        if indent and line["content"][0].isupper():
+            parent = next((content for depth, content in reversed(lines) if depth < indent), None)
+            if parent is None or HEADING_LIKE.fullmatch(parent.rstrip(": \t")):
+                starts.add(line.start("content"))
+        lines.append((indent, line["content"]))
+    return starts
+
+
+# A heading that ends in a negation and a colon, over the findings it denies, one per line
+# ('Denies:\nChest pain\nShortness of breath', 'Review of systems negative for:', 'Pertinent
+# negatives:'). PyRuSH starts a sentence at each line, so the cue reached none of them.
+NEGATIVE_LIST_HEADING = re.compile(
+    r"^[^\n:]{0,40}?\b(?:denies|denied|negative[ \t]+for|neg[ \t]+for|pertinent[ \t]+negatives?"
+    r"|no[ \t]+(?:known[ \t]+)?history[ \t]+of|never[ \t]+had|has[ \t]+not[ \t]+had)[ \t]*:[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# A line of such a list: short, not a heading of its own.
+NEGATIVE_LIST_LINE = re.compile(r"[ \t]*[^\s:][^\n]{0,58}(?<!:)[ \t]*(?=\n|$)")
+
+
+def negative_list_line_starts(text: str) -> set[int]:
+    """Where the lines a negative list heading denies start (the lines up to a blank one, a
+    heading or a line of prose)."""
+    starts = set()
+    for heading in NEGATIVE_LIST_HEADING.finditer(text):
+        position = heading.end() + 1
+        while line := NEGATIVE_LIST_LINE.match(text, position):
+            if is_section_title(line.group().strip()):
+                break
+            starts.add(position + len(line.group()) - len(line.group().lstrip()))
+            position = line.end() + 1
+    return starts
+
+
 @Language.component("medpipeline_list_item_sentences")
 def list_item_sentences(doc: Doc) -> Doc:
-    """Start a sentence at every list item and table row so ConText scopes stop there (PyRuSH
-    joins them), and none at the dash before a line's trailing status."""
+    """Start a sentence at every list item, table row and indented item of a heading's list so
+    ConText scopes stop there (PyRuSH joins them), but none inside a negative list (the
+    heading's cue reaches every line) or at the dash before a line's trailing status."""
     item_starts = {
         match.start() + len(match.group()) - len(match.group().lstrip())
         for match in (
@@ -910,13 +963,15 @@ def list_item_sentences(doc: Doc) -> Doc:
             *TABLE_ROW_LINE.finditer(doc.text),
             *DOSE_LINE.finditer(doc.text),
         )
+    } | indented_item_starts(doc.text)
+    joined = negative_list_line_starts(doc.text) | {
+        match.start() for match in TRAILING_STATUS.finditer(doc.text)
     }
-    status_dashes = {match.start() for match in TRAILING_STATUS.finditer(doc.text)}
     for token in doc[1:]:
-        if token.idx in item_starts:
-            token.is_sent_start = True
-        elif token.idx in status_dashes:
+        if token.idx in joined or (token.is_space and token.idx + len(token) in joined):
             token.is_sent_start = False
+        elif token.idx in item_starts:
+            token.is_sent_start = True
     return doc
 
 

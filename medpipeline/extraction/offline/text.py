@@ -16,6 +16,16 @@ LIST_ITEM_LINE = re.compile(
     r"^[ \t]*(?:\u2022|\u201a\u00c4\u00a2|[-*\u00b7\u25aa\u25cf]|\d{1,2}[.)])[ \t]", re.M
 )
 
+# A column gap: printouts without bars print a row's cells apart ('Sulfa Antibiotics    Rash
+# Moderate', 'Depression, major, single episode      Resolved    2015').
+COLUMN_GAP = r"[ \t]*\t[ \t]*|[ \t]{2,}"
+# The date a patient summary prints after a title ('Allergies as of 12/1/2026', 'Medications
+# (reviewed 03/02/2025)').
+AS_OF_A_DATE = (
+    r"(?:[ \t]+\(?(?:as[ \t]+of|(?:last[ \t]+)?(?:reviewed|updated)(?:[ \t]+on)?)[ \t]*:?[ \t]*"
+    r"\d{1,2}/\d{1,2}/\d{2,4}\)?)?"
+)
+
 
 def normalize_space(value: str) -> str:
     return " ".join(value.split())

@@ -1,0 +1,148 @@
+"""The offline provider on what patients and other practices send: after-visit summaries, portal
+health summaries and letters (2026-12-05, sixteenth session). Each case is short text of our own
+in the layout those documents print; each failed on the code before its rule."""
+
+import pytest
+
+from medpipeline.extraction.offline import OfflineExtractor
+from medpipeline.extraction.schema import Assertion, MedicationStatus
+
+
+@pytest.fixture(scope="module")
+def extractor() -> OfflineExtractor:
+    return OfflineExtractor()
+
+
+def conditions(extractor: OfflineExtractor, text: str) -> dict[str, tuple[Assertion, bool]]:
+    return {c.text: (c.assertion, c.resolved) for c in extractor.extract(text).conditions}
+
+
+def allergies(extractor: OfflineExtractor, text: str) -> dict[str, str | None]:
+    return {a.substance: a.reaction for a in extractor.extract(text).allergies}
+
+
+ACTIVE = (Assertion.PRESENT, False)
+NEGATED = (Assertion.NEGATED, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Today's Diagnoses\n  Type 2 diabetes mellitus without complication\n"
+        "  Essential hypertension\n",
+        "PROBLEMS\n  Active\n    Migraine without aura (G43.009)\n    Essential hypertension\n",
+    ],
+)
+def test_an_indented_list_items_without_is_not_the_next_items_negation(extractor, text):
+    """Regression: the 'without' of one indented item's name negated the item below it (PyRuSH
+    starts a sentence at a line opening with a capital, not after an indent)."""
+    found = conditions(extractor, text)
+    assert found[next(name for name in found if "hypertension" in name)] == ACTIVE
+
+
+def test_lines_under_a_drug_stay_the_drugs_own(extractor):
+    """An indented status line under a drug's line is the drug's ('DISCONTINUED' under a MAR
+    order), not an item of a list of its own."""
+    text = (
+        "ORDER: Potassium chloride ER 20 mEq tablet\n"
+        "       Give 1 tablet by mouth daily.\n"
+        "       DISCONTINUED 11/03/2024 - K+ 5.3 on labs.\n"
+    )
+    found = {m.generic_name: m.status for m in extractor.extract(text).medications}
+    assert found == {"potassium chloride": MedicationStatus.STOPPED}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Denies:\nChest pain\nShortness of breath\n",
+        "Patient denies:\n  chest pain\n  shortness of breath\n",
+        "Review of systems negative for:\n- Chest pain\n- Shortness of breath\n",
+        "Pertinent negatives:\nChest pain\nShortness of breath\n",
+    ],
+)
+def test_a_negative_heading_denies_every_line_of_its_list(extractor, text):
+    """Regression: a heading ending in a negation and a colon reached none of the findings
+    listed one per line below it: each was an active condition."""
+    found = conditions(extractor, text)
+    assert {name.lower(): value for name, value in found.items()} == {
+        "chest pain": NEGATED,
+        "shortness of breath": NEGATED,
+    }
+
+
+def test_a_negative_lists_end_is_a_blank_line(extractor):
+    text = "Denies:\nChest pain\n\nAssessment\nShortness of breath\n"
+    found = conditions(extractor, text)
+    assert found == {"Chest pain": NEGATED, "Shortness of breath": ACTIVE}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Allergies as of 12/1/2026: Sulfa Antibiotics (Rash)", {"Sulfa Antibiotics": "Rash"}),
+        (
+            "Allergies as of 12/1/2026\n  Sulfa Antibiotics   Rash\n  Penicillins   Hives\n",
+            {"Sulfa Antibiotics": "Rash", "Penicillins": "Hives"},
+        ),
+        (
+            "Allergies\n  Sulfa (Sulfonamide Antibiotics)   Rash   Moderate\n",
+            {"Sulfa": "Rash"},
+        ),
+        (
+            "Allergies and Intolerances\n"
+            "  Substance            Reaction               Severity     Status\n"
+            "  Metformin            Lactic acidosis risk   -            Inactive\n"
+            "  Ciprofloxacin        Tendon pain            Moderate     Active\n",
+            {"Metformin": "Lactic acidosis risk", "Ciprofloxacin": "Tendon pain"},
+        ),
+    ],
+)
+def test_a_summarys_allergy_list_in_columns(extractor, text, expected):
+    """Regression: 'Allergies as of <date>' was no allergy heading; a column gap did not part
+    substance from reaction (the reaction was lost or the substance dropped), a class in
+    brackets was read as the reaction, and the column heading row was an allergy to
+    'Substance' with the reaction 'Reaction'."""
+    assert allergies(extractor, text) == expected
+
+
+def test_a_resolved_status_column_resolves_its_rows_problem(extractor):
+    """Regression: a problem whose name has commas kept its 'Resolved' column unread."""
+    text = (
+        "Problem List\n"
+        "  Hypertension                              Active      2009\n"
+        "  Depression, major, single episode         Resolved    2015\n"
+    )
+    found = {c.text: c.resolved for c in extractor.extract(text).conditions}
+    assert found == {"Hypertension": False, "Depression": True}
+
+
+def test_a_not_taking_part_of_a_medication_list_stops_its_drugs_but_not_their_successor(
+    extractor,
+):
+    """Regression: the drugs under a 'Not-Taking' sub-heading were taken; the drug one of them
+    was replaced by, named in its line, was then stopped."""
+    text = (
+        "Current Medications\n"
+        "  Taking\n"
+        "    Budesonide-Formoterol 80-4.5 MCG/ACT Aerosol 2 puffs twice a day\n"
+        "  Not-Taking\n"
+        "    Fluticasone Propionate 44 MCG/ACT Aerosol (replaced by Budesonide-Formoterol)\n"
+    )
+    found = {m.text.split()[0]: m.status for m in extractor.extract(text).medications}
+    assert found["Budesonide-Formoterol"] == MedicationStatus.ACTIVE
+    assert found["Fluticasone"] == MedicationStatus.STOPPED
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("AFTER VISIT SUMMARY\nJane Roe   DOB: 03/04/1956\n", "Jane Roe"),
+        ("ROE, JANE M   MRN: 12345   DOB 3/4/1956\n", "ROE, JANE M"),
+        ("Jane Roe (DOB 03/04/1956)\n", "Jane Roe"),
+        ("Visit Summary   DOB: 03/04/1956\n", None),
+    ],
+)
+def test_a_name_printed_before_its_birth_date_without_a_label(extractor, text, name):
+    patient = extractor.extract(text).patient
+    assert (patient.name, patient.birth_date) == (name, "1956-03-04")
