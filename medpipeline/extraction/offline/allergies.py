@@ -49,7 +49,9 @@ ALLERGY_LIST_WORD = (
 )
 # What a list's label says of the list after its word: 'Allergies reviewed:', 'Allergy history:',
 # 'Allergy list:'.
-ALLERGY_LIST_STATE = rf"(?:[ \t]+(?:reviewed|verified|updated|history|list))?{AS_OF_A_DATE}"
+ALLERGY_LIST_STATE = (
+    rf"(?:[ \t]+(?:reviewed|verified|updated|history|list)){{0,2}}{AS_OF_A_DATE}"  # 'list reviewed'
+)
 ALLERGY_LABEL = (
     rf"\b(?:(?:(?:drug|food|medication|past)\s+)?{ALLERGY_LIST_WORD}{ALLERGY_LIST_STATE}"
     r"|(?-i:All|ALL))\s*:"  # 'All: PCN (hives)'

@@ -109,6 +109,10 @@ def condition_facts(
             continue
         if has_modifier(ent, "NOT_A_CONDITION") or SCALE_NUMBER.match(doc.text, ent.end_char):
             continue
+        if STATE_CODE.fullmatch(ent.text) and POSTAL_CODE_AFTER.match(doc.text, ent.end_char):
+            continue  # 'Detroit, MI 48201': an address's state
+        if TEST_RESULT_AFTER.match(doc.text, ent.end_char):
+            continue  # 'HIV 1/2 Ag/Ab:   Nonreactive': a test of it
         if is_a_stopped_drugs_effect(doc, ent) or is_a_vaccines_disease(doc.text, ent):
             continue
         assertion = assertion_of(ent)
@@ -177,6 +181,20 @@ def is_a_stopped_drugs_effect(doc: Doc, ent: Span) -> bool:
         for drug in doc.ents
         if drug.end_char <= opening
     )
+
+
+# A state's postal abbreviation before a ZIP code ('Detroit, MI 48201', 'Boston, MA 02114').
+STATE_CODE = re.compile(r"[A-Z]{2}")
+POSTAL_CODE_AFTER = re.compile(r"[ \t]+\d{5}(?:-\d{4})?\b")
+
+
+# A qualitative result after the name and a colon: the name is a test's ('HIV 1/2 Ag/Ab:
+# Nonreactive', 'Rubella: Immune', 'HIV (09/23/24): Nonreactive', 'GBS: negative').
+TEST_RESULT_AFTER = re.compile(
+    r"[^\n:.;]{0,40}:[ \t]*(?:non-?reactive|reactive|negative|positive|not[ \t]+detected"
+    r"|detected|immune|non-?immune|equivocal|indeterminate)\b",
+    re.IGNORECASE,
+)
 
 
 # A questionnaire named after the condition it screens for ('GAD-7 = 14', 'PHQ-9', 'Edinburgh

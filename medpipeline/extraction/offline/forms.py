@@ -203,6 +203,17 @@ def _mark_line(
             chars[first : first + len(action)] = action
         found = []
         in_answer_columns = not (said or action)
+    if _boxes_follow_their_items(line, found, previous_end):
+        # 'Diabetes [ ]   Asthma [X]   Hypertension [ ]': each box decides the item before it
+        item_start = previous_end + len(LEADING_LABEL.match(line, previous_end)[0])
+        for box in found:
+            if box["unchecked"] is not None:
+                _blank(chars, item_start, box.end())
+            else:
+                _blank(chars, box.start(), box.end())
+                chars[box.start()] = ","
+            item_start = box.end()
+        found = []
     for index, box in enumerate(found):
         if box["unchecked"] is not None:
             item_end = found[index + 1].start() if index + 1 < len(found) else len(line)
@@ -215,6 +226,22 @@ def _mark_line(
             if before.isalnum() or before == ")":  # the tick parts this item from the one before
                 chars[box.start()] = ","
     return _kept_a_line("".join(chars), line), in_answer_columns
+
+
+# The label a line of choices opens with ('Allergies: NKDA [ ]  Latex [X]').
+LEADING_LABEL = re.compile(r"[ \t]*(?:[A-Za-z][\w /()-]{0,30}:[ \t]*)?")
+
+
+def _boxes_follow_their_items(line: str, boxes: list[re.Match[str]], start: int) -> bool:
+    """The line prints each choice before its box: an item before the first box and none
+    after the last ('NKDA [ ]', 'Diabetes [ ]   Asthma [X]')."""
+    if not boxes:
+        return False
+    opening = line[start : boxes[0].start()]
+    return (
+        bool(opening[len(LEADING_LABEL.match(opening)[0]) :].strip())
+        and not line[boxes[-1].end() :].strip()
+    )
 
 
 def _kept_a_line(marked: str, line: str) -> str:

@@ -203,6 +203,7 @@ PRESCRIBED_HEADER = re.compile(
 STOP_LIST_HEADER = re.compile(
     rf"^[ \t]*(?:#+[ \t]*)?(?:stop(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
     rf"|(?:discontinued?|stopped|(?:not|no[ \t]+longer)[ \t-]+taking)(?:[ \t]+{MEDICINES})?"
+    r"(?:[ \t]+(?:today|this[ \t]+visit))?"
     rf"|{MEDICINES}[ \t]+(?:stopped|discontinued|to[ \t]+stop)"
     rf"|do[ \t]+not[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
@@ -591,6 +592,10 @@ UNIT_BEFORE = re.compile(r"\d[ \t]*(?:mcg|mg|ug|g|ml|units?)[ \t]+$", re.IGNOREC
 CLASS_NAMED_AFTER = re.compile(
     r"[ \t-]*(?:inhibitors?|blockers?|antagonists?|agonists?|receptors?)\b", re.IGNORECASE
 )
+# A substance the patient uses, not a medication ('Tobacco / nicotine vaping', 'nicotine use').
+SUBSTANCE_USE_AFTER = re.compile(
+    r"[ \t]*(?:vap(?:e|es|ed|ing)|e-?cig\w*|use|user|dependence|pouch(?:es)?)\b", re.IGNORECASE
+)
 
 
 # Courses behind the patient: 's/p 4 cycles of carboplatin', 'status post lumpectomy and 6 cycles
@@ -677,6 +682,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or MEASURED_AFTER.match(text, ent.end_char)
             or SCALE_AFTER.match(text, ent.end_char)
             or CLASS_NAMED_AFTER.match(text, ent.end_char)
+            or (
+                ent._.target_rule.metadata["generic_name"] == "nicotine"
+                and SUBSTANCE_USE_AFTER.match(text, ent.end_char)
+            )
             or is_a_susceptibility(text, ent)
             or (
                 DOSE_FORM_ABBREVIATION.fullmatch(ent.text)

@@ -518,10 +518,15 @@ DASH_BEFORE = re.compile(r"[ \t][-\u2013][ \t]*$")
 
 
 def is_a_dash_remark(cue: Span) -> bool:
-    """The cue follows a dash after a list item ('clopidogrel - stopped 2021', '- hold')."""
+    """The cue follows a dash after a list item ('clopidogrel - stopped 2021', '- hold'), not
+    after an answer ('Yes - father, MI at 54')."""
     text = cue.doc.text
-    return cue.text.startswith("-") or bool(
-        DASH_BEFORE.search(text, max(0, cue.start_char - 3), cue.start_char)
+    if cue.text.startswith("-"):
+        return True
+    dash = DASH_BEFORE.search(text, max(0, cue.start_char - 3), cue.start_char)
+    line_start = text.rfind("\n", 0, cue.start_char) + 1
+    return dash is not None and any(
+        line_start <= mention.start_char < dash.start() for mention in cue.doc.ents
     )
 
 
@@ -884,7 +889,8 @@ def is_section_title(text: str) -> bool:
 # care)', 'Type 2 diabetes - RESOLVED'): PyRuSH starts a sentence at the dash, which cut the
 # status off its drug or condition.
 TRAILING_STATUS = re.compile(
-    r"(?<=[ \t])-[ \t]*(?:not[ \t]+(?:taking|prescribed|started|given|indicated)|held|hold"
+    r"(?<=[ \t])-[ \t]*(?:(?:not|no[ \t]+longer)[ \t]+(?:taking|prescribed|started|given|indicated)"
+    r"|held|hold"
     r"|on[ \t]+hold|discontinued?|stop(?:ped)?|d/c|taper(?:ed)?[ \t]+(?:and[ \t]+stop|off)"
     r"|completed|continue|resolved|inactive|cured|in[ \t]+remission)\b[^\n]*$",
     re.IGNORECASE | re.MULTILINE,
@@ -898,6 +904,12 @@ DOSE_LINE = re.compile(
     r"^[ \t]*(?=[A-Za-z][\w/-]*(?:[ \t]+[A-Za-z][\w/-]*){0,3}[ \t]+\d+(?:\.\d+)?[ \t]*"
     r"(?:mg|mcg|g|units?|mL|%)\b)",
     re.MULTILINE | re.IGNORECASE,
+)
+# The dash after a relative opening a line ('Father - MI at 54'): PyRuSH started a sentence at
+# it, so the relative's condition was the patient's.
+RELATIVE_DASH = re.compile(
+    rf"^[ \t]*(?:(?:yes|no)[ \t]*[-:,][ \t]*)?(?:{'|'.join(RELATIVES)})[ \t]+(?=[-\u2013][ \t])",
+    re.IGNORECASE | re.MULTILINE,
 )
 # A row of a table written with bars ('Metformin | 1000 mg | BID | No - hold'): what one row says
 # is not about the next row's drug.
@@ -964,9 +976,11 @@ def list_item_sentences(doc: Doc) -> Doc:
             *DOSE_LINE.finditer(doc.text),
         )
     } | indented_item_starts(doc.text)
-    joined = negative_list_line_starts(doc.text) | {
-        match.start() for match in TRAILING_STATUS.finditer(doc.text)
-    }
+    joined = (
+        negative_list_line_starts(doc.text)
+        | {match.start() for match in TRAILING_STATUS.finditer(doc.text)}
+        | {match.end() for match in RELATIVE_DASH.finditer(doc.text)}
+    )
     for token in doc[1:]:
         if token.idx in joined or (token.is_space and token.idx + len(token) in joined):
             token.is_sent_start = False

@@ -172,10 +172,10 @@ def is_a_target(text: str, start: int) -> bool:
 # A bound a plan acts on, not a measurement: 'Transfuse if Hgb < 6.0', 'metformin held until Cr
 # <1.5', 'If ALT > 3x ULN, hold methotrexate'; or when to test again ('Recheck TSH 6 wks').
 CONDITION_BEFORE = re.compile(
-    r"\b(?:if|until|unless|when|once)\b[^.;\n]{0,30}$"
+    r"\b(?:if|until|unless|when|once|prn|for)\b[^.;\n]{0,30}$"
     # an instruction's reason to act: 'Return to ED for vomiting, glucose > 300', 'Call for
     # blood glucose < 70', 'Notify MD for: blood glucose > 350'
-    r"|\b(?:return|call|notify|contact|page|report)\b[^.;\n]{0,40}$",
+    r"|\b(?:return|call|notify|contact|page|report)\b[^.;\n]{0,80}$",
     re.IGNORECASE,
 )
 TIMES_NORMAL = re.compile(r"[ \t]*(?:x|times)[ \t]*(?:ULN|upper[ \t]+limit|normal)\b", re.I)
@@ -625,6 +625,7 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
     text = doc.text
     drug_regions = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
     drug_regions += skip_regions
+    drug_ends = {e.end_char for e in doc.ents if e.label_ == DRUG}
     facts = []
     taken: list[Region] = list(skip_regions)
     for match in table_rows(text):
@@ -638,6 +639,8 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
             continue
         if in_regions(match.start(), drug_regions) or in_regions(match.start(), rows):
             continue
+        if len(text[: match.start()].rstrip(" \t")) in drug_ends:
+            continue  # 'Montelukast Sodium 5 MG': a drug's salt, not a sodium result
         if match["unit"] is None and POSTAL_OR_ID.fullmatch(match["value"]):
             continue  # 'Madison, CA 95653': an address, not calcium
         if match["value"][0] in "<>" and is_vital_sign(match):
