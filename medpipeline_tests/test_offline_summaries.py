@@ -146,3 +146,133 @@ def test_a_not_taking_part_of_a_medication_list_stops_its_drugs_but_not_their_su
 def test_a_name_printed_before_its_birth_date_without_a_label(extractor, text, name):
     patient = extractor.extract(text).patient
     assert (patient.name, patient.birth_date) == (name, "1956-03-04")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Diabetes [ ]   Asthma [X]   Hypertension [ ]\n", {"Asthma": ACTIVE}),
+        ("Conditions: Migraine [ ]  COPD [X]\n", {"COPD": ACTIVE}),
+    ],
+)
+def test_a_box_after_its_item_decides_that_item(extractor, text, expected):
+    """Regression: a box printed after its item was read as the next item's, so every item
+    left unticked was asserted and the ticked one lost."""
+    assert conditions(extractor, text) == expected
+
+
+def test_an_unticked_box_after_nkda_says_no_nkda(extractor):
+    found = extractor.extract("Allergies: NKDA [ ]  Latex [X]\n").allergies
+    assert [(a.substance, a.no_known_allergies) for a in found] == [("Latex", False)]
+
+
+FAMILY = (Assertion.FAMILY, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Has your father had a heart attack before age 55? Yes - father, MI at 54\n",
+            {"heart attack": FAMILY, "MI": FAMILY},
+        ),
+        ("Father - MI at 54\n", {"MI": FAMILY}),
+    ],
+)
+def test_a_relatives_condition_in_an_answer_is_the_relatives(extractor, text, expected):
+    """Regression: 'Yes - father, MI at 54' and 'Father - MI at 54' gave the patient an MI."""
+    assert conditions(extractor, text) == expected
+
+
+def test_the_examples_of_a_question_answered_yes_are_only_possible(extractor):
+    """Regression: 'heart problems (angina, heart attack, stents)? [X] Yes' asserted both."""
+    text = "Have you ever had heart problems (angina, heart attack, stents)? [X] Yes\n"
+    found = conditions(extractor, text)
+    assert found == {
+        "angina": (Assertion.POSSIBLE, False),
+        "heart attack": (Assertion.POSSIBLE, False),
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Henry Ford Cancer Institute\n2799 W Grand Blvd, Detroit, MI 48202\n",
+        "PRENATAL LABS\nHIV 1/2 Ag/Ab:         Nonreactive\nRubella:               Immune\n",
+        "HIV (09/23/24): Nonreactive\n",
+        "Tobacco / nicotine vaping [X]\n",
+    ],
+)
+def test_no_condition_or_medication_of_an_address_a_test_or_a_habit(extractor, text):
+    """Regression: a Michigan address was a myocardial infarction, a nonreactive HIV test HIV
+    disease (B20), nicotine vaping a nicotine medication."""
+    result = extractor.extract(text)
+    assert (result.conditions, result.medications) == ([], [])
+
+
+def test_a_drugs_salt_is_no_lab_result(extractor):
+    """Regression: 'Montelukast Sodium 5 MG' was a sodium result of 5."""
+    text = "Current Medications\n  Montelukast Sodium 5 MG Tablet Chewable 1 tablet at bedtime\n"
+    assert extractor.extract(text).observations == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Glucagon 1 mg IM PRN blood glucose < 70\n", "Notify physician for: temp > 101, INR > 3.5.\n"],
+)
+def test_a_threshold_to_act_on_is_no_result(extractor, text):
+    assert extractor.extract(text).observations == []
+
+
+@pytest.mark.parametrize(
+    ("text", "generic"),
+    [
+        ("Discontinued today:\n  Metoprolol tartrate 25 mg tablet (fatigue)\n", "metoprolol"),
+        ("Current treatment:\n  Trazodone 50 mg - no longer taking\n", "trazodone"),
+    ],
+)
+def test_a_drug_stopped_today_or_no_longer_taken_is_stopped(extractor, text, generic):
+    found = {m.generic_name: m.status for m in extractor.extract(text).medications}
+    assert found[generic] == MedicationStatus.STOPPED
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Call your doctor or return to the hospital if:\n  - You have chest pain\n"
+        "  - Vomiting for more than 24 hours\n",
+        "SYMPTOMS TO REPORT: new lump, bone pain, persistent cough, shortness of breath.\n",
+        "Warning signs:\nChest pain\nVomiting\n",
+    ],
+)
+def test_symptoms_to_report_are_not_the_patients(extractor, text):
+    """Regression: the symptoms a patient is told to report were active conditions."""
+    found = conditions(extractor, text)
+    assert all(assertion == Assertion.HYPOTHETICAL for assertion, _ in found.values()), found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Allergy list reviewed:\n  Amoxicillin - hives (as a child)\n",
+            {"Amoxicillin": "hives"},
+        ),
+        ("Allergies: codeine, which causes vomiting.\n", {"codeine": "vomiting"}),
+        (
+            "ALLERGIES: Paclitaxel (infusion reaction), Iodinated\ncontrast (hives)\n"
+            "SURVEILLANCE PLAN\n- Echocardiogram every 3 months while on trastuzumab.\n",
+            {"Paclitaxel": "infusion reaction", "Iodinated contrast": "hives"},
+        ),
+        (
+            "ALLERGIES: NKDA\nULTRASOUND (10/28/24, 32w3d): Single live intrauterine pregnancy.\n",
+            {None: None},
+        ),
+    ],
+)
+def test_an_allergy_lists_items_and_end(extractor, text, expected):
+    """Regression: 'Allergy list reviewed:' was no allergy heading (amoxicillin an active
+    drug), a reaction told in a 'which causes' clause was an allergen, a wrapped item two
+    allergens, and a list ran on into the capitals heading below it (trastuzumab, a drug she
+    is on, an allergen; 'ULTRASOUND' an allergen)."""
+    assert allergies(extractor, text) == expected

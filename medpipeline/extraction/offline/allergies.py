@@ -38,6 +38,7 @@ from medpipeline.extraction.offline.text import (
     quote_for,
     wrapped_end,
 )
+from medpipeline.extraction.offline.vocabularies import find_drug
 from medpipeline.extraction.schema import AllergyFact, Assertion
 from medpipeline.terminology import icd10cm_code
 
@@ -127,8 +128,8 @@ def allergy_list_extent(text: str, region: Region) -> Region:
         return region[0], min(listed_end, region[1])
     header_only = ALLERGY_HEADER.fullmatch(text, region[0], end) is not None
     for index in range(MAX_ALLERGY_LINES):
-        if end >= region[1]:
-            break
+        if end >= region[1] or NONE_KNOWN_LINE.search(text, region[0], end):
+            break  # 'ALLERGIES: NKDA': nothing follows in the list
         line = text[end + 1 : line_bounds(text, end + 1, end + 1)[1]]
         first_line_of_list = index == 0 and header_only and line.strip()
         if not first_line_of_list and not is_allergy_list_line(line):
@@ -156,6 +157,16 @@ def other_section_start() -> re.Pattern[str]:
     return re.compile(rf"[ \t]*(?:{words})\b", re.IGNORECASE)
 
 
+# A list that says there are none ('ALLERGIES: NKDA', 'No Known Allergies'), its last line.
+NONE_KNOWN_LINE = re.compile(
+    r"(?:^|:)[ \t]*(?:NKDA|NKA|no[ \t]+known[ \t]+(?:drug[ \t]+)?allerg(?:y|ies)|none)[ \t.]*\Z",
+    re.IGNORECASE | re.MULTILINE,
+)
+# A heading in capitals ('SURVEILLANCE PLAN', 'ULTRASOUND (10/28/24, 32w3d): ...') after a list
+# the text runs on into (a PDF's text loses the blank line before it).
+CAPITALS_HEADING = re.compile(r"[ \t]*[A-Z]{3,}(?:[ \t/&]+[A-Z]{2,})*[ \t]*(?:[(:]|$)")
+
+
 def is_allergy_list_line(line: str) -> bool:
     if (
         SUBSTANCE_LINE.match(line)
@@ -164,6 +175,8 @@ def is_allergy_list_line(line: str) -> bool:
     ):
         return True
     if not line.strip() or LABEL_LINE.match(line) or other_section_start().match(line):
+        return False
+    if CAPITALS_HEADING.match(line) and not COMMON_ALLERGENS.search(line) and not find_drug(line):
         return False
     longest_item = max(len(SPECK.sub("", item).split()) for item in re.split("[,;]", line))
     return bool(LIST_ITEM_LINE.match(line)) or longest_item <= MAX_ALLERGY_ITEM_WORDS
@@ -320,7 +333,15 @@ ALLERGY_ITEM_SEPARATOR = re.compile(
 )  # not an initial's full stop ('C. diff colitis')
 
 
-REACTION_DELIMITER = re.compile(rf"\s*\(|\s+[-\u2013]\s+|\s*:\s*|{COLUMN_GAP}")
+REACTION_CLAUSE = (
+    r",?[ \t]+(?:which|that)[ \t]+(?:causes?|caused|gives?|gave)[ \t]+(?:(?:him|her|them)[ \t]+)?"
+)
+REACTION_DELIMITER = re.compile(
+    rf"{REACTION_CLAUSE}|\s*\(|\s+[-\u2013]\s+|\s*:\s*|{COLUMN_GAP}", re.IGNORECASE
+)
+ITEM_GOES_ON = re.compile(
+    rf"(?<![,;\s])\n(?=[ \t]*(?-i:[a-z]))|(?={REACTION_CLAUSE}),", re.IGNORECASE
+)
 
 
 MAX_REACTION_WORDS = 4
@@ -379,6 +400,9 @@ def allergy_items(text: str, region: Region) -> list[Region]:
     if header:
         start = header.end()
     masked = mask_substance_blocks(mask_parentheses(text[start:end]))
+    # an item the page wrapped ('Iodinated\ncontrast (hives)'); a reaction told in a relative
+    # clause ('codeine, which causes vomiting')
+    masked = ITEM_GOES_ON.sub(lambda match: "\x00" * len(match[0]), masked)
     items, item_start = [], 0
     for separator in ALLERGY_ITEM_SEPARATOR.finditer(masked):
         items.append((start + item_start, start + separator.start()))

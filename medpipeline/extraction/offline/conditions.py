@@ -116,6 +116,8 @@ def condition_facts(
         if is_a_stopped_drugs_effect(doc, ent) or is_a_vaccines_disease(doc.text, ent):
             continue
         assertion = assertion_of(ent)
+        if assertion == Assertion.PRESENT and is_a_questions_example(doc.text, ent):
+            assertion = Assertion.POSSIBLE
         listed_resolved = (
             (assertion == Assertion.PRESENT and in_regions(ent.start_char, resolved))
             or (assertion == Assertion.HISTORICAL and has_modifier(ent, "RESOLVED"))
@@ -183,16 +185,33 @@ def is_a_stopped_drugs_effect(doc: Doc, ent: Span) -> bool:
     )
 
 
+# The examples in brackets of a question ('Have you had heart problems (angina, heart attack,
+# stents)? [X] Yes'): a yes says one of them, not which.
+BRACKET_BEFORE = re.compile(r"\((?:e\.g\.,?|such[ \t]+as|like)?[^()\n]*$", re.IGNORECASE)
+QUESTION_BRACKET_AFTER = re.compile(  # the '?' of a question answered yes is read blanked
+    r"[^()\n]*\)[ \t]*(?:\?|[ \t](?:yes|y)\b)", re.IGNORECASE
+)
+
+
+def is_a_questions_example(text: str, ent: Span) -> bool:
+    line_start = text.rfind("\n", 0, ent.start_char) + 1
+    return bool(
+        BRACKET_BEFORE.search(text, line_start, ent.start_char)
+        and QUESTION_BRACKET_AFTER.match(text, ent.end_char)
+    )
+
+
 # A state's postal abbreviation before a ZIP code ('Detroit, MI 48201', 'Boston, MA 02114').
 STATE_CODE = re.compile(r"[A-Z]{2}")
 POSTAL_CODE_AFTER = re.compile(r"[ \t]+\d{5}(?:-\d{4})?\b")
 
 
-# A qualitative result after the name and a colon: the name is a test's ('HIV 1/2 Ag/Ab:
-# Nonreactive', 'Rubella: Immune', 'HIV (09/23/24): Nonreactive', 'GBS: negative').
+# A test's qualitative result after the name and a colon: the name is a test's ('HIV 1/2 Ag/Ab:
+# Nonreactive', 'Rubella: Immune', 'HIV (09/23/24): Nonreactive'); a review of systems answers
+# 'Headache: negative' of the patient.
 TEST_RESULT_AFTER = re.compile(
-    r"[^\n:.;]{0,40}:[ \t]*(?:non-?reactive|reactive|negative|positive|not[ \t]+detected"
-    r"|detected|immune|non-?immune|equivocal|indeterminate)\b",
+    r"[^\n:.;]{0,40}:[ \t]*(?:non-?reactive|reactive|not[ \t]+detected|detected|immune"
+    r"|non-?immune|equivocal|indeterminate)\b",
     re.IGNORECASE,
 )
 

@@ -524,10 +524,12 @@ def is_a_dash_remark(cue: Span) -> bool:
     if cue.text.startswith("-"):
         return True
     dash = DASH_BEFORE.search(text, max(0, cue.start_char - 3), cue.start_char)
-    line_start = text.rfind("\n", 0, cue.start_char) + 1
-    return dash is not None and any(
-        line_start <= mention.start_char < dash.start() for mention in cue.doc.ents
+    return dash is not None and not ANSWER_BEFORE.search(
+        text, max(0, dash.start() - 5), dash.start()
     )
+
+
+ANSWER_BEFORE = re.compile(r"\b(?:yes|no)[ \t]*$", re.IGNORECASE)
 
 
 def is_another_items(target: Span, cue: Span) -> bool:
@@ -937,25 +939,28 @@ def indented_item_starts(text: str) -> set[int]:
     return starts
 
 
-# A heading that ends in a negation and a colon, over the findings it denies, one per line
-# ('Denies:\nChest pain\nShortness of breath', 'Review of systems negative for:', 'Pertinent
-# negatives:'). PyRuSH starts a sentence at each line, so the cue reached none of them.
-NEGATIVE_LIST_HEADING = re.compile(
-    r"^[^\n:]{0,40}?\b(?:denies|denied|negative[ \t]+for|neg[ \t]+for|pertinent[ \t]+negatives?"
-    r"|no[ \t]+(?:known[ \t]+)?history[ \t]+of|never[ \t]+had|has[ \t]+not[ \t]+had)[ \t]*:[ \t]*$",
+# A heading that ends in a negation or a condition and a colon, over the findings it denies or
+# makes hypothetical, one per line ('Denies:\nChest pain\nShortness of breath', 'Review of
+# systems negative for:', 'Pertinent negatives:', 'Call your doctor if:\n- You have chest pain',
+# 'Symptoms to report:'). PyRuSH starts a sentence at each line, so the cue reached none.
+CUE_LIST_HEADING = re.compile(
+    r"^[^\n:]{0,60}?\b(?:denies|denied|negative[ \t]+for|neg[ \t]+for|pertinent[ \t]+negatives?"
+    r"|no[ \t]+(?:known[ \t]+)?history[ \t]+of|never[ \t]+had|has[ \t]+not[ \t]+had"
+    r"|if\b[^\n:]{0,40}|symptoms[ \t]+to[ \t]+report|warning[ \t]+signs"
+    r"|report[ \t]+(?:any[ \t]+of[ \t]+)?the[ \t]+following(?:[ \t]+symptoms)?)[ \t]*:[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 # A line of such a list: short, not a heading of its own.
-NEGATIVE_LIST_LINE = re.compile(r"[ \t]*[^\s:][^\n]{0,58}(?<!:)[ \t]*(?=\n|$)")
+CUE_LIST_LINE = re.compile(r"[ \t]*[^\s:][^\n]{0,58}(?<!:)[ \t]*(?=\n|$)")
 
 
-def negative_list_line_starts(text: str) -> set[int]:
-    """Where the lines a negative list heading denies start (the lines up to a blank one, a
+def cue_list_line_starts(text: str) -> set[int]:
+    """Where the lines a cue list heading is about start (the lines up to a blank one, a
     heading or a line of prose)."""
     starts = set()
-    for heading in NEGATIVE_LIST_HEADING.finditer(text):
+    for heading in CUE_LIST_HEADING.finditer(text):
         position = heading.end() + 1
-        while line := NEGATIVE_LIST_LINE.match(text, position):
+        while line := CUE_LIST_LINE.match(text, position):
             if is_section_title(line.group().strip()):
                 break
             starts.add(position + len(line.group()) - len(line.group().lstrip()))
@@ -966,7 +971,7 @@ def negative_list_line_starts(text: str) -> set[int]:
 @Language.component("medpipeline_list_item_sentences")
 def list_item_sentences(doc: Doc) -> Doc:
     """Start a sentence at every list item, table row and indented item of a heading's list so
-    ConText scopes stop there (PyRuSH joins them), but none inside a negative list (the
+    ConText scopes stop there (PyRuSH joins them), but none inside a cue list (the
     heading's cue reaches every line) or at the dash before a line's trailing status."""
     item_starts = {
         match.start() + len(match.group()) - len(match.group().lstrip())
@@ -977,7 +982,7 @@ def list_item_sentences(doc: Doc) -> Doc:
         )
     } | indented_item_starts(doc.text)
     joined = (
-        negative_list_line_starts(doc.text)
+        cue_list_line_starts(doc.text)
         | {match.start() for match in TRAILING_STATUS.finditer(doc.text)}
         | {match.end() for match in RELATIVE_DASH.finditer(doc.text)}
     )
