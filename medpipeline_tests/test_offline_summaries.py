@@ -276,3 +276,94 @@ def test_an_allergy_lists_items_and_end(extractor, text, expected):
     allergens, and a list ran on into the capitals heading below it (trastuzumab, a drug she
     is on, an allergen; 'ULTRASOUND' an allergen)."""
     assert allergies(extractor, text) == expected
+
+
+def test_a_negation_reaches_every_drug_its_list_names_before_a_subordinate_clause(extractor):
+    """Regression: in 'Do NOT take ibuprofen or naproxen while taking ketorolac' the
+    'while taking' gave naproxen a verb of its own: an active naproxen."""
+    text = "Do NOT take ibuprofen or naproxen while taking ketorolac.\n"
+    found = {m.generic_name: m.assertion for m in extractor.extract(text).medications}
+    assert found["ibuprofen"] == found["naproxen"] == Assertion.NEGATED
+
+
+@pytest.mark.parametrize(
+    ("text", "generic"),
+    [
+        (
+            "If inadequate response at 3 months, consider adding hydroxychloroquine or a\n"
+            "TNF inhibitor such as adalimumab.\n",
+            "adalimumab",
+        ),
+        (
+            "If her symptoms recur, we could consider a 3-day\n"
+            "course of IV methylprednisolone 1 g daily.\n",
+            "methylprednisolone",
+        ),
+        (
+            "I would suggest considering a statin (e.g. atorvastatin 20 mg) given his diabetes.\n",
+            "atorvastatin",
+        ),
+    ],
+)
+def test_a_drug_only_proposed_across_a_wrapped_line_or_as_an_example(extractor, text, generic):
+    """Regression: a proposal did not reach a drug on the line the page wrapped the sentence
+    onto, nor an example of the class it proposes ('e.g.' ended the sentence)."""
+    found = {m.generic_name: m.assertion for m in extractor.extract(text).medications}
+    assert found[generic] == Assertion.HYPOTHETICAL
+
+
+def test_a_labelled_family_history_paragraph_ends_at_the_blank_line(extractor):
+    """Regression: 'Family history: ...' ran on to the next title, so the patient's own allergy
+    in the paragraphs below was her mother's."""
+    text = (
+        "Family history: Her mother has multiple sclerosis.\n\n"
+        "She is allergic to erythromycin, which caused a rash.\n"
+    )
+    result = extractor.extract(text)
+    assert {c.text: c.assertion for c in result.conditions}["multiple sclerosis"] == (
+        Assertion.FAMILY
+    )
+    assert [(a.substance, a.reaction, a.assertion) for a in result.allergies] == [
+        ("erythromycin", "rash", Assertion.PRESENT)
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Medications given in the ED:\n  ketorolac (Toradol) 15 mg IV\n  ondansetron 4 mg IV\n",
+        "SEDATION/MEDICATIONS DURING PROCEDURE:\nMidazolam 2 mg IV, fentanyl 50 mcg IV.\n",
+        "PREMEDICATIONS GIVEN:\n08:55  Ondansetron 16 mg IV\n",
+    ],
+)
+def test_a_dose_given_during_the_visit_is_completed(extractor, text):
+    """Regression: drugs given once in the ED, a procedure or an infusion visit were drugs the
+    patient is on."""
+    found = {m.generic_name: m.status for m in extractor.extract(text).medications}
+    assert found and set(found.values()) == {MedicationStatus.COMPLETED}, found
+
+
+def test_a_plain_medications_heading_gives_no_doses_given(extractor):
+    found = extractor.extract("Medications:\nlisinopril 10 mg daily\n").medications
+    assert [m.status for m in found] == [MedicationStatus.ACTIVE]
+
+
+def test_a_status_column_of_a_medication_row_without_bars(extractor):
+    """Regression: a 'Completed' status column left an anticoagulant active."""
+    text = (
+        "Medications\n"
+        "  Medication          Instructions       Status\n"
+        "  Rivaroxaban 20 mg   1 tablet daily     Completed\n"
+        "  Lisinopril 10 mg    1 tablet daily     Active\n"
+    )
+    found = {m.generic_name: m.status for m in extractor.extract(text).medications}
+    assert found == {
+        "rivaroxaban": MedicationStatus.COMPLETED,
+        "lisinopril": MedicationStatus.ACTIVE,
+    }
+
+
+def test_vaping_nicotine_is_no_medication_but_a_patch_is(extractor):
+    text = "Tobacco: Former smoker, quit 2016. Vapes nicotine daily.\nNicotine patch 21 mg daily\n"
+    found = [m.text for m in extractor.extract(text).medications]
+    assert found == ["Nicotine patch"]

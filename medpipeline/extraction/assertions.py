@@ -59,7 +59,8 @@ _RANK = {
 
 @functools.cache
 def recheck_pipeline() -> Language:
-    """Sentences (PyRuSH, list items), the sectionizer and ConText with the offline rules, all
+    """Sentences (PyRuSH, list items), the sectionizer (a labelled section ends with its
+    paragraph) and ConText with the offline rules, all
     reading the span group `TARGETS` instead of entities found by a matcher."""
     silence_loguru()
     nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
@@ -76,6 +77,7 @@ def recheck_pipeline() -> Language:
         },
     )
     sectionizer.add(section_rules(nlp, sectionizer.DEFAULT_RULES_FILEPATH))
+    nlp.add_pipe("medpipeline_labelled_paragraphs", after="medspacy_sectionizer")
     context = nlp.add_pipe(
         "medspacy_context",
         config={"rules": None, "input_span_type": "group", "span_group_name": TARGETS},

@@ -112,7 +112,8 @@ MAX_ALLERGY_ITEM_WORDS = 6
 # Where the substances after 'allergic to' end: the sentence's end or the next clause ('He is
 # allergic to shellfish and takes atorvastatin', '..., but tolerates codeine').
 ALLERGIC_TO_END = re.compile(
-    r"\.(?:\s|$)|\n|;|\?|\b(?:but|which|who|although|though|because|however|whereas)\b"
+    r"\.(?:\s|$)|\n|;|\?|\b(?:but|which(?![ \t]+(?:causes?|caused|gives?|gave)\b)|who|although"
+    r"|though|because|however|whereas)\b"
     r"|(?:\band\b|,)[ \t]+(?:(?:he|she|they|the[ \t]+patient|patient)[ \t]+)?"
     r"(?:takes?|taking|uses?|using|is|was|has|had|reports?|reported|denies|denied|tolerates?"
     r"|tolerated|started|continues|continued|receives|received|gets|got|developed|remains)\b",
@@ -557,6 +558,7 @@ def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
     rest = parts[1]
     reaction = rest.split(")")[0] if item[len(parts[0]) :].lstrip().startswith("(") else rest
     reaction = re.split(COLUMN_GAP, reaction.strip())[0]  # not the severity column after it
+    reaction = re.sub(r"^(?:an?|the)[ \t]+", "", reaction, flags=re.IGNORECASE)  # 'caused a rash'
     reaction = normalize_space(reaction).rstrip(".,;:-\u2013 ")  # 'rash - tolerates ...'
     if len(reaction.split()) > MAX_REACTION_WORDS:
         # 'infusion reaction (grade 2, cycle 4)', 'rash - SJS concern per patient': the

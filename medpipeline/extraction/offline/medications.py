@@ -37,6 +37,7 @@ from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
     ANAPHYLAXIS,
+    COLUMN_GAP,
     LIST_MARKER,
     TESTED,
     Region,
@@ -208,6 +209,22 @@ STOP_LIST_HEADER = re.compile(
     rf"|do[ \t]+not[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+# A list of what was given during the visit or procedure ('Medications given in the ED:',
+# 'PREMEDICATIONS GIVEN:', 'SEDATION/MEDICATIONS DURING PROCEDURE:', 'Medications
+# administered:'): each drug is a dose given, not one the patient is on.
+GIVEN_LIST_HEADER = re.compile(
+    r"^[ \t]*(?:#+[ \t]*)?(?:sedation/)?(?:premedications?|sedation"
+    rf"|{MEDICINES}(?=[ \t]+(?:given|administered|received|during)\b))"
+    r"(?:[ \t]+(?:given|administered|received))?(?:[ \t]+(?:in|during|at)[ \t]+(?:the[ \t]+)?"
+    r"(?:ed|er|emergency[ \t]+department|clinic|office|procedure|visit|infusion))?[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# A status column at the end of a medication row printed without bars.
+STATUS_COLUMN = re.compile(
+    rf"[^\n]*?(?:{COLUMN_GAP})(?P<status>completed|discontinued|stopped|expired|inactive|held"
+    r"|on[ \t]+hold|active)[ \t]*$",
+    re.IGNORECASE,
+)
 MAX_LIST_LINES = 30
 # Where such a list ends: a label line ('Follow-up:'), the next list's header ('CONTINUE taking
 # these medications') or another instruction ('Continue your other home medicines').
@@ -333,7 +350,8 @@ PROPOSED_BEFORE = re.compile(
     # a choice not made yet: 'Options: resume bisphosphonate vs denosumab', 'prior auth for'
     r"|options?(?:[ \t]+(?:include|are|discussed))?[ \t]*:|prior[ \t]+auth(?:orization)?[ \t]+for"
     r"|(?:vs|versus)(?=\.?[ \t]+[^.;:\n]*$)"
-    r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:\n]*$",
+    # (to the drug on the line the page wrapped the sentence onto)
+    r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:]*$",
     re.IGNORECASE,
 )
 
@@ -410,6 +428,7 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
             cue_before(PROPOSED_BEFORE, text, ent)
             and not STOP_PROPOSED.search(text, sentence_start, ent.start_char)
         )
+        or is_a_proposed_example(text, ent, sentence_start)
         or (condition and cue_before(WRITER_STARTS, text, ent))
         or (condition and opens_its_item(text, ent) and not is_an_indication(ent, condition))
         or PROPOSED_AFTER.match(text, ent.end_char)
@@ -421,6 +440,18 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
     if (proposed or later) and assertion == Assertion.PRESENT:
         return Assertion.HYPOTHETICAL
     return assertion
+
+
+# An example of a class of drugs the sentence proposes ('considering a statin (e.g. atorvastatin
+# 20 mg)', 'a TNF inhibitor such as adalimumab').
+EXAMPLE_BEFORE = re.compile(
+    r"[ \t]*\(?(?:\bsuch[ \t]+as|\be\.g\.,?|\bfor[ \t]+example,?)[ \t]*$", re.IGNORECASE
+)
+
+
+def is_a_proposed_example(text: str, ent: Span, sentence_start: int) -> bool:
+    example = EXAMPLE_BEFORE.search(text, max(sentence_start, ent.start_char - 20), ent.start_char)
+    return bool(example and PROPOSED_BEFORE.search(text, sentence_start, example.start()))
 
 
 # A drug the sentence after it only proposes: 'Melatonin 3 mg at bedtime may be tried for sleep'.
@@ -592,7 +623,20 @@ UNIT_BEFORE = re.compile(r"\d[ \t]*(?:mcg|mg|ug|g|ml|units?)[ \t]+$", re.IGNOREC
 CLASS_NAMED_AFTER = re.compile(
     r"[ \t-]*(?:inhibitors?|blockers?|antagonists?|agonists?|receptors?)\b", re.IGNORECASE
 )
-# A substance the patient uses, not a medication ('Tobacco / nicotine vaping', 'nicotine use').
+# A substance the patient uses, not a medication ('Tobacco / nicotine vaping', 'nicotine use',
+# 'Vapes nicotine daily').
+SUBSTANCE_USE_BEFORE = re.compile(
+    r"\b(?:vap(?:e|es|ed|ing)|smok(?:e|es|ed|ing)|chew(?:s|ed|ing)?)[ \t]+$", re.IGNORECASE
+)
+
+
+def is_substance_use(text: str, ent: Span) -> bool:
+    return ent._.target_rule.metadata["generic_name"] == "nicotine" and bool(
+        SUBSTANCE_USE_AFTER.match(text, ent.end_char)
+        or SUBSTANCE_USE_BEFORE.search(text, max(0, ent.start_char - 20), ent.start_char)
+    )
+
+
 SUBSTANCE_USE_AFTER = re.compile(
     r"[ \t]*(?:vap(?:e|es|ed|ing)|e-?cig\w*|use|user|dependence|pouch(?:es)?)\b", re.IGNORECASE
 )
@@ -667,6 +711,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         + section_regions(doc, MEDICATION_CATEGORIES, titled=PRESCRIBED_HEADER)
     )
     stop_lists = header_list_regions(text, STOP_LIST_HEADER)
+    given_lists = header_list_regions(text, GIVEN_LIST_HEADER)
     plans = section_regions(doc, {ASSESSMENT_AND_PLAN}) + [
         line_bounds(text, m.start(), m.end()) for m in PLAN_LABEL.finditer(text)
     ]
@@ -682,10 +727,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or MEASURED_AFTER.match(text, ent.end_char)
             or SCALE_AFTER.match(text, ent.end_char)
             or CLASS_NAMED_AFTER.match(text, ent.end_char)
-            or (
-                ent._.target_rule.metadata["generic_name"] == "nicotine"
-                and SUBSTANCE_USE_AFTER.match(text, ent.end_char)
-            )
+            or is_substance_use(text, ent)
             or is_a_susceptibility(text, ent)
             or (
                 DOSE_FORM_ABBREVIATION.fullmatch(ent.text)
@@ -735,16 +777,22 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             has_modifier(ent, "MED_GIVEN")
             or cue_before(COURSES_BEHIND, text, ent)
             or given_as_a_list(text, ent)
+            or in_regions(ent.start_char, given_lists)
             or taken_before_arrival(text, ent)
         ) and not (
             prescribed
             or started > last_cue(ent, "MED_GIVEN")  # 'Started a course ..., now completed'
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])
         )
+        column = (
+            STATUS_COLUMN.match(text, ent.end_char, line_end) if next_start > line_end else None
+        )
         if held:
             status = MedicationStatus.ON_HOLD
         elif stopped:
             status = MedicationStatus.STOPPED
+        elif column:  # '  Rivaroxaban 20 mg   1 tablet daily   Completed'
+            status = medication_status(column["status"])
         else:
             status = MedicationStatus.COMPLETED if given else MedicationStatus.ACTIVE
         facts.append(

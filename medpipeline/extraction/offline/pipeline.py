@@ -758,12 +758,21 @@ def in_another_clause(target: Span, cue: Span, negation: bool, switch: bool = Fa
 
 
 def has_own_verb(target: Span, start: int, end: int) -> bool:
-    """The words around the target drug from start to end have a verb of their own."""
+    """The words around the target drug from start to end have a verb of their own (not one of
+    a clause that a subordinating word opens after it: 'Do not take ibuprofen or naproxen while
+    taking ketorolac')."""
     text = target.doc.text
+    if subordinate := SUBORDINATE_CLAUSE.search(text, target.end_char, end):
+        end = subordinate.start()
     return bool(
         CLAUSE_VERB.search(text, start, target.start_char)
         or CLAUSE_VERB.search(text, target.end_char, end)
     )
+
+
+SUBORDINATE_CLAUSE = re.compile(
+    r"\b(?:while|when|whilst|because|unless|until|before|after|since)\b", re.IGNORECASE
+)
 
 
 def reaches_target(target: Span, cue_start: int, backward: bool = False) -> bool:
@@ -907,6 +916,17 @@ DOSE_LINE = re.compile(
     r"(?:mg|mcg|g|units?|mL|%)\b)",
     re.MULTILINE | re.IGNORECASE,
 )
+# A line the page wrapped after a word that cannot end a sentence ('consider adding
+# hydroxychloroquine or a\nTNF inhibitor such as adalimumab', 'we could consider a 3-day\ncourse
+# of IV methylprednisolone 1 g daily'): PyRuSH, or a dose opening the line, started a sentence
+# there and the proposal did not reach the drug.
+WRAPPED_AFTER = re.compile(
+    r"\b(?:a|an|the|or|and|of|to|with|for|by|than|consider|considering|add|adding|start|starting"
+    r"|discuss|trial|including|such[ \t]+as|\d+-(?:day|week|month))[ \t]*\n[ \t]*(?=\S)",
+    re.IGNORECASE,
+)
+# An abbreviation's full stop ends no sentence ('a statin (e.g. atorvastatin 20 mg)').
+ABBREVIATION_STOP = re.compile(r"\b(?:e\.g|i\.e|approx|incl)\.,?[ \t]+(?=\S)", re.IGNORECASE)
 # The dash after a relative opening a line ('Father - MI at 54'): PyRuSH started a sentence at
 # it, so the relative's condition was the patient's.
 RELATIVE_DASH = re.compile(
@@ -981,8 +1001,11 @@ def list_item_sentences(doc: Doc) -> Doc:
             *DOSE_LINE.finditer(doc.text),
         )
     } | indented_item_starts(doc.text)
+    list_items = {match.end() for match in LIST_ITEM_LINE.finditer(doc.text)}
     joined = (
         cue_list_line_starts(doc.text)
+        | {match.end() for match in WRAPPED_AFTER.finditer(doc.text)} - list_items
+        | {match.end() for match in ABBREVIATION_STOP.finditer(doc.text)}
         | {match.start() for match in TRAILING_STATUS.finditer(doc.text)}
         | {match.end() for match in RELATIVE_DASH.finditer(doc.text)}
     )
@@ -1073,6 +1096,36 @@ LISTS_NO_LABEL_STARTS = NO_FACT_SECTIONS | {
 HEADER_LEAD = r"(?:[\n\r]+[\s]*|^[.;][ \t]+)$"
 
 
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+@Language.component("medpipeline_labelled_paragraphs")
+def labelled_paragraphs(doc: Doc) -> Doc:
+    """A section a label opens on its content's line ('Family history: Her mother has MS.') is
+    that paragraph: what follows a blank line is not the family's, the past's or the plan's
+    (the sectionizer runs a section on to the next title, so the patient's own drugs and
+    allergies below were the mother's)."""
+    text = doc.text
+    for section in doc._.sections:
+        attributes = SECTION_ASSERTIONS.get(section.category)
+        if not attributes or section.title_end <= section.title_start:
+            continue
+        title_end = doc[section.title_end - 1].idx + len(doc[section.title_end - 1])
+        line_end = text.find("\n", title_end)
+        body_end = doc[section.body_end - 1].idx if section.body_end > section.body_start else 0
+        if line_end < 0 or not text[title_end:line_end].strip(" \t:"):
+            continue  # a title on a line of its own heads the whole section
+        paragraph_end = PARAGRAPH_BREAK.search(text, line_end, body_end)
+        if paragraph_end is None:
+            continue
+        targets = [*doc.ents, *(span for group in doc.spans.values() for span in group)]
+        for target in targets:
+            if paragraph_end.end() <= target.start_char <= body_end:
+                for attribute in attributes:
+                    setattr(target._, attribute, False)
+    return doc
+
+
 @functools.cache
 def build_pipeline() -> Language:
     """medspaCy (PyRuSH sentences, ConText, the sectionizer) with our rules, and our term matcher.
@@ -1112,6 +1165,7 @@ def build_pipeline() -> Language:
     )
     sectionizer.add(section_rules(nlp, sectionizer.DEFAULT_RULES_FILEPATH))
     nlp.add_pipe("medpipeline_medication_item_sentences", before="medspacy_context")
+    nlp.add_pipe("medpipeline_labelled_paragraphs", after="medspacy_sectionizer")
     return nlp
 
 
