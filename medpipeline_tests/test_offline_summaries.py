@@ -367,3 +367,60 @@ def test_vaping_nicotine_is_no_medication_but_a_patch_is(extractor):
     text = "Tobacco: Former smoker, quit 2016. Vapes nicotine daily.\nNicotine patch 21 mg daily\n"
     found = [m.text for m in extractor.extract(text).medications]
     assert found == ["Nicotine patch"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Past Procedures\n  Cataract extraction, left eye    Date: 8/2021\n"
+            "  Appendectomy    Date: 1971\n",
+            {"Cataract extraction, left eye": "2021-08", "Appendectomy": "1971"},
+        ),
+        (
+            "Procedures Done This Hospital Stay\n  Right heart catheterization 01/21/2025\n"
+            "  Transthoracic echocardiogram 01/20/2025 - ejection fraction 30%\n",
+            {
+                "Right heart catheterization": "2025-01-21",
+                "Transthoracic echocardiogram": "2025-01-20",
+            },
+        ),
+    ],
+)
+def test_a_summarys_procedure_list(extractor, text, expected):
+    """Regression: a 'Date:' column, a title naming the stay and findings after the date lost
+    the procedures or made their names (the title was also an Organization)."""
+    result = extractor.extract(text)
+    assert {p.text: p.performed_date for p in result.procedures} == expected
+
+
+def test_a_procedure_the_plan_says_is_not_planned_is_no_request(extractor):
+    found = extractor.extract("- Staged PCI of RCA is not planned.\n").procedures
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Re: Frank Delucca   DOB: 02/27/1958\n\nDear Dr. Subramanian,\n", "Frank Delucca"),
+        ("Patient: KOWALSKI, DOROTHY A Accession: S24-031877\n", "KOWALSKI, DOROTHY A"),
+    ],
+)
+def test_a_letters_re_line_and_a_name_before_the_next_field(extractor, text, name):
+    assert extractor.extract(text).patient.name == name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hyponatremia (sodium 126 on admission) - corrected\n", {"Hyponatremia": True}),
+    ],
+)
+def test_a_corrected_problem_is_resolved(extractor, text, expected):
+    assert {c.text: c.resolved for c in extractor.extract(text).conditions} == expected
+
+
+def test_a_condition_on_the_differential_is_possible(extractor):
+    text = "Irritable bowel syndrome remains on the differential.\n"
+    found = conditions(extractor, text)
+    assert found == {"Irritable bowel syndrome": (Assertion.POSSIBLE, False)}

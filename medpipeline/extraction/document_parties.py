@@ -39,6 +39,8 @@ LETTERHEAD = re.compile(  # 'Community Health Hospital', 'Laboratory Corporation
     rf"(?:[ \t]+of(?:[ \t]+{_WORD}){{1,3}})?)\b",
     re.MULTILINE,
 )
+# Words of a section title that names a stay, not a place ('Procedures Done This Hospital Stay').
+NOT_A_LETTERHEAD = re.compile(r"\b(?:This|That|During|Done|Procedures?)\b")
 ORGANIZATION_LABEL = re.compile(
     r"(?:^[ \t]*(?i:hospital|clinic|practice|institution|custodian)"
     r"|\b(?i:facility|organi[sz]ation|performing[ \t]+(?:lab|laboratory|site)))"
@@ -121,7 +123,7 @@ def organization_facts(text: str) -> list[OrganizationFact]:
         found.append((match.start(), _organization(text, match.start(), match.end("name"), name)))
     for line in _first_lines(text, LETTERHEAD_LINES):
         match = LETTERHEAD.match(text, line.start(), line.end())
-        if match:
+        if match and not NOT_A_LETTERHEAD.search(match["name"]):
             name = match["name"]
             found.append(
                 (match.start(), _organization(text, match.start("name"), match.end(), name))

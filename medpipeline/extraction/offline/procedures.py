@@ -29,7 +29,8 @@ from medpipeline.extraction.schema import Assertion, ProcedureFact
 
 PROCEDURE_HEADER = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(?:.*\bthe following procedures were (?:conducted|performed)|"
-    r"procedures?(?: performed)?|operations?(?: performed)?|(?:past[ \t]+)?surgical[ \t]+"
+    r"procedures?(?:[ \t]+(?:performed|done))?(?:[ \t]+(?:this|during|at)[ \t]+[A-Za-z ]{1,30})?"
+    r"|operations?(?: performed)?|(?:past[ \t]+)?surgical[ \t]+"
     r"(?:history|procedures)|surgeries|(?:history[ \t]+of|past|previous|prior)[ \t]+"
     r"(?:procedures|surgeries|operations)"
     r"|procedure[ \t]+history)[ \t]*:?[ \t]*$",
@@ -43,13 +44,16 @@ SEMANTIC_TAG = re.compile(r"\s*\((?:procedure|regime/therapy)\)\s*$", re.IGNOREC
 # a child') and the status ('completed'); the name is what comes before.
 PERFORMER = re.compile(r"\s+(?:performed[ \t]+)?by:?[ \t]+[A-Z].*$", re.IGNORECASE)
 TRAILING_DETAIL = re.compile(
-    r"(?:[\s,;:-]+(?:on|in|at|dated?)?[ \t]*(?:\d{1,2}[/-])?(?:\d{1,2}[/-])?(?:19|20)\d{2}"
+    r"(?:[\s,;:-]+(?:on|in|at|dated?)?[ \t]*:?[ \t]*(?:\d{1,2}[/-])?(?:\d{1,2}[/-])?(?:19|20)\d{2}"
     r"|[\s,;:-]+(?:at[ \t]+)?age[ \t]+\d{1,3}(?:[ \t]*(?:years?|yrs?|y/?o))?"
     r"|[\s,;:-]+(?:as[ \t]+an?[ \t]+(?:child|kid|teen(?:ager)?|infant|baby)"
     r"|in[ \t]+(?:childhood|infancy))"
-    r"|[\s,;:-]+(?:completed|performed|done|active|resolved|historical|scheduled|planned|pending"
-    r"|ordered|cancell?ed|aborted|refused|declined|status[ \t]*:?[ \t]*\w+)"
-    r"|[\s,;:-]+\((?:[^()]*\d{4}[^()]*|completed|performed|done)\))[\s.;,]*$",
+    r"|[\s,;:-]+(?:date[ \t]*:?|completed|performed|done|active|resolved|historical|scheduled"
+    r"|planned|pending|ordered|cancell?ed|aborted|refused|declined|status[ \t]*:?[ \t]*\w+)"
+    r"|[\s,;:-]+\((?:[^()]*\d{4}[^()]*|completed|performed|done)\)"
+    # a column of its own: '   Date: 8/2021'
+    r"|(?:[ \t]*\t[ \t]*|[ \t]{2,})(?:(?:date|done|performed|on)[ \t]*:?[ \t]*)?[\d/.-]{4,10}"
+    r")[\s.;,]*$",
     re.IGNORECASE,
 )
 
@@ -119,6 +123,8 @@ LEADING_WHEN = re.compile(
 STATUS_POST = re.compile(r"^(?:s/p|status[ \t]+post)[ \t]+", re.IGNORECASE)
 FINDINGS_START = re.compile(
     r":|\.[ \t]+(?=[A-Z])|[ \t]+(?:showed|shows|revealed|reveals|demonstrated|demonstrates)\b"
+    # a dash after the date: 'Transthoracic echocardiogram 01/20/2025 - ejection fraction 30%'
+    r"|(?<=\d)[ \t]+[-\u2013][ \t]+(?=[A-Za-z])"
 )
 
 
@@ -285,7 +291,7 @@ def status_assertion(status: str) -> Assertion:
 PROCEDURE_SUFFIXES = (
     r"ectomy|otomy|ostomy|plasty|scopy|graphy|pexy|rrhaphy|centesis|biopsy|repair|replacement"
     r"|bypass|transplant(?:ation)?|resection|excision|amputation|(?<![A-Za-z])fusion|transfusion"
-    r"|catheterization"
+    r"|catheterization|extraction|reconstruction"
     r"|angioplasty|cesarean section|(?:open|closed)[ \t]+reduction"
     r"(?:[ \t]+(?:and|with)[ \t]+(?:internal|external|percutaneous)[ \t]+fixation)?"
     r"|fixation|ablation|implantation|insertion|placement|removal|ligation|cardioversion"
@@ -514,6 +520,9 @@ NOT_NEEDED_AFTER = re.compile(
 )
 
 
+NEGATED_NAME_END = re.compile(r"\b(?:not|no[ \t]+longer|never)$", re.IGNORECASE)
+
+
 def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
     """Procedures the text says will be done, named by the procedure."""
     plans = [
@@ -528,6 +537,7 @@ def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureF
             in_regions(start, skip_regions)
             or NOT_PLANNED_BEFORE.search(text[line_start:start])
             or NOT_NEEDED_AFTER.match(text, end)
+            or NEGATED_NAME_END.search(named["name"])  # 'Staged PCI of RCA is not planned'
         ):
             continue
         facts.append(
