@@ -424,3 +424,50 @@ def test_a_condition_on_the_differential_is_possible(extractor):
     text = "Irritable bowel syndrome remains on the differential.\n"
     found = conditions(extractor, text)
     assert found == {"Irritable bowel syndrome": (Assertion.POSSIBLE, False)}
+
+
+def test_two_strengths_are_no_one_dose(extractor):
+    """Regression: 'oxyCODONE-acetaminophen (Percocet) 5-325 mg' gave the brand a dose of 325 mg
+    (as if of oxycodone)."""
+    text = "oxyCODONE-acetaminophen (Percocet) 5-325 mg - take 1 tablet every 6 hours as needed\n"
+    found = extractor.extract(text).medications
+    assert found and all(m.dose_value is None for m in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Oxycodone 5 mg tablet: take 1 tablet every 4 hours only as needed for severe pain\n",
+            [("oxycodone", 5.0, "every 4 hours only as needed")],
+        ),
+        (
+            "naproxen 500 mg twice\ndaily as needed for pain.\n",
+            [("naproxen", 500.0, "twice daily as needed")],
+        ),
+    ],
+)
+def test_a_sig_as_written(extractor, text, expected):
+    """Regression: 'only as needed' and a frequency the page wrapped lost their 'as needed' or
+    their 'twice' (a scheduled opioid, a once-daily NSAID)."""
+    found = [
+        (m.generic_name, m.dose_value, m.frequency) for m in extractor.extract(text).medications
+    ]
+    assert found == expected
+
+
+def test_an_allergy_list_ends_at_a_forms_next_numbered_field(extractor):
+    """Regression: a CMS-485's allergies ran on into box 18.A's ticked functional limitations
+    ('Endurance', 'Ambulation' were allergens; a column of type letters was a reaction)."""
+    text = (
+        "17. Allergies: Sulfamethoxazole-trimethoprim (anaphylaxis), Morphine (itching),\n"
+        "    Adhesive tape\n"
+        "18.A. Functional Limitations\n"
+        "    1 [ ] Amputation        5 [ ] Paralysis         9 [ ] Legally Blind\n"
+        "    2 [ ] Bowel/Bladder     6 [X] Endurance         7 [X] Ambulation\n"
+    )
+    assert allergies(extractor, text) == {
+        "Sulfamethoxazole-trimethoprim": "anaphylaxis",
+        "Morphine": "itching",
+        "Adhesive tape": None,
+    }

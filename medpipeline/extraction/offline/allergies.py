@@ -141,9 +141,10 @@ def allergy_list_extent(text: str, region: Region) -> Region:
 
 @functools.cache
 def other_section_start() -> re.Pattern[str]:
-    """A line opening with another section's title, whatever follows it on the line (a PDF's
-    text loses the blank line before it and runs a table's column names on: 'CURRENT
-    MEDICATIONS Dose Continue Stop')."""
+    """A line opening with another section's title (after a form's field number: '18.A.
+    Functional Limitations'), whatever follows it on the line (a PDF's text loses the blank
+    line before it and runs a table's column names on: 'CURRENT MEDICATIONS Dose Continue
+    Stop')."""
     titles = sorted(
         (
             title
@@ -155,7 +156,8 @@ def other_section_start() -> re.Pattern[str]:
         reverse=True,
     )
     words = "|".join(r"[ \t]+".join(map(re.escape, title.split())) for title in titles)
-    return re.compile(rf"[ \t]*(?:{words})\b", re.IGNORECASE)
+    # a form's numbered field ('18.A. Functional Limitations')
+    return re.compile(rf"[ \t]*(?:\d{{1,2}}\.(?:[A-Z]\.)?[ \t]+)?(?:{words})\b", re.IGNORECASE)
 
 
 # A list that says there are none ('ALLERGIES: NKDA', 'No Known Allergies'), its last line.
@@ -394,6 +396,11 @@ def mask_substance_blocks(value: str) -> str:
     return value
 
 
+def is_a_row_end(text: str, position: int) -> bool:
+    """The line ending at `position` prints columns: the next line is another row."""
+    return re.search(COLUMN_GAP, text[text.rfind("\n", 0, position) + 1 : position]) is not None
+
+
 def allergy_items(text: str, region: Region) -> list[Region]:
     """Character regions of the comma/semicolon/line separated items of an allergy list."""
     start, end = region
@@ -401,9 +408,12 @@ def allergy_items(text: str, region: Region) -> list[Region]:
     if header:
         start = header.end()
     masked = mask_substance_blocks(mask_parentheses(text[start:end]))
-    # an item the page wrapped ('Iodinated\ncontrast (hives)'); a reaction told in a relative
-    # clause ('codeine, which causes vomiting')
-    masked = ITEM_GOES_ON.sub(lambda match: "\x00" * len(match[0]), masked)
+    # an item the page wrapped ('Iodinated\ncontrast (hives)', not a row of columns); a
+    # reaction told in a relative clause ('codeine, which causes vomiting')
+    masked = ITEM_GOES_ON.sub(
+        lambda match: match[0] if is_a_row_end(masked, match.start()) else "\x00" * len(match[0]),
+        masked,
+    )
     items, item_start = [], 0
     for separator in ALLERGY_ITEM_SEPARATOR.finditer(masked):
         items.append((start + item_start, start + separator.start()))
@@ -542,6 +552,13 @@ DATED_ROW = re.compile(
 )
 
 
+TYPE_COLUMN = re.compile(
+    r"[A-Za-z]{1,2}|allergy|intolerance|drug|food|environmental|medication|side[ \t]+effect"
+    r"|adverse[ \t]+reaction|-+",
+    re.IGNORECASE,
+)
+
+
 def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
     """'Penicillin (hives)', 'sulfa - rash', 'codeine: nausea', 'Penicillins High 01/02/2010
     Hives' -> (substance, reaction)."""
@@ -549,8 +566,10 @@ def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
     if row := DATED_ROW.match(item):
         return normalize_space(row["substance"]), row["reaction"]
     if len(columns := re.split(COLUMN_GAP, item)) > 1:
-        # 'Sulfa (Sulfonamide Antibiotics)    Rash': the bracket names the substance's class
-        item = f"{PARENTHESES.sub('', columns[0]).strip()}  {'  '.join(columns[1:])}"
+        # 'Sulfa (Sulfonamide Antibiotics)    Rash': the bracket names the substance's class;
+        # a type column ('A', 'Drug') is no reaction
+        reactions = [column for column in columns[1:] if not TYPE_COLUMN.fullmatch(column)]
+        item = f"{PARENTHESES.sub('', columns[0]).strip()}  {'  '.join(reactions)}".strip()
     parts = REACTION_DELIMITER.split(WHEN_AFTER.sub("", item), maxsplit=1)
     substance = normalize_space(parts[0]).rstrip(". ")
     if len(parts) == 1:

@@ -68,6 +68,7 @@ COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half": 0.5, "
 COMBINATION_NAME = re.compile(r"[A-Za-z]{3,}[ \t]*[-/][ \t]*[A-Za-z]{2,}")
 PART_BEFORE = re.compile(r"(?:\d|[A-Za-z])[ \t]*[-/][ \t]*$")
 PART_AFTER = re.compile(r"[ \t]*[-/][ \t]*\d")
+STRENGTHS_BEFORE = re.compile(r"\d[ \t]*-[ \t]*$")
 
 
 def parse_dose(
@@ -88,6 +89,8 @@ def parse_dose(
             for m in matches
             if not (PART_BEFORE.search(window, 0, m.start()) or PART_AFTER.match(window, m.end()))
         ]
+    # two strengths or a range ('Percocet 5-325 mg', '5-10 mg'): no one dose
+    matches = [m for m in matches if not STRENGTHS_BEFORE.search(window, 0, m.start())]
     if anchored_at_end:
         matches = [m for m in matches if not window[m.end() :].strip()]
     if not matches:
@@ -137,8 +140,13 @@ def parse_route(window: str, anchored_at_end: bool = False) -> str | None:
     return min(found)[1] if found else None
 
 
+JOINING_WORDS = re.compile(r"\b(?:only|and|or|then)\b", re.IGNORECASE)
+
+
 def parse_frequency(window: str) -> str | None:
-    """Frequency as written; adjacent phrases are joined ('twice daily as needed')."""
+    """Frequency as written; adjacent phrases are joined ('twice daily as needed', 'every 4
+    hours only as needed'), across the line the page wrapped them onto ('twice\ndaily')."""
+    window = window.replace("\n", " ")
     spans = sorted(
         (m.start(), m.end())
         for term in sig_terms("frequency")
@@ -148,7 +156,7 @@ def parse_frequency(window: str) -> str | None:
         return None
     start, end = spans[0]
     for next_start, next_end in spans[1:]:
-        if next_start < end or not window[end:next_start].strip(" \t\n,"):
+        if next_start < end or not JOINING_WORDS.sub("", window[end:next_start]).strip(" \t,"):
             end = max(end, next_end)
         else:
             break
