@@ -426,14 +426,6 @@ def test_a_condition_on_the_differential_is_possible(extractor):
     assert found == {"Irritable bowel syndrome": (Assertion.POSSIBLE, False)}
 
 
-def test_two_strengths_are_no_one_dose(extractor):
-    """Regression: 'oxyCODONE-acetaminophen (Percocet) 5-325 mg' gave the brand a dose of 325 mg
-    (as if of oxycodone)."""
-    text = "oxyCODONE-acetaminophen (Percocet) 5-325 mg - take 1 tablet every 6 hours as needed\n"
-    found = extractor.extract(text).medications
-    assert found and all(m.dose_value is None for m in found)
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

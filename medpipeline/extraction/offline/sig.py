@@ -68,7 +68,6 @@ COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half": 0.5, "
 COMBINATION_NAME = re.compile(r"[A-Za-z]{3,}[ \t]*[-/][ \t]*[A-Za-z]{2,}")
 PART_BEFORE = re.compile(r"(?:\d|[A-Za-z])[ \t]*[-/][ \t]*$")
 PART_AFTER = re.compile(r"[ \t]*[-/][ \t]*\d")
-STRENGTHS_BEFORE = re.compile(r"\d[ \t]*-[ \t]*$")
 
 
 def parse_dose(
@@ -89,8 +88,6 @@ def parse_dose(
             for m in matches
             if not (PART_BEFORE.search(window, 0, m.start()) or PART_AFTER.match(window, m.end()))
         ]
-    # two strengths or a range ('Percocet 5-325 mg', '5-10 mg'): no one dose
-    matches = [m for m in matches if not STRENGTHS_BEFORE.search(window, 0, m.start())]
     if anchored_at_end:
         matches = [m for m in matches if not window[m.end() :].strip()]
     if not matches:
@@ -140,7 +137,7 @@ def parse_route(window: str, anchored_at_end: bool = False) -> str | None:
     return min(found)[1] if found else None
 
 
-JOINING_WORDS = re.compile(r"\b(?:only|and|or|then)\b", re.IGNORECASE)
+JOINING_WORDS = re.compile(r"\bonly\b", re.IGNORECASE)  # 'every 4 hours only as needed'
 
 
 def parse_frequency(window: str) -> str | None:
