@@ -463,3 +463,19 @@ def test_an_allergy_list_ends_at_a_forms_next_numbered_field(extractor):
         "Morphine": "itching",
         "Adhesive tape": None,
     }
+
+
+def test_a_summarys_allergies_as_a_pdfs_text_gives_them(extractor):
+    """Regression (the dev.sh canary, a visit summary rendered to PDF): the PDF's text closes up
+    column gaps and drops blank lines, so 'Sulfa Antibiotics Rash' was no allergen (its last
+    word a reaction) and the list ran on into 'Your Medication List', an allergy."""
+    text = (
+        "Allergies as of 11/30/2026\nSulfa Antibiotics Rash\nPenicillins Hives\n"
+        "Your Medication List\nSTART taking:\nmetformin 500 MG tablet Take 1 tablet twice daily\n"
+    )
+    result = extractor.extract(text)
+    assert {a.substance: a.reaction for a in result.allergies} == {
+        "Sulfa Antibiotics": "Rash",
+        "Penicillins": "Hives",
+    }
+    assert [m.generic_name for m in result.medications] == ["metformin"]

@@ -559,6 +559,15 @@ TYPE_COLUMN = re.compile(
 )
 
 
+# A common reaction ending an item written without a delimiter.
+REACTION_AT_END = re.compile(
+    r"(?<=\S)[ \t]+(?P<reaction>(?:(?:throat|facial|lip|tongue)[ \t]+)?(?:rash|hives|urticaria"
+    r"|itching|pruritus|swelling|angioedema|anaphylaxis|nausea|vomiting|diarrh(?:o)?ea|wheezing"
+    r"|dizziness|headache|myalgias?|flushing|shortness[ \t]+of[ \t]+breath|GI[ \t]+upset))$",
+    re.IGNORECASE,
+)
+
+
 def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
     """'Penicillin (hives)', 'sulfa - rash', 'codeine: nausea', 'Penicillins High 01/02/2010
     Hives' -> (substance, reaction)."""
@@ -573,6 +582,9 @@ def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
     parts = REACTION_DELIMITER.split(WHEN_AFTER.sub("", item), maxsplit=1)
     substance = normalize_space(parts[0]).rstrip(". ")
     if len(parts) == 1:
+        # a PDF's text closes up the column gap: 'Sulfa Antibiotics Rash'
+        if reaction_after := REACTION_AT_END.search(substance):
+            return substance[: reaction_after.start()], reaction_after["reaction"]
         return substance, None
     rest = parts[1]
     reaction = rest.split(")")[0] if item[len(parts[0]) :].lstrip().startswith("(") else rest
