@@ -948,14 +948,17 @@ HEADING_LIKE = re.compile(r"[^\d.;,]{1,40}")
 
 
 def indented_item_starts(text: str) -> set[int]:
-    starts, lines = set(), []
+    starts: set[int] = set()
+    above: list[tuple[int, str]] = []  # the nearest line above of each smaller indent
     for line in INDENTED_LINE.finditer(text):
         indent = len(line["indent"].expandtabs(4))
+        while above and above[-1][0] >= indent:
+            above.pop()
         if indent and line["content"][0].isupper():
-            parent = next((content for depth, content in reversed(lines) if depth < indent), None)
+            parent = above[-1][1] if above else None
             if parent is None or HEADING_LIKE.fullmatch(parent.rstrip(": \t")):
                 starts.add(line.start("content"))
-        lines.append((indent, line["content"]))
+        above.append((indent, line["content"]))
     return starts
 
 
