@@ -160,10 +160,14 @@ def other_section_start() -> re.Pattern[str]:
     return re.compile(rf"[ \t]*(?:\d{{1,2}}\.(?:[A-Z]\.)?[ \t]+)?(?:{words})\b", re.IGNORECASE)
 
 
+NO_KNOWN_ALLERGIES = re.compile(
+    r"\b(?:NKDA|NKA|no\s+known\s+(?:drug\s+)?allerg(?:y|ies)|no\s+allergies)\b", re.IGNORECASE
+)
+
+
 # A list that says there are none ('ALLERGIES: NKDA', 'No Known Allergies'), its last line.
 NONE_KNOWN_LINE = re.compile(
-    r"(?:^|:)[ \t]*(?:NKDA|NKA|no[ \t]+known[ \t]+(?:drug[ \t]+)?allerg(?:y|ies)|none)[ \t.]*\Z",
-    re.IGNORECASE | re.MULTILINE,
+    rf"(?:^|:)[ \t]*(?:{NO_KNOWN_ALLERGIES.pattern}|none)[ \t.]*\Z", re.IGNORECASE | re.MULTILINE
 )
 # A heading in capitals ('SURVEILLANCE PLAN', 'ULTRASOUND (10/28/24, 32w3d): ...') after a list
 # the text runs on into (a PDF's text loses the blank line before it).
@@ -301,11 +305,6 @@ AND_ALSO_TO = re.compile(r"[^.;\n]*?\band[ \t]+(?:also[ \t]+)?to[ \t]+", re.IGNO
 def allergic_to_end(text: str, start: int) -> int:
     stop = ALLERGIC_TO_END.search(text, start)
     return stop.start() if stop else len(text)
-
-
-NO_KNOWN_ALLERGIES = re.compile(
-    r"\b(?:NKDA|NKA|no\s+known\s+(?:drug\s+)?allerg(?:y|ies)|no\s+allergies)\b", re.IGNORECASE
-)
 
 
 # A substance and a dash before 'no known allergy': none to that substance, not none at all.

@@ -13,15 +13,16 @@ from medpipeline.extraction.schema import (
 )
 from medpipeline.extraction.sequences import unique
 
+NAME_WORD = r"[A-Z][A-Za-z'\-]*\.?"  # 'Roe', 'O'Neil', 'Smith-Jones', 'M.'
 # 'Name:', 'Patient:', 'Patient Name:'; on forms 'Pt:', 'Student:', 'Resident Name:' (not a bare
 # 'Resident:', a hospital's resident physician).
 NAME_LABEL = re.compile(
     r"(?:^[ \t]*(?:(?:patient|resident|student|client|member|child)(?:'s)?\s+)?name"
     r"|\b(?:patient|pt|student)(?:\s+name)?)[ \t]*:[ \t]*"
-    r"(?P<name>[A-Z][A-Za-z'\-]*\.?(?:,?[ \t]{1,2}"  # wider is the next column
+    rf"(?P<name>{NAME_WORD}(?:,?[ \t]{{1,2}}"  # wider is the next column
     r"(?!(?:DOB|MRN|Sex|Gender|Age|Date|ID|Room|Bed|Unit|Grade|Accession|Acct|Account|Case"
     r"|Specimen|Encounter|Visit|Location|Resident|Physician|Provider|Ordering)\b)"
-    r"[A-Z][A-Za-z'\-]*\.?){1,4})",
+    rf"{NAME_WORD}){{1,4}})",
     re.MULTILINE | re.IGNORECASE,
 )
 
@@ -29,7 +30,7 @@ NAME_LABEL = re.compile(
 # ('Jane Roe   DOB: 03/04/1956', 'ROE, JANE M  MRN: 12345', as patient summaries print them; a
 # letter's 'Re: Frank Delucca   DOB: 02/27/1958').
 NAME_BEFORE_ITS_DETAILS = re.compile(
-    r"^[ \t]*(?i:re:[ \t]*)?(?P<name>[A-Z][A-Za-z'\-]*\.?(?:,?[ \t][A-Z][A-Za-z'\-]*\.?){1,3})"
+    rf"^[ \t]*(?i:re:[ \t]*)?(?P<name>{NAME_WORD}(?:,?[ \t]{NAME_WORD}){{1,3}})"
     r"(?:[ \t]*[,|(][ \t]*|[ \t]+)(?=(?:DOB|D\.O\.B|Date of Birth|DATE OF BIRTH|MRN|Born)\b)",
     re.MULTILINE,
 )
