@@ -90,6 +90,19 @@ def is_a_resolution_line(line: str) -> bool:
     )
 
 
+# A status written right after a problem's name: '2. Community acquired pneumonia - treated,
+# clinically resolved', 'Gout flare - settled', 'C. diff colitis, has not recurred' (ConText's
+# reach of four words stops short); only status words between ('Asthma - symptoms resolved' is
+# no resolved asthma).
+ITEM_RESOLVED_AFTER = re.compile(
+    r"[ \t]*(?:[-\u2013:,][ \t]*|\([ \t]*)"
+    r"(?:(?:now|clinically|fully|completely|since|treated|improved|and|has|have|essentially"
+    r"|largely)[ \t,]+){0,3}"
+    r"(?:resolved|cleared|settled|corrected|(?:has|have)[ \t]+not[ \t]+recurred)\b",
+    re.IGNORECASE,
+)
+
+
 def condition_facts(
     doc: Doc, skip_regions: list[Region], only_regions: list[Region] | None = None
 ) -> list[ConditionFact]:
@@ -123,7 +136,10 @@ def condition_facts(
             or (assertion == Assertion.HISTORICAL and has_modifier(ent, "RESOLVED"))
             or (
                 assertion in (Assertion.PRESENT, Assertion.HISTORICAL)
-                and is_organ_removed(doc.text, ent)
+                and (
+                    is_organ_removed(doc.text, ent)
+                    or bool(ITEM_RESOLVED_AFTER.match(doc.text, ent.end_char))
+                )
             )
         )
         facts.append(

@@ -156,6 +156,13 @@ def is_combination_part(text: str, ent: Span, earlier_drugs: list[Span]) -> bool
     )
 
 
+def is_combination(name: str, generic: str | None) -> bool:
+    """A combination product by its name ('sacubitril-valsartan') or, for a brand, by its
+    generic name ('Norco' is hydrocodone-acetaminophen): a strength like '10-325 mg' is its
+    parts', no dose (read as 325 mg it was thirty times the opioid)."""
+    return any(COMBINATION_NAME.search(written or "") for written in (name, generic))
+
+
 def combination_name(text: str, parts: list[Span]) -> str:
     """A product's name from its ingredients' names, as written between them ('amoxicillin /
     clavulanate' from 'amoxicillin 875 mg / clavulanate 125 mg', 'sacubitril-valsartan')."""
@@ -746,7 +753,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         )
         window = sig_window(text, ent, next_start)
         before = words_before(text, ent)
-        combination = len(parts) > 1 or bool(COMBINATION_NAME.search(ent.text))
+        combination = len(parts) > 1 or is_combination(
+            ent.text, ent._.target_rule.metadata["generic_name"]
+        )
         dose = parse_dose(window, combination=combination) or parse_dose(
             before, anchored_at_end=True, combination=combination
         )
@@ -893,7 +902,7 @@ def medication_from_row(
     generic = generic_of(product)
     # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
     # product's strength ('90 mcg/actuation')
-    dose = parse_dose(f"{product} | {sig}", combination=bool(COMBINATION_NAME.search(product)))
+    dose = parse_dose(f"{product} | {sig}", combination=is_combination(product, generic))
     no_drug = dose is None and (generic is None or is_drug_class(generic))
     if no_drug or is_vaccine(product, generic):
         return None
@@ -971,7 +980,7 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
                 continue
             window = item[drug[1] :]
             name = item[drug[0] : drug[1]]
-            dose = parse_dose(window, combination=bool(COMBINATION_NAME.search(name)))
+            dose = parse_dose(window, combination=is_combination(name, drug[2]))
             if dose is None and is_drug_class(drug[2]):
                 continue  # 'on a statin': a class of drugs, not a product
             facts.append(

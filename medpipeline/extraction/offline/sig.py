@@ -64,10 +64,10 @@ COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half": 0.5, "
 
 # A combination product's name ('sacubitril-valsartan', 'calcium carbonate-vitamin D3') and a
 # strength of one of its parts ('49-51 mg': 49 mg and 51 mg; '600 mg-400 unit', '300 mg/30 mg'),
-# which is no dose.
+# which is no dose; a spaced dash after a unit separates the sig ('160/4.5 mcg - 2 puffs').
 COMBINATION_NAME = re.compile(r"[A-Za-z]{3,}[ \t]*[-/][ \t]*[A-Za-z]{2,}")
-PART_BEFORE = re.compile(r"(?:\d|[A-Za-z])[ \t]*[-/][ \t]*$")
-PART_AFTER = re.compile(r"[ \t]*[-/][ \t]*\d")
+PART_BEFORE = re.compile(r"(?:\d[ \t]*[-/]|[A-Za-z](?:-|[ \t]*/))[ \t]*$")
+PART_AFTER = re.compile(r"(?:-|[ \t]*/)[ \t]*\d")
 
 
 def parse_dose(

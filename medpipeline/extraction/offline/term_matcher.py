@@ -24,18 +24,20 @@ from medpipeline.english import english_words
 INFLECT = inflect.engine()
 
 
-# American spellings and their British forms ('iron deficiency anaemia', 'oesophagitis',
-# 'haemorrhoids', 'lymphoedema', 'ischaemic'): UK and Commonwealth letters use them.
+# American spellings and their British forms ('iron deficiency anaemia', 'hypokalaemia',
+# 'oesophagitis', 'haemorrhoids', 'lymphoedema', 'ischaemic', 'sleep apnoea', 'coeliac
+# disease'): UK and Commonwealth letters use them.
 BRITISH_SPELLINGS = [
     (re.compile(pattern), british)
     for pattern, british in (
-        (r"anemi", "anaemi"),
+        (r"(?<=[a-z]{2})(?<![aeiou])emi(?=[ac])", "aemi"),  # not 'hemiplegia'
         (r"^hem(?=[oa])", "haem"),
         (r"edema", "oedema"),
         (r"esophag", "oesophag"),
-        (r"diarrhea", "diarrhoea"),
-        (r"leukemi", "leukaemi"),
-        (r"ischemi", "ischaemi"),
+        (r"rrhea", "rrhoea"),
+        (r"pnea", "pnoea"),
+        (r"^celiac", "coeliac"),
+        (r"anesthe", "anaesthe"),
         (r"^tumor", "tumour"),
         (r"^estrogen", "oestrogen"),
         (r"^pediatric", "paediatric"),
