@@ -84,3 +84,134 @@ def test_british_spellings_name_the_condition(extractor, written, condition):
 )
 def test_a_status_after_a_problems_name(extractor, line, condition, expected):
     assert conditions(extractor, f"PROBLEMS AT DISCHARGE:\n1. {line}\n")[condition] == expected
+
+
+def observations(extractor: OfflineExtractor, text: str) -> dict[str, tuple]:
+    return {
+        o.name: (o.value, o.unit, o.effective_date) for o in extractor.extract(text).observations
+    }
+
+
+def test_a_contacts_relative_is_not_the_next_lines_family(extractor):
+    """Regression: the PDF's text drops the blank line, PyRuSH joined 'Emergency contact:
+    daughter Ana (...)' and the next sentence, and the patient's conditions were the daughter's."""
+    text = "Emergency contact: daughter Ana (555-0142)\nShe has atrial fibrillation and diabetes.\n"
+    assert conditions(extractor, text) == {"atrial fibrillation": ACTIVE, "diabetes": ACTIVE}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PMH: Nil history of heart failure.\n",
+        "Background: Nil heart failure. Hypertension.\n",
+    ],
+)
+def test_nil_negates(extractor, text):
+    """Regression: UK and Australian letters write 'Nil' for 'no'."""
+    assert conditions(extractor, text)["heart failure"][0] == Assertion.NEGATED
+
+
+def test_a_regimen_the_disease_progressed_after_is_stopped(extractor):
+    text = (
+        "Metastatic pancreatic adenocarcinoma, progressing after second-line\n"
+        "gemcitabine/nab-paclitaxel. Now on rituximab.\n"
+    )
+    found = medications(extractor, text)
+    assert {name: found[name][0] for name in found} == {
+        "gemcitabine": MedicationStatus.STOPPED,
+        "paclitaxel": MedicationStatus.STOPPED,
+        "rituximab": MedicationStatus.ACTIVE,
+    }
+
+
+MEDICATION_RECONCILIATION = (
+    "HOME MEDICATION                DOSE / ROUTE / FREQ      LAST DOSE   ADMISSION ACTION\n"
+    "Lisinopril 20 mg tablet        20 mg PO daily           11/01 AM    HOLD - AKI, Cr 2.4\n"
+    "Furosemide 40 mg tablet        40 mg PO daily           11/01 AM    DISCONTINUE - dry\n"
+    "Metoprolol succinate 50 mg     50 mg PO daily           11/01 AM    CONTINUE\n"
+    "Clopidogrel 75 mg daily - STOP 5 days before surgery\n"
+)
+DISCHARGE_LETTER = (
+    "DISCHARGE MEDICATIONS\n"
+    "  Colchicine 500mcg BD - CEASED (diarrhoea)\n"
+    "  Perindopril 5mg mane - WITHHELD, restart when GP reviews K+\n"
+    "  Prednisolone 40mg mane - last dose 18/06 - COMPLETED, no taper\n"
+    "  Heparin 5000 units subcut q8h - NOT ORDERED (on apixaban)\n"
+    "  Apixaban 5 mg BD\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "drug", "status"),
+    [
+        (MEDICATION_RECONCILIATION, "lisinopril", MedicationStatus.ON_HOLD),
+        (MEDICATION_RECONCILIATION, "furosemide", MedicationStatus.STOPPED),
+        (MEDICATION_RECONCILIATION, "metoprolol succinate", MedicationStatus.ACTIVE),  # guard
+        # a stop to come is no stop now (guard)
+        (MEDICATION_RECONCILIATION, "clopidogrel", MedicationStatus.ACTIVE),
+        (DISCHARGE_LETTER, "colchicine", MedicationStatus.STOPPED),
+        (DISCHARGE_LETTER, "perindopril", MedicationStatus.ON_HOLD),
+        (DISCHARGE_LETTER, "prednisolone", MedicationStatus.COMPLETED),
+        (DISCHARGE_LETTER, "apixaban", MedicationStatus.ACTIVE),  # guard
+    ],
+)
+def test_an_action_word_after_a_drugs_line_with_its_reason(extractor, text, drug, status):
+    """Regression: an action column or a dash status followed by its reason ('HOLD - AKI',
+    '- CEASED (diarrhoea)') left the drug active."""
+    assert medications(extractor, text)[drug][0] == status
+
+
+def test_a_drug_not_ordered_is_not_taken(extractor):
+    found = medications(extractor, DISCHARGE_LETTER)
+    assert "heparin" not in found
+
+
+def test_a_course_a_discharge_list_says_is_completed_is_no_order(extractor):
+    found = {m.text.lower(): m.prescribed for m in extractor.extract(DISCHARGE_LETTER).medications}
+    assert found["prednisolone"] is False
+    assert found["apixaban"] is True  # guard
+
+
+@pytest.mark.parametrize(
+    ("line", "frequency"),
+    [
+        ("Apixaban 2.5mg BD", "BD"),
+        ("Ramipril 5mg OD", "OD"),
+        ("Sertraline 50mg mane", "mane"),
+        ("Zopiclone 3.75mg nocte", "nocte"),
+        ("Metformin 500mg TDS", "TDS"),
+        ("Paracetamol 1g QDS PRN", "QDS PRN"),
+    ],
+)
+def test_uk_frequencies(extractor, line, frequency):
+    """Regression: OD, BD, TDS, QDS, mane and nocte were dropped from the sig."""
+    found = medications(extractor, f"DISCHARGE MEDICATIONS\n  {line}\n")
+    assert next(iter(found.values()))[3] == frequency
+
+
+def test_an_arrow_points_to_the_current_value(extractor):
+    """Regression: 'Cr 142 -> 88' reported the admission value 142 as the result."""
+    found = observations(extractor, "Results: Cr 142 -> 88, Na 129 -> 136 -> 138.\n")
+    assert (found["Cr"][0], found["Na"][0]) == (88.0, 138.0)
+
+
+def test_a_trend_rows_result_is_its_newest_dates_column(extractor):
+    """Regression: a row of a trend table gave its oldest value as the result, without unit."""
+    text = (
+        "Labs:          9/16/2026   9/17/2026   9/18/2026\n"
+        "WBC            18.2        14.0        11.1   K/uL\n"
+        "Potassium      5.4         4.6         4.1    mmol/L\n"
+    )
+    found = observations(extractor, text)
+    assert found["Potassium"] == (4.1, "mmol/L", "2026-09-18")
+    assert found["WBC"][0] == 11.1
+
+
+def test_newest_first_trend_columns(extractor):
+    text = "Labs     11/03/2026   11/02/2026\nHemoglobin   8.7     9.1 g/dL\n"
+    assert observations(extractor, text)["Hemoglobin"][:2] == (8.7, "g/dL")
+
+
+def test_a_result_with_its_bounds_in_columns_keeps_its_value(extractor):
+    """Guard: no dates above, so the numbers after the result are its range's bounds."""
+    assert observations(extractor, "WBC 7.2 4.0 11.0\n")["WBC"][0] == 7.2

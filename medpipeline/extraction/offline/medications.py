@@ -612,9 +612,14 @@ def is_a_susceptibility(text: str, ent: Span) -> bool:
 
 # A reconciliation's action ending the drug's line, in capitals or as a form's ticked box
 # ('Ibuprofen 600 mg tablet STOP', 'Digoxin 0.125 mg tablet 1 tab daily HOLD', 'warfarin 2 mg
-# daily  [ ] Continue  [X] Stop': `forms.mark_answers` leaves ',   Stop').
+# daily  [ ] Continue  [X] Stop': `forms.mark_answers` leaves ',   Stop'), or in its last column
+# or after a dash with its reason ('Lisinopril 20 mg   20 mg PO daily   HOLD - AKI', 'Colchicine
+# 500mcg BD - CEASED (diarrhoea)', 'Heparin 5000 units q8h - NOT ORDERED (on apixaban)').
 LINE_END_ACTION = re.compile(
-    r"[^\n]*?(?:[ \t](?-i:(?P<stop>STOP|STOPPED|DISCONTINUE|DISCONTINUED)|(?P<hold>HOLD|HELD))"
+    r"[^\n]*?(?:[ \t](?-i:(?P<stop>STOP|STOPPED|DISCONTINUE|DISCONTINUED|CEASE|CEASED)"
+    r"|(?P<hold>HOLD|HELD|WITHHOLD|WITHHELD)|(?P<not_given>NOT[ \t]+(?:ORDERED|NEEDED|REQUIRED"
+    r"|STARTED|GIVEN)|DEFERRED)|(?P<completed>COMPLETED))"
+    r"(?:[ \t]*[-\u2013:(,][^\n]*)?"
     r"|,[ \t]+(?:(?P<ticked_stop>stop|discontinue)|(?P<ticked_hold>hold)))[ \t.]*$",
     re.MULTILINE | re.IGNORECASE,
 )
@@ -802,6 +807,8 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             status = MedicationStatus.STOPPED
         elif column:  # '  Rivaroxaban 20 mg   1 tablet daily   Completed'
             status = medication_status(column["status"])
+        elif action and action["completed"]:
+            status = MedicationStatus.COMPLETED
         else:
             status = MedicationStatus.COMPLETED if given else MedicationStatus.ACTIVE
         facts.append(
@@ -815,9 +822,13 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 frequency=parse_frequency(window),
                 status=status,
                 # 'as needed' or an instructions section does not make a prescribed drug unreal
-                assertion=medication_assertion(text, ent),
-                # a drug a discharge list stops is no order ('Stopped medications: lisinopril')
-                prescribed=prescribed and status != MedicationStatus.STOPPED,
+                assertion=Assertion.NEGATED
+                if action and action["not_given"]
+                else medication_assertion(text, ent),
+                # a drug a discharge list stops ('Stopped medications: lisinopril'), or whose
+                # course it says is over ('Prednisolone 30mg OD - COMPLETED'), is no order
+                prescribed=prescribed
+                and status not in (MedicationStatus.STOPPED, MedicationStatus.COMPLETED),
             )
         )
     return facts

@@ -933,6 +933,15 @@ RELATIVE_DASH = re.compile(
     rf"^[ \t]*(?:(?:yes|no)[ \t]*[-:,][ \t]*)?(?:{'|'.join(RELATIVES)})[ \t]+(?=[-\u2013][ \t])",
     re.IGNORECASE | re.MULTILINE,
 )
+# The line after a labelled field's line, opening with a capital ('Emergency contact: daughter
+# Ana (555-0142)\nShe has atrial fibrillation'): PyRuSH joined them, so the contact's relative
+# made the patient's conditions the daughter's. A value wrapped onto a line in lower case, or
+# lines indented under the field ('ORDER: Potassium chloride\n    Give 1 tablet daily'), stay
+# the field's.
+AFTER_A_FIELD_LINE = re.compile(
+    r"^(?P<indent>[ \t]*)[A-Za-z][A-Za-z /&'-]{0,40}:[ \t]*\S[^\n]*\n(?P=indent)(?=[A-Z])",
+    re.MULTILINE,
+)
 # A row of a table written with bars ('Metformin | 1000 mg | BID | No - hold'): what one row says
 # is not about the next row's drug.
 TABLE_ROW_LINE = re.compile(r"^[ \t]*(?=[^\n|]*\|[^\n|]*\|)", re.MULTILINE)
@@ -1004,6 +1013,7 @@ def list_item_sentences(doc: Doc) -> Doc:
             *DOSE_LINE.finditer(doc.text),
         )
     } | indented_item_starts(doc.text)
+    item_starts |= {match.end() for match in AFTER_A_FIELD_LINE.finditer(doc.text)}
     list_items = {match.end() for match in LIST_ITEM_LINE.finditer(doc.text)}
     joined = (
         cue_list_line_starts(doc.text)

@@ -621,17 +621,91 @@ def is_a_split_number(text: str, start: int, end: int, thousands: bool) -> bool:
     return before is not None and (before.group().rstrip()[-1] in ".:" or thousands)
 
 
+# A result followed by later ones. An arrow points to the current value ('Cr 142 -> 88', 'Na
+# 129 \u2192 136'); a row of values under a line of as many dates ('Labs:   9/16   9/17   9/18' over
+# 'Potassium   5.4   4.6   4.1   mmol/L') is a trend whose newest date's column is the result.
+# The first value, the oldest, was reported as the patient's current result.
+ARROW_TO = re.compile(rf"[ \t]*(?:-+>|\u2192|=>)[ \t]*(?P<value>{NUMBER})(?!\d|\.\d)")
+TREND_VALUES = re.compile(rf"(?:[ \t]+{NUMBER}(?![\w./:-]))+")
+TREND_UNIT = re.compile(r"[ \t]+(?P<unit>\S+)")
+HEADER_DATE = re.compile(
+    r"(?<![\d/])(?P<month>\d{1,2})/(?P<day>\d{1,2})(?:/(?P<year>\d{2,4}))?(?![\d/])"
+)
+MAX_TREND_HEADER_LINES = 20
+
+
+def trend_dates(text: str, row_start: int) -> list[re.Match[str]]:
+    """The dates of the line heading the row's block: the nearest line above, before a blank
+    line, that holds two or more dates and no other number."""
+    end = text.rfind("\n", 0, row_start)
+    for _ in range(MAX_TREND_HEADER_LINES):
+        if end <= 0:
+            return []
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end]
+        if not line.strip():
+            return []
+        dates = list(HEADER_DATE.finditer(line))
+        if len(dates) >= 2 and not re.search(r"\d", HEADER_DATE.sub("", line)):
+            return dates
+        end = start - 1
+    return []
+
+
+def latest_of_a_trend(
+    text: str, fact: ObservationFact, row_start: int, value_end: int
+) -> ObservationFact:
+    """The fact with its trend's current value."""
+    if (arrow := ARROW_TO.match(text, value_end)) is not None:
+        while (later := ARROW_TO.match(text, arrow.end())) is not None:
+            arrow = later
+        return fact.model_copy(
+            update={
+                "value": float(arrow["value"]),
+                "value_text": None,
+                "quote": quote_for(text, row_start, arrow.end()),
+            }
+        )
+    more = TREND_VALUES.match(text, value_end)
+    if more is None or fact.value is None:
+        return fact
+    values = [fact.value, *(float(v) for v in more.group().split())]
+    dates = trend_dates(text, row_start)
+    if len(dates) != len(values):
+        return fact  # a result with its range's bounds in columns ('WBC  7.2  4.0  11.0')
+    order = [(int(d["year"] or 0), int(d["month"]), int(d["day"])) for d in dates]
+    newest = order.index(max(order))
+    unit = TREND_UNIT.match(text, more.end())
+    written_unit = ucum_unit(unit["unit"]) if unit else None
+    year = dates[newest]["year"]
+    return fact.model_copy(
+        update={
+            "value": values[newest],
+            "value_text": None,
+            "unit": written_unit or fact.unit,
+            "effective_date": parse_date(dates[newest].group()) if year else None,
+            "quote": quote_for(text, row_start, unit.end() if unit else more.end()),
+        }
+    )
+
+
 def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[ObservationFact, int]]:
     text = doc.text
     drug_regions = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
     drug_regions += skip_regions
     drug_ends = {e.end_char for e in doc.ents if e.label_ == DRUG}
-    facts = []
+    facts: list[tuple[ObservationFact, int]] = []
     taken: list[Region] = list(skip_regions)
+
+    def add(fact: ObservationFact, match: re.Match[str]) -> None:
+        facts.append(
+            (latest_of_a_trend(text, fact, match.start(), match.end("value")), match.start())
+        )
+
     for match in table_rows(text):
         if in_regions(match.start(), skip_regions):
             continue
-        facts.append((table_row_observation(text, match), match.start()))
+        add(table_row_observation(text, match), match)
         taken.append((match.start(), match.end()))
     rows = list(taken)
     for match in known_observation_pattern().finditer(text):
@@ -651,7 +725,7 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
             continue  # 'Hemoglobin A1c 8.4 % of total Hgb <5.7': the unit's and range's words
         if not match["systolic"] and is_a_split_number(text, *match.span("value"), False):
             continue
-        facts.append((known_observation(text, match), match.start()))
+        add(known_observation(text, match), match)
         taken.append((match.start(), match.end()))
     for match in one_letter_vitals(text):
         if not in_regions(match.start(), taken) and not in_regions(match.start(), drug_regions):
@@ -663,7 +737,7 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
         if in_regions(match.start("name"), taken):
             continue  # the row read already, its name and value ('WBC 7.4 10A3/uL' from a scan)
         if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
-            facts.append((table_row_observation(text, match), match.start()))
+            add(table_row_observation(text, match), match)
     for match in QUALITATIVE_ROW.finditer(text):
         if plausible_test_name(match["name"]) and not in_regions(match.start("name"), rows):
             facts.append((qualitative_observation(text, match), match.start()))
