@@ -215,3 +215,48 @@ def test_newest_first_trend_columns(extractor):
 def test_a_result_with_its_bounds_in_columns_keeps_its_value(extractor):
     """Guard: no dates above, so the numbers after the result are its range's bounds."""
     assert observations(extractor, "WBC 7.2 4.0 11.0\n")["WBC"][0] == 7.2
+
+
+@pytest.mark.parametrize(
+    ("text", "old", "new"),
+    [
+        (
+            "Narrowed vancomycin/cefepime to ceftriaxone 2 g daily.\n",
+            "vancomycin / cefepime",
+            "ceftriaxone",
+        ),
+        (
+            "Stepped down from doxycycline to oral cefuroxime on 17/06.\n",
+            "doxycycline",
+            "cefuroxime",
+        ),
+        ("Plan: Metformin 1000 mg BID replacing glipizide.\n", "glipizide", "metformin"),
+    ],
+)
+def test_a_switched_or_replaced_drug_is_stopped(extractor, text, old, new):
+    """Regression: the drug given up stayed active beside its successor."""
+    found = medications(extractor, text)
+    assert (found[old][0], found[new][0]) == (MedicationStatus.STOPPED, MedicationStatus.ACTIVE)
+
+
+def test_a_rules_bounds_are_no_results(extractor):
+    """Regression: '(threshold Hgb < 7)' and 'parameters met (ANC > 1.0, Plt > 100)' were the
+    patient's results."""
+    text = "Transfuse if Hgb < 7 (threshold Hgb < 7). Treatment parameters met (ANC > 1.0, Plt > 100). ANC 4.1, Plt 198.\n"
+    assert observations(extractor, text) == {"ANC": (4.1, None, None), "Plt": (198.0, None, None)}
+
+
+def test_st_depression_is_an_ecg_finding(extractor):
+    """Regression: '1.5 mm ST depression V4-V6' was a depressive disorder (F32.A)."""
+    text = "ECG: sinus rhythm, 1.5 mm ST depression V4-V6.\n"
+    assert "depression" not in conditions(extractor, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Allergies: [x] Yes - cefuroxime (hives)\n", "Allergies: Yes - cefuroxime (hives)\n"],
+)
+def test_a_forms_yes_before_an_allergy(extractor, text):
+    """Regression: the answer 'Yes' was the allergen, or the allergen the reaction."""
+    found = {a.substance: a.reaction for a in extractor.extract(text).allergies}
+    assert found == {"cefuroxime": "hives"}

@@ -369,6 +369,8 @@ NOT_SUBSTANCE_WORDS |= {"rash", "hives", "reaction", "reactions", "positive", "n
 NOT_SUBSTANCE_WORDS |= {"substance", "allergen", "allergens", "agent", "severity", "status"}
 # what a form's question asks about ('Are you allergic to any medications?')
 NOT_SUBSTANCE_WORDS |= {"any", "anything"}
+# a form's answer ('Drug allergies: Yes', then the list below)
+NOT_SUBSTANCE_WORDS |= {"yes", "y"}
 # a row's severity and status read apart from it ('_ Penicillin ’ Anaphylaxis -. Severe Active')
 SEVERITY_AND_STATUS = {"mild", "moderate", "severe", "high", "low"}
 SEVERITY_AND_STATUS |= {"active", "inactive", "resolved"}
@@ -421,6 +423,11 @@ def allergy_items(text: str, region: Region) -> list[Region]:
     return [(a, b) for a, b in items if text[a:b].strip()]
 
 
+# A form's yes before the allergy it gives ('Allergies: [x] Yes - cefuroxime (hives)'): the
+# substance was the answer and the allergen its reaction.
+ANSWERED_YES = re.compile(r"^[ \t]*(?:yes|y)[ \t]*[-\u2013:,][ \t]*", re.IGNORECASE)
+
+
 def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact | None:
     raw = text[item[0] : item[1]]
     if NONE_OF_A_KIND.fullmatch(raw.strip()):
@@ -441,7 +448,7 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     if tolerated:  # 'Penicillin (hives), but tolerates cephalexin': the item ends before it
         raw = raw[: tolerated.start()]
         item = (item[0], item[0] + tolerated.start())
-    item_text = LIST_MARKER.sub("", raw, count=1)
+    item_text = ANSWERED_YES.sub("", LIST_MARKER.sub("", raw, count=1), count=1)
     item_text = ALLERGY_TO.sub(
         "", ALLERGEN_KIND_LABEL.sub("", SEE_LIST.sub("", item_text)), count=1
     )

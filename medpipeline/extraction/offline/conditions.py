@@ -103,6 +103,9 @@ ITEM_RESOLVED_AFTER = re.compile(
 )
 
 
+ECG_SEGMENT_BEFORE = re.compile(r"\b(?:ST|PR)(?:[ \t-]+segment)?[ \t-]+$")
+
+
 def condition_facts(
     doc: Doc, skip_regions: list[Region], only_regions: list[Region] | None = None
 ) -> list[ConditionFact]:
@@ -124,6 +127,10 @@ def condition_facts(
             continue
         if STATE_CODE.fullmatch(ent.text) and POSTAL_CODE_AFTER.match(doc.text, ent.end_char):
             continue  # 'Detroit, MI 48201': an address's state
+        if ent.text.lower() == "depression" and ECG_SEGMENT_BEFORE.search(
+            doc.text, max(0, ent.start_char - 16), ent.start_char
+        ):
+            continue  # '1.5 mm ST depression V4-V6': an ECG finding, not a mood disorder
         if TEST_RESULT_AFTER.match(doc.text, ent.end_char):
             continue  # 'HIV 1/2 Ag/Ab:   Nonreactive': a test of it
         if is_a_stopped_drugs_effect(doc, ent) or is_a_vaccines_disease(doc.text, ent):

@@ -273,9 +273,13 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # A sentence's start (after a list number: '1. Increase morphine ER to 45 mg'), or a clause's
 # after a dash or ';' ('Depression screen positive - will start sertraline').
 CLAUSE_START = r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?(?:(?:plan|rx)\s*:\s*)?"
-# 'Switch adalimumab to tofacitinib', 'change from lisinopril to losartan': the writer stops the
-# first drug and orders the second.
-SWITCH_VERB = r"(?:switch|change|convert|transition)"
+# 'Switch adalimumab to tofacitinib', 'change from lisinopril to losartan', 'Narrowed
+# vancomycin/cefepime to ceftriaxone', 'Stepped down from doxycycline to oral cefuroxime': the
+# writer stops the first drug and orders the second.
+SWITCH_VERB = (
+    r"(?:(?:switch|convert|transition|narrow|broaden)(?:ed)?|changed?|de-?escalated?"
+    r"|step(?:ped)?\s+down)"
+)
 SWITCH_FROM = re.compile(
     rf"{CLAUSE_START}(?:will\s+|plan\s+to\s+)?{SWITCH_VERB}\s+(?:(?:him|her)\s+)?(?:from\s+)?$",
     re.I,

@@ -175,7 +175,9 @@ CONDITION_BEFORE = re.compile(
     r"\b(?:if|until|unless|when|once|prn|for)\b[^.;\n]{0,30}$"
     # an instruction's reason to act: 'Return to ED for vomiting, glucose > 300', 'Call for
     # blood glucose < 70', 'Notify MD for: blood glucose > 350'
-    r"|\b(?:return|call|notify|contact|page|report)\b[^.;\n]{0,80}$",
+    r"|\b(?:return|call|notify|contact|page|report)\b[^.;\n]{0,80}$"
+    # a rule's bounds: '(threshold Hgb < 7)', 'Treatment parameters met (ANC > 1.0, Plt > 100)'
+    r"|\b(?:thresholds?|parameters?|criteria|cut-?offs?|triggers?)\b(?:[^.;\n]|\.\d){0,40}$",
     re.IGNORECASE,
 )
 TIMES_NORMAL = re.compile(r"[ \t]*(?:x|times)[ \t]*(?:ULN|upper[ \t]+limit|normal)\b", re.I)
