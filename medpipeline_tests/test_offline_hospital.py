@@ -242,7 +242,10 @@ def test_a_switched_or_replaced_drug_is_stopped(extractor, text, old, new):
 def test_a_rules_bounds_are_no_results(extractor):
     """Regression: '(threshold Hgb < 7)' and 'parameters met (ANC > 1.0, Plt > 100)' were the
     patient's results."""
-    text = "Transfuse if Hgb < 7 (threshold Hgb < 7). Treatment parameters met (ANC > 1.0, Plt > 100). ANC 4.1, Plt 198.\n"
+    text = (
+        "Transfuse if Hgb < 7 (threshold Hgb < 7). Treatment parameters met (ANC > 1.0,\n"
+        "Plt > 100). ANC 4.1, Plt 198.\n"
+    )
     assert observations(extractor, text) == {"ANC": (4.1, None, None), "Plt": (198.0, None, None)}
 
 
@@ -260,3 +263,29 @@ def test_a_forms_yes_before_an_allergy(extractor, text):
     """Regression: the answer 'Yes' was the allergen, or the allergen the reaction."""
     found = {a.substance: a.reaction for a in extractor.extract(text).allergies}
     assert found == {"cefuroxime": "hives"}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "1. Acute kidney injury on CKD 3a: creatinine back to 1.4 (baseline), resolved.",
+            {"acute kidney injury": RESOLVED, "ckd 3a": ACTIVE},
+        ),
+        ("2. Delirium secondary to UTI - resolved", {"delirium": RESOLVED, "uti": ACTIVE}),
+        (
+            "3. Hypoglycaemia on admission due to poor intake, resolved once eating.",
+            {"hypoglycaemia": RESOLVED},
+        ),
+        # guards: a cue right after another problem is that problem's; a negated cue is none
+        (
+            "4. Diabetes: A1c 7.2, hypoglycemia resolved",
+            {"diabetes": ACTIVE, "hypoglycemia": RESOLVED},
+        ),
+        ("5. Hypertension - not resolved", {"hypertension": ACTIVE}),
+    ],
+)
+def test_a_status_clause_ending_an_item_is_about_its_first_problem(extractor, line, expected):
+    """Regression: the cue resolved the mention nearest it ('on CKD 3a': a chronic disease
+    resolved) and left the item's problem active."""
+    assert conditions(extractor, f"PROBLEM STATUS AT DISCHARGE\n{line}\n") == expected

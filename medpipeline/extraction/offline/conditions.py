@@ -103,6 +103,46 @@ ITEM_RESOLVED_AFTER = re.compile(
 )
 
 
+# A status clause ending a list item is about the item's problem, the first it names: '1. Acute
+# kidney injury on CKD 3a: creatinine back to baseline, resolved.' resolved the CKD (the mention
+# nearest the cue) and left the injury active; '4. Delirium secondary to UTI - resolved'.
+ITEM_LINE = re.compile(
+    r"^[ \t]*(?:#+[ \t]*|(?:\u2022|[-*\u00b7\u25aa\u25cf]|\d{1,2}[.)])[ \t]+)[^\n]+", re.MULTILINE
+)
+STATUS_CUE = re.compile(r"\b(?:resolved|cleared|settled|corrected)\b", re.IGNORECASE)
+NOT_BEFORE = re.compile(r"(?:\b(?:not|never|yet)[ \t]+|\bun)$", re.IGNORECASE)
+CLAUSE_SEPARATOR = re.compile(r"[,;:]|[ \t][-\u2013][ \t]")
+
+
+def item_statuses(doc: Doc, mentions: list[Span]) -> tuple[set[int], set[int]]:
+    """The starts of the problems a list item's closing status clause resolves (its first), and
+    of the other problems of those items, which that clause does not resolve."""
+    heads, others = set(), set()
+    for item in ITEM_LINE.finditer(doc.text):
+        named = [m for m in mentions if item.start() <= m.start_char < item.end()]
+        cues = [
+            cue
+            for cue in STATUS_CUE.finditer(doc.text, item.start(), item.end())
+            if not NOT_BEFORE.search(doc.text, max(0, cue.start() - 8), cue.start())
+        ]
+        if not named or not cues or cues[-1].start() < named[0].end_char:
+            continue
+        nearest = max(
+            (m for m in named if m.end_char <= cues[-1].start()), key=lambda m: m.end_char
+        )
+        if CLAUSE_SEPARATOR.search(doc.text, nearest.end_char, cues[-1].start()):
+            heads.add(named[0].start_char)
+            others.update(m.start_char for m in named[1:])
+    return heads, others
+
+
+def only_resolved_by_a_cue(ent: Span) -> bool:
+    """Historical only because a resolution cue reached it (no history cue of its own)."""
+    return has_modifier(ent, "RESOLVED") and not (
+        ent._.is_historical or has_modifier(ent, "INACTIVE")
+    )
+
+
 ECG_SEGMENT_BEFORE = re.compile(r"\b(?:ST|PR)(?:[ \t-]+segment)?[ \t-]+$")
 
 
@@ -117,6 +157,7 @@ def condition_facts(
     resolved = resolved_lines(doc)
     facts = []
     mentions = [ent for ent in doc.ents if ent.label_ == CONDITION]
+    resolved_items, not_the_items_status = item_statuses(doc, mentions)
     for index, ent in enumerate(mentions):
         following = mentions[index + 1] if index + 1 < len(mentions) else None
         if in_regions(ent.start_char, skip_regions) or names_the_next(doc.text, ent, following):
@@ -136,16 +177,26 @@ def condition_facts(
         if is_a_stopped_drugs_effect(doc, ent) or is_a_vaccines_disease(doc.text, ent):
             continue
         assertion = assertion_of(ent)
+        if ent.start_char in not_the_items_status and only_resolved_by_a_cue(ent):
+            assertion = Assertion.PRESENT  # 'AKI on CKD 3a: ..., resolved': the CKD goes on
         if assertion == Assertion.PRESENT and is_a_questions_example(doc.text, ent):
             assertion = Assertion.POSSIBLE
         listed_resolved = (
             (assertion == Assertion.PRESENT and in_regions(ent.start_char, resolved))
-            or (assertion == Assertion.HISTORICAL and has_modifier(ent, "RESOLVED"))
+            or (
+                assertion == Assertion.HISTORICAL
+                and has_modifier(ent, "RESOLVED")
+                and ent.start_char not in not_the_items_status
+            )
             or (
                 assertion in (Assertion.PRESENT, Assertion.HISTORICAL)
                 and (
-                    is_organ_removed(doc.text, ent)
-                    or bool(ITEM_RESOLVED_AFTER.match(doc.text, ent.end_char))
+                    ent.start_char in resolved_items
+                    or is_organ_removed(doc.text, ent)
+                    or (
+                        ITEM_RESOLVED_AFTER.match(doc.text, ent.end_char) is not None
+                        and ent.start_char not in not_the_items_status
+                    )
                 )
             )
         )
