@@ -289,3 +289,20 @@ def test_a_status_clause_ending_an_item_is_about_its_first_problem(extractor, li
     """Regression: the cue resolved the mention nearest it ('on CKD 3a': a chronic disease
     resolved) and left the item's problem active."""
     assert conditions(extractor, f"PROBLEM STATUS AT DISCHARGE\n{line}\n") == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "oxycodone 5-10 mg PO q4h PRN pain",
+        "morphine 2 to 4 mg IV q2h prn pain",
+        "insulin lispro 2-10 units subcut with meals per sliding scale",
+    ],
+)
+def test_a_dose_range_is_no_one_dose(extractor, line):
+    """Regression: 'oxycodone 5-10 mg' was a dose of 10 mg; the next line's dose ('Vitamin D
+    1000 units') must not take its place. The drug is still read (a range is a sig)."""
+    found = medications(extractor, f"Medications:\n  {line}\n  Vitamin D 1000 units daily\n")
+    drug = next(name for name in found if name != "vitamin d")
+    assert found[drug][1] is None
+    assert found["vitamin d"][1] == 1000.0

@@ -29,6 +29,7 @@ from medpipeline.extraction.offline.sections_tables import (
 )
 from medpipeline.extraction.offline.sig import (
     COMBINATION_NAME,
+    names_a_dose,
     parse_dose,
     parse_frequency,
     parse_route,
@@ -918,7 +919,7 @@ def medication_from_row(
     # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
     # product's strength ('90 mcg/actuation')
     dose = parse_dose(f"{product} | {sig}", combination=is_combination(product, generic))
-    no_drug = dose is None and (generic is None or is_drug_class(generic))
+    no_drug = not names_a_dose(f"{product} | {sig}") and (generic is None or is_drug_class(generic))
     if no_drug or is_vaccine(product, generic):
         return None
     status = table.cell(row, "status") or table.cell(row, "details")
@@ -996,7 +997,7 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
             window = item[drug[1] :]
             name = item[drug[0] : drug[1]]
             dose = parse_dose(window, combination=is_combination(name, drug[2]))
-            if dose is None and is_drug_class(drug[2]):
+            if not names_a_dose(window) and is_drug_class(drug[2]):
                 continue  # 'on a statin': a class of drugs, not a product
             facts.append(
                 MedicationFact(

@@ -70,6 +70,14 @@ PART_BEFORE = re.compile(r"(?:\d[ \t]*[-/]|[A-Za-z](?:-|[ \t]*/))[ \t]*$")
 PART_AFTER = re.compile(r"(?:-|[ \t]*/)[ \t]*\d")
 
 
+RANGE_BEFORE = re.compile(r"\d[ \t]*(?:-|\u2013|to)[ \t]*$")
+
+
+def names_a_dose(text: str) -> bool:
+    """The text writes a dose, one or a range ('25 mg', '5-10 mg', '49-51 mg')."""
+    return dose_pattern().search(text) is not None
+
+
 def parse_dose(
     window: str, anchored_at_end: bool = False, combination: bool = False
 ) -> tuple[float, str] | None:
@@ -82,11 +90,19 @@ def parse_dose(
     `combination` product's strength of its parts ('49-51 mg') is no dose."""
     # a concentration ('insulin lispro 100 unit/mL') is no dose
     matches = [m for m in dose_pattern().finditer(window) if (m["per"] or "").lower() != "ml"]
-    if combination:
+
+    def is_a_part(m: re.Match[str]) -> bool:
+        """A bound of a range ('oxycodone 5-10 mg' is no 10 mg) or a combination's part."""
+        return bool(RANGE_BEFORE.search(window, 0, m.start())) or (
+            combination
+            and bool(PART_BEFORE.search(window, 0, m.start()) or PART_AFTER.match(window, m.end()))
+        )
+
+    if matches and is_a_part(matches[0]):
+        # then only a dose the same line gives ('160/4.5 mcg - 2 puffs'), not the next line's
+        line_end = window.find("\n", matches[0].end())
         matches = [
-            m
-            for m in matches
-            if not (PART_BEFORE.search(window, 0, m.start()) or PART_AFTER.match(window, m.end()))
+            m for m in matches if not is_a_part(m) and (line_end < 0 or m.start() < line_end)
         ]
     if anchored_at_end:
         matches = [m for m in matches if not window[m.end() :].strip()]
@@ -163,5 +179,5 @@ def parse_frequency(window: str) -> str | None:
 
 
 def has_sig(text: str) -> bool:
-    """The text gives a dose or a frequency ('25 mg', 'BID')."""
-    return parse_dose(text) is not None or parse_frequency(text) is not None
+    """The text gives a dose or a frequency ('25 mg', '5-10 mg', 'BID')."""
+    return names_a_dose(text) or parse_frequency(text) is not None
