@@ -22,6 +22,7 @@ from medpipeline.extraction.offline.sections_tables import (
 from medpipeline.extraction.offline.text import (
     CODE_IN_PARENTHESES,
     COLUMN_GAP,
+    LIST_ITEM_LINE,
     LIST_MARKER,
     TRAILING_CODES,
     Region,
@@ -94,11 +95,12 @@ def is_a_resolution_line(line: str) -> bool:
 # clinically resolved', 'Gout flare - settled', 'C. diff colitis, has not recurred' (ConText's
 # reach of four words stops short); only status words between ('Asthma - symptoms resolved' is
 # no resolved asthma).
+RESOLVED_WORDS = r"resolved|cleared|settled|corrected"
 ITEM_RESOLVED_AFTER = re.compile(
     r"[ \t]*(?:[-\u2013:,][ \t]*|\([ \t]*)"
     r"(?:(?:now|clinically|fully|completely|since|treated|improved|and|has|have|essentially"
     r"|largely)[ \t,]+){0,3}"
-    r"(?:resolved|cleared|settled|corrected|(?:has|have)[ \t]+not[ \t]+recurred)\b",
+    rf"(?:{RESOLVED_WORDS}|(?:has|have)[ \t]+not[ \t]+recurred)\b",
     re.IGNORECASE,
 )
 
@@ -106,10 +108,8 @@ ITEM_RESOLVED_AFTER = re.compile(
 # A status clause ending a list item is about the item's problem, the first it names: '1. Acute
 # kidney injury on CKD 3a: creatinine back to baseline, resolved.' resolved the CKD (the mention
 # nearest the cue) and left the injury active; '4. Delirium secondary to UTI - resolved'.
-ITEM_LINE = re.compile(
-    r"^[ \t]*(?:#+[ \t]*|(?:\u2022|[-*\u00b7\u25aa\u25cf]|\d{1,2}[.)])[ \t]+)[^\n]+", re.MULTILINE
-)
-STATUS_CUE = re.compile(r"\b(?:resolved|cleared|settled|corrected)\b", re.IGNORECASE)
+ITEM_LINE = re.compile(rf"(?:{LIST_ITEM_LINE.pattern}|^[ \t]*#+[ \t]*)[^\n]+", re.MULTILINE)
+STATUS_CUE = re.compile(rf"\b(?:{RESOLVED_WORDS})\b", re.IGNORECASE)
 NOT_BEFORE = re.compile(r"(?:\b(?:not|never|yet)[ \t]+|\bun)$", re.IGNORECASE)
 CLAUSE_SEPARATOR = re.compile(r"[,;:]|[ \t][-\u2013][ \t]")
 
