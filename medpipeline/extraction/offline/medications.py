@@ -918,8 +918,9 @@ def medication_from_row(
     generic = generic_of(product)
     # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
     # product's strength ('90 mcg/actuation')
-    dose = parse_dose(f"{product} | {sig}", combination=is_combination(product, generic))
-    no_drug = not names_a_dose(f"{product} | {sig}") and (generic is None or is_drug_class(generic))
+    written = f"{product} | {sig}"
+    dose = parse_dose(written, combination=is_combination(product, generic))
+    no_drug = not names_a_dose(written) and (generic is None or is_drug_class(generic))
     if no_drug or is_vaccine(product, generic):
         return None
     status = table.cell(row, "status") or table.cell(row, "details")

@@ -87,7 +87,8 @@ def parse_dose(
     strength before the instruction times the tablets it says to take ('500 MG tablet | take 2
     tablets ... then 250 mg'), else the first dose after the instruction verb ('Inject 24
     Units'), else the first one, times the tablets taken ('8.6 mg 2 tablets qHS'). A
-    `combination` product's strength of its parts ('49-51 mg') is no dose."""
+    `combination` product's strength of its parts ('49-51 mg') is no dose, nor is a range
+    ('oxycodone 5-10 mg')."""
     # a concentration ('insulin lispro 100 unit/mL') is no dose
     matches = [m for m in dose_pattern().finditer(window) if (m["per"] or "").lower() != "ml"]
 
