@@ -26,14 +26,10 @@ from spacy.tokens import Doc, Span
 
 from medpipeline.costs import OFFLINE_PROVIDER
 from medpipeline.extraction.grounding import locate_quote
+from medpipeline.extraction.offline.context_rules import context_rules
 from medpipeline.extraction.offline.forms import BLANKED, mark_answers
-from medpipeline.extraction.offline.pipeline import (
-    SECTION_ASSERTIONS,
-    assertion_of,
-    context_rules,
-    section_rules,
-    silence_loguru,
-)
+from medpipeline.extraction.offline.pipeline import assertion_of, silence_loguru
+from medpipeline.extraction.offline.section_rules import SECTION_ASSERTIONS, section_rules
 from medpipeline.extraction.schema import (
     AllergyFact,
     AssertedFact,

@@ -8,8 +8,10 @@ One module per concern, each usable alone:
 - `conditions`, `medications`, `allergies`, `results` and `result_tables` (labs and vital
   signs in text and in tables), `procedures`,
   `demographics` (patient and encounter): the facts of one kind, from tables and from narrative;
-- `pipeline`: the medspaCy pipeline (sentences, sections, ConText), built once per process;
-  `term_matcher`: its component finding the vocabularies' conditions and drugs;
+- `pipeline`: the medspaCy pipeline, built once per process, and its components' rules:
+  `term_matcher` (the vocabularies' conditions and drugs as entities), `section_rules` (the
+  titles EHRs print, what a section asserts), `sentences` (where ConText's scopes stop),
+  `context_rules` (ConText's cues) and `context_scope` (whether a cue reaches a mention);
 - `lexicons`, `vocabularies`: the word lists (shipped CSVs, the drug dictionary of
   `drug-named-entity-recognition`, the ICD-10-CM index of `simple-icd-10-cm`);
 - `text`: quoting and region helpers; `extractor`: the `OfflineExtractor` assembling them.

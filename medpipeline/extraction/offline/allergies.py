@@ -8,7 +8,6 @@ import re
 from spacy.tokens import Doc, Span
 
 from medpipeline.extraction.offline.lexicons import read_lexicon, split_names
-from medpipeline.extraction.offline.pipeline import DRUG
 from medpipeline.extraction.offline.sections_tables import (
     ALLERGY_CATEGORIES,
     ICD10_SYSTEM,
@@ -18,6 +17,7 @@ from medpipeline.extraction.offline.sections_tables import (
     section_regions,
     status_says,
 )
+from medpipeline.extraction.offline.term_matcher import DRUG
 from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,

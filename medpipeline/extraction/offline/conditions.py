@@ -4,7 +4,7 @@ import re
 
 from spacy.tokens import Doc, Span
 
-from medpipeline.extraction.offline.pipeline import CONDITION, DRUG, assertion_of, has_modifier
+from medpipeline.extraction.offline.pipeline import assertion_of, has_modifier
 from medpipeline.extraction.offline.procedures import names_a_procedure
 from medpipeline.extraction.offline.sections_tables import (
     ASSESSMENT_AND_PLAN,
@@ -19,6 +19,7 @@ from medpipeline.extraction.offline.sections_tables import (
     section_regions,
     status_says,
 )
+from medpipeline.extraction.offline.term_matcher import CONDITION, DRUG
 from medpipeline.extraction.offline.text import (
     CODE_IN_PARENTHESES,
     COLUMN_GAP,

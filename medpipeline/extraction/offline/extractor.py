@@ -26,7 +26,7 @@ from medpipeline.extraction.offline.medications import (
     medication_facts,
     table_medications,
 )
-from medpipeline.extraction.offline.pipeline import NO_FACT_SECTIONS, build_pipeline
+from medpipeline.extraction.offline.pipeline import build_pipeline
 from medpipeline.extraction.offline.procedures import (
     narrative_procedures,
     planned_procedures,
@@ -35,6 +35,7 @@ from medpipeline.extraction.offline.procedures import (
 )
 from medpipeline.extraction.offline.result_tables import table_observations, vital_kind
 from medpipeline.extraction.offline.results import lab_row_regions, observation_facts
+from medpipeline.extraction.offline.section_rules import NO_FACT_SECTIONS
 from medpipeline.extraction.offline.sections_tables import (
     MEDICATION_CATEGORIES,
     PAST_HISTORY,

@@ -7,19 +7,16 @@ import re
 
 from spacy.tokens import Doc, Span
 
-from medpipeline.extraction.offline.lexicons import drug_names
-from medpipeline.extraction.offline.pipeline import (
-    CONDITION,
-    DRUG,
+from medpipeline.extraction.offline.context_scope import (
     IF_WORD,
-    assertion_of,
-    has_modifier,
     has_own_verb,
     is_coordinated,
-    is_section_title,
     reaches_target,
     sentence_mentions,
 )
+from medpipeline.extraction.offline.lexicons import drug_names
+from medpipeline.extraction.offline.pipeline import assertion_of, has_modifier
+from medpipeline.extraction.offline.section_rules import is_section_title
 from medpipeline.extraction.offline.sections_tables import (
     ASSESSMENT_AND_PLAN,
     MEDICATION_CATEGORIES,
@@ -34,6 +31,7 @@ from medpipeline.extraction.offline.sig import (
     parse_frequency,
     parse_route,
 )
+from medpipeline.extraction.offline.term_matcher import CONDITION, DRUG
 from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,

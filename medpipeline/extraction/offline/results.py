@@ -20,7 +20,7 @@ from medpipeline.extraction.offline.lexicons import (
     observation_kind_candidates,
     sig_terms,
 )
-from medpipeline.extraction.offline.pipeline import DRUG
+from medpipeline.extraction.offline.term_matcher import DRUG
 from medpipeline.extraction.offline.text import (
     LABEL_LINE,
     Region,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
-from medpipeline.extraction.offline.pipeline import MEDICATIONS, is_section_title
+from medpipeline.extraction.offline.section_rules import MEDICATIONS, is_section_title
 from medpipeline.extraction.offline.text import Region, labelled, normalize_space
 from medpipeline.table_columns import header_offset
 

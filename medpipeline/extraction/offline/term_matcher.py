@@ -20,6 +20,8 @@ from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 from medpipeline.english import english_words
+from medpipeline.extraction.offline.lexicons import condition_names, drug_names
+from medpipeline.extraction.offline.vocabularies import icd10_narrative_terms, narrative_drug_names
 
 INFLECT = inflect.engine()
 
@@ -128,3 +130,36 @@ class TermMatcher:
             spans.append(span)
         doc.ents = filter_spans(spans)
         return doc
+
+
+CONDITION = "CONDITION"
+
+
+DRUG = "DRUG"
+
+
+def target_rules() -> list[TargetRule]:
+    """The curated conditions and drugs, and the ICD-10-CM terms and dictionary drug names the
+    curated lists lack."""
+    curated = condition_names()
+    known = {name.lower() for name, _ in curated}
+    icd10_terms = [
+        (term, {"icd10_code": code, "term": term})
+        for term, code in icd10_narrative_terms().items()
+        if term not in known
+    ]
+    curated_drugs = drug_names()
+    known_drugs = {name.lower() for name, _ in curated_drugs}
+    dictionary_drugs = [
+        (name, {"generic_name": generic})
+        for name, generic in narrative_drug_names().items()
+        if name not in known_drugs
+    ]
+    rules = []
+    for category, names in (
+        (CONDITION, curated + icd10_terms),
+        (DRUG, curated_drugs + dictionary_drugs),
+    ):
+        for name, metadata in names:
+            rules.append(TargetRule(name, category, metadata=metadata))
+    return rules
