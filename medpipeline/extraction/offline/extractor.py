@@ -21,11 +21,8 @@ from medpipeline.extraction.offline.conditions import (
 )
 from medpipeline.extraction.offline.demographics import encounter_facts, patient_fact
 from medpipeline.extraction.offline.forms import mark_answers
-from medpipeline.extraction.offline.medications import (
-    listed_medications,
-    medication_facts,
-    table_medications,
-)
+from medpipeline.extraction.offline.medication_tables import listed_medications, table_medications
+from medpipeline.extraction.offline.medications import medication_facts
 from medpipeline.extraction.offline.pipeline import build_pipeline
 from medpipeline.extraction.offline.procedures import (
     narrative_procedures,

@@ -1,5 +1,6 @@
-"""Medications: drug names (shipped lexicon and the drug dictionary) with their sig (dose, route,
-frequency), status and whether the document prescribes them; medication-table rows.
+"""Medications in narrative and lists: drug names (shipped lexicon and the drug dictionary) with
+their sig (dose, route, frequency), status and whether the document prescribes them (tables:
+`medication_tables`).
 """
 
 import functools
@@ -20,13 +21,10 @@ from medpipeline.extraction.offline.section_rules import is_section_title
 from medpipeline.extraction.offline.sections_tables import (
     ASSESSMENT_AND_PLAN,
     MEDICATION_CATEGORIES,
-    Table,
-    TableRow,
     section_regions,
 )
 from medpipeline.extraction.offline.sig import (
     COMBINATION_NAME,
-    names_a_dose,
     parse_dose,
     parse_frequency,
     parse_route,
@@ -37,13 +35,9 @@ from medpipeline.extraction.offline.text import (
     ALLERGY_WORD,
     ANAPHYLAXIS,
     COLUMN_GAP,
-    LIST_MARKER,
     TESTED,
     Region,
-    clean_name,
     in_regions,
-    is_absence,
-    labelled,
     line_bounds,
     list_items,
     next_line,
@@ -51,7 +45,7 @@ from medpipeline.extraction.offline.text import (
     quote_for,
     sentence_region,
 )
-from medpipeline.extraction.offline.vocabularies import find_drug, is_drug_class, is_vaccine
+from medpipeline.extraction.offline.vocabularies import is_vaccine
 from medpipeline.extraction.schema import Assertion, MedicationFact, MedicationStatus
 
 # An EHR list's line may print a long product description before the sig: '(PROVENTIL
@@ -188,22 +182,32 @@ def combination_generic(parts: list[Span]) -> str | None:
 
 # What the document sends the patient home with: orders of this document.
 DISCHARGE_LIST = r"(?:discharge|hospital discharge) medications?|medications (?:at|on) discharge"
+
+
 MEDICINES = r"(?:medications?|medicines?|meds)"
+
+
 # The lists of an after-visit summary that order ('START taking these medications', 'CHANGE how
 # you take these medications', 'New medicines:'), bulleted or not.
 ORDER_LIST = (
     rf"new[ \t]+{MEDICINES}|start(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
     rf"|change[ \t]+how[ \t]+you[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
 )
+
+
 ORDER_LIST_HEADER = re.compile(
     rf"^[ \t]*(?:#+[ \t]*)?(?:{ORDER_LIST})[ \t]*:?[ \t]*$", re.IGNORECASE | re.MULTILINE
 )
+
+
 PRESCRIBED_HEADER = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?"
     rf"|(?:new |discharge )?prescriptions|medications prescribed|rx|{ORDER_LIST}|{DISCHARGE_LIST})"
     r"[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+
+
 # A list of the drugs to stop ('Stop taking:', 'STOP taking these medications', 'Discontinued
 # medications:', 'Medications stopped:'): every drug named on its lines is stopped, however
 # the list is written (bulleted or not), up to where `header_list_regions` ends it.
@@ -215,6 +219,8 @@ STOP_LIST_HEADER = re.compile(
     rf"|do[ \t]+not[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+
+
 # A list of what was given during the visit or procedure ('Medications given in the ED:',
 # 'PREMEDICATIONS GIVEN:', 'SEDATION/MEDICATIONS DURING PROCEDURE:', 'Medications
 # administered:'): each drug is a dose given, not one the patient is on.
@@ -225,13 +231,19 @@ GIVEN_LIST_HEADER = re.compile(
     r"(?:ed|er|emergency[ \t]+department|clinic|office|procedure|visit|infusion))?[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+
+
 # A status column at the end of a medication row printed without bars.
 STATUS_COLUMN = re.compile(
     rf"[^\n]*?(?:{COLUMN_GAP})(?P<status>completed|discontinued|stopped|expired|inactive|held"
     r"|on[ \t]+hold|active)[ \t]*$",
     re.IGNORECASE,
 )
+
+
 MAX_LIST_LINES = 30
+
+
 # Where such a list ends: a label line ('Follow-up:'), the next list's header ('CONTINUE taking
 # these medications') or another instruction ('Continue your other home medicines').
 NEXT_LIST_LINE = re.compile(
@@ -264,6 +276,8 @@ PRESCRIBED_IN_SENTENCE = re.compile(
     r"\b(?:prescribed|prescribe|prescribing|(?:a[ \t]+)?(?:new[ \t]+)?prescription[ \t]+for)\b",
     re.IGNORECASE,
 )
+
+
 # The writer's own decision to start or change a drug ('We will increase her lisinopril to 40 mg
 # daily and initiate Lasix', 'Start metformin 500 mg', 'Add empagliflozin', 'Will trial
 # omeprazole', 'Restart furosemide') is an order too, where 'continue' or 'was started on' (a
@@ -272,6 +286,8 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # A sentence's start (after a list number: '1. Increase morphine ER to 45 mg'), or a clause's
 # after a dash or ';' ('Depression screen positive - will start sertraline').
 CLAUSE_START = r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?(?:(?:plan|rx)\s*:\s*)?"
+
+
 # 'Switch adalimumab to tofacitinib', 'change from lisinopril to losartan', 'Narrowed
 # vancomycin/cefepime to ceftriaxone', 'Stepped down from doxycycline to oral cefuroxime': the
 # writer stops the first drug and orders the second.
@@ -279,12 +295,20 @@ SWITCH_VERB = (
     r"(?:(?:switch|convert|transition|narrow|broaden)(?:ed)?|changed?|de-?escalated?"
     r"|step(?:ped)?\s+down)"
 )
+
+
 SWITCH_FROM = re.compile(
     rf"{CLAUSE_START}(?:will\s+|plan\s+to\s+)?{SWITCH_VERB}\s+(?:(?:him|her)\s+)?(?:from\s+)?$",
     re.I,
 )
+
+
 SWITCH_TO_NEXT = r"[^.;:\n]{0,60}?\bto\s+(?:oral\s+|po\s+|iv\s+)?$"  # '... to (oral) <drug>'
+
+
 SWITCH_TO = re.compile(SWITCH_TO_NEXT, re.IGNORECASE)
+
+
 WRITER_STARTS = re.compile(
     r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re|\s+have|'ve)\s+(?:also\s+|now\s+)?"
     r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
@@ -300,6 +324,8 @@ WRITER_STARTS = re.compile(
 # 'Efavirenz/emtricitabine/TDF 2014-2018'): the drug was stopped; 'since 2019', '2021-present'
 # are not closed.
 _YEAR = r"(?:\d{1,2}/)?(?:19|20)\d{2}\b"
+
+
 CLOSED_COURSE_AFTER = re.compile(
     rf"[^.;:\n]{{0,40}}?(?<![\w/]){_YEAR}[ \t]*(?:-|\u2013|to)[ \t]*{_YEAR}",
     re.IGNORECASE,
@@ -326,6 +352,8 @@ REPLACEMENT_BEFORE = re.compile(
 
 
 CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
+
+
 # A drug to start once a value crosses a bound ('patiromer 8.4 g daily if K >5.5', 'add
 # hydrochlorothiazide if home BP > 130/80'): not yet taken, whoever writes it.
 ON_A_BOUND_AFTER = re.compile(
@@ -333,6 +361,8 @@ ON_A_BOUND_AFTER = re.compile(
     r"(?:[<>\u2264\u2265]|\b(?:above|below|greater[ \t]+than|less[ \t]+than)\b)",
     re.IGNORECASE,
 )
+
+
 # 'Discharge medications: lisinopril 10 mg daily' (the label ends the sentence for medspaCy)
 DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE | re.MULTILINE)
 
@@ -375,6 +405,8 @@ ON_DRUG_BEFORE = re.compile(
     r"|\b(?:controlled|managed|maintained)[ \t]+(?:with|on)\b[^.;:\n]*$",
     re.IGNORECASE,
 )
+
+
 WAS_ON_DRUG_BEFORE = re.compile(
     r"\b(?:was|were|been|being|previously|formerly|once)[ \t]+(?:on|taking)[ \t]+$", re.IGNORECASE
 )
@@ -494,6 +526,8 @@ def opens_its_item(text: str, ent: Span) -> bool:
 # A drug started only later ('Stop aspirin once apixaban started', 'when warfarin is started'):
 # not yet taken ('when lisinopril was started' is past; 'until warfarin is therapeutic' is taken).
 LATER_START_BEFORE = re.compile(r"\b(?:once|when)\s+$", re.IGNORECASE)
+
+
 STARTED_AFTER = re.compile(r"\s+(?:is\s+|gets\s+)?(?:started|initiated|begun)\b", re.IGNORECASE)
 
 
@@ -501,6 +535,8 @@ STARTED_AFTER = re.compile(r"\s+(?:is\s+|gets\s+)?(?:started|initiated|begun)\b"
 # divided BID x 10 days. Ibuprofen 10 mg/kg q6h PRN fever.') orders it; 'Continue lisinopril',
 # 'HTN: lisinopril 10 mg' or a drug named inside a sentence does not.
 PLAN_LABEL = re.compile(r"^[ \t]*(?:plan|rx)[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
 OPENS_PLAN_ITEM = re.compile(
     r"^[ \t]*(?:(?:plan|rx)[ \t]*:)?[ \t]*(?:[-\u2022*]|\d{1,2}[.)])?[ \t]*$", re.IGNORECASE
 )
@@ -545,6 +581,8 @@ ALLERGEN_BEFORE = re.compile(
     r"(?:to|with|due[ \t]+to|caused[ \t]+by)[ \t]+(?:[\w-]+[ \t]+){0,2}$",
     re.IGNORECASE,
 )
+
+
 ALLERGEN_AFTER = re.compile(
     rf"^[ \t]*(?:\([^()\n]*\)[ \t]*)?(?:{ALLERGY_WORD}|{ADDED_TO_ALLERGIES}"
     r"|to[ \t]+(?:(?:the|his|her)[ \t]+)?allerg(?:y|ies)\b)",  # 'Add heparin to allergy list'
@@ -592,11 +630,15 @@ SCALE_AFTER = re.compile(
 # An antibiotic a culture was tested against ('E. coli resistant to ciprofloxacin', 'MRSA:
 # methicillin resistant', an antibiogram's 'Oxacillin >=4 R'): no drug the patient takes.
 SUSCEPTIBILITY_WORD = r"(?:resistant|resistance|sensitive|susceptible|susceptibility|intermediate)"
+
+
 SUSCEPTIBILITY_BEFORE = re.compile(
     rf"\b{SUSCEPTIBILITY_WORD}[ \t]+(?:to[ \t]+)?"
     r"(?:[\w/-]+(?:[ \t]*,[ \t]*|[ \t]+(?:and|or)[ \t]+))*$",
     re.IGNORECASE,
 )
+
+
 SUSCEPTIBILITY_AFTER = re.compile(
     rf"[ \t-]*{SUSCEPTIBILITY_WORD}\b"
     r"|[ \t]+(?:MIC[ \t]+)?(?:[<>]=?|\u2264|\u2265)?[ \t]*\d+(?:\.\d+)?(?:[ \t]+(?:ug|mcg)/ml)?"
@@ -630,6 +672,8 @@ LINE_END_ACTION = re.compile(
 
 # 'ALBUTEROL HFA 90 MCG INH': the inhaler's dose form after its strength, not isoniazid.
 DOSE_FORM_ABBREVIATION = re.compile(r"INH|TAB|CAP|SOL|SUSP")
+
+
 UNIT_BEFORE = re.compile(r"\d[ \t]*(?:mcg|mg|ug|g|ml|units?)[ \t]+$", re.IGNORECASE)
 
 
@@ -638,6 +682,8 @@ UNIT_BEFORE = re.compile(r"\d[ \t]*(?:mcg|mg|ug|g|ml|units?)[ \t]+$", re.IGNOREC
 CLASS_NAMED_AFTER = re.compile(
     r"[ \t-]*(?:inhibitors?|blockers?|antagonists?|agonists?|receptors?)\b", re.IGNORECASE
 )
+
+
 # A substance the patient uses, not a medication ('Tobacco / nicotine vaping', 'nicotine use',
 # 'Vapes nicotine daily').
 SUBSTANCE_USE_BEFORE = re.compile(
@@ -663,6 +709,8 @@ COURSES_BEHIND = re.compile(
     r"\b(?:s/p|status\s+post)\b[^.;:]*\b(?:cycles?|courses?|rounds?)\s+of\s+$",
     re.IGNORECASE,
 )
+
+
 # A dose taken or given before the patient came in ('She took aspirin 325 mg at home prior to
 # arrival', 'received 2 SL nitroglycerin by EMS'): a completed administration, not a drug the
 # patient is on.
@@ -671,6 +719,8 @@ BEFORE_ARRIVAL = re.compile(
     r"|en\s+route)\b",
     re.IGNORECASE,
 )
+
+
 TOOK_BEFORE = re.compile(r"\b(?:took|taken|received|given|administered)\b", re.IGNORECASE)
 
 
@@ -837,27 +887,20 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
     return facts
 
 
-# Where a medication cell's product name ends and its instructions begin: an instruction verb
-# or label, a count of dose units ('1 TABLET', '2 (two) Puff', '1 cap(s)') or a dose with a
-# route abbreviation ('1 GM IV'); a product's own numbers are strengths ('500 MG', '20 MG/ML').
-SIG_START = re.compile(
-    r"\b(?:take|takes|taking|inhale|inject|apply|instill|use|place|chew|dissolve|give"
-    r"|administer|insert|spray|dispense|quantity|qty|refills?|sig|directions)\b"
-    r"|(?<![\w./])\d+(?:\.\d+)?[ \t]*(?:\([a-z]+\)[ \t]*)?(?:tab(?:let)?s?|cap(?:sule)?s?|puffs?"
-    r"|sprays?|drops?|patch(?:es)?|inhalations?|applications?|suppositor(?:y|ies)|lozenges?"
-    r"|packets?|teaspoons?|tablespoons?)(?:\(s\)|\b)(?!/)"
-    r"|(?<![\w./])\d+(?:\.\d+)?[ \t]*(?:mg|g|gm|mcg|ml|units?)[ \t]+"
-    r"(?:IV|IVPB|IM|PO|SC|SQ|SL|PR|subq)\b",
-    re.IGNORECASE,
-)
 ENDED_STATUS = re.compile(r"\b(?:completed|expired|inactive|finished|ended)\b", re.IGNORECASE)
+
+
 STOPPED_STATUS = re.compile(
     r"\b(?:discontinued|stopped|cancel+ed|(?:tapered|weaned)[ \t]+off"
     r"|(?:not|no[ \t]+longer)[ \t-]+taking)\b",
     re.IGNORECASE,
 )
+
+
 # A reconciliation's action column ('| LORAZEPAM | ... | STOP |'): the whole cell.
 STOP_ACTION = re.compile(r"stop(?:[ \t]+taking)?|discontinue|d/c", re.IGNORECASE)
+
+
 HELD_STATUS = re.compile(r"\b(?:held|on[ \t]+hold|suspended|paused)\b", re.IGNORECASE)
 
 
@@ -868,16 +911,6 @@ def curated_drugs() -> dict[str, str]:
     return {name.lower(): metadata["generic_name"] for name, metadata in drug_names()}
 
 
-def generic_of(product: str) -> str | None:
-    """The generic name of the first drug named in a product name, from the drug dictionary or
-    the curated lexicon ('acetaminophen-aspirin buffered': acetaminophen)."""
-    found = find_drug(product) or find_drug(product.replace("-", " "))
-    if found:
-        return found[2]
-    words = product.lower().split()
-    return next((curated_drugs()[w] for w in words if w in curated_drugs()), None)
-
-
 def medication_status(written: str) -> MedicationStatus:
     if STOPPED_STATUS.search(written) or STOP_ACTION.fullmatch(written.strip()):
         return MedicationStatus.STOPPED
@@ -886,130 +919,3 @@ def medication_status(written: str) -> MedicationStatus:
     if ENDED_STATUS.search(written):
         return MedicationStatus.COMPLETED
     return MedicationStatus.ACTIVE
-
-
-def medication_from_row(
-    table: Table,
-    row: TableRow,
-    text: str,
-    ordered: bool = False,
-    listed_as: MedicationStatus | None = None,
-) -> MedicationFact | None:
-    """A medication-table row: the product name is its name cell up to the instructions; the
-    dose, route and frequency come from the row (its sig column first); a row naming no known
-    drug (or only a class of drugs: 'Statins') and no dose is not a medication ('Medication
-    Administration not documented'), nor is a vaccine. In a table the document `ordered` (under
-    a discharge medications title) a row still active is prescribed; a stopped one is not. A row
-    of a list of stopped or past medications, or answering no in an 'Active' column, takes that
-    status unless its own status says another."""
-    cell = table.name_cell(row)
-    if cell is None or is_absence(cell.text):
-        return None
-    sig_start = SIG_START.search(cell.text)
-    product = clean_name(cell.text[: sig_start.start()] if sig_start else cell.text)
-    if not re.search(r"[A-Za-z]{3}", product):
-        return None
-    sig_cell = table.cell(row, "sig")
-    sig = " ".join(
-        part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part
-    )
-    generic = generic_of(product)
-    # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
-    # product's strength ('90 mcg/actuation')
-    written = f"{product} | {sig}"
-    dose = parse_dose(written, combination=is_combination(product, generic))
-    no_drug = not names_a_dose(written) and (generic is None or is_drug_class(generic))
-    if no_drug or is_vaccine(product, generic):
-        return None
-    status = table.cell(row, "status") or table.cell(row, "details")
-    status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
-    status_code = medication_status(status_text)
-    if table.says_not_current(row) or (listed_as and status_code == MedicationStatus.ACTIVE):
-        status_code = listed_as or MedicationStatus.STOPPED
-    return MedicationFact(
-        quote=quote_for(text, cell.start, cell.end),
-        text=product,
-        generic_name=generic,
-        dose_value=dose[0] if dose else None,
-        dose_unit=dose[1] if dose else None,
-        route=parse_route(sig),
-        frequency=parse_frequency(sig),
-        status=status_code,
-        prescribed=ordered and status_code == MedicationStatus.ACTIVE,
-    )
-
-
-# A title listing medications the patient no longer takes ('Inactive Medications', 'Past
-# Medications', 'Expired Medications'); 'Discontinued Medications' is a stop list.
-ENDED_LIST_TITLE = re.compile(
-    rf"(?:inactive|past|historical|expired|completed)[ \t]+{MEDICINES}", re.IGNORECASE
-)
-
-
-def table_medications(tables: list[Table], text: str, titles: list[Region]) -> list[MedicationFact]:
-    """Rows of medication tables; a table under a discharge medications title ('Discharge
-    Medications', 'New Prescriptions') is what the document orders, one under a stop list's
-    title ('Discontinued Medications') is stopped, one under a past list's completed."""
-    facts = []
-    stop_lists = header_list_regions(text, STOP_LIST_HEADER)
-    for table in tables:
-        if table.kind in MEDICATION_CATEGORIES:
-            above = [(start, end) for start, end in titles if end <= table.region[0]]
-            title = text[above[-1][0] : above[-1][1]].strip() if above else ""
-            ordered = bool(PRESCRIBED_HEADER.fullmatch(title))
-            listed_as = None
-            if in_regions(table.region[0], stop_lists):
-                listed_as = MedicationStatus.STOPPED
-            elif ENDED_LIST_TITLE.fullmatch(title):
-                listed_as = MedicationStatus.COMPLETED
-            rows = [row for row in table.rows if not row.continues]
-            facts += [
-                fact
-                for row in rows
-                if (fact := medication_from_row(table, row, text, ordered, listed_as))
-            ]
-    return facts
-
-
-def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
-    """The lines of a medication section outside tables ('1. Lasix - 40mg by mouth once daily')
-    that name a drug of the dictionary the lexicon matcher missed: one medication per line; a
-    class of drugs named without a dose ('on a statin') is no product."""
-    text = doc.text
-    matched = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
-    stop_lists = header_list_regions(text, STOP_LIST_HEADER)
-    facts = []
-    for start, end in section_regions(doc, MEDICATION_CATEGORIES):
-        for line in re.finditer(r"[^\n]+", text[start:end]):
-            line_start = start + line.start()
-            if in_regions(line_start, skip_regions) or any(
-                line_start <= a < start + line.end() for a, _ in matched
-            ):
-                continue
-            item = LIST_MARKER.sub("", line.group(), count=1)
-            drug = find_drug(item)
-            if drug is None or is_absence(item) or is_vaccine(item, drug[2]):
-                continue
-            offset = line_start + (len(line.group()) - len(item))
-            if is_allergen(text, offset + drug[0], offset + drug[1]):
-                continue
-            window = item[drug[1] :]
-            name = item[drug[0] : drug[1]]
-            dose = parse_dose(window, combination=is_combination(name, drug[2]))
-            if not names_a_dose(window) and is_drug_class(drug[2]):
-                continue  # 'on a statin': a class of drugs, not a product
-            facts.append(
-                MedicationFact(
-                    quote=quote_for(text, offset + drug[0], offset + drug[1]),
-                    text=normalize_space(item[drug[0] : drug[1]]),
-                    generic_name=drug[2],
-                    dose_value=dose[0] if dose else None,
-                    dose_unit=dose[1] if dose else None,
-                    route=parse_route(window),
-                    frequency=parse_frequency(window),
-                    status=MedicationStatus.STOPPED
-                    if in_regions(offset, stop_lists)
-                    else MedicationStatus.ACTIVE,
-                )
-            )
-    return facts

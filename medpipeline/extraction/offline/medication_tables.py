@@ -1,0 +1,193 @@
+"""Medication tables and list lines: a table row's product name, sig and status; the lines of a
+medication section naming a dictionary drug the term matcher missed."""
+
+import re
+
+from spacy.tokens import Doc
+
+from medpipeline.extraction.offline.medications import (
+    MEDICINES,
+    PRESCRIBED_HEADER,
+    STOP_LIST_HEADER,
+    curated_drugs,
+    header_list_regions,
+    is_allergen,
+    is_combination,
+    medication_status,
+)
+from medpipeline.extraction.offline.sections_tables import (
+    MEDICATION_CATEGORIES,
+    Table,
+    TableRow,
+    section_regions,
+)
+from medpipeline.extraction.offline.sig import (
+    names_a_dose,
+    parse_dose,
+    parse_frequency,
+    parse_route,
+)
+from medpipeline.extraction.offline.term_matcher import DRUG
+from medpipeline.extraction.offline.text import (
+    LIST_MARKER,
+    Region,
+    clean_name,
+    in_regions,
+    is_absence,
+    labelled,
+    normalize_space,
+    quote_for,
+)
+from medpipeline.extraction.offline.vocabularies import find_drug, is_drug_class, is_vaccine
+from medpipeline.extraction.schema import MedicationFact, MedicationStatus
+
+# Where a medication cell's product name ends and its instructions begin: an instruction verb
+# or label, a count of dose units ('1 TABLET', '2 (two) Puff', '1 cap(s)') or a dose with a
+# route abbreviation ('1 GM IV'); a product's own numbers are strengths ('500 MG', '20 MG/ML').
+SIG_START = re.compile(
+    r"\b(?:take|takes|taking|inhale|inject|apply|instill|use|place|chew|dissolve|give"
+    r"|administer|insert|spray|dispense|quantity|qty|refills?|sig|directions)\b"
+    r"|(?<![\w./])\d+(?:\.\d+)?[ \t]*(?:\([a-z]+\)[ \t]*)?(?:tab(?:let)?s?|cap(?:sule)?s?|puffs?"
+    r"|sprays?|drops?|patch(?:es)?|inhalations?|applications?|suppositor(?:y|ies)|lozenges?"
+    r"|packets?|teaspoons?|tablespoons?)(?:\(s\)|\b)(?!/)"
+    r"|(?<![\w./])\d+(?:\.\d+)?[ \t]*(?:mg|g|gm|mcg|ml|units?)[ \t]+"
+    r"(?:IV|IVPB|IM|PO|SC|SQ|SL|PR|subq)\b",
+    re.IGNORECASE,
+)
+
+
+def generic_of(product: str) -> str | None:
+    """The generic name of the first drug named in a product name, from the drug dictionary or
+    the curated lexicon ('acetaminophen-aspirin buffered': acetaminophen)."""
+    found = find_drug(product) or find_drug(product.replace("-", " "))
+    if found:
+        return found[2]
+    words = product.lower().split()
+    return next((curated_drugs()[w] for w in words if w in curated_drugs()), None)
+
+
+def medication_from_row(
+    table: Table,
+    row: TableRow,
+    text: str,
+    ordered: bool = False,
+    listed_as: MedicationStatus | None = None,
+) -> MedicationFact | None:
+    """A medication-table row: the product name is its name cell up to the instructions; the
+    dose, route and frequency come from the row (its sig column first); a row naming no known
+    drug (or only a class of drugs: 'Statins') and no dose is not a medication ('Medication
+    Administration not documented'), nor is a vaccine. In a table the document `ordered` (under
+    a discharge medications title) a row still active is prescribed; a stopped one is not. A row
+    of a list of stopped or past medications, or answering no in an 'Active' column, takes that
+    status unless its own status says another."""
+    cell = table.name_cell(row)
+    if cell is None or is_absence(cell.text):
+        return None
+    sig_start = SIG_START.search(cell.text)
+    product = clean_name(cell.text[: sig_start.start()] if sig_start else cell.text)
+    if not re.search(r"[A-Za-z]{3}", product):
+        return None
+    sig_cell = table.cell(row, "sig")
+    sig = " ".join(
+        part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part
+    )
+    generic = generic_of(product)
+    # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
+    # product's strength ('90 mcg/actuation')
+    written = f"{product} | {sig}"
+    dose = parse_dose(written, combination=is_combination(product, generic))
+    no_drug = not names_a_dose(written) and (generic is None or is_drug_class(generic))
+    if no_drug or is_vaccine(product, generic):
+        return None
+    status = table.cell(row, "status") or table.cell(row, "details")
+    status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
+    status_code = medication_status(status_text)
+    if table.says_not_current(row) or (listed_as and status_code == MedicationStatus.ACTIVE):
+        status_code = listed_as or MedicationStatus.STOPPED
+    return MedicationFact(
+        quote=quote_for(text, cell.start, cell.end),
+        text=product,
+        generic_name=generic,
+        dose_value=dose[0] if dose else None,
+        dose_unit=dose[1] if dose else None,
+        route=parse_route(sig),
+        frequency=parse_frequency(sig),
+        status=status_code,
+        prescribed=ordered and status_code == MedicationStatus.ACTIVE,
+    )
+
+
+# A title listing medications the patient no longer takes ('Inactive Medications', 'Past
+# Medications', 'Expired Medications'); 'Discontinued Medications' is a stop list.
+ENDED_LIST_TITLE = re.compile(
+    rf"(?:inactive|past|historical|expired|completed)[ \t]+{MEDICINES}", re.IGNORECASE
+)
+
+
+def table_medications(tables: list[Table], text: str, titles: list[Region]) -> list[MedicationFact]:
+    """Rows of medication tables; a table under a discharge medications title ('Discharge
+    Medications', 'New Prescriptions') is what the document orders, one under a stop list's
+    title ('Discontinued Medications') is stopped, one under a past list's completed."""
+    facts = []
+    stop_lists = header_list_regions(text, STOP_LIST_HEADER)
+    for table in tables:
+        if table.kind in MEDICATION_CATEGORIES:
+            above = [(start, end) for start, end in titles if end <= table.region[0]]
+            title = text[above[-1][0] : above[-1][1]].strip() if above else ""
+            ordered = bool(PRESCRIBED_HEADER.fullmatch(title))
+            listed_as = None
+            if in_regions(table.region[0], stop_lists):
+                listed_as = MedicationStatus.STOPPED
+            elif ENDED_LIST_TITLE.fullmatch(title):
+                listed_as = MedicationStatus.COMPLETED
+            rows = [row for row in table.rows if not row.continues]
+            facts += [
+                fact
+                for row in rows
+                if (fact := medication_from_row(table, row, text, ordered, listed_as))
+            ]
+    return facts
+
+
+def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
+    """The lines of a medication section outside tables ('1. Lasix - 40mg by mouth once daily')
+    that name a drug of the dictionary the lexicon matcher missed: one medication per line; a
+    class of drugs named without a dose ('on a statin') is no product."""
+    text = doc.text
+    matched = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
+    stop_lists = header_list_regions(text, STOP_LIST_HEADER)
+    facts = []
+    for start, end in section_regions(doc, MEDICATION_CATEGORIES):
+        for line in re.finditer(r"[^\n]+", text[start:end]):
+            line_start = start + line.start()
+            if in_regions(line_start, skip_regions) or any(
+                line_start <= a < start + line.end() for a, _ in matched
+            ):
+                continue
+            item = LIST_MARKER.sub("", line.group(), count=1)
+            drug = find_drug(item)
+            if drug is None or is_absence(item) or is_vaccine(item, drug[2]):
+                continue
+            offset = line_start + (len(line.group()) - len(item))
+            if is_allergen(text, offset + drug[0], offset + drug[1]):
+                continue
+            window = item[drug[1] :]
+            name = item[drug[0] : drug[1]]
+            dose = parse_dose(window, combination=is_combination(name, drug[2]))
+            if not names_a_dose(window) and is_drug_class(drug[2]):
+                continue  # 'on a statin': a class of drugs, not a product
+            facts.append(
+                MedicationFact(
+                    quote=quote_for(text, offset + drug[0], offset + drug[1]),
+                    text=normalize_space(item[drug[0] : drug[1]]),
+                    generic_name=drug[2],
+                    dose_value=dose[0] if dose else None,
+                    dose_unit=dose[1] if dose else None,
+                    route=parse_route(window),
+                    frequency=parse_frequency(window),
+                    status=MedicationStatus.STOPPED
+                    if in_regions(offset, stop_lists)
+                    else MedicationStatus.ACTIVE,
+                )
+            )
+    return facts
