@@ -638,11 +638,23 @@ FLOWSHEET = """Vital Signs
              ("Blood Pressure", "85354-9", "130/85", "mm[Hg]", None, None, None),
              ("Pulse", "8867-4", 76, "/min", None, None, None)},
         ),
+        (  # the details block printed right below a vital-signs table of its width: the
+            # readings stay the table's, the details are none
+            "Vitals\n| Date Recorded | Body height | Heart rate | Body weight |\n"
+            "| 02/18/2026 | 154.94 cm | 86 /min | 93893.62 g |\n"
+            "| Document ID | 2a3b3536-660b | Created On | March 4, 2026 |\n"
+            "| Custodian | Saguaro Health | Contact Details | Tel: +1-617-555-0100 |\n"
+            "| Date of Birth | February 7, 1961 | Gender | Female |\n"
+            "| Author | Document Engine | Contact Details | Boston, MA 02135 |\n",
+            {("Body height", "8302-2", 154.94, "cm", None, None, None),
+             ("Heart rate", "8867-4", 86, "/min", None, None, None),
+             ("Body weight", "29463-7", 93893.62, "g", None, None, None)},
+        ),
     ],
     ids=["digit-unit", "labelled-range", "listed-results", "not-only-results", "date-line",
          "range-with-unit", "headerless-rows", "abbreviated-chemistry", "labelled-code",
          "details-under-heading", "long-vital-heading", "wider-next-panel", "urinalysis-words",
-         "verdict-only", "date-columns"],
+         "verdict-only", "date-columns", "details-below-vitals"],
 )  # fmt: skip
 def test_result_and_vital_rows(extractor, text, expected):
     result = extractor.extract(text)

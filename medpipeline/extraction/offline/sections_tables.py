@@ -487,6 +487,20 @@ def is_details_block(rows: list[TableRow]) -> bool:
     return labelled >= max(3, len(rows) / 2)
 
 
+def split_off_details(block: list[TableRow]) -> tuple[list[TableRow], list[TableRow]]:
+    """A block's rows before the rendering's details block, and the block: the details printed
+    right below a table of the same width ('| Document ID | ... | Created On | ... |' under a
+    four-column vital-signs table) are no rows of it, nor is it part of them."""
+    for index, row in enumerate(block):
+        if (
+            row.filled()
+            and DETAILS_LABEL.fullmatch(row.filled()[0].text)
+            and is_details_block(block[index:])
+        ):
+            return block[:index], block[index:]
+    return block, []
+
+
 def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRow]]:
     """A block cut where a second header row of the same width begins another table ('| Name |
     Dates | Details |' rows, then '| Date | Description | Value | Details |' rows): a row below
@@ -522,13 +536,11 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
     titles = title_regions(doc)
     tables: list[Table] = []
     previous: Table | None = None
-    blocks = [
-        part
-        for block in table_blocks(text)
-        for part in (
-            [block] if is_details_block(block) else split_at_header_rows(block, vital_name)
-        )
-    ]
+    blocks = []
+    for block in table_blocks(text):
+        rows, details = split_off_details(block)
+        blocks += split_at_header_rows(rows, vital_name) if rows else []
+        blocks += [details] if details else []
     for block in blocks:
         width = max(len(row.cells) for row in block)
         rows = list(block)
