@@ -19,6 +19,7 @@ from medpipeline.extraction.schema import (
     AssertedFact,
     ChunkOutcome,
     DocumentExtraction,
+    MedicationFact,
     iter_facts,
 )
 from medpipeline.fhir.bundle import (
@@ -37,7 +38,8 @@ REVIEW_FILE = "review.json"
 class ReviewReason(StrEnum):
     UNGROUNDED = "ungrounded"  # the quote is not in the text
     ASSERTION_DISAGREEMENT = "assertion_disagreement"  # ConText and the LLM differ
-    LOW_CONFIDENCE = "low_confidence"  # the quote was found only approximately (fuzzy)
+    # the quote was found only approximately (fuzzy), or a drug's name only by its spelling
+    LOW_CONFIDENCE = "low_confidence"
     CODE_DROPPED = "code_dropped"  # a proposed code or unit is not in its code system
     CONTRADICTION = "contradiction"  # mentions of one fact in the document disagree
     UNCERTAIN_ORDER = "uncertain_order"  # a hypothetical/uncertain prescription, kept as draft
@@ -136,6 +138,8 @@ def document_review(
                     f",confidence:{confidence:.2f}" if confidence is not None else ""
                 )
                 items.append(ReviewItem(reason=ReviewReason.OCR_TEXT, detail=detail, **where))
+        if isinstance(fact, MedicationFact) and fact.name_by_spelling:
+            items.append(ReviewItem(reason=ReviewReason.LOW_CONFIDENCE, detail="spelling", **where))
         if isinstance(fact, AssertedFact) and disagrees(fact):
             said = fact.provider_assertion or fact.assertion
             detail = f"{said.value}->{fact.context_assertion.value}"

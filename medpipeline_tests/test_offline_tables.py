@@ -730,6 +730,31 @@ def test_drug_dictionary(text, generic):
     assert (found[2] if found else None) == generic
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Medications:\n7. gliburide - 2.5mg by mouth once daily\n",
+         {("gliburide", "glyburide", 2.5)}),
+        ("Current medications:\nMetforrnin 500 mg PO BID\nAtorvastatln 40 mg nightly\n",
+         {("Metforrnin", "metformin", 500), ("Atorvastatln", "atorvastatin", 40)}),
+        ("Medications\n| Name | Start Date | SIG |\n"
+         "| Ginko Biloba 1 Gram CPSP | 01/08/2008 | daily |\n",
+         {("Ginko Biloba 1 Gram CPSP", "ginkgo biloba", 1)}),
+        # guards: no dose on the line; two letters off a short name; a sig line; prose
+        ("Medications:\n- Metforrnin\n", set()),
+        ("Medications:\n- Lasics 40 mg daily\n", set()),
+        ("Medications:\nTake 2 tablets daily\nDispense 30 tablets\n", set()),
+        ("He says he takes metforrnin 500 mg daily.\n", set()),
+    ],
+    ids=["list-line", "ocr-misreads", "table-row", "no-dose", "short-name", "sig-lines", "prose"],
+)  # fmt: skip
+def test_a_misspelt_drug_of_a_medication_list_is_read_for_review(extractor, text, expected):
+    result = extractor.extract(text)
+    found = {(m.text, m.generic_name, m.dose_value) for m in result.medications}
+    assert found == expected
+    assert all(m.name_by_spelling for m in result.medications)
+
+
 def test_icd10_index_reads_descriptions_and_inclusion_terms():
     assert icd10_code("Acute pharyngitis, unspecified") == "J02.9"
     assert icd10_code("Acute pharyngitis") == "J02.9"  # 'unspecified' dropped

@@ -244,3 +244,43 @@ def test_every_fact_read_from_a_scanned_page_is_queued_for_a_look(samples_dir: P
         if item.reason == ReviewReason.OCR_TEXT and item.detail.startswith("page:1,confidence:")
     }
     assert {(m.fact_list, m.fact_index) for m in facts} <= flagged
+
+
+def test_a_drug_known_only_by_a_near_spelling_is_queued_for_a_look(tmp_path: Path) -> None:
+    pdf = render_text_pdf(
+        tmp_path / "misspelt.pdf",
+        [
+            "Medication list\n"
+            "1. gliburide - 2.5mg by mouth once daily\n"
+            "2. miodarone - 200mg by mouth two times daily\n"
+            "3. Lisinopril 10 mg by mouth daily\n"
+        ],
+    )
+    data = pdf.read_bytes()
+    document = SourceDocument(
+        doc_id="5be11ed0c1141c00",
+        sha256=hashlib.sha256(data).hexdigest(),
+        sha1=hashlib.sha1(data).hexdigest(),
+        size_bytes=len(data),
+        pages=1,
+        stored_at=datetime(2026, 12, 5, tzinfo=UTC),
+    )
+    built, review = offline_bundle(document, extract_pages(pdf, PdfLimits()))
+    statements = {
+        entry["fullUrl"]: entry["resource"]
+        for entry in built.bundle["entry"]
+        if entry["resource"]["resourceType"] == "MedicationStatement"
+    }
+    spelled = {
+        (statements[item.full_url]["medicationCodeableConcept"]["text"], item.detail)
+        for item in review.items
+        if item.reason == ReviewReason.LOW_CONFIDENCE
+    }
+    assert spelled == {("gliburide", "spelling"), ("miodarone", "spelling")}
+    generics = {
+        concept["text"]: [coding.get("display") for coding in concept.get("coding", [])]
+        for concept in (resource["medicationCodeableConcept"] for resource in statements.values())
+    }
+    assert generics["gliburide"] == ["glyburide"]
+    assert generics["miodarone"] == ["amiodarone"]
+    assert "Lisinopril" in generics

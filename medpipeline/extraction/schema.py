@@ -119,6 +119,11 @@ class MedicationFact(AssertedFact):
         description="True when this document orders or prescribes it now (a discharge or new "
         "prescription); False for a list of what the patient takes.",
     )
+    name_by_spelling: SkipJsonSchema[bool] = Field(
+        default=False,
+        description="The offline rules knew the name only as a near spelling of a dictionary "
+        "drug ('gliburide': glyburide): a human should confirm it.",
+    )
 
 
 class AllergyFact(AssertedFact):

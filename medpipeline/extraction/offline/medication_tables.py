@@ -38,7 +38,12 @@ from medpipeline.extraction.offline.text import (
     normalize_space,
     quote_for,
 )
-from medpipeline.extraction.offline.vocabularies import find_drug, is_drug_class, is_vaccine
+from medpipeline.extraction.offline.vocabularies import (
+    drug_by_spelling,
+    find_drug,
+    is_drug_class,
+    is_vaccine,
+)
 from medpipeline.extraction.schema import MedicationFact, MedicationStatus
 
 # Where a medication cell's product name ends and its instructions begin: an instruction verb
@@ -92,6 +97,11 @@ def medication_from_row(
         part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part
     )
     generic = generic_of(product)
+    by_spelling = generic is None and names_a_dose(f"{product} | {sig}")
+    if by_spelling and (spelled := drug_by_spelling(product)):
+        generic = spelled[2]  # 'Ginko Biloba 1 Gram CPSP'
+    else:
+        by_spelling = False
     # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
     # product's strength ('90 mcg/actuation')
     written = f"{product} | {sig}"
@@ -114,6 +124,7 @@ def medication_from_row(
         frequency=parse_frequency(sig),
         status=status_code,
         prescribed=ordered and status_code == MedicationStatus.ACTIVE,
+        name_by_spelling=by_spelling,
     )
 
 
@@ -166,6 +177,9 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
                 continue
             item = LIST_MARKER.sub("", line.group(), count=1)
             drug = find_drug(item)
+            by_spelling = drug is None and names_a_dose(item)
+            if by_spelling:
+                drug = drug_by_spelling(item)  # 'gliburide - 2.5mg by mouth once daily'
             if drug is None or is_absence(item) or is_vaccine(item, drug[2]):
                 continue
             offset = line_start + (len(line.group()) - len(item))
@@ -188,6 +202,7 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
                     status=MedicationStatus.STOPPED
                     if in_regions(offset, stop_lists)
                     else MedicationStatus.ACTIVE,
+                    name_by_spelling=by_spelling,
                 )
             )
     return facts

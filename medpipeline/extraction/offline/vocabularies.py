@@ -12,7 +12,10 @@
 import functools
 import re
 import warnings
+from collections import defaultdict
 
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from medpipeline.english import english_words
@@ -95,6 +98,53 @@ def find_drug(text: str) -> tuple[int, int, str] | None:
             generic = dictionary.get(phrase)
             if generic:
                 return first.start(), last.end(), generic
+    return None
+
+
+# A drug's name misspelt or misread by a letter, by two in a longer name ('gliburide',
+# 'miodarone', 'Ginko Biloba'; OCR's 'Metforrnin'): the words opening a medication line, when
+# exactly one drug of the dictionary is that near and the words are no English ones.
+MIN_SPELLING_CHARS = 6
+LONG_SPELLING_CHARS = 9
+OPENING_WORDS = re.compile(r"[ \t]*[A-Za-z]+(?:[ \t]+[A-Za-z]+){0,2}")
+
+
+@functools.cache
+def drug_names_by_word_count() -> dict[int, list[str]]:
+    names = defaultdict(list)
+    for name in drug_dictionary():
+        names[len(name.split())].append(name)
+    return names
+
+
+def drug_by_spelling(text: str) -> tuple[int, int, str] | None:
+    """The dictionary drug that the words opening the text misspell (start, end, generic), the
+    longest such phrase first; None when no drug or several are that near."""
+    opening = OPENING_WORDS.match(text)
+    if opening is None:
+        return None
+    words = list(re.finditer(r"[A-Za-z]+", opening.group()))
+    for count in range(len(words), 0, -1):
+        phrase = " ".join(word.group().lower() for word in words[:count])
+        if len(phrase) < MIN_SPELLING_CHARS or all(
+            word in english_words() for word in phrase.split()
+        ):
+            continue
+        edits = 1 if len(phrase) < LONG_SPELLING_CHARS else 2
+        near = process.extract(
+            phrase,
+            drug_names_by_word_count()[count],
+            scorer=Levenshtein.distance,
+            score_cutoff=edits,
+            limit=10,
+        )
+        if not near:
+            continue
+        nearest = min(distance for _, distance, _ in near)
+        generics = {drug_dictionary()[name] for name, distance, _ in near if distance == nearest}
+        if len(generics) == 1 and not is_drug_class(next(iter(generics))):
+            return words[0].start(), words[count - 1].end(), generics.pop()
+        return None
     return None
 
 
