@@ -72,6 +72,30 @@ PART_AFTER = re.compile(r"(?:-|[ \t]*/)[ \t]*\d")
 
 RANGE_BEFORE = re.compile(r"\d[ \t]*(?:-|\u2013|to)[ \t]*$")
 
+# A strength the product's dose form follows ('Ibuprofen 200 mg tablet  400 mg PO q6h'): the
+# tablet's, not the dose, when a later amount of its unit on the line is no limit.
+FORM_AFTER = re.compile(r"[ \t]*(?:oral[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
+LIMIT_BEFORE = re.compile(
+    r"\b(?:max(?:imum)?|up[ \t]+to|not[ \t]+to[ \t]+exceed|no[ \t]+more[ \t]+than)[ \t:]*$", re.I
+)
+
+
+def dose_after_strength(window: str, matches: list[re.Match[str]]) -> list[re.Match[str]]:
+    """The amounts of the first one's unit its line gives after it, when the first is a
+    strength (its dose form follows it) and the later ones no concentration, daily total or
+    limit."""
+    first = matches[0]
+    if not FORM_AFTER.match(window, first.end()):
+        return []
+    line_end = window.find("\n", first.end())
+    return [
+        m
+        for m in matches[1:]
+        if (line_end < 0 or m.start() < line_end)
+        and m["unit"].lower() == first["unit"].lower()
+        and not (m["per"] or m["daily"] or LIMIT_BEFORE.search(window, 0, m.start()))
+    ]
+
 
 def names_a_dose(text: str) -> bool:
     """The text writes a dose, one or a range ('25 mg', '5-10 mg', '49-51 mg')."""
@@ -86,7 +110,8 @@ def parse_dose(
     mg', '68 mg/m2 (135 mg)'), else the
     strength before the instruction times the tablets it says to take ('500 MG tablet | take 2
     tablets ... then 250 mg'), else the first dose after the instruction verb ('Inject 24
-    Units'), else the first one, times the tablets taken ('8.6 mg 2 tablets qHS'). A
+    Units'), else one after a tablet's strength ('200 mg tablet  400 mg PO'), else the first
+    one, times the tablets taken ('8.6 mg 2 tablets qHS'). A
     `combination` product's strength of its parts ('49-51 mg') is no dose, nor is a range
     ('oxycodone 5-10 mg')."""
     # a concentration ('insulin lispro 100 unit/mL') is no dose
@@ -123,7 +148,8 @@ def parse_dose(
     strengths = [m for m in matches if instruction and m.start() < instruction.start()]
     instructed = [m for m in matches if instruction and m.start() > instruction.start()]
     counted = strengths if count and strengths and not totals else []
-    match = (totals or counted or instructed or matches)[0]
+    after_strength = [] if totals or counted or instructed else dose_after_strength(window, matches)
+    match = (totals or counted or instructed or after_strength or matches)[0]
     if not (instruction or totals or count):
         count = BARE_COUNT.match(window, match.end())
     if not (counted or not (totals or instructed)):
