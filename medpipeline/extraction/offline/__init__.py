@@ -5,7 +5,8 @@ One module per concern, each usable alone:
 - `sections_tables`: the document's sections (medspaCy sectionizer, the titles EHRs print) and
   its tables (rows written `| cell | cell |` by `medpipeline.pdf`), each table's header row
   telling what each column holds;
-- `conditions`, `medications` and `medication_tables`, `allergies`, `results` and
+- `conditions`, `medications` (with `medication_context`, what the words around a drug say
+  of it, and `medication_tables`), `allergies`, `results` and
   `result_tables` (labs and vital signs in text and in tables), `procedures`,
   `demographics` (patient and encounter): the facts of one kind, from tables and from narrative;
 - `pipeline`: the medspaCy pipeline, built once per process, and its components' rules:

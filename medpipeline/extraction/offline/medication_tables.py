@@ -5,12 +5,14 @@ import re
 
 from spacy.tokens import Doc
 
-from medpipeline.extraction.offline.medications import (
+from medpipeline.extraction.offline.medication_context import (
     MEDICINES,
     PRESCRIBED_HEADER,
     STOP_LIST_HEADER,
-    curated_drugs,
     header_list_regions,
+)
+from medpipeline.extraction.offline.medications import (
+    curated_drugs,
     is_allergen,
     is_combination,
     medication_status,

@@ -8,16 +8,30 @@ import re
 
 from spacy.tokens import Doc, Span
 
-from medpipeline.extraction.offline.context_scope import (
-    IF_WORD,
-    has_own_verb,
-    is_coordinated,
-    reaches_target,
-    sentence_mentions,
-)
 from medpipeline.extraction.offline.lexicons import drug_names
-from medpipeline.extraction.offline.pipeline import assertion_of, has_modifier
-from medpipeline.extraction.offline.section_rules import is_section_title
+from medpipeline.extraction.offline.medication_context import (
+    CLOSED_COURSE_AFTER,
+    COURSES_BEHIND,
+    GIVEN_LIST_HEADER,
+    LINE_END_ACTION,
+    NOT_A_DOSE_GIVEN,
+    ORDER_LIST_HEADER,
+    PLAN_LABEL,
+    PRESCRIBED_HEADER,
+    REPLACEMENT_BEFORE,
+    STATUS_COLUMN,
+    STOP_LIST_HEADER,
+    cue_before,
+    given_as_a_list,
+    header_list_regions,
+    is_plan_order,
+    is_prescribed,
+    is_switched_from,
+    last_cue,
+    medication_assertion,
+    taken_before_arrival,
+)
+from medpipeline.extraction.offline.pipeline import has_modifier
 from medpipeline.extraction.offline.sections_tables import (
     ASSESSMENT_AND_PLAN,
     MEDICATION_CATEGORIES,
@@ -29,18 +43,16 @@ from medpipeline.extraction.offline.sig import (
     parse_frequency,
     parse_route,
 )
-from medpipeline.extraction.offline.term_matcher import CONDITION, DRUG
+from medpipeline.extraction.offline.term_matcher import DRUG
 from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
     ANAPHYLAXIS,
-    COLUMN_GAP,
     TESTED,
     Region,
     in_regions,
     line_bounds,
     list_items,
-    next_line,
     normalize_space,
     quote_for,
     sentence_region,
@@ -180,398 +192,6 @@ def combination_generic(parts: list[Span]) -> str | None:
     )
 
 
-# What the document sends the patient home with: orders of this document.
-DISCHARGE_LIST = r"(?:discharge|hospital discharge) medications?|medications (?:at|on) discharge"
-
-
-MEDICINES = r"(?:medications?|medicines?|meds)"
-
-
-# The lists of an after-visit summary that order ('START taking these medications', 'CHANGE how
-# you take these medications', 'New medicines:'), bulleted or not.
-ORDER_LIST = (
-    rf"new[ \t]+{MEDICINES}|start(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
-    rf"|change[ \t]+how[ \t]+you[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
-)
-
-
-ORDER_LIST_HEADER = re.compile(
-    rf"^[ \t]*(?:#+[ \t]*)?(?:{ORDER_LIST})[ \t]*:?[ \t]*$", re.IGNORECASE | re.MULTILINE
-)
-
-
-PRESCRIBED_HEADER = re.compile(
-    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?"
-    rf"|(?:new |discharge )?prescriptions|medications prescribed|rx|{ORDER_LIST}|{DISCHARGE_LIST})"
-    r"[ \t]*:?[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
-# A list of the drugs to stop ('Stop taking:', 'STOP taking these medications', 'Discontinued
-# medications:', 'Medications stopped:'): every drug named on its lines is stopped, however
-# the list is written (bulleted or not), up to where `header_list_regions` ends it.
-STOP_LIST_HEADER = re.compile(
-    rf"^[ \t]*(?:#+[ \t]*)?(?:stop(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
-    rf"|(?:discontinued?|stopped|(?:not|no[ \t]+longer)[ \t-]+taking)(?:[ \t]+{MEDICINES})?"
-    r"(?:[ \t]+(?:today|this[ \t]+visit))?"
-    rf"|{MEDICINES}[ \t]+(?:stopped|discontinued|to[ \t]+stop)"
-    rf"|do[ \t]+not[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?)[ \t]*:?[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
-# A list of what was given during the visit or procedure ('Medications given in the ED:',
-# 'PREMEDICATIONS GIVEN:', 'SEDATION/MEDICATIONS DURING PROCEDURE:', 'Medications
-# administered:'): each drug is a dose given, not one the patient is on.
-GIVEN_LIST_HEADER = re.compile(
-    r"^[ \t]*(?:#+[ \t]*)?(?:sedation/)?(?:premedications?|sedation"
-    rf"|{MEDICINES}(?=[ \t]+(?:given|administered|received|during)\b))"
-    r"(?:[ \t]+(?:given|administered|received))?(?:[ \t]+(?:in|during|at)[ \t]+(?:the[ \t]+)?"
-    r"(?:ed|er|emergency[ \t]+department|clinic|office|procedure|visit|infusion))?[ \t]*:?[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
-# A status column at the end of a medication row printed without bars.
-STATUS_COLUMN = re.compile(
-    rf"[^\n]*?(?:{COLUMN_GAP})(?P<status>completed|discontinued|stopped|expired|inactive|held"
-    r"|on[ \t]+hold|active)[ \t]*$",
-    re.IGNORECASE,
-)
-
-
-MAX_LIST_LINES = 30
-
-
-# Where such a list ends: a label line ('Follow-up:'), the next list's header ('CONTINUE taking
-# these medications') or another instruction ('Continue your other home medicines').
-NEXT_LIST_LINE = re.compile(
-    r"^[^\n]{1,60}:[ \t]*$"
-    r"|^[ \t]*(?:continue|keep|start|resume|restart|change|increase|decrease|stop)\b",
-    re.IGNORECASE,
-)
-
-
-def header_list_regions(text: str, header: re.Pattern[str]) -> list[Region]:
-    """The lines after each header line up to a blank line or the next list or instruction."""
-    regions = []
-    for match in header.finditer(text):
-        end = match.end()
-        for _ in range(MAX_LIST_LINES):
-            line, line_end = next_line(text, end)
-            if (
-                end >= len(text)
-                or not line.strip()
-                or NEXT_LIST_LINE.match(line)
-                or is_section_title(line.strip())
-            ):
-                break
-            end = line_end
-        regions.append((match.end(), end))
-    return regions
-
-
-PRESCRIBED_IN_SENTENCE = re.compile(
-    r"\b(?:prescribed|prescribe|prescribing|(?:a[ \t]+)?(?:new[ \t]+)?prescription[ \t]+for)\b",
-    re.IGNORECASE,
-)
-
-
-# The writer's own decision to start or change a drug ('We will increase her lisinopril to 40 mg
-# daily and initiate Lasix', 'Start metformin 500 mg', 'Add empagliflozin', 'Will trial
-# omeprazole', 'Restart furosemide') is an order too, where 'continue' or 'was started on' (a
-# hospital course) only says what the patient is on. Made on a condition after the drug ('we
-# will start lisinopril if ...'), it is only planned.
-# A sentence's start (after a list number: '1. Increase morphine ER to 45 mg'), or a clause's
-# after a dash or ';' ('Depression screen positive - will start sertraline').
-CLAUSE_START = r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?(?:(?:plan|rx)\s*:\s*)?"
-
-
-# 'Switch adalimumab to tofacitinib', 'change from lisinopril to losartan', 'Narrowed
-# vancomycin/cefepime to ceftriaxone', 'Stepped down from doxycycline to oral cefuroxime': the
-# writer stops the first drug and orders the second.
-SWITCH_VERB = (
-    r"(?:(?:switch|convert|transition|narrow|broaden)(?:ed)?|changed?|de-?escalated?"
-    r"|step(?:ped)?\s+down)"
-)
-
-
-SWITCH_FROM = re.compile(
-    rf"{CLAUSE_START}(?:will\s+|plan\s+to\s+)?{SWITCH_VERB}\s+(?:(?:him|her)\s+)?(?:from\s+)?$",
-    re.I,
-)
-
-
-SWITCH_TO_NEXT = r"[^.;:\n]{0,60}?\bto\s+(?:oral\s+|po\s+|iv\s+)?$"  # '... to (oral) <drug>'
-
-
-SWITCH_TO = re.compile(SWITCH_TO_NEXT, re.IGNORECASE)
-
-
-WRITER_STARTS = re.compile(
-    r"\b(?:we|I)(?:\s+will|'ll|\s+am|'m|\s+are|'re|\s+have|'ve)\s+(?:also\s+|now\s+)?"
-    r"(?:initiat|start|begin|add|increas|decreas|reduc|titrat|chang|switch)\w*\b"
-    rf"|{CLAUSE_START}(?:will|plan\s+to)\s+(?:also\s+|now\s+)?"
-    r"(?:initiat|start|begin|add|trial|try|restart|resum)\w*\b"
-    rf"|{CLAUSE_START}(?:start|initiate|begin|increase|decrease|add|restart|resume)\b"
-    rf"|{CLAUSE_START}(?:will\s+|plan\s+to\s+)?{SWITCH_VERB}\s+{SWITCH_TO_NEXT}",
-    re.IGNORECASE,
-)
-
-
-# A course whose years the item closes ('Infliximab 2021-2024 - secondary loss of response',
-# 'Efavirenz/emtricitabine/TDF 2014-2018'): the drug was stopped; 'since 2019', '2021-present'
-# are not closed.
-_YEAR = r"(?:\d{1,2}/)?(?:19|20)\d{2}\b"
-
-
-CLOSED_COURSE_AFTER = re.compile(
-    rf"[^.;:\n]{{0,40}}?(?<![\w/]){_YEAR}[ \t]*(?:-|\u2013|to)[ \t]*{_YEAR}",
-    re.IGNORECASE,
-)
-
-
-def is_switched_from(text: str, ent: Span, next_drug_start: int) -> bool:
-    """The writer switches from this drug to the next one ('Switch adalimumab to tofacitinib')."""
-    sentence_start, sentence_end = sentence_region(ent)
-    return (
-        next_drug_start < sentence_end
-        and bool(SWITCH_FROM.search(text[sentence_start : ent.start_char]))
-        and bool(SWITCH_TO.fullmatch(text, ent.end_char, next_drug_start))
-    )
-
-
-# The drug a stopped one gave way to ('Fluticasone 44 mcg (replaced by budesonide-formoterol)'
-# in a list of drugs not taken): that one is taken.
-REPLACEMENT_BEFORE = re.compile(
-    r"\b(?:replaced[ \t]+(?:by|with)|switched[ \t]+to|changed[ \t]+to|substituted[ \t]+(?:by|with)"
-    r"|in[ \t]+favou?r[ \t]+of)[ \t]+(?:\S+[ \t]+)?$",
-    re.IGNORECASE,
-)
-
-
-CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
-
-
-# A drug to start once a value crosses a bound ('patiromer 8.4 g daily if K >5.5', 'add
-# hydrochlorothiazide if home BP > 130/80'): not yet taken, whoever writes it.
-ON_A_BOUND_AFTER = re.compile(
-    r"(?:[^.;:\n]|\.(?=\d))*\b(?:if|unless|once)\b[^;\n]{0,30}?"
-    r"(?:[<>\u2264\u2265]|\b(?:above|below|greater[ \t]+than|less[ \t]+than)\b)",
-    re.IGNORECASE,
-)
-
-
-# 'Discharge medications: lisinopril 10 mg daily' (the label ends the sentence for medspaCy)
-DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE | re.MULTILINE)
-
-
-PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.IGNORECASE)
-
-
-# A drug the sentence only proposes ('Consider starting metformin', 'may add lisinopril',
-# 'candidate for statin therapy') or makes conditional ('If pain persists, take ibuprofen'):
-# planned, not taken. ConText's hypothetical cues are not used for drugs, since 'as needed' is
-# one of them.
-PROPOSED_BEFORE = re.compile(
-    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could)[ \t]+(?:start|try|add"
-    r"|begin|need|benefit[ \t]+from|(?:transition|switch|change|convert|step[ \t]+down)[ \t]+to)"
-    # 'If pain persists, take ibuprofen', 'if BP > 160 take extra clonidine'
-    r"|if\b[^.;:\n]*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?"
-    r"(?:(?:may|can|should|will|would)[ \t]+)?"
-    r"(?:take|use|start|try|begin|add|initiate|increase)"
-    r"|will[ \t]+(?:convert|switch|change|transition)\b[^.;:\n]*\bto"
-    r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
-    # what the patient asks for: 'asks about starting Ozempic', 'interested in trying melatonin'
-    r"|(?:asks|asked|asking|inquires|inquired)[ \t]+about|interested[ \t]+in"
-    r"|(?:wants|would[ \t]+like)[ \t]+to[ \t]+(?:start|try)"
-    r"|pre-?medicat\w*\s+with"
-    # a choice not made yet: 'Options: resume bisphosphonate vs denosumab', 'prior auth for'
-    r"|options?(?:[ \t]+(?:include|are|discussed))?[ \t]*:|prior[ \t]+auth(?:orization)?[ \t]+for"
-    r"|(?:vs|versus)(?=\.?[ \t]+[^.;:\n]*$)"
-    # (to the drug on the line the page wrapped the sentence onto)
-    r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:]*$",
-    re.IGNORECASE,
-)
-
-
-# A drug the patient is 'on' ('History of DVT on warfarin', 'PMH: hypertension on lisinopril',
-# 'History of atrial fibrillation on metoprolol, diltiazem and apixaban'): the history is the
-# condition's, the drugs are taken now; 'was on', 'previously on', 'being on' keep them past.
-ON_DRUG_BEFORE = re.compile(
-    r"(?<![\w-])(?:on|taking|takes|continues?|continuing)[ \t]+$"
-    # 'History of eczema, controlled with emollients and hydrocortisone cream'
-    r"|\b(?:controlled|managed|maintained)[ \t]+(?:with|on)\b[^.;:\n]*$",
-    re.IGNORECASE,
-)
-
-
-WAS_ON_DRUG_BEFORE = re.compile(
-    r"\b(?:was|were|been|being|previously|formerly|once)[ \t]+(?:on|taking)[ \t]+$", re.IGNORECASE
-)
-
-
-def list_start(text: str, ent: Span) -> int:
-    """Where the list of drugs the mention belongs to begins ('on metoprolol, diltiazem and
-    apixaban': at metoprolol)."""
-    drugs = sentence_mentions(ent)
-    index = drugs.index(ent)
-    while index > 0 and is_coordinated(text, drugs[index - 1], drugs[index]):
-        index -= 1
-    return drugs[index].start_char
-
-
-def cue_before(pattern: re.Pattern[str], text: str, ent: Span) -> bool:
-    """The pattern matches in the drug's sentence before it, where it is about this drug (not
-    only another item of the same list)."""
-    sentence_start, _ = sentence_region(ent)
-    return any(
-        reaches_target(ent, sentence_start + match.start())
-        for match in pattern.finditer(text[sentence_start : ent.start_char])
-    )
-
-
-# What is proposed is to stop or lower the drug the patient takes ('considering stopping
-# sertraline'), not to take it.
-STOP_PROPOSED = re.compile(
-    r"\b(?:stop\w*|discontinu\w*|hold\w*|taper\w*|wean\w*|reduc\w*|decreas\w*|lower\w*)"
-    r"\s+(?:(?:his|her|the|their)\s+)?(?:\w+\s+)?$",
-    re.IGNORECASE,
-)
-
-
-def changed_for_a_contraindication(ent: Span) -> bool:
-    negations = [m for m in ent._.modifiers if m.category == "NEGATED_EXISTENCE"]
-    return (has_modifier(ent, "MED_HELD") or has_modifier(ent, "MED_STOPPED")) and all(
-        ent.doc[m.modifier_span[0] : m.modifier_span[1]].text.lower() == "contraindicated"
-        for m in negations
-    )
-
-
-def medication_assertion(text: str, ent: Span) -> Assertion:
-    """ConText's assertion, hypothetical when the sentence only proposes the drug, present when
-    a history names the drug the patient is on, present when it is held or stopped because it
-    is contraindicated ('Hold sumatriptan (contraindicated in CAD)': on hold, not never taken)."""
-    assertion = assertion_of(ent, hypothetical_allowed=False)
-    if assertion == Assertion.NEGATED and changed_for_a_contraindication(ent):
-        return Assertion.PRESENT
-    sentence_start, _ = sentence_region(ent)
-    before_list = text[sentence_start : list_start(text, ent)]
-    if (
-        assertion == Assertion.HISTORICAL
-        and ON_DRUG_BEFORE.search(before_list)
-        and not WAS_ON_DRUG_BEFORE.search(before_list)
-    ):
-        return Assertion.PRESENT
-    condition = CONDITION_AFTER.match(text, ent.end_char)
-    proposed = (
-        (
-            cue_before(PROPOSED_BEFORE, text, ent)
-            and not STOP_PROPOSED.search(text, sentence_start, ent.start_char)
-        )
-        or is_a_proposed_example(text, ent, sentence_start)
-        or (condition and cue_before(WRITER_STARTS, text, ent))
-        or (condition and opens_its_item(text, ent) and not is_an_indication(ent, condition))
-        or PROPOSED_AFTER.match(text, ent.end_char)
-        or ON_A_BOUND_AFTER.match(text, ent.end_char)
-    )
-    later = LATER_START_BEFORE.search(text, sentence_start, ent.start_char) and (
-        STARTED_AFTER.match(text, ent.end_char)
-    )
-    if (proposed or later) and assertion == Assertion.PRESENT:
-        return Assertion.HYPOTHETICAL
-    return assertion
-
-
-# An example of a class of drugs the sentence proposes ('considering a statin (e.g. atorvastatin
-# 20 mg)', 'a TNF inhibitor such as adalimumab').
-EXAMPLE_BEFORE = re.compile(
-    r"[ \t]*\(?(?:\bsuch[ \t]+as|\be\.g\.,?|\bfor[ \t]+example,?)[ \t]*$", re.IGNORECASE
-)
-
-
-def is_a_proposed_example(text: str, ent: Span, sentence_start: int) -> bool:
-    example = EXAMPLE_BEFORE.search(text, max(sentence_start, ent.start_char - 20), ent.start_char)
-    return bool(example and PROPOSED_BEFORE.search(text, sentence_start, example.start()))
-
-
-# A drug the sentence after it only proposes: 'Melatonin 3 mg at bedtime may be tried for sleep'.
-PROPOSED_AFTER = re.compile(
-    r"[^.;:\n]*?\b(?:may|might|could|can)[ \t]+be[ \t]+(?:tried|considered|started|added"
-    r"|initiated|offered)\b"
-    # one side of a choice: 'fezolinetant 45 mg daily is an option', 'denosumab vs ...'
-    r"|[^.;:\n]*?\b(?:is[ \t]+an|as[ \t]+an|are)[ \t]+options?\b|[ \t]+(?:vs|versus)\b",
-    re.IGNORECASE,
-)
-
-
-def is_an_indication(ent: Span, condition: re.Match[str]) -> bool:
-    """The 'if' names a symptom right after it ('Nitroglycerin SL if chest pain'): when to take
-    the drug, as 'as needed for' says, not a condition on ordering it."""
-    return any(
-        mention.label_ == CONDITION and 0 <= mention.start_char - condition.end() <= 2
-        for mention in ent.doc.ents
-    )
-
-
-def opens_its_item(text: str, ent: Span) -> bool:
-    """The drug opens its sentence or its ';' item ('- Azithromycin 250 mg three times weekly if
-    exacerbations continue'): the item is about it."""
-    sentence_start, _ = sentence_region(ent)
-    item_start = max(sentence_start, text.rfind(";", sentence_start, ent.start_char) + 1)
-    return bool(OPENS_PLAN_ITEM.match(text[item_start : ent.start_char]))
-
-
-# A drug started only later ('Stop aspirin once apixaban started', 'when warfarin is started'):
-# not yet taken ('when lisinopril was started' is past; 'until warfarin is therapeutic' is taken).
-LATER_START_BEFORE = re.compile(r"\b(?:once|when)\s+$", re.IGNORECASE)
-
-
-STARTED_AFTER = re.compile(r"\s+(?:is\s+|gets\s+)?(?:started|initiated|begun)\b", re.IGNORECASE)
-
-
-# A plan's sentence or item that opens with a drug and its sig ('Plan: Cefdinir 14 mg/kg/day
-# divided BID x 10 days. Ibuprofen 10 mg/kg q6h PRN fever.') orders it; 'Continue lisinopril',
-# 'HTN: lisinopril 10 mg' or a drug named inside a sentence does not.
-PLAN_LABEL = re.compile(r"^[ \t]*(?:plan|rx)[ \t]*:", re.IGNORECASE | re.MULTILINE)
-
-
-OPENS_PLAN_ITEM = re.compile(
-    r"^[ \t]*(?:(?:plan|rx)[ \t]*:)?[ \t]*(?:[-\u2022*]|\d{1,2}[.)])?[ \t]*$", re.IGNORECASE
-)
-
-
-def is_plan_order(text: str, ent: Span, plans: list[Region]) -> bool:
-    """The drug opens an item of a plan: its sentence or a ';' part of it ('Plan: CT chest in
-    12 months; azithromycin 250 mg three times weekly')."""
-    return in_regions(ent.start_char, plans) and opens_its_item(text, ent)
-
-
-# The sentence ends by saying the drug is prescribed ('Naloxone nasal spray prescribed.'), not
-# that the patient takes it as prescribed or that it was before.
-PRESCRIBED_AT_THE_END = re.compile(
-    r"[^.;\n]{0,60}?(?<!\bas )(?<!\bnot )(?<!\bpreviously )\bprescribed"
-    r"(?:[ \t]+(?:today|at[ \t]+discharge|on[ \t]+discharge))?[ \t]*(?:[.;]|$)",
-    re.IGNORECASE,
-)
-
-
-def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
-    if in_regions(ent.start_char, prescribed_lists):
-        return True
-    if DISCHARGE_LABEL.match(text, text.rfind("\n", 0, ent.start_char) + 1):
-        return True
-    sentence_start, sentence_end = sentence_region(ent)
-    before = text[sentence_start : ent.start_char]
-    prescribed = (
-        cue_before(PRESCRIBED_IN_SENTENCE, text, ent)
-        or cue_before(WRITER_STARTS, text, ent)
-        or PRESCRIBED_AT_THE_END.match(text[ent.end_char : sentence_end]) is not None
-    )
-    return prescribed and not PREVIOUSLY.search(before)
-
-
 # What the patient is allergic or intolerant to, wherever it is written ('Allergy to penicillin'
 # in a problem list, 'codeine intolerance', 'anaphylactic reaction to cefazolin'): an allergen,
 # never a medication.
@@ -655,21 +275,6 @@ def is_a_susceptibility(text: str, ent: Span) -> bool:
     )
 
 
-# A reconciliation's action ending the drug's line, in capitals or as a form's ticked box
-# ('Ibuprofen 600 mg tablet STOP', 'Digoxin 0.125 mg tablet 1 tab daily HOLD', 'warfarin 2 mg
-# daily  [ ] Continue  [X] Stop': `forms.mark_answers` leaves ',   Stop'), or in its last column
-# or after a dash with its reason ('Lisinopril 20 mg   20 mg PO daily   HOLD - AKI', 'Colchicine
-# 500mcg BD - CEASED (diarrhoea)', 'Heparin 5000 units q8h - NOT ORDERED (on apixaban)').
-LINE_END_ACTION = re.compile(
-    r"[^\n]*?(?:[ \t](?-i:(?P<stop>STOP|STOPPED|DISCONTINUE|DISCONTINUED|CEASE|CEASED)"
-    r"|(?P<hold>HOLD|HELD|WITHHOLD|WITHHELD)|(?P<not_given>NOT[ \t]+(?:ORDERED|NEEDED|REQUIRED"
-    r"|STARTED|GIVEN)|DEFERRED)|(?P<completed>COMPLETED))"
-    r"(?:[ \t]*[-\u2013:(,][^\n]*)?"
-    r"|,[ \t]+(?:(?P<ticked_stop>stop|discontinue)|(?P<ticked_hold>hold)))[ \t.]*$",
-    re.MULTILINE | re.IGNORECASE,
-)
-
-
 # 'ALBUTEROL HFA 90 MCG INH': the inhaler's dose form after its strength, not isoniazid.
 DOSE_FORM_ABBREVIATION = re.compile(r"INH|TAB|CAP|SOL|SUSP")
 
@@ -701,70 +306,6 @@ def is_substance_use(text: str, ent: Span) -> bool:
 SUBSTANCE_USE_AFTER = re.compile(
     r"[ \t]*(?:vap(?:e|es|ed|ing)|e-?cig\w*|use|user|dependence|pouch(?:es)?)\b", re.IGNORECASE
 )
-
-
-# Courses behind the patient: 's/p 4 cycles of carboplatin', 'status post lumpectomy and 6 cycles
-# of docetaxel' (medspaCy keeps one rule per cue, and ours for 's/p' reaches conditions only).
-COURSES_BEHIND = re.compile(
-    r"\b(?:s/p|status\s+post)\b[^.;:]*\b(?:cycles?|courses?|rounds?)\s+of\s+$",
-    re.IGNORECASE,
-)
-
-
-# A dose taken or given before the patient came in ('She took aspirin 325 mg at home prior to
-# arrival', 'received 2 SL nitroglycerin by EMS'): a completed administration, not a drug the
-# patient is on.
-BEFORE_ARRIVAL = re.compile(
-    r"\b(?:(?:prior\s+to|before)\s+(?:arrival|presentation|coming\s+in)|PTA|by\s+EMS"
-    r"|en\s+route)\b",
-    re.IGNORECASE,
-)
-
-
-TOOK_BEFORE = re.compile(r"\b(?:took|taken|received|given|administered)\b", re.IGNORECASE)
-
-
-def taken_before_arrival(text: str, ent: Span) -> bool:
-    start, end = sentence_region(ent)
-    return bool(
-        BEFORE_ARRIVAL.search(text, start, end) and TOOK_BEFORE.search(text, start, ent.start_char)
-    )
-
-
-# A list of drugs given or tried as a whole: ConText's cue reaches the list's first drug only
-# ('Given heparin 4000 units IV, ticagrelor 180 mg PO, atorvastatin 80 mg PO'; 'Previously tried
-# fluoxetine (GI upset) and escitalopram (ineffective)').
-GIVEN_BEFORE_LIST = re.compile(
-    r"(?:^|[\s:;(])(?:(?:was|were)\s+)?(?:given|received|administered|(?:previously\s+)?tried"
-    r"|trialed)[ \t]*:?\s+$",  # 'Pre-medications given: ondansetron 16 mg IV, dexamethasone'
-    re.IGNORECASE,
-)
-
-
-def given_as_a_list(text: str, ent: Span) -> bool:
-    """The drug is a later item of a list that a 'given' or 'tried' cue opens."""
-    start = list_start(text, ent)
-    sentence_start, _ = sentence_region(ent)
-    return (
-        start < ent.start_char
-        and bool(GIVEN_BEFORE_LIST.search(text[sentence_start:start]))
-        and not has_own_verb(ent, start, ent.start_char)
-    )
-
-
-# What a sentence says was given or received besides a dose: a prescription, instructions.
-NOT_A_DOSE_GIVEN = re.compile(
-    r"\b(?:prescri\w*|scripts?|refills?|instructions?|education|teaching|counsel\w*"
-    r"|information|handouts?|samples?)\b",
-    re.IGNORECASE,
-)
-
-
-def last_cue(ent: Span, category: str) -> int:
-    """Where the last ConText cue of the category about the mention is (-1: none): of a stop
-    and a start, the later one says what the drug is now ('held for hypotension and resumed
-    on discharge', 'started on metformin, then stopped')."""
-    return max((m.modifier_span[0] for m in ent._.modifiers if m.category == category), default=-1)
 
 
 def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
