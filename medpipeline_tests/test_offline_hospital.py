@@ -57,6 +57,9 @@ def test_a_spaced_dash_after_a_combinations_strength_starts_its_sig(extractor):
     [
         ("Ibuprofen 200 mg tablet  400 mg PO q6h PRN pain", "ibuprofen", 400.0),
         ("Gabapentin 300 mg capsule - 600 mg at bedtime", "gabapentin", 600.0),
+        # the tablets taken after the tablet's strength and its form: their total
+        ("Senna 8.6 mg tab 2 tabs qHS", "senna", 17.2),
+        ("Metoprolol tartrate 25 mg tab 0.5 tab BID", "metoprolol tartrate", 12.5),
         # guards: a limit, another unit, the next line's drug
         ("Metformin 500 mg tablet, 1 tablet twice daily, max 2000 mg", "metformin", 500.0),
         ("Vitamin D3 50 mcg tablet (2000 units) daily", "vitamin d3", 50.0),
@@ -65,7 +68,8 @@ def test_a_spaced_dash_after_a_combinations_strength_starts_its_sig(extractor):
 )
 def test_a_tablets_strength_before_its_dose_is_no_dose(extractor, line, drug, dose):
     """Regression (18th session): 'Ibuprofen 200 mg tablet  400 mg PO' gave 200 mg, half the
-    dose the line orders; the strength a dose form follows is the tablet's."""
+    dose the line orders, and 'Senna 8.6 mg tab 2 tabs' 8.6 mg: the strength a dose form
+    follows is the tablet's."""
     assert medications(extractor, f"Medications:\n  {line}\n")[drug][1] == dose
 
 

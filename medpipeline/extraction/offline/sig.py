@@ -53,10 +53,12 @@ COMPUTED = re.compile(r"=[ \t]*$")  # '14 mg/kg/day = 240 mg': the dose worked o
 PER_BODY_SIZE_BEFORE = re.compile(
     r"/[ \t]*(?:kg|m2|m\^2|m\u00b2)(?:[ \t]*/[ \t]*(?:day|d))?[ \t]*\([ \t]*$", re.IGNORECASE
 )
-# tablets written after the strength with no instruction: 'Senna 8.6 mg 2 tablets qHS'
+DOSE_FORM = r"(?:tablets?|tabs?|capsules?|caps?)"
+# tablets written after the strength with no instruction: 'Senna 8.6 mg 2 tablets qHS',
+# 'amlodipine 5 mg tab, 1 tab PO daily'
 BARE_COUNT = re.compile(
-    r"[ \t]*(?:[-,:][ \t]*)?(?P<count>\d+(?:\.\d+)?|one|two|three|four|half|1/2)[ \t]+"
-    r"(?:tablets?|tabs?|capsules?|caps?)\b",
+    rf"[ \t]*(?:(?:oral[ \t]+)?{DOSE_FORM}\b[ \t]*)?(?:[-,:][ \t]*)?"
+    rf"(?P<count>\d+(?:\.\d+)?|one|two|three|four|half|1/2)[ \t]+{DOSE_FORM}\b",
     re.IGNORECASE,
 )
 COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half": 0.5, "1/2": 0.5}
@@ -74,7 +76,7 @@ RANGE_BEFORE = re.compile(r"\d[ \t]*(?:-|\u2013|to)[ \t]*$")
 
 # A strength the product's dose form follows ('Ibuprofen 200 mg tablet  400 mg PO q6h'): the
 # tablet's, not the dose, when a later amount of its unit on the line is no limit.
-FORM_AFTER = re.compile(r"[ \t]*(?:oral[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
+FORM_AFTER = re.compile(rf"[ \t]*(?:oral[ \t]+)?{DOSE_FORM}\b", re.I)
 LIMIT_BEFORE = re.compile(
     r"\b(?:max(?:imum)?|up[ \t]+to|not[ \t]+to[ \t]+exceed|no[ \t]+more[ \t]+than)[ \t:]*$", re.I
 )
