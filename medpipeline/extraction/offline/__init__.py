@@ -7,7 +7,8 @@ One module per concern, each usable alone:
   telling what each column holds;
 - `conditions`, `medications` (with `medication_context`, what the words around a drug say
   of it, and `medication_tables`), `allergies`, `results` and
-  `result_tables` (labs and vital signs in text and in tables), `procedures`,
+  `result_tables` (labs and vital signs in text and in tables; `result_values`: units, flags,
+  ranges, kinds), `procedures`,
   `demographics` (patient and encounter): the facts of one kind, from tables and from narrative;
 - `pipeline`: the medspaCy pipeline, built once per process, and its components' rules:
   `term_matcher` (the vocabularies' conditions and drugs as entities), `section_rules` (the

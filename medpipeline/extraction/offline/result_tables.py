@@ -9,10 +9,8 @@ import re
 
 from medpipeline.extraction.offline.demographics import first_date, parse_date
 from medpipeline.extraction.offline.lexicons import ObservationKind, observation_kind_candidates
-from medpipeline.extraction.offline.results import (
+from medpipeline.extraction.offline.result_values import (
     FLAG,
-    RANGE_CELL,
-    TABLE_RESULTS,
     interpretation,
     observation_kind,
     plausible_table_name,
@@ -20,6 +18,7 @@ from medpipeline.extraction.offline.results import (
     ucum_unit,
     unit_regex,
 )
+from medpipeline.extraction.offline.results import RANGE_CELL, TABLE_RESULTS
 from medpipeline.extraction.offline.sections_tables import (
     RESULTS,
     VITALS,

@@ -6,7 +6,6 @@ LOINC code from `loinc_common.csv` by alias or LOINC long common name, fitting t
 (mmol/L glucose is not the mg/dL code).
 """
 
-import dataclasses
 import functools
 import re
 
@@ -14,11 +13,21 @@ from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.demographics import DATE, parse_date
 from medpipeline.extraction.offline.lexicons import (
-    ObservationKind,
-    lab_units,
     observation_aliases,
-    observation_kind_candidates,
-    sig_terms,
+)
+from medpipeline.extraction.offline.result_values import (
+    FLAG,
+    TARGET_BEFORE,
+    alias_regex,
+    interpretation,
+    known_observation,
+    observation_kind,
+    plausible_table_name,
+    plausible_test_name,
+    reference_bounds,
+    ucum_unit,
+    unit_implied,
+    unit_regex,
 )
 from medpipeline.extraction.offline.term_matcher import DRUG
 from medpipeline.extraction.offline.text import (
@@ -33,7 +42,11 @@ from medpipeline.extraction.schema import (
 )
 
 NUMBER = r"\d+(?:\.\d+)?"
+
+
 THOUSANDS = r"\d{1,3},\d{3}(?![\d,]|\.\d)"  # 'platelet count 256,000', not 256
+
+
 FEET_AND_INCHES = (
     r"(?P<feet>[3-7])[ \t]*(?:'|\u2019|ft\.?|feet)[ \t]*(?P<inches>\d{1,2}(?:\.\d+)?)"
     r"[ \t]*(?:\"|''|\u201d|in\.?|inches)?"
@@ -46,21 +59,14 @@ SEPARATOR = r"[ \t]*\|?[ \t]*"
 CELL_GAP = r"(?:(?:[ \t]*\|)+[ \t]*|[ \t]+)"  # between two cells: spaces or rules (| |)
 
 
-FLAG = r"HH|LL|H|L|A|N|High|Low|Abnormal|Normal|Critical"
-
-
-FLAG_CODES = {"hh": "H", "ll": "L", "high": "H", "low": "L", "abnormal": "A", "normal": "N"}
-
-
-FLAG_CODES |= {"critical": "A"}
-
-
 COMPARATOR = r"<=|>=|[<>\u2264\u2265]"
 
 
 # A reference interval after a value: '135-145', '(3.5 - 5.0)', '[135-145]', '(ref 12.0-15.5)',
 # or a bracketed bound: '(<0.04)' (high only), '[>60]' (low only).
 REFERENCE_LABEL = r"(?:ref(?:erence)?(?:[ \t]+range)?[ \t]*:?[ \t]*)?"
+
+
 RANGE = (
     rf"(?:[(\[]?[ \t]*{REFERENCE_LABEL}"
     rf"(?P<low>{NUMBER})[ \t]*[-\u2013\u2212][ \t]*(?P<high>{NUMBER})[ \t]*[)\]]?"
@@ -92,29 +98,6 @@ REFERENCE_WORDS = r"Negative|Not[ \t]+Detected|Non-?reactive|Absent"
 
 # A unit the lexicon does not know, as a table writes it: a token with a slash and a letter.
 UNKNOWN_UNIT = r"(?=[^\s|]*[A-Za-z%])[^\s|/]*/[^\s|]+"
-
-
-RESULT_WORDS = {"negative", "positive", "borderline", "detected", "reactive", "nonreactive"}
-
-
-RESULT_WORDS |= {"trace", "equivocal", "indeterminate", "present", "absent", "non-reactive"}
-
-
-NAME_STOP_WORDS = {"was", "were", "is", "are", "be", "been", "not", "no", "of", "the", "and"}
-
-
-# In a results table a name may hold 'of', 'in', 'and' ('pH of Urine'), but no verb, and a name
-# never ends with a joining word ('Page 1 of' 2 is not a result).
-TABLE_NAME_VERBS = {"was", "were", "is", "are", "be", "been", "may", "can", "will", "should"}
-
-
-TABLE_NAME_VERBS |= {"has", "have", "had", "see", "please", "call", "contact", "reported"}
-
-
-JOINING_WORDS = {"of", "in", "and", "or", "the", "to", "at", "by", "for", "with", "a", "an", "-"}
-
-
-MAX_TABLE_NAME_WORDS = 12
 
 
 MAX_TABLE_LINES = 200
@@ -158,13 +141,6 @@ WHEN_MEASURED = (
 )
 
 
-# A value aimed at, not measured: 'goal INR 2.0-3.0', 'Target INR 2.5', 'titrate to HR < 110';
-# a test name that opens with such a word ('Goal LDL 70 mg/dL') names a target too.
-TARGET_WORDS = r"(?:goals?|targets?|aim(?:ing)?[ \t]+for|keep|maintain|titrate[ \t]+to)[ \t]+"
-TARGET_BEFORE = re.compile(rf"\b{TARGET_WORDS}(?:(?:an?|the)[ \t]+)?$", re.IGNORECASE)
-TARGET_NAME = re.compile(TARGET_WORDS, re.IGNORECASE)
-
-
 def is_a_target(text: str, start: int) -> bool:
     return TARGET_BEFORE.search(text, max(0, start - 30), start) is not None
 
@@ -180,6 +156,8 @@ CONDITION_BEFORE = re.compile(
     r"|\b(?:thresholds?|parameters?|criteria|cut-?offs?|triggers?)\b(?:[^.;\n]|\.\d){0,40}$",
     re.IGNORECASE,
 )
+
+
 TIMES_NORMAL = re.compile(r"[ \t]*(?:x|times)[ \t]*(?:ULN|upper[ \t]+limit|normal)\b", re.I)
 
 
@@ -198,32 +176,6 @@ def is_a_threshold(text: str, match: re.Match[str]) -> bool:
             and CONDITION_BEFORE.search(text, max(0, match.start() - 50), match.start())
         )
     )
-
-
-def alias_regex(alias: str) -> str:
-    """Short aliases (Na, K, HR, BP) match as the lexicon writes them, in lower or in upper case
-    only ('Na', 'na', 'NA'; not 'nA'); others ignore case."""
-    words = r"[ \t]+".join(re.escape(word) for word in alias.split())
-    if len(alias) <= 3:
-        variants = sorted({re.escape(alias), re.escape(alias.lower()), re.escape(alias.upper())})
-        if is_a_unit(alias.lower()):  # 'mg' after a number is its unit: 'Senna 8.6 mg 2 tabs',
-            # 'metoprolol succinate 25 MG 24 hr tablet'
-            variants = [rf"(?<!\d)(?<!\d[ \t]){variant}" for variant in variants]
-        return "(?-i:" + "|".join(variants) + ")"
-    return words
-
-
-def is_a_unit(word: str) -> bool:
-    """A result's or a dose's unit ('mg', 'g/dL')."""
-    return any(pattern.fullmatch(word) for pattern, _, _ in lab_units()) or any(
-        term.pattern.fullmatch(word) for term in sig_terms("dose_unit")
-    )
-
-
-@functools.cache
-def unit_regex(kinds: tuple[str, ...]) -> str:
-    patterns = [pattern.pattern for pattern, _, kind in lab_units() if kind in kinds]
-    return "|".join(f"(?:{p})" for p in sorted(patterns, key=len, reverse=True))
 
 
 @functools.cache
@@ -307,155 +259,6 @@ QUALITATIVE_ROW = re.compile(
     + r")(?:[ \t]+(?P<flag>High|Low|Abnormal|H|L|A))?(?:[ \t]+\d{1,2})?[ \t]*$",
     re.MULTILINE,
 )
-
-
-def ucum_unit(written: str | None) -> str | None:
-    if not written:
-        return None
-    for pattern, ucum, _ in lab_units():
-        if pattern.fullmatch(written.strip()):
-            return ucum
-    return None
-
-
-def interpretation(flag: str | None) -> str | None:
-    if not flag:
-        return None
-    return FLAG_CODES.get(flag.lower(), flag.upper())
-
-
-def plausible_test_name(name: str) -> bool:
-    words = name.lower().replace(",", " ").split()
-    return (
-        0 < len(words) <= 6
-        and not set(words) & NAME_STOP_WORDS
-        and words[0] not in RESULT_WORDS
-        and not TARGET_NAME.match(name)
-    )
-
-
-def plausible_table_name(name: str) -> bool:
-    """A test name in a results table: a few words, no verb, not a result word, not cut off,
-    no other cell of the row in it (a result, a flag, an interval's first half: 'WBC 12.8 (H)
-    x10^3/uL 4.0-' is a row the grammar misread)."""
-    words = name.lower().replace(",", " ").split()
-    return (
-        0 < len(words) <= MAX_TABLE_NAME_WORDS
-        and not set(words) & TABLE_NAME_VERBS
-        and words[0] not in RESULT_WORDS
-        and words[-1] not in JOINING_WORDS
-        and not OTHER_CELL_IN_NAME.search(name)
-    )
-
-
-OTHER_CELL_IN_NAME = re.compile(
-    rf"(?<![\w.])\d+\.\d+(?![\w.])|\((?:{FLAG})\)|[-\u2013][ \t]*$", re.IGNORECASE
-)
-
-
-def float_or_none(value: str | None) -> float | None:
-    return float(value) if value else None
-
-
-UNIT_DIMENSIONS = {"mol": "moles", "eq": "moles", "g": "mass"}
-
-
-VOLUMES = {"L", "dL", "mL"}
-
-
-def unit_dimension(ucum: str | None) -> str | None:
-    """'moles' for mmol/L or meq/L, 'mass' for mg/dL or g/L, else None (counts, ratios ...)."""
-    numerator, _, denominator = (ucum or "").partition("/")
-    if denominator not in VOLUMES:
-        return None
-    for base, dimension in UNIT_DIMENSIONS.items():
-        if numerator.endswith(base) and len(numerator) <= len(base) + 1:
-            return dimension
-    return None
-
-
-KIND_PROPERTIES = {"[moles/volume]": "moles", "[mass/volume]": "mass", "[presence]": "presence"}
-
-
-def kind_dimension(kind: ObservationKind) -> str | None:
-    """What the LOINC code measures, from its long name: moles, mass, presence, or None."""
-    long_name = kind.long_name.lower()
-    return next((dimension for key, dimension in KIND_PROPERTIES.items() if key in long_name), None)
-
-
-def observation_kind(
-    name: str, unit: str | None, qualitative: bool = False
-) -> ObservationKind | None:
-    """The lab or vital sign a name (alias or LOINC long name) denotes, fitting the result.
-
-    'Glucose' in mmol/L is the molar glucose code, in mg/dL the mass one; a word result
-    ('Negative') takes a [Presence] code, a number never does. A name whose codes all measure
-    something else keeps its name and category but loses the code."""
-    key = normalize_space(name.replace("\u200b", "")).lower()
-    candidates = observation_kind_candidates().get(key)
-    if not candidates:
-        return None
-    if qualitative:
-        fitting = [kind for kind in candidates if kind_dimension(kind) in ("presence", None)]
-    else:
-        wanted = unit_dimension(unit)
-        fitting = [
-            kind
-            for kind in candidates
-            if kind_dimension(kind) != "presence"
-            and (wanted is None or kind_dimension(kind) in (wanted, None))
-        ]
-    return fitting[0] if fitting else dataclasses.replace(candidates[0], loinc_code=None)
-
-
-def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
-    written_unit = ucum_unit(match["unit"])
-    kind = observation_kind(match["name"], written_unit)
-    assert kind is not None  # the pattern matched one of its aliases
-    is_pair = match["systolic"] is not None
-    written = re.sub(r"(?<=[<>])[ \t]+", "", match["value"])  # 'Troponin T < 0.01'
-    value = written.lstrip("<>").replace(",", "")
-    if match["feet"]:
-        value = f"{int(match['feet']) * 12 + float(match['inches']):g}"
-    implied = None if is_pair else unit_implied(kind.loinc_code, float(value), bool(match["feet"]))
-    unit = written_unit or kind.default_unit or implied
-    specimen = SPECIMEN_BEFORE.search(text, max(0, match.start() - 24), match.start())
-    name = normalize_space(match["name"])
-    return ObservationFact(
-        quote=quote_for(text, match.start(), match.end()),
-        name=f"{specimen['specimen']} {name}" if specimen else name,
-        category=kind.category,
-        loinc_code=None if specimen else kind.loinc_code,  # the code is for serum or blood
-        value=None if is_pair else float(value),
-        value_text=normalize_space(written) if is_pair or value != written else None,
-        unit=unit,
-        reference_low=reference_bounds(match)[0],
-        reference_high=reference_bounds(match)[1],
-        interpretation=interpretation(
-            match["flag"] or match["bracketed_flag"] or match["early_flag"] or match["bare_flag"]
-        ),
-    )
-
-
-BODY_TEMPERATURE = "8310-5"
-
-
-def unit_implied(loinc_code: str | None, value: float, in_feet_and_inches: bool) -> str | None:
-    """The unit a value without one can only have: a height in feet and inches (5' 10") is in
-    inches; a body temperature of 95-110 is in Fahrenheit, of 34-43 in Celsius."""
-    if in_feet_and_inches:
-        return "[in_i]"
-    if loinc_code != BODY_TEMPERATURE:
-        return None
-    return "[degF]" if 95 <= value <= 110 else "Cel" if 34 <= value <= 43 else None
-
-
-def reference_bounds(match: re.Match[str]) -> tuple[float | None, float | None]:
-    """(low, high) of a reference interval cell: '3.5-5.0', '<4.5' (high), '>1.5' (low)."""
-    if match["bound"] is None:
-        return float_or_none(match["low"]), float_or_none(match["high"])
-    bound = float(match["bound"])
-    return (None, bound) if match["bound_op"] in ("<", "<=", "\u2264") else (bound, None)
 
 
 def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
@@ -611,6 +414,8 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
 # A number a scan split ('Temp 38. 6 C', 'creatinine 0. 9', 'Hgb 9:8', 'NT-proBNP 1 240 pg/mL'):
 # its first part is no value, the whole of it a guess; no result is read.
 SPLIT_AFTER = re.compile(r"[.:][ \t]?\d|[ \t]\d{3}(?![\d.,/:-])(?![ \t]*[-\u2013])")
+
+
 SPLIT_BEFORE = re.compile(r"(?:\d[.:][ \t]?|(?<![\w.,-])\d{1,3}[ \t])$")
 
 
@@ -628,11 +433,19 @@ def is_a_split_number(text: str, start: int, end: int, thousands: bool) -> bool:
 # 'Potassium   5.4   4.6   4.1   mmol/L') is a trend whose newest date's column is the result.
 # The first value, the oldest, was reported as the patient's current result.
 ARROW_TO = re.compile(rf"[ \t]*(?:-+>|\u2192|=>)[ \t]*(?P<value>{NUMBER})(?!\d|\.\d)")
+
+
 TREND_VALUES = re.compile(rf"(?:[ \t]+{NUMBER}(?![\w./:-]))+")
+
+
 TREND_UNIT = re.compile(r"[ \t]+(?P<unit>\S+)")
+
+
 HEADER_DATE = re.compile(
     r"(?<![\d/])(?P<month>\d{1,2})/(?P<day>\d{1,2})(?:/(?P<year>\d{2,4}))?(?![\d/])"
 )
+
+
 MAX_TREND_HEADER_LINES = 20
 
 
@@ -752,6 +565,8 @@ def is_vital_sign(match: re.Match[str]) -> bool:
 
 
 BLOOD_PRESSURE = {"blood pressure", "bp", "b/p"}
+
+
 # A line of vital signs: it reports a blood pressure ('BP 128/76') or is labelled as vitals.
 VITALS_LINE = re.compile(
     r"^(?=[^\n]*(?:\b(?:BP|B/P|blood[ \t]+pressure)[ \t]*:?[ \t]*\d{2,3}[ \t]*/[ \t]*\d{2,3}"
@@ -759,13 +574,19 @@ VITALS_LINE = re.compile(
     r"|^[ \t]*(?:vitals?|vital[ \t]+signs|VS)\b))[^\n]+",
     re.IGNORECASE | re.MULTILINE,
 )
+
+
 # On such a line, the one-letter labels of temperature, pulse and respirations ('T 37.2 C, P 88,
 # R 16'; 'T 98.6 F  P 72  R 18'), upper case only: elsewhere a lone letter is no vital sign.
 ONE_LETTER_VITAL = re.compile(
     r"(?<![\w/.])(?P<letter>[TPR])[ \t]*:?[ \t]*(?P<value>\d{1,3}(?:\.\d)?)"
     r"(?:[ \t]*(?:\u00b0|deg)?[ \t]*(?P<scale>[CF])(?![A-Za-z]))?(?![\d.]*[\w/%])"
 )
+
+
 ONE_LETTER_VITALS = {"T": "temperature", "P": "pulse", "R": "respiratory rate"}
+
+
 PLAUSIBLE_VITAL = {"T": (34.0, 110.0), "P": (20.0, 250.0), "R": (4.0, 70.0)}
 
 
@@ -798,9 +619,3 @@ def one_letter_vital(text: str, match: re.Match[str]) -> ObservationFact:
 
 # A whole number of five or more digits with no unit: a postal code or an identifier.
 POSTAL_OR_ID = re.compile(r"\d{5,}")
-
-
-SPECIMEN_BEFORE = re.compile(
-    r"\b(?P<specimen>urine|urinary|CSF|stool|pleural fluid|peritoneal fluid|synovial fluid)[ \t]+$",
-    re.IGNORECASE,
-)
