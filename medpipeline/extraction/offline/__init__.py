@@ -6,7 +6,8 @@ One module per concern, each usable alone:
   its tables (rows written `| cell | cell |` by `medpipeline.pdf`), each table's header row
   telling what each column holds;
 - `conditions`, `medications` (with `medication_context`, what the words around a drug say
-  of it, and `medication_tables`), `allergies`, `results` and
+  of it, and `medication_tables`), `allergies` (with `allergy_items`, one item of a list),
+  `results` and
   `result_tables` (labs and vital signs in text and in tables; `result_values`: units, flags,
   ranges, kinds), `procedures`,
   `demographics` (patient and encounter): the facts of one kind, from tables and from narrative;
