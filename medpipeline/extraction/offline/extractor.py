@@ -74,6 +74,25 @@ def medication_key(fact: MedicationFact) -> tuple:
     return fact.text.lower(), fact.assertion, fact.prescribed, paused
 
 
+def one_fact_per_dose(facts: list[MedicationFact]) -> list[MedicationFact]:
+    """The most informative mention per `medication_key` and dose: two doses of one drug are two
+    facts ('Morphine ER 30 mg q12h', 'Morphine IR 10 mg q2h PRN'), a mention without a dose joins
+    them, as in the bundle (`fhir.grouping.group_medications`)."""
+    first_dose: dict[tuple, tuple] = {}
+    for fact in facts:
+        if fact.dose_value is not None:
+            first_dose.setdefault(medication_key(fact), (fact.dose_value, fact.dose_unit))
+    return most_informative(
+        facts,
+        lambda fact: (
+            *medication_key(fact),
+            (fact.dose_value, fact.dose_unit)
+            if fact.dose_value is not None
+            else first_dose.get(medication_key(fact)),
+        ),
+    )
+
+
 def allergy_key(fact: AllergyFact) -> tuple:
     """Each mention is kept: ConText reads every one after extraction, and a later one may
     refute the allergy ('Penicillin allergy ruled out')."""
@@ -159,8 +178,8 @@ class OfflineExtractor:
         return ChunkExtraction(
             patient=patient_fact(text),
             conditions=unique(table_conditions(doc, tables) + conditions, condition_key),
-            medications=most_informative(
-                table_medications(tables, text, title_regions(doc)) + medications, medication_key
+            medications=one_fact_per_dose(
+                table_medications(tables, text, title_regions(doc)) + medications
             ),
             allergies=unique(
                 table_allergies(tables, text) + allergy_facts(doc, allergy_areas, not_narrative),

@@ -138,13 +138,18 @@ def is_another_name(text: str, ent: Span) -> bool:
 
 
 def is_bracketed_brand(text: str, ent: Span, earlier_drugs: list[Span]) -> bool:
-    """'acetaminophen 325 mg oral tablet [Tylenol]': the bracketed brand repeats the product."""
-    opens_bracket = text[ent.start_char - 1 : ent.start_char] == "["
-    closes_bracket = text[ent.end_char : ent.end_char + 1] == "]"
-    if not (opens_bracket and closes_bracket and earlier_drugs):
+    """'acetaminophen 325 mg oral tablet [Tylenol]', 'Iron sucrose (Venofer) 100 mg IV': the
+    bracketed brand repeats the product (in round brackets, one of the same generic)."""
+    brackets = text[ent.start_char - 1 : ent.start_char] + text[ent.end_char : ent.end_char + 1]
+    if brackets not in ("[]", "()") or not earlier_drugs:
         return False
+    earlier = earlier_drugs[-1]
     segment_start = max(text.rfind(";", 0, ent.start_char), text.rfind("\n", 0, ent.start_char))
-    return earlier_drugs[-1].start_char > segment_start
+    return earlier.start_char > segment_start and (
+        brackets == "[]"
+        or ent._.target_rule.metadata["generic_name"]
+        == earlier._.target_rule.metadata["generic_name"]
+    )
 
 
 # Between two ingredients of one combination product: the first one's strength, then '/'
@@ -347,9 +352,12 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             if not is_combination_part(text, drug, drugs[:later]):
                 break
             parts.append(drug)
-        next_start = (
-            drugs[index + len(parts)].start_char if index + len(parts) < len(drugs) else len(text)
-        )
+        following = index + len(parts)
+        while following < len(drugs) and is_bracketed_brand(
+            text, drugs[following], drugs[:following]
+        ):
+            following += 1  # 'Iron sucrose (Venofer) 100 mg IV': the sig goes on after the brand
+        next_start = drugs[following].start_char if following < len(drugs) else len(text)
         window = sig_window(text, ent, next_start)
         before = words_before(text, ent)
         combination = len(parts) > 1 or is_combination(
@@ -371,10 +379,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 )
             )
             or bool(CLOSED_COURSE_AFTER.match(text, ent.end_char, next_start))
-            or bool(action and (action["stop"] or action["ticked_stop"]))
+            or bool(action and (action["stop"] or action["ticked_stop"] or action["column_stop"]))
         )
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED")) or bool(
-            action and (action["hold"] or action["ticked_hold"])
+            action and (action["hold"] or action["ticked_hold"] or action["column_hold"])
         )
         prescribed = is_prescribed(text, ent, prescribed_lists) or (
             bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)

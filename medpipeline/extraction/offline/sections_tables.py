@@ -93,7 +93,8 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("details", r"\b(?:related|associated|linked|indications?|reasons?)\b"),
         ("details", r"\b(?:group|category|class|classification)\b"),
         ("severity", r"\b(?:severity|criticality)\b"),
-        ("status", r"\bstatus\b|^action$"),  # a reconciliation's 'Action': CONTINUE / STOP
+        # a reconciliation's 'Action' (CONTINUE / STOP), a trials table's 'Outcome' (stopped 2022)
+        ("status", r"\bstatus\b|^(?:action|outcome)$"),
         ("reaction", r"\b(?:reactions?|manifestations?)\b"),
         ("range", r"\b(?:range|interval|reference|normal)\b"),
         ("unit", r"^units?$"),

@@ -1,0 +1,109 @@
+"""The offline provider on records a hospital receives besides notes: hospice and home-health
+plans, dialysis treatment records, psychiatric medication histories, immunization records,
+ophthalmology and infusion notes (2026-12-05, eighteenth session). Each case is short text of our
+own in the layout those records print; each failed on the code before its rule unless it says it
+is a guard."""
+
+import pytest
+
+from medpipeline.extraction.offline import OfflineExtractor
+from medpipeline.extraction.schema import Assertion, MedicationStatus
+
+STOPPED, ACTIVE, ON_HOLD = (
+    MedicationStatus.STOPPED,
+    MedicationStatus.ACTIVE,
+    MedicationStatus.ON_HOLD,
+)
+
+
+@pytest.fixture(scope="module")
+def extractor() -> OfflineExtractor:
+    return OfflineExtractor()
+
+
+def medications(extractor: OfflineExtractor, text: str) -> dict[str, tuple]:
+    return {
+        m.text.lower(): (m.status, m.dose_value)
+        for m in extractor.extract(text).medications
+        if m.assertion == Assertion.PRESENT
+    }
+
+
+def test_a_status_column_printed_apart_says_what_became_of_each_drug(extractor):
+    text = (
+        "MEDICATIONS\n"
+        "Medication        Dose            Status\n"
+        "Lisinopril        10 mg daily     D/C\n"
+        "Metformin         500 mg BID      Discontinue\n"
+        "Escitalopram      20 mg daily     stopped 2022\n"
+        "Amlodipine        5 mg daily      on hold\n"
+        "Aspirin           81 mg daily     Continue\n"  # guard
+    )
+    assert medications(extractor, text) == {
+        "lisinopril": (STOPPED, 10.0),
+        "metformin": (STOPPED, 500.0),
+        "escitalopram": (STOPPED, 20.0),
+        "amlodipine": (ON_HOLD, 5.0),
+        "aspirin": (ACTIVE, 81.0),
+    }
+
+
+def test_a_trials_tables_outcome_column_is_its_status(extractor):
+    text = (
+        "PAST PSYCHIATRIC MEDICATION TRIALS\n"
+        "| Medication | Max dose | Outcome |\n"
+        "| Sertraline | 200 mg | no response - stopped 2021 |\n"
+        "| Venlafaxine XR | 225 mg | current |\n"
+    )
+    assert medications(extractor, text) == {
+        "sertraline": (STOPPED, 200.0),
+        "venlafaxine xr": (ACTIVE, 225.0),
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "Iron sucrose (Venofer) 100 mg IV  -- HELD: ferritin 812 ng/mL",
+            {"iron sucrose": (ON_HOLD, 100.0)},
+        ),
+        (
+            "Morphine ER (MS Contin)   30 mg PO q12h   Continue",
+            {"morphine": (ACTIVE, 30.0)},
+        ),
+        (  # guard: a bracket that is no brand of the drug
+            "Lisinopril (for blood pressure) 10 mg daily",
+            {"lisinopril": (ACTIVE, 10.0)},
+        ),
+    ],
+)
+def test_a_brand_in_round_brackets_is_the_drug_before_it(extractor, line, expected):
+    """Regression: the brand was a second drug, the generic kept no dose and no status, and the
+    bundle merged them into an active iron sucrose the record says was held."""
+    assert medications(extractor, f"MEDICATIONS GIVEN THIS TREATMENT\n  {line}\n") == expected
+
+
+def test_two_doses_of_one_drug_are_two_facts(extractor):
+    """Regression: 'Coumadin - 5mg' and 'Coumadin - 2.5mg' on alternate days were one fact."""
+    text = (
+        "MEDICATIONS\n"
+        "1. Coumadin - 5mg by mouth every other day\n"
+        "2. Coumadin - 2.5mg by mouth every other day\n"
+    )
+    doses = sorted(m.dose_value for m in extractor.extract(text).medications)
+    assert doses == [2.5, 5.0]
+
+
+def test_drugs_never_tried_are_not_taken(extractor):
+    text = "Never tried: lithium augmentation, aripiprazole, ECT.\n"
+    assert medications(extractor, text) == {}
+
+
+def test_a_vaccine_given_today_is_no_disease(extractor):
+    text = (
+        "IMMUNIZATIONS GIVEN TODAY\n"
+        "  Vaccine        | Dose # | Route/Site   | Lot\n"
+        "  Hepatitis A    | 1      | IM / R thigh | AHAVB712\n"
+    )
+    assert extractor.extract(text).conditions == []
