@@ -1,7 +1,9 @@
-"""Running documents through the real Dagster graph on a test instance."""
+"""Running documents through the real Dagster graph on a test instance, or a note of our own
+through the domain pipeline alone."""
 
+import hashlib
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -14,8 +16,10 @@ from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_diges
 from medpipeline.extraction.schema import DocumentExtraction
 from medpipeline.fhir.bundle import build_bundle
 from medpipeline.intake import store_source
+from medpipeline.pdf import PageText
 from medpipeline.samples import render_text_pdf
 from medpipeline.storage import DataLayout
+from medpipeline.whole_document import offline_bundle
 
 
 def resources_for(
@@ -125,3 +129,19 @@ def bundle_of(extraction: DocumentExtraction, created_at: datetime) -> dict:
         stored_at=created_at,
     )
     return build_bundle(document, extraction, created_at=created_at).bundle
+
+
+def bundle_of_note(text: str) -> dict:
+    """The offline provider's validated bundle of a one-page note (no Dagster)."""
+    digest = hashlib.sha256(text.encode())
+    source = SourceDocument(
+        doc_id=digest.hexdigest()[:16],
+        sha256=digest.hexdigest(),
+        sha1=hashlib.sha1(digest.digest()).hexdigest(),
+        size_bytes=len(text),
+        pages=1,
+        stored_at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    page = PageText(page=1, text=text, method="text_layer", quality=1.0)
+    built, _ = offline_bundle(source, [page])
+    return built.bundle

@@ -2,30 +2,9 @@
 domain pipeline (`whole_document.offline_bundle`: chunking, extraction, grounding, the ConText
 re-read, mapping, validation), one regression per error a reader would act on."""
 
-import hashlib
-from datetime import UTC, datetime
-
 import pytest
 
-from medpipeline.documents import SourceDocument
-from medpipeline.pdf import PageText
-from medpipeline.whole_document import offline_bundle
-from medpipeline_tests.helpers import resources_of
-
-
-def bundle_of_note(text: str) -> dict:
-    digest = hashlib.sha256(text.encode())
-    source = SourceDocument(
-        doc_id=digest.hexdigest()[:16],
-        sha256=digest.hexdigest(),
-        sha1=hashlib.sha1(digest.digest()).hexdigest(),
-        size_bytes=len(text),
-        pages=1,
-        stored_at=datetime(2026, 12, 4, tzinfo=UTC),
-    )
-    page = PageText(page=1, text=text, method="text_layer", quality=1.0)
-    built, _ = offline_bundle(source, [page])
-    return built.bundle
+from medpipeline_tests.helpers import bundle_of_note, resources_of
 
 
 def status(concept: dict) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from medpipeline.extraction.offline import OfflineExtractor
 from medpipeline.extraction.schema import Assertion, MedicationStatus
+from medpipeline_tests.helpers import bundle_of_note
 
 STOPPED, ACTIVE, ON_HOLD = (
     MedicationStatus.STOPPED,
@@ -107,3 +108,84 @@ def test_a_vaccine_given_today_is_no_disease(extractor):
         "  Hepatitis A    | 1      | IM / R thigh | AHAVB712\n"
     )
     assert extractor.extract(text).conditions == []
+
+
+def conditions(extractor: OfflineExtractor, text: str) -> dict[str, Assertion]:
+    return {c.text.lower(): c.assertion for c in extractor.extract(text).conditions}
+
+
+def observations(extractor: OfflineExtractor, text: str) -> dict[str, float | None]:
+    return {o.name: o.value for o in extractor.extract(text).observations}
+
+
+def test_a_dialysis_baths_make_up_is_no_result_of_the_patients(extractor):
+    """Regression: the bath's potassium 2.0 read as the patient's (a critical hypokalaemia)."""
+    text = (
+        "TREATMENT\n"
+        "  Dialysate: K 2.0 / Ca 2.5 / Na 138 / HCO3 35    Temp 36.5 C\n"
+        "  Pre-treatment: BP 168/92, HR 88\n"
+        "LABS\n"
+        "  K 5.6 mmol/L (H)\n"
+    )
+    assert observations(extractor, text) == {"BP": None, "HR": 88.0, "K": 5.6}
+
+
+def test_a_notify_list_wrapped_onto_the_next_line_stays_thresholds(extractor):
+    text = (
+        "Notify MD for weight gain > 3 lb in 1 day, SBP > 160 or < 90,\n"
+        "   HR > 110 or < 50, blood glucose > 350 or < 70 mg/dL.\n"
+        "Glucose 142 mg/dL\n"  # guard: a measured value
+    )
+    assert observations(extractor, text) == {"Glucose": 142.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Patient: Hannah Lee   MRN: BCC-771045\n", {}),
+        ("PINECREST SLEEP DISORDERS CENTER  (AASM accredited)\n", {}),
+        (
+            "SN to instruct on insulin administration and hypoglycemia management.\n"
+            "SN to assess cardiopulmonary status, daily weights, edema.\n",
+            {},
+        ),
+        ("COVID-19 in 2021.\n", {"covid-19": Assertion.HISTORICAL}),  # guard: its own number
+        (
+            "Mother - type 2 diabetes, chronic hypertension. Father - MI at 58.\n",
+            {
+                "type 2 diabetes": Assertion.FAMILY,
+                "hypertension": Assertion.FAMILY,
+                "mi": Assertion.FAMILY,
+            },
+        ),
+    ],
+    ids=["identifier-prefix", "facility-name", "nursing-instructions", "covid-19", "relative-dash"],
+)
+def test_names_and_instructions_are_no_conditions_of_the_patient(extractor, text, expected):
+    found = conditions(extractor, text)
+    assert {name: found[name] for name in expected} == expected
+    assert set(found) == set(expected)
+
+
+@pytest.mark.parametrize(
+    ("line", "frequency"),
+    [
+        ("Dorzolamide 2% 1 gtt OD TID - start today", "TID"),
+        ("Timolol 0.5% 1 drop OD BID", "BID"),
+        ("Omeprazole 20 mg OD", "OD"),  # guard: the UK's once daily
+    ],
+)
+def test_od_in_an_eye_drops_sig_is_the_right_eye(extractor, line, frequency):
+    [drug] = extractor.extract(f"Medications:\n- {line}\n").medications
+    assert drug.frequency == frequency
+
+
+def test_a_suspected_allergy_is_unconfirmed():
+    """Regression: 'suspected tree nut allergy' was a confirmed allergy ('possible' was not)."""
+    text = "Reason for referral: Perennial rhinitis and suspected tree nut allergy.\n"
+    [allergy] = [
+        entry["resource"]
+        for entry in bundle_of_note(text)["entry"]
+        if entry["resource"]["resourceType"] == "AllergyIntolerance"
+    ]
+    assert allergy["verificationStatus"]["coding"][0]["code"] == "unconfirmed"

@@ -169,6 +169,8 @@ def condition_facts(
             continue
         if STATE_CODE.fullmatch(ent.text) and POSTAL_CODE_AFTER.match(doc.text, ent.end_char):
             continue  # 'Detroit, MI 48201': an address's state
+        if IDENTIFIER_NUMBER_AFTER.match(doc.text, ent.end_char):
+            continue  # 'MRN: BCC-771045': an identifier's prefix, not a basal cell carcinoma
         if ent.text.lower() == "depression" and ECG_SEGMENT_BEFORE.search(
             doc.text, max(0, ent.start_char - 16), ent.start_char
         ):
@@ -279,6 +281,9 @@ def is_a_questions_example(text: str, ent: Span) -> bool:
 # A state's postal abbreviation before a ZIP code ('Detroit, MI 48201', 'Boston, MA 02114').
 STATE_CODE = re.compile(r"[A-Z]{2}")
 POSTAL_CODE_AFTER = re.compile(r"[ \t]+\d{5}(?:-\d{4})?\b")
+# The number an identifier's letters run on into ('BCC-771045', 'CHF0042317'); not a disease's
+# own number ('COVID-19', 'HIV-1', 'CKD-5').
+IDENTIFIER_NUMBER_AFTER = re.compile(r"-?\d{3,}")
 
 
 # A test's qualitative result after the name and a colon: the name is a test's ('HIV 1/2 Ag/Ab:

@@ -150,8 +150,9 @@ def is_a_target(text: str, start: int) -> bool:
 CONDITION_BEFORE = re.compile(
     r"\b(?:if|until|unless|when|once|prn|for)\b[^.;\n]{0,30}$"
     # an instruction's reason to act: 'Return to ED for vomiting, glucose > 300', 'Call for
-    # blood glucose < 70', 'Notify MD for: blood glucose > 350'
-    r"|\b(?:return|call|notify|contact|page|report)\b[^.;\n]{0,80}$"
+    # blood glucose < 70', 'Notify MD for: blood glucose > 350', its list wrapped after a comma
+    # ('Notify MD for ... SBP > 160 or < 90,\n  HR > 110 or < 50, blood glucose > 350')
+    r"|\b(?:return|call|notify|contact|page|report)\b(?:[^.;\n]|,[ \t]*\n){0,160}$"
     # a rule's bounds: '(threshold Hgb < 7)', 'Treatment parameters met (ANC > 1.0, Plt > 100)'
     r"|\b(?:thresholds?|parameters?|criteria|cut-?offs?|triggers?)\b(?:[^.;\n]|\.\d){0,40}$",
     re.IGNORECASE,
@@ -173,7 +174,7 @@ def is_a_threshold(text: str, match: re.Match[str]) -> bool:
         or (match["unit"] is None and TIME_AFTER.match(text, match.end("value")))
         or (
             match["value"][0] in "<>"
-            and CONDITION_BEFORE.search(text, max(0, match.start() - 50), match.start())
+            and CONDITION_BEFORE.search(text, max(0, match.start() - 170), match.start())
         )
     )
 
@@ -504,8 +505,18 @@ def latest_of_a_trend(
     )
 
 
+# A line giving a fluid's make-up ('Dialysate: K 2.0 / Ca 2.5 / Na 138 / HCO3 35  Temp 36.5 C',
+# 'TPN: dextrose 20%, Na 77 mEq/L'): the bath's or the bag's, not the patient's values.
+FLUID_LINE = re.compile(
+    r"^[ \t]*(?:dialysate|(?:dialysis[ \t]+)?bath|replacement[ \t]+fluid|CRRT[ \t]+fluid|TPN"
+    r"|(?:total[ \t]+)?parenteral[ \t]+nutrition|PN[ \t]+formula)\b[^\n]*",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[ObservationFact, int]]:
     text = doc.text
+    skip_regions = skip_regions + [line.span() for line in FLUID_LINE.finditer(text)]
     drug_regions = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
     drug_regions += skip_regions
     drug_ends = {e.end_char for e in doc.ents if e.label_ == DRUG}

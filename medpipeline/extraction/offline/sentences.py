@@ -50,10 +50,12 @@ WRAPPED_AFTER = re.compile(
 ABBREVIATION_STOP = re.compile(r"\b(?:e\.g|i\.e|approx|incl)\.,?[ \t]+(?=\S)", re.IGNORECASE)
 
 
-# The dash after a relative opening a line ('Father - MI at 54'): PyRuSH started a sentence at
-# it, so the relative's condition was the patient's.
+# The dash after a relative opening a line or a sentence ('Father - MI at 54', 'Mother - diabetes.
+# Father - MI at 58.'): PyRuSH started a sentence at it, so the relative's condition was the
+# patient's.
 RELATIVE_DASH = re.compile(
-    rf"^[ \t]*(?:(?:yes|no)[ \t]*[-:,][ \t]*)?(?:{'|'.join(RELATIVES)})[ \t]+(?=[-\u2013][ \t])",
+    rf"(?:^|(?<=[.;]))[ \t]*(?:(?:yes|no)[ \t]*[-:,][ \t]*)?(?:{'|'.join(RELATIVES)})[ \t]+"
+    r"(?=[-\u2013][ \t])",
     re.IGNORECASE | re.MULTILINE,
 )
 

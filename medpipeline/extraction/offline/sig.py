@@ -183,16 +183,22 @@ def parse_route(window: str, anchored_at_end: bool = False) -> str | None:
 
 
 JOINING_WORDS = re.compile(r"\bonly\b", re.IGNORECASE)  # 'every 4 hours only as needed'
+# In an eye drop's sig 'OD' is the right eye, not the UK's once daily ('Dorzolamide 2% 1 gtt OD
+# TID': three times a day).
+EYE_DROPS = re.compile(r"\b(?:gtts?|drops?|ophthalmic|ophth|eyes?)\b", re.IGNORECASE)
+RIGHT_EYE = re.compile(r"o\.?d\.?", re.IGNORECASE)
 
 
 def parse_frequency(window: str) -> str | None:
     """Frequency as written; adjacent phrases are joined ('twice daily as needed', 'every 4
     hours only as needed'), across the line the page wrapped them onto ('twice\ndaily')."""
     window = window.replace("\n", " ")
+    eye_drops = EYE_DROPS.search(window) is not None
     spans = sorted(
         (m.start(), m.end())
         for term in sig_terms("frequency")
         for m in term.pattern.finditer(window)
+        if not (eye_drops and RIGHT_EYE.fullmatch(m.group()))
     )
     if not spans:
         return None
