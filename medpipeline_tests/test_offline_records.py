@@ -189,3 +189,37 @@ def test_a_suspected_allergy_is_unconfirmed():
         if entry["resource"]["resourceType"] == "AllergyIntolerance"
     ]
     assert allergy["verificationStatus"]["coding"][0]["code"] == "unconfirmed"
+
+
+def test_a_regimen_to_start_on_a_later_date_is_planned(extractor):
+    text = (
+        "PLAN:\n"
+        "  1. Adjuvant chemotherapy TCHP x 6 cycles, to start 02/24/2025:\n"
+        "       Docetaxel 75 mg/m2 IV, Carboplatin AUC 6 IV, Trastuzumab 8 mg/kg IV.\n"
+        "  2. Continue letrozole 2.5 mg daily.\n"  # guard: taken now
+    )
+    found = {m.text.lower(): m.assertion for m in extractor.extract(text).medications}
+    assert found == {
+        "docetaxel": Assertion.HYPOTHETICAL,
+        "carboplatin": Assertion.HYPOTHETICAL,
+        "trastuzumab": Assertion.HYPOTHETICAL,
+        "letrozole": Assertion.PRESENT,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Gestational diabetes in first pregnancy - resolved postpartum.\n",
+            {"gestational diabetes": True},
+        ),
+        (  # the resolution before a name is that one's
+            "Diabetes, hypertension, resolved pneumonia.\n",
+            {"diabetes": False, "hypertension": False, "pneumonia": True},
+        ),
+    ],
+)
+def test_whose_resolution_it_is(extractor, text, expected):
+    found = {c.text.lower(): c.resolved for c in extractor.extract(text).conditions}
+    assert found == expected

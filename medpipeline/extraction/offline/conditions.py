@@ -106,6 +106,15 @@ ITEM_RESOLVED_AFTER = re.compile(
 )
 
 
+def is_resolved_after(text: str, ent: Span, following: Span | None) -> bool:
+    """A status right after the name (`ITEM_RESOLVED_AFTER`) not followed by another condition
+    it qualifies ('Diabetes, hypertension, resolved pneumonia': the pneumonia's)."""
+    status = ITEM_RESOLVED_AFTER.match(text, ent.end_char)
+    return status is not None and not (
+        following is not None and not text[status.end() : following.start_char].strip()
+    )
+
+
 # A status clause ending a list item is about the item's problem, the first it names: '1. Acute
 # kidney injury on CKD 3a: creatinine back to baseline, resolved.' resolved the CKD (the mention
 # nearest the cue) and left the injury active; '4. Delirium secondary to UTI - resolved'.
@@ -197,7 +206,7 @@ def condition_facts(
                     ent.start_char in resolved_items
                     or is_organ_removed(doc.text, ent)
                     or (
-                        ITEM_RESOLVED_AFTER.match(doc.text, ent.end_char) is not None
+                        is_resolved_after(doc.text, ent, following)
                         and ent.start_char not in not_the_items_status
                     )
                 )

@@ -190,7 +190,8 @@ RESOLVED_AFTER = ConTextRule(
     pattern=[
         {"ORTH": {"IN": [",", "-"]}},
         {"LOWER": {"IN": ["resolved", "cleared", "recovered"]}},
-        {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}},
+        # or said when or how ('Gestational diabetes in first pregnancy - resolved postpartum')
+        {"LOWER": {"REGEX": r"^(?:\s+|[.,;|)]|postpartum|spontaneously|completely|fully|after)$"}},
     ],
 )
 
@@ -314,6 +315,8 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
             switch=any(rule is switch for switch in SWITCHED_TO),
             within_its_item=rule.literal.lower() in ITEM_BOUND_CUES,
             doubts_what_follows=id(rule) in DOUBTS_WHAT_FOLLOWS,
+            # 'Diabetes, hypertension, resolved pneumonia': the pneumonia's, not the hypertension's
+            resolves_what_follows=rule.category == "RESOLVED" and rule.direction == "BIDIRECTIONAL",
         )
     return rules
 

@@ -108,15 +108,23 @@ def cue_modifies(
     switch: bool = False,
     doubts_what_follows: bool = False,
     within_its_item: bool = False,
+    resolves_what_follows: bool = False,
 ) -> bool:
     """medspaCy's `on_modifies` hook: whether a ConText cue (of a rule looking `backward` only,
     or not; a `negation` or not; a medication `change` or not; a `switch` to another drug or
-    not; one that reaches only the names of its item, `within_its_item`, or not) is about the
-    target mention (`between` runs from the earlier of the two to the later)."""
+    not; one that reaches only the names of its item, `within_its_item`, or not; a resolution
+    that, followed by a condition, is only that one's) is about the target mention (`between`
+    runs from the earlier of the two to the later)."""
     return (
         (not switch or next_drug_start(cue) is not None)
         and not (
             doubts_what_follows and names_what_follows(cue) != (cue.start_char < target.start_char)
+        )
+        and not (
+            resolves_what_follows
+            and target.start_char < cue.start_char
+            and cue.doc[cue.end : cue.end + 1].text != ""
+            and cue.doc[cue.end].ent_type_ == CONDITION
         )
         and not is_inside_a_mention(cue)
         and not is_an_earlier_items_cue(target, cue)

@@ -315,6 +315,7 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
             and not STOP_PROPOSED.search(text, sentence_start, ent.start_char)
         )
         or is_a_proposed_example(text, ent, sentence_start)
+        or starts_on_a_date(text, ent)
         or (condition and cue_before(WRITER_STARTS, text, ent))
         or (condition and opens_its_item(text, ent) and not is_an_indication(ent, condition))
         or PROPOSED_AFTER.match(text, ent.end_char)
@@ -338,6 +339,22 @@ EXAMPLE_BEFORE = re.compile(
 def is_a_proposed_example(text: str, ent: Span, sentence_start: int) -> bool:
     example = EXAMPLE_BEFORE.search(text, max(sentence_start, ent.start_char - 20), ent.start_char)
     return bool(example and PROPOSED_BEFORE.search(text, sentence_start, example.start()))
+
+
+# A regimen to start on a later date, its drugs listed after the date ('Adjuvant chemotherapy
+# TCHP x 6 cycles, to start 02/24/2025:\n  Docetaxel 75 mg/m2 IV, Carboplatin AUC 6 IV'): planned.
+STARTS_ON_A_DATE = re.compile(
+    r"\b(?:to|will)[ \t]+(?:start|begin)[ \t]+(?:on[ \t]+)?\d{1,2}/\d{1,2}(?:/\d{2,4})?[ \t]*:?"
+    r"[^.;:]*$",
+    re.IGNORECASE,
+)
+
+
+def starts_on_a_date(text: str, ent: Span) -> bool:
+    """The drug's line, or the line above it, says its regimen starts on a later date."""
+    line_start = text.rfind("\n", 0, ent.start_char) + 1
+    above = text.rfind("\n", 0, max(0, line_start - 1)) + 1
+    return bool(STARTS_ON_A_DATE.search(text, above, ent.start_char))
 
 
 # A drug the sentence after it only proposes: 'Melatonin 3 mg at bedtime may be tried for sleep'.
