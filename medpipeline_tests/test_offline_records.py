@@ -223,3 +223,22 @@ def test_a_regimen_to_start_on_a_later_date_is_planned(extractor):
 def test_whose_resolution_it_is(extractor, text, expected):
     found = {c.text.lower(): c.resolved for c in extractor.extract(text).conditions}
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (
+            "PAST PSYCHIATRIC HISTORY: One inpatient admission 2019 for suicidal ideation.\n",
+            "inactive",
+        ),
+        ("She reports passive suicidal ideation today.\n", "active"),  # guard: now
+    ],
+)
+def test_suicidal_ideation_in_the_past_history_is_an_episode_over(text, status):
+    [condition] = [
+        entry["resource"]
+        for entry in bundle_of_note(text)["entry"]
+        if entry["resource"]["resourceType"] == "Condition"
+    ]
+    assert condition["clinicalStatus"]["coding"][0]["code"] == status
