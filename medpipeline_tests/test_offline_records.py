@@ -242,3 +242,15 @@ def test_suicidal_ideation_in_the_past_history_is_an_episode_over(text, status):
         if entry["resource"]["resourceType"] == "Condition"
     ]
     assert condition["clinicalStatus"]["coding"][0]["code"] == status
+
+
+def test_a_date_column_between_a_test_and_its_result_dates_the_result(extractor):
+    """Regression: the name was 'Platelets 03/11/2025', uncoded, dated the visit."""
+    text = (
+        "PRENATAL LABS\n"
+        "  Test                  Date        Result\n"
+        "  Platelets             03/11/2025  241 K/uL\n"
+        "  TSH                   05/20/2025  3.8 mIU/L\n"
+    )
+    found = {(o.name, o.loinc_code, o.effective_date) for o in extractor.extract(text).observations}
+    assert found == {("Platelets", "26515-7", "2025-03-11"), ("TSH", "3016-3", "2025-05-20")}

@@ -262,10 +262,17 @@ QUALITATIVE_ROW = re.compile(
 )
 
 
+# '| Test | Date | Result |' printed without bars: 'Platelets   03/11/2025   241 K/uL'.
+DATE_AFTER_THE_NAME = re.compile(r"[ \t]+(?P<date>\d{1,2}/\d{1,2}/\d{2,4})$")
+
+
 def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
     """An observation from a results-table row (lab_row_pattern)."""
     groups = match.groupdict()
     name = normalize_space(match["name"])
+    written_date = groups.get("row_date")
+    if dated := DATE_AFTER_THE_NAME.search(name):  # a Date column between test and result
+        name, written_date = name[: dated.start()], written_date or dated["date"]
     written_unit = groups.get("unit") or groups.get("range_unit")
     unit = ucum_unit(written_unit) or (written_unit or None)  # an unknown unit stays as written
     word = groups.get("word")
@@ -291,7 +298,7 @@ def table_row_observation(text: str, match: re.Match[str]) -> ObservationFact:
         interpretation=interpretation(
             match["flag"] or groups.get("late_flag") or groups.get("attached_flag")
         ),
-        effective_date=parse_date(groups["row_date"]) if groups.get("row_date") else None,
+        effective_date=parse_date(written_date) if written_date else None,
     )
 
 
