@@ -254,3 +254,18 @@ def test_a_date_column_between_a_test_and_its_result_dates_the_result(extractor)
     )
     found = {(o.name, o.loinc_code, o.effective_date) for o in extractor.extract(text).observations}
     assert found == {("Platelets", "26515-7", "2025-03-11"), ("TSH", "3016-3", "2025-05-20")}
+
+
+@pytest.mark.parametrize(
+    ("line", "route"),
+    [
+        ("Morphine IR oral solution 20mg/mL  10 mg SL q2h PRN pain", "sublingual"),
+        ("Insulin glargine 18 units subcut at bedtime", "subcutaneous"),
+        ("Lisinopril 10 mg oral tablet daily", "oral"),  # guard
+        ("oral furosemide 40 mg daily", "oral"),  # guard: before the name
+    ],
+)
+def test_the_route_the_sig_gives_after_the_dose(extractor, line, route):
+    """Regression: a hospice comfort kit's sublingual morphine was oral (the product's form)."""
+    [drug] = extractor.extract(f"MEDICATIONS\n  {line}\n").medications
+    assert drug.route == route

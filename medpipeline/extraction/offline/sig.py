@@ -172,14 +172,18 @@ def parse_dose(
 
 
 def parse_route(window: str, anchored_at_end: bool = False) -> str | None:
-    """First route in the window (or the one ending it: 'IV ceftriaxone')."""
+    """First route in the window (or the one ending it: 'IV ceftriaxone'); one the sig gives
+    after the dose before the product's form ('Morphine oral solution 20 mg/mL  10 mg SL q2h':
+    sublingual)."""
     found = [
         (m.start(), term.value)
         for term in sig_terms("route")
         for m in term.pattern.finditer(window)
         if not anchored_at_end or not window[m.end() :].strip()
     ]
-    return min(found)[1] if found else None
+    dose = None if anchored_at_end else dose_pattern().search(window)
+    after_the_dose = [route for route in found if dose and route[0] >= dose.end()]
+    return min(after_the_dose or found)[1] if found else None
 
 
 JOINING_WORDS = re.compile(r"\bonly\b", re.IGNORECASE)  # 'every 4 hours only as needed'
