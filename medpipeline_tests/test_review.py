@@ -223,19 +223,23 @@ def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
 
 
 @pytest.mark.skipif(not ocr_available(), reason="tesseract-ocr is not installed")
-def test_every_fact_read_from_a_scanned_page_is_queued_for_a_look(samples_dir: Path) -> None:
-    pages = extract_pages(samples_dir / SCANNED_FILE, PdfLimits(), pages=1)
-    assert [page.method for page in pages] == ["ocr"]
-    data = (samples_dir / SCANNED_FILE).read_bytes()
-    document = SourceDocument(
-        doc_id="5ca22ed0c1141c00",
-        sha256=hashlib.sha256(data).hexdigest(),
+def one_page_source(pdf: Path) -> SourceDocument:
+    data = pdf.read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    return SourceDocument(
+        doc_id=sha256[:16],
+        sha256=sha256,
         sha1=hashlib.sha1(data).hexdigest(),
         size_bytes=len(data),
         pages=1,
         stored_at=datetime(2026, 12, 5, tzinfo=UTC),
     )
-    built, review = offline_bundle(document, pages)
+
+
+def test_every_fact_read_from_a_scanned_page_is_queued_for_a_look(samples_dir: Path) -> None:
+    pages = extract_pages(samples_dir / SCANNED_FILE, PdfLimits(), pages=1)
+    assert [page.method for page in pages] == ["ocr"]
+    built, review = offline_bundle(one_page_source(samples_dir / SCANNED_FILE), pages)
     facts = [m for m in built.mapped_facts if m.fact_list != "patient"]
     assert facts, "the scanned note's facts are read"
     flagged = {
@@ -256,16 +260,7 @@ def test_a_drug_known_only_by_a_near_spelling_is_queued_for_a_look(tmp_path: Pat
             "3. Lisinopril 10 mg by mouth daily\n"
         ],
     )
-    data = pdf.read_bytes()
-    document = SourceDocument(
-        doc_id="5be11ed0c1141c00",
-        sha256=hashlib.sha256(data).hexdigest(),
-        sha1=hashlib.sha1(data).hexdigest(),
-        size_bytes=len(data),
-        pages=1,
-        stored_at=datetime(2026, 12, 5, tzinfo=UTC),
-    )
-    built, review = offline_bundle(document, extract_pages(pdf, PdfLimits()))
+    built, review = offline_bundle(one_page_source(pdf), extract_pages(pdf, PdfLimits()))
     statements = {
         entry["fullUrl"]: entry["resource"]
         for entry in built.bundle["entry"]
