@@ -144,10 +144,10 @@ def test_a_notify_list_wrapped_onto_the_next_line_stays_thresholds(extractor):
     [
         ("Patient: Hannah Lee   MRN: BCC-771045\n", {}),
         ("PINECREST SLEEP DISORDERS CENTER  (AASM accredited)\n", {}),
-        (
-            "SN to instruct on insulin administration and hypoglycemia management.\n"
-            "SN to assess cardiopulmonary status, daily weights, edema.\n",
-            {},
+        ("SN to instruct on insulin administration and hypoglycemia management.\n", {}),
+        (  # guard: the nurse assesses the patient's cellulitis
+            "SN to assess RLE cellulitis, measure area of erythema each visit.\n",
+            {"cellulitis": Assertion.PRESENT},
         ),
         ("COVID-19 in 2021.\n", {"covid-19": Assertion.HISTORICAL}),  # guard: its own number
         (
@@ -159,7 +159,14 @@ def test_a_notify_list_wrapped_onto_the_next_line_stays_thresholds(extractor):
             },
         ),
     ],
-    ids=["identifier-prefix", "facility-name", "nursing-instructions", "covid-19", "relative-dash"],
+    ids=[
+        "identifier-prefix",
+        "facility-name",
+        "nursing-instructions",
+        "assessed-problem",
+        "covid-19",
+        "relative-dash",
+    ],
 )
 def test_names_and_instructions_are_no_conditions_of_the_patient(extractor, text, expected):
     found = conditions(extractor, text)
