@@ -77,10 +77,11 @@ GIVEN_LIST_HEADER = re.compile(
 )
 
 
-# A status column at the end of a medication row printed without bars.
+# A status column at the end of a medication row printed without bars, in any case, with the
+# year it happened ('Lisinopril   10 mg daily   D/C', 'Escitalopram   20 mg   stopped 2022').
 STATUS_COLUMN = re.compile(
-    rf"[^\n]*?(?:{COLUMN_GAP})(?P<status>completed|discontinued|stopped|expired|inactive|held"
-    r"|on[ \t]+hold|active)[ \t]*$",
+    rf"[^\n]*?(?:{COLUMN_GAP})(?P<status>completed|discontinued?|d/c|stopped|expired|inactive"
+    r"|held|on[ \t]+hold|active)(?:[ \t]+(?:\d{1,2}/)?(?:19|20)\d\d)?[ \t]*$",
     re.IGNORECASE,
 )
 
@@ -437,18 +438,13 @@ def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
 # ('Ibuprofen 600 mg tablet STOP', 'Digoxin 0.125 mg tablet 1 tab daily HOLD', 'warfarin 2 mg
 # daily  [ ] Continue  [X] Stop': `forms.mark_answers` leaves ',   Stop'), or in its last column
 # or after a dash with its reason ('Lisinopril 20 mg   20 mg PO daily   HOLD - AKI', 'Colchicine
-# 500mcg BD - CEASED (diarrhoea)', 'Heparin 5000 units q8h - NOT ORDERED (on apixaban)'), or in
-# a status column printed apart in any case ('Lisinopril   10 mg daily   D/C', 'Escitalopram  20 mg
-# stopped 2022').
+# 500mcg BD - CEASED (diarrhoea)', 'Heparin 5000 units q8h - NOT ORDERED (on apixaban)').
 LINE_END_ACTION = re.compile(
     r"[^\n]*?(?:[ \t](?-i:(?P<stop>STOP|STOPPED|DISCONTINUE|DISCONTINUED|CEASE|CEASED)"
     r"|(?P<hold>HOLD|HELD|WITHHOLD|WITHHELD)|(?P<not_given>NOT[ \t]+(?:ORDERED|NEEDED|REQUIRED"
     r"|STARTED|GIVEN)|DEFERRED)|(?P<completed>COMPLETED))"
     r"(?:[ \t]*[-\u2013:(,][^\n]*)?"
-    r"|,[ \t]+(?:(?P<ticked_stop>stop|discontinue)|(?P<ticked_hold>hold))"
-    r"|(?:[ \t]{2,}|\t)"
-    r"(?:(?P<column_stop>d/c|discontinued?|stopped)|(?P<column_hold>held|on[ \t]+hold))"
-    r"(?:[ \t]+(?:\d{1,2}/)?(?:19|20)\d\d)?(?:[ \t]*[-\u2013:(,][^\n]*)?)[ \t.]*$",
+    r"|,[ \t]+(?:(?P<ticked_stop>stop|discontinue)|(?P<ticked_hold>hold)))[ \t.]*$",
     re.MULTILINE | re.IGNORECASE,
 )
 

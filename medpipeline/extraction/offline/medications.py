@@ -379,10 +379,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 )
             )
             or bool(CLOSED_COURSE_AFTER.match(text, ent.end_char, next_start))
-            or bool(action and (action["stop"] or action["ticked_stop"] or action["column_stop"]))
+            or bool(action and (action["stop"] or action["ticked_stop"]))
         )
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED")) or bool(
-            action and (action["hold"] or action["ticked_hold"] or action["column_hold"])
+            action and (action["hold"] or action["ticked_hold"])
         )
         prescribed = is_prescribed(text, ent, prescribed_lists) or (
             bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)
