@@ -29,7 +29,13 @@ from medpipeline.extraction.grounding import locate_quote
 from medpipeline.extraction.offline.context_rules import context_rules
 from medpipeline.extraction.offline.forms import BLANKED, mark_answers
 from medpipeline.extraction.offline.pipeline import assertion_of, silence_loguru
-from medpipeline.extraction.offline.section_rules import SECTION_ASSERTIONS, section_rules
+from medpipeline.extraction.offline.section_rules import (
+    LABELLED_PARAGRAPHS,
+    SECTION_ASSERTIONS,
+    section_rules,
+)
+from medpipeline.extraction.offline.sentences import LIST_ITEM_SENTENCES
+from medpipeline.extraction.offline.term_matcher import CONDITION, DRUG
 from medpipeline.extraction.schema import (
     AllergyFact,
     AssertedFact,
@@ -41,7 +47,7 @@ from medpipeline.extraction.schema import (
 )
 
 TARGETS = "medpipeline_recheck"
-CONDITION, DRUG, ALLERGY, PROCEDURE = "CONDITION", "DRUG", "ALLERGY", "PROCEDURE"
+ALLERGY, PROCEDURE = "ALLERGY", "PROCEDURE"  # span labels the offline matcher has no use for
 # How far an assertion is from "the patient has it": ConText overrides only towards a higher rank.
 _RANK = {
     Assertion.PRESENT: 0,
@@ -60,7 +66,7 @@ def recheck_pipeline() -> Language:
     reading the span group `TARGETS` instead of entities found by a matcher."""
     silence_loguru()
     nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
-    nlp.add_pipe("medpipeline_list_item_sentences", after="medspacy_pyrush")
+    nlp.add_pipe(LIST_ITEM_SENTENCES, after="medspacy_pyrush")
     sectionizer = nlp.add_pipe(
         "medspacy_sectionizer",
         config={
@@ -73,7 +79,7 @@ def recheck_pipeline() -> Language:
         },
     )
     sectionizer.add(section_rules(nlp, sectionizer.DEFAULT_RULES_FILEPATH))
-    nlp.add_pipe("medpipeline_labelled_paragraphs", after="medspacy_sectionizer")
+    nlp.add_pipe(LABELLED_PARAGRAPHS, after="medspacy_sectionizer")
     context = nlp.add_pipe(
         "medspacy_context",
         config={"rules": None, "input_span_type": "group", "span_group_name": TARGETS},

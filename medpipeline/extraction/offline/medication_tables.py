@@ -98,15 +98,13 @@ def medication_from_row(
     sig = " ".join(
         part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part
     )
+    written = f"{product} | {sig}"
     generic = generic_of(product)
-    by_spelling = generic is None and names_a_dose(f"{product} | {sig}")
-    if by_spelling and (spelled := drug_by_spelling(product)):
+    spelled = drug_by_spelling(product) if generic is None and names_a_dose(written) else None
+    if spelled:
         generic = spelled[2]  # 'Ginko Biloba 1 Gram CPSP'
-    else:
-        by_spelling = False
     # the instructions' dose ('inhale 2 puff', 'take 2 tablets' of a 500 mg tablet) before the
     # product's strength ('90 mcg/actuation')
-    written = f"{product} | {sig}"
     dose = parse_dose(written, combination=is_combination(product, generic))
     no_drug = not names_a_dose(written) and (generic is None or is_drug_class(generic))
     if no_drug or is_vaccine(product, generic):
@@ -126,7 +124,7 @@ def medication_from_row(
         frequency=parse_frequency(sig),
         status=status_code,
         prescribed=ordered and status_code == MedicationStatus.ACTIVE,
-        name_by_spelling=by_spelling,
+        name_by_spelling=spelled is not None,
     )
 
 

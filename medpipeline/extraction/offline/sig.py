@@ -38,27 +38,23 @@ INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 TOTAL_AFTER = re.compile(r"[ \t]*total\b", re.IGNORECASE)
+DOSE_FORM = r"(?:tablets?|tabs?|capsules?|caps?)"
+COUNT = r"(?P<count>\d+(?:\.\d+)?|one|two|three|four|half|1/2)"
 COUNT_TAKEN = re.compile(
-    r"\b(?:take|chew|give)[ \t]+(?P<count>\d+(?:\.\d+)?|one|two|three|four|half|1/2)[ \t]+"
-    r"(?:\([a-z]+\)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)\b",
-    re.IGNORECASE,
+    rf"\b(?:take|chew|give)[ \t]+{COUNT}[ \t]+(?:\([a-z]+\)[ \t]+)?{DOSE_FORM}\b", re.IGNORECASE
 )
 COUNT_TOTAL = re.compile(r"[ \t]*\([ \t]*")  # 'take 2 tablets (' then the dose: their total
 # '6 tabs (15 mg) once weekly': the tablets' total in brackets after their count
-TABLETS_BEFORE = re.compile(
-    r"\b\d+(?:\.\d+)?[ \t]+(?:tablets?|tabs?|capsules?|caps?)[ \t]*\([ \t]*$", re.IGNORECASE
-)
+TABLETS_BEFORE = re.compile(rf"\b\d+(?:\.\d+)?[ \t]+{DOSE_FORM}[ \t]*\([ \t]*$", re.IGNORECASE)
 COMPUTED = re.compile(r"=[ \t]*$")  # '14 mg/kg/day = 240 mg': the dose worked out
 # 'Oxaliplatin 68 mg/m2 (135 mg) IV': the dose for this patient's body size in brackets after it
 PER_BODY_SIZE_BEFORE = re.compile(
     r"/[ \t]*(?:kg|m2|m\^2|m\u00b2)(?:[ \t]*/[ \t]*(?:day|d))?[ \t]*\([ \t]*$", re.IGNORECASE
 )
-DOSE_FORM = r"(?:tablets?|tabs?|capsules?|caps?)"
 # tablets written after the strength with no instruction: 'Senna 8.6 mg 2 tablets qHS',
 # 'amlodipine 5 mg tab, 1 tab PO daily'
 BARE_COUNT = re.compile(
-    rf"[ \t]*(?:(?:oral[ \t]+)?{DOSE_FORM}\b[ \t]*)?(?:[-,:][ \t]*)?"
-    rf"(?P<count>\d+(?:\.\d+)?|one|two|three|four|half|1/2)[ \t]+{DOSE_FORM}\b",
+    rf"[ \t]*(?:(?:oral[ \t]+)?{DOSE_FORM}\b[ \t]*)?(?:[-,:][ \t]*)?{COUNT}[ \t]+{DOSE_FORM}\b",
     re.IGNORECASE,
 )
 COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half": 0.5, "1/2": 0.5}
