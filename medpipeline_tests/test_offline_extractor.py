@@ -676,6 +676,9 @@ def test_an_analyte_the_drug_dictionary_lists_is_no_drug_in_a_sentence(extractor
          ("Calcium carbonate-vitamin D3", "calcium carbonate-cholecalciferol", None, None)),
         ("Amlodipine-benazepril 5-20 mg daily",
          ("Amlodipine-benazepril", "amlodipine-benazepril", None, None)),
+        # a combined pill is not its progestin alone plus an 'estradiol' of the strengths
+        ("norethindrone-ethinyl estradiol 1 mg-20 mcg tablet, 1 tablet by mouth daily",
+         ("norethindrone-ethinyl estradiol", "norethindrone-ethinyl estradiol", None, "oral")),
     ],
 )  # fmt: skip
 def test_a_combination_product_is_one_drug_with_no_part_as_its_dose(extractor, text, expected):

@@ -4,10 +4,14 @@ ophthalmology and infusion notes (2026-12-05, eighteenth session). Each case is 
 own in the layout those records print; each failed on the code before its rule unless it says it
 is a guard."""
 
+from pathlib import Path
+
 import pytest
 
 from medpipeline.extraction.offline import OfflineExtractor
 from medpipeline.extraction.schema import Assertion, MedicationStatus
+from medpipeline.pdf import PdfLimits, extract_pages
+from medpipeline.samples import render_text_pdf
 from medpipeline_tests.helpers import bundle_of_note
 
 STOPPED, ACTIVE, ON_HOLD = (
@@ -44,6 +48,28 @@ def test_a_status_column_printed_apart_says_what_became_of_each_drug(extractor):
         "lisinopril": (STOPPED, 10.0),
         "metformin": (STOPPED, 500.0),
         "escitalopram": (STOPPED, 20.0),
+        "amlodipine": (ON_HOLD, 5.0),
+        "aspirin": (ACTIVE, 81.0),
+    }
+
+
+def test_a_status_column_printed_apart_in_a_text_layer_pdf_is_read_as_a_column(
+    extractor, tmp_path: Path
+):
+    """The same table printed to a PDF: pdfplumber joins a line's words with one space, so the
+    column gap has to survive extraction for the rule above to see it (a dev.sh run showed
+    "Lisinopril 10 mg daily D/C" active before)."""
+    table = (
+        "MEDICATIONS\n"
+        "Medication        Dose            Status\n"
+        "Lisinopril        10 mg daily     D/C\n"
+        "Amlodipine        5 mg daily      on hold\n"
+        "Aspirin           81 mg daily     Continue\n"
+    )
+    pdf = render_text_pdf(tmp_path / "medications.pdf", [table])
+    text = extract_pages(pdf, PdfLimits(), ocr=False)[0].text
+    assert medications(extractor, text) == {
+        "lisinopril": (STOPPED, 10.0),
         "amlodipine": (ON_HOLD, 5.0),
         "aspirin": (ACTIVE, 81.0),
     }

@@ -84,6 +84,31 @@ def test_text_layer_pages_are_read_page_by_page(tmp_path: Path):
     assert all(page.method == "text_layer" for page in pages)
 
 
+STATUS_TABLE = (
+    "Medication        Dose            Status\n"
+    "Lisinopril        10 mg daily     D/C\n"
+    "Amlodipine        5 mg daily      on hold\n"
+)
+JUSTIFIED_PROSE = (  # long enough for fpdf to wrap and justify its first line
+    "The patient was seen for follow-up of hypertension and type 2 diabetes; she reports good "
+    "adherence to her regimen, no dizziness, no chest pain and no hypoglycemia at home since the "
+    "last visit, and walks thirty minutes on most days."
+)
+
+
+def test_words_printed_a_column_apart_keep_a_tab_and_prose_keeps_its_spaces(tmp_path: Path):
+    pdf = render_text_pdf(tmp_path / "columns.pdf", [STATUS_TABLE + "\n" + JUSTIFIED_PROSE])
+    text = extract_pages(pdf, LIMITS, ocr=False)[0].text
+    lines = text.splitlines()
+    assert lines[:3] == [
+        "Medication\tDose\tStatus",
+        "Lisinopril\t10 mg daily\tD/C",
+        "Amlodipine\t5 mg daily\ton hold",
+    ]
+    prose = " ".join(lines[3:])
+    assert "\t" not in prose and "hypertension and type 2 diabetes" in prose
+
+
 def test_image_only_page_without_ocr_is_flagged_not_silently_empty(samples_dir: Path):
     pages = extract_pages(samples_dir / "scanned_clinic_note.pdf", LIMITS, ocr=False)
     assert pages[0].method == "text_layer" and pages[0].text == ""
