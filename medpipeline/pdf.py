@@ -77,10 +77,13 @@ PDF_MAGIC = b"%PDF-"
 _MAGIC_WINDOW = 1024
 MIN_TEXT_CHARS = 20
 COLUMN_GAP_EMS = 1.0
-"""Words on a line this many font sizes apart or more are in different columns. Measured on
-the corpus's text-layer PDFs: words of prose sit 0.2-0.4 em apart (0.6 in Courier, whose space
-is 0.6 em; up to 0.9 where fpdf justifies a line); cells of an HTML table Chromium printed
-without rules 1.3 em or more; two Courier spaces are 1.2 em."""
+NARROW_COLUMN_GAP_EMS = 0.45
+COLUMN_GAP_RATIO = 1.8
+"""Where words on a line are in different columns (`with_column_gaps`). Measured on the corpus's
+text-layer PDFs: words of prose sit 0.2-0.4 em apart (0.6 in Courier, whose space is 0.6 em; up
+to 0.9 where fpdf justifies a line, every gap of the line alike); cells of an HTML table
+Chromium printed without rules 1.3 em or more; two Courier spaces are 1.2 em, two Helvetica
+spaces 0.56 em beside single ones of 0.28."""
 MIN_TEXT_QUALITY = 0.5
 _WORDLIKE = re.compile(r"[A-Za-z]{2,}")
 
@@ -286,29 +289,43 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
 
 
 def with_column_gaps(textmap: TextMap) -> TextMap:
-    """pdfplumber's text with each space it put between two words printed at least
-    `COLUMN_GAP_EMS` apart made a tab, so that a column printed apart on a line without
-    ruling ('Lisinopril 10 mg daily        D/C') stays a column for the rules downstream, as it
-    does in text that keeps its spacing."""
-    tuples = textmap.tuples
-    marked = [
-        ("\t", None) if _is_column_gap(tuples, index) else item for index, item in enumerate(tuples)
-    ]
+    """pdfplumber's text with each space it put between two words printed a column apart made
+    a tab, so that a column printed apart on a line without ruling ('Lisinopril 10 mg daily
+    D/C' with the status far right) stays a column for the rules downstream, as it does in text
+    that keeps its spacing.
+
+    A gap is a column's when it is `COLUMN_GAP_EMS` wide, or at least `NARROW_COLUMN_GAP_EMS`
+    and `COLUMN_GAP_RATIO` times the narrowest gap of its line ('Platelets  03/11/2025  241
+    K/uL': two spaces among single ones). A justified line widens all its gaps alike, so its
+    prose keeps its spaces."""
+    marked = list(textmap.tuples)
+    line: list[tuple[int, float]] = []  # (index of the space, gap in ems)
+    for index, (text, char) in enumerate([*marked, ("\n", None)]):
+        if text == "\n" and char is None:
+            narrowest = min((gap for _, gap in line), default=0.0)
+            for space, gap in line:
+                if gap >= COLUMN_GAP_EMS or (
+                    len(line) > 1
+                    and gap >= NARROW_COLUMN_GAP_EMS
+                    and gap >= COLUMN_GAP_RATIO * narrowest
+                ):
+                    marked[space] = ("\t", None)
+            line = []
+        elif (gap := _word_gap(marked, index)) is not None:
+            line.append((index, gap))
     return TextMap(marked, textmap.line_dir_render, textmap.char_dir_render)
 
 
-def _is_column_gap(tuples: list[tuple[str, Any]], index: int) -> bool:
+def _word_gap(tuples: list[tuple[str, Any]], index: int) -> float | None:
+    """The width in ems of the gap a space pdfplumber put between two upright words stands
+    for; None for any other character."""
     text, char = tuples[index]
     if text != " " or char is not None or not 0 < index < len(tuples) - 1:
-        return False
+        return None
     before, after = tuples[index - 1][1], tuples[index + 1][1]
-    return (
-        before is not None
-        and after is not None
-        and before["upright"]
-        and after["upright"]
-        and after["x0"] - before["x1"] >= COLUMN_GAP_EMS * before["size"]
-    )
+    if before is None or after is None or not (before["upright"] and after["upright"]):
+        return None
+    return (after["x0"] - before["x1"]) / max(before["size"], 1.0)
 
 
 def _inside(box: tuple, outer: tuple, slack: float = 1.0) -> bool:

@@ -53,6 +53,11 @@ def test_a_status_column_printed_apart_says_what_became_of_each_drug(extractor):
     }
 
 
+def text_of_pdf(tmp_path: Path, text: str) -> str:
+    pdf = render_text_pdf(tmp_path / "record.pdf", [text])
+    return "\n".join(page.text for page in extract_pages(pdf, PdfLimits(), ocr=False))
+
+
 def test_a_status_column_printed_apart_in_a_text_layer_pdf_is_read_as_a_column(
     extractor, tmp_path: Path
 ):
@@ -66,13 +71,37 @@ def test_a_status_column_printed_apart_in_a_text_layer_pdf_is_read_as_a_column(
         "Amlodipine        5 mg daily      on hold\n"
         "Aspirin           81 mg daily     Continue\n"
     )
-    pdf = render_text_pdf(tmp_path / "medications.pdf", [table])
-    text = extract_pages(pdf, PdfLimits(), ocr=False)[0].text
-    assert medications(extractor, text) == {
+    assert medications(extractor, text_of_pdf(tmp_path, table)) == {
         "lisinopril": (STOPPED, 10.0),
         "amlodipine": (ON_HOLD, 5.0),
         "aspirin": (ACTIVE, 81.0),
     }
+
+
+def test_a_date_column_two_spaces_apart_in_a_text_layer_pdf_is_no_part_of_the_name(
+    extractor, tmp_path: Path
+):
+    """Two spaces between the date and the result cells are a column too, beside the single
+    spaces of '241 K/uL' (a guard: the row was lost when its gaps first became tabs the name
+    could not hold)."""
+    table = (
+        "PRENATAL LABS\n"
+        "  Test                  Date        Result\n"
+        "  Platelets             03/11/2025  241 K/uL\n"
+        "  TSH                   05/20/2025  3.8 mIU/L\n"
+    )
+    found = extractor.extract(text_of_pdf(tmp_path, table)).observations
+    assert [(o.name, o.value, o.unit, o.effective_date) for o in found] == [
+        ("Platelets", 241.0, "10*3/uL", "2025-03-11"),
+        ("TSH", 3.8, "m[IU]/L", "2025-05-20"),
+    ]
+
+
+def test_a_written_no_printed_apart_in_a_text_layer_pdf_answers_its_item(extractor, tmp_path: Path):
+    """'Diabetes: N Asthma: Y', as the PDF read before, had the patient diabetic."""
+    form = "Diabetes: N        Asthma: Y\n"
+    found = extractor.extract(text_of_pdf(tmp_path, form)).conditions
+    assert [(c.text, c.assertion) for c in found] == [("Asthma", Assertion.PRESENT)]
 
 
 def test_a_trials_tables_outcome_column_is_its_status(extractor):

@@ -52,7 +52,7 @@ CDA_ORGANIZATION = re.compile(
     r"[ \t]+Contact[ \t]+Details",
     re.MULTILINE,
 )
-_ORG_END = re.compile(r",|;|\(|[ \t]{2,}|\b(?:Tel|Phone|Fax|Contact|Authored|Date)\b", re.I)
+_ORG_END = re.compile(r",|;|\(|[ \t]{2,}|\t|\b(?:Tel|Phone|Fax|Contact|Authored|Date)\b", re.I)
 # a name broken over two lines: 'Organization: Local Community' / 'Hospital, Authored On: ...'
 _ORG_CONTINUATION = re.compile(
     rf"\n[ \t]*(?P<rest>(?:{_WORD}[ \t]+){{0,3}}?{_ORG_WORDS})(?=,|[ \t]*$)", re.MULTILINE

@@ -37,6 +37,7 @@ from medpipeline.extraction.offline.text import (
     ADDED_TO_ALLERGIES,
     ALLERGY_WORD,
     ANAPHYLAXIS,
+    COLUMN_GAP,
     LABEL_LINE,
     LIST_ITEM_LINE,
     Region,
@@ -205,7 +206,7 @@ LISTED_AFTER_A_QUESTION = re.compile(
 # The reaction a line gives all its substances ('Food: Peanut, tree nuts   Reaction: hives, lip
 # swelling').
 LINE_REACTION = re.compile(
-    r"(?<=\S)(?:[ \t]{2,}|[,.;][ \t]*)reactions?[ \t]*:[ \t]*(?P<reaction>[^\n]*)", re.I
+    rf"(?<=\S)(?:{COLUMN_GAP}|[,.;][ \t]*)reactions?[ \t]*:[ \t]*(?P<reaction>[^\n]*)", re.I
 )
 
 

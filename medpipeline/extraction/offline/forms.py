@@ -13,7 +13,7 @@ as written (`extractor.written_as`).
 import re
 from typing import NamedTuple
 
-from medpipeline.extraction.offline.text import Region
+from medpipeline.extraction.offline.text import COLUMN_GAP, Region
 
 UNCHECKED = r"\[[ \t]{0,3}\]|\u2610|\([ \t]{1,3}\)"
 CHECKED = (
@@ -40,7 +40,7 @@ COLUMN_HEADING = re.compile(
     re.IGNORECASE,
 )
 # A mark alone after an item, in an answer column ('Sleep apnea / CPAP             X').
-BARE_MARK = re.compile(r"(?<=\S)[ \t]{2,}(?P<mark>[xX\u2713\u2714])[ \t]*$")
+BARE_MARK = re.compile(rf"(?<=\S)(?:{COLUMN_GAP})(?P<mark>[xX\u2713\u2714])[ \t]*$")
 MARK_SLACK = 3  # characters between a mark and its column's label
 ANY_COLUMN_HEADING = re.compile(COLUMN_HEADING.pattern, re.IGNORECASE | re.MULTILINE)
 # What a ticked column says of the row's item.
@@ -71,7 +71,9 @@ CIRCLED_ANSWER = re.compile(
 )
 # An answer of no written after the item or question: 'Diabetes: N    Asthma: Y', 'Hypertension
 # (no)', 'Do you cough, wheeze, or have difficulty breathing during exercise?   No'.
-WRITTEN_NO = re.compile(r"(?:(?::|\?)[ \t]*(?:N|No|NO)|[ \t]*\((?:no|n)\))(?=[ \t]{2,}|[ \t.]*$)")
+WRITTEN_NO = re.compile(
+    rf"(?:(?::|\?)[ \t]*(?:N|No|NO)|[ \t]*\((?:no|n)\))(?={COLUMN_GAP}|[ \t.]*$)"
+)
 # A question answered yes ('Do you have a history of diabetes?   Yes'): a statement, no doubt.
 QUESTION_ANSWERED_YES = re.compile(
     rf"\?(?=[ \t]*{YES}\b(?![ \t]*(?:{CHECKED}|{UNCHECKED}|\()))", re.IGNORECASE
@@ -81,10 +83,10 @@ QUESTION_ANSWERED_YES = re.compile(
 MAX_WRAPPED_LINES = 3
 WRAPPED = re.compile(r"[ \t]*[a-z(]")  # a line going on with the one above
 QUESTION_START = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[A-Z][a-z]*[ \t]+(?:you|your)\b)")
-ITEM_GAP = re.compile(r"[ \t]{2,}(?=\S)")
+ITEM_GAP = re.compile(rf"(?:{COLUMN_GAP})(?=\S)")
 # The next field of the line, after a box's item: 'Reaction:' in '[X] Peanut [ ] Egg   Reaction:
 # hives'.
-NEXT_LABEL = re.compile(r"[ \t]{2,}[A-Z][\w /()-]{0,30}:")
+NEXT_LABEL = re.compile(rf"(?:{COLUMN_GAP})[A-Z][\w /()-]{{0,30}}:")
 # What a choice not made reads as (a line of them keeps a '_').
 BLANKED = " \t_"
 

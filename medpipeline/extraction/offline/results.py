@@ -230,7 +230,7 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
         # (not a range's first half: 'glucose 142-188 mg/dL'; not across a sentence's end: 'HIV
         # nonreactive. Hep B surface Ab <3.1 mIU/mL')
         name = (
-            r"(?P<name>(?:\d{1,2}-)?[A-Z](?:(?!\.[ \t])[A-Za-z0-9 ,()'/+.#\[\]-]){1,80}?)(?<!-)"
+            r"(?P<name>(?:\d{1,2}-)?[A-Z](?:(?!\.[ \t])[A-Za-z0-9 \t,()'/+.#\[\]-]){1,80}?)(?<!-)"
             r"[ \t]*(?:[:|]|[ \t]-(?=[ \t]))?[ \t]*"  # 'Creatinine - 1.5 mg/dL'
         )
         result = rf"(?<![\d.,-])(?P<value>[<>]?(?:{THOUSANDS}|{NUMBER}))"
@@ -255,7 +255,7 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
 
 
 QUALITATIVE_ROW = re.compile(
-    r"^[ \t]*(?P<name>[A-Z][A-Za-z0-9 ,()'/+-]{1,40}?)[ \t]+(?P<result>"
+    r"^[ \t]*(?P<name>[A-Z][A-Za-z0-9 \t,()'/+-]{1,40}?)[ \t]+(?P<result>"
     + QUALITATIVE_RESULTS
     + r")(?:[ \t]+(?P<flag>High|Low|Abnormal|H|L|A))?(?:[ \t]+\d{1,2})?[ \t]*$",
     re.MULTILINE,
