@@ -4,6 +4,7 @@ Parsing runs in a child process with a wall-clock and memory limit (`run_limited
 file can neither hang nor exhaust the run. Errors carry a reason code and a detail free of PHI.
 """
 
+import itertools
 import json
 import logging
 import multiprocessing
@@ -11,10 +12,11 @@ import os
 import re
 import resource
 import shutil
+import statistics
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pdfplumber
 import pypdf
@@ -76,6 +78,10 @@ class PageText(BaseModel):
 PDF_MAGIC = b"%PDF-"
 _MAGIC_WINDOW = 1024
 MIN_TEXT_CHARS = 20
+BLANK_LINE_EMS = 0.6
+"""How much wider than the page's usual spacing of lines a gap between two lines is where
+the text had a blank line: fpdf's 0.6-line break between paragraphs measures 0.75 em beyond
+its lines' 0.5."""
 COLUMN_GAP_EMS = 1.0
 NARROW_COLUMN_GAP_EMS = 0.45
 COLUMN_GAP_RATIO = 1.8
@@ -261,31 +267,58 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
     """The page's text with each table the table finder sees written one row per line, cells
     between bars ('| Penicillin | Hives | Active |'), so that rules and LLMs downstream know
     which words share a row and a column; text outside tables reads as pdfplumber writes it,
-    except that words printed a column apart keep a tab between them (`with_column_gaps`).
+    except that words printed a column apart keep a tab between them (`with_column_gaps`) and
+    a block printed apart from the one above starts after a blank line (`with_blank_lines`).
 
     A cell wrapped over lines is joined with spaces; a cell covered by a spanning neighbour is
     written empty, so every row of a table has its columns in the same places. A table inside
     another is part of the outer one."""
     found = [table for table in page.find_tables() if table.bbox]
     tables = [t for t in found if not any(o is not t and _inside(t.bbox, o.bbox) for o in found)]
-    if not tables:
-        return with_column_gaps(page.get_textmap()).as_string, []
     rows = [table.extract() for table in tables]
 
     def outside_tables(obj: dict) -> bool:
         box = (obj.get("x0", 0), obj.get("top", 0), obj.get("x1", 0), obj.get("bottom", 0))
         return not any(_inside(box, table.bbox) for table in tables)
 
+    text_page = page.filter(outside_tables) if tables else page
     pieces = [
-        (line["top"], line["text"])
-        for line in with_column_gaps(page.filter(outside_tables).get_textmap()).extract_text_lines()
+        _Piece(line["top"], line["bottom"], max(c["size"] for c in line["chars"]), line["text"])
+        for line in with_column_gaps(text_page.get_textmap()).extract_text_lines()
         if line["text"].strip()
     ]
     pieces += [
-        (table.bbox[1], _table_lines(cells)) for table, cells in zip(tables, rows, strict=True)
+        _Piece(table.bbox[1], table.bbox[3], None, text)
+        for table, cells in zip(tables, rows, strict=True)
+        if (text := _table_lines(cells))
     ]
-    pieces.sort(key=lambda piece: piece[0])
-    return "\n".join(text for _, text in pieces if text), rows
+    return with_blank_lines(sorted(pieces, key=lambda piece: piece.top)), rows
+
+
+class _Piece(NamedTuple):
+    top: float
+    bottom: float
+    size: float | None  # the font size of a line of text; None for a table
+    text: str
+
+
+def with_blank_lines(pieces: list[_Piece]) -> str:
+    """The pieces' text one per line, with a blank line where a piece starts `BLANK_LINE_EMS`
+    further below the one above than the page's usual spacing of lines, as text that keeps
+    its blank lines has them between blocks."""
+    spacing = [
+        (below.top - above.bottom) / above.size
+        for above, below in itertools.pairwise(pieces)
+        if above.size and below.size
+    ]
+    usual = statistics.median_low(spacing) if spacing else 0.0
+    lines = [pieces[0].text] if pieces else []
+    for above, below in itertools.pairwise(pieces):
+        size = above.size or below.size
+        if size and below.top - above.bottom >= (usual + BLANK_LINE_EMS) * size:
+            lines.append("")
+        lines.append(below.text)
+    return "\n".join(lines)
 
 
 def with_column_gaps(textmap: TextMap) -> TextMap:

@@ -104,6 +104,27 @@ def test_a_written_no_printed_apart_in_a_text_layer_pdf_answers_its_item(extract
     assert [(c.text, c.assertion) for c in found] == [("Asthma", Assertion.PRESENT)]
 
 
+def test_what_follows_a_table_printed_apart_in_a_text_layer_pdf_is_not_the_tables(
+    extractor, tmp_path: Path
+):
+    """The blank line under an allergy table ends it, in the PDF as in the text (the
+    medication line after it was read as an allergy row and lost)."""
+    record = (
+        "Allergen / Drug              Type    Reaction                 Severity\n"
+        "penicillin                   A       anaphylaxis              Severe\n"
+        "\n"
+        "Medications: lisinopril 10 mg daily\n"
+    )
+    assert medications(extractor, text_of_pdf(tmp_path, record)) == {"lisinopril": (ACTIVE, 10.0)}
+
+
+@pytest.mark.parametrize("blank", ["\n", "\n\n"])
+def test_a_procedures_title_apart_from_its_numbered_list_still_heads_it(extractor, blank):
+    text = f"PROCEDURES\n{blank}1. EKG (2012/10/15)\n2. Cholecystectomy (2006/06/01)\n"
+    found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
+    assert found == [("EKG", "2012-10-15"), ("Cholecystectomy", "2006-06-01")]
+
+
 def test_a_trials_tables_outcome_column_is_its_status(extractor):
     text = (
         "PAST PSYCHIATRIC MEDICATION TRIALS\n"

@@ -109,6 +109,18 @@ def test_words_printed_a_column_apart_keep_a_tab_and_prose_keeps_its_spaces(tmp_
     assert "\t" not in prose and "hypertension and type 2 diabetes" in prose
 
 
+def test_a_block_printed_apart_starts_after_a_blank_line_and_a_paragraph_has_none(
+    tmp_path: Path,
+):
+    """pdfplumber writes no blank lines; the rules end a list or a table at one."""
+    pdf = render_text_pdf(
+        tmp_path / "blocks.pdf", ["ALLERGIES\nPenicillin - hives\n\n" + JUSTIFIED_PROSE]
+    )
+    blocks = extract_pages(pdf, LIMITS, ocr=False)[0].text.split("\n\n")
+    assert blocks[0] == "ALLERGIES\nPenicillin - hives"
+    assert len(blocks) == 2 and blocks[1].count("\n") == 2  # three lines, wrapped
+
+
 def test_image_only_page_without_ocr_is_flagged_not_silently_empty(samples_dir: Path):
     pages = extract_pages(samples_dir / "scanned_clinic_note.pdf", LIMITS, ocr=False)
     assert pages[0].method == "text_layer" and pages[0].text == ""

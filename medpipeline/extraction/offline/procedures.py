@@ -23,6 +23,7 @@ from medpipeline.extraction.offline.text import (
     list_items,
     next_line,
     normalize_space,
+    past_blank_lines,
     quote_for,
 )
 from medpipeline.extraction.schema import Assertion, ProcedureFact
@@ -198,7 +199,7 @@ def operation_lines(text: str, header: re.Pattern[str]) -> list[Region]:
     of its own), up to the first that does not."""
     lines = []
     for match in header.finditer(text):
-        end = match.end()
+        end = past_blank_lines(text, match.end())
         while end < len(text):
             line, line_end = next_line(text, end)
             named = listed_procedure(line)

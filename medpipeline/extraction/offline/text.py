@@ -116,12 +116,22 @@ def next_line(text: str, end: int) -> tuple[str, int]:
     return text[end + 1 : line_end], line_end
 
 
+def past_blank_lines(text: str, end: int) -> int:
+    """`end` moved over the blank lines after its line: a title printed apart from its list."""
+    while end < len(text):
+        line, line_end = next_line(text, end)
+        if line.strip() or line_end >= len(text):
+            break
+        end = line_end
+    return end
+
+
 def list_items(text: str, header: re.Pattern[str]) -> list[Region]:
     """The list items (bulleted or numbered lines) right after each header line, each with the
     lines the page wrapped it onto."""
     items: list[Region] = []
     for match in header.finditer(text):
-        end = match.end()
+        end = past_blank_lines(text, match.end())
         first_item: str | None = None
         while end < len(text):
             line, line_end = next_line(text, end)
