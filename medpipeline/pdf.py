@@ -330,23 +330,71 @@ def with_column_gaps(textmap: TextMap) -> TextMap:
     A gap is a column's when it is `COLUMN_GAP_EMS` wide, or at least `NARROW_COLUMN_GAP_EMS`
     and `COLUMN_GAP_RATIO` times the narrowest gap of its line ('Platelets  03/11/2025  241
     K/uL': two spaces among single ones). A justified line widens all its gaps alike, so its
-    prose keeps its spaces."""
+    prose keeps its spaces. Under a heading row of short labels ('Medication  Dose  Action
+    Comments'), a word starting where a label starts starts that column however narrow its gap
+    ('Discontinue replaced by ...': a full cell and the comment after it)."""
     marked = list(textmap.tuples)
-    line: list[tuple[int, float]] = []  # (index of the space, gap in ems)
-    for index, (text, char) in enumerate([*marked, ("\n", None)]):
-        if text == "\n" and char is None:
-            narrowest = min((gap for _, gap in line), default=0.0)
-            for space, gap in line:
-                if gap >= COLUMN_GAP_EMS or (
-                    len(line) > 1
+    heading: _Line | None = None  # the last heading row, while its rows follow
+    columns: list[float] = []  # where its cells start
+    for line in _lines_of(marked):
+        narrowest = min((gap for _, gap, _ in line.spaces), default=0.0)
+        for space, gap, x0 in line.spaces:
+            if (
+                gap >= COLUMN_GAP_EMS
+                or (
+                    len(line.spaces) > 1
                     and gap >= NARROW_COLUMN_GAP_EMS
                     and gap >= COLUMN_GAP_RATIO * narrowest
-                ):
+                )
+                or _starts_at(x0, columns)
+            ):
+                marked[space] = ("\t", None)
+        cell_starts = [x0 for space, _, x0 in line.spaces if marked[space][0] == "\t"]
+        cells = "".join(text for text, _ in marked[line.start : line.end]).split("\t")
+        if len(cells) >= MIN_HEADING_CELLS and all(HEADING_CELL.fullmatch(c) for c in cells):
+            heading, columns = line, [line.x0, *cell_starts]
+        elif heading and (cell_starts or _starts_at(line.x0, columns[1:]) or line.x1 < columns[1]):
+            # a row: a label of the heading over one of its cells starts a column of its own
+            # ('Route Frequency' over 'PO' and 'BID')
+            for space, _, x0 in heading.spaces:
+                if marked[space][0] == " " and _starts_at(x0, cell_starts):
                     marked[space] = ("\t", None)
-            line = []
-        elif (gap := _word_gap(marked, index)) is not None:
-            line.append((index, gap))
+                    columns.append(x0)
+        else:  # a line of its own, not a row nor a cell wrapped in its column
+            heading, columns = None, []
     return TextMap(marked, textmap.line_dir_render, textmap.char_dir_render)
+
+
+MIN_HEADING_CELLS = 3
+HEADING_CELL = re.compile(r"[A-Za-z][A-Za-z/&.()#-]*(?: [A-Za-z/&.()#-]+){0,2}")
+COLUMN_ALIGN_POINTS = 1.5
+
+
+def _starts_at(x0: float, starts: list[float]) -> bool:
+    return any(abs(x0 - start) <= COLUMN_ALIGN_POINTS for start in starts)
+
+
+class _Line(NamedTuple):
+    start: int
+    end: int
+    x0: float  # where its first character starts
+    x1: float  # where its last one ends
+    spaces: list[tuple[int, float, float]]  # (index, gap in ems, where the next word starts)
+
+
+def _lines_of(tuples: list[tuple[str, Any]]) -> list[_Line]:
+    lines: list[_Line] = []
+    start = 0
+    spaces: list[tuple[int, float, float]] = []
+    for index, (text, char) in enumerate([*tuples, ("\n", None)]):
+        if text == "\n" and char is None:
+            chars = [c for _, c in tuples[start:index] if c is not None]
+            if chars:
+                lines.append(_Line(start, index, chars[0]["x0"], chars[-1]["x1"], spaces))
+            start, spaces = index + 1, []
+        elif (gap := _word_gap(tuples, index)) is not None:
+            spaces.append((index, gap, tuples[index + 1][1]["x0"]))
+    return lines
 
 
 def _word_gap(tuples: list[tuple[str, Any]], index: int) -> float | None:

@@ -77,11 +77,13 @@ GIVEN_LIST_HEADER = re.compile(
 )
 
 
-# A status column at the end of a medication row printed without bars, in any case, with the
-# year it happened ('Lisinopril   10 mg daily   D/C', 'Escitalopram   20 mg   stopped 2022').
+# A status column of a medication row printed without bars, in any case, with the year it
+# happened, at the row's end or before a comment column ('Lisinopril   10 mg daily   D/C',
+# 'Escitalopram   20 mg   stopped 2022', 'Spironolactone  25 mg  daily  Hold  K 5.3; recheck').
 STATUS_COLUMN = re.compile(
     rf"[^\n]*?(?:{COLUMN_GAP})(?P<status>completed|discontinued?|d/c|stopped|expired|inactive"
-    r"|held|on[ \t]+hold|active)(?:[ \t]+(?:\d{1,2}/)?(?:19|20)\d\d)?[ \t]*$",
+    r"|held|hold|on[ \t]+hold|active)(?:[ \t]+(?:\d{1,2}/)?(?:19|20)\d\d)?"
+    rf"(?:(?:{COLUMN_GAP})[^\n]*)?[ \t]*$",
     re.IGNORECASE,
 )
 

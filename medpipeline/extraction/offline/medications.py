@@ -328,9 +328,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
     ]
     drugs = [ent for ent in doc.ents if ent.label_ == DRUG and not is_another_name(text, ent)]
     facts = []
+    comments: list[Region] = []  # a row's cells after its status column ('Discontinue  NSAID')
     for index, ent in enumerate(drugs):
         if (
-            in_regions(ent.start_char, skip_regions)
+            in_regions(ent.start_char, skip_regions + comments)
             or is_bracketed_brand(text, ent, drugs[:index])
             or is_combination_part(text, ent, drugs[:index])
             or is_vaccine(ent.text, ent._.target_rule.metadata["generic_name"])
@@ -400,9 +401,11 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or started > last_cue(ent, "MED_GIVEN")  # 'Started a course ..., now completed'
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])
         )
-        column = (
-            STATUS_COLUMN.match(text, ent.end_char, line_end) if next_start > line_end else None
-        )
+        column = STATUS_COLUMN.match(text, ent.end_char, line_end)
+        if column and column.end("status") > next_start:
+            column = None  # the status of a drug named after this one on the line
+        elif column:
+            comments.append((column.end("status"), line_end))
         if held:
             status = MedicationStatus.ON_HOLD
         elif stopped:
@@ -463,7 +466,7 @@ def curated_drugs() -> dict[str, str]:
 def medication_status(written: str) -> MedicationStatus:
     if STOPPED_STATUS.search(written) or STOP_ACTION.fullmatch(written.strip()):
         return MedicationStatus.STOPPED
-    if HELD_STATUS.search(written):
+    if HELD_STATUS.search(written) or written.strip().lower() == "hold":
         return MedicationStatus.ON_HOLD
     if ENDED_STATUS.search(written):
         return MedicationStatus.COMPLETED
