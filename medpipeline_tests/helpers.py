@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pypdf
+from fpdf import FPDF
 
 from medpipeline.definitions import document_assets
 from medpipeline.defs.partitions import documents_partitions
@@ -145,3 +146,32 @@ def bundle_of_note(text: str) -> dict:
     page = PageText(page=1, text=text, method="text_layer", quality=1.0)
     built, _ = offline_bundle(source, [page])
     return built.bundle
+
+
+RECONCILIATION = [  # fixed-width cells, as an EHR's print engine lays out a table without rules
+    ("Medication", "Dose", "Route", "Frequency", "Action", "Comments"),
+    ("Metformin", "500 mg", "PO", "BID", "Discontinue", "eGFR 38"),
+    ("Spironolactone", "25 mg", "PO", "daily", "Hold", "K 5.3; recheck in 1 wk"),
+    ("Ibuprofen", "400 mg", "PO", "PRN", "Discontinue", "NSAID with warfarin"),
+]
+RECONCILIATION_WIDTHS = (
+    32,
+    16,
+    11,
+    19,
+    19.6,
+    60,
+)  # mm: 'Discontinue' fills its cell, 0.33 em apart
+
+
+def render_cell_table(path: Path, rows: list[tuple[str, ...]], widths: tuple[float, ...]) -> Path:
+    pdf = FPDF(unit="mm", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.cell(text="MEDICATION RECONCILIATION", new_x="LMARGIN", new_y="NEXT")
+    for row in rows:
+        for text, width in zip(row, widths, strict=True):
+            pdf.cell(w=width, h=5, text=text)
+        pdf.ln(5)
+    pdf.output(str(path))
+    return path

@@ -12,7 +12,12 @@ from medpipeline.extraction.offline import OfflineExtractor
 from medpipeline.extraction.schema import Assertion, MedicationStatus
 from medpipeline.pdf import PdfLimits, extract_pages
 from medpipeline.samples import render_text_pdf
-from medpipeline_tests.helpers import bundle_of_note
+from medpipeline_tests.helpers import (
+    RECONCILIATION,
+    RECONCILIATION_WIDTHS,
+    bundle_of_note,
+    render_cell_table,
+)
 
 STOPPED, ACTIVE, ON_HOLD = (
     MedicationStatus.STOPPED,
@@ -102,6 +107,21 @@ def test_a_written_no_printed_apart_in_a_text_layer_pdf_answers_its_item(extract
     form = "Diabetes: N        Asthma: Y\n"
     found = extractor.extract(text_of_pdf(tmp_path, form)).conditions
     assert [(c.text, c.assertion) for c in found] == [("Asthma", Assertion.PRESENT)]
+
+
+def test_a_reconciliations_action_column_in_a_pdf_says_what_became_of_each_drug(
+    extractor, tmp_path: Path
+):
+    """The action cell is one space's width from the comment after it; the heading row says
+    where the comment column starts. A drug named in a comment ('NSAID with warfarin') is no
+    fact of its own (warfarin was stopped by the ibuprofen row's 'Discontinue')."""
+    pdf = render_cell_table(tmp_path / "reconciliation.pdf", RECONCILIATION, RECONCILIATION_WIDTHS)
+    text = "\n".join(page.text for page in extract_pages(pdf, PdfLimits(), ocr=False))
+    assert medications(extractor, text) == {
+        "metformin": (STOPPED, 500.0),
+        "spironolactone": (ON_HOLD, 25.0),
+        "ibuprofen": (STOPPED, 400.0),
+    }
 
 
 def test_what_follows_a_table_printed_apart_in_a_text_layer_pdf_is_not_the_tables(

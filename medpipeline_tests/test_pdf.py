@@ -17,6 +17,7 @@ from medpipeline.pdf import (
     text_quality,
 )
 from medpipeline.samples import LAB_RESULTS, render_lab_report_pdf, render_text_pdf
+from medpipeline_tests.helpers import RECONCILIATION, RECONCILIATION_WIDTHS, render_cell_table
 
 LIMITS = PdfLimits(timeout_seconds=60)
 
@@ -107,6 +108,14 @@ def test_words_printed_a_column_apart_keep_a_tab_and_prose_keeps_its_spaces(tmp_
     ]
     prose = " ".join(lines[3:])
     assert "\t" not in prose and "hypertension and type 2 diabetes" in prose
+
+
+def test_a_word_starting_under_a_heading_label_starts_that_column(tmp_path: Path):
+    """'Discontinue' fills its cell, so the comment after it is one space's width away; it
+    starts where the heading's 'Comments' starts, so it is a cell of its own."""
+    pdf = render_cell_table(tmp_path / "table.pdf", RECONCILIATION, RECONCILIATION_WIDTHS)
+    lines = extract_pages(pdf, LIMITS, ocr=False)[0].text.splitlines()
+    assert lines[1:] == ["\t".join(row) for row in RECONCILIATION]
 
 
 def test_a_block_printed_apart_starts_after_a_blank_line_and_a_paragraph_has_none(
