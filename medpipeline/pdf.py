@@ -82,6 +82,7 @@ BLANK_LINE_EMS = 0.6
 """How much wider than the page's usual spacing of lines a gap between two lines is where
 the text had a blank line: fpdf's 0.6-line break between paragraphs measures 0.75 em beyond
 its lines' 0.5."""
+MAX_USUAL_SPACING_EMS = 0.5  # a page of a few blocks apart has no usual spacing to learn
 COLUMN_GAP_EMS = 1.0
 NARROW_COLUMN_GAP_EMS = 0.45
 COLUMN_GAP_RATIO = 1.8
@@ -295,6 +296,26 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
     return with_blank_lines(sorted(pieces, key=lambda piece: piece.top)), rows
 
 
+def _is_heading(line: str) -> bool:
+    """A label ending in a colon, a line in capitals ('TEST RESULT FLAG UNITS REFERENCE
+    INTERVAL') or a short title ('Assessment & Plan', 'Review of Systems')."""
+    line = line.strip()
+    words = line.split()
+    return (
+        line.endswith(":")
+        or (line.isupper() and "|" not in line)
+        or (
+            len(words) <= MAX_HEADING_WORDS
+            and "\t" not in line
+            and all(word[0].isupper() or word.lower() in TITLE_JOINERS for word in words)
+        )
+    )
+
+
+MAX_HEADING_WORDS = 6
+TITLE_JOINERS = frozenset({"of", "and", "or", "the", "for", "to", "in", "on", "with", "&", "/"})
+
+
 class _Piece(NamedTuple):
     top: float
     bottom: float
@@ -305,17 +326,22 @@ class _Piece(NamedTuple):
 def with_blank_lines(pieces: list[_Piece]) -> str:
     """The pieces' text one per line, with a blank line where a piece starts `BLANK_LINE_EMS`
     further below the one above than the page's usual spacing of lines, as text that keeps
-    its blank lines has them between blocks."""
+    its blank lines has them between blocks. A heading's margin is none: what a title or a
+    label heads ('Denies:', 'ALLERGIES', 'Assessment & Plan') follows it on the next line."""
     spacing = [
         (below.top - above.bottom) / above.size
         for above, below in itertools.pairwise(pieces)
         if above.size and below.size
     ]
-    usual = statistics.median_low(spacing) if spacing else 0.0
+    usual = min(statistics.median_low(spacing), MAX_USUAL_SPACING_EMS) if spacing else 0.0
     lines = [pieces[0].text] if pieces else []
     for above, below in itertools.pairwise(pieces):
         size = above.size or below.size
-        if size and below.top - above.bottom >= (usual + BLANK_LINE_EMS) * size:
+        if (
+            size
+            and below.top - above.bottom >= (usual + BLANK_LINE_EMS) * size
+            and not _is_heading(above.text)
+        ):
             lines.append("")
         lines.append(below.text)
     return "\n".join(lines)

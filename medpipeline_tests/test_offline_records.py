@@ -145,6 +145,46 @@ def test_a_procedures_title_apart_from_its_numbered_list_still_heads_it(extracto
     assert found == [("EKG", "2012-10-15"), ("Cholecystectomy", "2006-06-01")]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a decimal point ended the 'if' clause: the resumed drug was taken
+        "PLAN\n4. If K < 5.0 on repeat, resume spironolactone 12.5 mg daily.\n",
+        "PLAN\n4. If potassium < 5.0, restart spironolactone 12.5 mg daily.\n",
+        "PLAN\n6. Avoid morphine; if opioid needed post-op, hydromorphone would be an "
+        "alternative.\n",
+    ],
+)
+def test_a_drug_to_take_on_a_condition_is_not_taken_yet(extractor, text):
+    found = extractor.extract(text).medications
+    assert [m.assertion for m in found if m.generic_name != "morphine"] == [Assertion.HYPOTHETICAL]
+
+
+def test_a_plain_resume_is_taken(extractor):  # guard
+    found = extractor.extract("PLAN\nK 4.2 today. Resume spironolactone 12.5 mg daily.\n")
+    assert [m.assertion for m in found.medications] == [Assertion.PRESENT]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ALLERGIES\n\nCodeine (nausea/vomiting); Latex (contact dermatitis)\n\n"
+        "DISCHARGE MEDICATIONS\nlisinopril 10 mg daily\n",
+        "Allergies:\n\nCodeine - nausea\nLatex - contact dermatitis\n\nMedications:\n"
+        "lisinopril 10 mg daily\n",
+    ],
+)
+def test_an_allergy_title_apart_from_its_list_still_heads_it(extractor, text):
+    """Before, the codeine was a medication the patient takes and its reactions conditions."""
+    found = extractor.extract(text)
+    assert [(a.substance, a.assertion) for a in found.allergies] == [
+        ("Codeine", Assertion.PRESENT),
+        ("Latex", Assertion.PRESENT),
+    ]
+    assert [m.generic_name for m in found.medications] == ["lisinopril"]
+    assert found.conditions == []
+
+
 def test_a_trials_tables_outcome_column_is_its_status(extractor):
     text = (
         "PAST PSYCHIATRIC MEDICATION TRIALS\n"

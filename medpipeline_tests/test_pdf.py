@@ -130,6 +130,14 @@ def test_a_block_printed_apart_starts_after_a_blank_line_and_a_paragraph_has_non
     assert len(blocks) == 2 and blocks[1].count("\n") == 2  # three lines, wrapped
 
 
+@pytest.mark.parametrize("title", ["ALLERGIES", "Denies:", "Assessment & Plan"])
+def test_a_headings_margin_is_no_blank_line(tmp_path: Path, title: str):
+    """What a title or a label heads follows it on the next line, as the rules read it."""
+    body = "Chest pain on exertion since May.\n\nMore text."
+    pdf = render_text_pdf(tmp_path / "heading.pdf", [f"{title}\n\n{body}"])
+    assert extract_pages(pdf, LIMITS, ocr=False)[0].text == f"{title}\n{body}"
+
+
 def test_image_only_page_without_ocr_is_flagged_not_silently_empty(samples_dir: Path):
     pages = extract_pages(samples_dir / "scanned_clinic_note.pdf", LIMITS, ocr=False)
     assert pages[0].method == "text_layer" and pages[0].text == ""

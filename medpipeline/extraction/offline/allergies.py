@@ -47,6 +47,7 @@ from medpipeline.extraction.offline.text import (
     labelled,
     line_bounds,
     normalize_space,
+    past_blank_lines,
     quote_for,
     wrapped_end,
 )
@@ -111,6 +112,8 @@ def allergy_list_extent(text: str, region: Region) -> Region:
     if listed_end < end:
         return region[0], min(listed_end, region[1])
     header_only = ALLERGY_HEADER.fullmatch(text, region[0], end) is not None
+    if header_only:  # a title printed apart from its list
+        end = min(past_blank_lines(text, end), region[1])
     for index in range(MAX_ALLERGY_LINES):
         if end >= region[1] or NONE_KNOWN_LINE.search(text, region[0], end):
             break  # 'ALLERGIES: NKDA': nothing follows in the list

@@ -225,9 +225,10 @@ PROPOSED_BEFORE = re.compile(
     r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could)[ \t]+(?:start|try|add"
     r"|begin|need|benefit[ \t]+from|(?:transition|switch|change|convert|step[ \t]+down)[ \t]+to)"
     # 'If pain persists, take ibuprofen', 'if BP > 160 take extra clonidine'
-    r"|if\b[^.;:\n]*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?"
+    # ('If K < 5.0 on repeat, resume spironolactone': a decimal point ends no clause)
+    r"|if\b(?:[^.;:\n]|\.(?=\d))*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?"
     r"(?:(?:may|can|should|will|would)[ \t]+)?"
-    r"(?:take|use|start|try|begin|add|initiate|increase)"
+    r"(?:take|use|start|try|begin|add|initiate|increase|resume|restart)"
     r"|will[ \t]+(?:convert|switch|change|transition)\b[^.;:\n]*\bto"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
     # what the patient asks for: 'asks about starting Ozempic', 'interested in trying melatonin'
@@ -365,7 +366,9 @@ PROPOSED_AFTER = re.compile(
     r"[^.;:\n]*?\b(?:may|might|could|can)[ \t]+be[ \t]+(?:tried|considered|started|added"
     r"|initiated|offered)\b"
     # one side of a choice: 'fezolinetant 45 mg daily is an option', 'denosumab vs ...'
-    r"|[^.;:\n]*?\b(?:is[ \t]+an|as[ \t]+an|are)[ \t]+options?\b|[ \t]+(?:vs|versus)\b",
+    r"|[^.;:\n]*?\b(?:is[ \t]+an|as[ \t]+an|are)[ \t]+options?\b|[ \t]+(?:vs|versus)\b"
+    # 'if opioid needed post-op, hydromorphone would be an alternative'
+    r"|[ \t]+would[ \t]+be[ \t]+(?:an?|the)[ \t]+(?:\w+[ \t]+)?(?:alternative|option|choice)\b",
     re.IGNORECASE,
 )
 
