@@ -185,6 +185,34 @@ def test_an_allergy_title_apart_from_its_list_still_heads_it(extractor, text):
     assert found.conditions == []
 
 
+def test_a_pending_or_not_taken_status_column_before_a_comment(extractor):
+    text = (
+        "MEDICATIONS\n"
+        "Medication\tDose\tFrequency\tAction\tComments\n"
+        "Docusate sodium\t100 mg\tBID PRN\tNot taking\tpt has not used in months\n"
+        "Dapagliflozin\t10 mg\tdaily\tPending\tstart once prior auth approved\n"
+        "Carvedilol\t12.5 mg\tBID\tContinue\n"  # guard
+    )
+    found = extractor.extract(text).medications
+    assert [(m.generic_name, m.status, m.assertion) for m in found] == [
+        ("docusate", STOPPED, Assertion.PRESENT),
+        ("dapagliflozin", ACTIVE, Assertion.HYPOTHETICAL),
+        ("carvedilol", ACTIVE, Assertion.PRESENT),
+    ]
+
+
+@pytest.mark.parametrize("title", ["Assessment & Plan", "ASSESSMENT & PLAN", "Impression & Plan"])
+def test_a_title_with_an_ampersand_ends_the_section_before_it(extractor, title):
+    """'Assessment & Plan' was no title, so the social history went on over the plan and made
+    the drug it starts a past one."""
+    text = (
+        f"Social History\nFormer smoker, quit 2001.\n\n{title}\n"
+        "3. Knee OA. Start acetaminophen 500 mg daily.\n"
+    )
+    found = extractor.extract(text).medications
+    assert [(m.generic_name, m.assertion) for m in found] == [("acetaminophen", Assertion.PRESENT)]
+
+
 def test_a_trials_tables_outcome_column_is_its_status(extractor):
     text = (
         "PAST PSYCHIATRIC MEDICATION TRIALS\n"

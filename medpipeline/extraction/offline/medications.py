@@ -429,6 +429,8 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 # 'as needed' or an instructions section does not make a prescribed drug unreal
                 assertion=Assertion.NEGATED
                 if action and action["not_given"]
+                else Assertion.HYPOTHETICAL
+                if column and column["pending"]
                 else medication_assertion(text, ent),
                 # a drug a discharge list stops ('Stopped medications: lisinopril'), or whose
                 # course it says is over ('Prednisolone 30mg OD - COMPLETED'), is no order

@@ -52,11 +52,12 @@ MEDICATIONS_LABEL = (
 
 
 def joined_titles(row: dict[str, str], status_titles: bool = True) -> str:
-    """One of the row's titles, or several of them joined by commas, '&', '/' or 'and'
-    ('Allergies, Adverse Reactions and Alerts'); without those naming a status
+    """One of the row's titles ('and' in one may be '&': 'Assessment & Plan'), or several of
+    them joined by commas, '&', '/' or 'and' ('Allergies, Adverse Reactions and Alerts'); without
+    those naming a status
     ('Stopped medications') unless `status_titles`."""
     titles = "|".join(
-        r"[ \t]+".join(re.escape(word) for word in title.split())
+        r"[ \t]+".join("(?:and|&)" if word == "and" else re.escape(word) for word in title.split())
         for title in sorted(split_names(row["title"]), key=len, reverse=True)
         if status_titles or not STATUS_WORD.search(title)
     )
