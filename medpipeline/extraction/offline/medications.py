@@ -456,6 +456,7 @@ STOP_ACTION = re.compile(r"stop(?:[ \t]+taking)?|discontinue|d/c", re.IGNORECASE
 
 
 HELD_STATUS = re.compile(r"\b(?:held|on[ \t]+hold|suspended|paused)\b", re.IGNORECASE)
+HOLD_ACTION = re.compile(r"hold", re.IGNORECASE)  # a status column's 'Hold', as 'Stop' above
 
 
 @functools.cache
@@ -468,7 +469,7 @@ def curated_drugs() -> dict[str, str]:
 def medication_status(written: str) -> MedicationStatus:
     if STOPPED_STATUS.search(written) or STOP_ACTION.fullmatch(written.strip()):
         return MedicationStatus.STOPPED
-    if HELD_STATUS.search(written) or written.strip().lower() == "hold":
+    if HELD_STATUS.search(written) or HOLD_ACTION.fullmatch(written.strip()):
         return MedicationStatus.ON_HOLD
     if ENDED_STATUS.search(written):
         return MedicationStatus.COMPLETED
