@@ -956,6 +956,9 @@ def test_what_a_drug_does_not_cause_is_no_negation_and_a_trailing_status_is_the_
     [
         ("Discussed risks\nof DVT with her.", {}, {}),
         ("She has no\nhistory of stroke.", {"stroke": Assertion.NEGATED}, {}),
+        ("Skin: no\nrash.", {"rash": Assertion.NEGATED}, {}),
+        ("Skin: warm, dry, no\nrash.", {"rash": Assertion.NEGATED}, {}),
+        ("Fever: no\nRash: yes", {"Fever": Assertion.NEGATED, "Rash": Assertion.PRESENT}, {}),
         ("Nicotine patch offered,\ndeclined.", {}, {"nicotine": (Assertion.NEGATED, "active")}),
         (
             "She is considering\nstopping sertraline.",
@@ -973,7 +976,8 @@ def test_a_cue_the_page_wrapped_onto_the_next_line_is_still_read(
     extractor, text, conditions, medications
 ):
     """A PDF's text layer breaks long lines wherever they reach the margin: 'risks\nof DVT'
-    made an active DVT and 'considering\nstopping sertraline' a stopped sertraline."""
+    made an active DVT, 'considering\nstopping sertraline' a stopped sertraline and 'Skin:
+    no\nrash.' an active rash (the 'no' was read as the answer about the skin)."""
     result = extractor.extract(text)
     assert {c.text: c.assertion for c in result.conditions} == conditions
     assert {m.generic_name: (m.assertion, m.status.value) for m in result.medications} == (

@@ -432,11 +432,17 @@ def test_a_date_column_between_a_test_and_its_result_dates_the_result(extractor)
     [
         ("Morphine IR oral solution 20mg/mL  10 mg SL q2h PRN pain", "sublingual"),
         ("Insulin glargine 18 units subcut at bedtime", "subcutaneous"),
+        ("Insulin lispro 8 units - inject 8 units under the skin with meals", "subcutaneous"),
+        ("Nitroglycerin 0.4 mg - 1 tablet under the tongue q5min PRN", "sublingual"),
+        ("Fluticasone 50 mcg - 2 sprays in each nostril daily", "intranasal"),
+        ("Latanoprost 0.005% - 1 drop in both eyes at bedtime", "ophthalmic"),
+        ("Triamcinolone 0.1% cream - apply a thin layer to affected area BID", "topical"),
         ("Lisinopril 10 mg oral tablet daily", "oral"),  # guard
         ("oral furosemide 40 mg daily", "oral"),  # guard: before the name
     ],
 )
 def test_the_route_the_sig_gives_after_the_dose(extractor, line, route):
-    """Regression: a hospice comfort kit's sublingual morphine was oral (the product's form)."""
+    """Regression: a hospice comfort kit's sublingual morphine was oral (the product's form);
+    a route said in the patient's words ('under the skin', 'in each nostril') is that route."""
     [drug] = extractor.extract(f"MEDICATIONS\n  {line}\n").medications
     assert drug.route == route

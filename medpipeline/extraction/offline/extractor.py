@@ -44,7 +44,7 @@ from medpipeline.extraction.offline.sections_tables import (
     title_regions,
     vaccine_list_regions,
 )
-from medpipeline.extraction.offline.text import most_informative
+from medpipeline.extraction.offline.text import join_wrapped_negations, most_informative
 from medpipeline.extraction.prompts import DocumentType
 from medpipeline.extraction.schema import (
     AllergyFact,
@@ -111,8 +111,8 @@ DASHES = str.maketrans({"\u2014": "-", "\u2015": "-"})
 
 
 def written_as(quote: str, reading: str, text: str) -> str:
-    """A quote of the reading (dashes folded, a form's choices not made blanked) as the text
-    writes it (the two are of one length)."""
+    """A quote of the reading (dashes folded, a form's choices not made blanked, wrapped
+    negations joined) as the text writes it (the two are of one length)."""
     position = reading.find(quote)
     return text[position : position + len(quote)] if position >= 0 else quote
 
@@ -132,7 +132,7 @@ class OfflineExtractor:
         (`document_type`) conditions come only from a labelled diagnosis field or a problem list."""
         if not text.strip():
             return ChunkExtraction()
-        reading = mark_answers(text.translate(DASHES))
+        reading = join_wrapped_negations(mark_answers(text.translate(DASHES)))
         extraction = self.read(reading, document_type)
         if reading != text:
             for _, _, fact in iter_facts(extraction):

@@ -85,6 +85,29 @@ def sentence_region(span: Span) -> Region:
 WRAPPED_ITEM_LINE = re.compile(r"^[ \t]*(?:[a-z]|\()")
 
 
+# A line the page wrapped right after a negation, going on in lower case ('Skin: no\nrash.',
+# 'warm and dry, no\nrash or lesions'). Read as one line, the negation reaches what it negates
+# (the medspaCy pipeline started a sentence at the new line, and 'Skin: no' denied the skin). A
+# next line opening with a capital or holding a label is another field's ('Tobacco: no\nAlcohol:
+# socially').
+NEGATION_WRAPPED = re.compile(
+    r"\b(?i:no|not|without|denies|denied|negative[ \t]+for|free[ \t]+of)[ \t]*(\n)[ \t]*"
+    r"(?=[a-z][^\n:]*$)",
+    re.MULTILINE,
+)
+
+
+def join_wrapped_negations(text: str) -> str:
+    """The text with the line break after a wrapped negation a space (same length)."""
+    breaks = [match.start(1) for match in NEGATION_WRAPPED.finditer(text)]
+    if not breaks:
+        return text
+    characters = list(text)
+    for position in breaks:
+        characters[position] = " "
+    return "".join(characters)
+
+
 # What an allergist does with a drug ('Penicillin skin testing', 'oral amoxicillin challenge',
 # 'desensitization'): named so, the drug is neither a medication nor an allergen.
 TESTED = (
