@@ -442,6 +442,9 @@ def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
          [("Procedure", "right femoral-popliteal bypass", "2020")]),
         ("His family history is notable for his brother having had a CABG at 62.\n"
          "Prior C-section? No - prior spontaneous vaginal delivery 2021.", []),
+        ("Her father had a myocardial\ninfarction at age 52 and subsequently underwent coronary"
+         " artery bypass grafting.\nShe underwent\nlaparoscopic cholecystectomy in 2019.",
+         [("Procedure", "laparoscopic cholecystectomy", "2019")]),
         ("Colonoscopy 03/2021: 2 tubular adenomas.\n- Repeat colonoscopy not needed now.",
          [("Procedure", "Colonoscopy", "2021-03")]),
         ("Procedures performed in ED: Splint application, left ankle.",
@@ -450,7 +453,8 @@ def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
          [("Procedure", "Laparoscopic sigmoid colectomy", "2023-05-02")]),
     ],
     ids=["a-list-on-the-label-line", "one-procedure-and-its-site", "dated-findings-and-a-repeat",
-         "prior-procedure", "a-relatives-and-one-denied", "a-repeat-not-needed", "where-performed",
+         "prior-procedure", "a-relatives-and-one-denied", "a-relatives-on-a-wrapped-line",
+         "a-repeat-not-needed", "where-performed",
          "a-surgery-label"],
 )  # fmt: skip
 def test_procedures_as_the_text_has_them(text: str, expected: list) -> None:

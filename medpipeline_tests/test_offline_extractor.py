@@ -1182,6 +1182,11 @@ def test_negated_medication(extractor):
             "If the rash spreads, use hydrocortisone cream or triamcinolone cream.",
             {"hydrocortisone": "hypothetical", "triamcinolone": "hypothetical"},
         ),
+        (  # the condition wrapped onto the next line by the page
+            "Continue lisinopril. If her blood pressure remains above 130/80 at her\nnext visit,"
+            " I would add amlodipine 5 mg daily.",
+            {"lisinopril": "present", "amlodipine": "hypothetical"},
+        ),
     ],
 )
 def test_a_cue_in_one_item_of_a_drug_list_is_that_items(extractor, text, expected):
@@ -2391,6 +2396,18 @@ def test_this_sessions_drug_wordings_read_across_a_line_wrap(extractor, text, ge
             "She took aspirin 325 mg at home prior to arrival. He took his metoprolol this "
             "morning.",
             {"aspirin": "given", "metoprolol": "taken now"},
+        ),
+        (  # one dose at home ('took ibuprofen 400 mg once at home') is no drug he is on
+            "He took ibuprofen 400 mg once at home at 05:00 with minimal relief.",
+            {"ibuprofen": "given"},
+        ),
+        (  # a course the text says is over
+            "Azithromycin was completed after 3 days.",
+            {"azithromycin": "given"},
+        ),
+        (  # a stop list's item naming the drug that replaced it ('now on apixaban')
+            "STOP TAKING:\nAspirin 81 mg daily - stopped, now on apixaban\n",
+            {"aspirin": "stopped", "apixaban": "taken now"},
         ),
         (  # a history cue is the condition's; the drug continued is current
             "Given his history of atrial fibrillation, continue apixaban 5 mg twice daily.",

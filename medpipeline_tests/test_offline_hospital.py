@@ -101,6 +101,7 @@ def test_british_spellings_name_the_condition(extractor, written, condition):
         ("C. diff colitis, has not recurred", "c. diff colitis", RESOLVED),
         ("Cellulitis - not resolved", "cellulitis", ACTIVE),  # guard
         ("Cellulitis - unresolved", "cellulitis", ACTIVE),  # guard
+        ("Cellulitis - not yet resolved", "cellulitis", ACTIVE),  # guard
     ],
 )
 def test_a_status_after_a_problems_name(extractor, line, condition, expected):

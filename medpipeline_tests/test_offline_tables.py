@@ -1687,3 +1687,64 @@ def test_a_discharge_medication_list_is_prescribed(extractor, text, expected):
     home medication list is what the patient takes (MedicationStatement)."""
     result = extractor.extract(text)
     assert [(m.text.lower(), m.prescribed) for m in result.medications] == expected
+
+
+def test_a_title_with_a_word_of_when_ends_the_allergies_above_it(extractor):
+    """Regression: 'Current Medication List:' was no title (only 'Medication List' was), so the
+    'Allergies:' line above it reached over the table and every drug of it was an allergy."""
+    text = """Allergies: Penicillin (rash); Lisinopril (angioedema, 2015).
+
+Current Medication List:
+| Medication | Dose | Route | Frequency | Status |
+| Amlodipine | 10 mg | PO | Daily | Active |
+| Losartan | 50 mg | PO | Daily | On hold since 04/20/2024 (hyperkalemia/AKI) |
+| Prednisone | 40 mg taper | PO | Taper over 10 days | Completed 03/2024 |
+"""
+    result = extractor.extract(text)
+    assert {a.substance for a in result.allergies} == {"Penicillin", "Lisinopril"}
+    assert {m.text: m.status for m in result.medications} == {
+        "Amlodipine": MedicationStatus.ACTIVE,
+        "Losartan": MedicationStatus.ON_HOLD,
+        "Prednisone": MedicationStatus.COMPLETED,
+    }
+
+
+RECONCILIATION_TABLE = """Allergies / Intolerances
+| Allergen | Reaction | Type |
+| Codeine | Nausea and vomiting | Intolerance |
+Home Medications
+| Home Medication | Dose / Route / Frequency | Last Dose | Action (Continue / Hold / Discontinue) \
+| Comments |
+| Warfarin 2.5 mg tab | 5 mg PO Mon/Wed/Fri | 06/10 18:00 | HOLD | INR 2.8 on admission. |
+| Metoprolol tartrate 25 mg tab | 25 mg PO twice daily | 06/11 08:00 | Continue | Hold \
+parameters: SBP < 95. |
+| Ibuprofen 200 mg tab | 400 mg PO as needed | 06/08 | DISCONTINUE | Bleeding risk. |
+Medications Given in ED Prior to Arrival on Unit
+| Medication | Dose / Route | Time |
+| Fentanyl | 50 mcg IV x1 | 06/11 14:20 |
+"""
+
+
+def test_a_reconciliations_action_column_and_the_doses_given_in_the_ed(extractor):
+    """Regression: a header cell with its choices in parentheses ('Action (Continue / Hold /
+    Discontinue)') had too many words for a header, so no row had a status column and the held
+    warfarin and stopped ibuprofen were active; the ED's one dose of fentanyl was a home drug."""
+    result = extractor.extract(RECONCILIATION_TABLE)
+    assert {m.generic_name: m.status for m in result.medications} == {
+        "warfarin": MedicationStatus.ON_HOLD,
+        "metoprolol": MedicationStatus.ACTIVE,
+        "ibuprofen": MedicationStatus.STOPPED,
+        "fentanyl": MedicationStatus.COMPLETED,
+    }
+    assert [a.substance for a in result.allergies] == ["Codeine"]
+
+
+@pytest.mark.parametrize("status", ["No Longer Active", "Not active"])
+def test_a_status_no_longer_active_is_not_active(extractor, status):
+    """Regression: 'No Longer Active' held the word 'Active' and the row was active."""
+    text = (
+        "Medications\n| Medication | Instructions | Status |\n"
+        f"| albuterol 90 mcg inhaler | inhale 2 puffs once | {status} |\n"
+    )
+    [medication] = extractor.extract(text).medications
+    assert medication.status == MedicationStatus.COMPLETED

@@ -64,7 +64,10 @@ PART_HEADING = re.compile(
     r"|conditions))?[ \t]*:?[ \t]*$",
     re.IGNORECASE,
 )
-RESOLUTION = re.compile(r"\bresol(?:ved|ution)\b", re.IGNORECASE)
+# (not one the line denies: 'Cellulitis - not resolved', 'not yet resolved')
+RESOLUTION = re.compile(
+    r"(?<!\bnot )(?<!\bnot yet )(?<!\bnever )\bresol(?:ved|ution)\b", re.IGNORECASE
+)
 RESOLVED_COLUMN = re.compile(rf"\S(?:{COLUMN_GAP})resolved(?=$|{COLUMN_GAP})", re.IGNORECASE)
 
 

@@ -191,11 +191,12 @@ def is_switched_from(text: str, ent: Span, next_drug_start: int) -> bool:
     )
 
 
-# The drug a stopped one gave way to ('Fluticasone 44 mcg (replaced by budesonide-formoterol)'
-# in a list of drugs not taken): that one is taken.
+# The drug a stopped one gave way to ('Fluticasone 44 mcg (replaced by budesonide-formoterol)',
+# 'Aspirin 81 mg daily - stopped, now on apixaban' in a list of drugs not taken): that one is
+# taken.
 REPLACEMENT_BEFORE = re.compile(
     r"\b(?:replaced[ \t]+(?:by|with)|switched[ \t]+to|changed[ \t]+to|substituted[ \t]+(?:by|with)"
-    r"|in[ \t]+favou?r[ \t]+of)[ \t]+(?:\S+[ \t]+)?$",
+    r"|in[ \t]+favou?r[ \t]+of|now[ \t]+(?:on|taking|using))[ \t]+(?:\S+[ \t]+)?$",
     re.IGNORECASE,
 )
 
@@ -203,10 +204,16 @@ REPLACEMENT_BEFORE = re.compile(
 CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
 
 
+# A character of a condition's clause: a decimal point ends none ('If K < 5.0 on repeat, resume
+# spironolactone'), nor a line break the page wrapped it at ('If her blood pressure remains
+# above 130/80 at her\nnext visit, I would add amlodipine').
+CLAUSE_CHARACTER = r"(?:[^.;:\n]|\.(?=\d)|\n(?=[ \t]*[a-z]))"
+
+
 # A drug to start once a value crosses a bound ('patiromer 8.4 g daily if K >5.5', 'add
 # hydrochlorothiazide if home BP > 130/80'): not yet taken, whoever writes it.
 ON_A_BOUND_AFTER = re.compile(
-    r"(?:[^.;:\n]|\.(?=\d))*\b(?:if|unless|once)\b[^;\n]{0,30}?"
+    rf"{CLAUSE_CHARACTER}*\b(?:if|unless|once)\b[^;\n]{{0,30}}?"
     r"(?:[<>\u2264\u2265]|\b(?:above|below|greater[ \t]+than|less[ \t]+than)\b)",
     re.IGNORECASE,
 )
@@ -227,8 +234,7 @@ PROPOSED_BEFORE = re.compile(
     r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could)[ \t]+(?:start|try|add"
     r"|begin|need|benefit[ \t]+from|(?:transition|switch|change|convert|step[ \t]+down)[ \t]+to)"
     # 'If pain persists, take ibuprofen', 'if BP > 160 take extra clonidine'
-    # ('If K < 5.0 on repeat, resume spironolactone': a decimal point ends no clause)
-    r"|if\b(?:[^.;:\n]|\.(?=\d))*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?"
+    rf"|if\b{CLAUSE_CHARACTER}*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?"
     r"(?:(?:may|can|should|will|would)[ \t]+)?"
     r"(?:take|use|start|try|begin|add|initiate|increase|resume|restart)"
     r"|will[ \t]+(?:convert|switch|change|transition)\b[^.;:\n]*\bto"
@@ -469,7 +475,7 @@ COURSES_BEHIND = re.compile(
 # patient is on.
 BEFORE_ARRIVAL = re.compile(
     r"\b(?:(?:prior\s+to|before)\s+(?:arrival|presentation|coming\s+in)|PTA|by\s+EMS"
-    r"|en\s+route)\b",
+    r"|en\s+route|once\s+(?:at\s+home|this\s+morning|last\s+night|earlier(?:\s+today)?))\b",
     re.IGNORECASE,
 )
 

@@ -129,9 +129,13 @@ def medication_from_row(
 
 
 # A title listing medications the patient no longer takes ('Inactive Medications', 'Past
-# Medications', 'Expired Medications'); 'Discontinued Medications' is a stop list.
+# Medications', 'Expired Medications') or was given during the encounter ('Medications Given in
+# ED Prior to Arrival on Unit': one dose each, no home medication); 'Discontinued Medications' is
+# a stop list.
 ENDED_LIST_TITLE = re.compile(
-    rf"(?:inactive|past|historical|expired|completed)[ \t]+{MEDICINES}", re.IGNORECASE
+    rf"(?:inactive|past|historical|expired|completed)[ \t]+{MEDICINES}"
+    rf"|{MEDICINES}[ \t]+(?:given|administered)\b[^\n]*",
+    re.IGNORECASE,
 )
 
 

@@ -441,7 +441,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
     return facts
 
 
-ENDED_STATUS = re.compile(r"\b(?:completed|expired|inactive|finished|ended)\b", re.IGNORECASE)
+ENDED_STATUS = re.compile(
+    r"\b(?:completed|expired|inactive|finished|ended|(?:not|no[ \t]+longer)[ \t-]+active)\b",
+    re.IGNORECASE,
+)
 
 
 STOPPED_STATUS = re.compile(

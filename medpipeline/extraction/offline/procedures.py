@@ -375,11 +375,30 @@ RELATIVE_BEFORE = re.compile(
 ANSWERED_NO_AFTER = re.compile(r"[^.?\n]{0,20}\?[ \t]*(?:no|none|denies|negative)\b", re.I)
 
 
+# A line going on a sentence the page wrapped: it opens in lower case after a line that ends no
+# sentence ('her father had a myocardial\ninfarction at age 52 and subsequently underwent
+# coronary artery bypass grafting').
+_WRAPPED_LINE = re.compile(r"[ \t]*[a-z]")
+
+
+def before_on_its_line(text: str, start: int) -> str:
+    """The text before `start` on its line and the lines the page wrapped it from, joined."""
+    line_start = text.rfind("\n", 0, start) + 1
+    while line_start > 0 and _WRAPPED_LINE.match(text, line_start):
+        above = text.rfind("\n", 0, line_start - 1) + 1
+        if not text[above : line_start - 1].strip() or re.search(
+            r"[.?!:]\s*$", text[above : line_start - 1]
+        ):
+            break
+        line_start = above
+    return text[line_start:start].replace("\n", " ")
+
+
 def a_relatives_or_denied(text: str, start: int, end: int) -> bool:
     """The procedure named at start..end is a relative's, or asked about and denied."""
-    line_start = text.rfind("\n", 0, start) + 1
     return bool(
-        RELATIVE_BEFORE.search(text[line_start:start]) or ANSWERED_NO_AFTER.match(text, end)
+        RELATIVE_BEFORE.search(before_on_its_line(text, start))
+        or ANSWERED_NO_AFTER.match(text, end)
     )
 
 
@@ -434,8 +453,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
             continue
         if a_relatives_or_denied(text, match.start(), match.end()):
             continue
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        negated = NEGATED_BEFORE.search(text[line_start : match.start()])
+        negated = NEGATED_BEFORE.search(before_on_its_line(text, match.start()))
         named, quote_start = match, match.start()
         while named:
             fact = ProcedureFact(
@@ -451,10 +469,9 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
     done += [(m, m["name"], m.end("name")) for m in NAME_THEN_FINDINGS.finditer(text)]
     done += [(m, f"{m['device']} placement", m.end()) for m in DEVICE_PLACED.finditer(text)]
     for match, name, name_end in done:
-        line_start = text.rfind("\n", 0, match.start()) + 1
         if (
             in_regions(match.start(), skip_regions)
-            or NEGATED_BEFORE.search(text[line_start : match.start()])
+            or NEGATED_BEFORE.search(before_on_its_line(text, match.start()))
             or a_relatives_or_denied(text, match.start(), name_end)
         ):
             continue
@@ -533,10 +550,9 @@ def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureF
     ] + [(named.start(), named, named.end()) for named in NAME_THEN_PLANNED.finditer(text)]
     facts = []
     for start, named, end in sorted(plans, key=lambda plan: plan[0]):
-        line_start = text.rfind("\n", 0, start) + 1
         if (
             in_regions(start, skip_regions)
-            or NOT_PLANNED_BEFORE.search(text[line_start:start])
+            or NOT_PLANNED_BEFORE.search(before_on_its_line(text, start))
             or NOT_NEEDED_AFTER.match(text, end)
             or NEGATED_NAME_END.search(named["name"])  # 'Staged PCI of RCA is not planned'
         ):

@@ -73,12 +73,31 @@ _SPECKS_BEFORE = "(?:[\"'“”‘’(\\[_.,;:~]){0,3}"
 _SPECKS_AFTER = r"(?:[ \t]*(?:[^\w\s]|_)){1,4}"
 
 
+# A word of when or where before a title printed as a whole line ('Current Medication List',
+# 'Admission Labs', 'Admission Vital Signs (17:55)'), and a setting or a remark after it
+# ('Medications Given in ED Prior to Arrival on Unit', 'Active Problems (per admission H&P)').
+# Without them the title was no section's start, and the allergies above a 'Current Medication
+# List' made every drug of its table an allergy. A setting only: 'Labs in 2 weeks' is a plan.
+_TITLE_QUALIFIER = (
+    r"(?:(?:current|active|home|admission|admitting|discharge|outpatient|inpatient|recent"
+    r"|pertinent|latest|today'?s|ed|er|emergency[ \t]+department|hospital|nursing|initial)[ \t]+)?"
+)
+
+
+_TITLE_SETTING = (
+    r"(?:[ \t]+(?:in|at|on|during|prior[ \t]+to|before|after|upon)[ \t]+(?:the[ \t]+)?"
+    r"(?:ed|er|emergency[ \t]+department|admission|discharge|arrival|transfer|clinic|office"
+    r"|visit|presentation|triage|surgery|unit|floor)\b[^\n:()]{0,40})?"
+    r"(?:[ \t]*\([^()\n]{1,40}\))?"
+)
+
+
 def whole_line_title(row: dict[str, str]) -> str:
     """A regex (medspaCy's RegexMatcher) matching the row's titles as a whole line, any case, with
     an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:', and OCR's specks."""
     return (
-        rf"(?im)^[ \t]*{_SPECKS_BEFORE}[ \t]?{joined_titles(row)}{AS_OF_A_DATE}"
-        rf"(?:[ \t]*:{_SPECKS_AFTER}|[ \t]*:?)[ \t]*(?=\n|\Z)"
+        rf"(?im)^[ \t]*{_SPECKS_BEFORE}[ \t]?{_TITLE_QUALIFIER}{joined_titles(row)}{_TITLE_SETTING}"
+        rf"{AS_OF_A_DATE}(?:[ \t]*:{_SPECKS_AFTER}|[ \t]*:?)[ \t]*(?=\n|\Z)"
     )
 
 

@@ -93,8 +93,9 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("details", r"\b(?:related|associated|linked|indications?|reasons?)\b"),
         ("details", r"\b(?:group|category|class|classification)\b"),
         ("severity", r"\b(?:severity|criticality)\b"),
-        # a reconciliation's 'Action' (CONTINUE / STOP), a trials table's 'Outcome' (stopped 2022)
-        ("status", r"\bstatus\b|^(?:action|outcome)$"),
+        # a reconciliation's 'Action' (CONTINUE / STOP; 'Action (Continue / Hold / Discontinue)',
+        # 'Admission Action'), a trials table's 'Outcome' (stopped 2022)
+        ("status", r"\bstatus\b|^(?:\w+[ \t]+)?action\b|^outcome$"),
         ("reaction", r"\b(?:reactions?|manifestations?)\b"),
         ("range", r"\b(?:range|interval|reference|normal)\b"),
         ("unit", r"^units?$"),
@@ -332,6 +333,11 @@ def header_roles(header: TableRow) -> list[str | None]:
     return roles
 
 
+# A header label's remark in parentheses, not counted among its words ('Action (Continue / Hold /
+# Discontinue)').
+REMARK = re.compile(r"\([^()]*\)")
+
+
 def is_header_row(row: TableRow, vital_name) -> bool:
     """Every filled cell a short label without digits, and at least one a known column word or
     vital-sign name ('Name | Dates | Details', 'Date | BP-Sys(mm[Hg]) | HR(bpm)'). One label
@@ -348,7 +354,9 @@ def is_header_row(row: TableRow, vital_name) -> bool:
             vitals += 1
         elif CODE_SYSTEM_LABEL.fullmatch(cell.text):
             known += 1  # 'ICD-10', 'ICD-10 Code': a code column's label, digits and all
-        elif len(cell.text.split()) > MAX_HEADER_CELL_WORDS or re.search(r"\d", cell.text):
+        elif len(REMARK.sub("", cell.text).split()) > MAX_HEADER_CELL_WORDS or re.search(
+            r"\d", cell.text
+        ):
             unlike_a_label += 1
         elif column_role(cell.text):
             known += 1
