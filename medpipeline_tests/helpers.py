@@ -164,11 +164,16 @@ RECONCILIATION_WIDTHS = (
 )  # mm: 'Discontinue' fills its cell, 0.33 em apart
 
 
-def render_cell_table(path: Path, rows: list[tuple[str, ...]], widths: tuple[float, ...]) -> Path:
+def render_cell_table(
+    path: Path,
+    rows: list[tuple[str, ...]],
+    widths: tuple[float, ...],
+    title: str = "MEDICATION RECONCILIATION",
+) -> Path:
     pdf = FPDF(unit="mm", format="letter")
     pdf.add_page()
     pdf.set_font("Helvetica", size=10)
-    pdf.cell(text="MEDICATION RECONCILIATION", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(text=title, new_x="LMARGIN", new_y="NEXT")
     for row in rows:
         for text, width in zip(row, widths, strict=True):
             pdf.cell(w=width, h=5, text=text)

@@ -124,6 +124,57 @@ def test_a_reconciliations_action_column_in_a_pdf_says_what_became_of_each_drug(
     }
 
 
+def test_a_vital_signs_row_under_its_labels_printed_without_rules(extractor, tmp_path: Path):
+    """A row of readings under a row of vital-sign labels ('BP  HR  RR  Temp ...', an ED note's
+    exam) is one reading per column; before, the labels' line and the readings' line were
+    prose and no reading was found."""
+    pdf = render_cell_table(
+        tmp_path / "vitals.pdf",
+        [
+            ("BP", "HR", "RR", "Temp", "SpO2", "Weight"),
+            ("152/94 mmHg", "98 bpm", "18 /min", "37.1 C", "98 %", "88 kg"),
+        ],
+        (30, 22, 22, 22, 22, 22),
+        title="PHYSICAL EXAM",
+    )
+    text = "\n".join(page.text for page in extract_pages(pdf, PdfLimits(), ocr=False))
+    found = {
+        (o.loinc_code, o.value, o.value_text, o.unit) for o in extractor.extract(text).observations
+    }
+    assert found == {
+        ("85354-9", None, "152/94", "mm[Hg]"),
+        ("8867-4", 98.0, None, "/min"),
+        ("9279-1", 18.0, None, "/min"),
+        ("8310-5", 37.1, None, "Cel"),
+        ("59408-5", 98.0, None, "%"),
+        ("29463-7", 88.0, None, "kg"),
+    }
+
+
+def test_a_results_row_with_an_empty_cell_is_read_as_its_line(extractor, tmp_path: Path):
+    """Guard: an empty cell prints nothing, so a row with fewer cells than its labels cannot say
+    which column each is ('13.5' under Result, 'g/dL' under Flag); it is read as a line."""
+    pdf = render_cell_table(
+        tmp_path / "labs.pdf",
+        [
+            ("Test", "Result", "Flag", "Units", "Reference Range"),
+            ("Hemoglobin", "13.5", "", "g/dL", "12.0-16.0"),
+            ("Potassium", "5.6", "H", "mmol/L", "3.5-5.1"),
+        ],
+        (40, 25, 15, 25, 40),
+        title="LABORATORY RESULTS",
+    )
+    text = "\n".join(page.text for page in extract_pages(pdf, PdfLimits(), ocr=False))
+    found = {
+        (o.name, o.value, o.unit, o.reference_low, o.reference_high)
+        for o in extractor.extract(text).observations
+    }
+    assert found == {
+        ("Hemoglobin", 13.5, "g/dL", 12.0, 16.0),
+        ("Potassium", 5.6, "mmol/L", 3.5, 5.1),
+    }
+
+
 def test_what_follows_a_table_printed_apart_in_a_text_layer_pdf_is_not_the_tables(
     extractor, tmp_path: Path
 ):

@@ -1748,3 +1748,21 @@ def test_a_status_no_longer_active_is_not_active(extractor, status):
     )
     [medication] = extractor.extract(text).medications
     assert medication.status == MedicationStatus.COMPLETED
+
+
+def test_a_pending_row_is_not_taken_and_a_product_keeps_the_narratives_generic(extractor):
+    """A table row's 'Pending' status is a drug not taken yet, as on a line printed without
+    rules; 'Docusate sodium' is docusate whether read as a row or as a line (the drug
+    dictionary's generic for it is 'dioctyl sulfosuccinic acid')."""
+    text = """Medications
+| Medication | Dose | Status | Comments |
+| Dapagliflozin | 10 mg daily | Pending | start once prior auth approved |
+| Docusate sodium | 100 mg BID | Active |  |
+| Insulin glargine | 10 units at bedtime | Active |  |
+"""
+    found = extractor.extract(text).medications
+    assert [(m.generic_name, m.assertion) for m in found] == [
+        ("dapagliflozin", Assertion.HYPOTHETICAL),
+        ("docusate", Assertion.PRESENT),
+        ("insulin glargine", Assertion.PRESENT),
+    ]

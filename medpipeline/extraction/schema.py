@@ -142,7 +142,9 @@ class AllergyFact(AssertedFact):
 
 class ObservationFact(Fact):
     name: str = Field(description="Test or vital sign as named in the document.")
-    category: str = Field(default="laboratory", description="laboratory or vital-signs.")
+    category: str = Field(
+        default="laboratory", description="laboratory, vital-signs or imaging (an LVEF)."
+    )
     loinc_code: str | None = None
     value: float | None = None
     value_text: str | None = Field(

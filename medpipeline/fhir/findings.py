@@ -76,7 +76,11 @@ _CONDITION_STATUS = {
 # Of several mentions of one condition or drug, the first assertion listed here decides.
 _CONDITION_PRECEDENCE = (Assertion.PRESENT, Assertion.POSSIBLE, Assertion.HISTORICAL)
 NOT_THE_PATIENTS = (Assertion.NEGATED, Assertion.FAMILY, Assertion.HYPOTHETICAL)
-_OBSERVATION_CATEGORIES = {"laboratory": "Laboratory", "vital-signs": "Vital Signs"}
+_OBSERVATION_CATEGORIES = {
+    "laboratory": "Laboratory",
+    "vital-signs": "Vital Signs",
+    "imaging": "Imaging",
+}
 _INTERPRETATIONS = {"H": "High", "L": "Low", "N": "Normal", "A": "Abnormal"}
 _SEVERITIES = {"mild", "moderate", "severe"}
 _PRESSURE_PAIR = re.compile(r"\s*(\d{2,3})\s*/\s*(\d{2,3})\s*")

@@ -81,9 +81,12 @@ GIVEN_LIST_HEADER = re.compile(
 # happened, at the row's end or before a comment column ('Lisinopril   10 mg daily   D/C',
 # 'Escitalopram   20 mg   stopped 2022', 'Spironolactone  25 mg  daily  Hold  K 5.3; recheck');
 # a pending one is not taken yet ('Dapagliflozin  10 mg  daily  Pending  start once approved').
+PENDING_STATUS = r"pending|planned"
+
+
 STATUS_COLUMN = re.compile(
     rf"[^\n]*?(?:{COLUMN_GAP})(?P<status>completed|discontinued?|d/c|stopped|expired|inactive"
-    r"|held|hold|on[ \t]+hold|active|not[ \t]+taking|(?P<pending>pending|planned))"
+    rf"|held|hold|on[ \t]+hold|active|not[ \t]+taking|(?P<pending>{PENDING_STATUS}))"
     r"(?:[ \t]+(?:\d{1,2}/)?(?:19|20)\d\d)?"
     rf"(?:(?:{COLUMN_GAP})[^\n]*)?[ \t]*$",
     re.IGNORECASE,

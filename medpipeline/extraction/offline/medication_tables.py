@@ -7,6 +7,7 @@ from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.medication_context import (
     MEDICINES,
+    PENDING_STATUS,
     PRESCRIBED_HEADER,
     STOP_LIST_HEADER,
     header_list_regions,
@@ -46,7 +47,7 @@ from medpipeline.extraction.offline.vocabularies import (
     is_drug_class,
     is_vaccine,
 )
-from medpipeline.extraction.schema import MedicationFact, MedicationStatus
+from medpipeline.extraction.schema import Assertion, MedicationFact, MedicationStatus
 
 # Where a medication cell's product name ends and its instructions begin: an instruction verb
 # or label, a count of dose units ('1 TABLET', '2 (two) Puff', '1 cap(s)') or a dose with a
@@ -64,12 +65,16 @@ SIG_START = re.compile(
 
 
 def generic_of(product: str) -> str | None:
-    """The generic name of the first drug named in a product name, from the drug dictionary or
-    the curated lexicon ('acetaminophen-aspirin buffered': acetaminophen)."""
+    """The generic name of the first drug named in a product name: the curated lexicon's for a
+    name it starts with, else the drug dictionary's, else the curated lexicon's for any of its
+    words ('acetaminophen-aspirin buffered': acetaminophen)."""
+    words = product.lower().split()
+    for length in (3, 2, 1):  # the name the narrative's matcher gives ('Docusate sodium': docusate)
+        if " ".join(words[:length]) in curated_drugs():
+            return curated_drugs()[" ".join(words[:length])]
     found = find_drug(product) or find_drug(product.replace("-", " "))
     if found:
         return found[2]
-    words = product.lower().split()
     return next((curated_drugs()[w] for w in words if w in curated_drugs()), None)
 
 
@@ -112,6 +117,7 @@ def medication_from_row(
     status = table.cell(row, "status") or table.cell(row, "details")
     status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
     status_code = medication_status(status_text)
+    pending = re.fullmatch(PENDING_STATUS, status_text.strip(), re.IGNORECASE) is not None
     if table.says_not_current(row) or (listed_as and status_code == MedicationStatus.ACTIVE):
         status_code = listed_as or MedicationStatus.STOPPED
     return MedicationFact(
@@ -123,7 +129,9 @@ def medication_from_row(
         route=parse_route(sig),
         frequency=parse_frequency(sig),
         status=status_code,
-        prescribed=ordered and status_code == MedicationStatus.ACTIVE,
+        # a pending row ('Pending  start once prior auth approved') is not taken yet
+        assertion=Assertion.HYPOTHETICAL if pending else Assertion.PRESENT,
+        prescribed=ordered and status_code == MedicationStatus.ACTIVE and not pending,
         name_by_spelling=spelled is not None,
     )
 

@@ -537,6 +537,44 @@ def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRo
     return parts
 
 
+# A line of a table printed without rules: three or more cells a column gap apart, as
+# `medpipeline.page_layout` writes them (a tab each), no bars ('BP\tHR\tRR\tTemp').
+TAB_ROW = re.compile(
+    r"^[^\n\t|]*[^\s|][^\n\t|]*(?:\t+[^\n\t|]*\S[^\n\t|]*){2,}[ \t]*$", re.MULTILINE
+)
+TAB_CELL = re.compile(r"[^\t\n]+")
+
+
+def parse_tab_row(text: str, start: int, end: int) -> TableRow:
+    cells = []
+    for match in TAB_CELL.finditer(text, start, end):
+        raw = match.group()
+        if stripped := raw.strip():
+            offset = match.start() + (len(raw) - len(raw.lstrip()))
+            cells.append(Cell(normalize_space(stripped), offset, offset + len(stripped)))
+    return TableRow(cells=cells, start=start, end=end)
+
+
+def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
+    """Tables printed without rules: a header row of three or more column labels
+    (`is_header_row`) and the lines right below it with as many cells. An empty cell prints
+    nothing, so a line with fewer cells cannot say which column each is and ends the table; it
+    and lines with tabs under no such header are read by the narrative rules."""
+    rows = [parse_tab_row(text, m.start(), m.end()) for m in TAB_ROW.finditer(text)]
+    blocks: list[list[TableRow]] = []
+    for row in rows:
+        above = blocks[-1] if blocks else None
+        if (
+            above
+            and text[above[-1].end : row.start] == "\n"
+            and len(row.cells) == len(above[0].cells)
+        ):
+            above.append(row)
+        elif is_header_row(row, vital_name):
+            blocks.append([row])
+    return [block for block in blocks if len(block) > 1]
+
+
 def find_tables(doc: Doc, vital_name) -> list[Table]:
     """The chunk's tables with their kind and column roles; `vital_name(text)` tells whether a
     header cell names a vital sign (results.vital_kind)."""
@@ -550,6 +588,7 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         rows, details = split_off_details(block)
         blocks += split_at_header_rows(rows, vital_name) if rows else []
         blocks += [details] if details else []
+    blocks = sorted(blocks + tab_tables(text, vital_name), key=lambda block: block[0].start)
     for block in blocks:
         width = max(len(row.cells) for row in block)
         rows = list(block)
