@@ -1522,3 +1522,23 @@ def test_an_allergy_line_ends_at_the_next_sections_title_run_on_with_column_name
         "lisinopril": ("MedicationStatement", "active"),
         "ibuprofen": ("MedicationStatement", "stopped"),
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Transthoracic echocardiogram: LVEF 55%, mild left atrial enlargement.",
+        "A transthoracic echocardiogram showed an LVEF of 55%, grade I diastolic dysfunction.",
+        "Echo: EF 55%.",
+    ],
+)
+def test_an_ejection_fraction_in_prose_is_an_imaging_observation(text: str) -> None:
+    """Regression: 'LVEF 55%' in a discharge summary's course or a consult letter was no
+    Observation (LOINC 10230-1 Left ventricular Ejection fraction, category imaging)."""
+    [observation] = resources_of(bundle_of_note(text), "Observation")
+    assert observation["code"]["coding"][0]["code"] == "10230-1"
+    assert observation["category"][0]["coding"][0]["code"] == "imaging"
+    assert (observation["valueQuantity"]["value"], observation["valueQuantity"]["code"]) == (
+        55,
+        "%",
+    )
