@@ -449,12 +449,16 @@ def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
          [("Procedure", "Colonoscopy", "2021-03")]),
         ("Procedures performed in ED: Splint application, left ankle.",
          [("Procedure", "Splint application, left ankle", None)]),
+        ("Health maintenance: mammogram ordered. Colonoscopy 2021 was normal.\n"
+         "Her upper endoscopy was unremarkable.",
+         [("Procedure", "Colonoscopy", "2021"), ("Procedure", "upper endoscopy", None),
+          ("ServiceRequest", "mammogram", None)]),
         ("Surgery: Laparoscopic sigmoid colectomy 05/02/2023", 
          [("Procedure", "Laparoscopic sigmoid colectomy", "2023-05-02")]),
     ],
     ids=["a-list-on-the-label-line", "one-procedure-and-its-site", "dated-findings-and-a-repeat",
          "prior-procedure", "a-relatives-and-one-denied", "a-relatives-on-a-wrapped-line",
-         "a-repeat-not-needed", "where-performed",
+         "a-repeat-not-needed", "where-performed", "a-normal-result",
          "a-surgery-label"],
 )  # fmt: skip
 def test_procedures_as_the_text_has_them(text: str, expected: list) -> None:

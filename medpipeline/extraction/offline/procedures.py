@@ -346,13 +346,14 @@ NAME_THEN_DONE = re.compile(
 )
 # A sentence that opens with an operation and its findings: 'Thoracentesis removed 1.2 L of
 # fluid', 'EGD with biopsy showed a duodenal ulcer', 'Last paracentesis 10/2026 removed 5 L',
-# 'EGD 08/2025: small varices' (an imaging study is no operation here).
+# 'EGD 08/2025: small varices', 'Colonoscopy 2021 was normal' (an imaging study is no operation
+# here).
 NAME_THEN_FINDINGS = re.compile(
-    rf"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the|last|prior|previous|recent)\s+)?"
+    rf"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the|his|her|their|last|prior|previous|recent)\s+)?"
     rf"(?P<name>(?:{NAME_WORD}){{0,2}}?"
     rf"{PROCEDURE_NAME_END}{OF_SITE})(?:[ \t]+with[ \t]+(?:{NAME_WORD}){{0,2}}?[A-Za-z-]+)?"
     r"(?:(?:\s+(?:(?:on|in)\s+[\w/-]+|\d[\d/.-]*))?\s+(?:showed|revealed|demonstrated"
-    r"|removed|yielded|confirmed|found)\b"
+    r"|removed|yielded|confirmed|found|(?:was|were)\s+(?:normal|unremarkable|negative|benign))\b"
     r"|[ \t]+(?:(?:on|in)[ \t]+)?\d[\d/.-]*[ \t]*:)",  # 'Colonoscopy 2024: two adenomas removed'
     re.IGNORECASE | re.MULTILINE,
 )
