@@ -132,7 +132,7 @@ def test_a_vital_signs_row_under_its_labels_printed_without_rules(extractor, tmp
         tmp_path / "vitals.pdf",
         [
             ("BP", "HR", "RR", "Temp", "SpO2", "Weight"),
-            ("152/94 mmHg", "98 bpm", "18 /min", "37.1 C", "98 %", "88 kg"),
+            ("152/94 mmHg", "98 bpm", "18 /min", "37.1 C", "98% RA", "88 kg"),
         ],
         (30, 22, 22, 22, 22, 22),
         title="PHYSICAL EXAM",

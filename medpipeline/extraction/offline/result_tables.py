@@ -65,6 +65,8 @@ VALUE_CELL = re.compile(
     r"^=?[ \t]*(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?(?:\d+(?:\.\d+)?|\.\d+))"
     r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?"
     r"[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*(?:[ \t]+per[ \t]+[a-z]+)?)?"
+    # the oxygen a saturation was read on ('98% RA', '94% on 2 L NC')
+    r"(?:[ \t]+(?:on[ \t]+)?(?:RA|room[ \t]+air|\d+(?:\.\d+)?[ \t]*L(?:/min)?(?:[ \t]+[A-Za-z]+)?))?"
     r"(?:[ \t]+[(\[]?(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal)[)\]]?)?$",
     re.IGNORECASE,
 )
