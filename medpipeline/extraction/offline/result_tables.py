@@ -66,7 +66,8 @@ VALUE_CELL = re.compile(
     r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?"
     r"[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*(?:[ \t]+per[ \t]+[a-z]+)?)?"
     # the oxygen a saturation was read on ('98% RA', '94% on 2 L NC')
-    r"(?:[ \t]+(?:on[ \t]+)?(?:RA|room[ \t]+air|\d+(?:\.\d+)?[ \t]*L(?:/min)?(?:[ \t]+[A-Za-z]+)?))?"
+    r"(?:[ \t]+(?:on[ \t]+)?(?:RA|room[ \t]+air"
+    r"|\d+(?:\.\d+)?[ \t]*L(?:/min)?(?:[ \t]+[A-Za-z]+)?))?"
     r"(?:[ \t]+[(\[]?(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal)[)\]]?)?$",
     re.IGNORECASE,
 )
