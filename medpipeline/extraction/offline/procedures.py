@@ -25,6 +25,7 @@ from medpipeline.extraction.offline.text import (
     normalize_space,
     past_blank_lines,
     quote_for,
+    wrapped_text_before,
 )
 from medpipeline.extraction.schema import Assertion, ProcedureFact
 
@@ -376,29 +377,10 @@ RELATIVE_BEFORE = re.compile(
 ANSWERED_NO_AFTER = re.compile(r"[^.?\n]{0,20}\?[ \t]*(?:no|none|denies|negative)\b", re.I)
 
 
-# A line going on a sentence the page wrapped: it opens in lower case after a line that ends no
-# sentence ('her father had a myocardial\ninfarction at age 52 and subsequently underwent
-# coronary artery bypass grafting').
-_WRAPPED_LINE = re.compile(r"[ \t]*[a-z]")
-
-
-def before_on_its_line(text: str, start: int) -> str:
-    """The text before `start` on its line and the lines the page wrapped it from, joined."""
-    line_start = text.rfind("\n", 0, start) + 1
-    while line_start > 0 and _WRAPPED_LINE.match(text, line_start):
-        above = text.rfind("\n", 0, line_start - 1) + 1
-        if not text[above : line_start - 1].strip() or re.search(
-            r"[.?!:]\s*$", text[above : line_start - 1]
-        ):
-            break
-        line_start = above
-    return text[line_start:start].replace("\n", " ")
-
-
 def a_relatives_or_denied(text: str, start: int, end: int) -> bool:
     """The procedure named at start..end is a relative's, or asked about and denied."""
     return bool(
-        RELATIVE_BEFORE.search(before_on_its_line(text, start))
+        RELATIVE_BEFORE.search(wrapped_text_before(text, start))
         or ANSWERED_NO_AFTER.match(text, end)
     )
 
@@ -454,7 +436,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
             continue
         if a_relatives_or_denied(text, match.start(), match.end()):
             continue
-        negated = NEGATED_BEFORE.search(before_on_its_line(text, match.start()))
+        negated = NEGATED_BEFORE.search(wrapped_text_before(text, match.start()))
         named, quote_start = match, match.start()
         while named:
             fact = ProcedureFact(
@@ -472,7 +454,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
     for match, name, name_end in done:
         if (
             in_regions(match.start(), skip_regions)
-            or NEGATED_BEFORE.search(before_on_its_line(text, match.start()))
+            or NEGATED_BEFORE.search(wrapped_text_before(text, match.start()))
             or a_relatives_or_denied(text, match.start(), name_end)
         ):
             continue
@@ -553,7 +535,7 @@ def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureF
     for start, named, end in sorted(plans, key=lambda plan: plan[0]):
         if (
             in_regions(start, skip_regions)
-            or NOT_PLANNED_BEFORE.search(before_on_its_line(text, start))
+            or NOT_PLANNED_BEFORE.search(wrapped_text_before(text, start))
             or NOT_NEEDED_AFTER.match(text, end)
             or NEGATED_NAME_END.search(named["name"])  # 'Staged PCI of RCA is not planned'
         ):

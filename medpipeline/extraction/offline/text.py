@@ -127,6 +127,21 @@ def wrapped_end(text: str, line_end: int) -> int:
     return line_end
 
 
+def wrapped_text_before(text: str, position: int) -> str:
+    """The text before `position` on its line and on the lines the page wrapped that line from
+    (each going on in lower case after a line that ends no sentence: 'her father had a
+    myocardial\ninfarction at age 52 and subsequently underwent coronary artery bypass
+    grafting'), joined by spaces."""
+    line_start = text.rfind("\n", 0, position) + 1
+    while line_start > 0 and WRAPPED_ITEM_LINE.match(text[line_start:position]):
+        above = text.rfind("\n", 0, line_start - 1) + 1
+        line_above = text[above : line_start - 1]
+        if not line_above.strip() or re.search(r"[.?!:]\s*$", line_above):
+            break
+        line_start = above
+    return text[line_start:position].replace("\n", " ")
+
+
 # An item's own numbered points ('1) air-fluid level ... 2) a retention cyst') in a list numbered
 # '1.', '2.': a line the page starts with one is the item going on, not the next item.
 INNER_POINT_LINE = re.compile(r"^[ \t]*\d{1,2}\)[ \t]")
