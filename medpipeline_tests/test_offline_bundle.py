@@ -453,12 +453,18 @@ def procedures(bundle: dict) -> list[tuple[str, str, str | None]]:
          "Her upper endoscopy was unremarkable.",
          [("Procedure", "Colonoscopy", "2021"), ("Procedure", "upper endoscopy", None),
           ("ServiceRequest", "mammogram", None)]),
+        ("Past Surgical History\nLaparoscopic cholecystectomy (2012)\nLeft carpal tunnel release"
+         " (2016)\nTonsillectomy\n\nMedications\nLisinopril 20 mg daily\n",
+         [("Procedure", "Laparoscopic cholecystectomy", "2012"),
+          ("Procedure", "Left carpal tunnel release", "2016"),
+          ("Procedure", "Tonsillectomy", None)]),
         ("Surgery: Laparoscopic sigmoid colectomy 05/02/2023", 
          [("Procedure", "Laparoscopic sigmoid colectomy", "2023-05-02")]),
     ],
     ids=["a-list-on-the-label-line", "one-procedure-and-its-site", "dated-findings-and-a-repeat",
          "prior-procedure", "a-relatives-and-one-denied", "a-relatives-on-a-wrapped-line",
          "a-repeat-not-needed", "where-performed", "a-normal-result",
+         "unmarked-lines-a-release",
          "a-surgery-label"],
 )  # fmt: skip
 def test_procedures_as_the_text_has_them(text: str, expected: list) -> None:

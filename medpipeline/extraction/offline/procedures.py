@@ -298,7 +298,7 @@ PROCEDURE_SUFFIXES = (
     r"(?:[ \t]+(?:and|with)[ \t]+(?:internal|external|percutaneous)[ \t]+fixation)?"
     r"|fixation|ablation|implantation|insertion|placement|removal|ligation|cardioversion"
     r"|debridement|drainage|grafting|stenting|arthroplasty|lithotripsy|dilation and curettage"
-    r"|c-section"
+    r"|c-section|release|revision|closure"
     # abbreviations, as written and as whole words ('s/p CABG'; 'sleep' is no LEEP)
     r"|(?<![A-Za-z])(?-i:CABG|PCI|PTCA|TURP|TAVR|TAVI|ERCP|EGD|LEEP|ORIF|TKA|THA|TKR|THR|EVAR"
     r"|VATS|LVAD)"
