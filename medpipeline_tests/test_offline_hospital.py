@@ -328,3 +328,24 @@ def test_a_dose_range_is_no_one_dose(extractor, line):
     drug = next(name for name in found if name != "vitamin d")
     assert found[drug][1] is None
     assert found["vitamin d"][1] == 1000.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Her gout flare of\nthe right knee in March was treated with a prednisone taper and"
+            " has fully resolved.",
+            {"gout flare": RESOLVED},
+        ),
+        (  # guard: the verb's subject is the second condition
+            "Her diabetes is stable and her rash has resolved.",
+            {"diabetes": ACTIVE, "rash": RESOLVED},
+        ),
+        ("Hypertension has not resolved.", {"hypertension": ACTIVE}),  # guard
+    ],
+)
+def test_a_sentence_saying_its_opening_condition_has_resolved(extractor, text, expected):
+    """Regression: 'has fully resolved' fifteen words after the gout flare left it active
+    (ConText's resolution cue reaches four words)."""
+    assert conditions(extractor, text) == expected

@@ -118,6 +118,28 @@ def is_resolved_after(text: str, ent: Span, following: Span | None) -> bool:
     )
 
 
+# A sentence that opens with a condition and says it has resolved, however far on ('Her gout
+# flare of the right knee in March was treated with a prednisone taper and has fully resolved';
+# ConText's reach of four words stopped short): the subject's, unless another condition is
+# named before the verb ('Her diabetes is stable and her rash has resolved': the rash's).
+SUBJECT_BEFORE = re.compile(r"\s*(?:(?:her|his|their|the|patient'?s|pt'?s)\s+)?", re.IGNORECASE)
+HAS_RESOLVED = re.compile(
+    r"\b(?:has|have)[ \t\n]+(?:now[ \t\n]+|since[ \t\n]+)?(?:(?:fully|completely)[ \t\n]+)?"
+    r"(?:resolved|cleared)\b",
+    re.IGNORECASE,
+)
+
+
+def resolved_as_the_subject(doc: Doc, ent: Span, mentions: list[Span]) -> bool:
+    sentence = ent.sent
+    if not SUBJECT_BEFORE.fullmatch(doc.text, sentence.start_char, ent.start_char):
+        return False
+    cue = HAS_RESOLVED.search(doc.text, ent.end_char, sentence.end_char)
+    return cue is not None and not any(
+        ent.end_char <= other.start_char < cue.start() for other in mentions
+    )
+
+
 # A status clause ending a list item is about the item's problem, the first it names: '1. Acute
 # kidney injury on CKD 3a: creatinine back to baseline, resolved.' resolved the CKD (the mention
 # nearest the cue) and left the injury active; '4. Delirium secondary to UTI - resolved'.
@@ -208,6 +230,7 @@ def condition_facts(
                 and (
                     ent.start_char in resolved_items
                     or is_organ_removed(doc.text, ent)
+                    or resolved_as_the_subject(doc, ent, mentions)
                     or (
                         is_resolved_after(doc.text, ent, following)
                         and ent.start_char not in not_the_items_status
