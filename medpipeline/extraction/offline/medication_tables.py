@@ -6,6 +6,7 @@ import re
 from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.medication_context import (
+    GIVEN_LIST_HEADER,
     MEDICINES,
     PENDING_STATUS,
     PRESCRIBED_HEADER,
@@ -137,22 +138,20 @@ def medication_from_row(
 
 
 # A title listing medications the patient no longer takes ('Inactive Medications', 'Past
-# Medications', 'Expired Medications') or was given during the encounter ('Medications Given in
-# ED Prior to Arrival on Unit': one dose each, no home medication); 'Discontinued Medications' is
-# a stop list.
+# Medications', 'Expired Medications'); 'Discontinued Medications' is a stop list.
 ENDED_LIST_TITLE = re.compile(
-    rf"(?:inactive|past|historical|expired|completed)[ \t]+{MEDICINES}"
-    rf"|{MEDICINES}[ \t]+(?:given|administered)\b[^\n]*",
-    re.IGNORECASE,
+    rf"(?:inactive|past|historical|expired|completed)[ \t]+{MEDICINES}", re.IGNORECASE
 )
 
 
 def table_medications(tables: list[Table], text: str, titles: list[Region]) -> list[MedicationFact]:
     """Rows of medication tables; a table under a discharge medications title ('Discharge
     Medications', 'New Prescriptions') is what the document orders, one under a stop list's
-    title ('Discontinued Medications') is stopped, one under a past list's completed."""
+    title ('Discontinued Medications') is stopped, one under a past list's or a list of doses
+    given ('Medications Given in ED Prior to Arrival on Unit') completed."""
     facts = []
     stop_lists = header_list_regions(text, STOP_LIST_HEADER)
+    given_lists = header_list_regions(text, GIVEN_LIST_HEADER)
     for table in tables:
         if table.kind in MEDICATION_CATEGORIES:
             above = [(start, end) for start, end in titles if end <= table.region[0]]
@@ -161,7 +160,7 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
             listed_as = None
             if in_regions(table.region[0], stop_lists):
                 listed_as = MedicationStatus.STOPPED
-            elif ENDED_LIST_TITLE.fullmatch(title):
+            elif ENDED_LIST_TITLE.fullmatch(title) or in_regions(table.region[0], given_lists):
                 listed_as = MedicationStatus.COMPLETED
             rows = [row for row in table.rows if not row.continues]
             facts += [
