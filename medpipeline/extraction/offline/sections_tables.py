@@ -306,13 +306,15 @@ def category_at(spans: list[tuple[int, int, str | None]], position: int) -> str 
     return found
 
 
+def cell_of(raw: str, start: int) -> Cell:
+    """The cell written `raw` from `start`: its text stripped, at the offsets of what is left."""
+    stripped = raw.strip()
+    offset = start + (len(raw) - len(raw.lstrip()))
+    return Cell(normalize_space(stripped), offset, offset + len(stripped))
+
+
 def parse_row(text: str, start: int, end: int) -> TableRow:
-    cells = []
-    for match in CELL.finditer(text, start, end):
-        raw = match.group(1)
-        stripped = raw.strip()
-        offset = match.start(1) + (len(raw) - len(raw.lstrip()))
-        cells.append(Cell(normalize_space(stripped), offset, offset + len(stripped)))
+    cells = [cell_of(match.group(1), match.start(1)) for match in CELL.finditer(text, start, end)]
     return TableRow(cells=cells, start=start, end=end)
 
 
@@ -546,12 +548,11 @@ TAB_CELL = re.compile(r"[^\t\n]+")
 
 
 def parse_tab_row(text: str, start: int, end: int) -> TableRow:
-    cells = []
-    for match in TAB_CELL.finditer(text, start, end):
-        raw = match.group()
-        if stripped := raw.strip():
-            offset = match.start() + (len(raw) - len(raw.lstrip()))
-            cells.append(Cell(normalize_space(stripped), offset, offset + len(stripped)))
+    cells = [
+        cell_of(match.group(), match.start())
+        for match in TAB_CELL.finditer(text, start, end)
+        if match.group().strip()
+    ]
     return TableRow(cells=cells, start=start, end=end)
 
 
