@@ -457,6 +457,44 @@ def test_brand_and_generic_merge_and_a_different_dose_does_not(document: SourceD
     assert furosemide["dosage"][0]["text"] == "40 mg oral daily", "the fullest sig of the two"
 
 
+GIVEN_NOTE = """Medications: albuterol HFA 90 mcg 2 puffs every 4 hours as needed - Active.
+Medications administered: albuterol HFA 90 mcg 2 puffs given in clinic.
+Completed a 5-day course of prednisone. Prednisone 40 mg given in clinic today."""
+
+
+def test_a_dose_given_in_the_visit_does_not_end_a_listed_drug(document: SourceDocument) -> None:
+    """Regression: a listed inhaler also given once during the visit took the status of its
+    last mention, the dose given, and was `completed` (no longer taken). A dose given says
+    nothing of the course; a course said to be over still ends it."""
+    facts = [
+        MedicationFact(quote="albuterol HFA 90 mcg 2 puffs every 4 hours as needed - Active",
+                       text="albuterol HFA", dose_value=2, dose_unit="{puff}"),
+        MedicationFact(quote="albuterol HFA 90 mcg 2 puffs given in clinic", text="albuterol HFA",
+                       dose_value=2, dose_unit="{puff}", status=MedicationStatus.COMPLETED,
+                       administered=True),
+        MedicationFact(quote="Completed a 5-day course of prednisone", text="prednisone",
+                       status=MedicationStatus.COMPLETED),
+        MedicationFact(quote="Prednisone 40 mg given in clinic today", text="prednisone",
+                       status=MedicationStatus.COMPLETED, administered=True),
+    ]  # fmt: skip
+    albuterol, prednisone = resources_of(
+        _bundle(document, GIVEN_NOTE, medications=facts), "MedicationStatement"
+    )
+    assert albuterol["status"] == "active"
+    assert FLAG_CONTRADICTION not in _flags(albuterol), "a dose given contradicts no list"
+    assert len(_offsets(albuterol)) == 2, "the dose given stays evidence of the one resource"
+    assert prednisone["status"] == "completed"
+
+
+def test_a_dose_given_alone_is_completed(document: SourceDocument) -> None:
+    fact = MedicationFact(quote="Prednisone 40 mg given in clinic today", text="prednisone",
+                          status=MedicationStatus.COMPLETED, administered=True)  # fmt: skip
+    [statement] = resources_of(
+        _bundle(document, GIVEN_NOTE, medications=[fact]), "MedicationStatement"
+    )
+    assert statement["status"] == "completed"
+
+
 def test_the_same_result_twice_is_one_observation_keeping_unit_and_range(
     document: SourceDocument,
 ) -> None:

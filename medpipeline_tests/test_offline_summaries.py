@@ -339,13 +339,20 @@ def test_a_labelled_family_history_paragraph_ends_at_the_blank_line(extractor):
 def test_a_dose_given_during_the_visit_is_completed(extractor, text):
     """Regression: drugs given once in the ED, a procedure or an infusion visit were drugs the
     patient is on."""
-    found = {m.generic_name: m.status for m in extractor.extract(text).medications}
-    assert found and set(found.values()) == {MedicationStatus.COMPLETED}, found
+    found = {
+        m.generic_name: (m.status, m.administered) for m in extractor.extract(text).medications
+    }
+    assert found and set(found.values()) == {(MedicationStatus.COMPLETED, True)}, found
 
 
 def test_a_plain_medications_heading_gives_no_doses_given(extractor):
     found = extractor.extract("Medications:\nlisinopril 10 mg daily\n").medications
-    assert [m.status for m in found] == [MedicationStatus.ACTIVE]
+    assert [(m.status, m.administered) for m in found] == [(MedicationStatus.ACTIVE, False)]
+
+
+def test_a_course_said_to_be_over_is_no_dose_given(extractor):
+    [prednisone] = extractor.extract("Completed a 5-day course of prednisone.\n").medications
+    assert (prednisone.status, prednisone.administered) == (MedicationStatus.COMPLETED, False)
 
 
 def test_a_status_column_of_a_medication_row_without_bars(extractor):

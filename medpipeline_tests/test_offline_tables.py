@@ -1736,6 +1736,7 @@ def test_a_reconciliations_action_column_and_the_doses_given_in_the_ed(extractor
         "ibuprofen": MedicationStatus.STOPPED,
         "fentanyl": MedicationStatus.COMPLETED,
     }
+    assert {m.generic_name for m in result.medications if m.administered} == {"fentanyl"}
     assert [a.substance for a in result.allergies] == ["Codeine"]
 
 

@@ -10,7 +10,7 @@ when the change matters for comparing runs.
 import re
 from enum import StrEnum
 
-PROMPT_VERSION = "extract-v7"
+PROMPT_VERSION = "extract-v8"
 
 BASE_PROMPT = """You extract clinical facts from a chunk of a medical document for conversion to \
 FHIR R4. Record only what the text states about the patient. For every fact, `quote` must be the \
@@ -22,7 +22,8 @@ allergic to latex" is family) and medications ("if pain persists, take ibuprofen
 hypothetical). A chronic condition in the past medical history is historical, resolved only when \
 the text says it resolved, inactive only when it says so ("not currently active"), in \
 remission only when it says so. Mark prescribed only what this \
-document orders now (discharge or new prescriptions), not a list of what the patient takes. \
+document orders now (discharge or new prescriptions), not a list of what the patient takes; \
+mark administered a single dose given or taken ("albuterol neb given in the ED"). \
 Give ICD-10-CM and LOINC codes only when you are sure; units in UCUM. "NKDA" or "no known \
 allergies" is one allergy entry with no_known_allergies true. Record the facility the document \
 comes from (letterhead, "Facility:", custodian) as an organization and the clinicians \

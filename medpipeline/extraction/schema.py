@@ -119,6 +119,12 @@ class MedicationFact(AssertedFact):
         description="True when this document orders or prescribes it now (a discharge or new "
         "prescription); False for a list of what the patient takes.",
     )
+    administered: bool = Field(
+        default=False,
+        description="True when the text records a single dose given or taken ('albuterol neb "
+        "given in the ED', 'took ibuprofen 400 mg at home before arrival'), not the patient's "
+        "ongoing use of the drug.",
+    )
     name_by_spelling: SkipJsonSchema[bool] = Field(
         default=False,
         description="The offline rules knew the name only as a near spelling of a dictionary "

@@ -104,6 +104,13 @@ def _most_current(facts: list[MedicationFact]) -> MedicationFact:
     )
 
 
+def _course(facts: list[MedicationFact]) -> list[MedicationFact]:
+    """The members that speak of the patient's course of the drug. A dose given during the
+    encounter ('albuterol neb given in the ED') says nothing of whether the patient goes on with
+    the inhaler a list names as active: it decides the status only when nothing else does."""
+    return [fact for fact in facts if not fact.administered] or facts
+
+
 def _medication_status(fact: MedicationFact) -> str:
     """MedicationStatement.status (R4: active | completed | entered-in-error | intended | stopped
     | on-hold | unknown | not-taken)."""
@@ -113,7 +120,7 @@ def _medication_status(fact: MedicationFact) -> str:
 
 
 def medication_statement(facts: list[MedicationFact], context: MappingContext) -> Carrying:
-    fact = _most_current(facts)
+    fact = _most_current(_course(facts))
     status = _medication_status(fact)
     medication = _medication_concept(fact)
     dosage, dropped = _dosage(_best_sig(facts), context)
@@ -123,7 +130,7 @@ def medication_statement(facts: list[MedicationFact], context: MappingContext) -
             facts,
             context,
             dropped=dropped,
-            contradiction=len({_medication_status(member) for member in facts}) > 1,
+            contradiction=len({_medication_status(member) for member in _course(facts)}) > 1,
             uncoded=_uncoded(medication),
         ),
         extension=evidence_extensions(facts, context.document),
@@ -140,11 +147,11 @@ def medication_request(facts: list[MedicationFact], context: MappingContext) -> 
     """What the document prescribes now: an order (US Core MedicationRequest shape). A
     hypothetical or uncertain prescription ("if pain persists, take ibuprofen") is no order: a
     draft proposal, flagged for review."""
-    fact = _most_current(facts)
+    fact = _most_current(_course(facts))
     uncertain = fact.assertion in (Assertion.POSSIBLE, Assertion.HYPOTHETICAL)
     medication = _medication_concept(fact)
     dosage, dropped = _dosage(_best_sig(facts), context)
-    statuses = {_REQUEST_STATUS[member.status] for member in facts}
+    statuses = {_REQUEST_STATUS[member.status] for member in _course(facts)}
     resource = without_none(
         resourceType="MedicationRequest",
         meta=review_flags(

@@ -468,9 +468,12 @@ LINE_END_ACTION = re.compile(
 
 
 # Courses behind the patient: 's/p 4 cycles of carboplatin', 'status post lumpectomy and 6 cycles
-# of docetaxel' (medspaCy keeps one rule per cue, and ours for 's/p' reaches conditions only).
+# of docetaxel' (medspaCy keeps one rule per cue, and ours for 's/p' reaches conditions only),
+# 'completed a 5-day course of prednisone', 'finished her course of amoxicillin'.
 COURSES_BEHIND = re.compile(
-    r"\b(?:s/p|status\s+post)\b[^.;:]*\b(?:cycles?|courses?|rounds?)\s+of\s+$",
+    r"\b(?:(?:s/p|status\s+post)\b[^.;:]*"
+    r"|(?:completed|finished)\s+(?:(?:a|an|the|his|her|their)\s+)?(?:[\w-]+\s+)?)"
+    r"\b(?:cycles?|courses?|rounds?)\s+of\s+$",
     re.IGNORECASE,
 )
 

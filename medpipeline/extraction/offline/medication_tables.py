@@ -85,6 +85,7 @@ def medication_from_row(
     text: str,
     ordered: bool = False,
     listed_as: MedicationStatus | None = None,
+    given: bool = False,
 ) -> MedicationFact | None:
     """A medication-table row: the product name is its name cell up to the instructions; the
     dose, route and frequency come from the row (its sig column first); a row naming no known
@@ -92,7 +93,8 @@ def medication_from_row(
     Administration not documented'), nor is a vaccine. In a table the document `ordered` (under
     a discharge medications title) a row still active is prescribed; a stopped one is not. A row
     of a list of stopped or past medications, or answering no in an 'Active' column, takes that
-    status unless its own status says another."""
+    status unless its own status says another; a completed row of a table of doses `given`
+    during the encounter is an administered dose."""
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
@@ -134,6 +136,7 @@ def medication_from_row(
         assertion=Assertion.HYPOTHETICAL if pending else Assertion.PRESENT,
         prescribed=ordered and status_code == MedicationStatus.ACTIVE and not pending,
         name_by_spelling=spelled is not None,
+        administered=given and status_code == MedicationStatus.COMPLETED,
     )
 
 
@@ -157,16 +160,17 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
             above = [(start, end) for start, end in titles if end <= table.region[0]]
             title = text[above[-1][0] : above[-1][1]].strip() if above else ""
             ordered = bool(PRESCRIBED_HEADER.fullmatch(title))
+            given = in_regions(table.region[0], given_lists)
             listed_as = None
             if in_regions(table.region[0], stop_lists):
                 listed_as = MedicationStatus.STOPPED
-            elif ENDED_LIST_TITLE.fullmatch(title) or in_regions(table.region[0], given_lists):
+            elif ENDED_LIST_TITLE.fullmatch(title) or given:
                 listed_as = MedicationStatus.COMPLETED
             rows = [row for row in table.rows if not row.continues]
             facts += [
                 fact
                 for row in rows
-                if (fact := medication_from_row(table, row, text, ordered, listed_as))
+                if (fact := medication_from_row(table, row, text, ordered, listed_as, given))
             ]
     return facts
 

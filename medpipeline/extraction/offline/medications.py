@@ -389,14 +389,15 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)
         )
         # a dose the text says was given ('was given aspirin in the ED') is a completed
-        # administration, not a drug the patient is on; a prescription or a later start is
-        given = (
+        # administration, as is a course behind the patient ('s/p 4 cycles of carboplatin'),
+        # not a drug the patient is on; a prescription or a later start is
+        dose_given = (
             has_modifier(ent, "MED_GIVEN")
-            or cue_before(COURSES_BEHIND, text, ent)
             or given_as_a_list(text, ent)
             or in_regions(ent.start_char, given_lists)
             or taken_before_arrival(text, ent)
-        ) and not (
+        )
+        given = (dose_given or cue_before(COURSES_BEHIND, text, ent)) and not (
             prescribed
             or started > last_cue(ent, "MED_GIVEN")  # 'Started a course ..., now completed'
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])
@@ -436,6 +437,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 # course it says is over ('Prednisolone 30mg OD - COMPLETED'), is no order
                 prescribed=prescribed
                 and status not in (MedicationStatus.STOPPED, MedicationStatus.COMPLETED),
+                administered=dose_given and given and status == MedicationStatus.COMPLETED,
             )
         )
     return facts
