@@ -167,12 +167,14 @@ def chunk_document(
 
 def _section_context(text: str, lines: list[_Line], first: int) -> str:
     """The heading line of the section that line `first` is inside and, when `first` is a table
-    row, the section's first table row before it (its header; lines such as an informant's may
-    come between), else the non-blank line after the heading. Empty when `first` is a heading
-    or no heading precedes it; the heading alone when the section's first row does not fit the
-    rows from `first` to the next blank line as their header: they may be wider only by cells
-    empty in every row at their edges (a table's later pages may come out with other edge
-    columns; the table reader cuts them)."""
+    row, the first row of the table it goes on (the rows right above it, when that row holds no
+    figures: a lab table's rows were read under the header of the section's vital-signs table
+    above and became blood pressures), else the section's first table row before it (a table
+    going on after a page break; lines such as an informant's may come between), else the
+    non-blank line after the heading. Empty when `first` is a heading or no heading precedes
+    it; the heading alone when that row does not fit the rows from `first` to the next blank
+    line as their header: they may be wider only by cells empty in every row at their edges (a
+    table's later pages may come out with other edge columns; the table reader cuts them)."""
     if lines[first].heading:
         return ""
     heading = next((i for i in range(first - 1, -1, -1) if lines[i].heading), None)
@@ -185,7 +187,12 @@ def _section_context(text: str, lines: list[_Line], first: int) -> str:
     if not rows:
         after = between[0] if between else None
     else:
+        table_start = first
+        while table_start - 1 in between and _cells(written[table_start - 1]) is not None:
+            table_start -= 1
         after = next((i for i in between if _cells(written[i]) is not None), None)
+        if table_start < first and not re.search(r"\d", written[table_start]):
+            after = table_start  # (a row with figures is the table's rows after a page break)
         if after is not None and header_offset(rows, len(_cells(written[after]) or [])) is None:
             after = None
     return "\n".join(written[i] for i in (heading, after) if i is not None)

@@ -187,6 +187,39 @@ def test_a_section_going_on_after_nothing_recorded_above_it_is_still_a_heading()
     assert all(chunk.context.split("\n")[0] == "Medications" for chunk in chunks[1:])
 
 
+VITALS_THEN_LABS = (
+    "Reason for visit: falls and lightheadedness on standing.\n"
+    "| Position | BP (mmHg) | HR (bpm) | Symptoms |\n"
+    "| Supine | 142/78 | 68 | none |\n"
+    "| Standing | 112/64 | 76 | lightheaded |\n"
+    "Weight 58.2 kg. Laboratory drawn 03/10/2025\n"
+    "| Test | Result | Units | Reference |\n"
+    + "".join(f"| Analyte {n} | {n}.{n} | mmol/L | 1.0-9.0 |\n" for n in range(40))
+)
+
+
+def test_a_chunk_inside_the_second_table_of_a_section_carries_that_tables_header():
+    """Regression: a chunk beginning inside a lab table carried the header of the vital-signs
+    table above it in the same section, and its values were read as blood pressures."""
+    chunks = chunk_document("doc", VITALS_THEN_LABS, [0], SPLIT_TABLE)
+    assert len(chunks) > 1
+    for chunk in chunks[1:]:
+        assert chunk.context.split("\n")[1] == "| Test | Result | Units | Reference |"
+
+
+def test_a_table_going_on_after_a_page_break_carries_the_sections_first_header():
+    """Rows right above a chunk that hold figures are the table's rows after a page break, not
+    its header: the section's first table row is."""
+    rows = [f"| 0{n % 9 + 1}/1{n % 10}/2019 | Procedure {n} | Completed |\n" for n in range(30)]
+    text = (
+        "Procedures\n" + PROCEDURES_HEADER + "\n" + "".join(rows[:10])
+        + "Page 2 of 3\n" + "".join(rows[10:])
+    )  # fmt: skip
+    chunks = chunk_document("doc", text, [0], SPLIT_TABLE)
+    assert len(chunks) > 1
+    assert all(chunk.context == f"Procedures\n{PROCEDURES_HEADER}" for chunk in chunks[1:])
+
+
 def test_lines_between_a_heading_and_its_header_row_are_not_the_header():
     text = LONG_PROCEDURES_TABLE.replace(
         "Procedures\n", "Procedures\nreviewed with the patient at this visit\n"

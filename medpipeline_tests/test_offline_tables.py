@@ -1740,6 +1740,31 @@ def test_a_reconciliations_action_column_and_the_doses_given_in_the_ed(extractor
     assert [a.substance for a in result.allergies] == ["Codeine"]
 
 
+DECISIONS_BELOW_ALLERGIES = """Allergies / intolerances
+Codeine - confusion
+Medication reconciliation and recommendations
+| Medication | Current directions | Indication | Decision | Rationale / notes |
+| Amlodipine 10 mg tab | 1 tab daily | HTN | DECREASE to 5 mg daily | Orthostatic hypotension |
+| Zolpidem 5 mg tab | 1 tab at bedtime | Insomnia | STOP | Falls at night |
+| Donepezil 5 mg tab | 1 tab at bedtime | MCI | HOLD | Vivid dreams |
+| Sertraline 50 mg tab | 1 tab daily | Depression | Continue | Mood stable |
+"""
+
+
+def test_a_reconciliation_below_the_allergies_and_its_decision_column(extractor):
+    """Regression: 'Medication reconciliation and recommendations' was no title, so the table
+    below the allergies made every drug an allergy; its 'Decision' column (STOP / HOLD) was no
+    status column."""
+    result = extractor.extract(DECISIONS_BELOW_ALLERGIES)
+    assert [a.substance for a in result.allergies] == ["Codeine"]
+    assert {m.generic_name: m.status for m in result.medications} == {
+        "amlodipine": MedicationStatus.ACTIVE,
+        "zolpidem": MedicationStatus.STOPPED,
+        "donepezil": MedicationStatus.ON_HOLD,
+        "sertraline": MedicationStatus.ACTIVE,
+    }
+
+
 @pytest.mark.parametrize("status", ["No Longer Active", "Not active"])
 def test_a_status_no_longer_active_is_not_active(extractor, status):
     """Regression: 'No Longer Active' held the word 'Active' and the row was active."""

@@ -75,7 +75,8 @@ _SPECKS_AFTER = r"(?:[ \t]*(?:[^\w\s]|_)){1,4}"
 
 # A word of when or where before a title printed as a whole line ('Current Medication List',
 # 'Admission Labs', 'Admission Vital Signs (17:55)'), and a setting or a remark after it
-# ('Medications Given in ED Prior to Arrival on Unit', 'Active Problems (per admission H&P)').
+# ('Medications Given in ED Prior to Arrival on Unit', 'Active Problems (per admission H&P)',
+# 'Medication Reconciliation and Recommendations').
 # Without them the title was no section's start, and the allergies above a 'Current Medication
 # List' made every drug of its table an allergy. A setting only: 'Labs in 2 weeks' is a plan.
 _TITLE_QUALIFIER = (
@@ -85,6 +86,7 @@ _TITLE_QUALIFIER = (
 
 
 _TITLE_SETTING = (
+    r"(?:[ \t]+and[ \t]+(?:recommendations|changes))?"
     r"(?:[ \t]+(?:in|at|on|during|prior[ \t]+to|before|after|upon)[ \t]+(?:the[ \t]+)?"
     r"(?:ed|er|emergency[ \t]+department|admission|discharge|arrival|transfer|clinic|office"
     r"|visit|presentation|triage|surgery|unit|floor)\b[^\n:()]{0,40})?"

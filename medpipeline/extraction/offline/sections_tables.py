@@ -93,9 +93,9 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("details", r"\b(?:related|associated|linked|indications?|reasons?)\b"),
         ("details", r"\b(?:group|category|class|classification)\b"),
         ("severity", r"\b(?:severity|criticality)\b"),
-        # a reconciliation's 'Action' (CONTINUE / STOP; 'Action (Continue / Hold / Discontinue)',
-        # 'Admission Action'), a trials table's 'Outcome' (stopped 2022)
-        ("status", r"\bstatus\b|^(?:\w+[ \t]+)?action\b|^outcome$"),
+        # a reconciliation's 'Action' or 'Decision' (CONTINUE / STOP; 'Action (Continue / Hold /
+        # Discontinue)', 'Admission Action'), a trials table's 'Outcome' (stopped 2022)
+        ("status", r"\bstatus\b|^(?:\w+[ \t]+)?(?:action|decision)\b|^outcome$"),
         ("reaction", r"\b(?:reactions?|manifestations?)\b"),
         ("range", r"\b(?:range|interval|reference|normal)\b"),
         ("unit", r"^units?$"),
