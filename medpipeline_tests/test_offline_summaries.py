@@ -303,6 +303,11 @@ def test_a_negation_reaches_every_drug_its_list_names_before_a_subordinate_claus
             "I would suggest considering a statin (e.g. atorvastatin 20 mg) given his diabetes.\n",
             "atorvastatin",
         ),
+        (
+            "1. Acute on chronic heart failure - If diuresis is inadequate at\n"
+            "24 hours, add metolazone 2.5 mg PO x1 before the furosemide dose.\n",
+            "metolazone",
+        ),
     ],
 )
 def test_a_drug_only_proposed_across_a_wrapped_line_or_as_an_example(extractor, text, generic):
@@ -343,6 +348,23 @@ def test_a_dose_given_during_the_visit_is_completed(extractor, text):
         m.generic_name: (m.status, m.administered) for m in extractor.extract(text).medications
     }
     assert found and set(found.values()) == {(MedicationStatus.COMPLETED, True)}, found
+
+
+def test_a_dose_given_on_the_line_the_page_wrapped_the_sentence_onto(extractor):
+    """Regression: 'He received\nfurosemide 80 mg IV ...': a dose opening a line started a
+    sentence (as an unbulleted list's item does), so the doses given were drugs he is on."""
+    text = (
+        "In the ED he was hypoxemic on room air. He received\n"
+        "furosemide 80 mg IV with 1.2 L urine output, and potassium chloride 40 mEq PO x1 for a\n"
+        "potassium of 3.3.\n"
+    )
+    found = {
+        m.generic_name: (m.status, m.administered) for m in extractor.extract(text).medications
+    }
+    assert found == {
+        "furosemide": (MedicationStatus.COMPLETED, True),
+        "potassium chloride": (MedicationStatus.COMPLETED, True),
+    }
 
 
 def test_a_plain_medications_heading_gives_no_doses_given(extractor):

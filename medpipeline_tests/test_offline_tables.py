@@ -1765,6 +1765,48 @@ def test_a_reconciliation_below_the_allergies_and_its_decision_column(extractor)
     }
 
 
+CAPTIONED_TABLES = """History of Present Illness
+Admitted with shortness of breath and leg swelling.
+| Past Medical History / Problem List |  |  |
+| Problem | Status | Comments |
+| Coronary artery disease | Active | stable |
+| Community-acquired pneumonia | Resolved | 2021 |
+
+Past Surgical History
+Appendectomy (1990).
+| Home Medications (prior to admission) |  |  |  |
+| Medication | Dose | Frequency | Inpatient action |
+| Lisinopril | 10 mg | daily | HOLD \u2013 AKI |
+| Metformin | 1000 mg | BID | HOLD while inpatient |
+| Metoprolol | 25 mg | BID | Hold if SBP < 95 |
+| Aspirin | 81 mg | daily | Stop (bleeding risk) |
+| Allergies |  |  |
+| Allergen | Reaction | Severity |
+
+| Penicillin | Hives | Moderate |
+"""
+
+
+def test_a_caption_row_naming_a_section_says_what_its_table_is(extractor):
+    """Regression: tables captioned by a row of their own ('| Home Medications (prior to
+    admission) |  |  |') took the kind of the section they were printed in: under 'Past
+    Surgical History' every drug and allergen was a completed procedure, and the problem table
+    in the HPI lost its resolved rows. An action with its reason ('HOLD - AKI') holds the drug;
+    a hold on a condition ('Hold if SBP < 95') does not."""
+    result = extractor.extract(CAPTIONED_TABLES)
+    assert {p.text for p in result.procedures} == {"Appendectomy"}
+    assert {m.generic_name: m.status for m in result.medications} == {
+        "lisinopril": MedicationStatus.ON_HOLD,
+        "metformin": MedicationStatus.ON_HOLD,
+        "metoprolol": MedicationStatus.ACTIVE,
+        "aspirin": MedicationStatus.STOPPED,
+    }
+    assert [(a.substance, a.reaction) for a in result.allergies] == [("Penicillin", "Hives")]
+    conditions = {c.text: c.resolved for c in result.conditions}
+    assert conditions["Coronary artery disease"] is False
+    assert conditions["Community-acquired pneumonia"] is True
+
+
 @pytest.mark.parametrize("status", ["No Longer Active", "Not active"])
 def test_a_status_no_longer_active_is_not_active(extractor, status):
     """Regression: 'No Longer Active' held the word 'Active' and the row was active."""

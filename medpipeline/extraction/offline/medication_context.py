@@ -211,8 +211,9 @@ CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
 
 # A character of a condition's clause: a decimal point ends none ('If K < 5.0 on repeat, resume
 # spironolactone'), nor a line break the page wrapped it at ('If her blood pressure remains
-# above 130/80 at her\nnext visit, I would add amlodipine').
-CLAUSE_CHARACTER = r"(?:[^.;:\n]|\.(?=\d)|\n(?=[ \t]*[a-z]))"
+# above 130/80 at her\nnext visit, I would add amlodipine', 'inadequate at\n24 hours, add'; a
+# list's number opens a line as '2.' or '2)').
+CLAUSE_CHARACTER = r"(?:[^.;:\n]|\.(?=\d)|\n(?=[ \t]*(?:[a-z]|\d+(?![\d.)]))))"
 
 
 # A drug to start once a value crosses a bound ('patiromer 8.4 g daily if K >5.5', 'add

@@ -456,12 +456,18 @@ STOPPED_STATUS = re.compile(
 )
 
 
-# A reconciliation's action column ('| LORAZEPAM | ... | STOP |'): the whole cell.
-STOP_ACTION = re.compile(r"stop(?:[ \t]+taking)?|discontinue|d/c", re.IGNORECASE)
+# A reconciliation's action column ('| LORAZEPAM | ... | STOP |'): the whole cell, or the action
+# and its reason ('HOLD - AKI', 'HOLD while inpatient', 'Stop (bleeding risk)'); not a condition
+# ('Hold if SBP < 95').
+_ACTION_REASON = (
+    r"(?:[ \t]*(?:[-\u2013:(,;]|\b(?:while|until|for|due|because|on|per|pending|x)\b)[^\n]*)?"
+)
+STOP_ACTION = re.compile(rf"(?:stop(?:[ \t]+taking)?|discontinue|d/c){_ACTION_REASON}", re.I)
 
 
 HELD_STATUS = re.compile(r"\b(?:held|on[ \t]+hold|suspended|paused)\b", re.IGNORECASE)
-HOLD_ACTION = re.compile(r"hold", re.IGNORECASE)  # a status column's 'Hold', as 'Stop' above
+# a status column's 'Hold', as 'Stop' above
+HOLD_ACTION = re.compile(rf"hold{_ACTION_REASON}", re.IGNORECASE)
 
 
 @functools.cache

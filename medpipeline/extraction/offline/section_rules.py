@@ -120,14 +120,29 @@ STATUS_WORD = re.compile(
 
 
 @functools.cache
-def section_title_patterns() -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(whole_line_title(row)) for row in read_lexicon("section_titles.csv"))
+def section_title_patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each row's whole-line title pattern with its section category."""
+    return tuple(
+        (re.compile(whole_line_title(row)), row["category"])
+        for row in read_lexicon("section_titles.csv")
+    )
+
+
+def section_title_category(text: str) -> str | None:
+    """The category of the section title the text is ('Home Medications (prior to admission)':
+    medications; of two titles joined by a slash, the first's: 'Past Medical History / Problem
+    List'), or None."""
+    for title in (text, text.split("/")[0]):
+        for pattern, category in section_title_patterns():
+            if pattern.search(title):
+                return category
+    return None
 
 
 def is_section_title(text: str) -> bool:
     """Whether the text is a section title EHRs print ('Vital Signs', 'Allergies, Adverse
     Reactions & Alerts'), as in a table cell of a rendered table of contents."""
-    return any(pattern.search(text) for pattern in section_title_patterns())
+    return any(pattern.search(text) for pattern, _ in section_title_patterns())
 
 
 # What a section says about its mentions: medspaCy's defaults but the allergy section (handled

@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
-from medpipeline.extraction.offline.section_rules import MEDICATIONS, is_section_title
+from medpipeline.extraction.offline.section_rules import (
+    MEDICATIONS,
+    is_section_title,
+    section_title_category,
+)
 from medpipeline.extraction.offline.text import Region, labelled, normalize_space
 from medpipeline.table_columns import header_offset
 
@@ -368,9 +372,13 @@ def is_header_row(row: TableRow, vital_name) -> bool:
 
 
 def is_caption_row(row: TableRow, width: int) -> bool:
-    """One short filled cell in a wide table above its header row ('LABORATORY INFORMATION')."""
+    """One short filled cell in a wide table above its header row ('LABORATORY INFORMATION'), or
+    one naming a section ('Home Medications (prior to admission)')."""
     filled = row.filled()
-    return width > 1 and len(filled) == 1 and len(filled[0].text.split()) <= 3
+    if width < 2 or len(filled) != 1:
+        return False
+    caption = filled[0].text
+    return len(REMARK.sub("", caption).split()) <= 3 or section_title_category(caption) is not None
 
 
 # A status printed as a row of its own, heading the rows below it ('Expired', 'Active').
@@ -518,12 +526,15 @@ def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRo
     the first whose cells, three or more, all name a column (or repeat the first's but for the
     first cell, a panel's name) and that does not repeat the first."""
     parts = [[block[0]]]
+    width = max(len(row.cells) for row in block)
     for row in block[1:]:
         filled = row.filled()
         labels = [c.text for c in row.cells]
         above = [c.text for c in parts[-1][0].cells]
+        captions_only = all(is_caption_row(above_row, width) for above_row in parts[-1])
         if (
-            len(filled) >= 3
+            not captions_only  # a caption stays with the header row below it
+            and len(filled) >= 3
             and (
                 all(column_role(cell.text) or vital_name(cell.text) for cell in filled)
                 # the header again under the next panel's name ('| Hepatic Function Panel |
@@ -594,8 +605,9 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         width = max(len(row.cells) for row in block)
         rows = list(block)
         header = None
+        caption_kind = None  # a caption naming a section ('| Allergies |  |  |') says the kind
         while rows and is_caption_row(rows[0], width):
-            rows.pop(0)
+            caption_kind = section_title_category(rows.pop(0).filled()[0].text) or caption_kind
         if rows and is_header_row(rows[0], vital_name):
             header, *rows = without_empty_edges(rows)
             rows = fit_columns(rows, len(header.cells)) or rows  # rows wider by empty edges
@@ -613,13 +625,18 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             fitted = None
             if previous.roles and not adjacent:
                 fitted = fit_columns(rows, len(previous.roles))
-            if fitted is not None:
+            if fitted is not None:  # the rows of that table after a gap
                 rows, roles = fitted, previous.roles
+                caption_kind = previous.kind
             # (right below a table without a heading row, lines of another width are more of
             # that listing: a results list whose rows the table finder cut differently)
             detached = previous.detached or (bool(previous.roles) and (adjacent or fitted is None))
         kind = None if detached else category_at(spans, block[0].start)
         header_says = header_kind(header, vital_name)
+        if caption_kind and not detached:
+            kind = caption_kind
+        elif header_says in (ALLERGIES, MEDICATIONS):
+            kind = header_says  # 'Substance | Reaction', 'Medication | Dose' in any section
         if is_contents(block):
             kind = CONTENTS
         elif is_details_block(block):

@@ -41,7 +41,11 @@ DOSE_LINE = re.compile(
 # there and the proposal did not reach the drug.
 WRAPPED_AFTER = re.compile(
     r"\b(?:a|an|the|or|and|of|to|with|for|by|than|consider|considering|add|adding|start|starting"
-    r"|discuss|trial|including|such[ \t]+as|\d+-(?:day|week|month))[ \t]*\n[ \t]*(?=\S)",
+    r"|discuss|trial|including|such[ \t]+as|\d+-(?:day|week|month)"
+    # 'He received\nfurosemide 80 mg IV' (a dose opening the line started a sentence and the
+    # dose given was a drug he is on), 'If diuresis is inadequate at\n24 hours, add ...'
+    r"|received|receiving|given|gave|administered|took|taking|on|at|in|from|after|before"
+    r"|is|are|was|were)[ \t]*\n[ \t]*(?=\S)",
     re.IGNORECASE,
 )
 
