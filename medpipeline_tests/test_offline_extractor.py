@@ -1493,6 +1493,33 @@ def test_allergy_section_ends_before_prose(extractor):
     assert [c.text for c in result.conditions] == ["hypertension"]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # 'NKDA' says nothing of latex: the list goes on
+            "ALLERGIES:\nNKDA\nLatex .................. contact dermatitis\n",
+            [(None, None, True), ("Latex", "contact dermatitis", False)],
+        ),
+        (  # dot leaders between a substance and its reaction
+            "ALLERGIES:\nPenicillin .......... hives\nSulfa ... rash\n",
+            [("Penicillin", "hives", False), ("Sulfa", "rash", False)],
+        ),
+        (  # 'No known allergies' of any kind ends the list
+            "Allergies: No known allergies\nLatex gloves used for the exam.\n",
+            [(None, None, True)],
+        ),
+    ],
+    ids=["latex-after-nkda", "dot-leaders", "none-of-any-kind"],
+)
+def test_a_non_drug_allergy_after_nkda_and_dot_leaders(extractor, text, expected):
+    """Regression: 'NKDA' ended the list, so the latex allergy below it was lost and its
+    reaction became the patient's contact dermatitis; a dot leader was no separator."""
+    result = extractor.extract(text)
+    found = [(a.substance, a.reaction, a.no_known_allergies) for a in result.allergies]
+    assert found == expected
+    assert result.conditions == []
+
+
 # --- observations -------------------------------------------------------------------------------
 
 

@@ -339,6 +339,7 @@ def test_a_labelled_family_history_paragraph_ends_at_the_blank_line(extractor):
         "Medications given in the ED:\n  ketorolac (Toradol) 15 mg IV\n  ondansetron 4 mg IV\n",
         "SEDATION/MEDICATIONS DURING PROCEDURE:\nMidazolam 2 mg IV, fentanyl 50 mcg IV.\n",
         "PREMEDICATIONS GIVEN:\n08:55  Ondansetron 16 mg IV\n",
+        "ADMINISTERED TODAY\n10:52\tRho(D) immune globulin (RhoGAM) 300 mcg IM, left gluteal\n",
     ],
 )
 def test_a_dose_given_during_the_visit_is_completed(extractor, text):
@@ -365,6 +366,20 @@ def test_a_dose_given_on_the_line_the_page_wrapped_the_sentence_onto(extractor):
         "furosemide": (MedicationStatus.COMPLETED, True),
         "potassium chloride": (MedicationStatus.COMPLETED, True),
     }
+
+
+def test_return_precautions_in_long_bulleted_lines_are_hypothetical(extractor):
+    """Regression: a line of the list longer than a short one ended the list, so the findings
+    of the lines after it ('Numbness or weakness of your fingers') were active conditions."""
+    text = (
+        "RETURN TO URGENT CARE OR GO TO THE EMERGENCY DEPARTMENT IF YOU HAVE:\n"
+        "- Fever over 100.4 F\n"
+        "- Redness spreading around the wound, red streaks, pus, or a bad smell\n"
+        "(signs of infection)\n"
+        "- Numbness or weakness of your fingers, or trouble bending them\n"
+    )
+    found = {c.text.lower(): c.assertion for c in extractor.extract(text).conditions}
+    assert found["numbness"] == found["weakness"] == Assertion.HYPOTHETICAL, found
 
 
 def test_a_plain_medications_heading_gives_no_doses_given(extractor):

@@ -1084,6 +1084,60 @@ Results
 """
 
 
+CONSULT_LETTER = """Dear Dr. Vasquez,
+Thank you for referring Ms. Doe, whom I saw in the nephrology clinic on April 1.
+History. She has had type 2 diabetes for about 18 years. She had gestational diabetes with her
+second pregnancy in 1990, which resolved after delivery. Hydrochlorothiazide was stopped in
+February because of hyponatremia (sodium 129), which has since corrected.
+Investigations. Laboratory results from March 18:
+Test\tResult\tUnits\tReference
+Creatinine\t1.62\tmg/dL\t0.57 - 1.00
+Potassium\t5.2\tmmol/L\t3.5 - 5.2
+Assessment. She has chronic kidney disease stage 3b and a rash, which resolved.
+"""
+
+
+def test_a_consult_letter_with_a_results_table_is_no_lab_report(extractor):
+    """Regression: a letter's lab table ('Laboratory', 'Result') made it a laboratory report,
+    whose conditions come only from a diagnosis field: no condition of the letter was kept. A
+    letter's salutation and run-in headings ('Assessment. She has ...') say it is a note. A
+    relative clause saying a condition is over resolves it; not one after another condition."""
+    document_type = detect_document_type(CONSULT_LETTER)
+    assert document_type == DocumentType.REFERRAL
+    conditions = {
+        c.text: c.resolved for c in extractor.extract(CONSULT_LETTER, document_type).conditions
+    }
+    assert conditions == {
+        "type 2 diabetes": False,
+        "gestational diabetes": True,
+        "hyponatremia": True,
+        "chronic kidney disease stage 3b": False,
+        "rash": True,
+    }
+
+
+PRENATAL_FLOW = """VITALS / PRENATAL FLOW
+BP\tPulse\tWeight\tWt gain\tFundal\tFHR\tUrine\tEdema
+ht\tprot/glu
+118/72\t86\t74.6\t+8.6\t28 cm\t142\tneg / neg\tnone
+EXAM
+Extremities without edema.
+Vital Signs
+Temp 36.6 C\tBP 124/78\tHR 84\tRR 16
+"""
+
+
+def test_a_flow_sheet_header_with_wrapped_labels_is_no_fact(extractor):
+    """Regression: the header row of a prenatal flow sheet (three vital signs among other
+    readings' labels, two of them wrapped onto the next line) was no header, so 'Edema' was an
+    active condition and the readings below were lost. A line of readings alone stays read."""
+    result = extractor.extract(PRENATAL_FLOW)
+    assert [(c.text, c.assertion) for c in result.conditions] == [("edema", Assertion.NEGATED)]
+    found = {(o.name, o.value, o.value_text) for o in result.observations}
+    assert {("BP", None, "118/72"), ("Pulse", 86, None), ("Weight", 74.6, None)} <= found
+    assert {("Temp", 36.6, None), ("HR", 84, None), ("RR", 16, None)} <= found
+
+
 def test_a_patient_summary_with_a_results_table_is_no_lab_report(extractor):
     """Lab-report words in a results table do not make a summary a lab report, and a problem
     list is read even in a lab report."""

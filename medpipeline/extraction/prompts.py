@@ -135,9 +135,12 @@ def is_operative_note(head: str) -> bool:
     return len(found) >= 2
 
 
-# Headings only a clinician's note has: a short note's one results table ('Test  Result  Flag')
-# does not make it a laboratory report, whose conditions come only from a diagnosis field.
+# Headings only a clinician's note has (on a line of their own, before a colon, or run in
+# before a full stop as a letter writes them: 'Assessment. Ms. Okonkwo has ...'), and a letter's
+# salutation: a short note's one results table ('Test  Result  Flag') does not make it a
+# laboratory report, whose conditions come only from a diagnosis field.
 _NOTE_HEADINGS = (
+    r"dear[ \t]+(?:dr|doctor|colleague)\b[^\n]*",
     r"assessment(?:[ \t]*(?:/|and|&)[ \t]*plan)?",
     r"a/p",
     r"impression(?:[ \t]*(?:/|and|&)[ \t]*plan)?",
@@ -150,7 +153,7 @@ _NOTE_HEADINGS = (
 
 
 def is_clinical_note(head: str) -> bool:
-    return any(re.search(rf"(?im)^[ \t]*{h}[ \t]*(?::|$)", head) for h in _NOTE_HEADINGS)
+    return any(re.search(rf"(?im)^[ \t]*{h}[ \t]*(?::|\.|,|$)", head) for h in _NOTE_HEADINGS)
 
 
 def detect_document_type(text: str) -> DocumentType:

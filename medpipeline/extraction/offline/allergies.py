@@ -115,9 +115,14 @@ def allergy_list_extent(text: str, region: Region) -> Region:
     if header_only:  # a title printed apart from its list
         end = min(past_blank_lines(text, end), region[1])
     for index in range(MAX_ALLERGY_LINES):
-        if end >= region[1] or NONE_KNOWN_LINE.search(text, region[0], end):
-            break  # 'ALLERGIES: NKDA': nothing follows in the list
+        if end >= region[1]:
+            break
+        none_known = NONE_KNOWN_LINE.search(text, region[0], end)
         line = text[end + 1 : line_bounds(text, end + 1, end + 1)[1]]
+        if none_known and not (
+            NO_DRUG_ALLERGIES.search(none_known[0]) and COMMON_ALLERGENS.match(line)
+        ):
+            break  # 'ALLERGIES: NKDA': nothing follows in the list but what is no drug ('Latex')
         first_line_of_list = index == 0 and header_only and line.strip()
         if not first_line_of_list and not is_allergy_list_line(line):
             break
@@ -146,7 +151,9 @@ def other_section_start() -> re.Pattern[str]:
     return re.compile(rf"[ \t]*(?:\d{{1,2}}\.(?:[A-Z]\.)?[ \t]+)?(?:{words})\b", re.IGNORECASE)
 
 
-# A list that says there are none ('ALLERGIES: NKDA', 'No Known Allergies'), its last line.
+# A list that says there are none ('ALLERGIES: NKDA', 'No Known Allergies'), its last line; of
+# drugs only ('NKDA', 'No known drug allergies'), which a line of latex or food may follow.
+NO_DRUG_ALLERGIES = re.compile(r"\bNKDA\b|\bdrug\b", re.IGNORECASE)
 NONE_KNOWN_LINE = re.compile(
     rf"(?:^|:)[ \t]*(?:{NO_KNOWN_ALLERGIES.pattern}|none)[ \t.]*\Z", re.IGNORECASE | re.MULTILINE
 )

@@ -121,8 +121,8 @@ ALLERGY_HEADER = re.compile(
 # ',' ';' a line break, 'and', 'or', a sentence's end ('Codeine - nausea. Sulfa: rash') and
 # another list's label ('NKDA. Intolerance: statins').
 ALLERGY_ITEM_SEPARATOR = re.compile(
-    rf"[,;\n]|(?<!\b[A-Z])\.(?=\s)|\band\b|\bor\b|{ALLERGY_LABEL}", re.IGNORECASE
-)  # not an initial's full stop ('C. diff colitis')
+    rf"[,;\n]|(?<!\b[A-Z])(?<!\.)\.(?=\s)|\band\b|\bor\b|{ALLERGY_LABEL}", re.IGNORECASE
+)  # not an initial's full stop ('C. diff colitis'), nor a dot leader's last dot
 
 
 REACTION_CLAUSE = (
@@ -131,7 +131,9 @@ REACTION_CLAUSE = (
 
 
 REACTION_DELIMITER = re.compile(
-    rf"{REACTION_CLAUSE}|\s*\(|\s+[-\u2013]\s+|\s*:\s*|{COLUMN_GAP}", re.IGNORECASE
+    rf"{REACTION_CLAUSE}|\s*\(|\s+[-\u2013]\s+|\s*:\s*|{COLUMN_GAP}"
+    r"|[ \t]*(?:\.{3,}|\u2026+)[ \t]*",  # dot leaders: 'Latex ........ contact dermatitis'
+    re.IGNORECASE,
 )
 
 

@@ -130,11 +130,23 @@ HAS_RESOLVED = re.compile(
 )
 
 
+# A relative clause after the condition saying it is over ('She had gestational diabetes with
+# her second pregnancy in 1990, which resolved after delivery', 'hyponatremia (sodium 129),
+# which has since corrected').
+WHICH_RESOLVED = re.compile(
+    r",\s*which\s+(?:(?:has|had|have)\s+)?(?:(?:since|now|fully|completely)\s+)*"
+    r"(?:resolved|corrected|cleared|healed|normali[sz]ed)\b",
+    re.IGNORECASE,
+)
+
+
 def resolved_as_the_subject(doc: Doc, ent: Span, mentions: list[Span]) -> bool:
+    """The sentence opens with the condition and says it has resolved (`HAS_RESOLVED`), or a
+    relative clause after it does (`WHICH_RESOLVED`), no other condition named between."""
     sentence = ent.sent
-    if not SUBJECT_BEFORE.fullmatch(doc.text, sentence.start_char, ent.start_char):
-        return False
-    cue = HAS_RESOLVED.search(doc.text, ent.end_char, sentence.end_char)
+    cue = WHICH_RESOLVED.search(doc.text, ent.end_char, sentence.end_char)
+    if cue is None and SUBJECT_BEFORE.fullmatch(doc.text, sentence.start_char, ent.start_char):
+        cue = HAS_RESOLVED.search(doc.text, ent.end_char, sentence.end_char)
     return cue is not None and not any(
         ent.end_char <= other.start_char < cue.start() for other in mentions
     )

@@ -67,12 +67,15 @@ STOP_LIST_HEADER = re.compile(
 
 # A list of what was given during the visit or procedure ('Medications given in the ED:',
 # 'PREMEDICATIONS GIVEN:', 'SEDATION/MEDICATIONS DURING PROCEDURE:', 'Medications
-# administered:', 'Medications Given in ED Prior to Arrival on Unit'): each drug is a dose
-# given, not one the patient is on.
+# administered:', 'Medications Given in ED Prior to Arrival on Unit', 'ADMINISTERED TODAY'):
+# each drug is a dose given, not one the patient is on.
 GIVEN_LIST_HEADER = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(?:sedation/)?(?:premedications?|sedation"
-    rf"|{MEDICINES}(?=[ \t]+(?:given|administered|received|during)\b))"
-    r"(?:[ \t]+(?:given|administered|received))?(?:[ \t]+(?:in|during|at)[ \t]+(?:the[ \t]+)?"
+    rf"|{MEDICINES}(?=[ \t]+(?:given|administered|received|during)\b)"
+    # 'ADMINISTERED TODAY', 'Administered in clinic'
+    r"|(?=(?:administered|given)[ \t]+(?:today|this[ \t]+visit|in|during|at)\b))"
+    r"[ \t]*(?:(?:given|administered|received)[ \t]*)?"
+    r"(?:(?:today|this[ \t]+visit)|(?:in|during|at)[ \t]+(?:the[ \t]+)?"
     r"(?:ed|er|emergency[ \t]+department|clinic|office|procedure|visit|infusion))?"
     r"(?:[ \t]+(?:prior[ \t]+to|before)[ \t]+[^\n:]{1,40})?[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,

@@ -349,7 +349,8 @@ def is_header_row(row: TableRow, vital_name) -> bool:
     vital-sign name ('Name | Dates | Details', 'Date | BP-Sys(mm[Hg]) | HR(bpm)'). One label
     across a wide table ('| Current Medications (continue as prescribed) |  |  |') is a caption.
     A row naming three vital signs may have one long label among them ('Pain severity - 0-10
-    verbal numeric rating [Score] - Reported', a LOINC display name)."""
+    verbal numeric rating [Score] - Reported', a LOINC display name) and labels of other
+    readings ('BP | Pulse | Weight | Fundal | FHR | Edema', a prenatal flow sheet)."""
     filled = row.filled()
     if not filled or (len(filled) == 1 and len(row.cells) >= 3):
         return False
@@ -368,7 +369,7 @@ def is_header_row(row: TableRow, vital_name) -> bool:
             known += 1
     if unlike_a_label > (1 if vitals >= 3 else 0):
         return False
-    return known >= max(1, (len(filled) + 1) // 2)
+    return vitals >= 3 or known >= max(1, (len(filled) + 1) // 2)
 
 
 def is_caption_row(row: TableRow, width: int) -> bool:
@@ -567,24 +568,40 @@ def parse_tab_row(text: str, start: int, end: int) -> TableRow:
     return TableRow(cells=cells, start=start, end=end)
 
 
+# The rest of a header's labels the page wrapped onto the next line ('BP  Weight  Fundal\n
+# ht  prot/glu' under 'Fundal' and 'Urine'): short words in lower case, no figures.
+WRAPPED_LABELS = re.compile(
+    r"\n[ \t]*[a-z][a-z/.()' -]{0,15}(?:\t+[a-z][a-z/.()' -]{0,15})*[ \t]*\n"
+)
+
+
 def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
     """Tables printed without rules: a header row of three or more column labels
-    (`is_header_row`) and the lines right below it with as many cells. An empty cell prints
-    nothing, so a line with fewer cells cannot say which column each is and ends the table; it
-    and lines with tabs under no such header are read by the narrative rules."""
+    (`is_header_row`) and the lines right below it with as many cells (past a line of the
+    header's wrapped labels). An empty cell prints nothing, so a line with fewer cells cannot
+    say which column each is and ends the table; it and lines with tabs under no such header
+    are read by the narrative rules. A header row alone is a table too: its labels are never
+    facts ('Edema' over the readings of a prenatal flow sheet)."""
     rows = [parse_tab_row(text, m.start(), m.end()) for m in TAB_ROW.finditer(text)]
     blocks: list[list[TableRow]] = []
     for row in rows:
         above = blocks[-1] if blocks else None
-        if (
-            above
-            and text[above[-1].end : row.start] == "\n"
-            and len(row.cells) == len(above[0].cells)
-        ):
+        gap = text[above[-1].end : row.start] if above else ""
+        wrapped_header = above is not None and len(above) == 1 and WRAPPED_LABELS.fullmatch(gap)
+        if above and (gap == "\n" or wrapped_header) and len(row.cells) == len(above[0].cells):
             above.append(row)
         elif is_header_row(row, vital_name):
             blocks.append([row])
-    return [block for block in blocks if len(block) > 1]
+    return [
+        block
+        for block in blocks
+        if len(block) > 1 or not any(READING.search(cell.text) for cell in block[0].cells)
+    ]
+
+
+# A figure of a reading ('Temp 36.6 C'), not of a label ('SpO2'): a line of readings may pass
+# for a header row ('Temp 36.6 C  BP 124/78  HR 84'), but alone it is no table.
+READING = re.compile(r"(?<![A-Za-z])\d")
 
 
 def find_tables(doc: Doc, vital_name) -> list[Table]:

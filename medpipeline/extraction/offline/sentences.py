@@ -119,8 +119,11 @@ CUE_LIST_HEADING = re.compile(
 )
 
 
-# A line of such a list: short, not a heading of its own.
-CUE_LIST_LINE = re.compile(r"[ \t]*[^\s:][^\n]{0,58}(?<!:)[ \t]*(?=\n|$)")
+# A line of such a list: short, or a bulleted item ('- Redness spreading around the wound, red
+# streaks, pus, or a bad smell'), not a heading of its own.
+CUE_LIST_LINE = re.compile(
+    r"[ \t]*(?:[-*\u2022][ \t]+[^\n]{1,120}|[^\s:][^\n]{0,58})(?<!:)[ \t]*(?=\n|$)"
+)
 
 
 def cue_list_line_starts(text: str) -> set[int]:
