@@ -486,6 +486,29 @@ def test_a_dose_given_in_the_visit_does_not_end_a_listed_drug(document: SourceDo
     assert prednisone["status"] == "completed"
 
 
+NAMED_NOTE = """| Zolpidem 5 mg tab | 1 tab at bedtime | STOP |
+Falls from zolpidem and orthostasis. Restarted sertraline. She takes sertraline."""
+
+
+def test_a_drug_only_named_after_a_stop_does_not_restart_it(document: SourceDocument) -> None:
+    """Regression: 'falls from zolpidem' in the assessment, after the table's STOP, was the last
+    mention and made the zolpidem active again; a mention that only names the drug decides the
+    status only when no other mention says one."""
+    facts = [
+        MedicationFact(quote="| Zolpidem 5 mg tab | 1 tab at bedtime | STOP |", text="Zolpidem",
+                       dose_value=5, dose_unit="mg", status=MedicationStatus.STOPPED),
+        MedicationFact(quote="Falls from zolpidem and orthostasis", text="zolpidem",
+                       only_named=True),
+        MedicationFact(quote="She takes sertraline", text="sertraline", only_named=True),
+    ]  # fmt: skip
+    zolpidem, sertraline = resources_of(
+        _bundle(document, NAMED_NOTE, medications=facts), "MedicationStatement"
+    )
+    assert zolpidem["status"] == "stopped"
+    assert FLAG_CONTRADICTION not in _flags(zolpidem)
+    assert sertraline["status"] == "active", "named only, and nothing else: as named"
+
+
 def test_a_dose_given_alone_is_completed(document: SourceDocument) -> None:
     fact = MedicationFact(quote="Prednisone 40 mg given in clinic today", text="prednisone",
                           status=MedicationStatus.COMPLETED, administered=True)  # fmt: skip

@@ -191,7 +191,7 @@ def test_a_value_aimed_at_is_no_result(text: str, code: str, values: list[float]
          "- Statin discussed but declined.", {}),
         ("Plan: Nirmatrelvir-ritonavir (Paxlovid) 300 mg/100 mg twice daily for 5 days. Hold "
          "atorvastatin while taking Paxlovid and for 3 days after.",
-         {"nirmatrelvir-ritonavir": ("MedicationStatement", "active"),
+         {"paxlovid": ("MedicationStatement", "active"),  # named by the mention with its sig
           "atorvastatin": ("MedicationStatement", "on-hold")}),
         ("Started a course of ciprofloxacin last week for UTI, now completed.",
          {"ciprofloxacin": ("MedicationStatement", "completed")}),
@@ -602,7 +602,7 @@ def test_labelled_allergy_fields_give_the_whole_reaction() -> None:
             "| fluoxetine 20 mg capsule | Ineffective | 2018-02-10 |\n"
             "Assessment\n2. Depression - stable on sertraline.",
             {
-                "sertraline": ("MedicationStatement", "active"),
+                "sertraline 100 mg tablet": ("MedicationStatement", "active"),
                 "fluoxetine 20 mg capsule": ("MedicationStatement", "stopped"),
             },
         ),

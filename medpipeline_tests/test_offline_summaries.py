@@ -382,6 +382,23 @@ def test_return_precautions_in_long_bulleted_lines_are_hypothetical(extractor):
     assert found["numbness"] == found["weakness"] == Assertion.HYPOTHETICAL, found
 
 
+def test_a_drug_only_named_is_marked_so(extractor):
+    """What the bundle needs to let a reconciliation's STOP stand against a later mention that
+    only names the drug; a dose, a list, a cue of starting or giving it says more."""
+    text = (
+        "Medications:\nlisinopril\n\n"
+        "Assessment\nOrthostatic hypotension from amlodipine. Restart metoprolol.\n"
+        "Aspirin 81 mg daily.\n"
+    )
+    found = {m.generic_name: m.only_named for m in extractor.extract(text).medications}
+    assert found == {
+        "lisinopril": False,
+        "amlodipine": True,
+        "metoprolol": False,
+        "aspirin": False,
+    }
+
+
 def test_a_plain_medications_heading_gives_no_doses_given(extractor):
     found = extractor.extract("Medications:\nlisinopril 10 mg daily\n").medications
     assert [(m.status, m.administered) for m in found] == [(MedicationStatus.ACTIVE, False)]

@@ -130,6 +130,12 @@ class MedicationFact(AssertedFact):
         description="The offline rules knew the name only as a near spelling of a dictionary "
         "drug ('gliburide': glyburide): a human should confirm it.",
     )
+    only_named: SkipJsonSchema[bool] = Field(
+        default=False,
+        description="The offline rules found the drug only named: no dose, route or frequency, "
+        "no word of starting, stopping or giving it, in no list ('orthostatic hypotension from "
+        "amlodipine'): no news of its status where another mention says one.",
+    )
 
 
 class AllergyFact(AssertedFact):

@@ -107,8 +107,11 @@ def _most_current(facts: list[MedicationFact]) -> MedicationFact:
 def _course(facts: list[MedicationFact]) -> list[MedicationFact]:
     """The members that speak of the patient's course of the drug. A dose given during the
     encounter ('albuterol neb given in the ED') says nothing of whether the patient goes on with
-    the inhaler a list names as active: it decides the status only when nothing else does."""
-    return [fact for fact in facts if not fact.administered] or facts
+    the inhaler a list names as active, nor does a mention that only names the drug
+    ('orthostatic hypotension from amlodipine and HCTZ' after a table that stops the HCTZ):
+    they decide the status only when nothing else does."""
+    course = [fact for fact in facts if not fact.administered] or facts
+    return [fact for fact in course if not fact.only_named] or course
 
 
 def _medication_status(fact: MedicationFact) -> str:

@@ -323,6 +323,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
     )
     stop_lists = header_list_regions(text, STOP_LIST_HEADER)
     given_lists = header_list_regions(text, GIVEN_LIST_HEADER)
+    medication_lists = section_regions(doc, MEDICATION_CATEGORIES)
     plans = section_regions(doc, {ASSESSMENT_AND_PLAN}) + [
         line_bounds(text, m.start(), m.end()) for m in PLAN_LABEL.finditer(text)
     ]
@@ -417,6 +418,18 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             status = MedicationStatus.COMPLETED
         else:
             status = MedicationStatus.COMPLETED if given else MedicationStatus.ACTIVE
+        route = parse_route(window) or parse_route(before, anchored_at_end=True)
+        frequency = parse_frequency(window)
+        only_named = not (
+            dose
+            or route
+            or frequency
+            or prescribed
+            or given
+            or started >= 0
+            or status != MedicationStatus.ACTIVE
+            or in_regions(ent.start_char, medication_lists)
+        )
         facts.append(
             MedicationFact(
                 quote=quote_for(text, ent.start_char, parts[-1].end_char, sentence_region(ent)),
@@ -424,8 +437,8 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 generic_name=combination_generic(parts),
                 dose_value=dose[0] if dose else None,
                 dose_unit=dose[1] if dose else None,
-                route=parse_route(window) or parse_route(before, anchored_at_end=True),
-                frequency=parse_frequency(window),
+                route=route,
+                frequency=frequency,
                 status=status,
                 # 'as needed' or an instructions section does not make a prescribed drug unreal
                 assertion=Assertion.NEGATED
@@ -438,6 +451,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
                 prescribed=prescribed
                 and status not in (MedicationStatus.STOPPED, MedicationStatus.COMPLETED),
                 administered=dose_given and given and status == MedicationStatus.COMPLETED,
+                only_named=only_named,
             )
         )
     return facts
