@@ -1520,6 +1520,28 @@ def test_a_non_drug_allergy_after_nkda_and_dot_leaders(extractor, text, expected
     assert result.conditions == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "She is allergic to codeine, which causes severe nausea and vomiting.\n",
+            [("codeine", "severe nausea and vomiting")],
+        ),
+        (
+            "ALLERGIES: codeine, which gives her nausea and vomiting; penicillin (rash)\n",
+            [("codeine", "nausea and vomiting"), ("penicillin", "rash")],
+        ),
+        ("Allergies: penicillin and sulfa\n", [("penicillin", None), ("sulfa", None)]),
+    ],
+    ids=["sentence", "list", "two-substances"],
+)
+def test_the_reactions_a_relative_clause_lists_are_one_allergys(extractor, text, expected):
+    """Regression: 'and' in 'which causes severe nausea and vomiting' began another item, so
+    vomiting was an allergy of its own."""
+    found = [(a.substance, a.reaction) for a in extractor.extract(text).allergies]
+    assert found == expected
+
+
 # --- observations -------------------------------------------------------------------------------
 
 

@@ -382,6 +382,23 @@ def test_return_precautions_in_long_bulleted_lines_are_hypothetical(extractor):
     assert found["numbness"] == found["weakness"] == Assertion.HYPOTHETICAL, found
 
 
+def test_a_dose_administered_in_the_plan_is_no_order(extractor):
+    """Regression: a plan item's drug with a dose was an order, though the item says it was
+    given ('administered today in the infusion center')."""
+    text = (
+        "Assessment and Plan\n6. Osteopenia. Zoledronic acid 4 mg IV administered today in the "
+        "infusion center.\n7. Start lisinopril 10 mg daily.\n"
+    )
+    found = {
+        m.generic_name: (m.status, m.prescribed, m.administered)
+        for m in extractor.extract(text).medications
+    }
+    assert found == {
+        "zoledronic acid": (MedicationStatus.COMPLETED, False, True),
+        "lisinopril": (MedicationStatus.ACTIVE, True, False),
+    }
+
+
 def test_a_drug_only_named_is_marked_so(extractor):
     """What the bundle needs to let a reconciliation's STOP stand against a later mention that
     only names the drug; a dose, a list, a cue of starting or giving it says more."""

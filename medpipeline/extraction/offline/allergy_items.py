@@ -130,6 +130,9 @@ REACTION_CLAUSE = (
 )
 
 
+REACTION_CLAUSE_LIST = re.compile(rf"{REACTION_CLAUSE}[^.;\n]*", re.IGNORECASE)
+
+
 REACTION_DELIMITER = re.compile(
     rf"{REACTION_CLAUSE}|\s*\(|\s+[-\u2013]\s+|\s*:\s*|{COLUMN_GAP}"
     r"|[ \t]*(?:\.{3,}|\u2026+)[ \t]*",  # dot leaders: 'Latex ........ contact dermatitis'
@@ -229,6 +232,11 @@ def allergy_items(text: str, region: Region) -> list[Region]:
     # reaction told in a relative clause ('codeine, which causes vomiting')
     masked = ITEM_GOES_ON.sub(
         lambda match: match[0] if is_a_row_end(masked, match.start()) else "\x00" * len(match[0]),
+        masked,
+    )
+    # the reactions a relative clause lists are one item's ('which causes nausea and vomiting')
+    masked = REACTION_CLAUSE_LIST.sub(
+        lambda match: re.sub(r"\b(?:and|or)\b|,", lambda word: "\x00" * len(word[0]), match[0]),
         masked,
     )
     items, item_start = [], 0

@@ -387,7 +387,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             action and (action["hold"] or action["ticked_hold"])
         )
         prescribed = is_prescribed(text, ent, prescribed_lists) or (
-            bool(dose or parse_frequency(window)) and is_plan_order(text, ent, plans)
+            bool(dose or parse_frequency(window))
+            and is_plan_order(text, ent, plans)
+            # 'Zoledronic acid 4 mg IV administered today in the infusion center': given
+            and not has_modifier(ent, "MED_GIVEN")
         )
         # a dose the text says was given ('was given aspirin in the ED') is a completed
         # administration, as is a course behind the patient ('s/p 4 cycles of carboplatin'),
