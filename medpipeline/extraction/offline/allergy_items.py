@@ -130,7 +130,7 @@ REACTION_CLAUSE = (
 )
 
 
-REACTION_CLAUSE_LIST = re.compile(rf"{REACTION_CLAUSE}[^.;\n]*", re.IGNORECASE)
+REACTION_CLAUSE_LIST = re.compile(rf"{REACTION_CLAUSE}[^.;,\n]*", re.IGNORECASE)
 
 
 REACTION_DELIMITER = re.compile(
@@ -234,9 +234,9 @@ def allergy_items(text: str, region: Region) -> list[Region]:
         lambda match: match[0] if is_a_row_end(masked, match.start()) else "\x00" * len(match[0]),
         masked,
     )
-    # the reactions a relative clause lists are one item's ('which causes nausea and vomiting')
+    # the reactions a relative clause joins are one item's ('which causes nausea and vomiting')
     masked = REACTION_CLAUSE_LIST.sub(
-        lambda match: re.sub(r"\b(?:and|or)\b|,", lambda word: "\x00" * len(word[0]), match[0]),
+        lambda match: re.sub(r"\b(?:and|or)\b", lambda word: "\x00" * len(word[0]), match[0]),
         masked,
     )
     items, item_start = [], 0
