@@ -1138,6 +1138,29 @@ def test_a_flow_sheet_header_with_wrapped_labels_is_no_fact(extractor):
     assert {("Temp", 36.6, None), ("HR", 84, None), ("RR", 16, None)} <= found
 
 
+TWO_DATES = """Laboratory Results
+| Test | 02/10/2025 | 03/12/2025 | Units | Reference Range |
+| Hemoglobin | 10.9 | 12.1 | g/dL | 12.0-15.5 |
+| ALT | 88 | 41 | U/L | 7-56 |
+"""
+
+
+def test_a_results_table_with_a_column_per_date_and_a_unit_column(extractor):
+    """Regression: a dates row was a flowsheet's only when every cell after the first was a
+    date, so a lab table with its units and ranges after two date columns gave the first
+    date's value of each row, without unit, range or date."""
+    found = {
+        (o.name, o.value, o.unit, o.reference_low, o.reference_high, o.effective_date)
+        for o in extractor.extract(TWO_DATES).observations
+    }
+    assert found == {
+        ("Hemoglobin", 10.9, "g/dL", 12.0, 15.5, "2025-02-10"),
+        ("Hemoglobin", 12.1, "g/dL", 12.0, 15.5, "2025-03-12"),
+        ("ALT", 88, "U/L", 7, 56, "2025-02-10"),
+        ("ALT", 41, "U/L", 7, 56, "2025-03-12"),
+    }
+
+
 def test_a_patient_summary_with_a_results_table_is_no_lab_report(extractor):
     """Lab-report words in a results table do not make a summary a lab report, and a problem
     list is read even in a lab report."""

@@ -4,6 +4,7 @@ flowsheet); codes the table prints. A value cell may list several 'name number u
 row may be reported only as normal or abnormal; rows going on after a break with no heading row
 in sight are read by their cells (name, value with a lab unit, reference range)."""
 
+import dataclasses
 import functools
 import re
 
@@ -25,6 +26,7 @@ from medpipeline.extraction.offline.sections_tables import (
     Cell,
     Table,
     TableRow,
+    column_role,
     printed_code,
 )
 from medpipeline.extraction.offline.text import clean_name, is_absence, quote_for
@@ -356,26 +358,40 @@ def vitals_by_column(table: Table, text: str) -> list[ObservationFact]:
     return facts
 
 
+def is_date(written: str) -> bool:
+    return bool(DATE_VALUE.fullmatch(written) or parse_date(written))
+
+
 def date_columns(table: Table) -> tuple[TableRow, dict[int, str]] | None:
-    """A flowsheet's dates row: the first row whose cells after the first are all dates, two or
+    """A flowsheet's dates row: the first row whose cells after the first are dates, two or
     more ('| Vital Sign | 01/15/2013 | 03/04/2013 |', '| Date / Time: | Nov 1, 2011 | Aug 6,
-    2012 |'), with each date by column."""
+    2012 |'), but for the labels of unit, range or flag columns after them ('| Test |
+    02/10/2025 | 03/12/2025 | Units | Reference Range |'), with each date by column."""
     first = table.header or (table.rows[0] if table.rows else None)
     if first is None or len(first.cells) < 3:
         return None
-    dated = {index: cell.text for index, cell in enumerate(first.cells[1:], 1) if cell.text}
-    if len(dated) < 2 or not all(
-        DATE_VALUE.fullmatch(date) or parse_date(date) for date in dated.values()
-    ):
+    filled = {index: cell.text for index, cell in enumerate(first.cells[1:], 1) if cell.text}
+    dated = {index: written for index, written in filled.items() if is_date(written)}
+    labels = [written for index, written in filled.items() if index not in dated]
+    if len(dated) < 2 or not all(column_role(label) in DATED_ROW_LABELS for label in labels):
         return None
     return first, dated
+
+
+# The columns a dates row may name besides its dates.
+DATED_ROW_LABELS = ("unit", "range", "flag")
 
 
 def results_by_date_column(
     table: Table, text: str, first: TableRow, dates: dict[int, str], vital: bool
 ) -> list[ObservationFact]:
     """A flowsheet with one column per date: every filled cell under a date is a reading of the
-    row's name on that date."""
+    row's name on that date, with the row's unit, range and flag columns that the dates row
+    names."""
+    roles = [
+        None if index in dates else column_role(cell.text) for index, cell in enumerate(first.cells)
+    ]
+    table = dataclasses.replace(table, roles=roles) if any(roles) else table
     facts = []
     for row in (row for row in table.rows if row is not first and row.cells):
         name = row.cells[0]
