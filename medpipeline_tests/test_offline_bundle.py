@@ -938,8 +938,14 @@ def test_an_allergy_list_s_end_and_a_drug_without_allergy(text: str, expected: d
         ("Arrival: 12/08/2024 19:40   Discharge: 12/08/2024 23:55\n"
          "PEDIATRIC EMERGENCY DEPARTMENT NOTE", "EMER",
          {"start": "2024-12-08", "end": "2024-12-08"}),
+        ("Clinic: Harborview Geriatric Clinic   Date of service: 11/20/2026\nShe went to the "
+         "emergency room in May.\nRETURN TO CLINIC OR GO TO THE EMERGENCY DEPARTMENT IF YOU "
+         "HAVE:\n- chest pain", "AMB", {"start": "2026-11-20"}),
+        ("Date of service: 11/20/2026\nSeen in the emergency department for a fall.", "EMER",
+         {"start": "2026-11-20"}),
     ],
-    ids=["a-video-visit", "admit-and-discharge-labels", "a-discharge-from-the-ed"],
+    ids=["a-video-visit", "admit-and-discharge-labels", "a-discharge-from-the-ed",
+         "return-precautions-name-the-ed", "seen-in-the-ed"],
 )  # fmt: skip
 def test_the_encounter_s_class_and_period(text: str, code: str, period: dict) -> None:
     [encounter] = resources_of(bundle_of_note(text), "Encounter")

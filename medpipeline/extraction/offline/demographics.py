@@ -160,6 +160,22 @@ LONE_DATE_LINE = re.compile(rf"\A\s*(?P<date>{DATE})[ \t]*$", re.MULTILINE)
 
 
 EMERGENCY_WORDS = re.compile(r"\b(?:emergency department|emergency room|ED visit)\b", re.I)
+# Words before them that make them no emergency visit: an instruction ('Return to clinic or go to
+# the emergency department if you have ...') or a past visit ('went to the emergency room').
+NOT_THIS_VISIT_BEFORE = re.compile(
+    r"\b(?:go|going|return|come|proceed|head|call|seek\s+care\s+at|went|visits?\s+to)\s+"
+    r"(?:to\s+)?(?:the\s+|an?\s+|your\s+|nearest\s+)*$",
+    re.I,
+)
+
+
+def names_an_emergency_visit(text: str) -> bool:
+    return any(
+        not NOT_THIS_VISIT_BEFORE.search(text, max(0, match.start() - 40), match.start())
+        for match in EMERGENCY_WORDS.finditer(text)
+    )
+
+
 # An undated document's title still says what kind of stay it records ('EMERGENCY DEPARTMENT
 # NOTE', 'Discharge Summary', 'ICU Progress Note', 'Hospital day 5', 'Clinic Note'): the
 # encounter, without a period. Only a title counts: the first lines, not a history's 'went to the
@@ -198,7 +214,7 @@ def encounter_facts(text: str) -> list[EncounterFact]:
         else:
             start = start or parsed
         quoted = quoted or match
-    emergency = bool(EMERGENCY_WORDS.search(text))
+    emergency = names_an_emergency_visit(text)
     # a discharge from the emergency department ('Arrival: ... Discharge: ...') is no stay
     inpatient = admitted or (discharged and not emergency)
     lone = LONE_DATE_LINE.search(text)
