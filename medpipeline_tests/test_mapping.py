@@ -509,11 +509,16 @@ def test_a_drug_only_named_after_a_stop_does_not_restart_it(document: SourceDocu
     assert sertraline["status"] == "active", "named only, and nothing else: as named"
 
 
-def test_a_dose_given_alone_is_completed(document: SourceDocument) -> None:
-    fact = MedicationFact(quote="Prednisone 40 mg given in clinic today", text="prednisone",
-                          status=MedicationStatus.COMPLETED, administered=True)  # fmt: skip
+@pytest.mark.parametrize("named_too", [False, True], ids=["alone", "and-named"])
+def test_a_dose_given_alone_is_completed(document: SourceDocument, named_too: bool) -> None:
+    """A dose given and a mention that only names the drug: the dose given says more."""
+    facts = [
+        MedicationFact(quote="Prednisone 40 mg given in clinic today", text="prednisone",
+                       status=MedicationStatus.COMPLETED, administered=True),
+        MedicationFact(quote="course of prednisone", text="prednisone", only_named=True),
+    ][: 2 if named_too else 1]  # fmt: skip
     [statement] = resources_of(
-        _bundle(document, GIVEN_NOTE, medications=[fact]), "MedicationStatement"
+        _bundle(document, GIVEN_NOTE, medications=facts), "MedicationStatement"
     )
     assert statement["status"] == "completed"
 

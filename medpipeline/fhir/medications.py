@@ -105,13 +105,13 @@ def _most_current(facts: list[MedicationFact]) -> MedicationFact:
 
 
 def _course(facts: list[MedicationFact]) -> list[MedicationFact]:
-    """The members that speak of the patient's course of the drug. A dose given during the
-    encounter ('albuterol neb given in the ED') says nothing of whether the patient goes on with
-    the inhaler a list names as active, nor does a mention that only names the drug
-    ('orthostatic hypotension from amlodipine and HCTZ' after a table that stops the HCTZ):
-    they decide the status only when nothing else does."""
-    course = [fact for fact in facts if not fact.administered] or facts
-    return [fact for fact in course if not fact.only_named] or course
+    """The members that speak of the patient's course of the drug. A mention that only names
+    the drug ('orthostatic hypotension from amlodipine and HCTZ' after a table that stops the
+    HCTZ) says nothing of it; a dose given during the encounter ('albuterol neb given in the
+    ED') says nothing of whether the patient goes on with the inhaler a list names as active,
+    but more than a name. Each decides the status only when nothing else does."""
+    said = [fact for fact in facts if not fact.only_named] or facts
+    return [fact for fact in said if not fact.administered] or said
 
 
 def _medication_status(fact: MedicationFact) -> str:
