@@ -7,6 +7,7 @@ Texts are short, realistic EHR printouts of our own, tables written as `medpipel
 them (one row per line, cells between bars); one test renders a real PDF table with fpdf2.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -1145,13 +1146,17 @@ TWO_DATES = """Laboratory Results
 """
 
 
-def test_a_results_table_with_a_column_per_date_and_a_unit_column(extractor):
+@pytest.mark.parametrize("ruled", [True, False], ids=["ruled", "printed-without-rules"])
+def test_a_results_table_with_a_column_per_date_and_a_unit_column(extractor, ruled):
     """Regression: a dates row was a flowsheet's only when every cell after the first was a
     date, so a lab table with its units and ranges after two date columns gave the first
-    date's value of each row, without unit, range or date."""
+    date's value of each row, without unit, range or date; printed without rules (a tab
+    between columns), a dates row was no header of a table at all."""
+    text = TWO_DATES if ruled else re.sub(r" ?\| ?", "\t", TWO_DATES).replace("\t\n", "\n")
+    text = text.replace("\n\t", "\n")
     found = {
         (o.name, o.value, o.unit, o.reference_low, o.reference_high, o.effective_date)
-        for o in extractor.extract(TWO_DATES).observations
+        for o in extractor.extract(text).observations
     }
     assert found == {
         ("Hemoglobin", 10.9, "g/dL", 12.0, 15.5, "2025-02-10"),

@@ -21,6 +21,7 @@ from medpipeline.extraction.offline.result_values import (
 )
 from medpipeline.extraction.offline.results import RANGE_CELL, TABLE_RESULTS
 from medpipeline.extraction.offline.sections_tables import (
+    DATE_VALUE,
     RESULTS,
     VITALS,
     Cell,
@@ -28,6 +29,7 @@ from medpipeline.extraction.offline.sections_tables import (
     TableRow,
     column_role,
     printed_code,
+    row_dates,
 )
 from medpipeline.extraction.offline.text import clean_name, is_absence, quote_for
 from medpipeline.extraction.schema import ObservationFact
@@ -76,8 +78,6 @@ VALUE_CELL = re.compile(
 # A reference range cell, its unit and a note after it or not ('3.5-5.0', '136-145 mmol/L',
 # '<130 mg/dL (calc)').
 RANGE_WITH_UNIT = re.compile(rf"^{RANGE_CELL}(?:[ \t]+[^\s(]+)?(?:[ \t]*\([^)]*\))?$")
-# A date where a value would be ('05/15/2014'): the row is a date line, not a result.
-DATE_VALUE = re.compile(r"\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4}\b")
 # A range and interpretation written in a details cell ('Range: 42.9 - 49.1 = Normal').
 LABELLED_RANGE = re.compile(
     rf"\b(?:reference[ \t]+)?range:[ \t]*{RANGE_CELL}"
@@ -358,28 +358,11 @@ def vitals_by_column(table: Table, text: str) -> list[ObservationFact]:
     return facts
 
 
-def is_date(written: str) -> bool:
-    return bool(DATE_VALUE.fullmatch(written) or parse_date(written))
-
-
 def date_columns(table: Table) -> tuple[TableRow, dict[int, str]] | None:
-    """A flowsheet's dates row: the first row whose cells after the first are dates, two or
-    more ('| Vital Sign | 01/15/2013 | 03/04/2013 |', '| Date / Time: | Nov 1, 2011 | Aug 6,
-    2012 |'), but for the labels of unit, range or flag columns after them ('| Test |
-    02/10/2025 | 03/12/2025 | Units | Reference Range |'), with each date by column."""
+    """A flowsheet's dates row (`row_dates`): its first row, with each date by column."""
     first = table.header or (table.rows[0] if table.rows else None)
-    if first is None or len(first.cells) < 3:
-        return None
-    filled = {index: cell.text for index, cell in enumerate(first.cells[1:], 1) if cell.text}
-    dated = {index: written for index, written in filled.items() if is_date(written)}
-    labels = [written for index, written in filled.items() if index not in dated]
-    if len(dated) < 2 or not all(column_role(label) in DATED_ROW_LABELS for label in labels):
-        return None
-    return first, dated
-
-
-# The columns a dates row may name besides its dates.
-DATED_ROW_LABELS = ("unit", "range", "flag")
+    dated = row_dates(first) if first else None
+    return (first, dated) if first and dated else None
 
 
 def results_by_date_column(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
+from medpipeline.extraction.offline.demographics import parse_date
 from medpipeline.extraction.offline.section_rules import (
     MEDICATIONS,
     is_section_title,
@@ -575,13 +576,41 @@ WRAPPED_LABELS = re.compile(
 )
 
 
+# A date where a value would be ('05/15/2014'): the row is a date line, not a result.
+DATE_VALUE = re.compile(r"\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4}\b")
+
+
+def is_date(written: str) -> bool:
+    return bool(DATE_VALUE.fullmatch(written) or parse_date(written))
+
+
+# The columns a dates row may name besides its dates.
+DATED_ROW_LABELS = ("unit", "range", "flag")
+
+
+def row_dates(row: TableRow) -> dict[int, str] | None:
+    """A flowsheet's dates row: its cells after the first are dates, two or more ('| Vital Sign
+    | 01/15/2013 | 03/04/2013 |', '| Date / Time: | Nov 1, 2011 | Aug 6, 2012 |'), but for the
+    labels of unit, range or flag columns after them ('| Test | 02/10/2025 | 03/12/2025 | Units
+    | Reference Range |'); each date by column, or None."""
+    if len(row.cells) < 3:
+        return None
+    filled = {index: cell.text for index, cell in enumerate(row.cells[1:], 1) if cell.text}
+    dated = {index: written for index, written in filled.items() if is_date(written)}
+    labels = [written for index, written in filled.items() if index not in dated]
+    if len(dated) < 2 or not all(column_role(label) in DATED_ROW_LABELS for label in labels):
+        return None
+    return dated
+
+
 def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
     """Tables printed without rules: a header row of three or more column labels
-    (`is_header_row`) and the lines right below it with as many cells (past a line of the
-    header's wrapped labels). An empty cell prints nothing, so a line with fewer cells cannot
-    say which column each is and ends the table; it and lines with tabs under no such header
-    are read by the narrative rules. A header row alone is a table too: its labels are never
-    facts ('Edema' over the readings of a prenatal flow sheet)."""
+    (`is_header_row`) or a flowsheet's dates row (`row_dates`), and the lines right below it
+    with as many cells (past a line of the header's wrapped labels). An empty cell prints
+    nothing, so a line with fewer cells cannot say which column each is and ends the table; it
+    and lines with tabs under no such header are read by the narrative rules. A header row alone
+    is a table too: its labels are never facts ('Edema' over the readings of a prenatal flow
+    sheet)."""
     rows = [parse_tab_row(text, m.start(), m.end()) for m in TAB_ROW.finditer(text)]
     blocks: list[list[TableRow]] = []
     for row in rows:
@@ -590,7 +619,7 @@ def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
         wrapped_header = above is not None and len(above) == 1 and WRAPPED_LABELS.fullmatch(gap)
         if above and (gap == "\n" or wrapped_header) and len(row.cells) == len(above[0].cells):
             above.append(row)
-        elif is_header_row(row, vital_name):
+        elif is_header_row(row, vital_name) or row_dates(row):
             blocks.append([row])
     return [
         block
