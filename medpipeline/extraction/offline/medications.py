@@ -386,8 +386,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         held = last_cue(ent, "MED_HELD") > max(started, last_cue(ent, "MED_STOPPED")) or bool(
             action and (action["hold"] or action["ticked_hold"])
         )
+        frequency = parse_frequency(window)
         prescribed = is_prescribed(text, ent, prescribed_lists) or (
-            bool(dose or parse_frequency(window))
+            bool(dose or frequency)
             and is_plan_order(text, ent, plans)
             # 'Zoledronic acid 4 mg IV administered today in the infusion center': given
             and not has_modifier(ent, "MED_GIVEN")
@@ -422,7 +423,6 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         else:
             status = MedicationStatus.COMPLETED if given else MedicationStatus.ACTIVE
         route = parse_route(window) or parse_route(before, anchored_at_end=True)
-        frequency = parse_frequency(window)
         only_named = not (
             dose
             or route
