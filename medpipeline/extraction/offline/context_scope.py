@@ -305,7 +305,9 @@ def sentence_mentions(span: Span) -> list[Span]:
 
 def drug_item(target: Span, drugs: list[Span]) -> Region:
     """The list item of the sentence's drugs that holds the target drug: a ',' or ';' between
-    two drugs (the last one) ends the first one's item; drugs joined by 'and' share one."""
+    two drugs (the last one) ends the first one's item; drugs joined by 'and' share one; the
+    bracket a list is printed in ends its last item ('induction of anesthesia (propofol,
+    fentanyl, rocuronium) and intubation, the abdomen was prepped')."""
     text = target.doc.text
     sentence_start, sentence_end = sentence_region(target)
     bounds = [
@@ -317,6 +319,14 @@ def drug_item(target: Span, drugs: list[Span]) -> Region:
     ]
     start = max((b + 1 for b in bounds if 0 <= b < target.start_char), default=sentence_start)
     end = min((b for b in bounds if b >= target.end_char), default=sentence_end)
+    closing = text.find(")", target.end_char, end)
+    if (
+        closing >= 0
+        and "(" not in text[target.end_char : closing]
+        and text.rfind("(", sentence_start, target.start_char)
+        > text.rfind(")", sentence_start, target.start_char)
+    ):
+        end = closing
     return start, end
 
 

@@ -82,6 +82,16 @@ GIVEN_LIST_HEADER = re.compile(
 )
 
 
+# A table's caption naming doses given ('ED COURSE / MEDICATIONS ADMINISTERED', 'Medications
+# Given in Clinic', 'Administered today'): its rows are completed administrations.
+GIVEN_CAPTION = re.compile(
+    rf"\b{MEDICINES}[ \t]+(?:given|administered|received)\b"
+    r"|^(?:administered|given)[ \t]+(?:today|this[ \t]+visit|in|during|at)\b"
+    r"|\bmedication[ \t]+administration\b",
+    re.IGNORECASE,
+)
+
+
 # A status column of a medication row printed without bars, in any case, with the year it
 # happened, at the row's end or before a comment column ('Lisinopril   10 mg daily   D/C',
 # 'Escitalopram   20 mg   stopped 2022', 'Spironolactone  25 mg  daily  Hold  K 5.3; recheck');
@@ -228,8 +238,13 @@ ON_A_BOUND_AFTER = re.compile(
 )
 
 
-# 'Discharge medications: lisinopril 10 mg daily' (the label ends the sentence for medspaCy)
-DISCHARGE_LABEL = re.compile(rf"^[ \t]*(?:{DISCHARGE_LIST})[ \t]*:", re.IGNORECASE | re.MULTILINE)
+# 'Discharge medications: lisinopril 10 mg daily', 'New Rx: tamsulosin 0.4 mg daily',
+# 'Prescriptions sent: ...' (the label ends the sentence for medspaCy)
+PRESCRIPTION_LABEL = re.compile(
+    rf"^[ \t]*(?:[-*\u2022][ \t]*)?(?:{DISCHARGE_LIST}|(?:new[ \t]+)?(?:rx|prescriptions?)"
+    r"(?:[ \t]+(?:sent|given|written))?)[ \t]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.IGNORECASE)
@@ -444,7 +459,7 @@ PRESCRIBED_AT_THE_END = re.compile(
 def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
     if in_regions(ent.start_char, prescribed_lists):
         return True
-    if DISCHARGE_LABEL.match(text, text.rfind("\n", 0, ent.start_char) + 1):
+    if PRESCRIPTION_LABEL.match(text, text.rfind("\n", 0, ent.start_char) + 1):
         return True
     sentence_start, sentence_end = sentence_region(ent)
     before = text[sentence_start : ent.start_char]

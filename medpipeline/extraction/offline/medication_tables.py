@@ -6,6 +6,7 @@ import re
 from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.medication_context import (
+    GIVEN_CAPTION,
     GIVEN_LIST_HEADER,
     MEDICINES,
     PENDING_STATUS,
@@ -160,7 +161,9 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
             above = [(start, end) for start, end in titles if end <= table.region[0]]
             title = text[above[-1][0] : above[-1][1]].strip() if above else ""
             ordered = bool(PRESCRIBED_HEADER.fullmatch(title))
-            given = in_regions(table.region[0], given_lists)
+            given = in_regions(table.region[0], given_lists) or bool(
+                GIVEN_CAPTION.search(table.caption)
+            )
             listed_as = None
             if in_regions(table.region[0], stop_lists):
                 listed_as = MedicationStatus.STOPPED

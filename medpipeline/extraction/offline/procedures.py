@@ -29,10 +29,14 @@ from medpipeline.extraction.offline.text import (
 )
 from medpipeline.extraction.schema import Assertion, ProcedureFact
 
+# 'Procedures', 'PROCEDURE(S) PERFORMED', 'Operation(s)'
+PROCEDURE_WORD_OR_PLURAL = r"procedure(?:s|\(s\))?"
+OPERATION_WORD_OR_PLURAL = r"operation(?:s|\(s\))?"
 PROCEDURE_HEADER = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(?:.*\bthe following procedures were (?:conducted|performed)|"
-    r"procedures?(?:[ \t]+(?:performed|done))?(?:[ \t]+(?:this|during|at)[ \t]+[A-Za-z ]{1,30})?"
-    r"|operations?(?: performed)?|(?:past[ \t]+)?surgical[ \t]+"
+    rf"{PROCEDURE_WORD_OR_PLURAL}(?:[ \t]+(?:performed|done))?"
+    r"(?:[ \t]+(?:this|during|at)[ \t]+[A-Za-z ]{1,30})?"
+    rf"|{OPERATION_WORD_OR_PLURAL}(?: performed)?|(?:past[ \t]+)?surgical[ \t]+"
     r"(?:history|procedures)|surgeries|(?:history[ \t]+of|past|previous|prior)[ \t]+"
     r"(?:procedures|surgeries|operations)"
     r"|procedure[ \t]+history)[ \t]*:?[ \t]*$",
@@ -76,8 +80,11 @@ TIMES_DONE = re.compile(r"[ \t]+x[ \t]?\d+\b.*$", re.IGNORECASE)
 
 # A labelled line naming what was done ('PROCEDURE PERFORMED: Hemiarthroplasty, right hip.',
 # 'Operations: Appendectomy; drain placement'); a sentence after the label is a description.
+# After a bare 'Surgery:' only an operation's name: a label grid's 'DATE OF\nSURGERY:  West'
+# wraps a date's label and another cell's word.
 INLINE_PROCEDURES = re.compile(
-    r"^[ \t]*(?:procedures?|operations?|surgery)(?:[ \t]+(?:performed|today|done))?"
+    rf"^[ \t]*(?:{PROCEDURE_WORD_OR_PLURAL}|{OPERATION_WORD_OR_PLURAL}|(?P<surgery>surgery))"
+    r"(?P<done>[ \t]+(?:performed|today|done))?"
     r"(?:[ \t]+(?:in|at)[ \t]+(?:the[ \t]+)?[A-Za-z]{2,12})?[ \t]*:"
     r"[ \t]*(?P<names>\S[^\n]*)$",
     re.IGNORECASE | re.MULTILINE,
@@ -93,6 +100,8 @@ def inline_procedure_items(text: str) -> list[Region]:
     not 'Hemiarthroplasty, right hip')."""
     items = []
     for match in INLINE_PROCEDURES.finditer(text):
+        if match["surgery"] and not match["done"] and not names_a_procedure(match["names"]):
+            continue
         for part in re.finditer(r"[^;]+", match["names"]):
             start = match.start("names") + part.start()
             pieces = [

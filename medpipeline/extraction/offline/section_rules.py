@@ -51,13 +51,22 @@ MEDICATIONS_LABEL = (
 )
 
 
+def title_word(word: str) -> str:
+    """A title's word as printed: 'and' also as '&', a plural also as 'PROCEDURE(S)'."""
+    if word == "and":
+        return "(?:and|&)"
+    if word.endswith("s") and len(word) > 3:
+        return rf"{re.escape(word[:-1])}(?:s|\(s\))"
+    return re.escape(word)
+
+
 def joined_titles(row: dict[str, str], status_titles: bool = True) -> str:
-    """One of the row's titles ('and' in one may be '&': 'Assessment & Plan'), or several of
+    """One of the row's titles (`title_word`: 'Assessment & Plan', 'Procedure(s) Performed'), or several of
     them joined by commas, '&', '/' or 'and' ('Allergies, Adverse Reactions and Alerts'); without
     those naming a status
     ('Stopped medications') unless `status_titles`."""
     titles = "|".join(
-        r"[ \t]+".join("(?:and|&)" if word == "and" else re.escape(word) for word in title.split())
+        r"[ \t]+".join(title_word(word) for word in title.split())
         for title in sorted(split_names(row["title"]), key=len, reverse=True)
         if status_titles or not STATUS_WORD.search(title)
     )

@@ -180,6 +180,7 @@ class Table:
     # printed right below another table, without a header row: not the section's table (the
     # document's details block under the last section), read only by its cells
     detached: bool = False
+    caption: str = ""  # the rows above its header row ('ED COURSE / MEDICATIONS ADMINISTERED')
 
     def cell(self, row: TableRow, role: str) -> Cell | None:
         """The row's first non-empty cell in a column of that role."""
@@ -383,6 +384,20 @@ def is_caption_row(row: TableRow, width: int) -> bool:
     return len(REMARK.sub("", caption).split()) <= 3 or section_title_category(caption) is not None
 
 
+def captions_a_header(rows: list[TableRow], index: int, width: int, vital_name) -> bool:
+    """The row at `index` is a caption: a short or a section's title, or any lone label of a
+    wide table with its header row right below ('| ED COURSE / MEDICATIONS ADMINISTERED |  |  |'
+    above '| Time | Medication | Dose / Route |')."""
+    row = rows[index]
+    return is_caption_row(row, width) or (
+        width >= 2
+        and len(row.filled()) == 1
+        and not READING.search(row.filled()[0].text.split("(")[0])
+        and index + 1 < len(rows)
+        and is_header_row(rows[index + 1], vital_name)
+    )
+
+
 # A status printed as a row of its own, heading the rows below it ('Expired', 'Active').
 STATUS_CAPTION = re.compile(
     r"(?:active|inactive|expired|resolved|current|completed|historical|past|discontinued"
@@ -529,11 +544,14 @@ def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRo
     first cell, a panel's name) and that does not repeat the first."""
     parts = [[block[0]]]
     width = max(len(row.cells) for row in block)
-    for row in block[1:]:
+    for index, row in enumerate(block[1:], start=1):
         filled = row.filled()
         labels = [c.text for c in row.cells]
+        captions = 0  # the caption rows right above this row ('| TRIAGE VITALS |' under allergies)
+        while captions < index and captions_a_header(block, index - captions - 1, width, vital_name):
+            captions += 1
+        captions_only = captions >= len(parts[-1])
         above = [c.text for c in parts[-1][0].cells]
-        captions_only = all(is_caption_row(above_row, width) for above_row in parts[-1])
         if (
             not captions_only  # a caption stays with the header row below it
             and len(filled) >= 3
@@ -546,7 +564,9 @@ def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRo
             and is_header_row(row, vital_name)
             and labels != above
         ):
-            parts.append([row])
+            moved = parts[-1][len(parts[-1]) - captions :] if captions else []
+            del parts[-1][len(parts[-1]) - len(moved) :]
+            parts.append([*moved, row])
         else:
             parts[-1].append(row)
     return parts
@@ -652,8 +672,10 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         rows = list(block)
         header = None
         caption_kind = None  # a caption naming a section ('| Allergies |  |  |') says the kind
-        while rows and is_caption_row(rows[0], width):
-            caption_kind = section_title_category(rows.pop(0).filled()[0].text) or caption_kind
+        captions = []
+        while rows and captions_a_header(rows, 0, width, vital_name):
+            captions.append(rows.pop(0).filled()[0].text)
+            caption_kind = section_title_category(captions[-1]) or caption_kind
         if rows and is_header_row(rows[0], vital_name):
             header, *rows = without_empty_edges(rows)
             rows = fit_columns(rows, len(header.cells)) or rows  # rows wider by empty edges
@@ -704,7 +726,9 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         if roles and roles[0] in ("name", "details"):
             for row in data[1:]:
                 row.continues = not row.cells[0].text
-        table = Table(kind, roles, header, data, (block[0].start, block[-1].end), detached)
+        table = Table(
+            kind, roles, header, data, (block[0].start, block[-1].end), detached, " ".join(captions)
+        )
         tables.append(table)
         previous = table
     return tables
