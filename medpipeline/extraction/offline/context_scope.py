@@ -268,10 +268,14 @@ def is_conditional(cue: Span) -> bool:
     return False
 
 
+AND_JOINED = re.compile(r"[ \t]+and[ \t]+")
+
+
 def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:
     """A cue inside brackets is a remark on the mention the bracket follows: in 'Aspirin,
     lisinopril 10 mg (discontinued due to cough), atorvastatin' only lisinopril is stopped; in
-    'Hypertension (resolved), diabetes' only hypertension is resolved. (medspaCy's `on_modifies`
+    'Hypertension (resolved), diabetes' only hypertension is resolved; mentions joined by 'and'
+    share it. (medspaCy's `on_modifies`
     hook; `between` runs from the earlier of the two to the later.)"""
     text = cue.doc.text
     line_start = text.rfind("\n", 0, cue.start_char) + 1
@@ -282,9 +286,14 @@ def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:
         return ")" not in text[cue.end_char : target.start_char]
     if target.end_char > opening:
         return True
-    return not any(
-        mention.label_ == target.label_ and mention.start_char < opening for mention in between.ents
+    others = [m for m in between.ents if m.label_ == target.label_ and m.start_char < opening]
+    # one remark on mentions joined by 'and' ('insulin glargine and insulin lispro correction
+    # scale (discontinued)')
+    joined = all(
+        AND_JOINED.fullmatch(text[earlier.end_char : later.start_char])
+        for earlier, later in itertools.pairwise([target, *others])
     )
+    return not others or joined
 
 
 def sentence_mentions(span: Span) -> list[Span]:

@@ -65,11 +65,14 @@ def condition_key(fact: ConditionFact) -> tuple:
 def medication_key(fact: MedicationFact) -> tuple:
     """A mention that stops or holds the drug stays apart from the others: the bundle keeps the
     last one's status ('She was started on naproxen ... Discontinue naproxen.' is stopped,
-    'Warfarin held on admission. ... Warfarin - STOP' stopped, not on hold); a
-    dose given ('was given aspirin in the ER') is no news against the list's 'Aspirin 325 mg
-    daily'."""
+    'Warfarin held on admission. ... Warfarin - STOP' stopped, not on hold), as does a course
+    it says is over ('azithromycin IV (completed 11/30)'); a dose given ('was given aspirin in
+    the ER') is no news against the list's 'Aspirin 325 mg daily'."""
+    ended = fact.status == MedicationStatus.COMPLETED and not fact.administered
     paused = (
-        fact.status if fact.status in (MedicationStatus.STOPPED, MedicationStatus.ON_HOLD) else None
+        fact.status
+        if fact.status in (MedicationStatus.STOPPED, MedicationStatus.ON_HOLD) or ended
+        else None
     )
     return fact.text.lower(), fact.assertion, fact.prescribed, paused
 

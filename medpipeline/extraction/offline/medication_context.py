@@ -25,7 +25,10 @@ from medpipeline.extraction.offline.text import (
 from medpipeline.extraction.schema import Assertion
 
 # What the document sends the patient home with: orders of this document.
-DISCHARGE_LIST = r"(?:discharge|hospital discharge) medications?|medications (?:at|on) discharge"
+DISCHARGE_LIST = (
+    r"(?:discharge|hospital discharge) medications?(?: reconciliation| list)?"
+    r"|medications (?:at|on) discharge"
+)
 
 
 MEDICINES = r"(?:medications?|medicines?|meds)"
@@ -112,12 +115,27 @@ MAX_LIST_LINES = 30
 
 
 # Where such a list ends: a label line ('Follow-up:'), the next list's header ('CONTINUE taking
-# these medications') or another instruction ('Continue your other home medicines').
+# these medications') or another instruction ('Continue your other home medicines'), or a label
+# of other medications with its items ('Inpatient-only medications not continued: ceftriaxone').
+OTHER_MEDICATIONS_LABEL = rf"^[^\n:|]{{0,40}}\b{MEDICINES}\b[^\n:|]{{0,30}}:"
 NEXT_LIST_LINE = re.compile(
     r"^[^\n]{1,60}:[ \t]*$"
+    rf"|{OTHER_MEDICATIONS_LABEL}"
     r"|^[ \t]*(?:continue|keep|start|resume|restart|change|increase|decrease|stop)\b",
     re.IGNORECASE,
 )
+
+
+def until_other_medications(text: str, regions: list[Region]) -> list[Region]:
+    """Each region up to a line labelling other medications ('Discharge Medications' then its
+    table, then 'Inpatient-only medications not continued: ceftriaxone ...')."""
+    label = re.compile(OTHER_MEDICATIONS_LABEL, re.IGNORECASE | re.MULTILINE)
+    cut = []
+    for start, end in regions:
+        first_line_end = text.find("\n", start, end)
+        other = label.search(text, first_line_end + 1, end) if first_line_end >= 0 else None
+        cut.append((start, other.start() if other else end))
+    return cut
 
 
 def header_list_regions(text: str, header: re.Pattern[str]) -> list[Region]:

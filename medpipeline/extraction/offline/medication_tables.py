@@ -31,6 +31,7 @@ from medpipeline.extraction.offline.sig import (
     parse_dose,
     parse_frequency,
     parse_route,
+    without_previous_sig,
 )
 from medpipeline.extraction.offline.term_matcher import DRUG
 from medpipeline.extraction.offline.text import (
@@ -104,8 +105,8 @@ def medication_from_row(
     if not re.search(r"[A-Za-z]{3}", product):
         return None
     sig_cell = table.cell(row, "sig")
-    sig = " ".join(
-        part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part
+    sig = without_previous_sig(
+        " ".join(part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part)
     )
     written = f"{product} | {sig}"
     generic = generic_of(product)
@@ -137,8 +138,18 @@ def medication_from_row(
         assertion=Assertion.HYPOTHETICAL if pending else Assertion.PRESENT,
         prescribed=ordered and status_code == MedicationStatus.ACTIVE and not pending,
         name_by_spelling=spelled is not None,
-        administered=given and status_code == MedicationStatus.COMPLETED,
+        administered=(given or bool(GIVEN_IN_ROW.search(table.row_text(row))))
+        and status_code == MedicationStatus.COMPLETED,
     )
+
+
+# A row's comment that its dose was given during a visit ('No Longer Active | Administered in
+# office'): a dose given, no news against the row listing the drug the patient goes on taking.
+GIVEN_IN_ROW = re.compile(
+    r"\b(?:administered|given)[ \t]+(?:in|at|during)[ \t]+(?:the[ \t]+)?"
+    r"(?:office|clinic|visit|ed|er|emergency[ \t]+department|infusion[ \t]+cent(?:er|re))\b",
+    re.IGNORECASE,
+)
 
 
 # A title listing medications the patient no longer takes ('Inactive Medications', 'Past

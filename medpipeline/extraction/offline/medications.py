@@ -30,6 +30,7 @@ from medpipeline.extraction.offline.medication_context import (
     last_cue,
     medication_assertion,
     taken_before_arrival,
+    until_other_medications,
 )
 from medpipeline.extraction.offline.pipeline import has_modifier
 from medpipeline.extraction.offline.sections_tables import (
@@ -319,7 +320,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
     prescribed_lists = (
         list_items(text, PRESCRIBED_HEADER)
         + header_list_regions(text, ORDER_LIST_HEADER)
-        + section_regions(doc, MEDICATION_CATEGORIES, titled=PRESCRIBED_HEADER)
+        + until_other_medications(
+            text, section_regions(doc, MEDICATION_CATEGORIES, titled=PRESCRIBED_HEADER)
+        )
     )
     stop_lists = header_list_regions(text, STOP_LIST_HEADER)
     given_lists = header_list_regions(text, GIVEN_LIST_HEADER)
@@ -393,6 +396,9 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             # 'Zoledronic acid 4 mg IV administered today in the infusion center': given
             and not has_modifier(ent, "MED_GIVEN")
         )
+        # a course the text says is over ('azithromycin IV (completed 11/30)', 'prednisone
+        # taper completed'): completed, but no single dose given
+        course_completed = has_modifier(ent, "MED_COMPLETED")
         # a dose the text says was given ('was given aspirin in the ED') is a completed
         # administration, as is a course behind the patient ('s/p 4 cycles of carboplatin'),
         # not a drug the patient is on; a prescription or a later start is
@@ -402,9 +408,10 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or in_regions(ent.start_char, given_lists)
             or taken_before_arrival(text, ent)
         )
-        given = (dose_given or cue_before(COURSES_BEHIND, text, ent)) and not (
+        given = (dose_given or course_completed or cue_before(COURSES_BEHIND, text, ent)) and not (
             prescribed
-            or started > last_cue(ent, "MED_GIVEN")  # 'Started a course ..., now completed'
+            # 'Started a course ..., now completed'
+            or started > max(last_cue(ent, "MED_GIVEN"), last_cue(ent, "MED_COMPLETED"))
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])
         )
         column = STATUS_COLUMN.match(text, ent.end_char, line_end)

@@ -5,10 +5,11 @@ row may be reported only as normal or abnormal; rows going on after a break with
 in sight are read by their cells (name, value with a lab unit, reference range)."""
 
 import dataclasses
+import datetime
 import functools
 import re
 
-from medpipeline.extraction.offline.demographics import first_date, parse_date
+from medpipeline.extraction.offline.demographics import DATE, first_date, parse_date
 from medpipeline.extraction.offline.lexicons import ObservationKind, observation_kind_candidates
 from medpipeline.extraction.offline.result_values import (
     FLAG,
@@ -22,6 +23,8 @@ from medpipeline.extraction.offline.result_values import (
 from medpipeline.extraction.offline.results import RANGE_CELL, TABLE_RESULTS
 from medpipeline.extraction.offline.sections_tables import (
     DATE_VALUE,
+    MONTH_DAY,
+    REMARK,
     RESULTS,
     VITALS,
     Cell,
@@ -388,10 +391,33 @@ def results_by_date_column(
                 fact = observation_from_cells(text, name, cell, table, row, vital)
                 if fact:
                     quote = quote_for(text, *row_span(row))
-                    facts.append(
-                        fact.model_copy(update={"quote": quote, "effective_date": parse_date(date)})
-                    )
+                    taken = parse_date(date) or dated_by_the_text(date, text)
+                    facts.append(fact.model_copy(update={"quote": quote, "effective_date": taken}))
     return facts
+
+
+HALF_A_YEAR = 183  # days
+
+
+def dated_by_the_text(month_day: str, text: str) -> str | None:
+    """A column's date printed without its year ('12/02 (Discharge)'): in the year of the
+    latest date the text prints (an admission or print date; a birth date is earlier), or the
+    year before when the day falls half a year or more after that date ('12/30' in a note of
+    01/04); None when the text prints no year."""
+    written = MONTH_DAY.fullmatch(REMARK.sub("", month_day).strip())
+    printed = (first_date(found.group()) for found in re.finditer(DATE, text))
+    latest = max(filter(None, printed), default=None)
+    if written is None or latest is None:
+        return None
+    month, day = (int(part) for part in written.group().split("/"))
+    year = int(latest[:4])
+    try:
+        taken = datetime.date(year, month, day)
+        if (taken - datetime.date.fromisoformat(latest)).days > HALF_A_YEAR:
+            taken = taken.replace(year=year - 1)
+    except ValueError:  # 29 February
+        return None
+    return taken.isoformat()
 
 
 def row_span(row: TableRow) -> tuple[int, int]:

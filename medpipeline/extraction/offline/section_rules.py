@@ -61,10 +61,9 @@ def title_word(word: str) -> str:
 
 
 def joined_titles(row: dict[str, str], status_titles: bool = True) -> str:
-    """One of the row's titles (`title_word`: 'Assessment & Plan', 'Procedure(s) Performed'), or several of
-    them joined by commas, '&', '/' or 'and' ('Allergies, Adverse Reactions and Alerts'); without
-    those naming a status
-    ('Stopped medications') unless `status_titles`."""
+    """One of the row's titles (`title_word`: 'Assessment & Plan', 'Procedure(s) Performed'), or
+    several of them joined by commas, '&', '/' or 'and' ('Allergies, Adverse Reactions and
+    Alerts'); without those naming a status ('Stopped medications') unless `status_titles`."""
     titles = "|".join(
         r"[ \t]+".join(title_word(word) for word in title.split())
         for title in sorted(split_names(row["title"]), key=len, reverse=True)

@@ -547,8 +547,11 @@ def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRo
     for index, row in enumerate(block[1:], start=1):
         filled = row.filled()
         labels = [c.text for c in row.cells]
-        captions = 0  # the caption rows right above this row ('| TRIAGE VITALS |' under allergies)
-        while captions < index and captions_a_header(block, index - captions - 1, width, vital_name):
+        # the caption rows right above this row ('| TRIAGE VITALS |' under the allergies)
+        captions = 0
+        while captions < index and captions_a_header(
+            block, index - captions - 1, width, vital_name
+        ):
             captions += 1
         captions_only = captions >= len(parts[-1])
         above = [c.text for c in parts[-1][0].cells]
@@ -600,8 +603,13 @@ WRAPPED_LABELS = re.compile(
 DATE_VALUE = re.compile(r"\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4}\b")
 
 
+# A column's date without its year, with a remark or not ('11/28 (Admit)', '12/02 (Discharge)').
+MONTH_DAY = re.compile(r"(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])")
+
+
 def is_date(written: str) -> bool:
-    return bool(DATE_VALUE.fullmatch(written) or parse_date(written))
+    date = REMARK.sub("", written).strip()
+    return bool(DATE_VALUE.fullmatch(date) or MONTH_DAY.fullmatch(date) or parse_date(date))
 
 
 # The columns a dates row may name besides its dates.

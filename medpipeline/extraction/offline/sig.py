@@ -95,6 +95,15 @@ def dose_after_strength(window: str, matches: list[re.Match[str]]) -> list[re.Ma
     ]
 
 
+# A changed sig that gives the old one first ('Was 1000 mg BID. Now 500 mg PO BID'): the old
+# dose and frequency are no longer the drug's.
+PREVIOUS_SIG = re.compile(r"\bwas\b[^.;\n]*[.;,]?[ \t]*now\b", re.IGNORECASE)
+
+
+def without_previous_sig(text: str) -> str:
+    return PREVIOUS_SIG.sub(" ", text)
+
+
 def names_a_dose(text: str) -> bool:
     """The text writes a dose, one or a range ('25 mg', '5-10 mg', '49-51 mg')."""
     return dose_pattern().search(text) is not None
