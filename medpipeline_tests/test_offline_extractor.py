@@ -621,14 +621,18 @@ def test_medication_reconciliation_wording(extractor, text, expected):
         ("Cefuroxime was injected intracamerally.", {"cefuroxime": "completed"}),
         ("Healon was used to fill the anterior chamber.", {"hyaluronic acid": "completed"}),
         # the dose between the drug and the verb
-        ("Bupivacaine 0.25% 20 mL was infiltrated at the port sites.", {"bupivacaine": "completed"}),
+        (
+            "Bupivacaine 0.25% 20 mL was infiltrated at the port sites.",
+            {"bupivacaine": "completed"},
+        ),
         ("The wound was irrigated with normal saline.", {"sodium chloride": "completed"}),
         ("The catheter was flushed with heparin 100 units/mL.", {"heparin": "completed"}),
     ],
 )
 def test_a_drug_given_during_a_procedure_is_an_administration(extractor, text, expected):
     """A drug an operative note says was injected, instilled, infiltrated, used, prepped,
-    irrigated or flushed with is given once, not a drug the patient is on (before: active MedicationStatements)."""
+    irrigated or flushed with is given once, not a drug the patient is on (before: active
+    MedicationStatements)."""
     result = extractor.extract(text)
     assert {m.generic_name: m.status.value for m in result.medications} == expected
 

@@ -248,3 +248,31 @@ def test_conditions_of_these_notes(extractor, text, expected):
         if c.assertion in (Assertion.PRESENT, Assertion.HISTORICAL)
     }
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("BMI:\t31.0 kg/m2\tSpO2:\t96% room air", {("BMI", 31.0), ("SpO2", 96.0)}),
+        ("CO2: 24 mmol/L", {("CO2", 24.0)}),
+        ("Hgb 9:8", set()),  # guard: a number a scan split is no value
+    ],
+)
+def test_a_name_ending_in_a_digit_before_its_colon(extractor, text, expected):
+    """'SpO2: 96%': the name's own '2:' was read as a number split by a misread point, so the
+    value was dropped."""
+    found = {(o.name, o.value) for o in extractor.extract(text).observations}
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("Encounter: 12/03/2026\tType: Well Child Check - 4 Year\n", "2026-12-03"),
+        ("PATIENT: DOE, JANE MRN: 123 DOS: 11/30/2026\n", "2026-11-30"),
+    ],
+)
+def test_an_encounter_or_dos_label_dates_the_visit(extractor, text, start):
+    """'Encounter: 12/03/2026' (a pediatric visit's header) gave no Encounter at all."""
+    (encounter,) = extractor.extract(text).encounters
+    assert (encounter.encounter_class, encounter.start_date) == ("ambulatory", start)

@@ -140,7 +140,8 @@ ENCOUNTER_DATE_LABEL = re.compile(
     rf"date of discharge|discharged(?: on)?|admit(?: date)?|admission|discharge|"
     rf"arrival(?: date| time)?|date of arrival|arrived(?: on)?|"
     rf"date of service|service date|visit date|"
-    rf"date of visit|encounter date|date of (?:surgery|procedure|operation|transfer)|date)"
+    rf"date of visit|encounter date|date of (?:surgery|procedure|operation|transfer|encounter)|"
+    rf"(?<!last )(?<!prior )(?<!previous )encounter|DOS|date)"
     rf"[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
     re.IGNORECASE,
 )

@@ -424,7 +424,8 @@ def observation_facts(doc: Doc, skip_regions: list[Region]) -> list[ObservationF
 SPLIT_AFTER = re.compile(r"[.:][ \t]?\d|[ \t]\d{3}(?![\d.,/:-])(?![ \t]*[-\u2013])")
 
 
-SPLIT_BEFORE = re.compile(r"(?:\d[.:][ \t]?|(?<![\w.,-])\d{1,3}[ \t])$")
+# (not a name's own digit before its colon: 'SpO2: 96%', 'CO2: 24', 'FEV1: 2.1 L')
+SPLIT_BEFORE = re.compile(r"(?:(?<![A-Za-z])\d[.:][ \t]?|(?<![\w.,-])\d{1,3}[ \t])$")
 
 
 def is_a_split_number(text: str, start: int, end: int, thousands: bool) -> bool:
