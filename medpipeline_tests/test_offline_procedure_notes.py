@@ -191,21 +191,6 @@ def test_a_rows_comment_says_the_dose_was_given(extractor):
     assert (albuterol.status, albuterol.administered) == (MedicationStatus.COMPLETED, True)
 
 
-def test_a_surgical_history_lines_parts(extractor):
-    """'TURP 2020; Right total knee arthroplasty 2015.' on one line under the title was one
-    procedure named by the whole line."""
-    text = (
-        "Past Surgical History\n"
-        "Transurethral resection of prostate (TURP) 2020; Right total knee arthroplasty 2015.\n"
-        "\nAllergies\nNKDA\n"
-    )
-    found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
-    assert found == [
-        ("Transurethral resection of prostate (TURP)", "2020"),
-        ("Right total knee arthroplasty", "2015"),
-    ]
-
-
 def test_a_flowsheets_dates_without_their_year(extractor):
     """'| Test | 11/28 (Admit) | 12/02 (Discharge) | Units |': each column's value with its unit
     and its date in the year the text prints (before: 'Test' was a result and only the first

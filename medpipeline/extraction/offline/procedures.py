@@ -206,21 +206,16 @@ def inline_surgical_history_items(text: str) -> list[Region]:
 def operation_lines(text: str, header: re.Pattern[str]) -> list[Region]:
     """The lines right after each procedures header line that carry no list marker and each
     name an operation or a study ('Past Surgical History:' then 'Appendectomy (1985)' on a line
-    of its own), up to the first that does not; a line's ';' parts are items of their own
-    ('Transurethral resection of prostate (TURP) 2020; Right total knee arthroplasty 2015.')."""
+    of its own), up to the first that does not."""
     lines = []
     for match in header.finditer(text):
         end = past_blank_lines(text, match.end())
         while end < len(text):
             line, line_end = next_line(text, end)
-            named = listed_procedure(line.split(";")[0])
+            named = listed_procedure(line)
             if LIST_ITEM_LINE.match(line + " ") or not names_a_procedure_or_study(named):
                 break
-            lines += [
-                (end + 1 + part.start(), end + 1 + part.end())
-                for part in re.finditer(r"[^;]+", line)
-                if part.group().strip()
-            ]
+            lines.append((end + 1, line_end))
             end = line_end
     return lines
 
