@@ -275,8 +275,8 @@ def bracketed_cue_modifies(target: Span, cue: Span, between: Span) -> bool:
     """A cue inside brackets is a remark on the mention the bracket follows: in 'Aspirin,
     lisinopril 10 mg (discontinued due to cough), atorvastatin' only lisinopril is stopped; in
     'Hypertension (resolved), diabetes' only hypertension is resolved; mentions joined by 'and'
-    share it. (medspaCy's `on_modifies`
-    hook; `between` runs from the earlier of the two to the later.)"""
+    share it. (medspaCy's `on_modifies` hook; `between` runs from the earlier of the two to the
+    later.)"""
     text = cue.doc.text
     line_start = text.rfind("\n", 0, cue.start_char) + 1
     opening = text.rfind("(", line_start, cue.start_char)

@@ -126,14 +126,20 @@ NEXT_LIST_LINE = re.compile(
 )
 
 
+OTHER_MEDICATIONS_LINE = re.compile(OTHER_MEDICATIONS_LABEL, re.IGNORECASE | re.MULTILINE)
+
+
 def until_other_medications(text: str, regions: list[Region]) -> list[Region]:
     """Each region up to a line labelling other medications ('Discharge Medications' then its
     table, then 'Inpatient-only medications not continued: ceftriaxone ...')."""
-    label = re.compile(OTHER_MEDICATIONS_LABEL, re.IGNORECASE | re.MULTILINE)
     cut = []
     for start, end in regions:
         first_line_end = text.find("\n", start, end)
-        other = label.search(text, first_line_end + 1, end) if first_line_end >= 0 else None
+        other = (
+            OTHER_MEDICATIONS_LINE.search(text, first_line_end + 1, end)
+            if first_line_end >= 0
+            else None
+        )
         cut.append((start, other.start() if other else end))
     return cut
 

@@ -163,7 +163,8 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
     """Rows of medication tables; a table under a discharge medications title ('Discharge
     Medications', 'New Prescriptions') is what the document orders, one under a stop list's
     title ('Discontinued Medications') is stopped, one under a past list's or a list of doses
-    given ('Medications Given in ED Prior to Arrival on Unit') completed."""
+    given ('Medications Given in ED Prior to Arrival on Unit', or a table so captioned)
+    completed."""
     facts = []
     stop_lists = header_list_regions(text, STOP_LIST_HEADER)
     given_lists = header_list_regions(text, GIVEN_LIST_HEADER)
