@@ -1,5 +1,6 @@
-"""The offline provider on operative reports, ED provider notes and discharge summaries with a
-reconciliation table (2026-12-06, twenty-second session, from a fourth blind set's tuning half).
+"""The offline provider on operative reports, ED provider notes, discharge summaries with a
+reconciliation table and a well-child visit (2026-12-06, twenty-second session, from a fourth
+blind set's tuning half).
 Each case is short text of our own in the layout those documents print; each failed on the code
 before its rule unless it says it is a guard."""
 
@@ -261,3 +262,23 @@ def test_an_encounter_or_dos_label_dates_the_visit(extractor, text, start):
     """'Encounter: 12/03/2026' (a pediatric visit's header) gave no Encounter at all."""
     (encounter,) = extractor.extract(text).encounters
     assert (encounter.encounter_class, encounter.start_date) == ("ambulatory", start)
+
+
+@pytest.mark.parametrize(
+    ("line", "drug"),
+    [
+        ("Children's multivitamin - 1 chewable daily", "multivitamin"),
+        ("Infants' Tylenol 80 mg PO q6h PRN fever", "acetaminophen"),  # guard
+    ],
+)
+def test_a_product_named_for_children_is_the_patients(extractor, line, drug):
+    """A well-child visit's "Children's multivitamin" was a family member's drug: ConText read
+    'Children' as a relative."""
+    assert medications(extractor, f"Current Medications\n{line}\n") == {
+        drug: MedicationStatus.ACTIVE
+    }
+
+
+def test_a_relatives_drug_stays_theirs(extractor):
+    """Guard: 'His children take lisinopril' is no drug of the patient."""
+    assert medications(extractor, "Family history: his children take lisinopril.") == {}

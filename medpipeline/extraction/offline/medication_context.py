@@ -353,6 +353,11 @@ def changed_for_a_contraindication(ent: Span) -> bool:
     )
 
 
+# A product made for children, named so ("Children's multivitamin", "Infants' Tylenol"):
+# ConText reads the word as a family member.
+FOR_CHILDREN_BEFORE = re.compile(r"\b(?:children|infants?|kids)['\u2019]s?[ \t]+$", re.IGNORECASE)
+
+
 def medication_assertion(text: str, ent: Span) -> Assertion:
     """ConText's assertion, hypothetical when the sentence only proposes the drug, present when
     a history names the drug the patient is on, present when it is held or stopped because it
@@ -360,6 +365,10 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
     assertion = assertion_of(ent, hypothetical_allowed=False)
     if assertion == Assertion.NEGATED and changed_for_a_contraindication(ent):
         return Assertion.PRESENT
+    if assertion == Assertion.FAMILY and FOR_CHILDREN_BEFORE.search(
+        text, max(0, ent.start_char - 16), ent.start_char
+    ):
+        return Assertion.PRESENT  # "Children's multivitamin": a product's name, not a relative's
     sentence_start, _ = sentence_region(ent)
     before_list = text[sentence_start : list_start(text, ent)]
     if (
