@@ -32,6 +32,7 @@ from medpipeline.extraction.schema import (
     iter_facts,
 )
 from medpipeline.fhir.bundle import MappedFact
+from medpipeline.fhir.elements import observation_value
 from medpipeline.review import DocumentReview, ReviewReason
 
 EVIDENCE_FILE = "evidence.html"
@@ -130,20 +131,7 @@ def summarize_resource(full_url: str, resource: dict[str, Any]) -> ResourceSumma
     for field in ("clinicalStatus", "verificationStatus"):
         for coding in (resource.get(field) or {}).get("coding", []):
             status.append(f"{field.removesuffix('Status')}: {coding.get('code')}")
-    quantity = resource.get("valueQuantity")
-    value = (
-        " ".join(
-            str(part)
-            for part in (
-                quantity.get("comparator"),
-                quantity.get("value"),
-                quantity.get("unit") or quantity.get("code"),
-            )
-            if part is not None
-        )
-        if quantity
-        else resource.get("valueString")
-    )
+    value = observation_value(resource)
     return ResourceSummary(
         resource_type=resource["resourceType"],
         resource_id=full_url.removeprefix("urn:uuid:"),

@@ -37,6 +37,7 @@ from medpipeline.fhir.bundle import (
     UCUM,
     build_bundle,
 )
+from medpipeline.fhir.elements import observation_value
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline_tests.helpers import document_on_disk, resources_of
 
@@ -573,6 +574,25 @@ def test_a_result_written_as_text_keeps_its_unit_and_written_range(
     [written] = result["referenceRange"]
     assert (written.get("low", {}).get("value"), written.get("high", {}).get("value")) == bounds
     assert written["text"] == reference_text
+
+
+@pytest.mark.parametrize(("unit", "shape"), [("/[HPF]", "valueRange"), (None, "valueString")])
+def test_a_count_reported_as_a_range(
+    document: SourceDocument, unit: str | None, shape: str
+) -> None:
+    """'UA RBC  25-50  /HPF': a Range of that unit (before: the value 25 with a unit '-50'); a
+    range without a unit stays text."""
+    note = "UA RBC 25-50 /HPF (0-2) H"
+    fact = ObservationFact(quote=note, name="UA RBC", value_text="25-50", unit=unit,
+                           reference_text="0-2", interpretation="H")  # fmt: skip
+    [result] = resources_of(_bundle(document, note, observations=[fact]), "Observation")
+    assert shape in result and "valueQuantity" not in result
+    if unit:
+        low, high = result["valueRange"]["low"], result["valueRange"]["high"]
+        assert (low["value"], high["value"], high["code"]) == (25, 50, "/[HPF]")
+        assert observation_value(result) == "25.0-50.0 /[HPF]"
+    else:
+        assert result["valueString"] == "25-50"
 
 
 def test_an_undated_procedure_is_not_dated_by_the_encounter(document: SourceDocument) -> None:

@@ -282,3 +282,13 @@ def test_a_product_named_for_children_is_the_patients(extractor, line, drug):
 def test_a_relatives_drug_stays_theirs(extractor):
     """Guard: 'His children take lisinopril' is no drug of the patient."""
     assert medications(extractor, "Family history: his children take lisinopril.") == {}
+
+
+def test_a_count_reported_as_a_range_is_no_number(extractor):
+    """'| UA RBC | 25-50 | /HPF |' was the value 25 with a unit '-50'."""
+    text = (
+        "LAB RESULTS\n| Component | Value | Units | Ref Range | Flag |\n"
+        "| UA RBC | 25-50 | /HPF | 0 - 2 | H |\n| WBC | 11.2 | K/uL | 4.0 - 10.5 | H |\n"
+    )
+    found = {(o.name, o.value, o.value_text, o.unit) for o in extractor.extract(text).observations}
+    assert found == {("UA RBC", None, "25-50", "/[HPF]"), ("WBC", 11.2, None, "10*3/uL")}

@@ -150,6 +150,19 @@ def quantity_checked(
     return quantity, dropped
 
 
+def observation_value(resource: JsonDict) -> str | None:
+    """An Observation's value as a reader writes it: '< 1 mg/dL', '25.0-50.0 /[HPF]', 'Negative'."""
+    if quantity := resource.get("valueQuantity"):
+        unit = quantity.get("unit") or quantity.get("code")
+        parts = (quantity.get("comparator"), quantity.get("value"), unit)
+        return " ".join(str(part) for part in parts if part is not None)
+    if value_range := resource.get("valueRange"):
+        low, high = value_range.get("low", {}), value_range.get("high", {})
+        unit = f" {high['unit']}" if high.get("unit") else ""
+        return f"{low.get('value')}-{high.get('value')}{unit}"
+    return resource.get("valueString")
+
+
 def clean_text(value: str | None) -> str | None:
     """Whitespace collapsed to single spaces (FHIR strings allow no other), None when empty."""
     collapsed = " ".join(value.split()) if value else ""

@@ -89,6 +89,8 @@ _COMPARATOR = re.compile(r"\s*(<=|>=|[<>\u2264\u2265])")
 _COMPARATORS = {"\u2264": "<=", "\u2265": ">="}
 # A result or range written as text: '6.7', '< 1', '3.5-5.0', '<200', '>= 60'
 _NUMBER_WRITTEN = re.compile(r"(<=|>=|[<>\u2264\u2265])?\s*(\d+(?:\.\d+)?)")
+# A count reported as a range with its unit ('25-50' /[HPF]): a valueRange
+_RANGE_WRITTEN = re.compile(r"(\d+(?:\.\d+)?)\s*[-\u2013]\s*(\d+(?:\.\d+)?)")
 _RANGE_WRITTEN = re.compile(
     r"(?:(?P<low>\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(?P<high>\d+(?:\.\d+)?))"
     r"|(?:(?P<comparator><=|>=|[<>\u2264\u2265])\s*(?P<bound>\d+(?:\.\d+)?))"
@@ -232,7 +234,8 @@ def allergy_resource(
 
 def observation_resource(facts: list[ObservationFact], context: MappingContext) -> Carrying:
     """A result keeps its unit and reference range: a number written as text ('6.7', '<1') is a
-    Quantity in the fact's unit, a written range ('3.5-5.0', '<200') its low and high."""
+    Quantity in the fact's unit, a value written as a range with a unit ('25-50' /[HPF]) a
+    Range, a written reference range ('3.5-5.0', '<200') its low and high."""
     fact = facts[0]
     category = "-".join(fact.category.strip().lower().replace("_", " ").split())
     category_display = _OBSERVATION_CATEGORIES.get(category)
@@ -246,6 +249,7 @@ def observation_resource(facts: list[ObservationFact], context: MappingContext) 
     if value and comparator:
         value["comparator"] = _COMPARATORS.get(comparator[1], comparator[1])
     components = _blood_pressure_components(loinc, value_text, fact.unit)
+    value_range = _value_range(value_text, fact.unit, context) if value is None else None
     reference_range = _reference_range(fact, context)
     resource = without_none(
         resourceType="Observation",
@@ -264,7 +268,8 @@ def observation_resource(facts: list[ObservationFact], context: MappingContext) 
         encounter={"reference": context.encounter} if context.encounter else None,
         effectiveDateTime=iso_date(fact.effective_date) or context.encounter_date,
         valueQuantity=value,
-        valueString=value_text if value is None and not components else None,
+        valueRange=value_range,
+        valueString=value_text if value is None and not components and not value_range else None,
         interpretation=(
             [codeable(_INTERPRETATION, interpretation, _INTERPRETATIONS[interpretation])]
             if interpretation in _INTERPRETATIONS
@@ -274,6 +279,17 @@ def observation_resource(facts: list[ObservationFact], context: MappingContext) 
         component=components,
     )
     return resource, facts
+
+
+def _value_range(
+    value_text: str | None, unit: str | None, context: MappingContext
+) -> JsonDict | None:
+    written = _RANGE_WRITTEN.fullmatch(value_text or "")
+    if written is None or not clean_text(unit):
+        return None
+    low, _ = quantity_checked(float(written[1]), unit, context)
+    high, _ = quantity_checked(float(written[2]), unit, context, count=False)
+    return {"low": low, "high": high}
 
 
 def _blood_pressure_components(

@@ -39,6 +39,7 @@ from medpipeline.fhir.bundle import (
     FLAG_SYSTEM,
     NO_KNOWN_ALLERGY_CODES,
 )
+from medpipeline.fhir.elements import observation_value
 from medpipeline.fhir.validation import validate_bundle
 from medpipeline.identity import group_by_identity, patient_resource_identity
 from medpipeline.storage import PRIVATE_FILE_MODE, write_atomic, write_json
@@ -120,7 +121,7 @@ def fact_key(resource: JsonDict, doc_id: str) -> str:
     if kind == "AllergyIntolerance":
         return f"{kind}|{_codes(resource.get('code'))}"
     if kind == "Observation":
-        value = resource.get("valueQuantity", {}).get("value", resource.get("valueString"))
+        value = resource.get("valueQuantity", {}).get("value", observation_value(resource))
         return f"{kind}|{_codes(resource.get('code'))}|{resource.get('effectiveDateTime')}|{value}"
     if kind in ("Procedure", "ServiceRequest"):  # done, or planned
         when = resource.get("performedDateTime", resource.get("occurrenceDateTime"))

@@ -70,7 +70,9 @@ EXTRA_VITALS = {
 MAX_VITAL_NAME_WORDS = 5
 VALUE_CELL = re.compile(
     r"^=?[ \t]*(?P<op><=|>=|[<>\u2264\u2265])?[ \t]*(?P<number>-?(?:\d+(?:\.\d+)?|\.\d+))"
-    r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?))?"
+    r"(?:[ \t]*/[ \t]*(?P<second>\d+(?:\.\d+)?)"
+    # a count reported as a range ('25-50' red cells per high-power field)
+    r"|[ \t]*[-\u2013][ \t]*(?P<upper>\d+(?:\.\d+)?)(?![\d.]))?"
     r"[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*(?:[ \t]+per[ \t]+[a-z]+)?)?"
     # the oxygen a saturation was read on ('98% RA', '94% on 2 L NC')
     r"(?:[ \t]+(?:on[ \t]+)?(?:RA|room[ \t]+air"
@@ -173,8 +175,10 @@ def observation_from_cells(
         number, value_text, written_unit, flag = None, written, None, None
     else:
         pair = parsed["second"] is not None
-        number = None if pair else float(parsed["number"])
+        number = None if pair or parsed["upper"] else float(parsed["number"])
         value_text = written.split()[0] if pair or parsed["op"] else None
+        if parsed["upper"]:
+            value_text = f"{parsed['number']}-{parsed['upper']}"
         if pair and parsed["op"] is None:
             value_text = f"{whole(parsed['number'])}/{whole(parsed['second'])}"
             kind = kinds_by_code().get("85354-9") if vital else kind
