@@ -225,6 +225,8 @@ def test_a_flowsheets_dates_without_their_year(extractor):
         ("Back: + left CVA tenderness. No rash.", set()),
         ("CT abdomen without contrast (renal stone protocol): 5 mm calculus.", set()),
         ("History of CVA in 2019.", {"cva"}),  # guard
+        # a name made for children is no relative (ConText's family cue)
+        ("Admitted to Children's Hospital at age 4 for asthma.", {"asthma"}),
     ],
 )
 def test_conditions_of_these_notes(extractor, text, expected):

@@ -68,6 +68,13 @@ STOP_LIST_HEADER = re.compile(
 )
 
 
+# Where a dose is given during the visit: 'in the ED', 'at the infusion center'.
+GIVEN_PLACE = (
+    r"(?:ed|er|emergency[ \t]+department|clinic|office|procedure|visit"
+    r"|infusion(?:[ \t]+cent(?:er|re))?)"
+)
+
+
 # A list of what was given during the visit or procedure ('Medications given in the ED:',
 # 'PREMEDICATIONS GIVEN:', 'SEDATION/MEDICATIONS DURING PROCEDURE:', 'Medications
 # administered:', 'Medications Given in ED Prior to Arrival on Unit', 'ADMINISTERED TODAY'):
@@ -78,8 +85,7 @@ GIVEN_LIST_HEADER = re.compile(
     # 'ADMINISTERED TODAY', 'Administered in clinic'
     r"|(?=(?:administered|given)[ \t]+(?:today|this[ \t]+visit|in|during|at)\b))"
     r"[ \t]*(?:(?:given|administered|received)[ \t]*)?"
-    r"(?:(?:today|this[ \t]+visit)|(?:in|during|at)[ \t]+(?:the[ \t]+)?"
-    r"(?:ed|er|emergency[ \t]+department|clinic|office|procedure|visit|infusion))?"
+    rf"(?:(?:today|this[ \t]+visit)|(?:in|during|at)[ \t]+(?:the[ \t]+)?{GIVEN_PLACE})?"
     r"(?:[ \t]+(?:prior[ \t]+to|before)[ \t]+[^\n:]{1,40})?[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -91,6 +97,14 @@ GIVEN_CAPTION = re.compile(
     rf"\b{MEDICINES}[ \t]+(?:given|administered|received)\b"
     r"|^(?:administered|given)[ \t]+(?:today|this[ \t]+visit|in|during|at)\b"
     r"|\bmedication[ \t]+administration\b",
+    re.IGNORECASE,
+)
+
+
+# A row's comment that its dose was given during a visit ('No Longer Active | Administered in
+# office'): a dose given, no news against the row listing the drug the patient goes on taking.
+GIVEN_IN_ROW = re.compile(
+    rf"\b(?:administered|given)[ \t]+(?:in|at|during)[ \t]+(?:the[ \t]+)?{GIVEN_PLACE}\b",
     re.IGNORECASE,
 )
 
@@ -353,11 +367,6 @@ def changed_for_a_contraindication(ent: Span) -> bool:
     )
 
 
-# A product made for children, named so ("Children's multivitamin", "Infants' Tylenol"):
-# ConText reads the word as a family member.
-FOR_CHILDREN_BEFORE = re.compile(r"\b(?:children|infants?|kids)['\u2019]s?[ \t]+$", re.IGNORECASE)
-
-
 def medication_assertion(text: str, ent: Span) -> Assertion:
     """ConText's assertion, hypothetical when the sentence only proposes the drug, present when
     a history names the drug the patient is on, present when it is held or stopped because it
@@ -365,10 +374,6 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
     assertion = assertion_of(ent, hypothetical_allowed=False)
     if assertion == Assertion.NEGATED and changed_for_a_contraindication(ent):
         return Assertion.PRESENT
-    if assertion == Assertion.FAMILY and FOR_CHILDREN_BEFORE.search(
-        text, max(0, ent.start_char - 16), ent.start_char
-    ):
-        return Assertion.PRESENT  # "Children's multivitamin": a product's name, not a relative's
     sentence_start, _ = sentence_region(ent)
     before_list = text[sentence_start : list_start(text, ent)]
     if (

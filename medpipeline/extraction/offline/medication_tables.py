@@ -7,6 +7,7 @@ from spacy.tokens import Doc
 
 from medpipeline.extraction.offline.medication_context import (
     GIVEN_CAPTION,
+    GIVEN_IN_ROW,
     GIVEN_LIST_HEADER,
     MEDICINES,
     PENDING_STATUS,
@@ -141,15 +142,6 @@ def medication_from_row(
         administered=(given or bool(GIVEN_IN_ROW.search(table.row_text(row))))
         and status_code == MedicationStatus.COMPLETED,
     )
-
-
-# A row's comment that its dose was given during a visit ('No Longer Active | Administered in
-# office'): a dose given, no news against the row listing the drug the patient goes on taking.
-GIVEN_IN_ROW = re.compile(
-    r"\b(?:administered|given)[ \t]+(?:in|at|during)[ \t]+(?:the[ \t]+)?"
-    r"(?:office|clinic|visit|ed|er|emergency[ \t]+department|infusion[ \t]+cent(?:er|re))\b",
-    re.IGNORECASE,
-)
 
 
 # A title listing medications the patient no longer takes ('Inactive Medications', 'Past

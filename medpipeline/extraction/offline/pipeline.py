@@ -86,11 +86,28 @@ def has_modifier(ent: Span, category: str) -> bool:
     return any(modifier.category == category for modifier in ent._.modifiers)
 
 
+# A name made for children ("Children's multivitamin", "Children's Hospital", "Infants'
+# Tylenol"): ConText's family cue, but no relative.
+NAMED_FOR_CHILDREN = re.compile(r"(?:children|infants?|kids)\s*['\u2019]s?", re.IGNORECASE)
+
+
+def is_a_relatives(ent: Span) -> bool:
+    cues = [
+        ent.doc[m.modifier_span[0] : m.modifier_span[1]].text
+        for m in ent._.modifiers
+        if m.category == "FAMILY"
+    ]
+    named_for_children = bool(cues) and all(NAMED_FOR_CHILDREN.fullmatch(cue) for cue in cues)
+    return ent._.is_family and not (
+        named_for_children and ent._.section_category != "family_history"
+    )
+
+
 def assertion_of(ent: Span, hypothetical_allowed: bool = True) -> Assertion:
     """ConText (and section) attributes as one assertion, the strongest first."""
     if ent._.is_negated:
         return Assertion.NEGATED
-    if ent._.is_family:
+    if is_a_relatives(ent):
         return Assertion.FAMILY
     if ent._.is_uncertain:
         return Assertion.POSSIBLE

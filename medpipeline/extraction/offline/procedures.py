@@ -6,6 +6,7 @@ table are procedures not yet done (hypothetical: ServiceRequests).
 import re
 
 from medpipeline.extraction.offline.demographics import DATE, first_date
+from medpipeline.extraction.offline.section_rules import PRINTED_PLURAL
 from medpipeline.extraction.offline.sections_tables import (
     PLANNED_PROCEDURES,
     PROCEDURES,
@@ -30,8 +31,8 @@ from medpipeline.extraction.offline.text import (
 from medpipeline.extraction.schema import Assertion, ProcedureFact
 
 # 'Procedures', 'PROCEDURE(S) PERFORMED', 'Operation(s)'
-PROCEDURE_WORD_OR_PLURAL = r"procedure(?:s|\(s\))?"
-OPERATION_WORD_OR_PLURAL = r"operation(?:s|\(s\))?"
+PROCEDURE_WORD_OR_PLURAL = rf"procedure{PRINTED_PLURAL}?"
+OPERATION_WORD_OR_PLURAL = rf"operation{PRINTED_PLURAL}?"
 PROCEDURE_HEADER = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(?:.*\bthe following procedures were (?:conducted|performed)|"
     rf"{PROCEDURE_WORD_OR_PLURAL}(?:[ \t]+(?:performed|done))?"

@@ -384,19 +384,22 @@ def results_by_date_column(
         None if index in dates else column_role(cell.text) for index, cell in enumerate(first.cells)
     ]
     table = dataclasses.replace(table, roles=roles) if any(roles) else table
+    taken = {
+        index: parse_date(date) or dated_by_the_text(date, text) for index, date in dates.items()
+    }
     facts = []
     for row in (row for row in table.rows if row is not first and row.cells):
         name = row.cells[0]
         if not name.text or is_absence(name.text):
             continue
-        for index, date in dates.items():
+        for index in dates:
             if index < len(row.cells) and row.cells[index].text:
                 cell = row.cells[index]
                 fact = observation_from_cells(text, name, cell, table, row, vital)
                 if fact:
                     quote = quote_for(text, *row_span(row))
-                    taken = parse_date(date) or dated_by_the_text(date, text)
-                    facts.append(fact.model_copy(update={"quote": quote, "effective_date": taken}))
+                    update = {"quote": quote, "effective_date": taken[index]}
+                    facts.append(fact.model_copy(update=update))
     return facts
 
 

@@ -51,12 +51,16 @@ MEDICATIONS_LABEL = (
 )
 
 
+# A plural's ending as forms print it too: 'PROCEDURE(S)', 'Medication(s)'.
+PRINTED_PLURAL = r"(?:s|\(s\))"
+
+
 def title_word(word: str) -> str:
     """A title's word as printed: 'and' also as '&', a plural also as 'PROCEDURE(S)'."""
     if word == "and":
         return "(?:and|&)"
     if word.endswith("s") and len(word) > 3:
-        return rf"{re.escape(word[:-1])}(?:s|\(s\))"
+        return rf"{re.escape(word[:-1])}{PRINTED_PLURAL}"
     return re.escape(word)
 
 
