@@ -234,11 +234,13 @@ def allergy_items(text: str, region: Region) -> list[Region]:
         lambda match: match[0] if is_a_row_end(masked, match.start()) else "\x00" * len(match[0]),
         masked,
     )
-    # the reactions a relative clause joins are one item's ('which causes nausea and vomiting')
-    masked = REACTION_CLAUSE_LIST.sub(
-        lambda match: re.sub(r"\b(?:and|or)\b", lambda word: "\x00" * len(word[0]), match[0]),
-        masked,
-    )
+    # the reactions a relative clause or a dash joins are one item's ('which causes nausea and
+    # vomiting', 'Codeine - nausea and vomiting')
+    for reactions in (REACTION_CLAUSE_LIST, DASH_REACTION_LIST):
+        masked = reactions.sub(
+            lambda match: re.sub(r",|\b(?:and|or)\b", lambda word: "\x00" * len(word[0]), match[0]),
+            masked,
+        )
     items, item_start = [], 0
     for separator in ALLERGY_ITEM_SEPARATOR.finditer(masked):
         items.append((start + item_start, start + separator.start()))
@@ -404,10 +406,19 @@ TYPE_COLUMN = re.compile(
 
 
 # A common reaction ending an item written without a delimiter.
-REACTION_AT_END = re.compile(
-    r"(?<=\S)[ \t]+(?P<reaction>(?:(?:throat|facial|lip|tongue)[ \t]+)?(?:rash|hives|urticaria"
+REACTION_WORD = (
+    r"(?:(?:throat|facial|lip|tongue)[ \t]+)?(?:rash|hives|urticaria"
     r"|itching|pruritus|swelling|angioedema|anaphylaxis|nausea|vomiting|diarrh(?:o)?ea|wheezing"
-    r"|dizziness|headache|myalgias?|flushing|shortness[ \t]+of[ \t]+breath|GI[ \t]+upset))$",
+    r"|dizziness|headache|myalgias?|flushing|shortness[ \t]+of[ \t]+breath|GI[ \t]+upset)"
+)
+REACTION_AT_END = re.compile(rf"(?<=\S)[ \t]+(?P<reaction>{REACTION_WORD})$", re.IGNORECASE)
+
+
+# Reactions joined after a dash are one item's ('Codeine - nausea and vomiting'; not 'Penicillin
+# - hives and sulfa - rash').
+DASH_REACTION_LIST = re.compile(
+    rf"[ \t]+[-\u2013][ \t]+{REACTION_WORD}"
+    rf"(?:(?:[ \t]*,[ \t]*(?:(?:and|or)[ \t]+)?|[ \t]+(?:and|or)[ \t]+){REACTION_WORD})+",
     re.IGNORECASE,
 )
 

@@ -49,6 +49,22 @@ NEGATIVE_ANSWER = ConTextRule(
 )
 
 
+# A label grid's cell answering no ('Edema<tab>None', 'Fever<tab>No'): about the finding in the
+# cell before it only.
+NEGATIVE_CELL = ConTextRule(
+    "<tab> none",
+    "NEGATED_EXISTENCE",
+    direction="BACKWARD",
+    max_scope=3,
+    allowed_types={CONDITION},
+    pattern=[
+        {"TEXT": {"REGEX": r"^\t[\t ]*$"}},
+        {"LOWER": {"IN": NO_WORDS}},
+        {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}},
+    ],
+)
+
+
 # A question the text answers no ('Fever? No.', 'Any history of seizures? Denies.'); one left
 # unanswered doubts its finding ('Iron deficiency? Check ferritin.': lexicon/context_rules.csv).
 ANSWERED_NO = ConTextRule(
@@ -281,6 +297,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
     ]
     rules += [
         NEGATIVE_ANSWER,
+        NEGATIVE_CELL,
         ANSWERED_NO,
         *MINUS_SIGN,
         *SWITCHED_TO,

@@ -141,8 +141,11 @@ ENCOUNTER_DATE_LABEL = re.compile(
     rf"arrival(?: date| time)?|date of arrival|arrived(?: on)?|"
     rf"date of service|service date|visit date|"
     rf"date of visit|encounter date|date of (?:surgery|procedure|operation|transfer|encounter)|"
-    rf"(?<!last )(?<!prior )(?<!previous )encounter|DOS|date)"
-    rf"[ \t]*[:#]?[ \t]*(?P<date>{DATE})(?!\d)",
+    rf"(?<!last )(?<!prior )(?<!previous )encounter|DOS"
+    # a line's own 'Date/Time:' (not a C-CDA header's 'Documentation Of | ..., Date/Time:')
+    rf"|(?<![^\n])date[ \t]*/[ \t]*time|date)"
+    # the date on the next line after a label's colon ('Admit date:\n06/02/2025', a grid's wrap)
+    rf"(?:[ \t]*:[ \t]*\n?|[ \t]*#?)[ \t]*(?P<date>{DATE})(?!\d)",
     re.IGNORECASE,
 )
 
@@ -182,8 +185,11 @@ def names_an_emergency_visit(text: str) -> bool:
 # encounter, without a period. Only a title counts: the first lines, not a history's 'went to the
 # emergency room'.
 TITLE_LINES = 3
+# A title's first words, after the facility's name and a dash or a column gap ('MAPLE GROVE
+# NURSING CENTER - Admission History and Physical', 'Riverbend Dialysis Center<tab>Progress Note').
+TITLE_LEAD = r"^[ \t]*(?:[^\n]{0,80}?(?:[ \t]+[-\u2013|][ \t]+|\t))?(?:[\w&/-]+[ \t]+){0,3}"
 TITLE_ENCOUNTER = [
-    (kind, re.compile(rf"^[ \t]*(?:[\w&/-]+[ \t]+){{0,3}}(?:{words})\b[^\n]{{0,80}}$", re.I | re.M))
+    (kind, re.compile(rf"{TITLE_LEAD}(?:{words})\b[^\n]{{0,200}}$", re.I | re.M))
     for kind, words in (
         ("emergency", r"emergency[ \t]+(?:department|room)|ED[ \t]+(?:provider[ \t]+)?note"),
         (
@@ -193,7 +199,11 @@ TITLE_ENCOUNTER = [
             r"|(?:(?:M|S|CV|C|N|P)?ICU|intensive[ \t]+care|critical[ \t]+care|inpatient"
             r"|hospitalist)[ \t]+(?:progress[ \t]+)?note",
         ),
-        ("ambulatory", r"(?:clinic|office)[ \t]+(?:visit|note)|outpatient[ \t]+(?:visit|note)"),
+        (
+            "ambulatory",
+            r"(?:clinic|office)[ \t]+(?:visit|note)|outpatient[ \t]+(?:visit|note)|urgent[ \t]+care"
+            r"|(?:dialysis|infusion|endoscopy|ambulatory[ \t]+surgery)[ \t]+cent(?:er|re)",
+        ),
         ("virtual", r"tele(?:health|medicine)|video[ \t]+visit|virtual[ \t]+visit"),
     )
 ]

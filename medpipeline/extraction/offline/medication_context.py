@@ -70,22 +70,24 @@ STOP_LIST_HEADER = re.compile(
 
 # Where a dose is given during the visit: 'in the ED', 'at the infusion center'.
 GIVEN_PLACE = (
-    r"(?:ed|er|emergency[ \t]+department|clinic|office|procedure|visit"
-    r"|infusion(?:[ \t]+cent(?:er|re))?)"
+    r"(?:ed|er|emergency[ \t]+department|clinic|office|procedure|visit|bedside"
+    r"|(?:hemo)?dialysis|infusion(?:[ \t]+cent(?:er|re))?)"
 )
 
 
 # A list of what was given during the visit or procedure ('Medications given in the ED:',
-# 'PREMEDICATIONS GIVEN:', 'SEDATION/MEDICATIONS DURING PROCEDURE:', 'Medications
-# administered:', 'Medications Given in ED Prior to Arrival on Unit', 'ADMINISTERED TODAY'):
+# 'PREMEDICATIONS GIVEN:', 'SEDATION/MEDICATIONS DURING PROCEDURE:', 'Medications / Sedation',
+# 'Medications administered:', 'Medications Administered at Dialysis Today', 'Medications Given in ED Prior to Arrival on Unit', 'ADMINISTERED TODAY'):
 # each drug is a dose given, not one the patient is on.
 GIVEN_LIST_HEADER = re.compile(
-    r"^[ \t]*(?:#+[ \t]*)?(?:sedation/)?(?:premedications?|sedation"
+    rf"^[ \t]*(?:#+[ \t]*)?(?:{MEDICINES}[ \t]*/[ \t]*(?=sedation))?(?:sedation/)?"
+    r"(?:premedications?|sedation"
     rf"|{MEDICINES}(?=[ \t]+(?:given|administered|received|during)\b)"
     # 'ADMINISTERED TODAY', 'Administered in clinic'
     r"|(?=(?:administered|given)[ \t]+(?:today|this[ \t]+visit|in|during|at)\b))"
     r"[ \t]*(?:(?:given|administered|received)[ \t]*)?"
-    rf"(?:(?:today|this[ \t]+visit)|(?:in|during|at)[ \t]+(?:the[ \t]+)?{GIVEN_PLACE})?"
+    rf"(?:(?:today|this[ \t]+visit)|(?:in|during|at)[ \t]+(?:the[ \t]+)?{GIVEN_PLACE}"
+    r"(?:[ \t]+today)?)?"
     r"(?:[ \t]+(?:prior[ \t]+to|before)[ \t]+[^\n:]{1,40})?[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )

@@ -82,9 +82,11 @@ TIMES_DONE = re.compile(r"[ \t]+x[ \t]?\d+\b.*$", re.IGNORECASE)
 # A labelled line naming what was done ('PROCEDURE PERFORMED: Hemiarthroplasty, right hip.',
 # 'Operations: Appendectomy; drain placement'); a sentence after the label is a description.
 # After a bare 'Surgery:' only an operation's name: a label grid's 'DATE OF\nSURGERY:  West'
-# wraps a date's label and another cell's word.
+# wraps a date's label and another cell's word. So after a report's title ('PROCEDURE REPORT:
+# EGD AND COLONOSCOPY', 'Operative Note: Right carpal tunnel release').
 INLINE_PROCEDURES = re.compile(
-    rf"^[ \t]*(?:{PROCEDURE_WORD_OR_PLURAL}|{OPERATION_WORD_OR_PLURAL}|(?P<surgery>surgery))"
+    rf"^[ \t]*(?:(?:{PROCEDURE_WORD_OR_PLURAL}|{OPERATION_WORD_OR_PLURAL}|operative)"
+    r"(?P<report>[ \t]+(?:report|note))?|(?P<surgery>surgery))"
     r"(?P<done>[ \t]+(?:performed|today|done))?"
     r"(?:[ \t]+(?:in|at)[ \t]+(?:the[ \t]+)?[A-Za-z]{2,12})?[ \t]*:"
     r"[ \t]*(?P<names>\S[^\n]*)$",
@@ -94,21 +96,35 @@ MAX_INLINE_PROCEDURE_WORDS = 8
 DESCRIPTION_WORDS = re.compile(r"\b(?:was|were|is|are|patient|then|after)\b", re.IGNORECASE)
 
 
+# Between the procedures a label's line names: 'Left heart catheterization, coronary angiography',
+# 'EGD and colonoscopy', 'Tonsillectomy & adenoidectomy'.
+BETWEEN_PROCEDURES = re.compile(r"[ \t]*(?:,|&|\band\b)[ \t]*", re.IGNORECASE)
+
+
+def pieces_of(names: str, start: int) -> list[tuple[int, str]]:
+    """The parts of a label's names between commas and 'and's, each with its offset."""
+    pieces, begin = [], 0
+    for between in BETWEEN_PROCEDURES.finditer(names):
+        pieces.append((start + begin, names[begin : between.start()]))
+        begin = between.end()
+    pieces.append((start + begin, names[begin:]))
+    return [(piece_start, piece) for piece_start, piece in pieces if piece.strip(" .")]
+
+
 def inline_procedure_items(text: str) -> list[Region]:
     """The ';' parts of a procedures label's line that name a procedure, not describe one
     ('Chest CT (02/04/2026); echocardiogram; PICC line placement was not required'), and the
-    ',' parts of one that names several ('Left heart catheterization, coronary angiography';
-    not 'Hemiarthroplasty, right hip')."""
+    ',' and 'and' parts of one that names several ('Left heart catheterization, coronary
+    angiography', 'EGD and colonoscopy'; not 'Hemiarthroplasty, right hip')."""
     items = []
     for match in INLINE_PROCEDURES.finditer(text):
         if match["surgery"] and not match["done"] and not names_a_procedure(match["names"]):
             continue
+        if match["report"] and not names_a_procedure_or_study(match["names"]):
+            continue
         for part in re.finditer(r"[^;]+", match["names"]):
             start = match.start("names") + part.start()
-            pieces = [
-                (start + piece.start(), piece.group())
-                for piece in re.finditer(r"[^,]+", part.group())
-            ]
+            pieces = pieces_of(part.group(), start)
             named = [piece for piece in pieces if names_a_procedure_or_study(piece[1])]
             for piece_start, piece in pieces if len(named) > 1 else [(start, part.group())]:
                 name = piece.strip(" .")

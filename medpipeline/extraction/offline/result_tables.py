@@ -31,6 +31,7 @@ from medpipeline.extraction.offline.sections_tables import (
     Table,
     TableRow,
     column_role,
+    is_date,
     printed_code,
     row_dates,
 )
@@ -186,6 +187,8 @@ def observation_from_cells(
         if written_unit and re.fullmatch(FLAG, written_unit.strip("()[]"), re.IGNORECASE):
             # '11.2 L', '162 (H)': a flag, not litres
             written_unit, flag = None, written_unit.strip("()[]")
+        elif written_unit and written_unit[0] == "(":  # '13.2 (g/dL)'; a remark: '72 (irregular)'
+            written_unit = written_unit.strip("()") if ucum_unit(written_unit.strip("()")) else None
         written_unit = written_unit or (unit_cell.text if unit_cell else None) or header_unit
     if vital and kind is None:
         return None  # a row of a vital-signs table that names no vital sign
@@ -403,6 +406,42 @@ def results_by_date_column(
     return facts
 
 
+def test_columns(first: TableRow) -> tuple[bool, dict[int, Cell]] | None:
+    """A table whose first row names only known tests, each with or without its unit in
+    brackets, after a date column's label or not ('Date | HbA1c (%)', 'Collected | Creatinine
+    (mg/dL) | eGFR', '| WBC | Hgb | Plt | Na |'): each column one test, each row one date or
+    one set of results. Whether it has a date column, and the tests by column."""
+    cells = first.cells
+    dated = bool(cells) and column_role(cells[0].text) == "date"
+    tests = {}
+    for index, cell in enumerate(cells[1:] if dated else cells, start=int(dated)):
+        unit = NAME_UNIT.search(cell.text)
+        kind = observation_kind(clean_name(cell.text[: unit.start()] if unit else cell.text), None)
+        if kind is None or kind.category != "laboratory":
+            return None
+        tests[index] = cell
+    return (dated, tests) if len(tests) >= (1 if dated else 2) else None
+
+
+def results_by_test_column(
+    table: Table, text: str, first: TableRow, dated: bool, tests: dict[int, Cell]
+) -> list[ObservationFact]:
+    """Every filled cell is a reading of its column's test (on its row's date)."""
+    facts = []
+    for row in (row for row in table.rows if row is not first and row.cells):
+        written = row.cells[0].text
+        if dated and not is_date(written):
+            continue
+        taken = (first_date(written) or dated_by_the_text(written, text)) if dated else None
+        for index, name in tests.items():
+            if index < len(row.cells) and row.cells[index].text:
+                fact = observation_from_cells(text, name, row.cells[index], table, row, vital=False)
+                if fact:
+                    quote = quote_for(text, *row_span(row))
+                    facts.append(fact.model_copy(update={"quote": quote, "effective_date": taken}))
+    return facts
+
+
 HALF_A_YEAR = 183  # days
 
 
@@ -436,6 +475,10 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
     """Results and vital-signs tables, row by row (or column by column)."""
     facts = []
     for table in tables:
+        first = table.header or (table.rows[0] if table.rows else None)
+        if table.kind in (None, RESULTS) and first and (columns := test_columns(first)):
+            facts += results_by_test_column(table, text, first, *columns)
+            continue
         if table.kind is None and table.header is None:
             facts += [fact for row in table.rows if (fact := headerless_result(text, row))]
             continue

@@ -91,9 +91,11 @@ _SPECKS_AFTER = r"(?:[ \t]*(?:[^\w\s]|_)){1,4}"
 # 'Medication Reconciliation and Recommendations').
 # Without them the title was no section's start, and the allergies above a 'Current Medication
 # List' made every drug of its table an allergy. A setting only: 'Labs in 2 weeks' is a plan.
+# ('Prenatal Labs', 'Hospital Discharge Labs', 'Medications Administered at Dialysis Today')
 _TITLE_QUALIFIER = (
     r"(?:(?:current|active|home|admission|admitting|discharge|outpatient|inpatient|recent"
-    r"|pertinent|latest|today'?s|ed|er|emergency[ \t]+department|hospital|nursing|initial)[ \t]+)?"
+    r"|pertinent|latest|today'?s|ed|er|emergency[ \t]+department|hospital|nursing|initial"
+    r"|prenatal|pre-?operative|pre-?procedure|baseline)[ \t]+){0,2}"
 )
 
 
@@ -101,7 +103,7 @@ _TITLE_SETTING = (
     r"(?:[ \t]+and[ \t]+(?:recommendations|changes))?"
     r"(?:[ \t]+(?:in|at|on|during|prior[ \t]+to|before|after|upon)[ \t]+(?:the[ \t]+)?"
     r"(?:ed|er|emergency[ \t]+department|admission|discharge|arrival|transfer|clinic|office"
-    r"|visit|presentation|triage|surgery|unit|floor)\b[^\n:()]{0,40})?"
+    r"|visit|presentation|triage|surgery|unit|floor|dialysis|hemodialysis|bedside)\b[^\n:()]{0,40})?"
     r"(?:[ \t]*\([^()\n]{1,40}\))?"
 )
 

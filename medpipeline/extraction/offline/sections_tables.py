@@ -102,7 +102,8 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # Discontinue)', 'Admission Action'), a trials table's 'Outcome' (stopped 2022)
         ("status", r"\bstatus\b|^(?:\w+[ \t]+)?(?:action|decision)\b|^outcome$"),
         ("reaction", r"\b(?:reactions?|manifestations?)\b"),
-        ("range", r"\b(?:range|interval|reference|normal)\b"),
+        # a dialysis or diabetes flowsheet's 'Target' / 'Goal' column is the range it is read against
+        ("range", r"\b(?:range|interval|reference|normal)\b|^(?:target|goal)s?$"),
         ("unit", r"^units?$"),
         ("flag", r"\b(?:flags?|interpretation|abnormal)\b"),
         ("code", r"\b(?:code|cvx|lot|ndc|rxnorm|snomed|icd|id)\b|#"),
@@ -711,8 +712,9 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         header_says = header_kind(header, vital_name)
         if caption_kind and not detached:
             kind = caption_kind
-        elif header_says in (ALLERGIES, MEDICATIONS):
-            kind = header_says  # 'Substance | Reaction', 'Medication | Dose' in any section
+        elif header_says in (ALLERGIES, MEDICATIONS) or (header_says == RESULTS and kind != VITALS):
+            kind = header_says  # 'Substance | Reaction', 'Medication | Dose', 'Test | Result'
+            # in any section (an exam's point-of-care tests, labs below an allergy list)
         if is_contents(block):
             kind = CONTENTS
         elif is_details_block(block):
