@@ -102,7 +102,7 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # Discontinue)', 'Admission Action'), a trials table's 'Outcome' (stopped 2022)
         ("status", r"\bstatus\b|^(?:\w+[ \t]+)?(?:action|decision)\b|^outcome$"),
         ("reaction", r"\b(?:reactions?|manifestations?)\b"),
-        # a dialysis or diabetes flowsheet's 'Target' / 'Goal' column is the range it is read against
+        # a dialysis or diabetes flowsheet's 'Target' / 'Goal' column: the range it is read by
         ("range", r"\b(?:range|interval|reference|normal)\b|^(?:target|goal)s?$"),
         ("unit", r"^units?$"),
         ("flag", r"\b(?:flags?|interpretation|abnormal)\b"),
