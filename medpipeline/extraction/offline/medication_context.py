@@ -78,7 +78,8 @@ GIVEN_PLACE = (
 # A list of what was given during the visit or procedure ('Medications given in the ED:',
 # 'PREMEDICATIONS GIVEN:', 'SEDATION/MEDICATIONS DURING PROCEDURE:', 'Medications / Sedation',
 # 'Medications administered:', 'Medications Administered at Dialysis Today', 'Medications Given
-# in ED Prior to Arrival on Unit', 'ADMINISTERED TODAY'): each drug is a dose given, not one the patient is on.
+# in ED Prior to Arrival on Unit', 'ADMINISTERED TODAY'): each drug is a dose given, not one the
+# patient is on.
 GIVEN_LIST_HEADER = re.compile(
     rf"^[ \t]*(?:#+[ \t]*)?(?:{MEDICINES}[ \t]*/[ \t]*(?=sedation))?(?:sedation/)?"
     r"(?:premedications?|sedation"
