@@ -6,6 +6,7 @@ before its rule unless it says it is a guard."""
 import pytest
 
 from medpipeline.extraction.offline import OfflineExtractor
+from medpipeline.extraction.schema import Assertion, MedicationStatus
 
 
 @pytest.fixture(scope="module")
@@ -41,4 +42,175 @@ def test_a_trend_table_with_one_column_per_test(extractor, text, expected):
     found = sorted(
         (o.name, o.value, o.unit, o.effective_date) for o in extractor.extract(text).observations
     )
+    assert found == expected
+
+
+def test_a_one_row_lab_table_below_the_vitals(extractor):
+    """'HOSPITAL DISCHARGE LABS (05/31/2025)' above a row of test names and a row of values:
+    labs, not more of the vitals table above (before: no result; the title was no title and the
+    rows were read as that table's)."""
+    text = (
+        "PHYSICAL EXAMINATION\n| BP | HR | Temp |\n| 118/64 | 72 (irregular) | 98.4 F |\n\n"
+        "HOSPITAL DISCHARGE LABS (05/31/2025)\n| WBC | Hgb | Creatinine |\n"
+        "| 7.8 K/uL | 9.1 g/dL | 1.2 mg/dL |\n"
+    )
+    found = {(o.name, o.value, o.unit, o.category) for o in extractor.extract(text).observations}
+    assert {
+        ("WBC", 7.8, "10*3/uL", "laboratory"),
+        ("Hgb", 9.1, "g/dL", "laboratory"),
+        ("Creatinine", 1.2, "mg/dL", "laboratory"),
+        ("HR", 72.0, "/min", "vital-signs"),  # a remark in brackets is no unit
+    } <= found
+
+
+def test_a_flowsheet_with_a_target_column(extractor):
+    """'Test | Units | dates ... | Target' printed without rules: each date's value (before: the
+    'Target' label made it no dates row and nothing was read)."""
+    text = (
+        "Lab Flowsheet\nTest\tUnits\t06/02/2025\t06/09/2025\tTarget\n"
+        "Potassium\tmmol/L\t5.6\t5.1\t3.5-5.5\n"
+    )
+    found = sorted(
+        (o.name, o.value, o.unit, o.effective_date) for o in extractor.extract(text).observations
+    )
+    assert found == [
+        ("Potassium", 5.1, "mmol/L", "2025-06-09"),
+        ("Potassium", 5.6, "mmol/L", "2025-06-02"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an exam's point-of-care tests
+        "Physical Exam\nThroat: tonsillar exudate.\n\nPoint-of-Care Testing\n| Test | Result |\n"
+        "| Rapid strep A antigen | POSITIVE |\n",
+        # labs printed under the allergies, below a title no list of titles names
+        "Allergies\nCodeine - nausea.\n\nPregnancy Labs\n| Test | Result | Reference |\n"
+        "| Rapid strep A antigen | POSITIVE |  |\n",
+    ],
+    ids=["in-an-exam", "below-the-allergies"],
+)
+def test_a_results_header_makes_a_results_table(extractor, text):
+    """'| Test | Result |' is a results table in whatever section it stands (before: no result in
+    an exam; below an allergy list every test was an allergy)."""
+    extraction = extractor.extract(text)
+    assert [(o.name, o.value_text) for o in extraction.observations] == [
+        ("Rapid strep A antigen", "POSITIVE")
+    ]
+    assert {a.substance for a in extraction.allergies} <= {"Codeine"}
+
+
+def test_a_vital_signs_table_with_a_results_header_stays_vital_signs(extractor):
+    """Guard: a rendered C-CDA's 'Vital Signs' table prints 'Date | Test | Result'."""
+    text = (
+        "Vital Signs\n| Date | Test | Result | Details |\n"
+        "| 12-Mar-2011 10:35 | BP Systolic | 89 | Range: = Normal Status: |\n"
+    )
+    (systolic,) = extractor.extract(text).observations
+    assert (systolic.category, systolic.loinc_code) == ("vital-signs", "8480-6")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Medications Administered at Dialysis Today\nMedication\tDose\tRoute\tTime\n"
+        "Epoetin alfa (Epogen)\t6,000 units\tIV\t15:10\n"
+        "Iron sucrose (Venofer)\t100 mg\tIV\t15:20\n",
+        "Medications / Sedation\n| Drug | Dose | Route |\n| Epoetin alfa | 6,000 units | IV |\n"
+        "| Iron sucrose | 100 mg | IV |\n",
+    ],
+    ids=["at-dialysis-today", "medications-sedation"],
+)
+def test_a_list_of_doses_given_at_a_dialysis_or_a_procedure(extractor, text):
+    """Its rows are doses given, not drugs the patient goes on taking."""
+    found = extractor.extract(text).medications
+    assert len(found) == 2
+    assert all(m.administered and m.status == MedicationStatus.COMPLETED for m in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Resident: Eleanor Vance\tDOB: 12/05/1940\tAdmit date:\n06/02/2025\nAttending: Hale\n",
+            ("inpatient", "2025-06-02"),
+        ),
+        (
+            "Urgent Care Visit Note\nDate/Time: 06/20/2025 18:35\tProvider: J. Whitaker, PA-C\n",
+            ("ambulatory", "2025-06-20"),
+        ),
+        (
+            "Riverbend Dialysis Center\tNephrology Progress Note (Rounding)\t|\tPatient: R, G\n",
+            ("ambulatory", None),
+        ),
+        (
+            "MAPLE GROVE REHABILITATION AND NURSING CENTER - Admission History and Physical\n",
+            ("inpatient", None),
+        ),
+        # guard: a rendered C-CDA header's service period is no visit's date
+        (
+            "| Documentation Of | Care provision, Date/Time: February 18, 2013 03:10AM -05 |\n",
+            None,
+        ),
+    ],
+    ids=["admit-date-wrapped", "a-lines-date-time", "a-dialysis-center", "after-a-facility",
+         "documentation-of"],
+)  # fmt: skip
+def test_the_encounter_of_a_wrapped_label_or_a_facilitys_title(extractor, text, expected):
+    found = [(e.encounter_class, e.start_date) for e in extractor.extract(text).encounters]
+    assert found == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PROCEDURE REPORT: EGD AND COLONOSCOPY\nPatient: T. W.\n", ["EGD", "COLONOSCOPY"]),
+        ("Procedure: EGD and colonoscopy\n", ["EGD", "colonoscopy"]),
+        ("Procedures: Tonsillectomy & adenoidectomy\n", ["Tonsillectomy", "adenoidectomy"]),
+        # guards: one procedure's name with an 'and'; a report's title that names none
+        (
+            "Procedure: Incision and drainage of left axillary abscess.\n",
+            ["Incision and drainage of left axillary abscess"],
+        ),
+        ("Procedure note: the patient tolerated it well.\n", []),
+    ],
+)
+def test_the_procedures_a_report_or_label_names_joined_by_and(extractor, text, expected):
+    """A report's title names its procedures; 'and' joins two procedures as ',' does (before:
+    none from the title, one 'EGD and colonoscopy')."""
+    assert [p.text for p in extractor.extract(text).procedures] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Allergies\nCodeine - nausea and vomiting.\n", {"Codeine"}),
+        ("Allergies: codeine - nausea, vomiting and dizziness; latex\n", {"codeine", "latex"}),
+        ("Allergies\nPenicillin - hives and sulfa - rash\n", {"Penicillin", "sulfa"}),  # guard
+    ],
+)
+def test_reactions_joined_after_a_dash_are_one_allergys(extractor, text, expected):
+    """'Codeine - nausea and vomiting': before, 'vomiting' was an allergy of its own."""
+    assert {a.substance for a in extractor.extract(text).allergies} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Fetal Heart Rate\t145 bpm\tEdema\tNone\n", {"edema": Assertion.NEGATED}),
+        (
+            "Diabetes\tYes\nAsthma\tNo\n",
+            {"diabetes": Assertion.PRESENT, "asthma": Assertion.NEGATED},
+        ),
+        # guard: the answer is about the cell before it only
+        (
+            "Hypertension\tActive\tEdema\tNone\n",
+            {"hypertension": Assertion.PRESENT, "edema": Assertion.NEGATED},
+        ),
+    ],
+)
+def test_a_label_grids_no_answer(extractor, text, expected):
+    """'Edema<tab>None' in an exam's label grid: before, an active condition."""
+    found = {c.text.lower(): c.assertion for c in extractor.extract(text).conditions}
     assert found == expected
