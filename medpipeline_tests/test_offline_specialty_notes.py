@@ -7,6 +7,7 @@ import pytest
 
 from medpipeline.extraction.offline import OfflineExtractor
 from medpipeline.extraction.schema import Assertion, MedicationStatus
+from medpipeline_tests.helpers import bundle_of_note
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +215,136 @@ def test_a_label_grids_no_answer(extractor, text, expected):
     """'Edema<tab>None' in an exam's label grid: before, an active condition."""
     found = {c.text.lower(): c.assertion for c in extractor.extract(text).conditions}
     assert found == expected
+
+
+def test_a_tables_caption_row_starts_its_section(extractor):
+    """'| ALLERGIES |  |' above the allergy table, below a family history: the section starts
+    there (before: the family history went on over the table, and the whole-document re-reading
+    of assertions made the penicillin allergy a relative's, so the bundle had none)."""
+    from medpipeline.extraction.offline.sections_tables import section_spans
+
+    text = (
+        "FAMILY HISTORY\nFather: lung cancer.\n| MEDICATIONS |  |  |\n"
+        "| Medication | Sig | Status |\n"
+        "| Lisinopril 10 mg tablet | 1 tablet daily | Active |\n| ALLERGIES |  |\n"
+        "| Allergen | Reaction |\n| Penicillin | Hives |\n"
+    )
+    doc = extractor.nlp(text)
+    categories = [category for _, _, category in section_spans(doc)]
+    assert categories[-2:] == ["medications", "allergy"]
+    (penicillin,) = extractor.extract(text).allergies
+    assert penicillin.assertion == Assertion.PRESENT
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (
+            "PAST MEDICAL HISTORY\nCommunity-acquired pneumonia, 11/2022 - resolved\nGout\n",
+            "resolved",
+        ),
+        ("He had asthma as a child that resolved in his teens.", "resolved"),
+        ("Alcohol use disorder, moderate - in sustained remission since 2017.", "remission"),
+    ],
+)
+def test_a_status_after_a_date_or_a_qualifier(extractor, text, status):
+    """A status after the item's date or its severity is the item's (before: active)."""
+    condition = extractor.extract(text).conditions[0]
+    assert {"resolved": condition.resolved, "remission": condition.in_remission}[status]
+
+
+def test_a_dash_status_stays_with_its_items_drug(extractor):
+    """Guard: 'clopidogrel - stopped 2021' stops neither the drug before nor after it."""
+    found = {
+        m.text: m.status
+        for m in extractor.extract(
+            "aspirin 81, clopidogrel - stopped 2021, rosuvastatin 20"
+        ).medications
+    }
+    assert found == {
+        "aspirin": MedicationStatus.ACTIVE,
+        "clopidogrel": MedicationStatus.STOPPED,
+        "rosuvastatin": MedicationStatus.ACTIVE,
+    }
+
+
+def test_rating_scale_scores(extractor):
+    """'PHQ-9 ......... 14' with a dot leader: a survey Observation with its LOINC code (before:
+    no result; no questionnaire's score was known)."""
+    text = "RATING SCALES\nPHQ-9 ......... 14\t(19 on 04/16/2025)\nGAD-7 ......... 15\n"
+    found = {
+        (o.name, o.value, o.loinc_code, o.category) for o in extractor.extract(text).observations
+    }
+    assert found == {("PHQ-9", 14.0, "44261-6", "survey"), ("GAD-7", 15.0, "70274-6", "survey")}
+
+
+def test_a_score_is_a_survey_observation_in_the_bundle():
+    """The validated bundle files a questionnaire's score under the 'survey' category."""
+    bundle = bundle_of_note("RATING SCALES\nPHQ-9 ......... 14\n")
+    (score,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert score["category"][0]["coding"][0]["code"] == "survey"
+    assert score["code"]["coding"][0]["code"] == "44261-6"
+    assert score["valueQuantity"]["value"] == 14
+
+
+def test_a_saturation_on_room_air_in_brackets(extractor):
+    text = "VITAL SIGNS\n| BP | SpO2 |\n| 132/78 mmHg | 93 % (room air) |\n"
+    found = {(o.name, o.value) for o in extractor.extract(text).observations}
+    assert ("SpO2", 93.0) in found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1. Intrauterine pregnancy at 28w2d, G2P1001.", "Z33.1"),
+        ("4. Rh negative. RhoGAM given today.", "Z67.91"),
+        ("5. Heartburn of pregnancy. Tums as needed.", "R12"),
+        ("2. Abnormal 1-hour glucose challenge (142 mg/dL).", "O99.810"),
+    ],
+)
+def test_a_prenatal_visits_problems(extractor, text, expected):
+    """Curated prenatal problems the narrative matcher did not know (before: none)."""
+    (condition,) = extractor.extract(text).conditions
+    assert (condition.icd10_code, condition.assertion) == (expected, Assertion.PRESENT)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Will check for anemia.", "Biopsy for celiac disease.", "She was tested for diabetes."],
+)
+def test_a_condition_tested_for_is_not_asserted(extractor, text):
+    """What a test or biopsy looks for is possible, not the patient's (before: present)."""
+    (condition,) = extractor.extract(text).conditions
+    assert condition.assertion == Assertion.POSSIBLE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Fistulogram scheduled 07/01/2025 for rising venous pressures.", "Fistulogram"),
+        ("Eligible for screening: low-dose CT chest ordered.", "low-dose CT chest"),
+        ("Schedule 3-hour glucose tolerance test next week.", "3-hour glucose tolerance test"),
+        ("Recommend exercise program.", None),  # guard: a program is no imaging study
+    ],
+)
+def test_a_planned_study(extractor, text, expected):
+    """Planned studies named by a '-gram', a body part after the imaging or a figure before it
+    (before: none)."""
+    found = [(p.text, p.assertion) for p in extractor.extract(text).procedures]
+    assert found == ([(expected, Assertion.HYPOTHETICAL)] if expected else [])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ANTIBIOTICS: Cefazolin 2 g IV given within 60 minutes of incision.",
+        "Vancomycin 1 g given over 2 hours.",
+    ],
+)
+def test_a_dose_given_within_or_over_a_time(extractor, text):
+    """'given within 60 minutes', 'given over 2 hours' after the dose: a dose given (before: a
+    drug the patient is on)."""
+    (drug,) = extractor.extract(text).medications
+    assert (drug.administered, drug.status) == (True, MedicationStatus.COMPLETED)

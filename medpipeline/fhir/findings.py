@@ -80,6 +80,7 @@ _OBSERVATION_CATEGORIES = {
     "laboratory": "Laboratory",
     "vital-signs": "Vital Signs",
     "imaging": "Imaging",
+    "survey": "Survey",  # a questionnaire's score: PHQ-9, GAD-7, MoCA
 }
 _INTERPRETATIONS = {"H": "High", "L": "Low", "N": "Normal", "A": "Abnormal"}
 _SEVERITIES = {"mild", "moderate", "severe"}

@@ -101,6 +101,8 @@ def is_a_resolution_line(line: str) -> bool:
 # no resolved asthma).
 RESOLVED_WORDS = r"resolved|cleared|settled|corrected"
 ITEM_RESOLVED_AFTER = re.compile(
+    # when, between ('Community-acquired pneumonia, 11/2022 - resolved')
+    r"(?:[ \t]*,?[ \t]*\(?(?:\d{1,2}/){0,2}(?:19|20)\d{2}\)?)?"
     r"[ \t]*(?:[-\u2013:,][ \t]*|\([ \t]*)"
     r"(?:(?:now|clinically|fully|completely|since|treated|improved|and|has|have|essentially"
     r"|largely)[ \t,]+){0,3}"
@@ -110,11 +112,11 @@ ITEM_RESOLVED_AFTER = re.compile(
 
 
 def is_resolved_after(text: str, ent: Span, following: Span | None) -> bool:
-    """A status right after the name (`ITEM_RESOLVED_AFTER`) not followed by another condition
-    it qualifies ('Diabetes, hypertension, resolved pneumonia': the pneumonia's)."""
+    """A status right after the name (`ITEM_RESOLVED_AFTER`) not followed on its line by another
+    condition it qualifies ('Diabetes, hypertension, resolved pneumonia': the pneumonia's)."""
     status = ITEM_RESOLVED_AFTER.match(text, ent.end_char)
     return status is not None and not (
-        following is not None and not text[status.end() : following.start_char].strip()
+        following is not None and not text[status.end() : following.start_char].strip(" \t")
     )
 
 

@@ -143,7 +143,8 @@ GIVEN_AFTER = ConTextRule(
         {
             "LOWER": {
                 "IN": [".", ",", ";", "in", "at", "today", "once", "x1", "prior", "for", "with",
-                       "during", "on", "iv", "po", "im", "sl", "intravenously"]
+                       "during", "on", "iv", "po", "im", "sl", "intravenously", "within", "before",
+                       "preoperatively", "intraoperatively", "overnight", "stat", "via", "over"]
             }
         },
     ],

@@ -184,13 +184,18 @@ ANSWER_BEFORE = re.compile(r"\b(?:yes|no)[ \t]*$", re.IGNORECASE)
 
 
 def is_another_items(target: Span, cue: Span) -> bool:
-    """A ',' or ';' between the two: the target is another item of the list ('aspirin 81,
-    clopidogrel - stopped 2021, rosuvastatin 20': only clopidogrel is stopped)."""
+    """A ',' or ';' between the two and a mention in the cue's item: the target is another item
+    of the list ('aspirin 81, clopidogrel - stopped 2021, rosuvastatin 20': only clopidogrel is
+    stopped). An item naming nothing before the cue qualifies the target before it ('Alcohol use
+    disorder, moderate - in sustained remission')."""
+    text = cue.doc.text
     if target.end_char <= cue.start_char:
-        start, end = target.end_char, cue.start_char
-    else:
-        start, end = cue.end_char, target.start_char
-    return bool(re.search(r"[,;]", cue.doc.text[start:end]))
+        separators = list(re.finditer(r"[,;]", text[target.end_char : cue.start_char]))
+        if not separators:
+            return False
+        item = (target.end_char + separators[-1].end(), cue.start_char)
+        return any(item[0] <= ent.start_char < item[1] for ent in cue.doc.ents)
+    return bool(re.search(r"[,;]", text[cue.end_char : target.start_char]))
 
 
 def is_inside_a_mention(cue: Span) -> bool:

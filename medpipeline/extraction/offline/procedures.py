@@ -500,9 +500,13 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
 # done yet (hypothetical: a ServiceRequest). Only future and imperative wording: 'an
 # echocardiogram was ordered and showed ...' reports one done.
 PLANNED_HEAD = (
-    r"(?:MRI|MRA|CT(?:[ \t]+scan)?|PET(?:[ \t]+scan)?|x-?rays?|ultrasound|[a-z]*cardiogram"
-    r"|mammogram|EKG|ECG|EGD|DEXA(?:[ \t]+scan)?|stress[ \t]+test|sleep[ \t]+study"
-    rf"|pulmonary[ \t]+function[ \t]+tests?|[A-Za-z-]*(?:{PROCEDURE_SUFFIXES}))\b"
+    r"(?:MRI|MRA|CT(?:[ \t]+scan)?|PET(?:[ \t]+scan)?|x-?rays?|ultrasound"
+    r"|(?!(?:pro|dia|kilo|milli|micro|nano)gram)[a-z]*gram"
+    r"|EKG|ECG|EGD|DEXA(?:[ \t]+scan)?|(?:stress|glucose[ \t]+tolerance)[ \t]+test|O?GTT"
+    rf"|sleep[ \t]+study|pulmonary[ \t]+function[ \t]+tests?|[A-Za-z-]*(?:{PROCEDURE_SUFFIXES}))\b"
+    # the body part an imaging study looks at ('low-dose CT chest ordered')
+    r"(?:[ \t]+(?:chest|abdomen|pelvis|head|brain|neck|(?:lumbar|cervical|thoracic)[ \t]+spine"
+    r"|sinus(?:es)?)\b(?:[ \t]+(?:and|with|without)[ \t]+(?:pelvis|contrast)\b)?)?"
 )
 PLANNED_PROCEDURE = re.compile(
     r"(?:\b(?:will|to|we'll|I'll)[ \t]+(?:also[ \t]+)?"
@@ -518,7 +522,7 @@ PLANNED_PROCEDURE = re.compile(
 PLANNED_NAME = re.compile(
     r"(?:an?[ \t]+|the[ \t]+|her[ \t]+|his[ \t]+)?"
     r"(?:(?:repeat|routine|screening|follow-up|elective|possible)[ \t]+)?"
-    rf"(?P<name>(?:[A-Za-z][A-Za-z'-]*[ \t]+){{0,3}}?{PLANNED_HEAD}"
+    rf"(?P<name>(?:[A-Za-z0-9][A-Za-z0-9'-]*[ \t]+){{0,3}}?{PLANNED_HEAD}"
     rf"(?:[ \t]+of[ \t]+(?:the[ \t]+)?(?:{SITE_WORD}[ \t]+){{0,2}}{SITE_WORD}\b)?)",
     re.IGNORECASE,
 )

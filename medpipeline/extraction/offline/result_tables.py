@@ -75,9 +75,9 @@ VALUE_CELL = re.compile(
     # a count reported as a range ('25-50' red cells per high-power field)
     r"|[ \t]*[-\u2013][ \t]*(?P<upper>\d+(?:\.\d+)?)(?![\d.]))?"
     r"[ \t]*(?P<unit>(?:[^\s\d]|10[*^eE]\d)[^\s]*(?:[ \t]+per[ \t]+[a-z]+)?)?"
-    # the oxygen a saturation was read on ('98% RA', '94% on 2 L NC')
-    r"(?:[ \t]+(?:on[ \t]+)?(?:RA|room[ \t]+air"
-    r"|\d+(?:\.\d+)?[ \t]*L(?:/min)?(?:[ \t]+[A-Za-z]+)?))?"
+    # the oxygen a saturation was read on ('98% RA', '94% on 2 L NC', '93 % (room air)')
+    r"(?:[ \t]+\(?(?:on[ \t]+)?(?:RA|room[ \t]+air"
+    r"|\d+(?:\.\d+)?[ \t]*L(?:/min)?(?:[ \t]+[A-Za-z]+)?)\)?)?"
     # the same reading in other units ('37.1 °C (98.8 °F)', '92.5 kg (203 lb)')
     r"(?:[ \t]*\([ \t]*\d+(?:\.\d+)?[ \t]*[^\s\d()][^()]{0,6}\))?"
     r"(?:[ \t]+[(\[]?(?P<flag>H|L|HH|LL|A|N|High|Low|Abnormal|Normal)[)\]]?)?$",

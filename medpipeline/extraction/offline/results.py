@@ -188,7 +188,8 @@ def known_observation_pattern() -> re.Pattern[str]:
         # not the end of a compound name: 'DAS28-CRP' is a score, not a CRP
         rf"(?<![\w/])(?<!\w-){NOT_THE_PATIENTS_BODY}(?P<name>{names})(?![\w/])"
         rf"(?:[ \t]+{WHEN_MEASURED})?"  # 'INR today: 3.6'
-        r"[ \t]*(?:[:=|]|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
+        # a dot leader too: 'PHQ-9 ......... 14'
+        r"[ \t]*(?:[:=|]|\.{3,}|\u2026+|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
         r"(?!\d{1,2}[.)][ \t]+[A-Za-z])"  # not the next item's number: '7. High blood pressure\n8.'
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
         # not a range of values: '150-180', 'the 150s'

@@ -108,12 +108,20 @@ _TITLE_SETTING = (
 )
 
 
+# A table's caption row printing the title in its first cell and nothing in the others ('|
+# MEDICATIONS |  |  |'): the section starts there (else the family history above went on over
+# the medication and allergy tables, and re-reading an allergy there made it a relative's).
+_CAPTION_CELL = r"(?:\|[ \t]*)?"
+_EMPTY_CELLS = r"(?:\|[ \t]*)*"
+
+
 def whole_line_title(row: dict[str, str]) -> str:
     """A regex (medspaCy's RegexMatcher) matching the row's titles as a whole line, any case, with
     an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:', and OCR's specks."""
     return (
-        rf"(?im)^[ \t]*{_SPECKS_BEFORE}[ \t]?{_TITLE_QUALIFIER}{joined_titles(row)}{_TITLE_SETTING}"
-        rf"{AS_OF_A_DATE}(?:[ \t]*:{_SPECKS_AFTER}|[ \t]*:?)[ \t]*(?=\n|\Z)"
+        rf"(?im)^[ \t]*{_CAPTION_CELL}{_SPECKS_BEFORE}[ \t]?{_TITLE_QUALIFIER}{joined_titles(row)}"
+        rf"{_TITLE_SETTING}{AS_OF_A_DATE}(?:[ \t]*:{_SPECKS_AFTER}|[ \t]*:?)[ \t]*"
+        rf"{_EMPTY_CELLS}(?=\n|\Z)"
     )
 
 
