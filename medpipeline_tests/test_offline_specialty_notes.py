@@ -348,3 +348,22 @@ def test_a_dose_given_within_or_over_a_time(extractor, text):
     drug the patient is on)."""
     (drug,) = extractor.extract(text).medications
     assert (drug.administered, drug.status) == (True, MedicationStatus.COMPLETED)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "Right inguinal hernia repair (2010). Colonoscopy 2021 (normal).",
+            [("Right inguinal hernia repair", "2010"), ("Colonoscopy", "2021")],
+        ),
+        # guard: a sentence that names no procedure is no item
+        ("Appendectomy (2001). Recovered well.", [("Appendectomy", "2001")]),
+    ],
+)
+def test_a_surgical_history_lines_sentences(extractor, line, expected):
+    """Each sentence of a surgical history's line that names a procedure is one (before: the
+    second was lost, and a finding in brackets stayed in the name)."""
+    text = f"PAST SURGICAL HISTORY\n{line}\nSOCIAL HISTORY\nNone.\n"
+    found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
+    assert found == expected

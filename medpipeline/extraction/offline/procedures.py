@@ -58,6 +58,8 @@ TRAILING_DETAIL = re.compile(
     r"|[\s,;:-]+(?:date[ \t]*:?|completed|performed|done|active|resolved|historical|scheduled"
     r"|planned|pending|ordered|cancell?ed|aborted|refused|declined|status[ \t]*:?[ \t]*\w+)"
     r"|[\s,;:-]+\((?:[^()]*\d{4}[^()]*|completed|performed|done)\)"
+    # what it found, in brackets ('Colonoscopy 2021 (normal)')
+    r"|[\s,;:-]+\((?:normal|benign|negative|unremarkable|no[ \t]+polyps)\)"
     # a column of its own: '   Date: 8/2021'
     r"|(?:[ \t]*\t[ \t]*|[ \t]{2,})(?:(?:date|done|performed|on)[ \t]*:?[ \t]*)?[\d/.-]{4,10}"
     r")[\s.;,]*$",
@@ -232,9 +234,25 @@ def operation_lines(text: str, header: re.Pattern[str]) -> list[Region]:
             named = listed_procedure(line)
             if LIST_ITEM_LINE.match(line + " ") or not names_a_procedure_or_study(named):
                 break
-            lines.append((end + 1, line_end))
+            lines += sentences_naming_procedures(line, end + 1) or [(end + 1, line_end)]
             end = line_end
     return lines
+
+
+SENTENCE_END = re.compile(r"(?<=[a-z0-9)])\.[ \t]+(?=[A-Z])")
+
+
+def sentences_naming_procedures(line: str, start: int) -> list[Region]:
+    """A line's sentences when each names an operation or a study ('Right inguinal hernia repair
+    (2010). Colonoscopy 2021 (normal).'), else none."""
+    bounds = [0, *(found.end() for found in SENTENCE_END.finditer(line)), len(line)]
+    pairs = zip(bounds, bounds[1:], strict=False)
+    parts = [(begin, end) for begin, end in pairs if line[begin:end].strip()]
+    if len(parts) < 2 or not all(
+        names_a_procedure_or_study(listed_procedure(line[begin:end])) for begin, end in parts
+    ):
+        return []
+    return [(start + begin, start + end) for begin, end in parts]
 
 
 # A year alone in a list item ('CABG x3 2015', 'TURP (2020)'): when it was done, to the year.
