@@ -406,7 +406,7 @@ def results_by_date_column(
     return facts
 
 
-def test_columns(first: TableRow) -> tuple[bool, dict[int, Cell]] | None:
+def columns_of_tests(first: TableRow) -> tuple[bool, dict[int, Cell]] | None:
     """A table whose first row names only known tests, each with or without its unit in
     brackets, after a date column's label or not ('Date | HbA1c (%)', 'Collected | Creatinine
     (mg/dL) | eGFR', '| WBC | Hgb | Plt | Na |'): each column one test, each row one date or
@@ -476,7 +476,7 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
     facts = []
     for table in tables:
         first = table.header or (table.rows[0] if table.rows else None)
-        if table.kind in (None, RESULTS) and first and (columns := test_columns(first)):
+        if table.kind in (None, RESULTS) and first and (columns := columns_of_tests(first)):
             facts += results_by_test_column(table, text, first, *columns)
             continue
         if table.kind is None and table.header is None:
