@@ -367,3 +367,20 @@ def test_a_surgical_history_lines_sentences(extractor, line, expected):
     text = f"PAST SURGICAL HISTORY\n{line}\nSOCIAL HISTORY\nNone.\n"
     found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Urine Protein\tNegative\tUrine Glucose\tNegative\n",
+            [("Urine Protein", "Negative"), ("Urine Glucose", "Negative")],
+        ),
+        # guard: an interpretation chart's heading row names no result
+        ("Pattern\tAntigen Detected\tSuggested Disease Association\n", []),
+    ],
+)
+def test_a_label_grids_word_results(extractor, text, expected):
+    """Each label/result pair of a grid's line is one result (before: one result named 'Urine
+    Protein Negative Urine Glucose')."""
+    assert [(o.name, o.value_text) for o in extractor.extract(text).observations] == expected

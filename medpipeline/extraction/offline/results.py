@@ -255,10 +255,20 @@ def lab_row_pattern(in_table: bool) -> re.Pattern[str]:
     )
 
 
+# A line naming a test and its word result ('HIV screen Nonreactive'), and each pair of a label
+# grid's line, the result in the next cell ('Urine Protein<tab>Negative<tab>Urine Glucose<tab>
+# Negative' is two results, not one named 'Urine Protein Negative Urine Glucose'; 'Pattern<tab>
+# Antigen Detected<tab>...' is a chart's heading).
+QUALITATIVE_NAME = r"(?P<name>[A-Z][A-Za-z0-9 ,()'/+-]{1,40}?)"
 QUALITATIVE_ROW = re.compile(
-    r"^[ \t]*(?P<name>[A-Z][A-Za-z0-9 \t,()'/+-]{1,40}?)[ \t]+(?P<result>"
+    rf"^[ \t]*{QUALITATIVE_NAME}[ \t]+(?P<result>"
     + QUALITATIVE_RESULTS
     + r")(?:[ \t]+(?P<flag>High|Low|Abnormal|H|L|A))?(?:[ \t]+\d{1,2})?[ \t]*$",
+    re.MULTILINE,
+)
+QUALITATIVE_PAIR = re.compile(
+    rf"(?:^|\t)[ \t]*{QUALITATIVE_NAME}[ \t]*\t[ \t]*(?P<result>{QUALITATIVE_RESULTS})"
+    r"(?:[ \t]+(?P<flag>High|Low|Abnormal|H|L|A))?[ \t]*(?=\t|$)",
     re.MULTILINE,
 )
 
@@ -573,7 +583,10 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
             continue  # the row read already, its name and value ('WBC 7.4 10A3/uL' from a scan)
         if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
             add(table_row_observation(text, match), match)
-    for match in QUALITATIVE_ROW.finditer(text):
+    pairs = [
+        m for m in QUALITATIVE_PAIR.finditer(text) if not QUALITATIVE_ROW.match(text, m.start())
+    ]
+    for match in [*QUALITATIVE_ROW.finditer(text), *pairs]:
         if plausible_test_name(match["name"]) and not in_regions(match.start("name"), rows):
             facts.append((qualitative_observation(text, match), match.start()))
     return facts
