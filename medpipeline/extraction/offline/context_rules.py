@@ -34,6 +34,8 @@ REPLACED_DEFAULT_RULES = {
 
 
 NO_WORDS = ["no", "none", "negative", "neg", "denies", "denied", "absent"]
+# what ends the answer's phrase: a space or line break, a stop, a comma, a bar or a bracket
+PHRASE_END = {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}}
 
 
 NEGATIVE_ANSWER = ConTextRule(
@@ -44,7 +46,7 @@ NEGATIVE_ANSWER = ConTextRule(
         {"ORTH": {"IN": [":", "-"]}},
         {"LOWER": {"IN": NO_WORDS}},
         {"LOWER": "evidence", "OP": "?"},
-        {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}},
+        PHRASE_END,
     ],
 )
 
@@ -57,11 +59,7 @@ NEGATIVE_CELL = ConTextRule(
     direction="BACKWARD",
     max_scope=3,
     allowed_types={CONDITION},
-    pattern=[
-        {"TEXT": {"REGEX": r"^\t[\t ]*$"}},
-        {"LOWER": {"IN": NO_WORDS}},
-        {"TEXT": {"REGEX": r"^(?:\s+|[.,;|)])$"}},
-    ],
+    pattern=[{"TEXT": {"REGEX": r"^\t[\t ]*$"}}, {"LOWER": {"IN": NO_WORDS}}, PHRASE_END],
 )
 
 

@@ -24,6 +24,7 @@ from medpipeline.extraction.offline.text import (
     list_items,
     next_line,
     normalize_space,
+    parts_between,
     past_blank_lines,
     quote_for,
     wrapped_text_before,
@@ -103,16 +104,6 @@ DESCRIPTION_WORDS = re.compile(r"\b(?:was|were|is|are|patient|then|after)\b", re
 BETWEEN_PROCEDURES = re.compile(r"[ \t]*(?:,|&|\band\b)[ \t]*", re.IGNORECASE)
 
 
-def pieces_of(names: str, start: int) -> list[tuple[int, str]]:
-    """The parts of a label's names between commas and 'and's, each with its offset."""
-    pieces, begin = [], 0
-    for between in BETWEEN_PROCEDURES.finditer(names):
-        pieces.append((start + begin, names[begin : between.start()]))
-        begin = between.end()
-    pieces.append((start + begin, names[begin:]))
-    return [(piece_start, piece) for piece_start, piece in pieces if piece.strip(" .")]
-
-
 def inline_procedure_items(text: str) -> list[Region]:
     """The ';' parts of a procedures label's line that name a procedure, not describe one
     ('Chest CT (02/04/2026); echocardiogram; PICC line placement was not required'), and the
@@ -126,7 +117,11 @@ def inline_procedure_items(text: str) -> list[Region]:
             continue
         for part in re.finditer(r"[^;]+", match["names"]):
             start = match.start("names") + part.start()
-            pieces = pieces_of(part.group(), start)
+            pieces = [
+                (piece_start, piece)
+                for piece_start, piece in parts_between(part.group(), BETWEEN_PROCEDURES, start)
+                if piece.strip(" .")
+            ]
             named = [piece for piece in pieces if names_a_procedure_or_study(piece[1])]
             for piece_start, piece in pieces if len(named) > 1 else [(start, part.group())]:
                 name = piece.strip(" .")
@@ -213,12 +208,11 @@ SURGICAL_HISTORY_SEPARATOR = re.compile(r"[;,]|\.(?=\s|$)")
 def inline_surgical_history_items(text: str) -> list[Region]:
     items = []
     for match in INLINE_SURGICAL_HISTORY.finditer(text):
-        start = match.start("names")
-        for part in SURGICAL_HISTORY_SEPARATOR.split(match["names"]):
+        parts = parts_between(match["names"], SURGICAL_HISTORY_SEPARATOR, match.start("names"))
+        for start, part in parts:
             if name := part.strip():
                 offset = start + part.index(name)
                 items.append((offset, offset + len(name)))
-            start += len(part) + 1
     return items
 
 
@@ -239,20 +233,16 @@ def operation_lines(text: str, header: re.Pattern[str]) -> list[Region]:
     return lines
 
 
-SENTENCE_END = re.compile(r"(?<=[a-z0-9)])\.[ \t]+(?=[A-Z])")
+SENTENCE_END = re.compile(r"(?<=[a-z0-9)]\.)[ \t]+(?=[A-Z])")
 
 
 def sentences_naming_procedures(line: str, start: int) -> list[Region]:
     """A line's sentences when each names an operation or a study ('Right inguinal hernia repair
     (2010). Colonoscopy 2021 (normal).'), else none."""
-    bounds = [0, *(found.end() for found in SENTENCE_END.finditer(line)), len(line)]
-    pairs = zip(bounds, bounds[1:], strict=False)
-    parts = [(begin, end) for begin, end in pairs if line[begin:end].strip()]
-    if len(parts) < 2 or not all(
-        names_a_procedure_or_study(listed_procedure(line[begin:end])) for begin, end in parts
-    ):
+    parts = [(at, part) for at, part in parts_between(line, SENTENCE_END, start) if part.strip()]
+    if len(parts) < 2 or not all(names_a_procedure_or_study(listed_procedure(p)) for _, p in parts):
         return []
-    return [(start + begin, start + end) for begin, end in parts]
+    return [(at, at + len(part)) for at, part in parts]
 
 
 # A year alone in a list item ('CABG x3 2015', 'TURP (2020)'): when it was done, to the year.

@@ -154,6 +154,17 @@ def next_line(text: str, end: int) -> tuple[str, int]:
     return text[end + 1 : line_end], line_end
 
 
+def parts_between(text: str, separator: re.Pattern[str], start: int = 0) -> list[tuple[int, str]]:
+    """The parts of `text` between the separator's matches, each with its offset (`start` plus
+    its position in `text`); empty parts too."""
+    parts, begin = [], 0
+    for found in separator.finditer(text):
+        parts.append((start + begin, text[begin : found.start()]))
+        begin = found.end()
+    parts.append((start + begin, text[begin:]))
+    return parts
+
+
 def past_blank_lines(text: str, end: int) -> int:
     """`end` moved over the blank lines after its line: a title printed apart from its list."""
     while end < len(text):
