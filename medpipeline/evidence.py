@@ -49,6 +49,7 @@ KIND_COLOURS = {
     "allergies": "rgba(251, 140, 0, .32)",
     "observations": "rgba(67, 160, 71, .28)",
     "procedures": "rgba(142, 36, 170, .24)",
+    "immunizations": "rgba(0, 172, 193, .26)",
 }
 # Where a resource keeps its main code, by resource type.
 _CODE_FIELDS = ("code", "medicationCodeableConcept", "vaccineCode", "type")

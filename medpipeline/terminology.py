@@ -6,6 +6,8 @@
 - LOINC: this project's table of common labs and vital signs, `extraction/lexicon/loinc_common.csv`
   (codes as published by Regenstrief, see that folder's README), each code also checked for its
   mod-10 check digit.
+- CVX: the CDC's vaccine codes this project names vaccines by, `extraction/lexicon/vaccines.csv`
+  (codes and short descriptions as the CDC publishes them, see that folder's README).
 Every check returns the canonical code, or None for an unknown one: callers keep the text and count
 the drop. No function here logs or raises with the value it was given (it can be PHI).
 """
@@ -17,6 +19,9 @@ import warnings
 from importlib.resources import files
 
 __all__ = [
+    "cvx_code",
+    "cvx_for_vaccine_name",
+    "cvx_table",
     "icd10cm_code",
     "loinc_check_digit",
     "loinc_code",
@@ -151,3 +156,40 @@ def loinc_code(code: str | None) -> str | None:
     if not match or loinc_check_digit(match[1]) != int(match[2]):
         return None
     return cleaned if cleaned in loinc_table() else None
+
+
+@functools.cache
+def _vaccine_rows() -> list[dict[str, str]]:
+    path = files("medpipeline.extraction").joinpath("lexicon", "vaccines.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@functools.cache
+def cvx_table() -> dict[str, str]:
+    """CVX code -> the CDC's short description, for the vaccines the project names."""
+    return {row["cvx"]: row["display"] for row in _vaccine_rows()}
+
+
+def cvx_code(code: str | None) -> str | None:
+    """The code as the CDC writes it ('3' is '03') if the project's table has it."""
+    cleaned = (code or "").strip()
+    if not cleaned.isdigit():
+        return None
+    canonical = cleaned.zfill(2)
+    return canonical if canonical in cvx_table() else None
+
+
+@functools.cache
+def _cvx_by_name() -> dict[str, str]:
+    return {
+        " ".join(name.lower().split()): row["cvx"]
+        for row in _vaccine_rows()
+        for name in [*row["names"].split("|"), *row["context_names"].split("|")]
+        if name.strip()
+    }
+
+
+def cvx_for_vaccine_name(name: str | None) -> str | None:
+    """The CVX code of a vaccine named exactly as the table names it ('Shingrix': 187)."""
+    return _cvx_by_name().get(" ".join((name or "").lower().split()))

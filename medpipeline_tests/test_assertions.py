@@ -20,6 +20,7 @@ from medpipeline.extraction.schema import (
     ChunkReport,
     ConditionFact,
     DocumentExtraction,
+    ImmunizationFact,
     MedicationFact,
     ProcedureFact,
 )
@@ -44,6 +45,7 @@ PLAN:
 Start azithromycin 250 mg daily for five days.
 If pain persists, take ibuprofen 400 mg every 6 hours.
 He has not had a colonoscopy.
+She declined the flu shot.
 """
 
 
@@ -113,6 +115,11 @@ def _document(provider: str, text: str = NOTE, **facts: list[Any]) -> DocumentEx
             ProcedureFact(quote="He has not had a colonoscopy", text="colonoscopy"),
             Assertion.NEGATED,
         ),
+        (
+            "immunizations",
+            ImmunizationFact(quote="She declined the flu shot", text="flu shot"),
+            Assertion.NEGATED,
+        ),
         ("conditions", ConditionFact(quote="Fever - denies", text="Fever"), Assertion.NEGATED),
         (
             "conditions",
@@ -129,6 +136,7 @@ def _document(provider: str, text: str = NOTE, **facts: list[Any]) -> DocumentEx
         "family-allergy",
         "conditional-prescription",
         "negated-procedure",
+        "declined-vaccine",
         "answered-denies",
         "answered-negative",
     ],

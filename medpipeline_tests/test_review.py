@@ -46,6 +46,7 @@ NOTE_LINES = [
     "Allergies: Mother is allergic to latex.",
     "Plan: If pain persists, take ibuprofen 400 mg.",
     "Start azithromycin 250 mg daily.",
+    "She declined the flu shot. Tdap given today.",
 ]
 LLM_REPLY = {
     "conditions": [
@@ -63,6 +64,10 @@ LLM_REPLY = {
             "dose_unit": "mg",
         },
         {"text": "azithromycin", "quote": "Start azithromycin 250 mg daily.", "prescribed": True},
+    ],
+    "immunizations": [
+        {"text": "flu shot", "quote": "She declined the flu shot.", "assertion": "present"},
+        {"text": "Tdap", "cvx_code": "115", "quote": "Tdap given today.", "assertion": "present"},
     ],
 }
 
@@ -174,9 +179,14 @@ def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
         for r in resources_of(bundle, "MedicationRequest")
     }
     assert orders == {"ibuprofen": ("draft", "proposal"), "azithromycin": ("active", "order")}
+    immunizations = {
+        r["vaccineCode"]["text"]: (r["status"], r["vaccineCode"]["coding"][0]["code"])
+        for r in resources_of(bundle, "Immunization")
+    }
+    assert immunizations == {"flu shot": ("not-done", "88"), "Tdap": ("completed", "115")}
 
     review_text = (folder / REVIEW_FILE).read_text()
-    for word in ("chest", "latex", "ibuprofen", "gout", "cough"):
+    for word in ("chest", "latex", "ibuprofen", "gout", "cough", "flu"):
         assert word not in review_text.lower(), "review.json holds codes and positions, no text"
     review = DocumentReview.model_validate_json(review_text)
     assert _items(review) == {
@@ -185,10 +195,11 @@ def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
         (ReviewReason.ASSERTION_DISAGREEMENT, "medications", 0, False, "MedicationRequest"),
         (ReviewReason.UNCERTAIN_ORDER, "medications", 0, False, "MedicationRequest"),
         (ReviewReason.UNGROUNDED, "conditions", 0, True, None),
+        (ReviewReason.ASSERTION_DISAGREEMENT, "immunizations", 0, False, "Immunization"),
     }
     metadata = node_metadata(result, "fhir_bundle")
-    assert metadata["review_items"] == 5
-    assert metadata["review_assertion_disagreement"] == 3
+    assert metadata["review_items"] == 6
+    assert metadata["review_assertion_disagreement"] == 4
     assert metadata["review_uncertain_order"] == 1
     assert metadata["review_ungrounded"] == 1
     for value in metadata.values():
@@ -207,6 +218,7 @@ def test_llm_facts_the_text_does_not_assert_are_queued_through_the_graph(
     expected = [
         (doc_id, None, "assertion_disagreement", "allergies", 0),
         (doc_id, None, "assertion_disagreement", "conditions", 0),
+        (doc_id, "Immunization", "assertion_disagreement", "immunizations", 0),
         (doc_id, "MedicationRequest", "assertion_disagreement", "medications", 0),
         (doc_id, "MedicationRequest", "uncertain_order", "medications", 0),
         (doc_id, None, "ungrounded", "conditions", 0),

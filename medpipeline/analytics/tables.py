@@ -140,7 +140,7 @@ DOCUMENTS = Table(
         "chunk_tokens": "Sum of the chunks' tokens (o200k tokenizer).",
         "chunks_failed": "Chunks no provider could extract (need review).",
         "facts": "Facts extracted (patient and every fact list: conditions, medications, "
-        "allergies, observations, encounters, procedures).",
+        "allergies, observations, encounters, procedures, immunizations).",
         "fhir_resources": "Entries of the document's FHIR bundle.",
         "patient_key": "Pseudonymous patient key: pk_ + HMAC-SHA256 of the patient identifier "
         "with the site secret; 'unkeyed' without a secret, 'unidentified' without an identifier.",
@@ -419,7 +419,7 @@ REVIEW_ITEMS = Table(
         "contradiction, uncertain_order or chunk_failed.",
         "resource_type": "FHIR resource type carrying the fact (null: not in the bundle).",
         "fact_list": "conditions, medications, allergies, observations, encounters, "
-        "procedures or patient (null for a failed chunk).",
+        "procedures, immunizations or patient (null for a failed chunk).",
         "fact_index": "Index of the fact in that list of clinical_extractions.json.",
         "set_aside": "The fact is in the extraction's `ungrounded` lists (its quote was not "
         "found), not in the main ones.",

@@ -42,6 +42,7 @@ from medpipeline.extraction.schema import (
     Assertion,
     ConditionFact,
     DocumentExtraction,
+    ImmunizationFact,
     MedicationFact,
     ProcedureFact,
 )
@@ -91,7 +92,7 @@ def recheck_pipeline() -> Language:
 def _target_label(fact: AssertedFact) -> str:
     if isinstance(fact, ConditionFact):
         return CONDITION
-    if isinstance(fact, MedicationFact):
+    if isinstance(fact, MedicationFact | ImmunizationFact):  # 'declined the flu shot'
         return DRUG
     if isinstance(fact, AllergyFact):
         return ALLERGY
@@ -103,7 +104,7 @@ def _name(fact: AssertedFact) -> str | None:
         return fact.substance
     if isinstance(fact, MedicationFact):
         return fact.text or fact.generic_name
-    if isinstance(fact, ConditionFact | ProcedureFact):
+    if isinstance(fact, ConditionFact | ProcedureFact | ImmunizationFact):
         return fact.text
     return None
 
@@ -177,6 +178,7 @@ def _facts_to_read(extraction: DocumentExtraction) -> Iterator[tuple[AssertedFac
         *extraction.medications,
         *extraction.allergies,
         *extraction.procedures,
+        *extraction.immunizations,
     ]:
         if fact.evidence is None or not providers.get(fact.evidence.chunk_id):
             continue

@@ -10,7 +10,7 @@ when the change matters for comparing runs.
 import re
 from enum import StrEnum
 
-PROMPT_VERSION = "extract-v8"
+PROMPT_VERSION = "extract-v9"
 
 BASE_PROMPT = """You extract clinical facts from a chunk of a medical document for conversion to \
 FHIR R4. Record only what the text states about the patient. For every fact, `quote` must be the \
@@ -24,6 +24,9 @@ the text says it resolved, inactive only when it says so ("not currently active"
 remission only when it says so. Mark prescribed only what this \
 document orders now (discharge or new prescriptions), not a list of what the patient takes; \
 mark administered a single dose given or taken ("albuterol neb given in the ED"). \
+Vaccines are immunizations, never medications: one given at this visit is present, one given \
+before historical (with its date), one declined or refused negated, one only due or recommended \
+hypothetical. \
 Give ICD-10-CM and LOINC codes only when you are sure; units in UCUM. "NKDA" or "no known \
 allergies" is one allergy entry with no_known_allergies true. Record the facility the document \
 comes from (letterhead, "Facility:", custodian) as an organization and the clinicians \

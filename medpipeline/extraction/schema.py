@@ -185,6 +185,18 @@ class ProcedureFact(AssertedFact):
     performed_date: str | None = Field(default=None, description="ISO date if stated.")
 
 
+class ImmunizationFact(AssertedFact):
+    """A vaccine the patient received: at this encounter (present) or reported from before
+    (historical). One declined or refused is negated; one only due, recommended or planned is
+    hypothetical (neither becomes a completed Immunization)."""
+
+    text: str = Field(description="The vaccine as named in the document.")
+    cvx_code: str | None = Field(default=None, description="CDC CVX vaccine code if known.")
+    occurrence_date: str | None = Field(
+        default=None, description="ISO date (or year, or year-month) the dose was given."
+    )
+
+
 class OrganizationFact(Fact):
     name: str = Field(
         description="The facility or practice the document comes from, as named in its letterhead, "
@@ -224,6 +236,7 @@ class ChunkExtraction(BaseModel):
     observations: list[ObservationFact] = Field(default_factory=list)
     encounters: list[EncounterFact] = Field(default_factory=list)
     procedures: list[ProcedureFact] = Field(default_factory=list)
+    immunizations: list[ImmunizationFact] = Field(default_factory=list)
     organizations: list[OrganizationFact] = Field(default_factory=list)
     practitioners: list[PractitionerFact] = Field(default_factory=list)
 
@@ -236,6 +249,7 @@ class ChunkExtraction(BaseModel):
             + len(self.observations)
             + len(self.encounters)
             + len(self.procedures)
+            + len(self.immunizations)
             + len(self.organizations)
             + len(self.practitioners)
         )

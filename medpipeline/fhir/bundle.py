@@ -3,8 +3,9 @@
 Entries: Patient, DocumentReference (the PDF), Device (the extractor: provider, model, prompt
 version), Encounter(s), one resource per kept fact (Condition, MedicationStatement or, for what the
 document prescribes, MedicationRequest, AllergyIntolerance, Observation, Procedure, or for a
-procedure only planned, scheduled or ordered a ServiceRequest with intent `plan`), a
-DiagnosticReport grouping the lab Observations, and a Provenance targeting every extracted resource.
+procedure only planned, scheduled or ordered a ServiceRequest with intent `plan`, Immunization
+for a vaccine given or declined), a DiagnosticReport grouping the lab Observations, and a
+Provenance targeting every extracted resource.
 Shapes follow US Core where it applies (Patient name parts and identifier systems, Condition
 category, Observation category and effective time, blood pressure as systolic/diastolic components).
 fullUrls are uuid5 of doc_id, resource kind and fact index, so the same input gives the same bundle.
@@ -87,11 +88,13 @@ from medpipeline.fhir.grouping import (
     group_conditions,
     group_encounters,
     group_facts,
+    group_immunizations,
     group_medications,
     group_procedures,
     iso_date,
     observation_identity,
 )
+from medpipeline.fhir.immunizations import immunization_resource
 from medpipeline.fhir.medications import medication_request, medication_statement
 from medpipeline.fhir.parties import (
     Parties,
@@ -276,6 +279,8 @@ def _fact_entries(
     observations = enumerate(extraction.observations)
     for group in group_facts(observations, observation_identity):
         add("observation", "observations", group, observation_resource(group.facts, context))
+    for group in group_immunizations(enumerate(extraction.immunizations)):
+        add("immunization", "immunizations", group, immunization_resource(group.facts, context))
     for group in group_procedures(enumerate(extraction.procedures)):
         if done := procedure_resource(group.facts, context):
             add("procedure", "procedures", group, done)

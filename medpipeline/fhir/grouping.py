@@ -29,11 +29,17 @@ from medpipeline.extraction.schema import (
     ConditionFact,
     EncounterFact,
     Fact,
+    ImmunizationFact,
     MedicationFact,
     ObservationFact,
     ProcedureFact,
 )
-from medpipeline.terminology import icd10cm_code, unspecified_icd10_parent
+from medpipeline.terminology import (
+    cvx_code,
+    cvx_for_vaccine_name,
+    icd10cm_code,
+    unspecified_icd10_parent,
+)
 
 F = TypeVar("F", bound=Fact)
 _NOT_A_WORD = re.compile(r"[^\w]+")
@@ -248,6 +254,42 @@ def group_facts(facts: Iterable[tuple[int, F]], identity: Callable[[F], str]) ->
         group.indices.append(index)
         group.facts.append(fact)
     return list(groups.values())
+
+
+def vaccine_code(fact: ImmunizationFact) -> str | None:
+    """The CVX code of the vaccine: the table's for the name written ('Shingrix'), else the code
+    given if the table has it."""
+    return cvx_for_vaccine_name(fact.text) or cvx_code(fact.cvx_code)
+
+
+def group_immunizations(
+    facts: Iterable[tuple[int, ImmunizationFact]],
+) -> list[FactGroup[ImmunizationFact]]:
+    """The same vaccine on the same date is one dose (given or declined); a mention with no date
+    or only a coarser one ('Shingrix given today', 'Flu shot 10/2025') joins the one dose of its
+    vaccine whose date it holds ('Influenza 10/01/2025'); with two or more it stays apart (which
+    dose it speaks of, the text does not say)."""
+
+    def vaccine(fact: ImmunizationFact) -> str:
+        declined = fact.assertion == Assertion.NEGATED  # a dose declined is not one given
+        return f"{vaccine_code(fact) or normalized(fact.text)}|{declined}"
+
+    groups = group_facts(facts, lambda fact: f"{vaccine(fact)}|{fact.occurrence_date}")
+    kept = []
+    for group in sorted(groups, key=lambda group: -len(group.facts[0].occurrence_date or "")):
+        written = group.facts[0].occurrence_date or ""
+        doses = [
+            dose
+            for dose in kept
+            if vaccine(dose.facts[0]) == vaccine(group.facts[0])
+            and (dose.facts[0].occurrence_date or "").startswith(written)
+        ]
+        if len(doses) == 1:
+            doses[0].indices.extend(group.indices)
+            doses[0].facts.extend(group.facts)
+        else:
+            kept.append(group)
+    return sorted(kept, key=lambda group: min(group.indices))
 
 
 def group_medications(

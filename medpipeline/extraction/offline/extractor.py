@@ -21,6 +21,7 @@ from medpipeline.extraction.offline.conditions import (
 )
 from medpipeline.extraction.offline.demographics import encounter_facts, patient_fact
 from medpipeline.extraction.offline.forms import mark_answers
+from medpipeline.extraction.offline.immunizations import immunization_facts
 from medpipeline.extraction.offline.medication_tables import listed_medications, table_medications
 from medpipeline.extraction.offline.medications import medication_facts
 from medpipeline.extraction.offline.pipeline import build_pipeline
@@ -197,6 +198,10 @@ class OfflineExtractor:
                 table_procedures(tables, text) + procedures,
                 # 'Colonoscopy 2024: ...' and 'Repeat colonoscopy in 2027' are two
                 lambda fact: (fact.text.lower(), fact.assertion, fact.performed_date),
+            ),
+            immunizations=unique(
+                immunization_facts(doc, tables, allergy_areas),
+                lambda fact: (fact.text.lower(), fact.assertion, fact.occurrence_date),
             ),
             organizations=organization_facts(text),
             practitioners=practitioner_facts(text),

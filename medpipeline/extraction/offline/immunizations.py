@@ -1,0 +1,240 @@
+"""Immunizations: the vaccines a document says the patient received, declined or is due for.
+
+A vaccine is named by a name of its own ('Tdap', 'Shingrix', 'flu shot', 'Prevnar 20') anywhere,
+or by its disease where the text speaks of vaccines: in an immunizations section, table or list,
+or followed by a vaccine word ('hepatitis B vaccine series', 'COVID-19 booster', 'pneumonia
+shot'). Names and CVX codes are in `lexicon/vaccines.csv`. What is said of a vaccine is read in
+its own list item first, then in its clause, then in the heading it is listed under: declined or
+refused is negated (an Immunization not done); due, recommended or planned is hypothetical (no
+Immunization); given today or at this visit is present; anything else was given before
+(historical), on the date its item prints.
+"""
+
+import functools
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from medpipeline.extraction.offline.lexicons import read_lexicon, split_names
+from medpipeline.extraction.offline.procedures import performed_on
+from medpipeline.extraction.offline.sections_tables import (
+    Table,
+    section_regions,
+    vaccine_list_regions,
+)
+from medpipeline.extraction.offline.text import Region, in_regions, line_bounds, quote_for
+from medpipeline.extraction.schema import Assertion, ImmunizationFact
+from medpipeline.terminology import cvx_for_vaccine_name
+
+IMMUNIZATIONS = "immunizations"
+PLAN_OF_CARE = "plan_of_care"
+
+# A word after a disease's name that makes it a vaccine's ('influenza vaccine', 'hep B series',
+# 'COVID-19 booster #2', 'MMR dose 2', 'pneumococcal (PPSV23) vaccination').
+VACCINE_WORD = (
+    r"[ \t]*(?:\([^()\n]{1,25}\)[ \t]*)?(?:-[ \t]*)?"
+    r"(?:vaccin\w*|immuni[sz]ations?|shots?|boosters?|series|doses?\b|#[ \t]?\d|given\b"
+    r"|administered\b)"
+)
+# What lies between a vaccine's name and a second name saying it exactly: 'Pneumococcal vaccine
+# (PCV20)', 'Pneumococcal PPSV23', 'Hepatitis A (Havrix)'.
+NAMED_EXACTLY_AFTER = re.compile(r"(?:[ \t]+vaccin\w*)?[ \t]*(?:\([^()\n]{0,20})?", re.IGNORECASE)
+VACCINE_AFTER = re.compile(r"[ \t]+vaccin(?:e|ation)s?\b", re.IGNORECASE)
+# ... or before it ('vaccinated against hepatitis A', 'vaccine for shingles').
+VACCINE_FOR = r"(?:vaccin\w*|immuni[sz]ed|immuni[sz]ations?)[ \t]+(?:against|for)[ \t]+"
+
+NEGATED = re.compile(
+    r"\b(?:declin\w*|refus\w*|not[ \t]+(?:given|administered|received)|contraindicat\w*"
+    r"|opted[ \t]+out|does[ \t]+not[ \t]+want|did[ \t]+not[ \t]+want|never[ \t]+(?:had|received))",
+    re.IGNORECASE,
+)
+NO_BEFORE = re.compile(r"\bno(?:[ \t]+(?:prior|previous|record[ \t]+of))?[ \t]*$", re.IGNORECASE)
+GIVEN = re.compile(r"\b(?:given|administered)\b", re.IGNORECASE)
+RECEIVED = re.compile(r"\b(?:received|got|had)\b", re.IGNORECASE)
+PLANNED = re.compile(
+    r"\b(?:due|overdue|recommend\w*|discuss\w*|will\b|plan\w*|schedul\w*|next[ \t]+(?:visit|dose)"
+    r"|consider\w*|offer\w*|needs?\b|should\b|eligible|counsel\w*|defer\w*|pending|to[ \t]+be"
+    r"[ \t]+given|return[ \t]+for|advis\w*|encourag\w*|candidate|ordered|to[ \t]+receive)",
+    re.IGNORECASE,
+)
+TODAY = re.compile(
+    r"\b(?:today|this[ \t]+(?:visit|encounter|admission)|in[ \t]+(?:the[ \t]+)?(?:clinic|office"
+    r"|ED|emergency[ \t]+department)|during[ \t]+(?:this|the)[ \t]+(?:visit|stay|admission"
+    r"|hospitali[sz]ation)|(?:prior[ \t]+to|before|at)[ \t]+discharge)\b",
+    re.IGNORECASE,
+)
+DONE = re.compile(r"\b(?:completed?|up[ \t]+to[ \t]+date|UTD|series[ \t]+complete)\b", re.I)
+# Where one clause of a line ends: a ';' or a sentence's full stop (a table row is one clause).
+CLAUSE_END = re.compile(r";|\.(?=\s)")
+ITEM_END = re.compile(r",(?![^()]*\))")
+TABLE_LINE = re.compile(r"\||\t")
+# A label on a line of its own and the lines below it to the next blank line.
+LABELLED_BLOCK = re.compile(
+    r"^[ \t]*(?P<label>[A-Za-z][^\n:]{0,60}):[ \t]*\n(?:[ \t]*\S[^\n]*(?:\n|$))+", re.MULTILINE
+)
+EXPIRY = re.compile(r"\bexp\w*\.?[ \t]*:?[ \t]*[\d/.-]+", re.IGNORECASE)
+
+
+@functools.cache
+def vaccine_names() -> tuple[list[str], list[str]]:
+    """(names of their own, disease names that name a vaccine only in a vaccine context)."""
+    rows = read_lexicon("vaccines.csv")
+    own = [name for row in rows for name in split_names(row["names"])]
+    by_disease = [name for row in rows for name in split_names(row["context_names"])]
+    return own, by_disease
+
+
+def _alternatives(names: list[str]) -> str:
+    written = sorted(names, key=len, reverse=True)
+    return "|".join(re.escape(name).replace(r"\ ", r"\s+") for name in written)
+
+
+@functools.cache
+def vaccine_patterns() -> tuple[list[re.Pattern[str]], re.Pattern[str]]:
+    """(patterns that name a vaccine anywhere, the disease names that do so only in a vaccine
+    context). A name is a whole word: 'Td' is not in 'Tdap', 'flu' not in 'fluid'."""
+    own, by_disease = vaccine_names()
+    bounded = r"(?<![\w-])(?P<name>{})(?![\w-]|\.\w)"
+    disease = bounded.format(_alternatives(by_disease))
+    anywhere = [
+        re.compile(bounded.format(_alternatives(own)), re.IGNORECASE),
+        re.compile(rf"{disease}(?={VACCINE_WORD})", re.IGNORECASE),
+        re.compile(rf"{VACCINE_FOR}{disease}", re.IGNORECASE),
+    ]
+    return anywhere, re.compile(disease, re.IGNORECASE)
+
+
+def vaccine_mentions(text: str, contexts: list[Region]) -> list[re.Match[str]]:
+    """Every vaccine name, longest first where two overlap, in the text's order."""
+    anywhere, disease = vaccine_patterns()
+    found = [match for pattern in anywhere for match in pattern.finditer(text)]
+    found += [m for m in disease.finditer(text) if in_regions(m.start("name"), contexts)]
+    found.sort(key=lambda m: (m.start("name"), -(m.end("name") - m.start("name"))))
+    kept: list[re.Match[str]] = []
+    for match in found:
+        if kept and match.start("name") < kept[-1].end("name"):
+            continue
+        if kept and NAMED_EXACTLY_AFTER.fullmatch(text, kept[-1].end("name"), match.start("name")):
+            kept[-1] = match
+        else:
+            kept.append(match)
+    return kept
+
+
+def _clause(text: str, position: int) -> Region:
+    """The clause of a line around `position`: between ';' and full stops; a table's row whole."""
+    line_start, line_end = line_bounds(text, position, position)
+    if TABLE_LINE.search(text, line_start, line_end):
+        return line_start, line_end
+    before = [m.end() for m in CLAUSE_END.finditer(text, line_start, position)]
+    after = CLAUSE_END.search(text, position, line_end)
+    return (before[-1] if before else line_start), (after.start() if after else line_end)
+
+
+def _item(text: str, start: int, end: int, clause: Region) -> Region:
+    """The ','-separated item of a clause holding text[start:end] (not a comma in brackets, in
+    the vaccine's name - 'Hep B, adult' - or in a table's row)."""
+    if TABLE_LINE.search(text, *clause):
+        return clause
+    before = [m.end() for m in ITEM_END.finditer(text, clause[0], start)]
+    after = ITEM_END.search(text, end, clause[1])
+    return (before[-1] if before else clause[0]), (after.start() if after else clause[1])
+
+
+def _said(words: str, dated: bool = False) -> Assertion | None:
+    """What words say of a vaccine: declined; given today, or given here without a date (this
+    visit: present); given on a date, received, or done ('series complete', 'up to date') before
+    (historical); planned (hypothetical); or nothing."""
+    if NEGATED.search(words):
+        return Assertion.NEGATED
+    if TODAY.search(words) and not PLANNED.search(words):
+        return Assertion.PRESENT
+    if GIVEN.search(words):
+        return Assertion.HISTORICAL if dated else Assertion.PRESENT
+    if RECEIVED.search(words):
+        return Assertion.HISTORICAL
+    if PLANNED.search(words):
+        return Assertion.HYPOTHETICAL
+    if DONE.search(words):
+        return Assertion.HISTORICAL
+    return None
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A title or label vaccines are listed under, and what it says of them."""
+
+    region: Region
+    assertion: Assertion
+
+
+def headings(doc: Doc, text: str) -> list[Heading]:
+    """The labelled lines, vaccine lists and sections whose label or title says what was done
+    ('Medications administered today:', 'Immunizations due', 'Plan'), the innermost first."""
+    found = []
+    for block in LABELLED_BLOCK.finditer(text):
+        if said := _said(block["label"]):
+            found.append(Heading(block.span(), said))
+    for start, end in vaccine_list_regions(text):
+        label = text[start : text.find(":", start, end) + 1 or end]
+        if said := _said(label):
+            found.append(Heading((start, end), said))
+    for section in doc._.sections:
+        title = doc[section.title_start : section.title_end].text
+        said = _said(title)
+        if said is None and section.category == PLAN_OF_CARE:
+            said = Assertion.HYPOTHETICAL
+        if said is not None and section.body_end > section.title_start:
+            last = doc[section.body_end - 1]
+            start = doc[section.title_start].idx
+            found.append(Heading((start, last.idx + len(last.text)), said))
+    return found
+
+
+def vaccine_contexts(doc: Doc, text: str, tables: list[Table]) -> list[Region]:
+    """Where a disease's name alone names its vaccine: immunizations sections, tables, lists."""
+    in_tables = [table.region for table in tables if table.kind == IMMUNIZATIONS]
+    return section_regions(doc, {IMMUNIZATIONS}) + in_tables + vaccine_list_regions(text)
+
+
+def immunization_facts(
+    doc: Doc, tables: list[Table], skip_regions: list[Region]
+) -> list[ImmunizationFact]:
+    """One fact per vaccine mention outside `skip_regions` (allergy lists: an allergy to a
+    vaccine is no dose of it)."""
+    text = doc.text
+    titled = headings(doc, text)
+    mentions = vaccine_mentions(text, vaccine_contexts(doc, text, tables))
+    facts = []
+    for number, match in enumerate(mentions):
+        start, end = match.start("name"), match.end("name")
+        if in_regions(start, skip_regions):
+            continue
+        clause = _clause(text, start)
+        item = _item(text, start, end, clause)
+        # its own words: up to the vaccines before and after it in its item ('received the
+        # COVID-19 booster in 09/2024 and the flu shot today')
+        before = mentions[number - 1].end("name") if number else item[0]
+        after = mentions[number + 1].start("name") if number + 1 < len(mentions) else item[1]
+        own_before = text[max(item[0], before) : start]
+        own_after = text[end : min(item[1], after)]
+        occurred = performed_on(EXPIRY.sub(" ", own_after))
+        said = (
+            (Assertion.NEGATED if NO_BEFORE.search(own_before) else None)
+            or _said(f"{own_before} {own_after}", bool(occurred))
+            or _said(text[clause[0] : clause[1]], bool(occurred))
+            or next((h.assertion for h in titled if h.region[0] <= start < h.region[1]), None)
+            or Assertion.HISTORICAL
+        )
+        named = VACCINE_AFTER.match(text, end)
+        facts.append(
+            ImmunizationFact(
+                quote=quote_for(text, start, end, clause),
+                text=" ".join(text[start : named.end() if named else end].split()),
+                cvx_code=cvx_for_vaccine_name(match["name"]),
+                occurrence_date=occurred,
+                assertion=said,
+            )
+        )
+    return facts
