@@ -78,11 +78,31 @@ def extractor() -> OfflineExtractor:
                 ),
             ],
         ),
+        (  # one vaccine per row: its name column, or a later cell naming it more exactly
+            "Immunizations\n| Vaccine | Code | Description | Date | Status |\n"
+            "| Influenza Vaccine | CVX 135 | Influenza, high dose seasonal | 12-15-2010 | Completed |\n"
+            "| MMR | | GARDASIL | 1/21/2013 | Completed |\n"
+            "| Zoster Recombinant | | Given today 03/14/2025 | | |\n",
+            [
+                ("Influenza, high dose seasonal", "135", GIVEN_BEFORE, "2010-12-15"),
+                ("MMR", "03", GIVEN_BEFORE, "2013-01-21"),
+                ("Zoster Recombinant", "187", GIVEN_NOW, "2025-03-14"),
+            ],
+        ),
         # guards: a disease's name is no vaccine outside a vaccine context
         ("Hepatitis B positive. Flu-like illness for 3 days. Influenza A positive.\n", []),
         ("Tumor is MMR-deficient. BCG instillation for bladder cancer. History of TD.\n", []),
     ],
-    ids=["list", "plan", "table", "narrative", "cvx-descriptions", "diseases", "not-vaccines"],
+    ids=[
+        "list",
+        "plan",
+        "table",
+        "narrative",
+        "cvx-descriptions",
+        "table-rows",
+        "diseases",
+        "not-vaccines",
+    ],
 )
 def test_vaccines_and_what_the_text_says_of_them(extractor, text, expected):
     found = sorted(

@@ -101,6 +101,8 @@ def is_a_resolution_line(line: str) -> bool:
 # no resolved asthma).
 RESOLVED_WORDS = r"resolved|cleared|settled|corrected"
 ITEM_RESOLVED_AFTER = re.compile(
+    # where, between ('Deep vein thrombosis, left femoral vein, 2016 - resolved')
+    r"(?:[ \t]*,[ \t]*[a-z][a-z-]*(?:[ \t]+[a-z][a-z-]*){0,2}(?=[ \t]*,))?"
     # when, between ('Community-acquired pneumonia, 11/2022 - resolved')
     r"(?:[ \t]*,?[ \t]*\(?(?:\d{1,2}/){0,2}(?:19|20)\d{2}\)?)?"
     r"[ \t]*(?:[-\u2013:,][ \t]*|\([ \t]*)"

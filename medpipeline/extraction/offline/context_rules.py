@@ -233,6 +233,22 @@ SINCE_A_YEAR = ConTextRule(
 )
 
 
+# 'started 11:05' is when an infusion began, no drug started ('Ferric carboxymaltose 1000 mg IV
+# over 15 minutes, started 11:05, completed 11:22').
+STARTED_AT_A_TIME = ConTextRule(
+    "started at a time",
+    "PSEUDO_STARTED",
+    direction="PSEUDO",
+    pattern=[
+        {"LOWER": {"IN": ["started", "begun", "commenced"]}},
+        {"LOWER": "at", "OP": "?"},
+        {"TEXT": {"REGEX": r"^\d{1,2}$"}},
+        {"TEXT": ":"},
+        {"TEXT": {"REGEX": r"^\d{2}$"}},
+    ],
+)
+
+
 # A relative who tells what the patient has is no family history ('Pt's wife reports he had
 # chest pain', 'Per mother, she has had a cough'): the words name the reporter.
 REPORTING_RELATIVES = [
@@ -303,6 +319,7 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
         IN_A_RELATIVE,
         IN_A_YEAR,
         SINCE_A_YEAR,
+        STARTED_AT_A_TIME,
         *RELATIVE_REPORTS,
         RESOLVED_AFTER,
         OFFERED_DECLINED,

@@ -142,6 +142,8 @@ ENCOUNTER_DATE_LABEL = re.compile(
     rf"date of service|service date|visit date|"
     rf"date of visit|encounter date|date of (?:surgery|procedure|operation|transfer|encounter)|"
     rf"(?<!last )(?<!prior )(?<!previous )encounter|DOS"
+    # 'Visit: 03/11/2025 09:40', 'VISIT  : 02/18/2025' (not 'Last visit:', 'Next visit:')
+    rf"|(?<!last )(?<!next )(?<!prior )(?<!previous )(?<!follow-up )visit(?=[ \t]*:)"
     # a line's own 'Date/Time:' (not a C-CDA header's 'Documentation Of | ..., Date/Time:')
     rf"|(?<![^\n])date[ \t]*/[ \t]*time|date)"
     # the date on the next line after a label's colon ('Admit date:\n06/02/2025', a grid's wrap)

@@ -25,7 +25,7 @@ from medpipeline.extraction.offline.sections_tables import (
 )
 from medpipeline.extraction.offline.text import Region, in_regions, line_bounds, quote_for
 from medpipeline.extraction.schema import Assertion, ImmunizationFact
-from medpipeline.terminology import cvx_for_vaccine_name
+from medpipeline.terminology import cvx_code, cvx_for_vaccine_name
 
 IMMUNIZATIONS = "immunizations"
 PLAN_OF_CARE = "plan_of_care"
@@ -73,6 +73,9 @@ TABLE_LINE = re.compile(r"\||\t")
 LABELLED_BLOCK = re.compile(
     r"^[ \t]*(?P<label>[A-Za-z][^\n:]{0,60}):[ \t]*\n(?:[ \t]*\S[^\n]*(?:\n|$))+", re.MULTILINE
 )
+CONTINUED_ROW = re.compile(r"[ \t]*\|[ \t]*\|")  # a row whose first cell is empty
+# A CVX code a row prints ('| CVX | 135 |', 'CVX: 140').
+PRINTED_CVX = re.compile(r"\bCVX\b[ \t|:#]*(\d{1,3})\b")
 EXPIRY = re.compile(r"\bexp\w*\.?[ \t]*:?[ \t]*[\d/.-]+", re.IGNORECASE)
 
 
@@ -198,27 +201,65 @@ def vaccine_contexts(doc: Doc, text: str, tables: list[Table]) -> list[Region]:
     return section_regions(doc, {IMMUNIZATIONS}) + in_tables + vaccine_list_regions(text)
 
 
+def _words(name: str) -> set[str]:
+    return {word for word in re.findall(r"[a-z]{3,}", name.lower()) if word != "vaccine"}
+
+
+def _best_in_row(row: list[re.Match[str]]) -> re.Match[str]:
+    """The mention that names a table row's vaccine: the first (its name column), or a later
+    one that says the same vaccine more exactly ('| Influenza Vaccine | CVX | 135 | Influenza,
+    high dose seasonal |'); a later name of another vaccine is not the row's ('| MMR | ... |
+    GARDASIL |' in a vendor's test data)."""
+    own = {name.lower() for name in vaccine_names()[0]}
+    first = row[0]
+    same = [first] + [
+        match
+        for match in row[1:]
+        if _words(match["name"]) & _words(first["name"])
+        or cvx_for_vaccine_name(match["name"]) == cvx_for_vaccine_name(first["name"])
+    ]
+    return max(same, key=lambda m: (" ".join(m["name"].lower().split()) in own, len(m["name"])))
+
+
 def immunization_facts(
     doc: Doc, tables: list[Table], skip_regions: list[Region]
 ) -> list[ImmunizationFact]:
     """One fact per vaccine mention outside `skip_regions` (allergy lists: an allergy to a
-    vaccine is no dose of it)."""
+    vaccine is no dose of it), one per table row."""
     text = doc.text
     titled = headings(doc, text)
-    mentions = vaccine_mentions(text, vaccine_contexts(doc, text, tables))
+    mentions = [
+        match
+        for match in vaccine_mentions(text, vaccine_contexts(doc, text, tables))
+        if not in_regions(match.start("name"), skip_regions)
+    ]
+    rows: dict[Region, list[re.Match[str]]] = {}  # a table row's mentions, by its line
+    for match in mentions:
+        clause = _clause(text, match.start("name"))
+        if TABLE_LINE.search(text, *clause):
+            above = _clause(text, clause[0] - 1) if clause[0] else None
+            if above in rows and CONTINUED_ROW.match(text, *clause):
+                clause = above  # '|  | CPT | 90669 | Pneumococcal vacc |' goes on the row above
+            rows.setdefault(clause, []).append(match)
+    row_of = {id(match): clause for clause, row in rows.items() for match in row}
     facts = []
     for number, match in enumerate(mentions):
         start, end = match.start("name"), match.end("name")
-        if in_regions(start, skip_regions):
-            continue
-        clause = _clause(text, start)
-        item = _item(text, start, end, clause)
-        # its own words: up to the vaccines before and after it in its item ('received the
-        # COVID-19 booster in 09/2024 and the flu shot today')
-        before = mentions[number - 1].end("name") if number else item[0]
-        after = mentions[number + 1].start("name") if number + 1 < len(mentions) else item[1]
-        own_before = text[max(item[0], before) : start]
-        own_after = text[end : min(item[1], after)]
+        clause = row_of.get(id(match)) or _clause(text, start)
+        row = rows.get(clause)
+        if row:
+            if match is not _best_in_row(row):
+                continue
+            # the row's words but its vaccines' names say what was done, and when
+            own_before, own_after = "", _without(text, clause, row)
+        else:
+            item = _item(text, start, end, clause)
+            # its own words: up to the vaccines before and after it in its item ('received
+            # the COVID-19 booster in 09/2024 and the flu shot today')
+            before = mentions[number - 1].end("name") if number else item[0]
+            after = mentions[number + 1].start("name") if number + 1 < len(mentions) else item[1]
+            own_before = text[max(item[0], before) : start]
+            own_after = text[end : min(item[1], after)]
         occurred = performed_on(EXPIRY.sub(" ", own_after))
         said = (
             (Assertion.NEGATED if NO_BEFORE.search(own_before) else None)
@@ -227,14 +268,25 @@ def immunization_facts(
             or next((h.assertion for h in titled if h.region[0] <= start < h.region[1]), None)
             or Assertion.HISTORICAL
         )
+        printed = PRINTED_CVX.search(text, *clause) if row else None
         named = VACCINE_AFTER.match(text, end)
         facts.append(
             ImmunizationFact(
                 quote=quote_for(text, start, end, clause),
                 text=" ".join(text[start : named.end() if named else end].split()),
-                cvx_code=cvx_for_vaccine_name(match["name"]),
+                cvx_code=(cvx_code(printed[1]) if printed else None)
+                or cvx_for_vaccine_name(match["name"]),
                 occurrence_date=occurred,
                 assertion=said,
             )
         )
     return facts
+
+
+def _without(text: str, region: Region, names: list[re.Match[str]]) -> str:
+    """The text of a region with the names in it blanked."""
+    words = text[region[0] : region[1]]
+    for match in reversed(names):
+        start, end = match.start("name") - region[0], match.end("name") - region[0]
+        words = f"{words[:start]} {words[end:]}"
+    return words

@@ -50,7 +50,8 @@ ORDER_LIST_HEADER = re.compile(
 PRESCRIBED_HEADER = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?"
     rf"|(?:new |discharge )?prescriptions|medications prescribed|rx|{ORDER_LIST}|{DISCHARGE_LIST})"
-    r"[ \t]*:?[ \t]*$",
+    # 'Discharge prescriptions / instructions:'
+    r"(?:[ \t]*/[ \t]*(?:instructions|orders))?[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -78,18 +79,18 @@ GIVEN_PLACE = (
 # A list of what was given during the visit or procedure ('Medications given in the ED:',
 # 'PREMEDICATIONS GIVEN:', 'SEDATION/MEDICATIONS DURING PROCEDURE:', 'Medications / Sedation',
 # 'Medications administered:', 'Medications Administered at Dialysis Today', 'Medications Given
-# in ED Prior to Arrival on Unit', 'ADMINISTERED TODAY'): each drug is a dose given, not one the
-# patient is on.
+# in ED Prior to Arrival on Unit', 'ADMINISTERED TODAY', 'Treatment given today (Day Unit)'):
+# each drug is a dose given, not one the patient is on.
 GIVEN_LIST_HEADER = re.compile(
     rf"^[ \t]*(?:#+[ \t]*)?(?:{MEDICINES}[ \t]*/[ \t]*(?=sedation))?(?:sedation/)?"
     r"(?:premedications?|sedation"
-    rf"|{MEDICINES}(?=[ \t]+(?:given|administered|received|during)\b)"
+    rf"|(?:{MEDICINES}|treatments?|infusions?)(?=[ \t]+(?:given|administered|received|during)\b)"
     # 'ADMINISTERED TODAY', 'Administered in clinic'
     r"|(?=(?:administered|given)[ \t]+(?:today|this[ \t]+visit|in|during|at)\b))"
     r"[ \t]*(?:(?:given|administered|received)[ \t]*)?"
     rf"(?:(?:today|this[ \t]+visit)|(?:in|during|at)[ \t]+(?:the[ \t]+)?{GIVEN_PLACE}"
     r"(?:[ \t]+today)?)?"
-    r"(?:[ \t]+(?:prior[ \t]+to|before)[ \t]+[^\n:]{1,40})?[ \t]*:?[ \t]*$",
+    r"(?:[ \t]+(?:prior[ \t]+to|before)[ \t]+[^\n:]{1,40})?(?:[ \t]*\([^()\n]{1,40}\))?[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -303,6 +304,9 @@ PROPOSED_BEFORE = re.compile(
     r"(?:(?:may|can|should|will|would)[ \t]+)?"
     r"(?:take|use|start|try|begin|add|initiate|increase|resume|restart)"
     r"|will[ \t]+(?:convert|switch|change|transition)\b[^.;:\n]*\bto"
+    # 'Should a reaction have occurred, the protocol allows chlorphenamine', 'in case of ...,'
+    r"|(?:\bshould[ \t]+(?:a|an|there|the|he|she|they|it|this)|\bin[ \t]+(?:case|the[ \t]+event)"
+    rf"[ \t]+of)\b{CLAUSE_CHARACTER}*,[^.;:\n]*\w"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
     # what the patient asks for: 'asks about starting Ozempic', 'interested in trying melatonin'
     r"|(?:asks|asked|asking|inquires|inquired)[ \t]+about|interested[ \t]+in"
@@ -441,7 +445,10 @@ PROPOSED_AFTER = re.compile(
     # one side of a choice: 'fezolinetant 45 mg daily is an option', 'denosumab vs ...'
     r"|[^.;:\n]*?\b(?:is[ \t]+an|as[ \t]+an|are)[ \t]+options?\b|[ \t]+(?:vs|versus)\b"
     # 'if opioid needed post-op, hydromorphone would be an alternative'
-    r"|[ \t]+would[ \t]+be[ \t]+(?:an?|the)[ \t]+(?:\w+[ \t]+)?(?:alternative|option|choice)\b",
+    r"|[ \t]+would[ \t]+be[ \t]+(?:an?|the)[ \t]+(?:\w+[ \t]+)?(?:alternative|option|choice)\b"
+    # '...; vitamin K (phytonadione) 2.5 mg by mouth would then be given'
+    rf"|{CLAUSE_CHARACTER}*?\bwould[ \t]+(?:then[ \t]+)?be[ \t]+(?:given|started|added|used"
+    r"|prescribed)\b",
     re.IGNORECASE,
 )
 

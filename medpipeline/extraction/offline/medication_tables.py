@@ -151,6 +151,13 @@ ENDED_LIST_TITLE = re.compile(
 )
 
 
+def line_above(text: str, start: int) -> str:
+    """The line right above a table's first row: its title when it is printed without rules
+    ('ED COURSE / MEDICATIONS ADMINISTERED' over 'Time  Medication  Dose  Route')."""
+    end = text.rfind("\n", 0, start)
+    return text[text.rfind("\n", 0, end) + 1 : end] if end > 0 else ""
+
+
 def table_medications(tables: list[Table], text: str, titles: list[Region]) -> list[MedicationFact]:
     """Rows of medication tables; a table under a discharge medications title ('Discharge
     Medications', 'New Prescriptions') is what the document orders, one under a stop list's
@@ -165,8 +172,9 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
             above = [(start, end) for start, end in titles if end <= table.region[0]]
             title = text[above[-1][0] : above[-1][1]].strip() if above else ""
             ordered = bool(PRESCRIBED_HEADER.fullmatch(title))
-            given = in_regions(table.region[0], given_lists) or bool(
-                GIVEN_CAPTION.search(table.caption)
+            given = in_regions(table.region[0], given_lists) or any(
+                GIVEN_CAPTION.search(caption)
+                for caption in (table.caption, line_above(text, table.region[0]))
             )
             listed_as = None
             if in_regions(table.region[0], stop_lists):

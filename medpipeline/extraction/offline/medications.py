@@ -410,6 +410,8 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
         )
         given = (dose_given or course_completed or cue_before(COURSES_BEHIND, text, ent)) and not (
             prescribed
+            # 'Should a reaction occur, the protocol allows chlorphenamine' in a list of doses given
+            or medication_assertion(text, ent) == Assertion.HYPOTHETICAL
             # 'Started a course ..., now completed'
             or started > max(last_cue(ent, "MED_GIVEN"), last_cue(ent, "MED_COMPLETED"))
             or NOT_A_DOSE_GIVEN.search(text[slice(*sentence_region(ent))])

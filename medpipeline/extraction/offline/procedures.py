@@ -352,12 +352,13 @@ PROCEDURE_NAME_END = (
     rf"(?:[ \t]+(?:[A-Za-z-]*(?:{PROCEDURE_SUFFIXES})|surgery)\b)?"
 )
 NARRATIVE_PROCEDURE = re.compile(
-    r"\b(?:underwent|undergone|s/p|status[ \t]+post|(?:prior|previous)(?!\s+to\b)"
+    r"\b(?:underwent|undergone|s/p|status[ \t]+post|(?:prior|previous)(?!\s+to\b)|hx(?:\s+of)?|h/o"
     r"|had\s+(?:an?\s+)?|performed\s+"
     r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?"
     r"|taken\s+(?:emergently\s+|urgently\s+)?(?:to\s+the\s+(?:OR|operating\s+room"
     r"|cath(?:eterization)?\s+lab(?:oratory)?)\s+)?for\s+)\s*"
-    r"(?:an?\s+|the\s+)?(?P<name>(?:[A-Za-z][A-Za-z'-]*\s+){0,4}?"
+    # a toe or finger counted ('right 2nd toe amputation')
+    r"(?:an?\s+|the\s+)?(?P<name>(?:(?:[A-Za-z][A-Za-z'-]*|\d(?:st|nd|rd|th))\s+){0,4}?"
     rf"{PROCEDURE_NAME_END}"
     rf"(?:\s+of\s+(?:the\s+|his\s+|her\s+)?(?:{SITE_WORD}\s+){{0,2}}{SITE_WORD}\b)?)",
     re.IGNORECASE,
@@ -376,7 +377,9 @@ OF_SITE = rf"(?:[ \t]+of[ \t]+(?:the[ \t]+)?(?:{SITE_WORD}[ \t]+){{0,2}}{SITE_WO
 WAS_DONE = r"[ \t]+(?:was|were)[ \t]+(?:[a-z]+ly[ \t]+)?"
 NAME_THEN_DONE = re.compile(
     rf"(?:\b(?:an?|the)[ \t]+)?\b(?P<name>(?:{NAME_WORD}){{0,3}}?{PROCEDURE_NAME_END}{OF_SITE})"
-    rf"{WAS_DONE}(?:performed|done|completed|carried[ \t]+out)\b",
+    rf"(?:{WAS_DONE}(?:performed|done|completed|carried[ \t]+out)\b"
+    # 'polysomnography performed 01/09/2025'
+    r"|[ \t]+(?:performed|done|completed)[ \t]+(?:on[ \t]+)?(?=\d{1,2}/|(?:19|20)\d{2}\b))",
     re.IGNORECASE,
 )
 # A sentence that opens with an operation and its findings: 'Thoracentesis removed 1.2 L of
@@ -389,7 +392,10 @@ NAME_THEN_FINDINGS = re.compile(
     rf"{PROCEDURE_NAME_END}{OF_SITE})(?:[ \t]+with[ \t]+(?:{NAME_WORD}){{0,2}}?[A-Za-z-]+)?"
     r"(?:(?:\s+(?:(?:on|in)\s+[\w/-]+|\d[\d/.-]*))?\s+(?:showed|revealed|demonstrated"
     r"|removed|yielded|confirmed|found|(?:was|were)\s+(?:normal|unremarkable|negative|benign))\b"
-    r"|[ \t]+(?:(?:on|in)[ \t]+)?\d[\d/.-]*[ \t]*:)",  # 'Colonoscopy 2024: two adenomas removed'
+    r"|[ \t]+(?:(?:on|in)[ \t]+)?\d[\d/.-]*[ \t]*:"  # 'Colonoscopy 2024: two adenomas removed'
+    # 'Tonsillectomy in childhood.', 'Appendectomy at age 12'
+    r"|[ \t]+(?:in[ \t]+(?:childhood|infancy)|as[ \t]+an?[ \t]+(?:child|teen(?:ager)?|infant|baby)"
+    r"|at[ \t]+age[ \t]+\d{1,2})\b)",
     re.IGNORECASE | re.MULTILINE,
 )
 DEVICE_PLACED = re.compile(
@@ -513,8 +519,10 @@ PLANNED_HEAD = (
     r"|EKG|ECG|EGD|DEXA(?:[ \t]+scan)?|(?:stress|glucose[ \t]+tolerance)[ \t]+test|O?GTT"
     rf"|sleep[ \t]+study|pulmonary[ \t]+function[ \t]+tests?|[A-Za-z-]*(?:{PROCEDURE_SUFFIXES}))\b"
     # the body part an imaging study looks at ('low-dose CT chest ordered')
-    r"(?:[ \t]+(?:chest|abdomen|pelvis|head|brain|neck|(?:lumbar|cervical|thoracic)[ \t]+spine"
-    r"|sinus(?:es)?)\b(?:[ \t]+(?:and|with|without)[ \t]+(?:pelvis|contrast)\b)?)?"
+    r"(?:(?:[ \t]+(?:left|right|bilateral))?[ \t]+(?:chest|abdomen|pelvis|head|brain|neck"
+    r"|(?:lumbar|cervical|thoracic)[ \t]+spine|sinus(?:es)?|foot|feet|ankle|knee|hip|shoulder|hand"
+    r"|wrist|elbow|leg|arm|kidneys?|liver|thyroid|breast|heart|carotids?)\b)?"
+    r"(?:[ \t]+(?:and|with|without)[ \t]+(?:pelvis|contrast|doppler)\b)?"
 )
 PLANNED_PROCEDURE = re.compile(
     r"(?:\b(?:will|to|we'll|I'll)[ \t]+(?:also[ \t]+)?"
@@ -539,7 +547,8 @@ PLANNED_NAME = re.compile(
 # 'Colonoscopy is scheduled for next month', 'Echocardiogram ordered.', 'Colonoscopy due in
 # 2026': the name comes first ('An echocardiogram was ordered and showed ...' reports one done).
 NAME_THEN_PLANNED = re.compile(
-    PLANNED_NAME.pattern + r"[ \t]+(?:(?:is|are|has[ \t]+been|have[ \t]+been|will[ \t]+be)[ \t]+)?"
+    PLANNED_NAME.pattern
+    + r"(?:[ \t]+-|,)?[ \t]+(?:(?:is|are|has[ \t]+been|have[ \t]+been|will[ \t]+be)[ \t]+)?"
     r"(?:scheduled|planned|booked|arranged|recommended|ordered|requested|due(?![ \t]+to))\b"
     r"(?![ \t]+(?:and|which|that|showed|revealed)\b)",
     re.IGNORECASE,

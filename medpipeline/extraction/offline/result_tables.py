@@ -377,6 +377,21 @@ def date_columns(table: Table) -> tuple[TableRow, dict[int, str]] | None:
     return (first, dated) if first and dated else None
 
 
+NUMERIC_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})")
+
+
+def dates_of_columns(dates: dict[int, str], text: str) -> dict[int, str | None]:
+    """ISO dates of a dates row's columns. The row writes all its dates one way: when one of
+    them can only be day first ('18/11/2024'), all are ('05/03/2025' is 5 March)."""
+    numeric = {index: NUMERIC_DATE.fullmatch(written.strip()) for index, written in dates.items()}
+    day_first = any(found and int(found[1]) > 12 for found in numeric.values())
+    return {
+        index: parse_date(f"{found[2]}/{found[1]}/{found[3]}" if day_first and found else written)
+        or dated_by_the_text(written, text)
+        for (index, written), found in zip(dates.items(), numeric.values(), strict=True)
+    }
+
+
 def results_by_date_column(
     table: Table, text: str, first: TableRow, dates: dict[int, str], vital: bool
 ) -> list[ObservationFact]:
@@ -387,9 +402,7 @@ def results_by_date_column(
         None if index in dates else column_role(cell.text) for index, cell in enumerate(first.cells)
     ]
     table = dataclasses.replace(table, roles=roles) if any(roles) else table
-    taken = {
-        index: parse_date(date) or dated_by_the_text(date, text) for index, date in dates.items()
-    }
+    taken = dates_of_columns(dates, text)
     facts = []
     for row in (row for row in table.rows if row is not first and row.cells):
         name = row.cells[0]

@@ -273,6 +273,19 @@ QUALITATIVE_PAIR = re.compile(
 )
 
 
+@functools.cache
+def known_qualitative_pattern() -> re.Pattern[str]:
+    """A test the lexicon knows and its word result in a sentence ('Rapid strep: positive',
+    'SARS-CoV-2 PCR: negative', 'urine hCG negative today')."""
+    aliases = sorted(observation_aliases(), key=len, reverse=True)
+    names = "|".join(alias_regex(alias) for alias in aliases)
+    return re.compile(
+        rf"(?<![\w/])(?<!\w-)(?P<name>{names})(?![\w/])[ \t]*(?:[:=]|\bwas\b|\bis\b)?[ \t]*"
+        rf"(?P<result>{QUALITATIVE_RESULTS})\b(?P<flag>)",
+        re.IGNORECASE,
+    )
+
+
 # '| Test | Date | Result |' printed without bars: 'Platelets   03/11/2025   241 K/uL'.
 DATE_AFTER_THE_NAME = re.compile(r"[ \t]+(?P<date>\d{1,2}/\d{1,2}/\d{2,4})$")
 
@@ -583,6 +596,10 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
             continue  # the row read already, its name and value ('WBC 7.4 10A3/uL' from a scan)
         if plausible_test_name(match["name"]) and not in_regions(match.start("value"), taken):
             add(table_row_observation(text, match), match)
+    for match in known_qualitative_pattern().finditer(text):
+        if not in_regions(match.start(), taken) and not in_regions(match.start(), drug_regions):
+            facts.append((qualitative_observation(text, match), match.start()))
+            taken.append((match.start(), match.end()))
     pairs = [
         m for m in QUALITATIVE_PAIR.finditer(text) if not QUALITATIVE_ROW.match(text, m.start())
     ]

@@ -103,7 +103,7 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("status", r"\bstatus\b|^(?:\w+[ \t]+)?(?:action|decision)\b|^outcome$"),
         ("reaction", r"\b(?:reactions?|manifestations?)\b"),
         # a dialysis or diabetes flowsheet's 'Target' / 'Goal' column: the range it is read by
-        ("range", r"\b(?:range|interval|reference|normal)\b|^(?:target|goal)s?$"),
+        ("range", r"\b(?:range|interval|reference|ref|normal)\b|^(?:target|goal)s?$"),
         ("unit", r"^units?$"),
         ("flag", r"\b(?:flags?|interpretation|abnormal)\b"),
         ("code", r"\b(?:code|cvx|lot|ndc|rxnorm|snomed|icd|id)\b|#"),
@@ -632,6 +632,16 @@ def row_dates(row: TableRow) -> dict[int, str] | None:
     return dated
 
 
+def with_unlabelled_names(row: TableRow) -> TableRow:
+    """A dates row that prints nothing over the names' column ('18/11/2024  14/01/2025
+    05/03/2025  Units  Range' over 'Haemoglobin  102  96  91  g/L'), with an empty first cell
+    so that its columns line up with the rows below."""
+    if not row.cells or not is_date(row.cells[0].text):
+        return row
+    padded = TableRow([Cell("", row.start, row.start), *row.cells], row.start, row.end)
+    return padded if row_dates(padded) else row
+
+
 def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
     """Tables printed without rules: a header row of three or more column labels
     (`is_header_row`) or a flowsheet's dates row (`row_dates`), and the lines right below it
@@ -640,7 +650,10 @@ def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
     and lines with tabs under no such header are read by the narrative rules. A header row alone
     is a table too: its labels are never facts ('Edema' over the readings of a prenatal flow
     sheet)."""
-    rows = [parse_tab_row(text, m.start(), m.end()) for m in TAB_ROW.finditer(text)]
+    rows = [
+        with_unlabelled_names(parse_tab_row(text, m.start(), m.end()))
+        for m in TAB_ROW.finditer(text)
+    ]
     blocks: list[list[TableRow]] = []
     for row in rows:
         above = blocks[-1] if blocks else None

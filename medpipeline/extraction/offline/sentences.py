@@ -91,6 +91,14 @@ INDENTED_LINE = re.compile(r"^(?P<indent>[ \t]*)(?P<content>\S[^\n]*)", re.MULTI
 HEADING_LIKE = re.compile(r"[^\d.;,]{1,40}")
 
 
+# A line that ends with its item's printed code ('Gastroesophageal reflux disease without
+# esophagitis (K21.9)\nVitamin D deficiency (E55.9)'): a diagnosis list's item, the next line
+# another (PyRuSH joined them, and 'without' negated the items below).
+AFTER_A_CODED_LINE = re.compile(
+    r"[(\[](?:[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|\d{6,9})[)\]][ \t]*\n[ \t]*(?=[A-Z])"
+)
+
+
 def indented_item_starts(text: str) -> set[int]:
     starts: set[int] = set()
     above: list[tuple[int, str]] = []  # the nearest line above of each smaller indent
@@ -158,6 +166,7 @@ def list_item_sentences(doc: Doc) -> Doc:
         )
     } | indented_item_starts(doc.text)
     item_starts |= {match.end() for match in AFTER_A_FIELD_LINE.finditer(doc.text)}
+    item_starts |= {match.end() for match in AFTER_A_CODED_LINE.finditer(doc.text)}
     list_items = {match.end() for match in LIST_ITEM_LINE.finditer(doc.text)}
     joined = (
         cue_list_line_starts(doc.text)
