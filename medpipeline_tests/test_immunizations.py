@@ -80,7 +80,8 @@ def extractor() -> OfflineExtractor:
         ),
         (  # one vaccine per row: its name column, or a later cell naming it more exactly
             "Immunizations\n| Vaccine | Code | Description | Date | Status |\n"
-            "| Influenza Vaccine | CVX 135 | Influenza, high dose seasonal | 12-15-2010 | Completed |\n"
+            "| Influenza Vaccine | CVX 135 | Influenza, high dose seasonal | 12-15-2010 "
+            "| Completed |\n"
             "| MMR | | GARDASIL | 1/21/2013 | Completed |\n"
             "| Zoster Recombinant | | Given today 03/14/2025 | | |\n",
             [

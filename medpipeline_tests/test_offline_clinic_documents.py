@@ -76,7 +76,8 @@ def test_a_dates_row_printing_nothing_over_the_names_and_writing_the_day_first(e
         ),
         (
             "Discharge prescriptions / instructions:\n"
-            "\u2022 Ibuprofen 100 mg/5 mL suspension: 170 mg PO every 6 hours as needed for fever.\n",
+            "\u2022 Ibuprofen 100 mg/5 mL suspension: 170 mg PO every 6 hours as needed for "
+            "fever.\n",
             {"Ibuprofen": "order"},
         ),
         (

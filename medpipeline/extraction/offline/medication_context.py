@@ -90,7 +90,8 @@ GIVEN_LIST_HEADER = re.compile(
     r"[ \t]*(?:(?:given|administered|received)[ \t]*)?"
     rf"(?:(?:today|this[ \t]+visit)|(?:in|during|at)[ \t]+(?:the[ \t]+)?{GIVEN_PLACE}"
     r"(?:[ \t]+today)?)?"
-    r"(?:[ \t]+(?:prior[ \t]+to|before)[ \t]+[^\n:]{1,40})?(?:[ \t]*\([^()\n]{1,40}\))?[ \t]*:?[ \t]*$",
+    r"(?:[ \t]+(?:prior[ \t]+to|before)[ \t]+[^\n:]{1,40})?"
+    r"(?:[ \t]*\([^()\n]{1,40}\))?[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
