@@ -84,6 +84,15 @@ def test_a_dates_row_printing_nothing_over_the_names_and_writing_the_day_first(e
             "If INR is above 5, call the clinic; vitamin K 2.5 mg by mouth would then be given.\n",
             {"vitamin K": "hypothetical"},
         ),
+        (  # the line wrapped at the dose's decimal
+            "If INR is greater than 5, patient to call clinic; vitamin K (phytonadione)\n"
+            "2.5 mg by mouth would then be given.\n",
+            {"vitamin K": "hypothetical"},
+        ),
+        (  # an assessment's item names its problem first
+            "ASSESSMENT AND PLAN\n3. Hypomagnesemia: start magnesium oxide 400 mg PO BID.\n",
+            {"magnesium oxide": "order"},
+        ),
         # guard: 'started' before a drug still starts it
         ("Started metformin 500 mg daily at 08:00 today.\n", {"metformin": "active"}),
     ],
@@ -93,6 +102,8 @@ def test_a_dates_row_printing_nothing_over_the_names_and_writing_the_day_first(e
         "applied",
         "discharge-rx",
         "would-then-be-given",
+        "wrapped-decimal",
+        "problem-label",
         "started",
     ],
 )
@@ -157,8 +168,8 @@ def test_a_known_test_with_a_word_result_in_a_sentence(extractor):
     """'Rapid influenza A/B: negative. SARS-CoV-2 PCR: negative.' (before: no result; only
     numbers were read after a known test's name in a sentence)."""
     text = (
-        "Chest X-ray 02:50: steeple sign. Rapid influenza A/B: negative. SARS-CoV-2 PCR: "
-        "negative. She is not pregnant (urine hCG negative today).\n"
+        "Chest X-ray 02:50: steeple sign. Rapid influenza A/B:\nnegative. SARS-CoV-2 PCR: "
+        "negative. She is not pregnant (urine hCG\nnegative today).\n"
     )
     found = sorted(
         (o.name, o.value_text, o.loinc_code) for o in extractor.extract(text).observations
@@ -195,3 +206,9 @@ def test_a_diagnosis_lists_coded_lines_are_items_of_their_own(extractor):
 def test_a_site_between_a_condition_and_its_resolved_status(extractor, text, resolved):
     [first, *_] = extractor.extract(text).conditions
     assert first.resolved is resolved
+
+
+def test_croup_and_seasonal_allergies_are_conditions(extractor):
+    text = "1. Croup (acute laryngotracheobronchitis), moderate.\n2. Seasonal allergies.\n"
+    codes = {c.icd10_code for c in extractor.extract(text).conditions}
+    assert codes == {"J05.0", "J30.2"}

@@ -195,7 +195,11 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # will start lisinopril if ...'), it is only planned.
 # A sentence's start (after a list number: '1. Increase morphine ER to 45 mg'), or a clause's
 # after a dash or ';' ('Depression screen positive - will start sertraline').
-CLAUSE_START = r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?(?:(?:plan|rx)\s*:\s*)?"
+# (an assessment's item may name its problem first: '3. Hypomagnesemia: start magnesium oxide')
+CLAUSE_START = (
+    r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?"
+    r"(?:(?:plan|rx)\s*:\s*|[A-Za-z][\w ,'/()-]{0,40}:\s*)?"
+)
 
 
 # 'Switch adalimumab to tofacitinib', 'change from lisinopril to losartan', 'Narrowed
@@ -269,7 +273,7 @@ CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
 # spironolactone'), nor a line break the page wrapped it at ('If her blood pressure remains
 # above 130/80 at her\nnext visit, I would add amlodipine', 'inadequate at\n24 hours, add'; a
 # list's number opens a line as '2.' or '2)').
-CLAUSE_CHARACTER = r"(?:[^.;:\n]|\.(?=\d)|\n(?=[ \t]*(?:[a-z]|\d+(?![\d.)]))))"
+CLAUSE_CHARACTER = r"(?:[^.;:\n]|\.(?=\d)|\n(?=[ \t]*(?:[a-z]|\d+\.\d|\d+(?![\d.)]))))"
 
 
 # A drug to start once a value crosses a bound ('patiromer 8.4 g daily if K >5.5', 'add
