@@ -280,7 +280,8 @@ def known_qualitative_pattern() -> re.Pattern[str]:
     aliases = sorted(observation_aliases(), key=len, reverse=True)
     names = "|".join(alias_regex(alias) for alias in aliases)
     return re.compile(
-        rf"(?<![\w/])(?<!\w-)(?P<name>{names})(?![\w/])[ \t]*(?:[:=]|\bwas\b|\bis\b)?[ \t]*\n?[ \t]*"
+        rf"(?<![\w/])(?<!\w-)(?P<name>{names})(?![\w/])"
+        r"[ \t]*(?:[:=]|\bwas\b|\bis\b)?[ \t]*\n?[ \t]*"
         rf"(?P<result>{QUALITATIVE_RESULTS})\b(?P<flag>)",
         re.IGNORECASE,
     )
