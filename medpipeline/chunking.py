@@ -5,7 +5,8 @@ The document text is the pages' text joined by a blank line; every offset in the
 A chunk is a contiguous span `text[start:end]`, so its own offsets map back without bookkeeping.
 
 A section heading is a line in capitals (`MEDICATIONS`, `VITAL SIGNS:`), a line ending in a colon
-(`Plan:`), or a short line in Title Case followed by content (`Procedures`, `Vital Signs`).
+(`Plan:`), a table's caption row printing one (`| HOME MEDICATIONS / STATUS AT TRANSFER |  |`), or
+a short line in Title Case followed by content (`Procedures`, `Vital Signs`).
 """
 
 import itertools
@@ -23,6 +24,7 @@ TOKENIZER = "o200k_base"
 _HEADING = re.compile(
     r"^\s*(?:[A-Z][A-Z0-9 /&,()'-]{2,60}:?|[A-Z][A-Za-z /&()'-]{2,40}:)\s*(?:$|(?<=:))"
 )
+_CAPTION_ROW = re.compile(r"^[ \t]*\|[ \t]*(?P<cell>[^|\n]*?)[ \t]*\|(?:[ \t]*\|)*[ \t]*\n?$")
 _TITLE_WORD = r"(?:[A-Z][A-Za-z'()-]*|of|and|or|the|for|to|in|on|with|&|/)"
 _TITLE_CASE_HEADING = re.compile(
     rf"^[ \t]*(?=[^\n]{{3,60}}$)[A-Z][A-Za-z'()-]*(?:[ \t/]+{_TITLE_WORD}){{0,4}}[ \t]*\n?$"
@@ -83,8 +85,11 @@ def page_at(offset: int, page_offsets: list[int]) -> int:
 
 
 def is_heading(line: str) -> bool:
-    """A heading whatever follows it: capitals, or words ending in a colon."""
-    return bool(line.strip()) and bool(_HEADING.match(line))
+    """A heading whatever follows it: capitals, or words ending in a colon, on a line of its own
+    or as the one filled cell of a table's row (a caption: the rows below are its section's, not
+    the section above's)."""
+    caption = _CAPTION_ROW.match(line)
+    return bool(line.strip()) and bool(_HEADING.match(caption["cell"] if caption else line))
 
 
 def is_title_case_heading(line: str) -> bool:

@@ -226,3 +226,17 @@ def test_lines_between_a_heading_and_its_header_row_are_not_the_header():
     )
     chunks = chunk_document("doc", text, [0], SPLIT_TABLE)
     assert chunks[1].context == f"Procedures\n{PROCEDURES_HEADER}"
+
+
+def test_a_caption_row_is_the_heading_of_the_rows_below_it():
+    """'| HOME MEDICATIONS / STATUS AT TRANSFER |  |' below an allergy list: a chunk beginning in
+    its rows carries it, not 'ALLERGIES' (before: the offline provider read the home
+    medications, in a chunk of their own, as allergies)."""
+    rows = "".join(f"| drug{n} 5 mg PO daily | HELD - hypotension |\n" for n in range(40))
+    text = f"ALLERGIES\nCODEINE (vomiting)\n| HOME MEDICATIONS / STATUS AT TRANSFER |  |\n{rows}"
+    chunks = chunk_document("doc", text, [0], SPLIT_TABLE)
+    assert len(chunks) > 1
+    assert all(
+        chunk.context.split("\n")[0] == "| HOME MEDICATIONS / STATUS AT TRANSFER |  |"
+        for chunk in chunks[1:]
+    )

@@ -212,3 +212,94 @@ def test_croup_and_seasonal_allergies_are_conditions(extractor):
     text = "1. Croup (acute laryngotracheobronchitis), moderate.\n2. Seasonal allergies.\n"
     codes = {c.icd10_code for c in extractor.extract(text).conditions}
     assert codes == {"J05.0", "J30.2"}
+
+
+# --- after the sixth set's blind half was measured and then read (see the README) -----------
+
+
+def test_a_grid_of_labelled_readings(extractor):
+    """'| WBC 18.4 K/uL | Hgb 11.2 g/dL | Plt 142 K/uL |' under a laboratory caption: each cell a
+    result (before: none; the table's columns were read and said nothing)."""
+    text = (
+        "| LABORATORY (most recent 11/03 05:10) |  |  |\n"
+        "| WBC 18.4 K/uL | Hgb 11.2 g/dL | Plt 142 K/uL |\n"
+        "| Lipase 42 U/L | Lactate 1.8 mmol/L | Potassium 3.4 mmol/L |\n"
+    )
+    found = sorted((o.name, o.value, o.unit) for o in extractor.extract(text).observations)
+    assert found == [
+        ("Hgb", 11.2, "g/dL"),
+        ("Lactate", 1.8, "mmol/L"),
+        ("Lipase", 42.0, "U/L"),
+        ("Plt", 142.0, "10*3/uL"),
+        ("Potassium", 3.4, "mmol/L"),
+        ("WBC", 18.4, "10*3/uL"),
+    ]
+
+
+def test_a_diagnoses_table_labelled_by_kind(extractor):
+    """'| Principal | ... |', '| Ruled out | ... |': the label is no condition, the conditions
+    are the cell's, and ruled out ones are negated (before: 'Principal', 'Secondary', 'Ruled
+    out' and 'History' were conditions, and the ruled-out pancreatitis was active)."""
+    text = (
+        "| DIAGNOSES |  |\n"
+        "| Principal | Acute cholangitis (K83.09) |\n"
+        "| Secondary | Acute kidney injury; Hypothyroidism |\n"
+        "| Ruled out | Acute pancreatitis; acute coronary syndrome |\n"
+    )
+    found = {(c.text, c.assertion) for c in extractor.extract(text).conditions}
+    assert found == {
+        ("cholangitis", Assertion.PRESENT),
+        ("Acute kidney injury", Assertion.PRESENT),
+        ("Hypothyroidism", Assertion.PRESENT),
+        ("Acute pancreatitis", Assertion.NEGATED),
+        ("acute coronary syndrome", Assertion.NEGATED),
+    }
+
+
+@pytest.mark.parametrize(
+    ("caption", "kind"),
+    [
+        ("| HOME MEDICATIONS / STATUS AT TRANSFER |  |", "medication"),
+        ("| MEDICATIONS ADMINISTERED IN LAB |  |", "given"),
+    ],
+)
+def test_a_caption_row_with_a_setting_or_a_remark_after_a_slash(extractor, caption, kind):
+    """Under an allergy list or a procedures list, a caption row starts its own section (before:
+    the doses given in the cath lab were procedures; the home medications case is a guard here,
+    read whole: the pipeline read them as allergies in a chunk of their own, fixed in the
+    chunker, `test_chunking.test_a_caption_row_is_the_heading_of_the_rows_below_it`)."""
+    text = (
+        "ALLERGIES\nCODEINE (vomiting)\n"
+        if kind == "medication"
+        else "PROCEDURES PERFORMED\n1. Left heart catheterization\n"
+    )
+    text += f"{caption}\n| apixaban 5 mg PO BID | HELD |\n| metoprolol 25 mg PO BID | continued |\n"
+    extraction = extractor.extract(text)
+    assert sorted(a.substance for a in extraction.allergies) == (
+        ["CODEINE"] if kind == "medication" else []
+    )
+    assert {m.text for m in extraction.medications} == {"apixaban", "metoprolol"}
+    assert all("mg" not in p.text for p in extraction.procedures)
+
+
+def test_a_flowsheet_titled_by_its_dates_row_under_another_section(extractor):
+    """'LABS  12/12/24  02/13/25  03/18/25  units' right below a medication list: a results
+    flowsheet, with rows that leave the units empty (before: its rows were medications' and no
+    result was read)."""
+    text = (
+        "MEDICATIONS:\nspironolactone 100 mg PO daily\n\n"
+        "LABS\t12/12/24\t02/13/25\t03/18/25\tunits\n"
+        "Total bilirubin\t2.1\t2.2\t2.4\tmg/dL\nINR\t1.5\t1.5\t1.6\nSodium\t134\t132\t131\tmmol/L\n"
+    )
+    extraction = extractor.extract(text)
+    latest = sorted(
+        (o.name, o.value) for o in extraction.observations if o.effective_date == "2025-03-18"
+    )
+    assert latest == [("INR", 1.6), ("Sodium", 131.0), ("Total bilirubin", 2.4)]
+    assert [m.text for m in extraction.medications] == ["spironolactone"]
+
+
+def test_free_psa_is_not_total_psa(extractor):
+    text = "Elevated PSA, rising, free PSA 12%; prior benign biopsy. PSA 6.8 ng/mL.\n"
+    found = sorted((o.name, o.value, o.loinc_code) for o in extractor.extract(text).observations)
+    assert found == [("PSA", 6.8, "2857-1"), ("free PSA", 12.0, None)]

@@ -524,9 +524,53 @@ def condition_from_row(
     )
 
 
+# The first cell of a diagnoses table's row that says what kind its diagnoses are ('| Principal |
+# Acute cholangitis (K80.33) |', '| Ruled out | Acute pancreatitis; acute coronary syndrome |'):
+# a label, never a condition; the conditions are those named in the row's other cells.
+DIAGNOSIS_LABEL = re.compile(
+    r"(?P<kind>principal|primary|secondary|admitting|admission|discharge|final|working|other"
+    r"|additional|chronic|active|comorbidit(?:y|ies)|(?P<excluded>ruled[ \t]+out|excluded)"
+    r"|(?P<past>history|past|resolved))(?:[ \t]+(?:diagnos[ie]s|problems?|dx))?[ \t]*:?",
+    re.IGNORECASE,
+)
+
+
+def labelled_row_conditions(doc: Doc, row: TableRow, label: re.Match[str]) -> list[ConditionFact]:
+    """The conditions a labelled row names after its label, as its label says: ruled out is
+    negated, history past; the others as the text says."""
+    start, end = row.filled()[1].start, row.filled()[-1].end
+    facts = []
+    for ent in doc.ents:
+        if ent.label_ != CONDITION or not start <= ent.start_char < end:
+            continue
+        assertion = assertion_of(ent)
+        if label["excluded"]:
+            assertion = Assertion.NEGATED
+        elif label["past"] and assertion == Assertion.PRESENT:
+            assertion = Assertion.HISTORICAL
+        facts.append(
+            ConditionFact(
+                quote=quote_for(doc.text, ent.start_char, ent.end_char),
+                text=normalize_space(ent.text),
+                icd10_code=printed_code_after(doc.text, ent, None)
+                or ent._.target_rule.metadata["icd10_code"]
+                or None,
+                assertion=assertion,
+                in_remission=has_modifier(ent, "REMISSION"),
+            )
+        )
+    return facts
+
+
+def row_label(row: TableRow) -> re.Match[str] | None:
+    filled = row.filled()
+    return DIAGNOSIS_LABEL.fullmatch(filled[0].text) if len(filled) >= 2 else None
+
+
 def table_conditions(doc: Doc, tables: list[Table]) -> list[ConditionFact]:
     """Problem-list rows (resolved ones under a 'Resolved Problems' heading); a continuation row
-    printing the ICD-10-CM code codes the row above."""
+    printing the ICD-10-CM code codes the row above; a row labelled with its diagnoses' kind
+    (`DIAGNOSIS_LABEL`) gives the conditions its other cells name."""
     text = doc.text
     resolved = resolved_lines(doc)
     facts: list[ConditionFact] = []
@@ -535,7 +579,10 @@ def table_conditions(doc: Doc, tables: list[Table]) -> list[ConditionFact]:
             continue
         last: ConditionFact | None = None
         for row in table.rows:
-            if not row.continues:
+            if label := row_label(row):
+                facts += labelled_row_conditions(doc, row, label)
+                last = None
+            elif not row.continues:
                 last = condition_from_row(table, row, text, in_regions(row.start, resolved))
                 facts += [last] if last else []
             elif last and (code := icd10cm_code(printed_code(row, ICD10_SYSTEM))):

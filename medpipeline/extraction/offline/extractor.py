@@ -40,6 +40,7 @@ from medpipeline.extraction.offline.sections_tables import (
     PROBLEMS,
     document_title_regions,
     find_tables,
+    is_reading_grid,
     section_regions,
     table_regions,
     title_regions,
@@ -147,7 +148,11 @@ class OfflineExtractor:
         doc = self.nlp(text)
         tables = find_tables(doc, vital_kind)
         in_tables = table_regions(tables)
-        read_tables = [table.region for table in tables if table.kind or table.detached]
+        read_tables = [
+            table.region
+            for table in tables
+            if (table.kind or table.detached) and not is_reading_grid(table)
+        ]
         not_narrative = (
             in_tables
             + title_regions(doc)

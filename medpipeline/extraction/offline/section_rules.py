@@ -95,7 +95,7 @@ _SPECKS_AFTER = r"(?:[ \t]*(?:[^\w\s]|_)){1,4}"
 _TITLE_QUALIFIER = (
     r"(?:(?:current|active|home|admission|admitting|discharge|outpatient|inpatient|recent"
     r"|pertinent|latest|today'?s|ed|er|emergency[ \t]+department|hospital|nursing|initial"
-    r"|prenatal|pre-?operative|pre-?procedure|baseline)[ \t]+){0,2}"
+    r"|prenatal|pre-?operative|pre-?procedure|baseline|last|most[ \t]+recent)[ \t]+){0,2}"
 )
 
 
@@ -103,8 +103,11 @@ _TITLE_SETTING = (
     r"(?:[ \t]+and[ \t]+(?:recommendations|changes))?"
     r"(?:[ \t]+(?:in|at|on|during|prior[ \t]+to|before|after|upon)[ \t]+(?:the[ \t]+)?"
     r"(?:ed|er|emergency[ \t]+department|admission|discharge|arrival|transfer|clinic|office"
-    r"|visit|presentation|triage|surgery|unit|floor|dialysis|hemodialysis|bedside)\b[^\n:()]{0,40})?"
+    r"|visit|presentation|triage|surgery|unit|floor|dialysis|hemodialysis|bedside"
+    r"|(?:cath(?:eterization)?[ \t]+)?lab|procedure[ \t]+room|recovery|pacu)\b[^\n:()/]{0,40})?"
     r"(?:[ \t]*\([^()\n]{1,40}\))?"
+    # what the list says besides ('HOME MEDICATIONS / STATUS AT TRANSFER')
+    r"(?:[ \t]*/[ \t]*[A-Za-z][A-Za-z ]{0,30})?"
 )
 
 

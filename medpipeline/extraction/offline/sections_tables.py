@@ -642,6 +642,16 @@ def with_unlabelled_names(row: TableRow) -> TableRow:
     return padded if row_dates(padded) else row
 
 
+def lines_up(row: TableRow, header: TableRow) -> bool:
+    """The row's cells are the header's columns: as many, or, under a dates row, a reading under
+    every date and only the last columns (units, range) left empty ('INR  1.5  1.5  1.6' under
+    'LABS  12/12/24  02/13/25  03/18/25  units')."""
+    if len(row.cells) == len(header.cells):
+        return True
+    dates = row_dates(header)
+    return bool(dates) and max(dates) < len(row.cells) < len(header.cells)
+
+
 def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
     """Tables printed without rules: a header row of three or more column labels
     (`is_header_row`) or a flowsheet's dates row (`row_dates`), and the lines right below it
@@ -659,7 +669,7 @@ def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
         above = blocks[-1] if blocks else None
         gap = text[above[-1].end : row.start] if above else ""
         wrapped_header = above is not None and len(above) == 1 and WRAPPED_LABELS.fullmatch(gap)
-        if above and (gap == "\n" or wrapped_header) and len(row.cells) == len(above[0].cells):
+        if above and (gap == "\n" or wrapped_header) and lines_up(row, above[0]):
             above.append(row)
         elif is_header_row(row, vital_name) or row_dates(row):
             blocks.append([row])
@@ -723,6 +733,9 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             detached = previous.detached or (bool(previous.roles) and (adjacent or fitted is None))
         kind = None if detached else category_at(spans, block[0].start)
         header_says = header_kind(header, vital_name)
+        if header is None and rows and row_dates(rows[0]) and rows[0].cells:
+            # a dates row's first cell titles the flowsheet ('LABS  12/12/24  02/13/25  units')
+            caption_kind = section_title_category(rows[0].cells[0].text) or caption_kind
         if caption_kind and not detached:
             kind = caption_kind
         elif header_says in (ALLERGIES, MEDICATIONS) or (header_says == RESULTS and kind != VITALS):
@@ -755,6 +768,22 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         tables.append(table)
         previous = table
     return tables
+
+
+# A cell holding a reading with its label ('WBC 18.4 K/uL', 'HR 102 (AF)', 'INR 1.3').
+READING_CELL = re.compile(r"[A-Za-z][A-Za-z0-9 .,'/()%-]{0,30}?[ \t]+[<>]?\d[^|]*")
+
+
+def is_reading_grid(table: Table) -> bool:
+    """A table without a header whose every cell is a label and its reading ('| WBC 18.4 K/uL |
+    Hgb 11.2 g/dL | Plt 142 K/uL |'): its columns say nothing, the cells are read as text."""
+    cells = [cell.text for row in table.rows for cell in row.filled()]
+    return (
+        table.header is None
+        and all(len(row.filled()) >= 2 for row in table.rows)
+        and bool(cells)
+        and all(READING_CELL.fullmatch(cell) for cell in cells)
+    )
 
 
 def table_regions(tables: list[Table]) -> list[Region]:
