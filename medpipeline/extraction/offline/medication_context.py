@@ -195,10 +195,11 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # will start lisinopril if ...'), it is only planned.
 # A sentence's start (after a list number: '1. Increase morphine ER to 45 mg'), or a clause's
 # after a dash or ';' ('Depression screen positive - will start sertraline').
-# (an assessment's item may name its problem first: '3. Hypomagnesemia: start magnesium oxide')
+# (an assessment's numbered item may name its problem first: '3. Hypomagnesemia: start magnesium
+# oxide'; not 'Options: resume bisphosphonate vs denosumab')
 CLAUSE_START = (
-    r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?"
-    r"(?:(?:plan|rx)\s*:\s*|[A-Za-z][\w ,'/()-]{0,40}:\s*)?"
+    r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*(?:[A-Za-z][\w ,'/()-]{0,40}:\s*)?)?"
+    r"(?:(?:plan|rx)\s*:\s*)?"
 )
 
 
