@@ -234,10 +234,19 @@ def group_procedures(facts: Iterable[tuple[int, ProcedureFact]]) -> list[FactGro
     ('status post hemiarthroplasty of the hip', 's/p CABG') joins the one procedure of its words
     with a side or a date ('right hip hemiarthroplasty', 'CABG x3 2015'), whose name and date
     then name the resource; with two such it stays apart."""
-    groups = group_facts(facts, procedure_identity)
-    kept: list[FactGroup[ProcedureFact]] = []
-    for group in sorted(groups, key=lambda group: -_specificity(group.facts[0])):
-        fuller = [other for other in kept if _names_more(other.facts[0], group.facts[0])]
+    return joined_into_fuller(group_facts(facts, procedure_identity), _specificity, _names_more)
+
+
+def joined_into_fuller(
+    groups: list[FactGroup[F]],
+    specificity: Callable[[F], int],
+    says_more: Callable[[F, F], bool],
+) -> list[FactGroup[F]]:
+    """Each group, the most specific first, joins the one group kept before it whose fact
+    `says_more(kept, fact)` of it; with two or more such it stays apart. In order of mention."""
+    kept: list[FactGroup[F]] = []
+    for group in sorted(groups, key=lambda group: -specificity(group.facts[0])):
+        fuller = [other for other in kept if says_more(other.facts[0], group.facts[0])]
         if len(fuller) == 1:
             fuller[0].indices.extend(group.indices)
             fuller[0].facts.extend(group.facts)
@@ -274,22 +283,13 @@ def group_immunizations(
         declined = fact.assertion == Assertion.NEGATED  # a dose declined is not one given
         return f"{vaccine_code(fact) or normalized(fact.text)}|{declined}"
 
+    def holds_its_date(dose: ImmunizationFact, fact: ImmunizationFact) -> bool:
+        return vaccine(dose) == vaccine(fact) and (dose.occurrence_date or "").startswith(
+            fact.occurrence_date or ""
+        )
+
     groups = group_facts(facts, lambda fact: f"{vaccine(fact)}|{fact.occurrence_date}")
-    kept = []
-    for group in sorted(groups, key=lambda group: -len(group.facts[0].occurrence_date or "")):
-        written = group.facts[0].occurrence_date or ""
-        doses = [
-            dose
-            for dose in kept
-            if vaccine(dose.facts[0]) == vaccine(group.facts[0])
-            and (dose.facts[0].occurrence_date or "").startswith(written)
-        ]
-        if len(doses) == 1:
-            doses[0].indices.extend(group.indices)
-            doses[0].facts.extend(group.facts)
-        else:
-            kept.append(group)
-    return sorted(kept, key=lambda group: min(group.indices))
+    return joined_into_fuller(groups, lambda fact: len(fact.occurrence_date or ""), holds_its_date)
 
 
 def group_medications(

@@ -4,10 +4,12 @@ A vaccine is named by a name of its own ('Tdap', 'Shingrix', 'flu shot', 'Prevna
 or by its disease where the text speaks of vaccines: in an immunizations section, table or list,
 or followed by a vaccine word ('hepatitis B vaccine series', 'COVID-19 booster', 'pneumonia
 shot'). Names and CVX codes are in `lexicon/vaccines.csv`. What is said of a vaccine is read in
-its own list item first, then in its clause, then in the heading it is listed under: declined or
-refused is negated (an Immunization not done); due, recommended or planned is hypothetical (no
-Immunization); given today or at this visit is present; anything else was given before
-(historical), on the date its item prints.
+its own list item first, then in its clause, then in the label or section it is listed under:
+declined or refused is negated (an Immunization not done); due, recommended or planned is
+hypothetical (no Immunization); given today, at this visit, or given with no date is present;
+given on a date, received, completed or merely listed was given before (historical), on the date
+its item prints. A table's row is one vaccine, named by its first cell or a later cell that names
+the same vaccine more exactly.
 """
 
 import functools
