@@ -528,7 +528,7 @@ def condition_from_row(
 # Acute cholangitis (K80.33) |', '| Ruled out | Acute pancreatitis; acute coronary syndrome |'):
 # a label, never a condition; the conditions are those named in the row's other cells.
 DIAGNOSIS_LABEL = re.compile(
-    r"(?P<kind>principal|primary|secondary|admitting|admission|discharge|final|working|other"
+    r"(?:principal|primary|secondary|admitting|admission|discharge|final|working|other"
     r"|additional|chronic|active|comorbidit(?:y|ies)|(?P<excluded>ruled[ \t]+out|excluded)"
     r"|(?P<past>history|past|resolved))(?:[ \t]+(?:diagnos[ie]s|problems?|dx))?[ \t]*:?",
     re.IGNORECASE,
@@ -562,9 +562,13 @@ def labelled_row_conditions(doc: Doc, row: TableRow, label: re.Match[str]) -> li
     return facts
 
 
-def row_label(row: TableRow) -> re.Match[str] | None:
+def row_label(table: Table, row: TableRow) -> re.Match[str] | None:
+    """The label opening a row of a table without a header row (with one, its first column is
+    what the header says: '| Status | Problem |' rows are read by their columns)."""
     filled = row.filled()
-    return DIAGNOSIS_LABEL.fullmatch(filled[0].text) if len(filled) >= 2 else None
+    if table.header is not None or len(filled) < 2:
+        return None
+    return DIAGNOSIS_LABEL.fullmatch(filled[0].text)
 
 
 def table_conditions(doc: Doc, tables: list[Table]) -> list[ConditionFact]:
@@ -579,7 +583,7 @@ def table_conditions(doc: Doc, tables: list[Table]) -> list[ConditionFact]:
             continue
         last: ConditionFact | None = None
         for row in table.rows:
-            if label := row_label(row):
+            if label := row_label(table, row):
                 facts += labelled_row_conditions(doc, row, label)
                 last = None
             elif not row.continues:
