@@ -90,6 +90,26 @@ def extractor() -> OfflineExtractor:
                 ("Zoster Recombinant", "187", GIVEN_NOW, "2025-03-14"),
             ],
         ),
+        (  # a label grid's cells, each its own vaccine; 'not due' plans nothing
+            "Immunization Record Review\nMMR: 2 documented doses (1991, 1995).\t"
+            "Hepatitis B: 3-dose series complete 2004.\tTdap: 08/2018 (not due).\n",
+            [
+                ("Hepatitis B", "45", GIVEN_BEFORE, "2004"),
+                ("MMR", "03", GIVEN_BEFORE, "1991"),
+                ("Tdap", "115", GIVEN_BEFORE, "2018-08"),
+            ],
+        ),
+        (  # a heading without a colon; a decline in the sentence's next clause; not indicated
+            "Vaccines Administered Today\n| Vaccine | Product / Lot |\n"
+            "| Hepatitis A (dose 1 of 2) | Havrix / HA4821K |\nDeclined / Deferred\n"
+            "Rabies pre-exposure prophylaxis: discussed given rural homestay with dogs; client "
+            "declined due to cost.\nCholera vaccine: not indicated (low-risk itinerary).\n",
+            [
+                ("Cholera vaccine", "26", DECLINED, None),
+                ("Havrix", "85", GIVEN_NOW, None),
+                ("Rabies", "90", DECLINED, None),
+            ],
+        ),
         # guards: a disease's name is no vaccine outside a vaccine context
         ("Hepatitis B positive. Flu-like illness for 3 days. Influenza A positive.\n", []),
         ("Tumor is MMR-deficient. BCG instillation for bladder cancer. History of TD.\n", []),
@@ -101,6 +121,8 @@ def extractor() -> OfflineExtractor:
         "narrative",
         "cvx-descriptions",
         "table-rows",
+        "label-grid",
+        "declined-deferred",
         "diseases",
         "not-vaccines",
     ],

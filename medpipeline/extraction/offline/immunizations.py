@@ -52,12 +52,21 @@ NEGATED = re.compile(
     re.IGNORECASE,
 )
 NO_BEFORE = re.compile(r"\bno(?:[ \t]+(?:prior|previous|record[ \t]+of))?[ \t]*$", re.IGNORECASE)
-GIVEN = re.compile(r"\b(?:given|administered)\b", re.IGNORECASE)
+# (not 'given' for 'because of': 'discussed given rural homestay with dogs')
+GIVEN = re.compile(
+    r"\badministered\b|(?<!discussed )(?<!considered )\bgiven\b(?![ \t]+(?:his|her|their|that"
+    r"|this|rural|risk|recent|ongoing|travel|history|concerns?)\b)",
+    re.IGNORECASE,
+)
+# No plan ('Tdap: 08/2018 (not due)', 'adult IPV booster not indicated'): what else is said decides.
+NOT_DUE = re.compile(r"\bnot[ \t]+(?:yet[ \t]+)?(?:due|indicated|needed|required)\b", re.I)
+
 RECEIVED = re.compile(r"\b(?:received|got|had)\b", re.IGNORECASE)
 PLANNED = re.compile(
     r"\b(?:due|overdue|recommend\w*|discuss\w*|will\b|plan\w*|schedul\w*|next[ \t]+(?:visit|dose)"
     r"|consider\w*|offer\w*|needs?\b|should\b|eligible|counsel\w*|defer\w*|pending|to[ \t]+be"
-    r"[ \t]+given|return[ \t]+for|advis\w*|encourag\w*|candidate|ordered|to[ \t]+receive)",
+    r"[ \t]+given|return[ \t]+for|advis\w*|encourag\w*|candidate|ordered|to[ \t]+receive|if\b"
+    r"|seek\w*)",
     re.IGNORECASE,
 )
 TODAY = re.compile(
@@ -71,9 +80,12 @@ DONE = re.compile(r"\b(?:completed?|up[ \t]+to[ \t]+date|UTD|series[ \t]+complet
 CLAUSE_END = re.compile(r";|\.(?=\s)")
 ITEM_END = re.compile(r",(?![^()]*\))")
 TABLE_LINE = re.compile(r"\||\t")
-# A label on a line of its own and the lines below it to the next blank line.
-LABELLED_BLOCK = re.compile(
-    r"^[ \t]*(?P<label>[A-Za-z][^\n:]{0,60}):[ \t]*\n(?:[ \t]*\S[^\n]*(?:\n|$))+", re.MULTILINE
+# A label on a line of its own ('Medications administered today:', or a heading without a colon:
+# 'Declined / Deferred') and the lines below it to the next blank line.
+LABEL_LINE = re.compile(
+    r"^[ \t]*(?P<label>[A-Za-z][^\n:]{0,60}:|[A-Z][a-z]+(?:[ \t]*(?:/|&|and|[A-Z][a-z]+))*)"
+    r"[ \t]*\n",
+    re.MULTILINE,
 )
 CONTINUED_ROW = re.compile(r"[ \t]*\|[ \t]*\|")  # a row whose first cell is empty
 # A CVX code a row prints ('| CVX | 135 |', 'CVX: 140').
@@ -127,10 +139,19 @@ def vaccine_mentions(text: str, contexts: list[Region]) -> list[re.Match[str]]:
     return kept
 
 
-def _clause(text: str, position: int) -> Region:
-    """The clause of a line around `position`: between ';' and full stops; a table's row whole."""
+def _clause(text: str, position: int, in_a_grid: bool = False) -> Region:
+    """The clause of a line around `position`: between ';' and full stops; a table's row whole;
+    in a label grid's line, within its cell."""
     line_start, line_end = line_bounds(text, position, position)
-    if TABLE_LINE.search(text, line_start, line_end):
+    if in_a_grid:
+        line_start = text.rfind("\t", line_start, position) + 1 or line_start
+        line_end = next((m.start() for m in re.finditer("\t", text[position:line_end])), None)
+        line_end = (
+            position + line_end
+            if line_end is not None
+            else line_bounds(text, position, position)[1]
+        )
+    elif TABLE_LINE.search(text, line_start, line_end):
         return line_start, line_end
     before = [m.end() for m in CLAUSE_END.finditer(text, line_start, position)]
     after = CLAUSE_END.search(text, position, line_end)
@@ -148,9 +169,11 @@ def _item(text: str, start: int, end: int, clause: Region) -> Region:
 
 
 def _said(words: str, dated: bool = False) -> Assertion | None:
-    """What words say of a vaccine: declined; given today, or given here without a date (this
-    visit: present); given on a date, received, or done ('series complete', 'up to date') before
-    (historical); planned (hypothetical); or nothing."""
+    """What words say of a vaccine: declined or not indicated; given today, or given here without
+    a date (this visit: present); given on a date, received, or done ('series complete', 'up to
+    date') before (historical); planned (hypothetical; 'not due', 'not indicated' say nothing); or
+    nothing."""
+    words = NOT_DUE.sub(" ", words)
     if NEGATED.search(words):
         return Assertion.NEGATED
     if TODAY.search(words) and not PLANNED.search(words):
@@ -174,13 +197,34 @@ class Heading:
     assertion: Assertion
 
 
+def _declined_after(text: str, clause: Region, mentions: list[re.Match[str]]) -> Assertion | None:
+    """Negated when a later clause of the sentence that names no vaccine declines ('Rabies
+    pre-exposure prophylaxis: discussed given rural homestay; client declined due to cost')."""
+    sentence_end = CLAUSE_END.search(text, clause[1] + 1) if clause[1] < len(text) else None
+    line_end = line_bounds(text, clause[1], clause[1])[1]
+    end = min(line_end, sentence_end.start()) if sentence_end else line_end
+    if text[clause[1] : clause[1] + 1] != ";" or any(
+        clause[1] <= m.start("name") < end for m in mentions
+    ):
+        return None
+    return Assertion.NEGATED if NEGATED.search(text, clause[1], end) else None
+
+
+def _heading_says(titled: list[Heading], position: int) -> Assertion | None:
+    """What the nearest label or title above the position, among those whose list holds it,
+    says."""
+    holding = [h for h in titled if h.region[0] <= position < h.region[1]]
+    return max(holding, key=lambda h: h.region[0]).assertion if holding else None
+
+
 def headings(doc: Doc, text: str) -> list[Heading]:
     """The labelled lines, vaccine lists and sections whose label or title says what was done
-    ('Medications administered today:', 'Immunizations due', 'Plan'), the innermost first."""
+    ('Medications administered today:', 'Immunizations due', 'Plan')."""
     found = []
-    for block in LABELLED_BLOCK.finditer(text):
-        if said := _said(block["label"]):
-            found.append(Heading(block.span(), said))
+    for label in LABEL_LINE.finditer(text):
+        if said := _said(label["label"]):
+            blank = text.find("\n\n", label.end())
+            found.append(Heading((label.start(), len(text) if blank < 0 else blank), said))
     for start, end in vaccine_list_regions(text):
         label = text[start : text.find(":", start, end) + 1 or end]
         if said := _said(label):
@@ -207,20 +251,34 @@ def _words(name: str) -> set[str]:
     return {word for word in re.findall(r"[a-z]{3,}", name.lower()) if word != "vaccine"}
 
 
+def _is_a_label_grid(text: str, line: Region, row: list[re.Match[str]]) -> bool:
+    """A line of tab-separated cells, each naming its own vaccine ('MMR: 2 doses (1991, 1995)
+    <tab> Hepatitis B: series complete 2004 <tab> Tdap: 08/2018'): each cell is an item of its
+    own, not one row of one vaccine."""
+    return "|" not in text[line[0] : line[1]] and len(_same_vaccine(row)) < len(row)
+
+
+def _same_vaccine(row: list[re.Match[str]]) -> list[re.Match[str]]:
+    """The row's first mention and the later ones naming the same vaccine."""
+    first = row[0]
+    return [first] + [
+        match
+        for match in row[1:]
+        if _words(match["name"]) & _words(first["name"])
+        or cvx_for_vaccine_name(match["name"]) == cvx_for_vaccine_name(first["name"])
+    ]
+
+
 def _best_in_row(row: list[re.Match[str]]) -> re.Match[str]:
     """The mention that names a table row's vaccine: the first (its name column), or a later
     one that says the same vaccine more exactly ('| Influenza Vaccine | CVX | 135 | Influenza,
     high dose seasonal |'); a later name of another vaccine is not the row's ('| MMR | ... |
     GARDASIL |' in a vendor's test data)."""
     own = {name.lower() for name in vaccine_names()[0]}
-    first = row[0]
-    same = [first] + [
-        match
-        for match in row[1:]
-        if _words(match["name"]) & _words(first["name"])
-        or cvx_for_vaccine_name(match["name"]) == cvx_for_vaccine_name(first["name"])
-    ]
-    return max(same, key=lambda m: (" ".join(m["name"].lower().split()) in own, len(m["name"])))
+    return max(
+        _same_vaccine(row),
+        key=lambda m: (" ".join(m["name"].lower().split()) in own, len(m["name"])),
+    )
 
 
 def immunization_facts(
@@ -243,11 +301,15 @@ def immunization_facts(
             if above in rows and CONTINUED_ROW.match(text, *clause):
                 clause = above  # '|  | CPT | 90669 | Pneumococcal vacc |' goes on the row above
             rows.setdefault(clause, []).append(match)
+    grids = {clause for clause, row in rows.items() if _is_a_label_grid(text, clause, row)}
+    rows = {clause: row for clause, row in rows.items() if clause not in grids}
     row_of = {id(match): clause for clause, row in rows.items() for match in row}
     facts = []
     for number, match in enumerate(mentions):
         start, end = match.start("name"), match.end("name")
-        clause = row_of.get(id(match)) or _clause(text, start)
+        clause = row_of.get(id(match)) or _clause(
+            text, start, line_bounds(text, start, start) in grids
+        )
         row = rows.get(clause)
         if row:
             if match is not _best_in_row(row):
@@ -265,9 +327,10 @@ def immunization_facts(
         occurred = performed_on(EXPIRY.sub(" ", own_after))
         said = (
             (Assertion.NEGATED if NO_BEFORE.search(own_before) else None)
+            or _declined_after(text, clause, mentions)
             or _said(f"{own_before} {own_after}", bool(occurred))
             or _said(text[clause[0] : clause[1]], bool(occurred))
-            or next((h.assertion for h in titled if h.region[0] <= start < h.region[1]), None)
+            or _heading_says(titled, start)
             or Assertion.HISTORICAL
         )
         printed = PRINTED_CVX.search(text, *clause) if row else None
