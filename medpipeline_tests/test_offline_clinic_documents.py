@@ -303,3 +303,17 @@ def test_free_psa_is_not_total_psa(extractor):
     text = "Elevated PSA, rising, free PSA 12%; prior benign biopsy. PSA 6.8 ng/mL.\n"
     found = sorted((o.name, o.value, o.loinc_code) for o in extractor.extract(text).observations)
     assert found == [("PSA", 6.8, "2857-1"), ("free PSA", 12.0, None)]
+
+
+def test_a_cath_reports_findings_are_no_medication_list(extractor):
+    """'| HEMODYNAMICS |', 'FINDINGS', 'INTERVENTION' end the doses-given table's section (before:
+    its lines were a medication list, and 'mild luminal irregularities' and an
+    'everolimus-eluting stent' were drugs the patient takes)."""
+    text = (
+        "| MEDICATIONS ADMINISTERED IN LAB |  |\n| Midazolam | 2 mg IV |\n"
+        "| Fentanyl | 50 mcg IV |\n"
+        "| HEMODYNAMICS |  |\nAortic pressure 138/72 mmHg (mean 96). LVEDP 18 mmHg.\n"
+        "FINDINGS\nLeft circumflex: mild luminal irregularities, 30% OM1.\n"
+        "INTERVENTION\n3.0 x 23 mm everolimus-eluting stent deployed at 14 atm.\n"
+    )
+    assert sorted(m.text for m in extractor.extract(text).medications) == ["Fentanyl", "Midazolam"]

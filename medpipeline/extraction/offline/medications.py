@@ -293,6 +293,9 @@ UNIT_BEFORE = re.compile(r"\d[ \t]*(?:mcg|mg|ug|g|ml|units?)[ \t]+$", re.IGNOREC
 CLASS_NAMED_AFTER = re.compile(
     r"[ \t-]*(?:inhibitors?|blockers?|antagonists?|agonists?|receptors?)\b", re.IGNORECASE
 )
+# A device that carries the drug ('everolimus-eluting stent', 'paclitaxel-coated balloon'): no
+# drug the patient takes.
+DEVICE_CARRYING_AFTER = re.compile(r"-(?:eluting|coated)\b", re.IGNORECASE)
 
 
 # A substance the patient uses, not a medication ('Tobacco / nicotine vaping', 'nicotine use',
@@ -343,6 +346,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or MEASURED_AFTER.match(text, ent.end_char)
             or SCALE_AFTER.match(text, ent.end_char)
             or CLASS_NAMED_AFTER.match(text, ent.end_char)
+            or DEVICE_CARRYING_AFTER.match(text, ent.end_char)
             or is_substance_use(text, ent)
             or is_a_susceptibility(text, ent)
             or (
