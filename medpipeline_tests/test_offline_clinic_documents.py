@@ -317,3 +317,11 @@ def test_a_cath_reports_findings_are_no_medication_list(extractor):
         "INTERVENTION\n3.0 x 23 mm everolimus-eluting stent deployed at 14 atm.\n"
     )
     assert sorted(m.text for m in extractor.extract(text).medications) == ["Fentanyl", "Midazolam"]
+
+
+def test_a_bar_between_tabs_separates_allergies(extractor):
+    """'CODEINE (vomiting) <tab>|<tab> SULFONAMIDE ANTIBIOTICS (rash)' (a transfer summary's
+    allergy line): two allergies (before: the second was lost and codeine's reaction was '|')."""
+    text = "ALLERGIES\nCODEINE (vomiting)\t|\tSULFONAMIDE ANTIBIOTICS (rash)\n"
+    found = sorted((a.substance, a.reaction) for a in extractor.extract(text).allergies)
+    assert found == [("CODEINE", "vomiting"), ("SULFONAMIDE ANTIBIOTICS", "rash")]

@@ -1,5 +1,7 @@
 """`OfflineExtractor`: every concern's facts for one chunk, deduplicated."""
 
+import re
+
 from spacy.language import Language
 
 from medpipeline.extraction.document_parties import (
@@ -113,11 +115,19 @@ def observation_key(fact: ObservationFact) -> tuple:
 # An em dash or a horizontal bar between an item and what is said of it is read as the hyphen
 # the rules know ('Peanut \u2014 anaphylaxis' lost the allergy), in a copy of the same length.
 DASHES = str.maketrans({"\u2014": "-", "\u2015": "-"})
+# A bar between tabs inside a line (not a table's row) separates items as ';' does: 'CODEINE
+# (vomiting) <tab>|<tab> SULFONAMIDE ANTIBIOTICS (rash)' lost the second allergy.
+ITEM_BAR = re.compile(r"(?<=\S)\t\|\t(?=\S)")
+
+
+def items_by_bar(text: str) -> str:
+    """The text with such bars as ';' (of one length)."""
+    return ITEM_BAR.sub("\t;\t", text)
 
 
 def written_as(quote: str, reading: str, text: str) -> str:
-    """A quote of the reading (dashes folded, a form's choices not made blanked, wrapped
-    negations joined) as the text writes it (the two are of one length)."""
+    """A quote of the reading (dashes folded, item bars as ';', a form's choices not made
+    blanked, wrapped negations joined) as the text writes it (the two are of one length)."""
     position = reading.find(quote)
     return text[position : position + len(quote)] if position >= 0 else quote
 
@@ -137,7 +147,7 @@ class OfflineExtractor:
         (`document_type`) conditions come only from a labelled diagnosis field or a problem list."""
         if not text.strip():
             return ChunkExtraction()
-        reading = join_wrapped_negations(mark_answers(text.translate(DASHES)))
+        reading = join_wrapped_negations(mark_answers(items_by_bar(text.translate(DASHES))))
         extraction = self.read(reading, document_type)
         if reading != text:
             for _, _, fact in iter_facts(extraction):
