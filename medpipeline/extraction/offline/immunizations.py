@@ -143,14 +143,10 @@ def _clause(text: str, position: int, in_a_grid: bool = False) -> Region:
     """The clause of a line around `position`: between ';' and full stops; a table's row whole;
     in a label grid's line, within its cell."""
     line_start, line_end = line_bounds(text, position, position)
-    if in_a_grid:
-        line_start = text.rfind("\t", line_start, position) + 1 or line_start
-        line_end = next((m.start() for m in re.finditer("\t", text[position:line_end])), None)
-        line_end = (
-            position + line_end
-            if line_end is not None
-            else line_bounds(text, position, position)[1]
-        )
+    if in_a_grid:  # its tab cell
+        line_start = max(line_start, text.rfind("\t", line_start, position) + 1)
+        tab = text.find("\t", position, line_end)
+        line_end = tab if tab >= 0 else line_end
     elif TABLE_LINE.search(text, line_start, line_end):
         return line_start, line_end
     before = [m.end() for m in CLAUSE_END.finditer(text, line_start, position)]
