@@ -5,7 +5,9 @@ Words a column apart get a tab (`with_column_gaps`), blocks apart a blank line
 (`with_blank_lines`), as in text that keeps its spacing. Used by `pdf.py` on each page.
 """
 
+import bisect
 import itertools
+import math
 import re
 import statistics
 from typing import Any, NamedTuple
@@ -62,13 +64,13 @@ def with_blank_lines(pieces: list[Piece]) -> str:
     spacing = [
         (below.top - above.bottom) / above.size
         for above, below in itertools.pairwise(pieces)
-        if above.size and below.size
+        if above.size and below.size and below.top >= above.top
     ]
     usual = min(statistics.median_low(spacing), MAX_USUAL_SPACING_EMS) if spacing else 0.0
     lines = [pieces[0].text] if pieces else []
     for above, below in itertools.pairwise(pieces):
         size = above.size or below.size
-        if (
+        if below.top < above.top or (  # the next column of a band printed in two
             size
             and below.top - above.bottom >= (usual + BLANK_LINE_EMS) * size
             and not _is_heading(above.text)
@@ -164,3 +166,168 @@ def _word_gap(tuples: list[tuple[str, Any]], index: int) -> float | None:
     if before is None or after is None or not (before["upright"] and after["upright"]):
         return None
     return (after["x0"] - before["x1"]) / max(before["size"], 1.0)
+
+
+class Region(NamedTuple):
+    """A part of a page read as one flow of text: a band across the page, or one column of a
+    band printed in two."""
+
+    top: float
+    bottom: float
+    x0: float = -math.inf
+    x1: float = math.inf
+
+    def holds(self, obj: dict[str, Any]) -> bool:
+        """Whether an object's centre (a char, a table's box) lies in this region."""
+        y = (obj["top"] + obj["bottom"]) / 2
+        x = (obj["x0"] + obj["x1"]) / 2
+        return self.top <= y < self.bottom and self.x0 <= x < self.x1
+
+
+def reading_regions(
+    words: list[dict[str, Any]], tables: list[dict[str, Any]] | None = None
+) -> list[Region]:
+    """The page's regions in reading order: a band printed in two columns (an after-visit
+    summary's 'Allergies' and 'Today's Diagnoses' on the left, 'Your Medication List' on the
+    right) is read left column first, then right; the rest of the page top to bottom.
+
+    pdfplumber writes a line across the page, so two columns side by side reach the rules
+    interleaved line by line ('Penicillin - hives<tab>Metformin 1000 mg ...' under
+    'Allergies<tab>Your Medication List') and the left column's headings govern the right's text.
+    A band is two columns when a vertical gutter `GUTTER_POINTS` wide, away from the text's
+    edges, crosses no word of it, and a side of it shows a flow of its own: a heading of that
+    side (bold or larger, a few words) beside body text on the other side, while that side has
+    body text too. A table printed without rules shows none: its heading row spans its columns,
+    and a label column ('Allergies:' beside its list) holds only labels."""
+    if not words:
+        return [Region(-math.inf, math.inf)]
+    body_size = statistics.median(word["size"] for word in words)
+    split = _two_column_band(words, tables or [], body_size)
+    if split is None:
+        return [Region(-math.inf, math.inf)]
+    top, bottom, gutter = split
+    above = [word for word in words if _middle(word) < top]
+    below = [word for word in words if _middle(word) >= bottom]
+    return [
+        *(Region(r.top, min(r.bottom, top), r.x0, r.x1) for r in reading_regions(above, tables)),
+        Region(top, bottom, -math.inf, gutter),
+        Region(top, bottom, gutter, math.inf),
+        *(Region(max(r.top, bottom), r.bottom, r.x0, r.x1) for r in reading_regions(below, tables)),
+    ]
+
+
+GUTTER_POINTS = 12.0
+GUTTER_SPAN = (0.25, 0.75)  # where across the text a gutter may lie
+GUTTER_STEP_POINTS = 2.0
+MIN_COLUMN_LINES = 3
+STYLED_SIZE_RATIO = 1.15  # a heading printed larger than the body text
+BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
+
+
+def _middle(word: dict[str, Any]) -> float:
+    return (word["top"] + word["bottom"]) / 2
+
+
+def _two_column_band(
+    words: list[dict[str, Any]], tables: list[dict[str, Any]], body_size: float
+) -> tuple[float, float, float] | None:
+    """(top, bottom, gutter x) of the band with the most words that is printed in two
+    columns, or None; a gutter crossing a table's box (`tables`) ends a band there."""
+    words = sorted(words, key=_middle)
+    middles = [_middle(word) for word in words]
+    left_edge, right_edge = min(w["x0"] for w in words), max(w["x1"] for w in words)
+    width = right_edge - left_edge
+    best: tuple[int, tuple[float, float, float]] | None = None
+    x = left_edge + GUTTER_SPAN[0] * width
+    while x <= left_edge + GUTTER_SPAN[1] * width:
+        for top, bottom in _free_bands([*words, *tables], x):
+            band = words[bisect.bisect_left(middles, top) : bisect.bisect_left(middles, bottom)]
+            if (
+                len(band) >= 2 * MIN_COLUMN_LINES
+                and (best is None or len(band) > best[0])
+                and _flows_apart(band, x, body_size)
+            ):
+                best = (len(band), (top, bottom, x))
+        x += GUTTER_STEP_POINTS
+    return best[1] if best else None
+
+
+def _free_bands(words: list[dict[str, Any]], x: float) -> list[tuple[float, float]]:
+    """The bands (top, bottom) between the lines a gutter at `x` would cross, top to bottom."""
+    half = GUTTER_POINTS / 2
+    crossed = sorted((w["top"], w["bottom"]) for w in words if w["x0"] - half < x < w["x1"] + half)
+    free_top, bands = -math.inf, []
+    for top, bottom in [*crossed, (math.inf, math.inf)]:
+        if top > free_top:
+            bands.append((free_top, top))
+        free_top = max(free_top, bottom)
+    return bands
+
+
+class _SideLine(NamedTuple):
+    top: float
+    bottom: float
+    heading: bool  # a few words, all bold or larger than the body text
+    cells: bool  # words a column apart in it: a row of a table
+
+    def beside(self, other: "_SideLine") -> bool:
+        return min(self.bottom, other.bottom) > max(self.top, other.top)
+
+
+def _flows_apart(band: list[dict[str, Any]], gutter: float, body_size: float) -> bool:
+    """Whether the two sides of a band read as two flows of text (see `reading_regions`): on
+    one side a heading with body text under it, the heading beside body text of the other side
+    off its baseline, the body text under it beside text of the other side. A table's heading
+    row spans its columns, its rows share their baselines, and a label column holds labels
+    one under another; and a side whose lines are mostly cells a column apart is part of a
+    table."""
+    sides = [
+        _side_lines([w for w in band if w["x1"] <= gutter], body_size),
+        _side_lines([w for w in band if w["x0"] >= gutter], body_size),
+    ]
+    if any(
+        len(lines) < MIN_COLUMN_LINES
+        or sum(line.cells for line in lines) > MAX_TABULAR_SHARE * len(lines)
+        for lines in sides
+    ):
+        return False
+    return any(
+        heading.heading
+        and not under.heading
+        and any(
+            heading.beside(o) and not o.heading and abs(heading.bottom - o.bottom) > BASELINE_POINTS
+            for o in other
+        )
+        and any(under.beside(o) for o in other)
+        for side, other in (sides, sides[::-1])
+        for heading, under in itertools.pairwise(side)
+    )
+
+
+BASELINE_POINTS = 1.5
+MAX_TABULAR_SHARE = 0.25  # of a side's lines with cells a column apart: more, and it is a table
+
+
+def _side_lines(words: list[dict[str, Any]], body_size: float) -> list[_SideLine]:
+    lines: list[list[dict[str, Any]]] = []
+    for word in sorted(words, key=lambda w: w["top"]):
+        if lines and word["top"] < lines[-1][0]["bottom"] - 0.5 * word["size"]:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return [
+        _SideLine(
+            min(w["top"] for w in line),
+            max(w["bottom"] for w in line),
+            len(line) <= MAX_HEADING_WORDS
+            and all(
+                BOLD_FONT.search(w["fontname"]) or w["size"] >= STYLED_SIZE_RATIO * body_size
+                for w in line
+            ),
+            any(
+                after["x0"] - before["x1"] >= COLUMN_GAP_EMS * before["size"]
+                for before, after in itertools.pairwise(sorted(line, key=lambda w: w["x0"]))
+            ),
+        )
+        for line in lines
+    ]

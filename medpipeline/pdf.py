@@ -22,7 +22,13 @@ from pydantic import BaseModel, Field
 from pypdf._encryption import AlgV4, AlgV5
 
 from medpipeline.english import english_words
-from medpipeline.page_layout import Piece, with_blank_lines, with_column_gaps
+from medpipeline.page_layout import (
+    Piece,
+    Region,
+    reading_regions,
+    with_blank_lines,
+    with_column_gaps,
+)
 
 
 class RejectReason(StrEnum):
@@ -268,17 +274,31 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
         return not any(_inside(box, table.bbox) for table in tables)
 
     text_page = page.filter(outside_tables) if tables else page
-    pieces = [
-        Piece(line["top"], line["bottom"], max(c["size"] for c in line["chars"]), line["text"])
-        for line in with_column_gaps(text_page.get_textmap()).extract_text_lines()
-        if line["text"].strip()
+    regions = reading_regions(
+        text_page.extract_words(extra_attrs=["fontname", "size"]),
+        [dict(zip(("x0", "top", "x1", "bottom"), table.bbox, strict=True)) for table in tables],
+    )
+    placed = [
+        (index, Piece(line["top"], line["bottom"], max(c["size"] for c in line["chars"]), text))
+        for index, region in enumerate(regions)
+        for line in with_column_gaps(
+            (text_page.filter(region.holds) if len(regions) > 1 else text_page).get_textmap()
+        ).extract_text_lines()
+        if (text := line["text"]).strip()
     ]
-    pieces += [
-        Piece(table.bbox[1], table.bbox[3], None, text)
+    placed += [
+        (_region_of(table.bbox, regions), Piece(table.bbox[1], table.bbox[3], None, text))
         for table, cells in zip(tables, rows, strict=True)
         if (text := _table_lines(cells))
     ]
-    return with_blank_lines(sorted(pieces, key=lambda piece: piece.top)), rows
+    placed.sort(key=lambda item: (item[0], item[1].top))
+    return with_blank_lines([piece for _, piece in placed]), rows
+
+
+def _region_of(box: tuple, regions: list[Region]) -> int:
+    """The index of the region holding a table's box (its centre)."""
+    centre = {"x0": box[0], "top": box[1], "x1": box[2], "bottom": box[3]}
+    return next((index for index, region in enumerate(regions) if region.holds(centre)), 0)
 
 
 def _inside(box: tuple, outer: tuple, slack: float = 1.0) -> bool:

@@ -180,3 +180,38 @@ def render_cell_table(
         pdf.ln(5)
     pdf.output(str(path))
     return path
+
+
+def render_two_columns(
+    path: Path,
+    header: list[str],
+    columns: tuple[list[str], list[str]],
+    footer: list[str],
+    heading_margin: float = 2.0,
+) -> Path:
+    """A page as an after-visit summary prints one: header lines across the page, then two
+    columns side by side, then footer lines across. A line starting '# ' is a bold heading."""
+    pdf = FPDF(unit="mm", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+
+    def write(lines: list[str], x: float, width: float) -> None:
+        for index, line in enumerate(lines):
+            heading = line.startswith("# ")
+            if heading and index:
+                pdf.ln(heading_margin)
+            pdf.set_x(x)
+            pdf.set_font("Helvetica", style="B" if heading else "", size=11 if heading else 10)
+            pdf.multi_cell(w=width, h=5, text=line.removeprefix("# "), new_x="LMARGIN")
+
+    write(header, 10, 190)
+    top = pdf.get_y() + 3
+    bottoms = []
+    for lines, x in zip(columns, (10, 110), strict=True):
+        pdf.set_y(top)
+        write(lines, x, 88)
+        bottoms.append(pdf.get_y())
+    pdf.set_y(max(bottoms) + 3)
+    write(footer, 10, 190)
+    pdf.output(str(path))
+    return path

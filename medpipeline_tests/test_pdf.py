@@ -17,7 +17,12 @@ from medpipeline.pdf import (
     text_quality,
 )
 from medpipeline.samples import LAB_RESULTS, render_lab_report_pdf, render_text_pdf
-from medpipeline_tests.helpers import RECONCILIATION, RECONCILIATION_WIDTHS, render_cell_table
+from medpipeline_tests.helpers import (
+    RECONCILIATION,
+    RECONCILIATION_WIDTHS,
+    render_cell_table,
+    render_two_columns,
+)
 
 LIMITS = PdfLimits(timeout_seconds=60)
 
@@ -136,6 +141,73 @@ def test_a_headings_margin_is_no_blank_line(tmp_path: Path, title: str):
     body = "Chest pain on exertion since May.\n\nMore text."
     pdf = render_text_pdf(tmp_path / "heading.pdf", [f"{title}\n\n{body}"])
     assert extract_pages(pdf, LIMITS, ocr=False)[0].text == f"{title}\n{body}"
+
+
+AFTER_VISIT_HEADER = ["# After Visit Summary", "Visit 11/02/2026, Lakeside Family Medicine"]
+AFTER_VISIT_COLUMNS = (
+    [
+        "# Allergies",
+        "Penicillin - hives",
+        "Sulfa drugs - rash",
+        "# Today's Diagnoses",
+        "Type 2 diabetes mellitus without complications",
+        "Essential hypertension",
+    ],
+    [
+        "# Your Medication List",
+        "Metformin 1000 mg tablet, take 1 tablet by mouth twice daily with meals",
+        "Lisinopril 20 mg tablet, take 1 tablet daily",
+        "# Started Today",
+        "Doxycycline 100 mg capsule twice daily for 10 days",
+    ],
+)
+
+
+def test_a_page_printed_in_two_columns_is_read_one_column_then_the_other(tmp_path: Path):
+    """pdfplumber writes a line across the page, so the columns came interleaved line by line
+    ('Penicillin - hives<tab>Metformin 1000 mg ...' under 'Allergies<tab>Your Medication
+    List'), and the left column's titles governed the right column's drugs."""
+    pdf = render_two_columns(
+        tmp_path / "avs.pdf", AFTER_VISIT_HEADER, AFTER_VISIT_COLUMNS, ["# Follow-up", "3 months"]
+    )
+    blocks = extract_pages(pdf, LIMITS, ocr=False)[0].text.split("\n\n")
+    assert blocks[0] == "After Visit Summary\nVisit 11/02/2026, Lakeside Family Medicine"
+    assert blocks[1] == "\n".join(line.removeprefix("# ") for line in AFTER_VISIT_COLUMNS[0])
+    right = blocks[-1].replace("\n", " ")
+    assert right.startswith("Your Medication List Metformin 1000 mg tablet")
+    assert right.endswith("Started Today Doxycycline 100 mg capsule twice daily for 10 days")
+    # the footer, below the shorter column, is read as that column's end: its heading is its own
+    assert blocks[2] == "Follow-up\n3 months"
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        (  # a label column: its labels head the values beside them
+            ["# Allergies:", "# Medications:", "", "# Problems:"],
+            ["Penicillin - hives", "Metformin 1000 mg tablet, take 1 tablet", "twice daily",
+             "Essential hypertension"],
+        ),
+        (  # a table printed without rules: its heading row spans both columns
+            ["# Medication", "Metformin 1000 mg tablet", "Lisinopril 20 mg tablet",
+             "Atorvastatin 40 mg tablet"],
+            ["# Instructions", "Take 1 tablet by mouth twice daily", "Take 1 tablet daily",
+             "Take 1 tablet at bedtime"],
+        ),
+    ],
+)  # fmt: skip
+def test_a_label_column_or_a_table_without_rules_is_read_row_by_row(
+    tmp_path: Path, left: list[str], right: list[str]
+):
+    pdf = render_two_columns(
+        tmp_path / "rows.pdf", AFTER_VISIT_HEADER, (left, right), [], heading_margin=0
+    )
+    lines = extract_pages(pdf, LIMITS, ocr=False)[0].text.splitlines()
+    rows = [
+        "\t".join(cell.removeprefix("# ") for cell in row if cell)
+        for row in zip(left, right, strict=True)
+    ]
+    assert [line for line in lines if line][2:] == rows
 
 
 def test_image_only_page_without_ocr_is_flagged_not_silently_empty(samples_dir: Path):

@@ -36,7 +36,9 @@ _COLUMN_LABEL = (
 )
 COLUMN_LABEL = re.compile(rf"\b(?:{_COLUMN_LABEL})(?![\w/])", re.IGNORECASE)
 COLUMN_HEADING = re.compile(
-    rf"(?:^|[ \t])(?P<labels>(?:{_COLUMN_LABEL})(?:[ \t]+(?:{_COLUMN_LABEL}))+)[ \t]*$",
+    # not 'Amoxicillin 875 mg - STOP taking', an instruction
+    rf"(?:^|[ \t])(?!stop[ \t]+taking\b)"
+    rf"(?P<labels>(?:{_COLUMN_LABEL})(?:[ \t]+(?:{_COLUMN_LABEL}))+)[ \t]*$",
     re.IGNORECASE,
 )
 # A mark alone after an item, in an answer column ('Sleep apnea / CPAP             X').

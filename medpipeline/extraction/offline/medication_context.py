@@ -38,6 +38,8 @@ MEDICINES = r"(?:medications?|medicines?|meds)"
 # you take these medications', 'New medicines:'), bulleted or not.
 ORDER_LIST = (
     rf"new[ \t]+{MEDICINES}|start(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
+    # 'Started Today', 'New medications started today'
+    rf"|(?:(?:new[ \t]+)?{MEDICINES}[ \t]+)?started[ \t]+(?:today|this[ \t]+visit)"
     rf"|change[ \t]+how[ \t]+you[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
 )
 
@@ -532,6 +534,8 @@ def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
 # 500mcg BD - CEASED (diarrhoea)', 'Heparin 5000 units q8h - NOT ORDERED (on apixaban)').
 LINE_END_ACTION = re.compile(
     r"[^\n]*?(?:[ \t](?-i:(?P<stop>STOP|STOPPED|DISCONTINUE|DISCONTINUED|CEASE|CEASED)"
+    # 'Amoxicillin 875 mg - STOP taking this medicine', the line wrapped after 'taking'
+    rf"(?:[ \t]+taking(?:[ \t]+this[ \t]+{MEDICINES})?)?"
     r"|(?P<hold>HOLD|HELD|WITHHOLD|WITHHELD)|(?P<not_given>NOT[ \t]+(?:ORDERED|NEEDED|REQUIRED"
     r"|STARTED|GIVEN)|DEFERRED)|(?P<completed>COMPLETED))"
     r"(?:[ \t]*[-\u2013:(,][^\n]*)?"
