@@ -195,10 +195,8 @@ def reading_regions(
     interleaved line by line ('Penicillin - hives<tab>Metformin 1000 mg ...' under
     'Allergies<tab>Your Medication List') and the left column's headings govern the right's text.
     A band is two columns when a vertical gutter `GUTTER_POINTS` wide, away from the text's
-    edges, crosses no word of it, and a side of it shows a flow of its own: a heading of that
-    side (bold or larger, a few words) beside body text on the other side, while that side has
-    body text too. A table printed without rules shows none: its heading row spans its columns,
-    and a label column ('Allergies:' beside its list) holds only labels."""
+    edges, crosses no word nor table of it, and its sides read as two flows of text
+    (`_flows_apart`), not as a table printed without rules or a column of labels."""
     if not words:
         return [Region(-math.inf, math.inf)]
     body_size = statistics.median(word["size"] for word in words)
@@ -279,8 +277,9 @@ def _flows_apart(band: list[dict[str, Any]], gutter: float, body_size: float) ->
     one side a heading with body text under it, the heading beside body text of the other side
     off its baseline, the body text under it beside text of the other side. A table's heading
     row spans its columns, its rows share their baselines, and a label column holds labels
-    one under another; and a side whose lines are mostly cells a column apart is part of a
-    table."""
+    one under another. So at least half the lines beside the other side's must be off their
+    baselines, and at most half a side's lines rows of cells a column apart (a column may hold
+    a table: a skin-prick test table beside a letter's text)."""
     sides = [
         _side_lines([w for w in band if w["x1"] <= gutter], body_size),
         _side_lines([w for w in band if w["x0"] >= gutter], body_size),
@@ -291,8 +290,17 @@ def _flows_apart(band: list[dict[str, Any]], gutter: float, body_size: float) ->
         for lines in sides
     ):
         return False
+    beside = [
+        any(line.beside(o) and abs(line.bottom - o.bottom) <= BASELINE_POINTS for o in other)
+        for side, other in (sides, sides[::-1])
+        for line in side
+        if any(line.beside(o) for o in other)
+    ]
+    if beside.count(False) < MIN_OFF_BASELINE_SHARE * len(beside):
+        return False  # rows of a table
     return any(
         heading.heading
+        and not heading.cells  # 'Midbody Pattern  1:160  High': an abnormal result in bold
         and not under.heading
         and any(
             heading.beside(o) and not o.heading and abs(heading.bottom - o.bottom) > BASELINE_POINTS
@@ -305,7 +313,8 @@ def _flows_apart(band: list[dict[str, Any]], gutter: float, body_size: float) ->
 
 
 BASELINE_POINTS = 1.5
-MAX_TABULAR_SHARE = 0.25  # of a side's lines with cells a column apart: more, and it is a table
+MAX_TABULAR_SHARE = 0.5  # of a side's lines with cells a column apart: more, and it is a table
+MIN_OFF_BASELINE_SHARE = 0.5  # of the lines beside the other side's, off their baselines
 
 
 def _side_lines(words: list[dict[str, Any]], body_size: float) -> list[_SideLine]:

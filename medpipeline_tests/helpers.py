@@ -188,6 +188,7 @@ def render_two_columns(
     columns: tuple[list[str], list[str]],
     footer: list[str],
     heading_margin: float = 2.0,
+    column_offset: float = 2.5,
 ) -> Path:
     """A page as an after-visit summary prints one: header lines across the page, then two
     columns side by side, then footer lines across. A line starting '# ' is a bold heading."""
@@ -207,8 +208,8 @@ def render_two_columns(
     write(header, 10, 190)
     top = pdf.get_y() + 3
     bottoms = []
-    for lines, x in zip(columns, (10, 110), strict=True):
-        pdf.set_y(top)
+    for lines, x, offset in zip(columns, (10, 110), (0, column_offset), strict=True):
+        pdf.set_y(top + offset)
         write(lines, x, 88)
         bottoms.append(pdf.get_y())
     pdf.set_y(max(bottoms) + 3)

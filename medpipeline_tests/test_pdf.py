@@ -200,7 +200,12 @@ def test_a_label_column_or_a_table_without_rules_is_read_row_by_row(
     tmp_path: Path, left: list[str], right: list[str]
 ):
     pdf = render_two_columns(
-        tmp_path / "rows.pdf", AFTER_VISIT_HEADER, (left, right), [], heading_margin=0
+        tmp_path / "rows.pdf",
+        AFTER_VISIT_HEADER,
+        (left, right),
+        [],
+        heading_margin=0,
+        column_offset=0,
     )
     lines = extract_pages(pdf, LIMITS, ocr=False)[0].text.splitlines()
     rows = [
