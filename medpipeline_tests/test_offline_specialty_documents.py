@@ -10,10 +10,10 @@ import pytest
 
 from medpipeline.documents import SourceDocument, doc_id_from_sha256, file_digests
 from medpipeline.extraction.offline import OfflineExtractor
-from medpipeline.extraction.schema import MedicationStatus
+from medpipeline.extraction.schema import Assertion, MedicationStatus
 from medpipeline.pdf import PdfLimits, extract_pages
 from medpipeline.whole_document import offline_bundle
-from medpipeline_tests.helpers import render_two_columns, resources_of
+from medpipeline_tests.helpers import bundle_of_note, render_two_columns, resources_of
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,77 @@ def test_a_two_column_after_visit_summary_keeps_each_columns_lists(tmp_path: Pat
 def test_a_stop_instruction_after_the_drug(extractor, text, expected):
     (medication,) = extractor.extract(text).medications
     assert medication.status == expected
+
+
+def test_a_screening_test_read_nonreactive_is_no_diagnosis(extractor):
+    """A prenatal panel's 'HIV 1/2 Ag/Ab NONREACTIVE' made HIV an active condition."""
+    text = (
+        "PRENATAL LABS\n"
+        "Initial (09-OCT-24):\tHgb 12.6 g/dL\tHBsAg NEG\tHIV 1/2 Ag/Ab NONREACTIVE\n"
+        "Syphilis screen non-reactive.\n"
+    )
+    conditions = extractor.extract(text).conditions
+    assert all(c.assertion == Assertion.NEGATED for c in conditions), conditions
+
+
+@pytest.mark.parametrize(
+    ("line", "status", "prescribed"),
+    [
+        ("Ondansetron 4 mg PO PRN " + "." * 37 + " stopped (nausea resolved)", "stopped", False),
+        ("Ferrous sulfate 325 mg PO every other day ....... NEW - started today", "active", True),
+        ("Levothyroxine 88 mcg PO daily ..................... continue", "active", False),
+    ],
+)
+def test_a_status_after_dot_leaders(extractor, line, status, prescribed):
+    """Dot leaders are the gap before the status column (before: every drug was active and
+    none ordered)."""
+    (medication,) = extractor.extract(f"MEDICATIONS\n{line}\n").medications
+    assert (medication.status.value, medication.prescribed) == (status, prescribed)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PLAN\n- GBS culture at 36 weeks. If GBS positive (or unknown at delivery),\n"
+        "will give IV penicillin G in labor per protocol.\n",
+        "Plan\n2. Penicillin allergy label removed; he may receive penicillins in future.\n",
+    ],
+)
+def test_a_drug_given_only_if_or_in_future_is_no_order(extractor, text):
+    (medication,) = extractor.extract(text).medications
+    assert medication.assertion == Assertion.HYPOTHETICAL
+
+
+def test_an_allergy_label_removed_after_a_dash_is_not_the_patients_allergy():
+    bundle = bundle_of_note(
+        "Diagnoses\n1. Asthma, mild\n"
+        "2. Penicillin allergy label - removed (negative oral challenge today)\n"
+    )
+    assert not [
+        r
+        for r in resources_of(bundle, "AllergyIntolerance")
+        if r["verificationStatus"]["coding"][0]["code"] != "refuted"
+    ]
+
+
+MAR_FORM = (
+    "| ACTIVE DIAGNOSES (check all that apply) |  |  |  |  |\n"
+    "[X] Diabetes\t[ ] COPD\t[X] CHF\n"
+    "| MEDICATION ADMINISTRATION RECORD - 11/02/2025 to 11/03/2025 (H = held) |  |  |  |  |\n"
+    "| Medication / dose / route | 0600 | 0800 | 1200 | 2100 |\n"
+    "| Warfarin 2.5 mg PO daily |  |  | JL |  |\n"
+    "| Metoprolol tartrate 25 mg PO BID |  | MB |  | JL |\n"
+    "| Donepezil 10 mg PO at bedtime |  |  |  | JL |\n"
+)
+
+
+def test_a_medication_administration_record_lists_the_regimen(extractor):
+    """Its caption carries dates and its columns are hours: before, no header was found, the
+    rows were read under the diagnoses caption above, and every drug line was a Condition."""
+    extraction = extractor.extract(MAR_FORM)
+    assert sorted(c.text for c in extraction.conditions) == ["CHF", "Diabetes"]
+    assert sorted((m.text, m.status.value) for m in extraction.medications) == [
+        ("Donepezil", "active"),
+        ("Metoprolol tartrate", "active"),
+        ("Warfarin", "active"),
+    ]

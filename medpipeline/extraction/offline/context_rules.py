@@ -358,5 +358,5 @@ MEDICATION_CHANGES = {"MED_STOPPED", "MED_HELD", "MED_STARTED"}
 
 
 # A test's verdict after the names it tests reaches them only within their item ('COVID/Flu
-# negative'; not the cancer of 'Breast cancer, ER negative').
-ITEM_BOUND_CUES = {"negative", "neg"}
+# negative', 'HIV 1/2 Ag/Ab NONREACTIVE'; not the cancer of 'Breast cancer, ER negative').
+ITEM_BOUND_CUES = {"negative", "neg", "nonreactive", "non-reactive"}

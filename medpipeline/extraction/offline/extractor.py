@@ -125,9 +125,20 @@ def items_by_bar(text: str) -> str:
     return ITEM_BAR.sub("\t;\t", text)
 
 
+# Dot leaders between an item and its column ('Ondansetron 4 mg PO PRN ........ stopped') are the
+# column gap they print: read as spaces, so the status column is one.
+DOT_LEADER = re.compile(r"(?<=\S)[ \t]*\.{4,}[ \t]*(?=\S)")
+
+
+def dot_leaders_as_gaps(text: str) -> str:
+    """The text with dot leaders as spaces (of one length)."""
+    return DOT_LEADER.sub(lambda match: " " * len(match[0]), text)
+
+
 def written_as(quote: str, reading: str, text: str) -> str:
-    """A quote of the reading (dashes folded, item bars as ';', a form's choices not made
-    blanked, wrapped negations joined) as the text writes it (the two are of one length)."""
+    """A quote of the reading (dashes folded, item bars as ';', dot leaders as spaces, a form's
+    choices not made blanked, wrapped negations joined) as the text writes it (the two are of
+    one length)."""
     position = reading.find(quote)
     return text[position : position + len(quote)] if position >= 0 else quote
 
@@ -147,7 +158,9 @@ class OfflineExtractor:
         (`document_type`) conditions come only from a labelled diagnosis field or a problem list."""
         if not text.strip():
             return ChunkExtraction()
-        reading = join_wrapped_negations(mark_answers(items_by_bar(text.translate(DASHES))))
+        reading = join_wrapped_negations(
+            mark_answers(items_by_bar(dot_leaders_as_gaps(text.translate(DASHES))))
+        )
         extraction = self.read(reading, document_type)
         if reading != text:
             for _, _, fact in iter_facts(extraction):

@@ -103,7 +103,9 @@ GIVEN_LIST_HEADER = re.compile(
 GIVEN_CAPTION = re.compile(
     rf"\b{MEDICINES}[ \t]+(?:given|administered|received)\b"
     r"|^(?:administered|given)[ \t]+(?:today|this[ \t]+visit|in|during|at)\b"
-    r"|\bmedication[ \t]+administration\b",
+    # (not a nursing home's medication administration record: its rows are the regimen, each
+    # scheduled dose initialled in the hours' columns)
+    r"|\bmedication[ \t]+administration\b(?![ \t]+record)",
     re.IGNORECASE,
 )
 
@@ -300,17 +302,19 @@ PRESCRIPTION_LABEL = re.compile(
 PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.IGNORECASE)
 
 
-# A drug the sentence only proposes ('Consider starting metformin', 'may add lisinopril',
-# 'candidate for statin therapy') or makes conditional ('If pain persists, take ibuprofen'):
-# planned, not taken. ConText's hypothetical cues are not used for drugs, since 'as needed' is
-# one of them.
+# A drug the sentence only proposes ('Consider starting metformin', 'may add lisinopril', 'he
+# may receive penicillins in future', 'candidate for statin therapy') or makes conditional ('If
+# pain persists, take ibuprofen'): planned, not taken. ConText's hypothetical cues are not used
+# for drugs, since 'as needed' is one of them.
 PROPOSED_BEFORE = re.compile(
-    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could)[ \t]+(?:start|try|add"
+    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could)[ \t]+(?:start|try|add|receive"
     r"|begin|need|benefit[ \t]+from|(?:transition|switch|change|convert|step[ \t]+down)[ \t]+to)"
-    # 'If pain persists, take ibuprofen', 'if BP > 160 take extra clonidine'
+    # 'If pain persists, take ibuprofen', 'if BP > 160 take extra clonidine', 'If GBS positive
+    # (or unknown at delivery), will give IV penicillin G'
     rf"|if\b{CLAUSE_CHARACTER}*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?"
     r"(?:(?:may|can|should|will|would)[ \t]+)?"
-    r"(?:take|use|start|try|begin|add|initiate|increase|resume|restart)"
+    r"(?:take|use|start|try|begin|add|initiate|increase|resume|restart|give|administer"
+    r"|treat[ \t]+with|prescribe|offer)"
     r"|will[ \t]+(?:convert|switch|change|transition)\b[^.;:\n]*\bto"
     # 'Should a reaction have occurred, the protocol allows chlorphenamine', 'in case of ...,'
     r"|(?:\bshould[ \t]+(?:a|an|there|the|he|she|they|it|this)|\bin[ \t]+(?:case|the[ \t]+event)"
@@ -531,13 +535,14 @@ def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
 # ('Ibuprofen 600 mg tablet STOP', 'Digoxin 0.125 mg tablet 1 tab daily HOLD', 'warfarin 2 mg
 # daily  [ ] Continue  [X] Stop': `forms.mark_answers` leaves ',   Stop'), or in its last column
 # or after a dash with its reason ('Lisinopril 20 mg   20 mg PO daily   HOLD - AKI', 'Colchicine
-# 500mcg BD - CEASED (diarrhoea)', 'Heparin 5000 units q8h - NOT ORDERED (on apixaban)').
+# 500mcg BD - CEASED (diarrhoea)', 'Heparin 5000 units q8h - NOT ORDERED (on apixaban)'); a new
+# one orders it ('Ferrous sulfate 325 mg PO every other day ...... NEW - started today').
 LINE_END_ACTION = re.compile(
     r"[^\n]*?(?:[ \t](?-i:(?P<stop>STOP|STOPPED|DISCONTINUE|DISCONTINUED|CEASE|CEASED)"
     # 'Amoxicillin 875 mg - STOP taking this medicine', the line wrapped after 'taking'
     rf"(?:[ \t]+taking(?:[ \t]+this[ \t]+{MEDICINES})?)?"
     r"|(?P<hold>HOLD|HELD|WITHHOLD|WITHHELD)|(?P<not_given>NOT[ \t]+(?:ORDERED|NEEDED|REQUIRED"
-    r"|STARTED|GIVEN)|DEFERRED)|(?P<completed>COMPLETED))"
+    r"|STARTED|GIVEN)|DEFERRED)|(?P<completed>COMPLETED)|(?P<new>NEW|START|STARTED))"
     r"(?:[ \t]*[-\u2013:(,][^\n]*)?"
     r"|,[ \t]+(?:(?P<ticked_stop>stop|discontinue)|(?P<ticked_hold>hold)))[ \t.]*$",
     re.MULTILINE | re.IGNORECASE,

@@ -394,11 +394,15 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             action and (action["hold"] or action["ticked_hold"])
         )
         frequency = parse_frequency(window)
-        prescribed = is_prescribed(text, ent, prescribed_lists) or (
-            bool(dose or frequency)
-            and is_plan_order(text, ent, plans)
-            # 'Zoledronic acid 4 mg IV administered today in the infusion center': given
-            and not has_modifier(ent, "MED_GIVEN")
+        prescribed = (
+            is_prescribed(text, ent, prescribed_lists)
+            or bool(action and action["new"])
+            or (
+                bool(dose or frequency)
+                and is_plan_order(text, ent, plans)
+                # 'Zoledronic acid 4 mg IV administered today in the infusion center': given
+                and not has_modifier(ent, "MED_GIVEN")
+            )
         )
         # a course the text says is over ('azithromycin IV (completed 11/30)', 'prednisone
         # taper completed'): completed, but no single dose given

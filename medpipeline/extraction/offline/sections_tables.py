@@ -347,19 +347,27 @@ def header_roles(header: TableRow) -> list[str | None]:
 REMARK = re.compile(r"\([^()]*\)")
 
 
+TIME_OF_DAY = re.compile(r"(?:[01]\d|2[0-3]):?[0-5]\d")
+
+
 def is_header_row(row: TableRow, vital_name) -> bool:
     """Every filled cell a short label without digits, and at least one a known column word or
     vital-sign name ('Name | Dates | Details', 'Date | BP-Sys(mm[Hg]) | HR(bpm)'). One label
     across a wide table ('| Current Medications (continue as prescribed) |  |  |') is a caption.
     A row naming three vital signs may have one long label among them ('Pain severity - 0-10
     verbal numeric rating [Score] - Reported', a LOINC display name) and labels of other
-    readings ('BP | Pulse | Weight | Fundal | FHR | Edema', a prenatal flow sheet)."""
+    readings ('BP | Pulse | Weight | Fundal | FHR | Edema', a prenatal flow sheet). Two or more
+    hours of the day label an administration record's columns ('| Medication / dose / route |
+    0600 | 0800 |')."""
     filled = row.filled()
     if not filled or (len(filled) == 1 and len(row.cells) >= 3):
         return False
     known = vitals = unlike_a_label = 0
+    times = sum(1 for cell in filled if TIME_OF_DAY.fullmatch(cell.text))
     for cell in filled:
-        if vital_name(cell.text) and len(cell.text.split()) <= MAX_HEADER_CELL_WORDS:
+        if times >= 2 and TIME_OF_DAY.fullmatch(cell.text):
+            known += 1  # an administration record's hours ('Medication / dose / route | 0600')
+        elif vital_name(cell.text) and len(cell.text.split()) <= MAX_HEADER_CELL_WORDS:
             known += 1
             vitals += 1
         elif CODE_SYSTEM_LABEL.fullmatch(cell.text):
@@ -393,7 +401,9 @@ def captions_a_header(rows: list[TableRow], index: int, width: int, vital_name) 
     return is_caption_row(row, width) or (
         width >= 2
         and len(row.filled()) == 1
-        and not READING.search(row.filled()[0].text.split("(")[0])
+        # (a reading is no caption; the dates it covers are: 'MEDICATION ADMINISTRATION RECORD -
+        # 11/02/2025 to 11/03/2025')
+        and not READING.search(DATE_VALUE.sub("", row.filled()[0].text.split("(")[0]))
         and index + 1 < len(rows)
         and is_header_row(rows[index + 1], vital_name)
     )
