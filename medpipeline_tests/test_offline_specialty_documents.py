@@ -159,3 +159,35 @@ def test_a_medication_administration_record_lists_the_regimen(extractor):
         ("Metoprolol tartrate", "active"),
         ("Warfarin", "active"),
     ]
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "| Antibiotic | MIC (mcg/mL) | Interpretation |\n| Ampicillin | >=32 | R |\n"
+        "| Ceftriaxone | <=1 | S |\n| Nitrofurantoin | <=16 | S |\n",
+        "Antibiotic\tMIC\tInterpretation\nAmpicillin\t>=32\tR\nCeftriaxone\t<=1\tS\n"
+        "Nitrofurantoin\t<=16\tS\n",
+    ],
+)
+def test_a_susceptibility_table_is_neither_results_nor_drugs(extractor, table):
+    """Each row is an antibiotic tested against the isolate (before: 'Ampicillin = 32' and the
+    rest were the patient's results)."""
+    extraction = extractor.extract(
+        "MICROBIOLOGY\nBlood culture: Escherichia coli.\n"
+        f"Susceptibility - Escherichia coli (blood isolate)\n{table}"
+    )
+    assert extraction.observations == [] and extraction.medications == []
+
+
+def test_a_grid_of_labelled_vital_signs_in_ruled_cells(extractor):
+    """'| BP 148/86 | PULSE 92 irregular | ...': each cell a reading (before: the row passed for
+    a header row of vital-sign labels, and nothing was read)."""
+    text = (
+        "| VITAL SIGNS AT TRANSFER (06:20) |  |  |  |  |\n"
+        "| BP 148/86 | PULSE 92 irregular |  | RESP 18 | SPO2 94% RA |\n"
+        "| WEIGHT 61.2 kg (10/29/25) |  | LAST INR 2.8 (10/30/2025) |  | LAST BM 11/02/2025 |\n"
+    )
+    found = {(o.loinc_code, o.value) for o in extractor.extract(text).observations}
+    assert {("8867-4", 92.0), ("9279-1", 18.0), ("29463-7", 61.2)} <= found
+    assert any(code == "85354-9" for code, _ in found)  # the blood pressure panel

@@ -40,6 +40,9 @@ PLANNED_PROCEDURES = "planned_procedures"  # a plan's procedures: ServiceRequest
 ASSESSMENT = "observation_and_plan"
 CONTENTS = "contents"  # a rendered table of contents
 ADMINISTRATIVE = "administrative"
+# A microbiology susceptibility table ('Antibiotic | MIC (mcg/mL) | Interpretation'): each row an
+# antibiotic tested against the isolate, neither a drug the patient takes nor a result of his.
+SUSCEPTIBILITY = "susceptibility"
 
 # A code system's name printed in a cell before the code ('| SNOMED- CT | 59621000 |').
 CODE_SYSTEM = re.compile(
@@ -115,6 +118,8 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"|resulted)\b",
         ),
         ("value", r"^(?:results?|values?|result values?|findings?|measurement|reading)$"),
+        # a susceptibility table's ('Antibiotic | MIC (mcg/mL) | Interpretation')
+        ("value", r"^(?-i:MIC)\b"),
         (
             "details",
             r"\b(?:details|comments?|notes?|provider|source|author|location|type"
@@ -126,7 +131,7 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\b(?:name|problems?|diagnos[ie]s|conditions?|medications?|drugs?|substance"
             r"|allergens?|agent|allerg(?:y|ies)|tests?|components?|procedures?|observations?"
             r"|items?|vaccines?|immunizations?|analytes?|descriptions?|products?|activity"
-            r"|issues?|surgery|operation|concern|dx|rx)\b",
+            r"|issues?|surgery|operation|concern|dx|rx|antibiotics?|antimicrobials?)\b",
         ),
     )
 )
@@ -135,6 +140,11 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 HEADER_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
+        (
+            SUSCEPTIBILITY,
+            r"\b(?-i:MIC)\b|\bsusceptib\w*|\bsensitivit(?:y|ies)\b"
+            r"|\b(?:antibiotics?|antimicrobials?)\b.*\b(?:interp\w*|S/I/R)",
+        ),
         (
             ALLERGIES,
             r"\b(?:substance|allergen|allerg(?:y|ies))\b.*\breactions?\b"
@@ -348,6 +358,11 @@ REMARK = re.compile(r"\([^()]*\)")
 
 
 TIME_OF_DAY = re.compile(r"(?:[01]\d|2[0-3]):?[0-5]\d")
+# A label and the number read ('HR 92', 'BP 148/86', 'SpO2 94% RA', 'Temp 97.9 F').
+LABELLED_READING = re.compile(
+    r"[A-Za-z][A-Za-z0-9 ()/.-]*?[ \t:]+[<>]?\d+(?:\.\d+)?(?:/\d+)?"
+    r"(?:[ \t]*%|[ \t]*[A-Za-z\u00b0/]+){0,2}[ \t]*"
+)
 
 
 def is_header_row(row: TableRow, vital_name) -> bool:
@@ -367,6 +382,8 @@ def is_header_row(row: TableRow, vital_name) -> bool:
     for cell in filled:
         if times >= 2 and TIME_OF_DAY.fullmatch(cell.text):
             known += 1  # an administration record's hours ('Medication / dose / route | 0600')
+        elif LABELLED_READING.fullmatch(cell.text):
+            unlike_a_label += 1  # 'BP 148/86', 'Temp 97.9 F': a vital sign read, not its label
         elif vital_name(cell.text) and len(cell.text.split()) <= MAX_HEADER_CELL_WORDS:
             known += 1
             vitals += 1
@@ -748,7 +765,9 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             caption_kind = section_title_category(rows[0].cells[0].text) or caption_kind
         if caption_kind and not detached:
             kind = caption_kind
-        elif header_says in (ALLERGIES, MEDICATIONS) or (header_says == RESULTS and kind != VITALS):
+        elif header_says in (ALLERGIES, MEDICATIONS, SUSCEPTIBILITY) or (
+            header_says == RESULTS and kind != VITALS
+        ):
             kind = header_says  # 'Substance | Reaction', 'Medication | Dose', 'Test | Result'
             # in any section (an exam's point-of-care tests, labs below an allergy list)
         if is_contents(block):
@@ -785,15 +804,20 @@ READING_CELL = re.compile(r"[A-Za-z][A-Za-z0-9 .,'/()%-]{0,30}?[ \t]+[<>]?\d[^|]
 
 
 def is_reading_grid(table: Table) -> bool:
-    """A table without a header whose every cell is a label and its reading ('| WBC 18.4 K/uL |
-    Hgb 11.2 g/dL | Plt 142 K/uL |'): its columns say nothing, the cells are read as text."""
+    """A table without a header whose cells are mostly a label and its reading ('| WBC 18.4 K/uL
+    | Hgb 11.2 g/dL | Plt 142 K/uL |', a transfer form's '| BP 148/86 | PULSE 92 irregular |
+    ... | LAST BM 11/02/2025 |'): its columns say nothing, the cells are read as text."""
     cells = [cell.text for row in table.rows for cell in row.filled()]
+    readings = sum(1 for cell in cells if READING_CELL.fullmatch(cell))
     return (
         table.header is None
         and all(len(row.filled()) >= 2 for row in table.rows)
         and bool(cells)
-        and all(READING_CELL.fullmatch(cell) for cell in cells)
+        and readings >= MIN_GRID_READINGS_SHARE * len(cells)
     )
+
+
+MIN_GRID_READINGS_SHARE = 2 / 3
 
 
 def table_regions(tables: list[Table]) -> list[Region]:
