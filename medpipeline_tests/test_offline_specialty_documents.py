@@ -191,3 +191,12 @@ def test_a_grid_of_labelled_vital_signs_in_ruled_cells(extractor):
     found = {(o.loinc_code, o.value) for o in extractor.extract(text).observations}
     assert {("8867-4", 92.0), ("9279-1", 18.0), ("29463-7", 61.2)} <= found
     assert any(code == "85354-9" for code, _ in found)  # the blood pressure panel
+
+
+def test_an_allergy_tables_susceptibility_column_keeps_it_an_allergy_table(extractor):
+    """Guard: EMERGE's allergy table prints a 'Susceptibility' column (the patient's)."""
+    text = (
+        "ALLERGIES\n| Description | Code Description | Severity | Susceptibility | Status |\n"
+        "| Codeine | Codeine | Mild | Very susceptible | Active |\n"
+    )
+    assert [a.substance for a in extractor.extract(text).allergies] == ["Codeine"]

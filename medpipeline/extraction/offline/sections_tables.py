@@ -142,8 +142,8 @@ HEADER_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for kind, pattern in (
         (
             SUSCEPTIBILITY,
-            r"\b(?-i:MIC)\b|\bsusceptib\w*|\bsensitivit(?:y|ies)\b"
-            r"|\b(?:antibiotics?|antimicrobials?)\b.*\b(?:interp\w*|S/I/R)",
+            # (not an allergy table's 'Susceptibility' column, EMERGE's word for a propensity)
+            r"\b(?-i:MIC)\b|\b(?:antibiotics?|antimicrobials?)\b.*\b(?:interp\w*|S/I/R)",
         ),
         (
             ALLERGIES,
