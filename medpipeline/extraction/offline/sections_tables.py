@@ -806,13 +806,16 @@ READING_CELL = re.compile(r"[A-Za-z][A-Za-z0-9 .,'/()%-]{0,30}?[ \t]+[<>]?\d[^|]
 def is_reading_grid(table: Table) -> bool:
     """A table without a header whose cells are mostly a label and its reading ('| WBC 18.4 K/uL
     | Hgb 11.2 g/dL | Plt 142 K/uL |', a transfer form's '| BP 148/86 | PULSE 92 irregular |
-    ... | LAST BM 11/02/2025 |'): its columns say nothing, the cells are read as text."""
-    cells = [cell.text for row in table.rows for cell in row.filled()]
+    ... | LAST BM 11/02/2025 |' under its caption row): its columns say nothing, the cells are
+    read as text."""
+    rows = [row for row in table.rows if len(row.filled()) >= 2]
+    captions = [row.filled()[0].text for row in table.rows if len(row.filled()) == 1]
+    cells = [cell.text for row in rows for cell in row.filled()]
     readings = sum(1 for cell in cells if READING_CELL.fullmatch(cell))
     return (
         table.header is None
-        and all(len(row.filled()) >= 2 for row in table.rows)
         and bool(cells)
+        and not any(READING_CELL.fullmatch(caption) for caption in captions)
         and readings >= MIN_GRID_READINGS_SHARE * len(cells)
     )
 
