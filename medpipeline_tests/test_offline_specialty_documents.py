@@ -200,3 +200,19 @@ def test_an_allergy_tables_susceptibility_column_keeps_it_an_allergy_table(extra
         "| Codeine | Codeine | Mild | Very susceptible | Active |\n"
     )
     assert [a.substance for a in extractor.extract(text).allergies] == ["Codeine"]
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        (
+            "Consultant: Dr Fiona MacLeod\nClinic date: 14/01/2026\nTyped: 19/01/2026\n",
+            "2026-01-14",
+        ),
+        ("Appointment date: 02/03/2026\nSeen in the rheumatology clinic.\n", "2026-02-03"),
+    ],
+)
+def test_a_clinic_date_dates_the_encounter(extractor, text, start):
+    """A UK letter's 'Clinic date:', read day first where month first cannot be."""
+    (encounter,) = extractor.extract(text).encounters
+    assert (encounter.encounter_class, encounter.start_date) == ("ambulatory", start)

@@ -50,9 +50,11 @@ BIRTH_DATE_LABEL = re.compile(
 )
 
 
+# Month first, as US documents write dates; a date that cannot be read so ('14/01/2026', a UK
+# letter's) is read day first.
 DATE_FORMATS = (
     "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%Y-%m-%d", "%Y/%m/%d",
-    "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y",
+    "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%d/%m/%Y", "%d/%m/%y",
 )  # fmt: skip
 
 
@@ -139,7 +141,8 @@ ENCOUNTER_DATE_LABEL = re.compile(
     rf"\b(?P<label>admission date|date of admission|admitted(?: on)?|discharge date|"
     rf"date of discharge|discharged(?: on)?|admit(?: date)?|admission|discharge|"
     rf"arrival(?: date| time)?|date of arrival|arrived(?: on)?|"
-    rf"date of service|service date|visit date|"
+    rf"date of service|service date|visit date|clinic date|date of clinic|"
+    rf"appointment date|date of appointment|date seen|"
     rf"date of visit|encounter date|date of (?:surgery|procedure|operation|transfer|encounter)|"
     rf"(?<!last )(?<!prior )(?<!previous )encounter|DOS"
     # 'Visit: 03/11/2025 09:40', 'VISIT  : 02/18/2025' (not 'Last visit:', 'Next visit:')
