@@ -216,3 +216,21 @@ def test_a_clinic_date_dates_the_encounter(extractor, text, start):
     """A UK letter's 'Clinic date:', read day first where month first cannot be."""
     (encounter,) = extractor.extract(text).encounters
     assert (encounter.encounter_class, encounter.start_date) == ("ambulatory", start)
+
+
+def test_a_tumour_marker_trend_with_a_remark_column(extractor):
+    """'| Date | CEA | Context |': a reading of CEA (2039-6) per date, the remark column no test
+    (before: CEA was no known test and the 'Context' column made it no table of tests)."""
+    text = (
+        "Tumour Marker Trend - CEA (ng/mL, ref < 3.0)\n| Date | CEA | Context |\n"
+        "| 10/28/2024 | 8.4 | Pre-operative |\n| 06/27/2025 | 1.6 | End of treatment |\n"
+    )
+    found = sorted(
+        (o.loinc_code, o.value, o.effective_date) for o in extractor.extract(text).observations
+    )
+    assert found == [("2039-6", 1.6, "2025-06-27"), ("2039-6", 8.4, "2024-10-28")]
+
+
+def test_a_year_after_an_operations_initials_is_no_reading(extractor):
+    """'s/p left CEA 2015' is a carotid endarterectomy, not a CEA of 2015."""
+    assert extractor.extract("PSH: s/p left CEA 2015, appendectomy.").observations == []

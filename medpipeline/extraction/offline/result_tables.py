@@ -419,6 +419,9 @@ def results_by_date_column(
     return facts
 
 
+REMARK_ROLES = {"details", "flag"}
+
+
 def columns_of_tests(first: TableRow) -> tuple[bool, dict[int, Cell]] | None:
     """A table whose first row names only known tests, each with or without its unit in
     brackets, after a date column's label or not ('Date | HbA1c (%)', 'Collected | Creatinine
@@ -428,6 +431,8 @@ def columns_of_tests(first: TableRow) -> tuple[bool, dict[int, Cell]] | None:
     dated = bool(cells) and column_role(cells[0].text) == "date"
     tests = {}
     for index, cell in enumerate(cells[1:] if dated else cells, start=int(dated)):
+        if dated and column_role(cell.text) in REMARK_ROLES:
+            continue  # '| Date | CEA | Context |': what each date was
         unit = NAME_UNIT.search(cell.text)
         kind = observation_kind(clean_name(cell.text[: unit.start()] if unit else cell.text), None)
         if kind is None or kind.category != "laboratory":

@@ -576,6 +576,10 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
             continue  # 'Montelukast Sodium 5 MG': a drug's salt, not a sodium result
         if match["unit"] is None and POSTAL_OR_ID.fullmatch(match["value"]):
             continue  # 'Madison, CA 95653': an address, not calcium
+        if match["unit"] is None and YEAR_AFTER_INITIALS.fullmatch(
+            text, match.start(), match.end()
+        ):
+            continue
         if match["value"][0] in "<>" and is_vital_sign(match):
             continue  # 'titrate to HR < 110', 'SBP <180': a target; a measured vital is a number
         if is_a_target(text, match.start()) or is_a_threshold(text, match):
@@ -670,3 +674,6 @@ def one_letter_vital(text: str, match: re.Match[str]) -> ObservationFact:
 
 # A whole number of five or more digits with no unit: a postal code or an identifier.
 POSTAL_OR_ID = re.compile(r"\d{5,}")
+# A year with no unit after an abbreviation in capitals: the year of an operation the letters
+# also name ('s/p left CEA 2015': a carotid endarterectomy, not a carcinoembryonic antigen).
+YEAR_AFTER_INITIALS = re.compile(r"(?-i:[A-Z]{2,4})[ \t]+(?:19|20)\d\d")

@@ -122,7 +122,7 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("value", r"^(?-i:MIC)\b"),
         (
             "details",
-            r"\b(?:details|comments?|notes?|provider|source|author|location|type"
+            r"\b(?:details|comments?|notes?|context|provider|source|author|location|type"
             r"|manufacturer|mfg|priority|facility|performer|clinician|physician|organization"
             r"|documented|recorded|entered)\b",
         ),
