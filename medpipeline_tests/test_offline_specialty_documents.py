@@ -234,3 +234,10 @@ def test_a_tumour_marker_trend_with_a_remark_column(extractor):
 def test_a_year_after_an_operations_initials_is_no_reading(extractor):
     """'s/p left CEA 2015' is a carotid endarterectomy, not a CEA of 2015."""
     assert extractor.extract("PSH: s/p left CEA 2015, appendectomy.").observations == []
+
+
+@pytest.mark.parametrize(("text", "value"), [("GAD-7: 9.", 9.0), ("PHQ-9: 6 (mild).", 6.0)])
+def test_a_scores_own_digit_before_its_colon(extractor, text, value):
+    """'GAD-7: 9' read as a number a scan split ('7: 9'), so no score was read."""
+    (observation,) = extractor.extract(f"Discharge scores: {text}").observations
+    assert (observation.value, observation.unit) == (value, "{score}")
