@@ -241,3 +241,10 @@ def test_a_scores_own_digit_before_its_colon(extractor, text, value):
     """'GAD-7: 9' read as a number a scan split ('7: 9'), so no score was read."""
     (observation,) = extractor.extract(f"Discharge scores: {text}").observations
     assert (observation.value, observation.unit) == (value, "{score}")
+
+
+def test_a_toxicity_resolved_after_its_grade(extractor):
+    """'Neutropenia, grade 3 before cycle 4 - resolved ...' was active."""
+    text = "Toxicities\nNeutropenia, grade 3 before cycle 4 - resolved with 1-week delay.\n"
+    (condition,) = extractor.extract(text).conditions
+    assert condition.assertion == Assertion.HISTORICAL

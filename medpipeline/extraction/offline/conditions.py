@@ -103,6 +103,8 @@ RESOLVED_WORDS = r"resolved|cleared|settled|corrected"
 ITEM_RESOLVED_AFTER = re.compile(
     # where, between ('Deep vein thrombosis, left femoral vein, 2016 - resolved')
     r"(?:[ \t]*,[ \t]*[a-z][a-z-]*(?:[ \t]+[a-z][a-z-]*){0,2}(?=[ \t]*,))?"
+    # its grade, between ('Neutropenia, grade 3 before cycle 4 - resolved with 1-week delay')
+    r"(?:[ \t]*,[ \t]*grade[ \t]+\d[^,;.\n\u2013-]{0,40})?"
     # when, between ('Community-acquired pneumonia, 11/2022 - resolved')
     r"(?:[ \t]*,?[ \t]*\(?(?:\d{1,2}/){0,2}(?:19|20)\d{2}\)?)?"
     r"[ \t]*(?:[-\u2013:,][ \t]*|\([ \t]*)"
