@@ -218,11 +218,13 @@ def encounter_facts(text: str) -> list[EncounterFact]:
     """The encounter the document records: its dates (admission/discharge make it inpatient)."""
     start = end = None
     quoted: re.Match[str] | None = None
-    admitted = discharged = False
+    admitted = discharged = clinic = False
     for match in ENCOUNTER_DATE_LABEL.finditer(text):
         label, parsed = match["label"].lower(), parse_encounter_date(match["date"])
         if parsed is None or "birth" in text[max(0, match.start() - 12) : match.start()].lower():
             continue
+        # a clinic's own date: an emergency the letter tells of was another visit
+        clinic = clinic or "clinic" in label or "appointment" in label
         if "discharg" in label:
             end, discharged = end or parsed, True
         elif "admi" in label:
@@ -230,7 +232,7 @@ def encounter_facts(text: str) -> list[EncounterFact]:
         else:
             start = start or parsed
         quoted = quoted or match
-    emergency = names_an_emergency_visit(text)
+    emergency = names_an_emergency_visit(text) and not clinic
     # a discharge from the emergency department ('Arrival: ... Discharge: ...') is no stay
     inpatient = admitted or (discharged and not emergency)
     lone = LONE_DATE_LINE.search(text)
