@@ -172,9 +172,9 @@ def test_a_medication_administration_record_lists_the_regimen(extractor):
 )
 def test_a_susceptibility_table_is_neither_results_nor_drugs(extractor, table):
     """Each row is an antibiotic tested against the isolate (before: 'Ampicillin = 32' and the
-    rest were the patient's results)."""
+    rest of the ruled table were the patient's results; the unruled one is a guard)."""
     extraction = extractor.extract(
-        "MICROBIOLOGY\nBlood culture: Escherichia coli.\n"
+        "LABORATORY DATA\nBlood culture: Escherichia coli.\n"
         f"Susceptibility - Escherichia coli (blood isolate)\n{table}"
     )
     assert extraction.observations == [] and extraction.medications == []
@@ -253,3 +253,49 @@ def test_a_toxicity_resolved_after_its_grade(extractor):
     text = "Toxicities\nNeutropenia, grade 3 before cycle 4 - resolved with 1-week delay.\n"
     (condition,) = extractor.extract(text).conditions
     assert condition.assertion == Assertion.HISTORICAL
+
+
+def test_a_table_under_an_allergies_line_that_is_no_allergy_table(extractor):
+    """Read after 'Allergies: Penicillin (hives).', a pulmonary function table's rows were
+    allergies ('FEV1 (L)'), as were a biopsy table's procedures ('Shave Bx'); the biopsy table's
+    diagnoses are the pathology's."""
+    text = (
+        "Allergies: Penicillin (hives). No other drug allergies.\n"
+        "Pulmonary Function Tests - 10/14/2025\n"
+        "| Parameter | Pred | Pre-BD | % Pred | Post-BD |\n"
+        "| FEV1 (L) | 3.02 | 1.48 | 49 | 1.63 |\n| FVC (L) | 4.05 | 3.21 | 79 | 3.38 |\n"
+        "Allergies: adhesive tape - contact dermatitis.\n"
+        "| Site | Procedure | Clinical Dx | Path Dx | Margins |\n"
+        "| A. L cheek | Shave Bx | r/o BCC | Basal cell carcinoma, nodular type | Involved |\n"
+    )
+    extraction = extractor.extract(text)
+    assert sorted(a.substance for a in extraction.allergies) == ["Penicillin", "adhesive tape"]
+    assert [c.text for c in extraction.conditions if "Bx" in c.text] == []
+    assert "Basal cell carcinoma, nodular type" in [c.text for c in extraction.conditions]
+
+
+def test_a_drug_column_named_with_its_dose_and_route(extractor):
+    """'| Symptom | Medication / dose / route | Frequency |': the drug is the second column
+    (before: 'Breakthrough pain' was the medication)."""
+    text = (
+        "| PRN (AS-NEEDED) ORDERS |  |  |\n| Symptom | Medication / dose / route | Frequency |\n"
+        "| Breakthrough pain | Hydromorphone 0.4 mg SC bolus | q1h PRN |\n"
+        "| Anxiety/agitation | Lorazepam 0.5 mg SL | q4h PRN |\n"
+    )
+    assert sorted(m.text for m in extractor.extract(text).medications) == [
+        "Hydromorphone",
+        "Lorazepam",
+    ]
+
+
+def test_not_an_allergy_and_a_vaccine_to_be_given(extractor):
+    text = (
+        "Allergies / intolerances: Trimethoprim - contraindicated with methotrexate (not an "
+        "allergy).\nPlan: Shingrix first dose recommended before biologic - to be given by GP.\n"
+    )
+    bundle = bundle_of_note(text)
+    assert resources_of(bundle, "Immunization") == []
+    assert [
+        r["verificationStatus"]["coding"][0]["code"]
+        for r in resources_of(bundle, "AllergyIntolerance")
+    ] in ([], ["refuted"])

@@ -114,6 +114,10 @@ def allergy_list_extent(text: str, region: Region) -> Region:
     header_only = ALLERGY_HEADER.fullmatch(text, region[0], end) is not None
     if header_only:  # a title printed apart from its list
         end = min(past_blank_lines(text, end), region[1])
+    elif text[region[0] : end].rstrip().endswith("."):
+        # 'Allergies: Penicillin (hives). No other drug allergies.': the list was its line, and
+        # what follows ('Pulmonary Function Tests - 10/14/2025' and its table) is another thing
+        return region[0], min(end, region[1])
     for index in range(MAX_ALLERGY_LINES):
         if end >= region[1]:
             break

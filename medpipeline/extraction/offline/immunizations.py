@@ -54,7 +54,9 @@ NEGATED = re.compile(
 NO_BEFORE = re.compile(r"\bno(?:[ \t]+(?:prior|previous|record[ \t]+of))?[ \t]*$", re.IGNORECASE)
 # (not 'given' for 'because of': 'discussed given rural homestay with dogs')
 GIVEN = re.compile(
-    r"\badministered\b|(?<!discussed )(?<!considered )\bgiven\b(?![ \t]+(?:his|her|their|that"
+    # (not 'to be given by GP', 'will be given': planned)
+    r"\badministered\b|(?<!discussed )(?<!considered )(?<!to be )(?<!will be )"
+    r"\bgiven\b(?![ \t]+(?:his|her|their|that"
     r"|this|rural|risk|recent|ongoing|travel|history|concerns?)\b)",
     re.IGNORECASE,
 )

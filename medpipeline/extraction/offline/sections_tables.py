@@ -93,12 +93,14 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bcode[ \t]+(?:description|display|name|text)\b|\bdisplay[ \t]+name\b"
             r"|^(?:procedure|test|exam|study)[ \t]+type$",
         ),
+        # a drug column that names its dose and route too ('Medication / dose / route')
+        ("name", r"^(?:medications?|medicines?|drugs?)\b(?![ \t]+(?:class|group|category))"),
         # a questionnaire's answer to the row's question ('| Arthritis | Y |')
         ("answer", r"^(?:responses?|answers?|y/n|yes/no|present\?)$"),
         # whether the row's problem or drug is current ('| Active | Description |': Yes / No)
         ("active", r"^(?:active|current(?:ly[ \t]+taking)?|taking)\??$"),
         # what a fact is linked to, not the fact: 'Related Diagnosis', 'Indication'
-        ("details", r"\b(?:related|associated|linked|indications?|reasons?)\b"),
+        ("details", r"\b(?:related|associated|linked|indications?|reasons?|symptoms?)\b"),
         ("details", r"\b(?:group|category|class|classification)\b"),
         ("severity", r"\b(?:severity|criticality)\b"),
         # a reconciliation's 'Action' or 'Decision' (CONTINUE / STOP; 'Action (Continue / Hold /
@@ -181,6 +183,9 @@ class TableRow:
         return [cell for cell in self.cells if cell.text]
 
 
+DIAGNOSIS_HEADER = re.compile(r"\b(?:diagnos[ie]s|dx)\b", re.IGNORECASE)
+
+
 @dataclass
 class Table:
     kind: str | None
@@ -216,8 +221,20 @@ class Table:
         return bool(current and NO_ANSWER.fullmatch(current.text))
 
     def name_cell(self, row: TableRow) -> Cell | None:
-        """The cell naming the row's fact: the 'name' column, else the first filled cell that is
-        not a date, code, status or value."""
+        """The cell naming the row's fact: the 'name' column (in a table of diagnoses, the last
+        one headed as a diagnosis: '| Site | Procedure | Clinical Dx | Path Dx |' names the
+        pathology's), else the first filled cell that is not a date, code, status or value."""
+        if self.kind == PROBLEMS and self.header is not None:
+            diagnoses = [
+                row.cells[index]
+                for index, cell in enumerate(self.header.cells)
+                if index < len(row.cells)
+                and index < len(self.roles)
+                and self.roles[index] == "name"
+                and DIAGNOSIS_HEADER.search(cell.text)
+            ]
+            if diagnoses:
+                return diagnoses[-1] if diagnoses[-1].text else None
         named = self.cell(row, "name")
         if named or "name" in self.roles:
             return named
@@ -770,6 +787,19 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         ):
             kind = header_says  # 'Substance | Reaction', 'Medication | Dose', 'Test | Result'
             # in any section (an exam's point-of-care tests, labs below an allergy list)
+        if (
+            kind == ALLERGIES
+            and not caption_kind
+            and header_says != ALLERGIES
+            and (
+                (header is not None and (header_says is not None or not any(roles)))
+                or sum(1 for row in rows if numbers_in(row) >= 2) >= max(2, len(rows) / 2)
+            )
+        ):
+            # a table printed under an 'Allergies:' line whose header names other columns
+            # ('| Site | Procedure | Clinical Dx |') or whose rows are readings ('| FEV1 (L) |
+            # 3.02 | 1.48 | 49 |'): its rows are no allergies
+            kind = header_says
         if is_contents(block):
             kind = CONTENTS
         elif is_details_block(block):
@@ -801,6 +831,13 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
 
 # A cell holding a reading with its label ('WBC 18.4 K/uL', 'HR 102 (AF)', 'INR 1.3').
 READING_CELL = re.compile(r"[A-Za-z][A-Za-z0-9 .,'/()%-]{0,30}?[ \t]+[<>]?\d[^|]*")
+
+
+NUMBER_CELL = re.compile(r"[<>+-]?\d+(?:\.\d+)?[ \t]*%?")
+
+
+def numbers_in(row: TableRow) -> int:
+    return sum(1 for cell in row.filled() if NUMBER_CELL.fullmatch(cell.text))
 
 
 def is_reading_grid(table: Table) -> bool:
