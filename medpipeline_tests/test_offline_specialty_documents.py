@@ -299,3 +299,27 @@ def test_not_an_allergy_and_a_vaccine_to_be_given(extractor):
         r["verificationStatus"]["coding"][0]["code"]
         for r in resources_of(bundle, "AllergyIntolerance")
     ] in ([], ["refuted"])
+
+
+def test_a_uk_monitoring_table_with_units_in_superscript_and_an_unknown_column(extractor):
+    """A dated panel's units in brackets, a power of ten in superscript among them; WCC and
+    Creat are known names; the neutrophils column (count or percent: the lexicon leaves it
+    uncoded) is left unread (before: no reading at all)."""
+    text = (
+        "Methotrexate monitoring bloods\n"
+        "| Date | Hb (g/L) | WCC (x10\u2079/L) | Neut (x10\u2079/L) | Plt (x10\u2079/L) "
+        "| Creat (\u00b5mol/L) |\n"
+        "| 13/01/2026 | 125 | 5.9 | 3.4 | 271 | 71 |\n"
+        "| 03/03/2026 | 123 | 7.2 | 4.6 | 312 | 73 |\n"
+    )
+    latest = {
+        (o.name, o.value, o.unit)
+        for o in extractor.extract(text).observations
+        if o.effective_date == "2026-03-03"
+    }
+    assert latest == {
+        ("Hb", 123.0, "g/L"),
+        ("WCC", 7.2, "10*9/L"),
+        ("Plt", 312.0, "10*9/L"),
+        ("Creat", 73.0, "umol/L"),
+    }

@@ -113,7 +113,11 @@ LABELLED_LOINC = re.compile(
     r"\((?:loinc|(?:test[ \t]+)?code)[ \t]*[:=][ \t]*(\d{1,7})-[ \t]?(\d)\)", re.IGNORECASE
 )
 # A unit printed after a vital sign's or a test's name ('Wt (lb)', 'Ht (in)', 'Temp (F)').
-NAME_UNIT = re.compile(r"[ \t]*\((?P<unit>[^()\d\s]{1,8})\)[ \t]*$")
+NAME_UNIT = re.compile(
+    # 'Hb (g/L)', 'WCC (x10\u2079/L)'
+    r"[ \t]*\((?P<unit>[^()\d\s]{1,8}"
+    r"|x?10[\^*]?[\d\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+/[A-Za-z]+)\)[ \t]*$"
+)
 # A reference range printed after the test's name ('Systolic Blood Pressure [90-140 mmHg]').
 NAME_RANGE = re.compile(r"[ \t]*[\[(](?P<range>[^\[\]()]*\d[^\[\]()]*)[\])][ \t]*$")
 
@@ -155,6 +159,8 @@ def observation_from_cells(
     if DATE_VALUE.match(written):
         return None
     name_range = NAME_RANGE.search(name.text)
+    if name_range and ucum_unit(name_range["range"]):
+        name_range = None  # a unit with digits: 'WCC (x10\u2079/L)'
     name_text = name.text[: name_range.start()] if name_range else name.text
     header_unit = None
     in_name = NAME_UNIT.search(name_text)
@@ -426,19 +432,26 @@ def columns_of_tests(first: TableRow) -> tuple[bool, dict[int, Cell]] | None:
     """A table whose first row names only known tests, each with or without its unit in
     brackets, after a date column's label or not ('Date | HbA1c (%)', 'Collected | Creatinine
     (mg/dL) | eGFR', '| WBC | Hgb | Plt | Na |'): each column one test, each row one date or
-    one set of results. Whether it has a date column, and the tests by column."""
+    one set of results. Whether it has a date column, and the tests by column. A dated panel
+    may have one unknown column in five, left unread."""
     cells = first.cells
     dated = bool(cells) and column_role(cells[0].text) == "date"
-    tests = {}
+    tests, unknown = {}, 0
     for index, cell in enumerate(cells[1:] if dated else cells, start=int(dated)):
         if dated and column_role(cell.text) in REMARK_ROLES:
             continue  # '| Date | CEA | Context |': what each date was
         unit = NAME_UNIT.search(cell.text)
         kind = observation_kind(clean_name(cell.text[: unit.start()] if unit else cell.text), None)
         if kind is None or kind.category != "laboratory":
-            return None
+            unknown += 1
+            continue
         tests[index] = cell
+    if unknown and not (dated and unknown * MAX_UNKNOWN_SHARE <= len(tests)):
+        return None  # a dated panel may print a test the lexicon leaves uncoded ('Neut'): unread
     return (dated, tests) if len(tests) >= (1 if dated else 2) else None
+
+
+MAX_UNKNOWN_SHARE = 4  # known tests per unknown column of a dated panel
 
 
 def results_by_test_column(

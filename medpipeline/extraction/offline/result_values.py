@@ -88,9 +88,17 @@ def unit_regex(kinds: tuple[str, ...]) -> str:
     return "|".join(f"(?:{p})" for p in sorted(patterns, key=len, reverse=True))
 
 
+# A power of ten printed in superscript ('x10\u2079/L'), read as the caret the units know.
+SUPERSCRIPTS = str.maketrans(
+    "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079", "0123456789"
+)
+SUPERSCRIPT_POWER = re.compile(r"10([\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)")
+
+
 def ucum_unit(written: str | None) -> str | None:
     if not written:
         return None
+    written = SUPERSCRIPT_POWER.sub(lambda m: "10^" + m[1].translate(SUPERSCRIPTS), written)
     for pattern, ucum, _ in lab_units():
         if pattern.fullmatch(written.strip()):
             return ucum
