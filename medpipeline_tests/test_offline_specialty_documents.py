@@ -210,6 +210,10 @@ def test_an_allergy_tables_susceptibility_column_keeps_it_an_allergy_table(extra
             "2026-01-14",
         ),
         ("Appointment date: 02/03/2026\nSeen in the rheumatology clinic.\n", "2026-02-03"),
+        (  # the letter writes the day first: 'DOB 17/12/1972'
+            "Clinic date: 05/03/2026\tSeen by: Dr Owen Hargreaves\nDOB 17/12/1972\n",
+            "2026-03-05",
+        ),
         (  # an emergency the letter tells of was another visit
             "Clinic date: 14/01/2026\nOn 23/08/2025 he was treated in the Emergency Department "
             "with intramuscular adrenaline.\n",

@@ -52,9 +52,10 @@ BIRTH_DATE_LABEL = re.compile(
 
 # Month first, as US documents write dates; a date that cannot be read so ('14/01/2026', a UK
 # letter's) is read day first.
+DAY_FIRST_FORMATS = ("%d/%m/%Y", "%d/%m/%y")
 DATE_FORMATS = (
     "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%Y-%m-%d", "%Y/%m/%d",
-    "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%d/%m/%Y", "%d/%m/%y",
+    "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", *DAY_FIRST_FORMATS,
 )  # fmt: skip
 
 
@@ -219,8 +220,9 @@ def encounter_facts(text: str) -> list[EncounterFact]:
     start = end = None
     quoted: re.Match[str] | None = None
     admitted = discharged = clinic = False
+    day_first = writes_day_first(text)
     for match in ENCOUNTER_DATE_LABEL.finditer(text):
-        label, parsed = match["label"].lower(), parse_encounter_date(match["date"])
+        label, parsed = match["label"].lower(), parse_encounter_date(match["date"], day_first)
         if parsed is None or "birth" in text[max(0, match.start() - 12) : match.start()].lower():
             continue
         # a clinic's own date: an emergency the letter tells of was another visit
@@ -278,15 +280,28 @@ def titled_encounter(text: str) -> list[EncounterFact]:
     return []
 
 
-def parse_encounter_date(written: str) -> str | None:
-    """ISO date of a written date; unlike birth dates, two-digit years stay in this century."""
+def parse_encounter_date(written: str, day_first: bool = False) -> str | None:
+    """ISO date of a written date; unlike birth dates, two-digit years stay in this century.
+    `day_first`: the document writes the day first (`writes_day_first`)."""
     cleaned = date_words(written)
-    for date_format in DATE_FORMATS:
+    for date_format in DAY_FIRST_FORMATS + DATE_FORMATS if day_first else DATE_FORMATS:
         try:
             return datetime.strptime(cleaned, date_format).date().isoformat()
         except ValueError:
             continue
     return None
+
+
+# A date only the day first can read ('17/12/1972', '13/01/2026').
+ONLY_DAY_FIRST = re.compile(
+    r"(?<![\d/])(?:1[3-9]|2\d|3[01])/(?:0?[1-9]|1[0-2])/(?:\d{4}|\d{2})(?![\d/])"
+)
+
+
+def writes_day_first(text: str) -> bool:
+    """Whether the text writes dates day first: one of its dates reads no other way (a UK
+    letter's 'DOB 17/12/1972' says its 'Clinic date: 05/03/2026' is 5 March)."""
+    return ONLY_DAY_FIRST.search(text) is not None
 
 
 def first_date(written: str) -> str | None:
