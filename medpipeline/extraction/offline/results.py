@@ -450,9 +450,7 @@ SPLIT_AFTER = re.compile(r"[.:][ \t]?\d|[ \t]\d{3}(?![\d.,/:-])(?![ \t]*[-\u2013
 
 
 # (not a name's own digit before its colon: 'SpO2: 96%', 'CO2: 24', 'FEV1: 2.1 L', 'GAD-7: 9')
-SPLIT_BEFORE = re.compile(
-    r"(?:(?<![A-Za-z])(?<![A-Za-z]-)\d[.:][ \t]?|(?<![\w.,-])\d{1,3}[ \t])$"
-)
+SPLIT_BEFORE = re.compile(r"(?:(?<![A-Za-z])(?<![A-Za-z]-)\d[.:][ \t]?|(?<![\w.,-])\d{1,3}[ \t])$")
 
 
 def is_a_split_number(text: str, start: int, end: int, thousands: bool) -> bool:
