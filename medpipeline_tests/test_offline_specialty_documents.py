@@ -327,3 +327,18 @@ def test_a_uk_monitoring_table_with_units_in_superscript_and_an_unknown_column(e
         ("Plt", 312.0, "10*9/L"),
         ("Creat", 73.0, "umol/L"),
     }
+
+
+def test_a_forms_ticked_allergies_under_a_combined_title(extractor):
+    """'CODE STATUS / PRECAUTIONS / ALLERGIES' is no allergy title, but the line offering NKDA as
+    a choice lists allergies: before, the ticked codeine was a medication the patient takes and
+    the reactions were conditions."""
+    text = (
+        "CODE STATUS / PRECAUTIONS / ALLERGIES\n"
+        "[ ] Full code\t[X] DNR\t[ ] DNI\t[X] POLST attached\n"
+        "[ ] NKDA\t[X] Codeine (nausea)\t[X] Latex (rash)\t[ ] Penicillin\t[ ] Sulfa\n"
+        "Diet: consistent-carbohydrate, mechanical soft.\n"
+    )
+    extraction = extractor.extract(text)
+    assert sorted(a.substance for a in extraction.allergies) == ["Codeine", "Latex"]
+    assert extraction.medications == [] and extraction.conditions == []

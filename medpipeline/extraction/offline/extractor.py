@@ -22,7 +22,7 @@ from medpipeline.extraction.offline.conditions import (
     table_conditions,
 )
 from medpipeline.extraction.offline.demographics import encounter_facts, patient_fact
-from medpipeline.extraction.offline.forms import mark_answers
+from medpipeline.extraction.offline.forms import allergy_choice_lines, mark_answers
 from medpipeline.extraction.offline.immunizations import immunization_facts
 from medpipeline.extraction.offline.medication_tables import listed_medications, table_medications
 from medpipeline.extraction.offline.medications import medication_facts
@@ -48,7 +48,7 @@ from medpipeline.extraction.offline.sections_tables import (
     title_regions,
     vaccine_list_regions,
 )
-from medpipeline.extraction.offline.text import join_wrapped_negations, most_informative
+from medpipeline.extraction.offline.text import Region, join_wrapped_negations, most_informative
 from medpipeline.extraction.prompts import DocumentType
 from medpipeline.extraction.schema import (
     AllergyFact,
@@ -161,13 +161,18 @@ class OfflineExtractor:
         reading = join_wrapped_negations(
             mark_answers(items_by_bar(dot_leaders_as_gaps(text.translate(DASHES))))
         )
-        extraction = self.read(reading, document_type)
+        extraction = self.read(reading, document_type, allergy_choice_lines(text))
         if reading != text:
             for _, _, fact in iter_facts(extraction):
                 fact.quote = written_as(fact.quote, reading, text)
         return extraction
 
-    def read(self, text: str, document_type: DocumentType | None) -> ChunkExtraction:
+    def read(
+        self,
+        text: str,
+        document_type: DocumentType | None,
+        allergy_choices: list[Region] | None = None,
+    ) -> ChunkExtraction:
         doc = self.nlp(text)
         tables = find_tables(doc, vital_kind)
         in_tables = table_regions(tables)
@@ -183,7 +188,7 @@ class OfflineExtractor:
             + section_regions(doc, NO_FACT_SECTIONS)
             + vaccine_list_regions(text)
         )
-        allergy_areas = allergy_regions(doc)
+        allergy_areas = allergy_regions(doc) + (allergy_choices or [])
         named_allergies = named_allergy_regions(doc)
         medication_lists = section_regions(doc, MEDICATION_CATEGORIES)
         diagnosis_fields = (

@@ -254,6 +254,23 @@ def _kept_a_line(marked: str, line: str) -> str:
     return "_" + marked[1:] if line.strip() and not marked.strip() else marked
 
 
+# A form's line offering 'no known allergies' as a choice ('[ ] NKDA  [X] Codeine (nausea)  [X]
+# Latex (rash)'): the choices after it are allergies, whatever title the block has ('CODE STATUS /
+# PRECAUTIONS / ALLERGIES'). `mark_answers` blanks the choice not made, so it is found in the text
+# as written.
+NO_KNOWN_ALLERGY_CHOICE = re.compile(
+    rf"(?:{CHECKED}|{UNCHECKED})[ \t]*"
+    r"(?:NKDA|NKA|no[ \t]+known[ \t]+(?:drug[ \t]+)?allerg(?:y|ies))\b[^\n]*",
+    re.IGNORECASE,
+)
+
+
+def allergy_choice_lines(text: str) -> list[Region]:
+    """Where a form's line offers 'no known allergies' among its choices: from that choice to the
+    line's end."""
+    return [match.span() for match in NO_KNOWN_ALLERGY_CHOICE.finditer(text)]
+
+
 def mark_answers(text: str) -> str:
     """The text with every choice not made blanked and every tick made a separator (same
     length, same line breaks)."""
