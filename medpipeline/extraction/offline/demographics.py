@@ -52,10 +52,9 @@ BIRTH_DATE_LABEL = re.compile(
 
 # Month first, as US documents write dates; a date that cannot be read so ('14/01/2026', a UK
 # letter's) is read day first.
-DAY_FIRST_FORMATS = ("%d/%m/%Y", "%d/%m/%y")
 DATE_FORMATS = (
     "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%Y-%m-%d", "%Y/%m/%d",
-    "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", *DAY_FIRST_FORMATS,
+    "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%d/%m/%Y", "%d/%m/%y",
 )  # fmt: skip
 
 
@@ -222,7 +221,8 @@ def encounter_facts(text: str) -> list[EncounterFact]:
     admitted = discharged = clinic = False
     day_first = writes_day_first(text)
     for match in ENCOUNTER_DATE_LABEL.finditer(text):
-        label, parsed = match["label"].lower(), parse_encounter_date(match["date"], day_first)
+        written = as_month_first(match["date"]) if day_first else match["date"]
+        label, parsed = match["label"].lower(), parse_encounter_date(written)
         if parsed is None or "birth" in text[max(0, match.start() - 12) : match.start()].lower():
             continue
         # a clinic's own date: an emergency the letter tells of was another visit
@@ -280,11 +280,10 @@ def titled_encounter(text: str) -> list[EncounterFact]:
     return []
 
 
-def parse_encounter_date(written: str, day_first: bool = False) -> str | None:
-    """ISO date of a written date; unlike birth dates, two-digit years stay in this century.
-    `day_first`: the document writes the day first (`writes_day_first`)."""
+def parse_encounter_date(written: str) -> str | None:
+    """ISO date of a written date; unlike birth dates, two-digit years stay in this century."""
     cleaned = date_words(written)
-    for date_format in DAY_FIRST_FORMATS + DATE_FORMATS if day_first else DATE_FORMATS:
+    for date_format in DATE_FORMATS:
         try:
             return datetime.strptime(cleaned, date_format).date().isoformat()
         except ValueError:
@@ -292,16 +291,28 @@ def parse_encounter_date(written: str, day_first: bool = False) -> str | None:
     return None
 
 
-# A date only the day first can read ('17/12/1972', '13/01/2026').
-ONLY_DAY_FIRST = re.compile(
-    r"(?<![\d/])(?:1[3-9]|2\d|3[01])/(?:0?[1-9]|1[0-2])/(?:\d{4}|\d{2})(?![\d/])"
-)
+# A date written with numbers only ('05/03/2025', '18.11.2024'): day, month, year or month, day,
+# year.
+NUMERIC_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})")
+
+
+def only_day_first(written: str) -> bool:
+    """Whether a date reads no way but day first ('18/11/2024', 'DOB 17/12/1972')."""
+    found = NUMERIC_DATE.fullmatch(written.strip())
+    return bool(found and int(found[1]) > 12)
+
+
+def as_month_first(written: str) -> str:
+    """A numeric date written day first, rewritten month first for the parsers ('05/03/2025', of
+    a document that writes the day first, is 5 March); any other date as written."""
+    found = NUMERIC_DATE.fullmatch(written.strip())
+    return f"{found[2]}/{found[1]}/{found[3]}" if found else written
 
 
 def writes_day_first(text: str) -> bool:
     """Whether the text writes dates day first: one of its dates reads no other way (a UK
     letter's 'DOB 17/12/1972' says its 'Clinic date: 05/03/2026' is 5 March)."""
-    return ONLY_DAY_FIRST.search(text) is not None
+    return any(only_day_first(found.group()) for found in re.finditer(DATE, text))
 
 
 def first_date(written: str) -> str | None:

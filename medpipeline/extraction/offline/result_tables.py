@@ -9,10 +9,17 @@ import datetime
 import functools
 import re
 
-from medpipeline.extraction.offline.demographics import DATE, first_date, parse_date
+from medpipeline.extraction.offline.demographics import (
+    DATE,
+    as_month_first,
+    first_date,
+    only_day_first,
+    parse_date,
+)
 from medpipeline.extraction.offline.lexicons import ObservationKind, observation_kind_candidates
 from medpipeline.extraction.offline.result_values import (
     FLAG,
+    SUPERSCRIPT_DIGITS,
     interpretation,
     observation_kind,
     plausible_table_name,
@@ -116,7 +123,7 @@ LABELLED_LOINC = re.compile(
 NAME_UNIT = re.compile(
     # 'Hb (g/L)', 'WCC (x10\u2079/L)'
     r"[ \t]*\((?P<unit>[^()\d\s]{1,8}"
-    r"|x?10[\^*]?[\d\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+/[A-Za-z]+)\)[ \t]*$"
+    rf"|x?10[\^*]?[\d{SUPERSCRIPT_DIGITS}]+/[A-Za-z]+)\)[ \t]*$"
 )
 # A reference range printed after the test's name ('Systolic Blood Pressure [90-140 mmHg]').
 NAME_RANGE = re.compile(r"[ \t]*[\[(](?P<range>[^\[\]()]*\d[^\[\]()]*)[\])][ \t]*$")
@@ -383,18 +390,14 @@ def date_columns(table: Table) -> tuple[TableRow, dict[int, str]] | None:
     return (first, dated) if first and dated else None
 
 
-NUMERIC_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})")
-
-
 def dates_of_columns(dates: dict[int, str], text: str) -> dict[int, str | None]:
     """ISO dates of a dates row's columns. The row writes all its dates one way: when one of
     them can only be day first ('18/11/2024'), all are ('05/03/2025' is 5 March)."""
-    numeric = {index: NUMERIC_DATE.fullmatch(written.strip()) for index, written in dates.items()}
-    day_first = any(found and int(found[1]) > 12 for found in numeric.values())
+    day_first = any(only_day_first(written) for written in dates.values())
     return {
-        index: parse_date(f"{found[2]}/{found[1]}/{found[3]}" if day_first and found else written)
+        index: parse_date(as_month_first(written) if day_first else written)
         or dated_by_the_text(written, text)
-        for (index, written), found in zip(dates.items(), numeric.values(), strict=True)
+        for index, written in dates.items()
     }
 
 

@@ -89,10 +89,9 @@ def unit_regex(kinds: tuple[str, ...]) -> str:
 
 
 # A power of ten printed in superscript ('x10\u2079/L'), read as the caret the units know.
-SUPERSCRIPTS = str.maketrans(
-    "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079", "0123456789"
-)
-SUPERSCRIPT_POWER = re.compile(r"10([\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)")
+SUPERSCRIPT_DIGITS = "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+SUPERSCRIPTS = str.maketrans(SUPERSCRIPT_DIGITS, "0123456789")
+SUPERSCRIPT_POWER = re.compile(rf"10([{SUPERSCRIPT_DIGITS}]+)")
 
 
 def ucum_unit(written: str | None) -> str | None:
