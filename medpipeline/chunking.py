@@ -174,8 +174,9 @@ def _section_context(text: str, lines: list[_Line], first: int) -> str:
     """The heading line of the section that line `first` is inside and, when `first` is a table
     row, the first row of the table it goes on (the rows right above it, when that row holds no
     figures: a lab table's rows were read under the header of the section's vital-signs table
-    above and became blood pressures), else the section's first table row before it (a table
-    going on after a page break; lines such as an informant's may come between), else the
+    above and became blood pressures; a dates row heads the rows below it), else the section's
+    first table row before it (a table going on after a page break; lines such as an
+    informant's may come between), else the
     non-blank line after the heading. Empty when `first` is a heading or no heading precedes
     it; the heading alone when that row does not fit the rows from `first` to the next blank
     line as their header: they may be wider only by cells empty in every row at their edges (a
@@ -195,12 +196,24 @@ def _section_context(text: str, lines: list[_Line], first: int) -> str:
         table_start = first
         while table_start - 1 in between and _cells(written[table_start - 1]) is not None:
             table_start -= 1
+            if _is_dates_row(written[table_start]):
+                break  # a flowsheet's header row, below another table's rows
         after = next((i for i in between if _cells(written[i]) is not None), None)
-        if table_start < first and not re.search(r"\d", written[table_start]):
+        if table_start < first and (
+            not re.search(r"\d", written[table_start]) or _is_dates_row(written[table_start])
+        ):
             after = table_start  # (a row with figures is the table's rows after a page break)
         if after is not None and header_offset(rows, len(_cells(written[after]) or [])) is None:
             after = None
     return "\n".join(written[i] for i in (heading, after) if i is not None)
+
+
+_DATE_CELL = re.compile(r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b")
+
+
+def _is_dates_row(line: str) -> bool:
+    """A flowsheet's header row: two or more of its cells dates ('| LAB | 06/05 | 06/04 |')."""
+    return sum(1 for cell in _cells(line) or [] if _DATE_CELL.search(cell)) >= 2
 
 
 def _cells(line: str) -> list[str] | None:

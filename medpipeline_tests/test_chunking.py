@@ -207,6 +207,21 @@ def test_a_chunk_inside_the_second_table_of_a_section_carries_that_tables_header
         assert chunk.context.split("\n")[1] == "| Test | Result | Units | Reference |"
 
 
+def test_a_chunk_inside_a_lab_flowsheet_below_a_row_of_vital_signs_carries_its_dates_row():
+    """Regression: the rows of a lab flowsheet printed right below a vital-signs row, in the same
+    ruled block, carried the vital signs' header and a potassium became a respiratory rate; the
+    flowsheet's dates row is the header of the rows below it."""
+    dates_row = "| LAB | 06/05 (POD 2) | 06/04 (POD 1) | PRE-OP 05/24 |"
+    text = (
+        "Discharge Vital Signs / Labs\n| BP | HR | Temp | RR |\n| 118/68 | 82 | 37.2 C | 16 |\n"
+        + dates_row + "\n"
+        + "".join(f"| Analyte {n} (mmol/L) | {n}.1 | {n}.2 | {n}.3 |\n" for n in range(40))
+    )  # fmt: skip
+    chunks = chunk_document("doc", text, [0], SPLIT_TABLE)
+    assert len(chunks) > 1
+    assert all(chunk.context.split("\n")[1] == dates_row for chunk in chunks[1:])
+
+
 def test_a_table_going_on_after_a_page_break_carries_the_sections_first_header():
     """Rows right above a chunk that hold figures are the table's rows after a page break, not
     its header: the section's first table row is."""

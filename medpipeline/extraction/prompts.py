@@ -152,6 +152,12 @@ _NOTE_HEADINGS = (
     r"hpi",
     r"chief[ \t]+complaint",
     r"physical[ \t]+exam(?:ination)?",
+    # a procedure report's ('INDICATIONS', 'HISTORY', 'PROCEDURES PERFORMED', 'CONCLUSIONS'):
+    # its pre-procedure labs table does not make it a laboratory report
+    r"indications?",
+    r"(?:past[ \t]+)?(?:medical[ \t]+|surgical[ \t]+)?history",
+    r"(?:procedures?|operations?)[ \t]+performed",
+    r"conclusions?",
 )
 
 

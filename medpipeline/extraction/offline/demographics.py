@@ -149,8 +149,9 @@ ENCOUNTER_DATE_LABEL = re.compile(
     rf"|(?<!last )(?<!next )(?<!prior )(?<!previous )(?<!follow-up )visit(?=[ \t]*:)"
     # a line's own 'Date/Time:' (not a C-CDA header's 'Documentation Of | ..., Date/Time:')
     rf"|(?<![^\n])date[ \t]*/[ \t]*time|date)"
-    # the date on the next line after a label's colon ('Admit date:\n06/02/2025', a grid's wrap)
-    rf"(?:[ \t]*:[ \t]*\n?|[ \t]*#?)[ \t]*(?P<date>{DATE})(?!\d)",
+    # the date on the next line after a label's colon ('Admit date:\n06/02/2025', a grid's wrap),
+    # or in the next cell ('| Visit date | 01/19/2024 09:40 |')
+    rf"(?:[ \t]*:[ \t]*\n?|[ \t]*\|[ \t]*|[ \t]*#?)[ \t]*(?P<date>{DATE})(?!\d)",
     re.IGNORECASE,
 )
 

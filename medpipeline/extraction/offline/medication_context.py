@@ -17,6 +17,7 @@ from medpipeline.extraction.offline.section_rules import is_section_title
 from medpipeline.extraction.offline.term_matcher import CONDITION
 from medpipeline.extraction.offline.text import (
     COLUMN_GAP,
+    HEADING_MARK,
     Region,
     in_regions,
     next_line,
@@ -45,12 +46,12 @@ ORDER_LIST = (
 
 
 ORDER_LIST_HEADER = re.compile(
-    rf"^[ \t]*(?:#+[ \t]*)?(?:{ORDER_LIST})[ \t]*:?[ \t]*$", re.IGNORECASE | re.MULTILINE
+    rf"^[ \t]*{HEADING_MARK}(?:{ORDER_LIST})[ \t]*:?[ \t]*$", re.IGNORECASE | re.MULTILINE
 )
 
 
 PRESCRIBED_HEADER = re.compile(
-    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bprescribed the following medications?"
+    rf"^[ \t]*{HEADING_MARK}(?:.*\bprescribed the following medications?"
     rf"|(?:new |discharge )?prescriptions|medications prescribed|rx|{ORDER_LIST}|{DISCHARGE_LIST})"
     # 'Discharge prescriptions / instructions:'
     r"(?:[ \t]*/[ \t]*(?:instructions|orders))?[ \t]*:?[ \t]*$",
@@ -62,7 +63,7 @@ PRESCRIBED_HEADER = re.compile(
 # medications:', 'Medications stopped:'): every drug named on its lines is stopped, however
 # the list is written (bulleted or not), up to where `header_list_regions` ends it.
 STOP_LIST_HEADER = re.compile(
-    rf"^[ \t]*(?:#+[ \t]*)?(?:stop(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
+    rf"^[ \t]*{HEADING_MARK}(?:stop(?:[ \t]+taking)?(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?"
     rf"|(?:discontinued?|stopped|(?:not|no[ \t]+longer)[ \t-]+taking)(?:[ \t]+{MEDICINES})?"
     r"(?:[ \t]+(?:today|this[ \t]+visit))?"
     rf"|{MEDICINES}[ \t]+(?:stopped|discontinued|to[ \t]+stop)"
@@ -84,9 +85,11 @@ GIVEN_PLACE = (
 # in ED Prior to Arrival on Unit', 'ADMINISTERED TODAY', 'Treatment given today (Day Unit)'):
 # each drug is a dose given, not one the patient is on.
 GIVEN_LIST_HEADER = re.compile(
-    rf"^[ \t]*(?:#+[ \t]*)?(?:{MEDICINES}[ \t]*/[ \t]*(?=sedation))?(?:sedation/)?"
+    rf"^[ \t]*{HEADING_MARK}(?:{MEDICINES}[ \t]*/[ \t]*(?=sedation))?(?:sedation[ \t]*/[ \t]*)?"
     r"(?:premedications?|sedation"
-    rf"|(?:{MEDICINES}|treatments?|infusions?)(?=[ \t]+(?:given|administered|received|during)\b)"
+    # 'SEDATION / MEDICATIONS (administered by anesthesia, MAC):'
+    rf"|(?:{MEDICINES}|treatments?|infusions?)"
+    r"(?=[ \t]+\(?(?:given|administered|received|during)\b)"
     # 'ADMINISTERED TODAY', 'Administered in clinic'
     r"|(?=(?:administered|given)[ \t]+(?:today|this[ \t]+visit|in|during|at)\b))"
     r"[ \t]*(?:(?:given|administered|received)[ \t]*)?"
@@ -278,7 +281,10 @@ CONDITION_AFTER = re.compile(rf"[^.;:\n]*{IF_WORD.pattern}", re.IGNORECASE)
 # spironolactone'), nor a line break the page wrapped it at ('If her blood pressure remains
 # above 130/80 at her\nnext visit, I would add amlodipine', 'inadequate at\n24 hours, add'; a
 # list's number opens a line as '2.' or '2)').
-CLAUSE_CHARACTER = r"(?:[^.;:\n]|\.(?=\d)|\n(?=[ \t]*(?:[a-z]|\d+\.\d|\d+(?![\d.)]))))"
+CLAUSE_CHARACTER = (
+    r"(?:[^.;:\n]|\.(?=\d)|(?<=\b[A-Z])\.(?=[ \t]+[a-z])"  # 'If H. pylori positive'
+    r"|\n(?=[ \t]*(?:[a-z]|\d+\.\d|\d+(?![\d.)]))))"
+)
 
 
 # A drug to start once a value crosses a bound ('patiromer 8.4 g daily if K >5.5', 'add
@@ -307,8 +313,10 @@ PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.
 # pain persists, take ibuprofen'): planned, not taken. ConText's hypothetical cues are not used
 # for drugs, since 'as needed' is one of them.
 PROPOSED_BEFORE = re.compile(
-    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could)[ \t]+(?:start|try|add|receive"
-    r"|begin|need|benefit[ \t]+from|(?:transition|switch|change|convert|step[ \t]+down)[ \t]+to)"
+    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could|might)[ \t]+(?:start|try|add"
+    r"|receive|begin|need|benefit[ \t]+from|(?:transition|switch|change|convert|step[ \t]+down)"
+    # 'we may switch you to cephalexin'
+    r"(?:\s+(?:you|him|her|them|the[ \t]+patient))?\s+to)"
     # 'If pain persists, take ibuprofen', 'if BP > 160 take extra clonidine', 'If GBS positive
     # (or unknown at delivery), will give IV penicillin G'
     rf"|if\b{CLAUSE_CHARACTER}*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?"
@@ -328,7 +336,9 @@ PROPOSED_BEFORE = re.compile(
     r"|options?(?:[ \t]+(?:include|are|discussed))?[ \t]*:|prior[ \t]+auth(?:orization)?[ \t]+for"
     r"|(?:vs|versus)(?=\.?[ \t]+[^.;:\n]*$)"
     # (to the drug on the line the page wrapped the sentence onto)
-    r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b[^.;:]*$",
+    r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b"
+    # (on to the drugs a regimen lists: 'will prescribe quadruple therapy: bismuth, ...')
+    r"(?:[^.;:]|(?<=therapy):|(?<=regimen):)*$",
     re.IGNORECASE,
 )
 

@@ -16,6 +16,7 @@ from medpipeline.extraction.offline.medication_context import (
     header_list_regions,
 )
 from medpipeline.extraction.offline.medications import (
+    NEW_ACTION,
     curated_drugs,
     is_allergen,
     is_combination,
@@ -137,7 +138,9 @@ def medication_from_row(
         status=status_code,
         # a pending row ('Pending  start once prior auth approved') is not taken yet
         assertion=Assertion.HYPOTHETICAL if pending else Assertion.PRESENT,
-        prescribed=ordered and status_code == MedicationStatus.ACTIVE and not pending,
+        prescribed=(ordered or NEW_ACTION.fullmatch(status_text.strip()) is not None)
+        and status_code == MedicationStatus.ACTIVE
+        and not pending,
         name_by_spelling=spelled is not None,
         administered=(given or bool(GIVEN_IN_ROW.search(table.row_text(row))))
         and status_code == MedicationStatus.COMPLETED,

@@ -227,9 +227,12 @@ def is_allergen(text: str, start: int, end: int) -> bool:
 # A drug named as what a test measures ('digoxin level', 'vancomycin trough', 'digoxin 1.2
 # ng/mL', 'lithium 0.8 mmol/L': a concentration in blood; a dose is mg, or mg per mL of the
 # product), what a drug screen found ('Fentanyl negative', 'Buprenorphine positive') or what an
-# allergy test tests ('Penicillin skin testing', 'amoxicillin challenge'): no medication.
+# allergy test tests ('Penicillin skin testing', 'amoxicillin challenge'), or an antibody's
+# target ('tissue transglutaminase IgA'): no medication.
 MEASURED_AFTER = re.compile(
-    rf"[ \t]*(?:(?:levels?|concentrations?|trough|peak|(?:release[ \t]+)?assay|{TESTED})\b"
+    rf"[ \t]*(?:(?:levels?|concentrations?|trough|peak|(?:release[ \t]+)?assay|{TESTED}"
+    # an antibody to it ('tissue transglutaminase IgA', 'insulin antibodies')
+    r"|ig[agem]|antibod(?:y|ies)|ab)\b"
     r"|:?[ \t]*(?:positive|negative|(?:not[ \t]+)?detected)\b"
     r"|:?[ \t]*[<>]?\d*\.?\d+[ \t]*"
     r"(?:(?:ng|pg)/(?:ml|dl|l)|(?:ug|mcg|\u00b5g|mg|mmol|umol|\u00b5mol|meq)/(?:dl|l))\b)",
@@ -502,6 +505,12 @@ STOP_ACTION = re.compile(rf"(?:stop(?:[ \t]+taking)?|discontinue|d/c){_ACTION_RE
 HELD_STATUS = re.compile(r"\b(?:held|on[ \t]+hold|suspended|paused)\b", re.IGNORECASE)
 # a status column's 'Hold', as 'Stop' above
 HOLD_ACTION = re.compile(rf"hold{_ACTION_REASON}", re.IGNORECASE)
+# a status column's 'NEW' or 'Start': prescribed now, not a drug the patient was taking
+NEW_ACTION = re.compile(
+    rf"(?:new(?:[ \t]+(?:rx|prescription|medication))?|start(?:ed)?|newly[ \t]+(?:started"
+    rf"|prescribed)){_ACTION_REASON}",
+    re.IGNORECASE,
+)
 
 
 @functools.cache

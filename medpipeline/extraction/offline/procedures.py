@@ -14,6 +14,7 @@ from medpipeline.extraction.offline.sections_tables import (
     TableRow,
 )
 from medpipeline.extraction.offline.text import (
+    HEADING_MARK,
     LIST_ITEM_LINE,
     LIST_MARKER,
     Region,
@@ -35,7 +36,7 @@ from medpipeline.extraction.schema import Assertion, ProcedureFact
 PROCEDURE_WORD_OR_PLURAL = rf"procedure{PRINTED_PLURAL}?"
 OPERATION_WORD_OR_PLURAL = rf"operation{PRINTED_PLURAL}?"
 PROCEDURE_HEADER = re.compile(
-    r"^[ \t]*(?:#+[ \t]*)?(?:.*\bthe following procedures were (?:conducted|performed)|"
+    rf"^[ \t]*{HEADING_MARK}(?:.*\bthe following procedures were (?:conducted|performed)|"
     rf"{PROCEDURE_WORD_OR_PLURAL}(?:[ \t]+(?:performed|done))?"
     r"(?:[ \t]+(?:this|during|at)[ \t]+[A-Za-z ]{1,30})?"
     rf"|{OPERATION_WORD_OR_PLURAL}(?: performed)?|(?:past[ \t]+)?surgical[ \t]+"

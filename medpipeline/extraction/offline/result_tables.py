@@ -101,6 +101,9 @@ LABELLED_RANGE = re.compile(
 )
 VERDICT = re.compile(r"Normal|Abnormal", re.IGNORECASE)
 WORD_RESULT = re.compile(rf"^(?:{TABLE_RESULTS})\b", re.IGNORECASE)
+# A semi-quantitative grade ('2+', '++' leukocyte esterase on a dipstick): a word result, not the
+# number 2 in a unit '+'.
+GRADE_VALUE = re.compile(r"[1-4]\+|\+{1,4}")
 # A word result in a value column ('YELLOW', 'CLEAR', 'Few'), unless it says there is none yet.
 WORD_VALUE = re.compile(r"[A-Za-z][A-Za-z -]{0,29}")
 NO_RESULT_YET = re.compile(
@@ -173,7 +176,8 @@ def observation_from_cells(
     in_name = NAME_UNIT.search(name_text)
     if in_name and ucum_unit(in_name["unit"]):  # a column header's unit: 'Wt (lb)', 'Temp (F)'
         name_text, header_unit = name_text[: in_name.start()], in_name["unit"]
-    parsed = VALUE_CELL.match(written)
+    grade = GRADE_VALUE.fullmatch(written.strip()) is not None
+    parsed = None if grade else VALUE_CELL.match(written)
     unit_cell, range_cell, flag_cell, date_cell = (
         table.cell(row, role) for role in ("unit", "range", "flag", "date")
     )
@@ -184,7 +188,7 @@ def observation_from_cells(
         in_value_column = table.cell(row, "value") is value and WORD_VALUE.fullmatch(written)
         if vital or NO_RESULT_YET.match(written):
             return None
-        if not (WORD_RESULT.match(written) or in_value_column):
+        if not (WORD_RESULT.match(written) or in_value_column or grade):
             return None
         number, value_text, written_unit, flag = None, written, None, None
     else:

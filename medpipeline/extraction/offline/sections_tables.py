@@ -410,7 +410,7 @@ def is_header_row(row: TableRow, vital_name) -> bool:
             r"\d", cell.text
         ):
             unlike_a_label += 1
-        elif column_role(cell.text):
+        elif column_role(REMARK.sub("", cell.text)):  # ('Sulfa (sulfonamide antibiotics)')
             known += 1
     if unlike_a_label > (1 if vitals >= 3 else 0):
         return False
@@ -582,6 +582,21 @@ def split_off_details(block: list[TableRow]) -> tuple[list[TableRow], list[Table
     return block, []
 
 
+def starts_other_table(part: list[TableRow], row: TableRow, vital_name) -> bool:
+    """Under a caption row, a row of labels (three or more, no figures) in a table of vital
+    signs: another table's header the table finder joined to it ('| CORONARY ANGIOGRAPHY |'
+    then '| VESSEL | LESION | % STENOSIS |' below a hemodynamics table's '| SITE | SYSTOLIC |
+    DIASTOLIC |' rows), whose rows are no readings of those vital signs."""
+    filled = row.filled()
+    labels = len(filled) >= 3 and not any(
+        re.search(r"\d", cell.text)
+        or len(REMARK.sub("", cell.text).split()) > MAX_HEADER_CELL_WORDS
+        for cell in filled
+    )
+    header = next((above for above in part if is_header_row(above, vital_name)), None)
+    return labels and header_kind(header, vital_name) == VITALS
+
+
 def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRow]]:
     """A block cut where a second header row of the same width begins another table ('| Name |
     Dates | Details |' rows, then '| Date | Description | Value | Details |' rows): a row below
@@ -601,16 +616,27 @@ def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRo
         captions_only = captions >= len(parts[-1])
         above = [c.text for c in parts[-1][0].cells]
         if (
-            not captions_only  # a caption stays with the header row below it
-            and len(filled) >= 3
-            and (
-                all(column_role(cell.text) or vital_name(cell.text) for cell in filled)
-                # the header again under the next panel's name ('| Hepatic Function Panel |
-                # Value | Units |' below '| Lipid Panel | Value | Units |')
-                or (labels[1:] == above[1:] and len(labels) == len(above))
+            (
+                not captions_only  # a caption stays with the header row below it
+                and len(filled) >= 3
+                and (
+                    all(column_role(cell.text) or vital_name(cell.text) for cell in filled)
+                    # the header again under the next panel's name ('| Hepatic Function Panel |
+                    # Value | Units |' below '| Lipid Panel | Value | Units |')
+                    or (labels[1:] == above[1:] and len(labels) == len(above))
+                )
+                and is_header_row(row, vital_name)
+                and labels != above
             )
-            and is_header_row(row, vital_name)
-            and labels != above
+            or (
+                not captions_only
+                and (
+                    (captions and starts_other_table(parts[-1], row, vital_name))
+                    # a flowsheet's dates row under a table of other rows ('| LAB | 06/05 |
+                    # 06/04 |' below a row of vital signs): a table of its own
+                    or (row_dates(row) is not None and row_dates(parts[-1][0]) is None)
+                )
+            )
         ):
             moved = parts[-1][len(parts[-1]) - captions :] if captions else []
             del parts[-1][len(parts[-1]) - len(moved) :]
@@ -661,6 +687,10 @@ def is_date(written: str) -> bool:
 DATED_ROW_LABELS = ("unit", "range", "flag")
 
 
+# A word before a column's date ('PRE-OP 05/24', 'Admit 06/01'): which one it is.
+WORD_BEFORE_DATE = re.compile(r"^[A-Za-z][A-Za-z-]{1,12}[ \t]+(?=\d)")
+
+
 def row_dates(row: TableRow) -> dict[int, str] | None:
     """A flowsheet's dates row: its cells after the first are dates, two or more ('| Vital Sign
     | 01/15/2013 | 03/04/2013 |', '| Date / Time: | Nov 1, 2011 | Aug 6, 2012 |'), but for the
@@ -669,7 +699,11 @@ def row_dates(row: TableRow) -> dict[int, str] | None:
     if len(row.cells) < 3:
         return None
     filled = {index: cell.text for index, cell in enumerate(row.cells[1:], 1) if cell.text}
-    dated = {index: written for index, written in filled.items() if is_date(written)}
+    dated = {
+        index: date
+        for index, written in filled.items()
+        if is_date(date := written if is_date(written) else WORD_BEFORE_DATE.sub("", written))
+    }
     labels = [written for index, written in filled.items() if index not in dated]
     if len(dated) < 2 or not all(column_role(label) in DATED_ROW_LABELS for label in labels):
         return None
@@ -684,6 +718,31 @@ def with_unlabelled_names(row: TableRow) -> TableRow:
         return row
     padded = TableRow([Cell("", row.start, row.start), *row.cells], row.start, row.end)
     return padded if row_dates(padded) else row
+
+
+# Where a printout set two cells a single space apart ('37.6 C (99.7 F) 16' under 'TEMP  RESP'):
+# a figure after a closing bracket, a percent sign or a unit.
+RUN_TOGETHER = re.compile(r"(?<=[)%A-Za-z]) (?=\d[\d./]*(?:[ \t]|$))", re.MULTILINE)
+
+
+def with_cells_apart(text: str, row: TableRow, width: int) -> TableRow | None:
+    """The row with the cells a single space ran together split, when exactly so many places
+    to split them give the header's `width` cells."""
+    splits = [
+        (index, match.start())
+        for index, cell in enumerate(row.cells)
+        for match in RUN_TOGETHER.finditer(text, cell.start, cell.end)
+    ]
+    if not splits or len(row.cells) + len(splits) != width:
+        return None
+    cells = []
+    for index, cell in enumerate(row.cells):
+        start = cell.start
+        for at in (at for split, at in splits if split == index):
+            cells.append(cell_of(text[start:at], start))
+            start = at + 1
+        cells.append(cell_of(text[start : cell.end], start))
+    return TableRow(cells=cells, start=row.start, end=row.end)
 
 
 def lines_up(row: TableRow, header: TableRow) -> bool:
@@ -715,6 +774,8 @@ def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
         wrapped_header = above is not None and len(above) == 1 and WRAPPED_LABELS.fullmatch(gap)
         if above and (gap == "\n" or wrapped_header) and lines_up(row, above[0]):
             above.append(row)
+        elif above and gap == "\n" and (apart := with_cells_apart(text, row, len(above[0].cells))):
+            above.append(apart)
         elif is_header_row(row, vital_name) or row_dates(row):
             blocks.append([row])
     return [
@@ -727,6 +788,26 @@ def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
 # A figure of a reading ('Temp 36.6 C'), not of a label ('SpO2'): a line of readings may pass
 # for a header row ('Temp 36.6 C  BP 124/78  HR 84'), but alone it is no table.
 READING = re.compile(r"(?<![A-Za-z])\d")
+
+
+def side_by_side_width(roles: list[str | None]) -> int | None:
+    """The width of a group of columns the header repeats across the table ('| TEST | RESULT |
+    UNITS | REF RANGE | TEST | RESULT | UNITS | REF RANGE |': two tables printed side by side),
+    when the group names its rows."""
+    for width in range(2, len(roles) // 2 + 1):
+        group = roles[:width]
+        if len(roles) % width == 0 and "name" in group and roles == group * (len(roles) // width):
+            return width
+    return None
+
+
+def side_by_side(row: TableRow, width: int) -> list[TableRow]:
+    """The row cut into its groups of `width` columns."""
+    parts = []
+    for first in range(0, len(row.cells), width):
+        cells = row.cells[first : first + width]
+        parts.append(TableRow(cells=cells, start=cells[0].start, end=cells[-1].end))
+    return parts
 
 
 def find_tables(doc: Doc, vital_name) -> list[Table]:
@@ -756,6 +837,16 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             header, *rows = without_empty_edges(rows)
             rows = fit_columns(rows, len(header.cells)) or rows  # rows wider by empty edges
         roles = header_roles(header) if header else []
+        if header and (group := side_by_side_width(roles)):
+            header = side_by_side(header, group)[0]
+            parts = [side_by_side(row, group) for row in rows]
+            rows = [  # the left table's rows, then the right one's
+                row_parts[column]
+                for column in range(len(roles) // group)
+                for row_parts in parts
+                if column < len(row_parts) and row_parts[column].filled()
+            ]
+            roles = roles[:group]
         # no header row and no section title since the last table: that table going on after
         # a page break if its columns fit, else another table printed there (the document's
         # details block under the last section), as is one right below it
@@ -763,15 +854,17 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         if (
             header is None
             and previous is not None
+            and not (rows and row_dates(rows[0]))  # a flowsheet's own dates row heads it
             and not any(previous.region[1] <= start < block[0].start for start, _ in titles)
         ):
             adjacent = text[previous.region[1] : block[0].start].strip(" \t") == "\n"
             fitted = None
             if previous.roles and not adjacent:
                 fitted = fit_columns(rows, len(previous.roles))
-            if fitted is not None:  # the rows of that table after a gap
+            if fitted is not None:  # the rows of that table after a gap, under its caption
                 rows, roles = fitted, previous.roles
                 caption_kind = previous.kind
+                captions = [previous.caption] if previous.caption else []
             # (right below a table without a heading row, lines of another width are more of
             # that listing: a results list whose rows the table finder cut differently)
             detached = previous.detached or (bool(previous.roles) and (adjacent or fitted is None))
@@ -810,6 +903,13 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             kind = PROBLEMS  # an assessment's table of diagnoses (its other tables may be plans)
         if kind is None and header is None and previous is not None and roles is previous.roles:
             kind = previous.kind
+        elif (
+            header is None
+            and rows
+            and row_dates(rows[0])
+            and kind not in (RESULTS, VITALS, *MEDICATION_CATEGORIES)
+        ):
+            kind = RESULTS  # a flowsheet under no results title ('| LAB | 06/05 | 06/04 |')
         repeated = [cell.text for cell in header.cells] if header else None
         data = [
             row

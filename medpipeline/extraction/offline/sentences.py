@@ -37,11 +37,11 @@ DOSE_LINE = re.compile(
 
 # A line the page wrapped after a word that cannot end a sentence ('consider adding
 # hydroxychloroquine or a\nTNF inhibitor such as adalimumab', 'we could consider a 3-day\ncourse
-# of IV methylprednisolone 1 g daily'): PyRuSH, or a dose opening the line, started a sentence
-# there and the proposal did not reach the drug.
+# of IV methylprednisolone 1 g daily', 'Avoid\nNSAIDs (ibuprofen, naproxen)'): PyRuSH, or a dose
+# opening the line, started a sentence there and the proposal did not reach the drug.
 WRAPPED_AFTER = re.compile(
     r"\b(?:a|an|the|or|and|of|to|with|for|by|than|consider|considering|add|adding|start|starting"
-    r"|discuss|trial|including|such[ \t]+as|\d+-(?:day|week|month)"
+    r"|discuss|trial|including|such[ \t]+as|\d+-(?:day|week|month)|avoid|avoiding|give"
     # 'He received\nfurosemide 80 mg IV' (a dose opening the line started a sentence and the
     # dose given was a drug he is on), 'If diuresis is inadequate at\n24 hours, add ...'
     r"|received|receiving|given|gave|administered|took|taking|on|at|in|from|after|before"
@@ -52,6 +52,8 @@ WRAPPED_AFTER = re.compile(
 
 # An abbreviation's full stop ends no sentence ('a statin (e.g. atorvastatin 20 mg)').
 ABBREVIATION_STOP = re.compile(r"\b(?:e\.g|i\.e|approx|incl)\.,?[ \t]+(?=\S)", re.IGNORECASE)
+# nor a genus's initial ('If H. pylori positive', 'E. coli UTI')
+GENUS_INITIAL = re.compile(r"\b[A-Z]\.[ \t]+(?=[a-z]{3,})")
 
 
 # The dash after a relative opening a line or a sentence ('Father - MI at 54', 'Mother - diabetes.
@@ -172,6 +174,7 @@ def list_item_sentences(doc: Doc) -> Doc:
         cue_list_line_starts(doc.text)
         | {match.end() for match in WRAPPED_AFTER.finditer(doc.text)} - list_items
         | {match.end() for match in ABBREVIATION_STOP.finditer(doc.text)}
+        | {match.end() for match in GENUS_INITIAL.finditer(doc.text)}
         | {match.start() for match in TRAILING_STATUS.finditer(doc.text)}
         | {match.end() for match in RELATIVE_DASH.finditer(doc.text)}
     )

@@ -196,8 +196,32 @@ def list_items(text: str, header: re.Pattern[str]) -> list[Region]:
             else:
                 break
             end = line_end
-    return items
+    return [part for item in items for part in inline_numbered_items(text, item)]
 
+
+# The next number of a list run on within one paragraph, after a sentence's end ('1. Left heart
+# catheterization. 2. Selective coronary angiography. 3. ...').
+RUN_ON_NUMBER = re.compile(r"(?<=[.;])\s+(?P<number>\d{1,2})(?P<marker>[.)])[ \t]+(?=[A-Za-z])")
+
+
+def inline_numbered_items(text: str, item: Region) -> list[Region]:
+    """A numbered item split where the list runs on in it, numbers counting up from its own,
+    marked as it is ('2.' after '1.'; a '2)' after '1.' numbers the item's own findings)."""
+    start, end = item
+    first = re.match(r"\s*(\d{1,2})([.)])", text[start:end])
+    if not first:
+        return [item]
+    parts, number = [], int(first.group(1))
+    for match in RUN_ON_NUMBER.finditer(text, start, end):
+        if int(match["number"]) == number + 1 and match["marker"] == first.group(2):
+            parts.append((start, match.start()))
+            start, number = match.start("number"), number + 1
+    return [*parts, (start, end)]
+
+
+# What some printouts put before a list's title: a markdown hash, an arrow ('>> START TAKING these
+# medications:', '=> Stop taking:', '► New medicines').
+HEADING_MARK = r"(?:(?:#+|>+|=+>|\u25ba|\u25b6)[ \t]*)?"
 
 LIST_MARKER = re.compile(r"^\s*(?:[-\u2022*]|\d+[.)])\s+")
 
