@@ -281,17 +281,106 @@ def test_a_dialysis_clinics_lab_flowsheet_with_a_target_column(extractor):
 
 def test_a_well_child_forms_visit_date_cell_and_its_instructions(extractor):
     """'| Visit date | 01/19/2024 09:40 |' dates the encounter; 'Do not give\\naspirin' gives
-    none; 'Hepatitis A dose 2 due' is a vaccine's dose, no hepatitis."""
+    none, in a medication section too (where a drug opening a line opens an item); 'Hepatitis A
+    dose 2 due' is a vaccine's dose, no hepatitis."""
     text = (
         "| Patient | ALVAREZ-BROOKS, MATEO J | Visit date | 01/19/2024 09:40 |\n"
-        "ANTICIPATORY GUIDANCE\n"
+        "MEDICATIONS\n| MEDICATION | SIG | STATUS |\n"
+        "| Poly-Vi-Sol with Iron drops | 1 mL PO daily | DISCONTINUED today |\n"
         "If fever after today's vaccines, may give acetaminophen 160 mg as needed. Do not give\n"
-        "aspirin-containing products. Hepatitis A dose 2 due at 18 months.\n"
+        "aspirin-containing products.\nPLAN\nHepatitis A dose 2 due at 18 months.\n"
     )
     extraction = extractor.extract(text)
     assert [e.start_date for e in extraction.encounters] == ["2024-01-19"]
     aspirin = next(m for m in extraction.medications if m.text.lower().startswith("aspirin"))
     assert aspirin.assertion == Assertion.NEGATED
-    assert [(c.text, c.assertion) for c in extraction.conditions] == [
-        ("fever", Assertion.HYPOTHETICAL)
+    assert extraction.conditions == []
+
+
+# The blind half (08-14), read after its figures were taken: a geriatric reconciliation, an HIV
+# clinic note, a sleep consult, a home health visit, a postpartum summary.
+
+
+def test_a_reconciliation_marks_each_drugs_action_in_its_column(extractor):
+    """'| CONTINUE | STOP | HOLD |' with an X under one: every drug was active; '1,000 mcg' cut
+    the name at its thousands ('Cyanocobalamin (vitamin B12) 1')."""
+    text = (
+        "| # | MEDICATION / DOSE / SIG | INDICATION | CONTINUE | STOP | HOLD | COMMENT |\n"
+        "| 1 | Lisinopril 20 mg PO daily | HTN / CKD | X |  |  |  |\n"
+        "| 2 | Glipizide 5 mg PO BID | DM2 |  | X |  | Beers: hypoglycemia risk |\n"
+        "| 3 | Omeprazole 40 mg PO daily | Heartburn |  |  | X | Trial off x 4 wk |\n"
+        "| 4 | Cyanocobalamin (vitamin B12) 1,000 mcg PO daily | Supplement | X |  |  |  |\n"
+    )
+    found = [(m.text, m.status) for m in extractor.extract(text).medications]
+    assert found == [
+        ("Lisinopril", MedicationStatus.ACTIVE),
+        ("Glipizide", MedicationStatus.STOPPED),
+        ("Omeprazole", MedicationStatus.ON_HOLD),
+        ("Cyanocobalamin (vitamin B12)", MedicationStatus.ACTIVE),
     ]
+
+
+def test_a_plans_new_drug_and_a_prescription_sent(extractor):
+    text = (
+        "PLAN\nNEW: Mirabegron 25 mg PO daily (OAB) - Rx sent. Melatonin 3 mg PO at bedtime.\n"
+        "Contraception: plans levonorgestrel IUD at the 6-week visit.\n"
+        "He plans to continue aspirin 81 mg daily.\n"
+    )
+    found = {m.text: (m.assertion, m.prescribed) for m in extractor.extract(text).medications}
+    assert found == {
+        "Mirabegron": (Assertion.PRESENT, True),
+        "Melatonin": (Assertion.PRESENT, True),
+        "levonorgestrel": (Assertion.HYPOTHETICAL, False),
+        "aspirin": (Assertion.PRESENT, False),  # guard: a plan to go on with it
+    }
+
+
+def test_a_cancer_with_no_recurrence_and_a_clinics_title(extractor):
+    """'Breast cancer, 2005 s/p lumpectomy - no recurrence' is in remission; the title
+    'INFECTIOUS DISEASE - HIV PRIMARY CARE FOLLOW-UP' names no condition, 'HIV-1 infection' in
+    the history does; 'Reports 100% adherence' is no reading."""
+    text = (
+        "INFECTIOUS DISEASE - HIV PRIMARY CARE FOLLOW-UP\n"
+        "HPI: 38 y/o man with HIV-1 infection diagnosed 03/2016. Reports 100%\n"
+        "adherence to his regimen.\n"
+        "PMH\nBreast cancer, left, 2005 s/p lumpectomy and radiation - no recurrence.\n"
+    )
+    extraction = extractor.extract(text)
+    found = {c.text: (c.assertion, c.in_remission) for c in extraction.conditions}
+    assert found == {
+        "HIV-1 infection": (Assertion.PRESENT, False),
+        "Breast cancer": (Assertion.HISTORICAL, True),
+    }
+    assert extraction.observations == []
+
+
+@pytest.mark.parametrize(
+    ("text", "drugs"),
+    [
+        (
+            "CPAP DOWNLOAD\nMode/pressure ............ APAP 5-15 cm H2O, EPR 2\n"
+            "2. Severe obstructive sleep apnea - well controlled on APAP.\n",
+            [],
+        ),
+        ("Pain: APAP 650 mg PO q6h PRN.\n", ["APAP"]),  # guard: acetaminophen
+    ],
+)
+def test_a_pap_machine_is_no_medication(extractor, text, drugs):
+    assert [m.text for m in extractor.extract(text).medications] == drugs
+
+
+def test_a_wound_cleansed_with_saline_is_a_dose_given(extractor):
+    """As a wound irrigated with it: a completed administration, not a drug the patient takes."""
+    (saline,) = extractor.extract("Cleansed with normal saline, patted dry.\n").medications
+    assert (saline.status, saline.administered) == (MedicationStatus.COMPLETED, True)
+
+
+def test_a_home_health_visit_is_a_home_health_encounter():
+    text = (
+        "BLUE HERON HOME HEALTH SERVICES\tPh 603-555-0110\n"
+        "SKILLED NURSING VISIT NOTE (SN)\tVisit date: 09/23/2024\n"
+        "Homebound status: leaves home only for medical appointments.\n"
+    )
+    (encounter,) = resources_of(bundle_of_note(text), "Encounter")
+    assert encounter["class"]["code"] == "HH"
+    assert encounter["period"]["start"].startswith("2024-09-23")

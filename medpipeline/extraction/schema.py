@@ -173,7 +173,8 @@ class ObservationFact(Fact):
 
 class EncounterFact(Fact):
     encounter_class: str = Field(
-        default="ambulatory", description="ambulatory, inpatient, emergency or virtual."
+        default="ambulatory",
+        description="ambulatory, inpatient, emergency, virtual or home health.",
     )
     type_text: str | None = Field(default=None, description="e.g. 'discharge', 'office visit'.")
     start_date: str | None = Field(default=None, description="ISO date the encounter began.")

@@ -205,6 +205,7 @@ TITLE_ENCOUNTER = [
             r"|(?:(?:M|S|CV|C|N|P)?ICU|intensive[ \t]+care|critical[ \t]+care|inpatient"
             r"|hospitalist)[ \t]+(?:progress[ \t]+)?note",
         ),
+        ("home health", r"home[ \t]+health|skilled[ \t]+nursing[ \t]+visit|home[ \t]+visit"),
         (
             "ambulatory",
             r"(?:clinic|office)[ \t]+(?:visit|note)|outpatient[ \t]+(?:visit|note)|urgent[ \t]+care"
@@ -213,6 +214,10 @@ TITLE_ENCOUNTER = [
         ("virtual", r"tele(?:health|medicine)|video[ \t]+visit|virtual[ \t]+visit"),
     )
 ]
+
+
+# Visits a title places away from a clinic: by video or telephone, at the patient's home.
+AWAY_FROM_A_CLINIC = ("virtual", "home health")
 
 
 def encounter_facts(text: str) -> list[EncounterFact]:
@@ -252,8 +257,10 @@ def encounter_facts(text: str) -> list[EncounterFact]:
     encounter_class = "inpatient" if inpatient else "ambulatory"
     if emergency or any(f.encounter_class == "emergency" for f in titled):
         encounter_class = "emergency"
-    elif not inpatient and any(f.encounter_class == "virtual" for f in titled):
-        encounter_class = "virtual"  # 'TELEHEALTH FOLLOW-UP VISIT (video)'
+    elif not inpatient and (
+        away := [f.encounter_class for f in titled if f.encounter_class in AWAY_FROM_A_CLINIC]
+    ):
+        encounter_class = away[0]  # 'TELEHEALTH FOLLOW-UP VISIT (video)', 'HOME HEALTH'
 
     return [
         EncounterFact(

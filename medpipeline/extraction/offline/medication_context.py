@@ -297,10 +297,11 @@ ON_A_BOUND_AFTER = re.compile(
 
 
 # 'Discharge medications: lisinopril 10 mg daily', 'New Rx: tamsulosin 0.4 mg daily',
-# 'Prescriptions sent: ...' (the label ends the sentence for medspaCy)
+# 'Prescriptions sent: ...', 'NEW: Mirabegron 25 mg PO daily' (the label ends the sentence for
+# medspaCy)
 PRESCRIPTION_LABEL = re.compile(
     rf"^[ \t]*(?:[-*\u2022][ \t]*)?(?:{DISCHARGE_LIST}|(?:new[ \t]+)?(?:rx|prescriptions?)"
-    r"(?:[ \t]+(?:sent|given|written))?)[ \t]*:",
+    rf"(?:[ \t]+(?:sent|given|written))?|new(?:[ \t]+{MEDICINES})?)[ \t]*:",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -328,6 +329,8 @@ PROPOSED_BEFORE = re.compile(
     r"|(?:\bshould[ \t]+(?:a|an|there|the|he|she|they|it|this)|\bin[ \t]+(?:case|the[ \t]+event)"
     rf"[ \t]+of)\b{CLAUSE_CHARACTER}*,[^.;:\n]*\w"
     r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
+    # 'plans levonorgestrel IUD (Mirena) insertion at 6-week postpartum visit'
+    r"|plans(?![ \t]+to\b)"
     # what the patient asks for: 'asks about starting Ozempic', 'interested in trying melatonin'
     r"|(?:asks|asked|asking|inquires|inquired)[ \t]+about|interested[ \t]+in"
     r"|(?:wants|would[ \t]+like)[ \t]+to[ \t]+(?:start|try)"
@@ -517,10 +520,13 @@ def is_plan_order(text: str, ent: Span, plans: list[Region]) -> bool:
     return in_regions(ent.start_char, plans) and opens_its_item(text, ent)
 
 
-# The sentence ends by saying the drug is prescribed ('Naloxone nasal spray prescribed.'), not
+# The sentence ends by saying the drug is prescribed ('Naloxone nasal spray prescribed.', '... -
+# Rx sent.'), not
 # that the patient takes it as prescribed or that it was before.
 PRESCRIBED_AT_THE_END = re.compile(
-    r"[^.;\n]{0,60}?(?<!\bas )(?<!\bnot )(?<!\bpreviously )\bprescribed"
+    r"[^.;\n]{0,60}?(?<!\bas )(?<!\bnot )(?<!\bpreviously )"
+    r"\b(?:prescribed|e-?prescribed|rx[ \t]+sent|prescription[ \t]+sent"
+    r"|sent[ \t]+to[ \t]+(?:the[ \t]+)?pharmacy)"
     r"(?:[ \t]+(?:today|at[ \t]+discharge|on[ \t]+discharge))?[ \t]*(?:[.;]|$)",
     re.IGNORECASE,
 )

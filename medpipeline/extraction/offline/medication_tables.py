@@ -60,10 +60,11 @@ from medpipeline.extraction.schema import Assertion, MedicationFact, MedicationS
 SIG_START = re.compile(
     r"\b(?:take|takes|taking|inhale|inject|apply|instill|use|place|chew|dissolve|give"
     r"|administer|insert|spray|dispense|quantity|qty|refills?|sig|directions)\b"
-    r"|(?<![\w./])\d+(?:\.\d+)?[ \t]*(?:\([a-z]+\)[ \t]*)?(?:tab(?:let)?s?|cap(?:sule)?s?|puffs?"
+    r"|(?<![\w./,])\d+(?:\.\d+)?[ \t]*(?:\([a-z]+\)[ \t]*)?(?:tab(?:let)?s?|cap(?:sule)?s?|puffs?"
     r"|sprays?|drops?|patch(?:es)?|inhalations?|applications?|suppositor(?:y|ies)|lozenges?"
     r"|packets?|teaspoons?|tablespoons?)(?:\(s\)|\b)(?!/)"
-    r"|(?<![\w./])\d+(?:\.\d+)?[ \t]*(?:mg|g|gm|mcg|ml|units?)[ \t]+"
+    # ('1,000 mcg PO daily': the thousands too)
+    r"|(?<![\w./,])(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)[ \t]*(?:mg|g|gm|mcg|ml|units?)[ \t]+"
     r"(?:IV|IVPB|IM|PO|SC|SQ|SL|PR|subq)\b",
     re.IGNORECASE,
 )
@@ -122,7 +123,11 @@ def medication_from_row(
     if no_drug or is_vaccine(product, generic):
         return None
     status = table.cell(row, "status") or table.cell(row, "details")
-    status_text = labelled(table.row_text(row), "status") or (status.text if status else "")
+    status_text = (
+        table.marked_action(row)
+        or labelled(table.row_text(row), "status")
+        or (status.text if status else "")
+    )
     status_code = medication_status(status_text)
     pending = re.fullmatch(PENDING_STATUS, status_text.strip(), re.IGNORECASE) is not None
     if table.says_not_current(row) or (listed_as and status_code == MedicationStatus.ACTIVE):

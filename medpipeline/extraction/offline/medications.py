@@ -301,6 +301,16 @@ CLASS_NAMED_AFTER = re.compile(
 DEVICE_CARRYING_AFTER = re.compile(r"-(?:eluting|coated)\b", re.IGNORECASE)
 
 
+# 'APAP' is acetaminophen, and in a sleep study's or a pulmonary note the auto-titrating PAP
+# machine ('Mode/pressure ...... APAP 5-15 cm H2O', 'well controlled on APAP').
+AUTO_PAP = "APAP"
+AIRWAY_PRESSURE_TEXT = re.compile(r"\bcm[ \t]*H2O\b|\b(?:CPAP|BiPAP|BPAP)\b")
+
+
+def is_a_pap_machine(text: str, ent: Span) -> bool:
+    return ent.text == AUTO_PAP and AIRWAY_PRESSURE_TEXT.search(text) is not None
+
+
 # A substance the patient uses, not a medication ('Tobacco / nicotine vaping', 'nicotine use',
 # 'Vapes nicotine daily').
 SUBSTANCE_USE_BEFORE = re.compile(
@@ -350,6 +360,7 @@ def medication_facts(doc: Doc, skip_regions: list[Region]) -> list[MedicationFac
             or SCALE_AFTER.match(text, ent.end_char)
             or CLASS_NAMED_AFTER.match(text, ent.end_char)
             or DEVICE_CARRYING_AFTER.match(text, ent.end_char)
+            or is_a_pap_machine(text, ent)
             or is_substance_use(text, ent)
             or is_a_susceptibility(text, ent)
             or (

@@ -35,6 +35,8 @@ RESULT_WORDS |= {"trace", "equivocal", "indeterminate", "present", "absent", "no
 
 
 NAME_STOP_WORDS = {"was", "were", "is", "are", "be", "been", "not", "no", "of", "the", "and"}
+# what the patient says ('Reports 100% adherence'): no test's name
+NAME_STOP_WORDS |= {"reports", "reported", "states", "stated", "endorses", "describes"}
 
 
 # In a results table a name may hold 'of', 'in', 'and' ('pH of Urine'), but no verb, and a name

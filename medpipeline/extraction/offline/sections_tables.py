@@ -183,6 +183,14 @@ class TableRow:
         return [cell for cell in self.cells if cell.text]
 
 
+# A reconciliation's action columns, each marked or not ('| CONTINUE | STOP | HOLD |'), and the
+# marks ticking one.
+ACTION_COLUMN = re.compile(
+    r"continue|stop|discontinue|d/c|hold|new|start|resume|change", re.IGNORECASE
+)
+MARK = re.compile(r"x|\[x\]|yes|y|[\u2713\u2714\u2611\u2612\u25cf]", re.IGNORECASE)
+
+
 DIAGNOSIS_HEADER = re.compile(r"\b(?:diagnos[ie]s|dx)\b", re.IGNORECASE)
 
 
@@ -214,6 +222,20 @@ class Table:
         """The row's status column, else a 'Status: ...' written in its cells."""
         status = self.cell(row, "status")
         return status.text if status else labelled(self.row_text(row), "status") or ""
+
+    def marked_action(self, row: TableRow) -> str | None:
+        """The one action column the row marks ('| CONTINUE | STOP | HOLD |' with an 'X' under
+        'STOP'): that column's label."""
+        if self.header is None:
+            return None
+        marked = [
+            label.text
+            for index, label in enumerate(self.header.cells)
+            if ACTION_COLUMN.fullmatch(label.text)
+            and index < len(row.cells)
+            and MARK.fullmatch(row.cells[index].text)
+        ]
+        return marked[0] if len(marked) == 1 else None
 
     def says_not_current(self, row: TableRow) -> bool:
         """The row's 'Active' column answers no."""
@@ -312,7 +334,7 @@ def vaccine_list_regions(text: str) -> list[Region]:
 # 'INFECTIOUS DISEASE CONSULTATION', 'HEART FAILURE CLINIC NOTE'): what the document is about,
 # not a fact the document asserts.
 DOCUMENT_TITLE = re.compile(
-    r"^[ \t]*(?:[A-Z][A-Z&/'-]*[ \t]+){0,6}"
+    r"^[ \t]*(?:(?:[A-Z][A-Z&/'-]*|[-\u2013])[ \t]+){0,8}"  # ('INFECTIOUS DISEASE - HIV ...')
     r"(?:NOTE|SUMMARY|REPORT|CONSULT|CONSULTATION|VISIT|LETTER|EVALUATION|FOLLOW-UP)[ \t]*$",
     re.MULTILINE,
 )

@@ -207,14 +207,15 @@ def medication_item_sentences(doc: Doc) -> Doc:
         for section in doc._.sections
         if section.category == MEDICATIONS
     ]
+    wrapped = {match.end() for match in WRAPPED_AFTER.finditer(text)}
     for ent in doc.ents:
         if ent.label_ != DRUG or ent.start == 0:
             continue
         if AFTER_A_FULL_STOP.search(text, max(0, ent.start_char - 40), ent.start_char):
             doc[ent.start].is_sent_start = True  # 'd/c IVF. thiamine 100 mg daily.'
             continue
-        if not any(start <= ent.start < end for start, end in bodies):
-            continue
+        if not any(start <= ent.start < end for start, end in bodies) or ent.start_char in wrapped:
+            continue  # (not a drug the page wrapped a sentence onto: 'Do not give\naspirin')
         item_start = max(text.rfind("\n", 0, ent.start_char), text.rfind(";", 0, ent.start_char))
         if item_start >= 0 and MEDICATION_ITEM_LEAD.fullmatch(text, item_start + 1, ent.start_char):
             doc[ent.start].is_sent_start = True
