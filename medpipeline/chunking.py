@@ -176,11 +176,11 @@ def _section_context(text: str, lines: list[_Line], first: int) -> str:
     figures: a lab table's rows were read under the header of the section's vital-signs table
     above and became blood pressures; a dates row heads the rows below it), else the section's
     first table row before it (a table going on after a page break; lines such as an
-    informant's may come between), else the
-    non-blank line after the heading. Empty when `first` is a heading or no heading precedes
-    it; the heading alone when that row does not fit the rows from `first` to the next blank
-    line as their header: they may be wider only by cells empty in every row at their edges (a
-    table's later pages may come out with other edge columns; the table reader cuts them)."""
+    informant's may come between), else the non-blank line after the heading. Empty when
+    `first` is a heading or no heading precedes it; the heading alone when that row does not
+    fit the rows from `first` to the next blank line as their header: they may be wider only
+    by cells empty in every row at their edges (a table's later pages may come out with other
+    edge columns; the table reader cuts them)."""
     if lines[first].heading:
         return ""
     heading = next((i for i in range(first - 1, -1, -1) if lines[i].heading), None)

@@ -520,9 +520,9 @@ def is_plan_order(text: str, ent: Span, plans: list[Region]) -> bool:
     return in_regions(ent.start_char, plans) and opens_its_item(text, ent)
 
 
-# The sentence ends by saying the drug is prescribed ('Naloxone nasal spray prescribed.', '... -
-# Rx sent.'), not
-# that the patient takes it as prescribed or that it was before.
+# The sentence ends by saying the drug is prescribed ('Naloxone nasal spray prescribed.',
+# 'Mirabegron 25 mg PO daily - Rx sent.'), not that the patient takes it as prescribed or that
+# it was before.
 PRESCRIBED_AT_THE_END = re.compile(
     r"[^.;\n]{0,60}?(?<!\bas )(?<!\bnot )(?<!\bpreviously )"
     r"\b(?:prescribed|e-?prescribed|rx[ \t]+sent|prescription[ \t]+sent"

@@ -623,7 +623,8 @@ def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRo
     """A block cut where a second header row of the same width begins another table ('| Name |
     Dates | Details |' rows, then '| Date | Description | Value | Details |' rows): a row below
     the first whose cells, three or more, all name a column (or repeat the first's but for the
-    first cell, a panel's name) and that does not repeat the first."""
+    first cell, a panel's name) and that does not repeat the first; another table's labels
+    under a caption below vital signs (`starts_other_table`); a flowsheet's dates row."""
     parts = [[block[0]]]
     width = max(len(row.cells) for row in block)
     for index, row in enumerate(block[1:], start=1):
@@ -638,26 +639,23 @@ def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRo
         captions_only = captions >= len(parts[-1])
         above = [c.text for c in parts[-1][0].cells]
         if (
-            (
-                not captions_only  # a caption stays with the header row below it
-                and len(filled) >= 3
-                and (
-                    all(column_role(cell.text) or vital_name(cell.text) for cell in filled)
-                    # the header again under the next panel's name ('| Hepatic Function Panel |
-                    # Value | Units |' below '| Lipid Panel | Value | Units |')
-                    or (labels[1:] == above[1:] and len(labels) == len(above))
+            not captions_only
+            and (  # a caption stays with the header row below it
+                (
+                    len(filled) >= 3
+                    and (
+                        all(column_role(cell.text) or vital_name(cell.text) for cell in filled)
+                        # the header again under the next panel's name ('| Hepatic Function Panel |
+                        # Value | Units |' below '| Lipid Panel | Value | Units |')
+                        or (labels[1:] == above[1:] and len(labels) == len(above))
+                    )
+                    and is_header_row(row, vital_name)
+                    and labels != above
                 )
-                and is_header_row(row, vital_name)
-                and labels != above
-            )
-            or (
-                not captions_only
-                and (
-                    (captions and starts_other_table(parts[-1], row, vital_name))
-                    # a flowsheet's dates row under a table of other rows ('| LAB | 06/05 |
-                    # 06/04 |' below a row of vital signs): a table of its own
-                    or (row_dates(row) is not None and row_dates(parts[-1][0]) is None)
-                )
+                or (captions and starts_other_table(parts[-1], row, vital_name))
+                # a flowsheet's dates row under a table of other rows ('| LAB | 06/05 | 06/04 |'
+                # below a row of vital signs): a table of its own
+                or (row_dates(row) is not None and row_dates(parts[-1][0]) is None)
             )
         ):
             moved = parts[-1][len(parts[-1]) - captions :] if captions else []
