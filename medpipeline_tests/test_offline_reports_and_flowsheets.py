@@ -384,3 +384,20 @@ def test_a_home_health_visit_is_a_home_health_encounter():
     (encounter,) = resources_of(bundle_of_note(text), "Encounter")
     assert encounter["class"]["code"] == "HH"
     assert encounter["period"]["start"].startswith("2024-09-23")
+
+
+def test_an_after_visit_summary_with_a_results_table_keeps_its_diagnoses():
+    """Its side-by-side 'TEST | RESULT | UNITS | REF RANGE' tables made it a laboratory report,
+    and the diagnosis under 'YOUR DIAGNOSES TODAY' was lost (seen in the session's dev.sh
+    canary)."""
+    text = (
+        "AFTER VISIT SUMMARY\nVisit Date: 11/30/2026\n\nYOUR DIAGNOSES TODAY\n"
+        "1. Acute cystitis without hematuria (N30.00)\n\nALLERGIES\nPenicillins - Anaphylaxis\n\n"
+        "TESTS DONE TODAY\n"
+        "| TEST | RESULT | UNITS | REF RANGE | TEST | RESULT | UNITS | REF RANGE |\n"
+        "| Creatinine | 0.8 | mg/dL | 0.6-1.1 | Hemoglobin | 12.9 | g/dL | 12.0-15.5 |\n\n"
+        "YOUR MEDICATION LIST\nNITROFURANTOIN 100 MG CAPSULE twice a day for 5 days\n"
+    )
+    assert detect_document_type(text) != DocumentType.LAB_REPORT
+    conditions = [r["code"]["text"] for r in resources_of(bundle_of_note(text), "Condition")]
+    assert conditions == ["Acute cystitis"]

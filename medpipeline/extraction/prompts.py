@@ -102,10 +102,13 @@ _HEAD_CHARS = 4000
 
 # Headings of the sections a patient summary lists besides its results (a CCD, a referral or
 # visit summary): a document with two kinds of them is no laboratory report, however many
-# 'result' columns its results table has.
+# 'result' columns its results table has (an after-visit summary addresses the patient: 'YOUR
+# DIAGNOSES TODAY', 'YOUR MEDICATION LIST').
 _SUMMARY_HEADINGS = {
-    "problems": r"(?:active[ \t]+)?(?:problems?(?:[ \t]+list)?|diagnoses)",
-    "medications": r"(?:current[ \t]+|active[ \t]+|home[ \t]+)?medications?(?:[ \t]+list)?",
+    "problems": r"(?:your[ \t]+)?(?:active[ \t]+)?(?:problems?(?:[ \t]+list)?|diagnoses)"
+    r"(?:[ \t]+today)?",
+    "medications": r"(?:your[ \t]+)?(?:current[ \t]+|active[ \t]+|home[ \t]+)?medications?"
+    r"(?:[ \t]+list)?",
     "allergies": r"allerg(?:y|ies)\b[^\n]{0,40}",
     "vitals": r"vital[ \t]+signs|vitals",
 }
