@@ -125,11 +125,12 @@ def is_patient_summary(head: str) -> bool:
 
 # Headings of an operative or procedure note: its specimens and pathology do not make it a
 # laboratory report.
+_PROCEDURES_PERFORMED = r"(?:procedures?|operations?)[ \t]+performed"
 _OPERATIVE_HEADINGS = (
     r"pre-?(?:operative|procedure)[ \t]+diagnos[ie]s",
     r"post-?(?:operative|procedure)[ \t]+diagnos[ie]s",
     r"(?:operative|procedure)[ \t]+findings",
-    r"(?:procedures?|operations?)[ \t]+performed",
+    _PROCEDURES_PERFORMED,
     r"anesthesia",
     r"estimated[ \t]+blood[ \t]+loss",
     r"surgeon",
@@ -159,7 +160,7 @@ _NOTE_HEADINGS = (
     # its pre-procedure labs table does not make it a laboratory report
     r"indications?",
     r"(?:past[ \t]+)?(?:medical[ \t]+|surgical[ \t]+)?history",
-    r"(?:procedures?|operations?)[ \t]+performed",
+    _PROCEDURES_PERFORMED,
     r"conclusions?",
 )
 
