@@ -267,11 +267,23 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
     another is part of the outer one."""
     found = [table for table in page.find_tables() if table.bbox]
     tables = [t for t in found if not any(o is not t and _inside(t.bbox, o.bbox) for o in found)]
-    rows = [table.extract() for table in tables]
+    loose = [_loose_columns(table, page.extract_words()) for table in tables]
+    rows = [
+        [[cell for index, cell in enumerate(row) if index not in apart] for row in table.extract()]
+        for table, apart in zip(tables, loose, strict=True)
+    ]
 
     def outside_tables(obj: dict) -> bool:
         box = (obj.get("x0", 0), obj.get("top", 0), obj.get("x1", 0), obj.get("bottom", 0))
-        return not any(_inside(box, table.bbox) for table in tables)
+        return not any(
+            _inside(box, table.bbox)
+            and not any(
+                _inside(box, (column.bbox[0], table.bbox[1], column.bbox[2], table.bbox[3]))
+                for index, column in enumerate(table.columns)
+                if index in apart
+            )
+            for table, apart in zip(tables, loose, strict=True)
+        )
 
     text_page = page.filter(outside_tables) if tables else page
     regions = reading_regions(
@@ -293,6 +305,23 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
     ]
     placed.sort(key=lambda item: (item[0], item[1].top))
     return with_blank_lines([piece for _, piece in placed]), rows
+
+
+def _loose_columns(table: Any, words: list[dict]) -> set[int]:
+    """The columns of a table holding words that none of its cells holds: a page laid out in
+    columns, one of which the table finder joined to a ruled table beside it ('Problem List'
+    items left of the 'Current Medications' table). Their words are read as text, not lost."""
+    boxes = [(word["x0"], word["top"], word["x1"], word["bottom"]) for word in words]
+    lost = [
+        box
+        for box in boxes
+        if _inside(box, table.bbox) and not any(_inside(box, cell) for cell in table.cells)
+    ]
+    return {
+        index
+        for index, column in enumerate(table.columns)
+        if any(column.bbox[0] <= (box[0] + box[2]) / 2 <= column.bbox[2] for box in lost)
+    }
 
 
 def _region_of(box: tuple, regions: list[Region]) -> int:

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fpdf import FPDF
 
 from medpipeline.documents import file_digests
 from medpipeline.pdf import (
@@ -290,3 +291,41 @@ def test_a_scanned_ruled_table_is_read_row_by_row(tmp_path: Path):
     for result in LAB_RESULTS:
         printed_value = f"{result.value:.{result.decimals}f}"
         assert any(result.test in line and printed_value in line for line in lines), result.test
+
+
+def render_list_beside_a_table(path: Path) -> Path:
+    """A page laid out in two columns: headed lists on the left, their headings on a shaded band
+    level with the ruled table's rows on the right (as a browser prints a layout table)."""
+    pdf = FPDF(unit="mm", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_fill_color(221, 230, 240)
+    top, height, widths = 30, 6, (45, 30, 25)
+    table = [("Current Medications",), ("Medication", "Sig", "Status"),
+             ("Warfarin 5 mg tablet", "see dosing plan", "Active"),
+             ("Metoprolol succinate 50 mg", "1 tab daily", "Active"),
+             ("Atorvastatin 40 mg", "1 tab at bedtime", "Active"),
+             ("Aspirin 81 mg", "1 tab daily", "Discontinued")]  # fmt: skip
+    for index, row in enumerate(table):
+        pdf.set_xy(100, top + height * index)
+        for text, width in zip(row, widths if len(row) > 1 else (sum(widths),), strict=True):
+            pdf.cell(w=width, h=height, text=text, border=1)
+    for index, line in enumerate(LISTS_BESIDE):
+        pdf.set_xy(10, top + height * index)
+        pdf.cell(w=90, h=height, text=line.removeprefix("# "), fill=line.startswith("# "))
+    pdf.output(str(path))
+    return path
+
+
+LISTS_BESIDE = ["# Problem List", "Persistent atrial fibrillation", "Essential hypertension",
+                "# Allergies", "Penicillin - hives"]  # fmt: skip
+
+
+def test_a_list_beside_a_ruled_table_is_not_lost(tmp_path: Path):
+    """The table finder joined the left column's shaded headings to the table beside them and
+    its cells held only the headings: the problems and the allergy under them were lost."""
+    text = extract_pages(render_list_beside_a_table(tmp_path / "page.pdf"), LIMITS, ocr=False)
+    lines = text[0].text.split("\n")
+    assert "\n".join(lines[-5:]) == "\n".join(line.removeprefix("# ") for line in LISTS_BESIDE)
+    assert lines[0] == "| Current Medications |  |  |"
+    assert "| Aspirin 81 mg | 1 tab daily | Discontinued |" in lines

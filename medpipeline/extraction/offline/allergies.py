@@ -21,6 +21,7 @@ from medpipeline.extraction.offline.allergy_items import (
     SUBSTANCE_LABEL,
     allergy_from_item,
     allergy_items,
+    split_substance_and_reaction,
 )
 from medpipeline.extraction.offline.lexicons import read_lexicon, split_names
 from medpipeline.extraction.offline.sections_tables import (
@@ -414,6 +415,9 @@ def is_diagnosis_code(row: TableRow) -> bool:
     return bool(code) and not code.startswith(("Z88", "Z91.0"))
 
 
+ITEM_DASH = re.compile(r"\s[-\u2013]\s")
+
+
 def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | None:
     """An allergy-table row: the substance from its name column, the reaction and severity from
     their columns or 'Reaction: ...' / 'Severity: ...' in a details cell, a resolved or inactive
@@ -427,11 +431,15 @@ def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | No
         return AllergyFact(quote=quote, no_known_allergies=True)
     if is_absence(cell.text):
         return None
-    substance = clean_name(cell.text)
-    if not re.search(r"[A-Za-z]{3}", substance) or is_diagnosis_code(row):
-        return None
     details = table.row_text(row)
     reaction = table.cell(row, "reaction")
+    reaction_text = reaction.text if reaction else labelled(details, "reactions?")
+    substance = clean_name(cell.text)
+    if reaction_text is None and not table.roles and ITEM_DASH.search(substance):
+        # a list's item in a grid without columns ('| 1. Codeine - nausea/vomiting |')
+        substance, reaction_text = split_substance_and_reaction(substance)
+    if not re.search(r"[A-Za-z]{3}", substance) or is_diagnosis_code(row):
+        return None
     severity = table.cell(row, "severity")
     severity_text = severity.text if severity else labelled(details, "severity") or ""
     written_severity = SEVERITIES.search(severity_text)
@@ -439,7 +447,7 @@ def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | No
     return AllergyFact(
         quote=quote,
         substance=substance,
-        reaction=reaction.text if reaction else labelled(details, "reactions?"),
+        reaction=reaction_text,
         severity=written_severity["severity"].lower() if written_severity else None,
         resolved=resolved,
         inactive=not resolved and (inactive or table.says_not_current(row)),

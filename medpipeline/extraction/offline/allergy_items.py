@@ -17,6 +17,7 @@ from medpipeline.extraction.offline.text import (
     TESTED,
     Region,
     labelled,
+    mask_parentheses,
     normalize_space,
     quote_for,
 )
@@ -194,16 +195,6 @@ SEVERITY_AND_STATUS |= {"active", "inactive", "resolved"}
 
 
 NOT_SUBSTANCE_WORDS |= SEVERITY_AND_STATUS - {"high", "low"}
-
-
-def mask_parentheses(value: str) -> str:
-    """Replace separators inside parentheses so '(hives, rash)' stays one item."""
-    depth, chars = 0, []
-    for char in value:
-        depth += char == "("
-        chars.append("\x00" if depth and char in ",;\n" else char)
-        depth -= char == ")" and depth > 0
-    return "".join(chars)
 
 
 def mask_substance_blocks(value: str) -> str:

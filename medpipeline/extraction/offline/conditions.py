@@ -477,6 +477,14 @@ VERIFICATION = re.compile(
 REMISSION_STATUS = re.compile(r"\bremission\b", re.I)  # a current problem, not a resolved one
 
 
+# A problem-list item of the patient's past ('History of right hip fracture s/p ORIF 2022
+# (healed)'): historical, resolved when a remark says it healed or resolved; a form's field
+# label before the item's answer.
+HISTORY_OF = re.compile(r"(?:(?:personal[ \t]+)?history[ \t]+of|hx[ \t]+of|h/o)[ \t]+", re.I)
+RESOLVED_REMARK = re.compile(r"[ \t]*\([^()]*\b(?:resolved|healed)\b[^()]*\)", re.I)
+FIELD_LABEL = re.compile(r"^[A-Za-z][\w /-]{0,30}:")
+
+
 def condition_from_row(
     table: Table, row: TableRow, text: str, listed_resolved: bool = False
 ) -> ConditionFact | None:
@@ -489,8 +497,8 @@ def condition_from_row(
     ('Condition | Response') a 'N' answer negates it and a question left unanswered, or answered
     otherwise, is no fact."""
     cell = table.name_cell(row)
-    if cell is None or is_absence(cell.text):
-        return None
+    if cell is None or is_absence(FIELD_LABEL.sub("", cell.text).strip(" ,;")):
+        return None  # (a form's field answered none: 'Isolation: [ ] MRSA [X] None')
     answer = table.cell(row, "answer")
     answer_text = answer.text.strip() if answer else ""
     answered_no = bool(NO_ANSWER.fullmatch(answer_text))
@@ -498,17 +506,22 @@ def condition_from_row(
         return None
     verification = VERIFICATION.search(cell.text)
     written = cell.text[: verification.start()] if verification else cell.text
+    history = HISTORY_OF.match(written)
+    healed = RESOLVED_REMARK.search(written)
+    if history:  # 'History of right hip fracture s/p ORIF 2022 (healed)'
+        written = RESOLVED_REMARK.sub("", written[history.end() :]).split(" s/p ")[0]
     name = clean_name(written)
     if not name or not re.search(r"[A-Za-z]{3}", name):
         return None
     printed = printed_icd10(cell.text)
     status_text = table.status_text(row)
     resolved, inactive = status_says(status_text)
-    resolved = resolved or (listed_resolved and not status_text)
+    resolved = resolved or (listed_resolved and not status_text) or bool(history and healed)
     inactive = not resolved and (inactive or table.says_not_current(row))
     in_code_columns = [icd10cm_code(code.text) for code in table.cells(row, "code")]
     printed = [icd10cm_code(printed_code(row, ICD10_SYSTEM)), *in_code_columns, *printed]
-    assertion = Assertion.HISTORICAL if resolved or inactive else Assertion.PRESENT
+    past = resolved or inactive or history
+    assertion = Assertion.HISTORICAL if past else Assertion.PRESENT
     if answered_no:
         assertion = Assertion.NEGATED
     elif verification and verification["unconfirmed"]:

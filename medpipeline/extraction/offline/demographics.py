@@ -143,7 +143,10 @@ ENCOUNTER_DATE_LABEL = re.compile(
     rf"arrival(?: date| time)?|date of arrival|arrived(?: on)?|"
     rf"date of service|service date|visit date|clinic date|date of clinic|"
     rf"appointment date|date of appointment|date seen|"
-    rf"date of visit|encounter date|date of (?:surgery|procedure|operation|transfer|encounter)|"
+    rf"date of visit|encounter date|review date|consult(?:ation)? date|"
+    # 'Date/time of transfer: 02/08/2025 21:40', 'Date of review: 03/27/2025'
+    rf"date(?:[ \t]*/[ \t]*time)? of (?:surgery|procedure|operation|transfer|encounter|review"
+    rf"|consult(?:ation)?)|"
     rf"(?<!last )(?<!prior )(?<!previous )encounter|DOS"
     # 'Visit: 03/11/2025 09:40', 'VISIT  : 02/18/2025' (not 'Last visit:', 'Next visit:')
     rf"|(?<!last )(?<!next )(?<!prior )(?<!previous )(?<!follow-up )visit(?=[ \t]*:)"
@@ -179,9 +182,14 @@ NOT_THIS_VISIT_BEFORE = re.compile(
 )
 
 
+# A date right after them: a visit the history dates ('Losartan (added at ED visit 01/2025)').
+DATED_AFTER = re.compile(r"[ \t]+(?:on[ \t]+|in[ \t]+)?(?:\d{1,2}/){1,2}(?:19|20)?\d{2}\b")
+
+
 def names_an_emergency_visit(text: str) -> bool:
     return any(
         not NOT_THIS_VISIT_BEFORE.search(text, max(0, match.start() - 40), match.start())
+        and not DATED_AFTER.match(text, match.end())
         for match in EMERGENCY_WORDS.finditer(text)
     )
 

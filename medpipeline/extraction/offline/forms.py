@@ -223,6 +223,8 @@ def _mark_line(
             item_end = found[index + 1].start() if index + 1 < len(found) else len(line)
             if label := NEXT_LABEL.search(line, box.end(), item_end):
                 item_end = label.start()
+            if (bar := line.find("|", box.end(), item_end)) >= 0:
+                item_end = bar  # a table's cell ends the choice ('| [ ] NKDA | 1. Codeine |')
             _blank(chars, box.start(), item_end)
         else:
             _blank(chars, box.start(), box.end())
@@ -280,7 +282,14 @@ def mark_answers(text: str) -> str:
     lines = text.split("\n")
     marked: list[str] = []
     heading: list[ColumnLabel] | None = None
+    answer_columns: dict[int, bool] | None = None
     for index, line in enumerate(lines):
+        if not line.lstrip().startswith("|"):
+            answer_columns = None
+        elif columns := yes_no_columns(line):
+            answer_columns = columns
+        elif answer_columns:
+            line = _mark_answer_row(line, answer_columns)
         if (labels := COLUMN_HEADING.search(line)) and not BOX.search(line):
             heading = [
                 ColumnLabel(label.group().lower(), label.start(), label.end())
@@ -302,6 +311,59 @@ def mark_answers(text: str) -> str:
                     break
         marked.append(reading)
     return "\n".join(marked)
+
+
+# A table's yes / no columns ('| Condition | Y | N | Comments |'), the boxes under them answering
+# the item cell before them.
+YES_NO_LABEL = re.compile(rf"{YES}|(?P<no>{NO})", re.IGNORECASE)
+
+
+def _bar_cells(line: str) -> list[Region]:
+    bars = [index for index, char in enumerate(line) if char == "|"]
+    return [(left + 1, right) for left, right in zip(bars, bars[1:], strict=False)]
+
+
+def yes_no_columns(line: str) -> dict[int, bool] | None:
+    """A table's header row with a yes and a no column: each answer column's index, and whether
+    it says no."""
+    columns = {
+        index: label["no"] is not None
+        for index, (start, end) in enumerate(_bar_cells(line))
+        if (label := YES_NO_LABEL.fullmatch(line[start:end].strip()))
+    }
+    return columns if set(columns.values()) == {True, False} else None
+
+
+def _mark_answer_row(line: str, columns: dict[int, bool]) -> str:
+    """A row under yes / no columns: the cell before each group of answer columns is its item,
+    which stays only when a box under a yes column is ticked and none under a no column (a
+    question not answered yes is no fact); a blanked item's remarks up to the next item and
+    every box go."""
+    cells = _bar_cells(line)
+    chars = list(line)
+    groups: list[list[int]] = []
+    for index in sorted(columns):
+        if groups and groups[-1][-1] == index - 1:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    for number, group in enumerate(groups):
+        item = group[0] - 1
+        if item < 0 or group[-1] >= len(cells):
+            continue
+        ticked = {columns[index] for index in group if _is_ticked(line, *cells[index])}
+        for index in group:
+            _blank(chars, *cells[index])
+        if ticked != {False}:
+            remarks_end = groups[number + 1][0] - 1 if number + 1 < len(groups) else len(cells)
+            for index in [item, *range(group[-1] + 1, min(remarks_end, len(cells)))]:
+                _blank(chars, *cells[index])
+    return "".join(chars)
+
+
+def _is_ticked(line: str, start: int, end: int) -> bool:
+    box = BOX.search(line, start, end)
+    return box is not None and _is_checked(box.group())
 
 
 def _continues_below(line: str) -> bool:

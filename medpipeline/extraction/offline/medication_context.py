@@ -205,7 +205,7 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # (an assessment's numbered item may name its problem first: '3. Hypomagnesemia: start magnesium
 # oxide'; not 'Options: resume bisphosphonate vs denosumab')
 CLAUSE_START = (
-    r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*(?:[A-Za-z][\w ,'/()-]{0,40}:\s*)?)?"
+    r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?(?:[A-Za-z][\w ,'/()-]{0,40}:\s*)?"
     r"(?:(?:plan|rx)\s*:\s*)?"
 )
 
@@ -376,8 +376,8 @@ def cue_before(pattern: re.Pattern[str], text: str, ent: Span) -> bool:
     """The pattern matches in the drug's sentence before it, where it is about this drug (not
     only another item of the same list)."""
     sentence_start, _ = sentence_region(ent)
-    return any(
-        reaches_target(ent, sentence_start + match.start())
+    return any(  # (where the cue's last word is: a clause's ';' before it is the item before's)
+        reaches_target(ent, sentence_start + match.end() - 1)
         for match in pattern.finditer(text[sentence_start : ent.start_char])
     )
 
@@ -521,13 +521,14 @@ def is_plan_order(text: str, ent: Span, plans: list[Region]) -> bool:
 
 
 # The sentence ends by saying the drug is prescribed ('Naloxone nasal spray prescribed.',
-# 'Mirabegron 25 mg PO daily - Rx sent.'), not that the patient takes it as prescribed or that
+# 'Mirabegron 25 mg PO daily - Rx sent.', a table cell's 'start pantoprazole 40 mg PO daily -
+# approved, new Rx sent |'), not that the patient takes it as prescribed or that
 # it was before.
 PRESCRIBED_AT_THE_END = re.compile(
     r"[^.;\n]{0,60}?(?<!\bas )(?<!\bnot )(?<!\bpreviously )"
     r"\b(?:prescribed|e-?prescribed|rx[ \t]+sent|prescription[ \t]+sent"
     r"|sent[ \t]+to[ \t]+(?:the[ \t]+)?pharmacy)"
-    r"(?:[ \t]+(?:today|at[ \t]+discharge|on[ \t]+discharge))?[ \t]*(?:[.;]|$)",
+    r"(?:[ \t]+(?:today|at[ \t]+discharge|on[ \t]+discharge))?[ \t]*(?:[.;|]|$)",
     re.IGNORECASE,
 )
 

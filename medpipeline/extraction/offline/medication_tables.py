@@ -108,8 +108,13 @@ def medication_from_row(
     if not re.search(r"[A-Za-z]{3}", product):
         return None
     sig_cell = table.cell(row, "sig")
+    besides_status = " ".join(  # (not the drug a review's recommendation starts instead)
+        cell.text
+        for index, cell in enumerate(row.cells)
+        if cell.text and (index >= len(table.roles) or table.roles[index] != "status")
+    )
     sig = without_previous_sig(
-        " ".join(part for part in (sig_cell.text if sig_cell else "", table.row_text(row)) if part)
+        " ".join(part for part in (sig_cell.text if sig_cell else "", besides_status) if part)
     )
     written = f"{product} | {sig}"
     generic = generic_of(product)
@@ -127,6 +132,7 @@ def medication_from_row(
         table.marked_action(row)
         or labelled(table.row_text(row), "status")
         or (status.text if status else "")
+        or row.listed_status
     )
     status_code = medication_status(status_text)
     pending = re.fullmatch(PENDING_STATUS, status_text.strip(), re.IGNORECASE) is not None

@@ -84,6 +84,8 @@ SIG_STOP = re.compile(
     r"|taper)\w*)"
     # another course's route: 'Start prednisone 40 mg daily after IV steroids'
     r"|(?i:\s+(?:after|following|instead[ \t]+of)\s+(?:the[ \t]+)?(?:IV|PO|IM|oral)\b)"
+    # an equation's other side: '60 mg oral oxycodone = 90 mg oral morphine equivalents'
+    r"|[ \t]=[ \t]"
 )
 
 
@@ -250,9 +252,12 @@ CONDITION_OF_THE_DRUG = re.compile(
 
 
 # A drug's abbreviation naming a scale ('ASA Physical Status', 'ASA class II': the American
-# Society of Anesthesiologists' classification, not aspirin).
+# Society of Anesthesiologists' classification, not aspirin), or its name a measure of other
+# drugs' doses ('90 mg oral morphine equivalents/day', 'morphine milligram equivalents').
 SCALE_AFTER = re.compile(
-    r"[ \t]*(?:physical[ \t]+status|class(?:ification)?|score|grade)\b", re.IGNORECASE
+    r"[ \t]*(?:physical[ \t]+status|class(?:ification)?|score|grade"
+    r"|(?:milligram[ \t]+)?equivalents?)\b",
+    re.IGNORECASE,
 )
 
 
@@ -510,12 +515,17 @@ STOPPED_STATUS = re.compile(
 _ACTION_REASON = (
     r"(?:[ \t]*(?:[-\u2013:(,;]|\b(?:while|until|for|due|because|on|per|pending|x)\b)[^\n]*)?"
 )
-STOP_ACTION = re.compile(rf"(?:stop(?:[ \t]+taking)?|discontinue|d/c){_ACTION_REASON}", re.I)
+# the drug the action names ('STOP losartan - approved', 'Stop omeprazole; start pantoprazole');
+# not a condition ('Hold if SBP < 95')
+_ACTION_OBJECT = r"(?:[ \t]+(?!(?:if|when|unless)\b)[A-Za-z][\w-]*)?"
+STOP_ACTION = re.compile(
+    rf"(?:stop(?:[ \t]+taking)?|discontinue|d/c){_ACTION_OBJECT}{_ACTION_REASON}", re.I
+)
 
 
 HELD_STATUS = re.compile(r"\b(?:held|on[ \t]+hold|suspended|paused)\b", re.IGNORECASE)
 # a status column's 'Hold', as 'Stop' above
-HOLD_ACTION = re.compile(rf"hold{_ACTION_REASON}", re.IGNORECASE)
+HOLD_ACTION = re.compile(rf"hold{_ACTION_OBJECT}{_ACTION_REASON}", re.IGNORECASE)
 # a status column's 'NEW' or 'Start': prescribed now, not a drug the patient was taking
 NEW_ACTION = re.compile(
     rf"(?:new(?:[ \t]+(?:rx|prescription|medication))?|start(?:ed)?|newly[ \t]+(?:started"

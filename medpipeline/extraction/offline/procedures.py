@@ -23,6 +23,7 @@ from medpipeline.extraction.offline.text import (
     is_absence,
     labelled,
     list_items,
+    mask_parentheses,
     next_line,
     normalize_space,
     parts_between,
@@ -62,6 +63,8 @@ TRAILING_DETAIL = re.compile(
     r"|[\s,;:-]+\((?:[^()]*\d{4}[^()]*|completed|performed|done)\)"
     # what it found, in brackets ('Colonoscopy 2021 (normal)')
     r"|[\s,;:-]+\((?:normal|benign|negative|unremarkable|no[ \t]+polyps)\)"
+    # a remark on it after its year ('Total abdominal hysterectomy 2012 (general anesthesia, PONV)')
+    r"|(?<=(?:19|20)\d{2})[ \t]*\([^()]*\)"
     # a column of its own: '   Date: 8/2021'
     r"|(?:[ \t]*\t[ \t]*|[ \t]{2,})(?:(?:date|done|performed|on)[ \t]*:?[ \t]*)?[\d/.-]{4,10}"
     r")[\s.;,]*$",
@@ -204,13 +207,23 @@ INLINE_SURGICAL_HISTORY = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 SURGICAL_HISTORY_SEPARATOR = re.compile(r"[;,]|\.(?=\s|$)")
+WRAPPED_LINE = re.compile(r"(?<![.;])\n[ \t]*[a-z][^\n]*")
 
 
 def inline_surgical_history_items(text: str) -> list[Region]:
+    """The parts of a surgical history label's line (and of a line it wraps onto, going on in
+    lower case: 'Carpal tunnel\nrelease right 2018'), not parted inside brackets ('Total
+    abdominal hysterectomy 2012 (general anesthesia, postoperative nausea)')."""
     items = []
     for match in INLINE_SURGICAL_HISTORY.finditer(text):
-        parts = parts_between(match["names"], SURGICAL_HISTORY_SEPARATOR, match.start("names"))
-        for start, part in parts:
+        end = match.end("names")
+        if wrapped := WRAPPED_LINE.match(text, end):
+            end = wrapped.end()
+        names = text[match.start("names") : end]
+        masked = mask_parentheses(names)
+        parts = parts_between(masked, SURGICAL_HISTORY_SEPARATOR, match.start("names"))
+        for start, masked_part in parts:
+            part = text[start : start + len(masked_part)]
             if name := part.strip():
                 offset = start + part.index(name)
                 items.append((offset, offset + len(name)))
@@ -426,6 +439,12 @@ def a_relatives_or_denied(text: str, start: int, end: int) -> bool:
     )
 
 
+CELL_FIELD = re.compile(r"(?P<label>[A-Za-z][\w /-]{0,30}):[ \t]*(?P<value>\S.*)", re.DOTALL)
+PROCEDURE_LABEL = re.compile(
+    rf"\b(?:{PROCEDURE_WORD_OR_PLURAL}|{OPERATION_WORD_OR_PLURAL}|surger(?:y|ies))\b", re.I
+)
+
+
 def procedure_from_row(table: Table, row: TableRow, text: str) -> ProcedureFact | None:
     """A procedures-table row: named by its name cell; a scheduled, pending or intended status
     (its status or details cell) or a planned-procedures table is not a procedure done
@@ -433,14 +452,22 @@ def procedure_from_row(table: Table, row: TableRow, text: str) -> ProcedureFact 
     cell = table.name_cell(row)
     if cell is None or is_absence(cell.text):
         return None
-    name = procedure_name(cell.text)
+    written, scheduled = cell.text, False
+    if field := CELL_FIELD.fullmatch(written):
+        # a form's field: 'Scheduled procedure: Laparoscopic cholecystectomy' is planned;
+        # 'Indication: Symptomatic cholelithiasis' or 'Surgeon: ...' names no procedure
+        scheduled = NOT_YET.search(field["label"]) is not None
+        if not PROCEDURE_LABEL.search(field["label"]):
+            return None
+        written = field["value"]
+    name = procedure_name(written)
     if not re.search(r"[A-Za-z]{3}", name):
         return None
     status_cells = [c for role in ("status", "details") if (c := table.cell(row, role))]
     status_text = " ".join(c.text for c in status_cells)
     status_text = status_text or labelled(table.row_text(row), "status") or ""
     date = table.cell(row, "date")
-    planned = table.kind == PLANNED_PROCEDURES
+    planned = table.kind == PLANNED_PROCEDURES or scheduled
     return ProcedureFact(
         quote=quote_for(text, cell.start, cell.end),
         text=name,

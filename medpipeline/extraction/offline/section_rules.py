@@ -106,9 +106,15 @@ _TITLE_SETTING = (
     r"|visit|presentation|triage|surgery|unit|floor|dialysis|hemodialysis|bedside"
     r"|(?:cath(?:eterization)?[ \t]+)?lab|procedure[ \t]+room|recovery|pacu)\b[^\n:()/]{0,40})?"
     r"(?:[ \t]*\([^()\n]{1,40}\))?"
-    # what the list says besides ('HOME MEDICATIONS / STATUS AT TRANSFER')
-    r"(?:[ \t]*/[ \t]*[A-Za-z][A-Za-z ]{0,30})?"
+    # what the list says besides ('HOME MEDICATIONS / STATUS AT TRANSFER', 'ACTIVE MEDICATIONS -
+    # LAST DOSE GIVEN'; not an answer: 'Allergies - none')
+    r"(?:[ \t]*[/\u2013-][ \t]*(?!(?:none|no|nil|nkda|nka|negative|denie[sd]|unknown|n/a)\b)"
+    r"[A-Za-z][A-Za-z ]{0,30})?"
 )
+
+
+# A form's number before its section's title ('3. ALLERGIES', 'IV. MEDICATIONS', 'B) VITALS').
+_SECTION_NUMBER = r"(?:(?:\d{1,2}|[IVX]{1,4}|[A-H])[.)][ \t]+)?"
 
 
 # A table's caption row printing the title in its first cell and nothing in the others ('|
@@ -120,9 +126,11 @@ _EMPTY_CELLS = r"(?:\|[ \t]*)*"
 
 def whole_line_title(row: dict[str, str]) -> str:
     """A regex (medspaCy's RegexMatcher) matching the row's titles as a whole line, any case, with
-    an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:', and OCR's specks."""
+    an optional colon: 'Vital Signs', 'ALLERGIES AND ADVERSE REACTIONS:', '3. ALLERGIES', and
+    OCR's specks."""
     return (
-        rf"(?im)^[ \t]*{_CAPTION_CELL}{_SPECKS_BEFORE}[ \t]?{_TITLE_QUALIFIER}{joined_titles(row)}"
+        rf"(?im)^[ \t]*{_CAPTION_CELL}{_SPECKS_BEFORE}[ \t]?{_SECTION_NUMBER}{_TITLE_QUALIFIER}"
+        rf"{joined_titles(row)}"
         rf"{_TITLE_SETTING}{AS_OF_A_DATE}(?:[ \t]*:{_SPECKS_AFTER}|[ \t]*:?)[ \t]*"
         rf"{_EMPTY_CELLS}(?=\n|\Z)"
     )

@@ -102,10 +102,16 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # what a fact is linked to, not the fact: 'Related Diagnosis', 'Indication'
         ("details", r"\b(?:related|associated|linked|indications?|reasons?|symptoms?)\b"),
         ("details", r"\b(?:group|category|class|classification)\b"),
+        # a medication review's drug therapy problem ('Issue identified'), not the row's name
+        ("details", r"^(?:issues?|problems?)[ \t]+(?:identified|found|noted)$"),
         ("severity", r"\b(?:severity|criticality)\b"),
         # a reconciliation's 'Action' or 'Decision' (CONTINUE / STOP; 'Action (Continue / Hold /
         # Discontinue)', 'Admission Action'), a trials table's 'Outcome' (stopped 2022)
-        ("status", r"\bstatus\b|^(?:\w+[ \t]+)?(?:action|decision)\b|^outcome$"),
+        # a medication review's 'Recommendation / outcome' (STOP losartan - approved)
+        (
+            "status",
+            r"\bstatus\b|^(?:\w+[ \t]+)?(?:action|decision)\b|^outcome$|^recommendations?\b",
+        ),
         ("reaction", r"\b(?:reactions?|manifestations?)\b"),
         # a dialysis or diabetes flowsheet's 'Target' / 'Goal' column: the range it is read by
         ("range", r"\b(?:range|interval|reference|ref|normal)\b|^(?:target|goal)s?$"),
@@ -178,6 +184,7 @@ class TableRow:
     start: int
     end: int
     continues: bool = False  # more of the row above ('|  | ICD-10-CM | I10 | ... |'), no new fact
+    listed_status: str = ""  # the status its column's header gives it (`status_lists`)
 
     def filled(self) -> list[Cell]:
         return [cell for cell in self.cells if cell.text]
@@ -219,9 +226,12 @@ class Table:
         ]
 
     def status_text(self, row: TableRow) -> str:
-        """The row's status column, else a 'Status: ...' written in its cells."""
+        """The row's status column, else a 'Status: ...' written in its cells, else the status
+        of the list it is in (`status_lists`)."""
         status = self.cell(row, "status")
-        return status.text if status else labelled(self.row_text(row), "status") or ""
+        if status:
+            return status.text
+        return labelled(self.row_text(row), "status") or row.listed_status
 
     def marked_action(self, row: TableRow) -> str | None:
         """The one action column the row marks ('| CONTINUE | STOP | HOLD |' with an 'X' under
@@ -449,6 +459,12 @@ def is_caption_row(row: TableRow, width: int) -> bool:
     return len(REMARK.sub("", caption).split()) <= 3 or section_title_category(caption) is not None
 
 
+def is_titled_caption(row: TableRow, width: int) -> bool:
+    """A lone cell naming a section in a wide table: a form's section inside its grid."""
+    filled = row.filled()
+    return width >= 2 and len(filled) == 1 and section_title_category(filled[0].text) is not None
+
+
 def captions_a_header(rows: list[TableRow], index: int, width: int, vital_name) -> bool:
     """The row at `index` is a caption: a short or a section's title, or any lone label of a
     wide table with its header row right below ('| ED COURSE / MEDICATIONS ADMINISTERED |  |  |'
@@ -624,12 +640,16 @@ def split_at_header_rows(block: list[TableRow], vital_name) -> list[list[TableRo
     Dates | Details |' rows, then '| Date | Description | Value | Details |' rows): a row below
     the first whose cells, three or more, all name a column (or repeat the first's but for the
     first cell, a panel's name) and that does not repeat the first; another table's labels
-    under a caption below vital signs (`starts_other_table`); a flowsheet's dates row."""
+    under a caption below vital signs (`starts_other_table`); a flowsheet's dates row; a
+    caption naming a section (`is_titled_caption`)."""
     parts = [[block[0]]]
     width = max(len(row.cells) for row in block)
     for index, row in enumerate(block[1:], start=1):
         filled = row.filled()
         labels = [c.text for c in row.cells]
+        if is_titled_caption(row, width):
+            parts.append([row])  # a form's next section ('| 4. ACTIVE DIAGNOSES |  |  |')
+            continue
         # the caption rows right above this row ('| TRIAGE VITALS |' under the allergies)
         captions = 0
         while captions < index and captions_a_header(
@@ -775,6 +795,19 @@ def lines_up(row: TableRow, header: TableRow) -> bool:
     return bool(dates) and max(dates) < len(row.cells) < len(header.cells)
 
 
+UNIT_CELL = re.compile(r"[A-Za-z%/(\[][^\t\n]{0,14}|x?10\^?\d+/[A-Za-z]+")
+
+
+def with_units_column(dates: TableRow, row: TableRow) -> TableRow | None:
+    """A flowsheet's dates row that prints no label over the units its rows end with ('LABS
+    01/17  01/18  01/19' over 'Platelets  188  160  142  x10^3/uL'): with that label."""
+    if not row_dates(dates) or len(row.cells) != len(dates.cells) + 1:
+        return None
+    if not UNIT_CELL.fullmatch(row.cells[-1].text) or READING.match(row.cells[-1].text):
+        return None
+    return TableRow([*dates.cells, Cell("Units", dates.end, dates.end)], dates.start, dates.end)
+
+
 def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
     """Tables printed without rules: a header row of three or more column labels
     (`is_header_row`) or a flowsheet's dates row (`row_dates`), and the lines right below it
@@ -793,6 +826,9 @@ def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
         gap = text[above[-1].end : row.start] if above else ""
         wrapped_header = above is not None and len(above) == 1 and WRAPPED_LABELS.fullmatch(gap)
         if above and (gap == "\n" or wrapped_header) and lines_up(row, above[0]):
+            above.append(row)
+        elif above and gap == "\n" and len(above) == 1 and with_units_column(above[0], row):
+            above[0] = with_units_column(above[0], row)
             above.append(row)
         elif above and gap == "\n" and (apart := with_cells_apart(text, row, len(above[0].cells))):
             above.append(apart)
@@ -830,6 +866,62 @@ def side_by_side(row: TableRow, width: int) -> list[TableRow]:
     return parts
 
 
+# A header whose every column is a list of items of one status ('| ACTIVE PROBLEMS | PAST /
+# RESOLVED |', '| Current Medications | Discontinued |'), not columns of one item's attributes.
+_LIST_STATUS = (
+    r"(?:active|current|ongoing|chronic|resolved|inactive|past|historical|former|previous"
+    r"|prior|discontinued|stopped)"
+)
+STATUS_LIST_HEADER = re.compile(
+    rf"{_LIST_STATUS}(?:[ \t]*(?:/|&|\band\b|\bor\b)[ \t]*{_LIST_STATUS})*"
+    r"(?:[ \t]+(?:medical[ \t]+|health[ \t]+)?(?:problems|concerns|issues|diagnoses"
+    r"|conditions|history|medications|meds))?",
+    re.IGNORECASE,
+)
+
+
+def status_lists(header: TableRow, rows: list[TableRow]) -> tuple[TableRow, list[TableRow]]:
+    """A table of lists side by side, each headed by its status (`STATUS_LIST_HEADER`), read as
+    one list: the header's first cell, then each column's items carrying their list's status."""
+    labels = [cell.text for cell in header.cells]
+    if len(labels) < 2 or not all(STATUS_LIST_HEADER.fullmatch(label) for label in labels):
+        return header, rows
+    items = [
+        TableRow([cell], cell.start, cell.end, listed_status=labels[column])
+        for column in range(len(labels))
+        for row in rows
+        if column < len(row.cells) and (cell := row.cells[column]).text
+    ]
+    first = header.cells[0]
+    return TableRow([first], first.start, first.end), items
+
+
+# A cell that is an item of a list, not an attribute of one: words, no figures, no 'Label:'.
+LIST_ITEM_CELL = re.compile(r"(?:[-\u2022*]|\d{1,2}[.)])?[ \t]*(?P<item>[A-Za-z][^:|\n]*)")
+LIST_KINDS = {PROBLEMS, PAST_HISTORY, ALLERGIES, "allergies"}
+
+
+def items_across(row: TableRow) -> list[TableRow]:
+    """A row of a list printed across a form's grid without a header ('| Alzheimer's dementia
+    | Heart failure (EF 35%, 2023) | Hypothyroidism |', '| 1. Codeine - nausea | 2.
+    Ciprofloxacin - tendinitis |'): one row per item, its list number dropped. A row of a
+    date, a status or a 'Label: value' is no such list."""
+    filled = row.filled()
+    items = [LIST_ITEM_CELL.fullmatch(cell.text) for cell in filled]
+    if (
+        len(filled) < 2
+        or not all(items)
+        or any(is_date(cell.text) or STATUS_CAPTION.fullmatch(cell.text) for cell in filled)
+    ):
+        return [row]
+    cells = [
+        Cell(item["item"], cell.start + item.start("item"), cell.end)
+        for cell, item in zip(filled, items, strict=True)
+        if item is not None
+    ]
+    return [TableRow([cell], cell.start, cell.end) for cell in cells]
+
+
 def find_tables(doc: Doc, vital_name) -> list[Table]:
     """The chunk's tables with their kind and column roles; `vital_name(text)` tells whether a
     header cell names a vital sign (results.vital_kind)."""
@@ -856,6 +948,8 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
         if rows and is_header_row(rows[0], vital_name):
             header, *rows = without_empty_edges(rows)
             rows = fit_columns(rows, len(header.cells)) or rows  # rows wider by empty edges
+        if header:
+            header, rows = status_lists(header, rows)
         roles = header_roles(header) if header else []
         if header and (group := side_by_side_width(roles)):
             header = side_by_side(header, group)[0]
@@ -930,6 +1024,8 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             and kind not in (RESULTS, VITALS, *MEDICATION_CATEGORIES)
         ):
             kind = RESULTS  # a flowsheet under no results title ('| LAB | 06/05 | 06/04 |')
+        if header is None and not roles and kind in LIST_KINDS:
+            rows = [item for row in rows for item in items_across(row)]
         repeated = [cell.text for cell in header.cells] if header else None
         data = [
             row
@@ -980,5 +1076,28 @@ def is_reading_grid(table: Table) -> bool:
 MIN_GRID_READINGS_SHARE = 2 / 3
 
 
+# A cell of prose: many words and a sentence's end ('Reason for transfer: Acute change in mental
+# status since 16:00 (increased confusion, lethargy), fever 38.6 C. Suspected urinary tract
+# infection'; 'Stop omeprazole; start pantoprazole 40 mg PO daily - approved, new Rx sent').
+MIN_PROSE_WORDS = 10
+SENTENCE_STOP = re.compile(r"[.;](?:\s|$)")
+
+
+def is_prose(cell: Cell) -> bool:
+    return len(cell.text.split()) >= MIN_PROSE_WORDS and SENTENCE_STOP.search(cell.text) is not None
+
+
 def table_regions(tables: list[Table]) -> list[Region]:
-    return [table.region for table in tables]
+    """Where the tables are, but their cells of prose other than the row's name (a form's
+    free-text field, a review's recommendation), which are read as text too."""
+    regions = []
+    for table in tables:
+        start = table.region[0]
+        for row in table.rows:
+            name = table.name_cell(row) if table.kind is not None else None
+            for cell in row.filled():
+                if cell != name and is_prose(cell):
+                    regions.append((start, cell.start))
+                    start = cell.end
+        regions.append((start, table.region[1]))
+    return regions

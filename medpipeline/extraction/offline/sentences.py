@@ -56,6 +56,12 @@ ABBREVIATION_STOP = re.compile(r"\b(?:e\.g|i\.e|approx|incl)\.,?[ \t]+(?=\S)", r
 GENUS_INITIAL = re.compile(r"\b[A-Z]\.[ \t]+(?=[a-z]{3,})")
 
 
+# A full stop after an acronym before a capitalised word ('No evidence of malignancy on prior CT.
+# Hx of DVT in 2015'): PyRuSH at times joins the two (before a line's end), and the negation
+# reached the next sentence's condition.
+ACRONYM_FULL_STOP = re.compile(r"(?<![\w.])[A-Z][A-Z0-9]{1,5}\.[ \t]+(?=[A-Z])")
+
+
 # The dash after a relative opening a line or a sentence ('Father - MI at 54', 'Mother - diabetes.
 # Father - MI at 58.'): PyRuSH started a sentence at it, so the relative's condition was the
 # patient's.
@@ -156,9 +162,10 @@ MEDICATION_ITEM_SENTENCES = "medpipeline_medication_item_sentences"
 
 @Language.component(LIST_ITEM_SENTENCES)
 def list_item_sentences(doc: Doc) -> Doc:
-    """Start a sentence at every list item, table row and indented item of a heading's list so
-    ConText scopes stop there (PyRuSH joins them), but none inside a cue list (the
-    heading's cue reaches every line) or at the dash before a line's trailing status."""
+    """Start a sentence at every list item, table row and indented item of a heading's list,
+    and after an acronym's full stop, so ConText scopes stop there (PyRuSH joins them), but none
+    inside a cue list (the heading's cue reaches every line) or at the dash before a line's
+    trailing status."""
     item_starts = {
         match.start() + len(match.group()) - len(match.group().lstrip())
         for match in (
@@ -169,6 +176,7 @@ def list_item_sentences(doc: Doc) -> Doc:
     } | indented_item_starts(doc.text)
     item_starts |= {match.end() for match in AFTER_A_FIELD_LINE.finditer(doc.text)}
     item_starts |= {match.end() for match in AFTER_A_CODED_LINE.finditer(doc.text)}
+    item_starts |= {match.end() for match in ACRONYM_FULL_STOP.finditer(doc.text)}
     list_items = {match.end() for match in LIST_ITEM_LINE.finditer(doc.text)}
     joined = (
         cue_list_line_starts(doc.text)

@@ -165,6 +165,16 @@ def parts_between(text: str, separator: re.Pattern[str], start: int = 0) -> list
     return parts
 
 
+def mask_parentheses(value: str) -> str:
+    """Replace separators inside parentheses so '(hives, rash)' stays one item (same length)."""
+    depth, chars = 0, []
+    for char in value:
+        depth += char == "("
+        chars.append("\x00" if depth and char in ",;\n" else char)
+        depth -= char == ")" and depth > 0
+    return "".join(chars)
+
+
 def past_blank_lines(text: str, end: int) -> int:
     """`end` moved over the blank lines after its line: a title printed apart from its list."""
     while end < len(text):
