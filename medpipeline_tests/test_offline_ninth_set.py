@@ -51,12 +51,7 @@ def test_a_medication_table_of_current_and_discontinued_lists(extractor):
 
 def test_a_table_whose_header_names_attributes_is_no_list_of_lists(extractor):
     """Guard: '| Problem | Status |' is one list with a status column."""
-    text = (
-        "PROBLEM LIST\n"
-        "| Problem | Status |\n"
-        "| Asthma | Active |\n"
-        "| Pneumonia | Resolved |\n"
-    )
+    text = "PROBLEM LIST\n| Problem | Status |\n| Asthma | Active |\n| Pneumonia | Resolved |\n"
     found = {c.text: c.resolved for c in extractor.extract(text).conditions}
     assert found == {"Asthma": False, "Pneumonia": True}
 
@@ -70,7 +65,147 @@ def test_a_table_whose_header_names_attributes_is_no_list_of_lists(extractor):
 )
 def test_a_negation_ends_at_an_acronyms_full_stop(extractor, text):
     """'... on prior CT. Hx of DVT': PyRuSH did not end the sentence at 'CT.' when a line break
-    followed, and the 'No evidence of' negated the DVT."""
+    followed, and the 'No evidence of' negated the DVT (the second text a guard)."""
     conditions = [c for c in extractor.extract(text).conditions if c.text != "malignancy"]
     assert conditions
     assert all(c.assertion != Assertion.NEGATED for c in conditions)
+
+
+TRANSFER_FORM = (
+    "INTERFACILITY TRANSFER FORM - NURSING HOME TO HOSPITAL\n"
+    "| 1. RESIDENT INFORMATION |  |  |  |\n"
+    "| Date/time of transfer: 02/08/2025 21:40 |  | Transport: [X] ALS [ ] BLS |  |\n"
+    "| Reason for transfer: Acute change in mental status since 16:00, fever 38.6 C. Suspected"
+    " urinary tract infection; rule out sepsis. |  |  |  |\n"
+    "| 3. ALLERGIES |  |  |  |\n"
+    "| [ ] NKDA |  | 1. Codeine - nausea/vomiting | 2. Ciprofloxacin - tendinitis |\n"
+    "| 4. ACTIVE DIAGNOSES |  |  |  |\n"
+    "| Alzheimer's dementia, moderate | Hypothyroidism | Osteoporosis | History of right hip"
+    " fracture s/p ORIF 2022 (healed) |\n"
+    "| Isolation: [ ] MRSA [ ] VRE [X] None |  | Fall risk: [X] High |  |\n"
+    "| 5. VITAL SIGNS AT TRANSFER (21:20) |  |  |  |\n"
+    "| Temp 38.6 C | BP 92/54 mmHg | Pulse 108 /min | SpO2 91% on 2 L NC |\n"
+)
+
+
+def test_a_forms_numbered_sections_inside_its_grid(extractor):
+    """'| 3. ALLERGIES |', '| 4. ACTIVE DIAGNOSES |' captions inside one grid: each starts its
+    own table, a row of diagnoses across the grid is a list, 'Codeine - nausea/vomiting' an
+    allergy with its reaction (before: everything below '3. ALLERGIES' was an allergy table:
+    'Temp 38.6 C' and the diagnoses were allergies, the unticked NKDA blanked the allergies)."""
+    found = extractor.extract(TRANSFER_FORM)
+    allergies = {(a.substance, a.reaction) for a in found.allergies}
+    assert allergies == {("Codeine", "nausea/vomiting"), ("Ciprofloxacin", "tendinitis")}
+    conditions = {c.text: (c.assertion, c.resolved) for c in found.conditions}
+    for name in ("Alzheimer's dementia, moderate", "Hypothyroidism", "Osteoporosis"):
+        assert conditions[name] == (Assertion.PRESENT, False)
+    assert conditions["right hip fracture"] == (Assertion.HISTORICAL, True)
+    assert not [name for name in conditions if "Isolation" in name or "None" in name]
+    # the reason for transfer is a sentence in a cell: read as text
+    assert conditions["urinary tract infection"][0] == Assertion.POSSIBLE
+    vitals = {o.name: o.value for o in found.observations}
+    assert vitals["Temp"] == 38.6 and vitals["Pulse"] == 108.0
+    assert [e.start_date for e in found.encounters] == ["2025-02-08"]
+
+
+def test_yes_and_no_box_columns_answer_the_item_before_them(extractor):
+    """'| Condition | Y | N | Comments | Condition | Y | N | Comments |': a ticked N is no
+    condition of the patient, a ticked Y is (before: the blanking of an unticked box ran on to
+    the next item, which kept or lost items by their neighbours)."""
+    text = (
+        "PAST MEDICAL HISTORY CHECKLIST\n"
+        "| Condition | Y | N | Comments | Condition | Y | N | Comments |\n"
+        "| Hypertension | \u2612 | \u2610 | on lisinopril | Asthma / COPD | \u2610 | \u2612 |  |\n"
+        "| Heart failure | \u2610 | \u2612 |  | GERD | \u2612 | \u2610 | on omeprazole |\n"
+        "| Stroke / TIA | \u2610 | \u2610 |  | Obstructive sleep apnea | [X] | [ ] | CPAP |\n"
+    )
+    found = {c.text for c in extractor.extract(text).conditions if c.assertion == Assertion.PRESENT}
+    assert {"Hypertension", "GERD", "Obstructive sleep apnea"} <= found
+    assert not found & {"Asthma / COPD", "Asthma", "COPD", "Heart failure", "Stroke / TIA"}
+
+
+def test_a_scheduled_procedure_field_is_planned_and_an_indication_no_procedure(extractor):
+    text = (
+        "PROCEDURE\n"
+        "| Scheduled procedure: Laparoscopic cholecystectomy | Surgeon: R. Abernathy, MD |\n"
+        "| Indication: Symptomatic cholelithiasis (biliary colic x 3 episodes). |  |\n"
+        "Surgical history: Total abdominal hysterectomy 2012 (general anesthesia, postoperative"
+        " nausea and vomiting). Carpal tunnel\nrelease right 2018.\n"
+    )
+    found = {p.text: p.assertion for p in extractor.extract(text).procedures}
+    assert found == {
+        "Laparoscopic cholecystectomy": Assertion.HYPOTHETICAL,
+        "Total abdominal hysterectomy": Assertion.PRESENT,
+        "Carpal tunnel release right": Assertion.PRESENT,
+    }
+
+
+MEDICATION_REVIEW = (
+    "Date of review: 03/27/2025\tSetting: face-to-face, pharmacy consultation room\n"
+    "| Drug / sig | Indication | Issue identified | Recommendation / outcome |\n"
+    "| Lisinopril 20 mg PO daily | Hypertension | Therapeutic duplication | Continue lisinopril |\n"
+    "| Losartan 50 mg PO daily | Hypertension (added at ED visit 01/2025) | Dual RAAS blockade |"
+    " STOP losartan - approved; patient instructed, bottle removed. |\n"
+    "| Omeprazole 40 mg PO daily | GERD | Interaction with clopidogrel | Stop omeprazole; start"
+    " pantoprazole 40 mg PO daily - approved, new Rx sent |\n"
+    "| Ibuprofen 200 mg OTC, 2 tabs PRN | Knee pain | Two NSAIDs | STOP ibuprofen; use"
+    " acetaminophen 650 mg q8h PRN (max 3 g/day) instead |\n"
+)
+
+
+def test_a_medication_reviews_recommendations(extractor):
+    """The 'Recommendation / outcome' column says what becomes of the row's drug, and the drug
+    it starts instead is a fact of its own (before: every row active, the acetaminophen's dose
+    the ibuprofen's, the pantoprazole and the acetaminophen lost)."""
+    found = extractor.extract(MEDICATION_REVIEW)
+    medications = {m.text.split()[0].lower(): m for m in found.medications}
+    assert medications["lisinopril"].status == MedicationStatus.ACTIVE
+    for stopped in ("losartan", "omeprazole", "ibuprofen"):
+        assert medications[stopped].status == MedicationStatus.STOPPED
+    assert medications["ibuprofen"].dose_value != 650.0  # (the acetaminophen's)
+    assert medications["pantoprazole"].prescribed
+    assert medications["acetaminophen"].status == MedicationStatus.ACTIVE
+    encounter = found.encounters[0]
+    assert (encounter.encounter_class, encounter.start_date) == ("ambulatory", "2025-03-27")
+
+
+def test_a_flowsheets_units_column_without_a_label(extractor):
+    """'LABS  01/17  01/18  01/19' over rows that end with their unit: a flowsheet (before: the
+    rows had one cell more than the dates row, so no table, and integer rows were lost)."""
+    text = (
+        "LABS\t01/17\t01/18\t01/19\n"
+        "WBC\t18.2\t14.6\t11.9\tx10^3/uL\n"
+        "Platelets\t188\t160\t142\tx10^3/uL\n"
+        "Glucose\t212\t176\t158\tmg/dL\n"
+    )
+    found = {(o.name, o.value, o.unit) for o in extractor.extract(text).observations}
+    assert {("Platelets", 142.0, "10*3/uL"), ("Glucose", 158.0, "mg/dL")} <= found
+    assert ("WBC", 18.2, "10*3/uL") in found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a drug's name as a measure of another's dose
+            "He has been using oxycodone 10 mg every 4 hours as needed (60 mg oral oxycodone ="
+            " 90 mg oral morphine equivalents).\n",
+            [("oxycodone", 10.0, Assertion.PRESENT, False)],
+        ),
+        (  # a plan's 'Label: add X' orders it
+            "PLAN\nConstipation: add polyethylene glycol 17 g PO daily.\n",
+            [("polyethylene glycol", 17.0, Assertion.PRESENT, True)],
+        ),
+        (  # a condition's plan wrapped over a line is still only planned
+            "PLAN\n- If inadequate response to methotrexate at 3 months, plan to\n"
+            "add adalimumab.\n",
+            [("methotrexate", None, Assertion.PRESENT, False),
+             ("adalimumab", None, Assertion.HYPOTHETICAL, False)],
+        ),
+    ],
+)  # fmt: skip
+def test_medication_mentions_in_a_consults_plan(extractor, text, expected):
+    found = [
+        (m.text, m.dose_value, m.assertion, m.prescribed)
+        for m in extractor.extract(text).medications
+    ]
+    assert found == expected

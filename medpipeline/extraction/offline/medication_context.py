@@ -311,35 +311,36 @@ PREVIOUSLY = re.compile(r"\b(?:previously|formerly|was once|in the past)\b", re.
 
 # A drug the sentence only proposes ('Consider starting metformin', 'may add lisinopril', 'he
 # may receive penicillins in future', 'candidate for statin therapy') or makes conditional ('If
-# pain persists, take ibuprofen'): planned, not taken. ConText's hypothetical cues are not used
-# for drugs, since 'as needed' is one of them.
+# pain persists, take ibuprofen'): planned, not taken, also across the line the page wrapped it
+# over ('plan to\nadd adalimumab'). ConText's hypothetical cues are not used for drugs, since 'as
+# needed' is one of them.
 PROPOSED_BEFORE = re.compile(
-    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could|might)[ \t]+(?:start|try|add"
-    r"|receive|begin|need|benefit[ \t]+from|(?:transition|switch|change|convert|step[ \t]+down)"
+    r"\b(?:consider(?:s|ed|ing)?|discuss(?:es|ed|ing)?|(?:may|could|might)\s+(?:start|try|add"
+    r"|receive|begin|need|benefit\s+from|(?:transition|switch|change|convert|step\s+down)"
     # 'we may switch you to cephalexin'
-    r"(?:\s+(?:you|him|her|them|the[ \t]+patient))?\s+to)"
+    r"(?:\s+(?:you|him|her|them|the\s+patient))?\s+to)"
     # 'If pain persists, take ibuprofen', 'if BP > 160 take extra clonidine', 'If GBS positive
     # (or unknown at delivery), will give IV penicillin G'
-    rf"|if\b{CLAUSE_CHARACTER}*(?:,|[ \t])[ \t]*(?:(?:you|we|I)[ \t]+)?"
-    r"(?:(?:may|can|should|will|would)[ \t]+)?"
+    rf"|if\b{CLAUSE_CHARACTER}*(?:,|\s)\s*(?:(?:you|we|I)\s+)?"
+    r"(?:(?:may|can|should|will|would)\s+)?"
     r"(?:take|use|start|try|begin|add|initiate|increase|resume|restart|give|administer"
-    r"|treat[ \t]+with|prescribe|offer)"
-    r"|will[ \t]+(?:convert|switch|change|transition)\b[^.;:\n]*\bto"
+    r"|treat\s+with|prescribe|offer)"
+    r"|will\s+(?:convert|switch|change|transition)\b[^.;:\n]*\bto"
     # 'Should a reaction have occurred, the protocol allows chlorphenamine', 'in case of ...,'
-    r"|(?:\bshould[ \t]+(?:a|an|there|the|he|she|they|it|this)|\bin[ \t]+(?:case|the[ \t]+event)"
-    rf"[ \t]+of)\b{CLAUSE_CHARACTER}*,[^.;:\n]*\w"
-    r"|plan(?:s|ning)?[ \t]+to[ \t]+(?:start|begin|add|initiate|try)|candidate[ \t]+for"
+    r"|(?:\bshould\s+(?:a|an|there|the|he|she|they|it|this)|\bin\s+(?:case|the\s+event)"
+    rf"\s+of)\b{CLAUSE_CHARACTER}*,[^.;:\n]*\w"
+    r"|plan(?:s|ning)?\s+to\s+(?:start|begin|add|initiate|try)|candidate\s+for"
     # 'plans levonorgestrel IUD (Mirena) insertion at 6-week postpartum visit'
-    r"|plans(?![ \t]+to\b)"
+    r"|plans(?!\s+to\b)"
     # what the patient asks for: 'asks about starting Ozempic', 'interested in trying melatonin'
-    r"|(?:asks|asked|asking|inquires|inquired)[ \t]+about|interested[ \t]+in"
-    r"|(?:wants|would[ \t]+like)[ \t]+to[ \t]+(?:start|try)"
+    r"|(?:asks|asked|asking|inquires|inquired)\s+about|interested\s+in"
+    r"|(?:wants|would\s+like)\s+to\s+(?:start|try)"
     r"|pre-?medicat\w*\s+with"
     # a choice not made yet: 'Options: resume bisphosphonate vs denosumab', 'prior auth for'
-    r"|options?(?:[ \t]+(?:include|are|discussed))?[ \t]*:|prior[ \t]+auth(?:orization)?[ \t]+for"
-    r"|(?:vs|versus)(?=\.?[ \t]+[^.;:\n]*$)"
+    r"|options?(?:\s+(?:include|are|discussed))?\s*:|prior\s+auth(?:orization)?\s+for"
+    r"|(?:vs|versus)(?=\.?\s+[^.;:\n]*$)"
     # (to the drug on the line the page wrapped the sentence onto)
-    r"|recommend(?:s|ed)?[ \t]+(?:starting|adding|trying|a[ \t]+trial[ \t]+of))\b"
+    r"|recommend(?:s|ed)?\s+(?:starting|adding|trying|a\s+trial\s+of))\b"
     # (on to the drugs a regimen lists: 'will prescribe quadruple therapy: bismuth, ...')
     r"(?:[^.;:]|(?<=therapy):|(?<=regimen):)*$",
     re.IGNORECASE,
