@@ -6,6 +6,7 @@ on the code before its rule unless it says it is a guard."""
 import pytest
 
 from medpipeline.extraction.offline import OfflineExtractor
+from medpipeline.extraction.offline.lexicons import read_lexicon
 from medpipeline.extraction.schema import Assertion, MedicationStatus
 
 
@@ -209,3 +210,12 @@ def test_medication_mentions_in_a_consults_plan(extractor, text, expected):
         for m in extractor.extract(text).medications
     ]
     assert found == expected
+
+
+def test_no_context_rule_is_written_twice():
+    """Two rows of one cue and category with other scopes made the outcome depend on the order
+    medspaCy kept them in: any rule added anywhere turned 'HIV 1/2 Ag/Ab NONREACTIVE' (scope 8
+    and 3) into an active HIV."""
+    rows = read_lexicon("context_rules.csv")
+    cues = [(row["literal"].lower(), row["category"]) for row in rows]
+    assert sorted(cue for cue in set(cues) if cues.count(cue) > 1) == []

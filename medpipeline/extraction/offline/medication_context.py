@@ -205,7 +205,9 @@ PRESCRIBED_IN_SENTENCE = re.compile(
 # (an assessment's numbered item may name its problem first: '3. Hypomagnesemia: start magnesium
 # oxide'; not 'Options: resume bisphosphonate vs denosumab')
 CLAUSE_START = (
-    r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?(?:[A-Za-z][\w ,'/()-]{0,40}:\s*)?"
+    r"(?:^|\s[-\u2013]\s|;\s*)\W*(?:\d{1,2}[.)]\s*)?"
+    # a problem's label ('Constipation: add polyethylene glycol'), not a choice's ('Options:')
+    r"(?:(?!(?:options?|alternatives?|choices?)\b)[A-Za-z][\w ,'/()-]{0,40}:\s*)?"
     r"(?:(?:plan|rx)\s*:\s*)?"
 )
 
@@ -377,8 +379,8 @@ def cue_before(pattern: re.Pattern[str], text: str, ent: Span) -> bool:
     """The pattern matches in the drug's sentence before it, where it is about this drug (not
     only another item of the same list)."""
     sentence_start, _ = sentence_region(ent)
-    return any(  # (where the cue's last word is: a clause's ';' before it is the item before's)
-        reaches_target(ent, sentence_start + match.end() - 1)
+    return any(  # (where the cue's words start: a clause's ';' before them is the item before's)
+        reaches_target(ent, sentence_start + match.end() - len(match.group().lstrip("; \t\n")))
         for match in pattern.finditer(text[sentence_start : ent.start_char])
     )
 

@@ -84,8 +84,6 @@ SIG_STOP = re.compile(
     r"|taper)\w*)"
     # another course's route: 'Start prednisone 40 mg daily after IV steroids'
     r"|(?i:\s+(?:after|following|instead[ \t]+of)\s+(?:the[ \t]+)?(?:IV|PO|IM|oral)\b)"
-    # an equation's other side: '60 mg oral oxycodone = 90 mg oral morphine equivalents'
-    r"|[ \t]=[ \t]"
 )
 
 
@@ -108,12 +106,19 @@ ROUTE_BEFORE_NEXT_DRUG = re.compile(
 )
 
 
+# An equation whose other side is the next drug's dose ('60 mg oral oxycodone = 90 mg oral
+# morphine equivalents'; not 'Cefdinir 14 mg/kg/day = 240 mg PO daily', the dose worked out).
+EQUALS_NEXT_DRUG = re.compile(r"[ \t]=[ \t][^=\n]*$")
+
+
 def sig_window(text: str, ent: Span, next_drug_start: int) -> str:
     """Text after a drug mention that may hold its dose, route and frequency."""
     limit = min(next_drug_start, ent.end_char + SIG_WINDOW_CHARS, len(text))
     window = text[ent.end_char : limit]
     if limit == next_drug_start:
         window = ROUTE_BEFORE_NEXT_DRUG.sub("", window)
+        if next_drug_start < len(text):
+            window = EQUALS_NEXT_DRUG.sub("", window)
     stop = SIG_STOP.search(window)
     window = window[: stop.start()] if stop else window
     changed = CHANGED_FROM.search(window)

@@ -453,7 +453,7 @@ def procedure_from_row(table: Table, row: TableRow, text: str) -> ProcedureFact 
     if cell is None or is_absence(cell.text):
         return None
     written, scheduled = cell.text, False
-    if field := CELL_FIELD.fullmatch(written):
+    if field := CELL_FIELD.fullmatch(PERFORMER.sub("", written)):  # (not 'X By: Ortiz, Ana')
         # a form's field: 'Scheduled procedure: Laparoscopic cholecystectomy' is planned;
         # 'Indication: Symptomatic cholelithiasis' or 'Surgeon: ...' names no procedure
         scheduled = NOT_YET.search(field["label"]) is not None

@@ -197,7 +197,8 @@ def known_observation_pattern() -> re.Pattern[str]:
         r"(?![+\d]|\.\d|s\b|[ \t]*[-\u2013][ \t]*\d)"
         rf"(?:{SEPARATOR}\((?P<early_flag>{FLAG})\)"  # 'Na 131 (L) [135-145]'
         r"|[ \t]+(?P<bare_flag>HH|LL|H|L)(?=[ \t]+[^\s\d]))?"  # 'Glucose 118 H mg/dL 65-99'
-        rf"(?:{SEPARATOR}(?P<unit>{units})(?![A-Za-z0-9]))?"
+        # (the unit may open the next line: 'calcium 9.1\nmg/dL', a wrapped sentence)
+        rf"(?:(?:{SEPARATOR}|[ \t]*\n[ \t]*)(?P<unit>{units})(?![A-Za-z0-9]))?"
         rf"(?:{SEPARATOR}{RANGE})?"
         rf"(?:{SEPARATOR}(?P<flag>{FLAG})(?![\w])|[ \t]*\((?P<bracketed_flag>{FLAG})\))?",
         re.IGNORECASE,

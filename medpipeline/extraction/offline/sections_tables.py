@@ -24,7 +24,7 @@ from medpipeline.extraction.offline.section_rules import (
     is_section_title,
     section_title_category,
 )
-from medpipeline.extraction.offline.text import Region, labelled, normalize_space
+from medpipeline.extraction.offline.text import LIST_MARKER, Region, labelled, normalize_space
 from medpipeline.table_columns import header_offset
 
 ALLERGY_CATEGORIES = {"allergy", "allergies"}
@@ -901,20 +901,22 @@ def status_lists(header: TableRow, rows: list[TableRow]) -> tuple[TableRow, list
     return TableRow([first], first.start, first.end), items
 
 
-# A cell that is an item of a list, not an attribute of one: words, no figures, no 'Label:'.
+# A cell that is an item of a list, not an attribute of one: opening with a word, no 'Label:'.
 LIST_ITEM_CELL = re.compile(r"(?:[-\u2022*]|\d{1,2}[.)])?[ \t]*(?P<item>[A-Za-z][^:|\n]*)")
 LIST_KINDS = {PROBLEMS, PAST_HISTORY, ALLERGIES, "allergies"}
 
 
 def items_across(row: TableRow) -> list[TableRow]:
-    """A row of a list printed across a form's grid without a header ('| Alzheimer's dementia
-    | Heart failure (EF 35%, 2023) | Hypothyroidism |', '| 1. Codeine - nausea | 2.
-    Ciprofloxacin - tendinitis |'): one row per item, its list number dropped. A row of a
-    date, a status or a 'Label: value' is no such list."""
+    """A row of a list printed across a form's grid without a header, three items or more or
+    numbered ('| Alzheimer's dementia | Heart failure (EF 35%, 2023) | Hypothyroidism |', '| 1.
+    Codeine - nausea | 2. Ciprofloxacin - tendinitis |'): one row per item, its list number
+    dropped. A row of a date, a status or a 'Label: value' is no such list, nor is a diagnosis
+    with its kind ('| Principal | Acute cholangitis |')."""
     filled = row.filled()
     items = [LIST_ITEM_CELL.fullmatch(cell.text) for cell in filled]
+    numbered = all(LIST_MARKER.match(cell.text) for cell in filled)
     if (
-        len(filled) < 2
+        len(filled) < (2 if numbered else 3)
         or not all(items)
         or any(is_date(cell.text) or STATUS_CAPTION.fullmatch(cell.text) for cell in filled)
     ):
@@ -1094,12 +1096,16 @@ def is_prose(cell: Cell) -> bool:
 
 def table_regions(tables: list[Table]) -> list[Region]:
     """Where the tables are, but their cells of prose other than the row's name (a form's
-    free-text field, a review's recommendation), which are read as text too."""
+    free-text field, a review's recommendation, a note across the table), which are read as
+    text too."""
     regions = []
     for table in tables:
         start = table.region[0]
         for row in table.rows:
-            name = table.name_cell(row) if table.kind is not None else None
+            # (a row's one cell across the table is a note on it: 'Discontinued in last 30 days:
+            # Nitrofurantoin 50 mg nightly - discontinued 01/15/2025 ...')
+            named = table.kind is not None and len(row.filled()) > 1
+            name = table.name_cell(row) if named else None
             for cell in row.filled():
                 if cell != name and is_prose(cell):
                     regions.append((start, cell.start))
