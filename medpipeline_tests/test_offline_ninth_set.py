@@ -219,3 +219,25 @@ def test_no_context_rule_is_written_twice():
     rows = read_lexicon("context_rules.csv")
     cues = [(row["literal"].lower(), row["category"]) for row in rows]
     assert sorted(cue for cue in set(cues) if cues.count(cue) > 1) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # an ICU note's lines and tubes, placed on a date without 'was'
+            "LINES / TUBES\nR IJ triple-lumen CVC\tplaced 01/16/2025\tday 4\tsite clean\n"
+            "L radial arterial line\tplaced 01/16/2025\tday 4\n",
+            [("R IJ triple-lumen CVC placement", "2025-01-16"),
+             ("L radial arterial line placement", "2025-01-16")],
+        ),
+        ("Biliary stent placed by ERCP on 05/20/2025 for obstructive jaundice.\n",
+         [("Biliary stent placement", None)]),
+        ("A central venous catheter was placed.\n", [("central venous catheter placement", None)]),
+        ("PLAN\nWill need PICC line placed tomorrow.\n", []),  # a guard: not done yet
+    ],
+)  # fmt: skip
+def test_a_device_placed(extractor, text, expected):
+    """(before: a central line and a CVC were no device, an arterial line neither, and a device
+    was placed only when the text said 'was placed')"""
+    found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
+    assert found == expected

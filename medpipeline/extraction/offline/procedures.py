@@ -412,12 +412,16 @@ NAME_THEN_FINDINGS = re.compile(
     r"|at[ \t]+age[ \t]+\d{1,2})\b)",
     re.IGNORECASE | re.MULTILINE,
 )
+# (a lines-and-tubes list's 'R IJ triple-lumen CVC<tab>placed 01/16/2025', 'Biliary stent placed
+# by ERCP on 05/20/2025': placed on a date or by someone, without 'was')
 DEVICE_PLACED = re.compile(
-    rf"(?:\b(?:an?|the)[ \t]+)?\b(?P<device>(?:{NAME_WORD}){{0,2}}?(?:stents?|pacemaker"
+    rf"(?:\b(?:an?|the)[ \t]+)?\b(?P<device>(?:{NAME_WORD}){{0,3}}?(?:stents?|pacemaker"
     r"|defibrillator|chest[ \t]+tube|PICC(?:[ \t]+line)?|central[ \t]+(?:venous[ \t]+)?"
+    r"(?:line|catheter)|(?-i:CVC)|arterial[ \t]+(?:line|catheter)"
     r"|(?:AV|arteriovenous)[ \t]+(?:fistula|graft)|port-a-cath|(?:dialysis|tunneled)[ \t]+catheter"
-    r"(?:line|catheter)|IVC[ \t]+filter|feeding[ \t]+tube|G-tube|PEG(?:[ \t]+tube)?"
-    rf"|nephrostomy[ \t]+tube)){WAS_DONE}(?:placed|inserted|implanted)\b",
+    r"|IVC[ \t]+filter|feeding[ \t]+tube|G-tube|PEG(?:[ \t]+tube)?"
+    rf"|nephrostomy[ \t]+tube))(?:{WAS_DONE}(?:placed|inserted|implanted)\b"
+    r"|[ \t]+(?:placed|inserted|implanted)(?=[ \t]+(?:(?:on|in)[ \t]+)?\d|[ \t]+by\b))",
     re.IGNORECASE,
 )
 NEGATED_BEFORE = re.compile(r"\b(?:no|never|denies|without|not)\b[^.\n]{0,30}$", re.IGNORECASE)
