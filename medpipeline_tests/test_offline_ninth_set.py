@@ -241,3 +241,72 @@ def test_a_device_placed(extractor, text, expected):
     was placed only when the text said 'was placed')"""
     found = [(p.text, p.performed_date) for p in extractor.extract(text).procedures]
     assert found == expected
+
+
+# What the blind half showed once read (after it was measured).
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Impression\n3. Penicillin allergy - ruled out by skin testing and oral\nchallenge.\n",
+        "Penicillin allergy label removed (delabeled) -\npatient may receive penicillins.\n",
+        "Plan\nAllergy list updated: penicillin removed; peanut and birch pollen added.\n",
+    ],
+)
+def test_an_allergy_the_allergist_refuted(extractor, text):
+    """(before: penicillin stayed the patient's confirmed allergy, and 'birch pollen added' was a
+    substance)"""
+    found = {a.substance.lower(): a.assertion for a in extractor.extract(text).allergies}
+    assert found["penicillin"] == Assertion.NEGATED
+    assert {name for name, assertion in found.items() if assertion == Assertion.PRESENT} <= {
+        "peanut",
+        "birch pollen",
+    }
+
+
+def test_an_allergy_ticked_as_another_drug(extractor):
+    """'[X] Other drug: sulfamethoxazole-trimethoprim - hives' under a form's allergy boxes is
+    an allergy (before: an active drug, the allergy lost)."""
+    text = (
+        "Allergies / prior vaccine reactions\n"
+        "[ ] Eggs\t[ ] Gelatin\t[ ] Latex\n"
+        "[X] Other drug: sulfamethoxazole-trimethoprim - hives (2020)\n"
+    )
+    found = extractor.extract(text)
+    assert [(a.substance, a.reaction) for a in found.allergies] == [
+        ("sulfamethoxazole-trimethoprim", "hives")
+    ]
+    assert found.medications == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("MEDICATIONS\nLisinopril 40 mg PO daily ...... continue\n"
+         "Allopurinol - not on (single flare)\n",
+         [("Lisinopril", Assertion.PRESENT), ("Allopurinol", Assertion.NEGATED)]),
+        ("PLAN\n- Moderate-intensity statin (atorvastatin 20 mg) recommended for\ndiabetes.\n",
+         [("atorvastatin", Assertion.HYPOTHETICAL)]),
+        ("Continue aspirin 81 mg daily as recommended by cardiology.\n",  # a guard
+         [("aspirin", Assertion.PRESENT)]),
+    ],
+)  # fmt: skip
+def test_a_drug_not_taken_or_only_recommended(extractor, text, expected):
+    assert [(m.text, m.assertion) for m in extractor.extract(text).medications] == expected
+
+
+def test_a_problem_table_under_a_subjective_part(extractor):
+    """'| Problem | Status |' printed under 'Subjective' (no title of its own): its problems
+    (before: none, the table was the history of present illness's); 'History' is a past one."""
+    text = (
+        "Subjective\nReturns for follow-up of a diabetic foot ulcer.\n"
+        "| Problem | Status |\n"
+        "| Type 2 diabetes mellitus | Active - A1c 8.6 % |\n"
+        "| Hypertension | Active |\n"
+        "| Amputation right fifth toe (2021, osteomyelitis) | History |\n"
+    )
+    found = {c.text: c.assertion for c in extractor.extract(text).conditions}
+    assert found["Type 2 diabetes mellitus"] == Assertion.PRESENT
+    assert found["Hypertension"] == Assertion.PRESENT
+    assert found["Amputation right fifth toe (2021, osteomyelitis)"] == Assertion.HISTORICAL

@@ -15,6 +15,7 @@ from medpipeline.extraction.offline.allergy_items import (
     ALLERGY_LABEL,
     ALLERGY_LIST_WORD,
     NO_KNOWN_ALLERGIES,
+    NOT_A_TRUE_ALLERGY,
     PARENTHESES,
     SUBSTANCE_BLOCK,
     SUBSTANCE_DASH,
@@ -53,7 +54,7 @@ from medpipeline.extraction.offline.text import (
     wrapped_end,
 )
 from medpipeline.extraction.offline.vocabularies import find_drug
-from medpipeline.extraction.schema import AllergyFact
+from medpipeline.extraction.schema import AllergyFact, Assertion
 from medpipeline.terminology import icd10cm_code
 
 INLINE_ALLERGY_LABEL = re.compile(ALLERGY_LABEL, re.IGNORECASE)
@@ -348,6 +349,9 @@ ANAPHYLAXIS_BEFORE = re.compile(
 )
 
 
+REFUTED_AFTER = re.compile(rf"[ \t]*(?:{NOT_A_TRUE_ALLERGY.pattern})", re.IGNORECASE)
+
+
 def substance_allergies(doc: Doc, skip_regions: list[Region]) -> list[AllergyFact]:
     text = doc.text
     facts = [
@@ -364,11 +368,14 @@ def substance_allergies(doc: Doc, skip_regions: list[Region]) -> list[AllergyFac
         if in_regions(start, skip_regions):
             continue
         reaction = normalize_space(after["reaction"]) if after["reaction"] else None
+        # 'Penicillin allergy - ruled out by skin testing', 'Penicillin allergy label removed'
+        refuted = REFUTED_AFTER.match(text, after.end())
         facts.append(
             AllergyFact(
                 quote=quote_for(text, start, after.end()),
                 substance=normalize_space(text[start:end]),
                 reaction=reaction,
+                assertion=Assertion.NEGATED if refuted else Assertion.PRESENT,
             )
         )
     return facts

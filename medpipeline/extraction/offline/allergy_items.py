@@ -87,7 +87,9 @@ ALLERGEN_KIND = (
 )
 
 
-ALLERGEN_KIND_LABEL = re.compile(rf"^\s*{ALLERGEN_KIND}[ \t]*:[ \t]*", re.IGNORECASE)
+ALLERGEN_KIND_LABEL = re.compile(
+    rf"^\s*(?:other[ \t]+)?{ALLERGEN_KIND}[ \t]*:[ \t]*", re.IGNORECASE  # 'Other drug:'
+)
 
 
 # What opens an item by pointing at the list ('[X] See list: penicillin (anaphylaxis)').
@@ -269,6 +271,7 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
     item_text = ALLERGY_TO.sub(
         "", ALLERGEN_KIND_LABEL.sub("", SEE_LIST.sub("", item_text)), count=1
     )
+    item_text = ADDED_AFTER.sub("", item_text)
     status_text = labelled(item_text, "status")
     if status_text is None and (listed := LISTED_STATUS.search(item_text)):
         status_text, item_text = listed["status"], item_text[: listed.start()]
@@ -317,6 +320,8 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
 LISTED_STATUS = re.compile(
     r"[ \t]*(?:[-\u2013,][ \t]*|\()(?P<status>active|inactive|resolved)\)?[ \t.]*$", re.IGNORECASE
 )
+# An allergy list's update ('... grass and birch pollen added'): the item is the substance.
+ADDED_AFTER = re.compile(r"[ \t]+(?:added|new)[ \t.]*$", re.IGNORECASE)
 
 
 DRUG_EXAMPLE = re.compile(
@@ -349,8 +354,11 @@ NO_REACTION_AFTER = re.compile(
 # An allergy the item itself says the patient does not have: an allergist's or a challenge's
 # verdict.
 NOT_A_TRUE_ALLERGY = re.compile(
-    r"[,;-]?\s*\b(?:(?:is\s+)?not\s+(?:an?\s+)?(?:true\s+)?allerg\w*"
+    r"[,;\u2013-]?\s*\b(?:(?:is\s+)?not\s+(?:an?\s+)?(?:true\s+)?allerg\w*"
     r"|no\s+true\s+allerg\w*|not\s+(?:truly\s+)?allergic|de-?labell?ed"
+    # 'Penicillin allergy - ruled out by skin testing', 'allergy label removed', an allergy
+    # list's update 'penicillin removed'
+    r"|ruled\s+out|(?:label\s+)?removed"
     r"|(?:passed|tolerated)\s+(?:an?\s+)?(?:oral\s+|drug\s+)?challenge)\b[^,;()]*",
     re.IGNORECASE,
 )

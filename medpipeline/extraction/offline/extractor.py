@@ -176,11 +176,13 @@ class OfflineExtractor:
         doc = self.nlp(text)
         tables = find_tables(doc, vital_kind)
         in_tables = table_regions(tables)
-        read_tables = [
-            table.region
-            for table in tables
-            if (table.kind or table.detached) and not is_reading_grid(table)
-        ]
+        read_tables = table_regions(
+            [
+                table
+                for table in tables
+                if (table.kind or table.detached) and not is_reading_grid(table)
+            ]
+        )
         not_narrative = (
             in_tables
             + title_regions(doc)

@@ -38,6 +38,7 @@ VITALS = "vital_signs"
 PROCEDURES = "procedures"
 PLANNED_PROCEDURES = "planned_procedures"  # a plan's procedures: ServiceRequests, never done
 ASSESSMENT = "observation_and_plan"
+NARRATIVE_SECTIONS = {ASSESSMENT, "history_of_present_illness", "chief_complaint"}
 CONTENTS = "contents"  # a rendered table of contents
 ADMINISTRATIVE = "administrative"
 # A microbiology susceptibility table ('Antibiotic | MIC (mcg/mL) | Interpretation'): each row an
@@ -70,7 +71,7 @@ CELL = re.compile(r"(?<=\|)([^|\n]*)(?=\|)")
 MAX_HEADER_CELL_WORDS = 5
 # A problem's or an allergy's status: resolved, or no longer active without resolving.
 RESOLVED_STATUS = re.compile(r"\bresolved\b", re.I)
-INACTIVE_STATUS = re.compile(r"\b(?:inactive|historical|past)\b", re.I)
+INACTIVE_STATUS = re.compile(r"\b(?:inactive|historical|history|past)\b", re.I)
 
 
 def status_says(written: str) -> tuple[bool, bool]:
@@ -1020,8 +1021,10 @@ def find_tables(doc: Doc, vital_name) -> list[Table]:
             kind = ADMINISTRATIVE  # whatever a heading row printed above it says
         elif kind in (None, "other", ADMINISTRATIVE) or header_says == VITALS:
             kind = header_says or kind
-        elif kind == ASSESSMENT and header_says == PROBLEMS:
-            kind = PROBLEMS  # an assessment's table of diagnoses (its other tables may be plans)
+        elif kind in NARRATIVE_SECTIONS and header_says == PROBLEMS:
+            # an assessment's table of diagnoses (its other tables may be plans), a problem table
+            # under a subjective part ('Subjective ... History | Problem | Status |')
+            kind = PROBLEMS
         if kind is None and header is None and previous is not None and roles is previous.roles:
             kind = previous.kind
         elif (
