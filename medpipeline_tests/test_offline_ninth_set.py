@@ -310,3 +310,29 @@ def test_a_problem_table_under_a_subjective_part(extractor):
     assert found["Type 2 diabetes mellitus"] == Assertion.PRESENT
     assert found["Hypertension"] == Assertion.PRESENT
     assert found["Amputation right fifth toe (2021, osteomyelitis)"] == Assertion.HISTORICAL
+
+
+def test_a_nephrology_visits_trend_list_and_header(extractor):
+    """A trend by month ('02/2024'), a listed drug the lexicon misses stopped after a dash, a
+    class proposed with its example 'discussed', and a header's 'Visit 08/19/2025' (before: the
+    trend was lost, calcium acetate and empagliflozin active, and no encounter)."""
+    text = (
+        "Patient: ADEYEMI, SAMUEL O\tDOB 04/09/1959\tVisit 08/19/2025\n"
+        "eGFR / laboratory trend\n"
+        "| Test | 02/2024 | 08/2024 | 08/12/2025 | Units |\n"
+        "| eGFR (CKD-EPI 2021) | 28 | 24 | 18 | mL/min/1.73m2 |\n"
+        "| Ferritin |  |  | 310 | ng/mL |\n"
+        "Current medications\n"
+        "1. Calcitriol 0.25 mcg PO daily\n"
+        "2. Calcium acetate 667 mg with meals - discontinued 09/2024 after hypercalcemia\n"
+        "Plan\n"
+        "- SGLT2 inhibitor (empagliflozin) discussed; will not start given eGFR < 20.\n"
+    )
+    found = extractor.extract(text)
+    egfr = sorted(o.value for o in found.observations if o.name == "eGFR")
+    assert egfr == [18.0, 24.0, 28.0]
+    medications = {m.text: (m.status, m.assertion) for m in found.medications}
+    assert medications["Calcitriol"] == (MedicationStatus.ACTIVE, Assertion.PRESENT)
+    assert medications["Calcium acetate"][0] == MedicationStatus.STOPPED
+    assert medications["empagliflozin"][1] == Assertion.HYPOTHETICAL
+    assert [e.start_date for e in found.encounters] == ["2025-08-19"]

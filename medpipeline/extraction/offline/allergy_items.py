@@ -88,7 +88,8 @@ ALLERGEN_KIND = (
 
 
 ALLERGEN_KIND_LABEL = re.compile(
-    rf"^\s*(?:other[ \t]+)?{ALLERGEN_KIND}[ \t]*:[ \t]*", re.IGNORECASE  # 'Other drug:'
+    rf"^\s*(?:other[ \t]+)?{ALLERGEN_KIND}[ \t]*:[ \t]*",
+    re.IGNORECASE,  # 'Other drug:'
 )
 
 

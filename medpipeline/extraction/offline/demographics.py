@@ -149,7 +149,8 @@ ENCOUNTER_DATE_LABEL = re.compile(
     rf"|consult(?:ation)?)|"
     rf"(?<!last )(?<!prior )(?<!previous )encounter|DOS"
     # 'Visit: 03/11/2025 09:40', 'VISIT  : 02/18/2025' (not 'Last visit:', 'Next visit:')
-    rf"|(?<!last )(?<!next )(?<!prior )(?<!previous )(?<!follow-up )visit(?=[ \t]*:)"
+    # or 'Visit 08/19/2025' in a header line
+    rf"|(?<!last )(?<!next )(?<!prior )(?<!previous )(?<!follow-up )visit(?=[ \t]*:|[ \t]+\d)"
     # a line's own 'Date/Time:' (not a C-CDA header's 'Documentation Of | ..., Date/Time:')
     rf"|(?<![^\n])date[ \t]*/[ \t]*time|date)"
     # the date on the next line after a label's colon ('Admit date:\n06/02/2025', a grid's wrap),

@@ -470,9 +470,9 @@ def starts_on_a_date(text: str, ent: Span) -> bool:
 PROPOSED_AFTER = re.compile(
     r"[^.;:\n]*?\b(?:may|might|could|can)[ \t]+be[ \t]+(?:tried|considered|started|added"
     r"|initiated|offered)\b"
-    # 'Moderate-intensity statin (atorvastatin 20 mg) recommended for diabetes' (not 'taken as
-    # recommended')
-    r"|[^.;:\n(]*?\)?[ \t]+(?:is[ \t]+|was[ \t]+)?(?<!\bas[ \t])recommended\b"
+    # 'Moderate-intensity statin (atorvastatin 20 mg) recommended for diabetes', 'SGLT2
+    # inhibitor (empagliflozin) discussed' (not 'taken as recommended')
+    r"|[^.;:\n(]*?\)?[ \t]+(?:is[ \t]+|was[ \t]+)?(?<!\bas[ \t])(?:recommended|discussed)\b"
     # one side of a choice: 'fezolinetant 45 mg daily is an option', 'denosumab vs ...'
     r"|[^.;:\n]*?\b(?:is[ \t]+an|as[ \t]+an|are)[ \t]+options?\b|[ \t]+(?:vs|versus)\b"
     # 'if opioid needed post-op, hydromorphone would be an alternative'

@@ -204,10 +204,21 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
     return facts
 
 
+# The status a listed drug's line ends with after a dash ('Calcium acetate 667 mg with meals -
+# discontinued 09/2024 after hypercalcemia').
+DASH_STATUS = re.compile(r"[ \t][-\u2013][ \t]*(?P<status>[^-\u2013\n]+)$")
+
+
+def listed_status(line_after_drug: str) -> MedicationStatus:
+    status = DASH_STATUS.search(line_after_drug)
+    return medication_status(status["status"]) if status else MedicationStatus.ACTIVE
+
+
 def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationFact]:
     """The lines of a medication section outside tables ('1. Lasix - 40mg by mouth once daily')
-    that name a drug of the dictionary the lexicon matcher missed: one medication per line; a
-    class of drugs named without a dose ('on a statin') is no product."""
+    that name a drug of the dictionary the lexicon matcher missed: one medication per line, its
+    status the one after a dash at its end; a class of drugs named without a dose ('on a
+    statin') is no product."""
     text = doc.text
     matched = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == DRUG]
     stop_lists = header_list_regions(text, STOP_LIST_HEADER)
@@ -245,7 +256,7 @@ def listed_medications(doc: Doc, skip_regions: list[Region]) -> list[MedicationF
                     frequency=parse_frequency(window),
                     status=MedicationStatus.STOPPED
                     if in_regions(offset, stop_lists)
-                    else MedicationStatus.ACTIVE,
+                    else listed_status(window),
                     name_by_spelling=by_spelling,
                 )
             )

@@ -148,7 +148,7 @@ def is_a_target(text: str, start: int) -> bool:
 # A bound a plan acts on, not a measurement: 'Transfuse if Hgb < 6.0', 'metformin held until Cr
 # <1.5', 'If ALT > 3x ULN, hold methotrexate'; or when to test again ('Recheck TSH 6 wks').
 CONDITION_BEFORE = re.compile(
-    r"\b(?:if|until|unless|when|once|prn|for)\b[^.;\n]{0,30}$"
+    r"\b(?:if|until|unless|when|once|prn|for|given)\b[^.;\n]{0,30}$"  # 'given eGFR < 20'
     # an instruction's reason to act: 'Return to ED for vomiting, glucose > 300', 'Call for
     # blood glucose < 70', 'Notify MD for: blood glucose > 350', its list wrapped after a comma
     # ('Notify MD for ... SBP > 160 or < 90,\n  HR > 110 or < 50, blood glucose > 350')

@@ -722,11 +722,18 @@ DATE_VALUE = re.compile(r"\d{1,2}[ \t]*[/.-][ \t]*\d{1,2}[ \t]*[/.-][ \t]*\d{2,4
 
 # A column's date without its year, with a remark or not ('11/28 (Admit)', '12/02 (Discharge)').
 MONTH_DAY = re.compile(r"(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])")
+# and a trend's month ('| Test | 02/2024 | 08/2024 | 08/12/2025 | Units |')
+MONTH_YEAR = re.compile(r"(?:0?[1-9]|1[0-2])/(?:19|20)\d{2}")
 
 
 def is_date(written: str) -> bool:
     date = REMARK.sub("", written).strip()
-    return bool(DATE_VALUE.fullmatch(date) or MONTH_DAY.fullmatch(date) or parse_date(date))
+    return bool(
+        DATE_VALUE.fullmatch(date)
+        or MONTH_DAY.fullmatch(date)
+        or MONTH_YEAR.fullmatch(date)
+        or parse_date(date)
+    )
 
 
 # The columns a dates row may name besides its dates.
