@@ -87,10 +87,8 @@ ALLERGEN_KIND = (
 )
 
 
-ALLERGEN_KIND_LABEL = re.compile(
-    rf"^\s*(?:other[ \t]+)?{ALLERGEN_KIND}[ \t]*:[ \t]*",
-    re.IGNORECASE,  # 'Other drug:'
-)
+# ('Drug:', 'Other drug:')
+ALLERGEN_KIND_LABEL = re.compile(rf"^\s*(?:other[ \t]+)?{ALLERGEN_KIND}[ \t]*:[ \t]*", re.I)
 
 
 # What opens an item by pointing at the list ('[X] See list: penicillin (anaphylaxis)').

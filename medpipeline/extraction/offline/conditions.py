@@ -493,7 +493,9 @@ def condition_from_row(
     resolved status, or none in a list of resolved problems, makes it historical and resolved,
     an inactive, historical or past one, or 'No' in an 'Active' column, historical and inactive
     (a problem merely listed stays active), a remission status in remission; a verification status
-    after the name ('(Suspected)', '(Refuted)') makes it possible or negated. In a questionnaire
+    after the name ('(Suspected)', '(Refuted)') makes it possible or negated; 'History of ...'
+    historical, and resolved with a remark that it healed or resolved. A form's field answered
+    none ('Isolation: [X] None') is no fact. In a questionnaire
     ('Condition | Response') a 'N' answer negates it and a question left unanswered, or answered
     otherwise, is no fact."""
     cell = table.name_cell(row)

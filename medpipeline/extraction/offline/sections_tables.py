@@ -840,8 +840,13 @@ def tab_tables(text: str, vital_name) -> list[list[TableRow]]:
         wrapped_header = above is not None and len(above) == 1 and WRAPPED_LABELS.fullmatch(gap)
         if above and (gap == "\n" or wrapped_header) and lines_up(row, above[0]):
             above.append(row)
-        elif above and gap == "\n" and len(above) == 1 and with_units_column(above[0], row):
-            above[0] = with_units_column(above[0], row)
+        elif (
+            above
+            and gap == "\n"
+            and len(above) == 1
+            and (units := with_units_column(above[0], row))
+        ):
+            above[0] = units
             above.append(row)
         elif above and gap == "\n" and (apart := with_cells_apart(text, row, len(above[0].cells))):
             above.append(apart)
