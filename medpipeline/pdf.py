@@ -308,9 +308,10 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
 
 
 def _loose_columns(table: Any, words: list[dict]) -> set[int]:
-    """The columns of a table holding words that none of its cells holds: a page laid out in
-    columns, one of which the table finder joined to a ruled table beside it ('Problem List'
-    items left of the 'Current Medications' table). Their words are read as text, not lost."""
+    """The columns of a table that hold words none of its cells holds and have a cell in fewer
+    than half its rows: a page laid out in columns, one of which the table finder joined to a
+    ruled table beside it ('Problem List' items left of the 'Current Medications' table). Their
+    words are read as text, not lost."""
     boxes = [(word["x0"], word["top"], word["x1"], word["bottom"]) for word in words]
     lost = [
         box
@@ -320,7 +321,10 @@ def _loose_columns(table: Any, words: list[dict]) -> set[int]:
     return {
         index
         for index, column in enumerate(table.columns)
-        if any(column.bbox[0] <= (box[0] + box[2]) / 2 <= column.bbox[2] for box in lost)
+        # (a column of the page's layout has few cells: a word a table's cell lets overflow is
+        # no reason to take its column apart)
+        if sum(cell is None for cell in column.cells) > len(column.cells) / 2
+        and any(column.bbox[0] <= (box[0] + box[2]) / 2 <= column.bbox[2] for box in lost)
     }
 
 

@@ -329,3 +329,19 @@ def test_a_list_beside_a_ruled_table_is_not_lost(tmp_path: Path):
     assert "\n".join(lines[-5:]) == "\n".join(line.removeprefix("# ") for line in LISTS_BESIDE)
     assert lines[0] == "| Current Medications |  |  |"
     assert "| Aspirin 81 mg | 1 tab daily | Discontinued |" in lines
+
+
+def test_a_word_overflowing_its_cell_leaves_the_table_whole(tmp_path: Path):
+    """A guard for the rule above: a ruled table whose cell lets a long label run on past its
+    rule keeps all its columns (taking the column apart lost a vital sign's readings)."""
+    pdf = FPDF(unit="mm", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    rows = [("Date", "BP-Sys(mm[Hg])-overflowing-label", "Pulse"), ("01/22/2013", "120", "72")]
+    for index, row in enumerate(rows):
+        pdf.set_xy(20, 30 + 6 * index)
+        for text in row:
+            pdf.cell(w=30, h=6, text=text, border=1)
+    pdf.output(str(tmp_path / "vitals.pdf"))
+    text = extract_pages(tmp_path / "vitals.pdf", LIMITS, ocr=False)[0].text
+    assert "| 01/22/2013 | 120 | 72 |" in text.split("\n")
