@@ -125,6 +125,25 @@ def test_yes_and_no_box_columns_answer_the_item_before_them(extractor):
     assert not found & {"Asthma / COPD", "Asthma", "COPD", "Heart failure", "Stroke / TIA"}
 
 
+def test_a_table_right_below_a_yes_no_checklist_is_read_as_itself(extractor):
+    """The yes / no columns end where a row has no box under them (this session's dev.sh canary:
+    a medication table printed right below a checklist was blanked as unanswered items)."""
+    text = (
+        "| Condition | Y | N | Comments |\n"
+        "| Hypertension | [X] | [ ] | on lisinopril |\n"
+        "| Asthma / COPD | [ ] | [X] |  |\n"
+        "| Drug / sig | Indication | Issue identified | Recommendation / outcome |\n"
+        "| Lisinopril 20 mg PO daily | Hypertension | None | Continue lisinopril |\n"
+        "| Losartan 50 mg PO daily | Hypertension | Dual RAAS blockade | STOP losartan |\n"
+    )
+    found = extractor.extract(text)
+    assert [(m.text, m.status) for m in found.medications] == [
+        ("Lisinopril", MedicationStatus.ACTIVE),
+        ("Losartan", MedicationStatus.STOPPED),
+    ]
+    assert "Asthma / COPD" not in {c.text for c in found.conditions}
+
+
 def test_a_scheduled_procedure_field_is_planned_and_an_indication_no_procedure(extractor):
     text = (
         "PROCEDURE\n"

@@ -289,7 +289,9 @@ def mark_answers(text: str) -> str:
         elif columns := yes_no_columns(line):
             answer_columns = columns
         elif answer_columns:
-            line = _mark_answer_row(line, answer_columns)
+            # (a row with no box under those columns is another table's: they end there)
+            answered = _mark_answer_row(line, answer_columns)
+            line, answer_columns = answered or line, answer_columns if answered else None
         if (labels := COLUMN_HEADING.search(line)) and not BOX.search(line):
             heading = [
                 ColumnLabel(label.group().lower(), label.start(), label.end())
@@ -334,12 +336,14 @@ def yes_no_columns(line: str) -> dict[int, bool] | None:
     return columns if set(columns.values()) == {True, False} else None
 
 
-def _mark_answer_row(line: str, columns: dict[int, bool]) -> str:
+def _mark_answer_row(line: str, columns: dict[int, bool]) -> str | None:
     """A row under yes / no columns: the cell before each group of answer columns is its item,
     which stays only when a box under a yes column is ticked and none under a no column (a
     question not answered yes is no fact); a blanked item's remarks up to the next item and
-    every box go."""
+    every box go. None when no answer column of the row holds a box."""
     cells = _bar_cells(line)
+    if not any(index < len(cells) and BOX.search(line, *cells[index]) for index in columns):
+        return None
     chars = list(line)
     groups: list[list[int]] = []
     for index in sorted(columns):
