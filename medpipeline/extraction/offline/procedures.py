@@ -444,6 +444,11 @@ def a_relatives_or_denied(text: str, start: int, end: int) -> bool:
 
 
 CELL_FIELD = re.compile(r"(?P<label>[A-Za-z][\w /-]{0,30}):[ \t]*(?P<value>\S.*)", re.DOTALL)
+OTHER_FIELD = re.compile(
+    r"\b(?:indications?|surgeon|assistant|reason|diagnos[ie]s|dx|date|anesthesi\w*|provider"
+    r"|physician|location|facility)\b",
+    re.IGNORECASE,
+)
 PROCEDURE_LABEL = re.compile(
     rf"\b(?:{PROCEDURE_WORD_OR_PLURAL}|{OPERATION_WORD_OR_PLURAL}|surger(?:y|ies))\b", re.I
 )
@@ -459,11 +464,13 @@ def procedure_from_row(table: Table, row: TableRow, text: str) -> ProcedureFact 
     written, scheduled = cell.text, False
     if field := CELL_FIELD.fullmatch(PERFORMER.sub("", written)):  # (not 'X By: Ortiz, Ana')
         # a form's field: 'Scheduled procedure: Laparoscopic cholecystectomy' is planned;
-        # 'Indication: Symptomatic cholelithiasis' or 'Surgeon: ...' names no procedure
-        scheduled = NOT_YET.search(field["label"]) is not None
-        if not PROCEDURE_LABEL.search(field["label"]):
+        # 'Indication: Symptomatic cholelithiasis' or 'Surgeon: ...' names no procedure (a name
+        # with a colon of its own stays: 'DNA PROBE: other infectious agent')
+        if PROCEDURE_LABEL.search(field["label"]):
+            scheduled = NOT_YET.search(field["label"]) is not None
+            written = field["value"]
+        elif OTHER_FIELD.search(field["label"]):
             return None
-        written = field["value"]
     name = procedure_name(written)
     if not re.search(r"[A-Za-z]{3}", name):
         return None
