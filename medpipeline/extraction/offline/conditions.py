@@ -21,6 +21,7 @@ from medpipeline.extraction.offline.sections_tables import (
 )
 from medpipeline.extraction.offline.term_matcher import CONDITION, DRUG
 from medpipeline.extraction.offline.text import (
+    CELL_FIELD,
     CODE_IN_PARENTHESES,
     COLUMN_GAP,
     LIST_ITEM_LINE,
@@ -478,11 +479,9 @@ REMISSION_STATUS = re.compile(r"\bremission\b", re.I)  # a current problem, not 
 
 
 # A problem-list item of the patient's past ('History of right hip fracture s/p ORIF 2022
-# (healed)'): historical, resolved when a remark says it healed or resolved; a form's field
-# label before the item's answer.
+# (healed)'): historical, resolved when a remark says it healed or resolved.
 HISTORY_OF = re.compile(r"(?:(?:personal[ \t]+)?history[ \t]+of|hx[ \t]+of|h/o)[ \t]+", re.I)
 RESOLVED_REMARK = re.compile(r"[ \t]*\([^()]*\b(?:resolved|healed)\b[^()]*\)", re.I)
-FIELD_LABEL = re.compile(r"^[A-Za-z][\w /-]{0,30}:")
 
 
 def condition_from_row(
@@ -499,7 +498,8 @@ def condition_from_row(
     ('Condition | Response') a 'N' answer negates it and a question left unanswered, or answered
     otherwise, is no fact."""
     cell = table.name_cell(row)
-    if cell is None or is_absence(FIELD_LABEL.sub("", cell.text).strip(" ,;")):
+    field = CELL_FIELD.fullmatch(cell.text) if cell else None
+    if cell is None or is_absence((field["value"] if field else cell.text).strip(" ,;")):
         return None  # (a form's field answered none: 'Isolation: [ ] MRSA [X] None')
     answer = table.cell(row, "answer")
     answer_text = answer.text.strip() if answer else ""

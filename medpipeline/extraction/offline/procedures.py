@@ -14,6 +14,7 @@ from medpipeline.extraction.offline.sections_tables import (
     TableRow,
 )
 from medpipeline.extraction.offline.text import (
+    CELL_FIELD,
     HEADING_MARK,
     LIST_ITEM_LINE,
     LIST_MARKER,
@@ -443,7 +444,6 @@ def a_relatives_or_denied(text: str, start: int, end: int) -> bool:
     )
 
 
-CELL_FIELD = re.compile(r"(?P<label>[A-Za-z][\w /-]{0,30}):[ \t]*(?P<value>\S.*)", re.DOTALL)
 OTHER_FIELD = re.compile(
     r"\b(?:indications?|surgeon|assistant|reason|diagnos[ie]s|dx|date|anesthesi\w*|provider"
     r"|physician|location|facility)\b",

@@ -24,7 +24,13 @@ from medpipeline.extraction.offline.section_rules import (
     is_section_title,
     section_title_category,
 )
-from medpipeline.extraction.offline.text import LIST_MARKER, Region, labelled, normalize_space
+from medpipeline.extraction.offline.text import (
+    CELL_FIELD,
+    LIST_MARKER,
+    Region,
+    labelled,
+    normalize_space,
+)
 from medpipeline.table_columns import header_offset
 
 ALLERGY_CATEGORIES = {"allergy", "allergies"}
@@ -415,9 +421,6 @@ LABELLED_READING = re.compile(
 )
 
 
-FILLED_FIELD = re.compile(r"[A-Za-z][^:|\n]{0,40}:[ \t]*\S.*")
-
-
 def is_header_row(row: TableRow, vital_name) -> bool:
     """Every filled cell a short label without digits, and at least one a known column word or
     vital-sign name ('Name | Dates | Details', 'Date | BP-Sys(mm[Hg]) | HR(bpm)'). One label
@@ -437,7 +440,7 @@ def is_header_row(row: TableRow, vital_name) -> bool:
             known += 1  # an administration record's hours ('Medication / dose / route | 0600')
         elif LABELLED_READING.fullmatch(cell.text):
             unlike_a_label += 1  # 'BP 148/86', 'Temp 97.9 F': a vital sign read, not its label
-        elif FILLED_FIELD.fullmatch(cell.text):
+        elif CELL_FIELD.fullmatch(cell.text):
             unlike_a_label += 1  # 'Surgeon: R. Abernathy, MD': a form's field filled in
         elif vital_name(cell.text) and len(cell.text.split()) <= MAX_HEADER_CELL_WORDS:
             known += 1

@@ -279,6 +279,11 @@ LABELLED_VALUE = (
 )
 
 
+# A form's field filled in, in a cell or an item ('Surgeon: R. Abernathy, MD', 'Scheduled
+# procedure: Laparoscopic cholecystectomy', 'Isolation: [X] None').
+CELL_FIELD = re.compile(r"(?P<label>[A-Za-z][^:|\n]{0,40}):[ \t]*(?P<value>\S.*)", re.DOTALL)
+
+
 def is_absence(name: str) -> bool:
     return bool(NOT_A_FACT.search(name.strip()))
 
