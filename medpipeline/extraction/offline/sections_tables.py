@@ -464,8 +464,7 @@ def is_caption_row(row: TableRow, width: int) -> bool:
     filled = row.filled()
     if width < 2 or len(filled) != 1:
         return False
-    caption = filled[0].text
-    return len(REMARK.sub("", caption).split()) <= 3 or section_title_category(caption) is not None
+    return len(REMARK.sub("", filled[0].text).split()) <= 3 or is_titled_caption(row, width)
 
 
 def is_titled_caption(row: TableRow, width: int) -> bool:
