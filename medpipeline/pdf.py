@@ -301,7 +301,7 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
     placed += [
         (_region_of(table.bbox, regions), Piece(table.bbox[1], table.bbox[3], None, text))
         for table, cells in zip(tables, rows, strict=True)
-        if (text := _table_lines(cells))
+        if (text := _box_lines(cells) if _is_boxed_form(cells) else _table_lines(cells))
     ]
     placed.sort(key=lambda item: (item[0], item[1].top))
     return with_blank_lines([piece for _, piece in placed]), rows
@@ -350,6 +350,33 @@ def _table_lines(rows: list[list[str | None]]) -> str:
         if any(cells):
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# A form's numbered box: its label, then what is filled in ('10. Allergies', '14. Other Pertinent
+# Diagnoses (ICD-10)', '18.A Functional Limitations').
+NUMBERED_BOX = re.compile(r"^\d{1,2}(?:\.[A-Z]?\.?|[A-Z]\.?)[ \t]+\S")
+MIN_NUMBERED_BOXES = 4
+
+
+def _is_boxed_form(rows: list[list[str | None]]) -> bool:
+    """A grid of numbered boxes (a plan of care, a transfer form), not a table of rows: most
+    filled cells open with their box's number."""
+    filled = [cell for row in rows for cell in row if cell and cell.strip()]
+    numbered = [cell for cell in filled if NUMBERED_BOX.match(cell)]
+    return len(numbered) >= MIN_NUMBERED_BOXES and len(numbered) >= 0.6 * len(filled)
+
+
+def _box_lines(rows: list[list[str | None]]) -> str:
+    """Each box of a form as its lines, a blank line between boxes: the items of a box
+    ('11. Medications' one drug a line) stay apart, where a table's cell is joined into one;
+    the first line is the box's label."""
+    boxes = []
+    for cell in (cell for row in rows for cell in row if cell and cell.strip()):
+        label, *filled = [" ".join(line.split()) for line in cell.splitlines() if line.strip()]
+        if filled and ":" not in label:
+            label += ":"  # its label, as a field's ('2. Start Of Care Date: 07/01/2024')
+        boxes.append("\n".join([label, *filled]))
+    return "\n\n".join(boxes)
 
 
 def _needs_ocr(page: PageText) -> bool:

@@ -345,3 +345,63 @@ def test_a_word_overflowing_its_cell_leaves_the_table_whole(tmp_path: Path):
     pdf.output(str(tmp_path / "vitals.pdf"))
     text = extract_pages(tmp_path / "vitals.pdf", LIMITS, ocr=False)[0].text
     assert "| 01/22/2013 | 120 | 72 |" in text.split("\n")
+
+
+def render_boxed_form(path: Path, boxes: list[tuple[float, float, float, float, str, str]]) -> Path:
+    """A form of ruled boxes, each a small bold label over what is filled in, line by line."""
+    pdf = FPDF(unit="mm", format="letter")
+    pdf.add_page()
+    for x, y, width, height, label, filled in boxes:
+        pdf.rect(x, y, width, height)
+        pdf.set_xy(x + 1, y + 0.8)
+        pdf.set_font("Helvetica", "B", 6.5)
+        pdf.cell(width - 2, 3, label)
+        pdf.set_xy(x + 1, y + 4)
+        pdf.set_font("Helvetica", size=8)
+        pdf.multi_cell(width - 2, 3.5, filled)
+    pdf.output(str(path))
+    return path
+
+
+PLAN_OF_CARE_BOXES = [
+    (10, 20, 60, 10, "2. Start Of Care Date", "07/01/2024"),
+    (70, 20, 130, 10, "10. Allergies", "Codeine - vomiting; Shellfish - hives"),
+    (10, 30, 110, 30, "11. Medications: Dose/Frequency/Route",
+     "Carvedilol 12.5 mg PO BID\nPotassium chloride 20 mEq PO daily - ON HOLD\n"
+     "Metolazone 2.5 mg PO - DISCONTINUED 06/28/2024\nAtorvastatin 40 mg PO at bedtime"),
+    (120, 30, 80, 30, "12. Principal Diagnosis (ICD-10 / Date)",
+     "I50.22 Chronic systolic heart failure"),
+    (10, 60, 190, 20, "14. Other Pertinent Diagnoses (ICD-10)",
+     "E11.65 Type 2 diabetes mellitus with hyperglycemia\nI48.91 Atrial fibrillation"),
+]  # fmt: skip
+
+
+def test_a_forms_numbered_boxes_keep_their_lines(tmp_path: Path):
+    """A plan of care's boxes: each box's lines stay lines, under its label (before: one
+    table row, the drugs of box 11 joined into one cell, so one drug's 'DISCONTINUED' was the
+    next one's)."""
+    pdf = render_boxed_form(tmp_path / "form.pdf", PLAN_OF_CARE_BOXES)
+    text = extract_pages(pdf, LIMITS, ocr=False)[0].text
+    assert (
+        "11. Medications: Dose/Frequency/Route\nCarvedilol 12.5 mg PO BID\n"
+        "Potassium chloride 20 mEq PO daily - ON HOLD\n"
+        "Metolazone 2.5 mg PO - DISCONTINUED 06/28/2024\nAtorvastatin 40 mg PO at bedtime"
+    ) in text
+    assert "2. Start Of Care Date:\n07/01/2024" in text
+    assert "|" not in text
+
+
+def test_a_table_of_few_numbered_cells_stays_a_table(tmp_path: Path):
+    """Guard: a ruled table whose first column numbers its rows is a table."""
+    pdf = FPDF(unit="mm", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    rows = [("#", "Medication", "Status"), ("1. A", "Lisinopril 10 mg", "Active"),
+            ("2. B", "Metformin 500 mg", "Stopped")]  # fmt: skip
+    for index, row in enumerate(rows):
+        pdf.set_xy(20, 30 + 6 * index)
+        for text in row:
+            pdf.cell(w=40, h=6, text=text, border=1)
+    pdf.output(str(tmp_path / "numbered.pdf"))
+    text = extract_pages(tmp_path / "numbered.pdf", LIMITS, ocr=False)[0].text
+    assert "| 1. A | Lisinopril 10 mg | Active |" in text.split("\n")

@@ -177,12 +177,24 @@ def is_allergy_list_line(line: str) -> bool:
         or ALLERGEN_KIND_LABEL.match(line)
     ):
         return True
-    if not line.strip() or LABEL_LINE.match(line) or other_section_start().match(line):
+    label = LABEL_LINE.match(line)
+    if label and is_substance(label[0].rstrip(":")):
+        return True  # 'Penicillin: historical label removed after a negative challenge'
+    if not line.strip() or label or other_section_start().match(line):
         return False
     if CAPITALS_HEADING.match(line) and not COMMON_ALLERGENS.search(line) and not find_drug(line):
         return False
     longest_item = max(len(SPECK.sub("", item).split()) for item in re.split("[,;]", line))
     return bool(LIST_ITEM_LINE.match(line)) or longest_item <= MAX_ALLERGY_ITEM_WORDS
+
+
+def is_substance(name: str) -> bool:
+    """A drug or a common allergen, the whole name."""
+    name = name.strip()
+    drug = find_drug(name)
+    return bool(COMMON_ALLERGENS.fullmatch(name)) or (
+        drug is not None and drug[:2] == (0, len(name))
+    )
 
 
 # A scan's specks between words ('_ Penicillin ’ Anaphylaxis -.'): no words of an item.

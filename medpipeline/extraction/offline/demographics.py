@@ -146,7 +146,7 @@ ENCOUNTER_DATE_LABEL = re.compile(
     rf"date of visit|encounter date|review date|consult(?:ation)? date|"
     # 'Date/time of transfer: 02/08/2025 21:40', 'Date of review: 03/27/2025'
     rf"date(?:[ \t]*/[ \t]*time)? of (?:surgery|procedure|operation|transfer|encounter|review"
-    rf"|consult(?:ation)?)|"
+    rf"|consult(?:ation)?|assessment|evaluation|exam(?:ination)?)|"
     rf"(?<!last )(?<!prior )(?<!previous )encounter|DOS"
     # 'Visit: 03/11/2025 09:40', 'VISIT  : 02/18/2025' (not 'Last visit:', 'Next visit:')
     # or 'Visit 08/19/2025' in a header line

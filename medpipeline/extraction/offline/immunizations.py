@@ -48,7 +48,10 @@ VACCINE_FOR = r"(?:vaccin\w*|immuni[sz]ed|immuni[sz]ations?)[ \t]+(?:against|for
 
 NEGATED = re.compile(
     r"\b(?:declin\w*|refus\w*|not[ \t]+(?:given|administered|received)|contraindicat\w*"
-    r"|opted[ \t]+out|does[ \t]+not[ \t]+want|did[ \t]+not[ \t]+want|never[ \t]+(?:had|received))",
+    r"|opted[ \t]+out|does[ \t]+not[ \t]+want|did[ \t]+not[ \t]+want|never[ \t]+(?:had|received)"
+    # immune without it ('Hepatitis B: immune by serology, no vaccination needed'): none given
+    r"|immune[ \t]+(?:by|per|on)[ \t]+(?:serology|titers?|titres?)"
+    r"|no[ \t]+(?:vaccin\w*|immuni[sz]ation|booster|dose)s?[ \t]+(?:is[ \t]+)?(?:needed|required))",
     re.IGNORECASE,
 )
 NO_BEFORE = re.compile(r"\bno(?:[ \t]+(?:prior|previous|record[ \t]+of))?[ \t]*$", re.IGNORECASE)

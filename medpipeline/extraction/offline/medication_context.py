@@ -472,7 +472,8 @@ PROPOSED_AFTER = re.compile(
     r"|initiated|offered)\b"
     # 'Moderate-intensity statin (atorvastatin 20 mg) recommended for diabetes', 'SGLT2
     # inhibitor (empagliflozin) discussed' (not 'taken as recommended')
-    r"|[^.;:\n(]*?\)?[ \t]+(?:is[ \t]+|was[ \t]+)?(?<!\bas[ \t])(?:recommended|discussed)\b"
+    r"|[^.;:\n(]*?\)?[ \t]+(?:is[ \t]+|was[ \t]+)?(?<!\bas[ \t])"
+    r"(?:recommended|discussed|offered|suggested)\b"
     # one side of a choice: 'fezolinetant 45 mg daily is an option', 'denosumab vs ...'
     r"|[^.;:\n]*?\b(?:is[ \t]+an|as[ \t]+an|are)[ \t]+options?\b|[ \t]+(?:vs|versus)\b"
     # 'if opioid needed post-op, hydromorphone would be an alternative'

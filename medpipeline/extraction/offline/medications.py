@@ -294,11 +294,15 @@ def is_a_susceptibility(text: str, ent: Span) -> bool:
     )
 
 
-# 'ALBUTEROL HFA 90 MCG INH': the inhaler's dose form after its strength, not isoniazid.
+# 'ALBUTEROL HFA 90 MCG INH', '2 PUFFS INH': the inhaler's dose form or route after its
+# strength or count, not isoniazid.
 DOSE_FORM_ABBREVIATION = re.compile(r"INH|TAB|CAP|SOL|SUSP")
 
 
-UNIT_BEFORE = re.compile(r"\d[ \t]*(?:mcg|mg|ug|g|ml|units?)[ \t]+$", re.IGNORECASE)
+UNIT_BEFORE = re.compile(
+    r"\d[ \t]*(?:mcg|mg|ug|g|ml|units?|puffs?|inhalations?|sprays?|tabs?|caps?)[ \t]+$",
+    re.IGNORECASE,
+)
 
 
 # A class named by what its drugs act on ('calcineurin inhibitor', 'dopamine agonist', 'estrogen

@@ -38,13 +38,15 @@ from medpipeline.extraction.schema import Assertion, ProcedureFact
 PROCEDURE_WORD_OR_PLURAL = rf"procedure{PRINTED_PLURAL}?"
 OPERATION_WORD_OR_PLURAL = rf"operation{PRINTED_PLURAL}?"
 PROCEDURE_HEADER = re.compile(
-    rf"^[ \t]*{HEADING_MARK}(?:.*\bthe following procedures were (?:conducted|performed)|"
+    rf"^[ \t]*{HEADING_MARK}(?:\d{{1,2}}\.[ \t]+)?"  # a form's box number
+    rf"(?:.*\bthe following procedures were (?:conducted|performed)|"
     rf"{PROCEDURE_WORD_OR_PLURAL}(?:[ \t]+(?:performed|done))?"
     r"(?:[ \t]+(?:this|during|at)[ \t]+[A-Za-z ]{1,30})?"
     rf"|{OPERATION_WORD_OR_PLURAL}(?: performed)?|(?:past[ \t]+)?surgical[ \t]+"
-    r"(?:history|procedures)|surgeries|(?:history[ \t]+of|past|previous|prior)[ \t]+"
+    r"(?:history|procedures?)|surgeries|(?:history[ \t]+of|past|previous|prior)[ \t]+"
     r"(?:procedures|surgeries|operations)"
-    r"|procedure[ \t]+history)[ \t]*:?[ \t]*$",
+    # a form's box label says what its codes and dates are ('13. Surgical Procedure (ICD / Date)')
+    r"|procedure[ \t]+history)(?:[ \t]*\([^()\n]{1,30}\))?[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -369,6 +371,8 @@ PROCEDURE_NAME_END = (
 NARRATIVE_PROCEDURE = re.compile(
     r"\b(?:underwent|undergone|s/p|status[ \t]+post|(?:prior|previous)(?!\s+to\b)|hx(?:\s+of)?|h/o"
     r"|had\s+(?:an?\s+)?|performed\s+"
+    # 'hip fracture treated with ORIF', 'retinal detachment repaired with pneumatic retinopexy'
+    r"|(?:treated|repaired|managed)\s+(?:surgically\s+)?(?:with|by)\s+"
     r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?"
     r"|taken\s+(?:emergently\s+|urgently\s+)?(?:to\s+the\s+(?:OR|operating\s+room"
     r"|cath(?:eterization)?\s+lab(?:oratory)?)\s+)?for\s+)\s*"
@@ -410,7 +414,9 @@ NAME_THEN_FINDINGS = re.compile(
     r"|[ \t]+(?:(?:on|in)[ \t]+)?\d[\d/.-]*[ \t]*:"  # 'Colonoscopy 2024: two adenomas removed'
     # 'Tonsillectomy in childhood.', 'Appendectomy at age 12'
     r"|[ \t]+(?:in[ \t]+(?:childhood|infancy)|as[ \t]+an?[ \t]+(?:child|teen(?:ager)?|infant|baby)"
-    r"|at[ \t]+age[ \t]+\d{1,2})\b)",
+    r"|at[ \t]+age[ \t]+\d{1,2})\b"
+    # 'Appendectomy 1962.', 'Cholecystectomy (2015);' in a history's sentences
+    r"|[ \t]+\(?(?:(?:in|on)[ \t]+)?(?:\d{1,2}/){0,2}(?:19|20)\d{2}\)?(?=[ \t]*(?:[.;,]|$)))",
     re.IGNORECASE | re.MULTILINE,
 )
 # (a lines-and-tubes list's 'R IJ triple-lumen CVC<tab>placed 01/16/2025', 'Biliary stent placed
@@ -529,6 +535,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
             quote_start = named.start("name") if named else quote_start
     done = [(m, m["name"], m.end("name")) for m in NAME_THEN_DONE.finditer(text)]
     done += [(m, m["name"], m.end("name")) for m in NAME_THEN_FINDINGS.finditer(text)]
+    done += [(m, m["name"], m.end("name")) for m in STUDY_REPORTED.finditer(text)]
     done += [(m, f"{m['device']} placement", m.end()) for m in DEVICE_PLACED.finditer(text)]
     for match, name, name_end in done:
         if (
@@ -556,7 +563,10 @@ PLANNED_HEAD = (
     r"(?:MRI|MRA|CT(?:[ \t]+scan)?|PET(?:[ \t]+scan)?|x-?rays?|ultrasound"
     r"|(?!(?:pro|dia|kilo|milli|micro|nano)gram)[a-z]*gram"
     r"|EKG|ECG|EGD|DEXA(?:[ \t]+scan)?|(?:stress|glucose[ \t]+tolerance)[ \t]+test|O?GTT"
-    rf"|sleep[ \t]+study|pulmonary[ \t]+function[ \t]+tests?|[A-Za-z-]*(?:{PROCEDURE_SUFFIXES}))\b"
+    rf"|sleep[ \t]+study|pulmonary[ \t]+function[ \t]+tests?|[A-Za-z-]*(?:{PROCEDURE_SUFFIXES})"
+    r"|(?:video[ \t-]*)?EEG(?:[ \t]+monitoring)?|EMG|spirometry|biometry|phacoemulsification"
+    r"|visual[ \t]+fields?|[a-z]+[ \t]+testing|(?:pulmonary|cardiac)[ \t]+rehab(?:ilitation)?"
+    r"|(?:physical|occupational|speech)[ \t]+therapy)\b"
     # the body part an imaging study looks at ('low-dose CT chest ordered')
     r"(?:(?:[ \t]+(?:left|right|bilateral))?[ \t]+(?:chest|abdomen|pelvis|head|brain|neck"
     r"|(?:lumbar|cervical|thoracic)[ \t]+spine|sinus(?:es)?|foot|feet|ankle|knee|hip|shoulder|hand"
@@ -568,6 +578,7 @@ PLANNED_PROCEDURE = re.compile(
     r"|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*)?)"
     r"(?:obtain|order|schedule|arrange|perform|get|repeat)[ \t]+(?:for[ \t]+)?"
     r"|\b(?:due|scheduled|booked|referred)[ \t]+for[ \t]+|\brecommend(?:s|ed)?[ \t]+"
+    r"|\brefer(?:ral)?[ \t]+to[ \t]+"  # 'Refer to pulmonary rehabilitation'
     r"|\breferred[ \t]+to[ \t]+(?:[A-Za-z-]+[ \t]+){1,3}?for[ \t]+"
     # a label: 'Procedure planned: Right total knee arthroplasty', 'Scheduled surgery: ...'
     r"|\b(?:(?:procedures?|surgery|operations?)[ \t]+(?:planned|scheduled)"
@@ -577,7 +588,8 @@ PLANNED_PROCEDURE = re.compile(
 PLANNED_NAME = re.compile(
     r"(?:an?[ \t]+|the[ \t]+|her[ \t]+|his[ \t]+)?"
     r"(?:(?:repeat|routine|screening|follow-up|elective|possible)[ \t]+)?"
-    rf"(?P<name>(?:[A-Za-z0-9][A-Za-z0-9'-]*[ \t]+){{0,3}}?{PLANNED_HEAD}"
+    rf"(?P<name>(?:\b(?!(?:for|to|and|or|with|in|on|at|from|by)\b)[A-Za-z0-9][A-Za-z0-9'-]*[ \t]+)"
+    rf"{{0,3}}?{PLANNED_HEAD}"
     rf"(?:[ \t]+of[ \t]+(?:the[ \t]+)?(?:{SITE_WORD}[ \t]+){{0,2}}{SITE_WORD}\b)?)",
     re.IGNORECASE,
 )
@@ -586,9 +598,10 @@ PLANNED_NAME = re.compile(
 # 'Colonoscopy is scheduled for next month', 'Echocardiogram ordered.', 'Colonoscopy due in
 # 2026': the name comes first ('An echocardiogram was ordered and showed ...' reports one done).
 NAME_THEN_PLANNED = re.compile(
-    PLANNED_NAME.pattern
-    + r"(?:[ \t]+-|,)?[ \t]+(?:(?:is|are|has[ \t]+been|have[ \t]+been|will[ \t]+be)[ \t]+)?"
-    r"(?:scheduled|planned|booked|arranged|recommended|ordered|requested|due(?![ \t]+to))\b"
+    PLANNED_NAME.pattern + r"(?:[ \t]+\([^()\n]{1,30}\))?"  # 'Pre-op biometry (IOLMaster) ordered'
+    r"(?:[ \t]+-|,)?[ \t]+(?:(?:is|are|has[ \t]+been|have[ \t]+been|will[ \t]+be)[ \t]+)?"
+    r"(?:scheduled|planned|booked|arranged|recommended|ordered|requested|due(?![ \t]+to)"
+    r"|referral[ \t]+(?:placed|sent|made))\b"
     r"(?![ \t]+(?:and|which|that|showed|revealed)\b)",
     re.IGNORECASE,
 )
@@ -608,6 +621,18 @@ NOT_NEEDED_AFTER = re.compile(
 
 
 NEGATED_NAME_END = re.compile(r"\b(?:not|no[ \t]+longer|never)$", re.IGNORECASE)
+
+
+# A study reported with its date, its findings after a colon ('Routine EEG 01/18/2024: left
+# temporal sharp waves', 'MRI RIGHT KNEE (10/10/2023): COMPLETE ACL TEAR', 'ECG today: sinus
+# rhythm'): it was done.
+STUDY_REPORTED = re.compile(
+    r"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the|last|prior|previous|recent|routine)[ \t]+)?"
+    rf"(?P<name>(?:{NAME_WORD}){{0,2}}?{PLANNED_HEAD}"
+    r"(?:[ \t]+(?!(?:on|dated|today)\b)[A-Za-z0-9-]+){0,3}?)"
+    r"[ \t]*\(?[ \t]*(?:(?:on|dated)[ \t]+)?(?:\d{1,2}/(?:\d{1,2}/)?\d{2,4}|today)[ \t]*\)?[ \t]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:

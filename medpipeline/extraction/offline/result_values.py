@@ -200,9 +200,10 @@ def known_observation(text: str, match: re.Match[str]) -> ObservationFact:
     written_unit = ucum_unit(match["unit"])
     kind = observation_kind(match["name"], written_unit)
     assert kind is not None  # the pattern matched one of its aliases
-    is_pair = match["systolic"] is not None
+    is_score = match["systolic"] is not None and kind.category == "survey"  # 'MoCA 22/30'
+    is_pair = match["systolic"] is not None and not is_score
     written = re.sub(r"(?<=[<>])[ \t]+", "", match["value"])  # 'Troponin T < 0.01'
-    value = written.lstrip("<>").replace(",", "")
+    value = match["systolic"] if is_score else written.lstrip("<>").replace(",", "")
     if match["feet"]:
         value = f"{int(match['feet']) * 12 + float(match['inches']):g}"
     implied = None if is_pair else unit_implied(kind.loinc_code, float(value), bool(match["feet"]))

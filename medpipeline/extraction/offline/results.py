@@ -134,11 +134,15 @@ NOT_THE_PATIENTS_BODY = "".join(
 
 # When a labelled value was measured, between its name and the value ('INR today: 3.6').
 WHEN_MEASURED = (
-    r"(?:today|now|this[ \t]+(?:morning|am|visit)|on[ \t]+admission|at[ \t]+discharge"
+    r"(?:today|now|this[ \t]+(?:morning|am|visit)|on[ \t]+(?:admission|arrival)|at[ \t]+discharge"
+    r"|at[ \t]+(?:check-?in|triage|arrival|intake)"  # 'Blood pressure at check-in 142/84 mmHg'
     r"|peaked[ \t]+at)"  # 'Troponin peaked at 4.2 ng/mL'
     # 'INR today (POC): 1.8'
     r"(?:[ \t]*\((?:POC|point[ \t]+of[ \t]+care|fingerstick|venous|arterial)\))?"
 )
+
+# The patient's position when a vital sign was taken, between its label and the value.
+POSITION = r"(?:supine|sitting|seated|standing|lying)"
 
 
 def is_a_target(text: str, start: int) -> bool:
@@ -179,6 +183,25 @@ def is_a_threshold(text: str, match: re.Match[str]) -> bool:
     )
 
 
+def is_a_score_of(match: re.Match[str]) -> bool:
+    """'MoCA 22/30': a rating scale's score and its maximum."""
+    kind = observation_kind(match["name"], None)
+    return kind is not None and kind.category == "survey"
+
+
+# Units of an amount, not of a concentration: a laboratory test is never reported in them.
+AMOUNT_UNITS = {"g", "mg", "ug", "kg", "L", "mL", "dL"}
+
+
+def is_an_amount(match: re.Match[str]) -> bool:
+    kind = observation_kind(match["name"], None)
+    return (
+        ucum_unit(match["unit"]) in AMOUNT_UNITS
+        and kind is not None
+        and kind.category == "laboratory"
+    )
+
+
 @functools.cache
 def known_observation_pattern() -> re.Pattern[str]:
     aliases = sorted(observation_aliases(), key=len, reverse=True)
@@ -190,6 +213,7 @@ def known_observation_pattern() -> re.Pattern[str]:
         rf"(?:[ \t]+{WHEN_MEASURED})?"  # 'INR today: 3.6'
         # a dot leader too: 'PHQ-9 ......... 14'
         r"[ \t]*(?:[:=|]|\.{3,}|\u2026+|\bis\b|\bwas\b|\bof\b)?[ \t]*\n?[ \t]*\|?[ \t]*"
+        rf"(?:{POSITION}[ \t]+)?"  # 'Orthostatic BP: supine 148/80 mmHg'
         r"(?!\d{1,2}[.)][ \t]+[A-Za-z])"  # not the next item's number: '7. High blood pressure\n8.'
         rf"(?P<value>(?P<systolic>\d{{2,3}})[ \t]*/[ \t]*(?P<diastolic>\d{{2,3}})"
         # not a range of values: '150-180', 'the 150s'
@@ -405,7 +429,10 @@ PART_OF_A_UNIT = re.compile(r"\bof[ \t]+(?:total[ \t]+)?$", re.IGNORECASE)
 DATED_RESULTS_LABEL = re.compile(
     rf"(?im)^[ \t]*(?:(?:admission|discharge|recent|outside|pertinent)[ \t]+)?"
     rf"(?:labs?|laboratory(?:[ \t]+(?:results|data))?|results|(?:specimen[ \t]+)?collected)"
-    rf"(?:[ \t]+(?:drawn|collected|from|of|on))*[ \t]*\(?[ \t]*(?P<date>{DATE})[ \t]*\)?[ \t]*:"
+    rf"(?:[ \t]+(?:drawn|collected|from|of|on))*"
+    # who sent them ('Recent labs from PCP (04/22/2024):')
+    r"(?:[ \t]+(?:from|per|by)[ \t]+(?:the[ \t]+)?[A-Za-z.'-]+(?:[ \t]+[A-Za-z.'-]+)?)?"
+    rf"[ \t]*\(?[ \t]*(?:(?:drawn|collected|on)[ \t]+)?(?P<date>{DATE})[ \t]*\)?[ \t]*(?::|$)"
     # 'Collected: 02/11/2024 07:42', 'Date collected: 10/14/2025'
     rf"|^[ \t]*(?:date[ \t]+)?(?:collected|drawn)[ \t]*:[ \t]*(?P<collected>{DATE})[^\n]*$"
 )
@@ -569,7 +596,11 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
         taken.append((match.start(), match.end()))
     rows = list(taken)
     for match in known_observation_pattern().finditer(text):
-        if match["systolic"] and normalize_space(match["name"]).lower() not in BLOOD_PRESSURE:
+        if (
+            match["systolic"]
+            and normalize_space(match["name"]).lower() not in BLOOD_PRESSURE
+            and not is_a_score_of(match)
+        ):
             continue
         if in_regions(match.start(), drug_regions) or in_regions(match.start(), rows):
             continue
@@ -589,6 +620,8 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
             continue  # 'Hemoglobin A1c 8.4 % of total Hgb <5.7': the unit's and range's words
         if not match["systolic"] and is_a_split_number(text, *match.span("value"), False):
             continue
+        if is_an_amount(match):
+            continue  # 'albumin 25 g given', '4.5 L removed': a dose or a volume, no result
         add(known_observation(text, match), match)
         taken.append((match.start(), match.end()))
     for match in one_letter_vitals(text):

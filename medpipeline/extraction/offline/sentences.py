@@ -86,6 +86,9 @@ AFTER_A_FIELD_LINE = re.compile(
 # A row of a table written with bars ('Metformin | 1000 mg | BID | No - hold'): what one row says
 # is not about the next row's drug.
 TABLE_ROW_LINE = re.compile(r"^[ \t]*(?=[^\n|]*\|[^\n|]*\|)", re.MULTILINE)
+# nor about the line after the table ('| Azithromycin 250 mg | ... | NEW - prescribed today |\n
+# Follow-up of COPD after an exacerbation treated with prednisone': not a prescription).
+AFTER_A_TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*\n[ \t]*(?=[^\s|])", re.MULTILINE)
 
 
 # A line opening with a capital letter under a heading indented less ('Today's Diagnoses\n  Type 2
@@ -177,6 +180,7 @@ def list_item_sentences(doc: Doc) -> Doc:
     item_starts |= {match.end() for match in AFTER_A_FIELD_LINE.finditer(doc.text)}
     item_starts |= {match.end() for match in AFTER_A_CODED_LINE.finditer(doc.text)}
     item_starts |= {match.end() for match in ACRONYM_FULL_STOP.finditer(doc.text)}
+    item_starts |= {match.end() for match in AFTER_A_TABLE_ROW.finditer(doc.text)}
     list_items = {match.end() for match in LIST_ITEM_LINE.finditer(doc.text)}
     joined = (
         cue_list_line_starts(doc.text)
