@@ -666,6 +666,26 @@ def test_a_procedure_named_in_other_words_or_without_its_side_is_one_procedure(
     assert len(_offsets(hip)) == 3
 
 
+ABBREVIATED_SIDE_NOTE = """HPI: s/p right ACL reconstruction with hamstring autograft.
+PROBLEM LIST: 1. S/P R ACL RECONSTRUCTION (12/05/2023) .... RECOVERING
+2. S/P L ACL RECONSTRUCTION (2015)"""
+
+
+def test_a_side_abbreviated_names_the_same_procedure(document: SourceDocument) -> None:
+    """'R ACL RECONSTRUCTION' is the right one: the HPI's mention without a date joins it, the
+    left one stays apart (before: two Procedures for the right knee's operation)."""
+    facts = [
+        ProcedureFact(quote="right ACL reconstruction", text="right ACL reconstruction"),
+        ProcedureFact(quote="R ACL RECONSTRUCTION", text="R ACL RECONSTRUCTION",
+                      performed_date="2023-12-05"),
+        ProcedureFact(quote="L ACL RECONSTRUCTION", text="L ACL RECONSTRUCTION",
+                      performed_date="2015"),
+    ]  # fmt: skip
+    bundle = _bundle(document, ABBREVIATED_SIDE_NOTE, procedures=facts)
+    found = sorted((p["code"]["text"], len(_offsets(p))) for p in resources_of(bundle, "Procedure"))
+    assert found == [("L ACL RECONSTRUCTION", 1), ("R ACL RECONSTRUCTION", 2)]
+
+
 PLANNED_NOTE = """Procedures
 | 03/01/2015 | Total knee arthroplasty | Completed |
 | 04/02/2024 | Colonoscopy | Scheduled |

@@ -246,3 +246,11 @@ def test_a_forms_surgical_procedure_box(extractor):
     )
     found = [(p.text, p.assertion) for p in extractor.extract(text).procedures]
     assert found == [("Coronary artery bypass graft", Assertion.PRESENT)]
+
+
+def test_an_orthostatic_pairs_standing_pressure(extractor):
+    """The label said once: the standing reading is a blood pressure too (before: lost)."""
+    text = "Orthostatic BP: supine 148/80 mmHg, HR 68; standing at 3 min 126/72 mmHg, HR 74.\n"
+    pressures = [(o.value_text, o.loinc_code) for o in extractor.extract(text).observations
+                 if o.value_text]  # fmt: skip
+    assert pressures == [("148/80", "85354-9"), ("126/72", "85354-9")]

@@ -199,10 +199,13 @@ def observation_identity(fact: ObservationFact) -> str:
 # Words that do not change which procedure a name says ('hemiarthroplasty of the hip').
 _PROCEDURE_FILLER = {"of", "the", "a", "an", "his", "her", "their", "to", "on", "at"}
 _SIDES = {"left", "right", "bilateral"}
+# A side as printouts abbreviate it ('S/P R ACL RECONSTRUCTION' is the right one).
+_SIDE_ABBREVIATIONS = {"r": "right", "rt": "right", "l": "left", "lt": "left", "bilat": "bilateral"}
 
 
 def _procedure_words(fact: ProcedureFact) -> frozenset[str]:
-    return frozenset(normalized(fact.text).split()) - _PROCEDURE_FILLER
+    words = (_SIDE_ABBREVIATIONS.get(word, word) for word in normalized(fact.text).split())
+    return frozenset(words) - _PROCEDURE_FILLER
 
 
 def procedure_identity(fact: ProcedureFact) -> str:

@@ -628,6 +628,10 @@ def located_observations(doc: Doc, skip_regions: list[Region]) -> list[tuple[Obs
         if not in_regions(match.start(), taken) and not in_regions(match.start(), drug_regions):
             facts.append((one_letter_vital(text, match), match.start()))
             taken.append((match.start(), match.end()))
+    for match in POSITIONED_PRESSURE.finditer(text):
+        if not in_regions(match.start(), taken) and not in_regions(match.start(), drug_regions):
+            facts.append((positioned_pressure(text, match), match.start()))
+            taken.append((match.start(), match.end()))
     for match in lab_row_pattern(in_table=False).finditer(text):
         if is_a_split_number(text, *match.span("value"), len(match["value"]) == 3):
             continue
@@ -703,6 +707,29 @@ def one_letter_vital(text: str, match: re.Match[str]) -> ObservationFact:
         loinc_code=kind.loinc_code,
         value=value,
         unit=scale or kind.default_unit or unit_implied(kind.loinc_code, value, False),
+    )
+
+
+# A blood pressure named by the position it was taken in, its label said once for an orthostatic
+# pair ('Orthostatic BP: supine 148/80 mmHg, HR 68; standing at 3 min 126/72 mmHg').
+POSITIONED_PRESSURE = re.compile(
+    rf"\b(?P<position>{POSITION})(?:[ \t]+(?:at|after)[ \t]+\d+[ \t]*min(?:utes?)?)?"
+    r"[ \t]*:?[ \t]*"
+    r"(?P<value>\d{2,3}[ \t]*/[ \t]*\d{2,3})[ \t]*mm[ \t]*Hg\b",
+    re.IGNORECASE,
+)
+
+
+def positioned_pressure(text: str, match: re.Match[str]) -> ObservationFact:
+    kind = observation_kind("blood pressure", None)
+    assert kind is not None  # the lexicon names it
+    return ObservationFact(
+        quote=quote_for(text, match.start(), match.end()),
+        name=f"Blood pressure, {match['position'].lower()}",
+        category=kind.category,
+        loinc_code=kind.loinc_code,
+        value_text="".join(match["value"].split()),
+        unit="mm[Hg]",
     )
 
 
