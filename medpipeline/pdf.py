@@ -301,7 +301,11 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
     placed += [
         (_region_of(table.bbox, regions), Piece(table.bbox[1], table.bbox[3], None, text))
         for table, cells in zip(tables, rows, strict=True)
-        if (text := _box_lines(cells) if _is_boxed_form(cells) else _table_lines(cells))
+        if (
+            text := _box_lines(cells)
+            if _is_boxed_form(cells) or _has_labelled_boxes(page, table)
+            else _table_lines(cells)
+        )
     ]
     placed.sort(key=lambda item: (item[0], item[1].top))
     return with_blank_lines([piece for _, piece in placed]), rows
@@ -364,6 +368,31 @@ def _is_boxed_form(rows: list[list[str | None]]) -> bool:
     filled = [cell for row in rows for cell in row if cell and cell.strip()]
     numbered = [cell for cell in filled if NUMBERED_BOX.match(cell)]
     return len(numbered) >= MIN_NUMBERED_BOXES and len(numbered) >= 0.6 * len(filled)
+
+
+MAX_FORM_BOXES = 40  # a form's boxes are few; a table of results has many cells
+
+
+def _has_labelled_boxes(page: Any, table: Any) -> bool:
+    """A grid of boxes each opening with a label line in a font of its own (a form's bold
+    caption over what is filled in: 'Allergies' / 'Bee stings - anaphylaxis'), not numbered."""
+    cells = [cell for cell in table.cells if cell]
+    if len(cells) > MAX_FORM_BOXES:
+        return False
+    chars = [
+        c for c in page.chars if _inside((c["x0"], c["top"], c["x1"], c["bottom"]), table.bbox)
+    ]
+    filled = labelled = 0
+    for cell in cells:
+        held = [c for c in chars if _inside((c["x0"], c["top"], c["x1"], c["bottom"]), cell)]
+        if not held:
+            continue
+        filled += 1
+        first_top = min(c["top"] for c in held)
+        first = {c["fontname"] for c in held if c["top"] - first_top < 1 and c["text"].strip()}
+        rest = {c["fontname"] for c in held if c["top"] - first_top >= 2 and c["text"].strip()}
+        labelled += bool(rest) and not first & rest
+    return labelled >= MIN_NUMBERED_BOXES and labelled >= 0.6 * filled
 
 
 def _box_lines(rows: list[list[str | None]]) -> str:

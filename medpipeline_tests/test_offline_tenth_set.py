@@ -254,3 +254,123 @@ def test_an_orthostatic_pairs_standing_pressure(extractor):
     pressures = [(o.value_text, o.loinc_code) for o in extractor.extract(text).observations
                  if o.value_text]  # fmt: skip
     assert pressures == [("148/80", "85354-9"), ("126/72", "85354-9")]
+
+
+# What the set's second half showed once measured (read after its figures were taken).
+
+
+def test_yes_no_boxes_that_open_their_items(extractor):
+    """'[ ] YES [X] NO Diabetes': the pair answers the item after it (before: every item of an
+    employee's questionnaire was a condition, those answered no too)."""
+    text = (
+        "SECTION A - HEALTH QUESTIONNAIRE:\n"
+        "\u2610 YES \u2612 NO Asthma / lung disease\n"
+        "\u2610 YES \u2612 NO Diabetes\n"
+        "\u2612 YES \u2610 NO High blood pressure\n"
+        "\u2610 YES \u2612 NO Seizures / loss of consciousness\n"
+    )
+    found = {c.text for c in extractor.extract(text).conditions if c.assertion == Assertion.PRESENT}
+    assert found == {"High blood pressure"}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "Allergies\nPeanut - hives and lip swelling (03/2024); confirmed by pediatric "
+            "allergist, strict avoidance, epinephrine auto-injector 0.1\nmg prescribed and in "
+            "date.\n",
+            {("Peanut", "hives and lip swelling")},
+        ),
+        (
+            "Allergies:\nBee / wasp stings (hymenoptera venom) - anaphylaxis 2017;\n"
+            "carries EpiPen.\n",
+            {("Bee / wasp stings", "anaphylaxis")},
+        ),
+        ("Plan: 4. Peanut allergy: continue avoidance.\n", {("Peanut", None)}),
+    ],
+)
+def test_an_allergy_lists_remarks_and_remedy_are_no_allergens(extractor, text, expected):
+    found = {(a.substance, a.reaction) for a in extractor.extract(text).allergies}
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("HPI: Cough for 5 days. Requests codeine cough syrup.", Assertion.HYPOTHETICAL),
+        ("I have not started finasteride, as it would lower the PSA.", Assertion.NEGATED),
+        ("She requested refills of lisinopril 10 mg daily.", Assertion.PRESENT),  # a guard
+    ],
+)
+def test_a_drug_asked_for_or_not_started(extractor, text, expected):
+    (drug,) = extractor.extract(text).medications
+    assert drug.assertion == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cortisol after 1 mg overnight dexamethasone\t1.2 \u00b5g/dL\t<1.8\n",  # a guard
+        "Will repeat dexamethasone suppression test in 12 months.",
+    ],
+)
+def test_a_drug_naming_a_test_is_no_medication(extractor, text):
+    assert extractor.extract(text).medications == []
+
+
+def test_a_plan_the_next_line_calls_off(extractor):
+    text = (
+        "3. Adrenal incidentaloma: benign. Repeat CT adrenal in 12 months\n"
+        "is not required per guidelines; no further imaging planned.\n"
+    )
+    assert extractor.extract(text).procedures == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a results header anywhere: 'Parameter | Value' under a hospital course
+        "Hospital course\nAdmitted for delivery.\n\n| Discharge vitals & labs |  |  |  |\n"
+        "| Parameter | Value | Reference | Date |\n| Heart rate | 84 /min |  | 10/05 |\n"
+        "| Hemoglobin | 8.9 g/dL (L) | 11.5-15.0 | 10/03 |\n",
+        # a caption naming vital signs: the table under an interval history is theirs
+        "Interval history\nHealthy toddler.\n| Growth and vital signs |  |  |\n"
+        "| Measure | Value | Percentile |\n| Heart rate | 84 /min |  |\n"
+        "| Weight | 11.2 kg | 50th |\n",
+    ],
+)
+def test_a_results_table_wherever_it_stands(extractor, text):
+    found = {(o.name, o.value, o.unit) for o in extractor.extract(text).observations}
+    assert ("Heart rate", 84.0, "/min") in found
+    assert found & {("Hemoglobin", 8.9, "g/dL"), ("Weight", 11.2, "kg")}
+
+
+def test_an_unmarked_lists_item_after_a_bracket_is_its_own(extractor):
+    """'... postpartum (gestational hypertension antepartum)' then 'Acute postpartum blood loss
+    anemia': the 'without' of the line above does not negate it."""
+    text = (
+        "Diagnoses\n"
+        "Preeclampsia without severe features, postpartum (gestational hypertension antepartum)\n"
+        "Acute postpartum blood loss anemia\n"
+    )
+    found = {c.text: c.assertion for c in extractor.extract(text).conditions}
+    assert found["anemia"] == Assertion.PRESENT
+
+
+def test_a_letters_visit_date(extractor):
+    text = (
+        "Ballymore Medical Centre\n14/05/2024\nDear Colleague,\n"
+        "I would be grateful if you would see Mr F, whom I saw\n"
+        "in surgery on 13/05/2024 regarding a rising PSA.\n"
+    )
+    assert [e.start_date for e in extractor.extract(text).encounters] == ["2024-05-13"]
+
+
+def test_a_drug_new_and_started_today_in_a_plan_is_an_order(extractor):
+    text = (
+        "2. Dual antiplatelet therapy: aspirin 81 mg daily (continue) plus ticagrelor 90 mg\n"
+        "twice daily (new, started today).\n"
+    )
+    found = {m.text: m.prescribed for m in extractor.extract(text).medications}
+    assert found == {"aspirin": False, "ticagrelor": True}

@@ -405,3 +405,21 @@ def test_a_table_of_few_numbered_cells_stays_a_table(tmp_path: Path):
     pdf.output(str(tmp_path / "numbered.pdf"))
     text = extract_pages(tmp_path / "numbered.pdf", LIMITS, ocr=False)[0].text
     assert "| 1. A | Lisinopril 10 mg | Active |" in text.split("\n")
+
+
+def test_a_forms_boxes_with_bold_labels_keep_their_lines(tmp_path: Path):
+    """Boxes without numbers, each a bold caption over its lines: a form too (before: one row,
+    every questionnaire answer and item on one line)."""
+    boxes = [
+        (10, 20, 95, 30, "Health questionnaire",
+         "[ ] YES [X] NO Diabetes\n[X] YES [ ] NO High blood pressure"),
+        (105, 20, 95, 30, "Current medications",
+         "Amlodipine 5 mg PO daily - active\nCyclobenzaprine 10 mg - stopped 2020"),
+        (10, 50, 95, 20, "Allergies", "Bee stings - anaphylaxis 2017"),
+        (105, 50, 95, 20, "Family history", "Father - coronary artery disease"),
+    ]  # fmt: skip
+    text = extract_pages(render_boxed_form(tmp_path / "form.pdf", boxes), LIMITS, ocr=False)[0].text
+    assert (
+        "Health questionnaire:\n[ ] YES [X] NO Diabetes\n[X] YES [ ] NO High blood pressure" in text
+    )
+    assert "Allergies:\nBee stings - anaphylaxis 2017" in text

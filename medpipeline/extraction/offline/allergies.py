@@ -323,7 +323,9 @@ ALLERGY_AFTER = re.compile(
 
 
 COMMON_ALLERGENS = re.compile(
-    r"\b(?:latex|peanuts?|tree[ \t]+nuts?|shellfish|eggs?|milk|soy|wheat|bee[ \t]+stings?"
+    r"\b(?:latex|peanuts?|tree[ \t]+nuts?|shellfish|eggs?|milk|soy|wheat"
+    r"|(?:bee|wasp|hornet|insect)(?:[ \t]*/[ \t]*(?:bee|wasp|hornet))?[ \t]+(?:stings?|venom)"
+    r"|hymenoptera(?:[ \t]+venom)?"
     r"|iodine|contrast(?:[ \t]+dye)?|sulfa(?:[ \t]+drugs)?)\b",
     re.IGNORECASE,
 )

@@ -154,7 +154,8 @@ MAX_REACTION_WORDS = 4
 NOT_REACTIONS = {"substance", "organism", "product", "medicinal product", "food", "finding"}
 
 
-SUBSTANCE_WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*")
+# (two named as one: 'Bee / wasp stings'; not 'N/A')
+SUBSTANCE_WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*(?:/[ \t]*[A-Za-z]{2,}[A-Za-z' -]*)?")
 
 
 MAX_SUBSTANCE_WORDS = 4
@@ -186,6 +187,19 @@ NOT_SUBSTANCE_WORDS |= {"any", "anything"}
 
 # a form's answer ('Drug allergies: Yes', then the list below)
 NOT_SUBSTANCE_WORDS |= {"yes", "y"}
+
+
+# how the allergy is managed, an item of its own ('confirmed by pediatric allergist, strict
+# avoidance, epinephrine auto-injector prescribed'; 'Peanut allergy: continue avoidance')
+NOT_SUBSTANCE_WORDS |= {"avoidance", "avoid", "confirmed", "allergist", "continue", "strict"}
+
+
+# The remedy an allergy list names (an epinephrine auto-injector carried or prescribed): no
+# allergen.
+REMEDY = re.compile(
+    r"\b(?:carr(?:y|ies|ying)|prescribed|auto-?injectors?|epi-?pens?|action[ \t]+plan)\b",
+    re.IGNORECASE,
+)
 
 
 # a row's severity and status read apart from it ('_ Penicillin ’ Anaphylaxis -. Severe Active')
@@ -293,6 +307,8 @@ def allergy_from_item(text: str, item: Region, drugs: list[Span]) -> AllergyFact
             drug, written = None, normalize_space(example["substance"])
     if drug is not None and TESTED_AFTER.match(text, drug.end_char):
         return None  # 'oral amoxicillin challenge tolerated': what an allergist tested
+    if drug is not None and REMEDY.search(raw):
+        return None  # 'carries EpiPen', 'epinephrine auto-injector 0.1 mg prescribed'
     substance = normalize_space(drug.text) if drug else written
     if not drug and not plausible_substance(substance):
         return None
@@ -421,6 +437,13 @@ DASH_REACTION_LIST = re.compile(
 )
 
 
+YEAR_AT_END = re.compile(r"[ \t,]+\(?(?:\d{1,2}/)?(?:19|20)\d{2}\)?$")
+
+
+# The reaction after a dash that follows the substance's bracket ('(hymenoptera venom) - hives').
+DASH_AFTER_BRACKET = re.compile(r"[^()]*\)[ \t]*[-\u2013:][ \t]*(?P<reaction>\S.*)$", re.DOTALL)
+
+
 def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
     """'Penicillin (hives)', 'sulfa - rash', 'codeine: nausea', 'Penicillins High 01/02/2010
     Hives' -> (substance, reaction)."""
@@ -440,10 +463,15 @@ def split_substance_and_reaction(item: str) -> tuple[str, str | None]:
             return substance[: reaction_after.start()], reaction_after["reaction"]
         return substance, None
     rest = parts[1]
-    reaction = rest.split(")")[0] if item[len(parts[0]) :].lstrip().startswith("(") else rest
+    bracketed = item[len(parts[0]) :].lstrip().startswith("(")
+    if bracketed and (after := DASH_AFTER_BRACKET.match(rest)):
+        rest = after["reaction"]  # 'Bee stings (hymenoptera venom) - anaphylaxis': a remark
+        bracketed = False
+    reaction = rest.split(")")[0] if bracketed else rest
     reaction = re.split(COLUMN_GAP, reaction.strip())[0]  # not the severity column after it
     reaction = re.sub(r"^(?:an?|the)[ \t]+", "", reaction, flags=re.IGNORECASE)  # 'caused a rash'
     reaction = normalize_space(reaction).rstrip(".,;:-\u2013 ")  # 'rash - tolerates ...'
+    reaction = YEAR_AT_END.sub("", reaction)  # 'anaphylaxis 2017': when, not what
     if len(reaction.split()) > MAX_REACTION_WORDS:
         # 'infusion reaction (grade 2, cycle 4)', 'rash - SJS concern per patient': the
         # reaction without the remark on it

@@ -148,6 +148,9 @@ ENCOUNTER_DATE_LABEL = re.compile(
     rf"date(?:[ \t]*/[ \t]*time)? of (?:surgery|procedure|operation|transfer|encounter|review"
     rf"|consult(?:ation)?|assessment|evaluation|exam(?:ination)?)|"
     rf"(?<!last )(?<!prior )(?<!previous )encounter|DOS"
+    # a letter's visit: 'whom I saw in surgery on 13/05/2024', 'seen in clinic on 02/03/2025'
+    rf"|(?:saw|seen|reviewed|examined)\b[^.]{{0,30}}?\bin[ \t]+(?:the[ \t]+)?"
+    rf"(?:surgery|clinic|office)[ \t]+on"
     # 'Visit: 03/11/2025 09:40', 'VISIT  : 02/18/2025' (not 'Last visit:', 'Next visit:')
     # or 'Visit 08/19/2025' in a header line
     rf"|(?<!last )(?<!next )(?<!prior )(?<!previous )(?<!follow-up )visit(?=[ \t]*:|[ \t]+\d)"

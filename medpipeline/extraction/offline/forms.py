@@ -164,14 +164,24 @@ def _mark_line(
     chars = list(line)
     answered: list[Region] = []  # spans of answers and the items they decide
     previous_end = 0
+    pairs = list(ANSWER_PAIR.finditer(line))
     answers = sorted(
-        [(m.start(), m.end(), _answered_no(m)) for m in ANSWER_PAIR.finditer(line)]
+        [(m.start(), m.end(), _answered_no(m)) for m in pairs]
         + [(m.start(), m.end(), m["no"] is not None) for m in CIRCLED_ANSWER.finditer(line)]
         + [(m.start(), m.end(), True) for m in WRITTEN_NO.finditer(line)]
         + [(m.start(), m.end(), False) for m in QUESTION_ANSWERED_YES.finditer(line)]
     )
+    pair_starts = {m.start() for m in pairs}
     for start, end, no in answers:
         if start < previous_end:
+            continue
+        if start in pair_starts and not line[previous_end:start].strip() and line[end:].strip():
+            # the pair opens its item ('[ ] YES [X] NO Diabetes'): the item is after it, to
+            # the next pair
+            item_end = min([s for s in pair_starts if s > start] + [len(line)])
+            _blank(chars, start, item_end if no else end)
+            answered.append((start, item_end))
+            previous_end = item_end if no else end
             continue
         item_start = _item_start(line, start, previous_end) if no else start
         if not no and line[:start].rstrip().endswith("?"):

@@ -14,7 +14,7 @@ from medpipeline.extraction.offline.context_scope import (
 )
 from medpipeline.extraction.offline.pipeline import assertion_of, has_modifier
 from medpipeline.extraction.offline.section_rules import is_section_title
-from medpipeline.extraction.offline.term_matcher import CONDITION
+from medpipeline.extraction.offline.term_matcher import CONDITION, DRUG
 from medpipeline.extraction.offline.text import (
     COLUMN_GAP,
     HEADING_MARK,
@@ -336,6 +336,8 @@ PROPOSED_BEFORE = re.compile(
     r"|plans(?!\s+to\b)"
     # what the patient asks for: 'asks about starting Ozempic', 'interested in trying melatonin'
     r"|(?:asks|asked|asking|inquires|inquired)\s+about|interested\s+in"
+    # 'Requests codeine cough syrup' (not 'requested refills of lisinopril': taken)
+    r"|(?:requests|requested|requesting|(?:asks|asked|asking)\s+for)(?!\s+(?:an?\s+)?refills?\b)"
     r"|(?:wants|would\s+like)\s+to\s+(?:start|try)"
     r"|pre-?medicat\w*\s+with"
     # a choice not made yet: 'Options: resume bisphosphonate vs denosumab', 'prior auth for'
@@ -532,10 +534,13 @@ def is_plan_order(text: str, ent: Span, plans: list[Region]) -> bool:
 # approved, new Rx sent |'), not that the patient takes it as prescribed or that
 # it was before.
 PRESCRIBED_AT_THE_END = re.compile(
-    r"[^.;\n]{0,60}?(?<!\bas )(?<!\bnot )(?<!\bpreviously )"
+    r"[^.;\n]{0,60}?(?:\n[^.;\n]{0,40}?)?"  # (its line may wrap: 'ticagrelor 90 mg\ntwice daily')
+    r"(?:(?<!\bas )(?<!\bnot )(?<!\bpreviously )"
     r"\b(?:prescribed|e-?prescribed|rx[ \t]+sent|prescription[ \t]+sent"
     r"|sent[ \t]+to[ \t]+(?:the[ \t]+)?pharmacy)"
-    r"(?:[ \t]+(?:today|at[ \t]+discharge|on[ \t]+discharge))?[ \t]*(?:[.;|]|$)",
+    r"(?:[ \t]+(?:today|at[ \t]+discharge|on[ \t]+discharge))?"
+    r"|(?P<bracketed>\((?:new[ \t]*,[ \t]*)?started[ \t]+today\)))"  # '(new, started today)'
+    r"[ \t]*(?:[.;|]|$)",
     re.IGNORECASE,
 )
 
@@ -547,10 +552,21 @@ def is_prescribed(text: str, ent: Span, prescribed_lists: list[Region]) -> bool:
         return True
     sentence_start, sentence_end = sentence_region(ent)
     before = text[sentence_start : ent.start_char]
+    at_the_end = PRESCRIBED_AT_THE_END.match(text[ent.end_char : sentence_end])
     prescribed = (
         cue_before(PRESCRIBED_IN_SENTENCE, text, ent)
         or cue_before(WRITER_STARTS, text, ent)
-        or PRESCRIBED_AT_THE_END.match(text[ent.end_char : sentence_end]) is not None
+        or (  # (a bracket is its own drug's: 'aspirin (continue) plus ticagrelor (new, ...)')
+            at_the_end is not None
+            and not (
+                at_the_end["bracketed"]
+                and any(
+                    other.label_ == DRUG
+                    and ent.end_char < other.start_char < ent.end_char + at_the_end.end()
+                    for other in ent.doc.ents
+                )
+            )
+        )
     )
     return prescribed and not PREVIOUSLY.search(before)
 

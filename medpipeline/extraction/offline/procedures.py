@@ -414,9 +414,15 @@ NAME_THEN_FINDINGS = re.compile(
     r"|[ \t]+(?:(?:on|in)[ \t]+)?\d[\d/.-]*[ \t]*:"  # 'Colonoscopy 2024: two adenomas removed'
     # 'Tonsillectomy in childhood.', 'Appendectomy at age 12'
     r"|[ \t]+(?:in[ \t]+(?:childhood|infancy)|as[ \t]+an?[ \t]+(?:child|teen(?:ager)?|infant|baby)"
-    r"|at[ \t]+age[ \t]+\d{1,2})\b"
-    # 'Appendectomy 1962.', 'Cholecystectomy (2015);' in a history's sentences
-    r"|[ \t]+\(?(?:(?:in|on)[ \t]+)?(?:\d{1,2}/){0,2}(?:19|20)\d{2}\)?(?=[ \t]*(?:[.;,]|$)))",
+    r"|at[ \t]+age[ \t]+\d{1,2})\b)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# An operation and its year, a sentence of a history ('Appendectomy 1962.', 'Cholecystectomy
+# (2015);'; not 'Repeat colonoscopy in 2027.', a plan).
+OPERATION_AND_YEAR = re.compile(
+    rf"(?:^|(?<=[.;:])[ \t])[ \t]*(?!(?:repeat|next|planned|future)\b)"
+    rf"(?P<name>(?:{NAME_WORD}){{0,2}}?{PROCEDURE_NAME_END}{OF_SITE})"
+    r"[ \t]+\(?(?:\d{1,2}/){0,2}(?:19|20)\d{2}\)?(?=[ \t]*(?:[.;,]|$))",
     re.IGNORECASE | re.MULTILINE,
 )
 # (a lines-and-tubes list's 'R IJ triple-lumen CVC<tab>placed 01/16/2025', 'Biliary stent placed
@@ -535,6 +541,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
             quote_start = named.start("name") if named else quote_start
     done = [(m, m["name"], m.end("name")) for m in NAME_THEN_DONE.finditer(text)]
     done += [(m, m["name"], m.end("name")) for m in NAME_THEN_FINDINGS.finditer(text)]
+    done += [(m, m["name"], m.end("name")) for m in OPERATION_AND_YEAR.finditer(text)]
     done += [(m, m["name"], m.end("name")) for m in STUDY_REPORTED.finditer(text)]
     done += [(m, f"{m['device']} placement", m.end()) for m in DEVICE_PLACED.finditer(text)]
     for match, name, name_end in done:
@@ -612,9 +619,11 @@ NOT_PLANNED_BEFORE = re.compile(
 )
 
 
-# A plan the text calls off: 'Repeat colonoscopy not needed now; surveillance due 2026'.
+# A plan the text calls off: 'Repeat colonoscopy not needed now; surveillance due 2026', 'Repeat
+# CT adrenal in 12 months\nis not required per guidelines'.
 NOT_NEEDED_AFTER = re.compile(
-    r"[ \t]*(?:is[ \t]+|was[ \t]+)?(?:not[ \t]+(?:needed|indicated|required|necessary)"
+    r"(?:[ \t]*|[^.;:\n]{0,40}?(?:\n[^.;:\n]{0,40}?)?[ \t\n](?=is[ \t]+not\b))"
+    r"(?:is[ \t]+|was[ \t]+)?(?:not[ \t]+(?:needed|indicated|required|necessary)"
     r"|no[ \t]+longer[ \t]+(?:needed|indicated))\b",
     re.IGNORECASE,
 )

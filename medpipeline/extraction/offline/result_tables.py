@@ -509,6 +509,20 @@ def row_span(row: TableRow) -> tuple[int, int]:
     return filled[0].start, filled[-1].end
 
 
+# Sections that tell what happened, where a table headed 'Parameter | Value | ...' holds
+# results ('Discharge vitals & labs' under a hospital course); under a procedures or social
+# history title such a table's values are another thing's.
+STORY_SECTIONS = {
+    None,
+    "history_of_present_illness",
+    "hospital_course",
+    "observation_and_plan",
+    "physical_exam",
+    "reason_for_visit",
+    "chief_complaint",
+}
+
+
 def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
     """Results and vital-signs tables, row by row (or column by column)."""
     facts = []
@@ -520,7 +534,9 @@ def table_observations(tables: list[Table], text: str) -> list[ObservationFact]:
         if table.kind is None and table.header is None:
             facts += [fact for row in table.rows if (fact := headerless_result(text, row))]
             continue
-        if table.kind not in (RESULTS, VITALS):
+        if table.kind not in (RESULTS, VITALS) and not (
+            table.kind in STORY_SECTIONS and {"name", "value"} <= set(table.roles)
+        ):
             continue
         vital = table.kind == VITALS
         header_vitals = table.header and sum(1 for c in table.header.cells if vital_kind(c.text))

@@ -139,14 +139,15 @@ COLUMN_ROLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "details",
             r"\b(?:details|comments?|notes?|context|provider|source|author|location|type"
             r"|manufacturer|mfg|priority|facility|performer|clinician|physician|organization"
-            r"|documented|recorded|entered)\b",
+            r"|documented|recorded|entered|percentiles?|z-?scores?)\b",
         ),
         (
             "name",
             r"\b(?:name|problems?|diagnos[ie]s|conditions?|medications?|drugs?|substance"
             r"|allergens?|agent|allerg(?:y|ies)|tests?|components?|procedures?|observations?"
             r"|items?|vaccines?|immunizations?|analytes?|descriptions?|products?|activity"
-            r"|issues?|surgery|operation|concern|dx|rx|antibiotics?|antimicrobials?)\b",
+            r"|issues?|surgery|operation|concern|dx|rx|antibiotics?|antimicrobials?"
+            r"|measures?|parameters?)\b",
         ),
     )
 )

@@ -88,6 +88,10 @@ AFTER_A_FIELD_LINE = re.compile(
 TABLE_ROW_LINE = re.compile(r"^[ \t]*(?=[^\n|]*\|[^\n|]*\|)", re.MULTILINE)
 # nor about the line after the table ('| Azithromycin 250 mg | ... | NEW - prescribed today |\n
 # Follow-up of COPD after an exacerbation treated with prednisone': not a prescription).
+# A line closing a bracket, the next opening a capitalised word: an item of an unmarked list
+# ('Preeclampsia without severe features, postpartum (gestational hypertension antepartum)\n
+# Acute postpartum blood loss anemia': the 'without' negated the anemia).
+AFTER_A_CLOSED_BRACKET = re.compile(r"\)[ \t]*\n[ \t]*(?=[A-Z][a-z])")
 AFTER_A_TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*\n[ \t]*(?=[^\s|])", re.MULTILINE)
 
 
@@ -181,6 +185,7 @@ def list_item_sentences(doc: Doc) -> Doc:
     item_starts |= {match.end() for match in AFTER_A_CODED_LINE.finditer(doc.text)}
     item_starts |= {match.end() for match in ACRONYM_FULL_STOP.finditer(doc.text)}
     item_starts |= {match.end() for match in AFTER_A_TABLE_ROW.finditer(doc.text)}
+    item_starts |= {match.end() for match in AFTER_A_CLOSED_BRACKET.finditer(doc.text)}
     list_items = {match.end() for match in LIST_ITEM_LINE.finditer(doc.text)}
     joined = (
         cue_list_line_starts(doc.text)

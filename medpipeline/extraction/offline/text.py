@@ -111,7 +111,8 @@ def join_wrapped_negations(text: str) -> str:
 # What an allergist does with a drug ('Penicillin skin testing', 'oral amoxicillin challenge',
 # 'desensitization'): named so, the drug is neither a medication nor an allergen.
 TESTED = (
-    r"(?:(?:skin|allergy|patch)\s+)?test(?:s|ed|ing)?|(?:(?:oral|drug)\s+)?challenge"
+    r"(?:(?:skin|allergy|patch|suppression|stimulation)\s+)?test(?:s|ed|ing)?"
+    r"|(?:(?:oral|drug)\s+)?challenge"
     r"|desensiti[sz]ation"
 )
 
