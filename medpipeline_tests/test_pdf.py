@@ -334,17 +334,22 @@ def test_a_list_beside_a_ruled_table_is_not_lost(tmp_path: Path):
 def test_a_word_overflowing_its_cell_leaves_the_table_whole(tmp_path: Path):
     """A guard for the rule above: a ruled table whose cell lets a long label run on past its
     rule keeps all its columns (taking the column apart lost a vital sign's readings)."""
+    rows = [("Date", "BP-Sys(mm[Hg])-overflowing-label", "Pulse"), ("01/22/2013", "120", "72")]
+    pdf = render_ruled_table(tmp_path / "vitals.pdf", rows, cell_width=30)
+    text = extract_pages(pdf, LIMITS, ocr=False)[0].text
+    assert "| 01/22/2013 | 120 | 72 |" in text.split("\n")
+
+
+def render_ruled_table(path: Path, rows: list[tuple[str, ...]], cell_width: float) -> Path:
     pdf = FPDF(unit="mm", format="letter")
     pdf.add_page()
     pdf.set_font("Helvetica", size=10)
-    rows = [("Date", "BP-Sys(mm[Hg])-overflowing-label", "Pulse"), ("01/22/2013", "120", "72")]
     for index, row in enumerate(rows):
         pdf.set_xy(20, 30 + 6 * index)
         for text in row:
-            pdf.cell(w=30, h=6, text=text, border=1)
-    pdf.output(str(tmp_path / "vitals.pdf"))
-    text = extract_pages(tmp_path / "vitals.pdf", LIMITS, ocr=False)[0].text
-    assert "| 01/22/2013 | 120 | 72 |" in text.split("\n")
+            pdf.cell(w=cell_width, h=6, text=text, border=1)
+    pdf.output(str(path))
+    return path
 
 
 def render_boxed_form(path: Path, boxes: list[tuple[float, float, float, float, str, str]]) -> Path:
@@ -393,17 +398,10 @@ def test_a_forms_numbered_boxes_keep_their_lines(tmp_path: Path):
 
 def test_a_table_of_few_numbered_cells_stays_a_table(tmp_path: Path):
     """Guard: a ruled table whose first column numbers its rows is a table."""
-    pdf = FPDF(unit="mm", format="letter")
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=10)
     rows = [("#", "Medication", "Status"), ("1. A", "Lisinopril 10 mg", "Active"),
             ("2. B", "Metformin 500 mg", "Stopped")]  # fmt: skip
-    for index, row in enumerate(rows):
-        pdf.set_xy(20, 30 + 6 * index)
-        for text in row:
-            pdf.cell(w=40, h=6, text=text, border=1)
-    pdf.output(str(tmp_path / "numbered.pdf"))
-    text = extract_pages(tmp_path / "numbered.pdf", LIMITS, ocr=False)[0].text
+    pdf = render_ruled_table(tmp_path / "numbered.pdf", rows, cell_width=40)
+    text = extract_pages(pdf, LIMITS, ocr=False)[0].text
     assert "| 1. A | Lisinopril 10 mg | Active |" in text.split("\n")
 
 
