@@ -264,7 +264,8 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
 
     A cell wrapped over lines is joined with spaces; a cell covered by a spanning neighbour is
     written empty, so every row of a table has its columns in the same places. A table inside
-    another is part of the outer one."""
+    another is part of the outer one. A form's grid of boxes (numbered, or each captioned in a
+    font of its own) is no table: each box is written as its label and its own lines."""
     found = [table for table in page.find_tables() if table.bbox]
     tables = [t for t in found if not any(o is not t and _inside(t.bbox, o.bbox) for o in found)]
     loose = [_loose_columns(table, page.extract_words()) for table in tables]

@@ -371,9 +371,9 @@ PROCEDURE_NAME_END = (
 NARRATIVE_PROCEDURE = re.compile(
     r"\b(?:underwent|undergone|s/p|status[ \t]+post|(?:prior|previous)(?!\s+to\b)|hx(?:\s+of)?|h/o"
     r"|had\s+(?:an?\s+)?|performed\s+"
+    r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?"
     # 'hip fracture treated with ORIF', 'retinal detachment repaired with pneumatic retinopexy'
     r"|(?:treated|repaired|managed)\s+(?:surgically\s+)?(?:with|by)\s+"
-    r"(?:an?\s+)?|history[ \t]+of\s+(?:an?\s+)?"
     r"|taken\s+(?:emergently\s+|urgently\s+)?(?:to\s+the\s+(?:OR|operating\s+room"
     r"|cath(?:eterization)?\s+lab(?:oratory)?)\s+)?for\s+)\s*"
     # a toe or finger counted ('right 2nd toe amputation')

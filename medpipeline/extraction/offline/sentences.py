@@ -88,11 +88,11 @@ AFTER_A_FIELD_LINE = re.compile(
 TABLE_ROW_LINE = re.compile(r"^[ \t]*(?=[^\n|]*\|[^\n|]*\|)", re.MULTILINE)
 # nor about the line after the table ('| Azithromycin 250 mg | ... | NEW - prescribed today |\n
 # Follow-up of COPD after an exacerbation treated with prednisone': not a prescription).
+AFTER_A_TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*\n[ \t]*(?=[^\s|])", re.MULTILINE)
 # A line closing a bracket, the next opening a capitalised word: an item of an unmarked list
 # ('Preeclampsia without severe features, postpartum (gestational hypertension antepartum)\n
 # Acute postpartum blood loss anemia': the 'without' negated the anemia).
 AFTER_A_CLOSED_BRACKET = re.compile(r"\)[ \t]*\n[ \t]*(?=[A-Z][a-z])")
-AFTER_A_TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*\n[ \t]*(?=[^\s|])", re.MULTILINE)
 
 
 # A line opening with a capital letter under a heading indented less ('Today's Diagnoses\n  Type 2
