@@ -154,6 +154,8 @@ def test_a_planned_test_or_therapy(extractor, text, expected):
         ),
         ("IMAGING:\nMRI RIGHT KNEE (10/10/2023): COMPLETE ACL TEAR.\n", ("MRI RIGHT KNEE",
                                                                       "2023-10-10")),
+        ("IMAGING:\nXR RIGHT KNEE 2 VIEWS (TODAY 02/20/2024): FIXATION IN GOOD POSITION.\n",
+         ("XR RIGHT KNEE 2 VIEWS", "2024-02-20")),
         (
             "Imaging: Low-dose CT chest 02/14/2024: centrilobular emphysema.",
             ("Low-dose CT chest", "2024-02-14"),

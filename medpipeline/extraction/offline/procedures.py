@@ -567,7 +567,7 @@ def narrative_procedures(text: str, skip_regions: list[Region]) -> list[Procedur
 # done yet (hypothetical: a ServiceRequest). Only future and imperative wording: 'an
 # echocardiogram was ordered and showed ...' reports one done.
 PLANNED_HEAD = (
-    r"(?:MRI|MRA|CT(?:[ \t]+scan)?|PET(?:[ \t]+scan)?|x-?rays?|ultrasound"
+    r"(?:MRI|MRA|CT(?:[ \t]+scan)?|PET(?:[ \t]+scan)?|x-?rays?|(?-i:XR)|ultrasound"
     r"|(?!(?:pro|dia|kilo|milli|micro|nano)gram)[a-z]*gram"
     r"|EKG|ECG|EGD|DEXA(?:[ \t]+scan)?|(?:stress|glucose[ \t]+tolerance)[ \t]+test|O?GTT"
     rf"|sleep[ \t]+study|pulmonary[ \t]+function[ \t]+tests?|[A-Za-z-]*(?:{PROCEDURE_SUFFIXES})"
@@ -638,8 +638,9 @@ NEGATED_NAME_END = re.compile(r"\b(?:not|no[ \t]+longer|never)$", re.IGNORECASE)
 STUDY_REPORTED = re.compile(
     r"(?:^|(?<=[.;:])[ \t])[ \t]*(?:(?:an?|the|last|prior|previous|recent|routine)[ \t]+)?"
     rf"(?P<name>(?:{NAME_WORD}){{0,2}}?{PLANNED_HEAD}"
-    r"(?:[ \t]+(?!(?:on|dated|today)\b)[A-Za-z0-9-]+){0,3}?)"
-    r"[ \t]*\(?[ \t]*(?:(?:on|dated)[ \t]+)?(?:\d{1,2}/(?:\d{1,2}/)?\d{2,4}|today)[ \t]*\)?[ \t]*:",
+    r"(?:[ \t]+(?!(?:on|dated|today)\b)[A-Za-z0-9-]+){0,4}?)"
+    r"[ \t]*\(?[ \t]*(?:(?:on|dated|today)[ \t]+)?(?:\d{1,2}/(?:\d{1,2}/)?\d{2,4}|today)[ \t]*\)?"
+    r"[ \t]*:",  # ('XR RIGHT KNEE 2 VIEWS (TODAY 02/20/2024):')
     re.IGNORECASE | re.MULTILINE,
 )
 
