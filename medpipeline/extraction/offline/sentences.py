@@ -89,10 +89,6 @@ TABLE_ROW_LINE = re.compile(r"^[ \t]*(?=[^\n|]*\|[^\n|]*\|)", re.MULTILINE)
 # nor about the line after the table ('| Azithromycin 250 mg | ... | NEW - prescribed today |\n
 # Follow-up of COPD after an exacerbation treated with prednisone': not a prescription).
 AFTER_A_TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*\|[ \t]*\n[ \t]*(?=[^\s|])", re.MULTILINE)
-# A line closing a bracket, the next opening a capitalised word: an item of an unmarked list
-# ('Preeclampsia without severe features, postpartum (gestational hypertension antepartum)\n
-# Acute postpartum blood loss anemia': the 'without' negated the anemia).
-AFTER_A_CLOSED_BRACKET = re.compile(r"\)[ \t]*\n[ \t]*(?=[A-Z][a-z])")
 
 
 # A line opening with a capital letter under a heading indented less ('Today's Diagnoses\n  Type 2
@@ -106,11 +102,15 @@ INDENTED_LINE = re.compile(r"^(?P<indent>[ \t]*)(?P<content>\S[^\n]*)", re.MULTI
 HEADING_LIKE = re.compile(r"[^\d.;,]{1,40}")
 
 
-# A line that ends with its item's printed code ('Gastroesophageal reflux disease without
-# esophagitis (K21.9)\nVitamin D deficiency (E55.9)'): a diagnosis list's item, the next line
-# another (PyRuSH joined them, and 'without' negated the items below).
-AFTER_A_CODED_LINE = re.compile(
+# A line that ends with a bracket, its item's printed code or a remark ('Gastroesophageal
+# reflux disease without esophagitis (K21.9)\nVitamin D deficiency (E55.9)', 'Preeclampsia
+# without severe features, postpartum (gestational hypertension antepartum)\nAcute postpartum
+# blood loss anemia'): an item of a list, the next line another (PyRuSH joined them, and
+# 'without' negated the items below). After a code any capital opens the next item ('HTN');
+# after a remark, a capitalised word.
+AFTER_A_CLOSED_BRACKET = re.compile(
     r"[(\[](?:[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|\d{6,9})[)\]][ \t]*\n[ \t]*(?=[A-Z])"
+    r"|\)[ \t]*\n[ \t]*(?=[A-Z][a-z])"
 )
 
 
@@ -182,7 +182,6 @@ def list_item_sentences(doc: Doc) -> Doc:
         )
     } | indented_item_starts(doc.text)
     item_starts |= {match.end() for match in AFTER_A_FIELD_LINE.finditer(doc.text)}
-    item_starts |= {match.end() for match in AFTER_A_CODED_LINE.finditer(doc.text)}
     item_starts |= {match.end() for match in ACRONYM_FULL_STOP.finditer(doc.text)}
     item_starts |= {match.end() for match in AFTER_A_TABLE_ROW.finditer(doc.text)}
     item_starts |= {match.end() for match in AFTER_A_CLOSED_BRACKET.finditer(doc.text)}
