@@ -4,6 +4,7 @@ Parsing runs in a child process with a wall-clock and memory limit (`run_limited
 file can neither hang nor exhaust the run. Errors carry a reason code and a detail free of PHI.
 """
 
+import itertools
 import json
 import logging
 import multiprocessing
@@ -305,6 +306,8 @@ def _text_with_tables(page: Any) -> tuple[str, list[list[list[str | None]]]]:
         if (
             text := _box_lines(cells)
             if _is_boxed_form(cells) or _has_labelled_boxes(page, table)
+            else _text_box_lines(cells)
+            if _is_text_boxes(cells)
             else _table_lines(cells)
         )
     ]
@@ -406,6 +409,61 @@ def _box_lines(rows: list[list[str | None]]) -> str:
         if filled and ":" not in label:
             label += ":"  # its label, as a field's ('2. Start Of Care Date: 07/01/2024')
         boxes.append("\n".join([label, *filled]))
+    return "\n\n".join(boxes)
+
+
+MAX_TEXT_BOX_COLUMNS = 3
+
+
+def _cell_lines(cell: str | None) -> list[str]:
+    return [" ".join(line.split()) for line in (cell or "").splitlines() if line.strip()]
+
+
+def _is_text_boxes(rows: list[list[str | None]]) -> bool:
+    """Boxes of text side by side, not a table of rows: at most three columns, each row either
+    boxes of several lines each ('1. Acute on chronic heart failure ...' / '2. Atrial
+    fibrillation ...', a box of follow-up orders one a line) or one-line captions over the
+    boxes of the next row ('DISCHARGE DIAGNOSES | ALLERGIES / INTOLERANCES'). A table of labels
+    and values has rows of one-line cells one after another, or a one-line label beside a
+    wrapped value."""
+    if max(len(row) for row in rows) > MAX_TEXT_BOX_COLUMNS:
+        return False
+    kinds = []
+    for row in rows:
+        counts = [len(_cell_lines(cell)) for cell in row if cell and cell.strip()]
+        if not counts:
+            continue
+        if min(counts) >= 2:
+            kinds.append("boxes")
+        elif max(counts) == 1:
+            kinds.append("captions")
+        else:
+            return False
+    return (
+        bool(kinds)
+        and kinds[-1] == "boxes"
+        and not any(a == b == "captions" for a, b in itertools.pairwise(kinds))
+    )
+
+
+def _text_box_lines(rows: list[list[str | None]]) -> str:
+    """Each box's lines under its caption (with a colon, as a field's label), a blank line
+    between boxes, left to right and row by row."""
+    boxes, captions = [], []
+    for row in rows:
+        lines = [_cell_lines(cell) for cell in row]
+        if not any(lines):
+            continue
+        if max(len(cell) for cell in lines) == 1:
+            captions = [cell[0] if cell else "" for cell in lines]
+            continue
+        for index, cell in enumerate(lines):
+            caption = captions[index] if index < len(captions) else ""
+            if caption and not caption.endswith(":"):
+                caption += ":"
+            if cell:
+                boxes.append("\n".join([caption, *cell] if caption else cell))
+        captions = []
     return "\n\n".join(boxes)
 
 

@@ -439,6 +439,16 @@ def is_diagnosis_code(row: TableRow) -> bool:
 ITEM_DASH = re.compile(r"\s[-\u2013]\s")
 
 
+# A value with a unit of a measurement, not of a product ('Potassium 4.0 mmol/L 3.5-5.1', 'BP:
+# 118/68 mmHg', 'TSH 3.10 uIU/mL'; not 'Amoxicillin 50 MG/ML Oral Suspension', 'lidocaine 2%
+# jelly'): a row of results under an allergy title, not a substance.
+MEASURED = re.compile(
+    r"\d[ \t]*(?:mm[ \t]*hg|bpm|[a-z\u00b5]+/(?:d?l|min|hpf|[u\u00b5]l|mm3)"
+    r"|(?:pg|ng|[mu\u00b5]?iu)/ml)\b|\d[ \t]*\u00b0",
+    re.IGNORECASE,
+)
+
+
 def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | None:
     """An allergy-table row: the substance from its name column, the reaction and severity from
     their columns or 'Reaction: ...' / 'Severity: ...' in a details cell, a resolved or inactive
@@ -459,7 +469,11 @@ def allergy_from_row(table: Table, row: TableRow, text: str) -> AllergyFact | No
     if reaction_text is None and not table.roles and ITEM_DASH.search(substance):
         # a list's item in a grid without columns ('| 1. Codeine - nausea/vomiting |')
         substance, reaction_text = split_substance_and_reaction(substance)
-    if not re.search(r"[A-Za-z]{3}", substance) or is_diagnosis_code(row):
+    if (
+        not re.search(r"[A-Za-z]{3}", substance)
+        or is_diagnosis_code(row)
+        or MEASURED.search(substance)
+    ):
         return None
     severity = table.cell(row, "severity")
     severity_text = severity.text if severity else labelled(details, "severity") or ""

@@ -278,15 +278,29 @@ def condition_facts(
 PRINTED_CODE_AFTER = re.compile(r"[^().;\n]{0,80}?\((?P<codes>[^()\n]{2,40})\)")
 
 
+# The code a diagnosis list prints first on the line ('F33.1<tab>Major depressive disorder,
+# recurrent episode, moderate', '2. I48.91 - Atrial fibrillation').
+PRINTED_CODE_BEFORE = re.compile(
+    r"[ \t]*(?:\d{1,2}[.)][ \t]+)?(?P<codes>[A-TV-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)"
+    r"[ \t]*(?:[-\u2013:|][ \t]*)?"
+)
+
+
 def printed_code_after(text: str, ent: Span, following: Span | None) -> str | None:
-    """A valid ICD-10-CM code printed after the mention, before the next one: the clinician's
+    """A valid ICD-10-CM code printed after the mention, before the next one, or first on its
+    line (`PRINTED_CODE_BEFORE`): the clinician's
     choice, often more specific than the index's ('BPH with LUTS (N40.1)', 'Postpartum anemia
     (O90.81)'); only in the index code's chapter letter or with a word of the mention in its
     description, so a code of words the lexicon does not know ('Hypertension; weight gain
     (R63.5)') stays theirs."""
     end = following.start_char if following else len(text)
-    found = PRINTED_CODE_AFTER.match(text, ent.end_char, end)
-    codes = printed_icd10(found["codes"]) if found else []
+    found = [
+        PRINTED_CODE_AFTER.match(text, ent.end_char, end),
+        PRINTED_CODE_BEFORE.fullmatch(
+            text, text.rfind("\n", 0, ent.start_char) + 1, ent.start_char
+        ),
+    ]
+    codes = [code for match in found if match for code in printed_icd10(match["codes"])]
     if not codes:
         return None
     indexed = ent._.target_rule.metadata["icd10_code"]

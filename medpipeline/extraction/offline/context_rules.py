@@ -340,6 +340,13 @@ def context_rules(default_rules_path: str) -> list[ConTextRule]:
             )
         )
     for rule in rules:
+        if rule.direction == "TERMINATE":
+            # medspaCy ends a cue's scope at a terminating cue only when the two scopes overlap
+            # by its test, which is false where the terminating cue's scope (its sentence) holds
+            # the other's whole: 'Avoid ibuprofen while on lisinopril if possible.' kept
+            # lisinopril in the scope of 'avoid' (six words). The words around it are scope
+            # enough for ending another cue's.
+            rule.max_scope = 1
         rule.on_modifies = functools.partial(
             cue_modifies,
             backward=rule.direction == "BACKWARD",

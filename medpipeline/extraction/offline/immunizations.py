@@ -145,15 +145,21 @@ def vaccine_mentions(text: str, contexts: list[Region]) -> list[re.Match[str]]:
 
 
 def _clause(text: str, position: int, in_a_grid: bool = False) -> Region:
-    """The clause of a line around `position`: between ';' and full stops; a table's row whole;
-    in a label grid's line, within its cell."""
+    """The clause of a line around `position`: between ';' and full stops; a table's row whole
+    (but within a cell of several clauses); in a label grid's line, within its cell."""
     line_start, line_end = line_bounds(text, position, position)
     if in_a_grid:  # its tab cell
         line_start = max(line_start, text.rfind("\t", line_start, position) + 1)
         tab = text.find("\t", position, line_end)
         line_end = tab if tab >= 0 else line_end
     elif TABLE_LINE.search(text, line_start, line_end):
-        return line_start, line_end
+        cell_start = text.rfind("|", line_start, position) + 1
+        cell_end = text.find("|", position, line_end)
+        cell_end = cell_end if cell_end >= 0 else line_end
+        if not CLAUSE_END.search(text, cell_start, cell_end):
+            return line_start, line_end
+        # a cell of clauses ('| Influenza vaccine given; PCV20 declined |'): the vaccine's own
+        line_start, line_end = cell_start, cell_end
     before = [m.end() for m in CLAUSE_END.finditer(text, line_start, position)]
     after = CLAUSE_END.search(text, position, line_end)
     return (before[-1] if before else line_start), (after.start() if after else line_end)

@@ -67,6 +67,9 @@ STOP_LIST_HEADER = re.compile(
     rf"|(?:discontinued?|stopped|(?:not|no[ \t]+longer)[ \t-]+taking)(?:[ \t]+{MEDICINES})?"
     r"(?:[ \t]+(?:today|this[ \t]+visit))?"
     rf"|{MEDICINES}[ \t]+(?:stopped|discontinued|to[ \t]+stop)"
+    # 'SECTION C - INPATIENT-ONLY MEDICATIONS NOT CONTINUED AT DISCHARGE'
+    rf"|[^\n:]{{0,40}}\b{MEDICINES}[ \t]+not[ \t]+(?:continued|to[ \t]+be[ \t]+continued)"
+    r"(?:[ \t]+(?:at|on|after)[ \t]+discharge)?"
     rf"|do[ \t]+not[ \t]+take(?:[ \t]+these)?(?:[ \t]+{MEDICINES})?)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -271,7 +274,9 @@ def is_switched_from(text: str, ent: Span, next_drug_start: int) -> bool:
 # taken.
 REPLACEMENT_BEFORE = re.compile(
     r"\b(?:replaced[ \t]+(?:by|with)|switched[ \t]+to|changed[ \t]+to|substituted[ \t]+(?:by|with)"
-    r"|in[ \t]+favou?r[ \t]+of|now[ \t]+(?:on|taking|using))[ \t]+(?:\S+[ \t]+)?$",
+    # (a word between, 'replaced by oral ...'; not another drug's clause: 'replaced by
+    # apixaban); insulin lispro')
+    r"|in[ \t]+favou?r[ \t]+of|now[ \t]+(?:on|taking|using))[ \t]+(?:[^\s;,.)]+[ \t]+)?$",
     re.IGNORECASE,
 )
 
@@ -404,6 +409,14 @@ def changed_for_a_contraindication(ent: Span) -> bool:
     )
 
 
+# Examples in brackets of what the patient is to avoid ('Avoid all NSAIDs (Aleve, Advil,
+# Motrin)', 'avoid benzodiazepines (e.g., clonazepam)'): however far the bracket runs from the cue.
+AVOIDED_EXAMPLE_BEFORE = re.compile(
+    r"\b(?:avoid(?:ing)?|do[ \t]+not[ \t]+(?:use|take))\b[^.;()\n]{0,40}\([^()\n]*$",
+    re.IGNORECASE,
+)
+
+
 def medication_assertion(text: str, ent: Span) -> Assertion:
     """ConText's assertion, hypothetical when the sentence only proposes the drug, present when
     a history names the drug the patient is on, present when it is held or stopped because it
@@ -412,6 +425,8 @@ def medication_assertion(text: str, ent: Span) -> Assertion:
     if assertion == Assertion.NEGATED and changed_for_a_contraindication(ent):
         return Assertion.PRESENT
     sentence_start, _ = sentence_region(ent)
+    if AVOIDED_EXAMPLE_BEFORE.search(text, sentence_start, ent.start_char):
+        return Assertion.NEGATED
     before_list = text[sentence_start : list_start(text, ent)]
     if (
         assertion == Assertion.HISTORICAL
@@ -630,15 +645,28 @@ GIVEN_BEFORE_LIST = re.compile(
 )
 
 
+# A label in a line's text opening a list of doses given, its first item too ('22:05
+# Medications administered in ED: cefTRIAXone 1 g IV once; azithromycin 500 mg IV once').
+GIVEN_LABEL = re.compile(
+    rf"\b{MEDICINES}[ \t]+(?:given|administered|received)"
+    rf"(?:[ \t]+(?:today|(?:in|at|during)[ \t]+(?:the[ \t]+)?{GIVEN_PLACE}))?[ \t]*:",
+    re.IGNORECASE,
+)
+
+
+def last_match(pattern: re.Pattern[str], text: str, start: int, end: int) -> re.Match[str] | None:
+    return next(reversed(list(pattern.finditer(text, start, end))), None)
+
+
 def given_as_a_list(text: str, ent: Span) -> bool:
-    """The drug is a later item of a list that a 'given' or 'tried' cue opens."""
+    """The drug is a later item of a list that a 'given' or 'tried' cue opens, or any item of
+    one a label in the line opens ('Medications administered in ED: ...')."""
     start = list_start(text, ent)
     sentence_start, _ = sentence_region(ent)
-    return (
-        start < ent.start_char
-        and bool(GIVEN_BEFORE_LIST.search(text[sentence_start:start]))
-        and not has_own_verb(ent, start, ent.start_char)
-    )
+    if start < ent.start_char and GIVEN_BEFORE_LIST.search(text[sentence_start:start]):
+        return not has_own_verb(ent, start, ent.start_char)
+    label = last_match(GIVEN_LABEL, text, sentence_start, ent.start_char)
+    return label is not None and not has_own_verb(ent, label.end(), ent.start_char)
 
 
 # What a sentence says was given or received besides a dose: a prescription, instructions.

@@ -128,8 +128,10 @@ def medication_from_row(
     if no_drug or is_vaccine(product, generic):
         return None
     status = table.cell(row, "status") or table.cell(row, "details")
+    marked = table.marked_action(row)
+    instruction = INSTRUCTION_ACTION.match(sig_cell.text) if marked and sig_cell else None
     status_text = (
-        table.marked_action(row)
+        (instruction["action"] if instruction else marked)
         or labelled(table.row_text(row), "status")
         or (status.text if status else "")
         or row.listed_status
@@ -174,7 +176,8 @@ def line_above(text: str, start: int) -> str:
 
 def table_medications(tables: list[Table], text: str, titles: list[Region]) -> list[MedicationFact]:
     """Rows of medication tables; a table under a discharge medications title ('Discharge
-    Medications', 'New Prescriptions') is what the document orders, one under a stop list's
+    Medications', 'New Prescriptions', also as the caption right above it) is what the
+    document orders, one under a stop list's
     title ('Discontinued Medications') is stopped, one under a past list's or a list of doses
     given ('Medications Given in ED Prior to Arrival on Unit', or a table so captioned)
     completed."""
@@ -185,10 +188,10 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
         if table.kind in MEDICATION_CATEGORIES:
             above = [(start, end) for start, end in titles if end <= table.region[0]]
             title = text[above[-1][0] : above[-1][1]].strip() if above else ""
-            ordered = bool(PRESCRIBED_HEADER.fullmatch(title))
+            captions = (table.caption, line_above(text, table.region[0]))
+            ordered = any(PRESCRIBED_HEADER.fullmatch(label) for label in (title, *captions))
             given = in_regions(table.region[0], given_lists) or any(
-                GIVEN_CAPTION.search(caption)
-                for caption in (table.caption, line_above(text, table.region[0]))
+                GIVEN_CAPTION.search(caption) for caption in captions
             )
             listed_as = None
             if in_regions(table.region[0], stop_lists):
@@ -202,6 +205,11 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
                 if (fact := medication_from_row(table, row, text, ordered, listed_as, given))
             ]
     return facts
+
+
+# Instructions opening with an action other than the one the row marks ('Change' ticked,
+# 'HOLD - do not take until you see Dr. ...'): the instructions' action is the drug's status.
+INSTRUCTION_ACTION = re.compile(r"[ \t]*(?P<action>hold|stop|discontinue)\b", re.IGNORECASE)
 
 
 # The status a listed drug's line ends with after a dash ('Calcium acetate 667 mg with meals -

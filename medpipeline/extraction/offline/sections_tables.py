@@ -448,15 +448,25 @@ def is_header_row(row: TableRow, vital_name) -> bool:
             vitals += 1
         elif CODE_SYSTEM_LABEL.fullmatch(cell.text):
             known += 1  # 'ICD-10', 'ICD-10 Code': a code column's label, digits and all
-        elif len(REMARK.sub("", cell.text).split()) > MAX_HEADER_CELL_WORDS or re.search(
+        elif label_words(REMARK.sub("", cell.text)) > MAX_HEADER_CELL_WORDS or re.search(
             r"\d", cell.text
         ):
             unlike_a_label += 1
         elif column_role(REMARK.sub("", cell.text)):  # ('Sulfa (sulfonamide antibiotics)')
             known += 1
+        elif ACTION_COLUMN.fullmatch(cell.text):
+            known += 1  # a reconciliation's checkbox columns ('| Continue | Stop | Change |')
     if unlike_a_label > (1 if vitals >= 3 else 0):
         return False
     return vitals >= 3 or known >= max(1, (len(filled) + 1) // 2)
+
+
+def label_words(label: str) -> int:
+    """The words of a label, not its slashes ('Medication / dose / route / frequency': 4)."""
+    return sum(1 for word in label.split() if word not in SLASHES)
+
+
+SLASHES = frozenset({"/", "|", "&", "-"})
 
 
 def is_caption_row(row: TableRow, width: int) -> bool:
