@@ -431,6 +431,19 @@ def test_an_unspecified_code_joins_the_one_specific_code_of_its_category(
     }
 
 
+def test_a_condition_is_named_by_the_mention_its_code_describes(document: SourceDocument) -> None:
+    """'panic attacks' in the history and 'F41.0 Panic disorder' in the diagnoses are one
+    condition, named as its code says (before: by the first mention, 'panic attacks')."""
+    facts = [
+        ConditionFact(quote="panic attacks", text="panic attacks", icd10_code="F41.0"),
+        ConditionFact(quote="Panic disorder", text="Panic disorder", icd10_code="F41.0"),
+    ]
+    bundle = _bundle(document, "panic attacks\nPanic disorder", conditions=facts)
+    (condition,) = resources_of(bundle, "Condition")
+    assert condition["code"]["text"] == "Panic disorder"
+    assert len(_offsets(condition)) == 2
+
+
 # --- medications, results, procedures merging -------------------------------------------------
 
 MERGE_NOTE = """Home: Lasix 40 mg daily. Continue furosemide 40 mg PO daily.

@@ -421,3 +421,48 @@ def test_a_forms_boxes_with_bold_labels_keep_their_lines(tmp_path: Path):
         "Health questionnaire:\n[ ] YES [X] NO Diabetes\n[X] YES [ ] NO High blood pressure" in text
     )
     assert "Allergies:\nBee stings - anaphylaxis 2017" in text
+
+
+def render_grid(path: Path, rows: list[tuple[float, list[str]]], width: float) -> Path:
+    """A ruled grid: each row (its height, its cells' text, lines split by newlines)."""
+    pdf = FPDF(unit="mm", format="letter")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=9)
+    top = 20.0
+    for height, cells in rows:
+        for index, text in enumerate(cells):
+            x = 10 + index * width
+            pdf.rect(x, top, width, height)
+            pdf.set_xy(x + 1, top + 1)
+            pdf.multi_cell(width - 2, 4, text)
+        top += height
+    pdf.output(str(path))
+    return path
+
+
+def test_boxes_of_text_side_by_side_keep_their_lines_under_their_captions(tmp_path: Path):
+    """A form's 'DISCHARGE DIAGNOSES | ALLERGIES' captions over a numbered list each (before:
+    each box one joined cell of one table row, so no diagnosis and no allergy was read)."""
+    rows = [
+        (6, ["DISCHARGE DIAGNOSES", "ALLERGIES / INTOLERANCES"]),
+        (20, ["1. Atrial fibrillation, new onset\n2. Chronic kidney disease, stage 3a\n"
+              "3. Essential hypertension", "Penicillin - anaphylaxis\nMorphine - itching"]),
+    ]  # fmt: skip
+    text = extract_pages(render_grid(tmp_path / "boxes.pdf", rows, 90), LIMITS, ocr=False)[0].text
+    assert (
+        "DISCHARGE DIAGNOSES:\n1. Atrial fibrillation, new onset\n"
+        "2. Chronic kidney disease, stage 3a\n3. Essential hypertension\n\n"
+        "ALLERGIES / INTOLERANCES:\nPenicillin - anaphylaxis\nMorphine - itching"
+    ) in text
+    assert "|" not in text
+
+
+def test_a_table_of_labels_and_wrapped_values_stays_a_table(tmp_path: Path):
+    """Guard: one-line labels beside values that wrap are rows of a table."""
+    rows = [
+        (6, ["Test", "Result"]),
+        (10, ["Echocardiogram", "LVEF 60%, grade II diastolic\ndysfunction"]),
+        (6, ["Chest X-ray", "No acute process"]),
+    ]
+    text = extract_pages(render_grid(tmp_path / "table.pdf", rows, 60), LIMITS, ocr=False)[0].text
+    assert "| Chest X-ray | No acute process |" in text.split("\n")

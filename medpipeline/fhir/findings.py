@@ -30,7 +30,12 @@ from medpipeline.fhir.elements import (
     without_none,
 )
 from medpipeline.fhir.grouping import is_episodic, iso_date, lexicon_icd10
-from medpipeline.terminology import icd10cm_code, loinc_code, unspecified_icd10_parent
+from medpipeline.terminology import (
+    icd10cm_code,
+    icd10cm_description,
+    loinc_code,
+    unspecified_icd10_parent,
+)
 
 NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
 NO_KNOWN_DRUG_ALLERGY = ("409137002", "No known drug allergy")
@@ -122,6 +127,12 @@ def _offset(fact: ConditionFact | AllergyFact) -> int:
     return fact.evidence.offset if fact.evidence and fact.evidence.offset is not None else -1
 
 
+def described_words(name: str, icd10: str) -> int:
+    """How many words of a condition's name its ICD-10-CM code's description has."""
+    description = set(re.findall(r"[a-z]+", icd10cm_description(icd10).lower()))
+    return len(set(re.findall(r"[a-z]+", name.lower())) & description)
+
+
 def condition_resource(facts: list[ConditionFact], context: MappingContext) -> Carrying | None:
     """The patient's condition, however often the document names it: the most current assertion
     decides (a condition both current and in the history is current). Negated mentions beside
@@ -139,10 +150,14 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
         for member, code in zip(own, checked, strict=True)
         if (known := code or lexicon_icd10(member.text))
     ]
-    # the most specific code names the condition ('Acute on chronic HFrEF', not 'CHF')
+    # the most specific code names the condition ('Acute on chronic HFrEF', not 'CHF'), by the
+    # mention its code's description says best ('Panic disorder', not 'panic attacks': F41.0)
     named, icd10 = min(
         coded,
-        key=lambda pair: unspecified_icd10_parent(pair[1]) is not None,
+        key=lambda pair: (
+            unspecified_icd10_parent(pair[1]) is not None,
+            -described_words(pair[0].text, pair[1]),
+        ),
         default=(own[0], None),
     )
     fact = own[0]
