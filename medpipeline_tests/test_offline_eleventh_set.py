@@ -159,3 +159,55 @@ def test_what_the_patient_is_to_avoid(extractor, text, present, negated):
     found = [(m.generic_name, m.assertion) for m in extractor.extract(text).medications]
     assert {name for name, a in found if a == Assertion.PRESENT} == present
     assert {name for name, a in found if a == Assertion.NEGATED} == negated
+
+
+def test_ordered_tests_and_referrals_are_planned(extractor):
+    """Tests to be drawn and referrals are planned services (ServiceRequests), one each; tests
+    reported with values and a referral called off are not (before: none of them)."""
+    text = (
+        "PLAN\n"
+        "6. Labs ordered: TSH, CMP, CBC and urine drug screen (to be drawn this week).\n"
+        "7. Referral to individual cognitive behavioral therapy (CBT) with panic-focused focus.\n"
+        "[X] Basic metabolic panel (potassium, creatinine) in 1 week - lab order given\n"
+        "[X] Cardiology referral - Dr. Omar Haddad - 03/04/2025 (AF management)\n"
+        "Recheck hemoglobin in 3 months. Refer to nephrology.\n"
+        "Labs: CBC normal, CMP with potassium 3.4.\n"
+        "No referral to gastroenterology is needed.\n"
+    )
+    found = [p.text for p in extractor.extract(text).procedures]
+    assert all(p.assertion == Assertion.HYPOTHETICAL for p in extractor.extract(text).procedures)
+    assert found == ["TSH", "CMP", "CBC", "urine drug screen",
+                     "cognitive behavioral therapy referral", "Basic metabolic panel",
+                     "Cardiology referral", "hemoglobin", "nephrology referral"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text, status, assertion",
+    [
+        # a contrast agent given for the study is a dose given, not a drug the patient is on
+        ("TECHNIQUE: CT of the abdomen and pelvis was performed following administration of\n"
+         "100 mL Omnipaque 350 (iohexol) intravenously.", MedicationStatus.COMPLETED,
+         Assertion.PRESENT),
+        ("HOME MEDICATIONS (PTA): SERTRALINE 100 MG DAILY; IBUPROFEN 400 MG PRN\n"
+         "(NOT TAKING SINCE ADMISSION - ON KETOROLAC).", MedicationStatus.ACTIVE,
+         Assertion.NEGATED),
+    ],
+)  # fmt: skip
+def test_a_dose_given_for_a_study_and_a_drug_not_taken(extractor, text, status, assertion):
+    (found,) = [
+        m for m in extractor.extract(text).medications
+        if m.generic_name in ("iohexol", "ibuprofen")
+    ]  # fmt: skip
+    assert (found.status, found.assertion) == (status, assertion)
+
+
+def test_a_radiology_impressions_incidental_findings(extractor):
+    text = (
+        "IMPRESSION:\n"
+        "3. Incidental 1.8 cm left adrenal adenoma (lipid-rich).\n"
+        "6. Other chronic findings: prostatomegaly, small fat-containing umbilical hernia, simple "
+        "right renal cyst.\n"
+    )
+    found = {c.text: c.icd10_code for c in extractor.extract(text).conditions}
+    assert found == {"adrenal adenoma": "D35.00", "prostatomegaly": "N40.0",
+                     "umbilical hernia": "K42.9", "renal cyst": "N28.1"}  # fmt: skip

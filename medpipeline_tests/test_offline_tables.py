@@ -378,6 +378,7 @@ Family history: father had hypertension.
                 ("cardiac catheterization", None, Assertion.HYPOTHETICAL),
                 ("mammogram", None, Assertion.HYPOTHETICAL),
                 ("chest x-ray", None, Assertion.HYPOTHETICAL),
+                ("CBC", None, Assertion.HYPOTHETICAL),  # a test to be drawn (2026-12-06)
                 ("Echocardiogram", None, Assertion.HYPOTHETICAL),
             ],
         ),

@@ -645,26 +645,98 @@ STUDY_REPORTED = re.compile(
 )
 
 
+# A referral the writer makes ('Referral to individual cognitive behavioral therapy (CBT)',
+# 'Cardiology referral - Dr. ...', 'Refer to nephrology'): a service to be given, as a planned
+# procedure is. (Not 'consult': inpatient notes say a consult was done that way.)
+SERVICE = (
+    r"(?:[a-z]+olog(?:y|ist)|(?:general|vascular|orthopa?edic|plastic|colorectal|bariatric"
+    r"|cardiothoracic)[ \t]+surgery|orthopa?edics|psychiatry|podiatry|(?:[a-z-]+[ \t]+){0,3}?"
+    r"(?:therapy|rehab(?:ilitation)?|counsel+ing)|dentist(?:ry)?|nutrition(?:ist)?|dietitian"
+    r"|social[ \t]+work(?:er)?|home[ \t]+health(?:[ \t]+nursing)?|hospice|palliative[ \t]+care"
+    r"|sleep[ \t]+medicine|pain[ \t]+management)"
+)
+REFERRAL = re.compile(
+    r"\b(?:referral|refer(?:red)?)[ \t]+(?:back[ \t]+)?to[ \t]+"
+    r"(?:(?:an?|the|individual|outpatient|pediatric|local|group)[ \t]+)*"
+    # (not 'Referred to general surgery for elective cholecystectomy': the plan is named after)
+    rf"(?P<name>{SERVICE})\b(?![ \t]+for\b)"
+    rf"|\b(?P<named_first>{SERVICE})[ \t]+referral\b(?![ \t]+(?:letter|note|report)\b)",
+    re.IGNORECASE,
+)
+
+
+# Tests to be drawn ('Labs ordered: TSH, CMP, CBC and urine drug screen', 'Labs in AM: CBC,
+# CMP', 'Recheck hemoglobin in 3 months', 'Basic metabolic panel (potassium, creatinine) in 1
+# week'): each a planned test. Only names with no value: 'Labs: CBC normal' reports results.
+LAB_TEST = (
+    r"(?:CBC(?:[ \t]+with[ \t]+diff(?:erential)?)?|CMP|BMP|complete[ \t]+blood[ \t]+count"
+    r"|(?:basic|comprehensive)[ \t]+metabolic[ \t]+panel|lipid[ \t]+panel|fasting[ \t]+lipids"
+    r"|TSH|free[ \t]+T4|(?:hemoglobin[ \t]+)?A1c|HbA1c|urinalysis|urine[ \t]+(?:drug[ \t]+screen"
+    r"|culture|toxicology)|UDS|LFTs|liver[ \t]+function[ \t]+tests|PT/INR|INR|BNP|troponins?"
+    r"|magnesium|ferritin|iron[ \t]+studies|vitamin[ \t]+(?:D|B12)(?:[ \t]+level)?|PSA|ESR|CRP"
+    r"|blood[ \t]+cultures|hemoglobin|potassium|creatinine|electrolytes)"
+)
+LAB_ORDER = re.compile(
+    r"\blabs?[ \t]+(?:ordered|to[ \t]+be[ \t]+drawn|in[ \t]+(?:the[ \t]+)?(?:AM|morning)"
+    r"|(?:at|before)[ \t]+(?:the[ \t]+)?next[ \t]+visit)[ \t]*:[ \t]*"
+    r"|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*|\d{1,2}[.)][ \t]+)?"
+    r"(?:(?:re)?check|repeat|draw|order)[ \t]+(?=(?:a[ \t]+)?" + LAB_TEST + r"\b)"
+    r"|(?:^|(?<=[.;:])[ \t])[ \t]*(?:[-\u2022*][ \t]*|\[[ xX]?\][ \t]*|\d{1,2}[.)][ \t]+)?"
+    r"(?=" + LAB_TEST + r"(?:[ \t]+\([^()\n]{1,40}\))?[ \t]+in[ \t]+\d+[ \t]+(?:days?|weeks?"
+    r"|months?)\b)",
+    re.IGNORECASE | re.MULTILINE,
+)
+LAB_ITEM = re.compile(
+    rf"(?:a[ \t]+)?(?P<name>{LAB_TEST})\b(?:[ \t]+\([^()\n]{{1,40}}\))?"
+    r"(?P<sep>[ \t]*(?:,|and|&|/)[ \t]*(?:and[ \t]+)?)?",
+    re.IGNORECASE,
+)
+
+
+def planned_tests(text: str) -> list[tuple[int, str, int]]:
+    """(start, name, end) of each test a lab order names, one after another."""
+    found = []
+    for order in LAB_ORDER.finditer(text):
+        position = order.end()
+        while item := LAB_ITEM.match(text, position):
+            found.append((item.start("name"), item["name"], item.end("name")))
+            if not item["sep"]:
+                break
+            position = item.end()
+    return found
+
+
 def planned_procedures(text: str, skip_regions: list[Region]) -> list[ProcedureFact]:
-    """Procedures the text says will be done, named by the procedure."""
+    """Procedures, referrals and tests the text says will be done, named by what is done."""
     plans = [
-        (cue.start(), named, named.end())
+        (cue.start(), named["name"], named.end())
         for cue in PLANNED_PROCEDURE.finditer(text)
         if (named := PLANNED_NAME.match(text, cue.end()))
-    ] + [(named.start(), named, named.end()) for named in NAME_THEN_PLANNED.finditer(text)]
+    ] + [(named.start(), named["name"], named.end()) for named in NAME_THEN_PLANNED.finditer(text)]
+    planned_at = {start for start, _, _ in plans}
+    plans += [  # (not again what a plan names: 'Refer to pulmonary rehabilitation')
+        (
+            referral.start(),
+            f"{referral['name'] or referral['named_first']} referral",
+            referral.end(),
+        )
+        for referral in REFERRAL.finditer(text)
+        if referral.start() not in planned_at
+    ]
+    plans += planned_tests(text)
     facts = []
-    for start, named, end in sorted(plans, key=lambda plan: plan[0]):
+    for start, name, end in sorted(plans, key=lambda plan: plan[0]):
         if (
             in_regions(start, skip_regions)
             or NOT_PLANNED_BEFORE.search(wrapped_text_before(text, start))
             or NOT_NEEDED_AFTER.match(text, end)
-            or NEGATED_NAME_END.search(named["name"])  # 'Staged PCI of RCA is not planned'
+            or NEGATED_NAME_END.search(name)  # 'Staged PCI of RCA is not planned'
         ):
             continue
         facts.append(
             ProcedureFact(
                 quote=quote_for(text, start, end),
-                text=normalize_space(named["name"]),
+                text=normalize_space(name),
                 assertion=Assertion.HYPOTHETICAL,
             )
         )
