@@ -413,6 +413,8 @@ def _box_lines(rows: list[list[str | None]]) -> str:
 
 
 MAX_TEXT_BOX_COLUMNS = 3
+MIN_BOX_LINES = 3  # a table's cells wrap over two lines often ('Mother (deceased,\n84)')
+MAX_BOX_ROWS = 2  # a form has a row or two of such boxes; a table has many rows
 
 
 def _cell_lines(cell: str | None) -> list[str]:
@@ -420,8 +422,8 @@ def _cell_lines(cell: str | None) -> list[str]:
 
 
 def _is_text_boxes(rows: list[list[str | None]]) -> bool:
-    """Boxes of text side by side, not a table of rows: at most three columns, each row either
-    boxes of several lines each ('1. Acute on chronic heart failure ...' / '2. Atrial
+    """Boxes of text side by side, not a table of rows: at most three columns, one or two rows of
+    boxes of three lines or more each ('1. Acute on chronic heart failure ...' / '2. Atrial
     fibrillation ...', a box of follow-up orders one a line) or one-line captions over the
     boxes of the next row ('DISCHARGE DIAGNOSES | ALLERGIES / INTOLERANCES'). A table of labels
     and values has rows of one-line cells one after another, or a one-line label beside a
@@ -433,14 +435,14 @@ def _is_text_boxes(rows: list[list[str | None]]) -> bool:
         counts = [len(_cell_lines(cell)) for cell in row if cell and cell.strip()]
         if not counts:
             continue
-        if min(counts) >= 2:
+        if min(counts) >= MIN_BOX_LINES:
             kinds.append("boxes")
         elif max(counts) == 1:
             kinds.append("captions")
         else:
             return False
     return (
-        bool(kinds)
+        0 < kinds.count("boxes") <= MAX_BOX_ROWS
         and kinds[-1] == "boxes"
         and not any(a == b == "captions" for a, b in itertools.pairwise(kinds))
     )

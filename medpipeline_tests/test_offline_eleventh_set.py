@@ -211,3 +211,24 @@ def test_a_radiology_impressions_incidental_findings(extractor):
     found = {c.text: c.icd10_code for c in extractor.extract(text).conditions}
     assert found == {"adrenal adenoma": "D35.00", "prostatomegaly": "N40.0",
                      "umbilical hernia": "K42.9", "renal cyst": "N28.1"}  # fmt: skip
+
+
+def test_a_transfer_forms_note_row_and_an_order_never_given(extractor):
+    """A labelled note across the medication table is read as text, each drug with its own
+    status (before, once the header was read: one active drug named by the label); an order
+    the row says was not given was not taken (before: active)."""
+    text = (
+        "9. MEDICATIONS - CURRENT MAR (last dose given)\n"
+        "| Medication / dose / route / frequency | Indication | Last dose given | Notes |\n"
+        "| apixaban 2.5 mg PO BID | Atrial fibrillation | 03/03/2025 08:00 | Anticoagulant |\n"
+        "| levofloxacin 750 mg PO x1 (ordered 03/03 09:10) | Suspected pneumonia | NOT GIVEN | "
+        "Transferred before 1st dose |\n"
+        "| Discontinued in last 30 days (do NOT resume without review): quetiapine 25 mg PO at "
+        "bedtime - discontinued 02/20/2025 (gradual dose reduction). |  |  |  |\n"
+    )
+    found = {m.generic_name: (m.status, m.assertion) for m in extractor.extract(text).medications}
+    assert found == {
+        "apixaban": (MedicationStatus.ACTIVE, Assertion.PRESENT),
+        "levofloxacin": (MedicationStatus.ACTIVE, Assertion.NEGATED),
+        "quetiapine": (MedicationStatus.STOPPED, Assertion.PRESENT),
+    }

@@ -446,23 +446,30 @@ def test_boxes_of_text_side_by_side_keep_their_lines_under_their_captions(tmp_pa
     rows = [
         (6, ["DISCHARGE DIAGNOSES", "ALLERGIES / INTOLERANCES"]),
         (20, ["1. Atrial fibrillation, new onset\n2. Chronic kidney disease, stage 3a\n"
-              "3. Essential hypertension", "Penicillin - anaphylaxis\nMorphine - itching"]),
+              "3. Essential hypertension",
+              "Penicillin - anaphylaxis\nMorphine - itching\nLatex - rash"]),
     ]  # fmt: skip
     text = extract_pages(render_grid(tmp_path / "boxes.pdf", rows, 90), LIMITS, ocr=False)[0].text
     assert (
         "DISCHARGE DIAGNOSES:\n1. Atrial fibrillation, new onset\n"
         "2. Chronic kidney disease, stage 3a\n3. Essential hypertension\n\n"
-        "ALLERGIES / INTOLERANCES:\nPenicillin - anaphylaxis\nMorphine - itching"
+        "ALLERGIES / INTOLERANCES:\nPenicillin - anaphylaxis\nMorphine - itching\nLatex - rash"
     ) in text
     assert "|" not in text
 
 
-def test_a_table_of_labels_and_wrapped_values_stays_a_table(tmp_path: Path):
-    """Guard: one-line labels beside values that wrap are rows of a table."""
-    rows = [
-        (6, ["Test", "Result"]),
-        (10, ["Echocardiogram", "LVEF 60%, grade II diastolic\ndysfunction"]),
-        (6, ["Chest X-ray", "No acute process"]),
-    ]
+@pytest.mark.parametrize(
+    "rows, line",
+    [
+        ([(6, ["Test", "Result"]), (10, ["Echo", "LVEF 60%, grade II diastolic\ndysfunction"]),
+          (6, ["Chest X-ray", "No acute process"])], "| Chest X-ray | No acute process |"),
+        # a row whose cells both wrap over two lines, under a header row
+        ([(6, ["Relation", "Conditions"]),
+          (10, ["Mother (deceased,\n84)", "Alzheimer disease,\nosteoporosis"])],
+         "| Mother (deceased, 84) | Alzheimer disease, osteoporosis |"),
+    ],
+)  # fmt: skip
+def test_a_table_of_labels_and_wrapped_values_stays_a_table(tmp_path: Path, rows, line):
+    """Guard: rows of a table whose cells wrap are rows, not boxes of text."""
     text = extract_pages(render_grid(tmp_path / "table.pdf", rows, 60), LIMITS, ocr=False)[0].text
-    assert "| Chest X-ray | No acute process |" in text.split("\n")
+    assert line in text.split("\n")

@@ -26,6 +26,7 @@ from medpipeline.extraction.offline.sections_tables import (
     MEDICATION_CATEGORIES,
     Table,
     TableRow,
+    is_note_row,
     section_regions,
 )
 from medpipeline.extraction.offline.sig import (
@@ -138,6 +139,7 @@ def medication_from_row(
     )
     status_code = medication_status(status_text)
     pending = re.fullmatch(PENDING_STATUS, status_text.strip(), re.IGNORECASE) is not None
+    never_given = any(NOT_GIVEN.fullmatch(cell.text) for cell in row.filled())
     if table.says_not_current(row) or (listed_as and status_code == MedicationStatus.ACTIVE):
         status_code = listed_as or MedicationStatus.STOPPED
     return MedicationFact(
@@ -149,8 +151,16 @@ def medication_from_row(
         route=parse_route(sig),
         frequency=parse_frequency(sig),
         status=status_code,
-        # a pending row ('Pending  start once prior auth approved') is not taken yet
-        assertion=Assertion.HYPOTHETICAL if pending else Assertion.PRESENT,
+        # a pending row ('Pending  start once prior auth approved') is not taken yet; an order
+        # never given ('levofloxacin 750 mg PO x1 | NOT GIVEN | Transferred before 1st dose')
+        # was not taken
+        assertion=(
+            Assertion.HYPOTHETICAL
+            if pending
+            else Assertion.NEGATED
+            if never_given
+            else Assertion.PRESENT
+        ),
         prescribed=(ordered or NEW_ACTION.fullmatch(status_text.strip()) is not None)
         and status_code == MedicationStatus.ACTIVE
         and not pending,
@@ -172,6 +182,18 @@ def line_above(text: str, start: int) -> str:
     ('ED COURSE / MEDICATIONS ADMINISTERED' over 'Time  Medication  Dose  Route')."""
     end = text.rfind("\n", 0, start)
     return text[text.rfind("\n", 0, end) + 1 : end] if end > 0 else ""
+
+
+# A note across a medication table opening with a label ('Discontinued in last 30 days (do NOT
+# resume without review): quetiapine 25 mg PO at bedtime - discontinued 02/20/2025; ...'):
+# its drugs are read as text (`table_regions`), each with its own status, not as one row named
+# by the label.
+NOTE_LABEL = re.compile(r"(?P<label>[^:\n]{3,80}):[ \t]")
+
+
+def is_labelled_note(row: TableRow) -> bool:
+    label = NOTE_LABEL.match(row.filled()[0].text) if is_note_row(row) else None
+    return label is not None and generic_of(label["label"]) is None
 
 
 def table_medications(tables: list[Table], text: str, titles: list[Region]) -> list[MedicationFact]:
@@ -198,13 +220,16 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
                 listed_as = MedicationStatus.STOPPED
             elif ENDED_LIST_TITLE.fullmatch(title) or given:
                 listed_as = MedicationStatus.COMPLETED
-            rows = [row for row in table.rows if not row.continues]
+            rows = [row for row in table.rows if not (row.continues or is_labelled_note(row))]
             facts += [
                 fact
                 for row in rows
                 if (fact := medication_from_row(table, row, text, ordered, listed_as, given))
             ]
     return facts
+
+
+NOT_GIVEN = re.compile(r"not[ \t]+(?:given|administered|started|taken)", re.IGNORECASE)
 
 
 # Instructions opening with an action other than the one the row marks ('Change' ticked,

@@ -1122,6 +1122,13 @@ def is_prose(cell: Cell) -> bool:
     return len(cell.text.split()) >= MIN_PROSE_WORDS and SENTENCE_STOP.search(cell.text) is not None
 
 
+def is_note_row(row: TableRow) -> bool:
+    """A row whose one cell across a table of columns is prose: a note on the table, read as
+    text (`table_regions`), not a row of it."""
+    filled = row.filled()
+    return len(filled) == 1 and len(row.cells) > 1 and is_prose(filled[0])
+
+
 def table_regions(tables: list[Table]) -> list[Region]:
     """Where the tables are, but their cells of prose other than the row's name (a form's
     free-text field, a review's recommendation, a note across the table), which are read as
