@@ -172,7 +172,7 @@ def test_ordered_tests_and_referrals_are_planned(extractor):
         "[X] Cardiology referral - Dr. Omar Haddad - 03/04/2025 (AF management)\n"
         "Recheck hemoglobin in 3 months. Refer to nephrology.\n"
         "Labs: CBC normal, CMP with potassium 3.4.\n"
-        "No referral to gastroenterology is needed.\n"
+        "No referral to gastroenterology is needed. He was referred to urology in 2019.\n"
     )
     found = [p.text for p in extractor.extract(text).procedures]
     assert all(p.assertion == Assertion.HYPOTHETICAL for p in extractor.extract(text).procedures)

@@ -656,7 +656,9 @@ SERVICE = (
     r"|sleep[ \t]+medicine|pain[ \t]+management)"
 )
 REFERRAL = re.compile(
-    r"\b(?:referral|refer(?:red)?)[ \t]+(?:back[ \t]+)?to[ \t]+"
+    # (not one made before: 'was referred to cardiology in 2019')
+    r"\b(?<!was )(?<!were )(?<!been )(?<!previously )(?<!had )"
+    r"(?:referral|refer(?:red)?)[ \t]+(?:back[ \t]+)?to[ \t]+"
     r"(?:(?:an?|the|individual|outpatient|pediatric|local|group)[ \t]+)*"
     # (not 'Referred to general surgery for elective cholecystectomy': the plan is named after)
     rf"(?P<name>{SERVICE})\b(?![ \t]+for\b)"
