@@ -138,10 +138,19 @@ def test_a_row_of_readings_in_an_allergy_table_is_no_allergy(extractor, row, all
     assert found == ([allergy] if allergy else [])
 
 
-def test_each_clause_of_a_flowsheet_comment_is_its_vaccines(extractor):
-    text = "| 10/07/24 | 82.3 | L AVF | JRP | Influenza vaccine given; PCV20 declined |\n"
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("| 10/07/24 | 82.3 | L AVF | JRP | Influenza vaccine given; PCV20 declined |\n",
+         {"Influenza vaccine": Assertion.PRESENT, "PCV20": Assertion.NEGATED}),
+        # guard: a row of tab-apart cells is its own clause, not the lines above it
+        ("Immunizations\nHep B declined; counseled\nTdap\t2019\n",
+         {"Hep B": Assertion.NEGATED, "Tdap": Assertion.HISTORICAL}),
+    ],
+)  # fmt: skip
+def test_each_clause_of_a_flowsheet_comment_is_its_vaccines(extractor, text, expected):
     found = {i.text: i.assertion for i in extractor.extract(text).immunizations}
-    assert found == {"Influenza vaccine": Assertion.PRESENT, "PCV20": Assertion.NEGATED}
+    assert found == expected
 
 
 @pytest.mark.parametrize(

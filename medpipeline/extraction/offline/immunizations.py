@@ -153,13 +153,11 @@ def _clause(text: str, position: int, in_a_grid: bool = False) -> Region:
         tab = text.find("\t", position, line_end)
         line_end = tab if tab >= 0 else line_end
     elif TABLE_LINE.search(text, line_start, line_end):
-        cell_start = text.rfind("|", line_start, position) + 1
-        cell_end = text.find("|", position, line_end)
-        cell_end = cell_end if cell_end >= 0 else line_end
-        if not CLAUSE_END.search(text, cell_start, cell_end):
+        bar, cell_end = text.rfind("|", line_start, position), text.find("|", position, line_end)
+        if bar < 0 or cell_end < 0 or not CLAUSE_END.search(text, bar + 1, cell_end):
             return line_start, line_end
         # a cell of clauses ('| Influenza vaccine given; PCV20 declined |'): the vaccine's own
-        line_start, line_end = cell_start, cell_end
+        line_start, line_end = bar + 1, cell_end
     before = [m.end() for m in CLAUSE_END.finditer(text, line_start, position)]
     after = CLAUSE_END.search(text, position, line_end)
     return (before[-1] if before else line_start), (after.start() if after else line_end)
