@@ -64,6 +64,13 @@ def icd10cm_description(code: str) -> str:
         return _icd().get_description(code)
 
 
+def described_words(name: str, code: str, shortest: int = 1) -> set[str]:
+    """The words of a name (of `shortest` letters or more) that a valid ICD-10-CM code's
+    description has: how well the code says what the name says."""
+    words = re.compile(rf"[a-z]{{{shortest},}}")
+    return set(words.findall(name.lower())) & set(words.findall(icd10cm_description(code).lower()))
+
+
 def unspecified_icd10_leaf(code: str) -> str:
     """The billable code a category's own term means: its single unspecified code ('Gout flare'
     is M10, whose unspecified code is M10.9 'Gout, unspecified'); the category itself when it

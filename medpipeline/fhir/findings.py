@@ -31,8 +31,8 @@ from medpipeline.fhir.elements import (
 )
 from medpipeline.fhir.grouping import is_episodic, iso_date, lexicon_icd10
 from medpipeline.terminology import (
+    described_words,
     icd10cm_code,
-    icd10cm_description,
     loinc_code,
     unspecified_icd10_parent,
 )
@@ -127,12 +127,6 @@ def _offset(fact: ConditionFact | AllergyFact) -> int:
     return fact.evidence.offset if fact.evidence and fact.evidence.offset is not None else -1
 
 
-def described_words(name: str, icd10: str) -> int:
-    """How many words of a condition's name its ICD-10-CM code's description has."""
-    description = set(re.findall(r"[a-z]+", icd10cm_description(icd10).lower()))
-    return len(set(re.findall(r"[a-z]+", name.lower())) & description)
-
-
 def condition_resource(facts: list[ConditionFact], context: MappingContext) -> Carrying | None:
     """The patient's condition, however often the document names it: the most current assertion
     decides (a condition both current and in the history is current). Negated mentions beside
@@ -156,7 +150,7 @@ def condition_resource(facts: list[ConditionFact], context: MappingContext) -> C
         coded,
         key=lambda pair: (
             unspecified_icd10_parent(pair[1]) is not None,
-            -described_words(pair[0].text, pair[1]),
+            -len(described_words(pair[0].text, pair[1])),
         ),
         default=(own[0], None),
     )

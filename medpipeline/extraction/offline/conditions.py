@@ -37,7 +37,7 @@ from medpipeline.extraction.offline.text import (
 )
 from medpipeline.extraction.offline.vocabularies import icd10_code, names_a_vaccine
 from medpipeline.extraction.schema import Assertion, ConditionFact
-from medpipeline.terminology import icd10cm_code, icd10cm_description
+from medpipeline.terminology import described_words, icd10cm_code
 
 # In a lab report a disease name is interpretation (a reference chart, 'may be associated with'),
 # not the patient's diagnosis, unless a labelled field of the request gives it.
@@ -304,8 +304,7 @@ def printed_code_after(text: str, ent: Span, following: Span | None) -> str | No
     if not codes:
         return None
     indexed = ent._.target_rule.metadata["icd10_code"]
-    described = set(re.findall(r"[a-z]{4,}", icd10cm_description(codes[0]).lower()))
-    if indexed and indexed[0] != codes[0][0] and not described & set(ent.text.lower().split()):
+    if indexed and indexed[0] != codes[0][0] and not described_words(ent.text, codes[0], 4):
         return None
     return codes[0]
 

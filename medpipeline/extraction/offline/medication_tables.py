@@ -198,11 +198,10 @@ def is_labelled_note(row: TableRow) -> bool:
 
 def table_medications(tables: list[Table], text: str, titles: list[Region]) -> list[MedicationFact]:
     """Rows of medication tables; a table under a discharge medications title ('Discharge
-    Medications', 'New Prescriptions', also as the caption right above it) is what the
-    document orders, one under a stop list's
-    title ('Discontinued Medications') is stopped, one under a past list's or a list of doses
-    given ('Medications Given in ED Prior to Arrival on Unit', or a table so captioned)
-    completed."""
+    Medications', 'New Prescriptions', also as the caption right above it) is what the document
+    orders, one under a stop list's title ('Discontinued Medications') is stopped, one under a
+    past list's or a list of doses given ('Medications Given in ED Prior to Arrival on Unit', or
+    a table so captioned) completed."""
     facts = []
     stop_lists = header_list_regions(text, STOP_LIST_HEADER)
     given_lists = header_list_regions(text, GIVEN_LIST_HEADER)
@@ -229,6 +228,7 @@ def table_medications(tables: list[Table], text: str, titles: list[Region]) -> l
     return facts
 
 
+# A cell saying the row's order was never carried out ('NOT GIVEN'): the drug was not taken.
 NOT_GIVEN = re.compile(r"not[ \t]+(?:given|administered|started|taken)", re.IGNORECASE)
 
 
